@@ -1,0 +1,279 @@
+/**
+ * Client → server commands: a text line ending in `\n`, split on single spaces, optionally
+ * followed by `[int32 size][body]`. Encoders are used by clients; {@link CommandParser} by servers.
+ */
+
+/** The four bytes a client sends first to speak protocol V2 to nsqd. */
+export const MAGIC_V2 = Buffer.from('  V2');
+/** The four bytes nsqd sends first to speak protocol V1 to nsqlookupd. */
+export const MAGIC_V1 = Buffer.from('  V1');
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/** A command line, with an optional length-prefixed body. */
+export function encodeCommand(name: string, params: readonly (string | number)[] = [], body?: Buffer): Buffer {
+  const line = params.length === 0 ? `${name}\n` : `${name} ${params.join(' ')}\n`;
+  const lineLength = Buffer.byteLength(line);
+  if (body === undefined) return Buffer.from(line);
+  const out = Buffer.allocUnsafe(lineLength + 4 + body.length);
+  out.write(line, 0);
+  out.writeInt32BE(body.length, lineLength);
+  body.copy(out, lineLength + 4);
+  return out;
+}
+
+export const encodeIdentify = (body: object): Buffer => encodeCommand('IDENTIFY', [], Buffer.from(JSON.stringify(body)));
+export const encodeAuth = (secret: Buffer | string): Buffer => encodeCommand('AUTH', [], Buffer.from(secret));
+export const encodeSub = (topic: string, channel: string): Buffer => encodeCommand('SUB', [topic, channel]);
+export const encodePub = (topic: string, body: Buffer): Buffer => encodeCommand('PUB', [topic], body);
+export const encodeDpub = (topic: string, delayMs: number, body: Buffer): Buffer =>
+  encodeCommand('DPUB', [topic, Math.trunc(delayMs)], body);
+export const encodeRdy = (count: number): Buffer => encodeCommand('RDY', [count]);
+export const encodeFin = (id: string): Buffer => encodeCommand('FIN', [id]);
+export const encodeReq = (id: string, delayMs: number): Buffer => encodeCommand('REQ', [id, Math.max(0, Math.trunc(delayMs))]);
+export const encodeTouch = (id: string): Buffer => encodeCommand('TOUCH', [id]);
+export const CLS = Buffer.from('CLS\n');
+export const NOP = Buffer.from('NOP\n');
+
+/** `MPUB <topic>\n[int32 body_size][int32 count]{[int32 size][bytes]}…`, written with one allocation. */
+export function encodeMpub(topic: string, bodies: readonly Buffer[]): Buffer {
+  const line = `MPUB ${topic}\n`;
+  const lineLength = Buffer.byteLength(line);
+  let bodySize = 4;
+  for (const body of bodies) bodySize += 4 + body.length;
+  const out = Buffer.allocUnsafe(lineLength + 4 + bodySize);
+  out.write(line, 0);
+  let offset = out.writeInt32BE(bodySize, lineLength);
+  offset = out.writeInt32BE(bodies.length, offset);
+  for (const body of bodies) {
+    offset = out.writeInt32BE(body.length, offset);
+    offset += body.copy(out, offset);
+  }
+  return out;
+}
+
+/** A parsed command. `body` is set for body commands whose size was within bounds. */
+export interface Command {
+  name: string;
+  params: string[];
+  /**
+   * The body size word for a body command, -1 for commands without a body. When it is outside the
+   * command's bounds, `body` is undefined, parsing stops, and the receiver reports the error in the
+   * order nsqd checks things (parameters first, then the size).
+   */
+  bodySize: number;
+  body: Buffer | undefined;
+}
+
+export interface CommandParserOptions {
+  /** Largest body accepted per body command, by command name. Commands not listed have no body. */
+  bodyLimits: ReadonlyMap<string, number>;
+  /** Longest line, in bytes, before the connection is treated as broken (nsqd's reader holds 16 KiB). */
+  maxLineLength?: number;
+  /** Trim surrounding white space from each line (nsqlookupd does); otherwise only a trailing `\r` is removed. */
+  trimLines?: boolean;
+}
+
+export class LineTooLongError extends Error {
+  override readonly name = 'LineTooLongError';
+  readonly code = 'E_LINE_TOO_LONG';
+  constructor(limit: number) {
+    super(`command line longer than ${limit} bytes`);
+  }
+}
+
+const enum ParseState {
+  Line,
+  BodySize,
+  Body,
+  Stopped,
+}
+
+/**
+ * Incremental command parser. Feed it chunks as they arrive; it calls `onCommand` for every
+ * complete command in order. A command split at any byte, or many commands in one chunk, parse
+ * the same. A body inside one chunk is a zero-copy slice; a body that spans chunks is gathered
+ * into one buffer allocated at its final size.
+ */
+export class CommandParser {
+  private state = ParseState.Line;
+  private readonly maxLineLength: number;
+  private readonly trimLines: boolean;
+  private partialLine: Buffer[] = [];
+  private partialLineLength = 0;
+  private command: Command | undefined;
+  private readonly sizeBytes = Buffer.alloc(4);
+  private sizeFilled = 0;
+  private body: Buffer | undefined;
+  private bodyFilled = 0;
+
+  constructor(
+    private readonly options: CommandParserOptions,
+    /** Return false to stop parsing (after a fatal error the rest of the stream is not read). */
+    private readonly onCommand: (command: Command) => boolean | void,
+  ) {
+    this.maxLineLength = options.maxLineLength ?? 16 * 1024;
+    this.trimLines = options.trimLines ?? false;
+  }
+
+  /** Stops parsing: later chunks are ignored. */
+  stop(): void {
+    this.state = ParseState.Stopped;
+  }
+
+  get stopped(): boolean {
+    return this.state === ParseState.Stopped;
+  }
+
+  /** Feeds a chunk. Throws {@link LineTooLongError} for a line beyond the limit. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      switch (this.state) {
+        case ParseState.Stopped:
+          return;
+        case ParseState.Line: {
+          const newline = chunk.indexOf(NEWLINE, offset);
+          if (newline < 0) {
+            this.keepPartialLine(chunk.subarray(offset));
+            return;
+          }
+          let line: string;
+          if (this.partialLineLength === 0) {
+            if (newline - offset > this.maxLineLength) throw new LineTooLongError(this.maxLineLength);
+            line = this.lineText(chunk, offset, newline);
+          } else {
+            this.keepPartialLine(chunk.subarray(offset, newline));
+            const whole = Buffer.concat(this.partialLine, this.partialLineLength);
+            this.partialLine = [];
+            this.partialLineLength = 0;
+            line = this.lineText(whole, 0, whole.length);
+          }
+          offset = newline + 1;
+          this.startCommand(line);
+          break;
+        }
+        case ParseState.BodySize: {
+          let size: number;
+          if (this.sizeFilled === 0 && end - offset >= 4) {
+            size = chunk.readInt32BE(offset);
+            offset += 4;
+          } else {
+            while (this.sizeFilled < 4 && offset < end) this.sizeBytes[this.sizeFilled++] = chunk[offset++]!;
+            if (this.sizeFilled < 4) return;
+            this.sizeFilled = 0;
+            size = this.sizeBytes.readInt32BE(0);
+          }
+          const command = this.command!;
+          command.bodySize = size;
+          const limit = this.options.bodyLimits.get(command.name) ?? 0;
+          if (size <= 0 || size > limit) {
+            this.state = ParseState.Stopped;
+            this.emit(command);
+            return;
+          }
+          if (end - offset >= size) {
+            command.body = chunk.subarray(offset, offset + size);
+            offset += size;
+            this.state = ParseState.Line;
+            this.emit(command);
+          } else {
+            this.body = Buffer.allocUnsafe(size);
+            this.bodyFilled = 0;
+            this.state = ParseState.Body;
+          }
+          break;
+        }
+        case ParseState.Body: {
+          const body = this.body!;
+          const take = Math.min(body.length - this.bodyFilled, end - offset);
+          chunk.copy(body, this.bodyFilled, offset, offset + take);
+          this.bodyFilled += take;
+          offset += take;
+          if (this.bodyFilled === body.length) {
+            this.command!.body = body;
+            this.body = undefined;
+            this.state = ParseState.Line;
+            this.emit(this.command!);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private keepPartialLine(piece: Buffer): void {
+    if (this.partialLineLength + piece.length > this.maxLineLength) throw new LineTooLongError(this.maxLineLength);
+    // Copy: the chunk this piece comes from may be reused by the caller once push returns.
+    this.partialLine.push(Buffer.from(piece));
+    this.partialLineLength += piece.length;
+  }
+
+  private lineText(source: Buffer, start: number, newline: number): string {
+    let stop = newline;
+    if (stop > start && source[stop - 1] === CARRIAGE_RETURN) stop--;
+    const text = source.toString('latin1', start, stop);
+    return this.trimLines ? text.trim() : text;
+  }
+
+  private startCommand(line: string): void {
+    const params = line.split(' ');
+    const name = params[0] ?? '';
+    const command: Command = { name, params, bodySize: -1, body: undefined };
+    if (this.options.bodyLimits.has(name)) {
+      this.command = command;
+      this.state = ParseState.BodySize;
+    } else {
+      this.emit(command);
+    }
+  }
+
+  private emit(command: Command): void {
+    this.command = undefined;
+    if (this.onCommand(command) === false) this.state = ParseState.Stopped;
+  }
+}
+
+/** The bodies of an MPUB (TCP, after its size word) or a binary `/mpub`: `[int32 count]{[int32 size][bytes]}…`. */
+export interface MpubLimits {
+  maxMsgSize: number;
+  maxBodySize: number;
+}
+
+export class MpubFormatError extends Error {
+  override readonly name = 'MpubFormatError';
+  constructor(
+    /** nsqd's error code: `E_BAD_BODY` or `E_BAD_MESSAGE`. */
+    readonly code: 'E_BAD_BODY' | 'E_BAD_MESSAGE',
+    readonly description: string,
+  ) {
+    super(`${code} ${description}`);
+  }
+}
+
+/** Splits an MPUB body into message bodies (slices, not copies), checking every bound as nsqd does. */
+export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
+  if (body.length < 4) throw new MpubFormatError('E_BAD_BODY', 'MPUB failed to read message count');
+  const count = body.readInt32BE(0);
+  const maxMessages = Math.floor((limits.maxBodySize - 4) / 5);
+  if (count <= 0 || count > maxMessages) throw new MpubFormatError('E_BAD_BODY', `MPUB invalid message count ${count}`);
+  const messages: Buffer[] = new Array(count);
+  let offset = 4;
+  for (let i = 0; i < count; i++) {
+    if (body.length - offset < 4) {
+      throw new MpubFormatError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);
+    }
+    const size = body.readInt32BE(offset);
+    offset += 4;
+    if (size <= 0) throw new MpubFormatError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`);
+    if (size > limits.maxMsgSize) {
+      throw new MpubFormatError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${limits.maxMsgSize}`);
+    }
+    if (body.length - offset < size) throw new MpubFormatError('E_BAD_MESSAGE', 'MPUB failed to read message body');
+    messages[i] = body.subarray(offset, offset + size);
+    offset += size;
+  }
+  return messages;
+}

@@ -1,0 +1,60 @@
+/**
+ * Go duration strings, as NSQ's flags take them: `60s`, `250ms`, `15m`, `1h30m`, `1.5s`.
+ * A bare number is taken as milliseconds, which is what our own options are measured in.
+ */
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  'µs': 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+
+export class DurationParseError extends Error {
+  override readonly name = 'DurationParseError';
+  readonly code = 'E_BAD_DURATION';
+  constructor(readonly input: string) {
+    super(`invalid duration ${JSON.stringify(input)}: use a number of milliseconds or a Go duration such as 250ms, 60s, 15m, 1h30m`);
+  }
+}
+
+/** Parses a duration to whole milliseconds (rounded). Throws {@link DurationParseError}. */
+export function parseDurationMs(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) throw new DurationParseError(String(input));
+    return Math.round(input);
+  }
+  const text = input.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (text === '0') return 0;
+  if (text === '') throw new DurationParseError(input);
+  let total = 0;
+  PART.lastIndex = 0;
+  let offset = 0;
+  while (offset < text.length) {
+    PART.lastIndex = offset;
+    const match = PART.exec(text);
+    if (match === null) throw new DurationParseError(input);
+    total += Number(match[1]) * UNIT_MS[match[2]!]!;
+    offset = PART.lastIndex;
+  }
+  return Math.round(total);
+}
+
+/** Formats milliseconds the way Go prints a duration, for help text and logs (`1m0s`, `250ms`). */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  let out = '';
+  if (hours > 0) out += `${hours}h`;
+  if (hours > 0 || minutes > 0) out += `${minutes}m`;
+  return `${out}${seconds}s`;
+}

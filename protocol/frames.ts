@@ -1,0 +1,148 @@
+/**
+ * Length-prefixed frames: nsqd's `[int32 size][int32 frame_type][data]` and nsqlookupd's
+ * `[int32 size][data]`. Encoding writes into preallocated buffers; decoding is incremental and
+ * slices frames out of the received chunks without copying whenever a frame lies in one chunk.
+ */
+
+export const FrameType = {
+  Response: 0,
+  Error: 1,
+  Message: 2,
+} as const;
+
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Bytes before a frame's data: the size word and the frame type word. */
+export const FRAME_HEADER_SIZE = 8;
+
+/** Writes a frame header at `offset`; the caller writes `dataLength` bytes of data after it. */
+export function writeFrameHeader(target: Buffer, offset: number, type: FrameType, dataLength: number): number {
+  target.writeInt32BE(dataLength + 4, offset);
+  target.writeInt32BE(type, offset + 4);
+  return offset + FRAME_HEADER_SIZE;
+}
+
+/** A whole frame as one new buffer. For the rare frames (responses, errors) off the hot path. */
+export function encodeFrame(type: FrameType, data: Buffer | string): Buffer {
+  const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + length);
+  writeFrameHeader(frame, 0, type, length);
+  if (typeof data === 'string') frame.write(data, FRAME_HEADER_SIZE);
+  else data.copy(frame, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+/** An nsqlookupd reply: `[int32 size][data]`, with no frame-type word. */
+export function encodeSizedPayload(data: Buffer | string): Buffer {
+  const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  const frame = Buffer.allocUnsafe(4 + length);
+  frame.writeInt32BE(length, 0);
+  if (typeof data === 'string') frame.write(data, 4);
+  else data.copy(frame, 4);
+  return frame;
+}
+
+/** Thrown by a decoder when a size word is negative or beyond the configured limit. */
+export class FrameSizeError extends Error {
+  override readonly name = 'FrameSizeError';
+  readonly code = 'E_FRAME_SIZE';
+  constructor(readonly size: number, readonly limit: number) {
+    super(
+      // 1213486160 is "HTTP" read as a size: the classic symptom of pointing a client at an HTTP port.
+      size === 1213486160
+        ? 'received an HTTP response: this address is an HTTP port, not an NSQ TCP port'
+        : `frame size ${size} is outside 0..${limit}`,
+    );
+  }
+}
+
+/**
+ * Splits a byte stream into `[int32 size][payload]` units. A payload that arrives whole inside one
+ * chunk is handed on as a slice of that chunk; one that spans chunks is gathered into a buffer
+ * allocated once at its final size, so a large frame costs one copy, never a concat per chunk.
+ */
+export class SizedPayloadDecoder {
+  private readonly sizeBytes = Buffer.alloc(4);
+  private sizeFilled = 0;
+  private pending: Buffer | undefined;
+  private pendingFilled = 0;
+
+  constructor(
+    private readonly onPayload: (payload: Buffer) => void,
+    private readonly maxPayloadSize: number = 0x7fffffff,
+  ) {}
+
+  /** Feeds one chunk; calls `onPayload` for every complete payload, in order. */
+  push(chunk: Buffer): void {
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      if (this.pending !== undefined) {
+        const need = this.pending.length - this.pendingFilled;
+        const take = Math.min(need, end - offset);
+        chunk.copy(this.pending, this.pendingFilled, offset, offset + take);
+        this.pendingFilled += take;
+        offset += take;
+        if (this.pendingFilled === this.pending.length) {
+          const payload = this.pending;
+          this.pending = undefined;
+          this.onPayload(payload);
+        }
+        continue;
+      }
+      let size: number;
+      if (this.sizeFilled === 0 && end - offset >= 4) {
+        size = chunk.readInt32BE(offset);
+        offset += 4;
+      } else {
+        while (this.sizeFilled < 4 && offset < end) this.sizeBytes[this.sizeFilled++] = chunk[offset++]!;
+        if (this.sizeFilled < 4) return;
+        this.sizeFilled = 0;
+        size = this.sizeBytes.readInt32BE(0);
+      }
+      if (size < 0 || size > this.maxPayloadSize) throw new FrameSizeError(size, this.maxPayloadSize);
+      if (end - offset >= size) {
+        const payload = chunk.subarray(offset, offset + size);
+        offset += size;
+        this.onPayload(payload);
+      } else {
+        this.pending = Buffer.allocUnsafe(size);
+        this.pendingFilled = 0;
+      }
+    }
+  }
+
+  /** Bytes of a partial unit held between chunks. */
+  get bufferedBytes(): number {
+    return this.sizeFilled + this.pendingFilled;
+  }
+}
+
+/** A decoded nsqd frame. `data` may be a slice of a received chunk: copy it to keep it past the callback. */
+export interface Frame {
+  type: number;
+  data: Buffer;
+}
+
+/**
+ * Decodes nsqd's server frames from a byte stream. A frame shorter than its type word is an error;
+ * the frame type is passed on unchecked, so the caller decides what an unknown type means.
+ */
+export class FrameDecoder {
+  private readonly payloads: SizedPayloadDecoder;
+
+  constructor(onFrame: (type: number, data: Buffer) => void, maxFrameSize?: number) {
+    this.payloads = new SizedPayloadDecoder((payload) => {
+      if (payload.length < 4) throw new FrameSizeError(payload.length, maxFrameSize ?? 0x7fffffff);
+      onFrame(payload.readInt32BE(0), payload.subarray(4));
+    }, maxFrameSize);
+  }
+
+  push(chunk: Buffer): void {
+    this.payloads.push(chunk);
+  }
+
+  get bufferedBytes(): number {
+    return this.payloads.bufferedBytes;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The message payload carried in a message frame (and stored verbatim by the disk queue):
+ *
+ * ```
+ * offset 0   int64  timestamp  nanoseconds since the Unix epoch
+ * offset 8   uint16 attempts   delivery count, 1 on first delivery
+ * offset 10  16 bytes id       ASCII hex, opaque to clients
+ * offset 26  N bytes body
+ * ```
+ */
+
+export const MESSAGE_HEADER_SIZE = 26;
+export const MESSAGE_ID_LENGTH = 16;
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Timestamps are carried as a JavaScript number of nanoseconds. Beyond 2^53 a double keeps a
+ * resolution of 256 ns, far finer than any clock we read, and it avoids a BigInt per message.
+ */
+export type TimestampNs = number;
+
+/** Now, in nanoseconds since the Unix epoch, with sub-millisecond resolution. */
+export function nowNs(): TimestampNs {
+  return Math.round((performance.timeOrigin + performance.now()) * 1e6);
+}
+
+export function writeTimestamp(target: Buffer, offset: number, timestampNs: TimestampNs): void {
+  const high = Math.floor(timestampNs / TWO_POW_32);
+  target.writeUInt32BE(high >>> 0, offset);
+  target.writeUInt32BE(timestampNs - high * TWO_POW_32, offset + 4);
+}
+
+export function readTimestamp(source: Buffer, offset: number): TimestampNs {
+  return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4);
+}
+
+/** Writes the 26-byte header at `offset` and returns the offset where the body goes. */
+export function writeMessageHeader(
+  target: Buffer,
+  offset: number,
+  timestampNs: TimestampNs,
+  attempts: number,
+  id: string,
+): number {
+  writeTimestamp(target, offset, timestampNs);
+  target.writeUInt16BE(attempts & 0xffff, offset + 8);
+  target.write(id, offset + 10, MESSAGE_ID_LENGTH, 'latin1');
+  return offset + MESSAGE_HEADER_SIZE;
+}
+
+/** A message payload as one buffer: the disk queue's record and a test's expectation. */
+export function encodeMessagePayload(timestampNs: TimestampNs, attempts: number, id: string, body: Buffer): Buffer {
+  const payload = Buffer.allocUnsafe(MESSAGE_HEADER_SIZE + body.length);
+  writeMessageHeader(payload, 0, timestampNs, attempts, id);
+  body.copy(payload, MESSAGE_HEADER_SIZE);
+  return payload;
+}
+
+export interface DecodedMessage {
+  timestampNs: TimestampNs;
+  attempts: number;
+  /** The 16 id bytes as a latin1 string: echoed back verbatim in FIN, REQ and TOUCH. */
+  id: string;
+  /** A slice of `payload`, not a copy. */
+  body: Buffer;
+}
+
+export class MessageDecodeError extends Error {
+  override readonly name = 'MessageDecodeError';
+  readonly code = 'E_BAD_MESSAGE_PAYLOAD';
+}
+
+/** Decodes a message payload; throws {@link MessageDecodeError} if it is shorter than the header. */
+export function decodeMessagePayload(payload: Buffer): DecodedMessage {
+  if (payload.length < MESSAGE_HEADER_SIZE) {
+    throw new MessageDecodeError(`message payload of ${payload.length} bytes is shorter than the 26-byte header`);
+  }
+  return {
+    timestampNs: readTimestamp(payload, 0),
+    attempts: payload.readUInt16BE(8),
+    id: payload.toString('latin1', 10, 26),
+    body: payload.subarray(MESSAGE_HEADER_SIZE),
+  };
+}
