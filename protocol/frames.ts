@@ -46,12 +46,17 @@ export function encodeSizedPayload(data: Buffer | string): Buffer {
 export class FrameSizeError extends Error {
   override readonly name = 'FrameSizeError';
   readonly code = 'E_FRAME_SIZE';
-  constructor(readonly size: number, readonly limit: number) {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+    /** The smallest valid size: 0 for a sized payload, 4 for an nsqd frame (it must hold its type word). */
+    readonly min: number = 0,
+  ) {
     super(
       // 1213486160 is "HTTP" read as a size: the classic symptom of pointing a client at an HTTP port.
       size === 1213486160
         ? 'received an HTTP response: this address is an HTTP port, not an NSQ TCP port'
-        : `frame size ${size} is outside 0..${limit}`,
+        : `frame size ${size} is outside ${min}..${limit}`,
     );
   }
 }
@@ -86,6 +91,8 @@ export class SizedPayloadDecoder {
         if (this.pendingFilled === this.pending.length) {
           const payload = this.pending;
           this.pending = undefined;
+          // Reset before the callback, or bufferedBytes would keep reporting the finished payload.
+          this.pendingFilled = 0;
           this.onPayload(payload);
         }
         continue;
@@ -133,7 +140,7 @@ export class FrameDecoder {
 
   constructor(onFrame: (type: number, data: Buffer) => void, maxFrameSize?: number) {
     this.payloads = new SizedPayloadDecoder((payload) => {
-      if (payload.length < 4) throw new FrameSizeError(payload.length, maxFrameSize ?? 0x7fffffff);
+      if (payload.length < 4) throw new FrameSizeError(payload.length, maxFrameSize ?? 0x7fffffff, 4);
       onFrame(payload.readInt32BE(0), payload.subarray(4));
     }, maxFrameSize);
   }
