@@ -1,0 +1,167 @@
+/**
+ * Start-up recovery of a disk queue's positions.
+ *
+ * go-diskqueue trusts its metadata, and when the write file is longer than the saved write
+ * position it starts a new write file and lets the reader salvage the rest. We do better: the
+ * records that were written after the last metadata save (for instance before a `kill -9`) are
+ * walked, checked and counted, and only a torn tail is cut away.
+ */
+import fs from 'node:fs';
+import {
+  dataFileName,
+  fileSizeOrZero,
+  listDataFileNums,
+  metaFileName,
+  readMetadataFile,
+  removeIfExists,
+  scanRecords,
+  type QueuePositions,
+  type ScanResult,
+} from './disk-queue-files.ts';
+
+export interface DiskQueueLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RecoveryInput {
+  name: string;
+  dataPath: string;
+  minMsgSize: number;
+  maxMsgSize: number;
+  log: DiskQueueLogger;
+}
+
+export interface RecoveryResult {
+  positions: QueuePositions;
+  /** Whether the positions differ from the metadata file, which must then be rewritten. */
+  changed: boolean;
+}
+
+const SCAN_BLOCK_SIZE = 1024 * 1024;
+
+export function recoverPositions(input: RecoveryInput): RecoveryResult {
+  const { name, dataPath, log } = input;
+  const scratch = Buffer.allocUnsafe(SCAN_BLOCK_SIZE);
+  let changed = false;
+  let p = readMetadataFile(metaFileName(dataPath, name));
+  if (p === undefined) {
+    log.error({ queue: name }, 'disk queue metadata is malformed; recovering by scanning the data files');
+    p = null;
+  }
+  if (p === null) {
+    p = positionsFromDataFiles(input, scratch);
+    if (p === null) return { positions: zeroPositions(), changed: false };
+    changed = true;
+  }
+
+  changed = recoverWriteFile(input, p, scratch) || changed;
+  changed = fixInconsistencies(input, p) || changed;
+  return { positions: p, changed };
+}
+
+function zeroPositions(): QueuePositions {
+  return { depth: 0, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: 0 };
+}
+
+/** Without metadata: read from the oldest data file, write to the newest, count what lies between. */
+function positionsFromDataFiles(input: RecoveryInput, scratch: Buffer): QueuePositions | null {
+  const nums = listDataFileNums(input.dataPath, input.name);
+  const first = nums[0];
+  const last = nums[nums.length - 1];
+  if (first === undefined || last === undefined) return null;
+  let depth = 0;
+  for (const num of nums) {
+    if (num === last) break; // the write file is walked by recoverWriteFile
+    depth += scanFile(input, dataFileName(input.dataPath, input.name, num), 0, scratch).count;
+  }
+  input.log.warn(
+    { queue: input.name, readFileNum: first, writeFileNum: last, depth },
+    'disk queue metadata is missing; positions recovered from the data files',
+  );
+  return { depth, readFileNum: first, readPos: 0, writeFileNum: last, writePos: 0 };
+}
+
+function scanFile(input: RecoveryInput, file: string, start: number, scratch: Buffer): ScanResult {
+  const size = fileSizeOrZero(file);
+  if (size <= start) return { count: 0, end: start };
+  const fd = fs.openSync(file, 'r');
+  try {
+    return scanRecords(fd, start, size, input.minMsgSize, input.maxMsgSize, scratch);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Makes the write position match the write file: whole records past it are adopted, a torn
+ * tail is truncated away, and a file shorter than the metadata says is walked from the start.
+ */
+function recoverWriteFile(input: RecoveryInput, p: QueuePositions, scratch: Buffer): boolean {
+  const { name, log } = input;
+  const file = dataFileName(input.dataPath, name, p.writeFileNum);
+  const size = fileSizeOrZero(file);
+  if (size === p.writePos) return false;
+
+  let start = p.writePos;
+  if (size < p.writePos) {
+    // The metadata points past the data (the file was cut or replaced): salvage what is there.
+    start = p.readFileNum === p.writeFileNum && p.readPos <= size ? p.readPos : 0;
+    log.error(
+      { queue: name, file, size, writePos: p.writePos },
+      'disk queue write file is shorter than its metadata says; records were lost',
+    );
+  }
+
+  // Created when missing (metadata ahead of a file that never reached the disk).
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    const scan = scanRecords(fd, start, size, input.minMsgSize, input.maxMsgSize, scratch);
+    if (scan.end < size) {
+      log.warn(
+        { queue: name, file, at: scan.end, bytes: size - scan.end, reason: scan.stop, length: scan.badLength },
+        'disk queue write file has a torn tail; truncating it',
+      );
+      fs.ftruncateSync(fd, scan.end);
+      fs.fsyncSync(fd);
+    }
+    if (start === p.writePos) {
+      if (scan.count > 0) {
+        log.warn({ queue: name, file, records: scan.count }, 'disk queue recovered records written after the last metadata save');
+      }
+      p.depth += scan.count;
+    } else if (p.readFileNum === p.writeFileNum) {
+      p.depth = scan.count;
+    }
+    p.writePos = scan.end;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** go-diskqueue's checks: a read position past the write position, or depth left at the tail. */
+function fixInconsistencies(input: RecoveryInput, p: QueuePositions): boolean {
+  const { name, log } = input;
+  if (p.readFileNum > p.writeFileNum || (p.readFileNum === p.writeFileNum && p.readPos > p.writePos)) {
+    log.error(
+      { queue: name, readFileNum: p.readFileNum, readPos: p.readPos, writeFileNum: p.writeFileNum, writePos: p.writePos },
+      'disk queue read position is past the write position, corruption; skipping to a new file and resetting depth to 0',
+    );
+    for (let num = p.readFileNum; num <= p.writeFileNum; num++) {
+      removeIfExists(dataFileName(input.dataPath, name, num));
+    }
+    p.writeFileNum = Math.max(p.readFileNum, p.writeFileNum) + 1;
+    p.writePos = 0;
+    p.readFileNum = p.writeFileNum;
+    p.readPos = 0;
+    p.depth = 0;
+    return true;
+  }
+  if (p.readFileNum === p.writeFileNum && p.readPos === p.writePos && p.depth !== 0) {
+    log.error({ queue: name, depth: p.depth }, 'disk queue has depth at its tail, resetting depth to 0');
+    p.depth = 0;
+    return true;
+  }
+  return false;
+}
