@@ -29,10 +29,15 @@ export const encodeSub = (topic: string, channel: string): Buffer => encodeComma
 export const encodePub = (topic: string, body: Buffer): Buffer => encodeCommand('PUB', [topic], body);
 export const encodeDpub = (topic: string, delayMs: number, body: Buffer): Buffer =>
   encodeCommand('DPUB', [topic, Math.trunc(delayMs)], body);
-export const encodeRdy = (count: number): Buffer => encodeCommand('RDY', [count]);
-export const encodeFin = (id: string): Buffer => encodeCommand('FIN', [id]);
-export const encodeReq = (id: string, delayMs: number): Buffer => encodeCommand('REQ', [id, Math.max(0, Math.trunc(delayMs))]);
-export const encodeTouch = (id: string): Buffer => encodeCommand('TOUCH', [id]);
+// nsqd parses RDY as an unsigned integer: a fractional count (a share of max_in_flight) or a negative one
+// would be a fatal E_INVALID, so it is truncated and floored at 0 like REQ's delay.
+export const encodeRdy = (count: number): Buffer => encodeCommand('RDY', [Math.max(0, Math.trunc(count))]);
+// The id is the 16 bytes nsqd sent, decoded as latin1 (one char per byte): it is encoded back the same
+// way so it is echoed byte for byte. UTF-8 would turn any byte >= 0x80 into two and nsqd would reject it.
+export const encodeFin = (id: string): Buffer => Buffer.from(`FIN ${id}\n`, 'latin1');
+export const encodeReq = (id: string, delayMs: number): Buffer =>
+  Buffer.from(`REQ ${id} ${Math.max(0, Math.trunc(delayMs))}\n`, 'latin1');
+export const encodeTouch = (id: string): Buffer => Buffer.from(`TOUCH ${id}\n`, 'latin1');
 export const CLS = Buffer.from('CLS\n');
 export const NOP = Buffer.from('NOP\n');
 
@@ -66,10 +71,19 @@ export interface Command {
   body: Buffer | undefined;
 }
 
+/**
+ * nsqd reads lines with `bufio.Reader.ReadSlice('\n')` over a 16 KiB buffer, and the `\n` must fit in
+ * that buffer too: the longest line it accepts is 16383 bytes before the `\n` (counting any `\r`).
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 - 1;
+
 export interface CommandParserOptions {
   /** Largest body accepted per body command, by command name. Commands not listed have no body. */
   bodyLimits: ReadonlyMap<string, number>;
-  /** Longest line, in bytes, before the connection is treated as broken (nsqd's reader holds 16 KiB). */
+  /**
+   * Longest line, in bytes before the `\n` (a trailing `\r` counts), before the connection is treated as
+   * broken. Default {@link DEFAULT_MAX_LINE_LENGTH}, nsqd's.
+   */
   maxLineLength?: number;
   /** Trim surrounding white space from each line (nsqlookupd does); otherwise only a trailing `\r` is removed. */
   trimLines?: boolean;
@@ -113,7 +127,7 @@ export class CommandParser {
     /** Return false to stop parsing (after a fatal error the rest of the stream is not read). */
     private readonly onCommand: (command: Command) => boolean | void,
   ) {
-    this.maxLineLength = options.maxLineLength ?? 16 * 1024;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.trimLines = options.trimLines ?? false;
   }
 
@@ -126,7 +140,12 @@ export class CommandParser {
     return this.state === ParseState.Stopped;
   }
 
-  /** Feeds a chunk. Throws {@link LineTooLongError} for a line beyond the limit. */
+  /** Bytes of a partial command held between chunks: at most the line limit, or 3 + the body limit. */
+  get bufferedBytes(): number {
+    return this.partialLineLength + this.sizeFilled + this.bodyFilled;
+  }
+
+  /** Feeds a chunk. Throws {@link LineTooLongError} for a line beyond the limit, and stops. */
   push(chunk: Buffer): void {
     let offset = 0;
     const end = chunk.length;
@@ -142,7 +161,7 @@ export class CommandParser {
           }
           let line: string;
           if (this.partialLineLength === 0) {
-            if (newline - offset > this.maxLineLength) throw new LineTooLongError(this.maxLineLength);
+            if (newline - offset > this.maxLineLength) this.failLineTooLong();
             line = this.lineText(chunk, offset, newline);
           } else {
             this.keepPartialLine(chunk.subarray(offset, newline));
@@ -195,6 +214,7 @@ export class CommandParser {
           if (this.bodyFilled === body.length) {
             this.command!.body = body;
             this.body = undefined;
+            this.bodyFilled = 0;
             this.state = ParseState.Line;
             this.emit(this.command!);
           }
@@ -205,10 +225,22 @@ export class CommandParser {
   }
 
   private keepPartialLine(piece: Buffer): void {
-    if (this.partialLineLength + piece.length > this.maxLineLength) throw new LineTooLongError(this.maxLineLength);
+    if (this.partialLineLength + piece.length > this.maxLineLength) this.failLineTooLong();
     // Copy: the chunk this piece comes from may be reused by the caller once push returns.
     this.partialLine.push(Buffer.from(piece));
     this.partialLineLength += piece.length;
+  }
+
+  /**
+   * The stream cannot be resynchronised after an overlong line (where the next command starts is
+   * unknown), so the parser stops and lets go of the partial line before throwing; a caller that keeps
+   * pushing gets nothing parsed out of the middle of the broken line.
+   */
+  private failLineTooLong(): never {
+    this.state = ParseState.Stopped;
+    this.partialLine = [];
+    this.partialLineLength = 0;
+    throw new LineTooLongError(this.maxLineLength);
   }
 
   private lineText(source: Buffer, start: number, newline: number): string {
@@ -259,7 +291,9 @@ export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
   const count = body.readInt32BE(0);
   const maxMessages = Math.floor((limits.maxBodySize - 4) / 5);
   if (count <= 0 || count > maxMessages) throw new MpubFormatError('E_BAD_BODY', `MPUB invalid message count ${count}`);
-  const messages: Buffer[] = new Array(count);
+  // Grown as messages are found rather than allocated at `count`: a 12-byte body claiming a million
+  // messages must not cost a million-slot array before it fails.
+  const messages: Buffer[] = [];
   let offset = 4;
   for (let i = 0; i < count; i++) {
     if (body.length - offset < 4) {
@@ -272,7 +306,7 @@ export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
       throw new MpubFormatError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${limits.maxMsgSize}`);
     }
     if (body.length - offset < size) throw new MpubFormatError('E_BAD_MESSAGE', 'MPUB failed to read message body');
-    messages[i] = body.subarray(offset, offset + size);
+    messages.push(body.subarray(offset, offset + size));
     offset += size;
   }
   return messages;
