@@ -1,0 +1,85 @@
+/**
+ * The messages waiting at a topic or channel: up to `memQueueSize` in memory, the rest in a disk
+ * queue. Once anything is on disk, new messages go to disk too until it drains, so delivery stays
+ * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
+ * no disk: what does not fit in memory is dropped, as nsqd does.
+ */
+import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
+import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
+import { BrokerMessage } from './message.ts';
+import { RingQueue } from './ring-queue.ts';
+
+export interface BacklogOptions {
+  memQueueSize: number;
+  /** Absent for ephemeral topics and channels. */
+  disk: DiskQueueOptions | undefined;
+}
+
+export class Backlog {
+  private readonly memory = new RingQueue<BrokerMessage>();
+  private readonly disk: DiskQueue | undefined;
+  /** Messages an ephemeral queue dropped because memory was full. */
+  droppedCount = 0;
+
+  constructor(private readonly options: BacklogOptions) {
+    this.disk = options.disk === undefined ? undefined : DiskQueue.open(options.disk);
+  }
+
+  get depth(): number {
+    return this.memory.length + (this.disk?.depth ?? 0);
+  }
+
+  get backendDepth(): number {
+    return this.disk?.depth ?? 0;
+  }
+
+  put(message: BrokerMessage): void {
+    const disk = this.disk;
+    if (this.memory.length < this.options.memQueueSize && (disk === undefined || disk.depth === 0)) {
+      this.memory.push(message);
+    } else if (disk !== undefined) {
+      disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+    } else {
+      this.droppedCount++;
+    }
+  }
+
+  shift(): BrokerMessage | undefined {
+    const fromMemory = this.memory.shift();
+    if (fromMemory !== undefined || this.disk === undefined || this.disk.depth === 0) return fromMemory;
+    const payload = this.disk.readNext();
+    if (payload === undefined) return undefined;
+    const decoded = decodeMessagePayload(payload);
+    return new BrokerMessage(decoded.id, decoded.timestampNs, decoded.body, decoded.attempts);
+  }
+
+  /** Drops every waiting message, in memory and on disk. */
+  empty(): void {
+    this.memory.clear();
+    this.disk?.empty();
+  }
+
+  /**
+   * Clean shutdown: writes what is in memory, and the given extra messages (in flight, or deferred
+   * without a due-time store), to disk, then closes the disk queue. Ephemeral backlogs just close.
+   */
+  persistAndClose(extra: readonly BrokerMessage[] = []): void {
+    const disk = this.disk;
+    if (disk !== undefined) {
+      for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
+        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      }
+      for (const message of extra) {
+        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      }
+      disk.close();
+    }
+    this.memory.clear();
+  }
+
+  /** Topic or channel deleted: removes its files. */
+  deleteFiles(): void {
+    this.memory.clear();
+    this.disk?.deleteFiles();
+  }
+}

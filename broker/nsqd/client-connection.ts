@@ -1,0 +1,201 @@
+/**
+ * One TCP client of the broker after the `"  V2"` magic: its negotiated settings, state, RDY window
+ * and in-flight count, counters for /stats, heartbeats and the read deadline, and its output buffer.
+ * Commands are carried out by `protocol-v2.ts`; this module keeps the connection itself.
+ */
+import type { Socket } from 'node:net';
+import { CommandParser, LineTooLongError } from '../../protocol/commands.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
+import { FrameType } from '../../protocol/frames.ts';
+import type { Channel, Subscriber } from './channel.ts';
+import { defaultClientSettings, type ClientSettings } from './identify.ts';
+import type { BrokerMessage } from './message.ts';
+import type { Nsqd } from './nsqd.ts';
+import { OutputBuffer } from './output-buffer.ts';
+import { handleCommand } from './protocol-v2.ts';
+import type { Topic } from './topic.ts';
+
+/** Client states as /stats reports them. */
+export const ClientState = {
+  Init: 0,
+  Subscribed: 3,
+  Closing: 4,
+} as const;
+export type ClientState = (typeof ClientState)[keyof typeof ClientState];
+
+/** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
+const SOCKET_BACKLOG_LIMIT = 1 << 20;
+
+let nextClientId = 1;
+
+export class ClientConnection implements Subscriber {
+  readonly id = nextClientId++;
+  readonly connectTs = Math.floor(Date.now() / 1000);
+  readonly remoteAddress: string;
+  settings: ClientSettings;
+  state: ClientState = ClientState.Init;
+  readyCount = 0;
+  inFlightCount = 0;
+  messageCount = 0;
+  finishCount = 0;
+  requeueCount = 0;
+  /** Messages published per topic, for the /stats producers list. */
+  readonly pubCounts = new Map<string, number>();
+  topic: Topic | undefined;
+  channel: Channel | undefined;
+  readonly output: OutputBuffer;
+  private readonly parser: CommandParser;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastReadAtMs = Date.now();
+  private heartbeatDue = false;
+  private backedUp = false;
+  private closed = false;
+  private readonly onDrain = (): void => {
+    this.backedUp = false;
+    this.channel?.pump();
+  };
+
+  constructor(
+    readonly socket: Socket,
+    readonly nsqd: Nsqd,
+    private readonly onClose: (client: ClientConnection) => void,
+  ) {
+    const host = socket.remoteAddress ?? '';
+    this.remoteAddress = `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+    this.settings = defaultClientSettings(nsqd.options, host);
+    this.output = new OutputBuffer(socket, this.settings.outputBufferSize);
+    const { maxMsgSize, maxBodySize } = nsqd.options;
+    this.parser = new CommandParser(
+      {
+        bodyLimits: new Map([
+          ['PUB', maxMsgSize],
+          ['DPUB', maxMsgSize],
+          ['MPUB', maxBodySize],
+          ['IDENTIFY', maxBodySize],
+          ['AUTH', maxBodySize],
+        ]),
+      },
+      (command) => {
+        try {
+          handleCommand(this, command);
+          return true;
+        } catch (error) {
+          return this.answerError(error);
+        }
+      },
+    );
+    socket.on('close', () => this.handleClose());
+    socket.on('error', () => {
+      /* 'close' follows; a reset by the peer is not our failure */
+    });
+    this.startHeartbeats();
+  }
+
+  /** Bytes after the magic. */
+  receive(chunk: Buffer): void {
+    this.lastReadAtMs = Date.now();
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      // nsqd's reader fails on a line longer than its buffer and closes without an error frame.
+      if (error instanceof LineTooLongError) this.close();
+      else throw error;
+    }
+  }
+
+  get msgTimeoutMs(): number {
+    return this.settings.msgTimeoutMs;
+  }
+
+  get sampleRate(): number {
+    return this.settings.sampleRate;
+  }
+
+  isReady(): boolean {
+    return this.state === ClientState.Subscribed && this.inFlightCount < this.readyCount && !this.backedUp;
+  }
+
+  sendMessage(message: BrokerMessage): void {
+    this.output.appendMessage(message);
+    if (this.socket.writableLength > SOCKET_BACKLOG_LIMIT && !this.backedUp) {
+      this.backedUp = true;
+      this.socket.once('drain', this.onDrain);
+    }
+  }
+
+  sendResponse(data: string | Buffer): void {
+    this.output.appendFrame(FrameType.Response, data);
+  }
+
+  /** Settings changed by IDENTIFY: the heartbeat and the output buffer follow. */
+  applySettings(settings: ClientSettings): void {
+    this.settings = settings;
+    this.output.flushThreshold = settings.outputBufferSize;
+    this.startHeartbeats();
+  }
+
+  recordPublish(topic: string, count: number): void {
+    this.pubCounts.set(topic, (this.pubCounts.get(topic) ?? 0) + count);
+  }
+
+  closeForDelete(): void {
+    this.channel = undefined;
+    this.close();
+  }
+
+  /** Flushes what is waiting and closes the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.output.flush();
+    this.socket.end();
+    this.socket.destroySoon();
+    this.handleClose();
+  }
+
+  /** Sends an error frame; a fatal one closes the connection. Returns whether parsing goes on. */
+  private answerError(error: unknown): boolean {
+    const protocolError =
+      error instanceof ProtocolError ? error : new ProtocolError('E_INVALID', error instanceof Error ? error.message : String(error));
+    this.output.appendFrame(FrameType.Error, protocolError.toFrameData());
+    if (!protocolError.fatal) return true;
+    this.nsqd.logger.debug({ client: this.remoteAddress, err: protocolError.message }, 'closing client after fatal error');
+    this.close();
+    return false;
+  }
+
+  /**
+   * The ticker runs at half the heartbeat interval: every other tick sends `_heartbeat_`, and every
+   * tick checks the read deadline (two intervals without a command closes the connection).
+   */
+  private startHeartbeats(): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    const interval = this.settings.heartbeatIntervalMs;
+    if (interval <= 0 || this.closed) return;
+    this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(interval), interval / 2);
+    this.heartbeatTimer.unref();
+  }
+
+  private onHeartbeatTick(interval: number): void {
+    if (Date.now() - this.lastReadAtMs > 2 * interval) {
+      this.nsqd.logger.info({ client: this.remoteAddress }, 'client missed heartbeats: closing');
+      this.close();
+      return;
+    }
+    this.heartbeatDue = !this.heartbeatDue;
+    if (!this.heartbeatDue) this.sendResponse('_heartbeat_');
+  }
+
+  private handleClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parser.stop();
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    const { channel, topic } = this;
+    if (channel !== undefined) {
+      channel.removeSubscriber(this);
+      if (topic !== undefined) this.nsqd.releaseEphemeralChannel(topic, channel);
+    }
+    this.onClose(this);
+  }
+}

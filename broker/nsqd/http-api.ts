@@ -1,0 +1,243 @@
+/**
+ * nsqd's HTTP API: the same paths, methods, parameters, status codes and JSON shapes, so nsqadmin,
+ * nsq_stat and curl scripts written for nsqd work unchanged.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
+import { nowNs } from '../../protocol/message.ts';
+import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { HttpError, parseBoolParam, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
+import type { ClientConnection } from './client-connection.ts';
+import { BrokerMessage } from './message.ts';
+import type { Nsqd } from './nsqd.ts';
+import { NSQD_VERSION } from './options.ts';
+import { buildStats, formatStatsText } from './stats.ts';
+import { configValue } from './http-config.ts';
+
+export interface HttpContext {
+  nsqd: Nsqd;
+  clients: () => Iterable<ClientConnection>;
+  /** The ports actually bound, for /info. */
+  ports: () => { tcpPort: number; httpPort: number };
+}
+
+type Handler = (ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
+
+interface Route {
+  methods: readonly string[];
+  handler: Handler;
+}
+
+const GET = ['GET', 'HEAD'];
+const POST = ['POST'];
+
+function topicParam(query: URLSearchParams, invalidText = 'INVALID_TOPIC'): string {
+  const topic = query.get('topic');
+  if (topic === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
+  if (!isValidTopicName(topic)) throw new HttpError(400, invalidText);
+  return topic;
+}
+
+function topicAndChannel(query: URLSearchParams): { topic: string; channel: string } {
+  const topic = topicParam(query, 'INVALID_ARG_TOPIC');
+  const channel = query.get('channel');
+  if (channel === null) throw new HttpError(400, 'MISSING_ARG_CHANNEL');
+  if (!isValidChannelName(channel)) throw new HttpError(400, 'INVALID_ARG_CHANNEL');
+  return { topic, channel };
+}
+
+function existingTopic(ctx: HttpContext, name: string) {
+  const topic = ctx.nsqd.getTopic(name);
+  if (topic === undefined) throw new HttpError(404, 'TOPIC_NOT_FOUND');
+  return topic;
+}
+
+function existingChannel(ctx: HttpContext, query: URLSearchParams) {
+  const { topic: topicName, channel: channelName } = topicAndChannel(query);
+  const topic = existingTopic(ctx, topicName);
+  const channel = topic.getChannel(channelName);
+  if (channel === undefined) throw new HttpError(404, 'CHANNEL_NOT_FOUND');
+  return { topic, channel };
+}
+
+function contentLength(req: IncomingMessage): number {
+  const header = req.headers['content-length'];
+  return header === undefined ? -1 : Number(header);
+}
+
+async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const { maxMsgSize, maxReqTimeoutMs } = ctx.nsqd.options;
+  if (contentLength(req) > maxMsgSize) throw new HttpError(413, 'MSG_TOO_BIG');
+  const { body, tooBig } = await readBody(req, maxMsgSize);
+  if (tooBig) throw new HttpError(413, 'MSG_TOO_BIG');
+  if (body.length === 0) throw new HttpError(400, 'MSG_EMPTY');
+  const topicName = topicParam(query);
+  let deferMs = 0;
+  const deferParam = query.get('defer');
+  if (deferParam !== null) {
+    deferMs = /^\d+$/.test(deferParam) ? Number(deferParam) : -1;
+    if (deferMs < 0 || deferMs > maxReqTimeoutMs) throw new HttpError(400, 'INVALID_DEFER');
+  }
+  if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
+  const topic = ctx.nsqd.getOrCreateTopic(topicName);
+  const message = new BrokerMessage(topic.ids.next(), nowNs(), body);
+  if (deferMs > 0) topic.putDeferred(message, deferMs);
+  else topic.put(message);
+  sendText(res, 'OK');
+}
+
+async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const { maxMsgSize, maxBodySize } = ctx.nsqd.options;
+  if (contentLength(req) > maxBodySize) throw new HttpError(413, 'BODY_TOO_BIG');
+  const topicName = topicParam(query);
+  const binaryParam = query.get('binary');
+  const binary = binaryParam !== null && binaryParam !== 'false' && binaryParam !== '0';
+  const { body, tooBig } = await readBody(req, maxBodySize);
+  if (tooBig) throw new HttpError(413, 'BODY_TOO_BIG');
+  let bodies: Buffer[];
+  if (binary) {
+    try {
+      bodies = parseMpubBody(body, { maxMsgSize, maxBodySize });
+    } catch (error) {
+      if (error instanceof MpubFormatError) throw new HttpError(413, error.code.slice(2));
+      throw error;
+    }
+  } else {
+    bodies = [];
+    let start = 0;
+    while (start < body.length) {
+      let end = body.indexOf(0x0a, start);
+      if (end < 0) end = body.length;
+      if (end > start) {
+        if (end - start > maxMsgSize) throw new HttpError(413, 'MSG_TOO_BIG');
+        bodies.push(body.subarray(start, end));
+      }
+      start = end + 1;
+    }
+  }
+  if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
+  const topic = ctx.nsqd.getOrCreateTopic(topicName);
+  const timestamp = nowNs();
+  for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  sendText(res, 'OK');
+}
+
+function stats(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  const result = buildStats(ctx.nsqd, ctx.clients(), {
+    topic: query.get('topic') ?? undefined,
+    channel: query.get('channel') ?? undefined,
+    includeClients: parseBoolParam(query.get('include_clients'), true),
+    includeMem: parseBoolParam(query.get('include_mem'), true),
+  });
+  if (query.get('format') === 'json') sendJson(res, result);
+  else sendText(res, formatStatsText(result));
+}
+
+function info(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
+  const { options, startTime } = ctx.nsqd;
+  const { tcpPort, httpPort } = ctx.ports();
+  sendJson(res, {
+    version: NSQD_VERSION,
+    broadcast_address: options.broadcastAddress,
+    hostname: hostname(),
+    http_port: httpPort,
+    tcp_port: tcpPort,
+    start_time: startTime,
+    max_heartbeat_interval: options.maxHeartbeatIntervalMs * 1e6,
+    max_output_buffer_size: options.maxOutputBufferSize,
+    max_output_buffer_timeout: options.maxOutputBufferTimeoutMs * 1e6,
+    max_deflate_level: options.maxDeflateLevel,
+    topology_zone: '',
+    topology_region: '',
+  });
+}
+
+const ok = (res: ServerResponse): void => sendText(res, '');
+
+const routes = new Map<string, Route>([
+  ['/ping', { methods: GET, handler: (ctx, _req, res) => {
+    const healthy = ctx.nsqd.health === 'OK';
+    sendText(res, ctx.nsqd.health, healthy ? 200 : 500, false);
+  } }],
+  ['/info', { methods: GET, handler: info }],
+  ['/pub', { methods: POST, handler: publishOne }],
+  ['/mpub', { methods: POST, handler: publishMany }],
+  ['/stats', { methods: GET, handler: stats }],
+  ['/topic/create', { methods: POST, handler: (ctx, _req, res, query) => {
+    ctx.nsqd.getOrCreateTopic(topicParam(query));
+    ok(res);
+  } }],
+  ['/topic/delete', { methods: POST, handler: (ctx, _req, res, query) => {
+    const name = query.get('topic');
+    if (name === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
+    if (!ctx.nsqd.deleteTopic(name)) throw new HttpError(404, 'TOPIC_NOT_FOUND');
+    ok(res);
+  } }],
+  ['/topic/empty', { methods: POST, handler: (ctx, _req, res, query) => {
+    existingTopic(ctx, topicParam(query)).backlog.empty();
+    ok(res);
+  } }],
+  ['/topic/pause', { methods: POST, handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, true) }],
+  ['/topic/unpause', { methods: POST, handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, false) }],
+  ['/channel/create', { methods: POST, handler: (ctx, _req, res, query) => {
+    const { topic, channel } = topicAndChannel(query);
+    existingTopic(ctx, topic).getOrCreateChannel(channel);
+    ok(res);
+  } }],
+  ['/channel/delete', { methods: POST, handler: (ctx, _req, res, query) => {
+    const { topic, channel } = existingChannel(ctx, query);
+    topic.deleteChannel(channel.name);
+    ok(res);
+  } }],
+  ['/channel/empty', { methods: POST, handler: (ctx, _req, res, query) => {
+    existingChannel(ctx, query).channel.empty();
+    ok(res);
+  } }],
+  ['/channel/pause', { methods: POST, handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, true) }],
+  ['/channel/unpause', { methods: POST, handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, false) }],
+]);
+
+function setTopicPaused(ctx: HttpContext, res: ServerResponse, query: URLSearchParams, paused: boolean): void {
+  const name = query.get('topic');
+  if (name === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
+  const topic = existingTopic(ctx, name);
+  if (paused) topic.pause();
+  else topic.unpause();
+  ctx.nsqd.saveMetadata();
+  ok(res);
+}
+
+function setChannelPaused(ctx: HttpContext, res: ServerResponse, query: URLSearchParams, paused: boolean): void {
+  const { channel } = existingChannel(ctx, query);
+  if (paused) channel.pause();
+  else channel.unpause();
+  ctx.nsqd.saveMetadata();
+  ok(res);
+}
+
+async function route(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://nsqd');
+  } catch {
+    throw new HttpError(400, 'INVALID_REQUEST');
+  }
+  const path = url.pathname;
+  if (path.startsWith('/config/')) return configValue(ctx.nsqd, req, res, path.slice('/config/'.length));
+  const found = routes.get(path);
+  if (found === undefined) throw new HttpError(404, 'NOT_FOUND');
+  if (!found.methods.includes(req.method ?? '')) throw new HttpError(405, 'METHOD_NOT_ALLOWED');
+  await found.handler(ctx, req, res, url.searchParams);
+}
+
+export function createHttpServer(ctx: HttpContext): Server {
+  return createServer((req, res) => {
+    route(ctx, req, res).catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof HttpError) return sendError(res, error);
+      ctx.nsqd.logger.error({ err: error, url: req.url }, 'HTTP handler failed');
+      sendError(res, new HttpError(500, 'INTERNAL_ERROR'));
+    });
+  });
+}

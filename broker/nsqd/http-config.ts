@@ -1,0 +1,56 @@
+/**
+ * `/config/:opt`: an option's value by its config name (the flag name with `_` for `-`), with
+ * nsqd's encodings: durations as integer nanoseconds, strings raw and unquoted, the rest as JSON.
+ * PUT changes `nsqlookupd_tcp_addresses` and `log_level`, the two that nsqd lets change at run time.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, readBody, sendJson, sendText } from '../http-v1.ts';
+import type { Nsqd } from './nsqd.ts';
+import { BROKER_FLAGS, type BrokerFlag } from './options.ts';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+function configName(flag: BrokerFlag): string {
+  // nsqd's cfg name for --lookupd-tcp-address is nsqlookupd_tcp_addresses.
+  return flag.flag === 'lookupd-tcp-address' ? 'nsqlookupd_tcp_addresses' : flag.flag.replaceAll('-', '_');
+}
+
+const FLAGS_BY_CONFIG_NAME = new Map(BROKER_FLAGS.map((flag) => [configName(flag), flag]));
+
+export async function configValue(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  if (req.method === 'PUT') return putConfig(nsqd, req, res, name);
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED');
+  if (name === 'log_level') return sendJson(res, LOG_LEVELS.indexOf(nsqd.logger.level as (typeof LOG_LEVELS)[number]) + 1);
+  const flag = FLAGS_BY_CONFIG_NAME.get(name);
+  if (flag === undefined) throw new HttpError(400, 'INVALID_OPTION');
+  const value = nsqd.options[flag.option];
+  if (flag.kind === 'duration') return sendJson(res, (value as number) * 1e6);
+  if (typeof value === 'string') return sendText(res, value);
+  sendJson(res, value);
+}
+
+async function putConfig(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  const { body, tooBig } = await readBody(req, nsqd.options.maxMsgSize);
+  if (tooBig || body.length === 0) throw new HttpError(413, 'INVALID_VALUE');
+  const text = body.toString('utf8');
+  if (name === 'nsqlookupd_tcp_addresses') {
+    let addresses: unknown;
+    try {
+      addresses = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'INVALID_VALUE');
+    }
+    if (!Array.isArray(addresses) || !addresses.every((address) => typeof address === 'string')) {
+      throw new HttpError(400, 'INVALID_VALUE');
+    }
+    nsqd.setLookupdTcpAddresses(addresses as string[]);
+    return sendJson(res, addresses);
+  }
+  if (name === 'log_level') {
+    const level = text.trim().toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new HttpError(400, 'INVALID_VALUE');
+    nsqd.logger.level = level;
+    return sendJson(res, LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]) + 1);
+  }
+  throw new HttpError(400, 'INVALID_OPTION');
+}

@@ -1,0 +1,119 @@
+/**
+ * IDENTIFY negotiation: the client's wishes checked against the broker's bounds in nsqd's order
+ * (heartbeat, output buffer timeout then size, sample rate, msg timeout), and the JSON answer.
+ * TLS, snappy, deflate and AUTH are not offered: the answer says so (`false`), as nsqd's does when
+ * they are not configured, and the client carries on without them.
+ */
+import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
+import { IdentifyRequestSchema, type IdentifyRequest, type IdentifyResponse } from '../../protocol/identify.ts';
+import { NSQD_VERSION, type BrokerOptions } from './options.ts';
+
+/** What a client has negotiated; defaults come from the broker's options. */
+export interface ClientSettings {
+  clientId: string;
+  hostname: string;
+  userAgent: string;
+  /** 0 when heartbeats are disabled. */
+  heartbeatIntervalMs: number;
+  outputBufferSize: number;
+  /** 0 when disabled. */
+  outputBufferTimeoutMs: number;
+  sampleRate: number;
+  msgTimeoutMs: number;
+  deflateLevel: number;
+  topologyRegion: string;
+  topologyZone: string;
+}
+
+export function defaultClientSettings(options: BrokerOptions, remoteHost: string): ClientSettings {
+  return {
+    clientId: remoteHost,
+    hostname: remoteHost,
+    userAgent: '',
+    heartbeatIntervalMs: options.clientTimeoutMs / 2,
+    outputBufferSize: 16384,
+    outputBufferTimeoutMs: options.outputBufferTimeoutMs,
+    sampleRate: 0,
+    msgTimeoutMs: options.msgTimeoutMs,
+    deflateLevel: 6,
+    topologyRegion: '',
+    topologyZone: '',
+  };
+}
+
+const invalid = (reason: string): ProtocolError => new ProtocolError(ErrorCode.BadBody, `IDENTIFY ${reason}`);
+
+/** Parses an IDENTIFY body; throws nsqd's `E_BAD_BODY` errors. */
+export function parseIdentifyBody(body: Buffer): IdentifyRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalid('failed to decode JSON body');
+  }
+  const parsed = IdentifyRequestSchema.safeParse(json);
+  if (!parsed.success) throw invalid('failed to decode JSON body');
+  return parsed.data;
+}
+
+/** Applies an IDENTIFY to the client's settings, checking every bound as nsqd does. */
+export function negotiate(current: ClientSettings, request: IdentifyRequest, options: BrokerOptions): ClientSettings {
+  const next: ClientSettings = { ...current };
+  if (request.client_id != null) next.clientId = request.client_id;
+  if (request.hostname != null) next.hostname = request.hostname;
+  if (request.user_agent != null) next.userAgent = request.user_agent;
+  if (request.topology_region != null) next.topologyRegion = request.topology_region;
+  if (request.topology_zone != null) next.topologyZone = request.topology_zone;
+
+  const heartbeat = request.heartbeat_interval ?? 0;
+  if (heartbeat === -1) next.heartbeatIntervalMs = 0;
+  else if (heartbeat >= 1000 && heartbeat <= options.maxHeartbeatIntervalMs) next.heartbeatIntervalMs = heartbeat;
+  else if (heartbeat !== 0) throw invalid(`heartbeat interval (${heartbeat}) is invalid`);
+
+  const bufferTimeout = request.output_buffer_timeout ?? 0;
+  if (bufferTimeout === -1) next.outputBufferTimeoutMs = 0;
+  else if (bufferTimeout >= options.minOutputBufferTimeoutMs && bufferTimeout <= options.maxOutputBufferTimeoutMs) {
+    next.outputBufferTimeoutMs = bufferTimeout;
+  } else if (bufferTimeout !== 0) throw invalid(`output buffer timeout (${bufferTimeout}) is invalid`);
+
+  const bufferSize = request.output_buffer_size ?? 0;
+  if (bufferSize === -1) {
+    next.outputBufferSize = 1;
+    next.outputBufferTimeoutMs = 0;
+  } else if (bufferSize >= 64 && bufferSize <= options.maxOutputBufferSize) next.outputBufferSize = bufferSize;
+  else if (bufferSize !== 0) throw invalid(`output buffer size (${bufferSize}) is invalid`);
+
+  const sampleRate = request.sample_rate ?? 0;
+  if (sampleRate < 0 || sampleRate > 99) throw invalid(`sample rate (${sampleRate}) is invalid`);
+  next.sampleRate = sampleRate;
+
+  const msgTimeout = request.msg_timeout ?? 0;
+  if (msgTimeout >= 1000 && msgTimeout <= options.maxMsgTimeoutMs) next.msgTimeoutMs = msgTimeout;
+  else if (msgTimeout !== 0) throw invalid(`msg timeout (${msgTimeout}) is invalid`);
+
+  const deflateLevel = request.deflate_level ?? 0;
+  if (deflateLevel > 0) next.deflateLevel = Math.min(deflateLevel, options.maxDeflateLevel);
+  else next.deflateLevel = Math.min(6, options.maxDeflateLevel);
+  return next;
+}
+
+/** The feature-negotiation answer, in nsqd's field order. */
+export function identifyResponse(settings: ClientSettings, options: BrokerOptions): IdentifyResponse {
+  return {
+    max_rdy_count: options.maxRdyCount,
+    version: NSQD_VERSION,
+    max_msg_timeout: options.maxMsgTimeoutMs,
+    msg_timeout: settings.msgTimeoutMs,
+    tls_v1: false,
+    deflate: false,
+    deflate_level: settings.deflateLevel,
+    max_deflate_level: options.maxDeflateLevel,
+    snappy: false,
+    sample_rate: settings.sampleRate,
+    auth_required: false,
+    output_buffer_size: settings.outputBufferSize,
+    output_buffer_timeout: settings.outputBufferTimeoutMs,
+    topology_region: '',
+    topology_zone: '',
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * A message as one channel holds it. The body is shared between the copies a topic hands to its
+ * channels (it is never mutated); everything else is per channel, because each channel tracks its
+ * own delivery, attempts and deadlines.
+ */
+import type { TimestampNs } from '../../protocol/message.ts';
+
+/** Who holds a message in flight: only the owner may FIN, REQ or TOUCH it. */
+export interface MessageOwner {
+  readonly id: number;
+}
+
+export class BrokerMessage {
+  /** Delivery count; incremented when the message is sent to a client. */
+  attempts: number;
+  /** The client that holds it in flight, if any. */
+  owner: MessageOwner | undefined = undefined;
+  /** When it was last delivered (ms since epoch): TOUCH cannot extend it past this + max-msg-timeout. */
+  deliveredAtMs = 0;
+  /** In flight: when it times out. Deferred: when it becomes due. Ms since epoch. */
+  dueAtMs = 0;
+  /** Position in the heap that currently holds it (in flight or deferred), -1 when in none. */
+  heapIndex = -1;
+
+  constructor(
+    readonly id: string,
+    readonly timestampNs: TimestampNs,
+    readonly body: Buffer,
+    attempts = 0,
+  ) {
+    this.attempts = attempts;
+  }
+
+  /** A fresh copy for another channel: same id, timestamp and body, its own delivery state. */
+  copy(): BrokerMessage {
+    return new BrokerMessage(this.id, this.timestampNs, this.body, this.attempts);
+  }
+}

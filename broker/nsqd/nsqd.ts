@@ -1,0 +1,183 @@
+/**
+ * The broker's state: topics and their channels, options, health, and the persistence of both across
+ * restarts. Network front ends (TCP, HTTP) call into it; it never touches a socket itself.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { isEphemeralName } from '../../protocol/names.ts';
+import type { BacklogOptions } from './backlog.ts';
+import type { Channel, ChannelLimits } from './channel.ts';
+import { readMetadata, takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
+import { NSQD_VERSION, type BrokerOptions } from './options.ts';
+import { Topic, type TopicHost } from './topic.ts';
+
+/** Told about every topic and channel that appears or goes away (lookupd registration listens here). */
+export interface TopologyListener {
+  topicCreated(topic: string): void;
+  topicDeleted(topic: string): void;
+  channelCreated(topic: string, channel: string): void;
+  channelDeleted(topic: string, channel: string): void;
+}
+
+export class Nsqd implements TopicHost {
+  readonly topics = new Map<string, Topic>();
+  readonly channelLimits: ChannelLimits;
+  readonly startTime = Math.floor(Date.now() / 1000);
+  readonly nodeId: number;
+  /** `OK`, or `NOK - <reason>` after a disk write failed. */
+  health = 'OK';
+  exiting = false;
+  private loading = false;
+  private readonly listeners: TopologyListener[] = [];
+  private readonly lookupdAddressListeners: Array<(addresses: string[]) => void> = [];
+
+  constructor(
+    readonly options: BrokerOptions,
+    readonly logger: Logger,
+  ) {
+    this.nodeId = options.nodeId;
+    this.channelLimits = { maxReqTimeoutMs: options.maxReqTimeoutMs, maxMsgTimeoutMs: options.maxMsgTimeoutMs };
+    mkdirSync(options.dataPath, { recursive: true });
+  }
+
+  addTopologyListener(listener: TopologyListener): void {
+    this.listeners.push(listener);
+  }
+
+  backlogOptions(queueName: string, ephemeral: boolean): BacklogOptions {
+    const { options } = this;
+    return {
+      memQueueSize: options.memQueueSize,
+      disk: ephemeral
+        ? undefined
+        : {
+            name: queueName,
+            dataPath: options.dataPath,
+            maxBytesPerFile: options.maxBytesPerFile,
+            minMsgSize: 26,
+            maxMsgSize: options.maxMsgSize + 26,
+            syncEvery: options.syncEvery,
+            syncTimeoutMs: options.syncTimeoutMs,
+            logger: this.logger,
+          },
+    };
+  }
+
+  getTopic(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
+  getOrCreateTopic(name: string): Topic {
+    let topic = this.topics.get(name);
+    if (topic !== undefined) return topic;
+    topic = new Topic(name, isEphemeralName(name), this);
+    this.topics.set(name, topic);
+    this.logger.info({ topic: name }, 'TOPIC: created');
+    for (const listener of this.listeners) listener.topicCreated(name);
+    if (!topic.ephemeral) this.saveMetadata();
+    return topic;
+  }
+
+  deleteTopic(name: string): boolean {
+    const topic = this.topics.get(name);
+    if (topic === undefined) return false;
+    this.topics.delete(name);
+    topic.delete();
+    this.logger.info({ topic: name }, 'TOPIC: deleted');
+    for (const listener of this.listeners) listener.topicDeleted(name);
+    if (!topic.ephemeral) this.saveMetadata();
+    return true;
+  }
+
+  channelCreated(topic: Topic, channel: Channel): void {
+    this.logger.info({ topic: topic.name, channel: channel.name }, 'CHANNEL: created');
+    for (const listener of this.listeners) listener.channelCreated(topic.name, channel.name);
+    if (!channel.ephemeral) this.saveMetadata();
+  }
+
+  channelDeleted(topic: Topic, channel: Channel): void {
+    this.logger.info({ topic: topic.name, channel: channel.name }, 'CHANNEL: deleted');
+    for (const listener of this.listeners) listener.channelDeleted(topic.name, channel.name);
+    if (!channel.ephemeral) this.saveMetadata();
+    // An ephemeral topic goes away with its last channel.
+    if (topic.ephemeral && topic.channels.size === 0 && this.topics.get(topic.name) === topic) this.deleteTopic(topic.name);
+  }
+
+  /** The last subscriber left an ephemeral channel. */
+  releaseEphemeralChannel(topic: Topic, channel: Channel): void {
+    if (channel.ephemeral && channel.subscribers.length === 0 && topic.channels.get(channel.name) === channel) {
+      topic.deleteChannel(channel.name);
+    }
+  }
+
+  /** Writes nsqd.dat (non-ephemeral topics and channels, with their paused flags). */
+  saveMetadata(): void {
+    if (this.loading) return;
+    const metadata: Metadata = { topics: [], version: NSQD_VERSION };
+    for (const topic of this.topics.values()) {
+      if (topic.ephemeral) continue;
+      const channels = [...topic.channels.values()]
+        .filter((channel) => !channel.ephemeral)
+        .map((channel) => ({ name: channel.name, paused: channel.paused }));
+      metadata.topics!.push({ name: topic.name, paused: topic.paused, channels });
+    }
+    try {
+      writeMetadata(this.options.dataPath, metadata);
+    } catch (error) {
+      this.setUnhealthy(error);
+    }
+  }
+
+  /** Recreates the topics and channels of the last run, with their paused flags and deferred messages. */
+  load(): void {
+    const metadata = readMetadata(this.options.dataPath);
+    if (metadata === undefined) return;
+    this.loading = true;
+    try {
+      for (const saved of metadata.topics ?? []) {
+        const topic = this.getOrCreateTopic(saved.name);
+        if (saved.paused) topic.pause();
+        for (const savedChannel of saved.channels ?? []) {
+          const channel = topic.getOrCreateChannel(savedChannel.name);
+          if (savedChannel.paused) channel.pause();
+          for (const { message, dueAtMs } of takeDeferred(this.options.dataPath, `${topic.name}:${channel.name}`)) {
+            channel.restoreDeferred(message, dueAtMs);
+          }
+        }
+      }
+    } finally {
+      this.loading = false;
+    }
+    this.saveMetadata();
+  }
+
+  /** Clean shutdown: every message in memory, in flight and deferred reaches disk, then the metadata. */
+  persistAndClose(): void {
+    this.exiting = true;
+    this.saveMetadata();
+    for (const topic of this.topics.values()) {
+      const deferredByChannel = topic.closeForShutdown();
+      if (topic.ephemeral) continue;
+      for (const [channel, deferred] of deferredByChannel) {
+        if (channel.ephemeral) continue;
+        writeDeferred(this.options.dataPath, `${topic.name}:${channel.name}`, deferred);
+      }
+    }
+  }
+
+  /** `PUT /config/nsqlookupd_tcp_addresses`: the registration layer reconnects to the new list. */
+  setLookupdTcpAddresses(addresses: string[]): void {
+    this.options.lookupdTcpAddresses = addresses;
+    for (const listener of this.lookupdAddressListeners) listener(addresses);
+  }
+
+  onLookupdAddressesChanged(listener: (addresses: string[]) => void): void {
+    this.lookupdAddressListeners.push(listener);
+  }
+
+  setUnhealthy(error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.health = `NOK - ${reason}`;
+    this.logger.error({ err: error }, 'broker unhealthy');
+  }
+}

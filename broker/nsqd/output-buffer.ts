@@ -1,0 +1,95 @@
+/**
+ * A connection's outgoing bytes: frames are appended into one buffer and written to the socket in
+ * one call per event-loop turn (or sooner when the buffer reaches the client's negotiated size).
+ * Batching per turn gives nsqd's throughput without its output-buffer-timeout latency: a message is
+ * written as soon as the work that produced it is done.
+ */
+import type { Socket } from 'node:net';
+import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/frames.ts';
+import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
+import type { BrokerMessage } from './message.ts';
+
+/** Writes smaller than this are copied out so the big buffer can be reused. */
+const COPY_OUT_LIMIT = 4096;
+
+const pendingFlush: OutputBuffer[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  // New flushes scheduled while flushing land in the next turn's batch.
+  const batch = pendingFlush.splice(0);
+  for (const output of batch) output.flush();
+}
+
+export class OutputBuffer {
+  private buffer: Buffer;
+  private length = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly socket: Socket,
+    /** Flush as soon as this many bytes are waiting (the negotiated output_buffer_size). */
+    public flushThreshold: number,
+    private readonly capacity = 65536,
+  ) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  get pendingBytes(): number {
+    return this.length;
+  }
+
+  appendMessage(message: BrokerMessage): void {
+    const dataLength = MESSAGE_HEADER_SIZE + message.body.length;
+    this.reserve(FRAME_HEADER_SIZE + dataLength);
+    let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
+    offset = writeMessageHeader(this.buffer, offset, message.timestampNs, message.attempts, message.id);
+    this.length = offset + message.body.copy(this.buffer, offset);
+    this.afterAppend();
+  }
+
+  appendFrame(type: number, data: string | Buffer): void {
+    const dataLength = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    this.reserve(FRAME_HEADER_SIZE + dataLength);
+    const offset = writeFrameHeader(this.buffer, this.length, type as FrameType, dataLength);
+    this.length = offset + (typeof data === 'string' ? this.buffer.write(data, offset) : data.copy(this.buffer, offset));
+    this.afterAppend();
+  }
+
+  /** Writes what is waiting to the socket now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.length === 0 || this.socket.destroyed) {
+      this.length = 0;
+      return;
+    }
+    if (this.length <= COPY_OUT_LIMIT) {
+      this.socket.write(Buffer.from(this.buffer.subarray(0, this.length)));
+    } else {
+      // The socket may hold on to the bytes until they are sent: hand them over and start afresh.
+      this.socket.write(this.buffer.subarray(0, this.length));
+      this.buffer = Buffer.allocUnsafe(this.capacity);
+    }
+    this.length = 0;
+  }
+
+  private afterAppend(): void {
+    if (this.length >= this.flushThreshold) {
+      this.flush();
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      pendingFlush.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    if (this.length > 0) this.flush();
+    if (bytes > this.buffer.length) this.buffer = Buffer.allocUnsafe(bytes);
+  }
+}

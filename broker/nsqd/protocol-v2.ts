@@ -1,0 +1,218 @@
+/**
+ * The commands of protocol V2, carried out for one client with nsqd's checks, in nsqd's order,
+ * with nsqd's error codes and descriptions. Each handler throws a ProtocolError to answer with an
+ * error frame; the connection decides from its code whether to close.
+ */
+import { parseMpubBody, MpubFormatError, type Command } from '../../protocol/commands.ts';
+import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
+import { MESSAGE_ID_LENGTH, nowNs } from '../../protocol/message.ts';
+import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { ClientState, type ClientConnection } from './client-connection.ts';
+import { goQuote } from './go-quote.ts';
+import { identifyResponse, negotiate, parseIdentifyBody } from './identify.ts';
+import { BrokerMessage } from './message.ts';
+
+const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
+
+/** Go's ByteToBase10: unsigned decimal digits only (an empty string is 0). */
+function parseBase10(text: string): number | undefined {
+  return /^\d*$/.test(text) ? Number(text || '0') : undefined;
+}
+
+export function handleCommand(client: ClientConnection, command: Command): void {
+  switch (command.name) {
+    case 'FIN':
+      return finish(client, command.params);
+    case 'RDY':
+      return ready(client, command.params);
+    case 'REQ':
+      return requeue(client, command.params);
+    case 'PUB':
+      return publish(client, command);
+    case 'MPUB':
+      return publishMany(client, command);
+    case 'DPUB':
+      return publishDeferred(client, command);
+    case 'NOP':
+      return;
+    case 'TOUCH':
+      return touch(client, command.params);
+    case 'SUB':
+      return subscribe(client, command.params);
+    case 'CLS':
+      return startClose(client);
+    case 'IDENTIFY':
+      return identify(client, command);
+    case 'AUTH':
+      return auth(client, command);
+    default:
+      throw invalid(`invalid command ${command.name}`);
+  }
+}
+
+function identify(client: ClientConnection, command: Command): void {
+  if (client.state !== ClientState.Init) throw invalid('cannot IDENTIFY in current state');
+  const body = requireBody(command, ErrorCode.BadBody, 'IDENTIFY', client.nsqd.options.maxBodySize, 'body too big', 'invalid body size');
+  const request = parseIdentifyBody(body);
+  const options = client.nsqd.options;
+  const settings = negotiate(client.settings, request, options);
+  client.applySettings(settings);
+  client.sendResponse(request.feature_negotiation === true ? JSON.stringify(identifyResponse(settings, options)) : 'OK');
+}
+
+function auth(client: ClientConnection, command: Command): void {
+  if (client.state !== ClientState.Init) throw invalid('cannot AUTH in current state');
+  if (command.params.length !== 1) throw invalid('AUTH invalid number of parameters');
+  requireBody(command, ErrorCode.BadBody, 'AUTH', client.nsqd.options.maxBodySize, 'body too big', 'invalid body size');
+  throw new ProtocolError(ErrorCode.AuthDisabled, 'AUTH disabled');
+}
+
+function subscribe(client: ClientConnection, params: string[]): void {
+  if (client.state !== ClientState.Init) throw invalid('cannot SUB in current state');
+  if (client.settings.heartbeatIntervalMs <= 0) throw invalid('cannot SUB with heartbeats disabled');
+  if (params.length < 3) throw invalid('SUB insufficient number of parameters');
+  const topicName = params[1]!;
+  const channelName = params[2]!;
+  if (!isValidTopicName(topicName)) throw new ProtocolError(ErrorCode.BadTopic, `SUB topic name ${goQuote(topicName)} is not valid`);
+  if (!isValidChannelName(channelName)) {
+    throw new ProtocolError(ErrorCode.BadChannel, `SUB channel name ${goQuote(channelName)} is not valid`);
+  }
+  const { nsqd } = client;
+  if (nsqd.exiting) throw new ProtocolError(ErrorCode.SubFailed, 'SUB failed exiting');
+  const topic = nsqd.getOrCreateTopic(topicName);
+  const channel = topic.getOrCreateChannel(channelName);
+  const limit = nsqd.options.maxChannelConsumers;
+  if (limit > 0 && channel.subscribers.length >= limit) {
+    throw new ProtocolError(ErrorCode.SubFailed, `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${limit}`);
+  }
+  channel.addSubscriber(client);
+  client.topic = topic;
+  client.channel = channel;
+  client.state = ClientState.Subscribed;
+  client.sendResponse('OK');
+}
+
+function ready(client: ClientConnection, params: string[]): void {
+  // A closing client's RDY is ignored: it is draining.
+  if (client.state === ClientState.Closing) return;
+  if (client.state !== ClientState.Subscribed) throw invalid('cannot RDY in current state');
+  let count = 1;
+  if (params.length > 1) {
+    const parsed = parseBase10(params[1]!);
+    if (parsed === undefined) throw invalid(`RDY could not parse count ${params[1]}`);
+    count = parsed;
+  }
+  const max = client.nsqd.options.maxRdyCount;
+  if (count < 0 || count > max) throw invalid(`RDY count ${count} out of range 0-${max}`);
+  client.readyCount = count;
+  client.channel?.pump();
+}
+
+function messageIdParam(client: ClientConnection, params: string[], command: string, minParams: number): string {
+  if (client.state !== ClientState.Subscribed && client.state !== ClientState.Closing) {
+    throw invalid(`cannot ${command} in current state`);
+  }
+  if (params.length < minParams) throw invalid(`${command} insufficient number of params`);
+  const id = params[1]!;
+  if (id.length !== MESSAGE_ID_LENGTH) throw invalid('invalid message ID');
+  return id;
+}
+
+function finish(client: ClientConnection, params: string[]): void {
+  const id = messageIdParam(client, params, 'FIN', 2);
+  client.channel?.finish(client, id);
+}
+
+function requeue(client: ClientConnection, params: string[]): void {
+  const id = messageIdParam(client, params, 'REQ', 3);
+  const delay = parseBase10(params[2]!);
+  if (delay === undefined) throw invalid(`REQ could not parse timeout ${params[2]}`);
+  client.channel?.requeue(client, id, delay);
+}
+
+function touch(client: ClientConnection, params: string[]): void {
+  const id = messageIdParam(client, params, 'TOUCH', 2);
+  client.channel?.touch(client, id);
+}
+
+function startClose(client: ClientConnection): void {
+  if (client.state !== ClientState.Subscribed) throw invalid('cannot CLS in current state');
+  client.readyCount = 0;
+  client.state = ClientState.Closing;
+  client.sendResponse('CLOSE_WAIT');
+}
+
+function checkTopicName(name: string, command: string, code: string = ErrorCode.BadTopic): void {
+  if (!isValidTopicName(name)) throw new ProtocolError(code, `${command} topic name ${goQuote(name)} is not valid`);
+}
+
+/** The body of a body command, or nsqd's error for a size out of bounds. */
+function requireBody(
+  command: Command,
+  code: string,
+  name: string,
+  max: number,
+  tooBigText: string,
+  invalidText: string,
+): Buffer {
+  if (command.body !== undefined) return command.body;
+  const size = command.bodySize;
+  if (size > max) throw new ProtocolError(code, `${name} ${tooBigText} ${size} > ${max}`);
+  throw new ProtocolError(code, `${name} ${invalidText} ${size}`);
+}
+
+function publish(client: ClientConnection, command: Command): void {
+  const { params } = command;
+  if (params.length < 2) throw invalid('PUB insufficient number of parameters');
+  const topicName = params[1]!;
+  checkTopicName(topicName, 'PUB');
+  const body = requireBody(command, ErrorCode.BadMessage, 'PUB', client.nsqd.options.maxMsgSize, 'message too big', 'invalid message body size');
+  const { nsqd } = client;
+  if (nsqd.exiting) throw new ProtocolError(ErrorCode.PubFailed, 'PUB failed exiting');
+  const topic = nsqd.getOrCreateTopic(topicName);
+  topic.put(new BrokerMessage(topic.ids.next(), nowNs(), body));
+  client.recordPublish(topicName, 1);
+  client.sendResponse('OK');
+}
+
+function publishMany(client: ClientConnection, command: Command): void {
+  const { params } = command;
+  if (params.length < 2) throw invalid('MPUB insufficient number of parameters');
+  const topicName = params[1]!;
+  // nsqd really does put the code twice in this one description.
+  checkTopicName(topicName, `${ErrorCode.BadTopic} MPUB`);
+  const { maxBodySize, maxMsgSize } = client.nsqd.options;
+  const body = requireBody(command, ErrorCode.BadBody, 'MPUB', maxBodySize, 'body too big', 'invalid body size');
+  let bodies: Buffer[];
+  try {
+    bodies = parseMpubBody(body, { maxBodySize, maxMsgSize });
+  } catch (error) {
+    if (error instanceof MpubFormatError) throw new ProtocolError(error.code, error.description);
+    throw error;
+  }
+  const { nsqd } = client;
+  if (nsqd.exiting) throw new ProtocolError(ErrorCode.MpubFailed, 'MPUB failed exiting');
+  const topic = nsqd.getOrCreateTopic(topicName);
+  const timestamp = nowNs();
+  for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  client.recordPublish(topicName, bodies.length);
+  client.sendResponse('OK');
+}
+
+function publishDeferred(client: ClientConnection, command: Command): void {
+  const { params } = command;
+  if (params.length < 3) throw invalid('DPUB insufficient number of parameters');
+  const topicName = params[1]!;
+  checkTopicName(topicName, 'DPUB');
+  const delay = parseBase10(params[2]!);
+  if (delay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
+  const { maxReqTimeoutMs, maxMsgSize } = client.nsqd.options;
+  if (delay > maxReqTimeoutMs) throw invalid(`DPUB timeout ${delay} out of range 0-${maxReqTimeoutMs}`);
+  const body = requireBody(command, ErrorCode.BadMessage, 'DPUB', maxMsgSize, 'message too big', 'invalid message body size');
+  const { nsqd } = client;
+  if (nsqd.exiting) throw new ProtocolError(ErrorCode.DpubFailed, 'DPUB failed exiting');
+  const topic = nsqd.getOrCreateTopic(topicName);
+  topic.putDeferred(new BrokerMessage(topic.ids.next(), nowNs(), body), delay);
+  client.recordPublish(topicName, 1);
+  client.sendResponse('OK');
+}

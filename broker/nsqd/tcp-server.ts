@@ -1,0 +1,64 @@
+/**
+ * The TCP front end: accepts connections, checks the four-byte protocol magic, and hands the rest of
+ * the stream to a ClientConnection. A bad magic gets `E_BAD_PROTOCOL` and a close, as with nsqd.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { MAGIC_V2 } from '../../protocol/commands.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
+import { FrameType, encodeFrame } from '../../protocol/frames.ts';
+import { ClientConnection } from './client-connection.ts';
+import type { Nsqd } from './nsqd.ts';
+
+export class TcpServer {
+  readonly clients = new Set<ClientConnection>();
+  private readonly sockets = new Set<Socket>();
+  readonly server: Server;
+
+  constructor(private readonly nsqd: Nsqd) {
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        if (address === null || typeof address === 'string') return reject(new Error('TCP listener has no address'));
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {
+      /* handled by 'close' */
+    });
+    let magic: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      magic = magic.length === 0 ? chunk : Buffer.concat([magic, chunk]);
+      if (magic.length < 4) return;
+      socket.off('data', onData);
+      if (!magic.subarray(0, 4).equals(MAGIC_V2)) {
+        socket.end(encodeFrame(FrameType.Error, ErrorCode.BadProtocol));
+        return;
+      }
+      const client = new ClientConnection(socket, this.nsqd, (closed) => this.clients.delete(closed));
+      this.clients.add(client);
+      socket.on('data', (data: Buffer) => client.receive(data));
+      if (magic.length > 4) client.receive(magic.subarray(4));
+    };
+    socket.on('data', onData);
+  }
+
+  /** Stops accepting, and closes every connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const client of [...this.clients]) client.close();
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+}
