@@ -20,9 +20,32 @@ export class HttpError extends Error {
   }
 }
 
+const GO_ESCAPED = /[<>&\u2028\u2029]/g;
+const GO_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * JSON as Go's `json.Marshal` writes it: like `JSON.stringify`, but `<`, `>`, `&`, U+2028 and U+2029
+ * inside strings are `\u` escapes. (Outside strings JSON has none of these characters.)
+ */
+export function goJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  GO_ESCAPED.lastIndex = 0;
+  return GO_ESCAPED.test(text) ? text.replace(GO_ESCAPED, (c) => GO_ESCAPES[c]!) : text;
+}
+
 /** A 200 with a JSON body. */
 export function sendJson(res: ServerResponse, value: unknown, status = 200): void {
-  const body = JSON.stringify(value);
+  sendRawJson(res, goJson(value), status);
+}
+
+/** A JSON body already serialised (for shapes `JSON.stringify` cannot write, such as int64 nanoseconds). */
+export function sendRawJson(res: ServerResponse, body: string, status = 200): void {
   res.writeHead(status, {
     [NSQ_CONTENT_TYPE_HEADER]: NSQ_CONTENT_TYPE,
     'Content-Type': 'application/json; charset=utf-8',
@@ -40,6 +63,12 @@ export function sendText(res: ServerResponse, text: string, status = 200, v1 = t
   if (v1) headers[NSQ_CONTENT_TYPE_HEADER] = NSQ_CONTENT_TYPE;
   res.writeHead(status, headers);
   res.end(text);
+}
+
+/** A 200 with no data: an empty body and no Content-Type, as Go writes a nil V1 response. */
+export function sendEmpty(res: ServerResponse): void {
+  res.writeHead(200, { [NSQ_CONTENT_TYPE_HEADER]: NSQ_CONTENT_TYPE, 'Content-Length': 0 });
+  res.end();
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
@@ -75,4 +104,56 @@ export function parseBoolParam(value: string | null, fallback: boolean): boolean
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
   return fallback;
+}
+
+const HEX = /^[0-9a-fA-F]{2}$/;
+
+/** Go's `url.QueryUnescape`: `+` is a space, `%XX` must be two hex digits. Undefined when malformed. */
+function queryUnescape(text: string): string | undefined {
+  if (!text.includes('%')) return text.includes('+') ? text.replaceAll('+', ' ') : text;
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 /* % */) {
+      const hex = text.slice(i + 1, i + 3);
+      if (!HEX.test(hex)) return undefined;
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c === 0x2b /* + */) {
+      bytes.push(0x20);
+    } else if (c < 0x80) {
+      bytes.push(c);
+    } else {
+      for (const b of Buffer.from(text[i]!, 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * A query string read as Go's `url.ParseQuery` reads it (nsqd and nsqlookupd answer 400
+ * `INVALID_REQUEST` when it fails): pairs split on `&`, a `;` anywhere in a pair or a bad `%`
+ * escape is an error, a key without `=` has the value `""`. Returns undefined on error.
+ */
+export function parseQuery(raw: string): Map<string, string[]> | undefined {
+  const values = new Map<string, string[]>();
+  let failed = false;
+  for (const pair of raw.split('&')) {
+    if (pair.includes(';')) {
+      failed = true;
+      continue;
+    }
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    const key = queryUnescape(equals < 0 ? pair : pair.slice(0, equals));
+    const value = queryUnescape(equals < 0 ? '' : pair.slice(equals + 1));
+    if (key === undefined || value === undefined) {
+      failed = true;
+      continue;
+    }
+    const list = values.get(key);
+    if (list === undefined) values.set(key, [value]);
+    else list.push(value);
+  }
+  return failed ? undefined : values;
 }

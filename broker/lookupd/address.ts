@@ -1,0 +1,38 @@
+/** `host:port` addresses as Go's `net.SplitHostPort` / `net.JoinHostPort` read and write them. */
+import { LookupdError, LookupdErrorCode } from './errors.ts';
+
+export interface HostPort {
+  /** Empty means every interface, as Go's `:4160`. IPv6 literals are kept without brackets. */
+  host: string;
+  port: number;
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port`. Throws {@link LookupdError} `E_LOOKUPD_INVALID_ADDRESS`. */
+export function parseHostPort(address: string): HostPort {
+  const invalid = (): LookupdError =>
+    new LookupdError(LookupdErrorCode.InvalidAddress, `invalid address ${JSON.stringify(address)}: expected host:port`);
+  let host: string;
+  let portText: string;
+  if (address.startsWith('[')) {
+    const close = address.indexOf(']:');
+    if (close < 0) throw invalid();
+    host = address.slice(1, close);
+    portText = address.slice(close + 2);
+  } else {
+    const colon = address.lastIndexOf(':');
+    if (colon < 0) throw invalid();
+    host = address.slice(0, colon);
+    portText = address.slice(colon + 1);
+    // An unbracketed IPv6 literal is ambiguous, and Go refuses it too ("too many colons").
+    if (host.includes(':')) throw invalid();
+  }
+  if (!/^\d{1,5}$/.test(portText)) throw invalid();
+  const port = Number(portText);
+  if (port > 65535) throw invalid();
+  return { host, port };
+}
+
+/** `host:port`, bracketing IPv6 literals (Go's `net.JoinHostPort`). */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,26 @@
+/**
+ * Errors of the bundled nsqlookupd. Protocol errors sent to a peer are {@link ProtocolError}s from
+ * protocol/; these are the failures the lookupd reports to whoever started it.
+ */
+
+export const LookupdErrorCode = {
+  /** Options failed validation. */
+  InvalidOptions: 'E_LOOKUPD_INVALID_OPTIONS',
+  /** An address is not `host:port` with a port in 0..65535. */
+  InvalidAddress: 'E_LOOKUPD_INVALID_ADDRESS',
+  /** A TCP or HTTP listener could not bind. */
+  ListenFailed: 'E_LOOKUPD_LISTEN_FAILED',
+} as const;
+
+export type LookupdErrorCode = (typeof LookupdErrorCode)[keyof typeof LookupdErrorCode];
+
+export class LookupdError extends Error {
+  override readonly name = 'LookupdError';
+  constructor(
+    readonly code: LookupdErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
