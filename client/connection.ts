@@ -1,0 +1,328 @@
+/**
+ * One TCP connection to one nsqd, speaking protocol V2: magic, IDENTIFY with feature negotiation
+ * (and AUTH when asked), heartbeats answered with NOP, a read timeout of two heartbeat intervals,
+ * and frames handed to a delegate. FIN/REQ/TOUCH are batched: queued as text and written once per
+ * tick, so a burst of acknowledgements costs one socket write.
+ */
+import net from 'node:net';
+import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
+import { FrameDecoder, FrameType } from '../protocol/frames.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { IdentifyResponseSchema, type IdentifyResponse } from '../protocol/identify.ts';
+import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { identifyBody, type ConnectionOptions } from './options.ts';
+
+/** What the connection reports once the handshake is done. */
+export interface ConnectionDelegate {
+  /** A message frame's payload: a slice of the received chunk, decode it before the next tick or copy it. */
+  onMessage(payload: Buffer): void;
+  /** A response frame other than `_heartbeat_`: `OK`, `CLOSE_WAIT`. */
+  onResponse(data: Buffer): void;
+  /** An error frame. nsqd closes the connection after a fatal one (`error.fatal`). */
+  onProtocolError(error: ProtocolError): void;
+  /** Called once when the socket is gone. `error` is undefined only for a close we asked for. */
+  onClose(error: Error | undefined): void;
+}
+
+/** What nsqd told us at IDENTIFY, with nsqd's defaults when it answered a plain `OK` (an old server). */
+export interface ServerIdentity {
+  maxRdyCount: number;
+  msgTimeoutMs: number;
+  maxMsgTimeoutMs: number;
+  /** The full negotiated answer; undefined for an old server. */
+  negotiated: IdentifyResponse | undefined;
+}
+
+const DEFAULT_IDENTITY: ServerIdentity = { maxRdyCount: 2500, msgTimeoutMs: 60_000, maxMsgTimeoutMs: 900_000, negotiated: undefined };
+const HEARTBEAT = Buffer.from('_heartbeat_');
+/** Queued acknowledgements beyond this many bytes are written at once rather than at the end of the tick. */
+const FLUSH_THRESHOLD = 64 * 1024;
+/** How long end() waits for the server to close its side before destroying the socket. */
+const END_GRACE_MS = 2000;
+
+type State = 'idle' | 'connecting' | 'identifying' | 'authenticating' | 'connected' | 'closed';
+
+/** Splits `host:port`, including `[::1]:4150`. */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  if (colon < 0) throw new NsqClientError(ClientErrorCode.InvalidOptions, `expected host:port, got ${JSON.stringify(address)}`);
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const port = Number(address.slice(colon + 1));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new NsqClientError(ClientErrorCode.InvalidOptions, `bad port in ${JSON.stringify(address)}`);
+  }
+  return { host: host || '127.0.0.1', port };
+}
+
+export class NsqConnection {
+  identity: ServerIdentity = DEFAULT_IDENTITY;
+  /** Date.now() of the last chunk received; consumers use it to find idle connections. */
+  lastReadAt = 0;
+  private state: State = 'idle';
+  private socket: net.Socket | undefined;
+  private readonly decoder: FrameDecoder;
+  private queued = '';
+  private flushScheduled = false;
+  private readonly flushQueued = (): void => this.flush();
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
+  private readTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private closeError: Error | undefined;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+  private handshake: { resolve: (identity: ServerIdentity) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(
+    readonly address: string,
+    private readonly options: ConnectionOptions,
+    private readonly delegate: ConnectionDelegate,
+  ) {
+    this.decoder = new FrameDecoder((type, data) => this.onFrame(type, data), options.maxFrameSize);
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Connects and runs the handshake. Rejects with a typed error; the delegate hears nothing until this resolves. */
+  connect(): Promise<ServerIdentity> {
+    if (this.state !== 'idle') return Promise.reject(new NsqClientError(ClientErrorCode.Closed, 'connect() may be called once'));
+    const { host, port } = parseHostPort(this.address);
+    this.state = 'connecting';
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    return new Promise<ServerIdentity>((resolve, reject) => {
+      this.handshake = { resolve, reject };
+      this.connectTimer = setTimeout(() => {
+        this.fail(new NsqClientError(ClientErrorCode.ConnectTimeout, `connecting to ${this.address} timed out after ${this.options.connectTimeoutMs}ms`));
+      }, this.options.connectTimeoutMs);
+      const socket = net.connect({ host, port });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      socket.on('connect', () => {
+        if (this.state !== 'connecting') return;
+        this.state = 'identifying';
+        this.lastReadAt = Date.now();
+        socket.write(Buffer.concat([MAGIC_V2, encodeIdentify(identifyBody(this.options))]));
+      });
+      socket.on('data', (chunk: Buffer) => {
+        this.lastReadAt = Date.now();
+        try {
+          this.decoder.push(chunk);
+        } catch (error) {
+          this.fail(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      socket.on('error', (error) => this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address}: ${error.message}`, { cause: error })));
+      socket.on('end', () => {
+        // nsqd never half-closes: the other side is gone. Close ours so 'close' follows.
+        this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection`));
+      });
+      socket.on('close', () => this.onSocketClosed());
+    });
+  }
+
+  /** Writes a command now, after any queued acknowledgements (order is kept). */
+  write(command: Buffer): boolean {
+    if (this.socket === undefined || this.state === 'closed') return false;
+    if (this.queued.length > 0) this.flush();
+    this.socket.write(command);
+    return true;
+  }
+
+  /**
+   * Writes a command, coalescing every write made in the same tick into one system call: a
+   * producer pipelining many publishes pays one write for all of them.
+   */
+  writeCoalesced(command: Buffer): boolean {
+    const socket = this.socket;
+    if (socket === undefined || this.state === 'closed') return false;
+    if (this.queued.length > 0) this.flush();
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    socket.write(command);
+    return true;
+  }
+
+  queueFin(id: string): void {
+    this.enqueue('FIN ' + id + '\n');
+  }
+
+  queueReq(id: string, delayMs: number): void {
+    this.enqueue('REQ ' + id + ' ' + Math.max(0, Math.trunc(delayMs)) + '\n');
+  }
+
+  queueTouch(id: string): void {
+    this.enqueue('TOUCH ' + id + '\n');
+  }
+
+  /** Writes queued acknowledgements now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.queued.length === 0) return;
+    const text = this.queued;
+    this.queued = '';
+    if (this.socket !== undefined && this.state !== 'closed') this.socket.write(text, 'latin1');
+  }
+
+  /** Sends CLS. The server answers CLOSE_WAIT through onResponse and stops sending messages. */
+  sendCls(): boolean {
+    return this.write(CLS);
+  }
+
+  /** Flushes, half-closes and resolves once the socket is closed (destroying it if the server lingers). */
+  end(): Promise<void> {
+    if (this.socket === undefined || this.state === 'closed') return this.closedPromise ?? Promise.resolve();
+    this.flush();
+    this.socket.end();
+    const timer = setTimeout(() => this.destroy(), END_GRACE_MS);
+    timer.unref();
+    return this.closedPromise!.then(() => clearTimeout(timer));
+  }
+
+  /** Closes now. With an error, the delegate (or the pending connect) hears it. */
+  destroy(error?: Error): void {
+    if (error !== undefined) {
+      this.fail(error);
+      return;
+    }
+    if (this.socket === undefined || this.state === 'closed') return;
+    this.socket.destroy();
+  }
+
+  /** Resolves when the socket has closed. */
+  whenClosed(): Promise<void> {
+    return this.closedPromise ?? Promise.resolve();
+  }
+
+  private enqueue(line: string): void {
+    if (this.state === 'closed') return;
+    this.queued += line;
+    if (this.queued.length >= FLUSH_THRESHOLD) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushQueued);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.state === 'closed') return;
+    this.closeError ??= error;
+    this.socket?.destroy();
+  }
+
+  private onSocketClosed(): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.queued = '';
+    clearTimeout(this.connectTimer);
+    if (this.readTimer !== undefined) clearInterval(this.readTimer);
+    const error = this.closeError;
+    if (this.handshake !== undefined) {
+      const { reject } = this.handshake;
+      this.handshake = undefined;
+      reject(error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed during the handshake`));
+    }
+    this.resolveClosed?.();
+    if (wasConnected) this.delegate.onClose(error);
+  }
+
+  private onFrame(type: number, data: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connected') {
+      if (type === FrameType.Message) this.delegate.onMessage(data);
+      else if (type === FrameType.Response) {
+        if (data.equals(HEARTBEAT)) this.write(NOP);
+        else this.delegate.onResponse(data);
+      } else if (type === FrameType.Error) {
+        const error = ProtocolError.parse(data.toString());
+        if (error.fatal) this.closeError ??= error;
+        this.delegate.onProtocolError(error);
+      } else {
+        this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} sent unknown frame type ${type}`));
+      }
+      return;
+    }
+    this.onHandshakeFrame(type, data);
+  }
+
+  private onHandshakeFrame(type: number, data: Buffer): void {
+    if (type === FrameType.Response && data.equals(HEARTBEAT)) {
+      this.write(NOP);
+      return;
+    }
+    if (type === FrameType.Error) {
+      this.fail(ProtocolError.parse(data.toString()));
+      return;
+    }
+    if (type !== FrameType.Response) {
+      this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} sent frame type ${type} during the handshake`));
+      return;
+    }
+    if (this.state === 'authenticating') {
+      this.finishHandshake();
+      return;
+    }
+    // IDENTIFY's answer: JSON when the server negotiates, a bare OK from an old server.
+    if (data[0] !== 0x7b) {
+      this.identity = DEFAULT_IDENTITY;
+      this.finishHandshake();
+      return;
+    }
+    let negotiated: IdentifyResponse;
+    try {
+      negotiated = IdentifyResponseSchema.parse(JSON.parse(data.toString()));
+    } catch (cause) {
+      this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} sent an unreadable IDENTIFY response`, { cause }));
+      return;
+    }
+    if (negotiated.tls_v1 || negotiated.snappy || negotiated.deflate) {
+      this.fail(new NsqClientError(ClientErrorCode.UnsupportedFeature, `${this.address} negotiated TLS or compression, which this client does not request`));
+      return;
+    }
+    this.identity = {
+      maxRdyCount: negotiated.max_rdy_count,
+      msgTimeoutMs: negotiated.msg_timeout,
+      maxMsgTimeoutMs: negotiated.max_msg_timeout,
+      negotiated,
+    };
+    if (negotiated.auth_required) {
+      if (this.options.authSecret === undefined) {
+        this.fail(new NsqClientError(ClientErrorCode.AuthRequired, `${this.address} requires AUTH and no authSecret is set`));
+        return;
+      }
+      this.state = 'authenticating';
+      this.write(encodeAuth(this.options.authSecret));
+      return;
+    }
+    this.finishHandshake();
+  }
+
+  private finishHandshake(): void {
+    this.state = 'connected';
+    clearTimeout(this.connectTimer);
+    const heartbeatMs = this.options.heartbeatIntervalMs;
+    // Checked at half the heartbeat so a dead peer is noticed between 2 and 2.5 intervals of silence.
+    this.readTimer = setInterval(() => {
+      if (Date.now() - this.lastReadAt > 2 * heartbeatMs) {
+        this.fail(new NsqClientError(ClientErrorCode.ReadTimeout, `${this.address}: nothing read for ${2 * heartbeatMs}ms`));
+      }
+    }, heartbeatMs / 2);
+    this.readTimer.unref();
+    const handshake = this.handshake;
+    this.handshake = undefined;
+    handshake?.resolve(this.identity);
+  }
+}

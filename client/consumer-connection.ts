@@ -1,0 +1,121 @@
+/**
+ * A consumer's subscription on one nsqd: the connection, its RDY state and the messages in flight
+ * on it. Messages answer through it (FIN/REQ/TOUCH are batched per tick by the connection), and it
+ * reports to the consumer through the narrow {@link SubscriptionOwner} interface.
+ */
+import { encodeRdy, encodeSub } from '../protocol/commands.ts';
+import type { ProtocolError } from '../protocol/errors.ts';
+import { decodeMessagePayload } from '../protocol/message.ts';
+import { NsqConnection, type ConnectionDelegate } from './connection.ts';
+import { Message, type MessageResponder } from './message.ts';
+import type { ConnectionOptions } from './options.ts';
+import type { RdyConnection } from './rdy.ts';
+
+export type AnswerKind = 'finish' | 'requeue';
+
+/** What a subscription needs from its consumer. */
+export interface SubscriptionOwner {
+  onSubscriptionMessage(message: Message, subscription: Subscription): void;
+  onSubscriptionAnswered(message: Message, subscription: Subscription, kind: AnswerKind, delayMs: number, backoff: boolean): void;
+  onSubscriptionError(error: Error, subscription: Subscription): void;
+  onSubscriptionClosed(subscription: Subscription, error: Error | undefined): void;
+  /** The delay for a requeue without one: requeue delay × attempts, capped. */
+  defaultRequeueDelayMs(message: Message): number;
+}
+
+const CLOSE_WAIT = Buffer.from('CLOSE_WAIT');
+
+export class Subscription implements RdyConnection, ConnectionDelegate, MessageResponder {
+  rdy = 0;
+  rdyGrantedAt = 0;
+  inFlight = 0;
+  lastMessageAt = 0;
+  /** Messages delivered and not answered, for autoTouch and for requeueing what is left at close. */
+  readonly messages = new Set<Message>();
+  /** CLS sent: no new work is taken on this connection. */
+  closing = false;
+  readonly connection: NsqConnection;
+  private closeWaitResolve: (() => void) | undefined;
+  private readonly closeWait: Promise<void>;
+
+  constructor(
+    readonly address: string,
+    private readonly topic: string,
+    private readonly channel: string,
+    options: ConnectionOptions,
+    private readonly owner: SubscriptionOwner,
+  ) {
+    this.connection = new NsqConnection(address, options, this);
+    this.closeWait = new Promise((resolve) => (this.closeWaitResolve = resolve));
+  }
+
+  get maxRdyCount(): number {
+    return this.connection.identity.maxRdyCount;
+  }
+
+  /** Connects, identifies and subscribes. SUB's OK is not awaited: nsqd answers in order and fails fatally. */
+  async open(): Promise<void> {
+    await this.connection.connect();
+    this.connection.write(encodeSub(this.topic, this.channel));
+  }
+
+  sendRdy(count: number): void {
+    if (!this.closing) this.connection.write(encodeRdy(count));
+  }
+
+  /** Sends CLS and resolves when nsqd answers CLOSE_WAIT or the connection is gone. */
+  sendClose(): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      if (!this.connection.sendCls()) this.closeWaitResolve?.();
+    }
+    return Promise.race([this.closeWait, this.connection.whenClosed()]);
+  }
+
+  // ConnectionDelegate
+
+  onMessage(payload: Buffer): void {
+    const message = new Message(decodeMessagePayload(payload), this, this.address);
+    this.inFlight++;
+    this.messages.add(message);
+    this.lastMessageAt = this.connection.lastReadAt;
+    this.owner.onSubscriptionMessage(message, this);
+  }
+
+  onResponse(data: Buffer): void {
+    if (data.equals(CLOSE_WAIT)) this.closeWaitResolve?.();
+  }
+
+  onProtocolError(error: ProtocolError): void {
+    this.owner.onSubscriptionError(error, this);
+  }
+
+  onClose(error: Error | undefined): void {
+    this.closeWaitResolve?.();
+    this.owner.onSubscriptionClosed(this, error);
+  }
+
+  // MessageResponder
+
+  finishMessage(message: Message): void {
+    this.connection.queueFin(message.id);
+    this.settle(message, 'finish', 0, false);
+  }
+
+  requeueMessage(message: Message, delayMs: number | undefined, backoff: boolean): void {
+    const delay = delayMs ?? this.owner.defaultRequeueDelayMs(message);
+    this.connection.queueReq(message.id, delay);
+    this.settle(message, 'requeue', delay, backoff);
+  }
+
+  touchMessage(message: Message): void {
+    this.connection.queueTouch(message.id);
+  }
+
+  private settle(message: Message, kind: AnswerKind, delayMs: number, backoff: boolean): void {
+    // A message answered after its connection died is nsqd's to redeliver; the counts were reset then.
+    if (!this.messages.delete(message)) return;
+    this.inFlight--;
+    this.owner.onSubscriptionAnswered(message, this, kind, delayMs, backoff);
+  }
+}

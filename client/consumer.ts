@@ -1,0 +1,421 @@
+/**
+ * The consumer: subscribes a topic/channel on every nsqd it is given or finds through lookupd,
+ * runs the handler for each message (resolve → FIN, throw → REQ with a delay growing with the
+ * attempts), gives up after maxAttempts, spreads maxInFlight over its connections, backs off on
+ * failures, reconnects, and drains on close().
+ *
+ * ```ts
+ * const consumer = new Consumer({ topic: 'events', channel: 'archive', nsqdTcpAddresses: ['127.0.0.1:4150'] },
+ *   async (message) => { await store(message.json()) });
+ * consumer.start();
+ * ```
+ */
+import { BackoffController, ExponentialBackoff } from './backoff.ts';
+import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
+import { ClientErrorCode, GiveUpMessage, NsqClientError, RequeueMessage, coerceError } from './errors.ts';
+import { TypedEmitter } from './events.ts';
+import type { Message } from './message.ts';
+import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions, type ConsumerOptionsInput } from './options.ts';
+import { RdyController } from './rdy.ts';
+import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
+
+/** Processes one message. Resolve to FIN it; throw to requeue it (see {@link RequeueMessage}, {@link GiveUpMessage}). */
+export type MessageHandler = (message: Message) => Promise<void> | void;
+
+/** Called once before a message is dropped for exceeding maxAttempts (or on {@link GiveUpMessage}); FIN follows. */
+export type GiveUpHook = (message: Message, lastError: Error | undefined) => Promise<void> | void;
+
+export interface ConsumerWarning {
+  code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER';
+  message: string;
+}
+
+export type ConsumerEvents = {
+  connected: [address: string];
+  disconnected: [address: string, error: Error | undefined];
+  message: [message: Message];
+  finished: [message: Message];
+  /** `error` is what the handler threw, when a failure caused the requeue. */
+  requeued: [message: Message, delayMs: number, error: Error | undefined];
+  backoff: [level: number, durationMs: number];
+  discarded: [message: Message, error: Error | undefined];
+  error: [error: Error];
+  warning: [warning: ConsumerWarning];
+};
+
+export interface ConsumerConfig extends ConsumerOptionsInput {
+  onGiveUp?: GiveUpHook;
+}
+
+interface Endpoint {
+  address: string;
+  direct: boolean;
+  fromLookupd: boolean;
+  subscription: Subscription | undefined;
+  opening: Promise<void> | undefined;
+  failures: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class Consumer extends TypedEmitter<ConsumerEvents> implements SubscriptionOwner {
+  readonly options: ConsumerOptions;
+  private readonly onGiveUp: GiveUpHook | undefined;
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly rdy: RdyController<Subscription>;
+  private readonly backoff: BackoffController;
+  private poller: LookupdPoller | undefined;
+  private redistributeTimer: NodeJS.Timeout | undefined;
+  private touchTimer: NodeJS.Timeout | undefined;
+  private running = 0;
+  private drainWaiter: (() => void) | undefined;
+  private started = false;
+  private closing = false;
+  private closePromise: Promise<void> | undefined;
+  private warnedBelowConnections = false;
+  /** The handler's error for the requeue being sent right now (answers are synchronous). */
+  private failureInProgress: Error | undefined;
+
+  constructor(
+    config: ConsumerConfig,
+    private readonly handler: MessageHandler,
+  ) {
+    super();
+    const { onGiveUp, ...options } = config;
+    this.options = parseOptions(ConsumerOptionsSchema, options, 'consumer');
+    if (typeof handler !== 'function') throw new NsqClientError(ClientErrorCode.InvalidOptions, 'the message handler must be a function');
+    this.onGiveUp = onGiveUp;
+    const o = this.options;
+    this.rdy = new RdyController({
+      maxInFlight: o.maxInFlight,
+      rotateAfterMs: o.rdyRedistributeIntervalMs,
+      lowRdyIdleTimeoutMs: o.lowRdyIdleTimeoutMs,
+    });
+    const strategy = new ExponentialBackoff({
+      multiplierMs: o.backoffMultiplierMs,
+      maxDurationMs: o.maxBackoffDurationMs,
+      fullJitter: o.backoffFullJitter,
+    });
+    this.backoff = new BackoffController(strategy, {
+      pause: () => this.rdy.setMode('paused'),
+      test: () => {
+        if (this.rdy.connections.length === 0) return false;
+        this.rdy.setMode('testing');
+        return true;
+      },
+      resume: () => this.rdy.setMode('normal'),
+      changed: (level, durationMs) => this.emit('backoff', level, durationMs),
+    });
+  }
+
+  /** Connects to the nsqd addresses and starts lookupd polling. Idempotent. */
+  start(): this {
+    if (this.started || this.closing) return this;
+    this.started = true;
+    for (const address of this.options.nsqdTcpAddresses) this.addEndpoint(address, 'direct');
+    if (this.options.lookupdHttpAddresses.length > 0) {
+      this.poller = new LookupdPoller(
+        {
+          addresses: this.options.lookupdHttpAddresses,
+          topic: this.options.topic,
+          intervalMs: this.options.lookupdPollIntervalMs,
+          jitter: this.options.lookupdPollJitter,
+          requestTimeoutMs: this.options.lookupdRequestTimeoutMs,
+        },
+        (result) => this.onLookupResult(result),
+        (error) => this.emit('error', error),
+      );
+      this.poller.start();
+    }
+    this.redistributeTimer = setInterval(() => {
+      if (this.rdy.rotating || this.backoff.backingOff) this.rdy.redistribute();
+    }, this.options.rdyRedistributeIntervalMs);
+    this.redistributeTimer.unref();
+    if (this.options.autoTouch) {
+      const periodMs = Math.max(500, (this.options.msgTimeoutMs ?? 60_000) / 2);
+      this.touchTimer = setInterval(() => this.touchRunning(), periodMs);
+      this.touchTimer.unref();
+    }
+    return this;
+  }
+
+  /** Changes maxInFlight at run time; 0 pauses delivery. */
+  setMaxInFlight(maxInFlight: number): void {
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 0) {
+      throw new NsqClientError(ClientErrorCode.InvalidOptions, `maxInFlight must be an integer >= 0, got ${maxInFlight}`);
+    }
+    this.options.maxInFlight = maxInFlight;
+    this.rdy.setMaxInFlight(maxInFlight);
+    this.checkInFlightWarning();
+  }
+
+  /** Addresses of the nsqd instances currently subscribed. */
+  get connectedAddresses(): string[] {
+    return this.rdy.connections.map((s) => s.address);
+  }
+
+  /** Handlers running now. */
+  get runningHandlers(): number {
+    return this.running;
+  }
+
+  /** The current backoff level (0 when not backing off). */
+  get backoffLevel(): number {
+    return this.backoff.level;
+  }
+
+  /**
+   * Stops taking messages (CLS everywhere), waits for running handlers up to closeTimeoutMs,
+   * requeues what is still unanswered, and closes every connection. A second call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.drainAndClose();
+    return this.closePromise;
+  }
+
+  // SubscriptionOwner
+
+  onSubscriptionMessage(message: Message, subscription: Subscription): void {
+    if (this.closing || subscription.closing) {
+      message.requeue(0, { backoff: false });
+      return;
+    }
+    const maxAttempts = this.options.maxAttempts;
+    this.running++;
+    if (maxAttempts > 0 && message.attempts > maxAttempts) {
+      void this.giveUp(message, undefined);
+      return;
+    }
+    if (this.hasListeners('message')) this.emit('message', message);
+    let result: Promise<void> | void;
+    try {
+      result = this.handler(message);
+    } catch (thrown) {
+      void this.handlerFailed(message, thrown);
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') void this.awaitHandler(message, result);
+    else this.handlerDone(message);
+  }
+
+  onSubscriptionAnswered(message: Message, _subscription: Subscription, kind: AnswerKind, delayMs: number, backoff: boolean): void {
+    if (!this.closing) this.backoff.signal(kind === 'finish' ? 'success' : backoff ? 'failure' : 'continue');
+    this.rdy.onMessageDone();
+    if (kind === 'finish') {
+      if (this.hasListeners('finished')) this.emit('finished', message);
+    } else if (this.hasListeners('requeued')) {
+      this.emit('requeued', message, delayMs, this.failureInProgress);
+    }
+  }
+
+  onSubscriptionError(error: Error, _subscription: Subscription): void {
+    this.emit('error', error);
+  }
+
+  onSubscriptionClosed(subscription: Subscription, error: Error | undefined): void {
+    // nsqd redelivers what was in flight here after its timeout; answers to those go nowhere.
+    subscription.messages.clear();
+    subscription.inFlight = 0;
+    this.rdy.remove(subscription);
+    const endpoint = this.endpoints.get(subscription.address);
+    if (endpoint !== undefined && endpoint.subscription === subscription) endpoint.subscription = undefined;
+    this.emit('disconnected', subscription.address, error);
+    if (this.closing || endpoint === undefined || endpoint.subscription !== undefined) return;
+    if (endpoint.fromLookupd) this.poller?.pollSoon();
+    this.scheduleReconnect(endpoint);
+  }
+
+  defaultRequeueDelayMs(message: Message): number {
+    return Math.min(this.options.requeueDelayMs * message.attempts, this.options.maxRequeueDelayMs);
+  }
+
+  // Handler outcomes
+
+  private async awaitHandler(message: Message, result: Promise<void>): Promise<void> {
+    try {
+      await result;
+    } catch (thrown) {
+      await this.handlerFailed(message, thrown);
+      return;
+    }
+    this.handlerDone(message);
+  }
+
+  private handlerDone(message: Message): void {
+    message.finish();
+    this.handlerExited();
+  }
+
+  private async handlerFailed(message: Message, thrown: unknown): Promise<void> {
+    const error = coerceError(thrown);
+    if (message.hasResponded) {
+      this.emit('warning', {
+        code: 'W_HANDLER_AFTER_ANSWER',
+        message: `handler failed after answering message ${message.id}: ${error.message}`,
+      });
+      this.handlerExited();
+      return;
+    }
+    const maxAttempts = this.options.maxAttempts;
+    if (error instanceof GiveUpMessage || (maxAttempts > 0 && message.attempts >= maxAttempts && !(error instanceof RequeueMessage))) {
+      await this.giveUp(message, error);
+      return;
+    }
+    this.failureInProgress = error;
+    try {
+      if (error instanceof RequeueMessage) message.requeue(error.delayMs, { backoff: error.backoff });
+      else message.requeue();
+    } finally {
+      this.failureInProgress = undefined;
+    }
+    this.handlerExited();
+  }
+
+  /** Runs the give-up hook, then FIN: the message will not be seen again. */
+  private async giveUp(message: Message, error: Error | undefined): Promise<void> {
+    if (this.onGiveUp !== undefined) {
+      try {
+        await this.onGiveUp(message, error);
+      } catch (thrown) {
+        this.emit('error', coerceError(thrown));
+      }
+    }
+    if (message.finish()) this.emit('discarded', message, error);
+    this.handlerExited();
+  }
+
+  private handlerExited(): void {
+    this.running--;
+    if (this.running === 0 && this.drainWaiter !== undefined) this.drainWaiter();
+  }
+
+  private touchRunning(): void {
+    for (const subscription of this.rdy.connections) for (const message of subscription.messages) message.touch();
+  }
+
+  // Connections
+
+  private addEndpoint(address: string, source: 'direct' | 'lookupd'): void {
+    let endpoint = this.endpoints.get(address);
+    if (endpoint === undefined) {
+      endpoint = { address, direct: false, fromLookupd: false, subscription: undefined, opening: undefined, failures: 0, timer: undefined };
+      this.endpoints.set(address, endpoint);
+    }
+    if (source === 'direct') endpoint.direct = true;
+    else endpoint.fromLookupd = true;
+    this.connect(endpoint);
+  }
+
+  private connect(endpoint: Endpoint): void {
+    if (this.closing || endpoint.subscription !== undefined || endpoint.opening !== undefined) return;
+    clearTimeout(endpoint.timer);
+    endpoint.timer = undefined;
+    const o = this.options;
+    const subscription = new Subscription(endpoint.address, o.topic, o.channel, o, this);
+    endpoint.opening = subscription.open().then(
+      () => {
+        endpoint.opening = undefined;
+        if (this.closing || this.endpoints.get(endpoint.address) !== endpoint) {
+          void subscription.connection.end();
+          return;
+        }
+        endpoint.subscription = subscription;
+        endpoint.failures = 0;
+        this.rdy.add(subscription);
+        this.checkInFlightWarning();
+        this.emit('connected', endpoint.address);
+      },
+      (error: unknown) => {
+        endpoint.opening = undefined;
+        if (this.closing) return;
+        this.emit('error', coerceError(error));
+        if (this.endpoints.get(endpoint.address) === endpoint) this.scheduleReconnect(endpoint);
+      },
+    );
+  }
+
+  private scheduleReconnect(endpoint: Endpoint): void {
+    if (this.closing || endpoint.timer !== undefined) return;
+    const o = this.options;
+    const delay = Math.min(o.reconnectInitialDelayMs * 2 ** Math.min(endpoint.failures, 20), o.reconnectMaxDelayMs);
+    endpoint.failures++;
+    endpoint.timer = setTimeout(() => {
+      endpoint.timer = undefined;
+      this.connect(endpoint);
+    }, delay);
+  }
+
+  private onLookupResult(result: LookupdPollResult): void {
+    if (this.closing) return;
+    for (const address of result.producers) this.addEndpoint(address, 'lookupd');
+    if (!result.complete) return;
+    const listed = new Set(result.producers);
+    for (const endpoint of [...this.endpoints.values()]) {
+      if (!endpoint.fromLookupd || listed.has(endpoint.address)) continue;
+      endpoint.fromLookupd = false;
+      if (endpoint.direct) continue;
+      // Gone from every lookupd: stop taking work there and close once its messages are answered.
+      this.endpoints.delete(endpoint.address);
+      clearTimeout(endpoint.timer);
+      const subscription = endpoint.subscription;
+      if (subscription !== undefined) void this.retire(subscription);
+    }
+  }
+
+  private async retire(subscription: Subscription): Promise<void> {
+    this.rdy.remove(subscription);
+    await subscription.sendClose();
+    const deadline = Date.now() + this.options.closeTimeoutMs;
+    while (subscription.inFlight > 0 && !subscription.connection.closed && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await subscription.connection.end();
+  }
+
+  private checkInFlightWarning(): void {
+    const n = this.rdy.connections.length;
+    const below = this.options.maxInFlight > 0 && this.options.maxInFlight < n;
+    if (below && !this.warnedBelowConnections) {
+      this.emit('warning', {
+        code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
+        message: `maxInFlight ${this.options.maxInFlight} is below the ${n} connections: RDY rotates among them every ${this.options.rdyRedistributeIntervalMs}ms`,
+      });
+    }
+    this.warnedBelowConnections = below;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.closing = true;
+    this.poller?.stop();
+    this.backoff.stop();
+    clearInterval(this.redistributeTimer);
+    clearInterval(this.touchTimer);
+    const openings: Promise<void>[] = [];
+    for (const endpoint of this.endpoints.values()) {
+      clearTimeout(endpoint.timer);
+      endpoint.timer = undefined;
+      if (endpoint.opening !== undefined) openings.push(endpoint.opening);
+    }
+    const deadline = Date.now() + this.options.closeTimeoutMs;
+    const subscriptions = [...this.rdy.connections];
+    const closeWaits = Promise.all(subscriptions.map((s) => s.sendClose()));
+    if (this.running > 0) {
+      await withDeadline(new Promise<void>((resolve) => (this.drainWaiter = resolve)), deadline);
+      this.drainWaiter = undefined;
+    }
+    // Whatever is still unanswered goes back to nsqd now rather than after its msg timeout.
+    for (const subscription of subscriptions) {
+      for (const message of [...subscription.messages]) message.requeue(0, { backoff: false });
+    }
+    await withDeadline(closeWaits, deadline);
+    await Promise.all(subscriptions.map((s) => s.connection.end()));
+    await Promise.allSettled(openings);
+    for (const subscription of subscriptions) this.rdy.remove(subscription);
+  }
+}
+
+/** Waits for `promise` or until `deadline` (ms since epoch), whichever comes first. */
+function withDeadline(promise: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+  return Promise.race([promise.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,107 @@
+/**
+ * Client errors. Every error has a stable `code`; errors the broker sent are
+ * {@link ProtocolError}s from protocol/ (code `E_BAD_TOPIC`, `E_PUB_FAILED`, ...) and are passed on as they are.
+ */
+
+export const ClientErrorCode = {
+  /** Options failed validation. */
+  InvalidOptions: 'E_INVALID_OPTIONS',
+  /** A topic name does not match nsqd's rules. */
+  InvalidTopic: 'E_INVALID_TOPIC',
+  /** A channel name does not match nsqd's rules. */
+  InvalidChannel: 'E_INVALID_CHANNEL',
+  /** A body is empty, or cannot be turned into bytes. */
+  InvalidBody: 'E_INVALID_BODY',
+  /** A body (or an MPUB batch) is larger than the configured limit. */
+  BodyTooLarge: 'E_BODY_TOO_LARGE',
+  /** A defer delay is not an integer in 0..max. */
+  InvalidDelay: 'E_INVALID_DELAY',
+  /** The TCP connection could not be made within the connect timeout. */
+  ConnectTimeout: 'E_CONNECT_TIMEOUT',
+  /** The TCP connection failed or was closed. */
+  ConnectionClosed: 'E_CONNECTION_CLOSED',
+  /** Nothing was read for two heartbeat intervals. */
+  ReadTimeout: 'E_READ_TIMEOUT',
+  /** The server broke the protocol: an unknown frame type, a bad IDENTIFY answer, a reply with nothing pending. */
+  UnexpectedFrame: 'E_UNEXPECTED_FRAME',
+  /** The server requires AUTH and no secret was configured. */
+  AuthRequired: 'E_AUTH_REQUIRED',
+  /** The server negotiated TLS or compression that this client does not speak. */
+  UnsupportedFeature: 'E_UNSUPPORTED_FEATURE',
+  /** A publish was written but the connection closed before the broker answered: it may or may not be published. */
+  Unconfirmed: 'E_PUBLISH_UNCONFIRMED',
+  /** The producer or consumer is closed. */
+  Closed: 'E_CLOSED',
+  /** A lookupd query failed. */
+  LookupFailed: 'E_LOOKUP_FAILED',
+  /** nsqd's HTTP API refused a publish. */
+  HttpPublishFailed: 'E_HTTP_PUBLISH_FAILED',
+  /** The message handler threw or rejected. */
+  HandlerFailed: 'E_HANDLER_FAILED',
+} as const;
+
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** An error raised by the client itself (not sent by the broker). */
+export class NsqClientError extends Error {
+  override readonly name = 'NsqClientError';
+
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A lookupd query that failed: network error, timeout, a non-200/404 status or a body we cannot read. */
+export class LookupError extends NsqClientError {
+  constructor(
+    readonly url: string,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(ClientErrorCode.LookupFailed, message, options);
+  }
+}
+
+/** nsqd's HTTP API answered a publish with a non-200 status. `reason` is nsqd's `message` (e.g. `MSG_TOO_BIG`). */
+export class HttpPublishError extends NsqClientError {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ClientErrorCode.HttpPublishFailed, `HTTP publish failed: ${status} ${reason}`, options);
+  }
+}
+
+/**
+ * Thrown by a message handler to requeue with a chosen delay (and, optionally, without a backoff
+ * signal), instead of the default delay computed from the attempts.
+ */
+export class RequeueMessage extends Error {
+  override readonly name = 'RequeueMessage';
+  readonly code = 'E_REQUEUE';
+  constructor(
+    readonly delayMs?: number,
+    readonly backoff: boolean = true,
+    options?: { cause?: unknown },
+  ) {
+    super(delayMs === undefined ? 'requeue requested' : `requeue requested in ${delayMs}ms`, options);
+  }
+}
+
+/** Thrown by a message handler to give up on a message now: the give-up hook runs, then FIN. */
+export class GiveUpMessage extends Error {
+  override readonly name = 'GiveUpMessage';
+  readonly code = 'E_GIVE_UP';
+}
+
+/** Turns anything thrown into an Error, so hooks and events always get one. */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new NsqClientError(ClientErrorCode.HandlerFailed, `non-error thrown: ${String(thrown)}`, { cause: thrown });
+}

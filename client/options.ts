@@ -1,0 +1,117 @@
+/**
+ * Option schemas for the consumer, the producer and the connection they share. One zod schema
+ * per option set holds the type, the bounds, the default and the help text; {@link parseOptions}
+ * turns a validation failure into a typed error.
+ */
+import { z } from 'zod';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
+import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { CLIENT_VERSION } from './version.ts';
+import { hostname } from 'node:os';
+
+const int = z.number().int();
+const ms = (description: string) => int.min(0).describe(description);
+
+/** IDENTIFY fields and socket behaviour, shared by consumers and producers. */
+export const ConnectionOptionsShape = {
+  clientId: z.string().optional().describe('IDENTIFY client_id (default: the short hostname)'),
+  hostname: z.string().optional().describe('IDENTIFY hostname (default: os.hostname())'),
+  userAgent: z.string().default(`nsqworker/${CLIENT_VERSION}`).describe('IDENTIFY user_agent'),
+  heartbeatIntervalMs: int
+    .min(1000)
+    .max(60_000)
+    .default(30_000)
+    .describe('Heartbeat interval asked of nsqd, ms; nothing read for twice this closes the connection'),
+  outputBufferSize: int.min(-1).optional().describe('nsqd output buffer size, bytes (-1 disables, omitted = server default)'),
+  outputBufferTimeoutMs: int.min(-1).optional().describe('nsqd output buffer timeout, ms (-1 disables, omitted = server default)'),
+  msgTimeoutMs: int.min(1000).optional().describe('In-flight timeout for this client, ms (omitted = server default, 60s)'),
+  sampleRate: int.min(0).max(99).optional().describe('Percent of messages nsqd delivers to this client (0 = all)'),
+  connectTimeoutMs: ms('TCP connect plus IDENTIFY timeout, ms').default(5000),
+  authSecret: z.string().optional().describe('Secret for AUTH when nsqd requires it'),
+  maxFrameSize: int.min(1024).default(64 * 1024 * 1024).describe('Largest frame accepted from nsqd, bytes'),
+};
+
+const ConnectionOptionsSchema = z.object(ConnectionOptionsShape);
+export type ConnectionOptions = z.infer<typeof ConnectionOptionsSchema>;
+
+const topicName = z.string().refine(isValidTopicName, { message: 'invalid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
+const channelName = z
+  .string()
+  .refine(isValidChannelName, { message: 'invalid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
+const tcpAddress = z.string().regex(/^\[?[^\s\]]*\]?:\d{1,5}$/, { message: 'expected host:port' });
+
+export const ConsumerOptionsSchema = z
+  .object({
+    ...ConnectionOptionsShape,
+    topic: topicName,
+    channel: channelName,
+    nsqdTcpAddresses: z.array(tcpAddress).default([]).describe('nsqd TCP addresses to connect to directly'),
+    lookupdHttpAddresses: z.array(z.string().min(1)).default([]).describe('nsqlookupd HTTP addresses (host:port or URL) to poll'),
+    maxInFlight: int.min(0).default(1).describe('Most messages in flight over all connections (0 pauses)'),
+    maxAttempts: int
+      .min(0)
+      .default(5)
+      .describe('Attempts before giving up on a message (0 = unlimited, which lets a poison message loop forever)'),
+    requeueDelayMs: ms('Requeue delay per attempt, ms: a failed message is requeued after delay × attempts').default(90_000),
+    maxRequeueDelayMs: ms('Cap of the computed requeue delay, ms').default(15 * 60_000),
+    backoffMultiplierMs: int.min(1).default(1000).describe('Backoff unit, ms: level n waits multiplier × 2^n'),
+    maxBackoffDurationMs: ms('Longest backoff wait, ms (0 disables backoff)').default(120_000),
+    backoffFullJitter: z.boolean().default(false).describe('Wait a random time in [0, multiplier × 2^n) instead'),
+    lookupdPollIntervalMs: int.min(10).default(60_000).describe('Interval between lookupd polls, ms'),
+    lookupdPollJitter: z.number().min(0).max(1).default(0.3).describe('Fraction of the interval used as random jitter'),
+    lookupdRequestTimeoutMs: int.min(1).default(5000).describe('Timeout of one lookupd query, ms'),
+    rdyRedistributeIntervalMs: int.min(10).default(5000).describe('How often RDY rotates when maxInFlight < connections, ms'),
+    lowRdyIdleTimeoutMs: int.min(0).default(10_000).describe('A connection with no message for this long loses its RDY to others, ms'),
+    reconnectInitialDelayMs: int.min(1).default(1000).describe('First reconnect delay to a direct nsqd address, ms'),
+    reconnectMaxDelayMs: int.min(1).default(60_000).describe('Cap of the exponential reconnect delay, ms'),
+    closeTimeoutMs: ms('How long close() waits for running handlers and CLOSE_WAIT, ms').default(30_000),
+    autoTouch: z.boolean().default(false).describe('TOUCH messages whose handler runs longer than half the msg timeout'),
+  })
+  .refine((o) => o.nsqdTcpAddresses.length > 0 || o.lookupdHttpAddresses.length > 0, {
+    message: 'give nsqdTcpAddresses or lookupdHttpAddresses',
+  });
+
+export type ConsumerOptionsInput = z.input<typeof ConsumerOptionsSchema>;
+export type ConsumerOptions = z.output<typeof ConsumerOptionsSchema>;
+
+export const ProducerOptionsSchema = z.object({
+  ...ConnectionOptionsShape,
+  nsqdTcpAddresses: z.array(tcpAddress).min(1).describe('nsqd TCP addresses; the first is used, the next ones on failure'),
+  maxMessageBytes: int.min(1).default(1024 * 1024).describe("Largest body, bytes (nsqd's --max-msg-size)"),
+  maxBatchBytes: int.min(1).default(5 * 1024 * 1024).describe("Largest MPUB body, bytes (nsqd's --max-body-size)"),
+  maxDeferMs: int.min(0).default(3_600_000).describe("Longest DPUB delay, ms (nsqd's --max-req-timeout)"),
+  closeTimeoutMs: ms('How long close() waits for outstanding answers, ms').default(30_000),
+});
+
+export type ProducerOptionsInput = z.input<typeof ProducerOptionsSchema>;
+export type ProducerOptions = z.output<typeof ProducerOptionsSchema>;
+
+/** Validates options, throwing {@link NsqClientError} `E_INVALID_OPTIONS` with every problem listed. */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+  throw new NsqClientError(ClientErrorCode.InvalidOptions, `invalid ${what} options: ${problems.join('; ')}`, {
+    cause: result.error,
+  });
+}
+
+/** The IDENTIFY body for these options. */
+export function identifyBody(options: ConnectionOptions): Record<string, unknown> {
+  const host = options.hostname ?? hostname();
+  const body: Record<string, unknown> = {
+    client_id: options.clientId ?? host.split('.')[0],
+    hostname: host,
+    user_agent: options.userAgent,
+    feature_negotiation: true,
+    heartbeat_interval: options.heartbeatIntervalMs,
+    tls_v1: false,
+    snappy: false,
+    deflate: false,
+  };
+  if (options.outputBufferSize !== undefined) body.output_buffer_size = options.outputBufferSize;
+  if (options.outputBufferTimeoutMs !== undefined) body.output_buffer_timeout = options.outputBufferTimeoutMs;
+  if (options.msgTimeoutMs !== undefined) body.msg_timeout = options.msgTimeoutMs;
+  if (options.sampleRate !== undefined) body.sample_rate = options.sampleRate;
+  return body;
+}

@@ -1,0 +1,192 @@
+/**
+ * RDY management over a consumer's connections.
+ *
+ * nsqd treats RDY as a window: a connection may hold up to RDY unanswered messages. The invariant
+ * kept here is that the sum over connections of max(RDY, in flight) never exceeds the limit (the
+ * consumer's maxInFlight; 0 while a backoff wait runs; 1 while backoff tests the waters), and no
+ * connection is sent more than its server's max_rdy_count.
+ *
+ * When the limit is at least the number of connections, each gets go-nsq's share,
+ * `min(max(1, floor(limit / n)), limit)`. When it is smaller, RDY 1 rotates: each tick, holders
+ * that have held it for a full interval (or had no message for the idle timeout) give it up, and
+ * the connections that waited longest get it, so every nsqd's messages are consumed.
+ */
+
+export interface RdyConnection {
+  /** The server's max_rdy_count. */
+  readonly maxRdyCount: number;
+  /** Messages received and not yet answered (kept by the consumer). */
+  readonly inFlight: number;
+  /** When the last message arrived (ms, kept by the consumer). */
+  readonly lastMessageAt: number;
+  /** The last RDY sent (kept by the controller). */
+  rdy: number;
+  /** When RDY last went from 0 to more (kept by the controller). */
+  rdyGrantedAt: number;
+  /** Writes `RDY count`. */
+  sendRdy(count: number): void;
+}
+
+export interface RdyControllerOptions {
+  maxInFlight: number;
+  /** How long a connection holds a rotating RDY 1 before others get a turn (the redistribute interval). */
+  rotateAfterMs: number;
+  /** A holder with no message for this long gives its RDY up at the next tick. */
+  lowRdyIdleTimeoutMs: number;
+  now?: () => number;
+}
+
+export type RdyMode = 'normal' | 'paused' | 'testing';
+
+export class RdyController<C extends RdyConnection = RdyConnection> {
+  readonly connections: C[] = [];
+  private maxInFlightValue: number;
+  private mode: RdyMode = 'normal';
+  /** Set when some connection is below its target because in-flight messages hold the budget. */
+  private deficit = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RdyControllerOptions) {
+    this.maxInFlightValue = options.maxInFlight;
+    this.now = options.now ?? Date.now;
+  }
+
+  get maxInFlight(): number {
+    return this.maxInFlightValue;
+  }
+
+  /** The current total budget. */
+  get limit(): number {
+    if (this.mode === 'paused') return 0;
+    if (this.mode === 'testing') return Math.min(1, this.maxInFlightValue);
+    return this.maxInFlightValue;
+  }
+
+  /** True when there are more connections than budget, so RDY 1 has to rotate. */
+  get rotating(): boolean {
+    return this.limit < this.connections.length && this.limit > 0;
+  }
+
+  get totalRdy(): number {
+    let total = 0;
+    for (const c of this.connections) total += c.rdy;
+    return total;
+  }
+
+  add(connection: C): void {
+    connection.rdy = 0;
+    this.connections.push(connection);
+    this.rebalance();
+  }
+
+  remove(connection: C): void {
+    const index = this.connections.indexOf(connection);
+    if (index < 0) return;
+    this.connections.splice(index, 1);
+    connection.rdy = 0;
+    this.rebalance();
+  }
+
+  setMaxInFlight(maxInFlight: number): void {
+    this.maxInFlightValue = maxInFlight;
+    this.rebalance();
+  }
+
+  setMode(mode: RdyMode): void {
+    this.mode = mode;
+    this.rebalance();
+  }
+
+  /** A message on `connection` was answered: budget held by in-flight messages may be free again. */
+  onMessageDone(): void {
+    if (this.deficit) this.rebalance();
+  }
+
+  /** Sets every connection's RDY to what the mode and limit call for. */
+  rebalance(): void {
+    const limit = this.limit;
+    const n = this.connections.length;
+    this.deficit = false;
+    if (n === 0) return;
+    if (limit >= n) {
+      const share = Math.min(Math.max(1, Math.floor(limit / n)), limit);
+      // Lower first so the budget freed is there for the raises.
+      for (const c of this.connections) {
+        const target = Math.min(share, c.maxRdyCount);
+        if (c.rdy > target) this.send(c, target);
+      }
+      for (const c of this.connections) {
+        const target = Math.min(share, c.maxRdyCount);
+        if (c.rdy < target) this.raise(c, target, limit);
+      }
+      return;
+    }
+    // Fewer slots than connections: keep the holders that fit, then hand out what is left.
+    let used = 0;
+    for (const c of this.connections) {
+      if (c.rdy > 1) this.send(c, 1);
+      if (c.rdy > 0) {
+        if (used + Math.max(1, c.inFlight) > limit) this.send(c, 0);
+        else used += Math.max(1, c.inFlight);
+      }
+    }
+    this.grantWaiting(limit);
+  }
+
+  /**
+   * The periodic pass while rotating: take RDY from connections that held it a full interval or
+   * went idle, and give it to those that waited longest.
+   */
+  redistribute(): void {
+    if (!this.rotating) {
+      this.rebalance();
+      return;
+    }
+    const now = this.now();
+    let waiting = 0;
+    for (const c of this.connections) if (c.rdy === 0) waiting++;
+    if (waiting > 0) {
+      for (const c of this.connections) {
+        if (c.rdy === 0) continue;
+        const heldLong = now - c.rdyGrantedAt >= this.options.rotateAfterMs;
+        const idle = now - Math.max(c.lastMessageAt, c.rdyGrantedAt) >= this.options.lowRdyIdleTimeoutMs;
+        if (heldLong || idle) this.send(c, 0);
+      }
+    }
+    this.grantWaiting(this.limit);
+  }
+
+  private grantWaiting(limit: number): void {
+    let used = 0;
+    for (const c of this.connections) used += Math.max(c.rdy, c.inFlight);
+    if (used >= limit) {
+      this.deficit = this.connections.some((c) => c.rdy === 0);
+      return;
+    }
+    // Longest-waiting first; ties keep connection order. Connections are few, so sorting is cheap.
+    const candidates = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0);
+    candidates.sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
+    for (const c of candidates) {
+      if (used >= limit) break;
+      this.send(c, 1);
+      used++;
+    }
+    this.deficit = used < limit || this.connections.some((c) => c.rdy === 0);
+  }
+
+  /** Raises `c` toward `target` within what the others leave of the limit. */
+  private raise(c: C, target: number, limit: number): void {
+    let others = 0;
+    for (const o of this.connections) if (o !== c) others += Math.max(o.rdy, o.inFlight);
+    const allowed = Math.min(target, limit - others);
+    if (allowed > c.rdy) this.send(c, allowed);
+    if (c.rdy < target) this.deficit = true;
+  }
+
+  private send(c: C, count: number): void {
+    if (count === c.rdy) return;
+    if (c.rdy === 0 && count > 0) c.rdyGrantedAt = this.now();
+    c.rdy = count;
+    c.sendRdy(count);
+  }
+}
