@@ -6,14 +6,15 @@
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
+  'µs': 1e-3, // U+00B5 MICRO SIGN
+  'μs': 1e-3, // U+03BC GREEK SMALL LETTER MU: Go's time.ParseDuration accepts both
   ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
 };
 
-const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 export class DurationParseError extends Error {
   override readonly name = 'DurationParseError';

@@ -31,7 +31,8 @@ export type IdentifyRequest = z.infer<typeof IdentifyRequestSchema>;
 
 /** nsqd's negotiated answer, fields in the order nsqd writes them. */
 export const IdentifyResponseSchema = z.object({
-  max_rdy_count: int,
+  // Clients are told to assume 2500 when a server leaves it out (go-nsq and pynsq do).
+  max_rdy_count: int.default(2500),
   version: z.string(),
   max_msg_timeout: int,
   msg_timeout: int,

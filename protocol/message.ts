@@ -35,7 +35,25 @@ export function readTimestamp(source: Buffer, offset: number): TimestampNs {
   return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4);
 }
 
-/** Writes the 26-byte header at `offset` and returns the offset where the body goes. */
+export class MessageDecodeError extends Error {
+  override readonly name = 'MessageDecodeError';
+  readonly code = 'E_BAD_MESSAGE_PAYLOAD';
+}
+
+/** Thrown when asked to write a message id that is not exactly 16 latin1 characters. */
+export class MessageIdError extends Error {
+  override readonly name = 'MessageIdError';
+  readonly code = 'E_BAD_MESSAGE_ID';
+  constructor(readonly id: string) {
+    super(`message id must be ${MESSAGE_ID_LENGTH} bytes, got ${JSON.stringify(id)}`);
+  }
+}
+
+/**
+ * Writes the 26-byte header at `offset` and returns the offset where the body goes. Throws
+ * {@link MessageIdError} unless `id` is 16 characters: a shorter one would leave bytes of the
+ * (often `allocUnsafe`) target unwritten, sending stale memory as part of the id.
+ */
 export function writeMessageHeader(
   target: Buffer,
   offset: number,
@@ -43,6 +61,7 @@ export function writeMessageHeader(
   attempts: number,
   id: string,
 ): number {
+  if (id.length !== MESSAGE_ID_LENGTH) throw new MessageIdError(id);
   writeTimestamp(target, offset, timestampNs);
   target.writeUInt16BE(attempts & 0xffff, offset + 8);
   target.write(id, offset + 10, MESSAGE_ID_LENGTH, 'latin1');
@@ -66,10 +85,6 @@ export interface DecodedMessage {
   body: Buffer;
 }
 
-export class MessageDecodeError extends Error {
-  override readonly name = 'MessageDecodeError';
-  readonly code = 'E_BAD_MESSAGE_PAYLOAD';
-}
 
 /** Decodes a message payload; throws {@link MessageDecodeError} if it is shorter than the header. */
 export function decodeMessagePayload(payload: Buffer): DecodedMessage {
