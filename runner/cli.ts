@@ -1,0 +1,39 @@
+/**
+ * The `nsqworker` command line. Usage errors (bad flags or values) exit with status 2, runtime
+ * failures with 1, so supervisors can tell a broken unit from a crash.
+ */
+import { cac } from 'cac';
+import { ZodError } from 'zod';
+import { registerServerCommands } from './commands/servers.ts';
+import { UsageError } from './flags.ts';
+
+export function buildCli() {
+  const cli = cac('nsqworker');
+  registerServerCommands(cli);
+  cli.help();
+  cli.version('0.1.0');
+  return cli;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cli = buildCli();
+  try {
+    cli.parse(argv, { run: false });
+    if (cli.matchedCommand === undefined && !cli.options.help && !cli.options.version) {
+      if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}`);
+      cli.outputHelp();
+      return;
+    }
+    await cli.runMatchedCommand();
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ZodError || (error as { name?: string }).name === 'CACError') {
+      const message = error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n') : (error as Error).message;
+      process.stderr.write(`nsqworker: ${message}\nRun nsqworker --help for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`nsqworker: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+await main(process.argv);

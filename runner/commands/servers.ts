@@ -1,0 +1,28 @@
+/** `nsqworker broker` (alias `nsqd`) and `nsqworker lookupd`: the bundled servers, with nsqd's flag names. */
+import type { CAC } from 'cac';
+import { startLookupd } from '../../broker/lookupd/server.ts';
+import { LOOKUPD_FLAGS } from '../../broker/lookupd/options.ts';
+import { startBroker } from '../../broker/nsqd/server.ts';
+import { BROKER_FLAGS } from '../../broker/nsqd/options.ts';
+import { addFlags, optionsFromFlags } from '../flags.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import { onShutdownSignal } from '../shutdown.ts';
+
+export function registerServerCommands(cli: CAC): void {
+  addFlags(cli.command('broker', 'Run the bundled nsqd-compatible broker').alias('nsqd'), BROKER_FLAGS)
+    .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
+    .example('nsqworker broker --tcp-address 127.0.0.1:4150 --http-address 127.0.0.1:4151 --data-path ./data')
+    .action(async (flags: Record<string, unknown>) => {
+      const logger = createLogger(flags.logLevel as LogLevel, 'nsqd');
+      const broker = await startBroker({ ...optionsFromFlags(flags, BROKER_FLAGS), logger });
+      onShutdownSignal(logger, () => broker.close());
+    });
+
+  addFlags(cli.command('lookupd', 'Run the bundled nsqlookupd-compatible discovery server').alias('nsqlookupd'), LOOKUPD_FLAGS)
+    .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
+    .action(async (flags: Record<string, unknown>) => {
+      const logger = createLogger(flags.logLevel as LogLevel, 'nsqlookupd');
+      const lookupd = await startLookupd({ ...optionsFromFlags(flags, LOOKUPD_FLAGS), logger });
+      onShutdownSignal(logger, () => lookupd.close());
+    });
+}

@@ -1,0 +1,65 @@
+/**
+ * Flag tables to command lines: a server's flags are declared once (name, option, kind, help) beside
+ * its options schema; this turns a table into cac options and the parsed values back into typed
+ * options. The schema owns defaults and bounds, so absent flags are left out here.
+ */
+import type { Command } from 'cac';
+import { parseDurationMs } from '../protocol/duration.ts';
+
+export type FlagKind = 'string' | 'int' | 'duration' | 'list';
+
+export interface FlagSpec {
+  flag: string;
+  option: string;
+  kind: FlagKind;
+  description: string;
+}
+
+/** A bad flag value: the CLI prints it and exits with status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'E_USAGE';
+}
+
+export function addFlags(command: Command, flags: readonly FlagSpec[]): Command {
+  for (const spec of flags) {
+    const placeholder = spec.kind === 'int' ? '<n>' : spec.kind === 'duration' ? '<duration>' : '<value>';
+    command.option(`--${spec.flag} ${placeholder}`, spec.description);
+  }
+  return command;
+}
+
+/** cac's name for a flag's value: `--mem-queue-size` is `memQueueSize`. */
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+function convert(spec: FlagSpec, raw: unknown): unknown {
+  const one = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  switch (spec.kind) {
+    case 'string':
+      return String(one);
+    case 'int': {
+      const value = Number(one);
+      if (!Number.isInteger(value)) throw new UsageError(`--${spec.flag} takes a whole number, got ${JSON.stringify(one)}`);
+      return value;
+    }
+    case 'duration':
+      try {
+        return parseDurationMs(typeof one === 'number' ? one : String(one));
+      } catch (error) {
+        throw new UsageError(`--${spec.flag}: ${(error as Error).message}`);
+      }
+    case 'list':
+      return (Array.isArray(raw) ? raw : [raw]).flatMap((value) => String(value).split(',')).filter((value) => value !== '');
+  }
+}
+
+/** The options given on the command line, converted to their kinds; absent flags are absent. */
+export function optionsFromFlags(parsed: Record<string, unknown>, flags: readonly FlagSpec[]): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const spec of flags) {
+    const raw = parsed[camel(spec.flag)];
+    if (raw === undefined || raw === true) continue;
+    options[spec.option] = convert(spec, raw);
+  }
+  return options;
+}
