@@ -1,0 +1,381 @@
+/**
+ * Seeded fuzzing of the decoders. Random bytes, token soups and mutated valid streams go into
+ * CommandParser, FrameDecoder and SizedPayloadDecoder, cut into random chunks. Each must either
+ * produce commands/frames or throw its documented error (LineTooLongError, FrameSizeError), give the
+ * same result however the stream is cut, and hold no more than its limits allow between chunks.
+ * The seeds are fixed, so a failure names a case that reproduces.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  CommandParser,
+  LineTooLongError,
+  encodeAuth,
+  encodeDpub,
+  encodeFin,
+  encodeIdentify,
+  encodeMpub,
+  encodePub,
+  encodeRdy,
+  encodeReq,
+  encodeSub,
+  encodeTouch,
+  NOP,
+  CLS,
+  type CommandParserOptions,
+} from '../../protocol/commands.ts';
+import { FrameDecoder, FrameSizeError, SizedPayloadDecoder, encodeFrame, encodeSizedPayload, type FrameType } from '../../protocol/frames.ts';
+
+/** mulberry32: a tiny, fast, seeded PRNG; good enough to spread test inputs. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Random {
+  private readonly next: () => number;
+  constructor(seed: number) {
+    this.next = prng(seed);
+  }
+  int(below: number): number {
+    return Math.floor(this.next() * below);
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+  bytes(length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    for (let i = 0; i < length; i++) out[i] = this.int(256);
+    return out;
+  }
+  int32(): Buffer {
+    const out = Buffer.alloc(4);
+    // Mostly small sizes, sometimes zero, negative or huge.
+    const value = this.pick([this.int(20), this.int(300), 0, -1, -this.int(0x7fffffff), this.int(0x7fffffff), 0x48545450]);
+    out.writeInt32BE(value | 0);
+    return out;
+  }
+  /** Cuts `stream` into random chunks, empty ones included. */
+  chunks(stream: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let offset = 0;
+    while (offset < stream.length) {
+      const size = this.pick([0, 1, 1, 2, 3, 5, 8, 13, 64, 1000]);
+      out.push(stream.subarray(offset, offset + size));
+      offset += size;
+    }
+    return out;
+  }
+  /** A few random edits of a valid stream: flips, inserts, deletes, duplicates, truncation, new size words. */
+  mutate(stream: Buffer): Buffer {
+    let out = Buffer.from(stream);
+    const edits = 1 + this.int(4);
+    for (let edit = 0; edit < edits; edit++) {
+      const at = this.int(out.length + 1);
+      switch (this.int(6)) {
+        case 0:
+          if (out.length > 0) out[Math.min(at, out.length - 1)] = this.int(256);
+          break;
+        case 1:
+          out = Buffer.concat([out.subarray(0, at), this.bytes(1 + this.int(8)), out.subarray(at)]);
+          break;
+        case 2:
+          out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + this.int(16))]);
+          break;
+        case 3: {
+          const length = 1 + this.int(40);
+          out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + length), out.subarray(at)]);
+          break;
+        }
+        case 4:
+          out = out.subarray(0, at);
+          break;
+        default:
+          out = Buffer.concat([out.subarray(0, at), this.int32(), out.subarray(at + 4)]);
+      }
+    }
+    return out;
+  }
+}
+
+const CASES = 1500;
+
+/** A plain check for the decoder callbacks: `expect` there would cost most of the run time. */
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CommandParser
+
+const MAX_LINE = 48;
+const MAX_BODY = 64;
+const PARSER_OPTIONS: CommandParserOptions = {
+  bodyLimits: new Map([
+    ['IDENTIFY', MAX_BODY],
+    ['AUTH', 16],
+    ['PUB', MAX_BODY],
+    ['MPUB', MAX_BODY],
+    ['DPUB', MAX_BODY],
+  ]),
+  maxLineLength: MAX_LINE,
+};
+
+const TOPICS = ['t', 'orders', 'a.b_c-d', 'x#ephemeral'];
+const ID = '0123456789abcdef';
+
+function validCommand(random: Random): Buffer {
+  switch (random.int(12)) {
+    case 0:
+      return encodeIdentify({ client_id: 'c', heartbeat_interval: random.int(60000) });
+    case 1:
+      return encodeAuth(random.bytes(1 + random.int(15)));
+    case 2:
+      return encodeSub(random.pick(TOPICS), 'ch');
+    case 3:
+      return encodePub(random.pick(TOPICS), random.bytes(1 + random.int(MAX_BODY)));
+    case 4:
+      return encodeMpub('t', [random.bytes(1 + random.int(10)), random.bytes(1 + random.int(10))]);
+    case 5:
+      return encodeDpub('t', random.int(100000), random.bytes(1 + random.int(MAX_BODY)));
+    case 6:
+      return encodeRdy(random.int(2501));
+    case 7:
+      return encodeFin(ID);
+    case 8:
+      return encodeReq(ID, random.int(10000));
+    case 9:
+      return encodeTouch(ID);
+    case 10:
+      return random.pick([NOP, CLS, Buffer.from('NOP\r\n'), Buffer.from('\n')]);
+    default:
+      return Buffer.from(`RDY  ${random.int(9)} \r\n`);
+  }
+}
+
+function validCommandStream(random: Random): Buffer {
+  const commands: Buffer[] = [];
+  const count = 1 + random.int(12);
+  for (let i = 0; i < count; i++) commands.push(validCommand(random));
+  return Buffer.concat(commands);
+}
+
+/** Command-ish tokens, so random streams reach the body and size states, not just the line limit. */
+function commandSoup(random: Random): Buffer {
+  const tokens = ['PUB', 'MPUB', 'DPUB', 'IDENTIFY', 'AUTH', 'NOP', 'FIN', ' ', ' ', '\n', '\n', '\r\n', '\r', 't', ID];
+  const parts: Buffer[] = [];
+  const count = random.int(40);
+  for (let i = 0; i < count; i++) {
+    const kind = random.int(10);
+    if (kind < 6) parts.push(Buffer.from(random.pick(tokens)));
+    else if (kind < 8) parts.push(random.int32());
+    else parts.push(random.bytes(random.int(20)));
+  }
+  return Buffer.concat(parts);
+}
+
+interface ParseOutcome {
+  commands: string[];
+  error: string | undefined;
+  maxBuffered: number;
+}
+
+function runParser(chunks: Buffer[]): ParseOutcome {
+  const commands: string[] = [];
+  const parser: CommandParser = new CommandParser(PARSER_OPTIONS, (command) => {
+    const limit = PARSER_OPTIONS.bodyLimits.get(command.name);
+    if (limit === undefined) {
+      check(command.bodySize === -1 && command.body === undefined, 'a command without a body has one');
+    } else if (command.bodySize > 0 && command.bodySize <= limit) {
+      check(command.body?.length === command.bodySize, 'the body is not bodySize long');
+    } else {
+      check(command.body === undefined && parser.stopped, 'a bad body size left a body or did not stop');
+    }
+    check(command.params[0] === command.name, 'the name is not the first param');
+    commands.push(`${JSON.stringify(command.params)} ${command.bodySize} ${command.body?.toString('hex') ?? '-'}`);
+  });
+  let maxBuffered = 0;
+  let error: string | undefined;
+  try {
+    for (const chunk of chunks) {
+      parser.push(chunk);
+      maxBuffered = Math.max(maxBuffered, parser.bufferedBytes);
+    }
+  } catch (caught) {
+    // Only the documented error may escape; anything else fails the test here.
+    if (!(caught instanceof LineTooLongError)) throw caught;
+    error = caught.code;
+    expect(parser.stopped).toBe(true);
+  }
+  return { commands, error, maxBuffered };
+}
+
+function checkParser(stream: Buffer, random: Random, label: string): ParseOutcome {
+  const whole = runParser([stream]);
+  for (let round = 0; round < 2; round++) {
+    const cut = runParser(random.chunks(stream));
+    expect({ commands: cut.commands, error: cut.error }, label).toEqual({ commands: whole.commands, error: whole.error });
+    // Between chunks the parser holds at most a line, a partial size word, or one body.
+    expect(cut.maxBuffered, label).toBeLessThanOrEqual(Math.max(MAX_LINE, 3, MAX_BODY));
+  }
+  // Every command consumes at least its \n.
+  expect(whole.commands.length, label).toBeLessThanOrEqual(stream.length);
+  return whole;
+}
+
+describe('CommandParser under fuzzing', () => {
+  it('random bytes: commands or LineTooLongError, the same for every cut', () => {
+    const random = new Random(1);
+    for (let i = 0; i < CASES; i++) checkParser(random.bytes(random.int(400)), random, `random bytes case ${i}`);
+  });
+
+  it('command soup: reaches every state and still behaves', () => {
+    const random = new Random(2);
+    const outcomes = new Set<string>();
+    for (let i = 0; i < CASES; i++) {
+      const outcome = checkParser(commandSoup(random), random, `soup case ${i}`);
+      outcomes.add(outcome.error ?? (outcome.commands.length > 0 ? 'commands' : 'nothing'));
+    }
+    // The generator is only useful if it hits both outcomes.
+    expect([...outcomes].sort()).toEqual(['E_LINE_TOO_LONG', 'commands', 'nothing'].sort());
+  });
+
+  it('mutated valid streams: commands or LineTooLongError, the same for every cut', () => {
+    const random = new Random(3);
+    let withBodies = 0;
+    for (let i = 0; i < CASES; i++) {
+      const outcome = checkParser(random.mutate(validCommandStream(random)), random, `mutated case ${i}`);
+      if (outcome.commands.some((command) => !command.endsWith(' -'))) withBodies++;
+    }
+    expect(withBodies).toBeGreaterThan(CASES / 4);
+  });
+
+  it('unmutated valid streams parse completely', () => {
+    const random = new Random(4);
+    for (let i = 0; i < 200; i++) {
+      const stream = validCommandStream(random);
+      const outcome = checkParser(stream, random, `valid case ${i}`);
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.commands.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// FrameDecoder and SizedPayloadDecoder
+
+const MAX_FRAME = 256;
+
+function validFrameStream(random: Random): Buffer {
+  const frames: Buffer[] = [];
+  const count = 1 + random.int(10);
+  for (let i = 0; i < count; i++) {
+    const type = random.pick([0, 1, 2]) as FrameType;
+    frames.push(encodeFrame(type, random.bytes(random.int(MAX_FRAME - 4 + 1))));
+  }
+  return Buffer.concat(frames);
+}
+
+function frameSoup(random: Random): Buffer {
+  const parts: Buffer[] = [];
+  const count = random.int(20);
+  for (let i = 0; i < count; i++) parts.push(random.int(2) === 0 ? random.int32() : random.bytes(random.int(30)));
+  return Buffer.concat(parts);
+}
+
+interface FrameOutcome {
+  frames: string[];
+  error: string | undefined;
+  maxBuffered: number;
+}
+
+function runDecoder(chunks: Buffer[], sized: boolean): FrameOutcome {
+  const frames: string[] = [];
+  const decoder = sized
+    ? new SizedPayloadDecoder((payload) => {
+        check(payload.length <= MAX_FRAME, 'payload over the limit');
+        frames.push(payload.toString('hex'));
+      }, MAX_FRAME)
+    : new FrameDecoder((type, data) => {
+        check(data.length <= MAX_FRAME - 4, 'frame over the limit');
+        frames.push(`${type}:${data.toString('hex')}`);
+      }, MAX_FRAME);
+  let maxBuffered = 0;
+  let error: string | undefined;
+  try {
+    for (const chunk of chunks) {
+      decoder.push(chunk);
+      maxBuffered = Math.max(maxBuffered, decoder.bufferedBytes);
+    }
+  } catch (caught) {
+    if (!(caught instanceof FrameSizeError)) throw caught;
+    error = caught.message;
+  }
+  return { frames, error, maxBuffered };
+}
+
+function checkDecoder(stream: Buffer, random: Random, sized: boolean, label: string): FrameOutcome {
+  const whole = runDecoder([stream], sized);
+  for (let round = 0; round < 2; round++) {
+    const cut = runDecoder(random.chunks(stream), sized);
+    expect({ frames: cut.frames, error: cut.error }, label).toEqual({ frames: whole.frames, error: whole.error });
+    expect(cut.maxBuffered, label).toBeLessThanOrEqual(MAX_FRAME);
+  }
+  expect(whole.frames.length, label).toBeLessThanOrEqual(stream.length / 4);
+  return whole;
+}
+
+describe('FrameDecoder and SizedPayloadDecoder under fuzzing', () => {
+  for (const sized of [false, true]) {
+    const name = sized ? 'SizedPayloadDecoder' : 'FrameDecoder';
+
+    it(`${name}: random bytes and soups give frames or FrameSizeError, the same for every cut`, () => {
+      const random = new Random(sized ? 11 : 10);
+      const outcomes = new Set<string>();
+      for (let i = 0; i < CASES; i++) {
+        const stream = i % 2 === 0 ? random.bytes(random.int(300)) : frameSoup(random);
+        const outcome = checkDecoder(stream, random, sized, `${name} case ${i}`);
+        outcomes.add(outcome.error !== undefined ? 'error' : outcome.frames.length > 0 ? 'frames' : 'nothing');
+      }
+      expect([...outcomes].sort()).toEqual(['error', 'frames', 'nothing']);
+    });
+
+    it(`${name}: mutated valid streams give frames or FrameSizeError, the same for every cut`, () => {
+      const random = new Random(sized ? 13 : 12);
+      for (let i = 0; i < CASES; i++) {
+        checkDecoder(random.mutate(validFrameStream(random)), random, sized, `${name} mutated case ${i}`);
+      }
+    });
+  }
+
+  it('a long valid stream in random chunks keeps bufferedBytes within the frame limit and ends at 0', () => {
+    const random = new Random(20);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) frames.push(encodeFrame(2, random.bytes(random.int(MAX_FRAME - 4 + 1))));
+    const stream = Buffer.concat(frames);
+    let seen = 0;
+    const decoder = new FrameDecoder(() => {
+      seen++;
+    }, MAX_FRAME);
+    for (const chunk of random.chunks(stream)) {
+      decoder.push(chunk);
+      expect(decoder.bufferedBytes).toBeLessThanOrEqual(MAX_FRAME);
+    }
+    expect(seen).toBe(3000);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+
+  it('nsqlookupd replies survive the same treatment', () => {
+    const random = new Random(21);
+    for (let i = 0; i < 300; i++) {
+      const stream = Buffer.concat([encodeSizedPayload('OK'), encodeSizedPayload(random.bytes(random.int(MAX_FRAME)))]);
+      const outcome = checkDecoder(stream, random, true, `lookupd case ${i}`);
+      expect(outcome.frames).toHaveLength(2);
+    }
+  });
+});
