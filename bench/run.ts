@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every benchmark, printed as one table. Figures from these noisy machines are only
+ * meaningful side by side with a peer measured in the same run, so each row shows the peers and the
+ * ratio where there is one.
+ */
+import { brokerBenchmarks, type Row } from './broker.ts';
+
+function format(value: number, unit: string): string {
+  if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
+  return value.toFixed(unit === 'ms' ? 2 : 1);
+}
+
+function printTable(title: string, rows: Row[]): void {
+  const peers = [...new Set(rows.flatMap((row) => Object.keys(row.values)))];
+  const header = ['benchmark', ...peers.map((peer) => peer), ...(peers.length > 1 ? [`${peers[0]} / ${peers[1]}`] : []), 'unit'];
+  const lines = rows.map((row) => {
+    const cells = [row.metric, ...peers.map((peer) => (row.values[peer] === undefined ? '-' : format(row.values[peer]!, row.unit)))];
+    if (peers.length > 1) {
+      const a = row.values[peers[0]!];
+      const b = row.values[peers[1]!];
+      cells.push(a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}x` : '-');
+    }
+    cells.push(row.unit);
+    return cells;
+  });
+  console.log(`\n${title}\n`);
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
+  for (const cells of lines) console.log(`| ${cells.join(' | ')} |`);
+}
+
+const only = process.argv[2];
+if (only === undefined || only === 'broker') {
+  printTable('Broker (load over raw TCP from a separate process)', await brokerBenchmarks());
+}

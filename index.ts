@@ -1,0 +1,11 @@
+/**
+ * nsqworker's public API. Every export is named here, and the list is pinned by a test.
+ */
+export { startBroker } from './broker/nsqd/server.ts';
+export type { BrokerHandle } from './broker/nsqd/server.ts';
+export type { BrokerOptionsInput as BrokerOptions } from './broker/nsqd/options.ts';
+export { startLookupd } from './broker/lookupd/server.ts';
+export type { LookupdHandle } from './broker/lookupd/server.ts';
+export type { LookupdOptionsInput as LookupdOptions } from './broker/lookupd/options.ts';
+export { ProtocolError, ErrorCode } from './protocol/errors.ts';
+export { isValidTopicName, isValidChannelName } from './protocol/names.ts';
