@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Consumer, type ConsumerWarning } from '../../client/consumer.ts';
+import { Producer } from '../../client/producer.ts';
+import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
+
+const pool = new BrokerPool();
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await pool.closeAll();
+});
+
+function track<T extends { close(): Promise<void> }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
+
+async function publishTo(address: string, topic: string, bodies: string[]): Promise<void> {
+  const producer = new Producer({ nsqdTcpAddresses: [address] });
+  await producer.publishMany(topic, bodies);
+  await producer.close();
+}
+
+describe.each([1, 2])('RDY distribution over three brokers with maxInFlight %i', (maxInFlight) => {
+  it("consumes every broker's messages without exceeding maxInFlight", async () => {
+    const brokers = await Promise.all([pool.start(), pool.start(), pool.start()]);
+    const topic = uniqueTopic();
+    for (const [i, b] of brokers.entries()) await publishTo(b.tcpAddress, topic, Array.from({ length: 6 }, (_, j) => `b${i}-${j}`));
+    let running = 0;
+    let maxRunning = 0;
+    const received = new Set<string>();
+    const warnings: ConsumerWarning[] = [];
+    const consumer = track(
+      new Consumer(
+        {
+          topic,
+          channel: 'c',
+          nsqdTcpAddresses: brokers.map((b) => b.tcpAddress),
+          maxInFlight,
+          rdyRedistributeIntervalMs: 100,
+          lowRdyIdleTimeoutMs: 200,
+        },
+        async (m) => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          received.add(m.text());
+          running--;
+        },
+      ),
+    );
+    consumer.on('warning', (w) => warnings.push(w));
+    consumer.start();
+    await waitFor(() => received.size === 18, 'all 18 messages', 15_000);
+    expect(maxRunning).toBeLessThanOrEqual(maxInFlight);
+    expect(warnings.map((w) => w.code)).toContain('W_MAX_IN_FLIGHT_BELOW_CONNECTIONS');
+  });
+});
+
+describe('flow control', () => {
+  it('setMaxInFlight(0) pauses delivery and raising it resumes', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    let received = 0;
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 0 }, () => {
+        received++;
+      }),
+    );
+    const connected = new Promise((resolve) => consumer.once('connected', resolve));
+    consumer.start();
+    await connected;
+    await publishTo(broker.tcpAddress, topic, ['a', 'b', 'c']);
+    await waitFor(async () => (await channelStats(broker.httpAddress, topic, 'c'))?.depth === 3, 'backlog of 3');
+    expect(received).toBe(0);
+    consumer.setMaxInFlight(3);
+    await waitFor(() => received === 3, '3 messages after resume');
+  });
+
+  it('backs off on failures (RDY 0, then a RDY 1 test) and recovers to normal flow', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, Array.from({ length: 20 }, (_, i) => String(i)));
+    let failuresLeft = 3;
+    const done = new Set<string>();
+    const levels: number[] = [];
+    const consumer = track(
+      new Consumer(
+        {
+          topic,
+          channel: 'c',
+          nsqdTcpAddresses: [broker.tcpAddress],
+          maxInFlight: 4,
+          requeueDelayMs: 0,
+          backoffMultiplierMs: 20,
+          maxAttempts: 0,
+        },
+        (m) => {
+          if (failuresLeft > 0) {
+            failuresLeft--;
+            throw new Error('transient');
+          }
+          done.add(m.text());
+        },
+      ),
+    );
+    consumer.on('backoff', (level) => levels.push(level));
+    const started = Date.now();
+    consumer.start();
+    await waitFor(() => done.size === 20, 'all 20 messages');
+    expect(Math.max(...levels)).toBeGreaterThanOrEqual(1);
+    expect(levels.at(-1)).toBe(0);
+    expect(consumer.backoffLevel).toBe(0);
+    // At least the first wait (2 × 20 ms) really happened.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+    await waitFor(async () => (await channelStats(broker.httpAddress, topic, 'c'))?.in_flight_count === 0, 'nothing in flight');
+  });
+
+  it('requeue without backoff does not back off', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['x']);
+    const levels: number[] = [];
+    let seen = 0;
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], backoffMultiplierMs: 20 }, (m) => {
+        seen++;
+        if (m.attempts < 3) m.requeue(0, { backoff: false });
+      }),
+    );
+    consumer.on('backoff', (level) => levels.push(level));
+    consumer.start();
+    await waitFor(() => seen === 3, 'three deliveries');
+    expect(levels).toEqual([]);
+  });
+
+  it('close() stops deliveries, waits for running handlers and FINs them; a second call awaits the same close', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, Array.from({ length: 10 }, (_, i) => String(i)));
+    let started = 0;
+    let finished = 0;
+    const consumer = new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 3 }, async () => {
+      started++;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      finished++;
+    });
+    consumer.start();
+    await waitFor(() => started === 3, '3 handlers running');
+    const first = consumer.close();
+    const second = consumer.close();
+    expect(second).toBe(first);
+    await first;
+    expect(finished).toBe(started);
+    expect(started).toBe(3);
+    const stats = await channelStats(broker.httpAddress, topic, 'c');
+    expect(stats).toMatchObject({ depth: 7, in_flight_count: 0 });
+  });
+
+  it('close() requeues what a hung handler still holds once closeTimeoutMs has passed', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['stuck']);
+    let started = 0;
+    const consumer = new Consumer(
+      { topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], closeTimeoutMs: 200 },
+      () =>
+        new Promise<void>(() => {
+          started++;
+        }),
+    );
+    consumer.start();
+    await waitFor(() => started === 1, 'handler running');
+    const t0 = Date.now();
+    await consumer.close();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await waitFor(async () => {
+      const s = await channelStats(broker.httpAddress, topic, 'c');
+      return s?.in_flight_count === 0 && s.depth === 1;
+    }, 'message requeued at once');
+  });
+});
