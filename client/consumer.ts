@@ -153,6 +153,11 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     return this.rdy.connections.map((s) => s.address);
   }
 
+  /** Every nsqd address the consumer connects (or reconnects) to: direct ones and those lookupd lists. */
+  get knownAddresses(): string[] {
+    return [...this.endpoints.keys()].sort();
+  }
+
   /** Handlers running now. */
   get runningHandlers(): number {
     return this.running;

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Consumer } from '../../client/consumer.ts';
+import { Producer } from '../../client/producer.ts';
+import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { FaultProxy } from '../support/fault-proxy.ts';
+
+const pool = new BrokerPool();
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await pool.closeAll();
+});
+
+function track<T extends { close(): Promise<void> }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
+
+async function proxyTo(address: string): Promise<{ proxy: FaultProxy; address: string }> {
+  const proxy = new FaultProxy(address);
+  const proxied = await proxy.start();
+  closers.push(() => proxy.close());
+  return { proxy, address: proxied };
+}
+
+async function topicDepth(httpAddress: string, topic: string): Promise<number> {
+  const response = await fetch(`http://${httpAddress}/stats?format=json&topic=${topic}`);
+  const stats = (await response.json()) as { topics: { topic_name: string; message_count: number }[] };
+  return stats.topics.find((t) => t.topic_name === topic)?.message_count ?? 0;
+}
+
+describe('producer failover and reconnection', () => {
+  it('fails over to the next nsqd when the first one goes away', async () => {
+    const a = await pool.start();
+    const b = await pool.start();
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [a.tcpAddress, b.tcpAddress], connectTimeoutMs: 500 }));
+    const disconnected = new Promise((resolve) => producer.once('disconnected', resolve));
+    await producer.publish(topic, 'on-a');
+    await a.stop();
+    await disconnected;
+    await producer.publish(topic, 'on-b');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => producer.publish(topic, `more-${i}`)));
+    expect(await topicDepth(b.httpAddress, topic)).toBe(11);
+    expect(producer.address).toBe(b.tcpAddress);
+  });
+
+  it('rejects, never hangs, when no nsqd is reachable, and works again once one is', async () => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address], connectTimeoutMs: 300 }));
+    producer.on('error', () => {});
+    proxy.refuse(true);
+    await expect(producer.publish(topic, 'x')).rejects.toMatchObject({ code: 'E_CONNECTION_CLOSED' });
+    proxy.refuse(false);
+    await producer.publish(topic, 'y');
+    expect(await topicDepth(a.httpAddress, topic)).toBe(1);
+  });
+
+  it('settles every pipelined publish when the connection is cut mid-stream; none is lost silently', async () => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address] }));
+    producer.on('error', () => {});
+    await producer.publish(topic, 'warm-up');
+    const promises = Array.from({ length: 2000 }, (_, i) => producer.publish(topic, `m${i}`));
+    setImmediate(() => proxy.cutAll());
+    const results = await Promise.allSettled(promises);
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const rejected = results.filter((r) => r.status === 'rejected');
+    for (const r of rejected) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
+    // Every accepted publish is in the broker; unconfirmed ones may or may not be.
+    const depth = await topicDepth(a.httpAddress, topic);
+    expect(depth).toBeGreaterThanOrEqual(ok + 1);
+    expect(depth).toBeLessThanOrEqual(2001);
+    await producer.publish(topic, 'after');
+  });
+
+  it('a silent nsqd (proxy stops forwarding) fails pending publishes after the read timeout', async () => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address], heartbeatIntervalMs: 1000 }));
+    producer.on('error', () => {});
+    await producer.publish(topic, 'ok');
+    proxy.stopForwarding();
+    await expect(producer.publish(topic, 'lost in the void')).rejects.toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
+    proxy.resumeForwarding();
+    await producer.publish(topic, 'ok again');
+  });
+
+  it('close() waits for outstanding answers, and later publishes are refused', async () => {
+    const a = await pool.start();
+    const producer = new Producer({ nsqdTcpAddresses: [a.tcpAddress] });
+    const topic = uniqueTopic();
+    const pending = Array.from({ length: 100 }, (_, i) => producer.publish(topic, `p${i}`));
+    await producer.close();
+    await Promise.all(pending);
+    await expect(producer.publish(topic, 'late')).rejects.toMatchObject({ code: 'E_CLOSED' });
+    expect(await topicDepth(a.httpAddress, topic)).toBe(100);
+  });
+});
+
+describe('consumer reconnection and faults', () => {
+  it('reconnects after a broker restart on the same port and data path, RDY restored', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    const received: string[] = [];
+    const consumer = track(
+      new Consumer(
+        { topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], reconnectInitialDelayMs: 50, maxInFlight: 5 },
+        (m) => {
+          received.push(m.text());
+        },
+      ),
+    );
+    consumer.on('error', () => {});
+    let connects = 0;
+    consumer.on('connected', () => connects++);
+    consumer.start();
+    await waitFor(() => connects === 1, 'first connection');
+    const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress] }));
+    producer.on('error', () => {});
+    await producer.publish(topic, 'before');
+    await waitFor(() => received.length === 1, 'message before restart');
+    await broker.restart();
+    await waitFor(() => connects === 2, 'reconnection');
+    await producer.publish(topic, 'after');
+    await waitFor(() => received.includes('after'), 'message after restart');
+  });
+
+  it('survives cuts, a silent peer and garbage through a fault proxy, consuming every message', async () => {
+    const broker = await pool.start();
+    const { proxy, address } = await proxyTo(broker.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress] }));
+    await producer.publishMany(topic, Array.from({ length: 300 }, (_, i) => `m${i}`));
+    const received = new Set<string>();
+    const consumer = track(
+      new Consumer(
+        {
+          topic,
+          channel: 'c',
+          nsqdTcpAddresses: [address],
+          maxInFlight: 10,
+          heartbeatIntervalMs: 1000,
+          reconnectInitialDelayMs: 20,
+          reconnectMaxDelayMs: 100,
+          msgTimeoutMs: 1000,
+        },
+        async (m) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          received.add(m.text());
+        },
+      ),
+    );
+    const disconnects: (string | undefined)[] = [];
+    consumer.on('disconnected', (_address, error) => disconnects.push((error as { code?: string } | undefined)?.code));
+    consumer.on('error', () => {});
+    let connects = 0;
+    consumer.on('connected', () => connects++);
+    consumer.start();
+
+    await waitFor(() => received.size >= 20, 'some messages');
+    proxy.cutAll();
+    await waitFor(() => connects === 2, 'reconnect after cut');
+
+    proxy.injectToClients(Buffer.from('this is not a frame at all'));
+    await waitFor(() => connects === 3, 'reconnect after garbage');
+
+    proxy.stopForwarding();
+    await waitFor(() => disconnects.length === 3, 'read timeout', 5000);
+    proxy.resumeForwarding();
+    await waitFor(() => received.size === 300, 'every message consumed', 20_000);
+    expect(disconnects).toEqual(['E_CONNECTION_CLOSED', 'E_FRAME_SIZE', 'E_READ_TIMEOUT']);
+    await waitFor(async () => {
+      const s = await channelStats(broker.httpAddress, topic, 'c');
+      return s?.depth === 0 && s.in_flight_count === 0;
+    }, 'channel drained', 10_000);
+  });
+});

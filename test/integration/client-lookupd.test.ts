@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLookupd, type LookupdHandle } from '../../broker/lookupd/server.ts';
+import { Consumer } from '../../client/consumer.ts';
+import { queryLookupd } from '../../client/discovery.ts';
+import { Producer } from '../../client/producer.ts';
+import { BrokerPool, uniqueTopic, waitFor } from '../support/brokers.ts';
+
+const pool = new BrokerPool();
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await pool.closeAll();
+});
+
+async function lookupd(): Promise<LookupdHandle> {
+  const handle = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
+  closers.push(() => handle.close());
+  return handle;
+}
+
+describe('consumer discovery through lookupd', () => {
+  it('finds producers on every lookupd, connects to new ones and drops vanished ones', async () => {
+    const l1 = await lookupd();
+    const l2 = await lookupd();
+    const a = await pool.start({ lookupdTcpAddresses: [l1.tcpAddress] });
+    const b = await pool.start({ lookupdTcpAddresses: [l2.tcpAddress] });
+    const topic = uniqueTopic();
+    const producerA = new Producer({ nsqdTcpAddresses: [a.tcpAddress] });
+    closers.push(() => producerA.close());
+    await producerA.publish(topic, 'from-a');
+    await waitFor(async () => (await queryLookupd(l1.httpAddress, topic, 1000)).length === 1, 'a registered');
+
+    const received = new Set<string>();
+    const errors: Error[] = [];
+    const consumer = new Consumer(
+      {
+        topic,
+        channel: 'c',
+        lookupdHttpAddresses: [l1.httpAddress, `http://${l2.httpAddress}/`],
+        lookupdPollIntervalMs: 100,
+        lookupdPollJitter: 0,
+        maxInFlight: 4,
+      },
+      (m) => {
+        received.add(m.text());
+      },
+    );
+    closers.push(() => consumer.close());
+    consumer.on('error', (e) => errors.push(e));
+    consumer.start();
+    await waitFor(() => received.has('from-a'), 'message from a');
+    expect(consumer.connectedAddresses).toEqual([a.tcpAddress]);
+
+    // b learns the topic: the next poll of l2 finds it.
+    const producerB = new Producer({ nsqdTcpAddresses: [b.tcpAddress] });
+    closers.push(() => producerB.close());
+    await producerB.publish(topic, 'from-b');
+    await waitFor(() => received.has('from-b'), 'message from b');
+    expect(consumer.connectedAddresses.sort()).toEqual([a.tcpAddress, b.tcpAddress].sort());
+
+    // a leaves: it unregisters, and the consumer drops it.
+    await producerA.close();
+    await a.stop();
+    await waitFor(() => consumer.knownAddresses.length === 1, 'a dropped');
+    expect(consumer.knownAddresses).toEqual([b.tcpAddress]);
+    expect(consumer.connectedAddresses).toEqual([b.tcpAddress]);
+    expect(errors.filter((e) => (e as { code?: string }).code === 'E_LOOKUP_FAILED')).toEqual([]);
+  });
+
+  it('a topic unknown to lookupd (404) is not an error; an unreachable lookupd is reported', async () => {
+    const l1 = await lookupd();
+    const topic = uniqueTopic();
+    expect(await queryLookupd(l1.httpAddress, topic, 1000)).toEqual([]);
+    const errors: Error[] = [];
+    const consumer = new Consumer(
+      { topic, channel: 'c', lookupdHttpAddresses: [l1.httpAddress, '127.0.0.1:1'], lookupdPollIntervalMs: 50, lookupdPollJitter: 0 },
+      () => {},
+    );
+    closers.push(() => consumer.close());
+    consumer.on('error', (e) => errors.push(e));
+    consumer.start();
+    await waitFor(() => errors.length >= 2, 'two polls');
+    for (const e of errors) expect(e).toMatchObject({ code: 'E_LOOKUP_FAILED', url: expect.stringContaining('127.0.0.1:1') });
+  });
+});
