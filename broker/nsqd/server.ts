@@ -2,13 +2,17 @@
  * `startBroker()`: the bundled nsqd as one object — state loaded from the data path, TCP and HTTP
  * listeners bound (port 0 picks a free port), and an idempotent `close()` that persists everything.
  */
+import { lookup } from 'node:dns/promises';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import pino from 'pino';
 import { joinHostPort, parseHostPort } from '../lookupd/address.ts';
 import { createHttpServer } from './http-api.ts';
 import { Nsqd } from './nsqd.ts';
-import { BrokerOptionsSchema, type BrokerOptionsInput } from './options.ts';
+import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
+import { LookupdRegistrar } from './lookup-registration.ts';
+import type { Nsqd as NsqdState } from './nsqd.ts';
 
 export interface BrokerHandle {
   /** The bound TCP address, `host:port`. */
@@ -63,6 +67,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const tcpAddress = joinHostPort(tcpBound.host, tcpBound.port);
   const httpAddress = joinHostPort(httpBound.host, httpBound.port);
   logger.info({ tcpAddress, httpAddress, dataPath: options.dataPath }, `TCP: listening on ${tcpAddress}, HTTP: listening on ${httpAddress}`);
+  const registrar = startRegistration(nsqd, tcpBound.port, httpBound.port);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -72,6 +77,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
       http.closeAllConnections();
       await tcp.close();
       await httpClosed;
+      await registrar.close();
       nsqd.persistAndClose();
       logger.info('broker stopped; state persisted');
     })();
@@ -79,4 +85,37 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   };
 
   return { tcpAddress, httpAddress, tcpPort: tcpBound.port, httpPort: httpBound.port, nsqd, close };
+}
+
+/**
+ * Registers this broker's topics and channels with every lookupd it is given (now, or later through
+ * `PUT /config/nsqlookupd_tcp_addresses`). Registration never blocks publishing or delivery.
+ */
+function startRegistration(nsqd: NsqdState, tcpPort: number, httpPort: number): LookupdRegistrar {
+  const { options, logger } = nsqd;
+  const registrar = new LookupdRegistrar({
+    lookupdTcpAddresses: options.lookupdTcpAddresses,
+    identity: { broadcastAddress: options.broadcastAddress, hostname: hostname(), tcpPort, httpPort, version: NSQD_VERSION },
+    snapshot: () =>
+      [...nsqd.topics.values()].map((topic) => ({ topic: topic.name, channels: [...topic.channels.keys()] })),
+    logger,
+  });
+  nsqd.addTopologyListener({
+    topicCreated: (topic) => registrar.registerTopic(topic),
+    topicDeleted: (topic) => registrar.unregisterTopic(topic),
+    channelCreated: (topic, channel) => registrar.registerChannel(topic, channel),
+    channelDeleted: (topic, channel) => registrar.unregisterChannel(topic, channel),
+  });
+  nsqd.onLookupdAddressesChanged((addresses) => registrar.setLookupdTcpAddresses(addresses));
+  registrar.start();
+  if (options.lookupdTcpAddresses.length > 0) {
+    // The most common NSQ misconfiguration: consumers are told an address they cannot resolve.
+    lookup(options.broadcastAddress).catch(() =>
+      logger.warn(
+        { broadcastAddress: options.broadcastAddress },
+        'broadcast address does not resolve: consumers finding this broker through lookupd will fail to connect; set --broadcast-address',
+      ),
+    );
+  }
+  return registrar;
 }
