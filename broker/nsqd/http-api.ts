@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
 import { nowNs } from '../../protocol/message.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { HttpError, parseBoolParam, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
+import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
@@ -22,7 +22,29 @@ export interface HttpContext {
   ports: () => { tcpPort: number; httpPort: number };
 }
 
-type Handler = (ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void> | void;
+/** The query string as a handler reads it: the first value of a parameter, or null. */
+interface QueryParams {
+  get(name: string): string | null;
+}
+
+type Handler = (ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams) => Promise<void> | void;
+
+/**
+ * nsqd parses the query with Go's url.ParseQuery when a handler first needs a parameter, and answers
+ * 400 INVALID_REQUEST when that fails (a `;`, a bad `%` escape). Parsing lazily keeps nsqd's order of
+ * checks: /pub reports MSG_EMPTY or MSG_TOO_BIG before a bad query string; /ping never looks at it.
+ */
+class GoQueryParams implements QueryParams {
+  private parsed: Map<string, string[]> | undefined | null = null;
+
+  constructor(private readonly raw: string) {}
+
+  get(name: string): string | null {
+    if (this.parsed === null) this.parsed = parseQuery(this.raw);
+    if (this.parsed === undefined) throw new HttpError(400, 'INVALID_REQUEST');
+    return this.parsed.get(name)?.[0] ?? null;
+  }
+}
 
 interface Route {
   methods: readonly string[];
@@ -32,14 +54,14 @@ interface Route {
 const GET = ['GET', 'HEAD'];
 const POST = ['POST'];
 
-function topicParam(query: URLSearchParams, invalidText = 'INVALID_TOPIC'): string {
+function topicParam(query: QueryParams, invalidText = 'INVALID_TOPIC'): string {
   const topic = query.get('topic');
   if (topic === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
   if (!isValidTopicName(topic)) throw new HttpError(400, invalidText);
   return topic;
 }
 
-function topicAndChannel(query: URLSearchParams): { topic: string; channel: string } {
+function topicAndChannel(query: QueryParams): { topic: string; channel: string } {
   const topic = topicParam(query, 'INVALID_ARG_TOPIC');
   const channel = query.get('channel');
   if (channel === null) throw new HttpError(400, 'MISSING_ARG_CHANNEL');
@@ -53,7 +75,7 @@ function existingTopic(ctx: HttpContext, name: string) {
   return topic;
 }
 
-function existingChannel(ctx: HttpContext, query: URLSearchParams) {
+function existingChannel(ctx: HttpContext, query: QueryParams) {
   const { topic: topicName, channel: channelName } = topicAndChannel(query);
   const topic = existingTopic(ctx, topicName);
   const channel = topic.getChannel(channelName);
@@ -66,7 +88,7 @@ function contentLength(req: IncomingMessage): number {
   return header === undefined ? -1 : Number(header);
 }
 
-async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams): Promise<void> {
   const { maxMsgSize, maxReqTimeoutMs } = ctx.nsqd.options;
   if (contentLength(req) > maxMsgSize) throw new HttpError(413, 'MSG_TOO_BIG');
   const { body, tooBig } = await readBody(req, maxMsgSize);
@@ -87,7 +109,7 @@ async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   sendText(res, 'OK');
 }
 
-async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams): Promise<void> {
   const { maxMsgSize, maxBodySize } = ctx.nsqd.options;
   if (contentLength(req) > maxBodySize) throw new HttpError(413, 'BODY_TOO_BIG');
   const topicName = topicParam(query);
@@ -123,7 +145,7 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
   sendText(res, 'OK');
 }
 
-function stats(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+function stats(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, query: QueryParams): void {
   const result = buildStats(ctx.nsqd, ctx.clients(), {
     topic: query.get('topic') ?? undefined,
     channel: query.get('channel') ?? undefined,
@@ -198,7 +220,7 @@ const routes = new Map<string, Route>([
   ['/channel/unpause', { methods: POST, handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, false) }],
 ]);
 
-function setTopicPaused(ctx: HttpContext, res: ServerResponse, query: URLSearchParams, paused: boolean): void {
+function setTopicPaused(ctx: HttpContext, res: ServerResponse, query: QueryParams, paused: boolean): void {
   const name = query.get('topic');
   if (name === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
   const topic = existingTopic(ctx, name);
@@ -208,7 +230,7 @@ function setTopicPaused(ctx: HttpContext, res: ServerResponse, query: URLSearchP
   ok(res);
 }
 
-function setChannelPaused(ctx: HttpContext, res: ServerResponse, query: URLSearchParams, paused: boolean): void {
+function setChannelPaused(ctx: HttpContext, res: ServerResponse, query: QueryParams, paused: boolean): void {
   const { channel } = existingChannel(ctx, query);
   if (paused) channel.pause();
   else channel.unpause();
@@ -228,7 +250,7 @@ async function route(ctx: HttpContext, req: IncomingMessage, res: ServerResponse
   const found = routes.get(path);
   if (found === undefined) throw new HttpError(404, 'NOT_FOUND');
   if (!found.methods.includes(req.method ?? '')) throw new HttpError(405, 'METHOD_NOT_ALLOWED');
-  await found.handler(ctx, req, res, url.searchParams);
+  await found.handler(ctx, req, res, new GoQueryParams(url.search.slice(1)));
 }
 
 export function createHttpServer(ctx: HttpContext): Server {
