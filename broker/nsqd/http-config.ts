@@ -10,6 +10,16 @@ import { BROKER_FLAGS, type BrokerFlag } from './options.ts';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
+/**
+ * nsqd's log level number, 1 (debug) to 5 (fatal). pino has two levels nsqd lacks: `trace` reads as
+ * debug and `silent` (the embedded default) as fatal, so the answer always stays in nsqd's range.
+ */
+function nsqdLogLevel(level: string): number {
+  if (level === 'trace') return 1;
+  const index = LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]);
+  return index < 0 ? LOG_LEVELS.length : index + 1;
+}
+
 function configName(flag: BrokerFlag): string {
   // nsqd's cfg name for --lookupd-tcp-address is nsqlookupd_tcp_addresses.
   return flag.flag === 'lookupd-tcp-address' ? 'nsqlookupd_tcp_addresses' : flag.flag.replaceAll('-', '_');
@@ -20,7 +30,7 @@ const FLAGS_BY_CONFIG_NAME = new Map(BROKER_FLAGS.map((flag) => [configName(flag
 export async function configValue(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
   if (req.method === 'PUT') return putConfig(nsqd, req, res, name);
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED');
-  if (name === 'log_level') return sendJson(res, LOG_LEVELS.indexOf(nsqd.logger.level as (typeof LOG_LEVELS)[number]) + 1);
+  if (name === 'log_level') return sendJson(res, nsqdLogLevel(nsqd.logger.level));
   const flag = FLAGS_BY_CONFIG_NAME.get(name);
   if (flag === undefined) throw new HttpError(400, 'INVALID_OPTION');
   const value = nsqd.options[flag.option];
