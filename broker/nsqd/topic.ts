@@ -1,0 +1,160 @@
+/**
+ * A topic copies every published message to each of its channels. With no channel, or while paused,
+ * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
+ * that flow is done in batches per tick so a deep backlog never blocks the event loop.
+ */
+import { Backlog, type BacklogOptions } from './backlog.ts';
+import { Channel, type ChannelLimits } from './channel.ts';
+import type { BrokerMessage } from './message.ts';
+import { MessageIdGenerator } from './message-id.ts';
+
+/** What a topic needs from the broker around it. */
+export interface TopicHost {
+  backlogOptions(queueName: string, ephemeral: boolean): BacklogOptions;
+  readonly channelLimits: ChannelLimits;
+  readonly nodeId: number;
+  /** A non-ephemeral channel was created or deleted: metadata and lookupd registrations follow. */
+  channelCreated(topic: Topic, channel: Channel): void;
+  channelDeleted(topic: Topic, channel: Channel): void;
+}
+
+/** Messages moved from a topic's backlog to its channels per tick. */
+const DRAIN_BATCH = 2048;
+
+export class Topic {
+  readonly channels = new Map<string, Channel>();
+  readonly backlog: Backlog;
+  readonly ids: MessageIdGenerator;
+  paused = false;
+  deleted = false;
+  messageCount = 0;
+  messageBytes = 0;
+  private draining: NodeJS.Immediate | undefined;
+  private readonly drainBatch = (): void => this.drain();
+
+  constructor(
+    readonly name: string,
+    readonly ephemeral: boolean,
+    private readonly host: TopicHost,
+  ) {
+    this.backlog = new Backlog(host.backlogOptions(name, ephemeral));
+    this.ids = new MessageIdGenerator(host.nodeId);
+  }
+
+  get depth(): number {
+    return this.backlog.depth;
+  }
+
+  /** Accepts a published message. */
+  put(message: BrokerMessage): void {
+    this.messageCount++;
+    this.messageBytes += message.body.length;
+    if (this.canDispatch()) {
+      this.dispatch(message);
+    } else {
+      this.backlog.put(message);
+      if (!this.paused && this.channels.size > 0) this.scheduleDrain();
+    }
+  }
+
+  /** Accepts a deferred publish. Waiting at the topic it keeps its delay only while in memory, as in nsqd. */
+  putDeferred(message: BrokerMessage, delayMs: number): void {
+    this.messageCount++;
+    this.messageBytes += message.body.length;
+    if (!this.canDispatch()) {
+      this.backlog.put(message);
+      return;
+    }
+    const dueAtMs = Date.now() + delayMs;
+    let first = true;
+    for (const channel of this.channels.values()) {
+      channel.putDeferred(first ? message : message.copy(), dueAtMs);
+      first = false;
+    }
+  }
+
+  getChannel(name: string): Channel | undefined {
+    return this.channels.get(name);
+  }
+
+  /** Gets or creates a channel; a topic's waiting messages start flowing to its first channel. */
+  getOrCreateChannel(name: string): Channel {
+    let channel = this.channels.get(name);
+    if (channel !== undefined) return channel;
+    const ephemeral = name.endsWith('#ephemeral');
+    channel = new Channel(
+      this.name,
+      name,
+      ephemeral,
+      this.host.backlogOptions(`${this.name}:${name}`, ephemeral),
+      this.host.channelLimits,
+    );
+    this.channels.set(name, channel);
+    this.host.channelCreated(this, channel);
+    this.scheduleDrain();
+    return channel;
+  }
+
+  deleteChannel(name: string): boolean {
+    const channel = this.channels.get(name);
+    if (channel === undefined) return false;
+    this.channels.delete(name);
+    channel.delete();
+    this.host.channelDeleted(this, channel);
+    return true;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  unpause(): void {
+    this.paused = false;
+    this.scheduleDrain();
+  }
+
+  private canDispatch(): boolean {
+    return !this.paused && this.channels.size > 0 && this.backlog.depth === 0;
+  }
+
+  /** One copy per channel; the first channel takes the original object. */
+  private dispatch(message: BrokerMessage): void {
+    let first = true;
+    for (const channel of this.channels.values()) {
+      channel.put(first ? message : message.copy());
+      first = false;
+    }
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining === undefined && this.backlog.depth > 0) this.draining = setImmediate(this.drainBatch);
+  }
+
+  private drain(): void {
+    this.draining = undefined;
+    if (this.deleted || this.paused || this.channels.size === 0) return;
+    for (let i = 0; i < DRAIN_BATCH; i++) {
+      const message = this.backlog.shift();
+      if (message === undefined) return;
+      this.dispatch(message);
+    }
+    this.scheduleDrain();
+  }
+
+  /** Clean shutdown: every channel persists, then the topic's own backlog. Returns each channel's deferred messages. */
+  closeForShutdown(): Map<Channel, BrokerMessage[]> {
+    if (this.draining !== undefined) clearImmediate(this.draining);
+    this.draining = undefined;
+    const deferred = new Map<Channel, BrokerMessage[]>();
+    for (const channel of this.channels.values()) deferred.set(channel, channel.closeForShutdown());
+    this.backlog.persistAndClose();
+    return deferred;
+  }
+
+  delete(): void {
+    this.deleted = true;
+    if (this.draining !== undefined) clearImmediate(this.draining);
+    for (const name of [...this.channels.keys()]) this.deleteChannel(name);
+    this.backlog.deleteFiles();
+  }
+}
