@@ -5,12 +5,13 @@
  * Everything is synchronous and runs on the broker's event loop, batched so that the hot path
  * stays cheap:
  * - `put` appends into a write buffer that reaches the file in one `writeSync` when it is full
- *   or at the end of the tick (one `setImmediate` per batch);
- * - `readNext` reads the file ahead in large blocks and copies records out of them; records not
- *   yet written are served straight from the write buffer;
+ *   or at the end of the tick (one `setImmediate` per batch) — see disk-queue-writer.ts;
+ * - `readNext` reads the file ahead in large blocks and copies records out of them
+ *   (disk-queue-reader.ts); records not yet written are copied from the write buffer;
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
  *   when there was activity, on roll, when a read file is finished, and on close.
  *   `syncEvery <= 1` makes every `put` durable before it returns.
+ * This class owns the positions and that policy.
  */
 import fs from 'node:fs';
 import {
@@ -20,12 +21,12 @@ import {
   listDataFileNums,
   listMetadataTmpFiles,
   metaFileName,
-  readFully,
   removeIfExists,
-  writeFully,
   writeMetadataFile,
 } from './disk-queue-files.ts';
+import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
+import { RecordWriter } from './disk-queue-writer.ts';
 
 export { DiskQueueError, DiskQueueErrorCode } from './disk-queue-files.ts';
 export type { DiskQueueLogger } from './disk-queue-recovery.ts';
@@ -48,12 +49,6 @@ export interface DiskQueueOptions {
   logger?: DiskQueueLogger;
 }
 
-/** Records up to this size are batched in the write buffer; larger ones are written directly. */
-const WRITE_BUFFER_SIZE = 256 * 1024;
-/** Read-ahead block size. */
-const READ_BLOCK_SIZE = 1024 * 1024;
-const WRITE_FILE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
-
 const silentLogger: DiskQueueLogger = { warn() {}, error() {} };
 
 export class DiskQueue {
@@ -65,36 +60,18 @@ export class DiskQueue {
   private readonly maxMsgSize: number;
   private readonly syncEvery: number;
   private readonly log: DiskQueueLogger;
+  private readonly writer: RecordWriter;
+  private readonly reader: RecordReader;
 
-  // Positions, as persisted. writePos counts bytes still in the write buffer.
+  // Positions, as persisted; the write position is the writer's (buffered bytes included).
   private depthCount: number;
   private readFileNum: number;
   private readPos: number;
-  private writeFileNum: number;
-  private writePos: number;
-
-  // Write side. Invariant: writePos === fileWrittenPos + writeBufLen, and both positions are
-  // record boundaries (a flush either writes the whole buffer or changes nothing).
-  private writeFd = -1;
-  private writeBuf: Buffer | null = null;
-  private writeBufLen = 0;
-  private fileWrittenPos: number;
-  private unsyncedWrites = false;
-  private flushScheduled = false;
-  private flushImmediate: NodeJS.Immediate | undefined;
-  private readonly header = Buffer.allocUnsafe(4);
-
-  // Read side: an fd on the read file and a block of it read ahead.
-  private readFd = -1;
-  private readFdFileNum = -1;
   /** Size of the read file once it is no longer the write file; -1 while unknown. */
   private readFileEnd = -1;
-  private block: Buffer | null = null;
-  private blockFileNum = -1;
-  private blockPos = 0;
-  private blockLen = 0;
 
   private opsSinceSync = 0;
+  private flushImmediate: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly syncTimer: NodeJS.Timeout;
 
@@ -119,9 +96,8 @@ export class DiskQueue {
     this.depthCount = positions.depth;
     this.readFileNum = positions.readFileNum;
     this.readPos = positions.readPos;
-    this.writeFileNum = positions.writeFileNum;
-    this.writePos = positions.writePos;
-    this.fileWrittenPos = positions.writePos;
+    this.writer = new RecordWriter(this.dataPath, this.name, positions.writeFileNum, positions.writePos);
+    this.reader = new RecordReader(this.dataPath, this.name, this.minMsgSize, this.maxMsgSize);
     if (changed) this.persistMetadata();
 
     this.syncTimer = setInterval(this.onSyncTimer, Math.max(1, options.syncTimeoutMs));
@@ -130,7 +106,11 @@ export class DiskQueue {
 
   /** Opens (creating or recovering) the queue. Synchronous. */
   static open(options: DiskQueueOptions): DiskQueue {
-    return new DiskQueue(options);
+    try {
+      return new DiskQueue(options);
+    } catch (err) {
+      throw ioError(err, `open disk queue ${options.name}`);
+    }
   }
 
   /** Records written and not yet read. */
@@ -138,9 +118,18 @@ export class DiskQueue {
     return this.depthCount;
   }
 
+  private get writeFileNum(): number {
+    return this.writer.fileNum;
+  }
+
+  private get writePos(): number {
+    return this.writer.filePos + this.writer.pendingBytes;
+  }
+
   /**
    * Appends a record. Throws a {@link DiskQueueError} when the payload size is out of range, the
-   * queue is closed, or (in durable mode, or when the write buffer is full) the disk write fails.
+   * queue is closed, or the record could not be accepted: in durable mode, when it is not on disk;
+   * otherwise only when the write buffer was full and could not be written.
    */
   put(payload: Buffer): void {
     if (this.closed) throw closedError(this.name);
@@ -153,21 +142,12 @@ export class DiskQueue {
     }
     const total = 4 + length;
     try {
-      if (this.writePos > 0 && this.writePos + total > this.maxBytesPerFile) this.rollWriteFile();
-      if (total > WRITE_BUFFER_SIZE) {
-        this.flushWriteBuffer();
-        this.writeRecordDirect(payload);
-      } else {
-        if (this.writeBufLen + total > WRITE_BUFFER_SIZE) this.flushWriteBuffer();
-        const buf = (this.writeBuf ??= Buffer.allocUnsafeSlow(WRITE_BUFFER_SIZE));
-        buf.writeInt32BE(length, this.writeBufLen);
-        buf.set(payload, this.writeBufLen + 4);
-        this.writeBufLen += total;
-      }
+      const writePos = this.writePos;
+      if (writePos > 0 && writePos + total > this.maxBytesPerFile) this.rollWriteFile();
+      this.writer.append(payload);
     } catch (err) {
       throw ioError(err, `put to disk queue ${this.name}`);
     }
-    this.writePos += total;
     this.depthCount++;
     this.opsSinceSync++;
 
@@ -175,8 +155,7 @@ export class DiskQueue {
       this.makeLastPutDurable(total);
     } else if (this.opsSinceSync >= this.syncEvery) {
       this.trySync('sync after syncEvery operations');
-    } else if (!this.flushScheduled && this.writeBufLen > 0) {
-      this.flushScheduled = true;
+    } else if (this.flushImmediate === undefined && this.writer.pendingBytes > 0) {
       this.flushImmediate = setImmediate(this.onFlushImmediate);
     }
   }
@@ -186,21 +165,35 @@ export class DiskQueue {
     if (this.closed) throw closedError(this.name);
     try {
       for (;;) {
+        let record: Buffer | string;
         if (this.readFileNum === this.writeFileNum) {
           if (this.readPos >= this.writePos) return undefined;
-          if (this.readPos >= this.fileWrittenPos) return this.takeFromWriteBuffer();
-          const record = this.takeFromFile(this.fileWrittenPos);
-          if (record !== undefined) return record;
+          if (this.readPos >= this.writer.filePos) {
+            record = this.writer.copyBufferedRecord(this.readPos);
+          } else {
+            record = this.reader.read(this.readFileNum, this.readPos, this.writer.filePos);
+          }
         } else {
-          if (this.readFdFileNum !== this.readFileNum && !this.openReadFile()) continue;
-          if (this.readFileEnd < 0) this.readFileEnd = fs.fstatSync(this.readFd).size;
+          if (this.readFileEnd < 0) {
+            const size = this.reader.fileSize(this.readFileNum);
+            if (typeof size === 'string') {
+              this.skipBadFile(size, 0);
+              continue;
+            }
+            this.readFileEnd = size;
+          }
           if (this.readPos >= this.readFileEnd) {
             this.finishReadFile();
             continue;
           }
-          const record = this.takeFromFile(this.readFileEnd);
-          if (record !== undefined) return record;
+          record = this.reader.read(this.readFileNum, this.readPos, this.readFileEnd);
         }
+        if (typeof record === 'string') {
+          this.skipBadFile(record, this.reader.lastLength);
+          continue;
+        }
+        this.advanceRead(4 + record.length);
+        return record;
       }
     } catch (err) {
       throw ioError(err, `read from disk queue ${this.name}`);
@@ -210,22 +203,15 @@ export class DiskQueue {
   /** Drops everything: deletes the data files and the metadata file; depth becomes 0. */
   empty(): void {
     if (this.closed) throw closedError(this.name);
-    this.writeBufLen = 0;
-    this.closeReadFile();
-    this.closeWriteFile();
+    this.reader.close();
     const last = this.writeFileNum;
-    for (let num = this.readFileNum; num <= last; num++) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-    for (const num of listDataFileNums(this.dataPath, this.name)) {
-      this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-    }
-    this.writeFileNum = last + 1;
-    this.writePos = 0;
-    this.fileWrittenPos = 0;
-    this.readFileNum = this.writeFileNum;
+    this.writer.restartAt(last + 1);
+    this.removeDataFiles(this.readFileNum, last);
+    this.readFileNum = last + 1;
     this.readPos = 0;
+    this.readFileEnd = -1;
     this.depthCount = 0;
     this.opsSinceSync = 0;
-    this.unsyncedWrites = false;
     this.removeQuietly(this.metaFile);
   }
 
@@ -239,39 +225,29 @@ export class DiskQueue {
     } catch (err) {
       failure = err;
     }
-    this.closeReadFile();
-    this.closeWriteFile();
-    this.releaseBuffers();
+    this.releaseFiles();
     if (failure !== undefined) throw ioError(failure, `close disk queue ${this.name}`);
   }
 
   /** Closes the queue without saving and removes every data and metadata file it has. */
   deleteFiles(): void {
     this.stop();
-    this.writeBufLen = 0;
-    this.closeReadFile();
-    this.closeWriteFile();
-    this.releaseBuffers();
-    for (let num = this.readFileNum; num <= this.writeFileNum; num++) {
-      this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-    }
-    for (const num of listDataFileNums(this.dataPath, this.name)) {
-      this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-    }
+    this.writer.restartAt(this.writeFileNum);
+    this.releaseFiles();
+    this.removeDataFiles(this.readFileNum, this.writeFileNum);
     this.removeQuietly(this.metaFile);
     for (const tmp of listMetadataTmpFiles(this.dataPath, this.name)) this.removeQuietly(tmp);
   }
 
-  // ---- write side ----
+  // ---- writing ----
 
   /** Durable mode: the record is in the file, fsynced, and the metadata saved, or put throws. */
   private makeLastPutDurable(total: number): void {
     try {
-      this.flushWriteBuffer();
+      this.writer.flush();
     } catch (err) {
       // Not written: take it back so that a failed put leaves no trace.
-      this.writeBufLen -= total;
-      this.writePos -= total;
+      this.writer.unappend(total);
       this.depthCount--;
       this.opsSinceSync--;
       throw ioError(err, `put to disk queue ${this.name}`);
@@ -283,60 +259,17 @@ export class DiskQueue {
     }
   }
 
-  private flushWriteBuffer(): void {
-    const length = this.writeBufLen;
-    if (length === 0 || this.writeBuf === null) return;
-    if (this.writeFd < 0) this.openWriteFile();
-    // Positional writes: after a failure, the retry overwrites whatever part did reach the file.
-    writeFully(this.writeFd, this.writeBuf, 0, length, this.fileWrittenPos);
-    this.fileWrittenPos += length;
-    this.writeBufLen = 0;
-    this.unsyncedWrites = true;
-  }
-
-  /** A record larger than the write buffer goes straight to the file (the buffer is empty). */
-  private writeRecordDirect(payload: Buffer): void {
-    if (this.writeFd < 0) this.openWriteFile();
-    this.header.writeInt32BE(payload.length, 0);
-    writeFully(this.writeFd, this.header, 0, 4, this.fileWrittenPos);
-    writeFully(this.writeFd, payload, 0, payload.length, this.fileWrittenPos + 4);
-    this.fileWrittenPos += 4 + payload.length;
-    this.unsyncedWrites = true;
-  }
-
-  private openWriteFile(): void {
-    this.writeFd = fs.openSync(dataFileName(this.dataPath, this.name, this.writeFileNum), WRITE_FILE_FLAGS, 0o600);
-  }
-
-  private closeWriteFile(): void {
-    if (this.writeFd >= 0) {
-      fs.closeSync(this.writeFd);
-      this.writeFd = -1;
-    }
-  }
-
-  /** Finishes the write file (flushed, cut to size, fsynced) and moves writing to the next one. */
+  /** Finishes the write file and moves writing to the next one; a caught-up reader follows. */
   private rollWriteFile(): void {
-    this.flushWriteBuffer();
-    const finishedSize = this.writePos;
-    if (this.writeFd >= 0) {
-      // Readers take a finished file's size as its end: drop any bytes of an earlier failed write.
-      fs.ftruncateSync(this.writeFd, finishedSize);
-      fs.fdatasyncSync(this.writeFd);
-      this.closeWriteFile();
-    }
-    this.unsyncedWrites = false;
-    if (this.readFileNum === this.writeFileNum) this.readFileEnd = finishedSize;
-    this.writeFileNum++;
-    this.writePos = 0;
-    this.fileWrittenPos = 0;
-
-    let drainedFileNum = -1;
-    if (this.readFileNum === this.writeFileNum - 1 && this.readPos >= finishedSize) {
-      // The reader had consumed the whole file: move it along now rather than leave a
-      // position at the end of a finished file in the metadata.
-      drainedFileNum = this.readFileNum;
-      this.moveReadToNextFile();
+    const finishedNum = this.writeFileNum;
+    const finishedSize = this.writer.finishFile();
+    if (this.readFileNum === finishedNum) {
+      this.readFileEnd = finishedSize;
+      if (this.readPos >= finishedSize) {
+        // The reader had consumed the whole file: move it along now rather than leave a
+        // position at the end of a finished file in the metadata.
+        this.moveReadToNextFile();
+      }
     }
     this.opsSinceSync = 0;
     try {
@@ -344,72 +277,10 @@ export class DiskQueue {
     } catch (err) {
       this.log.error({ queue: this.name, err }, 'disk queue failed to save metadata on roll');
     }
-    if (drainedFileNum >= 0) this.removeQuietly(dataFileName(this.dataPath, this.name, drainedFileNum));
+    if (this.readFileNum > finishedNum) this.removeQuietly(dataFileName(this.dataPath, this.name, finishedNum));
   }
 
-  // ---- read side ----
-
-  private takeFromWriteBuffer(): Buffer {
-    const buf = this.writeBuf as Buffer;
-    const at = this.readPos - this.fileWrittenPos;
-    const length = buf.readInt32BE(at);
-    const out = Buffer.allocUnsafe(length);
-    buf.copy(out, 0, at + 4, at + 4 + length);
-    this.advanceRead(4 + length);
-    return out;
-  }
-
-  /**
-   * Takes the record at readPos from the file, whose readable bytes end at `limit`. Returns
-   * undefined when the file turned out bad (it has then been skipped).
-   */
-  private takeFromFile(limit: number): Buffer | undefined {
-    if (this.readFdFileNum !== this.readFileNum && !this.openReadFile()) return undefined;
-    let avail =
-      this.blockFileNum === this.readFileNum && this.readPos >= this.blockPos
-        ? this.blockPos + this.blockLen - this.readPos
-        : 0;
-    if (avail < 4) avail = this.fillBlock(limit);
-    if (avail < 4) return this.skipBadFile('truncated record header', avail);
-    let block = this.block as Buffer;
-    let at = this.readPos - this.blockPos;
-    const length = block.readInt32BE(at);
-    if (length < this.minMsgSize || length > this.maxMsgSize) {
-      return this.skipBadFile(`invalid message read size (${length})`, length);
-    }
-    const total = 4 + length;
-    if (this.readPos + total > limit) return this.skipBadFile('record runs past the end of the file', length);
-
-    const out = Buffer.allocUnsafe(length);
-    if (avail >= total) {
-      block.copy(out, 0, at + 4, at + total);
-    } else if (total <= block.length) {
-      avail = this.fillBlock(limit);
-      if (avail < total) return this.skipBadFile('short read', length);
-      block = this.block as Buffer;
-      at = 0;
-      block.copy(out, 0, 4, total);
-    } else {
-      // Larger than a block: take what the block has, read the rest straight into the record.
-      const have = avail - 4;
-      block.copy(out, 0, at + 4, at + avail);
-      if (readFully(this.readFd, out, have, length - have, this.readPos + avail) < length - have) {
-        return this.skipBadFile('short read', length);
-      }
-    }
-    this.advanceRead(total);
-    return out;
-  }
-
-  /** Reads the block at readPos, up to `limit`; returns the bytes available there. */
-  private fillBlock(limit: number): number {
-    const block = (this.block ??= Buffer.allocUnsafeSlow(READ_BLOCK_SIZE));
-    const want = Math.min(block.length, limit - this.readPos);
-    this.blockLen = want > 0 ? readFully(this.readFd, block, 0, want, this.readPos) : 0;
-    this.blockPos = this.readPos;
-    this.blockFileNum = this.readFileNum;
-    return this.blockLen;
-  }
+  // ---- reading ----
 
   private advanceRead(total: number): void {
     this.readPos += total;
@@ -423,35 +294,11 @@ export class DiskQueue {
     if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations');
   }
 
-  /** Opens the read file; false when it is missing (it has then been skipped). */
-  private openReadFile(): boolean {
-    this.closeReadFile();
-    const file = dataFileName(this.dataPath, this.name, this.readFileNum);
-    try {
-      this.readFd = fs.openSync(file, 'r');
-    } catch (err) {
-      this.skipBadFile(`cannot open: ${(err as Error).message}`, 0);
-      return false;
-    }
-    this.readFdFileNum = this.readFileNum;
-    this.readFileEnd = -1;
-    return true;
-  }
-
-  private closeReadFile(): void {
-    if (this.readFd >= 0) {
-      fs.closeSync(this.readFd);
-      this.readFd = -1;
-    }
-    this.readFdFileNum = -1;
-    this.readFileEnd = -1;
-    this.blockFileNum = -1;
-  }
-
   private moveReadToNextFile(): void {
-    this.closeReadFile();
+    this.reader.close();
     this.readFileNum++;
     this.readPos = 0;
+    this.readFileEnd = -1;
   }
 
   /** A finished file has been read to its end: save the positions, then delete it. */
@@ -467,21 +314,15 @@ export class DiskQueue {
    * The record at readPos cannot be trusted, and nothing after it in this file can be either:
    * keep the file as `<file>.bad` and go on with the next one (go-diskqueue's handleReadError).
    */
-  private skipBadFile(reason: string, length: number): undefined {
+  private skipBadFile(reason: string, length: number): void {
     const file = dataFileName(this.dataPath, this.name, this.readFileNum);
     this.log.error(
       { queue: this.name, file, readPos: this.readPos, length, reason },
       'disk queue read error; skipping the rest of the file',
     );
-    this.closeReadFile();
-    if (this.readFileNum === this.writeFileNum) {
-      // Writing moves on too. The write buffer holds whole records not yet in the bad file:
-      // they become the start of the new write file.
-      this.closeWriteFile();
-      this.writeFileNum++;
-      this.fileWrittenPos = 0;
-      this.writePos = this.writeBufLen;
-    }
+    this.reader.close();
+    // Writing moves on too when this is the write file; its buffered records go to the new file.
+    if (this.readFileNum === this.writeFileNum) this.writer.abandonFile(this.writeFileNum + 1);
     const badFile = `${file}.bad`;
     this.log.warn({ queue: this.name, file: badFile }, 'disk queue jumping to the next file and saving the bad file');
     try {
@@ -489,11 +330,9 @@ export class DiskQueue {
     } catch (err) {
       this.log.error({ queue: this.name, file, err }, 'disk queue failed to rename bad file');
     }
-    this.readFileNum++;
-    this.readPos = 0;
+    this.moveReadToNextFile();
     this.checkTailDepth();
     this.trySync('sync after skipping a bad file');
-    return undefined;
   }
 
   /** At the tail, depth must be 0; records lost to corruption leave it higher (go-diskqueue). */
@@ -512,9 +351,7 @@ export class DiskQueue {
   // ---- sync ----
 
   private sync(): void {
-    this.flushWriteBuffer();
-    if (this.writeFd >= 0 && this.unsyncedWrites) fs.fdatasyncSync(this.writeFd);
-    this.unsyncedWrites = false;
+    this.writer.syncData();
     this.persistMetadata();
     this.opsSinceSync = 0;
   }
@@ -527,7 +364,7 @@ export class DiskQueue {
     }
   }
 
-  /** Only called when every byte up to writePos has been handed to the OS. */
+  /** Only called when every byte up to the write position has been handed to the OS. */
   private persistMetadata(): void {
     writeMetadataFile(this.metaFile, {
       depth: this.depthCount,
@@ -539,11 +376,10 @@ export class DiskQueue {
   }
 
   private readonly onFlushImmediate = (): void => {
-    this.flushScheduled = false;
     this.flushImmediate = undefined;
     if (this.closed) return;
     try {
-      this.flushWriteBuffer();
+      this.writer.flush();
     } catch (err) {
       // The records stay in the buffer; the next flush retries them.
       this.log.error({ queue: this.name, err }, 'disk queue write failed');
@@ -554,24 +390,39 @@ export class DiskQueue {
     if (this.closed) return;
     if (this.opsSinceSync > 0) {
       this.trySync('timed sync');
-    } else if (this.writeBufLen === 0) {
+    } else {
       // Idle for a whole period: give the buffers back; the next activity allocates them again.
-      this.releaseBuffers();
+      this.writer.releaseBuffer();
+      this.reader.releaseBuffer();
     }
   };
 
-  private releaseBuffers(): void {
-    if (this.writeBufLen === 0) this.writeBuf = null;
-    this.block = null;
-    this.blockFileNum = -1;
-  }
+  // ---- lifecycle ----
 
   private stop(): void {
     this.closed = true;
     clearInterval(this.syncTimer);
     if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
     this.flushImmediate = undefined;
-    this.flushScheduled = false;
+  }
+
+  private releaseFiles(): void {
+    this.reader.close();
+    this.reader.releaseBuffer();
+    this.writer.closeFile();
+    this.writer.releaseBuffer();
+  }
+
+  /** Removes data files `from..to` and any other data file of this queue a crash may have left. */
+  private removeDataFiles(from: number, to: number): void {
+    for (let num = from; num <= to; num++) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
+    try {
+      for (const num of listDataFileNums(this.dataPath, this.name)) {
+        this.removeQuietly(dataFileName(this.dataPath, this.name, num));
+      }
+    } catch (err) {
+      this.log.error({ queue: this.name, err }, 'disk queue failed to list its files');
+    }
   }
 
   private removeQuietly(file: string): void {
