@@ -111,7 +111,12 @@ export class LookupConnection {
     if (this.phase !== Phase.Commands) return false;
     try {
       const reply = this.dispatch(command);
-      this.socket.write(reply);
+      // A peer that sends without reading would make replies pile up here: stop reading it until
+      // its replies have drained, so its cost stays bounded by one chunk of commands.
+      if (!this.socket.write(reply) && !this.socket.isPaused()) {
+        this.socket.pause();
+        this.socket.once('drain', () => this.socket.resume());
+      }
       return true;
     } catch (error) {
       if (!(error instanceof V1Error)) throw error;

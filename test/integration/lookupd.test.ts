@@ -139,6 +139,21 @@ describe('lookupd TCP protocol V1', () => {
     expect(await good.command('REGISTER t')).toBe('OK');
   });
 
+  it('a peer that writes without reading gets every reply once it reads, and others are served meanwhile', async () => {
+    await start();
+    const greedy = await client();
+    greedy.socket.pause();
+    const count = 200_000;
+    greedy.write(Buffer.from('PING\n'.repeat(count)));
+    const other = await nsqd();
+    expect(await other.command('REGISTER t')).toBe('OK');
+    greedy.socket.resume();
+    await eventually(async () => (greedy.replies.length >= count || greedy.closed ? true : undefined), 10_000, 'every reply');
+    expect(greedy.replies).toHaveLength(count);
+    expect(greedy.replies.every((reply) => reply === 'OK')).toBe(true);
+    expect(greedy.closed).toBe(false);
+  });
+
   it('answers pipelined commands in order, from one chunk', async () => {
     await start();
     const c = await client();
