@@ -10,7 +10,7 @@ import { FrameDecoder, FrameType, writeFrameHeader } from '../protocol/frames.ts
 import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../protocol/message.ts';
 
 const CHUNK_SIZE = 64 * 1024;
-const RUNS = 7;
+const RUNS = 15;
 const BODY_SIZE = 200;
 
 const bodyLimits: ReadonlyMap<string, number> = new Map([

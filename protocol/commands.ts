@@ -251,7 +251,7 @@ export class CommandParser {
   }
 
   private startCommand(line: string): void {
-    const params = line.split(' ');
+    const params = splitOnSpaces(line);
     const name = params[0] ?? '';
     const command: Command = { name, params, bodySize: -1, body: undefined };
     if (this.options.bodyLimits.has(name)) {
@@ -266,6 +266,23 @@ export class CommandParser {
     this.command = undefined;
     if (this.onCommand(command) === false) this.state = ParseState.Stopped;
   }
+}
+
+/**
+ * `line.split(' ')`, with the same result (two spaces make an empty parameter, a trailing space a
+ * trailing one), at less than half the cost: V8's split was most of the time spent per FIN.
+ */
+function splitOnSpaces(line: string): string[] {
+  const params: string[] = [];
+  let start = 0;
+  let space = line.indexOf(' ');
+  while (space >= 0) {
+    params.push(line.slice(start, space));
+    start = space + 1;
+    space = line.indexOf(' ', start);
+  }
+  params.push(start === 0 ? line : line.slice(start));
+  return params;
 }
 
 /** The bodies of an MPUB (TCP, after its size word) or a binary `/mpub`: `[int32 count]{[int32 size][bytes]}…`. */

@@ -93,7 +93,7 @@ export class SizedPayloadDecoder {
           this.pending = undefined;
           // Reset before the callback, or bufferedBytes would keep reporting the finished payload.
           this.pendingFilled = 0;
-          this.onPayload(payload);
+          this.deliver(payload, 0, payload.length);
         }
         continue;
       }
@@ -109,9 +109,9 @@ export class SizedPayloadDecoder {
       }
       if (size < 0 || size > this.maxPayloadSize) throw new FrameSizeError(size, this.maxPayloadSize);
       if (end - offset >= size) {
-        const payload = chunk.subarray(offset, offset + size);
+        const start = offset;
         offset += size;
-        this.onPayload(payload);
+        this.deliver(chunk, start, offset);
       } else {
         this.pending = Buffer.allocUnsafe(size);
         this.pendingFilled = 0;
@@ -122,6 +122,14 @@ export class SizedPayloadDecoder {
   /** Bytes of a partial unit held between chunks. */
   get bufferedBytes(): number {
     return this.sizeFilled + this.pendingFilled;
+  }
+
+  /**
+   * Hands on the payload at `source[start, end)`. Passing bounds rather than a slice lets
+   * {@link FrameDecoder} cut its data straight out of the chunk: one `subarray` per frame, not two.
+   */
+  protected deliver(source: Buffer, start: number, end: number): void {
+    this.onPayload(start === 0 && end === source.length ? source : source.subarray(start, end));
   }
 }
 
@@ -135,21 +143,21 @@ export interface Frame {
  * Decodes nsqd's server frames from a byte stream. A frame shorter than its type word is an error;
  * the frame type is passed on unchecked, so the caller decides what an unknown type means.
  */
-export class FrameDecoder {
-  private readonly payloads: SizedPayloadDecoder;
+export class FrameDecoder extends SizedPayloadDecoder {
+  private readonly onFrame: (type: number, data: Buffer) => void;
+  private readonly maxFrameSize: number;
 
-  constructor(onFrame: (type: number, data: Buffer) => void, maxFrameSize?: number) {
-    this.payloads = new SizedPayloadDecoder((payload) => {
-      if (payload.length < 4) throw new FrameSizeError(payload.length, maxFrameSize ?? 0x7fffffff, 4);
-      onFrame(payload.readInt32BE(0), payload.subarray(4));
-    }, maxFrameSize);
+  constructor(onFrame: (type: number, data: Buffer) => void, maxFrameSize: number = 0x7fffffff) {
+    super(noPayload, maxFrameSize);
+    this.onFrame = onFrame;
+    this.maxFrameSize = maxFrameSize;
   }
 
-  push(chunk: Buffer): void {
-    this.payloads.push(chunk);
-  }
-
-  get bufferedBytes(): number {
-    return this.payloads.bufferedBytes;
+  protected override deliver(source: Buffer, start: number, end: number): void {
+    if (end - start < 4) throw new FrameSizeError(end - start, this.maxFrameSize, 4);
+    this.onFrame(source.readInt32BE(start), source.subarray(start + 4, end));
   }
 }
+
+/** FrameDecoder overrides delivery, so the payload callback of its base is never called. */
+function noPayload(): void {}

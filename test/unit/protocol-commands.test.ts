@@ -399,6 +399,13 @@ describe('CommandParser', () => {
     expect(names).toEqual(['NOP', 'CLS']);
   });
 
+  it("splits every line exactly as nsqd's bytes.Split on single spaces (and String.split(' ')) does", () => {
+    const lines = ['', ' ', '  ', 'a', 'a b', 'a  b', ' a', 'a ', '   a   b   ', 'REQ id 0', 'x y z w v u t s r q'];
+    const stream = Buffer.from(lines.map((line) => `${line}\n`).join(''));
+    const { seen } = parse([stream], { bodyLimits: new Map() });
+    expect(seen.map((command) => command.params)).toEqual(lines.map((line) => line.split(' ')));
+  });
+
   it('reports an id with bytes above 0x7f as 16 characters, as nsqd counts bytes', () => {
     const rawId = hex('ff'.repeat(16));
     const { seen } = parse([bytes('FIN ', rawId, '\n')]);
