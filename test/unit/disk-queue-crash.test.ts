@@ -84,12 +84,13 @@ async function runAndKill(syncEvery: number, atLeast: number): Promise<number> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   let lastReported = -1;
+  let killed = false;
   const lines = readline.createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const match = /^put (\d+)$/.exec(line);
     if (!match) continue;
     lastReported = Number(match[1]);
-    if (lastReported + 1 >= atLeast && child.signalCode === null) child.kill('SIGKILL');
+    if (lastReported + 1 >= atLeast && !killed) killed = child.kill('SIGKILL');
   }
   await exited;
   expect(child.signalCode, `child stderr: ${stderr}`).toBe('SIGKILL');

@@ -151,6 +151,22 @@ describe('DiskQueue FIFO', () => {
   });
 });
 
+describe('DiskQueue errors', () => {
+  it('wraps file system failures in a DiskQueueError with code E_DISKQUEUE_IO and the cause', () => {
+    const notADirectory = path.join(dir, 'plain-file');
+    fs.writeFileSync(notADirectory, 'x');
+    let caught: unknown;
+    try {
+      open({ dataPath: path.join(notADirectory, 'data') });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DiskQueueError);
+    expect((caught as DiskQueueError).code).toBe(DiskQueueErrorCode.Io);
+    expect(((caught as DiskQueueError).cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+  });
+});
+
 describe('DiskQueue files', () => {
   it('rolls when writePos > 0 and writePos + 4 + len > maxBytesPerFile, and writes go-compatible metadata', () => {
     const q = open({ maxBytesPerFile: 100 });
