@@ -21,6 +21,12 @@ export class BrokerMessage {
   dueAtMs = 0;
   /** Position in the heap that currently holds it (in flight or deferred), -1 when in none. */
   heapIndex = -1;
+  /**
+   * A DPUB delay not started yet, in ms: set while the message waits in a topic's memory (no channel
+   * yet, or paused); the delay starts when the topic hands it to its channels, as in nsqd. It is not
+   * written to disk, so a copy that overflows to the topic's disk queue loses it, as in nsqd.
+   */
+  deferMs = 0;
 
   constructor(
     readonly id: string,

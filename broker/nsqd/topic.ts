@@ -62,9 +62,17 @@ export class Topic {
     this.messageCount++;
     this.messageBytes += message.body.length;
     if (!this.canDispatch()) {
+      // The delay waits with the message (it used to be dropped, delivering a DPUB at once to the first SUB).
+      message.deferMs = delayMs;
       this.backlog.put(message);
+      if (!this.paused && this.channels.size > 0) this.scheduleDrain();
       return;
     }
+    this.dispatchDeferred(message, delayMs);
+  }
+
+  private dispatchDeferred(message: BrokerMessage, delayMs: number): void {
+    message.deferMs = 0;
     const dueAtMs = Date.now() + delayMs;
     let first = true;
     for (const channel of this.channels.values()) {
@@ -119,6 +127,7 @@ export class Topic {
 
   /** One copy per channel; the first channel takes the original object. */
   private dispatch(message: BrokerMessage): void {
+    if (message.deferMs > 0) return this.dispatchDeferred(message, message.deferMs);
     let first = true;
     for (const channel of this.channels.values()) {
       channel.put(first ? message : message.copy());
