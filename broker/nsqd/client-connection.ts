@@ -156,7 +156,10 @@ export class ClientConnection implements Subscriber {
   private answerError(error: unknown): boolean {
     const protocolError =
       error instanceof ProtocolError ? error : new ProtocolError('E_INVALID', error instanceof Error ? error.message : String(error));
-    this.output.appendFrame(FrameType.Error, protocolError.toFrameData());
+    // Descriptions quote the client's own bytes (ids, names, parameters), which the parser decoded as
+    // latin1: writing them back as latin1 returns those bytes unchanged, as nsqd does.
+    const data = error instanceof ProtocolError ? Buffer.from(protocolError.toFrameData(), 'latin1') : protocolError.toFrameData();
+    this.output.appendFrame(FrameType.Error, data);
     if (!protocolError.fatal) return true;
     this.nsqd.logger.debug({ client: this.remoteAddress, err: protocolError.message }, 'closing client after fatal error');
     this.close();
