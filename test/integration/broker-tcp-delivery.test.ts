@@ -203,6 +203,23 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(message.attempts).toBe(1);
   });
 
+  it('DPUB to a topic with no channel yet keeps its delay until a channel takes it', async () => {
+    const f = fixture();
+    const topic = uniqueName('dpubwait');
+    const producer = await f.connect();
+    producer.send(encodeDpub(topic, 400, Buffer.from('deferred')));
+    await producer.expectResponse('OK');
+    producer.send(encodePub(topic, Buffer.from('now')));
+    await producer.expectResponse('OK');
+    // nsqd starts the delay when the topic hands the message to its channels.
+    const subscribedAt = Date.now();
+    const sub = await f.subscriber(topic, 'ch', 2);
+    expect(bodyOf(await sub.nextMessage())).toBe('now');
+    const deferred = await sub.nextMessage();
+    expect(Date.now() - subscribedAt).toBeGreaterThanOrEqual(400);
+    expect(bodyOf(deferred)).toBe('deferred');
+  });
+
   it('redelivers the in-flight messages of a consumer that disconnects to another at once', async () => {
     const f = fixture();
     const topic = uniqueName('disconnect');
