@@ -85,6 +85,7 @@ class LookupdPeer {
   private deadline: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private lastError: string | undefined;
   private closed: Promise<void> | undefined;
   private readonly target: HostPort | undefined;
   private readonly log: Logger;
@@ -152,7 +153,10 @@ class LookupdPeer {
         socket.destroy();
       }
     });
-    socket.on('error', (error) => this.log.debug({ err: error }, 'lookupd connection error'));
+    socket.on('error', (error) => {
+      this.lastError = error.message;
+      this.log.debug({ err: error }, 'lookupd connection error');
+    });
     socket.on('close', () => this.onClose(socket));
   }
 
@@ -239,7 +243,8 @@ class LookupdPeer {
     const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
     // Jitter spreads the dials of many nsqd restarting together; the floor keeps the rate bounded.
     const delay = Math.max(reconnectMinMs, Math.round(ceiling * (0.5 + Math.random() * 0.5)));
-    this.log.info({ delayMs: delay }, 'lookupd connection closed: reconnecting');
+    this.log.info({ delayMs: delay, error: this.lastError }, 'lookupd connection closed: reconnecting');
+    this.lastError = undefined;
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
     this.reconnectTimer.unref();
   }
@@ -293,7 +298,7 @@ export class LookupdRegistrar {
       }),
       registrationCommands: () => this.registrationCommands(),
     };
-    for (const address of options.lookupdTcpAddresses) this.addPeer(address);
+    for (const address of new Set(options.lookupdTcpAddresses)) this.addPeer(address);
   }
 
   /** Connects to every lookupd. Idempotent. */
