@@ -20,9 +20,30 @@ const TWO_POW_32 = 4294967296;
  */
 export type TimestampNs = number;
 
-/** Now, in nanoseconds since the Unix epoch, with sub-millisecond resolution. */
+/**
+ * The wall-clock time at `performance.now() === 0`. `performance.now()` runs on the monotonic clock,
+ * which stops while the machine is suspended and ignores NTP steps, so `timeOrigin + now()` alone
+ * drifts from the wall clock over a long run (by the whole sleep, on a laptop). {@link nowNs} checks
+ * the wall clock and moves the anchor when the two disagree by more than {@link MAX_CLOCK_DRIFT_MS}.
+ */
+let wallClockAnchorMs = performance.timeOrigin;
+let wallClockCheckedAtMs = 0;
+/** Above Date.now()'s 1 ms granularity, so the anchor does not jitter in normal running. */
+const MAX_CLOCK_DRIFT_MS = 5;
+/** How often the wall clock is read: reading it on every call would add a third to the cost of nowNs. */
+const CLOCK_CHECK_INTERVAL_MS = 100;
+
+/** Now, in nanoseconds since the Unix epoch (the wall clock, as nsqd's time.Now()), with sub-millisecond resolution. */
 export function nowNs(): TimestampNs {
-  return Math.round((performance.timeOrigin + performance.now()) * 1e6);
+  const sinceStartMs = performance.now();
+  // abs: a test that fakes performance.now() may move it backwards; the real one never does.
+  if (Math.abs(sinceStartMs - wallClockCheckedAtMs) >= CLOCK_CHECK_INTERVAL_MS) {
+    wallClockCheckedAtMs = sinceStartMs;
+    const wallMs = Date.now();
+    const driftMs = wallMs - (wallClockAnchorMs + sinceStartMs);
+    if (driftMs > MAX_CLOCK_DRIFT_MS || driftMs < -MAX_CLOCK_DRIFT_MS) wallClockAnchorMs = wallMs - sinceStartMs;
+  }
+  return Math.round((wallClockAnchorMs + sinceStartMs) * 1e6);
 }
 
 export function writeTimestamp(target: Buffer, offset: number, timestampNs: TimestampNs): void {

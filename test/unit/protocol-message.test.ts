@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameType, encodeFrame, writeFrameHeader } from '../../protocol/frames.ts';
 import {
   MESSAGE_HEADER_SIZE,
@@ -70,6 +70,23 @@ describe('timestamps', () => {
     writeTimestamp(target, 2, 0x0102030405060700);
     expect(target).toEqual(hex('eeee 0102030405060700 eeee'));
     expect(readTimestamp(target, 2)).toBe(0x0102030405060700);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('nowNs follows the wall clock when it parts from the monotonic clock (suspend, NTP step)', () => {
+    const realNow = performance.now();
+    const realWall = Date.now();
+    // The machine slept an hour: the wall clock moved on, performance.now() (monotonic) barely did.
+    vi.spyOn(performance, 'now').mockReturnValue(realNow + 200);
+    vi.spyOn(Date, 'now').mockReturnValue(realWall + 3_600_000);
+    expect(Math.abs(nowNs() / 1e6 - (realWall + 3_600_000))).toBeLessThan(5);
+    // And back, after an NTP step of the same size.
+    vi.spyOn(performance, 'now').mockReturnValue(realNow + 400);
+    vi.spyOn(Date, 'now').mockReturnValue(realWall);
+    expect(Math.abs(nowNs() / 1e6 - realWall)).toBeLessThan(5);
   });
 
   it('nowNs is wall-clock nanoseconds with sub-millisecond resolution', () => {
