@@ -56,11 +56,6 @@ export function readTimestamp(source: Buffer, offset: number): TimestampNs {
   return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4);
 }
 
-export class MessageDecodeError extends Error {
-  override readonly name = 'MessageDecodeError';
-  readonly code = 'E_BAD_MESSAGE_PAYLOAD';
-}
-
 /** Thrown when asked to write a message id that is not exactly 16 latin1 characters. */
 export class MessageIdError extends Error {
   override readonly name = 'MessageIdError';
@@ -106,6 +101,10 @@ export interface DecodedMessage {
   body: Buffer;
 }
 
+export class MessageDecodeError extends Error {
+  override readonly name = 'MessageDecodeError';
+  readonly code = 'E_BAD_MESSAGE_PAYLOAD';
+}
 
 /** Decodes a message payload; throws {@link MessageDecodeError} if it is shorter than the header. */
 export function decodeMessagePayload(payload: Buffer): DecodedMessage {
