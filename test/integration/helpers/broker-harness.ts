@@ -6,7 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { MAGIC_V2, NOP, encodeRdy, encodeSub } from '../../../protocol/commands.ts';
+import { FrameDecoder, FrameType } from '../../../protocol/frames.ts';
+import { decodeMessagePayload, type DecodedMessage } from '../../../protocol/message.ts';
 import { startBroker, type BrokerHandle } from '../../../broker/nsqd/server.ts';
 import type { BrokerOptionsInput } from '../../../broker/nsqd/options.ts';
 import { RawClient } from './raw-client.ts';
@@ -70,7 +74,7 @@ export async function waitFor<T>(
 
 export class BrokerHarness {
   private readonly brokers = new Set<BrokerHandle>();
-  private readonly clients = new Set<RawClient>();
+  private readonly clients = new Set<{ close(): void }>();
   private readonly dirs: string[] = [];
 
   /** A fresh temp directory, removed at cleanup. */
@@ -108,7 +112,12 @@ export class BrokerHarness {
     return this.track(await RawClient.subscriber(address, topic, channel, rdy, identify));
   }
 
-  track(client: RawClient): RawClient {
+  /** A {@link DrainingConsumer}, closed at cleanup. */
+  async drainer(address: string, topic: string, channel: string, rdy: number, onMessage: (message: DecodedMessage) => void): Promise<DrainingConsumer> {
+    return this.track(await DrainingConsumer.start(address, topic, channel, rdy, onMessage));
+  }
+
+  track<T extends { close(): void }>(client: T): T {
     this.clients.add(client);
     return client;
   }
@@ -121,5 +130,91 @@ export class BrokerHarness {
     await Promise.all(brokers.map((broker) => broker.close()));
     const dirs = this.dirs.splice(0);
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * A consumer for deep backlogs: one socket, SUB with a fixed RDY, every message handed to `onMessage`
+ * and FINned, the FINs of one TCP chunk written together. Heartbeats are answered with NOP.
+ */
+export class DrainingConsumer {
+  received = 0;
+  private readonly errors: string[] = [];
+  private subscribed = false;
+  private waiters: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly onMessage: (message: DecodedMessage) => void,
+  ) {}
+
+  static async start(address: string, topic: string, channel: string, rdy: number, onMessage: (message: DecodedMessage) => void): Promise<DrainingConsumer> {
+    const colon = address.lastIndexOf(':');
+    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const consumer = new DrainingConsumer(socket, onMessage);
+    const fins: string[] = [];
+    const decoder = new FrameDecoder((type, data) => {
+      if (type === FrameType.Message) {
+        const message = decodeMessagePayload(data);
+        consumer.received++;
+        onMessage(message);
+        fins.push(message.id);
+      } else if (type === FrameType.Response) {
+        const text = data.toString();
+        if (text === '_heartbeat_') socket.write(NOP);
+        else if (text === 'OK' && !consumer.subscribed) consumer.subscribed = true;
+      } else {
+        consumer.errors.push(data.toString());
+      }
+    });
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      if (fins.length > 0) {
+        socket.write(Buffer.from(`FIN ${fins.join('\nFIN ')}\n`, 'latin1'));
+        fins.length = 0;
+      }
+      consumer.wake();
+    });
+    socket.on('close', () => {
+      consumer.closed = true;
+      consumer.wake();
+    });
+    socket.on('error', () => {});
+    socket.write(Buffer.concat([MAGIC_V2, encodeSub(topic, channel), encodeRdy(rdy)]));
+    return consumer;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Resolves once `count` messages have arrived; fails on an error frame, a close or the deadline. */
+  async waitForCount(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received < count) {
+      if (this.errors.length > 0) throw new Error(`consumer got error frames: ${this.errors.join('; ')}`);
+      if (this.closed) throw new Error(`connection closed after ${this.received} of ${count} messages`);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`only ${this.received} of ${count} messages within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.errors.length > 0) throw new Error(`consumer got error frames: ${this.errors.join('; ')}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
   }
 }
