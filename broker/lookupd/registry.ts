@@ -55,6 +55,8 @@ const matches = (r: Registration, category: Category, key: string, subKey: strin
 
 export class RegistrationDb {
   private readonly entries = new Map<string, Entry>();
+  /** Channel keys by topic: `/lookup` and `/channels` list one topic's channels without a full scan. */
+  private readonly channelsByTopic = new Map<string, Map<string, Entry>>();
 
   /** Creates the key if it is missing (`/topic/create`, `/channel/create`). */
   addRegistration(registration: Registration): void {
@@ -79,7 +81,11 @@ export class RegistrationDb {
 
   /** Deletes the key and its producers. */
   removeRegistration(registration: Registration): void {
-    this.entries.delete(mapKey(registration.category, registration.key, registration.subKey));
+    if (!this.entries.delete(mapKey(registration.category, registration.key, registration.subKey))) return;
+    if (registration.category !== 'channel') return;
+    const channels = this.channelsByTopic.get(registration.key);
+    channels?.delete(registration.subKey);
+    if (channels?.size === 0) this.channelsByTopic.delete(registration.key);
   }
 
   /** Keys matching; `key` and `subKey` may be {@link WILDCARD}. */
@@ -89,7 +95,7 @@ export class RegistrationDb {
       return entry === undefined ? [] : [entry.registration];
     }
     const found: Registration[] = [];
-    for (const { registration } of this.entries.values()) {
+    for (const { registration } of this.candidates(category, key)) {
       if (matches(registration, category, key, subKey)) found.push(registration);
     }
     return found;
@@ -103,7 +109,7 @@ export class RegistrationDb {
     }
     const seen = new Set<string>();
     const found: Producer[] = [];
-    for (const { registration, producers } of this.entries.values()) {
+    for (const { registration, producers } of this.candidates(category, key)) {
       if (!matches(registration, category, key, subKey)) continue;
       for (const producer of producers.values()) {
         if (seen.has(producer.peer.id)) continue;
@@ -137,12 +143,26 @@ export class RegistrationDb {
     for (const { registration, producers } of this.entries.values()) yield { registration, producers: producers.values() };
   }
 
+  /** The entries a wildcard find must look at: one topic's channels when it can, else all. */
+  private candidates(category: Category, key: string): Iterable<Entry> {
+    if (category !== 'channel' || key === WILDCARD) return this.entries.values();
+    return this.channelsByTopic.get(key)?.values() ?? [];
+  }
+
   private entry(registration: Registration): Entry {
     const id = mapKey(registration.category, registration.key, registration.subKey);
     let entry = this.entries.get(id);
     if (entry === undefined) {
       entry = { registration: { ...registration }, producers: new Map() };
       this.entries.set(id, entry);
+      if (registration.category === 'channel') {
+        let channels = this.channelsByTopic.get(registration.key);
+        if (channels === undefined) {
+          channels = new Map();
+          this.channelsByTopic.set(registration.key, channels);
+        }
+        channels.set(registration.subKey, entry);
+      }
     }
     return entry;
   }

@@ -116,6 +116,11 @@ describe('lookupd registry', () => {
     expect(db.removePeer('a')).toHaveLength(3);
     expect(db.findRegistrations('channel', WILDCARD, WILDCARD)).toHaveLength(2);
     expect(db.removeProducer({ category: 'topic', key: 'gone', subKey: '' }, 'a')).toEqual({ removed: false, left: 0 });
+    db.removeRegistration({ category: 'channel', key: 't1', subKey: 'c' });
+    expect(db.findRegistrations('channel', 't1', WILDCARD)).toEqual([]);
+    expect(db.findRegistrations('channel', WILDCARD, WILDCARD).map((r) => r.key)).toEqual(['t2']);
+    db.addRegistration({ category: 'channel', key: 't1', subKey: 'd' });
+    expect(db.findRegistrations('channel', 't1', WILDCARD).map((r) => r.subKey)).toEqual(['d']);
   });
 
   it('judges activity and tombstones at query time', () => {
