@@ -51,7 +51,8 @@ export function parseIdentifyBody(body: Buffer): IdentifyRequest {
   } catch {
     throw invalid('failed to decode JSON body');
   }
-  const parsed = IdentifyRequestSchema.safeParse(json);
+  // Go's json.Unmarshal of `null` into a struct leaves it as it is: nsqd takes it as an empty IDENTIFY.
+  const parsed = IdentifyRequestSchema.safeParse(json === null ? {} : json);
   if (!parsed.success) throw invalid('failed to decode JSON body');
   return parsed.data;
 }
@@ -91,9 +92,9 @@ export function negotiate(current: ClientSettings, request: IdentifyRequest, opt
   if (msgTimeout >= 1000 && msgTimeout <= options.maxMsgTimeoutMs) next.msgTimeoutMs = msgTimeout;
   else if (msgTimeout !== 0) throw invalid(`msg timeout (${msgTimeout}) is invalid`);
 
-  const deflateLevel = request.deflate_level ?? 0;
-  if (deflateLevel > 0) next.deflateLevel = Math.min(deflateLevel, options.maxDeflateLevel);
-  else next.deflateLevel = Math.min(6, options.maxDeflateLevel);
+  // nsqd takes the client's deflate_level only when deflate is negotiated, which this broker never
+  // does: the answer is nsqd's default, 6, capped at max-deflate-level, whatever was asked for.
+  next.deflateLevel = Math.min(6, options.maxDeflateLevel);
   return next;
 }
 
