@@ -11,6 +11,7 @@ import { createHttpServer } from './http-api.ts';
 import { Nsqd } from './nsqd.ts';
 import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
+import { lockDataPath } from './data-lock.ts';
 import { LookupdRegistrar } from './lookup-registration.ts';
 import type { Nsqd as NsqdState } from './nsqd.ts';
 
@@ -42,7 +43,13 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const options = BrokerOptionsSchema.parse(input);
   const logger = options.logger ?? pino({ level: 'silent' });
   const nsqd = new Nsqd(options, logger);
-  nsqd.load();
+  const unlock = lockDataPath(options.dataPath);
+  try {
+    nsqd.load();
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 
   const tcp = new TcpServer(nsqd);
   const tcpWanted = parseHostPort(options.tcpAddress);
@@ -61,6 +68,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
     await tcp.close();
     http.close();
     nsqd.persistAndClose();
+    unlock();
     throw error;
   }
   ports = { tcpPort: tcpBound.port, httpPort: httpBound.port };
@@ -79,6 +87,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
       await httpClosed;
       await registrar.close();
       nsqd.persistAndClose();
+      unlock();
       logger.info('broker stopped; state persisted');
     })();
     return closing;
