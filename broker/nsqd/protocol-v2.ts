@@ -14,10 +14,16 @@ import { BrokerMessage } from './message.ts';
 
 const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
 
-/** Go's ByteToBase10: unsigned decimal digits only (an empty string is 0). */
-function parseBase10(text: string): number | undefined {
-  return /^\d*$/.test(text) ? Number(text || '0') : undefined;
+/**
+ * Go's ByteToBase10: unsigned decimal digits only (an empty string is 0), as a uint64 that wraps past
+ * 2^64 as Go's does, so huge values get nsqd's answers (and numbers in its error texts) exactly.
+ */
+function parseBase10(text: string): bigint | undefined {
+  return /^\d*$/.test(text) ? BigInt.asUintN(64, BigInt(text || '0')) : undefined;
 }
+
+/** nsqd's `time.Duration(ms) * time.Millisecond`: int64 nanoseconds, which overflow (even negative) for huge ms. */
+const durationNs = (ms: bigint): bigint => BigInt.asIntN(64, ms * 1_000_000n);
 
 export function handleCommand(client: ClientConnection, command: Command): void {
   switch (command.name) {
@@ -100,10 +106,12 @@ function ready(client: ClientConnection, params: string[]): void {
   if (params.length > 1) {
     const parsed = parseBase10(params[1]!);
     if (parsed === undefined) throw invalid(`RDY could not parse count ${params[1]}`);
-    count = parsed;
+    // nsqd reads the count as int64: past 2^63 it is negative, and out of range.
+    const signed = BigInt.asIntN(64, parsed);
+    const max = client.nsqd.options.maxRdyCount;
+    if (signed < 0n || signed > BigInt(max)) throw invalid(`RDY count ${signed} out of range 0-${max}`);
+    count = Number(signed);
   }
-  const max = client.nsqd.options.maxRdyCount;
-  if (count < 0 || count > max) throw invalid(`RDY count ${count} out of range 0-${max}`);
   client.readyCount = count;
   client.channel?.pump();
 }
@@ -127,7 +135,10 @@ function requeue(client: ClientConnection, params: string[]): void {
   const id = messageIdParam(client, params, 'REQ', 3);
   const delay = parseBase10(params[2]!);
   if (delay === undefined) throw invalid(`REQ could not parse timeout ${params[2]}`);
-  client.channel?.requeue(client, id, delay);
+  // Clamped, never refused: an overflowed (negative) duration counts as 0, as in nsqd; the channel caps the top.
+  const ns = durationNs(delay);
+  const maxMs = client.nsqd.options.maxReqTimeoutMs;
+  client.channel?.requeue(client, id, ns < 0n ? 0 : delay > BigInt(maxMs) ? maxMs : Number(delay));
 }
 
 function touch(client: ClientConnection, params: string[]): void {
@@ -181,6 +192,8 @@ function publishMany(client: ClientConnection, command: Command): void {
   const topicName = params[1]!;
   // nsqd really does put the code twice in this one description.
   checkTopicName(topicName, `${ErrorCode.BadTopic} MPUB`);
+  // nsqd creates the topic before it reads the body: it exists even if the batch is then refused.
+  if (!client.nsqd.exiting) client.nsqd.getOrCreateTopic(topicName);
   const { maxBodySize, maxMsgSize } = client.nsqd.options;
   const body = requireBody(command, ErrorCode.BadBody, 'MPUB', maxBodySize, 'body too big', 'invalid body size');
   let bodies: Buffer[];
@@ -204,10 +217,14 @@ function publishDeferred(client: ClientConnection, command: Command): void {
   if (params.length < 3) throw invalid('DPUB insufficient number of parameters');
   const topicName = params[1]!;
   checkTopicName(topicName, 'DPUB');
-  const delay = parseBase10(params[2]!);
-  if (delay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
+  const parsedDelay = parseBase10(params[2]!);
+  if (parsedDelay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
   const { maxReqTimeoutMs, maxMsgSize } = client.nsqd.options;
-  if (delay > maxReqTimeoutMs) throw invalid(`DPUB timeout ${delay} out of range 0-${maxReqTimeoutMs}`);
+  const ns = durationNs(parsedDelay);
+  if (ns < 0n || ns > BigInt(maxReqTimeoutMs) * 1_000_000n) {
+    throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
+  }
+  const delay = Number(parsedDelay);
   const body = requireBody(command, ErrorCode.BadMessage, 'DPUB', maxMsgSize, 'message too big', 'invalid message body size');
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.DpubFailed, 'DPUB failed exiting');
