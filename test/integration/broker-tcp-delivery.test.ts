@@ -368,4 +368,16 @@ describe('bundled nsqd TCP: REQ delay bound', () => {
     expect(second.id).toBe(first.id);
     expect(sub.closed).toBe(false);
   });
+
+  it('requeues at once a REQ whose delay overflows as nanoseconds (nsqd clamps the negative duration to 0)', async () => {
+    const f = fixture();
+    const topic = uniqueName('reqoverflow');
+    const sub = await f.subscriber(topic, 'ch', 1);
+    await f.publish(topic, 'wrapped');
+    const first = await sub.nextMessage();
+    sub.send(`REQ ${first.id} 9223372036854775807\n`);
+    const second = await sub.nextMessage(1000);
+    expect(second.id).toBe(first.id);
+    expect(second.attempts).toBe(2);
+  });
 });

@@ -71,6 +71,19 @@ const fatalCases: FatalCase[] = [
   { name: 'RDY -1', state: 'subscribed', send: () => 'RDY -1\n', error: () => 'E_INVALID RDY could not parse count -1' },
   { name: 'RDY 1.5', state: 'subscribed', send: () => 'RDY 1.5\n', error: () => 'E_INVALID RDY could not parse count 1.5' },
   { name: 'RDY above max-rdy-count', state: 'subscribed', send: () => 'RDY 2501\n', error: () => 'E_INVALID RDY count 2501 out of range 0-2500' },
+  // nsqd parses into a uint64 that wraps past 2^64, then reads it as an int64.
+  {
+    name: 'RDY 2^64-1 (an int64 -1)',
+    state: 'subscribed',
+    send: () => 'RDY 18446744073709551615\n',
+    error: () => 'E_INVALID RDY count -1 out of range 0-2500',
+  },
+  {
+    name: 'RDY past 2^64 (wrapped)',
+    state: 'subscribed',
+    send: () => 'RDY 99999999999999999999\n',
+    error: () => 'E_INVALID RDY count 7766279631452241919 out of range 0-2500',
+  },
   { name: 'REQ of a word delay', state: 'subscribed', send: () => `REQ ${ID} soon\n`, error: () => 'E_INVALID REQ could not parse timeout soon' },
   { name: 'REQ of a negative delay', state: 'subscribed', send: () => `REQ ${ID} -5\n`, error: () => 'E_INVALID REQ could not parse timeout -5' },
   { name: 'DPUB of a word delay', state: 'init', send: (t) => withBody(`DPUB ${t} later\n`, 'x'), error: () => 'E_INVALID DPUB could not parse timeout later' },
@@ -80,6 +93,18 @@ const fatalCases: FatalCase[] = [
     state: 'init',
     send: (t) => withBody(`DPUB ${t} 3600001\n`, 'x'),
     error: () => 'E_INVALID DPUB timeout 3600001 out of range 0-3600000',
+  },
+  {
+    name: 'DPUB of a delay past 2^64 (wrapped)',
+    state: 'init',
+    send: (t) => withBody(`DPUB ${t} 99999999999999999999\n`, 'x'),
+    error: () => 'E_INVALID DPUB timeout 7766279631452241919 out of range 0-3600000',
+  },
+  {
+    name: 'DPUB of a delay whose nanoseconds overflow',
+    state: 'init',
+    send: (t) => withBody(`DPUB ${t} 9223372036854775807\n`, 'x'),
+    error: () => 'E_INVALID DPUB timeout 9223372036854775807 out of range 0-3600000',
   },
   // Names, quoted as Go's %q does.
   { name: 'PUB to a bad topic', state: 'init', send: () => withBody('PUB bad!topic\n', 'x'), error: () => 'E_BAD_TOPIC PUB topic name "bad!topic" is not valid' },
@@ -113,6 +138,12 @@ const fatalCases: FatalCase[] = [
     state: 'init',
     send: () => withBody(bytes('PUB a', Buffer.from('\u00a0\u200b'), '\n'), 'x'),
     error: () => 'E_BAD_TOPIC PUB topic name "a\\u00a0\\u200b" is not valid',
+  },
+  {
+    name: 'PUB to a 65-byte ephemeral topic (the suffix counts)',
+    state: 'init',
+    send: () => withBody(`PUB ${'e'.repeat(55)}#ephemeral\n`, 'x'),
+    error: () => `E_BAD_TOPIC PUB topic name "${'e'.repeat(55)}#ephemeral" is not valid`,
   },
   {
     name: 'PUB to a bad ephemeral suffix',
@@ -336,6 +367,27 @@ describe('bundled nsqd TCP: fatal errors', () => {
     await client.waitClosed();
     expect(await messagesBeforeBarrier(sub)).toEqual([]);
     expect(await f.topicStats(topic)).toMatchObject({ message_count: 0 });
+  });
+
+  it('creates the topic of a refused MPUB, as nsqd does before it reads the body', async () => {
+    const f = fixture();
+    const topic = uniqueName('mpubcreates');
+    const client = await f.connect();
+    client.send(withBody(`MPUB ${topic}\n`, mpubBody(0)));
+    await expectErrorFrame(client, 'E_BAD_BODY MPUB invalid message count 0');
+    await client.waitClosed();
+    expect(await f.topicStats(topic)).toMatchObject({ message_count: 0, depth: 0 });
+  });
+
+  it('accepts names of exactly 64 bytes, the #ephemeral suffix included', async () => {
+    const f = fixture();
+    const long = 'a'.repeat(64);
+    const ephemeral = `${'e'.repeat(54)}#ephemeral`;
+    await f.publish(long, 'x');
+    await f.publish(ephemeral, 'y');
+    const sub = await f.subscriber(long, 'c'.repeat(64), 1);
+    expect(bodyOf(await sub.nextMessage())).toBe('x');
+    expect((await f.topicStats(ephemeral))?.depth).toBe(1);
   });
 
   it('answers the commands pipelined before a fatal one, and nothing after it', async () => {
