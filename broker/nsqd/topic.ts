@@ -74,11 +74,8 @@ export class Topic {
   private dispatchDeferred(message: BrokerMessage, delayMs: number): void {
     message.deferMs = 0;
     const dueAtMs = Date.now() + delayMs;
-    let first = true;
-    for (const channel of this.channels.values()) {
-      channel.putDeferred(first ? message : message.copy(), dueAtMs);
-      first = false;
-    }
+    let remaining = this.channels.size;
+    for (const channel of this.channels.values()) channel.putDeferred(--remaining === 0 ? message : message.copy(), dueAtMs);
   }
 
   getChannel(name: string): Channel | undefined {
@@ -125,14 +122,15 @@ export class Topic {
     return !this.paused && this.channels.size > 0 && this.backlog.depth === 0;
   }
 
-  /** One copy per channel; the first channel takes the original object. */
+  /**
+   * One copy per channel; the last channel takes the original object. Each copy is made before the
+   * message it copies is handed on, because putting a message may deliver it at once, which changes
+   * its attempts and delivery state.
+   */
   private dispatch(message: BrokerMessage): void {
     if (message.deferMs > 0) return this.dispatchDeferred(message, message.deferMs);
-    let first = true;
-    for (const channel of this.channels.values()) {
-      channel.put(first ? message : message.copy());
-      first = false;
-    }
+    let remaining = this.channels.size;
+    for (const channel of this.channels.values()) channel.put(--remaining === 0 ? message : message.copy());
   }
 
   private scheduleDrain(): void {
