@@ -1,0 +1,176 @@
+/**
+ * `nsqworker --topic T --channel C`: run one worker. The command line is parsed in two passes:
+ * first enough to find the worker, then again with the worker's own options added as flags.
+ */
+import { cac } from 'cac';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { loadConfig, type NsqworkerConfig } from '../config-file.ts';
+import { discoverWorkers, findWorker } from '../discover.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import { loadWorker } from '../loader.ts';
+import { createLogger } from '../log.ts';
+import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from '../schema-flags.ts';
+import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from '../settings.ts';
+import { bindWorker, type Endpoints } from '../bind.ts';
+import { onShutdownSignal } from '../shutdown.ts';
+import { formatRunHelp } from './run-help.ts';
+import { remoteEndpoints } from '../endpoints.ts';
+
+/** Flags the runner reads before it knows the worker. */
+interface Prescan {
+  topic?: string;
+  channel?: string;
+  workersDir?: string;
+  config?: string;
+  help: boolean;
+}
+
+export function prescan(argv: readonly string[]): Prescan {
+  const out: Prescan = { help: false };
+  const wanted: Record<string, keyof Omit<Prescan, 'help'>> = {
+    '--topic': 'topic',
+    '--channel': 'channel',
+    '--workers-dir': 'workersDir',
+    '--config': 'config',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') out.help = true;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = wanted[name];
+    if (key === undefined) continue;
+    out[key] = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+  }
+  return out;
+}
+
+const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
+const EXTRA_FLAGS = new Set(['config', 'help', 'h', '--']);
+
+function usage(message: string): RunnerError {
+  return new RunnerError(RunnerErrorCode.Usage, message);
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function availableWorkers(workersDir: string): string {
+  const found = discoverWorkers(workersDir);
+  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
+  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}`;
+}
+
+/** Parses argv with every known flag; unknown flags are usage errors. */
+function parseFlags(argv: readonly string[], fields: readonly FieldSpec[]): Record<string, unknown> {
+  const cli = cac('nsqworker');
+  cli.option('--config <file>', 'config file');
+  for (const field of fields) cli.option(`--${field.flag} [value]`, field.description);
+  const { options } = cli.parse([...argv.slice(0, 2), ...argv.slice(2)], { run: false });
+  const known = new Set([...fields.map((field) => camel(field.flag)), ...fields.map((field) => field.flag), ...EXTRA_FLAGS]);
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) throw usage(`unknown flag --${name.replace(/[A-Z]/g, (l) => `-${l.toLowerCase()}`)}`);
+  }
+  return options;
+}
+
+export interface RunningWorker {
+  settings: RunSettings;
+  logger: Logger;
+  embedded: EmbeddedBroker | undefined;
+  stop(): Promise<void>;
+}
+
+export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
+  const pre = prescan(argv.slice(2));
+  const { config } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
+  const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
+  if (pre.topic === undefined || pre.channel === undefined) {
+    if (pre.help) {
+      process.stdout.write(formatRunHelp(RUN_FIELDS, undefined));
+      return undefined;
+    }
+    throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
+  }
+  const file = findWorker(workersDir, pre.topic, pre.channel);
+  if (file === undefined) {
+    throw new RunnerError(
+      RunnerErrorCode.WorkerNotFound,
+      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts; ${availableWorkers(workersDir)}`,
+    );
+  }
+  const loaded = await loadWorker(file);
+  const workerFields = loaded.runtime.optionsSchema === undefined ? [] : fieldsOf(loaded.runtime.optionsSchema);
+  const runnerFlags = new Set([...RUN_FIELDS.map((field) => field.flag), 'config', 'help']);
+  for (const field of workerFields) {
+    if (runnerFlags.has(field.flag)) {
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: option ${field.key} clashes with the runner's flag --${field.flag}; rename it`);
+    }
+  }
+  if (pre.help) {
+    process.stdout.write(formatRunHelp(RUN_FIELDS, { name: `${file.topic}/${file.channel}`, fields: workerFields, tasks: loaded.runtime.taskNames }));
+    return undefined;
+  }
+
+  const flags = parseFlags(argv, [...RUN_FIELDS, ...workerFields]);
+  const { workers: workerConfigs, ...configSettings } = config as NsqworkerConfig;
+  const settings = parseWithFields(
+    RunSettingsSchema,
+    RUN_FIELDS,
+    { ...configSettings, workersDir, ...valuesFromEnv(RUN_FIELDS, env), ...valuesFromFlags(RUN_FIELDS, flags) },
+    'runner settings',
+  );
+  const options =
+    loaded.runtime.optionsSchema === undefined
+      ? {}
+      : (parseWithFields(
+          loaded.runtime.optionsSchema as z.ZodObject,
+          workerFields,
+          {
+            ...(workerConfigs?.[`${file.topic}/${file.channel}`] ?? {}),
+            ...valuesFromEnv(workerFields, env),
+            ...valuesFromFlags(workerFields, flags),
+          },
+          `options of worker ${file.topic}/${file.channel}`,
+        ) as Record<string, unknown>);
+
+  const logger = createLogger(settings.logLevel);
+  let embedded: EmbeddedBroker | undefined;
+  let endpoints: Endpoints;
+  if (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0) {
+    endpoints = await remoteEndpoints(settings);
+  } else {
+    embedded = await startEmbeddedBroker({
+      tcpAddress: settings.brokerTcpAddress,
+      httpAddress: settings.brokerHttpAddress,
+      dataPath: settings.dataPath,
+      logger,
+    });
+    endpoints = { nsqdTcpAddresses: [embedded.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [embedded.tcpAddress] };
+  }
+  const bound = bindWorker({ settings, runtime: loaded.runtime, options, endpoints, logger });
+  logger.info(
+    { topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), worker: file.path },
+    `worker ${file.topic}/${file.channel} running: tasks ${loaded.runtime.taskNames.join(', ')}`,
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await bound.close();
+      await embedded?.close();
+      logger.info('worker stopped');
+    })();
+    return stopping;
+  };
+  return { settings, logger, embedded, stop };
+}
+
+/** The CLI entry for the root command: run, and stop cleanly on the first signal. */
+export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
+  const running = await runWorker(argv);
+  if (running === undefined) return;
+  onShutdownSignal(running.logger, running.stop);
+}

@@ -1,0 +1,189 @@
+/**
+ * `nsqworker pub`, `nsqworker tail` and `nsqworker stats`: NSQ's to_nsq, nsq_tail and nsq_stat, with
+ * their flag names. Data goes to stdout (tail's bodies, stats' table); everything else to stderr.
+ * Bad flags exit with status 2, run-time failures with 1.
+ */
+import type { CAC } from 'cac';
+import pino from 'pino';
+import { UsageError } from '../flags.ts';
+import {
+  checkChannelName,
+  checkHostPort,
+  checkHttpAddress,
+  checkTopicName,
+  durationValue,
+  intValue,
+  listValue,
+  requiredString,
+  stringValue,
+  stringValues,
+  unescapeDelimiter,
+} from '../tools/args.ts';
+import { runPub } from '../tools/pub.ts';
+import { runStats } from '../tools/stats.ts';
+import { startTail } from '../tools/tail.ts';
+import { onShutdownSignal } from '../shutdown.ts';
+
+const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
+const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
+
+type Flags = Record<string, unknown>;
+
+export function registerToolCommands(cli: CAC): void {
+  const argv = (): readonly string[] => cli.rawArgs;
+
+  cli
+    .command('pub [...body]', 'Publish messages (like to_nsq): each argument, or each line of stdin')
+    .option('--topic <topic>', 'NSQ topic to publish to (required)')
+    .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once: the first is used, the next ones on failure (default: ${DEFAULT_NSQD_TCP})`)
+    .option('--delimiter <char>', 'one byte that ends a message on stdin; \\n, \\t, \\r, \\0 are understood (default: newline)')
+    .option('--rate <n>', 'throttle to n messages per second; 0 publishes in batches as fast as nsqd takes them (default: 0)')
+    .example('seq 1000 | nsqworker pub --topic numbers')
+    .example('nsqworker pub --topic events \'{"id":1}\' \'{"id":2}\'')
+    .action(async (bodies: unknown[], flags: Flags) => {
+      const topic = checkTopicName(requiredString(argv(), flags, 'topic'));
+      const nsqdTcpAddresses = addresses(listValue(argv(), flags, 'nsqd-tcp-address'), [DEFAULT_NSQD_TCP], checkHostPort, 'nsqd-tcp-address');
+      const delimiter = delimiterByte(stringValue(argv(), flags, 'delimiter'));
+      const rate = intValue(flags, 'rate', 0);
+      const given = bodies.map(String);
+      if (given.some((body) => body === '')) throw new UsageError('message bodies cannot be empty: nsqd refuses empty messages');
+      await runTool('pub', async () => {
+        const published = await runPub({
+          topic,
+          nsqdTcpAddresses,
+          delimiter,
+          rate,
+          bodies: given.length > 0 ? given : undefined,
+          input: process.stdin,
+        });
+        process.stderr.write(`published ${published} messages to ${topic}\n`);
+      });
+    });
+
+  cli
+    .command('tail', 'Print the messages of a topic (like nsq_tail): each body and a newline on stdout')
+    .option('--topic <topic>', 'NSQ topic, may be given more than once (required)')
+    .option('--channel <channel>', 'NSQ channel (default: tail<6 random digits>#ephemeral)')
+    .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once (default: ${DEFAULT_NSQD_TCP} when no lookupd is given)`)
+    .option('--lookupd-http-address <address>', 'nsqlookupd HTTP address, may be given more than once')
+    .option('-n, --n <count>', 'total messages to show, then exit; 0 runs until SIGINT/SIGTERM (default: 0)')
+    .option('--print-topic', 'print "<topic> | " before each message')
+    .option('--max-in-flight <n>', 'messages to allow in flight (default: 200)')
+    .example('nsqworker tail --topic events -n 10')
+    .action(async (flags: Flags) => {
+      const topics = stringValues(argv(), flags, 'topic').map((topic) => checkTopicName(topic));
+      if (topics.length === 0) throw new UsageError('--topic is required');
+      const channel = checkChannelName(stringValue(argv(), flags, 'channel') ?? `tail${randomSixDigits()}#ephemeral`);
+      const lookupdHttpAddresses = addresses(listValue(argv(), flags, 'lookupd-http-address'), [], checkHttpAddress, 'lookupd-http-address');
+      const givenNsqd = listValue(argv(), flags, 'nsqd-tcp-address');
+      if (givenNsqd.length > 0 && lookupdHttpAddresses.length > 0) {
+        throw new UsageError('use --nsqd-tcp-address or --lookupd-http-address, not both');
+      }
+      const nsqdTcpAddresses = addresses(givenNsqd, lookupdHttpAddresses.length > 0 ? [] : [DEFAULT_NSQD_TCP], checkHostPort, 'nsqd-tcp-address');
+      const totalMessages = intValue(flags, 'n', 0);
+      const maxInFlight = intValue(flags, 'max-in-flight', 200, 1);
+      const printTopic = flags.printTopic === true;
+      await runTool('tail', async () => {
+        const tail = startTail({
+          topics,
+          channel,
+          nsqdTcpAddresses,
+          lookupdHttpAddresses,
+          totalMessages,
+          printTopic,
+          maxInFlight,
+          output: process.stdout,
+          onError: (error) => process.stderr.write(`nsqworker tail: ${error.message}\n`),
+        });
+        // A reader that went away (`| head`) ends the tail like a signal does.
+        process.stdout.on('error', () => void tail.stop());
+        onShutdownSignal(stderrLogger('tail'), () => tail.stop());
+        await tail.done;
+      });
+    });
+
+  cli
+    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)")
+    .option('--topic <topic>', 'NSQ topic (required)')
+    .option('--channel <channel>', 'NSQ channel (required)')
+    .option('--nsqd-http-address <address>', `nsqd HTTP address, may be given more than once (default: ${DEFAULT_NSQD_HTTP} when no lookupd is given)`)
+    .option('--lookupd-http-address <address>', 'nsqlookupd HTTP address, may be given more than once: polls the nsqd it lists for the topic')
+    .option('--status-every <duration>', 'interval between polls, a Go duration (default: 2s)')
+    .option('--count-of-polls <n>', 'polls before exiting; 0 polls until SIGINT/SIGTERM (default: 0)')
+    .option('--http-client-request-timeout <duration>', 'timeout of one HTTP request (default: 5s)')
+    .example('nsqworker stats --topic events --channel archive --status-every 1s')
+    .action(async (flags: Flags) => {
+      const topic = checkTopicName(requiredString(argv(), flags, 'topic'));
+      const channel = checkChannelName(requiredString(argv(), flags, 'channel'));
+      const lookupdHttpAddresses = addresses(listValue(argv(), flags, 'lookupd-http-address'), [], checkHttpAddress, 'lookupd-http-address');
+      const givenNsqd = listValue(argv(), flags, 'nsqd-http-address');
+      if (givenNsqd.length > 0 && lookupdHttpAddresses.length > 0) {
+        throw new UsageError('use --nsqd-http-address or --lookupd-http-address, not both');
+      }
+      const nsqdHttpAddresses = addresses(givenNsqd, [DEFAULT_NSQD_HTTP], checkHttpAddress, 'nsqd-http-address');
+      const intervalMs = durationValue(argv(), flags, 'status-every', 2000);
+      const countOfPolls = intValue(flags, 'count-of-polls', 0);
+      const requestTimeoutMs = durationValue(argv(), flags, 'http-client-request-timeout', 5000);
+      await runTool('stats', async () => {
+        const abort = new AbortController();
+        const running = runStats({
+          topic,
+          channel,
+          nsqdHttpAddresses,
+          lookupdHttpAddresses,
+          intervalMs,
+          countOfPolls,
+          requestTimeoutMs,
+          output: process.stdout,
+          signal: abort.signal,
+        });
+        onShutdownSignal(stderrLogger('stats'), async () => {
+          abort.abort();
+          await running.catch(() => {});
+        });
+        await running;
+      });
+    });
+}
+
+function addresses(given: string[], fallback: string[], check: (address: string, flag: string) => string, flag: string): string[] {
+  const list = given.length > 0 ? given : fallback;
+  return list.map((address) => check(address, flag));
+}
+
+function delimiterByte(given: string | undefined): number {
+  if (given === undefined) return 0x0a;
+  const bytes = Buffer.from(unescapeDelimiter(given), 'utf8');
+  if (bytes.length !== 1) throw new UsageError(`--delimiter must be one byte, got ${JSON.stringify(given)}`);
+  return bytes[0]!;
+}
+
+function randomSixDigits(): string {
+  return String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0');
+}
+
+/** Logs go to stderr: stdout carries the tool's data. */
+function stderrLogger(tool: string): pino.Logger {
+  return pino({ name: `nsqworker ${tool}`, level: 'warn' }, pino.destination(2));
+}
+
+/**
+ * Runs a tool; a failure prints one line on stderr and exits with status 1 (usage errors go up to
+ * the CLI, which exits with 2). The exit is left to the event loop emptying, so pending output is
+ * written; an unref'd timer makes sure a stray handle cannot keep the process alive.
+ */
+async function runTool(tool: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+    exitSoon(0);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    process.stderr.write(`nsqworker ${tool}: ${(error as Error).message ?? String(error)}\n`);
+    exitSoon(1);
+  }
+}
+
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}

@@ -1,0 +1,30 @@
+/**
+ * A task's memory of the messages it has processed: a bounded set of keys (message ids, or the
+ * worker's dedup keys). When full, the oldest key is forgotten. O(1) per check and per add.
+ */
+export class DedupQueue {
+  private readonly keys = new Set<string>();
+  private readonly order: (string | undefined)[];
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    this.order = new Array(Math.max(0, capacity));
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  add(key: string): void {
+    if (this.capacity === 0 || this.keys.has(key)) return;
+    const evicted = this.order[this.next];
+    if (evicted !== undefined) this.keys.delete(evicted);
+    this.order[this.next] = key;
+    this.next = (this.next + 1) % this.capacity;
+    this.keys.add(key);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+}

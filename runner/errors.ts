@@ -1,0 +1,41 @@
+/** The runner's errors, each with a stable code. Usage errors exit with status 2, the rest with 1. */
+
+export const RunnerErrorCode = {
+  /** A bad flag, option value, config file entry or environment variable. */
+  Usage: 'E_USAGE',
+  /** No worker file for the topic and channel asked for. */
+  WorkerNotFound: 'E_WORKER_NOT_FOUND',
+  /** A worker file that does not load (syntax error, throw at import). */
+  WorkerLoadFailed: 'E_WORKER_LOAD_FAILED',
+  /** A worker file that loads but is not a worker. */
+  WorkerInvalid: 'E_WORKER_INVALID',
+  /** The config file does not load or does not validate. */
+  ConfigInvalid: 'E_CONFIG_INVALID',
+} as const;
+
+export type RunnerErrorCode = (typeof RunnerErrorCode)[keyof typeof RunnerErrorCode];
+
+const USAGE_CODES: ReadonlySet<string> = new Set([
+  RunnerErrorCode.Usage,
+  RunnerErrorCode.WorkerNotFound,
+  // A broken worker file does not mend itself: restarting the process would not help.
+  RunnerErrorCode.WorkerLoadFailed,
+  RunnerErrorCode.WorkerInvalid,
+  RunnerErrorCode.ConfigInvalid,
+]);
+
+export class RunnerError extends Error {
+  override readonly name = 'RunnerError';
+  constructor(
+    readonly code: RunnerErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** Whether this is the user's mistake (exit 2) rather than a failure at run time (exit 1). */
+  get isUsage(): boolean {
+    return USAGE_CODES.has(this.code);
+  }
+}

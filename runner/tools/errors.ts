@@ -1,0 +1,29 @@
+/**
+ * Run-time failures of the `pub`, `tail` and `stats` tools, each with a stable code. They exit with
+ * status 1; a bad flag is a {@link UsageError} from runner/flags.ts and exits with 2.
+ */
+
+export const ToolErrorCode = {
+  /** nsqd refused a publish, or no nsqd could be reached. */
+  PublishFailed: 'E_TOOL_PUBLISH_FAILED',
+  /** An nsqd or lookupd HTTP query failed or answered something unreadable. */
+  QueryFailed: 'E_TOOL_QUERY_FAILED',
+  /** The channel asked for is on no nsqd that has the topic (nsq_stat stops on this too). */
+  ChannelNotFound: 'E_TOOL_CHANNEL_NOT_FOUND',
+  /** Reading standard input failed. */
+  InputFailed: 'E_TOOL_INPUT_FAILED',
+} as const;
+
+export type ToolErrorCode = (typeof ToolErrorCode)[keyof typeof ToolErrorCode];
+
+export class ToolError extends Error {
+  override readonly name = 'ToolError';
+
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

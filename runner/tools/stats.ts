@@ -1,0 +1,70 @@
+/**
+ * `nsqworker stats`, after NSQ's nsq_stat: polls one channel on every nsqd (given, or found through
+ * lookupd) every interval and prints its table. A channel that no nsqd has stops it with an error,
+ * on the first poll or any later one, as nsq_stat does.
+ */
+import type { Writable } from 'node:stream';
+import { ToolError, ToolErrorCode } from './errors.ts';
+import { fetchChannelTotals, lookupTopicProducers } from './stats-source.ts';
+import { StatsTable } from './stats-table.ts';
+
+export interface StatsOptions {
+  topic: string;
+  channel: string;
+  /** nsqd HTTP addresses to poll; ignored when lookupd addresses are given. */
+  nsqdHttpAddresses: string[];
+  lookupdHttpAddresses: string[];
+  intervalMs: number;
+  /** Polls before stopping; 0 polls until the signal aborts. */
+  countOfPolls: number;
+  requestTimeoutMs: number;
+  output: Writable;
+  signal: AbortSignal;
+}
+
+/** Resolves after the last poll (or when the signal aborts); rejects with a {@link ToolError}. */
+export async function runStats(options: StatsOptions): Promise<void> {
+  const table = new StatsTable();
+  const { signal } = options;
+  let nextPollAt = Date.now();
+  for (let poll = 0; options.countOfPolls === 0 || poll < options.countOfPolls; poll++) {
+    if (poll > 0) {
+      nextPollAt += options.intervalMs;
+      // A poll that overran the interval does not cause a burst of catch-up polls.
+      if (nextPollAt < Date.now()) nextPollAt = Date.now();
+      await sleepUntil(nextPollAt, signal);
+    }
+    if (signal.aborted) return;
+    let totals;
+    try {
+      const addresses =
+        options.lookupdHttpAddresses.length > 0
+          ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.requestTimeoutMs, signal)
+          : options.nsqdHttpAddresses;
+      totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    if (totals === undefined) {
+      throw new ToolError(
+        ToolErrorCode.ChannelNotFound,
+        `failed to find channel(${options.channel}) in stats metadata for topic(${options.topic})`,
+      );
+    }
+    options.output.write(table.render(totals));
+  }
+}
+
+function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, Math.max(0, at - Date.now()));
+    signal.addEventListener('abort', wake);
+  });
+}

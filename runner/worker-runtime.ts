@@ -1,0 +1,120 @@
+/**
+ * Turns a worker module, in either form, into one runtime shape: its schemas, its task names, and
+ * a way to make an instance with parsed options.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { isWorkerClass, isWorkerDefinition, type HookContext, type Task, type WorkerClass, type WorkerMessage } from './worker.ts';
+
+export interface WorkerInstance {
+  validate: ((message: WorkerMessage, context: HookContext) => boolean | Promise<boolean>) | undefined;
+  preprocess: ((message: WorkerMessage, context: HookContext) => unknown) | undefined;
+  dedupKey: ((message: WorkerMessage) => string) | undefined;
+  tasks: ReadonlyMap<string, Task>;
+  close(): Promise<void>;
+}
+
+export interface WorkerRuntime {
+  optionsSchema: z.ZodObject | undefined;
+  bodySchema: z.ZodType | undefined;
+  taskNames: readonly string[];
+  instantiate(options: Record<string, unknown>, log: Logger): WorkerInstance;
+}
+
+const TASK_METHOD = /^(.+?)(?:Task|_task)$/;
+const TASK_NAME = /^[.a-zA-Z0-9_-]+$/;
+
+/** The tasks of a worker class: methods named `xTask` or `x_task`, found along its prototype chain. */
+export function taskMethodsOf(workerClass: WorkerClass): Map<string, string> {
+  const tasks = new Map<string, string>();
+  for (let proto = workerClass.prototype; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const method of Object.getOwnPropertyNames(proto)) {
+      const match = TASK_METHOD.exec(method);
+      if (match === null || typeof Object.getOwnPropertyDescriptor(proto, method)?.value !== 'function') continue;
+      if (!tasks.has(match[1]!)) tasks.set(match[1]!, method);
+    }
+  }
+  return tasks;
+}
+
+function checkTaskNames(names: readonly string[], path: string): void {
+  if (names.length === 0) throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker has no tasks`);
+  for (const name of names) {
+    if (!TASK_NAME.test(name)) {
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: task name ${JSON.stringify(name)} must match ^[.a-zA-Z0-9_-]+$ (it names a channel)`);
+    }
+  }
+}
+
+function fromClass(workerClass: WorkerClass, path: string): WorkerRuntime {
+  const methods = taskMethodsOf(workerClass);
+  const taskNames = [...methods.keys()].sort();
+  checkTaskNames(taskNames, path);
+  return {
+    optionsSchema: workerClass.options,
+    bodySchema: workerClass.body,
+    taskNames,
+    instantiate(options, log) {
+      const instance = new (workerClass as unknown as new () => Record<string, unknown>)();
+      instance.options = options;
+      instance.log = log;
+      const bound = <F>(name: string): F | undefined => {
+        const fn = instance[name];
+        return typeof fn === 'function' ? (fn.bind(instance) as F) : undefined;
+      };
+      const tasks = new Map<string, Task>();
+      for (const [task, method] of methods) tasks.set(task, bound<Task>(method)!);
+      return {
+        validate: bound('validate'),
+        preprocess: bound('preprocess'),
+        dedupKey: bound('dedupKey'),
+        tasks,
+        close: async () => {
+          await bound<() => unknown>('close')?.();
+        },
+      };
+    },
+  };
+}
+
+function fromDefinition(definition: Parameters<typeof isWorkerDefinition>[0] & object, path: string): WorkerRuntime {
+  const def = definition as {
+    options?: z.ZodObject;
+    body?: z.ZodType;
+    validate?: WorkerInstance['validate'];
+    preprocess?: WorkerInstance['preprocess'];
+    dedupKey?: WorkerInstance['dedupKey'];
+    tasks: Record<string, Task>;
+    close?: () => unknown;
+  };
+  const taskNames = Object.keys(def.tasks ?? {}).sort();
+  checkTaskNames(taskNames, path);
+  return {
+    optionsSchema: def.options,
+    bodySchema: def.body,
+    taskNames,
+    instantiate() {
+      return {
+        validate: def.validate?.bind(def),
+        preprocess: def.preprocess?.bind(def),
+        dedupKey: def.dedupKey?.bind(def),
+        tasks: new Map(taskNames.map((name) => [name, def.tasks[name]!.bind(def)])),
+        close: async () => {
+          await def.close?.call(def);
+        },
+      };
+    },
+  };
+}
+
+/** The runtime form of a loaded worker module's default export. */
+export function workerRuntimeOf(moduleExports: Record<string, unknown>, path: string): WorkerRuntime {
+  const candidate = moduleExports.default;
+  if (isWorkerClass(candidate)) return fromClass(candidate, path);
+  if (isWorkerDefinition(candidate)) return fromDefinition(candidate, path);
+  throw new RunnerError(
+    RunnerErrorCode.WorkerInvalid,
+    `${path}: the default export must be a class extending Worker or the result of defineWorker()`,
+  );
+}
