@@ -98,7 +98,9 @@ describe('nsqjs against the bundled broker', () => {
       expect(early).toBe(false);
     }
     message!.finish();
-    const stats = await (await fetch(`http://${broker.httpAddress}/stats?format=json&topic=${topic}`)).json();
+    const stats = (await (await fetch(`http://${broker.httpAddress}/stats?format=json&topic=${topic}`)).json()) as {
+      topics: Array<{ channels: Array<{ timeout_count: number }> }>;
+    };
     expect(stats.topics[0].channels[0].timeout_count).toBe(0);
   });
 
