@@ -101,7 +101,7 @@ describe('nsqjs against the bundled broker', () => {
     const stats = (await (await fetch(`http://${broker.httpAddress}/stats?format=json&topic=${topic}`)).json()) as {
       topics: Array<{ channels: Array<{ timeout_count: number }> }>;
     };
-    expect(stats.topics[0].channels[0].timeout_count).toBe(0);
+    expect(stats.topics[0]?.channels[0]?.timeout_count).toBe(0);
   });
 
   it('delivers a deferred publish no earlier than its delay', async () => {
