@@ -51,8 +51,9 @@ export function bindWorker(params: {
   const { settings, runtime, options, endpoints, logger } = params;
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
-  const workerLog = logger.child({ topic, channel: settings.channel });
-  const instance = runtime.instantiate(options, workerLog);
+  const workerLog = logger.child({ topic });
+  const instance = runtime.instantiate(options, workerLog.child({ channel: settings.channel }));
+  let closing: Promise<void> | undefined;
   const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs });
   const abort = new AbortController();
   const publish = (target: string, body: Parameters<Producer['publish']>[1]): Promise<void> => producer.publish(target, body);
@@ -120,13 +121,15 @@ export function bindWorker(params: {
     consumer.on('error', (error) => log.error({ err: error }, 'consumer error'));
     consumer.on('warning', (warning) => log.warn(warning, warning.message));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
-    consumer.on('disconnected', (address, error) => log.warn({ nsqd: address, err: error }, 'disconnected'));
+    consumer.on('disconnected', (address, error) => {
+      if (closing === undefined) log.warn({ nsqd: address, err: error }, 'disconnected');
+      else log.debug({ nsqd: address }, 'disconnected');
+    });
     consumers.push(consumer);
   }
 
   for (const consumer of consumers) consumer.start();
 
-  let closing: Promise<void> | undefined;
   return {
     channels,
     counters,
