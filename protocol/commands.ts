@@ -69,6 +69,11 @@ export interface Command {
    */
   bodySize: number;
   body: Buffer | undefined;
+  /**
+   * Set only on the command {@link CommandParser.endOfStream} returns: the stream ended while its size
+   * word (`'size'`) or its body (`'body'`; `body` then holds the bytes that did arrive) was being read.
+   */
+  truncated?: 'size' | 'body';
 }
 
 /**
@@ -143,6 +148,32 @@ export class CommandParser {
   /** Bytes of a partial command held between chunks: at most the line limit, or 3 + the body limit. */
   get bufferedBytes(): number {
     return this.partialLineLength + this.sizeFilled + this.bodyFilled;
+  }
+
+  /**
+   * The peer has ended the stream. Returns the body command that was cut off while its size or body was
+   * being read, marked `truncated`, so a server can answer as nsqd does when that read fails at EOF;
+   * undefined when none was (a partial line is dropped silently, as nsqd drops it). Parsing stops.
+   */
+  endOfStream(): Command | undefined {
+    let command: Command | undefined;
+    if (this.state === ParseState.BodySize || this.state === ParseState.Body) {
+      command = this.command!;
+      if (this.state === ParseState.BodySize) {
+        command.truncated = 'size';
+      } else {
+        command.truncated = 'body';
+        command.body = this.body!.subarray(0, this.bodyFilled);
+      }
+    }
+    this.state = ParseState.Stopped;
+    this.command = undefined;
+    this.body = undefined;
+    this.partialLine = [];
+    this.partialLineLength = 0;
+    this.sizeFilled = 0;
+    this.bodyFilled = 0;
+    return command;
   }
 
   /** Feeds a chunk. Throws {@link LineTooLongError} for a line beyond the limit, and stops. */

@@ -85,6 +85,7 @@ export class ClientConnection implements Subscriber {
       },
     );
     socket.on('close', () => this.handleClose());
+    socket.on('end', () => this.onPeerEnd());
     socket.on('error', () => {
       /* 'close' follows; a reset by the peer is not our failure */
     });
@@ -140,6 +141,24 @@ export class ClientConnection implements Subscriber {
 
   closeForDelete(): void {
     this.channel = undefined;
+    this.close();
+  }
+
+  /**
+   * The client half-closed. nsqd stops reading at EOF: a body command cut off in its size or body is
+   * answered with its "failed to read" error (which the half-open client can still read), then the
+   * connection closes; a partial line is dropped silently.
+   */
+  private onPeerEnd(): void {
+    if (this.closed) return;
+    const truncated = this.parser.stopped ? undefined : this.parser.endOfStream();
+    if (truncated !== undefined) {
+      try {
+        handleCommand(this, truncated);
+      } catch (error) {
+        this.answerError(error);
+      }
+    }
     this.close();
   }
 

@@ -58,7 +58,7 @@ export function handleCommand(client: ClientConnection, command: Command): void 
 
 function identify(client: ClientConnection, command: Command): void {
   if (client.state !== ClientState.Init) throw invalid('cannot IDENTIFY in current state');
-  const body = requireBody(command, ErrorCode.BadBody, 'IDENTIFY', client.nsqd.options.maxBodySize, 'body too big', 'invalid body size');
+  const body = requireBody(command, 'IDENTIFY', client.nsqd.options.maxBodySize, COMMAND_BODY);
   const request = parseIdentifyBody(body);
   const options = client.nsqd.options;
   const settings = negotiate(client.settings, request, options);
@@ -69,7 +69,7 @@ function identify(client: ClientConnection, command: Command): void {
 function auth(client: ClientConnection, command: Command): void {
   if (client.state !== ClientState.Init) throw invalid('cannot AUTH in current state');
   if (command.params.length !== 1) throw invalid('AUTH invalid number of parameters');
-  requireBody(command, ErrorCode.BadBody, 'AUTH', client.nsqd.options.maxBodySize, 'body too big', 'invalid body size');
+  requireBody(command, 'AUTH', client.nsqd.options.maxBodySize, COMMAND_BODY);
   throw new ProtocolError(ErrorCode.AuthDisabled, 'AUTH disabled');
 }
 
@@ -157,19 +157,43 @@ function checkTopicName(name: string, command: string, code: string = ErrorCode.
   if (!isValidTopicName(name)) throw new ProtocolError(code, `${command} topic name ${goQuote(name)} is not valid`);
 }
 
-/** The body of a body command, or nsqd's error for a size out of bounds. */
-function requireBody(
-  command: Command,
-  code: string,
-  name: string,
-  max: number,
-  tooBigText: string,
-  invalidText: string,
-): Buffer {
+/** nsqd's code and words for the errors of one kind of body. */
+interface BodyTexts {
+  code: string;
+  tooBig: string;
+  invalid: string;
+  readSize: string;
+  /** Undefined for MPUB: nsqd reads its messages one by one, so a cut body fails on the message it cuts. */
+  readBody: string | undefined;
+}
+
+const MESSAGE_BODY: BodyTexts = {
+  code: ErrorCode.BadMessage,
+  tooBig: 'message too big',
+  invalid: 'invalid message body size',
+  readSize: 'failed to read message body size',
+  readBody: 'failed to read message body',
+};
+const COMMAND_BODY: BodyTexts = {
+  code: ErrorCode.BadBody,
+  tooBig: 'body too big',
+  invalid: 'invalid body size',
+  readSize: 'failed to read body size',
+  readBody: 'failed to read body',
+};
+const MPUB_BODY: BodyTexts = { ...COMMAND_BODY, readBody: undefined };
+
+/**
+ * The body of a body command, or nsqd's error for a size out of bounds, or for a size or body the
+ * stream ended in (the client half-closed: nsqd's read fails at EOF and it answers before closing).
+ */
+function requireBody(command: Command, name: string, max: number, texts: BodyTexts): Buffer {
+  if (command.truncated === 'size') throw new ProtocolError(texts.code, `${name} ${texts.readSize}`);
+  if (command.truncated === 'body' && texts.readBody !== undefined) throw new ProtocolError(texts.code, `${name} ${texts.readBody}`);
   if (command.body !== undefined) return command.body;
   const size = command.bodySize;
-  if (size > max) throw new ProtocolError(code, `${name} ${tooBigText} ${size} > ${max}`);
-  throw new ProtocolError(code, `${name} ${invalidText} ${size}`);
+  if (size > max) throw new ProtocolError(texts.code, `${name} ${texts.tooBig} ${size} > ${max}`);
+  throw new ProtocolError(texts.code, `${name} ${texts.invalid} ${size}`);
 }
 
 function publish(client: ClientConnection, command: Command): void {
@@ -177,7 +201,7 @@ function publish(client: ClientConnection, command: Command): void {
   if (params.length < 2) throw invalid('PUB insufficient number of parameters');
   const topicName = params[1]!;
   checkTopicName(topicName, 'PUB');
-  const body = requireBody(command, ErrorCode.BadMessage, 'PUB', client.nsqd.options.maxMsgSize, 'message too big', 'invalid message body size');
+  const body = requireBody(command, 'PUB', client.nsqd.options.maxMsgSize, MESSAGE_BODY);
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.PubFailed, 'PUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
@@ -195,7 +219,7 @@ function publishMany(client: ClientConnection, command: Command): void {
   // nsqd creates the topic before it reads the body: it exists even if the batch is then refused.
   if (!client.nsqd.exiting) client.nsqd.getOrCreateTopic(topicName);
   const { maxBodySize, maxMsgSize } = client.nsqd.options;
-  const body = requireBody(command, ErrorCode.BadBody, 'MPUB', maxBodySize, 'body too big', 'invalid body size');
+  const body = requireBody(command, 'MPUB', maxBodySize, MPUB_BODY);
   let bodies: Buffer[];
   try {
     bodies = parseMpubBody(body, { maxBodySize, maxMsgSize });
@@ -225,7 +249,7 @@ function publishDeferred(client: ClientConnection, command: Command): void {
     throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
   }
   const delay = Number(parsedDelay);
-  const body = requireBody(command, ErrorCode.BadMessage, 'DPUB', maxMsgSize, 'message too big', 'invalid message body size');
+  const body = requireBody(command, 'DPUB', maxMsgSize, MESSAGE_BODY);
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.DpubFailed, 'DPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);

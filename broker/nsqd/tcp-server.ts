@@ -15,7 +15,9 @@ export class TcpServer {
   readonly server: Server;
 
   constructor(private readonly nsqd: Nsqd) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Half-open: a client that ends its side still gets the answers to what it sent (and nsqd's
+    // "failed to read" error for a command it cut off); each connection closes itself at EOF.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -37,12 +39,20 @@ export class TcpServer {
       /* handled by 'close' */
     });
     let magic: Buffer = Buffer.alloc(0);
+    // EOF before the four magic bytes: nsqd closes without a word.
+    const onEndBeforeMagic = (): void => {
+      socket.end();
+      socket.destroySoon();
+    };
+    socket.on('end', onEndBeforeMagic);
     const onData = (chunk: Buffer): void => {
       magic = magic.length === 0 ? chunk : Buffer.concat([magic, chunk]);
       if (magic.length < 4) return;
       socket.off('data', onData);
+      socket.off('end', onEndBeforeMagic);
       if (!magic.subarray(0, 4).equals(MAGIC_V2)) {
         socket.end(encodeFrame(FrameType.Error, ErrorCode.BadProtocol));
+        socket.destroySoon();
         return;
       }
       const client = new ClientConnection(socket, this.nsqd, (closed) => this.clients.delete(closed));
