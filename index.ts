@@ -17,3 +17,5 @@ export { Producer } from './client/producer.ts';
 export { Message } from './client/message.ts';
 export { RequeueMessage, GiveUpMessage, NsqClientError, ClientErrorCode } from './client/errors.ts';
 export { publishHttp } from './client/http-publish.ts';
+export { defineConfig } from './runner/config-file.ts';
+export type { NsqworkerConfig } from './runner/config-file.ts';
