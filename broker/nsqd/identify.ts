@@ -43,6 +43,25 @@ export function defaultClientSettings(options: BrokerOptions, remoteHost: string
 
 const invalid = (reason: string): ProtocolError => new ProtocolError(ErrorCode.BadBody, `IDENTIFY ${reason}`);
 
+/** Go's key folding for matching JSON names to struct fields (ASCII case, and `ſ` as `s`; `K` lower-cases to `k`). */
+const foldKey = (key: string): string => key.toLowerCase().replaceAll('ſ', 's');
+const FIELD_BY_FOLDED_KEY = new Map(Object.keys(IdentifyRequestSchema.shape).map((field) => [foldKey(field), field]));
+
+/**
+ * Go's decoder matches a JSON key to a field exactly or, failing that, ignoring case, and a later key
+ * for the same field overwrites an earlier one: `{"MSG_TIMEOUT": 5000}` sets msg_timeout in nsqd.
+ */
+function canonicalKeys(json: unknown): unknown {
+  if (json === null) return {}; // json.Unmarshal of `null` leaves the struct as it is: an empty IDENTIFY.
+  if (typeof json !== 'object' || Array.isArray(json)) return json;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    const field = FIELD_BY_FOLDED_KEY.get(foldKey(key));
+    if (field !== undefined) out[field] = value;
+  }
+  return out;
+}
+
 /** Parses an IDENTIFY body; throws nsqd's `E_BAD_BODY` errors. */
 export function parseIdentifyBody(body: Buffer): IdentifyRequest {
   let json: unknown;
@@ -51,8 +70,7 @@ export function parseIdentifyBody(body: Buffer): IdentifyRequest {
   } catch {
     throw invalid('failed to decode JSON body');
   }
-  // Go's json.Unmarshal of `null` into a struct leaves it as it is: nsqd takes it as an empty IDENTIFY.
-  const parsed = IdentifyRequestSchema.safeParse(json === null ? {} : json);
+  const parsed = IdentifyRequestSchema.safeParse(canonicalKeys(json));
   if (!parsed.success) throw invalid('failed to decode JSON body');
   return parsed.data;
 }
