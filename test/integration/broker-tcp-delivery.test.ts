@@ -381,3 +381,25 @@ describe('bundled nsqd TCP: REQ delay bound', () => {
     expect(second.attempts).toBe(2);
   });
 });
+
+describe('bundled nsqd TCP: TOUCH bound', () => {
+  const fixture = brokerPerTest({ maxMsgTimeoutMs: 1500 });
+
+  it('caps a TOUCH at delivery + max-msg-timeout', async () => {
+    const f = fixture();
+    const topic = uniqueName('touchcap');
+    const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1000 });
+    await f.publish(topic, 'capped');
+    const first = await sub.nextMessage();
+    const deliveredAt = Date.now();
+    // Touched at 900 ms: now + 1000 would be 1900 ms; the cap is 1500 ms after delivery.
+    await delay(900);
+    sub.send(encodeTouch(first.id));
+    const second = await sub.nextMessage(3000);
+    const elapsed = Date.now() - deliveredAt;
+    expect(elapsed).toBeGreaterThanOrEqual(1400);
+    expect(elapsed).toBeLessThan(1850);
+    expect(second.id).toBe(first.id);
+    expect(second.attempts).toBe(2);
+  });
+});

@@ -197,6 +197,15 @@ describe('bundled nsqd TCP: IDENTIFY', () => {
     });
   }
 
+  it('matches field names ignoring case, as Go decodes JSON', async () => {
+    const f = fixture();
+    const client = await f.connect();
+    client.send(identifyRaw('{"Feature_Negotiation":true,"MSG_TIMEOUT":5000,"Sample_Rate":7}'));
+    expect((await client.nextFrame()).data.toString()).toBe(expectedAnswer({ msg_timeout: 5000, sample_rate: 7 }));
+    await expectFatalIdentify(f, identifyRaw('{"Heartbeat_Interval":999}'), 'E_BAD_BODY IDENTIFY heartbeat interval (999) is invalid');
+    await expectFatalIdentify(f, identifyRaw('{"MSG_timeout":"soon"}'), 'E_BAD_BODY IDENTIFY failed to decode JSON body');
+  });
+
   it('takes a JSON null body as an empty IDENTIFY, as Go does', async () => {
     const f = fixture();
     const client = await f.connect();
