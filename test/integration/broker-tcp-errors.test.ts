@@ -369,6 +369,21 @@ describe('bundled nsqd TCP: fatal errors', () => {
     expect(await f.topicStats(topic)).toMatchObject({ message_count: 0 });
   });
 
+  it('hands the in-flight messages of a client closed by a fatal error to another consumer', async () => {
+    const f = fixture();
+    const topic = uniqueName('fatalinflight');
+    const doomed = await f.subscriber(topic, 'ch', 2);
+    await f.publish(topic, 'm0', 'm1');
+    const held = [await doomed.nextMessage(), await doomed.nextMessage()];
+    const heir = await f.subscriber(topic, 'ch', 5);
+    doomed.send('RDY x\n');
+    await expectErrorFrame(doomed, 'E_INVALID RDY could not parse count x');
+    await doomed.waitClosed();
+    const redelivered = [await heir.nextMessage(), await heir.nextMessage()];
+    expect(redelivered.map((m) => m.id).sort()).toEqual(held.map((m) => m.id).sort());
+    expect(redelivered.map((m) => m.attempts)).toEqual([2, 2]);
+  });
+
   it('creates the topic of a refused MPUB, as nsqd does before it reads the body', async () => {
     const f = fixture();
     const topic = uniqueName('mpubcreates');
