@@ -19,9 +19,6 @@ import {
   stringValues,
   unescapeDelimiter,
 } from '../tools/args.ts';
-import { runPub } from '../tools/pub.ts';
-import { runStats } from '../tools/stats.ts';
-import { startTail } from '../tools/tail.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 
 const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
@@ -48,6 +45,8 @@ export function registerToolCommands(cli: CAC): void {
       const given = bodies.map(String);
       if (given.some((body) => body === '')) throw new UsageError('message bodies cannot be empty: nsqd refuses empty messages');
       await runTool('pub', async () => {
+        // Loaded when used, so the other commands do not pay for the client at startup.
+        const { runPub } = await import('../tools/pub.ts');
         const published = await runPub({
           topic,
           nsqdTcpAddresses,
@@ -84,6 +83,7 @@ export function registerToolCommands(cli: CAC): void {
       const maxInFlight = intValue(flags, 'max-in-flight', 200, 1);
       const printTopic = flags.printTopic === true;
       await runTool('tail', async () => {
+        const { startTail } = await import('../tools/tail.ts');
         const tail = startTail({
           topics,
           channel,
@@ -125,6 +125,7 @@ export function registerToolCommands(cli: CAC): void {
       const countOfPolls = intValue(flags, 'count-of-polls', 0);
       const requestTimeoutMs = durationValue(argv(), flags, 'http-client-request-timeout', 5000);
       await runTool('stats', async () => {
+        const { runStats } = await import('../tools/stats.ts');
         const abort = new AbortController();
         const running = runStats({
           topic,
