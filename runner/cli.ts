@@ -8,14 +8,12 @@ import { registerListCommand } from './commands/list.ts';
 import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
-import { registerToolCommands } from './commands/tools.ts';
 import { RunnerError } from './errors.ts';
 import { UsageError } from './flags.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');
   registerServerCommands(cli);
-  registerToolCommands(cli);
   registerToolCommands(cli);
   registerListCommand(cli);
   cli.help();
