@@ -337,6 +337,33 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(redelivered.attempts).toBe(2);
   });
 
+  it('with sample_rate N drops about (100-N-1)% of the messages for that client, and delivers all with 0', async () => {
+    const f = fixture();
+    const topic = uniqueName('sample');
+    const sampled = await f.subscriber(topic, 'sampled', 200, { sample_rate: 1 });
+    const full = await f.subscriber(topic, 'full', 200);
+    await f.mpublish(topic, Array.from({ length: 200 }, (_, i) => `m${i}`));
+    // Every message has left both channels' queues: delivered, or (sampled out) dropped.
+    await f.waitForChannel(topic, 'sampled', (c) => c.depth === 0 && c.message_count === 200, 'the sampled channel to drain');
+    await f.waitForChannel(topic, 'full', (c) => c.in_flight_count === 200, 'all 200 in flight');
+    const kept = await messagesBeforeBarrier(sampled);
+    // About 2% of 200: well under 30 unless sampling is not applied.
+    expect(kept.length).toBeLessThan(30);
+    expect((await f.channelStats(topic, 'sampled'))?.in_flight_count).toBe(kept.length);
+    expect(await messagesBeforeBarrier(full)).toHaveLength(200);
+  });
+
+  it('delivers through the smallest output buffers: output_buffer_size 64, and -1 (unbuffered)', async () => {
+    const f = fixture();
+    const topic = uniqueName('smallbuf');
+    const small = await f.subscriber(topic, 'small', 100, { output_buffer_size: 64, output_buffer_timeout: 25 });
+    const unbuffered = await f.subscriber(topic, 'none', 100, { output_buffer_size: -1 });
+    const bodies = Array.from({ length: 100 }, (_, i) => `${i}:${'x'.repeat(i * 10)}`);
+    await f.mpublish(topic, bodies);
+    expect((await receive(small, 100)).map(bodyOf)).toEqual(bodies);
+    expect((await receive(unbuffered, 100)).map(bodyOf)).toEqual(bodies);
+  });
+
   it('identifies before SUB and keeps working after IDENTIFY with the default settings', async () => {
     const f = fixture();
     const topic = uniqueName('identified');
