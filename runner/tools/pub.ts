@@ -96,7 +96,14 @@ async function sendPaced(producer: Producer, pipeline: PublishPipeline, pacer: P
   for (const message of messages) {
     const due = pacer.next();
     if (due !== undefined) await due;
+    const first = pipeline.published === 0 && pipeline.error === undefined;
     await pipeline.add(producer.publish(topic, message), 1);
+    if (first) {
+      // The first publish also connects. Messages paced while that takes would queue up and
+      // leave together, so the schedule starts once nsqd has answered the first one.
+      await pipeline.drain();
+      pacer.restart(1);
+    }
     if (pipeline.error !== undefined) return;
   }
 }

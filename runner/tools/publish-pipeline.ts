@@ -44,9 +44,9 @@ export class PublishPipeline {
   }
 }
 
-/** Spaces messages `1000 / perSecond` ms apart from the first, sleeping only when ahead of schedule. */
+/** Spaces messages `1000 / perSecond` ms apart, sleeping only when ahead of schedule. */
 export class Pacer {
-  private readonly startedAt = performance.now();
+  private startedAt = performance.now();
   private granted = 0;
 
   constructor(private readonly perSecond: number) {}
@@ -58,5 +58,11 @@ export class Pacer {
     // Timers fire at millisecond granularity: closer than that, send now and let the schedule catch up.
     if (delayMs < 1) return undefined;
     return new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+
+  /** Restarts the schedule now, counting `sent` messages as already sent at this instant. */
+  restart(sent: number): void {
+    this.startedAt = performance.now();
+    this.granted = sent;
   }
 }

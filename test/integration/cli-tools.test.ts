@@ -12,6 +12,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLookupd, type LookupdHandle } from '../../broker/lookupd/server.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
+import { rawFlagValues } from '../../runner/tools/args.ts';
+import { LineSplitter } from '../../runner/tools/line-splitter.ts';
+import { HEADER_COLUMNS as TABLE_COLUMNS, StatsTable, type ChannelTotals } from '../../runner/tools/stats-table.ts';
 import { BrokerPool, uniqueTopic, waitFor, type TestBroker } from '../support/brokers.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsqworker.js');
@@ -115,16 +118,20 @@ function fixtureOf(task: { id: string }): Fixture {
   return fixtures.get(task.id)!;
 }
 
-/** Receives `count` bodies from `topic` on a fresh channel, in arrival order. */
-async function consumeBodies(fx: Fixture, broker: TestBroker, topic: string, count: number): Promise<string[]> {
-  const bodies: string[] = [];
+/** Receives `count` messages from `topic` on a fresh channel, in arrival order, with nsqd's publish time. */
+async function consumeMessages(fx: Fixture, broker: TestBroker, topic: string, count: number): Promise<Array<{ body: string; publishedAtMs: number }>> {
+  const received: Array<{ body: string; publishedAtMs: number }> = [];
   const consumer = new Consumer({ topic, channel: 'check', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 1000 }, (message) => {
-    bodies.push(message.text());
+    received.push({ body: message.text(), publishedAtMs: message.timestamp / 1e6 });
   });
   fx.clients.push(consumer);
   consumer.start();
-  await waitFor(() => bodies.length >= count, `${count} messages on ${topic}`);
-  return bodies;
+  await waitFor(() => received.length >= count, `${count} messages on ${topic}`);
+  return received;
+}
+
+async function consumeBodies(fx: Fixture, broker: TestBroker, topic: string, count: number): Promise<string[]> {
+  return (await consumeMessages(fx, broker, topic, count)).map((m) => m.body);
 }
 
 interface ChannelNumbers {
@@ -192,13 +199,13 @@ describe.concurrent('nsqworker pub', () => {
     const broker = await fx.brokers.start();
     const topic = uniqueTopic('pub-rate');
     const bodies = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    const startedAt = Date.now();
     const pub = fx.cli(['pub', '--topic', topic, '--nsqd-tcp-address', broker.tcpAddress, '--delimiter', '\\t', '--rate', '100'], `${bodies.join('\t\t')}\t`);
     expect(await pub.exitCode()).toBe(0);
     expect(pub.stderr).toContain(`published 20 messages to ${topic}`);
-    // 20 messages at 100/s: the last one goes 190 ms after the first.
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(190);
-    expect(await consumeBodies(fx, broker, topic, 20)).toEqual(bodies);
+    const received = await consumeMessages(fx, broker, topic, 20);
+    expect(received.map((m) => m.body)).toEqual(bodies);
+    // 20 messages at 100/s: nsqd took the last one 190 ms after the first (unthrottled, a few ms).
+    expect(received[19]!.publishedAtMs - received[0]!.publishedAtMs).toBeGreaterThanOrEqual(180);
   });
 
   it('exits 1 when nsqd refuses a message or cannot be reached', async ({ task }) => {
@@ -374,5 +381,44 @@ describe.concurrent('nsqworker stats', () => {
     expect(await stats.exitCode()).toBe(1);
     expect(stats.stderr).toContain(`failed to find channel(absent) in stats metadata for topic(${topic})`);
     expect(stats.lines).toEqual([]);
+  });
+});
+
+// The pieces the commands are built from, in process: cases too slow or too fiddly to reach from outside.
+describe('tool internals', () => {
+  it('splits messages that cross chunk boundaries, dropping empty ones', () => {
+    const input = Buffer.from('alpha\n\nbeta\ngamma-is-longer\n\n\ndelta');
+    // Every way of cutting the input in two, and one byte at a time.
+    const cuts = [...Array.from({ length: input.length + 1 }, (_, at) => [input.subarray(0, at), input.subarray(at)]), [...input].map((b) => Buffer.from([b]))];
+    for (const chunks of cuts) {
+      const splitter = new LineSplitter(0x0a);
+      const out: Buffer[] = [];
+      for (const chunk of chunks) splitter.push(chunk, out);
+      splitter.end(out);
+      expect(out.map(String)).toEqual(['alpha', 'beta', 'gamma-is-longer', 'delta']);
+    }
+  });
+
+  it('repeats the header every 25 rows and counts msgs since the previous poll', () => {
+    const table = new StatsTable();
+    const totals = (messages: number): ChannelTotals => ({ depth: 7, backendDepth: 2, inFlight: 1, deferred: 0, requeued: 3, timedOut: 0, messages, clients: 2 });
+    const lines = Array.from({ length: 26 }, (_, poll) => table.render(totals(100 + poll * 10)))
+      .join('')
+      .split('\n')
+      .slice(0, -1);
+    expect(TABLE_COLUMNS).toBe(HEADER_COLUMNS);
+    expect(lines.filter((line) => line === HEADER_RULE)).toHaveLength(2);
+    expect(lines[0]).toBe(HEADER_RULE);
+    expect(lines[27]).toBe(HEADER_RULE);
+    expect(rowNumbers(lines[2]!)).toEqual([7, 5, 2, 1, 0, 3, 0, 100, 2]);
+    expect(rowNumbers(lines[3]!)).toEqual([7, 5, 2, 1, 0, 3, 0, 10, 2]);
+  });
+
+  it('reads string flags as typed, whatever they look like', () => {
+    const argv = ['node', 'bin', 'pub', '--topic', '007', '--delimiter= ', '--topic=1e3', '--rate', '-1', '--', '--topic', 'body'];
+    expect(rawFlagValues(argv, 'topic')).toEqual(['007', '1e3']);
+    expect(rawFlagValues(argv, 'delimiter')).toEqual([' ']);
+    // mri reads `-1` as a flag, so --rate has no value here.
+    expect(rawFlagValues(argv, 'rate')).toEqual([]);
   });
 });
