@@ -2,7 +2,6 @@
  * `nsqworker --topic T --channel C`: run one worker. The command line is parsed in two passes:
  * first enough to find the worker, then again with the worker's own options added as flags.
  */
-import { cac } from 'cac';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfig, type NsqworkerConfig } from '../config-file.ts';
@@ -17,6 +16,7 @@ import { bindWorker, type Endpoints } from '../bind.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 import { formatRunHelp } from './run-help.ts';
 import { remoteEndpoints } from '../endpoints.ts';
+import { parseRunArgv } from '../run-argv.ts';
 
 /** Flags the runner reads before it knows the worker. */
 interface Prescan {
@@ -48,14 +48,9 @@ export function prescan(argv: readonly string[]): Prescan {
 }
 
 const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
-const EXTRA_FLAGS = new Set(['config', 'help', 'h', '--']);
 
 function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
-}
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 function availableWorkers(workersDir: string): string {
@@ -64,17 +59,9 @@ function availableWorkers(workersDir: string): string {
   return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}`;
 }
 
-/** Parses argv with every known flag; unknown flags are usage errors. */
+/** Parses argv with every known flag; unknown flags and stray words are usage errors. */
 function parseFlags(argv: readonly string[], fields: readonly FieldSpec[]): Record<string, unknown> {
-  const cli = cac('nsqworker');
-  cli.option('--config <file>', 'config file');
-  for (const field of fields) cli.option(`--${field.flag} [value]`, field.description);
-  const { options } = cli.parse([...argv.slice(0, 2), ...argv.slice(2)], { run: false });
-  const known = new Set([...fields.map((field) => camel(field.flag)), ...fields.map((field) => field.flag), ...EXTRA_FLAGS]);
-  for (const name of Object.keys(options)) {
-    if (!known.has(name)) throw usage(`unknown flag --${name.replace(/[A-Z]/g, (l) => `-${l.toLowerCase()}`)}`);
-  }
-  return options;
+  return parseRunArgv(argv.slice(2), fields, { valueFlags: ['config'], switches: ['help'] });
 }
 
 export interface RunningWorker {

@@ -1,0 +1,90 @@
+/**
+ * The command line of `nsqworker --topic T --channel C`, read against the flags the runner and the
+ * worker declare. Not cac: cac reads argv through mri, which turns every value that looks like a
+ * number into one (`--label 007` arrived as 7, `--topic-prefix 1e3` as 1000, `--channel 0123` as
+ * channel "123" while the worker file found was `_0123_`), takes `--offset -5` for a short flag
+ * `-5`, and drops stray words without a word. Here every value stays the text the user typed, and
+ * the field's kind (schema-flags.ts) converts it.
+ */
+import { RunnerError, RunnerErrorCode } from './errors.ts';
+import type { FieldSpec } from './schema-flags.ts';
+
+/** Raw flag values keyed by camel-cased flag name (`maxInFlight`), as valuesFromFlags reads them. */
+export type RawFlags = Record<string, string | boolean | Array<string | boolean>>;
+
+const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+function usage(message: string): RunnerError {
+  return new RunnerError(RunnerErrorCode.Usage, message);
+}
+
+/**
+ * Parses `args` (argv without node and the script). A flag is `--name value` or `--name=value`; a
+ * value may start with a single dash (`--offset -5`) but not with two. A boolean flag alone is
+ * true, `--no-name` is false, and it takes the next word only when that word is true/false/1/0/yes/no.
+ * `valueFlags` are extra flags that take a value (`config`); `switches` extra ones that do not (`help`).
+ * A repeated flag collects its values in order.
+ */
+export function parseRunArgv(
+  args: readonly string[],
+  fields: readonly FieldSpec[],
+  extra: { valueFlags: readonly string[]; switches: readonly string[] },
+): RawFlags {
+  const byFlag = new Map<string, FieldSpec | 'value' | 'switch'>();
+  for (const field of fields) byFlag.set(field.flag, field);
+  for (const flag of extra.valueFlags) byFlag.set(flag, 'value');
+  for (const flag of extra.switches) byFlag.set(flag, 'switch');
+  const out: RawFlags = {};
+  const set = (flag: string, value: string | boolean): void => {
+    const key = camel(flag);
+    const previous = out[key];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  };
+
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-h') {
+      set('help', true);
+      continue;
+    }
+    if (!arg.startsWith('--') || arg === '--') {
+      throw usage(`unexpected argument ${JSON.stringify(arg)}: flags are --name value (a value that starts with -- needs --name=value)`);
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    let spec = byFlag.get(name);
+    if (spec === undefined && name.startsWith('no-') && inline === undefined) {
+      const negated = byFlag.get(name.slice(3));
+      if (negated !== undefined && negated !== 'value' && negated !== 'switch' && negated.kind === 'boolean') {
+        set(negated.flag, false);
+        continue;
+      }
+    }
+    if (spec === undefined) throw usage(`unknown flag --${name}`);
+    if (spec === 'switch') {
+      set(name, true);
+      continue;
+    }
+    if (inline !== undefined) {
+      set(name, inline);
+      continue;
+    }
+    const next = args[i + 1];
+    if (spec !== 'value' && spec.kind === 'boolean') {
+      if (next !== undefined && BOOLEAN_WORDS.has(next.toLowerCase())) {
+        set(name, next);
+        i++;
+      } else {
+        set(name, true);
+      }
+      continue;
+    }
+    if (next === undefined || next.startsWith('--')) throw usage(`--${name} needs a value`);
+    set(name, next);
+    i++;
+  }
+  return out;
+}
