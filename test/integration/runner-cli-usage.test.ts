@@ -1,0 +1,170 @@
+/**
+ * The runner's command line as a user meets it: `--help` for a worker, and the usage errors that
+ * exit with status 2 and say what to fix. Options that parse are checked by what a task sees.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+/** A worker with one option of each kind; its task writes the options it was given to options.jsonl. */
+const OPTIONS_WORKER = `
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+
+export default defineWorker({
+  options: z.object({
+    slowThresholdMs: z.number().int().min(0).default(500).describe('page views slower than this are stored'),
+    batchSize: z.number().int().min(1).max(100).default(10).describe('rows written per batch'),
+    mode: z.enum(['fast', 'safe']).default('safe').describe('how rows are written'),
+    label: z.string().default('main').describe('label written with each row'),
+    dryRun: z.boolean().default(false).describe('log rows instead of writing them'),
+    offset: z.number().default(0).describe('added to every value'),
+  }),
+  tasks: {
+    async store(_message, context) {
+      await appendFile('options.jsonl', JSON.stringify(context.options) + '\\n');
+    },
+  },
+});
+`;
+
+async function projectWithWorker(): Promise<CliProject> {
+  const project = await projects.create();
+  await project.writeWorker('log', 'pageview', OPTIONS_WORKER);
+  await project.writeWorker('log', 'audit', OPTIONS_WORKER);
+  return project;
+}
+
+/** Starts the worker with `args`, publishes one message, and returns the options its task saw. */
+async function optionsSeen(project: CliProject, args: string[]): Promise<Record<string, unknown>> {
+  const run = project.startWorker('log', 'pageview', args);
+  const { httpAddress } = await run.brokerAddresses();
+  await run.subscribed(['store']);
+  await publish(httpAddress, 'log', 'x');
+  const [seen] = await eventually(async () => {
+    const records = await project.records('options.jsonl');
+    return records.length > 0 ? records : undefined;
+  }, 'the task to record its options');
+  return seen!;
+}
+
+// Free ports even here: should a usage error go unnoticed, the worker must not take the default ports.
+const RUN = ['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+describe('nsqworker --topic T --channel C --help', () => {
+  it("lists the runner's flags and the worker's options with type, default and description", async () => {
+    const project = await projectWithWorker();
+    const { code, stdout, stderr } = await project.run([...RUN, '--help']);
+    expect(code, stderr).toBe(0);
+    for (const flag of ['--max-attempts <number>', '--requeue-delay <duration>', '--shutdown-timeout <duration>', '--nsqd-tcp-address', '--data-path']) {
+      expect(stdout).toContain(flag);
+    }
+    expect(stdout).toContain('Worker log/pageview: tasks store');
+    const workerPart = stdout.slice(stdout.indexOf('Options of worker log/pageview:'));
+    expect(workerPart).toMatch(/--slow-threshold <duration>\s+page views slower than this are stored \(default: 500ms\)\s+\[NSQWORKER_SLOW_THRESHOLD\]/);
+    expect(workerPart).toMatch(/--batch-size <number>\s+rows written per batch \(default: 10\)/);
+    expect(workerPart).toMatch(/--mode <fast\|safe>\s+how rows are written \(default: "safe"\)/);
+    expect(workerPart).toMatch(/--label <string>\s+label written with each row \(default: "main"\)/);
+    expect(workerPart).toMatch(/--dry-run <boolean>\s+log rows instead of writing them \(default: false\)/);
+    // Runner flags are listed once, before the worker's.
+    expect(workerPart).not.toContain('--max-attempts');
+  });
+
+  it('without a worker, lists the runner flags only', async () => {
+    const project = await projectWithWorker();
+    const { code, stdout } = await project.run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('--max-attempts <number>');
+    expect(stdout).not.toContain('--slow-threshold');
+  });
+});
+
+describe('usage errors exit with status 2', () => {
+  it('a value that is not a duration names the flag', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run([...RUN, '--slow-threshold', 'abc']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--slow-threshold.*invalid duration "abc"/);
+  });
+
+  it("a value failing the worker's schema names the flag and its variable", async () => {
+    const project = await projectWithWorker();
+    const tooBig = await project.run([...RUN, '--batch-size', '1000']);
+    expect(tooBig.code).toBe(2);
+    expect(tooBig.stderr).toMatch(/--batch-size \(NSQWORKER_BATCH_SIZE\): .*100/);
+    const badEnum = await project.run([...RUN, '--mode', 'reckless']);
+    expect(badEnum.code).toBe(2);
+    expect(badEnum.stderr).toMatch(/--mode \(NSQWORKER_MODE\)/);
+    const notNumber = await project.run([...RUN, '--batch-size', 'ten']);
+    expect(notNumber.code).toBe(2);
+    expect(notNumber.stderr).toContain('--batch-size takes a number, got "ten"');
+  });
+
+  it("a bad runner setting names the runner's flag", async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run([...RUN, '--max-attempts', '-1']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--max-attempts/);
+  });
+
+  it('an unknown flag', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run([...RUN, '--max-atempts', '3']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown flag --max-atempts');
+  });
+
+  it('a stray argument that is not a flag', async () => {
+    const project = await projectWithWorker();
+    // `--max-attempts 3 5`: the 5 would otherwise be dropped without a word.
+    const { code, stderr } = await project.run([...RUN, '--max-attempts', '3', '5']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('"5"');
+  });
+
+  it('an unknown worker lists the workers found', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run(['--topic', 'log', '--channel', 'clicks', ...RUN.slice(4)]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('no worker for topic log channel clicks');
+    expect(stderr).toContain('workers/log/log_clicks_worker.ts');
+    expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
+  });
+
+  it('a missing --topic', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run(['--channel', 'pageview', ...RUN.slice(4)]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--topic and --channel are required');
+    expect(stderr).toContain('--topic log --channel pageview');
+  });
+});
+
+describe('option values reach the task', () => {
+  it('as given: numbers, durations, enums, booleans and strings that look like numbers', async () => {
+    const project = await projectWithWorker();
+    const seen = await optionsSeen(project, [
+      '--slow-threshold',
+      '2s',
+      '--batch-size=25',
+      '--mode',
+      'fast',
+      // A string option keeps its text, even when it reads as a number.
+      '--label',
+      '007',
+      '--dry-run',
+      '--offset',
+      '-5',
+    ]);
+    expect(seen).toEqual({ slowThresholdMs: 2000, batchSize: 25, mode: 'fast', label: '007', dryRun: true, offset: -5 });
+  });
+
+  it('schema defaults when nothing is given', async () => {
+    const project = await projectWithWorker();
+    const seen = await optionsSeen(project, []);
+    expect(seen).toEqual({ slowThresholdMs: 500, batchSize: 10, mode: 'safe', label: 'main', dryRun: false, offset: 0 });
+  });
+});
