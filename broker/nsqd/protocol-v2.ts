@@ -14,12 +14,18 @@ import { BrokerMessage } from './message.ts';
 
 const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
 
+const DIGITS = /^\d*$/;
+/** Up to 12 digits a value is exact as a number, and as nanoseconds (x 1e6) it stays inside int64. */
+const SHORT_DIGITS = 12;
+
 /**
- * Go's ByteToBase10: unsigned decimal digits only (an empty string is 0), as a uint64 that wraps past
- * 2^64 as Go's does, so huge values get nsqd's answers (and numbers in its error texts) exactly.
+ * Go's ByteToBase10: unsigned decimal digits only (an empty string is 0). Short values are numbers;
+ * longer ones are the uint64 Go computes, wrapping past 2^64, so huge values get nsqd's answers (and
+ * the numbers in its error texts) exactly without costing the common case a bigint.
  */
-function parseBase10(text: string): bigint | undefined {
-  return /^\d*$/.test(text) ? BigInt.asUintN(64, BigInt(text || '0')) : undefined;
+function parseBase10(text: string): number | bigint | undefined {
+  if (!DIGITS.test(text)) return undefined;
+  return text.length <= SHORT_DIGITS ? Number(text || '0') : BigInt.asUintN(64, BigInt(text));
 }
 
 /** nsqd's `time.Duration(ms) * time.Millisecond`: int64 nanoseconds, which overflow (even negative) for huge ms. */
@@ -107,9 +113,9 @@ function ready(client: ClientConnection, params: string[]): void {
     const parsed = parseBase10(params[1]!);
     if (parsed === undefined) throw invalid(`RDY could not parse count ${params[1]}`);
     // nsqd reads the count as int64: past 2^63 it is negative, and out of range.
-    const signed = BigInt.asIntN(64, parsed);
+    const signed = typeof parsed === 'number' ? parsed : BigInt.asIntN(64, parsed);
     const max = client.nsqd.options.maxRdyCount;
-    if (signed < 0n || signed > BigInt(max)) throw invalid(`RDY count ${signed} out of range 0-${max}`);
+    if (signed < 0 || signed > max) throw invalid(`RDY count ${signed} out of range 0-${max}`);
     count = Number(signed);
   }
   client.readyCount = count;
@@ -135,10 +141,10 @@ function requeue(client: ClientConnection, params: string[]): void {
   const id = messageIdParam(client, params, 'REQ', 3);
   const delay = parseBase10(params[2]!);
   if (delay === undefined) throw invalid(`REQ could not parse timeout ${params[2]}`);
-  // Clamped, never refused: an overflowed (negative) duration counts as 0, as in nsqd; the channel caps the top.
-  const ns = durationNs(delay);
-  const maxMs = client.nsqd.options.maxReqTimeoutMs;
-  client.channel?.requeue(client, id, ns < 0n ? 0 : delay > BigInt(maxMs) ? maxMs : Number(delay));
+  // Clamped, never refused: the channel caps it at max-req-timeout, and a huge delay whose nanoseconds
+  // overflow negative counts as 0, as in nsqd.
+  const delayMs = typeof delay === 'number' ? delay : durationNs(delay) < 0n ? 0 : Number(delay);
+  client.channel?.requeue(client, id, delayMs);
 }
 
 function touch(client: ClientConnection, params: string[]): void {
@@ -244,10 +250,11 @@ function publishDeferred(client: ClientConnection, command: Command): void {
   const parsedDelay = parseBase10(params[2]!);
   if (parsedDelay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
   const { maxReqTimeoutMs, maxMsgSize } = client.nsqd.options;
-  const ns = durationNs(parsedDelay);
-  if (ns < 0n || ns > BigInt(maxReqTimeoutMs) * 1_000_000n) {
-    throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
-  }
+  const outOfRange =
+    typeof parsedDelay === 'number'
+      ? parsedDelay > maxReqTimeoutMs
+      : durationNs(parsedDelay) < 0n || durationNs(parsedDelay) > BigInt(maxReqTimeoutMs) * 1_000_000n;
+  if (outOfRange) throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
   const delay = Number(parsedDelay);
   const body = requireBody(command, 'DPUB', maxMsgSize, MESSAGE_BODY);
   const { nsqd } = client;
