@@ -64,6 +64,22 @@ function parseFlags(argv: readonly string[], fields: readonly FieldSpec[]): Reco
   return parseRunArgv(argv.slice(2), fields, { valueFlags: ['config'], switches: ['help'] });
 }
 
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The worker's section of the config file may only name its options: the options schema is a
+ * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
+ */
+function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string): void {
+  const known = new Set(fields.map((field) => field.key));
+  const unknown = Object.keys(values).filter((key) => !known.has(key));
+  if (unknown.length === 0) return;
+  const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
+  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
+}
+
 export interface RunningWorker {
   settings: RunSettings;
   logger: Logger;
@@ -75,6 +91,9 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   const pre = prescan(argv.slice(2));
   const { config } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
   const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
+  // --help lists NSQWORKER_TOPIC and NSQWORKER_CHANNEL (a systemd unit may set them): they find the worker too.
+  pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
+  pre.channel ??= nonEmpty(env.NSQWORKER_CHANNEL);
   if (pre.topic === undefined || pre.channel === undefined) {
     if (pre.help) {
       process.stdout.write(formatRunHelp(RUN_FIELDS, undefined));
@@ -104,6 +123,8 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
 
   const flags = parseFlags(argv, [...RUN_FIELDS, ...workerFields]);
   const { workers: workerConfigs, ...configSettings } = config as NsqworkerConfig;
+  const workerConfig = workerConfigs?.[`${file.topic}/${file.channel}`] ?? {};
+  checkWorkerConfigKeys(workerConfig, workerFields, `${file.topic}/${file.channel}`);
   const settings = parseWithFields(
     RunSettingsSchema,
     RUN_FIELDS,
@@ -117,7 +138,7 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
           loaded.runtime.optionsSchema as z.ZodObject,
           workerFields,
           {
-            ...(workerConfigs?.[`${file.topic}/${file.channel}`] ?? {}),
+            ...workerConfig,
             ...valuesFromEnv(workerFields, env),
             ...valuesFromFlags(workerFields, flags),
           },
