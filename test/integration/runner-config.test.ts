@@ -1,0 +1,135 @@
+/**
+ * Where the runner's settings and a worker's options come from, declared once: schema defaults <
+ * nsqworker.config.ts < NSQWORKER_* environment < command line. One run sets each value at a
+ * different depth and reads back what won, from what the task saw and what the broker reports.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerStats, CliProjects, collect, eventually, publish, type CliProject } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+/** Its task records its options; 'reject' fails validate; 'fail' fails the task. */
+const WORKER = `
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+
+export default defineWorker({
+  options: z.object({
+    fromDefault: z.string().default('default'),
+    fromConfig: z.string().default('default'),
+    fromEnv: z.string().default('default'),
+    fromFlag: z.string().default('default'),
+    timeoutMs: z.number().int().default(100).describe('a duration: config in ms, env and flag as Go durations'),
+  }),
+  validate(message) {
+    return message.text() !== 'reject';
+  },
+  tasks: {
+    async record(message, context) {
+      if (message.text() === 'fail') throw new Error('told to fail');
+      await appendFile('options.jsonl', JSON.stringify(context.options) + '\\n');
+    },
+  },
+});
+`;
+
+const CONFIG = `
+export default {
+  topicPrefix: 'cfg_',
+  maxInFlight: 3,
+  maxAttempts: 2,
+  deadLetterTopic: 'dl_config',
+  workers: {
+    'jobs/run': { fromConfig: 'config', fromEnv: 'config', fromFlag: 'config', timeoutMs: 250 },
+  },
+};
+`;
+
+async function project(config = CONFIG, file = 'nsqworker.config.ts'): Promise<CliProject> {
+  const p = await projects.create();
+  await p.writeWorker('jobs', 'run', WORKER);
+  await p.write(file, config);
+  return p;
+}
+
+describe('config precedence: schema default < nsqworker.config.ts < NSQWORKER_* < flag', () => {
+  it("holds for a worker's options and for the runner's settings", async () => {
+    const p = await project();
+    const run = p.startWorker('jobs', 'run', ['--from-flag', 'flag', '--max-in-flight', '5'], {
+      NSQWORKER_FROM_ENV: 'env',
+      NSQWORKER_FROM_FLAG: 'env',
+      NSQWORKER_TIMEOUT: '3s',
+      NSQWORKER_MAX_IN_FLIGHT: '4',
+      NSQWORKER_DEAD_LETTER_TOPIC: 'dl_env',
+    });
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    // topicPrefix: only in the config file, so it beats the schema's ''.
+    const running = await run.waitForMessage('worker jobs/run running');
+    expect(running.topic).toBe('cfg_jobs');
+    await run.subscribed(['record']);
+
+    await publish(httpAddress, 'cfg_jobs', 'ok');
+    const [seen] = await eventually(async () => {
+      const records = await p.records('options.jsonl');
+      return records.length > 0 ? records : undefined;
+    }, 'the task to record its options');
+    expect(seen).toEqual({ fromDefault: 'default', fromConfig: 'config', fromEnv: 'env', fromFlag: 'flag', timeoutMs: 3000 });
+
+    // maxInFlight: config 3 < env 4 < flag 5, as the broker sees it (RDY of the task's connection).
+    const stats = await brokerStats(httpAddress);
+    const channel = stats.topics.find((t) => t.topic_name === 'cfg_jobs')?.channels.find((c) => c.channel_name === 'run');
+    expect(channel?.clients.map((client) => client.ready_count)).toEqual([5]);
+
+    // deadLetterTopic: config 'dl_config' < env 'dl_env' (with the config's prefix); maxAttempts 2 from the config.
+    const deadLetters = collect(projects, tcpAddress, 'cfg_dl_env');
+    await publish(httpAddress, 'cfg_jobs', 'reject');
+    await publish(httpAddress, 'cfg_jobs', 'fail');
+    await eventually(() => (deadLetters.messages.length >= 2 ? true : undefined), 'two dead letters on cfg_dl_env');
+    const envelopes = deadLetters.messages.map((message) => message.json<{ body: string; attempts: number; error: string }>());
+    const failed = envelopes.find((envelope) => envelope.body === 'fail');
+    expect(failed).toMatchObject({ attempts: 2, error: 'told to fail' });
+    expect(envelopes.find((envelope) => envelope.body === 'reject')).toMatchObject({ attempts: 1, error: 'validate returned false' });
+    expect(stats.topics.map((t) => t.topic_name)).not.toContain('cfg_dl_config');
+  });
+});
+
+describe('config file errors exit with status 2', () => {
+  it('an unknown runner key', async () => {
+    const p = await project(`export default { maxAtempts: 3 };\n`);
+    const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('nsqworker.config.ts: invalid config');
+    expect(stderr).toContain('maxAtempts');
+  });
+
+  it("an unknown key in a worker's options (from a file named by --config)", async () => {
+    const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo' } } };\n`, 'staging.config.ts');
+    const { code, stderr } = await p.run([
+      '--topic', 'jobs', '--channel', 'run', '--config', 'staging.config.ts',
+      '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('fromConfg');
+  });
+
+  it("a value of the wrong type for a worker's option", async () => {
+    const p = await project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`);
+    const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--timeout \(NSQWORKER_TIMEOUT\)/);
+  });
+});
+
+describe('the worker chosen through the environment', () => {
+  it('NSQWORKER_TOPIC and NSQWORKER_CHANNEL, as --help lists them', async () => {
+    const p = await project(`export default {};\n`);
+    const run = p.spawn(['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'], {
+      NSQWORKER_TOPIC: 'jobs',
+      NSQWORKER_CHANNEL: 'run',
+    });
+    const running = await run.waitForMessage('worker jobs/run running');
+    expect(running.channels).toEqual({ record: 'run' });
+  });
+});
