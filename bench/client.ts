@@ -64,6 +64,20 @@ async function startBrokerProcess(): Promise<Broker> {
   };
 }
 
+interface Measured {
+  rate: number;
+  /** Client-process CPU (user + system) per message, µs: what the client costs, whoever is the bottleneck. */
+  cpuUsPerMsg: number;
+}
+
+async function measure(count: number, run: () => Promise<number>): Promise<Measured> {
+  const before = process.cpuUsage();
+  const rate = await run();
+  const used = process.cpuUsage(before);
+  // The rate is timed inside run(); CPU includes its setup and teardown, a small overestimate.
+  return { rate, cpuUsPerMsg: (used.user + used.system) / count };
+}
+
 function progress(text: string): void {
   if (process.env.BENCH_VERBOSE) process.stderr.write(`${new Date().toISOString()} ${text}\n`);
 }
@@ -183,30 +197,33 @@ async function main(): Promise<void> {
   const countArg = process.argv.indexOf('--messages');
   const count = countArg > 0 ? Number(process.argv[countArg + 1]) : 200_000;
   const broker = await startBrokerProcess();
-  const rows: [string, number, number][] = [];
+  const rows: [string, Measured, Measured][] = [];
   try {
     const run = Date.now().toString(36);
     await fillBacklog(broker, `consume-ours-${run}`, 'bench', count);
-    const oursConsume = await consumeOurs(broker, `consume-ours-${run}`, count);
+    const oursConsume = await measure(count, () => consumeOurs(broker, `consume-ours-${run}`, count));
     await fillBacklog(broker, `consume-nsqjs-${run}`, 'bench', count);
-    const theirsConsume = await consumeNsqjs(broker, `consume-nsqjs-${run}`, count);
+    const theirsConsume = await measure(count, () => consumeNsqjs(broker, `consume-nsqjs-${run}`, count));
     rows.push([`consume backlog ${count} × ${BODY_SIZE} B, maxInFlight ${MAX_IN_FLIGHT}`, oursConsume, theirsConsume]);
 
-    const oursPub = await publishOurs(broker, `pub-ours-${run}`, count, 1);
-    const theirsPub = await publishNsqjs(broker, `pub-nsqjs-${run}`, count, 1);
+    const oursPub = await measure(count, () => publishOurs(broker, `pub-ours-${run}`, count, 1));
+    const theirsPub = await measure(count, () => publishNsqjs(broker, `pub-nsqjs-${run}`, count, 1));
     rows.push([`publish singly, ${PIPELINE_WINDOW} pipelined`, oursPub, theirsPub]);
 
-    const oursBatch = await publishOurs(broker, `mpub-ours-${run}`, count, BATCH);
-    const theirsBatch = await publishNsqjs(broker, `mpub-nsqjs-${run}`, count, BATCH);
+    const oursBatch = await measure(count, () => publishOurs(broker, `mpub-ours-${run}`, count, BATCH));
+    const theirsBatch = await measure(count, () => publishNsqjs(broker, `mpub-nsqjs-${run}`, count, BATCH));
     rows.push([`publish in batches of ${BATCH} (MPUB)`, oursBatch, theirsBatch]);
   } finally {
     await broker.stop();
   }
-  const format = (n: number) => Math.round(n).toLocaleString('en-US').padStart(12);
-  console.log(`\nclient throughput against the bundled nsqd (msg/s, ${count} messages)\n`);
-  console.log(`${'scenario'.padEnd(52)} ${'nsqworker'.padStart(12)} ${'nsqjs'.padStart(12)}   ratio`);
+  const format = (n: number) => Math.round(n).toLocaleString('en-US').padStart(11);
+  const cpu = (n: number) => n.toFixed(2).padStart(9);
+  console.log(`\nclient throughput against the bundled nsqd (msg/s; client CPU µs/msg), ${count} messages\n`);
+  console.log(`${'scenario'.padEnd(52)} ${'nsqworker'.padStart(11)} ${'nsqjs'.padStart(11)}  ratio ${'cpu ours'.padStart(9)} ${'cpu nsqjs'.padStart(9)}`);
   for (const [name, ours, theirs] of rows) {
-    console.log(`${name.padEnd(52)} ${format(ours)} ${format(theirs)}   ${(ours / theirs).toFixed(2)}×`);
+    console.log(
+      `${name.padEnd(52)} ${format(ours.rate)} ${format(theirs.rate)} ${(ours.rate / theirs.rate).toFixed(2).padStart(5)}× ${cpu(ours.cpuUsPerMsg)} ${cpu(theirs.cpuUsPerMsg)}`,
+    );
   }
 }
 
