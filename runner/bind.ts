@@ -8,6 +8,7 @@ import { Consumer } from '../client/consumer.ts';
 import type { Message } from '../client/message.ts';
 import { Producer } from '../client/producer.ts';
 import { DedupQueue } from './dedup.ts';
+import type { BindMetricsSink } from './metrics.ts';
 import { deadLetterEnvelope } from './dead-letter.ts';
 import { createTaskHandler } from './pipeline.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
@@ -47,8 +48,10 @@ export function bindWorker(params: {
   options: Record<string, unknown>;
   endpoints: Endpoints;
   logger: Logger;
+  /** Gets each task's counters, consumer and handler timing for /metrics; nothing is measured without it. */
+  metrics?: BindMetricsSink;
 }): BoundWorker {
-  const { settings, runtime, options, endpoints, logger } = params;
+  const { settings, runtime, options, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
   const workerLog = logger.child({ topic });
@@ -110,8 +113,9 @@ export function bindWorker(params: {
           await deadLetter(message, error?.message ?? 'max attempts exceeded');
         },
       },
-      handler,
+      metrics === undefined ? handler : metrics.timeTask({ topic, channel, task }, handler),
     );
+    metrics?.watchTask({ topic, channel, task }, count, consumer);
     consumer.on('message', () => count.received++);
     consumer.on('finished', () => count.finished++);
     consumer.on('requeued', (message, delayMs, error) => {

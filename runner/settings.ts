@@ -5,10 +5,23 @@
  */
 import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
+import { parseHealthAddress } from './health.ts';
 
 const topic = z.string().refine(isValidTopicName, { message: 'not a valid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
 const channel = z.string().refine(isValidChannelName, { message: 'not a valid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
 const int = z.number().int();
+const healthAddress = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      parseHealthAddress(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "expected host:port (e.g. 127.0.0.1:9102), or '' for none" },
+);
 
 export const RunnerSettingsShape = {
   workersDir: z.string().default('workers').describe('folder holding <topic>/<topic>_<channel>_worker.ts files'),
@@ -25,6 +38,7 @@ export const RunnerSettingsShape = {
   dataPath: z.string().default('.nsqworker').describe('data path of the embedded broker'),
   brokerTcpAddress: z.string().default('127.0.0.1:4150').describe('TCP address of the embedded broker'),
   brokerHttpAddress: z.string().default('127.0.0.1:4151').describe('HTTP address of the embedded broker'),
+  healthAddress: healthAddress.default('').describe("serve /healthz and Prometheus /metrics on host:port ('' = off)"),
 };
 
 export const RunnerSettingsSchema = z.object(RunnerSettingsShape).strict();

@@ -13,6 +13,8 @@ import { createLogger } from '../log.ts';
 import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from '../schema-flags.ts';
 import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from '../settings.ts';
 import { bindWorker, type Endpoints } from '../bind.ts';
+import { startHealthServer, type HealthServer } from '../health.ts';
+import { WorkerMetrics } from '../metrics.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 import { formatRunHelp } from './run-help.ts';
 import { remoteEndpoints } from '../endpoints.ts';
@@ -84,6 +86,9 @@ export interface RunningWorker {
   settings: RunSettings;
   logger: Logger;
   embedded: EmbeddedBroker | undefined;
+  /** With --health-address: the metrics (hot reload calls recordReload()) and the server of /healthz and /metrics. */
+  metrics: WorkerMetrics | undefined;
+  health: HealthServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -146,20 +151,28 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
         ) as Record<string, unknown>);
 
   const logger = createLogger(settings.logLevel);
+  // Up before the broker connections, so /healthz answers 503 while the worker starts.
+  const metrics = settings.healthAddress === '' ? undefined : new WorkerMetrics({ topic: settings.topic, channel: settings.channel });
+  const health = metrics === undefined ? undefined : await startHealthServer(settings.healthAddress, metrics, logger);
   let embedded: EmbeddedBroker | undefined;
   let endpoints: Endpoints;
-  if (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0) {
-    endpoints = await remoteEndpoints(settings);
-  } else {
-    embedded = await startEmbeddedBroker({
-      tcpAddress: settings.brokerTcpAddress,
-      httpAddress: settings.brokerHttpAddress,
-      dataPath: settings.dataPath,
-      logger,
-    });
-    endpoints = { nsqdTcpAddresses: [embedded.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [embedded.tcpAddress] };
+  try {
+    if (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0) {
+      endpoints = await remoteEndpoints(settings);
+    } else {
+      embedded = await startEmbeddedBroker({
+        tcpAddress: settings.brokerTcpAddress,
+        httpAddress: settings.brokerHttpAddress,
+        dataPath: settings.dataPath,
+        logger,
+      });
+      endpoints = { nsqdTcpAddresses: [embedded.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [embedded.tcpAddress] };
+    }
+  } catch (error) {
+    await health?.close();
+    throw error;
   }
-  const bound = bindWorker({ settings, runtime: loaded.runtime, options, endpoints, logger });
+  const bound = bindWorker({ settings, runtime: loaded.runtime, options, endpoints, logger, metrics });
   logger.info(
     { topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), worker: file.path },
     `worker ${file.topic}/${file.channel} running: tasks ${loaded.runtime.taskNames.join(', ')}`,
@@ -167,13 +180,19 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await bound.close();
-      await embedded?.close();
-      logger.info('worker stopped');
+      // /healthz answers 503 from the first signal on; it closes last, so the drain can be watched.
+      metrics?.setDraining();
+      try {
+        await bound.close();
+        await embedded?.close();
+        logger.info('worker stopped');
+      } finally {
+        await health?.close();
+      }
     })();
     return stopping;
   };
-  return { settings, logger, embedded, stop };
+  return { settings, logger, embedded, metrics, health, stop };
 }
 
 /** The CLI entry for the root command: run, and stop cleanly on the first signal. */

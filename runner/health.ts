@@ -1,0 +1,93 @@
+/**
+ * The worker's health and metrics endpoint (`--health-address host:port`):
+ *
+ * - `GET /healthz` answers 200 once every task's consumer is connected and subscribed, 503 before
+ *   that, while every nsqd of a task is unreachable, and from the first shutdown signal on (so a load
+ *   balancer or orchestrator stops counting on a worker that is draining). The JSON body says why.
+ * - `GET /metrics` answers the Prometheus text format (see metrics.ts).
+ *
+ * It is started before the broker connections, so it answers 503 while the worker starts, and stopped
+ * last on shutdown, so the drain can be watched to the end.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { WorkerMetrics } from './metrics.ts';
+
+export interface HealthServer {
+  /** The bound `host:port` (the real port when 0 was asked for). */
+  readonly address: string;
+  /** Stops listening and drops open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Splits `host:port` or `[v6]:port`; an empty host means 127.0.0.1, never every interface by accident. */
+export function parseHealthAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]*)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (match === null || !Number.isInteger(port) || port > 65535) throw new Error(`expected host:port, got ${JSON.stringify(address)}`);
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(head ? undefined : body);
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, metrics: WorkerMetrics): Promise<void> {
+  const path = (req.url ?? '/').split('?', 1)[0];
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false);
+    return;
+  }
+  if (path === '/healthz') {
+    const readiness = metrics.readiness();
+    send(res, readiness.ready ? 200 : 503, 'application/json', `${JSON.stringify(readiness)}\n`, head);
+    return;
+  }
+  if (path === '/metrics') {
+    const { contentType, body } = await metrics.scrape();
+    send(res, 200, contentType, body, head);
+    return;
+  }
+  send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz or /metrics\n', head);
+}
+
+/** Listens on `address` and serves /healthz and /metrics from `metrics`. */
+export async function startHealthServer(address: string, metrics: WorkerMetrics, logger: Logger): Promise<HealthServer> {
+  const { host, port } = parseHealthAddress(address);
+  const server: Server = createServer((req, res) => {
+    answer(req, res, metrics).catch((error: unknown) => {
+      logger.error({ err: error }, 'health endpoint failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
+      else res.destroy();
+    });
+  });
+  // A scraper that stalls must not hold the process open on shutdown, nor a slot for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const boundAddress = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  logger.info({ healthAddress: boundAddress }, `health and metrics on http://${boundAddress}/healthz and /metrics`);
+  let closing: Promise<void> | undefined;
+  return {
+    address: boundAddress,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
