@@ -1,0 +1,185 @@
+/**
+ * What the runner does with each message, seen from outside: one channel per task, retries on the
+ * failing task's channel only, dead letters in their JSON envelope, dedup by the worker's key,
+ * messages rejected by the body schema or by validate, and publish() from a task.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerStats, CliProjects, collect, eventually, publish, type BrokerStats } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+type Ran = { task: string; id: string; attempts: number; body: string };
+
+const RECORD = `async function record(message, context) {
+  await appendFile('ran.jsonl', JSON.stringify({ task: context.task, id: message.id, attempts: message.attempts, body: message.text() }) + '\\n');
+}`;
+
+function channelOf(stats: BrokerStats, topic: string, channel: string) {
+  return stats.topics.find((t) => t.topic_name === topic)?.channels.find((c) => c.channel_name === channel);
+}
+
+/** Waits until a channel has seen `count` messages and holds none (all finished). */
+async function drained(httpAddress: string, topic: string, channel: string, count: number) {
+  return eventually(async () => {
+    const c = channelOf(await brokerStats(httpAddress), topic, channel);
+    return c !== undefined && c.message_count >= count && c.depth === 0 && c.in_flight_count === 0 && c.deferred_count === 0 ? c : undefined;
+  }, `${topic}/${channel} to finish ${count} messages`);
+}
+
+describe('a worker with several tasks', () => {
+  it('runs each on its own channel; a failing task is retried there only, then dead-lettered in an envelope', async () => {
+    const project = await projects.create();
+    await project.writeWorker('payments', 'settle', `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+${RECORD}
+export default defineWorker({
+  tasks: {
+    async ledger(message, context) {
+      await record(message, context);
+    },
+    async notify(message, context) {
+      await record(message, context);
+      throw new Error('mail server down');
+    },
+  },
+});
+`);
+    const run = project.startWorker('payments', 'settle', ['--max-attempts', '3']);
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['ledger', 'notify']);
+    const channels = channelOf(await brokerStats(httpAddress), 'payments', 'settle.ledger');
+    expect(channels).toBeDefined();
+    expect((await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'payments')?.channels.map((c) => c.channel_name).sort()).toEqual([
+      'settle.ledger',
+      'settle.notify',
+    ]);
+
+    const deadLetters = collect(projects, tcpAddress, 'payments.dead_letter');
+    await publish(httpAddress, 'payments', '{"amount":42}');
+    await eventually(() => (deadLetters.messages.length > 0 ? true : undefined), 'a dead letter');
+
+    const ran = await project.records<Ran>('ran.jsonl');
+    const ledger = ran.filter((r) => r.task === 'ledger');
+    const notify = ran.filter((r) => r.task === 'notify');
+    expect(ledger.map((r) => r.attempts)).toEqual([1]);
+    expect(notify.map((r) => r.attempts)).toEqual([1, 2, 3]);
+    const id = ledger[0]!.id;
+    expect(new Set(notify.map((r) => r.id))).toEqual(new Set([id]));
+
+    expect(deadLetters.messages).toHaveLength(1);
+    const envelope = deadLetters.messages[0]!.json<Record<string, unknown>>();
+    expect(envelope).toMatchObject({
+      topic: 'payments',
+      channel: 'settle.notify',
+      task: 'notify',
+      message_id: id,
+      attempts: 3,
+      error: 'mail server down',
+      body: '{"amount":42}',
+    });
+
+    // The broker agrees: the ledger channel finished its message once, without a requeue.
+    const ledgerChannel = await drained(httpAddress, 'payments', 'settle.ledger', 1);
+    expect(ledgerChannel).toMatchObject({ message_count: 1, requeue_count: 0 });
+    const notifyChannel = await drained(httpAddress, 'payments', 'settle.notify', 1);
+    expect(notifyChannel.requeue_count).toBe(2);
+  });
+});
+
+describe('dedup', () => {
+  it("finishes a message whose dedup key a task has processed, without running the task again", async () => {
+    const project = await projects.create();
+    await project.writeWorker('orders', 'ship', `
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+${RECORD}
+export default defineWorker({
+  body: z.object({ orderId: z.string(), n: z.number() }),
+  dedupKey: (message) => message.data.orderId,
+  tasks: { ship: record },
+});
+`);
+    const run = project.startWorker('orders', 'ship');
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['ship']);
+
+    await publish(httpAddress, 'orders', { orderId: 'a', n: 1 });
+    await drained(httpAddress, 'orders', 'ship', 1);
+    // The same body again, then another with the same key: both skipped. A new key runs.
+    await publish(httpAddress, 'orders', { orderId: 'a', n: 1 });
+    await publish(httpAddress, 'orders', { orderId: 'a', n: 2 });
+    await publish(httpAddress, 'orders', { orderId: 'b', n: 3 });
+    const channel = await drained(httpAddress, 'orders', 'ship', 4);
+    expect(channel.requeue_count).toBe(0);
+
+    const ran = await project.records<Ran>('ran.jsonl');
+    expect(ran.map((r) => JSON.parse(r.body))).toEqual([
+      { orderId: 'a', n: 1 },
+      { orderId: 'b', n: 3 },
+    ]);
+  });
+});
+
+describe('rejected messages', () => {
+  it('a body failing the schema, or validate returning false: no task runs, the message is dead-lettered', async () => {
+    const project = await projects.create();
+    await project.writeWorker('metrics', 'ingest', `
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+${RECORD}
+export default defineWorker({
+  body: z.object({ value: z.number() }),
+  validate: (message) => message.data.value >= 0,
+  tasks: { ingest: record },
+});
+`);
+    const run = project.startWorker('metrics', 'ingest');
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['ingest']);
+    const deadLetters = collect(projects, tcpAddress, 'metrics.dead_letter');
+
+    await publish(httpAddress, 'metrics', 'not json');
+    await publish(httpAddress, 'metrics', { value: 'high' });
+    await publish(httpAddress, 'metrics', { value: -1 });
+    await publish(httpAddress, 'metrics', { value: 7 });
+    await eventually(() => (deadLetters.messages.length >= 3 ? true : undefined), 'three dead letters');
+    const channel = await drained(httpAddress, 'metrics', 'ingest', 4);
+    expect(channel.requeue_count).toBe(0);
+
+    const ran = await project.records<Ran>('ran.jsonl');
+    expect(ran.map((r) => r.body)).toEqual(['{"value":7}']);
+    const envelopes = deadLetters.messages.map((m) => m.json<{ body: string; error: string; task: string; channel: string; attempts: number }>());
+    const byBody = new Map(envelopes.map((e) => [e.body, e]));
+    expect(byBody.get('not json')?.error).toMatch(/not valid JSON/);
+    expect(byBody.get('{"value":"high"}')?.error).toMatch(/schema.*value/);
+    expect(byBody.get('{"value":-1}')?.error).toMatch(/validate returned false/);
+    for (const envelope of envelopes) expect(envelope).toMatchObject({ task: 'ingest', channel: 'ingest', attempts: 1 });
+  });
+});
+
+describe('publish() from a task', () => {
+  it('reaches another topic', async () => {
+    const project = await projects.create();
+    await project.writeWorker('signups', 'welcome', `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async welcome(message, context) {
+      await context.publish('emails', { to: message.text(), from: context.topic });
+    },
+  },
+});
+`);
+    const run = project.startWorker('signups', 'welcome');
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['welcome']);
+    const emails = collect(projects, tcpAddress, 'emails');
+    await publish(httpAddress, 'signups', 'ada@example.com');
+    await eventually(() => (emails.messages.length > 0 ? true : undefined), 'a message on emails');
+    expect(emails.messages.map((m) => m.json())).toEqual([{ to: 'ada@example.com', from: 'signups' }]);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * The runner's life: a SIGTERM in the middle of a stream drains and exits 0, and a restart on the
+ * same data path processes the rest, every message exactly once; a worker started beside a broker
+ * that already runs joins it instead of failing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker } from '../../broker/nsqd/server.ts';
+import { Producer } from '../../client/producer.ts';
+import { brokerStats, CliProjects, eventually, publish } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+/** Each message takes about 20 ms, then its sequence number and the process id are recorded. */
+const SLOW_WORKER = `
+import { appendFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async process(message) {
+      await delay(20);
+      await appendFile('processed.jsonl', JSON.stringify({ seq: Number(message.text()), pid: process.pid, attempts: message.attempts }) + '\\n');
+    },
+  },
+});
+`;
+
+type Processed = { seq: number; pid: number; attempts: number };
+
+describe('shutdown', () => {
+  it('SIGTERM mid-stream exits 0; after a restart on the same data path every message was processed exactly once', async () => {
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', SLOW_WORKER);
+    const dataPath = project.path('data');
+    const first = project.startWorker('events', 'store', ['--max-in-flight', '4', '--data-path', dataPath]);
+    const { tcpAddress } = await first.brokerAddresses();
+    await first.subscribed(['process']);
+
+    // Steady publishing at about 200 messages a second (the worker takes about 20 ms each, four at a time).
+    const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000, connectTimeoutMs: 1000 });
+    projects.defer(() => producer.close());
+    const acked = new Set<number>();
+    const attempted: number[] = [];
+    let publishing = true;
+    let failures = 0;
+    let seq = 0;
+    const pacer = setInterval(() => {
+      if (!publishing) return;
+      const n = seq++;
+      attempted.push(n);
+      producer.publish('events', String(n)).then(
+        () => acked.add(n),
+        () => {
+          failures++;
+          if (failures >= 5) publishing = false;
+        },
+      );
+    }, 5);
+    projects.defer(async () => clearInterval(pacer));
+
+    await eventually(async () => ((await project.records('processed.jsonl')).length >= 40 ? true : undefined), '40 messages processed');
+    first.kill('SIGTERM');
+    const exit = await first.waitForExit(15_000);
+    expect(exit, first.describe()).toEqual({ code: 0, signal: null });
+    // Publishes go on until the broker is gone: keep going until they fail, then stop.
+    await eventually(() => (publishing ? undefined : true), 'publishing to fail once the broker is gone');
+    clearInterval(pacer);
+    await producer.close().catch(() => undefined);
+    expect(acked.size).toBeGreaterThan(40);
+
+    const second = project.startWorker('events', 'store', ['--max-in-flight', '4', '--data-path', dataPath]);
+    const { httpAddress } = await second.brokerAddresses();
+    await second.subscribed(['process']);
+    const records = await eventually(async () => {
+      const processed = await project.records<Processed>('processed.jsonl');
+      const seen = new Set(processed.map((record) => record.seq));
+      return [...acked].every((n) => seen.has(n)) ? processed : undefined;
+    }, 'every acknowledged message to be processed');
+    // Let the second run drain whatever else it holds, then count again.
+    await eventually(async () => {
+      const channel = (await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'events')?.channels.find((c) => c.channel_name === 'store');
+      return channel !== undefined && channel.depth === 0 && channel.in_flight_count === 0 && channel.deferred_count === 0 ? true : undefined;
+    }, 'the second run to drain the channel');
+    const all = await project.records<Processed>('processed.jsonl');
+    expect(all.length).toBeGreaterThanOrEqual(records.length);
+
+    const counts = new Map<number, number>();
+    for (const record of all) counts.set(record.seq, (counts.get(record.seq) ?? 0) + 1);
+    const duplicates = [...counts].filter(([, count]) => count > 1);
+    expect(duplicates, 'messages processed twice').toEqual([]);
+    // Nothing processed that was never published, and no message redelivered after a timeout.
+    for (const record of all) expect(attempted).toContain(record.seq);
+    expect(all.filter((record) => record.attempts > 1)).toEqual([]);
+    const pids = new Set(all.map((record) => record.pid));
+    expect(pids.size, 'both runs processed messages').toBe(2);
+  });
+});
+
+describe('a broker already running', () => {
+  it('is joined by a worker started with its addresses, and left running when the worker stops', async () => {
+    const brokerData = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-join-'));
+    projects.defer(() => rm(brokerData, { recursive: true, force: true }));
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: brokerData });
+    projects.defer(() => broker.close());
+
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', SLOW_WORKER);
+    const run = project.startWorker('events', 'store', [
+      '--broker-tcp-address',
+      broker.tcpAddress,
+      '--broker-http-address',
+      broker.httpAddress,
+    ]);
+    const joined = await run.waitForMessage('already running');
+    expect(joined.tcpAddress).toBe(broker.tcpAddress);
+    await run.subscribed(['process']);
+
+    await publish(broker.httpAddress, 'events', '7');
+    await eventually(async () => ((await project.records('processed.jsonl')).length > 0 ? true : undefined), 'the message to be processed');
+    expect((await project.records<Processed>('processed.jsonl')).map((record) => record.seq)).toEqual([7]);
+
+    run.kill('SIGTERM');
+    expect(await run.waitForExit()).toEqual({ code: 0, signal: null });
+    const ping = await fetch(`http://${broker.httpAddress}/ping`);
+    expect(await ping.text()).toBe('OK');
+  });
+});
