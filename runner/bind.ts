@@ -1,18 +1,19 @@
 /**
- * Binds a loaded worker to NSQ: one consumer per task (channel `C` for a single task, `C.<task>` for
+ * Binds a worker to NSQ: one consumer per task (channel `C` for a single task, `C.<task>` for
  * several, so the broker tracks delivery, attempts and requeues per task), a producer for `publish()`
- * and dead letters, the failure policy, and a close that drains.
+ * and dead letters, the per-task dedup queues, the failure policy, and a close that drains. The
+ * worker's code runs in a {@link TaskExecutor}: in this process, or in a reloadable child.
  */
 import type { Logger } from 'pino';
+import type { PublishBody } from '../client/body.ts';
 import { Consumer } from '../client/consumer.ts';
 import type { Message } from '../client/message.ts';
 import { Producer } from '../client/producer.ts';
 import { DedupQueue } from './dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import { deadLetterEnvelope } from './dead-letter.ts';
-import { createTaskHandler } from './pipeline.ts';
+import type { TaskExecutor } from './executor.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
-import type { WorkerRuntime } from './worker-runtime.ts';
 
 export interface Endpoints {
   nsqdTcpAddresses: string[];
@@ -30,9 +31,23 @@ export interface TaskCounters {
   discarded: number;
 }
 
+/** What the binding hands the executor it runs tasks in. */
+export interface ExecutorDeps {
+  topic: string;
+  /** The worker's channel, as named by its file. */
+  channel: string;
+  channelOf(task: string): string;
+  log: Logger;
+  publish(topic: string, body: PublishBody): Promise<void>;
+  seen(task: string, key: string): boolean;
+  /** Each task's processed keys, oldest first: what a replacement executor starts from. */
+  dedupSnapshot(): Record<string, string[]>;
+}
+
 export interface BoundWorker {
   readonly channels: ReadonlyMap<string, string>;
   readonly counters: ReadonlyMap<string, TaskCounters>;
+  readonly consumers: readonly Consumer[];
   /** Stops taking messages, lets running tasks finish under the shutdown timeout, requeues the rest. Idempotent. */
   close(): Promise<void>;
 }
@@ -44,32 +59,41 @@ export function channelForTask(channel: string, task: string, taskCount: number)
 
 export function bindWorker(params: {
   settings: RunSettings;
-  runtime: WorkerRuntime;
-  options: Record<string, unknown>;
+  taskNames: readonly string[];
+  createExecutor: (deps: ExecutorDeps) => TaskExecutor;
   endpoints: Endpoints;
   logger: Logger;
   /** Gets each task's counters, consumer and handler timing for /metrics; nothing is measured without it. */
   metrics?: BindMetricsSink;
 }): BoundWorker {
-  const { settings, runtime, options, endpoints, logger, metrics } = params;
+  const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
   const workerLog = logger.child({ topic });
-  const instance = runtime.instantiate(options, workerLog.child({ channel: settings.channel }));
-  let closing: Promise<void> | undefined;
   const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs });
-  const abort = new AbortController();
-  const publish = (target: string, body: Parameters<Producer['publish']>[1]): Promise<void> => producer.publish(target, body);
+  const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(target, body);
+  const dedup = new Map(taskNames.map((task) => [task, new DedupQueue(settings.dedupQueueSize)]));
+  const executor = params.createExecutor({
+    topic,
+    channel: settings.channel,
+    channelOf: (task) => channelForTask(settings.channel, task, taskNames.length),
+    log: workerLog,
+    publish,
+    seen: (task, key) => dedup.get(task)?.has(key) ?? false,
+    dedupSnapshot: () => Object.fromEntries([...dedup].map(([task, queue]) => [task, queue.keysOldestFirst()])),
+  });
   const channels = new Map<string, string>();
   const counters = new Map<string, TaskCounters>();
   const consumers: Consumer[] = [];
+  let closing: Promise<void> | undefined;
 
-  for (const task of runtime.taskNames) {
-    const channel = channelForTask(settings.channel, task, runtime.taskNames.length);
+  for (const task of taskNames) {
+    const channel = channelForTask(settings.channel, task, taskNames.length);
     channels.set(task, channel);
     const count: TaskCounters = { received: 0, finished: 0, requeued: 0, deadLettered: 0, deduplicated: 0, discarded: 0 };
     counters.set(task, count);
     const log = workerLog.child({ channel, task });
+    const taskDedup = dedup.get(task)!;
 
     const deadLetter = async (message: Message, error: string): Promise<void> => {
       if (deadLetterTopic === undefined) return;
@@ -77,26 +101,21 @@ export function bindWorker(params: {
       count.deadLettered++;
     };
 
-    const handler = createTaskHandler({
-      topic,
-      channel,
-      task,
-      runtime,
-      instance,
-      options,
-      dedup: new DedupQueue(settings.dedupQueueSize),
-      log,
-      signal: abort.signal,
-      publish,
-      discard: async (message, reason) => {
-        count.discarded++;
-        log.warn({ messageId: message.id, reason }, 'message rejected: discarded without running the task');
-        await deadLetter(message, reason);
-      },
-      onDeduplicated: () => {
-        count.deduplicated++;
-      },
-    });
+    const handler = async (message: Message): Promise<void> => {
+      const outcome = await executor.run(task, message);
+      switch (outcome.kind) {
+        case 'done':
+          taskDedup.add(outcome.key);
+          return;
+        case 'deduplicated':
+          count.deduplicated++;
+          return;
+        case 'discarded':
+          count.discarded++;
+          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the task');
+          await deadLetter(message, outcome.reason);
+      }
+    };
 
     const consumer = new Consumer(
       {
@@ -137,12 +156,13 @@ export function bindWorker(params: {
   return {
     channels,
     counters,
+    consumers,
     close() {
       closing ??= (async () => {
-        abort.abort(new Error('worker shutting down'));
+        executor.abort();
         await Promise.all(consumers.map((consumer) => consumer.close()));
         try {
-          await instance.close();
+          await executor.close();
         } catch (error) {
           workerLog.error({ err: error }, 'worker close() failed');
         }

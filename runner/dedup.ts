@@ -24,6 +24,16 @@ export class DedupQueue {
     this.keys.add(key);
   }
 
+  /** Every remembered key, oldest first: replaying them into a new queue rebuilds this one. */
+  keysOldestFirst(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      const key = this.order[(this.next + i) % this.capacity];
+      if (key !== undefined) out.push(key);
+    }
+    return out;
+  }
+
   get size(): number {
     return this.keys.size;
   }

@@ -1,65 +1,75 @@
 /**
  * What happens to one message on one task's channel: parse the body by the worker's schema,
- * validate, preprocess, skip it if the task's dedup queue has seen it, run the task, remember it.
- * A rejected message (schema or validate) is discarded: dead-lettered, then finished, because it
- * will never become valid. Failures are thrown to the consumer, which requeues or gives up.
+ * validate, preprocess, skip it if the task has already processed its dedup key, run the task. The
+ * result says what happened; the caller finishes, dead-letters or counts accordingly. A task's
+ * failure is thrown (as the consumer's own control errors where the task asked for one).
+ *
+ * It runs in the worker process, or in a reloadable child under `--watch`: it needs no connection.
  */
 import type { Logger } from 'pino';
-import type { Message } from '../client/message.ts';
 import { GiveUpMessage, RequeueMessage } from '../client/errors.ts';
 import type { PublishBody } from '../client/body.ts';
-import type { DedupQueue } from './dedup.ts';
-import type { WorkerInstance } from './worker-runtime.ts';
-import type { WorkerRuntime } from './worker-runtime.ts';
+import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
 import type { HookContext, TaskContext, WorkerMessage } from './worker.ts';
 
-export interface TaskBinding {
+/** The message fields a task needs, wherever it runs. */
+export interface TaskInput {
+  readonly id: string;
+  readonly attempts: number;
+  readonly timestamp: number;
+  readonly body: Buffer;
+  touch(): void;
+}
+
+export type TaskOutcome =
+  | { kind: 'done'; key: string }
+  | { kind: 'deduplicated'; key: string }
+  | { kind: 'discarded'; reason: string };
+
+export interface TaskEnvironment {
   topic: string;
-  channel: string;
-  task: string;
+  /** The channel a task consumes (`C`, or `C.<task>` when the worker has several tasks). */
+  channelOf(task: string): string;
   runtime: WorkerRuntime;
   instance: WorkerInstance;
   options: Record<string, unknown>;
-  dedup: DedupQueue;
   log: Logger;
   signal: AbortSignal;
   publish(topic: string, body: PublishBody): Promise<void>;
-  /** Called for a message that failed its schema or validate. */
-  discard(message: Message, reason: string): Promise<void>;
-  /** Counters for logs and metrics. */
-  onDeduplicated(message: Message): void;
+  /** Whether this task has processed the key already. */
+  seen(task: string, key: string): boolean;
 }
 
 class MessageView implements WorkerMessage {
   data: unknown = undefined;
-  constructor(readonly message: Message) {}
+  constructor(private readonly input: TaskInput) {}
   get id(): string {
-    return this.message.id;
+    return this.input.id;
   }
   get attempts(): number {
-    return this.message.attempts;
+    return this.input.attempts;
   }
   get timestamp(): number {
-    return this.message.timestamp;
+    return this.input.timestamp;
   }
   get body(): Buffer {
-    return this.message.body;
+    return this.input.body;
   }
   text(): string {
-    return this.message.text();
+    return this.input.body.toString('utf8');
   }
   json<T = unknown>(): T {
-    return this.message.json<T>();
+    return JSON.parse(this.input.body.toString('utf8')) as T;
   }
 }
 
 /**
- * Errors a worker throws come from its own copy of the package when it was loaded in a fresh module
- * graph, so they are recognised by code, not by class, and re-thrown as the consumer's own.
+ * Errors a worker throws may come from another copy of the package (a worker loaded in a fresh
+ * module graph, or a second install), so they are recognised by code, not by class.
  */
-function translateControlError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
+export function translateControlError(error: unknown): unknown {
   if (error instanceof RequeueMessage || error instanceof GiveUpMessage) return error;
+  const code = (error as { code?: unknown } | null)?.code;
   if (code === 'E_REQUEUE') {
     const { delayMs, backoff } = error as { delayMs?: number; backoff?: boolean };
     return new RequeueMessage(delayMs, backoff ?? true, { cause: error });
@@ -68,54 +78,52 @@ function translateControlError(error: unknown): unknown {
   return error;
 }
 
-export function createTaskHandler(binding: TaskBinding): (message: Message) => Promise<void> {
-  const { instance, runtime, dedup } = binding;
-  const run = instance.tasks.get(binding.task)!;
-  return async (message) => {
-    const log = binding.log.child({ messageId: message.id, attempts: message.attempts });
-    const context: TaskContext = {
-      topic: binding.topic,
-      channel: binding.channel,
-      task: binding.task,
-      options: binding.options,
-      log,
-      signal: binding.signal,
-      publish: binding.publish,
-      touch: () => message.touch(),
-    };
-    const view = new MessageView(message);
-    if (runtime.bodySchema !== undefined) {
-      let json: unknown;
-      try {
-        json = message.json();
-      } catch {
-        return binding.discard(message, 'body is not valid JSON');
-      }
-      const parsed = runtime.bodySchema.safeParse(json);
-      if (!parsed.success) {
-        return binding.discard(message, `body does not match the worker's schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      }
-      view.data = parsed.data;
-    }
-    const hookContext: HookContext = context;
-    if (instance.validate !== undefined && !(await instance.validate(view, hookContext))) {
-      return binding.discard(message, 'validate returned false');
-    }
-    if (instance.preprocess !== undefined) {
-      const preprocessed = await instance.preprocess(view, hookContext);
-      if (preprocessed !== undefined) view.data = preprocessed;
-    }
-    const key = instance.dedupKey?.(view) ?? message.id;
-    if (dedup.has(key)) {
-      binding.onDeduplicated(message);
-      log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
-      return;
-    }
-    try {
-      await run(view, context);
-    } catch (error) {
-      throw translateControlError(error);
-    }
-    dedup.add(key);
+function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ');
+}
+
+export async function runTask(env: TaskEnvironment, task: string, input: TaskInput): Promise<TaskOutcome> {
+  const { instance, runtime } = env;
+  const log = env.log.child({ task, messageId: input.id, attempts: input.attempts });
+  const context: TaskContext = {
+    topic: env.topic,
+    channel: env.channelOf(task),
+    task,
+    options: env.options,
+    log,
+    signal: env.signal,
+    publish: env.publish,
+    touch: () => input.touch(),
   };
+  const view = new MessageView(input);
+  if (runtime.bodySchema !== undefined) {
+    let json: unknown;
+    try {
+      json = view.json();
+    } catch {
+      return { kind: 'discarded', reason: 'body is not valid JSON' };
+    }
+    const parsed = runtime.bodySchema.safeParse(json);
+    if (!parsed.success) return { kind: 'discarded', reason: `body does not match the worker's schema: ${describeIssues(parsed.error.issues)}` };
+    view.data = parsed.data;
+  }
+  const hookContext: HookContext = context;
+  if (instance.validate !== undefined && !(await instance.validate(view, hookContext))) {
+    return { kind: 'discarded', reason: 'validate returned false' };
+  }
+  if (instance.preprocess !== undefined) {
+    const preprocessed = await instance.preprocess(view, hookContext);
+    if (preprocessed !== undefined) view.data = preprocessed;
+  }
+  const key = instance.dedupKey?.(view) ?? input.id;
+  if (env.seen(task, key)) {
+    log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
+    return { kind: 'deduplicated', key };
+  }
+  try {
+    await instance.tasks.get(task)!(view, context);
+  } catch (error) {
+    throw translateControlError(error);
+  }
+  return { kind: 'done', key };
 }

@@ -15,6 +15,7 @@ import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from '../settings.ts'
 import { bindWorker, type Endpoints } from '../bind.ts';
 import { startHealthServer, type HealthServer } from '../health.ts';
 import { WorkerMetrics } from '../metrics.ts';
+import { InProcessExecutor } from '../executor.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 import { formatRunHelp } from './run-help.ts';
 import { remoteEndpoints } from '../endpoints.ts';
@@ -172,7 +173,14 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
     await health?.close();
     throw error;
   }
-  const bound = bindWorker({ settings, runtime: loaded.runtime, options, endpoints, logger, metrics });
+  const bound = bindWorker({
+    settings,
+    taskNames: loaded.runtime.taskNames,
+    createExecutor: (deps) => new InProcessExecutor({ ...deps, runtime: loaded.runtime, options }),
+    endpoints,
+    logger,
+    metrics,
+  });
   logger.info(
     { topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), worker: file.path },
     `worker ${file.topic}/${file.channel} running: tasks ${loaded.runtime.taskNames.join(', ')}`,

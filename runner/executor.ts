@@ -1,0 +1,56 @@
+/**
+ * Where a worker's code runs. In production it runs in the worker process itself; under `--watch`
+ * it runs in a child process that can be replaced when the code changes (see runner/reload/). The
+ * binding to NSQ, the dead letters and the dedup queues stay with the caller either way.
+ */
+import type { Logger } from 'pino';
+import type { PublishBody } from '../client/body.ts';
+import { runTask, type TaskInput, type TaskOutcome } from './pipeline.ts';
+import type { WorkerRuntime } from './worker-runtime.ts';
+
+export interface TaskExecutor {
+  readonly taskNames: readonly string[];
+  run(task: string, input: TaskInput): Promise<TaskOutcome>;
+  /** Shutdown has begun: raises the tasks' AbortSignal. */
+  abort(): void;
+  /** Releases the worker (its close hook); no task runs after this. */
+  close(): Promise<void>;
+}
+
+export class InProcessExecutor implements TaskExecutor {
+  readonly taskNames: readonly string[];
+  private readonly abortController = new AbortController();
+  private readonly env: Parameters<typeof runTask>[0];
+
+  constructor(params: {
+    topic: string;
+    channel: string;
+    channelOf(task: string): string;
+    runtime: WorkerRuntime;
+    options: Record<string, unknown>;
+    log: Logger;
+    publish(topic: string, body: PublishBody): Promise<void>;
+    seen(task: string, key: string): boolean;
+  }) {
+    const { runtime } = params;
+    this.taskNames = runtime.taskNames;
+    this.env = {
+      ...params,
+      instance: runtime.instantiate(params.options, params.log.child({ channel: params.channel })),
+      signal: this.abortController.signal,
+    };
+  }
+
+  run(task: string, input: TaskInput): Promise<TaskOutcome> {
+    return runTask(this.env, task, input);
+  }
+
+  abort(): void {
+    this.abortController.abort(new Error('worker shutting down'));
+  }
+
+  async close(): Promise<void> {
+    this.abort();
+    await this.env.instance.close();
+  }
+}
