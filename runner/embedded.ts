@@ -59,3 +59,25 @@ export async function startEmbeddedBroker(params: {
     return { tcpAddress: running, httpAddress: params.httpAddress, handle: undefined, close: async () => {} };
   }
 }
+
+/**
+ * Creates every task channel of the worker before any task subscribes. A topic keeps its messages
+ * until its first channel appears, then hands them all to that channel: a backlog published before
+ * a worker's first start would go to whichever task subscribed first, and its other tasks would
+ * never see it. On a broker this process started, directly (no message can slip in between); on
+ * one it joined, through nsqd's HTTP API, as nsqadmin does.
+ */
+export async function createTaskChannels(broker: EmbeddedBroker, topic: string, channels: readonly string[]): Promise<void> {
+  if (broker.handle !== undefined) {
+    const created = broker.handle.nsqd.getOrCreateTopic(topic);
+    for (const channel of channels) created.getOrCreateChannel(channel);
+    return;
+  }
+  const base = `http://${broker.httpAddress}`;
+  const post = async (path: string): Promise<void> => {
+    const response = await fetch(`${base}${path}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`POST ${base}${path} answered ${response.status}: ${await response.text()}`);
+  };
+  await post(`/topic/create?topic=${encodeURIComponent(topic)}`);
+  for (const channel of channels) await post(`/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`);
+}

@@ -6,13 +6,13 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { loadConfig, type NsqworkerConfig } from '../config-file.ts';
 import { discoverWorkers, findWorker } from '../discover.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { loadWorker } from '../loader.ts';
 import { createLogger } from '../log.ts';
 import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from '../schema-flags.ts';
 import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from '../settings.ts';
-import { bindWorker, type Endpoints } from '../bind.ts';
+import { bindWorker, channelForTask, type Endpoints } from '../bind.ts';
 import { startHealthServer, type HealthServer } from '../health.ts';
 import { WorkerMetrics } from '../metrics.ts';
 import { InProcessExecutor } from '../executor.ts';
@@ -168,8 +168,15 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
         logger,
       });
       endpoints = { nsqdTcpAddresses: [embedded.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [embedded.tcpAddress] };
+      const { taskNames } = loaded.runtime;
+      await createTaskChannels(
+        embedded,
+        settings.topicPrefix + settings.topic,
+        taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)),
+      );
     }
   } catch (error) {
+    await embedded?.close();
     await health?.close();
     throw error;
   }
