@@ -4,6 +4,7 @@
  * messages rejected by the body schema or by validate, and publish() from a task.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker } from '../../broker/nsqd/server.ts';
 import { brokerStats, CliProjects, collect, eventually, publish, type BrokerStats } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
@@ -85,6 +86,35 @@ export default defineWorker({
     expect(ledgerChannel).toMatchObject({ message_count: 1, requeue_count: 0 });
     const notifyChannel = await drained(httpAddress, 'payments', 'settle.notify', 1);
     expect(notifyChannel.requeue_count).toBe(2);
+  });
+});
+
+describe('a backlog waiting before the first start', () => {
+  it('reaches every task, not only the one that subscribed first', async () => {
+    const project = await projects.create();
+    await project.writeWorker('visits', 'count', `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+${RECORD}
+export default defineWorker({ tasks: { daily: record, total: record } });
+`);
+    // Messages published to the topic before any worker ran: the topic has no channel yet.
+    const dataPath = project.path('data');
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath });
+    for (const n of [1, 2, 3]) await publish(broker.httpAddress, 'visits', String(n));
+    await broker.close();
+
+    const run = project.startWorker('visits', 'count', ['--data-path', dataPath]);
+    await run.subscribed(['daily', 'total']);
+    const ran = await eventually(async () => {
+      const records = await project.records<Ran>('ran.jsonl');
+      return records.length >= 6 ? records : undefined;
+    }, 'both tasks to process the three messages', 10_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}; ran: ${JSON.stringify(await project.records('ran.jsonl'))}`);
+    });
+    const bodiesOf = (task: string) => ran.filter((r) => r.task === task).map((r) => r.body).sort();
+    expect(bodiesOf('daily')).toEqual(['1', '2', '3']);
+    expect(bodiesOf('total')).toEqual(['1', '2', '3']);
   });
 });
 
