@@ -9,10 +9,19 @@ import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
 import { RingQueue } from './ring-queue.ts';
 
+/** The broker's health as disk writes see it (nsqd's SetHealth after every backend write). */
+export interface DiskHealth {
+  readonly healthy: boolean;
+  diskWriteFailed(error: unknown): void;
+  diskWriteSucceeded(): void;
+}
+
 export interface BacklogOptions {
   memQueueSize: number;
   /** Absent for ephemeral topics and channels. */
   disk: DiskQueueOptions | undefined;
+  /** Told when a disk write fails, and when one succeeds while unhealthy. */
+  health?: DiskHealth;
 }
 
 export class Backlog {
@@ -33,15 +42,43 @@ export class Backlog {
     return this.disk?.depth ?? 0;
   }
 
+  /**
+   * Queues a message and never loses it: when the disk write fails, the broker turns unhealthy and
+   * the message stays in memory past mem-queue-size. For the broker's own moves (topic to channel,
+   * requeue, timeout), which run in timers and socket handlers where a throw would bring the whole
+   * process down.
+   */
   put(message: BrokerMessage): void {
+    if (!this.tryPut(message)) this.memory.push(message);
+  }
+
+  /** Queues a published message, or throws the disk error with nothing queued (nsqd's E_PUB_FAILED). */
+  putOrThrow(message: BrokerMessage): void {
+    if (!this.tryPut(message)) throw this.lastDiskError;
+  }
+
+  /** The error of the last failed disk write. */
+  private lastDiskError: unknown;
+
+  private tryPut(message: BrokerMessage): boolean {
     const disk = this.disk;
     if (this.memory.length < this.options.memQueueSize && (disk === undefined || disk.depth === 0)) {
       this.memory.push(message);
     } else if (disk !== undefined) {
-      disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      const health = this.options.health;
+      try {
+        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      } catch (error) {
+        // As nsqd: a failed backend write makes the broker unhealthy (/ping 500).
+        this.lastDiskError = error;
+        health?.diskWriteFailed(error);
+        return false;
+      }
+      if (health !== undefined && !health.healthy) health.diskWriteSucceeded();
     } else {
       this.droppedCount++;
     }
+    return true;
   }
 
   shift(): BrokerMessage | undefined {
@@ -66,13 +103,23 @@ export class Backlog {
   persistAndClose(extra: readonly BrokerMessage[] = []): void {
     const disk = this.disk;
     if (disk !== undefined) {
-      for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
-        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      // A disk that fails now costs this queue's unwritten messages, not the shutdown: the other
+      // queues and nsqd.dat must still be saved, so the error is reported (health, log) and not thrown.
+      try {
+        for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
+          disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+        }
+        for (const message of extra) {
+          disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+        }
+      } catch (error) {
+        this.options.health?.diskWriteFailed(error);
       }
-      for (const message of extra) {
-        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+      try {
+        disk.close();
+      } catch (error) {
+        this.options.health?.diskWriteFailed(error);
       }
-      disk.close();
     }
     this.memory.clear();
   }

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { isEphemeralName } from '../../protocol/names.ts';
-import type { BacklogOptions } from './backlog.ts';
+import type { BacklogOptions, DiskHealth } from './backlog.ts';
 import type { Channel, ChannelLimits } from './channel.ts';
 import { readMetadata, takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
 import { NSQD_VERSION, type BrokerOptions } from './options.ts';
@@ -19,7 +19,7 @@ export interface TopologyListener {
   channelDeleted(topic: string, channel: string): void;
 }
 
-export class Nsqd implements TopicHost {
+export class Nsqd implements TopicHost, DiskHealth {
   readonly topics = new Map<string, Topic>();
   readonly channelLimits: ChannelLimits;
   readonly startTime = Math.floor(Date.now() / 1000);
@@ -48,6 +48,7 @@ export class Nsqd implements TopicHost {
     const { options } = this;
     return {
       memQueueSize: options.memQueueSize,
+      health: this,
       disk: ephemeral
         ? undefined
         : {
@@ -173,6 +174,19 @@ export class Nsqd implements TopicHost {
 
   onLookupdAddressesChanged(listener: (addresses: string[]) => void): void {
     this.lookupdAddressListeners.push(listener);
+  }
+
+  /** nsqd sets its health after every backend write: NOK on a failure, OK again on the next success. */
+  get healthy(): boolean {
+    return this.health === 'OK';
+  }
+
+  diskWriteFailed(error: unknown): void {
+    this.setUnhealthy(error);
+  }
+
+  diskWriteSucceeded(): void {
+    this.health = 'OK';
   }
 
   setUnhealthy(error: unknown): void {

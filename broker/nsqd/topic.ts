@@ -47,14 +47,15 @@ export class Topic {
 
   /** Accepts a published message. */
   put(message: BrokerMessage): void {
-    this.messageCount++;
-    this.messageBytes += message.body.length;
     if (this.canDispatch()) {
       this.dispatch(message);
     } else {
-      this.backlog.put(message);
+      // Throws when the disk write fails: the publisher is told, and the message is not counted.
+      this.backlog.putOrThrow(message);
       if (!this.paused && this.channels.size > 0) this.scheduleDrain();
     }
+    this.messageCount++;
+    this.messageBytes += message.body.length;
   }
 
   /** Accepts a deferred publish. Waiting at the topic it keeps its delay only while in memory, as in nsqd. */
@@ -64,7 +65,7 @@ export class Topic {
     if (!this.canDispatch()) {
       // The delay waits with the message (it used to be dropped, delivering a DPUB at once to the first SUB).
       message.deferMs = delayMs;
-      this.backlog.put(message);
+      this.backlog.putOrThrow(message);
       if (!this.paused && this.channels.size > 0) this.scheduleDrain();
       return;
     }
