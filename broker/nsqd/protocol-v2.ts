@@ -202,6 +202,11 @@ function requireBody(command: Command, name: string, max: number, texts: BodyTex
   throw new ProtocolError(texts.code, `${name} ${texts.invalid} ${size}`);
 }
 
+/** A put the topic could not take (a failed disk write): nsqd answers `E_PUB_FAILED PUB failed <err>`, fatal. */
+function putFailed(code: string, command: string, error: unknown): ProtocolError {
+  return new ProtocolError(code, `${command} failed ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
 function publish(client: ClientConnection, command: Command): void {
   const { params } = command;
   if (params.length < 2) throw invalid('PUB insufficient number of parameters');
@@ -211,7 +216,11 @@ function publish(client: ClientConnection, command: Command): void {
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.PubFailed, 'PUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
-  topic.put(new BrokerMessage(topic.ids.next(), nowNs(), body));
+  try {
+    topic.put(new BrokerMessage(topic.ids.next(), nowNs(), body));
+  } catch (error) {
+    throw putFailed(ErrorCode.PubFailed, 'PUB', error);
+  }
   client.recordPublish(topicName, 1);
   client.sendResponse('OK');
 }
@@ -237,7 +246,11 @@ function publishMany(client: ClientConnection, command: Command): void {
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.MpubFailed, 'MPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
   const timestamp = nowNs();
-  for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  try {
+    for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  } catch (error) {
+    throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
+  }
   client.recordPublish(topicName, bodies.length);
   client.sendResponse('OK');
 }
@@ -260,7 +273,11 @@ function publishDeferred(client: ClientConnection, command: Command): void {
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.DpubFailed, 'DPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
-  topic.putDeferred(new BrokerMessage(topic.ids.next(), nowNs(), body), delay);
+  try {
+    topic.putDeferred(new BrokerMessage(topic.ids.next(), nowNs(), body), delay);
+  } catch (error) {
+    throw putFailed(ErrorCode.DpubFailed, 'DPUB', error);
+  }
   client.recordPublish(topicName, 1);
   client.sendResponse('OK');
 }
