@@ -95,24 +95,37 @@ async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   if (tooBig) throw new HttpError(413, 'MSG_TOO_BIG');
   if (body.length === 0) throw new HttpError(400, 'MSG_EMPTY');
   const topicName = topicParam(query);
+  if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
+  // nsqd creates the topic when it reads the topic parameter, before it checks `defer`.
+  const topic = ctx.nsqd.getOrCreateTopic(topicName);
   let deferMs = 0;
   const deferParam = query.get('defer');
   if (deferParam !== null) {
     deferMs = /^\d+$/.test(deferParam) ? Number(deferParam) : -1;
     if (deferMs < 0 || deferMs > maxReqTimeoutMs) throw new HttpError(400, 'INVALID_DEFER');
   }
-  if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
-  const topic = ctx.nsqd.getOrCreateTopic(topicName);
   const message = new BrokerMessage(topic.ids.next(), nowNs(), body);
-  if (deferMs > 0) topic.putDeferred(message, deferMs);
-  else topic.put(message);
+  putOrFail(ctx, () => (deferMs > 0 ? topic.putDeferred(message, deferMs) : topic.put(message)));
   sendText(res, 'OK');
+}
+
+/** nsqd answers any failed put (a disk write error) with 503 EXITING; the broker's health says why. */
+function putOrFail(ctx: HttpContext, put: () => void): void {
+  try {
+    put();
+  } catch (error) {
+    ctx.nsqd.logger.error({ err: error }, 'HTTP publish failed');
+    throw new HttpError(503, 'EXITING');
+  }
 }
 
 async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams): Promise<void> {
   const { maxMsgSize, maxBodySize } = ctx.nsqd.options;
   if (contentLength(req) > maxBodySize) throw new HttpError(413, 'BODY_TOO_BIG');
   const topicName = topicParam(query);
+  if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
+  // nsqd creates the topic before it reads the body: it exists even if the batch is then refused.
+  const topic = ctx.nsqd.getOrCreateTopic(topicName);
   const binaryParam = query.get('binary');
   const binary = binaryParam !== null && binaryParam !== 'false' && binaryParam !== '0';
   const { body, tooBig } = await readBody(req, maxBodySize);
@@ -139,9 +152,10 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
     }
   }
   if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
-  const topic = ctx.nsqd.getOrCreateTopic(topicName);
   const timestamp = nowNs();
-  for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  putOrFail(ctx, () => {
+    for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+  });
   sendText(res, 'OK');
 }
 
