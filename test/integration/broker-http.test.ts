@@ -225,6 +225,21 @@ describe('/pub', () => {
     expect(stats.message_count).toBe(1);
   });
 
+  it('creates the topic before checking defer, and /mpub before reading the body, as nsqd does', async () => {
+    const broker = await fixture.start();
+    const [deferred, batch] = [uniqueName(), uniqueName()];
+    await expectError(post(broker, `/pub?topic=${deferred}&defer=-5`, 'x'), 400, 'INVALID_DEFER');
+    await expectError(post(broker, `/mpub?topic=${batch}&binary=true`, 'xx'), 413, 'BAD_BODY');
+    for (const topic of [deferred, batch]) {
+      const stats = await topicStats(broker, topic);
+      expect({ name: stats?.topic_name, messages: stats?.message_count }).toEqual({ name: topic, messages: 0 });
+    }
+    // Body errors come first: no topic then.
+    const empty = uniqueName();
+    await expectError(post(broker, `/pub?topic=${empty}`, ''), 400, 'MSG_EMPTY');
+    expect(await topicStats(broker, empty)).toBeUndefined();
+  });
+
   it('is POST only', async () => {
     const broker = await fixture.start();
     await expectError(get(broker, `/pub?topic=${uniqueName()}`), 405, 'METHOD_NOT_ALLOWED');

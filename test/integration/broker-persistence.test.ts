@@ -5,12 +5,12 @@
  * every acknowledged message survives, a torn tail included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeDpub, encodeMpub, encodePub } from '../../protocol/commands.ts';
+import { encodeDpub, encodeFin, encodeMpub, encodePub } from '../../protocol/commands.ts';
 import { FrameType } from '../../protocol/frames.ts';
 import type { DecodedMessage } from '../../protocol/message.ts';
 import type { BrokerHandle } from '../../broker/nsqd/server.ts';
@@ -426,5 +426,90 @@ describe('kill -9', () => {
     await publish(broker, topic, ['after']);
     const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 1);
     expect((await sub.nextMessage()).body.toString()).toBe('after');
+  });
+});
+
+describe('disk write failure', () => {
+  it('sets health NOK (ping 500, stats health), refuses publishes as nsqd does, and recovers', async () => {
+    // The next data file of the topic's queue is a directory: the write that rolls into it fails.
+    const broker = await harness.start({ memQueueSize: 0, syncEvery: 1, maxBytesPerFile: 200 });
+    const dataPath = broker.nsqd.options.dataPath;
+    const topic = uniqueName();
+    const blocker = join(dataPath, `${topic}.diskqueue.000001.dat`);
+    const client = await harness.connect(broker.tcpAddress);
+    // Records of 4 + 26 + 60 bytes: two fit in the first file, the third rolls.
+    const body = (i: number): Buffer => Buffer.from(String(i).padStart(60, '0'));
+    for (let i = 0; i < 2; i++) {
+      client.send(encodePub(topic, body(i)));
+      await client.expectResponse('OK');
+      // Once the queue is open, the next data file is made a directory.
+      if (i === 0) mkdirSync(blocker);
+    }
+    client.send(encodePub(topic, body(2)));
+    const frame = await client.nextFrame();
+    expect(frame.type).toBe(FrameType.Error);
+    expect(frame.data.toString()).toMatch(/^E_PUB_FAILED PUB failed /);
+    await client.waitClosed();
+
+    const ping = await httpRequest(broker.httpAddress, 'GET', '/ping');
+    expect(ping.status).toBe(500);
+    expect(ping.text).toMatch(/^NOK - /);
+    expect((await stats(broker)).health).toMatch(/^NOK - /);
+    const viaHttp = await httpRequest(broker.httpAddress, 'POST', `/pub?topic=${topic}`, body(3));
+    expect({ status: viaHttp.status, text: viaHttp.text }).toEqual({ status: 503, text: '{"message":"EXITING"}' });
+
+    // The disk is writable again: the next publish succeeds and health is OK.
+    rmdirSync(blocker);
+    const again = await harness.connect(broker.tcpAddress);
+    again.send(encodePub(topic, body(4)));
+    await again.expectResponse('OK');
+    expect((await httpRequest(broker.httpAddress, 'GET', '/ping')).text).toBe('OK');
+    const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 10);
+    expect(bodiesOf(await receive(sub, 3)).map(Number)).toEqual([0, 1, 4]);
+    await expectNothingMore(sub);
+  });
+});
+
+describe('disk write failure inside the broker', () => {
+  const body = (i: number): string => String(i).padStart(60, '0');
+
+  it('a timed-out message whose requeue cannot reach the disk is kept, and the broker stays up', async () => {
+    const broker = await harness.start({ memQueueSize: 0, syncEvery: 1, maxBytesPerFile: 200 });
+    const dataPath = broker.nsqd.options.dataPath;
+    const topic = uniqueName();
+    await post(broker, `/topic/create?topic=${topic}`);
+    await post(broker, `/channel/create?topic=${topic}&channel=c`);
+    // Two records of 90 bytes fill the channel's first file; the requeue must roll into the next.
+    await publish(broker, topic, [body(0), body(1)]);
+    mkdirSync(join(dataPath, `${topic}:c.diskqueue.000001.dat`));
+    const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 1, { msg_timeout: 1000 });
+    const first = await sub.nextMessage();
+    expect(first.body.toString()).toBe(body(0));
+    // Not FINned: the timeout requeues it to disk, which fails; it comes back from memory all the same.
+    const again = await sub.nextMessage(4000);
+    expect({ body: again.body.toString(), attempts: again.attempts }).toEqual({ body: body(0), attempts: 2 });
+    sub.send(encodeFin(again.id));
+    const second = await sub.nextMessage();
+    expect(second.body.toString()).toBe(body(1));
+    sub.send(encodeFin(second.id));
+    expect((await channelStats(broker, topic, 'c')).timeout_count).toBe(1);
+    expect(broker.nsqd.health).toMatch(/^NOK - /);
+    expect((await httpRequest(broker.httpAddress, 'GET', '/ping')).status).toBe(500);
+  });
+
+  it('a shutdown that cannot write one queue still persists the others and nsqd.dat', async () => {
+    const broker = await harness.start({ memQueueSize: 10, maxBytesPerFile: 200 });
+    const dataPath = broker.nsqd.options.dataPath;
+    const [broken, fine] = [uniqueName('broken'), uniqueName('fine')];
+    // Both topics hold two messages in memory; the broken one's files cannot be created.
+    await publish(broker, broken, [body(0), body(1)]);
+    await publish(broker, fine, [body(0), body(1)]);
+    mkdirSync(join(dataPath, `${broken}.diskqueue.000000.dat`));
+    await harness.stop(broker);
+    rmdirSync(join(dataPath, `${broken}.diskqueue.000000.dat`));
+
+    const restarted = await harness.start({ dataPath });
+    expect((await topicStats(restarted, fine)).depth).toBe(2);
+    expect((await topicStats(restarted, broken)).depth).toBe(0);
   });
 });
