@@ -132,7 +132,8 @@ export class Nsqd implements TopicHost, DiskHealth {
   /** Recreates the topics and channels of the last run, with their paused flags and deferred messages. */
   load(): void {
     const metadata = readMetadata(this.options.dataPath);
-    if (metadata === undefined) return;
+    // nsqd rewrites nsqd.dat at every startup, a fresh data path included.
+    if (metadata === undefined) return this.saveMetadata();
     this.loading = true;
     try {
       for (const saved of metadata.topics ?? []) {
