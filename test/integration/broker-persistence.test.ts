@@ -173,6 +173,11 @@ describe('clean shutdown and restart', () => {
     expect((await topicStats(restarted, b)).depth).toBe(1);
   });
 
+  it('writes nsqd.dat at startup, a fresh data path included', async () => {
+    const broker = await harness.start();
+    expect(readFileSync(join(broker.nsqd.options.dataPath, 'nsqd.dat'), 'utf8')).toBe('{"topics":[],"version":"1.3.0"}');
+  });
+
   it('reads an nsqd.dat written by nsqd itself (null channels and topics)', async () => {
     const dataPath = await harness.tempDir();
     const topic = uniqueName();
