@@ -2,7 +2,9 @@
  * The bundled nsqd's HTTP API against the fact sheet (§3): paths, methods, parameters, status codes,
  * JSON shapes and field order, and the effects of each admin endpoint on delivery.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -562,8 +564,7 @@ describe('/topic/*', () => {
     await expectOk(post(broker, `/pub?topic=${topic}`, 'x'), 'OK');
     await expectOk(post(broker, `/topic/delete?topic=${topic}`));
     await sub.waitClosed();
-    const { readdir } = await import('node:fs/promises');
-    const files = await readdir(broker.nsqd.options.dataPath);
+    const files = readdirSync(broker.nsqd.options.dataPath);
     expect(files.filter((file) => file.startsWith(topic))).toEqual([]);
   });
 
@@ -625,6 +626,20 @@ describe('/channel/*', () => {
     await expectError(post(broker, `/channel/delete?topic=${topic}&channel=nope`), 404, 'CHANNEL_NOT_FOUND');
     await expectOk(post(broker, `/channel/delete?topic=${topic}&channel=c`));
     expect(await channelStats(broker, topic, 'c')).toBeUndefined();
+  });
+
+  it('delete removes its disk files, and nsqd.dat forgets it', async () => {
+    const broker = await fixture.start({ memQueueSize: 0 });
+    const topic = uniqueName();
+    const dataPath = broker.nsqd.options.dataPath;
+    await expectOk(post(broker, `/topic/create?topic=${topic}`));
+    await expectOk(post(broker, `/channel/create?topic=${topic}&channel=c`));
+    await expectOk(post(broker, `/pub?topic=${topic}`, 'on disk'), 'OK');
+    expect(readdirSync(dataPath).some((f) => f.startsWith(`${topic}:c.diskqueue.`))).toBe(true);
+    await expectOk(post(broker, `/channel/delete?topic=${topic}&channel=c`));
+    expect(readdirSync(dataPath).filter((f) => f.startsWith(`${topic}:c.`))).toEqual([]);
+    const saved = JSON.parse(readFileSync(join(dataPath, 'nsqd.dat'), 'utf8'));
+    expect(saved.topics.find((t: Json) => t.name === topic).channels).toEqual([]);
   });
 
   it('delete closes its consumers', async () => {
