@@ -57,15 +57,15 @@ export function channelForTask(channel: string, task: string, taskCount: number)
   return taskCount === 1 ? channel : `${channel}.${task}`;
 }
 
-export function bindWorker(params: {
+export async function bindWorker(params: {
   settings: RunSettings;
   taskNames: readonly string[];
-  createExecutor: (deps: ExecutorDeps) => TaskExecutor;
+  createExecutor: (deps: ExecutorDeps) => TaskExecutor | Promise<TaskExecutor>;
   endpoints: Endpoints;
   logger: Logger;
   /** Gets each task's counters, consumer and handler timing for /metrics; nothing is measured without it. */
   metrics?: BindMetricsSink;
-}): BoundWorker {
+}): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
@@ -73,7 +73,7 @@ export function bindWorker(params: {
   const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs });
   const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(target, body);
   const dedup = new Map(taskNames.map((task) => [task, new DedupQueue(settings.dedupQueueSize)]));
-  const executor = params.createExecutor({
+  const executor = await params.createExecutor({
     topic,
     channel: settings.channel,
     channelOf: (task) => channelForTask(settings.channel, task, taskNames.length),

@@ -38,6 +38,7 @@ export const RunnerSettingsShape = {
   dataPath: z.string().default('.nsqworker').describe('data path of the embedded broker'),
   brokerTcpAddress: z.string().default('127.0.0.1:4150').describe('TCP address of the embedded broker'),
   brokerHttpAddress: z.string().default('127.0.0.1:4151').describe('HTTP address of the embedded broker'),
+  watch: z.boolean().default(false).describe('reload the worker when its files or the config change (development)'),
   healthAddress: healthAddress.default('').describe("serve /healthz and Prometheus /metrics on host:port ('' = off)"),
 };
 

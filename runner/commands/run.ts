@@ -16,6 +16,7 @@ import { bindWorker, channelForTask, type Endpoints } from '../bind.ts';
 import { startHealthServer, type HealthServer } from '../health.ts';
 import { WorkerMetrics } from '../metrics.ts';
 import { InProcessExecutor } from '../executor.ts';
+import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 import { formatRunHelp } from './run-help.ts';
 import { remoteEndpoints } from '../endpoints.ts';
@@ -95,7 +96,7 @@ export interface RunningWorker {
 
 export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
   const pre = prescan(argv.slice(2));
-  const { config } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
+  const { config, path: configPath } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
   const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
   // --help lists NSQWORKER_TOPIC and NSQWORKER_CHANNEL (a systemd unit may set them): they find the worker too.
   pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
@@ -180,10 +181,29 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
     await health?.close();
     throw error;
   }
-  const bound = bindWorker({
+  const bound = await bindWorker({
     settings,
     taskNames: loaded.runtime.taskNames,
-    createExecutor: (deps) => new InProcessExecutor({ ...deps, runtime: loaded.runtime, options }),
+    createExecutor: (deps) =>
+      settings.watch
+        ? ReloadingExecutor.start({
+            taskNames: loaded.runtime.taskNames,
+            deps,
+            request: {
+              file: file.path,
+              workerKey: `${file.topic}/${file.channel}`,
+              configPath,
+              flags,
+              env: { ...env },
+              logLevel: settings.logLevel,
+              dedupQueueSize: settings.dedupQueueSize,
+            },
+            publishAddresses: endpoints.publishAddresses,
+            workersDir: settings.workersDir,
+            watch: true,
+            log: logger,
+          })
+        : new InProcessExecutor({ ...deps, runtime: loaded.runtime, options }),
     endpoints,
     logger,
     metrics,

@@ -1,0 +1,149 @@
+/**
+ * The parent's handle on one child host: spawn, wait until warm, load the worker, run tasks with
+ * their replies matched by sequence number, and close. If the child dies, every run it held fails,
+ * so the consumer requeues those messages.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TaskInput, TaskOutcome } from '../pipeline.ts';
+import { deserializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
+
+const ENTRY = fileURLToPath(new URL('./host-entry.js', import.meta.url));
+
+interface PendingRun {
+  resolve(outcome: TaskOutcome): void;
+  reject(error: Error): void;
+  input: TaskInput;
+}
+
+export class HostLoadError extends Error {
+  override readonly name = 'HostLoadError';
+  readonly code = 'E_WORKER_LOAD_FAILED';
+}
+
+export class HostProcess {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, PendingRun>();
+  private nextSeq = 1;
+  private idleWaiters: Array<() => void> = [];
+  private exited = false;
+  readonly warm: Promise<void>;
+  private loadReply: ((message: ChildToParent) => void) | undefined;
+  private closedWaiter: (() => void) | undefined;
+
+  constructor() {
+    this.child = fork(ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.warm = new Promise((resolve, reject) => {
+      const onMessage = (message: ChildToParent): void => {
+        if (message.t !== 'warm') return;
+        this.child.off('message', onMessage);
+        resolve();
+      };
+      this.child.on('message', onMessage);
+      this.child.once('exit', () => reject(new HostLoadError('the worker host exited while starting')));
+    });
+    this.warm.catch(() => {});
+    this.child.on('message', (message: ChildToParent) => this.onMessage(message));
+    this.child.once('exit', () => this.onExit());
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private post(message: ParentToChild): void {
+    if (!this.exited && this.child.connected) this.child.send(message);
+  }
+
+  /** Loads the worker; resolves with its task names and the files it loaded. */
+  async load(request: Omit<LoadRequest, 't'>): Promise<{ taskNames: string[]; files: string[] }> {
+    await this.warm;
+    const reply = await new Promise<ChildToParent>((resolve) => {
+      this.loadReply = resolve;
+      this.post({ t: 'load', ...request });
+    });
+    if (reply.t === 'loaded') return { taskNames: reply.taskNames, files: reply.files };
+    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message);
+    throw new HostLoadError('the worker host exited while loading');
+  }
+
+  run(task: string, input: TaskInput): Promise<TaskOutcome> {
+    if (this.exited) return Promise.reject(new Error('the worker host is gone'));
+    const seq = this.nextSeq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject, input });
+      this.post({ t: 'run', seq, task, id: input.id, attempts: input.attempts, timestamp: input.timestamp, body: input.body });
+    });
+  }
+
+  syncDedup(dedup: Record<string, string[]>): void {
+    this.post({ t: 'dedup', dedup });
+  }
+
+  abort(): void {
+    this.post({ t: 'abort' });
+  }
+
+  /** Resolves when no run is pending. */
+  idle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Runs the worker's close hook in the child, then lets it exit (killed if it does not within the deadline). */
+  async close(deadlineMs = 5000): Promise<void> {
+    if (this.exited) return;
+    const closed = new Promise<void>((resolve) => {
+      this.closedWaiter = resolve;
+      this.child.once('exit', () => resolve());
+    });
+    this.post({ t: 'close' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), deadlineMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  private onMessage(message: ChildToParent): void {
+    switch (message.t) {
+      case 'loaded':
+      case 'load-failed': {
+        const reply = this.loadReply;
+        this.loadReply = undefined;
+        reply?.(message);
+        return;
+      }
+      case 'result':
+      case 'failed': {
+        const run = this.pending.get(message.seq);
+        if (run === undefined) return;
+        this.pending.delete(message.seq);
+        if (message.t === 'result') run.resolve(message.outcome);
+        else run.reject(deserializeError(message.error));
+        if (this.pending.size === 0) for (const waiter of this.idleWaiters.splice(0)) waiter();
+        return;
+      }
+      case 'touch':
+        this.pending.get(message.seq)?.input.touch();
+        return;
+      case 'closed':
+        this.closedWaiter?.();
+        return;
+      case 'warm':
+        return;
+    }
+  }
+
+  private onExit(): void {
+    this.exited = true;
+    const gone = new Error('the worker host exited while running the task');
+    for (const run of this.pending.values()) run.reject(gone);
+    this.pending.clear();
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+    this.loadReply?.({ t: 'closed' });
+    this.loadReply = undefined;
+  }
+}

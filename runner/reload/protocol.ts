@@ -1,0 +1,71 @@
+/**
+ * Messages between a worker process and the child that runs its code under `--watch`, over Node's
+ * IPC channel with structured-clone serialisation (Buffers travel as they are).
+ */
+
+export interface LoadRequest {
+  t: 'load';
+  file: string;
+  topic: string;
+  channel: string;
+  taskChannels: Record<string, string>;
+  /** `<topic>/<channel>`: where this worker's values sit in the config file. */
+  workerKey: string;
+  configPath: string | undefined;
+  /** The command line's parsed flags and the environment: the child merges options itself, so config edits apply on reload. */
+  flags: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  logLevel: string;
+  publishAddresses: string[];
+  dedupQueueSize: number;
+  dedup: Record<string, string[]>;
+}
+
+export type ParentToChild =
+  | LoadRequest
+  | { t: 'run'; seq: number; task: string; id: string; attempts: number; timestamp: number; body: Uint8Array }
+  | { t: 'dedup'; dedup: Record<string, string[]> }
+  | { t: 'abort' }
+  | { t: 'close' };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  code: string | undefined;
+  delayMs: number | undefined;
+  backoff: boolean | undefined;
+}
+
+export type ChildToParent =
+  | { t: 'warm' }
+  | { t: 'loaded'; taskNames: string[]; files: string[] }
+  | { t: 'load-failed'; error: SerializedError }
+  | { t: 'result'; seq: number; outcome: import('../pipeline.ts').TaskOutcome }
+  | { t: 'failed'; seq: number; error: SerializedError }
+  | { t: 'touch'; seq: number }
+  | { t: 'closed' };
+
+export function serializeError(thrown: unknown): SerializedError {
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const extra = error as Error & { code?: unknown; delayMs?: unknown; backoff?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof extra.code === 'string' ? extra.code : undefined,
+    delayMs: typeof extra.delayMs === 'number' ? extra.delayMs : undefined,
+    backoff: typeof extra.backoff === 'boolean' ? extra.backoff : undefined,
+  };
+}
+
+/** Rebuilds an error on the parent's side, keeping the fields the consumer steers by. */
+export function deserializeError(serialized: SerializedError): Error {
+  const error = new Error(serialized.message) as Error & { code?: string; delayMs?: number; backoff?: boolean };
+  error.name = serialized.name;
+  if (serialized.stack !== undefined) error.stack = serialized.stack;
+  if (serialized.code !== undefined) error.code = serialized.code;
+  if (serialized.delayMs !== undefined) error.delayMs = serialized.delayMs;
+  if (serialized.backoff !== undefined) error.backoff = serialized.backoff;
+  return error;
+}

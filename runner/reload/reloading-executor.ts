@@ -1,0 +1,202 @@
+/**
+ * Hot reload for `--watch`. The worker's code runs in a child process; when one of its files (or the
+ * config file) changes, a warm standby child loads the new code, and only if that succeeds do we
+ * swap: new messages wait at a gate, the running ones finish on the old child, the dedup queues are
+ * brought up to date in the new one, the gate opens, and the old child runs the worker's close hook
+ * and exits. A broken edit leaves the old code running and says why.
+ *
+ * Why a child process, not an in-process swap of a fresh module graph: Node cannot unload ES modules,
+ * so every in-process reload would keep the old graph alive, with whatever timers and sockets the
+ * old code opened; memory would grow with each save. A child that exits releases everything. The
+ * broker, the connections and the dedup queues stay in the parent, so a reload loses no message and
+ * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping one warm.
+ */
+import { FSWatcher, watch } from 'chokidar';
+import { dirname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { ExecutorDeps } from '../bind.ts';
+import type { TaskExecutor } from '../executor.ts';
+import type { TaskInput, TaskOutcome } from '../pipeline.ts';
+import { HostProcess } from './host-process.ts';
+import type { LoadRequest } from './protocol.ts';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..') + sep;
+const DEBOUNCE_MS = 25;
+
+export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'taskChannels'>;
+
+export interface ReloadEvents {
+  /** A reload swapped in new code. */
+  reloaded?(info: { reloads: number; durationMs: number }): void;
+  /** A reload was refused; the old code keeps running. */
+  reloadFailed?(error: Error): void;
+}
+
+/** Files worth watching: the project's own, not dependencies nor nsqworker's own sources. */
+export function watchableFiles(files: readonly string[], workersDir: string, configPath: string | undefined): string[] {
+  const workersRoot = resolve(workersDir) + sep;
+  return files.filter((file) => {
+    if (file.includes(`${sep}node_modules${sep}`)) return false;
+    if (file === configPath || file.startsWith(workersRoot)) return true;
+    return !file.startsWith(PACKAGE_ROOT);
+  });
+}
+
+export class ReloadingExecutor implements TaskExecutor {
+  private active!: HostProcess;
+  private standby: HostProcess | undefined;
+  private gate: Promise<void> | undefined;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private watcher: FSWatcher | undefined;
+  private watched = new Set<string>();
+  private debounce: NodeJS.Timeout | undefined;
+  private closed = false;
+  reloads = 0;
+
+  private constructor(
+    readonly taskNames: readonly string[],
+    private readonly deps: ExecutorDeps,
+    private readonly request: ReloadRequest,
+    private readonly publishAddresses: string[],
+    private readonly workersDir: string,
+    private readonly log: Logger,
+    private readonly events: ReloadEvents,
+  ) {}
+
+  /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
+  static async start(params: {
+    taskNames: readonly string[];
+    deps: ExecutorDeps;
+    request: ReloadRequest;
+    publishAddresses: string[];
+    workersDir: string;
+    watch: boolean;
+    log: Logger;
+    events?: ReloadEvents;
+  }): Promise<ReloadingExecutor> {
+    const executor = new ReloadingExecutor(
+      params.taskNames,
+      params.deps,
+      params.request,
+      params.publishAddresses,
+      params.workersDir,
+      params.log,
+      params.events ?? {},
+    );
+    const first = new HostProcess();
+    const { files } = await executor.loadInto(first);
+    executor.active = first;
+    executor.spawnStandby();
+    if (params.watch) executor.watch(files);
+    return executor;
+  }
+
+  async run(task: string, input: TaskInput): Promise<TaskOutcome> {
+    while (this.gate !== undefined) await this.gate;
+    return this.active.run(task, input);
+  }
+
+  abort(): void {
+    this.active.abort();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.debounce);
+    await this.watcher?.close();
+    await this.reloading;
+    this.standby?.kill();
+    await this.active.close();
+  }
+
+  /** Loads the current code into a new child and swaps it in; resolves when done or refused. */
+  reload(): Promise<void> {
+    if (this.reloading !== undefined) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.reloadOnce().finally(() => {
+      this.reloading = undefined;
+      if (this.reloadAgain && !this.closed) {
+        this.reloadAgain = false;
+        void this.reload();
+      }
+    });
+    return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    const started = performance.now();
+    const next = this.standby ?? new HostProcess();
+    this.standby = undefined;
+    let files: string[];
+    try {
+      const loaded = await this.loadInto(next);
+      files = loaded.files;
+      const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
+      if (!same) {
+        throw new Error(`the worker's tasks changed (${this.taskNames.join(', ')} → ${loaded.taskNames.join(', ')}): restart the worker to apply that`);
+      }
+    } catch (error) {
+      next.kill();
+      this.spawnStandby();
+      this.log.error({ err: error }, 'reload failed: the running code stays in place until the next good save');
+      this.events.reloadFailed?.(error as Error);
+      return;
+    }
+    // Swap: hold new messages, let the old code finish what it has, then hand over.
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    const old = this.active;
+    await old.idle();
+    next.syncDedup(this.deps.dedupSnapshot());
+    this.active = next;
+    this.gate = undefined;
+    open();
+    this.reloads++;
+    const durationMs = performance.now() - started;
+    this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
+    this.events.reloaded?.({ reloads: this.reloads, durationMs });
+    this.updateWatch(files);
+    void old.close();
+    this.spawnStandby();
+  }
+
+  private loadInto(host: HostProcess): Promise<{ taskNames: string[]; files: string[] }> {
+    return host.load({
+      ...this.request,
+      topic: this.deps.topic,
+      channel: this.deps.channel,
+      taskChannels: Object.fromEntries(this.taskNames.map((task) => [task, this.deps.channelOf(task)])),
+      publishAddresses: this.publishAddresses,
+      dedup: this.deps.dedupSnapshot(),
+    });
+  }
+
+  private spawnStandby(): void {
+    if (this.closed || this.standby !== undefined) return;
+    this.standby = new HostProcess();
+  }
+
+  private watch(files: readonly string[]): void {
+    this.watcher = watch([], { ignoreInitial: true });
+    this.watcher.on('all', () => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => void this.reload(), DEBOUNCE_MS);
+    });
+    this.watcher.on('error', (error) => this.log.warn({ err: error }, 'file watcher error'));
+    this.updateWatch(files);
+  }
+
+  private updateWatch(files: readonly string[]): void {
+    if (this.watcher === undefined) return;
+    const wanted = new Set(watchableFiles([...files, ...(this.request.configPath ? [this.request.configPath] : [])], this.workersDir, this.request.configPath));
+    const add = [...wanted].filter((file) => !this.watched.has(file));
+    const remove = [...this.watched].filter((file) => !wanted.has(file));
+    if (add.length > 0) this.watcher.add(add);
+    if (remove.length > 0) this.watcher.unwatch(remove);
+    this.watched = wanted;
+  }
+}
