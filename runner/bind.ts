@@ -71,7 +71,9 @@ export async function bindWorker(params: {
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
   const workerLog = logger.child({ topic });
   const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs });
-  const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(target, body);
+  // --topic-prefix applies to every topic, including those a task publishes to: a staging worker
+  // must not write into the unprefixed (production) topics.
+  const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(settings.topicPrefix + target, body);
   const dedup = new Map(taskNames.map((task) => [task, new DedupQueue(settings.dedupQueueSize)]));
   const executor = await params.createExecutor({
     topic,

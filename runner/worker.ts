@@ -33,7 +33,7 @@ export interface TaskContext<Options = Record<string, unknown>> {
   readonly log: Logger;
   /** Raised when the worker is shutting down: long tasks should stop and throw. */
   readonly signal: AbortSignal;
-  /** Publishes to any topic through the worker's broker connections. */
+  /** Publishes to a topic (named without --topic-prefix, which is added) through the worker's broker connections. */
   publish(topic: string, body: PublishBody): Promise<void>;
   /** Extends the message's timeout on the broker (TOUCH). */
   touch(): void;
