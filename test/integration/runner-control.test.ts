@@ -1,0 +1,78 @@
+/**
+ * How a task steers its message, and where what it publishes goes: GiveUpMessage and
+ * RequeueMessage thrown from the worker's own copy of the package (a separate module graph, so
+ * they are recognised by code), and publish() under --topic-prefix.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, collect, eventually, publish } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+type Ran = { attempts: number; body: string };
+
+describe('control errors thrown by a task', () => {
+  it('GiveUpMessage dead-letters the message at once; RequeueMessage retries it', async () => {
+    const project = await projects.create();
+    await project.writeWorker('jobs', 'run', `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker, GiveUpMessage, RequeueMessage } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async run(message) {
+      await appendFile('ran.jsonl', JSON.stringify({ attempts: message.attempts, body: message.text() }) + '\\n');
+      if (message.text() === 'hopeless') throw new GiveUpMessage('cannot ever work');
+      if (message.text() === 'later' && message.attempts === 1) throw new RequeueMessage(0, false);
+    },
+  },
+});
+`);
+    const run = project.startWorker('jobs', 'run', ['--max-attempts', '5']);
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['run']);
+    const deadLetters = collect(projects, tcpAddress, 'jobs.dead_letter');
+
+    await publish(httpAddress, 'jobs', 'hopeless');
+    await publish(httpAddress, 'jobs', 'later');
+    await eventually(() => (deadLetters.messages.length > 0 ? true : undefined), 'a dead letter');
+    const ran = await eventually(async () => {
+      const records = await project.records<Ran>('ran.jsonl');
+      return records.filter((r) => r.body === 'later').length >= 2 ? records : undefined;
+    }, 'the requeued message to run again');
+
+    expect(deadLetters.messages.map((m) => m.json())).toMatchObject([{ body: 'hopeless', attempts: 1, error: 'cannot ever work' }]);
+    expect(ran.filter((r) => r.body === 'hopeless').map((r) => r.attempts)).toEqual([1]);
+    expect(ran.filter((r) => r.body === 'later').map((r) => r.attempts)).toEqual([1, 2]);
+  });
+});
+
+describe('--topic-prefix', () => {
+  it('prefixes the topic consumed, the dead-letter topic and the topics a task publishes to', async () => {
+    const project = await projects.create();
+    await project.writeWorker('signups', 'welcome', `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async welcome(message, context) {
+      if (message.text() === 'bad') throw new Error('no address');
+      await context.publish('emails', { to: message.text() });
+    },
+  },
+});
+`);
+    const run = project.startWorker('signups', 'welcome', ['--topic-prefix', 'staging_', '--max-attempts', '1']);
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['welcome']);
+    const staged = collect(projects, tcpAddress, 'staging_emails');
+    const deadLetters = collect(projects, tcpAddress, 'staging_signups.dead_letter');
+
+    await publish(httpAddress, 'staging_signups', 'ada@example.com');
+    await publish(httpAddress, 'staging_signups', 'bad');
+    await eventually(() => (deadLetters.messages.length > 0 ? true : undefined), 'a dead letter on staging_signups.dead_letter');
+    await eventually(() => (staged.messages.length > 0 ? true : undefined), 'the published message on staging_emails');
+    expect(staged.messages.map((m) => m.json())).toEqual([{ to: 'ada@example.com' }]);
+    const topics = (await (await fetch(`http://${httpAddress}/stats?format=json`)).json()) as { topics: { topic_name: string }[] };
+    // A staging worker must not write into the unprefixed (production) topic.
+    expect(topics.topics.map((t) => t.topic_name)).not.toContain('emails');
+  });
+});
