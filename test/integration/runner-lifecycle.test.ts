@@ -100,6 +100,62 @@ describe('shutdown', () => {
   });
 });
 
+/** Records each delivery as it starts; 'hang' never finishes on its first delivery (and ignores the abort signal). */
+const HANGING_WORKER = `
+import { appendFileSync } from 'node:fs';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async process(message) {
+      appendFileSync('processed.jsonl', JSON.stringify({ seq: 0, body: message.text(), pid: process.pid, attempts: message.attempts }) + '\\n');
+      if (message.text() === 'hang' && message.attempts === 1) await new Promise(() => {});
+    },
+  },
+});
+`;
+
+describe('a task that ignores shutdown', () => {
+  it('is cut off after --shutdown-timeout; its message runs again after a restart', async () => {
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', HANGING_WORKER);
+    const first = project.startWorker('events', 'store', ['--shutdown-timeout', '500ms']);
+    const { httpAddress } = await first.brokerAddresses();
+    await first.subscribed(['process']);
+    await publish(httpAddress, 'events', 'hang');
+    await eventually(async () => ((await project.records('processed.jsonl')).length > 0 ? true : undefined), 'the task to start');
+
+    first.kill('SIGTERM');
+    const exit = await first.waitForExit(10_000);
+    expect(exit.signal).toBeNull();
+    expect(exit.code, first.describe()).toBe(0);
+
+    const second = project.startWorker('events', 'store');
+    await second.subscribed(['process']);
+    const records = await eventually(async () => {
+      const processed = await project.records<Processed & { body: string }>('processed.jsonl');
+      return processed.length >= 2 ? processed : undefined;
+    }, 'the message to run again after the restart');
+    expect(records.map((record) => [record.body, record.attempts])).toEqual([
+      ['hang', 1],
+      ['hang', 2],
+    ]);
+  });
+
+  it('a second signal exits at once, with status 130', async () => {
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', HANGING_WORKER);
+    const run = project.startWorker('events', 'store', ['--shutdown-timeout', '60s']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['process']);
+    await publish(httpAddress, 'events', 'hang');
+    await eventually(async () => ((await project.records('processed.jsonl')).length > 0 ? true : undefined), 'the task to start');
+    run.kill('SIGTERM');
+    await run.waitForMessage('shutting down');
+    run.child.kill('SIGTERM');
+    expect(await run.waitForExit(10_000)).toEqual({ code: 130, signal: null });
+  });
+});
+
 describe('a broker already running', () => {
   it('is joined by a worker started with its addresses, and left running when the worker stops', async () => {
     const brokerData = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-join-'));
