@@ -4,6 +4,7 @@
  */
 import { cac } from 'cac';
 import { ZodError } from 'zod';
+import { registerDevCommand } from './commands/dev.ts';
 import { registerListCommand } from './commands/list.ts';
 import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
@@ -16,6 +17,7 @@ export function buildCli() {
   registerServerCommands(cli);
   registerToolCommands(cli);
   registerListCommand(cli);
+  registerDevCommand(cli);
   cli.help();
   cli.version('0.1.0');
   return cli;

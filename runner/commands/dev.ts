@@ -1,0 +1,179 @@
+/**
+ * `nsqworker dev`: every worker under the workers folder in one process, on the embedded broker,
+ * with hot reload on and pretty logs. A new worker file starts its worker; a deleted one stops it;
+ * a file that fails to load is reported and retried when it changes.
+ */
+import type { CAC } from 'cac';
+import { watch } from 'chokidar';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { bindWorker, channelForTask, type BoundWorker } from '../bind.ts';
+import { loadConfig } from '../config-file.ts';
+import { channelFromFileName, discoverWorkers, type WorkerFile } from '../discover.ts';
+import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { loadWorker } from '../loader.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import { ReloadingExecutor } from '../reload/reloading-executor.ts';
+import { fieldsOf, parseWithFields, valuesFromEnv } from '../schema-flags.ts';
+import { FLAG_NAMES, RunSettingsSchema } from '../settings.ts';
+import { onShutdownSignal } from '../shutdown.ts';
+
+interface DevFlags {
+  workersDir?: string;
+  config?: string;
+  logLevel?: string;
+  dataPath?: string;
+  brokerTcpAddress?: string;
+  brokerHttpAddress?: string;
+}
+
+const RUN_FIELDS = fieldsOf(RunSettingsSchema, FLAG_NAMES);
+
+/** The worker a path names, if it is a worker file (`<dir>/<topic>/<topic>_<channel>_worker.ts`). */
+function workerFileAt(workersDir: string, path: string): WorkerFile | undefined {
+  const topic = basename(dirname(path));
+  if (resolve(dirname(dirname(path))) !== resolve(workersDir)) return undefined;
+  const channel = channelFromFileName(topic, basename(path));
+  return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
+}
+
+class DevSupervisor {
+  private readonly running = new Map<string, Promise<BoundWorker | undefined>>();
+
+  constructor(
+    private readonly base: Record<string, unknown>,
+    private readonly configPath: string | undefined,
+    private readonly broker: EmbeddedBroker,
+    private readonly logger: Logger,
+  ) {}
+
+  start(file: WorkerFile): void {
+    if (this.running.has(file.path)) return;
+    this.running.set(file.path, this.startWorker(file));
+  }
+
+  /** Stops a worker (file deleted), or forgets one that failed to load so a change retries it. */
+  async stop(path: string): Promise<void> {
+    const entry = this.running.get(path);
+    this.running.delete(path);
+    const bound = await entry;
+    if (bound !== undefined) {
+      await bound.close();
+      this.logger.info({ worker: path }, 'worker stopped: its file was removed');
+    }
+  }
+
+  /** A file changed: a worker that failed to load gets another try; a running one reloads by itself. */
+  async retryIfFailed(file: WorkerFile): Promise<void> {
+    const entry = this.running.get(file.path);
+    if (entry !== undefined && (await entry) !== undefined) return;
+    this.running.delete(file.path);
+    this.start(file);
+  }
+
+  async stopAll(): Promise<void> {
+    const entries = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(entries.map(async (entry) => (await entry)?.close()));
+  }
+
+  private async startWorker(file: WorkerFile): Promise<BoundWorker | undefined> {
+    const key = `${file.topic}/${file.channel}`;
+    try {
+      const loaded = await loadWorker(file);
+      const settings = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...this.base, topic: file.topic, channel: file.channel }, 'runner settings');
+      const { taskNames } = loaded.runtime;
+      const topic = settings.topicPrefix + settings.topic;
+      await createTaskChannels(this.broker, topic, taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)));
+      const endpoints = { nsqdTcpAddresses: [this.broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [this.broker.tcpAddress] };
+      const bound = await bindWorker({
+        settings,
+        taskNames,
+        createExecutor: (deps) =>
+          ReloadingExecutor.start({
+            taskNames,
+            deps,
+            request: {
+              file: file.path,
+              workerKey: key,
+              configPath: this.configPath,
+              flags: {},
+              env: { ...process.env },
+              logLevel: settings.logLevel,
+              dedupQueueSize: settings.dedupQueueSize,
+            },
+            publishAddresses: endpoints.publishAddresses,
+            workersDir: settings.workersDir,
+            watch: true,
+            log: this.logger.child({ worker: key }),
+          }),
+        endpoints,
+        logger: this.logger,
+      });
+      this.logger.info({ worker: key, channels: Object.fromEntries(bound.channels) }, `worker ${key} running: tasks ${taskNames.join(', ')}`);
+      return bound;
+    } catch (error) {
+      this.logger.error({ worker: key, err: error }, `worker ${key} did not start; it is retried when its file changes`);
+      return undefined;
+    }
+  }
+}
+
+async function runDev(flags: DevFlags): Promise<void> {
+  const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
+  // Per-worker option values stay in the config; each worker's child reads its own.
+  const { workers, ...configSettings } = config;
+  void workers;
+  const fromFlags: Record<string, unknown> = {};
+  for (const key of ['workersDir', 'logLevel', 'dataPath', 'brokerTcpAddress', 'brokerHttpAddress'] as const) {
+    if (flags[key] !== undefined) fromFlags[key] = String(flags[key]);
+  }
+  const base = { ...configSettings, ...valuesFromEnv(RUN_FIELDS, process.env), ...fromFlags, watch: true };
+  const probe = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...base, topic: 'dev', channel: 'dev' }, 'runner settings');
+  const format = process.env.NSQWORKER_LOG_FORMAT === 'json' ? 'json' : 'pretty';
+  const logger = createLogger(probe.logLevel as LogLevel, 'nsqworker', format);
+  const broker = await startEmbeddedBroker({
+    tcpAddress: probe.brokerTcpAddress,
+    httpAddress: probe.brokerHttpAddress,
+    dataPath: probe.dataPath,
+    logger,
+  });
+  const supervisor = new DevSupervisor(base, configPath, broker, logger);
+  const workersDir = probe.workersDir;
+  const found = discoverWorkers(workersDir);
+  if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
+  for (const file of found) supervisor.start(file);
+
+  // New and removed worker files; changes inside a running worker are its own watcher's business.
+  const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1 });
+  folderWatcher.on('add', (path) => {
+    const file = workerFileAt(workersDir, path);
+    if (file !== undefined) supervisor.start(file);
+  });
+  folderWatcher.on('change', (path) => {
+    const file = workerFileAt(workersDir, path);
+    if (file !== undefined) void supervisor.retryIfFailed(file);
+  });
+  folderWatcher.on('unlink', (path) => {
+    if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
+  });
+
+  onShutdownSignal(logger, async () => {
+    await folderWatcher.close();
+    await supervisor.stopAll();
+    await broker.close();
+    logger.info('dev stopped');
+  });
+}
+
+export function registerDevCommand(cli: CAC): void {
+  cli
+    .command('dev', 'Run every worker under the workers folder on the embedded broker, reloading on change')
+    .option('--workers-dir <dir>', 'folder holding the workers (default: workers)')
+    .option('--config <file>', 'config file (default: nsqworker.config.ts)')
+    .option('--log-level <level>', 'log level (default: info)')
+    .option('--data-path <path>', 'data path of the embedded broker (default: .nsqworker)')
+    .option('--broker-tcp-address <address>', 'TCP address of the embedded broker (default: 127.0.0.1:4150)')
+    .option('--broker-http-address <address>', 'HTTP address of the embedded broker (default: 127.0.0.1:4151)')
+    .action((flags: DevFlags) => runDev(flags));
+}
