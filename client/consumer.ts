@@ -14,6 +14,7 @@ import { BackoffController, ExponentialBackoff } from './backoff.ts';
 import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
 import { ClientErrorCode, GiveUpMessage, NsqClientError, RequeueMessage, coerceError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
+import { Fifo } from './fifo.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions, type ConsumerOptionsInput } from './options.ts';
 import { RdyController } from './rdy.ts';
@@ -67,6 +68,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
   private running = 0;
+  /** Messages that arrived while maxInFlight handlers were running (a RDY race), oldest first. */
+  private readonly held = new Fifo<{ message: Message; subscription: Subscription }>();
   private drainWaiter: (() => void) | undefined;
   private started = false;
   private closing = false;
@@ -146,6 +149,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.options.maxInFlight = maxInFlight;
     this.rdy.setMaxInFlight(maxInFlight);
     this.checkInFlightWarning();
+    this.runHeld();
   }
 
   /** Addresses of the nsqd instances currently subscribed. */
@@ -184,6 +188,16 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       message.requeue(0, { backoff: false });
       return;
     }
+    // RDY changes race with messages already on the wire (nsqd does not acknowledge RDY), so a
+    // message can arrive beyond maxInFlight; it waits here rather than run over the limit.
+    if (this.running >= this.options.maxInFlight) {
+      this.held.push({ message, subscription });
+      return;
+    }
+    this.run(message);
+  }
+
+  private run(message: Message): void {
     const maxAttempts = this.options.maxAttempts;
     this.running++;
     if (maxAttempts > 0 && message.attempts > maxAttempts) {
@@ -291,6 +305,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private handlerExited(): void {
     this.running--;
     if (this.running === 0 && this.drainWaiter !== undefined) this.drainWaiter();
+    if (this.held.length > 0) this.runHeld();
+  }
+
+  private runHeld(): void {
+    while (this.held.length > 0 && !this.closing && this.running < this.options.maxInFlight) {
+      const { message, subscription } = this.held.shift()!;
+      // One whose connection died is nsqd's to redeliver.
+      if (subscription.messages.has(message)) this.run(message);
+    }
   }
 
   private touchRunning(): void {
@@ -407,7 +430,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       await withDeadline(new Promise<void>((resolve) => (this.drainWaiter = resolve)), deadline);
       this.drainWaiter = undefined;
     }
-    // Whatever is still unanswered goes back to nsqd now rather than after its msg timeout.
+    this.held.drain();
+    // Whatever is still unanswered (held ones included) goes back to nsqd now rather than after its msg timeout.
     for (const subscription of subscriptions) {
       for (const message of [...subscription.messages]) message.requeue(0, { backoff: false });
     }

@@ -175,7 +175,11 @@ describe('consumer reconnection and faults', () => {
     await waitFor(() => disconnects.length === 3, 'read timeout', 5000);
     proxy.resumeForwarding();
     await waitFor(() => received.size === 300, 'every message consumed', 20_000);
-    expect(disconnects).toEqual(['E_CONNECTION_CLOSED', 'E_FRAME_SIZE', 'E_READ_TIMEOUT']);
+    expect(disconnects[0]).toBe('E_CONNECTION_CLOSED');
+    // Garbage between frames reads as an absurd size; inside a frame it desynchronises the stream,
+    // which ends in one of these, depending on where it landed.
+    expect(['E_FRAME_SIZE', 'E_UNEXPECTED_FRAME', 'E_BAD_MESSAGE_PAYLOAD', 'E_READ_TIMEOUT', 'E_INVALID']).toContain(disconnects[1]);
+    expect(disconnects[2]).toBe('E_READ_TIMEOUT');
     await waitFor(async () => {
       const s = await channelStats(broker.httpAddress, topic, 'c');
       return s?.depth === 0 && s.in_flight_count === 0;

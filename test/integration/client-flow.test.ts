@@ -182,3 +182,50 @@ describe('flow control', () => {
     }, 'message requeued at once');
   });
 });
+
+describe('message timeouts', () => {
+  it('autoTouch keeps a slow message in flight past msgTimeoutMs', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['slow']);
+    const attempts: number[] = [];
+    const errors: Error[] = [];
+    let finished = 0;
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], msgTimeoutMs: 1000, autoTouch: true }, async (m) => {
+        attempts.push(m.attempts);
+        await new Promise((resolve) => setTimeout(resolve, 2200));
+      }),
+    );
+    consumer.on('error', (e) => errors.push(e));
+    consumer.on('finished', () => finished++);
+    consumer.start();
+    await waitFor(() => finished === 1, 'slow message finished', 6000);
+    await waitFor(async () => (await channelStats(broker.httpAddress, topic, 'c'))?.in_flight_count === 0, 'FIN applied');
+    expect(attempts).toEqual([1]);
+    expect(errors).toEqual([]);
+  });
+
+  it('without autoTouch the broker times the message out; the late FIN is a non-fatal error event and the connection stays', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['slow']);
+    const attempts: number[] = [];
+    const errors: { code?: string; fatal?: boolean }[] = [];
+    let disconnects = 0;
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], msgTimeoutMs: 1000, maxInFlight: 2 }, async (m) => {
+        attempts.push(m.attempts);
+        if (m.attempts === 1) await new Promise((resolve) => setTimeout(resolve, 1800));
+      }),
+    );
+    consumer.on('error', (e) => errors.push(e as never));
+    consumer.on('disconnected', () => disconnects++);
+    consumer.start();
+    await waitFor(() => errors.length === 1, 'E_FIN_FAILED', 6000);
+    expect(errors[0]).toMatchObject({ code: 'E_FIN_FAILED', fatal: false });
+    expect(attempts).toEqual([1, 2]);
+    expect(disconnects).toBe(0);
+    expect(consumer.connectedAddresses).toEqual([broker.tcpAddress]);
+  });
+});
