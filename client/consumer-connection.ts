@@ -36,6 +36,7 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   closing = false;
   readonly connection: NsqConnection;
   private closeWaitResolve: (() => void) | undefined;
+  private idleResolve: (() => void) | undefined;
   private readonly closeWait: Promise<void>;
 
   constructor(
@@ -70,6 +71,12 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
       if (!this.connection.sendCls()) this.closeWaitResolve?.();
     }
     return Promise.race([this.closeWait, this.connection.whenClosed()]);
+  }
+
+  /** Resolves when no message is in flight here (or the connection is gone). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0 || this.connection.closed) return Promise.resolve();
+    return Promise.race([new Promise<void>((resolve) => (this.idleResolve = resolve)), this.connection.whenClosed()]);
   }
 
   // ConnectionDelegate
@@ -117,5 +124,9 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     if (!this.messages.delete(message)) return;
     this.inFlight--;
     this.owner.onSubscriptionAnswered(message, this, kind, delayMs, backoff);
+    if (this.inFlight === 0 && this.idleResolve !== undefined) {
+      this.idleResolve();
+      this.idleResolve = undefined;
+    }
   }
 }

@@ -15,6 +15,7 @@ import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
 import { ClientErrorCode, GiveUpMessage, NsqClientError, RequeueMessage, coerceError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
 import { Fifo } from './fifo.ts';
+import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions, type ConsumerOptionsInput } from './options.ts';
 import { RdyController } from './rdy.ts';
@@ -48,20 +49,10 @@ export interface ConsumerConfig extends ConsumerOptionsInput {
   onGiveUp?: GiveUpHook;
 }
 
-interface Endpoint {
-  address: string;
-  direct: boolean;
-  fromLookupd: boolean;
-  subscription: Subscription | undefined;
-  opening: Promise<void> | undefined;
-  failures: number;
-  timer: NodeJS.Timeout | undefined;
-}
-
 export class Consumer extends TypedEmitter<ConsumerEvents> implements SubscriptionOwner {
   readonly options: ConsumerOptions;
   private readonly onGiveUp: GiveUpHook | undefined;
-  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly endpoints: Endpoints;
   private readonly rdy: RdyController<Subscription>;
   private readonly backoff: BackoffController;
   private poller: LookupdPoller | undefined;
@@ -98,6 +89,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       maxDurationMs: o.maxBackoffDurationMs,
       fullJitter: o.backoffFullJitter,
     });
+    this.endpoints = new Endpoints(o, {
+      create: (address) => new Subscription(address, o.topic, o.channel, o, this),
+      connected: (subscription) => {
+        this.rdy.add(subscription);
+        this.checkInFlightWarning();
+        this.emit('connected', subscription.address);
+      },
+      failed: (_address, error) => this.emit('error', coerceError(error)),
+    });
     this.backoff = new BackoffController(strategy, {
       pause: () => this.rdy.setMode('paused'),
       test: () => {
@@ -114,7 +114,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   start(): this {
     if (this.started || this.closing) return this;
     this.started = true;
-    for (const address of this.options.nsqdTcpAddresses) this.addEndpoint(address, 'direct');
+    for (const address of this.options.nsqdTcpAddresses) this.endpoints.add(address, 'direct');
     if (this.options.lookupdHttpAddresses.length > 0) {
       this.poller = new LookupdPoller(
         {
@@ -159,7 +159,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
 
   /** Every nsqd address the consumer connects (or reconnects) to: direct ones and those lookupd lists. */
   get knownAddresses(): string[] {
-    return [...this.endpoints.keys()].sort();
+    return this.endpoints.addresses;
   }
 
   /** Handlers running now. */
@@ -235,12 +235,9 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     subscription.messages.clear();
     subscription.inFlight = 0;
     this.rdy.remove(subscription);
-    const endpoint = this.endpoints.get(subscription.address);
-    if (endpoint !== undefined && endpoint.subscription === subscription) endpoint.subscription = undefined;
+    const fromLookupd = this.endpoints.closed(subscription);
     this.emit('disconnected', subscription.address, error);
-    if (this.closing || endpoint === undefined || endpoint.subscription !== undefined) return;
-    if (endpoint.fromLookupd) this.poller?.pollSoon();
-    this.scheduleReconnect(endpoint);
+    if (fromLookupd && !this.closing) this.poller?.pollSoon();
   }
 
   defaultRequeueDelayMs(message: Message): number {
@@ -322,80 +319,16 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
 
   // Connections
 
-  private addEndpoint(address: string, source: 'direct' | 'lookupd'): void {
-    let endpoint = this.endpoints.get(address);
-    if (endpoint === undefined) {
-      endpoint = { address, direct: false, fromLookupd: false, subscription: undefined, opening: undefined, failures: 0, timer: undefined };
-      this.endpoints.set(address, endpoint);
-    }
-    if (source === 'direct') endpoint.direct = true;
-    else endpoint.fromLookupd = true;
-    this.connect(endpoint);
-  }
-
-  private connect(endpoint: Endpoint): void {
-    if (this.closing || endpoint.subscription !== undefined || endpoint.opening !== undefined) return;
-    clearTimeout(endpoint.timer);
-    endpoint.timer = undefined;
-    const o = this.options;
-    const subscription = new Subscription(endpoint.address, o.topic, o.channel, o, this);
-    endpoint.opening = subscription.open().then(
-      () => {
-        endpoint.opening = undefined;
-        if (this.closing || this.endpoints.get(endpoint.address) !== endpoint) {
-          void subscription.connection.end();
-          return;
-        }
-        endpoint.subscription = subscription;
-        endpoint.failures = 0;
-        this.rdy.add(subscription);
-        this.checkInFlightWarning();
-        this.emit('connected', endpoint.address);
-      },
-      (error: unknown) => {
-        endpoint.opening = undefined;
-        if (this.closing) return;
-        this.emit('error', coerceError(error));
-        if (this.endpoints.get(endpoint.address) === endpoint) this.scheduleReconnect(endpoint);
-      },
-    );
-  }
-
-  private scheduleReconnect(endpoint: Endpoint): void {
-    if (this.closing || endpoint.timer !== undefined) return;
-    const o = this.options;
-    const delay = Math.min(o.reconnectInitialDelayMs * 2 ** Math.min(endpoint.failures, 20), o.reconnectMaxDelayMs);
-    endpoint.failures++;
-    endpoint.timer = setTimeout(() => {
-      endpoint.timer = undefined;
-      this.connect(endpoint);
-    }, delay);
-  }
-
   private onLookupResult(result: LookupdPollResult): void {
     if (this.closing) return;
-    for (const address of result.producers) this.addEndpoint(address, 'lookupd');
-    if (!result.complete) return;
-    const listed = new Set(result.producers);
-    for (const endpoint of [...this.endpoints.values()]) {
-      if (!endpoint.fromLookupd || listed.has(endpoint.address)) continue;
-      endpoint.fromLookupd = false;
-      if (endpoint.direct) continue;
-      // Gone from every lookupd: stop taking work there and close once its messages are answered.
-      this.endpoints.delete(endpoint.address);
-      clearTimeout(endpoint.timer);
-      const subscription = endpoint.subscription;
-      if (subscription !== undefined) void this.retire(subscription);
-    }
+    // Gone from every lookupd: stop taking work there and close once its messages are answered.
+    for (const subscription of this.endpoints.applyLookup(result)) void this.retire(subscription);
   }
 
   private async retire(subscription: Subscription): Promise<void> {
     this.rdy.remove(subscription);
     await subscription.sendClose();
-    const deadline = Date.now() + this.options.closeTimeoutMs;
-    while (subscription.inFlight > 0 && !subscription.connection.closed && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await withDeadline(subscription.whenIdle(), Date.now() + this.options.closeTimeoutMs);
     await subscription.connection.end();
   }
 
@@ -417,12 +350,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.backoff.stop();
     clearInterval(this.redistributeTimer);
     clearInterval(this.touchTimer);
-    const openings: Promise<void>[] = [];
-    for (const endpoint of this.endpoints.values()) {
-      clearTimeout(endpoint.timer);
-      endpoint.timer = undefined;
-      if (endpoint.opening !== undefined) openings.push(endpoint.opening);
-    }
+    const openings = this.endpoints.stop();
     const deadline = Date.now() + this.options.closeTimeoutMs;
     const subscriptions = [...this.rdy.connections];
     const closeWaits = Promise.all(subscriptions.map((s) => s.sendClose()));
@@ -437,7 +365,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     }
     await withDeadline(closeWaits, deadline);
     await Promise.all(subscriptions.map((s) => s.connection.end()));
-    await Promise.allSettled(openings);
+    await openings;
     for (const subscription of subscriptions) this.rdy.remove(subscription);
   }
 }
