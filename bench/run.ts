@@ -4,6 +4,7 @@
  * ratio where there is one.
  */
 import { brokerBenchmarks, type Row } from './broker.ts';
+import { runnerBenchmarks } from './runner.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
@@ -32,4 +33,7 @@ function printTable(title: string, rows: Row[]): void {
 const only = process.argv[2];
 if (only === undefined || only === 'broker') {
   printTable('Broker (load over raw TCP from a separate process)', await brokerBenchmarks());
+}
+if (only === undefined || only === 'runner') {
+  printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());
 }

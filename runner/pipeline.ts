@@ -82,19 +82,46 @@ function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: st
   return issues.map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`).join('; ');
 }
 
+/**
+ * A task's context. The logger is made on first use: a pino child per message costs more than
+ * the rest of the pipeline together, and most tasks log nothing for most messages.
+ */
+class Context implements TaskContext {
+  private childLog: Logger | undefined;
+  constructor(
+    private readonly env: TaskEnvironment,
+    readonly task: string,
+    private readonly input: TaskInput,
+  ) {}
+  get topic(): string {
+    return this.env.topic;
+  }
+  get channel(): string {
+    return this.env.channelOf(this.task);
+  }
+  get options(): Record<string, unknown> {
+    return this.env.options;
+  }
+  get signal(): AbortSignal {
+    return this.env.signal;
+  }
+  get log(): Logger {
+    this.childLog ??= this.env.log.child({ task: this.task, messageId: this.input.id, attempts: this.input.attempts });
+    return this.childLog;
+  }
+  // Getters returning functions, so that `const { publish, touch } = context` works.
+  get publish(): (topic: string, body: PublishBody) => Promise<void> {
+    return this.env.publish;
+  }
+  get touch(): () => void {
+    const input = this.input;
+    return () => input.touch();
+  }
+}
+
 export async function runTask(env: TaskEnvironment, task: string, input: TaskInput): Promise<TaskOutcome> {
   const { instance, runtime } = env;
-  const log = env.log.child({ task, messageId: input.id, attempts: input.attempts });
-  const context: TaskContext = {
-    topic: env.topic,
-    channel: env.channelOf(task),
-    task,
-    options: env.options,
-    log,
-    signal: env.signal,
-    publish: env.publish,
-    touch: () => input.touch(),
-  };
+  const context = new Context(env, task, input);
   const view = new MessageView(input);
   if (runtime.bodySchema !== undefined) {
     let json: unknown;
@@ -117,7 +144,7 @@ export async function runTask(env: TaskEnvironment, task: string, input: TaskInp
   }
   const key = instance.dedupKey?.(view) ?? input.id;
   if (env.seen(task, key)) {
-    log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
+    if (env.log.isLevelEnabled('debug')) context.log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
     return { kind: 'deduplicated', key };
   }
   try {
