@@ -280,6 +280,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     try {
       if (error instanceof RequeueMessage) message.requeue(error.delayMs, { backoff: error.backoff });
       else message.requeue();
+    } catch (invalid) {
+      // A RequeueMessage with a bad delay: report it and requeue with the default delay.
+      this.emit('error', coerceError(invalid));
+      message.requeue();
     } finally {
       this.failureInProgress = undefined;
     }

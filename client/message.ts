@@ -3,6 +3,7 @@
  * broker: a second answer returns false instead of sending a command nsqd would reject.
  */
 import type { DecodedMessage } from '../protocol/message.ts';
+import { ClientErrorCode, NsqClientError } from './errors.ts';
 
 /** Who sends a message's answers: the connection it arrived on. */
 export interface MessageResponder {
@@ -72,6 +73,9 @@ export class Message {
    * delay × attempts). Returns false if it was already answered.
    */
   requeue(delayMs?: number, options?: RequeueOptions): boolean {
+    if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
+      throw new NsqClientError(ClientErrorCode.InvalidDelay, `requeue delay must be a number of ms >= 0, got ${delayMs}`);
+    }
     if (this.answered) return false;
     this.answered = true;
     this.responder.requeueMessage(this, delayMs, options?.backoff ?? true);

@@ -3,6 +3,7 @@ import { Consumer } from '../../client/consumer.ts';
 import type { Message } from '../../client/message.ts';
 import { Producer } from '../../client/producer.ts';
 import { publishHttp } from '../../client/http-publish.ts';
+import { GiveUpMessage, RequeueMessage } from '../../client/errors.ts';
 import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
 
 const pool = new BrokerPool();
@@ -184,5 +185,31 @@ describe('client against the bundled nsqd', () => {
       status: 400,
       reason: 'INVALID_DEFER',
     });
+  });
+
+  it('handlers steer by throwing: RequeueMessage picks the delay and skips backoff, GiveUpMessage discards now', async () => {
+    const broker = await pool.start();
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress] }));
+    await producer.publishMany(topic, ['retry', 'drop']);
+    const requeued: [string, number, string | undefined][] = [];
+    const discarded: [string, number, string | undefined][] = [];
+    const levels: number[] = [];
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 2 }, (m) => {
+        if (m.text() === 'drop') throw new GiveUpMessage('not for us');
+        if (m.attempts === 1) throw new RequeueMessage(30, false);
+      }),
+    );
+    consumer.on('requeued', (m, delayMs, error) => requeued.push([m.text(), delayMs, error?.name]));
+    consumer.on('discarded', (m, error) => discarded.push([m.text(), m.attempts, error?.message]));
+    consumer.on('backoff', (level) => levels.push(level));
+    const finished: string[] = [];
+    consumer.on('finished', (m) => finished.push(`${m.text()}@${m.attempts}`));
+    consumer.start();
+    await waitFor(() => finished.includes('retry@2') && discarded.length === 1, 'both outcomes');
+    expect(requeued).toEqual([['retry', 30, 'RequeueMessage']]);
+    expect(discarded).toEqual([['drop', 1, 'not for us']]);
+    expect(levels).toEqual([]);
   });
 });

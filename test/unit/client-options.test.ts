@@ -110,3 +110,20 @@ describe('Message', () => {
     expect(answers).toEqual(['TOUCH 0123456789abcdef', 'REQ 0123456789abcdef 500 false']);
   });
 });
+
+describe('Message.requeue delay', () => {
+  it('refuses a negative or non-finite delay without answering', () => {
+    const sent: string[] = [];
+    const responder: MessageResponder = {
+      finishMessage: () => sent.push('FIN'),
+      requeueMessage: () => sent.push('REQ'),
+      touchMessage: () => sent.push('TOUCH'),
+    };
+    const m = new Message({ id: '0123456789abcdef', attempts: 1, timestampNs: 0, body: Buffer.from('x') }, responder, 'a:1');
+    expect(() => m.requeue(Number.NaN)).toThrow(expect.objectContaining({ code: 'E_INVALID_DELAY' }));
+    expect(() => m.requeue(-1)).toThrow(expect.objectContaining({ code: 'E_INVALID_DELAY' }));
+    expect(m.hasResponded).toBe(false);
+    expect(m.finish()).toBe(true);
+    expect(sent).toEqual(['FIN']);
+  });
+});
