@@ -14,6 +14,9 @@ import type { BindMetricsSink } from './metrics.ts';
 import { deadLetterEnvelope } from './dead-letter.ts';
 import type { TaskExecutor } from './executor.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
+import { isEphemeralName } from '../protocol/names.ts';
+
+const EPHEMERAL = '#ephemeral';
 
 export interface Endpoints {
   nsqdTcpAddresses: string[];
@@ -52,9 +55,14 @@ export interface BoundWorker {
   close(): Promise<void>;
 }
 
-/** The channel a task consumes: the worker's channel itself when it has one task. */
+/**
+ * The channel a task consumes: the worker's channel itself when it has one task. An ephemeral
+ * channel's tasks stay ephemeral: `#ephemeral` may only end a name, so it moves after the task.
+ */
 export function channelForTask(channel: string, task: string, taskCount: number): string {
-  return taskCount === 1 ? channel : `${channel}.${task}`;
+  if (taskCount === 1) return channel;
+  const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
+  return base === channel ? `${channel}.${task}` : `${base}.${task}${EPHEMERAL}`;
 }
 
 export async function bindWorker(params: {

@@ -21,6 +21,7 @@ import { onShutdownSignal } from '../shutdown.ts';
 import { formatRunHelp } from './run-help.ts';
 import { remoteEndpoints } from '../endpoints.ts';
 import { parseRunArgv } from '../run-argv.ts';
+import { checkRunNames } from '../run-names.ts';
 
 /** Flags the runner reads before it knows the worker. */
 interface Prescan {
@@ -151,6 +152,8 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
           },
           `options of worker ${file.topic}/${file.channel}`,
         ) as Record<string, unknown>);
+
+  checkRunNames(settings, loaded.runtime.taskNames);
 
   const logger = createLogger(settings.logLevel);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.

@@ -1,0 +1,39 @@
+/**
+ * The topic and channel names a run will use, checked before anything starts. The flags that
+ * build them (--topic-prefix, --dead-letter-topic, task names appended to the channel) are free
+ * strings, and a bad result used to surface late: a consumer's stack trace after the broker had
+ * already created (and persisted) the bad topic, or dead letters that could never be published, so
+ * every message given up on was lost with only an error line in the log.
+ */
+import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
+import { channelForTask } from './bind.ts';
+import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { deadLetterTopicFor, type RunSettings } from './settings.ts';
+
+const RULE = '^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes';
+
+function usage(message: string): RunnerError {
+  return new RunnerError(RunnerErrorCode.Usage, message);
+}
+
+export function checkRunNames(settings: RunSettings, taskNames: readonly string[]): void {
+  const topic = settings.topicPrefix + settings.topic;
+  if (!isValidTopicName(topic)) {
+    throw usage(`--topic-prefix ${JSON.stringify(settings.topicPrefix)} makes the topic ${JSON.stringify(topic)}, which is not a valid topic name (${RULE})`);
+  }
+  const deadLetter = deadLetterTopicFor(settings, settings.topic);
+  if (deadLetter !== undefined && !isValidTopicName(deadLetter)) {
+    throw usage(
+      `--dead-letter-topic ${JSON.stringify(settings.deadLetterTopic)} makes the dead-letter topic ${JSON.stringify(deadLetter)}, which is not a valid topic name (${RULE}); choose another, or '' for none`,
+    );
+  }
+  for (const task of taskNames) {
+    const channel = channelForTask(settings.channel, task, taskNames.length);
+    if (!isValidChannelName(channel)) {
+      throw new RunnerError(
+        RunnerErrorCode.WorkerInvalid,
+        `task ${task} would consume the channel ${JSON.stringify(channel)}, which is not a valid channel name (${RULE}); shorten the channel or the task name`,
+      );
+    }
+  }
+}
