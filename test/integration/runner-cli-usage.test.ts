@@ -2,6 +2,7 @@
  * The runner's command line as a user meets it: `--help` for a worker, and the usage errors that
  * exit with status 2 and say what to fix. Options that parse are checked by what a task sees.
  */
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
@@ -140,6 +141,33 @@ describe('usage errors exit with status 2', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--topic and --channel are required');
     expect(stderr).toContain('--topic log --channel pageview');
+  });
+});
+
+describe('topic names built from flags are checked before anything starts', () => {
+  it('a --topic-prefix that makes an invalid topic', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run([...RUN, '--topic-prefix', 'staging/']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--topic-prefix "staging/" makes the topic "staging/log"');
+    // The broker never started, so it persisted no topic it would refuse from anyone else.
+    expect(existsSync(project.path('data'))).toBe(false);
+  });
+
+  it('a --dead-letter-topic that is not a topic name, or too long with the topic in it', async () => {
+    const project = await projectWithWorker();
+    const spaces = await project.run([...RUN, '--dead-letter-topic', 'dead letters']);
+    expect(spaces.code).toBe(2);
+    expect(spaces.stderr).toContain('--dead-letter-topic "dead letters"');
+
+    const long = 'a'.repeat(56);
+    await project.writeWorker(long, 'store', OPTIONS_WORKER);
+    const tooLong = await project.run(['--topic', long, '--channel', 'store', ...RUN.slice(4)]);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain(`dead-letter topic "${long}.dead_letter"`);
+    // '' turns dead letters off, and the worker runs.
+    const run = project.startWorker(long, 'store', ['--dead-letter-topic', '']);
+    await run.waitForMessage(`worker ${long}/store running`);
   });
 });
 

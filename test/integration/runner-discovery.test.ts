@@ -118,4 +118,13 @@ describe('workers found by convention', () => {
     expect(lines[paidAt + 1]).toMatch(/--greeting <string> = "hello"\s+what the record task writes beside each body/);
     expect(listed.stdout).not.toContain('helpers.ts');
   });
+
+  it("keeps an ephemeral channel's tasks ephemeral: #ephemeral ends each task's channel name", async () => {
+    const project = await projects.create();
+    await project.writeWorker('user_events', 'live#ephemeral', DEFINED_WORKER);
+    const run = project.startWorker('user_events', 'live#ephemeral');
+    const running = await run.waitForMessage('worker user_events/live#ephemeral running');
+    expect(running.channels).toEqual({ audit: 'live.audit#ephemeral', welcome: 'live.welcome#ephemeral' });
+    await run.subscribed(['audit', 'welcome']);
+  });
 });
