@@ -49,6 +49,25 @@ export interface ConsumerConfig extends ConsumerOptionsInput {
   onGiveUp?: GiveUpHook;
 }
 
+/**
+ * The control errors a handler throws are recognised by their code as well as their class: a
+ * handler may use another copy of this package (a second install, or code loaded in a fresh module
+ * graph), whose classes are not ours.
+ */
+function isGiveUpMessage(error: unknown): boolean {
+  return error instanceof GiveUpMessage || (error as { code?: unknown } | null)?.code === 'E_GIVE_UP';
+}
+
+function asRequeueMessage(error: unknown): { delayMs?: number | undefined; backoff: boolean } | undefined {
+  if (error instanceof RequeueMessage) return error;
+  const candidate = error as { code?: unknown; delayMs?: unknown; backoff?: unknown } | null;
+  if (candidate?.code !== 'E_REQUEUE') return undefined;
+  return {
+    delayMs: typeof candidate.delayMs === 'number' ? candidate.delayMs : undefined,
+    backoff: candidate.backoff !== false,
+  };
+}
+
 export class Consumer extends TypedEmitter<ConsumerEvents> implements SubscriptionOwner {
   readonly options: ConsumerOptions;
   private readonly onGiveUp: GiveUpHook | undefined;
@@ -272,13 +291,14 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       return;
     }
     const maxAttempts = this.options.maxAttempts;
-    if (error instanceof GiveUpMessage || (maxAttempts > 0 && message.attempts >= maxAttempts && !(error instanceof RequeueMessage))) {
+    const requeueRequest = asRequeueMessage(error);
+    if (isGiveUpMessage(error) || (maxAttempts > 0 && message.attempts >= maxAttempts && requeueRequest === undefined)) {
       await this.giveUp(message, error);
       return;
     }
     this.failureInProgress = error;
     try {
-      if (error instanceof RequeueMessage) message.requeue(error.delayMs, { backoff: error.backoff });
+      if (requeueRequest !== undefined) message.requeue(requeueRequest.delayMs, { backoff: requeueRequest.backoff });
       else message.requeue();
     } catch (invalid) {
       // A RequeueMessage with a bad delay: report it and requeue with the default delay.
@@ -290,13 +310,19 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.handlerExited();
   }
 
-  /** Runs the give-up hook, then FIN: the message will not be seen again. */
+  /**
+   * Runs the give-up hook, then FIN: the message will not be seen again. If the hook fails (say it
+   * could not store the message elsewhere), the message is requeued instead, so it is not lost.
+   */
   private async giveUp(message: Message, error: Error | undefined): Promise<void> {
     if (this.onGiveUp !== undefined) {
       try {
         await this.onGiveUp(message, error);
       } catch (thrown) {
         this.emit('error', coerceError(thrown));
+        message.requeue(undefined, { backoff: true });
+        this.handlerExited();
+        return;
       }
     }
     if (message.finish()) this.emit('discarded', message, error);
