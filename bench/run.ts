@@ -37,3 +37,7 @@ if (only === undefined || only === 'broker') {
 if (only === undefined || only === 'runner') {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());
 }
+if (only === undefined || only === 'client') {
+  // The client benchmark prints its own table (with CPU per message beside the rates).
+  await import('./client.ts');
+}
