@@ -235,7 +235,24 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 /** The CLI entry for the root command: run, and stop cleanly on the first signal. */
 export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
-  const running = await runWorker(argv);
+  // Signals are caught from the start: once the embedded broker is up it holds messages, and a
+  // SIGTERM before the worker is bound (Node's default would kill the process there and then) must
+  // still stop it cleanly, persisting them. The signal waits for the start; a second one exits now.
+  let early: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals): void => {
+    if (early !== undefined) process.exit(130);
+    early = signal;
+  };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
+  let running: RunningWorker | undefined;
+  try {
+    running = await runWorker(argv);
+  } finally {
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
+  }
   if (running === undefined) return;
   onShutdownSignal(running.logger, running.stop);
+  if (early !== undefined) process.kill(process.pid, early);
 }
