@@ -114,6 +114,34 @@ export default defineWorker({
 });
 `;
 
+describe('a signal while the worker starts', () => {
+  it('stops it cleanly once started (exit 0, messages the broker took are kept), instead of killing it', async () => {
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', SLOW_WORKER);
+    const dataPath = project.path('data');
+    // --watch starts the worker's code in a child process after the broker is up, which keeps the
+    // window between the two open long enough to signal into it every time.
+    const first = project.startWorker('events', 'store', ['--data-path', dataPath, '--watch']);
+    // The embedded broker is up, the worker not yet bound: a supervisor's SIGTERM now must not lose
+    // what the broker holds.
+    const { httpAddress } = await first.brokerAddresses();
+    await publish(httpAddress, 'events', '1');
+    first.kill('SIGTERM');
+    const exit = await first.waitForExit();
+    expect(exit, first.describe()).toEqual({ code: 0, signal: null });
+    expect(first.lines.some((line) => line.msg === 'worker stopped')).toBe(true);
+
+    // The message the broker accepted survives, and is processed once (by one run or the other).
+    const second = project.startWorker('events', 'store', ['--data-path', dataPath]);
+    await second.subscribed(['process']);
+    const processed = await eventually(async () => {
+      const records = await project.records<Processed>('processed.jsonl');
+      return records.length > 0 ? records : undefined;
+    }, 'the message published during startup to be processed');
+    expect(processed.map((record) => record.seq)).toEqual([1]);
+  });
+});
+
 describe('a task that ignores shutdown', () => {
   it('is cut off after --shutdown-timeout; its message runs again after a restart', async () => {
     const project = await projects.create();
