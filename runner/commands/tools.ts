@@ -138,6 +138,8 @@ export function registerToolCommands(cli: CAC): void {
           output: process.stdout,
           signal: abort.signal,
         });
+        // A reader that went away (`| head`) stops the polling like a signal does.
+        process.stdout.on('error', () => abort.abort());
         onShutdownSignal(stderrLogger('stats'), async () => {
           abort.abort();
           await running.catch(() => {});
