@@ -4,6 +4,7 @@ import { discoverWorkers } from '../discover.ts';
 import { loadWorker } from '../loader.ts';
 import { fieldsOf } from '../schema-flags.ts';
 import { loadConfig } from '../config-file.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
 
 export async function listWorkers(workersDir: string, write: (line: string) => void): Promise<number> {
   const files = discoverWorkers(workersDir);
@@ -17,7 +18,9 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
       const { runtime } = await loadWorker(file);
       write(`${file.topic}/${file.channel}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
       for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) {
-        const def = field.defaultValue === undefined ? '' : ` = ${JSON.stringify(field.defaultValue)}`;
+        // A duration's default in the unit --help shows and the flag reads (500ms, not a bare 500).
+        const shown = field.kind === 'duration' && typeof field.defaultValue === 'number' ? formatDurationMs(field.defaultValue) : JSON.stringify(field.defaultValue);
+        const def = field.defaultValue === undefined ? '' : ` = ${shown}`;
         write(`    --${field.flag} <${field.kind}>${def}  ${field.description}`);
       }
     } catch (error) {
