@@ -17,6 +17,7 @@ import { Worker, type TaskContext, type WorkerMessage } from 'nsqworker';
 
 const options = z.object({
   greeting: z.string().default('hello').describe('what the record task writes beside each body'),
+  pauseMs: z.number().int().min(0).default(1500).describe('pause between batches'),
 });
 
 export default class RecordWorker extends Worker<typeof options> {
@@ -116,6 +117,8 @@ describe('workers found by convention', () => {
     expect(lines[paidAt]).toContain('tasks: record');
     expect(lines[paidAt]).toContain(project.path('workers/orders/orders_paid_worker.ts'));
     expect(lines[paidAt + 1]).toMatch(/--greeting <string> = "hello"\s+what the record task writes beside each body/);
+    // A duration's default as --help shows it and the flag reads it.
+    expect(lines[paidAt + 2]).toMatch(/--pause <duration> = 1\.5s\s+pause between batches/);
     expect(listed.stdout).not.toContain('helpers.ts');
   });
 
