@@ -177,7 +177,7 @@ describe('nsqworker --health-address', () => {
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
     resources.defer(() => producer.close());
-    await producer.publish('jobs', { id: 'slow-one', sleepMs: 1500 });
+    await producer.publish('jobs', { id: 'slow-one', sleepMs: 3000 });
     await eventually(async () => (sample(await metrics(base), 'nsqworker_messages_in_flight', SLOW) === 1 ? true : undefined), 'the slow task to be running');
 
     run.kill('SIGTERM');
