@@ -171,6 +171,19 @@ describe('nsqworker --health-address', () => {
     expect((await lines(project)).filter((line) => line.startsWith('slow')).sort()).toEqual(['slow late 1', 'slow late 2']);
   });
 
+  it('exits 2 for a health address that is not host:port, and 1 when its port is taken', async () => {
+    const project = await projects.create();
+    await project.writeWorker('jobs', 'work', WORKER);
+    const bad = await project.run(['--topic', 'jobs', '--channel', 'work', '--health-address', 'localhost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--health-address (NSQWORKER_HEALTH_ADDRESS): expected host:port');
+    const broker = await resources.broker();
+    const taken = broker.httpAddress;
+    const busy = await project.run(['--topic', 'jobs', '--channel', 'work', '--nsqd-tcp-address', broker.tcpAddress, '--health-address', taken]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain('EADDRINUSE');
+  });
+
   it('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async () => {
     const broker = await resources.broker();
     const { project, run, base } = await startWorker(broker.tcpAddress, ['--shutdown-timeout', '10s']);
