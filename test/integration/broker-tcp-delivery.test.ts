@@ -410,22 +410,23 @@ describe('bundled nsqd TCP: REQ delay bound', () => {
 });
 
 describe('bundled nsqd TCP: TOUCH bound', () => {
-  const fixture = brokerPerTest({ maxMsgTimeoutMs: 1500 });
+  const fixture = brokerPerTest({ maxMsgTimeoutMs: 2500 });
 
   it('caps a TOUCH at delivery + max-msg-timeout', async () => {
     const f = fixture();
     const topic = uniqueName('touchcap');
-    const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1000 });
+    const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 2000 });
     await f.publish(topic, 'capped');
     const first = await sub.nextMessage();
     const deliveredAt = Date.now();
-    // Touched at 900 ms: now + 1000 would be 1900 ms; the cap is 1500 ms after delivery.
-    await delay(900);
+    // Touched at about 1200 ms, well before the 2000 ms timeout even on a loaded machine: uncapped it
+    // would run to about 3200 ms; the cap is 2500 ms after delivery.
+    await delay(1200);
     sub.send(encodeTouch(first.id));
-    const second = await sub.nextMessage(3000);
+    const second = await sub.nextMessage(5000);
     const elapsed = Date.now() - deliveredAt;
-    expect(elapsed).toBeGreaterThanOrEqual(1400);
-    expect(elapsed).toBeLessThan(1850);
+    expect(elapsed).toBeGreaterThanOrEqual(2400);
+    expect(elapsed).toBeLessThan(3100);
     expect(second.id).toBe(first.id);
     expect(second.attempts).toBe(2);
   });
