@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TaskInput, TaskOutcome } from '../pipeline.ts';
-import { deserializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 const ENTRY = fileURLToPath(new URL('./host-entry.js', import.meta.url));
 
@@ -19,6 +19,15 @@ interface PendingRun {
 export class HostLoadError extends Error {
   override readonly name = 'HostLoadError';
   readonly code = 'E_WORKER_LOAD_FAILED';
+  constructor(
+    message: string,
+    /** Where the worker's code failed to load, when the child could tell. */
+    readonly location?: LoadFailureLocation,
+    /** The files the failed load had imported by then. */
+    readonly files: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export class HostProcess {
@@ -47,6 +56,10 @@ export class HostProcess {
     this.child.once('exit', () => this.onExit());
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get inFlight(): number {
     return this.pending.size;
   }
@@ -63,7 +76,7 @@ export class HostProcess {
       this.post({ t: 'load', ...request });
     });
     if (reply.t === 'loaded') return { taskNames: reply.taskNames, files: reply.files };
-    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message);
+    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files);
     throw new HostLoadError('the worker host exited while loading');
   }
 

@@ -9,12 +9,14 @@
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
-import { loadConfig } from '../config-file.ts';
+import { ConfigSchema, type NsqworkerConfig } from '../config-file.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { DedupQueue } from '../dedup.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { runTask, type TaskEnvironment } from '../pipeline.ts';
 import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags } from '../schema-flags.ts';
 import { workerRuntimeOf } from '../worker-runtime.ts';
+import { locateLoadFailure } from './load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 const importedFiles = (globalThis as { __nsqworkerImportedFiles?: Set<string> }).__nsqworkerImportedFiles ?? new Set<string>();
@@ -44,12 +46,45 @@ function replaceDedup(keys: Record<string, string[]>): void {
   );
 }
 
+/**
+ * The config file, imported as a plain module: this process loads code once, so the import is
+ * fresh, and the `nsqworker` it imports is the copy already warm here. (The runner's loadConfig
+ * goes through tsImport, a new module graph that would load the whole package again: hundreds of
+ * milliseconds on every reload.) A file that throws keeps its own stack, which names its line.
+ */
+async function importConfig(path: string | undefined): Promise<NsqworkerConfig> {
+  if (path === undefined) return {};
+  const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const result = ConfigSchema.safeParse(loaded.default ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${path}: invalid config:\n  ${problems.join('\n  ')}`, { cause: result.error });
+  }
+  return result.data as NsqworkerConfig;
+}
+
+/** The files this process has imported for the worker, its own file first. */
+function loadedFiles(request: LoadRequest): string[] {
+  const files = [...importedFiles].filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url.split('?')[0]!));
+  return [...new Set([request.file, ...files])];
+}
+
 async function load(request: LoadRequest): Promise<void> {
   importedFiles.clear();
   const moduleExports = (await import(pathToFileURL(request.file).href)) as Record<string, unknown>;
   const runtime = workerRuntimeOf(moduleExports, request.file);
-  const { config } = await loadConfig(request.configPath);
+  const config = await importConfig(request.configPath);
   const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
+  const configured = config.workers?.[request.workerKey] ?? {};
+  // As at startup: a config entry the schema does not name (a typo, a renamed option) is an error, not silence.
+  const known = new Set(fields.map((field) => field.key));
+  const unknown = Object.keys(configured).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new RunnerError(
+      RunnerErrorCode.ConfigInvalid,
+      `config workers['${request.workerKey}']: unknown option ${unknown.join(', ')}; ${known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`}`,
+    );
+  }
   const options =
     runtime.optionsSchema === undefined
       ? {}
@@ -57,7 +92,7 @@ async function load(request: LoadRequest): Promise<void> {
           runtime.optionsSchema,
           fields,
           {
-            ...(config.workers?.[request.workerKey] ?? {}),
+            ...configured,
             ...valuesFromEnv(fields, request.env),
             ...valuesFromFlags(fields, request.flags),
           },
@@ -81,8 +116,7 @@ async function load(request: LoadRequest): Promise<void> {
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
-  const files = [...importedFiles].filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url.split('?')[0]!));
-  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: [...new Set([request.file, ...files])] });
+  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: loadedFiles(request) });
 }
 
 async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void> {
@@ -117,7 +151,14 @@ async function close(): Promise<void> {
 process.on('message', (message: ParentToChild) => {
   switch (message.t) {
     case 'load':
-      load(message).catch((error: unknown) => send({ t: 'load-failed', error: serializeError(error) }));
+      load(message).catch((error: unknown) =>
+        send({
+          t: 'load-failed',
+          error: serializeError(error),
+          location: locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath }),
+          files: loadedFiles(message),
+        }),
+      );
       return;
     case 'run':
       void run(message);

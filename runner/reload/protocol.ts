@@ -37,10 +37,18 @@ export interface SerializedError {
   backoff: boolean | undefined;
 }
 
+/** Where a load failed, as far as it can be told: the file and line to fix, and why. */
+export interface LoadFailureLocation {
+  file: string;
+  line: number | undefined;
+  column: number | undefined;
+  reason: string;
+}
+
 export type ChildToParent =
   | { t: 'warm' }
   | { t: 'loaded'; taskNames: string[]; files: string[] }
-  | { t: 'load-failed'; error: SerializedError }
+  | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
   | { t: 'result'; seq: number; outcome: import('../pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }
   | { t: 'touch'; seq: number }

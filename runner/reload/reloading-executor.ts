@@ -11,18 +11,17 @@
  * broker, the connections and the dedup queues stay in the parent, so a reload loses no message and
  * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping one warm.
  */
-import { FSWatcher, watch } from 'chokidar';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../bind.ts';
 import type { TaskExecutor } from '../executor.ts';
 import type { TaskInput, TaskOutcome } from '../pipeline.ts';
-import { HostProcess } from './host-process.ts';
+import { HostLoadError, HostProcess } from './host-process.ts';
+import { ProjectWatcher } from './project-watcher.ts';
 import type { LoadRequest } from './protocol.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..') + sep;
-const DEBOUNCE_MS = 25;
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'taskChannels'>;
 
@@ -49,10 +48,13 @@ export class ReloadingExecutor implements TaskExecutor {
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
-  private watcher: FSWatcher | undefined;
-  private watched = new Set<string>();
-  private debounce: NodeJS.Timeout | undefined;
+  private watcher: ProjectWatcher | undefined;
+  /** The files the running code loaded. */
+  private loadedFiles: readonly string[] = [];
   private closed = false;
+  private aborted = false;
+  /** Old children running their close hook: shutdown waits for them. */
+  private readonly retiring = new Set<Promise<void>>();
   reloads = 0;
 
   private constructor(
@@ -88,8 +90,12 @@ export class ReloadingExecutor implements TaskExecutor {
     const first = new HostProcess();
     const { files } = await executor.loadInto(first);
     executor.active = first;
+    executor.loadedFiles = files;
     executor.spawnStandby();
-    if (params.watch) executor.watch(files);
+    if (params.watch) {
+      executor.watcher = new ProjectWatcher(() => void executor.reload(), params.log);
+      executor.updateWatch(files);
+    }
     return executor;
   }
 
@@ -99,27 +105,30 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   abort(): void {
+    // Shutting down: a reload finishing now must not swap in a child that never heard of it.
+    this.aborted = true;
     this.active.abort();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.debounce);
     await this.watcher?.close();
     await this.reloading;
     this.standby?.kill();
-    await this.active.close();
+    this.standby = undefined;
+    await Promise.all([this.active.close(), ...this.retiring]);
   }
 
   /** Loads the current code into a new child and swaps it in; resolves when done or refused. */
   reload(): Promise<void> {
+    if (this.closed || this.aborted) return Promise.resolve();
     if (this.reloading !== undefined) {
       this.reloadAgain = true;
       return this.reloading;
     }
     this.reloading = this.reloadOnce().finally(() => {
       this.reloading = undefined;
-      if (this.reloadAgain && !this.closed) {
+      if (this.reloadAgain) {
         this.reloadAgain = false;
         void this.reload();
       }
@@ -131,7 +140,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const started = performance.now();
     const next = this.standby ?? new HostProcess();
     this.standby = undefined;
-    let files: string[];
+    let files: readonly string[];
     try {
       const loaded = await this.loadInto(next);
       files = loaded.files;
@@ -142,7 +151,11 @@ export class ReloadingExecutor implements TaskExecutor {
     } catch (error) {
       next.kill();
       this.spawnStandby();
-      this.log.error({ err: error }, 'reload failed: the running code stays in place until the next good save');
+      // A fix may land in a file only the broken code imports (a new helper): watch that too.
+      if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
+      const location = error instanceof HostLoadError ? error.location : undefined;
+      const where = location === undefined ? '' : `${location.file}${location.line === undefined ? '' : `:${location.line}`}: ${location.reason}; `;
+      this.log.error({ err: error, ...location }, `reload failed: ${where}the running code stays in place until the next good save`);
       this.events.reloadFailed?.(error as Error);
       return;
     }
@@ -151,6 +164,17 @@ export class ReloadingExecutor implements TaskExecutor {
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
     await old.idle();
+    // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
+    // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
+    // the snapshot below holds the key of every message the old code finished.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.aborted) {
+      // Shutdown began during the load: keep the code that has been told to stop.
+      next.kill();
+      this.gate = undefined;
+      open();
+      return;
+    }
     next.syncDedup(this.deps.dedupSnapshot());
     this.active = next;
     this.gate = undefined;
@@ -159,8 +183,10 @@ export class ReloadingExecutor implements TaskExecutor {
     const durationMs = performance.now() - started;
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
     this.events.reloaded?.({ reloads: this.reloads, durationMs });
+    this.loadedFiles = files;
     this.updateWatch(files);
-    void old.close();
+    const retired = old.close().finally(() => this.retiring.delete(retired));
+    this.retiring.add(retired);
     this.spawnStandby();
   }
 
@@ -177,26 +203,17 @@ export class ReloadingExecutor implements TaskExecutor {
 
   private spawnStandby(): void {
     if (this.closed || this.standby !== undefined) return;
-    this.standby = new HostProcess();
-  }
-
-  private watch(files: readonly string[]): void {
-    this.watcher = watch([], { ignoreInitial: true });
-    this.watcher.on('all', () => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => void this.reload(), DEBOUNCE_MS);
-    });
-    this.watcher.on('error', (error) => this.log.warn({ err: error }, 'file watcher error'));
-    this.updateWatch(files);
+    const standby = new HostProcess();
+    this.standby = standby;
+    // Until then a save waits for the child's start-up; after it, a reload loads only the user's files.
+    standby.warm.then(
+      () => this.log.debug({ pid: standby.pid }, 'standby worker host warm'),
+      () => {},
+    );
   }
 
   private updateWatch(files: readonly string[]): void {
-    if (this.watcher === undefined) return;
-    const wanted = new Set(watchableFiles([...files, ...(this.request.configPath ? [this.request.configPath] : [])], this.workersDir, this.request.configPath));
-    const add = [...wanted].filter((file) => !this.watched.has(file));
-    const remove = [...this.watched].filter((file) => !wanted.has(file));
-    if (add.length > 0) this.watcher.add(add);
-    if (remove.length > 0) this.watcher.unwatch(remove);
-    this.watched = wanted;
+    const configFiles = this.request.configPath === undefined ? [] : [this.request.configPath];
+    this.watcher?.set(watchableFiles([...files, ...configFiles], this.workersDir, this.request.configPath));
   }
 }

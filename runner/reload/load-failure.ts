@@ -1,0 +1,104 @@
+/**
+ * Where a failed reload went wrong, as a file, a line and a reason a person can act on, for the
+ * three ways an edit fails to load: the code does not compile (esbuild's "file:line:col: ERROR: …",
+ * or Node's own "file:line" header of a SyntaxError), a module throws while it is imported (the
+ * first stack frame in the project's own files), or the options schema no longer accepts the values
+ * the worker runs with (the line of the schema that declares the rejected option).
+ *
+ * Runs in the child host, where the thrown error still has its cause and the files are at hand.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadFailureLocation } from './protocol.ts';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..') + sep;
+const ESBUILD_ERROR = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m;
+const SYNTAX_ERROR_HEADER = /^(file:\/\/\S+|\/\S+?):(\d+)\n/;
+const STACK_FRAME = /^\s*at (?:.*? \()?(file:\/\/[^\s()]+?|\/[^\s()]+?):(\d+):(\d+)\)?$/gm;
+
+/**
+ * A file of the user's project: not a dependency, not nsqworker's own sources, except the workers
+ * folder (`workers/<topic>/<file>`) and the config file, which may live in this repository too.
+ */
+function isProjectFile(file: string, context: LoadContext): boolean {
+  if (file.includes(`${sep}node_modules${sep}`)) return false;
+  if (file === context.configPath || file.startsWith(dirname(dirname(context.workerFile)) + sep)) return true;
+  return !file.startsWith(PACKAGE_ROOT);
+}
+
+function toPath(fileOrUrl: string): string {
+  return fileOrUrl.startsWith('file://') ? fileURLToPath(fileOrUrl.split('?')[0]!) : fileOrUrl;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+/** The 1-based line of the first declaration of `key` in `file` (`key:` in an object, `key =` in a class), if any. */
+function declarationLine(file: string, key: string): number | undefined {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const declaration = new RegExp(`(?:^|[\\s{,])['"]?${escaped}['"]?\\s*[:=]`);
+  const index = source.split('\n').findIndex((line) => declaration.test(line));
+  return index < 0 ? undefined : index + 1;
+}
+
+/** The keys of the options a zod error (the error's cause) rejected. */
+function rejectedKeys(error: Error): string[] {
+  const issues = (error.cause as { issues?: Array<{ path?: PropertyKey[] }> } | undefined)?.issues;
+  if (!Array.isArray(issues)) return [];
+  return [...new Set(issues.map((issue) => issue.path?.[0]).filter((key): key is string => typeof key === 'string'))];
+}
+
+export interface LoadContext {
+  workerFile: string;
+  configPath: string | undefined;
+}
+
+export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFailureLocation {
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const message = error.message;
+
+  const compiled = ESBUILD_ERROR.exec(message);
+  if (compiled !== null) {
+    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]), reason: `syntax error: ${compiled[4]!}` };
+  }
+
+  const stack = error.stack ?? '';
+  const header = SYNTAX_ERROR_HEADER.exec(stack);
+  if (header !== null) {
+    return { file: toPath(header[1]!), line: Number(header[2]), column: undefined, reason: `${error.name}: ${firstLine(message)}` };
+  }
+
+  const code = (error as { code?: unknown }).code;
+  const keys = rejectedKeys(error);
+  if (code === 'E_USAGE' && keys.length > 0) {
+    // The schema changed under values that were fine before: point at the option's declaration.
+    for (const key of keys) {
+      const line = declarationLine(context.workerFile, key);
+      if (line !== undefined) return { file: context.workerFile, line, column: undefined, reason: message };
+    }
+    return { file: context.workerFile, line: undefined, column: undefined, reason: message };
+  }
+  if (code === 'E_CONFIG_INVALID' && context.configPath !== undefined) {
+    // An unknown option ("unknown option a, b;") or the last key of a path the config schema refused.
+    const named = /unknown option ([^;]+);/.exec(message)?.[1]?.split(', ') ?? [];
+    const issues = (error.cause as { issues?: Array<{ path?: PropertyKey[] }> } | undefined)?.issues ?? [];
+    const keys = [...named, ...issues.map((issue) => issue.path?.at(-1)).filter((key): key is string => typeof key === 'string')];
+    const line = keys.map((key) => declarationLine(context.configPath!, key)).find((found) => found !== undefined);
+    return { file: context.configPath, line, column: undefined, reason: message };
+  }
+
+  for (const frame of stack.matchAll(STACK_FRAME)) {
+    const file = toPath(frame[1]!);
+    if (!isProjectFile(file, context)) continue;
+    return { file, line: Number(frame[2]), column: Number(frame[3]), reason: `${error.name}: ${firstLine(message)}` };
+  }
+  return { file: context.workerFile, line: undefined, column: undefined, reason: `${error.name}: ${firstLine(message)}` };
+}

@@ -1,0 +1,71 @@
+/**
+ * Watches a set of files for `--watch` and calls back, debounced, when one of them changes.
+ *
+ * It watches the folders that hold the files (one level, filtered to the files wanted), not the
+ * files themselves. A watch on a file follows one inode: an editor or tool that saves by writing a
+ * new file and renaming it over the old one (vim, sed -i, many "atomic save" settings) replaces the
+ * inode, and chokidar notices that only if no other event for the file arrived in the previous 5 ms
+ * (its per-file throttle). A write followed quickly by such a rename left the watch on the deleted
+ * inode, and every later save went unnoticed. A folder's watch sees every entry change by name, so
+ * a replaced file is still seen.
+ */
+import { FSWatcher, watch } from 'chokidar';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+
+/** Long enough to fold the truncate-then-write of one save into one reload, short enough to stay unnoticed. */
+export const WATCH_DEBOUNCE_MS = 20;
+
+export class ProjectWatcher {
+  private readonly watcher: FSWatcher;
+  private files = new Set<string>();
+  private dirs = new Set<string>();
+  private debounce: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly onChange: () => void,
+    log: Logger,
+    private readonly debounceMs = WATCH_DEBOUNCE_MS,
+  ) {
+    this.watcher = watch([], {
+      ignoreInitial: true,
+      depth: 0,
+      // Only the wanted files and their folders: the rest of a folder is neither stat'ed nor watched.
+      ignored: (path) => !(this.files.has(path) || this.dirs.has(path)),
+    });
+    this.watcher.on('all', (_event, path) => {
+      if (this.files.has(path)) this.schedule();
+    });
+    this.watcher.on('error', (error) => log.warn({ err: error }, 'file watcher error'));
+  }
+
+  /** Watches exactly these files (absolute paths) from now on. */
+  set(files: Iterable<string>): void {
+    if (this.closed) return;
+    const wanted = new Set(files);
+    const wantedDirs = new Set([...wanted].map((file) => dirname(file)));
+    const addedFiles = [...wanted].filter((file) => !this.files.has(file));
+    const removedFiles = [...this.files].filter((file) => !wanted.has(file));
+    const addedDirs = [...wantedDirs].filter((dir) => !this.dirs.has(dir));
+    const removedDirs = [...this.dirs].filter((dir) => !wantedDirs.has(dir));
+    this.files = wanted;
+    this.dirs = wantedDirs;
+    if (removedFiles.length > 0 || removedDirs.length > 0) this.watcher.unwatch([...removedFiles, ...removedDirs]);
+    // A file new to a folder already watched was ignored when the folder was read: add it by name.
+    if (addedFiles.length > 0 || addedDirs.length > 0) this.watcher.add([...addedDirs, ...addedFiles]);
+  }
+
+  private schedule(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      if (!this.closed) this.onChange();
+    }, this.debounceMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.debounce);
+    await this.watcher.close();
+  }
+}
