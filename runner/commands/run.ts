@@ -205,6 +205,10 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
             workersDir: settings.workersDir,
             watch: true,
             log: logger,
+            events: {
+              reloaded: () => metrics?.recordReload('applied'),
+              reloadFailed: () => metrics?.recordReload('failed'),
+            },
           })
         : new InProcessExecutor({ ...deps, runtime: loaded.runtime, options }),
     endpoints,
