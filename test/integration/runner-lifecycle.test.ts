@@ -31,73 +31,94 @@ export default defineWorker({
 
 type Processed = { seq: number; pid: number; attempts: number };
 
+/** A worker whose tasks each take about 20 ms, then record the sequence number, task and process id. */
+function slowWorker(tasks: readonly string[]): string {
+  return `
+import { appendFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { defineWorker } from 'nsqworker';
+async function work(message, context) {
+  await delay(20);
+  await appendFile('processed.jsonl', JSON.stringify({ seq: Number(message.text()), task: context.task, pid: process.pid, attempts: message.attempts }) + '\\n');
+}
+export default defineWorker({ tasks: { ${tasks.map((task) => `${task}: work`).join(', ')} } });
+`;
+}
+
 describe('shutdown', () => {
-  it('SIGTERM mid-stream exits 0; after a restart on the same data path every message was processed exactly once', async () => {
-    const project = await projects.create();
-    await project.writeWorker('events', 'store', SLOW_WORKER);
-    const dataPath = project.path('data');
-    const first = project.startWorker('events', 'store', ['--max-in-flight', '4', '--data-path', dataPath]);
-    const { tcpAddress } = await first.brokerAddresses();
-    await first.subscribed(['process']);
+  it.each([
+    { tasks: ['process'], maxInFlight: 4 },
+    { tasks: ['archive', 'index'], maxInFlight: 8 },
+  ])(
+    'SIGTERM mid-stream exits 0; after a restart on the same data path every message was processed exactly once ($tasks.length task(s), $maxInFlight in flight)',
+    async ({ tasks, maxInFlight }) => {
+      const project = await projects.create();
+      await project.writeWorker('events', 'store', slowWorker(tasks));
+      const dataPath = project.path('data');
+      const args = ['--max-in-flight', String(maxInFlight), '--data-path', dataPath];
+      const first = project.startWorker('events', 'store', args);
+      const { tcpAddress } = await first.brokerAddresses();
+      await first.subscribed(tasks);
 
-    // Steady publishing at about 200 messages a second (the worker takes about 20 ms each, four at a time).
-    const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000, connectTimeoutMs: 1000 });
-    projects.defer(() => producer.close());
-    const acked = new Set<number>();
-    const attempted: number[] = [];
-    let publishing = true;
-    let failures = 0;
-    let seq = 0;
-    const pacer = setInterval(() => {
-      if (!publishing) return;
-      const n = seq++;
-      attempted.push(n);
-      producer.publish('events', String(n)).then(
-        () => acked.add(n),
-        () => {
-          failures++;
-          if (failures >= 5) publishing = false;
-        },
-      );
-    }, 5);
-    projects.defer(async () => clearInterval(pacer));
+      // Steady publishing at about 200 messages a second, while the tasks take about 20 ms each.
+      const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000, connectTimeoutMs: 1000 });
+      projects.defer(() => producer.close());
+      const acked = new Set<number>();
+      const attempted = new Set<number>();
+      let publishing = true;
+      let failures = 0;
+      let seq = 0;
+      const pacer = setInterval(() => {
+        if (!publishing) return;
+        const n = seq++;
+        attempted.add(n);
+        producer.publish('events', String(n)).then(
+          () => acked.add(n),
+          () => {
+            failures++;
+            if (failures >= 5) publishing = false;
+          },
+        );
+      }, 5);
+      projects.defer(async () => clearInterval(pacer));
 
-    await eventually(async () => ((await project.records('processed.jsonl')).length >= 40 ? true : undefined), '40 messages processed');
-    first.kill('SIGTERM');
-    const exit = await first.waitForExit(15_000);
-    expect(exit, first.describe()).toEqual({ code: 0, signal: null });
-    // Publishes go on until the broker is gone: keep going until they fail, then stop.
-    await eventually(() => (publishing ? undefined : true), 'publishing to fail once the broker is gone');
-    clearInterval(pacer);
-    await producer.close().catch(() => undefined);
-    expect(acked.size).toBeGreaterThan(40);
+      await eventually(async () => ((await project.records('processed.jsonl')).length >= 40 * tasks.length ? true : undefined), 'messages processed');
+      first.kill('SIGTERM');
+      const exit = await first.waitForExit(15_000);
+      expect(exit, first.describe()).toEqual({ code: 0, signal: null });
+      // Publishes go on until the broker is gone: keep going until they fail, then stop.
+      await eventually(() => (publishing ? undefined : true), 'publishing to fail once the broker is gone');
+      clearInterval(pacer);
+      await producer.close().catch(() => undefined);
+      expect(acked.size).toBeGreaterThan(40);
 
-    const second = project.startWorker('events', 'store', ['--max-in-flight', '4', '--data-path', dataPath]);
-    const { httpAddress } = await second.brokerAddresses();
-    await second.subscribed(['process']);
-    const records = await eventually(async () => {
-      const processed = await project.records<Processed>('processed.jsonl');
-      const seen = new Set(processed.map((record) => record.seq));
-      return [...acked].every((n) => seen.has(n)) ? processed : undefined;
-    }, 'every acknowledged message to be processed');
-    // Let the second run drain whatever else it holds, then count again.
-    await eventually(async () => {
-      const channel = (await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'events')?.channels.find((c) => c.channel_name === 'store');
-      return channel !== undefined && channel.depth === 0 && channel.in_flight_count === 0 && channel.deferred_count === 0 ? true : undefined;
-    }, 'the second run to drain the channel');
-    const all = await project.records<Processed>('processed.jsonl');
-    expect(all.length).toBeGreaterThanOrEqual(records.length);
+      const second = project.startWorker('events', 'store', args);
+      const { httpAddress } = await second.brokerAddresses();
+      await second.subscribed(tasks);
+      await eventually(async () => {
+        const processed = await project.records<Processed & { task: string }>('processed.jsonl');
+        const seen = new Set(processed.map((record) => `${record.task}/${record.seq}`));
+        return tasks.every((task) => [...acked].every((n) => seen.has(`${task}/${n}`))) ? true : undefined;
+      }, 'every acknowledged message to be processed by every task');
+      // Let the second run drain whatever else it holds, then count.
+      await eventually(async () => {
+        const topic = (await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'events');
+        const idle = topic?.channels.every((c) => c.depth === 0 && c.in_flight_count === 0 && c.deferred_count === 0);
+        return topic !== undefined && topic.channels.length === tasks.length && idle ? true : undefined;
+      }, 'the second run to drain its channels');
+      const all = await project.records<Processed & { task: string }>('processed.jsonl');
 
-    const counts = new Map<number, number>();
-    for (const record of all) counts.set(record.seq, (counts.get(record.seq) ?? 0) + 1);
-    const duplicates = [...counts].filter(([, count]) => count > 1);
-    expect(duplicates, 'messages processed twice').toEqual([]);
-    // Nothing processed that was never published, and no message redelivered after a timeout.
-    for (const record of all) expect(attempted).toContain(record.seq);
-    expect(all.filter((record) => record.attempts > 1)).toEqual([]);
-    const pids = new Set(all.map((record) => record.pid));
-    expect(pids.size, 'both runs processed messages').toBe(2);
-  });
+      const counts = new Map<string, number>();
+      for (const record of all) counts.set(`${record.task}/${record.seq}`, (counts.get(`${record.task}/${record.seq}`) ?? 0) + 1);
+      expect([...counts].filter(([, count]) => count > 1), 'messages processed twice').toEqual([]);
+      // Nothing processed that was never published. A message that reached the first run as it
+      // closed was requeued unprocessed, so the second run sees it again (attempts 2); the first run
+      // itself never saw a redelivery, which a message timeout would have caused.
+      expect(all.filter((record) => !attempted.has(record.seq))).toEqual([]);
+      expect(all.filter((record) => record.attempts > 1 && record.pid !== second.child.pid)).toEqual([]);
+      expect(new Set(all.map((record) => record.pid)), 'both runs processed messages').toEqual(new Set([first.child.pid, second.child.pid]));
+    },
+  );
 });
 
 /** Records each delivery as it starts; 'hang' never finishes on its first delivery (and ignores the abort signal). */
