@@ -2,7 +2,6 @@
  * The runner's command line as a user meets it: `--help` for a worker, and the usage errors that
  * exit with status 2 and say what to fix. Options that parse are checked by what a task sees.
  */
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
@@ -93,37 +92,33 @@ describe('usage errors exit with status 2', () => {
 
   it("a value failing the worker's schema names the flag and its variable", async () => {
     const project = await projectWithWorker();
-    const tooBig = await project.run([...RUN, '--batch-size', '1000']);
+    const [tooBig, badEnum, notNumber] = await Promise.all([
+      project.run([...RUN, '--batch-size', '1000']),
+      project.run([...RUN, '--mode', 'reckless']),
+      project.run([...RUN, '--batch-size', 'ten']),
+    ]);
     expect(tooBig.code).toBe(2);
     expect(tooBig.stderr).toMatch(/--batch-size \(NSQWORKER_BATCH_SIZE\): .*100/);
-    const badEnum = await project.run([...RUN, '--mode', 'reckless']);
     expect(badEnum.code).toBe(2);
     expect(badEnum.stderr).toMatch(/--mode \(NSQWORKER_MODE\)/);
-    const notNumber = await project.run([...RUN, '--batch-size', 'ten']);
     expect(notNumber.code).toBe(2);
     expect(notNumber.stderr).toContain('--batch-size takes a number, got "ten"');
   });
 
-  it("a bad runner setting names the runner's flag", async () => {
+  it("a bad runner setting names the runner's flag; an unknown flag; a stray argument", async () => {
     const project = await projectWithWorker();
-    const { code, stderr } = await project.run([...RUN, '--max-attempts', '-1']);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/--max-attempts/);
-  });
-
-  it('an unknown flag', async () => {
-    const project = await projectWithWorker();
-    const { code, stderr } = await project.run([...RUN, '--max-atempts', '3']);
-    expect(code).toBe(2);
-    expect(stderr).toContain('unknown flag --max-atempts');
-  });
-
-  it('a stray argument that is not a flag', async () => {
-    const project = await projectWithWorker();
-    // `--max-attempts 3 5`: the 5 would otherwise be dropped without a word.
-    const { code, stderr } = await project.run([...RUN, '--max-attempts', '3', '5']);
-    expect(code).toBe(2);
-    expect(stderr).toContain('"5"');
+    const [badSetting, unknownFlag, stray] = await Promise.all([
+      project.run([...RUN, '--max-attempts', '-1']),
+      project.run([...RUN, '--max-atempts', '3']),
+      // `--max-attempts 3 5`: the 5 would otherwise be dropped without a word.
+      project.run([...RUN, '--max-attempts', '3', '5']),
+    ]);
+    expect(badSetting.code).toBe(2);
+    expect(badSetting.stderr).toMatch(/--max-attempts/);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain('unknown flag --max-atempts');
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('"5"');
   });
 
   it('an unknown worker lists the workers found', async () => {
@@ -141,33 +136,6 @@ describe('usage errors exit with status 2', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--topic and --channel are required');
     expect(stderr).toContain('--topic log --channel pageview');
-  });
-});
-
-describe('topic names built from flags are checked before anything starts', () => {
-  it('a --topic-prefix that makes an invalid topic', async () => {
-    const project = await projectWithWorker();
-    const { code, stderr } = await project.run([...RUN, '--topic-prefix', 'staging/']);
-    expect(code).toBe(2);
-    expect(stderr).toContain('--topic-prefix "staging/" makes the topic "staging/log"');
-    // The broker never started, so it persisted no topic it would refuse from anyone else.
-    expect(existsSync(project.path('data'))).toBe(false);
-  });
-
-  it('a --dead-letter-topic that is not a topic name, or too long with the topic in it', async () => {
-    const project = await projectWithWorker();
-    const spaces = await project.run([...RUN, '--dead-letter-topic', 'dead letters']);
-    expect(spaces.code).toBe(2);
-    expect(spaces.stderr).toContain('--dead-letter-topic "dead letters"');
-
-    const long = 'a'.repeat(56);
-    await project.writeWorker(long, 'store', OPTIONS_WORKER);
-    const tooLong = await project.run(['--topic', long, '--channel', 'store', ...RUN.slice(4)]);
-    expect(tooLong.code).toBe(2);
-    expect(tooLong.stderr).toContain(`dead-letter topic "${long}.dead_letter"`);
-    // '' turns dead letters off, and the worker runs.
-    const run = project.startWorker(long, 'store', ['--dead-letter-topic', '']);
-    await run.waitForMessage(`worker ${long}/store running`);
   });
 });
 

@@ -3,6 +3,7 @@
  * nsqworker.config.ts < NSQWORKER_* environment < command line. One run sets each value at a
  * different depth and reads back what won, from what the task saw and what the broker reports.
  */
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerStats, CliProjects, collect, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
@@ -119,6 +120,36 @@ describe('config file errors exit with status 2', () => {
     const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--timeout \(NSQWORKER_TIMEOUT\)/);
+  });
+});
+
+describe('topic names built from settings are checked before anything starts', () => {
+  const FREE_PORTS = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+  it('a --topic-prefix that makes an invalid topic', async () => {
+    const p = await project(`export default {};\n`);
+    const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', ...FREE_PORTS, '--topic-prefix', 'staging/']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--topic-prefix "staging/" makes the topic "staging/jobs"');
+    // The broker never started, so it persisted no topic it would refuse from anyone else.
+    expect(existsSync(p.path('data'))).toBe(false);
+  });
+
+  it('a dead-letter topic that is not a topic name, or too long with the topic in it', async () => {
+    const p = await project(`export default { deadLetterTopic: 'dead letters' };\n`);
+    const long = 'a'.repeat(56);
+    await p.writeWorker(long, 'store', WORKER);
+    const [spaces, tooLong] = await Promise.all([
+      p.run(['--topic', 'jobs', '--channel', 'run', ...FREE_PORTS]),
+      p.run(['--topic', long, '--channel', 'store', ...FREE_PORTS, '--dead-letter-topic', '{topic}.dead_letter']),
+    ]);
+    expect(spaces.code).toBe(2);
+    expect(spaces.stderr).toContain('--dead-letter-topic "dead letters"');
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain(`dead-letter topic "${long}.dead_letter"`);
+    // '' turns dead letters off, and the worker runs.
+    const run = p.startWorker(long, 'store', ['--dead-letter-topic', '']);
+    await run.waitForMessage(`worker ${long}/store running`);
   });
 });
 
