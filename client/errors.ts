@@ -3,6 +3,8 @@
  * {@link ProtocolError}s from protocol/ (code `E_BAD_TOPIC`, `E_PUB_FAILED`, ...) and are passed on as they are.
  */
 
+import { CodedError } from '../protocol/coded-error.ts';
+
 export const ClientErrorCode = {
   /** Options failed validation. */
   InvalidOptions: 'E_INVALID_OPTIONS',
@@ -43,16 +45,8 @@ export const ClientErrorCode = {
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
 /** An error raised by the client itself (not sent by the broker). */
-export class NsqClientError extends Error {
+export class NsqClientError extends CodedError<ClientErrorCode> {
   override readonly name = 'NsqClientError';
-
-  constructor(
-    readonly code: ClientErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** A lookupd query that failed: network error, timeout, a non-200/404 status or a body we cannot read. */

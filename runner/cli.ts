@@ -33,7 +33,7 @@ function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[])
 
 function isUsageError(error: unknown): boolean {
   if (error instanceof RunnerError) return error.isUsage;
-  return error instanceof UsageError || error instanceof ZodError || (error as { name?: string }).name === 'CACError';
+  return error instanceof ZodError || (error as { name?: string }).name === 'CACError';
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,5 +1,7 @@
 /** The runner's errors, each with a stable code. Usage errors exit with status 2, the rest with 1. */
 
+import { CodedError } from '../protocol/coded-error.ts';
+
 export const RunnerErrorCode = {
   /** A bad flag, option value, config file entry or environment variable. */
   Usage: 'E_USAGE',
@@ -24,15 +26,8 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
   RunnerErrorCode.ConfigInvalid,
 ]);
 
-export class RunnerError extends Error {
-  override readonly name = 'RunnerError';
-  constructor(
-    readonly code: RunnerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+export class RunnerError extends CodedError<RunnerErrorCode> {
+  override readonly name: string = 'RunnerError';
 
   /** Whether this is the user's mistake (exit 2) rather than a failure at run time (exit 1). */
   get isUsage(): boolean {

@@ -3,6 +3,7 @@
  * its options schema; this turns a table into cac options and the parsed values back into typed
  * options. The schema owns defaults and bounds, so absent flags are left out here.
  */
+import { RunnerError, RunnerErrorCode } from './errors.ts';
 import type { Command } from 'cac';
 import { parseDurationMs } from '../protocol/duration.ts';
 
@@ -16,9 +17,11 @@ export interface FlagSpec {
 }
 
 /** A bad flag value: the CLI prints it and exits with status 2. */
-export class UsageError extends Error {
+export class UsageError extends RunnerError {
   override readonly name = 'UsageError';
-  readonly code = 'E_USAGE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(RunnerErrorCode.Usage, message, options);
+  }
 }
 
 export function addFlags(command: Command, flags: readonly FlagSpec[]): Command {

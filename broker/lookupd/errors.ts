@@ -3,6 +3,8 @@
  * protocol/; these are the failures the lookupd reports to whoever started it.
  */
 
+import { CodedError } from '../../protocol/coded-error.ts';
+
 export const LookupdErrorCode = {
   /** Options failed validation. */
   InvalidOptions: 'E_LOOKUPD_INVALID_OPTIONS',
@@ -14,13 +16,6 @@ export const LookupdErrorCode = {
 
 export type LookupdErrorCode = (typeof LookupdErrorCode)[keyof typeof LookupdErrorCode];
 
-export class LookupdError extends Error {
+export class LookupdError extends CodedError<LookupdErrorCode> {
   override readonly name = 'LookupdError';
-  constructor(
-    readonly code: LookupdErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -8,6 +8,7 @@
  * Everything here is synchronous: the queue runs on the broker's event loop, and batched
  * synchronous I/O on local files is the cheapest path there.
  */
+import { CodedError } from '../../protocol/coded-error.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -23,16 +24,8 @@ export const DiskQueueErrorCode = {
 
 export type DiskQueueErrorCode = (typeof DiskQueueErrorCode)[keyof typeof DiskQueueErrorCode];
 
-export class DiskQueueError extends Error {
+export class DiskQueueError extends CodedError<DiskQueueErrorCode> {
   override readonly name = 'DiskQueueError';
-
-  constructor(
-    readonly code: DiskQueueErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The persisted positions of a queue. Positions are byte offsets inside a data file. */

@@ -3,6 +3,8 @@
  * status 1; a bad flag is a {@link UsageError} from runner/flags.ts and exits with 2.
  */
 
+import { CodedError } from '../../protocol/coded-error.ts';
+
 export const ToolErrorCode = {
   /** nsqd refused a publish, or no nsqd could be reached. */
   PublishFailed: 'E_TOOL_PUBLISH_FAILED',
@@ -16,14 +18,6 @@ export const ToolErrorCode = {
 
 export type ToolErrorCode = (typeof ToolErrorCode)[keyof typeof ToolErrorCode];
 
-export class ToolError extends Error {
+export class ToolError extends CodedError<ToolErrorCode> {
   override readonly name = 'ToolError';
-
-  constructor(
-    readonly code: ToolErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
