@@ -1,0 +1,260 @@
+/**
+ * Hot reload, black-box: `nsqworker --topic T --channel C --watch` in a throwaway project. A save of
+ * the worker, of a helper it imports, or of the config file swaps in the new code for the next
+ * message; a broken edit keeps the old code and logs the file, line and reason; the old code's
+ * close hook runs; reloads under a steady publish load handle every message exactly once; SIGTERM
+ * exits 0 and leaves no child process behind.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Producer } from '../../client/producer.ts';
+import { brokerStats, CliProjects, eventually, publish, type CliProject, type CliRun, type LogLine } from './helpers/cli-project.ts';
+import {
+  CHANNEL,
+  CONFIG_FILE,
+  HELPER_FILE,
+  TOPIC,
+  WATCH_ARGS,
+  WORKER_FILE,
+  configSource,
+  helperSource,
+  isAlive,
+  labelLine,
+  preludeLine,
+  processTree,
+  workerSource,
+  writeReloadProject,
+  type Closed,
+  type Handled,
+} from './helpers/reload-fixture.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+interface Watched {
+  project: CliProject;
+  run: CliRun;
+  httpAddress: string;
+  tcpAddress: string;
+}
+
+async function startWatched(): Promise<Watched> {
+  const project = await projects.create();
+  await writeReloadProject(project);
+  const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS);
+  const { httpAddress, tcpAddress } = await run.brokerAddresses();
+  await run.subscribed(['apply']);
+  return { project, run, httpAddress, tcpAddress };
+}
+
+/** Publishes `id` and waits until the worker has recorded it. */
+async function handle(watched: Watched, id: string): Promise<Handled> {
+  await publish(watched.httpAddress, TOPIC, id);
+  return eventually(async () => (await watched.project.records<Handled>('handled.jsonl')).find((record) => record.id === id), `message ${id} handled`);
+}
+
+/** Publishes probes until one is handled by `version` of the code. */
+async function handledBy(watched: Watched, version: number): Promise<Handled> {
+  let probe = 0;
+  return eventually(async () => {
+    const record = await handle(watched, `v${version}-probe-${probe++}`);
+    return record.version === version ? record : undefined;
+  }, `a message handled by version ${version}`);
+}
+
+function reloaded(run: CliRun, reloads: number): Promise<LogLine> {
+  return run.waitForMessage('worker code reloaded', { reloads });
+}
+
+/** The n-th "reload failed" line (1-based). */
+function reloadFailed(run: CliRun, n: number): Promise<LogLine> {
+  let seen = 0;
+  // Lines are offered to the predicate once each, in order: counting them finds the n-th.
+  return run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed') && ++seen === n, `reload failure #${n}`);
+}
+
+describe('a save reloads the code', () => {
+  it('switches from version 1 to version 2 on the next message, and runs the old code close hook', async () => {
+    const watched = await startWatched();
+    const { project, run } = watched;
+    expect(await handle(watched, 'm1')).toMatchObject({ version: 1, tag: 'h1', label: 'a' });
+
+    await project.write(WORKER_FILE, workerSource({ version: 2 }));
+    const line = await reloaded(run, 1);
+    expect(line.durationMs).toEqual(expect.any(Number));
+    const after = await handle(watched, 'm2');
+    expect(after).toMatchObject({ version: 2 });
+    const before = (await project.records<Handled>('handled.jsonl')).find((record) => record.id === 'm1')!;
+    expect(after.pid, 'the new code runs in a new child').not.toBe(before.pid);
+
+    // The old code released what it held before it was dropped.
+    const closed = await eventually(async () => {
+      const records = await project.records<Closed>('closed.jsonl');
+      return records.length > 0 ? records : undefined;
+    }, 'the close hook of version 1');
+    expect(closed).toEqual([{ version: 1, pid: before.pid }]);
+  });
+
+  it('watches a helper module the worker imports, and the config file', async () => {
+    const watched = await startWatched();
+    const { project, run } = watched;
+    expect(await handle(watched, 'm1')).toMatchObject({ tag: 'h1', label: 'a' });
+
+    await project.write(HELPER_FILE, helperSource('h2'));
+    await reloaded(run, 1);
+    expect(await handle(watched, 'm2')).toMatchObject({ version: 1, tag: 'h2', label: 'a' });
+
+    await project.write(CONFIG_FILE, configSource('b'));
+    await reloaded(run, 2);
+    expect(await handle(watched, 'm3')).toMatchObject({ version: 1, tag: 'h2', label: 'b' });
+  });
+});
+
+describe('saves that replace the file', () => {
+  it('reloads on every save of an editor that writes the file, then renames a new copy over it', async () => {
+    const watched = await startWatched();
+    const { project } = watched;
+    const file = project.path(WORKER_FILE);
+    for (let version = 2; version <= 4; version++) {
+      const source = workerSource({ version });
+      // The pattern that lost chokidar's watch of the file itself: an in-place write, and a few
+      // milliseconds later a new inode renamed over it (vim's backup dance, sed -i, atomic saves).
+      await writeFile(file, source);
+      await delay(3);
+      await writeFile(`${file}.tmp`, source);
+      await rename(`${file}.tmp`, file);
+      // A save may make one reload or two: wait for the version, not for a count of reloads.
+      expect(await handledBy(watched, version)).toMatchObject({ version });
+    }
+  });
+});
+
+describe('a broken edit', () => {
+  it('keeps version 1 running and logs file, line and reason for each kind, then a good save reloads', async () => {
+    const watched = await startWatched();
+    const { project, run } = watched;
+    const workerPath = project.path(WORKER_FILE);
+    await handle(watched, 'm0');
+
+    const broken = [
+      { prelude: 'const broken = ;', line: preludeLine, reason: /syntax error/ },
+      { prelude: `throw new Error('cannot start: no database');`, line: preludeLine, reason: /cannot start: no database/ },
+      // The config says label: 'a'; the schema now wants a number.
+      { prelude: '', labelSchema: 'z.number()', line: labelLine, reason: /label.*expected number/s },
+    ];
+    for (const [index, edit] of broken.entries()) {
+      await project.write(WORKER_FILE, workerSource({ version: 2, ...edit }));
+      const failure = await reloadFailed(run, index + 1);
+      expect(failure.level, 'logged at error level').toBe(50);
+      expect(failure).toMatchObject({ file: workerPath, line: edit.line });
+      expect(String(failure.reason)).toMatch(edit.reason);
+      expect(failure.msg).toContain(`${workerPath}:${edit.line}`);
+      expect(failure.err).toBeDefined();
+      // The old code still handles messages.
+      expect(await handle(watched, `during-${index}`)).toMatchObject({ version: 1 });
+    }
+    expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
+
+    await project.write(WORKER_FILE, workerSource({ version: 2 }));
+    await reloaded(run, 1);
+    expect(await handle(watched, 'fixed')).toMatchObject({ version: 2 });
+
+    // A new helper that does not compile: the failure names it, and fixing the helper alone reloads.
+    await project.write('workers/edits/extra.ts', 'export const EXTRA = ;\n');
+    await project.write(WORKER_FILE, workerSource({ version: 3, prelude: `import { EXTRA } from './extra.ts'; void EXTRA;` }));
+    expect(await reloadFailed(run, 4)).toMatchObject({ file: project.path('workers/edits/extra.ts'), line: 1 });
+    await project.write('workers/edits/extra.ts', 'export const EXTRA = 1;\n');
+    await reloaded(run, 2);
+    expect(await handle(watched, 'helper-fixed')).toMatchObject({ version: 3 });
+  });
+});
+
+describe('reloads under load', () => {
+  it('handles every message exactly once across 10 reloads during a steady publish', async () => {
+    const watched = await startWatched();
+    const { project, run, tcpAddress } = watched;
+    const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000 });
+    projects.defer(() => producer.close());
+
+    const acked: string[] = [];
+    const failed: unknown[] = [];
+    let seq = 0;
+    let publishing = true;
+    // About 200 messages a second, one at a time, so the load is steady through every reload.
+    const pacer = setInterval(() => {
+      if (!publishing) return;
+      const id = `n${seq++}`;
+      producer.publish(TOPIC, id).then(
+        () => acked.push(id),
+        (error: unknown) => failed.push(error),
+      );
+    }, 5);
+    projects.defer(async () => clearInterval(pacer));
+
+    const RELOADS = 10;
+    for (let version = 2; version <= RELOADS + 1; version++) {
+      await project.write(WORKER_FILE, workerSource({ version }));
+      await reloaded(run, version - 1);
+    }
+    publishing = false;
+    clearInterval(pacer);
+    await eventually(() => (acked.length + failed.length === seq ? true : undefined), 'every publish to be answered');
+    expect(failed).toEqual([]);
+    expect(acked.length).toBeGreaterThan(200);
+
+    const ids = new Set(acked);
+    const records = await eventually(async () => {
+      const handled = await project.records<Handled>('handled.jsonl');
+      const seen = new Set(handled.map((record) => record.id));
+      return [...ids].every((id) => seen.has(id)) ? handled : undefined;
+    }, 'every published message to be handled');
+    // Nothing left in flight, deferred or queued that could still be handled a second time.
+    await eventually(async () => {
+      const channel = (await brokerStats(watched.httpAddress)).topics.find((t) => t.topic_name === TOPIC)?.channels.find((c) => c.channel_name === CHANNEL);
+      return channel !== undefined && channel.depth === 0 && channel.in_flight_count === 0 && channel.deferred_count === 0 ? true : undefined;
+    }, 'the channel to drain');
+    const all = await project.records<Handled>('handled.jsonl');
+    expect(all.length).toBeGreaterThanOrEqual(records.length);
+    const counts = new Map<string, number>();
+    for (const record of all) counts.set(record.id, (counts.get(record.id) ?? 0) + 1);
+    expect([...counts].filter(([, count]) => count > 1), 'messages handled twice').toEqual([]);
+    expect([...counts.keys()].filter((id) => !ids.has(id)), 'messages never published').toEqual([]);
+    expect(counts.size).toBe(ids.size);
+
+    // Messages went to more than one version, and each version ran in its own child.
+    const versions = new Set(all.map((record) => record.version));
+    expect(versions.size).toBeGreaterThan(1);
+    const closed = await eventually(async () => {
+      const records = await project.records<Closed>('closed.jsonl');
+      return records.length >= RELOADS ? records : undefined;
+    }, 'every replaced version to run its close hook');
+    expect(closed.map((record) => record.version).sort((a, b) => a - b)).toEqual(Array.from({ length: RELOADS }, (_, i) => i + 1));
+  });
+});
+
+describe('shutdown', () => {
+  it('SIGTERM while watching exits 0, runs the close hook and leaves no child process behind', async () => {
+    const watched = await startWatched();
+    const { project, run } = watched;
+    await project.write(WORKER_FILE, workerSource({ version: 2 }));
+    await reloaded(run, 1);
+    await handle(watched, 'm1');
+    // The runner, its active child and its warm standby (and what they run, such as esbuild).
+    const pid = run.child.pid!;
+    const tree = await eventually(() => {
+      const pids = processTree(pid);
+      return pids.length >= 3 ? pids : undefined;
+    }, 'the runner, its active child and its standby');
+
+    run.kill('SIGTERM');
+    expect(await run.waitForExit(15_000), run.describe()).toEqual({ code: 0, signal: null });
+    const left = await eventually(() => {
+      const alive = tree.filter((p) => isAlive(p));
+      return alive.length === 0 ? alive : undefined;
+    }, `the processes of the run (${tree.join(', ')}) to be gone`, 5_000);
+    expect(left).toEqual([]);
+    const closed = await project.records<Closed>('closed.jsonl');
+    expect(closed.map((record) => record.version)).toEqual([1, 2]);
+  });
+});
