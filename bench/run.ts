@@ -4,10 +4,12 @@
  * ratio where there is one.
  */
 import { brokerBenchmarks, type Row } from './broker.ts';
+import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
+  if (unit === 'messages') return String(Math.round(value));
   return value.toFixed(unit === 'ms' ? 2 : 1);
 }
 
@@ -40,4 +42,9 @@ if (only === undefined || only === 'runner') {
 if (only === undefined || only === 'client') {
   // The client benchmark prints its own table (with CPU per message beside the rates).
   await import('./client.ts');
+}
+if (only === undefined || only === 'reload') {
+  const { rows, verdicts } = await reloadBenchmarks();
+  printTable('Hot reload (--watch, the CLI on a worker project in a temp folder; target: what the issue asks)', rows);
+  console.log(`\n${verdicts.join('\n')}`);
 }
