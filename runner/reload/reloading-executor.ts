@@ -142,7 +142,11 @@ export class ReloadingExecutor implements TaskExecutor {
     this.standby = undefined;
     let files: readonly string[];
     try {
-      const loaded = await this.loadInto(next);
+      const loaded = await this.loadInto(next).finally(() => {
+        // The next standby starts as soon as this load is done (not beside it: on two cores its
+        // start-up would slow the load; not after the swap: that waits for running tasks).
+        this.spawnStandby();
+      });
       files = loaded.files;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
@@ -150,7 +154,6 @@ export class ReloadingExecutor implements TaskExecutor {
       }
     } catch (error) {
       next.kill();
-      this.spawnStandby();
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
       const location = error instanceof HostLoadError ? error.location : undefined;
@@ -187,7 +190,6 @@ export class ReloadingExecutor implements TaskExecutor {
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
-    this.spawnStandby();
   }
 
   private loadInto(host: HostProcess): Promise<{ taskNames: string[]; files: string[] }> {
