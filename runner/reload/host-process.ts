@@ -36,6 +36,9 @@ export class HostProcess {
   private nextSeq = 1;
   private idleWaiters: Array<() => void> = [];
   private exited = false;
+  /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
+  private released = false;
+  private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
   readonly warm: Promise<void>;
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
@@ -53,11 +56,23 @@ export class HostProcess {
     });
     this.warm.catch(() => {});
     this.child.on('message', (message: ChildToParent) => this.onMessage(message));
-    this.child.once('exit', () => this.onExit());
+    this.child.once('exit', (code, signal) => {
+      this.onExit();
+      if (!this.released) this.unexpectedExitListener?.({ code, signal });
+    });
   }
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exited;
+  }
+
+  /** Called if the child exits without being asked to (the worker's code called process.exit, or crashed). */
+  onUnexpectedExit(listener: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void): void {
+    this.unexpectedExitListener = listener;
   }
 
   get inFlight(): number {
@@ -105,6 +120,7 @@ export class HostProcess {
 
   /** Runs the worker's close hook in the child, then lets it exit (killed if it does not within the deadline). */
   async close(deadlineMs = 5000): Promise<void> {
+    this.released = true;
     if (this.exited) return;
     const closed = new Promise<void>((resolve) => {
       this.closedWaiter = resolve;
@@ -117,6 +133,7 @@ export class HostProcess {
   }
 
   kill(): void {
+    this.released = true;
     if (!this.exited) this.child.kill('SIGKILL');
   }
 

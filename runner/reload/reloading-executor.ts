@@ -89,7 +89,7 @@ export class ReloadingExecutor implements TaskExecutor {
     );
     const first = new HostProcess();
     const { files } = await executor.loadInto(first);
-    executor.active = first;
+    executor.activate(first);
     executor.loadedFiles = files;
     executor.spawnStandby();
     if (params.watch) {
@@ -100,8 +100,12 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   async run(task: string, input: TaskInput): Promise<TaskOutcome> {
-    while (this.gate !== undefined) await this.gate;
-    return this.active.run(task, input);
+    // Wait at the gate of a swap, and while the code is loaded again after its child died.
+    for (;;) {
+      if (this.gate !== undefined) await this.gate;
+      else if (this.active.hasExited && this.reloading !== undefined) await this.reloading;
+      else return this.active.run(task, input);
+    }
   }
 
   abort(): void {
@@ -179,7 +183,7 @@ export class ReloadingExecutor implements TaskExecutor {
       return;
     }
     next.syncDedup(this.deps.dedupSnapshot());
-    this.active = next;
+    this.activate(next);
     this.gate = undefined;
     open();
     this.reloads++;
@@ -190,6 +194,17 @@ export class ReloadingExecutor implements TaskExecutor {
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
+  }
+
+  private activate(host: HostProcess): void {
+    this.active = host;
+    // Under --watch a crash (process.exit in a task, an error thrown from a timer) would leave every
+    // later message failing until the next save, then dead-lettered: load the code again instead.
+    host.onUnexpectedExit(({ code, signal }) => {
+      if (host !== this.active || this.closed || this.aborted) return;
+      this.log.error({ pid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
+      void this.reload();
+    });
   }
 
   private loadInto(host: HostProcess): Promise<{ taskNames: string[]; files: string[] }> {

@@ -233,6 +233,25 @@ describe('reloads under load', () => {
   });
 });
 
+describe('a crash of the worker code', () => {
+  it('loads the code again in a new child, and the message is handled on its next attempt', async () => {
+    const watched = await startWatched();
+    const { project, run } = watched;
+    await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude: `if (message.text() === 'crash' && message.attempts === 1) process.exit(3);` }));
+    await reloaded(run, 1);
+    const before = await handle(watched, 'm1');
+
+    await publish(watched.httpAddress, TOPIC, 'crash');
+    const exit = await run.waitForMessage('worker host exited unexpectedly');
+    expect(exit).toMatchObject({ level: 50, pid: before.pid, code: 3 });
+    await reloaded(run, 2);
+    const crashed = await eventually(async () => (await project.records<Handled>('handled.jsonl')).find((record) => record.id === 'crash'), 'the crashing message handled on a later attempt');
+    expect(crashed).toMatchObject({ version: 2 });
+    expect(crashed.pid).not.toBe(before.pid);
+    expect(await handle(watched, 'm2')).toMatchObject({ version: 2, pid: crashed.pid });
+  });
+});
+
 describe('shutdown', () => {
   it('SIGTERM while watching exits 0, runs the close hook and leaves no child process behind', async () => {
     const watched = await startWatched();

@@ -36,13 +36,15 @@ export interface WorkerSourceOptions {
   labelSchema?: string;
   /** Lines put right after the imports (line 6 onwards): a syntax error, a throw. */
   prelude?: string;
+  /** Statements run first in the task, with `message` in scope. */
+  taskPrelude?: string;
 }
 
 /**
  * The worker's source. Line numbers are stable: `prelude` starts at line 6, and the option's
  * declaration is at {@link labelLine}.
  */
-export function workerSource({ version, labelSchema = 'z.string()', prelude = '' }: WorkerSourceOptions): string {
+export function workerSource({ version, labelSchema = 'z.string()', prelude = '', taskPrelude = '' }: WorkerSourceOptions): string {
   return [
     `import { appendFileSync } from 'node:fs';`,
     `import { defineWorker } from 'nsqworker';`,
@@ -56,6 +58,7 @@ export function workerSource({ version, labelSchema = 'z.string()', prelude = ''
     `  }),`,
     `  tasks: {`,
     `    apply(message, { options }) {`,
+    `      ${taskPrelude}`,
     `      const record = { id: message.text(), version: VERSION, tag: TAG, label: options.label, pid: process.pid, at: Date.now() };`,
     `      appendFileSync('handled.jsonl', JSON.stringify(record) + '\\n');`,
     `    },`,
