@@ -221,8 +221,8 @@ export async function reloadBenchmarks(): Promise<ReloadBenchmark> {
       row(`${LOADED_RELOADS} reloads under load: handled twice`, 'messages', load.duplicates, 0),
       row(`${LOADED_RELOADS} reloads under load: never handled`, 'messages', load.missing, 0),
       row(`${LOADED_RELOADS} reloads under load: time per reload`, 'ms', (load.seconds * 1000) / LOADED_RELOADS),
-      row(`RSS, runner + ${memoryAfterFirst.processes - 1} child processes, after reload 1`, 'MB', memoryAfterFirst.total / MB),
-      row(`RSS, runner + ${memoryAfterLast.processes - 1} child processes, after reload ${MEMORY_RELOADS}`, 'MB', memoryAfterLast.total / MB),
+      row(`RSS, runner and its ${memoryAfterFirst.processes - 1} descendant processes, after reload 1`, 'MB', memoryAfterFirst.total / MB),
+      row(`RSS, runner and its ${memoryAfterLast.processes - 1} descendant processes, after reload ${MEMORY_RELOADS}`, 'MB', memoryAfterLast.total / MB),
       row(`RSS growth from reload 1 to ${MEMORY_RELOADS}`, 'MB', growthMb, TARGET_GROWTH_MB),
       row(`  of which the runner (parent): after reload 1 → ${MEMORY_RELOADS}`, 'MB', (memoryAfterLast.parent - memoryAfterFirst.parent) / MB),
     ];
