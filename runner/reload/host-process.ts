@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { TaskInput, TaskOutcome } from '../pipeline.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
@@ -16,9 +17,9 @@ interface PendingRun {
   input: TaskInput;
 }
 
-export class HostLoadError extends Error {
-  override readonly name = 'HostLoadError';
-  readonly code = 'E_WORKER_LOAD_FAILED';
+/** The worker's code did not load in a child (E_WORKER_LOAD_FAILED); the message holds the child's stack. */
+export class HostLoadError extends RunnerError {
+  override readonly name: string = 'HostLoadError';
   constructor(
     message: string,
     /** Where the worker's code failed to load, when the child could tell. */
@@ -26,7 +27,7 @@ export class HostLoadError extends Error {
     /** The files the failed load had imported by then. */
     readonly files: readonly string[] = [],
   ) {
-    super(message);
+    super(RunnerErrorCode.WorkerLoadFailed, message);
   }
 }
 
