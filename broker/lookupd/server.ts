@@ -114,7 +114,7 @@ export async function startLookupd(input: LookupdOptionsInput = {}): Promise<Loo
   );
   const tcpAddress = joinHostPort(tcpInfo.address, tcpInfo.port);
   const httpAddress = joinHostPort(httpInfo.address, httpInfo.port);
-  logger.info({ tcpAddress, httpAddress, broadcastAddress: options.broadcastAddress }, 'lookupd listening');
+  logger.info({ tcpAddress, httpAddress, broadcastAddress: options.broadcastAddress }, `TCP: listening on ${tcpAddress}, HTTP: listening on ${httpAddress}`);
 
   let closing: Promise<void> | undefined;
   return {

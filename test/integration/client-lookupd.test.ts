@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLookupd, type LookupdHandle } from '../../broker/lookupd/server.ts';
+import { startLookupd } from '../../broker/lookupd/server.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { queryLookupd } from '../../client/discovery.ts';
 import { Producer } from '../../client/producer.ts';
 import { BrokerPool, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
 
 const pool = new BrokerPool();
 const closers: (() => Promise<void>)[] = [];
@@ -13,8 +14,10 @@ afterEach(async () => {
   await pool.closeAll();
 });
 
-async function lookupd(): Promise<LookupdHandle> {
-  const handle = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
+/** The bundled lookupd, or real nsqlookupd when NSQLOOKUPD_BIN names its binary. */
+async function lookupd(): Promise<ServerHandle> {
+  const options = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' };
+  const handle = NSQLOOKUPD_BIN === undefined ? await startLookupd(options) : await startNsqlookupdProcess(NSQLOOKUPD_BIN, options);
   closers.push(() => handle.close());
   return handle;
 }

@@ -1,12 +1,20 @@
-/** Bundled nsqd instances on port 0 in temp directories, and polling with a deadline, for client tests. */
+/**
+ * nsqd instances on port 0 in temp directories, and polling with a deadline, for client tests. The
+ * bundled broker by default; real nsqd when NSQD_BIN names its binary.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
+import { startBroker } from '../../broker/nsqd/server.ts';
 import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
+import { NSQD_BIN, startNsqdProcess, type ServerHandle } from './nsq-processes.ts';
+
+function startAny(options: BrokerOptionsInput): Promise<ServerHandle> {
+  return NSQD_BIN === undefined ? startBroker(options) : startNsqdProcess(NSQD_BIN, options);
+}
 
 export interface TestBroker {
-  handle: BrokerHandle;
+  handle: ServerHandle;
   dataPath: string;
   tcpAddress: string;
   httpAddress: string;
@@ -24,7 +32,7 @@ export class BrokerPool {
     this.dirs.push(dataPath);
     const base = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath, broadcastAddress: '127.0.0.1', ...options };
     const broker: TestBroker = {
-      handle: await startBroker(base),
+      handle: await startAny(base),
       dataPath,
       get tcpAddress() {
         return this.handle.tcpAddress;
@@ -35,7 +43,7 @@ export class BrokerPool {
       async restart() {
         const { tcpAddress, httpAddress } = this.handle;
         await this.handle.close();
-        this.handle = await startBroker({ ...base, tcpAddress, httpAddress });
+        this.handle = await startAny({ ...base, tcpAddress, httpAddress });
       },
       async stop() {
         await this.handle.close();
