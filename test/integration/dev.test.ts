@@ -1,0 +1,63 @@
+/**
+ * `nsqworker dev`: every worker in one process on the embedded broker, reloading on change; a new
+ * worker file starts its worker and a deleted one stops it.
+ */
+import { rm } from 'node:fs/promises';
+import { afterEach, expect, it } from 'vitest';
+import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+function workerSource(name: string, version: number): string {
+  return `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async record(message) {
+      await appendFile('handled.jsonl', JSON.stringify({ worker: '${name}', version: ${version}, body: message.text() }) + '\\n');
+    },
+  },
+});
+`;
+}
+
+it('runs every worker, starts new ones, stops deleted ones, and reloads edited ones', async () => {
+  const project = await projects.create();
+  await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
+  await project.writeWorker('beta', 'c', workerSource('beta', 1));
+  const dev = project.spawn(
+    ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data')],
+    { NSQWORKER_LOG_FORMAT: 'json' },
+  );
+  const { httpAddress } = await dev.brokerAddresses();
+  await dev.waitForMessage('worker alpha/c running');
+  await dev.waitForMessage('worker beta/c running');
+  const handled = (): Promise<Array<{ worker: string; version: number; body: string }>> => project.records('handled.jsonl');
+
+  await publish(httpAddress, 'alpha', 'a1');
+  await publish(httpAddress, 'beta', 'b1');
+  await eventually(async () => ((await handled()).length === 2 ? true : undefined), 'both workers to handle a message');
+
+  await project.writeWorker('gamma', 'c', workerSource('gamma', 1));
+  await dev.waitForMessage('worker gamma/c running');
+  await publish(httpAddress, 'gamma', 'g1');
+  await eventually(async () => ((await handled()).some((r) => r.worker === 'gamma') ? true : undefined), 'the new worker to handle a message');
+
+  await rm(project.path('workers/beta/beta_c_worker.ts'));
+  await dev.waitForMessage('worker stopped: its file was removed');
+
+  await project.writeWorker('alpha', 'c', workerSource('alpha', 2));
+  await dev.waitForMessage('worker code reloaded', { worker: 'alpha/c' });
+  await publish(httpAddress, 'alpha', 'a2');
+  await eventually(async () => ((await handled()).some((r) => r.body === 'a2') ? true : undefined), 'the reloaded worker to handle a message');
+
+  // beta is stopped: its message waits in the broker, unhandled.
+  await publish(httpAddress, 'beta', 'b2');
+  dev.kill('SIGTERM');
+  expect((await dev.waitForExit()).code).toBe(0);
+  const records = await handled();
+  expect(records.find((r) => r.body === 'a2')?.version).toBe(2);
+  expect(records.map((r) => r.body).sort()).toEqual(['a1', 'a2', 'b1', 'g1']);
+});
