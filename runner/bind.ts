@@ -122,7 +122,9 @@ export async function bindWorker(params: {
           return;
         case 'discarded':
           count.discarded++;
-          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the task');
+          // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
+          if (task !== taskNames[0]) return;
+          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the tasks');
           await deadLetter(message, outcome.reason);
       }
     };
@@ -136,6 +138,7 @@ export async function bindWorker(params: {
         maxInFlight: settings.maxInFlight,
         maxAttempts: settings.maxAttempts,
         requeueDelayMs: settings.requeueDelayMs,
+        maxBackoffDurationMs: settings.maxBackoffDurationMs,
         closeTimeoutMs: settings.shutdownTimeoutMs,
         onGiveUp: async (message, error) => {
           log.error({ messageId: message.id, attempts: message.attempts, err: error }, 'giving up on message: dead-lettered');

@@ -30,6 +30,7 @@ export const RunnerSettingsShape = {
   maxInFlight: int.min(1).default(1).describe('messages each task may hold in flight'),
   maxAttempts: int.min(0).default(5).describe('deliveries before a message is dead-lettered (0 = unlimited)'),
   requeueDelayMs: int.min(0).default(90_000).describe('requeue delay per attempt of a failed task'),
+  maxBackoffDurationMs: int.min(0).default(120_000).describe('longest pause of a task after failures (0 = no backoff)'),
   dedupQueueSize: int.min(0).default(10_000).describe('ids of processed messages each task remembers (0 = off)'),
   deadLetterTopic: z.string().default('{topic}.dead_letter').describe("topic for messages given up on ('' = none)"),
   topicPrefix: z.string().default('').describe('prefix added to every topic name (e.g. staging_)'),

@@ -191,6 +191,38 @@ export default defineWorker({
   });
 });
 
+describe('a rejected message with several tasks', () => {
+  it('is dead-lettered once, though every task channel rejects it', async () => {
+    const project = await projects.create();
+    await project.writeWorker('events', 'fan', `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+${RECORD}
+export default defineWorker({
+  validate: (message) => message.text() !== 'reject me',
+  tasks: { first: record, second: record },
+});
+`);
+    const run = project.startWorker('events', 'fan');
+    const { tcpAddress, httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['first', 'second']);
+    const deadLetters = collect(projects, tcpAddress, 'events.dead_letter');
+
+    await publish(httpAddress, 'events', 'reject me');
+    await publish(httpAddress, 'events', 'keep me');
+    await drained(httpAddress, 'events', 'fan.first', 2);
+    await drained(httpAddress, 'events', 'fan.second', 2);
+    await eventually(() => (deadLetters.messages.length >= 1 ? true : undefined), 'the dead letter');
+    // Both task channels are drained, and a dead letter is published before its message is finished:
+    // the topic's count is final.
+    const deadLetterTopic = (await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'events.dead_letter');
+    expect(deadLetterTopic?.message_count).toBe(1);
+    expect(deadLetters.messages[0]!.json<{ task: string }>().task).toBe('first');
+    const ran = await project.records<Ran>('ran.jsonl');
+    expect(ran.map((r) => `${r.task}:${r.body}`).sort()).toEqual(['first:keep me', 'second:keep me']);
+  });
+});
+
 describe('publish() from a task', () => {
   it('reaches another topic', async () => {
     const project = await projects.create();
