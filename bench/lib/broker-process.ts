@@ -61,7 +61,8 @@ export async function startBrokerProcess(kind: 'bundled' | 'nsqd', extraArgs: st
   const args = [`--tcp-address=127.0.0.1:${tcpPort}`, `--http-address=127.0.0.1:${httpPort}`, `--data-path=${dataPath}`, ...extraArgs];
   let child: ChildProcess;
   if (kind === 'bundled') {
-    child = spawn(process.execPath, [CLI, 'broker', '--log-level=warn', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // As deploy/ runs it: a 4 MB young generation (see deploy/nsqworker-instance).
+    child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'broker', '--log-level=warn', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const bin = process.env.NSQD_BIN;
     if (bin === undefined) throw new Error('NSQD_BIN is not set');
