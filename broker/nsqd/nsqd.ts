@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { isEphemeralName } from '../../protocol/names.ts';
+import { isEphemeralName, isValidChannelName } from '../../protocol/names.ts';
 import type { BacklogOptions, DiskHealth } from './backlog.ts';
 import type { Channel, ChannelLimits } from './channel.ts';
 import { readMetadata, takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
@@ -29,6 +29,8 @@ export class Nsqd implements TopicHost, DiskHealth {
   exiting = false;
   private loading = false;
   private readonly listeners: TopologyListener[] = [];
+  /** Undefined, or a function answering undefined when there is nobody to ask. */
+  private channelDiscovery: ((topic: string) => Promise<string[]> | undefined) | undefined;
   private readonly lookupdAddressListeners: Array<(addresses: string[]) => void> = [];
 
   constructor(
@@ -73,10 +75,35 @@ export class Nsqd implements TopicHost, DiskHealth {
     if (topic !== undefined) return topic;
     topic = new Topic(name, isEphemeralName(name), this);
     this.topics.set(name, topic);
+    if (!this.loading) this.createKnownChannels(topic);
     this.logger.info({ topic: name }, 'TOPIC: created');
     for (const listener of this.listeners) listener.topicCreated(name);
     if (!topic.ephemeral) this.saveMetadata();
     return topic;
+  }
+
+  /** Where a new topic learns the channels the cluster already has for it (the lookupds). */
+  setChannelDiscovery(discover: (topic: string) => Promise<string[]> | undefined): void {
+    this.channelDiscovery = discover;
+  }
+
+  /**
+   * A new topic first creates the channels lookupd lists for it, holding delivery until then, so no
+   * channel of the cluster misses the topic's first messages (nsqd does this with a blocking query).
+   */
+  private createKnownChannels(topic: Topic): void {
+    const known = this.channelDiscovery?.(topic.name);
+    if (known === undefined) return;
+    const release = topic.hold();
+    known
+      .then((channels) => {
+        if (topic.deleted) return;
+        for (const channel of channels) {
+          if (isValidChannelName(channel) && !isEphemeralName(channel)) topic.getOrCreateChannel(channel);
+        }
+      })
+      .catch((error: unknown) => this.logger.warn({ topic: topic.name, err: error }, 'could not ask lookupd for the channels of a new topic'))
+      .finally(release);
   }
 
   deleteTopic(name: string): boolean {

@@ -116,6 +116,10 @@ function startRegistration(nsqd: NsqdState, tcpPort: number, httpPort: number): 
     channelDeleted: (topic, channel) => registrar.unregisterChannel(topic, channel),
   });
   nsqd.onLookupdAddressesChanged((addresses) => registrar.setLookupdTcpAddresses(addresses));
+  nsqd.setChannelDiscovery((topic) => {
+    const lookupds = registrar.lookupdHttpAddresses();
+    return lookupds.length === 0 ? undefined : channelsFromLookupds(lookupds, topic);
+  });
   registrar.start();
   if (options.lookupdTcpAddresses.length > 0) {
     // The most common NSQ misconfiguration: consumers are told an address they cannot resolve.
@@ -127,4 +131,24 @@ function startRegistration(nsqd: NsqdState, tcpPort: number, httpPort: number): 
     );
   }
   return registrar;
+}
+
+/** The union of the channels every lookupd lists for a topic; a lookupd that fails is skipped. */
+async function channelsFromLookupds(httpAddresses: readonly string[], topic: string): Promise<string[]> {
+  const lists = await Promise.all(
+    httpAddresses.map(async (address) => {
+      try {
+        const response = await fetch(`http://${address}/channels?topic=${encodeURIComponent(topic)}`, {
+          headers: { Accept: 'application/vnd.nsq; version=1.0' },
+          signal: AbortSignal.timeout(2000),
+        });
+        if (!response.ok) return [];
+        const body = (await response.json()) as { channels?: unknown };
+        return Array.isArray(body.channels) ? body.channels.filter((channel): channel is string => typeof channel === 'string') : [];
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return [...new Set(lists.flat())];
 }

@@ -27,6 +27,7 @@ export class Topic {
   readonly ids: MessageIdGenerator;
   paused = false;
   deleted = false;
+  private holds = 0;
   messageCount = 0;
   messageBytes = 0;
   private draining: NodeJS.Immediate | undefined;
@@ -52,7 +53,7 @@ export class Topic {
     } else {
       // Throws when the disk write fails: the publisher is told, and the message is not counted.
       this.backlog.putOrThrow(message);
-      if (!this.paused && this.channels.size > 0) this.scheduleDrain();
+      if (this.flowing && this.channels.size > 0) this.scheduleDrain();
     }
     this.messageCount++;
     this.messageBytes += message.body.length;
@@ -66,7 +67,7 @@ export class Topic {
       // The delay waits with the message (it used to be dropped, delivering a DPUB at once to the first SUB).
       message.deferMs = delayMs;
       this.backlog.putOrThrow(message);
-      if (!this.paused && this.channels.size > 0) this.scheduleDrain();
+      if (this.flowing && this.channels.size > 0) this.scheduleDrain();
       return;
     }
     this.dispatchDeferred(message, delayMs);
@@ -119,8 +120,29 @@ export class Topic {
     this.scheduleDrain();
   }
 
+  /**
+   * Holds delivery while the channels the cluster already knows for this topic are being created,
+   * as nsqd does for a new topic when it knows lookupds: otherwise the first channel to appear would
+   * take messages the others should get copies of. Returns the release function (idempotent).
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.scheduleDrain();
+    };
+  }
+
+  /** Neither paused by an operator nor held. */
+  private get flowing(): boolean {
+    return !this.paused && this.holds === 0;
+  }
+
   private canDispatch(): boolean {
-    return !this.paused && this.channels.size > 0 && this.backlog.depth === 0;
+    return this.flowing && this.channels.size > 0 && this.backlog.depth === 0;
   }
 
   /**
@@ -140,7 +162,7 @@ export class Topic {
 
   private drain(): void {
     this.draining = undefined;
-    if (this.deleted || this.paused || this.channels.size === 0) return;
+    if (this.deleted || !this.flowing || this.channels.size === 0) return;
     for (let i = 0; i < DRAIN_BATCH; i++) {
       const message = this.backlog.shift();
       if (message === undefined) return;

@@ -43,12 +43,20 @@ async function getJson(url: string): Promise<{ status: number; body: any }> {
   return { status: response.status, body: await response.json() };
 }
 
-/** Polls `check` until it returns true or the deadline passes. */
+/**
+ * Polls `check` until it returns true or the deadline passes. A check that throws (a request on a
+ * connection a restarted server closed) counts as not yet.
+ */
 async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline', { cause: lastError });
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -123,5 +131,28 @@ describe('broker registration with lookupd', () => {
     reader.connect();
     await done;
     expect(seen.sort()).toEqual(['from-a', 'from-b']);
+  });
+});
+
+describe('a new topic on a broker registered with lookupd', () => {
+  it('first creates the channels lookupd lists for it, so each gets the first messages', async () => {
+    const l = await lookupd();
+    const a = await broker([l.tcpAddress]);
+    // The cluster knows topic fan with two channels, on broker a.
+    await fetch(`http://${a.httpAddress}/topic/create?topic=fan`, { method: 'POST' });
+    for (const channel of ['archive', 'index']) {
+      await fetch(`http://${a.httpAddress}/channel/create?topic=fan&channel=${channel}`, { method: 'POST' });
+    }
+    await eventually(async () => (await getJson(`http://${l.httpAddress}/channels?topic=fan`)).body.channels.length === 2);
+
+    const b = await broker([l.tcpAddress]);
+    // b must have identified with the lookupd before it can ask it anything.
+    await eventually(async () => (await getJson(`http://${l.httpAddress}/nodes`)).body.producers.some((p: { tcp_port: number }) => p.tcp_port === b.tcpPort));
+    await publishHttp(b, 'fan', 'first');
+    await eventually(async () => {
+      const stats = (await getJson(`http://${b.httpAddress}/stats?format=json&topic=fan`)).body;
+      const channels = stats.topics?.[0]?.channels ?? [];
+      return channels.length === 2 && channels.every((c: { depth: number }) => c.depth === 1);
+    });
   });
 });
