@@ -14,6 +14,7 @@ import { MAGIC_V2, encodeCommand, encodeDpub, encodeMpub, encodePub } from '../.
 import type { BrokerHandle } from '../../broker/nsqd/server.ts';
 import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
 import { RawClient } from './helpers/raw-client.ts';
+import { seededRandom } from '../support/prng.ts';
 
 let harness: BrokerHarness;
 beforeEach(() => {
@@ -23,17 +24,7 @@ afterEach(async () => {
   await harness.cleanup();
 });
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 class Fuzz {
   constructor(readonly random: () => number) {}

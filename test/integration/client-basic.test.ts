@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Consumer } from '../../client/consumer.ts';
 import type { Message } from '../../client/message.ts';
 import { Producer } from '../../client/producer.ts';
 import { publishHttp } from '../../client/http-publish.ts';
 import { GiveUpMessage, RequeueMessage } from '../../client/errors.ts';
-import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
 
-const pool = new BrokerPool();
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await pool.closeAll();
-});
-
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
+const { pool, track } = testResources();
 
 describe('client against the bundled nsqd', () => {
   it('publishes and consumes Buffers, strings and JSON', async () => {

@@ -1,18 +1,12 @@
 /**
  * A handler steers delivery by throwing; a give-up hook that fails must not lose the message.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
-import { BrokerPool, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
 
-const pool = new BrokerPool();
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await pool.closeAll();
-});
+const { pool, closers } = testResources();
 
 async function publishOne(address: string, topic: string, body: string): Promise<void> {
   const producer = new Producer({ nsqdTcpAddresses: [address] });

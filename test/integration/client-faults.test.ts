@@ -1,21 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
-import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
 
-const pool = new BrokerPool();
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await pool.closeAll();
-});
-
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
+const { pool, closers, track } = testResources();
 
 async function proxyTo(address: string): Promise<{ proxy: FaultProxy; address: string }> {
   const proxy = new FaultProxy(address);

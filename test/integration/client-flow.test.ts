@@ -1,20 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Consumer, type ConsumerWarning } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
-import { BrokerPool, channelStats, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
 
-const pool = new BrokerPool();
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await pool.closeAll();
-});
-
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
+const { pool, track } = testResources();
 
 async function publishTo(address: string, topic: string, bodies: string[]): Promise<void> {
   const producer = new Producer({ nsqdTcpAddresses: [address] });

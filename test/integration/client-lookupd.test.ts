@@ -1,18 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { queryLookupd } from '../../client/discovery.ts';
 import { Producer } from '../../client/producer.ts';
-import { BrokerPool, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
 import { NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
 
-const pool = new BrokerPool();
-const closers: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-  await pool.closeAll();
-});
+const { pool, closers } = testResources();
 
 /** The bundled lookupd, or real nsqlookupd when NSQLOOKUPD_BIN names its binary. */
 async function lookupd(): Promise<ServerHandle> {

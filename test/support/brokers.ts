@@ -3,6 +3,7 @@
  * bundled broker by default; real nsqd when NSQD_BIN names its binary.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterEach } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { startBroker } from '../../broker/nsqd/server.ts';
@@ -84,4 +85,31 @@ export async function channelStats(
   const stats = (await response.json()) as { topics: { topic_name: string; channels: { channel_name: string }[] }[] };
   const t = stats.topics.find((x) => x.topic_name === topic);
   return t?.channels.find((c) => c.channel_name === channel) as never;
+}
+
+/** Something a test opens and must close. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * The brokers and clients of one test file, released after every test: clients first, newest
+ * first, then the brokers. `track(thing)` registers a client and returns it.
+ */
+export function testResources(): {
+  pool: BrokerPool;
+  closers: Array<() => Promise<void>>;
+  track: <T extends Closable>(thing: T) => T;
+} {
+  const pool = new BrokerPool();
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await pool.closeAll();
+  });
+  const track = <T extends Closable>(thing: T): T => {
+    closers.push(() => thing.close());
+    return thing;
+  };
+  return { pool, closers, track };
 }

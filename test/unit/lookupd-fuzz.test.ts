@@ -12,18 +12,9 @@ import { startLookupd, type LookupdHandle } from '../../broker/lookupd/index.ts'
 import { MAGIC_V1 } from '../../protocol/commands.ts';
 import { isValidName } from '../../protocol/names.ts';
 import { http, identifyFrame, identityBody, V1Client } from '../integration/lookupd-helpers.ts';
+import { seededRandom } from '../support/prng.ts';
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const SEED = Number(process.env.LOOKUPD_FUZZ_SEED ?? 20240601);
 let random = prng(SEED);

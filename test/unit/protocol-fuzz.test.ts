@@ -24,18 +24,9 @@ import {
   type CommandParserOptions,
 } from '../../protocol/commands.ts';
 import { FrameDecoder, FrameSizeError, SizedPayloadDecoder, encodeFrame, encodeSizedPayload, type FrameType } from '../../protocol/frames.ts';
+import { seededRandom } from '../support/prng.ts';
 
-/** mulberry32: a tiny, fast, seeded PRNG; good enough to spread test inputs. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 class Random {
   private readonly next: () => number;
