@@ -27,6 +27,7 @@ export class Nsqd implements TopicHost, DiskHealth {
   /** `OK`, or `NOK - <reason>` after a disk write failed. */
   health = 'OK';
   exiting = false;
+  private persisted = false;
   private loading = false;
   private readonly listeners: TopologyListener[] = [];
   /** Undefined, or a function answering undefined when there is nobody to ask. */
@@ -180,8 +181,13 @@ export class Nsqd implements TopicHost, DiskHealth {
     this.saveMetadata();
   }
 
-  /** Clean shutdown: every message in memory, in flight and deferred reaches disk, then the metadata. */
+  /**
+   * Clean shutdown: every message in memory, in flight and deferred reaches disk, then the metadata.
+   * Synchronous, so a process about to exit at once can still call it; a second call does nothing.
+   */
   persistAndClose(): void {
+    if (this.persisted) return;
+    this.persisted = true;
     this.exiting = true;
     this.saveMetadata();
     for (const topic of this.topics.values()) {

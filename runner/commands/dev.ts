@@ -158,12 +158,16 @@ async function runDev(flags: DevFlags): Promise<void> {
     if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
   });
 
-  onShutdownSignal(logger, async () => {
-    await folderWatcher.close();
-    await supervisor.stopAll();
-    await broker.close();
-    logger.info('dev stopped');
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      await folderWatcher.close();
+      await supervisor.stopAll();
+      await broker.close();
+      logger.info('dev stopped');
+    },
+    { beforeForcedExit: () => broker.handle?.nsqd.persistAndClose() },
+  );
 }
 
 export function registerDevCommand(cli: CAC): void {

@@ -244,7 +244,7 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
   // still stop it cleanly, persisting them. The signal waits for the start; a second one exits now.
   let early: NodeJS.Signals | undefined;
   const onEarlySignal = (signal: NodeJS.Signals): void => {
-    if (early !== undefined) process.exit(130);
+    if (early !== undefined) process.exit(130); // nothing bound yet: the broker persists on its own close only
     early = signal;
   };
   process.on('SIGTERM', onEarlySignal);
@@ -257,6 +257,10 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
     process.off('SIGINT', onEarlySignal);
   }
   if (running === undefined) return;
-  onShutdownSignal(running.logger, running.stop);
+  const { embedded } = running;
+  onShutdownSignal(running.logger, running.stop, {
+    // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
+    beforeForcedExit: () => embedded?.handle?.nsqd.persistAndClose(),
+  });
   if (early !== undefined) process.kill(process.pid, early);
 }

@@ -15,7 +15,7 @@ export function registerServerCommands(cli: CAC): void {
     .action(async (flags: Record<string, unknown>) => {
       const logger = createLogger(flags.logLevel as LogLevel, 'nsqd');
       const broker = await startBroker({ ...optionsFromFlags(flags, BROKER_FLAGS), logger });
-      onShutdownSignal(logger, () => broker.close());
+      onShutdownSignal(logger, () => broker.close(), { beforeForcedExit: () => broker.nsqd.persistAndClose() });
     });
 
   addFlags(cli.command('lookupd', 'Run the bundled nsqlookupd-compatible discovery server').alias('nsqlookupd'), LOOKUPD_FLAGS)

@@ -190,7 +190,7 @@ describe('a task that ignores shutdown', () => {
     ]);
   });
 
-  it('a second signal exits at once, with status 130', async () => {
+  it('a second signal exits at once, with status 130, and loses nothing the broker accepted', async () => {
     const project = await projects.create();
     await project.writeWorker('events', 'store', HANGING_WORKER);
     const run = project.startWorker('events', 'store', ['--shutdown-timeout', '60s']);
@@ -198,10 +198,21 @@ describe('a task that ignores shutdown', () => {
     await run.subscribed(['process']);
     await publish(httpAddress, 'events', 'hang');
     await eventually(async () => ((await project.records('processed.jsonl')).length > 0 ? true : undefined), 'the task to start');
+    // maxInFlight is 1: these wait in the embedded broker's memory queue behind the hanging task.
+    for (const body of ['a', 'b', 'c']) await publish(httpAddress, 'events', body);
     run.kill('SIGTERM');
     await run.waitForMessage('shutting down');
     run.child.kill('SIGTERM');
     expect(await run.waitForExit(10_000)).toEqual({ code: 130, signal: null });
+
+    // The next run on the same data path gets all four: the abandoned one again, and the waiting ones.
+    const again = project.startWorker('events', 'store');
+    await again.subscribed(['process']);
+    const bodies = await eventually(async () => {
+      const seen = new Set((await project.records<Processed & { body: string }>('processed.jsonl')).filter((r) => r.pid !== run.child.pid).map((r) => r.body));
+      return ['hang', 'a', 'b', 'c'].every((body) => seen.has(body)) ? [...seen].sort() : undefined;
+    }, 'the second run to process every accepted message');
+    expect(bodies).toEqual(['a', 'b', 'c', 'hang']);
   });
 });
 
