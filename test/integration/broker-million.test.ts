@@ -10,7 +10,6 @@ import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broke
 
 const TOTAL = 1_000_000;
 const BATCH = 1000;
-/** Whole-test budget: publishing and draining together. */
 /** How long the drain may take before the test gives up: a bound against a hang, not a performance claim. */
 const BUDGET_MS = 45_000;
 
