@@ -106,7 +106,7 @@ class Context implements TaskContext {
     return this.env.signal;
   }
   get log(): Logger {
-    this.childLog ??= this.env.log.child({ task: this.task, messageId: this.input.id, attempts: this.input.attempts });
+    this.childLog ??= this.env.log.child({ channel: this.channel, task: this.task, messageId: this.input.id, attempts: this.input.attempts });
     return this.childLog;
   }
   // Getters returning functions, so that `const { publish, touch } = context` works.
