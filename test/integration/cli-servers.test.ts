@@ -1,0 +1,69 @@
+/**
+ * `nsqworker broker` and `nsqworker lookupd` as processes: nsqd's flag names, bound addresses in the
+ * startup log, a clean stop on SIGTERM that keeps every message, and usage errors with status 2.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { CliProjects, eventually } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+const dirs: string[] = [];
+afterEach(async () => {
+  await projects.cleanup();
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-cli-broker-'));
+  dirs.push(dir);
+  return dir;
+}
+
+it('runs the broker with nsqd flags, stops cleanly on SIGTERM, and keeps its messages across a restart', async () => {
+  const project = await projects.create();
+  const dataPath = await dataDir();
+  const flags = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath, '--msg-timeout', '10s', '--mem-queue-size', '5'];
+  const first = project.spawn(['broker', ...flags]);
+  const listening = await first.waitForMessage('TCP: listening on');
+  const httpAddress = String(listening.httpAddress);
+  const config = await (await fetch(`http://${httpAddress}/config/msg_timeout`)).json();
+  expect(config).toBe(10_000_000_000);
+  for (let i = 0; i < 12; i++) {
+    const response = await fetch(`http://${httpAddress}/pub?topic=kept`, { method: 'POST', body: `m${i}` });
+    expect(response.status).toBe(200);
+  }
+  first.kill('SIGTERM');
+  expect(await first.waitForExit()).toEqual({ code: 0, signal: null });
+
+  const second = project.spawn(['broker', ...flags]);
+  const again = String((await second.waitForMessage('TCP: listening on')).httpAddress);
+  const depth = await eventually(async () => {
+    const stats = (await (await fetch(`http://${again}/stats?format=json&topic=kept`)).json()) as { topics: Array<{ depth: number }> | null };
+    return stats.topics?.[0]?.depth;
+  }, 'the topic after the restart');
+  expect(depth).toBe(12);
+  second.kill('SIGTERM');
+  expect((await second.waitForExit()).code).toBe(0);
+});
+
+it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async () => {
+  const project = await projects.create();
+  const run = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--tombstone-lifetime', '5s']);
+  const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
+  const ping = await fetch(`http://${httpAddress}/ping`);
+  expect(await ping.text()).toBe('OK');
+  run.kill('SIGTERM');
+  expect((await run.waitForExit()).code).toBe(0);
+});
+
+it('answers a bad broker or lookupd flag with status 2 and a message naming it', async () => {
+  const project = await projects.create();
+  const badInt = await project.run(['broker', '--mem-queue-size', 'lots']);
+  expect(badInt.code).toBe(2);
+  expect(badInt.stderr).toContain('--mem-queue-size');
+  const badDuration = await project.run(['lookupd', '--inactive-producer-timeout', 'soon']);
+  expect(badDuration.code).toBe(2);
+  expect(badDuration.stderr).toContain('--inactive-producer-timeout');
+});
