@@ -7,15 +7,16 @@ import type { CAC } from 'cac';
 import { watch } from 'chokidar';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { bindWorker, channelForTask, type BoundWorker } from '../bind.ts';
 import { loadConfig } from '../config-file.ts';
 import { channelFromFileName, discoverWorkers, type WorkerFile } from '../discover.ts';
-import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
 import { loadWorker } from '../loader.ts';
 import { createLogger, type LogLevel } from '../log.ts';
-import { ReloadingExecutor } from '../reload/reloading-executor.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv } from '../schema-flags.ts';
-import { FLAG_NAMES, RunSettingsSchema } from '../settings.ts';
+import { RUN_FIELDS } from '../run-plan.ts';
+import { checkRunNames } from '../run-names.ts';
+import { parseWithFields, valuesFromEnv } from '../schema-flags.ts';
+import { RunSettingsSchema } from '../settings.ts';
+import { startRun, type RunningWorker } from './run.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 
 interface DevFlags {
@@ -27,7 +28,6 @@ interface DevFlags {
   brokerHttpAddress?: string;
 }
 
-const RUN_FIELDS = fieldsOf(RunSettingsSchema, FLAG_NAMES);
 
 /** The worker a path names, if it is a worker file (`<dir>/<topic>/<topic>_<channel>_worker.ts`). */
 function workerFileAt(workersDir: string, path: string): WorkerFile | undefined {
@@ -38,7 +38,7 @@ function workerFileAt(workersDir: string, path: string): WorkerFile | undefined 
 }
 
 class DevSupervisor {
-  private readonly running = new Map<string, Promise<BoundWorker | undefined>>();
+  private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
 
   constructor(
     private readonly base: Record<string, unknown>,
@@ -56,9 +56,9 @@ class DevSupervisor {
   async stop(path: string): Promise<void> {
     const entry = this.running.get(path);
     this.running.delete(path);
-    const bound = await entry;
-    if (bound !== undefined) {
-      await bound.close();
+    const worker = await entry;
+    if (worker !== undefined) {
+      await worker.stop();
       this.logger.info({ worker: path }, 'worker stopped: its file was removed');
     }
   }
@@ -74,49 +74,24 @@ class DevSupervisor {
   async stopAll(): Promise<void> {
     const entries = [...this.running.values()];
     this.running.clear();
-    await Promise.all(entries.map(async (entry) => (await entry)?.close()));
+    await Promise.all(entries.map(async (entry) => (await entry)?.stop()));
   }
 
-  private async startWorker(file: WorkerFile): Promise<BoundWorker | undefined> {
+  private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
     const key = `${file.topic}/${file.channel}`;
     try {
-      const loaded = await loadWorker(file);
+      const { runtime } = await loadWorker(file);
       const settings = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...this.base, topic: file.topic, channel: file.channel }, 'runner settings');
-      const { taskNames } = loaded.runtime;
-      const topic = settings.topicPrefix + settings.topic;
-      await createTaskChannels(this.broker, topic, taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)));
-      const endpoints = { nsqdTcpAddresses: [this.broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [this.broker.tcpAddress] };
-      const bound = await bindWorker({
-        settings,
-        taskNames,
-        createExecutor: (deps) =>
-          ReloadingExecutor.start({
-            taskNames,
-            deps,
-            request: {
-              file: file.path,
-              workerKey: key,
-              configPath: this.configPath,
-              flags: {},
-              env: { ...process.env },
-              logLevel: settings.logLevel,
-              dedupQueueSize: settings.dedupQueueSize,
-            },
-            publishAddresses: endpoints.publishAddresses,
-            workersDir: settings.workersDir,
-            watch: true,
-            log: this.logger.child({ worker: key }),
-          }),
-        endpoints,
-        logger: this.logger,
-      });
-      this.logger.info({ worker: key, channels: Object.fromEntries(bound.channels) }, `worker ${key} running: tasks ${taskNames.join(', ')}`);
-      return bound;
+      checkRunNames(settings, runtime.taskNames);
+      // Options are merged again by the worker's child on every load (flags: none in dev).
+      const plan = { file, runtime, settings, options: {}, flags: {}, configPath: this.configPath, env: process.env };
+      return await startRun(plan, { logger: this.logger, sharedBroker: this.broker });
     } catch (error) {
       this.logger.error({ worker: key, err: error }, `worker ${key} did not start; it is retried when its file changes`);
       return undefined;
     }
   }
+
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
@@ -128,7 +103,8 @@ async function runDev(flags: DevFlags): Promise<void> {
   for (const key of ['workersDir', 'logLevel', 'dataPath', 'brokerTcpAddress', 'brokerHttpAddress'] as const) {
     if (flags[key] !== undefined) fromFlags[key] = String(flags[key]);
   }
-  const base = { ...configSettings, ...valuesFromEnv(RUN_FIELDS, process.env), ...fromFlags, watch: true };
+  // One process serves every worker: reloading is always on, and there is no per-worker health port.
+  const base = { ...configSettings, ...valuesFromEnv(RUN_FIELDS, process.env), ...fromFlags, watch: true, healthAddress: '' };
   const probe = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...base, topic: 'dev', channel: 'dev' }, 'runner settings');
   const format = process.env.NSQWORKER_LOG_FORMAT === 'json' ? 'json' : 'pretty';
   const logger = createLogger(probe.logLevel as LogLevel, 'nsqworker', format);

@@ -1,223 +1,116 @@
 /**
- * `nsqworker --topic T --channel C`: run one worker. The command line is parsed in two passes:
- * first enough to find the worker, then again with the worker's own options added as flags.
+ * `nsqworker --topic T --channel C`: run one worker. run-plan.ts works out what to run; this starts
+ * it — the embedded broker or the remote endpoints, the health server, the executor (in-process, or
+ * a reloadable child under --watch), the binding — and stops it in reverse order.
  */
 import type { Logger } from 'pino';
-import type { z } from 'zod';
-import { loadConfig, type NsqworkerConfig } from '../config-file.ts';
-import { discoverWorkers, findWorker } from '../discover.ts';
-import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
-import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import { loadWorker } from '../loader.ts';
-import { createLogger } from '../log.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from '../schema-flags.ts';
-import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from '../settings.ts';
 import { bindWorker, channelForTask, type Endpoints } from '../bind.ts';
-import { startHealthServer, type HealthServer } from '../health.ts';
-import { WorkerMetrics } from '../metrics.ts';
-import { InProcessExecutor } from '../executor.ts';
-import { ReloadingExecutor } from '../reload/reloading-executor.ts';
-import { onShutdownSignal } from '../shutdown.ts';
-import { formatRunHelp } from './run-help.ts';
+import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
 import { remoteEndpoints } from '../endpoints.ts';
-import { parseRunArgv } from '../run-argv.ts';
-import { checkRunNames } from '../run-names.ts';
-
-/** Flags the runner reads before it knows the worker. */
-interface Prescan {
-  topic?: string;
-  channel?: string;
-  workersDir?: string;
-  config?: string;
-  help: boolean;
-}
-
-export function prescan(argv: readonly string[]): Prescan {
-  const out: Prescan = { help: false };
-  const wanted: Record<string, keyof Omit<Prescan, 'help'>> = {
-    '--topic': 'topic',
-    '--channel': 'channel',
-    '--workers-dir': 'workersDir',
-    '--config': 'config',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') out.help = true;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const key = wanted[name];
-    if (key === undefined) continue;
-    out[key] = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-  }
-  return out;
-}
-
-const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
-
-function usage(message: string): RunnerError {
-  return new RunnerError(RunnerErrorCode.Usage, message);
-}
-
-function availableWorkers(workersDir: string): string {
-  const found = discoverWorkers(workersDir);
-  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
-  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}`;
-}
-
-/** Parses argv with every known flag; unknown flags and stray words are usage errors. */
-function parseFlags(argv: readonly string[], fields: readonly FieldSpec[]): Record<string, unknown> {
-  return parseRunArgv(argv.slice(2), fields, { valueFlags: ['config'], switches: ['help'] });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/**
- * The worker's section of the config file may only name its options: the options schema is a
- * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
- */
-function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string): void {
-  const known = new Set(fields.map((field) => field.key));
-  const unknown = Object.keys(values).filter((key) => !known.has(key));
-  if (unknown.length === 0) return;
-  const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
-  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
-}
+import { InProcessExecutor } from '../executor.ts';
+import { startHealthServer, type HealthServer } from '../health.ts';
+import { createLogger } from '../log.ts';
+import { WorkerMetrics } from '../metrics.ts';
+import { ReloadingExecutor } from '../reload/reloading-executor.ts';
+import { planRun, type RunPlan } from '../run-plan.ts';
+import type { RunSettings } from '../settings.ts';
+import { onShutdownSignal } from '../shutdown.ts';
 
 export interface RunningWorker {
   settings: RunSettings;
   logger: Logger;
+  /** The embedded broker this run started, if it started one. */
   embedded: EmbeddedBroker | undefined;
-  /** With --health-address: the metrics (hot reload calls recordReload()) and the server of /healthz and /metrics. */
+  /** With --health-address: the metrics and the server of /healthz and /metrics. */
   metrics: WorkerMetrics | undefined;
   health: HealthServer | undefined;
   stop(): Promise<void>;
 }
 
-export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
-  const pre = prescan(argv.slice(2));
-  const { config, path: configPath } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
-  const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
-  // --help lists NSQWORKER_TOPIC and NSQWORKER_CHANNEL (a systemd unit may set them): they find the worker too.
-  pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
-  pre.channel ??= nonEmpty(env.NSQWORKER_CHANNEL);
-  if (pre.topic === undefined || pre.channel === undefined) {
-    if (pre.help) {
-      process.stdout.write(formatRunHelp(RUN_FIELDS, undefined));
-      return undefined;
-    }
-    throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
+export interface StartOptions {
+  logger?: Logger;
+  /** A broker shared by several workers (`dev`): used, not started, and left running on stop. */
+  sharedBroker?: EmbeddedBroker;
+}
+
+/** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
+async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedBroker | undefined): Promise<{ endpoints: Endpoints; started: EmbeddedBroker | undefined }> {
+  const { settings, runtime } = plan;
+  if (shared === undefined && (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0)) {
+    return { endpoints: await remoteEndpoints(settings), started: undefined };
   }
-  const file = findWorker(workersDir, pre.topic, pre.channel);
-  if (file === undefined) {
-    throw new RunnerError(
-      RunnerErrorCode.WorkerNotFound,
-      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts; ${availableWorkers(workersDir)}`,
+  const broker =
+    shared ??
+    (await startEmbeddedBroker({
+      tcpAddress: settings.brokerTcpAddress,
+      httpAddress: settings.brokerHttpAddress,
+      dataPath: settings.dataPath,
+      logger,
+    }));
+  try {
+    const { taskNames } = runtime;
+    await createTaskChannels(
+      broker,
+      settings.topicPrefix + settings.topic,
+      taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)),
     );
+  } catch (error) {
+    if (shared === undefined) await broker.close();
+    throw error;
   }
-  const loaded = await loadWorker(file);
-  const workerFields = loaded.runtime.optionsSchema === undefined ? [] : fieldsOf(loaded.runtime.optionsSchema);
-  const runnerFlags = new Set([...RUN_FIELDS.map((field) => field.flag), 'config', 'help']);
-  for (const field of workerFields) {
-    if (runnerFlags.has(field.flag)) {
-      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: option ${field.key} clashes with the runner's flag --${field.flag}; rename it`);
-    }
-  }
-  if (pre.help) {
-    process.stdout.write(formatRunHelp(RUN_FIELDS, { name: `${file.topic}/${file.channel}`, fields: workerFields, tasks: loaded.runtime.taskNames }));
-    return undefined;
-  }
+  const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [broker.tcpAddress] };
+  return { endpoints, started: shared === undefined ? broker : undefined };
+}
 
-  const flags = parseFlags(argv, [...RUN_FIELDS, ...workerFields]);
-  const { workers: workerConfigs, ...configSettings } = config as NsqworkerConfig;
-  const workerConfig = workerConfigs?.[`${file.topic}/${file.channel}`] ?? {};
-  checkWorkerConfigKeys(workerConfig, workerFields, `${file.topic}/${file.channel}`);
-  const settings = parseWithFields(
-    RunSettingsSchema,
-    RUN_FIELDS,
-    { ...configSettings, workersDir, ...valuesFromEnv(RUN_FIELDS, env), ...valuesFromFlags(RUN_FIELDS, flags) },
-    'runner settings',
-  );
-  const options =
-    loaded.runtime.optionsSchema === undefined
-      ? {}
-      : (parseWithFields(
-          loaded.runtime.optionsSchema as z.ZodObject,
-          workerFields,
-          {
-            ...workerConfig,
-            ...valuesFromEnv(workerFields, env),
-            ...valuesFromFlags(workerFields, flags),
-          },
-          `options of worker ${file.topic}/${file.channel}`,
-        ) as Record<string, unknown>);
-
-  checkRunNames(settings, loaded.runtime.taskNames);
-
-  const logger = createLogger(settings.logLevel);
+export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {
+  const { file, runtime, settings } = plan;
+  const logger = startOptions.logger ?? createLogger(settings.logLevel);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.
   const metrics = settings.healthAddress === '' ? undefined : new WorkerMetrics({ topic: settings.topic, channel: settings.channel });
   const health = metrics === undefined ? undefined : await startHealthServer(settings.healthAddress, metrics, logger);
-  let embedded: EmbeddedBroker | undefined;
-  let endpoints: Endpoints;
+  let connected: Awaited<ReturnType<typeof connectEndpoints>>;
   try {
-    if (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0) {
-      endpoints = await remoteEndpoints(settings);
-    } else {
-      embedded = await startEmbeddedBroker({
-        tcpAddress: settings.brokerTcpAddress,
-        httpAddress: settings.brokerHttpAddress,
-        dataPath: settings.dataPath,
-        logger,
-      });
-      endpoints = { nsqdTcpAddresses: [embedded.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [embedded.tcpAddress] };
-      const { taskNames } = loaded.runtime;
-      await createTaskChannels(
-        embedded,
-        settings.topicPrefix + settings.topic,
-        taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)),
-      );
-    }
+    connected = await connectEndpoints(plan, logger, startOptions.sharedBroker);
   } catch (error) {
-    await embedded?.close();
     await health?.close();
     throw error;
   }
+  const { endpoints, started: embedded } = connected;
+  const workerKey = `${file.topic}/${file.channel}`;
   const bound = await bindWorker({
     settings,
-    taskNames: loaded.runtime.taskNames,
+    taskNames: runtime.taskNames,
     createExecutor: (deps) =>
       settings.watch
         ? ReloadingExecutor.start({
-            taskNames: loaded.runtime.taskNames,
+            taskNames: runtime.taskNames,
             deps,
             request: {
               file: file.path,
-              workerKey: `${file.topic}/${file.channel}`,
-              configPath,
-              flags,
-              env: { ...env },
+              workerKey,
+              configPath: plan.configPath,
+              flags: plan.flags,
+              env: { ...plan.env },
               logLevel: settings.logLevel,
               dedupQueueSize: settings.dedupQueueSize,
             },
             publishAddresses: endpoints.publishAddresses,
             workersDir: settings.workersDir,
             watch: true,
-            log: logger,
+            log: startOptions.sharedBroker === undefined ? logger : logger.child({ worker: workerKey }),
             events: {
               reloaded: () => metrics?.recordReload('applied'),
               reloadFailed: () => metrics?.recordReload('failed'),
             },
           })
-        : new InProcessExecutor({ ...deps, runtime: loaded.runtime, options }),
+        : new InProcessExecutor({ ...deps, runtime, options: plan.options }),
     endpoints,
     logger,
     metrics,
   });
   logger.info(
-    { topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), worker: file.path },
-    `worker ${file.topic}/${file.channel} running: tasks ${loaded.runtime.taskNames.join(', ')}`,
+    { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },
+    `worker ${workerKey} running: tasks ${runtime.taskNames.join(', ')}`,
   );
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -227,7 +120,7 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
       try {
         await bound.close();
         await embedded?.close();
-        logger.info('worker stopped');
+        logger.info({ worker: workerKey }, 'worker stopped');
       } finally {
         await health?.close();
       }
@@ -235,6 +128,11 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
     return stopping;
   };
   return { settings, logger, embedded, metrics, health, stop };
+}
+
+export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
+  const plan = await planRun(argv, env);
+  return plan === undefined ? undefined : startRun(plan);
 }
 
 /** The CLI entry for the root command: run, and stop cleanly on the first signal. */

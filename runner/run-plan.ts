@@ -1,0 +1,144 @@
+/**
+ * Everything a worker run needs, worked out before anything starts: which worker file (from the
+ * first pass over the command line), its loaded code, and its settings and options merged from
+ * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
+ * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
+ */
+import type { z } from 'zod';
+import { loadConfig, type NsqworkerConfig } from './config-file.ts';
+import { discoverWorkers, findWorker, type WorkerFile } from './discover.ts';
+import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { loadWorker } from './loader.ts';
+import { formatRunHelp } from './commands/run-help.ts';
+import { parseRunArgv } from './run-argv.ts';
+import { checkRunNames } from './run-names.ts';
+import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './schema-flags.ts';
+import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './settings.ts';
+import type { WorkerRuntime } from './worker-runtime.ts';
+
+export interface RunPlan {
+  file: WorkerFile;
+  runtime: WorkerRuntime;
+  settings: RunSettings;
+  /** The worker's options, parsed by its schema. */
+  options: Record<string, unknown>;
+  /** The command line's flags as parsed, for a reloadable child to merge the options again. */
+  flags: Record<string, unknown>;
+  configPath: string | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Flags the runner reads before it knows the worker. */
+interface Prescan {
+  topic?: string;
+  channel?: string;
+  workersDir?: string;
+  config?: string;
+  help: boolean;
+}
+
+export function prescan(argv: readonly string[]): Prescan {
+  const out: Prescan = { help: false };
+  const wanted: Record<string, keyof Omit<Prescan, 'help'>> = {
+    '--topic': 'topic',
+    '--channel': 'channel',
+    '--workers-dir': 'workersDir',
+    '--config': 'config',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') out.help = true;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = wanted[name];
+    if (key === undefined) continue;
+    out[key] = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+  }
+  return out;
+}
+
+export const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
+
+function usage(message: string): RunnerError {
+  return new RunnerError(RunnerErrorCode.Usage, message);
+}
+
+function availableWorkers(workersDir: string): string {
+  const found = discoverWorkers(workersDir);
+  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
+  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The worker's section of the config file may only name its options: the options schema is a
+ * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
+ */
+function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string): void {
+  const known = new Set(fields.map((field) => field.key));
+  const unknown = Object.keys(values).filter((key) => !known.has(key));
+  if (unknown.length === 0) return;
+  const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
+  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
+}
+
+/** The run argv asks for, or undefined when it asked for help (printed here). */
+export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<RunPlan | undefined> {
+  const pre = prescan(argv.slice(2));
+  const { config, path: configPath } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
+  const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
+  // --help lists NSQWORKER_TOPIC and NSQWORKER_CHANNEL (a systemd unit may set them): they find the worker too.
+  pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
+  pre.channel ??= nonEmpty(env.NSQWORKER_CHANNEL);
+  if (pre.topic === undefined || pre.channel === undefined) {
+    if (pre.help) {
+      process.stdout.write(formatRunHelp(RUN_FIELDS, undefined));
+      return undefined;
+    }
+    throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
+  }
+  const file = findWorker(workersDir, pre.topic, pre.channel);
+  if (file === undefined) {
+    throw new RunnerError(
+      RunnerErrorCode.WorkerNotFound,
+      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts; ${availableWorkers(workersDir)}`,
+    );
+  }
+  const { runtime } = await loadWorker(file);
+  const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
+  const runnerFlags = new Set([...RUN_FIELDS.map((field) => field.flag), 'config', 'help']);
+  for (const field of workerFields) {
+    if (runnerFlags.has(field.flag)) {
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: option ${field.key} clashes with the runner's flag --${field.flag}; rename it`);
+    }
+  }
+  if (pre.help) {
+    process.stdout.write(formatRunHelp(RUN_FIELDS, { name: `${file.topic}/${file.channel}`, fields: workerFields, tasks: runtime.taskNames }));
+    return undefined;
+  }
+
+  const flags = parseRunArgv(argv.slice(2), [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
+  const { workers: workerConfigs, ...configSettings } = config as NsqworkerConfig;
+  const workerConfig = workerConfigs?.[`${file.topic}/${file.channel}`] ?? {};
+  checkWorkerConfigKeys(workerConfig, workerFields, `${file.topic}/${file.channel}`);
+  const settings = parseWithFields(
+    RunSettingsSchema,
+    RUN_FIELDS,
+    { ...configSettings, workersDir, ...valuesFromEnv(RUN_FIELDS, env), ...valuesFromFlags(RUN_FIELDS, flags) },
+    'runner settings',
+  );
+  const options =
+    runtime.optionsSchema === undefined
+      ? {}
+      : (parseWithFields(
+          runtime.optionsSchema as z.ZodObject,
+          workerFields,
+          { ...workerConfig, ...valuesFromEnv(workerFields, env), ...valuesFromFlags(workerFields, flags) },
+          `options of worker ${file.topic}/${file.channel}`,
+        ) as Record<string, unknown>);
+  checkRunNames(settings, runtime.taskNames);
+  return { file, runtime, settings, options, flags, configPath, env };
+}
