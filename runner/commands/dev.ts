@@ -116,12 +116,11 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   const supervisor = new DevSupervisor(base, configPath, broker, logger);
   const workersDir = probe.workersDir;
-  const found = discoverWorkers(workersDir);
-  if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
-  for (const file of found) supervisor.start(file);
 
   // New and removed worker files; changes inside a running worker are its own watcher's business.
+  // The watch is up before the folder is read, so a file added meanwhile is seen by one or the other.
   const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1 });
+  const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
   folderWatcher.on('add', (path) => {
     const file = workerFileAt(workersDir, path);
     if (file !== undefined) supervisor.start(file);
@@ -133,6 +132,11 @@ async function runDev(flags: DevFlags): Promise<void> {
   folderWatcher.on('unlink', (path) => {
     if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
   });
+  await watching;
+
+  const found = discoverWorkers(workersDir);
+  if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
+  for (const file of found) supervisor.start(file);
 
   onShutdownSignal(
     logger,

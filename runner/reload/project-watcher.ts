@@ -22,6 +22,7 @@ export class ProjectWatcher {
   private dirs = new Set<string>();
   private debounce: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly initialScan: Promise<void>;
 
   constructor(
     private readonly onChange: () => void,
@@ -38,6 +39,19 @@ export class ProjectWatcher {
       if (this.files.has(path)) this.schedule();
     });
     this.watcher.on('error', (error) => log.warn({ err: error }, 'file watcher error'));
+    this.initialScan = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
+  }
+
+  /**
+   * Resolves once the first set of files is being watched: a save before that would go unseen, so
+   * the worker is reported running only after it (bounded, in case the scan never reports back).
+   */
+  ready(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    return Promise.race([this.initialScan, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Watches exactly these files (absolute paths) from now on. */

@@ -95,6 +95,7 @@ export class ReloadingExecutor implements TaskExecutor {
     if (params.watch) {
       executor.watcher = new ProjectWatcher(() => void executor.reload(), params.log);
       executor.updateWatch(files);
+      await executor.watcher.ready();
     }
     return executor;
   }
