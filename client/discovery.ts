@@ -4,6 +4,7 @@
  * topic is not registered yet, which is an empty answer, not an error.
  */
 import { LookupError } from './errors.ts';
+import { joinHostPort } from '../protocol/address.ts';
 
 const ACCEPT = 'application/vnd.nsq; version=1.0';
 
@@ -16,10 +17,7 @@ export function lookupUrl(address: string, topic: string): string {
   return url.toString();
 }
 
-/** `host:port`, bracketing IPv6 hosts. */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+export { joinHostPort };
 
 /**
  * The producers' TCP addresses in a lookup reply: the v1 body, or the legacy

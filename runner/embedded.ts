@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../broker/nsqd/server.ts';
-import { joinHostPort, parseHostPort } from '../broker/lookupd/address.ts';
+import { joinHostPort, parseHostPort } from '../protocol/address.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;

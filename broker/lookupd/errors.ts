@@ -8,8 +8,6 @@ import { CodedError } from '../../protocol/coded-error.ts';
 export const LookupdErrorCode = {
   /** Options failed validation. */
   InvalidOptions: 'E_LOOKUPD_INVALID_OPTIONS',
-  /** An address is not `host:port` with a port in 0..65535. */
-  InvalidAddress: 'E_LOOKUPD_INVALID_ADDRESS',
   /** A TCP or HTTP listener could not bind. */
   ListenFailed: 'E_LOOKUPD_LISTEN_FAILED',
 } as const;

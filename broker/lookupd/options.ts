@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { formatDurationMs } from '../../protocol/duration.ts';
-import { parseHostPort } from './address.ts';
+import { parseHostPort } from '../../protocol/address.ts';
 import { LookupdError, LookupdErrorCode } from './errors.ts';
 
 /** The version nsqlookupd reports (`/info`, IDENTIFY); nsqd and nsqadmin read it. */

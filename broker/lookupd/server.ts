@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { hostname } from 'node:os';
 import { goJson } from '../http-v1.ts';
 import { encodeSizedPayload } from '../../protocol/frames.ts';
-import { joinHostPort, parseHostPort } from './address.ts';
+import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { LookupdError, LookupdErrorCode } from './errors.ts';
 import { createRouter } from './http-router.ts';
 import { lookupdRoutes } from './http-api.ts';

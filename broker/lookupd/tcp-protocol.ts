@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { CommandParser, LineTooLongError, MAGIC_V1, type Command } from '../../protocol/commands.ts';
 import { encodeSizedPayload } from '../../protocol/frames.ts';
 import { isEphemeralName, isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { joinHostPort } from './address.ts';
+import { joinHostPort } from '../../protocol/address.ts';
 import { decodeIdentifyBody } from './identify-body.ts';
 import { WILDCARD, type PeerInfo, type RegistrationDb } from './registry.ts';
 

@@ -11,7 +11,7 @@
 import pino, { type Logger } from 'pino';
 import { encodeCommand, encodeIdentify } from '../../protocol/commands.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { joinHostPort } from '../lookupd/address.ts';
+import { joinHostPort } from '../../protocol/address.ts';
 import { LookupdPeer, type LookupdInfo, type RegistrarSettings } from './lookupd-peer.ts';
 
 export type { LookupdInfo } from './lookupd-peer.ts';

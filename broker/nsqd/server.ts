@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { joinHostPort, parseHostPort } from '../lookupd/address.ts';
+import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { createHttpServer } from './http-api.ts';
 import { Nsqd } from './nsqd.ts';
 import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';

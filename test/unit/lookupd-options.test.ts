@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { joinHostPort, parseHostPort } from '../../broker/lookupd/address.ts';
+import { AddressError, joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import {
   LOOKUPD_FLAGS,
   LookupdError,
@@ -66,7 +66,7 @@ describe('lookupd options', () => {
     expect(parseHostPort(':4160')).toEqual({ host: '', port: 4160 });
     expect(parseHostPort('[::1]:0')).toEqual({ host: '::1', port: 0 });
     for (const bad of ['::1:4160', 'host', 'host:', 'host:-1', 'host:65536', '[::1]4160']) {
-      expect(() => parseHostPort(bad), bad).toThrow(LookupdError);
+      expect(() => parseHostPort(bad), bad).toThrow(AddressError);
     }
     expect(joinHostPort('::1', 5)).toBe('[::1]:5');
     expect(joinHostPort('h', 5)).toBe('h:5');

@@ -1,5 +1,9 @@
-/** `host:port` addresses as Go's `net.SplitHostPort` / `net.JoinHostPort` read and write them. */
-import { LookupdError, LookupdErrorCode } from './errors.ts';
+/**
+ * `host:port` addresses, as NSQ names its nodes (`broadcast_address:tcp_port`) and as Go's
+ * `net.SplitHostPort` / `net.JoinHostPort` read and write them. Shared by the broker, the lookupd,
+ * the client and the runner.
+ */
+import { CodedError } from './coded-error.ts';
 
 export interface HostPort {
   /** Empty means every interface, as Go's `:4160`. IPv6 literals are kept without brackets. */
@@ -7,10 +11,13 @@ export interface HostPort {
   port: number;
 }
 
-/** Parses `host:port`, `[v6]:port` or `:port`. Throws {@link LookupdError} `E_LOOKUPD_INVALID_ADDRESS`. */
+export class AddressError extends CodedError<'E_INVALID_ADDRESS'> {
+  override readonly name = 'AddressError';
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port`. Throws {@link AddressError} `E_INVALID_ADDRESS`. */
 export function parseHostPort(address: string): HostPort {
-  const invalid = (): LookupdError =>
-    new LookupdError(LookupdErrorCode.InvalidAddress, `invalid address ${JSON.stringify(address)}: expected host:port`);
+  const invalid = (): AddressError => new AddressError('E_INVALID_ADDRESS', `invalid address ${JSON.stringify(address)}: expected host:port`);
   let host: string;
   let portText: string;
   if (address.startsWith('[')) {
@@ -32,7 +39,7 @@ export function parseHostPort(address: string): HostPort {
   return { host, port };
 }
 
-/** `host:port`, bracketing IPv6 literals (Go's `net.JoinHostPort`). */
+/** `host:port`, bracketing IPv6 literals (Go's `net.JoinHostPort`); an already bracketed host is kept. */
 export function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
