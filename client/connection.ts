@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
+import { parseHostPort as splitHostPort } from '../protocol/address.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { IdentifyResponseSchema, type IdentifyResponse } from '../protocol/identify.ts';
@@ -42,17 +43,16 @@ const END_GRACE_MS = 2000;
 
 type State = 'idle' | 'connecting' | 'identifying' | 'authenticating' | 'connected' | 'closed';
 
-/** Splits `host:port`, including `[::1]:4150`. */
+/** Splits an nsqd address to dial (`host:port`, `[::1]:4150`); an empty host means this machine. */
 export function parseHostPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  if (colon < 0) throw new NsqClientError(ClientErrorCode.InvalidOptions, `expected host:port, got ${JSON.stringify(address)}`);
-  let host = address.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  const port = Number(address.slice(colon + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new NsqClientError(ClientErrorCode.InvalidOptions, `bad port in ${JSON.stringify(address)}`);
+  let parsed: { host: string; port: number };
+  try {
+    parsed = splitHostPort(address);
+  } catch {
+    throw new NsqClientError(ClientErrorCode.InvalidOptions, `expected host:port, got ${JSON.stringify(address)}`);
   }
-  return { host: host || '127.0.0.1', port };
+  if (parsed.port === 0) throw new NsqClientError(ClientErrorCode.InvalidOptions, `bad port in ${JSON.stringify(address)}`);
+  return { host: parsed.host || '127.0.0.1', port: parsed.port };
 }
 
 export class NsqConnection {
