@@ -170,17 +170,18 @@ describe('bundled nsqd TCP: delivery', () => {
   it('TOUCH keeps a message in flight past its msg_timeout', async () => {
     const f = fixture();
     const topic = uniqueName('touch');
-    const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1000 });
+    const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1500 });
     await f.publish(topic, 'long job');
     const message = await sub.nextMessage();
     const deliveredAt = Date.now();
-    // The test's own schedule: touch at 600 ms and 1200 ms, look at 1800 ms (the first deadline was 1000).
-    await delay(600);
+    // The test's own schedule: touch at 500 ms and 1000 ms, look at 1600 ms (the first deadline was
+    // 1500). Each touch comes a second before the deadline it moves, so a late timer cannot spoil it.
+    await delay(500);
+    sub.send(encodeTouch(message.id));
+    await delay(500);
     sub.send(encodeTouch(message.id));
     await delay(600);
-    sub.send(encodeTouch(message.id));
-    await delay(600);
-    expect(Date.now() - deliveredAt).toBeGreaterThan(1600);
+    expect(Date.now() - deliveredAt).toBeGreaterThan(1500);
     expect(await messagesBeforeBarrier(sub)).toEqual([]);
     expect(await f.channelStats(topic, 'ch')).toMatchObject({ timeout_count: 0, in_flight_count: 1 });
     sub.send(`FIN ${message.id}\n`);
