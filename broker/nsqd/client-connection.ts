@@ -4,6 +4,7 @@
  * Commands are carried out by `protocol-v2.ts`; this module keeps the connection itself.
  */
 import type { Socket } from 'node:net';
+import { joinHostPort } from '../../protocol/address.ts';
 import { CommandParser, LineTooLongError } from '../../protocol/commands.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType } from '../../protocol/frames.ts';
@@ -61,7 +62,7 @@ export class ClientConnection implements Subscriber {
     private readonly onClose: (client: ClientConnection) => void,
   ) {
     const host = socket.remoteAddress ?? '';
-    this.remoteAddress = `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+    this.remoteAddress = joinHostPort(host, socket.remotePort ?? 0);
     this.settings = defaultClientSettings(nsqd.options, host);
     this.output = new OutputBuffer(socket, this.settings.outputBufferSize);
     const { maxMsgSize, maxBodySize } = nsqd.options;

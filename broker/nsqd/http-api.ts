@@ -5,11 +5,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
-import { nowNs } from '../../protocol/message.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
 import type { ClientConnection } from './client-connection.ts';
-import { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
 import { NSQD_VERSION } from './options.ts';
 import { buildStats, formatStatsText } from './stats.ts';
@@ -104,8 +102,7 @@ async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerRes
     deferMs = /^\d+$/.test(deferParam) ? Number(deferParam) : -1;
     if (deferMs < 0 || deferMs > maxReqTimeoutMs) throw new HttpError(400, 'INVALID_DEFER');
   }
-  const message = new BrokerMessage(topic.ids.next(), nowNs(), body);
-  putOrFail(ctx, () => (deferMs > 0 ? topic.putDeferred(message, deferMs) : topic.put(message)));
+  putOrFail(ctx, () => topic.publish(body, deferMs));
   sendText(res, 'OK');
 }
 
@@ -152,9 +149,8 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
     }
   }
   if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
-  const timestamp = nowNs();
   putOrFail(ctx, () => {
-    for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+    for (const messageBody of bodies) topic.publish(messageBody);
   });
   sendText(res, 'OK');
 }

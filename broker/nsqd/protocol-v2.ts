@@ -5,12 +5,11 @@
  */
 import { parseMpubBody, MpubFormatError, type Command } from '../../protocol/commands.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
-import { MESSAGE_ID_LENGTH, nowNs } from '../../protocol/message.ts';
+import { MESSAGE_ID_LENGTH } from '../../protocol/message.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { ClientState, type ClientConnection } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
 import { identifyResponse, negotiate, parseIdentifyBody } from './identify.ts';
-import { BrokerMessage } from './message.ts';
 
 const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
 
@@ -217,7 +216,7 @@ function publish(client: ClientConnection, command: Command): void {
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.PubFailed, 'PUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
   try {
-    topic.put(new BrokerMessage(topic.ids.next(), nowNs(), body));
+    topic.publish(body);
   } catch (error) {
     throw putFailed(ErrorCode.PubFailed, 'PUB', error);
   }
@@ -245,9 +244,8 @@ function publishMany(client: ClientConnection, command: Command): void {
   const { nsqd } = client;
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.MpubFailed, 'MPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
-  const timestamp = nowNs();
   try {
-    for (const messageBody of bodies) topic.put(new BrokerMessage(topic.ids.next(), timestamp, messageBody));
+    for (const messageBody of bodies) topic.publish(messageBody);
   } catch (error) {
     throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
   }
@@ -274,7 +272,7 @@ function publishDeferred(client: ClientConnection, command: Command): void {
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.DpubFailed, 'DPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
   try {
-    topic.putDeferred(new BrokerMessage(topic.ids.next(), nowNs(), body), delay);
+    topic.publish(body, delay);
   } catch (error) {
     throw putFailed(ErrorCode.DpubFailed, 'DPUB', error);
   }

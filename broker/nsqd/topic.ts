@@ -3,9 +3,10 @@
  * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
+import { nowNs } from '../../protocol/message.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
-import type { BrokerMessage } from './message.ts';
+import { BrokerMessage } from './message.ts';
 import { MessageIdGenerator } from './message-id.ts';
 
 /** What a topic needs from the broker around it. */
@@ -44,6 +45,16 @@ export class Topic {
 
   get depth(): number {
     return this.backlog.depth;
+  }
+
+  /**
+   * A published body becomes a message with a fresh id and timestamp: deferred by `deferMs` (DPUB,
+   * `/pub?defer=`), or put now. Throws when a disk write fails, so the publisher can be told.
+   */
+  publish(body: Buffer, deferMs = 0): void {
+    const message = new BrokerMessage(this.ids.next(), nowNs(), body);
+    if (deferMs > 0) this.putDeferred(message, deferMs);
+    else this.put(message);
   }
 
   /** Accepts a published message. */
