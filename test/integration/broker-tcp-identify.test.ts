@@ -8,30 +8,11 @@ import { encodeAuth, encodeCommand, encodeIdentify, encodeRdy, encodeSub } from 
 import { FrameType } from '../../protocol/frames.ts';
 import { bodyOf, brokerPerTest, uniqueName, type BrokerFixture } from './helpers/broker-tcp-fixture.ts';
 import type { RawClient } from './helpers/raw-client.ts';
+import { nsqdIdentifyAnswer } from '../support/nsqd-answers.ts';
 
 const identifyRaw = (json: string): Buffer => encodeCommand('IDENTIFY', [], Buffer.from(json));
 
-/** The answer nsqd v1.3.0 gives with default flags, in its field order. */
-function expectedAnswer(overrides: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    max_rdy_count: 2500,
-    version: '1.3.0',
-    max_msg_timeout: 900000,
-    msg_timeout: 60000,
-    tls_v1: false,
-    deflate: false,
-    deflate_level: 6,
-    max_deflate_level: 6,
-    snappy: false,
-    sample_rate: 0,
-    auth_required: false,
-    output_buffer_size: 16384,
-    output_buffer_timeout: 250,
-    topology_region: '',
-    topology_zone: '',
-    ...overrides,
-  });
-}
+const expectedAnswer = nsqdIdentifyAnswer;
 
 async function negotiate(f: BrokerFixture, body: object): Promise<{ client: RawClient; answer: string }> {
   const client = await f.connect();

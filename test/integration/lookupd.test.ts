@@ -4,6 +4,9 @@ import { startLookupd, type LookupdHandle, type LookupdOptionsInput } from '../.
 import { MAX_IDENTIFY_BODY_BYTES } from '../../broker/lookupd/tcp-protocol.ts';
 import { eventually, http, identifyFrame, identityBody, V1Client } from './lookupd-helpers.ts';
 
+/** nsqlookupd's PeerInfo fields, in the order it writes them (/lookup producers, and /nodes before its own two). */
+const PEER_INFO_KEYS = ['remote_address', 'hostname', 'broadcast_address', 'tcp_port', 'http_port', 'version', 'topology_zone', 'topology_region'];
+
 let lookupd: LookupdHandle | undefined;
 const clients: V1Client[] = [];
 
@@ -173,16 +176,7 @@ describe('lookupd registrations', () => {
     expect(lookup.json.channels).toEqual(['workers']);
     expect(lookup.json.producers).toHaveLength(1);
     const producer = lookup.json.producers[0];
-    expect(Object.keys(producer)).toEqual([
-      'remote_address',
-      'hostname',
-      'broadcast_address',
-      'tcp_port',
-      'http_port',
-      'version',
-      'topology_zone',
-      'topology_region',
-    ]);
+    expect(Object.keys(producer)).toEqual(PEER_INFO_KEYS);
     expect(producer).toMatchObject({ broadcast_address: 'n1', tcp_port: 5150, http_port: 5151, topology_zone: 'z', topology_region: 'r' });
     expect(producer.remote_address).toBe(`127.0.0.1:${c.socket.localPort}`);
     expect((await get('/topics')).json).toEqual({ topics: ['orders'] });
@@ -362,18 +356,7 @@ describe('lookupd HTTP API', () => {
     await busy.command('REGISTER t2');
     const nodes = (await get('/nodes')).json.producers as Array<Record<string, unknown>>;
     expect(nodes).toHaveLength(2);
-    expect(Object.keys(nodes[0]!)).toEqual([
-      'remote_address',
-      'hostname',
-      'broadcast_address',
-      'tcp_port',
-      'http_port',
-      'version',
-      'topology_zone',
-      'topology_region',
-      'tombstones',
-      'topics',
-    ]);
+    expect(Object.keys(nodes[0]!)).toEqual([...PEER_INFO_KEYS, 'tombstones', 'topics']);
     const byName = new Map(nodes.map((n) => [n.broadcast_address, n]));
     expect(byName.get('idle')).toMatchObject({ topics: [], tombstones: [], remote_address: `127.0.0.1:${idle.socket.localPort}` });
     expect(byName.get('busy')).toMatchObject({ topics: ['t1', 't2'], tombstones: [false, false] });

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { CommandParser, type Command } from '../../protocol/commands.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
+import { nsqdIdentifyAnswer } from './nsqd-answers.ts';
 
 export interface PeerClient {
   socket: net.Socket;
@@ -103,21 +104,4 @@ export async function startScriptedPeer(onClient?: (client: PeerClient) => void)
 }
 
 /** nsqd's negotiated IDENTIFY answer, with overrides. */
-export function identifyResponse(overrides: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    max_rdy_count: 2500,
-    version: '1.3.0',
-    max_msg_timeout: 900000,
-    msg_timeout: 60000,
-    tls_v1: false,
-    deflate: false,
-    deflate_level: 6,
-    max_deflate_level: 6,
-    snappy: false,
-    sample_rate: 0,
-    auth_required: false,
-    output_buffer_size: 16384,
-    output_buffer_timeout: 250,
-    ...overrides,
-  });
-}
+export const identifyResponse = nsqdIdentifyAnswer;
