@@ -22,7 +22,7 @@ export interface ServerHandle {
 async function startLogged(bin: string, args: string[]): Promise<ServerHandle> {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const addresses = await new Promise<{ tcp: string; http: string }>((resolve, reject) => {
+  const reported = new Promise<{ tcp: string; http: string }>((resolve, reject) => {
     const found: { tcp?: string; http?: string } = {};
     const onLine = (line: string): void => {
       for (const match of line.matchAll(/(TCP|HTTP): listening on ([^\s,"]+)/g)) {
@@ -35,6 +35,14 @@ async function startLogged(bin: string, args: string[]): Promise<ServerHandle> {
     child.once('exit', (code) => reject(new Error(`${bin} exited with ${code} before listening`)));
     setTimeout(() => reject(new Error(`${bin} did not report its addresses`)), 10_000).unref();
   });
+  let addresses: { tcp: string; http: string };
+  try {
+    addresses = await reported;
+  } catch (error) {
+    // A server that never said where it listens must not outlive the test that started it.
+    child.kill('SIGKILL');
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     tcpAddress: addresses.tcp,
