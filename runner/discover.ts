@@ -17,11 +17,6 @@ export interface WorkerFile {
 
 const SUFFIX = '_worker.ts';
 
-/** The worker file name for a topic and channel. */
-export function workerFileName(topic: string, channel: string): string {
-  return `${topic}_${channel}${SUFFIX}`;
-}
-
 /** The channel a file name names inside a topic folder, or undefined when it does not fit the pattern. */
 export function channelFromFileName(topic: string, fileName: string): string | undefined {
   if (!fileName.startsWith(`${topic}_`) || !fileName.endsWith(SUFFIX)) return undefined;

@@ -27,8 +27,6 @@ export interface BacklogOptions {
 export class Backlog {
   private readonly memory = new RingQueue<BrokerMessage>();
   private readonly disk: DiskQueue | undefined;
-  /** Messages an ephemeral queue dropped because memory was full. */
-  droppedCount = 0;
 
   constructor(private readonly options: BacklogOptions) {
     this.disk = options.disk === undefined ? undefined : DiskQueue.open(options.disk);
@@ -75,9 +73,8 @@ export class Backlog {
         return false;
       }
       if (health !== undefined && !health.healthy) health.diskWriteSucceeded();
-    } else {
-      this.droppedCount++;
     }
+    // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
     return true;
   }
 

@@ -36,10 +36,6 @@ export class OutputBuffer {
     this.buffer = Buffer.allocUnsafe(capacity);
   }
 
-  get pendingBytes(): number {
-    return this.length;
-  }
-
   appendMessage(message: BrokerMessage): void {
     const dataLength = MESSAGE_HEADER_SIZE + message.body.length;
     this.reserve(FRAME_HEADER_SIZE + dataLength);

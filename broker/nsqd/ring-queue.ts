@@ -29,16 +29,7 @@ export class RingQueue<T> {
     return item;
   }
 
-  peek(): T | undefined {
-    return this.count === 0 ? undefined : this.items[this.head];
-  }
 
-  /** Removes and returns everything, oldest first. */
-  drain(): T[] {
-    const out: T[] = new Array(this.count);
-    for (let i = 0; i < out.length; i++) out[i] = this.shift()!;
-    return out;
-  }
 
   clear(): void {
     this.items = new Array(64);
