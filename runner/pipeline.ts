@@ -7,7 +7,6 @@
  * It runs in the worker process, or in a reloadable child under `--watch`: it needs no connection.
  */
 import type { Logger } from 'pino';
-import { GiveUpMessage, RequeueMessage } from '../client/errors.ts';
 import type { PublishBody } from '../client/body.ts';
 import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
 import type { HookContext, TaskContext, WorkerMessage } from './worker.ts';
@@ -61,21 +60,6 @@ class MessageView implements WorkerMessage {
   json<T = unknown>(): T {
     return JSON.parse(this.input.body.toString('utf8')) as T;
   }
-}
-
-/**
- * Errors a worker throws may come from another copy of the package (a worker loaded in a fresh
- * module graph, or a second install), so they are recognised by code, not by class.
- */
-export function translateControlError(error: unknown): unknown {
-  if (error instanceof RequeueMessage || error instanceof GiveUpMessage) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'E_REQUEUE') {
-    const { delayMs, backoff } = error as { delayMs?: number; backoff?: boolean };
-    return new RequeueMessage(delayMs, backoff ?? true, { cause: error });
-  }
-  if (code === 'E_GIVE_UP') return new GiveUpMessage((error as Error).message, { cause: error });
-  return error;
 }
 
 function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -147,10 +131,8 @@ export async function runTask(env: TaskEnvironment, task: string, input: TaskInp
     if (env.log.isLevelEnabled('debug')) context.log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
     return { kind: 'deduplicated', key };
   }
-  try {
-    await instance.tasks.get(task)!(view, context);
-  } catch (error) {
-    throw translateControlError(error);
-  }
+  // A task's RequeueMessage or GiveUpMessage reaches the consumer as thrown: it recognises them by
+  // code, so one from the worker's own copy of the package (a fresh module graph) steers it as well.
+  await instance.tasks.get(task)!(view, context);
   return { kind: 'done', key };
 }
