@@ -47,10 +47,15 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
   } catch (error) {
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: failed to load: ${(error as Error).message}`, { cause: error });
   }
-  const result = ConfigSchema.safeParse(loaded.default ?? {});
+  return { path: file, config: validateConfig(loaded.default, file) };
+}
+
+/** Checks a config module's default export against the schema; unknown keys are errors. */
+export function validateConfig(value: unknown, file: string): NsqworkerConfig {
+  const result = ConfigSchema.safeParse(value ?? {});
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: invalid config:\n  ${problems.join('\n  ')}`, { cause: result.error });
   }
-  return { path: file, config: result.data as NsqworkerConfig };
+  return result.data as NsqworkerConfig;
 }

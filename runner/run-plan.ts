@@ -4,7 +4,6 @@
  * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
-import type { z } from 'zod';
 import { loadConfig, type NsqworkerConfig } from './config-file.ts';
 import { discoverWorkers, findWorker, type WorkerFile } from './discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
@@ -15,6 +14,7 @@ import { checkRunNames } from './run-names.ts';
 import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './schema-flags.ts';
 import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './settings.ts';
 import type { WorkerRuntime } from './worker-runtime.ts';
+import { workerOptions } from './worker-options.ts';
 
 export interface RunPlan {
   file: WorkerFile;
@@ -73,17 +73,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/**
- * The worker's section of the config file may only name its options: the options schema is a
- * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
- */
-function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string): void {
-  const known = new Set(fields.map((field) => field.key));
-  const unknown = Object.keys(values).filter((key) => !known.has(key));
-  if (unknown.length === 0) return;
-  const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
-  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
-}
+
 
 /** The run argv asks for, or undefined when it asked for help (printed here). */
 export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<RunPlan | undefined> {
@@ -121,24 +111,15 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv): 
   }
 
   const flags = parseRunArgv(argv.slice(2), [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
-  const { workers: workerConfigs, ...configSettings } = config as NsqworkerConfig;
-  const workerConfig = workerConfigs?.[`${file.topic}/${file.channel}`] ?? {};
-  checkWorkerConfigKeys(workerConfig, workerFields, `${file.topic}/${file.channel}`);
+  // Per-worker option values are the worker's business (worker-options.ts); the rest are runner settings.
+  const { workers: _workers, ...configSettings } = config as NsqworkerConfig;
   const settings = parseWithFields(
     RunSettingsSchema,
     RUN_FIELDS,
     { ...configSettings, workersDir, ...valuesFromEnv(RUN_FIELDS, env), ...valuesFromFlags(RUN_FIELDS, flags) },
     'runner settings',
   );
-  const options =
-    runtime.optionsSchema === undefined
-      ? {}
-      : (parseWithFields(
-          runtime.optionsSchema as z.ZodObject,
-          workerFields,
-          { ...workerConfig, ...valuesFromEnv(workerFields, env), ...valuesFromFlags(workerFields, flags) },
-          `options of worker ${file.topic}/${file.channel}`,
-        ) as Record<string, unknown>);
+  const options = workerOptions(runtime, config, `${file.topic}/${file.channel}`, env, flags);
   checkRunNames(settings, runtime.taskNames);
   return { file, runtime, settings, options, flags, configPath, env };
 }

@@ -9,12 +9,11 @@
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
-import { ConfigSchema, type NsqworkerConfig } from '../config-file.ts';
-import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import { validateConfig, type NsqworkerConfig } from '../config-file.ts';
 import { DedupQueue } from '../dedup.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { runTask, type TaskEnvironment } from '../pipeline.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags } from '../schema-flags.ts';
+import { workerOptions } from '../worker-options.ts';
 import { workerRuntimeOf } from '../worker-runtime.ts';
 import { locateLoadFailure } from './load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
@@ -55,12 +54,7 @@ function replaceDedup(keys: Record<string, string[]>): void {
 async function importConfig(path: string | undefined): Promise<NsqworkerConfig> {
   if (path === undefined) return {};
   const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  const result = ConfigSchema.safeParse(loaded.default ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${path}: invalid config:\n  ${problems.join('\n  ')}`, { cause: result.error });
-  }
-  return result.data as NsqworkerConfig;
+  return validateConfig(loaded.default, path);
 }
 
 /** The files this process has imported for the worker, its own file first. */
@@ -74,30 +68,7 @@ async function load(request: LoadRequest): Promise<void> {
   const moduleExports = (await import(pathToFileURL(request.file).href)) as Record<string, unknown>;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await importConfig(request.configPath);
-  const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const configured = config.workers?.[request.workerKey] ?? {};
-  // As at startup: a config entry the schema does not name (a typo, a renamed option) is an error, not silence.
-  const known = new Set(fields.map((field) => field.key));
-  const unknown = Object.keys(configured).filter((key) => !known.has(key));
-  if (unknown.length > 0) {
-    throw new RunnerError(
-      RunnerErrorCode.ConfigInvalid,
-      `config workers['${request.workerKey}']: unknown option ${unknown.join(', ')}; ${known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`}`,
-    );
-  }
-  const options =
-    runtime.optionsSchema === undefined
-      ? {}
-      : (parseWithFields(
-          runtime.optionsSchema,
-          fields,
-          {
-            ...configured,
-            ...valuesFromEnv(fields, request.env),
-            ...valuesFromFlags(fields, request.flags),
-          },
-          `options of worker ${request.workerKey}`,
-        ) as Record<string, unknown>);
+  const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags);
   const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;
   replaceDedup(request.dedup);
