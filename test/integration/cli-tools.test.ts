@@ -37,7 +37,8 @@ class CliProcess {
     });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => (this.stderr += text));
-    this.exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+    // 'close', not 'exit': by then stdout and stderr have been read to the end.
+    this.exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   }
 
   /** Waits until stdout holds at least `count` complete lines. */
