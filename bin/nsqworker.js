@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The published entry point: registers tsx so the TypeScript sources (ours and the user's worker
-// files) run without a build step, then hands over to the CLI.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../runner/cli.ts');
+// The published entry point: the compiled CLI. tsx is loaded only when the user's own TypeScript is
+// (runner/user-code.ts), so `nsqworker broker` and `nsqworker lookupd` never pay for it.
+await import('../dist/runner/cli.js');

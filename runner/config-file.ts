@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { z } from 'zod';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
+import { defaultExportOf } from './module-exports.ts';
+import { importUserModule } from './user-code.ts';
 
 export const ConfigSchema = z
   .object({
@@ -43,11 +43,11 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
   }
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    loaded = (await importUserModule(file)).exports;
   } catch (error) {
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: failed to load: ${(error as Error).message}`, { cause: error });
   }
-  return { path: file, config: validateConfig(loaded.default, file) };
+  return { path: file, config: validateConfig(defaultExportOf(loaded), file) };
 }
 
 /** Checks a config module's default export against the schema; unknown keys are errors. */

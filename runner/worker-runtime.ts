@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { defaultExportOf, describeExports } from './module-exports.ts';
 import { isWorkerClass, isWorkerDefinition, type HookContext, type Task, type WorkerClass, type WorkerMessage } from './worker.ts';
 
 export interface WorkerInstance {
@@ -110,11 +111,12 @@ function fromDefinition(definition: Parameters<typeof isWorkerDefinition>[0] & o
 
 /** The runtime form of a loaded worker module's default export. */
 export function workerRuntimeOf(moduleExports: Record<string, unknown>, path: string): WorkerRuntime {
-  const candidate = moduleExports.default;
+  const candidate = defaultExportOf(moduleExports);
   if (isWorkerClass(candidate)) return fromClass(candidate, path);
   if (isWorkerDefinition(candidate)) return fromDefinition(candidate, path);
   throw new RunnerError(
     RunnerErrorCode.WorkerInvalid,
-    `${path}: the default export must be a class extending Worker or the result of defineWorker()`,
+    `${path}: expected the default export (export default, or module.exports) to be a class extending Worker ` +
+      `or the result of defineWorker(); found ${describeExports(moduleExports)}`,
   );
 }

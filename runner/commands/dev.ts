@@ -80,7 +80,7 @@ class DevSupervisor {
   private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
     const key = `${file.topic}/${file.channel}`;
     try {
-      const { runtime } = await loadWorker(file);
+      const { runtime } = await loadWorker(file, { fresh: true });
       const settings = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...this.base, topic: file.topic, channel: file.channel }, 'runner settings');
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).

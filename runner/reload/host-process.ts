@@ -9,7 +9,8 @@ import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { TaskInput, TaskOutcome } from '../pipeline.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
-const ENTRY = fileURLToPath(new URL('./host-entry.js', import.meta.url));
+// The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
+const ENTRY = fileURLToPath(new URL('./host.js', import.meta.url));
 
 interface PendingRun {
   resolve(outcome: TaskOutcome): void;

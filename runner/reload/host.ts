@@ -3,10 +3,9 @@
  * parent sends, and answers with their outcomes. The parent keeps the broker, the connections and
  * the dedup queues; a reload replaces this whole process, so nothing of the old code lingers.
  *
- * It warms up first (tsx and the nsqworker package loaded), so that loading a changed worker file
- * costs only the user's own files.
+ * It warms up first (the nsqworker package loaded), so that loading a changed worker file costs
+ * only the user's own files.
  */
-import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config-file.ts';
@@ -14,11 +13,12 @@ import { DedupQueue } from '../dedup.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { runTask, type TaskEnvironment } from '../pipeline.ts';
 import { workerOptions } from '../worker-options.ts';
+import { defaultExportOf } from '../module-exports.ts';
+import { importUserModule, projectFilesImported, registerTsx } from '../user-code.ts';
 import { workerRuntimeOf } from '../worker-runtime.ts';
 import { locateLoadFailure } from './load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
-const importedFiles = (globalThis as { __nsqworkerImportedFiles?: Set<string> }).__nsqworkerImportedFiles ?? new Set<string>();
 
 function send(message: ChildToParent): void {
   process.send?.(message);
@@ -46,26 +46,16 @@ function replaceDedup(keys: Record<string, string[]>): void {
 }
 
 /**
- * The config file, imported as a plain module: this process loads code once, so the import is
- * fresh, and the `nsqworker` it imports is the copy already warm here. (The runner's loadConfig
- * goes through tsImport, a new module graph that would load the whole package again: hundreds of
- * milliseconds on every reload.) A file that throws keeps its own stack, which names its line.
+ * The config file: this process loads code once, so the import is fresh, and the `nsqworker` it
+ * imports is the copy already warm here. A file that throws keeps its own stack, which names its line.
  */
 async function importConfig(path: string | undefined): Promise<NsqworkerConfig> {
   if (path === undefined) return {};
-  const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  return validateConfig(loaded.default, path);
-}
-
-/** The files this process has imported for the worker, its own file first. */
-function loadedFiles(request: LoadRequest): string[] {
-  const files = [...importedFiles].filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url.split('?')[0]!));
-  return [...new Set([request.file, ...files])];
+  return validateConfig(defaultExportOf((await importUserModule(path)).exports), path);
 }
 
 async function load(request: LoadRequest): Promise<void> {
-  importedFiles.clear();
-  const moduleExports = (await import(pathToFileURL(request.file).href)) as Record<string, unknown>;
+  const moduleExports = (await importUserModule(request.file)).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await importConfig(request.configPath);
   const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags);
@@ -87,7 +77,7 @@ async function load(request: LoadRequest): Promise<void> {
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
-  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: loadedFiles(request) });
+  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file) });
 }
 
 async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void> {
@@ -127,7 +117,7 @@ process.on('message', (message: ParentToChild) => {
           t: 'load-failed',
           error: serializeError(error),
           location: locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath }),
-          files: loadedFiles(message),
+          files: projectFilesImported(message.file),
         }),
       );
       return;
@@ -148,4 +138,5 @@ process.on('message', (message: ParentToChild) => {
 
 // Warm up: the package every worker imports, so a reload only loads the user's own files.
 await import('../../index.ts');
+await registerTsx();
 send({ t: 'warm' });

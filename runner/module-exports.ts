@@ -1,0 +1,41 @@
+/**
+ * The shapes a loaded module can have, read the same way for ES modules and CommonJS: its default
+ * export, and a description of what it exports for errors that say what was found.
+ */
+
+/** A module's exports, as `import()` gives them (a CommonJS module's `module.exports` is `default`). */
+export type ModuleExports = Record<string, unknown>;
+
+/**
+ * A module's default export, whatever its module system: an ES module's `export default x`, a
+ * CommonJS `module.exports = x`, or `exports.default = x` — which is what TypeScript and esbuild
+ * compile `export default x` to in a CommonJS project, and what `import()` then shows as
+ * `{ default: { default: x } }`.
+ */
+export function defaultExportOf(moduleExports: ModuleExports): unknown {
+  const value = moduleExports.default;
+  if (typeof value === 'object' && value !== null && 'default' in value) {
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if ((value as { __esModule?: unknown }).__esModule === true || prototype === Object.prototype || prototype === null) {
+      return (value as { default: unknown }).default;
+    }
+  }
+  return value;
+}
+
+/** What a module exports, in words, for an error that says what was found: "default: an object with keys a, b; named: x". */
+export function describeExports(moduleExports: ModuleExports): string {
+  const value = defaultExportOf(moduleExports);
+  const named = Object.keys(moduleExports).filter((key) => key !== 'default' && key !== '__esModule');
+  const commonJsNamed = typeof moduleExports.default === 'object' && moduleExports.default !== null ? Object.keys(moduleExports.default).filter((key) => key !== 'default' && key !== '__esModule') : [];
+  const allNamed = [...new Set([...named, ...commonJsNamed])];
+  const shape =
+    value === undefined
+      ? 'no default export'
+      : typeof value === 'function'
+        ? `default: ${value.toString().startsWith('class') ? 'a class' : 'a function'} ${value.name || '(anonymous)'}`
+        : typeof value === 'object' && value !== null
+          ? `default: an object with keys ${Object.keys(value).join(', ') || '(none)'}`
+          : `default: ${typeof value} ${JSON.stringify(value)}`;
+  return allNamed.length === 0 ? shape : `${shape}; named exports: ${allNamed.join(', ')}`;
+}

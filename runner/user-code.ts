@@ -1,0 +1,119 @@
+/**
+ * Loads the user's own code — worker files, what they import, `nsqworker.config.ts` — whatever the
+ * project's module system (`"type": "module"`, `"commonjs"` or none) and file extension (`.ts`,
+ * `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`).
+ *
+ * The package itself is compiled JavaScript and never goes through tsx: tsx is registered lazily, the
+ * first time user code is loaded, after every module of ours is already in memory. From then on
+ * tsx compiles the user's TypeScript, and an `import`/`require` of `nsqworker` from user code gets
+ * the copy this process already runs — one package in memory, one `Worker` class, one `zod`
+ * instance per schema — instead of a second copy compiled for the user's graph.
+ */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ModuleExports } from './module-exports.ts';
+
+const requireHere = createRequire(import.meta.url);
+const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+
+/** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
+const importedFiles = new Set<string>();
+let registered: Promise<void> | undefined;
+let freshLoads = 0;
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'nsqworker') return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+
+/** True for a file of the user's project: not a dependency, and not a file of this package. */
+export function isProjectFile(path: string): boolean {
+  return !path.includes(`${sep}node_modules${sep}`) && !path.startsWith(PACKAGE_ROOT + sep);
+}
+
+/** Registers tsx for the user's code, once per process; a process that is about to load user code may call it early to warm up. */
+export function registerTsx(): Promise<void> {
+  registered ??= (async () => {
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    cjs.register();
+    esm.register({
+      onImport: (url: string) => {
+        if (!url.startsWith('file:')) return;
+        const path = fileURLToPath(url.split('?')[0]!);
+        if (isProjectFile(path)) importedFiles.add(path);
+      },
+    });
+  })();
+  return registered;
+}
+
+/**
+ * Makes `require('nsqworker')` from user code at `fromFile` return this process's copy of the
+ * package. An ES module import already does (same URL, same module record); a CommonJS require
+ * would otherwise have tsx compile the package's ES modules a second time.
+ */
+async function shareThisPackage(fromFile: string): Promise<void> {
+  let resolved: string;
+  try {
+    resolved = realpathSync(createRequire(fromFile).resolve('nsqworker'));
+  } catch {
+    return; // The project does not have nsqworker as a dependency; nothing to share.
+  }
+  if (!resolved.startsWith(PACKAGE_ROOT + sep) || requireHere.cache[resolved] !== undefined) return;
+  const self = (await import('../index.ts')) as ModuleExports;
+  const Module = requireHere('node:module') as new (id: string) => NodeJS.Module;
+  const entry = new Module(resolved);
+  entry.filename = resolved;
+  entry.loaded = true;
+  entry.exports = self;
+  requireHere.cache[resolved] = entry;
+}
+
+/** Forgets the project's CommonJS modules, so that the next require reads them from disk again. */
+function forgetProjectCommonJs(): void {
+  for (const path of Object.keys(requireHere.cache)) {
+    if (isProjectFile(path)) delete requireHere.cache[path];
+  }
+}
+
+export interface LoadedModule {
+  exports: ModuleExports;
+  /** The project files this load imported (the module itself first), for watching. */
+  files: string[];
+}
+
+/**
+ * Imports a file of the user's project. With `fresh`, the file is read from disk again even if this
+ * process loaded it before (for `dev`, which retries a worker that failed to load; the modules it
+ * imports as ES modules stay cached — a reload proper runs in a new process).
+ *
+ * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged.
+ */
+export async function importUserModule(path: string, options: { fresh?: boolean } = {}): Promise<LoadedModule> {
+  await registerTsx();
+  await shareThisPackage(path);
+  let url = pathToFileURL(path).href;
+  if (options.fresh === true) {
+    forgetProjectCommonJs();
+    url += `?nsqworker-load=${++freshLoads}`;
+  }
+  const moduleExports = (await import(url)) as ModuleExports;
+  return { exports: moduleExports, files: projectFilesImported(path) };
+}
+
+/**
+ * The project files user code has imported so far in this process, `first` first: what a watcher
+ * watches. Also right after a failed load, which names the files it had reached.
+ */
+export function projectFilesImported(first: string): string[] {
+  const files = new Set(importedFiles);
+  for (const file of Object.keys(requireHere.cache)) if (isProjectFile(file)) files.add(file);
+  files.delete(first);
+  return [first, ...[...files].sort()];
+}
+
