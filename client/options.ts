@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { PublishRetrySchema } from './publish-retry.ts';
 import { CLIENT_VERSION } from './version.ts';
 import { hostname } from 'node:os';
 
@@ -81,6 +82,9 @@ export const ProducerOptionsSchema = z.object({
   maxBatchBytes: int.min(1).default(5 * 1024 * 1024).describe("Largest MPUB body, bytes (nsqd's --max-body-size)"),
   maxDeferMs: int.min(0).default(3_600_000).describe("Longest DPUB delay, ms (nsqd's --max-req-timeout)"),
   closeTimeoutMs: ms('How long close() waits for outstanding answers, ms').default(30_000),
+  retry: PublishRetrySchema.optional().describe(
+    'Re-publish a refused or unconfirmed publish on the next nsqd with exponential backoff (at least once: may duplicate); off by default',
+  ),
 });
 
 export type ProducerOptionsInput = z.input<typeof ProducerOptionsSchema>;

@@ -11,16 +11,21 @@
  * - publishes written and unanswered when the connection dropped are rejected with
  *   `E_PUBLISH_UNCONFIRMED`: the broker may or may not have them, and retrying could duplicate them;
  * - when no nsqd can be reached, queued publishes are rejected with the connection error.
+ * With the `retry` option, the last two cases and a publish nsqd refused (`E_PUB_FAILED`, ...) are
+ * sent again on the next nsqd after a backoff (publish-retry.ts), at least once: a retried
+ * unconfirmed publish may be a duplicate. The promise then rejects only with the last error.
  * No publish promise is left pending: close() settles everything within closeTimeoutMs.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { encodeDpub, encodeMpub, encodePub } from '../protocol/commands.ts';
-import type { ProtocolError } from '../protocol/errors.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import { checkTopic, toBodyBuffer, type PublishBody } from './body.ts';
 import { NsqConnection, type ConnectionDelegate } from './connection.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
 import { Fifo } from './fifo.ts';
 import { ProducerOptionsSchema, parseOptions, type ProducerOptions, type ProducerOptionsInput } from './options.ts';
+import { isRetryablePublishError, retryDelayMs } from './publish-retry.ts';
 
 export type ProducerEvents = {
   connected: [address: string];
@@ -115,6 +120,30 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   }
 
   private submit(command: Buffer): Promise<void> {
+    const first = this.submitOnce(command);
+    return this.options.retry === undefined ? first : first.catch((error: unknown) => this.republish(command, error));
+  }
+
+  /** Sends a failed publish again while the retry policy allows; rejects with the last error. */
+  private async republish(command: Buffer, firstError: unknown): Promise<void> {
+    const retry = this.options.retry!;
+    let error = firstError;
+    for (let attempt = 2; attempt <= retry.attempts && !this.closed && isRetryablePublishError(error); attempt++) {
+      // A refusal came from the nsqd in use: the next attempt goes to the next one. (A lost
+      // connection has already moved on; an unreachable list starts over where it is.)
+      if (error instanceof ProtocolError) this.addressIndex = (this.addressIndex + 1) % this.options.nsqdTcpAddresses.length;
+      await delay(retryDelayMs(retry, attempt));
+      if (this.closed) break;
+      try {
+        return await this.submitOnce(command);
+      } catch (next) {
+        error = next;
+      }
+    }
+    throw error;
+  }
+
+  private submitOnce(command: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new NsqClientError(ClientErrorCode.Closed, 'the producer is closed'));
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPublish = { command, resolve, reject };
