@@ -4,8 +4,8 @@
  */
 
 // Workers and the runner's config.
-export { Worker, defineWorker } from './runner/worker.ts';
-export type { WorkerMessage, TaskContext, HookContext, Task, WorkerDefinition } from './runner/worker.ts';
+export { Worker, defineWorker } from './runner/worker/worker.ts';
+export type { WorkerMessage, TaskContext, HookContext, Task, WorkerDefinition } from './runner/worker/worker.ts';
 export { defineConfig } from './runner/config-file.ts';
 export type { NsqworkerConfig } from './runner/config-file.ts';
 

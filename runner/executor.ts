@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { PublishBody } from '../client/body.ts';
-import { runTask, type TaskInput, type TaskOutcome } from './pipeline.ts';
-import type { WorkerRuntime } from './worker-runtime.ts';
+import { runTask, type TaskInput, type TaskOutcome } from './worker/pipeline.ts';
+import type { WorkerRuntime } from './worker/worker-runtime.ts';
 
 export interface TaskExecutor {
   readonly taskNames: readonly string[];

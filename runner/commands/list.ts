@@ -1,7 +1,7 @@
 /** `nsqworker list`: every worker found, its tasks and options, and the files that fail to load. */
 import type { CAC } from 'cac';
-import { discoverWorkers } from '../discover.ts';
-import { loadWorker } from '../loader.ts';
+import { discoverWorkers } from '../worker/discover.ts';
+import { loadWorker } from '../worker/loader.ts';
 import { fieldsOf } from '../schema-flags.ts';
 import { loadConfig } from '../config-file.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import type { TaskInput, TaskOutcome } from '../pipeline.ts';
+import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.

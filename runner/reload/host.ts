@@ -9,13 +9,13 @@
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config-file.ts';
-import { DedupQueue } from '../dedup.ts';
+import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, type LogLevel } from '../log.ts';
-import { runTask, type TaskEnvironment } from '../pipeline.ts';
+import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../worker-options.ts';
-import { defaultExportOf } from '../module-exports.ts';
-import { importUserModule, projectFilesImported, registerTsx } from '../user-code.ts';
-import { workerRuntimeOf } from '../worker-runtime.ts';
+import { defaultExportOf } from '../worker/module-exports.ts';
+import { importUserModule, projectFilesImported, registerTsx } from '../worker/user-code.ts';
+import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure } from './load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 

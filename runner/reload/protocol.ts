@@ -49,7 +49,7 @@ export type ChildToParent =
   | { t: 'warm' }
   | { t: 'loaded'; taskNames: string[]; files: string[] }
   | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
-  | { t: 'result'; seq: number; outcome: import('../pipeline.ts').TaskOutcome }
+  | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }
   | { t: 'touch'; seq: number }
   | { t: 'closed' };

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../bind.ts';
 import type { TaskExecutor } from '../executor.ts';
-import type { TaskInput, TaskOutcome } from '../pipeline.ts';
+import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess } from './host-process.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import type { LoadRequest } from './protocol.ts';

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { PublishBody } from '../client/body.ts';
+import type { PublishBody } from '../../client/body.ts';
 
 /** A message as a worker sees it. */
 export interface WorkerMessage<Data = unknown> {

@@ -65,7 +65,7 @@ async function shareThisPackage(fromFile: string): Promise<void> {
     return; // The project does not have nsqworker as a dependency; nothing to share.
   }
   if (!resolved.startsWith(PACKAGE_ROOT + sep) || requireHere.cache[resolved] !== undefined) return;
-  const self = (await import('../index.ts')) as ModuleExports;
+  const self = (await import('../../index.ts')) as ModuleExports;
   const Module = requireHere('node:module') as new (id: string) => NodeJS.Module;
   const entry = new Module(resolved);
   entry.filename = resolved;

@@ -7,7 +7,7 @@
  * It runs in the worker process, or in a reloadable child under `--watch`: it needs no connection.
  */
 import type { Logger } from 'pino';
-import type { PublishBody } from '../client/body.ts';
+import type { PublishBody } from '../../client/body.ts';
 import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
 import type { HookContext, TaskContext, WorkerMessage } from './worker.ts';
 

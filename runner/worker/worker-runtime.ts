@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { defaultExportOf, describeExports } from './module-exports.ts';
 import { isWorkerClass, isWorkerDefinition, type HookContext, type Task, type WorkerClass, type WorkerMessage } from './worker.ts';
 

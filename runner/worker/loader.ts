@@ -2,7 +2,7 @@
  * Loads a worker file — TypeScript or JavaScript, ES module or CommonJS — and reports every project
  * file its module graph loaded, which is what a watcher needs.
  */
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { WorkerFile } from './discover.ts';
 import { importUserModule } from './user-code.ts';
 import { workerRuntimeOf, type WorkerRuntime } from './worker-runtime.ts';

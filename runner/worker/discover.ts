@@ -7,8 +7,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export interface WorkerFile {
   topic: string;

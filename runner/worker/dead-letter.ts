@@ -2,7 +2,7 @@
  * The envelope a message is dead-lettered in: where it came from, how often it was tried, why it
  * was given up on, and the original body (as text when it is UTF-8, else base64).
  */
-import type { Message } from '../client/message.ts';
+import type { Message } from '../../client/message.ts';
 
 // A type alias, not an interface: it must be assignable to a JSON publish body.
 export type DeadLetterEnvelope = {
