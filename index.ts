@@ -6,8 +6,8 @@
 // Workers and the runner's config.
 export { Worker, defineWorker } from './runner/worker/worker.ts';
 export type { WorkerMessage, TaskContext, HookContext, Task, WorkerDefinition } from './runner/worker/worker.ts';
-export { defineConfig } from './runner/config-file.ts';
-export type { NsqworkerConfig } from './runner/config-file.ts';
+export { defineConfig } from './runner/config/config-file.ts';
+export type { NsqworkerConfig } from './runner/config/config-file.ts';
 
 // The client.
 export { Consumer } from './client/consumer.ts';

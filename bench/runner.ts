@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Consumer } from '../client/consumer.ts';
 import { bindWorker } from '../runner/bind.ts';
 import { InProcessExecutor } from '../runner/executor.ts';
-import { RunSettingsSchema } from '../runner/settings.ts';
+import { RunSettingsSchema } from '../runner/config/settings.ts';
 import { defineWorker } from '../runner/worker/worker.ts';
 import { workerRuntimeOf } from '../runner/worker/worker-runtime.ts';
 import { startBrokerProcess, type BrokerProcess } from './lib/broker-process.ts';

@@ -13,7 +13,7 @@ import { DedupQueue } from './worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import { deadLetterEnvelope } from './worker/dead-letter.ts';
 import type { TaskExecutor } from './executor.ts';
-import { deadLetterTopicFor, type RunSettings } from './settings.ts';
+import { deadLetterTopicFor, type RunSettings } from './config/settings.ts';
 import { isEphemeralName } from '../protocol/names.ts';
 
 const EPHEMERAL = '#ephemeral';

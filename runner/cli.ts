@@ -10,7 +10,7 @@ import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
 import { RunnerError } from './errors.ts';
-import { UsageError } from './flags.ts';
+import { UsageError } from './config/flags.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');

@@ -4,17 +4,17 @@
  * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
-import { loadConfig, type NsqworkerConfig } from './config-file.ts';
+import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
 import { discoverWorkers, findWorker, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
-import { parseRunArgv } from './run-argv.ts';
-import { checkRunNames } from './run-names.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './schema-flags.ts';
-import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './settings.ts';
+import { parseRunArgv } from './config/run-argv.ts';
+import { checkRunNames } from './config/run-names.ts';
+import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './config/schema-flags.ts';
+import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './config/settings.ts';
 import type { WorkerRuntime } from './worker/worker-runtime.ts';
-import { workerOptions } from './worker-options.ts';
+import { workerOptions } from './config/worker-options.ts';
 
 export interface RunPlan {
   file: WorkerFile;

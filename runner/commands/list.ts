@@ -2,8 +2,8 @@
 import type { CAC } from 'cac';
 import { discoverWorkers } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
-import { fieldsOf } from '../schema-flags.ts';
-import { loadConfig } from '../config-file.ts';
+import { fieldsOf } from '../config/schema-flags.ts';
+import { loadConfig } from '../config/config-file.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 
 export async function listWorkers(workersDir: string, write: (line: string) => void): Promise<number> {

@@ -1,6 +1,6 @@
 /** `nsqworker --topic T --channel C --help`: the runner's flags, then the worker's own options. */
 import { formatDurationMs } from '../../protocol/duration.ts';
-import type { FieldSpec } from '../schema-flags.ts';
+import type { FieldSpec } from '../config/schema-flags.ts';
 
 function describeDefault(field: FieldSpec): string {
   if (field.defaultValue === undefined) return field.required ? ' (required)' : '';

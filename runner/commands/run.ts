@@ -6,14 +6,14 @@
 import type { Logger } from 'pino';
 import { bindWorker, channelForTask, type Endpoints } from '../bind.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
-import { remoteEndpoints } from '../endpoints.ts';
+import { remoteEndpoints } from '../config/endpoints.ts';
 import { InProcessExecutor } from '../executor.ts';
 import { startHealthServer, type HealthServer } from '../health.ts';
 import { createLogger } from '../log.ts';
 import { WorkerMetrics } from '../metrics.ts';
 import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
-import type { RunSettings } from '../settings.ts';
+import type { RunSettings } from '../config/settings.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 
 export interface RunningWorker {

@@ -4,7 +4,7 @@ import { startLookupd } from '../../broker/lookupd/server.ts';
 import { LOOKUPD_FLAGS } from '../../broker/lookupd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { BROKER_FLAGS } from '../../broker/nsqd/options.ts';
-import { addFlags, optionsFromFlags } from '../flags.ts';
+import { addFlags, optionsFromFlags } from '../config/flags.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { onShutdownSignal } from '../shutdown.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac';
 import pino from 'pino';
-import { UsageError } from '../flags.ts';
+import { UsageError } from '../config/flags.ts';
 import {
   checkChannelName,
   checkHostPort,

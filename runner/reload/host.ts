@@ -8,11 +8,11 @@
  */
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
-import { validateConfig, type NsqworkerConfig } from '../config-file.ts';
+import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
-import { workerOptions } from '../worker-options.ts';
+import { workerOptions } from '../config/worker-options.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule, projectFilesImported, registerTsx } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';

@@ -8,7 +8,7 @@
  */
 import { parseDurationMs } from '../../protocol/duration.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { UsageError } from '../flags.ts';
+import { UsageError } from '../config/flags.ts';
 
 /** cac's key for a flag: `--nsqd-tcp-address` is `nsqdTcpAddress`. */
 export const camelCase = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());

@@ -1,6 +1,6 @@
 /**
  * Run-time failures of the `pub`, `tail` and `stats` tools, each with a stable code. They exit with
- * status 1; a bad flag is a {@link UsageError} from runner/flags.ts and exits with 2.
+ * status 1; a bad flag is a {@link UsageError} from runner/config/flags.ts and exits with 2.
  */
 
 import { CodedError } from '../../protocol/coded-error.ts';

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunnerSettingsSchema } from '../../runner/settings.ts';
+import { RunnerSettingsSchema } from '../../runner/config/settings.ts';
 import { parseDurationMs } from '../../protocol/duration.ts';
 import { CliProjects, CliRun, REPO_ROOT, type CliProject } from './helpers/cli-project.ts';
 import { DeployResources, IN_CI, missingTool } from './deploy-support.ts';

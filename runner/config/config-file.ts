@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
-import { defaultExportOf } from './worker/module-exports.ts';
-import { importUserModule } from './worker/user-code.ts';
+import { defaultExportOf } from '../worker/module-exports.ts';
+import { importUserModule } from '../worker/user-code.ts';
 
 export const ConfigSchema = z
   .object({

@@ -2,8 +2,8 @@
  * Where a worker connects when NSQ is remote: the nsqd and lookupd addresses it was given, and an
  * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
  */
-import { RunnerError, RunnerErrorCode } from './errors.ts';
-import type { Endpoints } from './bind.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import type { Endpoints } from '../bind.ts';
 import type { RunSettings } from './settings.ts';
 
 async function nodesFromLookupd(address: string): Promise<string[]> {

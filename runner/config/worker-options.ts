@@ -4,9 +4,9 @@
  */
 import type { z } from 'zod';
 import type { NsqworkerConfig } from './config-file.ts';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './schema-flags.ts';
-import type { WorkerRuntime } from './worker/worker-runtime.ts';
+import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
 /**
  * The worker's section of the config file may only name its options: the options schema is a

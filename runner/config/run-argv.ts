@@ -6,7 +6,7 @@
  * `-5`, and drops stray words without a word. Here every value stays the text the user typed, and
  * the field's kind (schema-flags.ts) converts it.
  */
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { FieldSpec } from './schema-flags.ts';
 
 /** Raw flag values keyed by camel-cased flag name (`maxInFlight`), as valuesFromFlags reads them. */

@@ -9,8 +9,8 @@
  * Go duration (`30s`) or milliseconds.
  */
 import type { z } from 'zod';
-import { parseDurationMs } from '../protocol/duration.ts';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { parseDurationMs } from '../../protocol/duration.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration';
 

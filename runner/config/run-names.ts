@@ -5,9 +5,9 @@
  * already created (and persisted) the bad topic, or dead letters that could never be published, so
  * every message given up on was lost with only an error line in the log.
  */
-import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
-import { channelForTask } from './bind.ts';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { channelForTask } from '../bind.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
 
 const RULE = '^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes';

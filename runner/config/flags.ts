@@ -3,9 +3,9 @@
  * its options schema; this turns a table into cac options and the parsed values back into typed
  * options. The schema owns defaults and bounds, so absent flags are left out here.
  */
-import { RunnerError, RunnerErrorCode } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
-import { parseDurationMs } from '../protocol/duration.ts';
+import { parseDurationMs } from '../../protocol/duration.ts';
 
 export type FlagKind = 'string' | 'int' | 'duration' | 'list';
 
