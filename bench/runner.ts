@@ -5,8 +5,8 @@
  */
 import pino from 'pino';
 import { Consumer } from '../client/consumer.ts';
-import { bindWorker } from '../runner/bind.ts';
-import { InProcessExecutor } from '../runner/executor.ts';
+import { bindWorker } from '../runner/ops/bind.ts';
+import { InProcessExecutor } from '../runner/ops/executor.ts';
 import { RunSettingsSchema } from '../runner/config/settings.ts';
 import { defineWorker } from '../runner/worker/worker.ts';
 import { workerRuntimeOf } from '../runner/worker/worker-runtime.ts';

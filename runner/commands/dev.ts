@@ -9,15 +9,15 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/config-file.ts';
 import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
-import { createLogger, type LogLevel } from '../log.ts';
+import { createLogger, type LogLevel } from '../ops/log.ts';
 import { RUN_FIELDS } from '../run-plan.ts';
 import { checkRunNames } from '../config/run-names.ts';
 import { parseWithFields, valuesFromEnv } from '../config/schema-flags.ts';
 import { RunSettingsSchema } from '../config/settings.ts';
 import { startRun, type RunningWorker } from './run.ts';
-import { onShutdownSignal } from '../shutdown.ts';
+import { onShutdownSignal } from '../ops/shutdown.ts';
 
 interface DevFlags {
   workersDir?: string;

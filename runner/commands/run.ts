@@ -4,17 +4,17 @@
  * a reloadable child under --watch), the binding — and stops it in reverse order.
  */
 import type { Logger } from 'pino';
-import { bindWorker, channelForTask, type Endpoints } from '../bind.ts';
-import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../embedded.ts';
+import { bindWorker, channelForTask, type Endpoints } from '../ops/bind.ts';
+import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { remoteEndpoints } from '../config/endpoints.ts';
-import { InProcessExecutor } from '../executor.ts';
-import { startHealthServer, type HealthServer } from '../health.ts';
-import { createLogger } from '../log.ts';
-import { WorkerMetrics } from '../metrics.ts';
+import { InProcessExecutor } from '../ops/executor.ts';
+import { startHealthServer, type HealthServer } from '../ops/health.ts';
+import { createLogger } from '../ops/log.ts';
+import { WorkerMetrics } from '../ops/metrics.ts';
 import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import type { RunSettings } from '../config/settings.ts';
-import { onShutdownSignal } from '../shutdown.ts';
+import { onShutdownSignal } from '../ops/shutdown.ts';
 
 export interface RunningWorker {
   settings: RunSettings;

@@ -5,8 +5,8 @@ import { LOOKUPD_FLAGS } from '../../broker/lookupd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { BROKER_FLAGS } from '../../broker/nsqd/options.ts';
 import { addFlags, optionsFromFlags } from '../config/flags.ts';
-import { createLogger, type LogLevel } from '../log.ts';
-import { onShutdownSignal } from '../shutdown.ts';
+import { createLogger, type LogLevel } from '../ops/log.ts';
+import { onShutdownSignal } from '../ops/shutdown.ts';
 
 export function registerServerCommands(cli: CAC): void {
   addFlags(cli.command('broker', 'Run the bundled nsqd-compatible broker').alias('nsqd'), BROKER_FLAGS)

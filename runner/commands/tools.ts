@@ -19,7 +19,7 @@ import {
   stringValues,
   unescapeDelimiter,
 } from '../tools/args.ts';
-import { onShutdownSignal } from '../shutdown.ts';
+import { onShutdownSignal } from '../ops/shutdown.ts';
 
 const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
 const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';

@@ -3,7 +3,7 @@
  * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import type { Endpoints } from '../bind.ts';
+import type { Endpoints } from '../ops/bind.ts';
 import type { RunSettings } from './settings.ts';
 
 async function nodesFromLookupd(address: string): Promise<string[]> {

@@ -6,7 +6,7 @@
  * every message given up on was lost with only an error line in the log.
  */
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { channelForTask } from '../bind.ts';
+import { channelForTask } from '../ops/bind.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
 

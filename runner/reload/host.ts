@@ -10,7 +10,7 @@ import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
-import { createLogger, type LogLevel } from '../log.ts';
+import { createLogger, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';

@@ -14,8 +14,8 @@
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { ExecutorDeps } from '../bind.ts';
-import type { TaskExecutor } from '../executor.ts';
+import type { ExecutorDeps } from '../ops/bind.ts';
+import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess } from './host-process.ts';
 import { ProjectWatcher } from './project-watcher.ts';

@@ -4,9 +4,9 @@
  * binding to NSQ, the dead letters and the dedup queues stay with the caller either way.
  */
 import type { Logger } from 'pino';
-import type { PublishBody } from '../client/body.ts';
-import { runTask, type TaskInput, type TaskOutcome } from './worker/pipeline.ts';
-import type { WorkerRuntime } from './worker/worker-runtime.ts';
+import type { PublishBody } from '../../client/body.ts';
+import { runTask, type TaskInput, type TaskOutcome } from '../worker/pipeline.ts';
+import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
 export interface TaskExecutor {
   readonly taskNames: readonly string[];

@@ -5,8 +5,8 @@
  * says so, instead of failing.
  */
 import type { Logger } from 'pino';
-import { startBroker, type BrokerHandle } from '../broker/nsqd/server.ts';
-import { joinHostPort, parseHostPort } from '../protocol/address.ts';
+import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
+import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;

@@ -5,16 +5,16 @@
  * worker's code runs in a {@link TaskExecutor}: in this process, or in a reloadable child.
  */
 import type { Logger } from 'pino';
-import type { PublishBody } from '../client/body.ts';
-import { Consumer } from '../client/consumer.ts';
-import type { Message } from '../client/message.ts';
-import { Producer } from '../client/producer.ts';
-import { DedupQueue } from './worker/dedup.ts';
+import type { PublishBody } from '../../client/body.ts';
+import { Consumer } from '../../client/consumer.ts';
+import type { Message } from '../../client/message.ts';
+import { Producer } from '../../client/producer.ts';
+import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
-import { deadLetterEnvelope } from './worker/dead-letter.ts';
+import { deadLetterEnvelope } from '../worker/dead-letter.ts';
 import type { TaskExecutor } from './executor.ts';
-import { deadLetterTopicFor, type RunSettings } from './config/settings.ts';
-import { isEphemeralName } from '../protocol/names.ts';
+import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
+import { isEphemeralName } from '../../protocol/names.ts';
 
 const EPHEMERAL = '#ephemeral';
 
