@@ -11,95 +11,24 @@
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
  *   when there was activity, on roll, when a read file is finished, and on close.
  *   `syncEvery <= 1` makes every `put` durable before it returns.
- * This class owns the positions and that policy.
+ * This class owns that policy and the operations; the positions and the files they point into are
+ * DiskQueueState's (disk-queue-state.ts).
  */
 import fs from 'node:fs';
-import {
-  DiskQueueError,
-  DiskQueueErrorCode,
-  dataFileName,
-  listDataFileNums,
-  listMetadataTmpFiles,
-  metaFileName,
-  removeIfExists,
-  writeMetadataFile,
-} from './disk-queue-files.ts';
-import { RecordReader } from './disk-queue-reader.ts';
-import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
-import { RecordWriter } from './disk-queue-writer.ts';
+import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles } from './disk-queue-files.ts';
+import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './disk-queue-state.ts';
 
 export { DiskQueueError, DiskQueueErrorCode } from './disk-queue-files.ts';
 export type { DiskQueueLogger } from './disk-queue-recovery.ts';
+export type { DiskQueueOptions } from './disk-queue-state.ts';
 
-export interface DiskQueueOptions {
-  /** Queue name: a topic name, or `<topic>:<channel>`. Opaque here. */
-  name: string;
-  /** Directory holding the queue's files. */
-  dataPath: string;
-  /** A new data file is started when the next record would pass this size (nsqd: 104857600). */
-  maxBytesPerFile: number;
-  /** Smallest valid record payload, in bytes (nsqd: 26). */
-  minMsgSize: number;
-  /** Largest valid record payload, in bytes (nsqd: max-msg-size + 26). */
-  maxMsgSize: number;
-  /** fsync + metadata after this many reads+writes (nsqd: 2500); 1 makes every put durable. */
-  syncEvery: number;
-  /** fsync + metadata after this long when there was activity (nsqd: 2000). */
-  syncTimeoutMs: number;
-  logger?: DiskQueueLogger;
-}
-
-const silentLogger: DiskQueueLogger = { warn() {}, error() {} };
-
-export class DiskQueue {
-  readonly name: string;
-  private readonly dataPath: string;
-  private readonly metaFile: string;
-  private readonly maxBytesPerFile: number;
-  private readonly minMsgSize: number;
-  private readonly maxMsgSize: number;
-  private readonly syncEvery: number;
-  private readonly log: DiskQueueLogger;
-  private readonly writer: RecordWriter;
-  private readonly reader: RecordReader;
-
-  // Positions, as persisted; the write position is the writer's (buffered bytes included).
-  private depthCount: number;
-  private readFileNum: number;
-  private readPos: number;
-  /** Size of the read file once it is no longer the write file; -1 while unknown. */
-  private readFileEnd = -1;
-
-  private opsSinceSync = 0;
+export class DiskQueue extends DiskQueueState {
   private flushImmediate: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly syncTimer: NodeJS.Timeout;
 
   private constructor(options: DiskQueueOptions) {
-    this.name = options.name;
-    this.dataPath = options.dataPath;
-    this.metaFile = metaFileName(options.dataPath, options.name);
-    this.maxBytesPerFile = options.maxBytesPerFile;
-    this.minMsgSize = options.minMsgSize;
-    this.maxMsgSize = options.maxMsgSize;
-    this.syncEvery = options.syncEvery;
-    this.log = options.logger ?? silentLogger;
-
-    fs.mkdirSync(this.dataPath, { recursive: true });
-    const { positions, changed } = recoverPositions({
-      name: this.name,
-      dataPath: this.dataPath,
-      minMsgSize: this.minMsgSize,
-      maxMsgSize: this.maxMsgSize,
-      log: this.log,
-    });
-    this.depthCount = positions.depth;
-    this.readFileNum = positions.readFileNum;
-    this.readPos = positions.readPos;
-    this.writer = new RecordWriter(this.dataPath, this.name, positions.writeFileNum, positions.writePos);
-    this.reader = new RecordReader(this.dataPath, this.name, this.minMsgSize, this.maxMsgSize);
-    if (changed) this.persistMetadata();
-
+    super(options);
     this.syncTimer = setInterval(this.onSyncTimer, Math.max(1, options.syncTimeoutMs));
     this.syncTimer.unref();
   }
@@ -116,14 +45,6 @@ export class DiskQueue {
   /** Records written and not yet read. */
   get depth(): number {
     return this.depthCount;
-  }
-
-  private get writeFileNum(): number {
-    return this.writer.fileNum;
-  }
-
-  private get writePos(): number {
-    return this.writer.filePos + this.writer.pendingBytes;
   }
 
   /**
@@ -294,13 +215,6 @@ export class DiskQueue {
     if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations');
   }
 
-  private moveReadToNextFile(): void {
-    this.reader.close();
-    this.readFileNum++;
-    this.readPos = 0;
-    this.readFileEnd = -1;
-  }
-
   /** A finished file has been read to its end: save the positions, then delete it. */
   private finishReadFile(): void {
     const finished = this.readFileNum;
@@ -335,45 +249,7 @@ export class DiskQueue {
     this.trySync('sync after skipping a bad file');
   }
 
-  /** At the tail, depth must be 0; records lost to corruption leave it higher (go-diskqueue). */
-  private checkTailDepth(): void {
-    if (this.depthCount !== 0 && this.readFileNum === this.writeFileNum && this.readPos === this.writePos) {
-      this.log.error(
-        { queue: this.name, depth: this.depthCount },
-        this.depthCount > 0
-          ? 'disk queue positive depth at tail, data loss, resetting 0'
-          : 'disk queue negative depth at tail, metadata corruption, resetting 0',
-      );
-      this.depthCount = 0;
-    }
-  }
-
   // ---- sync ----
-
-  private sync(): void {
-    this.writer.syncData();
-    this.persistMetadata();
-    this.opsSinceSync = 0;
-  }
-
-  private trySync(context: string): void {
-    try {
-      this.sync();
-    } catch (err) {
-      this.log.error({ queue: this.name, err }, `disk queue ${context} failed`);
-    }
-  }
-
-  /** Only called when every byte up to the write position has been handed to the OS. */
-  private persistMetadata(): void {
-    writeMetadataFile(this.metaFile, {
-      depth: this.depthCount,
-      readFileNum: this.readFileNum,
-      readPos: this.readPos,
-      writeFileNum: this.writeFileNum,
-      writePos: this.writePos,
-    });
-  }
 
   private readonly onFlushImmediate = (): void => {
     this.flushImmediate = undefined;
@@ -406,40 +282,5 @@ export class DiskQueue {
     this.flushImmediate = undefined;
   }
 
-  private releaseFiles(): void {
-    this.reader.close();
-    this.reader.releaseBuffer();
-    this.writer.closeFile();
-    this.writer.releaseBuffer();
-  }
-
-  /** Removes data files `from..to` and any other data file of this queue a crash may have left. */
-  private removeDataFiles(from: number, to: number): void {
-    for (let num = from; num <= to; num++) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-    try {
-      for (const num of listDataFileNums(this.dataPath, this.name)) {
-        this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-      }
-    } catch (err) {
-      this.log.error({ queue: this.name, err }, 'disk queue failed to list its files');
-    }
-  }
-
-  private removeQuietly(file: string): void {
-    try {
-      removeIfExists(file);
-    } catch (err) {
-      this.log.error({ queue: this.name, file, err }, 'disk queue failed to remove file');
-    }
-  }
 }
 
-function closedError(name: string): DiskQueueError {
-  return new DiskQueueError(DiskQueueErrorCode.Closed, `disk queue ${name} is closed`);
-}
-
-function ioError(err: unknown, what: string): DiskQueueError {
-  if (err instanceof DiskQueueError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new DiskQueueError(DiskQueueErrorCode.Io, `${what}: ${detail}`, { cause: err });
-}
