@@ -6,11 +6,10 @@
  */
 import net from 'node:net';
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
-import { parseHostPort as splitHostPort } from '../protocol/address.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { IdentifyResponseSchema, type IdentifyResponse } from '../protocol/identify.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { DEFAULT_IDENTITY, parseHostPort, readIdentifyAnswer, type ServerIdentity } from './handshake.ts';
 import { identifyBody, type ConnectionOptions } from './options.ts';
 
 /** What the connection reports once the handshake is done. */
@@ -25,16 +24,6 @@ export interface ConnectionDelegate {
   onClose(error: Error | undefined): void;
 }
 
-/** What nsqd told us at IDENTIFY, with nsqd's defaults when it answered a plain `OK` (an old server). */
-export interface ServerIdentity {
-  maxRdyCount: number;
-  msgTimeoutMs: number;
-  maxMsgTimeoutMs: number;
-  /** The full negotiated answer; undefined for an old server. */
-  negotiated: IdentifyResponse | undefined;
-}
-
-const DEFAULT_IDENTITY: ServerIdentity = { maxRdyCount: 2500, msgTimeoutMs: 60_000, maxMsgTimeoutMs: 900_000, negotiated: undefined };
 const HEARTBEAT = Buffer.from('_heartbeat_');
 /** Queued acknowledgements beyond this many bytes are written at once rather than at the end of the tick. */
 const FLUSH_THRESHOLD = 64 * 1024;
@@ -42,18 +31,6 @@ const FLUSH_THRESHOLD = 64 * 1024;
 const END_GRACE_MS = 2000;
 
 type State = 'idle' | 'connecting' | 'identifying' | 'authenticating' | 'connected' | 'closed';
-
-/** Splits an nsqd address to dial (`host:port`, `[::1]:4150`); an empty host means this machine. */
-export function parseHostPort(address: string): { host: string; port: number } {
-  let parsed: { host: string; port: number };
-  try {
-    parsed = splitHostPort(address);
-  } catch {
-    throw new NsqClientError(ClientErrorCode.InvalidOptions, `expected host:port, got ${JSON.stringify(address)}`);
-  }
-  if (parsed.port === 0) throw new NsqClientError(ClientErrorCode.InvalidOptions, `bad port in ${JSON.stringify(address)}`);
-  return { host: parsed.host || '127.0.0.1', port: parsed.port };
-}
 
 export class NsqConnection {
   identity: ServerIdentity = DEFAULT_IDENTITY;
@@ -275,29 +252,17 @@ export class NsqConnection {
       this.finishHandshake();
       return;
     }
-    // IDENTIFY's answer: JSON when the server negotiates, a bare OK from an old server.
-    if (data[0] !== 0x7b) {
-      this.identity = DEFAULT_IDENTITY;
+    const answer = readIdentifyAnswer(this.address, data);
+    if (answer instanceof Error) {
+      this.fail(answer);
+      return;
+    }
+    this.identity = answer;
+    const negotiated = answer.negotiated;
+    if (negotiated === undefined) {
       this.finishHandshake();
       return;
     }
-    let negotiated: IdentifyResponse;
-    try {
-      negotiated = IdentifyResponseSchema.parse(JSON.parse(data.toString()));
-    } catch (cause) {
-      this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} sent an unreadable IDENTIFY response`, { cause }));
-      return;
-    }
-    if (negotiated.tls_v1 || negotiated.snappy || negotiated.deflate) {
-      this.fail(new NsqClientError(ClientErrorCode.UnsupportedFeature, `${this.address} negotiated TLS or compression, which this client does not request`));
-      return;
-    }
-    this.identity = {
-      maxRdyCount: negotiated.max_rdy_count,
-      msgTimeoutMs: negotiated.msg_timeout,
-      maxMsgTimeoutMs: negotiated.max_msg_timeout,
-      negotiated,
-    };
     if (negotiated.auth_required) {
       if (this.options.authSecret === undefined) {
         this.fail(new NsqClientError(ClientErrorCode.AuthRequired, `${this.address} requires AUTH and no authSecret is set`));
