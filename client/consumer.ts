@@ -12,91 +12,41 @@
  */
 import { BackoffController, ExponentialBackoff } from './backoff.ts';
 import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
-import { ClientErrorCode, GiveUpMessage, NsqClientError, RequeueMessage, coerceError } from './errors.ts';
+import { ClientErrorCode, NsqClientError, coerceError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
-import { Fifo } from './fifo.ts';
 import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
-import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions, type ConsumerOptionsInput } from './options.ts';
+import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
 import { RdyController } from './rdy.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
+import type { ConsumerConfig, ConsumerEvents, MessageHandler } from './consumer-types.ts';
+import { HandlerRunner } from './handler-runner.ts';
 
-/** Processes one message. Resolve to FIN it; throw to requeue it (see {@link RequeueMessage}, {@link GiveUpMessage}). */
-export type MessageHandler = (message: Message) => Promise<void> | void;
-
-/** Called once before a message is dropped for exceeding maxAttempts (or on {@link GiveUpMessage}); FIN follows. */
-export type GiveUpHook = (message: Message, lastError: Error | undefined) => Promise<void> | void;
-
-export interface ConsumerWarning {
-  code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER';
-  message: string;
-}
-
-export type ConsumerEvents = {
-  connected: [address: string];
-  disconnected: [address: string, error: Error | undefined];
-  message: [message: Message];
-  finished: [message: Message];
-  /** `error` is what the handler threw, when a failure caused the requeue. */
-  requeued: [message: Message, delayMs: number, error: Error | undefined];
-  backoff: [level: number, durationMs: number];
-  discarded: [message: Message, error: Error | undefined];
-  error: [error: Error];
-  warning: [warning: ConsumerWarning];
-};
-
-export interface ConsumerConfig extends ConsumerOptionsInput {
-  onGiveUp?: GiveUpHook;
-}
-
-/**
- * The control errors a handler throws are recognised by their code as well as their class: a
- * handler may use another copy of this package (a second install, or code loaded in a fresh module
- * graph), whose classes are not ours.
- */
-function isGiveUpMessage(error: unknown): boolean {
-  return error instanceof GiveUpMessage || (error as { code?: unknown } | null)?.code === 'E_GIVE_UP';
-}
-
-function asRequeueMessage(error: unknown): { delayMs?: number | undefined; backoff: boolean } | undefined {
-  if (error instanceof RequeueMessage) return error;
-  const candidate = error as { code?: unknown; delayMs?: unknown; backoff?: unknown } | null;
-  if (candidate?.code !== 'E_REQUEUE') return undefined;
-  return {
-    delayMs: typeof candidate.delayMs === 'number' ? candidate.delayMs : undefined,
-    backoff: candidate.backoff !== false,
-  };
-}
+export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, GiveUpHook, MessageHandler } from './consumer-types.ts';
 
 export class Consumer extends TypedEmitter<ConsumerEvents> implements SubscriptionOwner {
   readonly options: ConsumerOptions;
-  private readonly onGiveUp: GiveUpHook | undefined;
+  private readonly handlers: HandlerRunner;
   private readonly endpoints: Endpoints;
   private readonly rdy: RdyController<Subscription>;
   private readonly backoff: BackoffController;
   private poller: LookupdPoller | undefined;
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
-  private running = 0;
-  /** Messages that arrived while maxInFlight handlers were running (a RDY race), oldest first. */
-  private readonly held = new Fifo<{ message: Message; subscription: Subscription }>();
-  private drainWaiter: (() => void) | undefined;
   private started = false;
   private closing = false;
   private closePromise: Promise<void> | undefined;
   private warnedBelowConnections = false;
-  /** The handler's error for the requeue being sent right now (answers are synchronous). */
-  private failureInProgress: Error | undefined;
 
   constructor(
     config: ConsumerConfig,
-    private readonly handler: MessageHandler,
+    handler: MessageHandler,
   ) {
     super();
     const { onGiveUp, ...options } = config;
     this.options = parseOptions(ConsumerOptionsSchema, options, 'consumer');
     if (typeof handler !== 'function') throw new NsqClientError(ClientErrorCode.InvalidOptions, 'the message handler must be a function');
-    this.onGiveUp = onGiveUp;
+    this.handlers = new HandlerRunner(this.options, handler, onGiveUp, this);
     const o = this.options;
     this.rdy = new RdyController({
       maxInFlight: o.maxInFlight,
@@ -168,7 +118,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.options.maxInFlight = maxInFlight;
     this.rdy.setMaxInFlight(maxInFlight);
     this.checkInFlightWarning();
-    this.runHeld();
+    this.handlers.runHeld();
   }
 
   /** Addresses of the nsqd instances currently subscribed. */
@@ -183,7 +133,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
 
   /** Handlers running now. */
   get runningHandlers(): number {
-    return this.running;
+    return this.handlers.running;
   }
 
   /** The current backoff level (0 when not backing off). */
@@ -207,32 +157,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       message.requeue(0, { backoff: false });
       return;
     }
-    // RDY changes race with messages already on the wire (nsqd does not acknowledge RDY), so a
-    // message can arrive beyond maxInFlight; it waits here rather than run over the limit.
-    if (this.running >= this.options.maxInFlight) {
-      this.held.push({ message, subscription });
-      return;
-    }
-    this.run(message);
-  }
-
-  private run(message: Message): void {
-    const maxAttempts = this.options.maxAttempts;
-    this.running++;
-    if (maxAttempts > 0 && message.attempts > maxAttempts) {
-      void this.giveUp(message, undefined);
-      return;
-    }
-    if (this.hasListeners('message')) this.emit('message', message);
-    let result: Promise<void> | void;
-    try {
-      result = this.handler(message);
-    } catch (thrown) {
-      void this.handlerFailed(message, thrown);
-      return;
-    }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') void this.awaitHandler(message, result);
-    else this.handlerDone(message);
+    this.handlers.deliver(message, subscription);
   }
 
   onSubscriptionAnswered(message: Message, _subscription: Subscription, kind: AnswerKind, delayMs: number, backoff: boolean): void {
@@ -241,7 +166,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     if (kind === 'finish') {
       if (this.hasListeners('finished')) this.emit('finished', message);
     } else if (this.hasListeners('requeued')) {
-      this.emit('requeued', message, delayMs, this.failureInProgress);
+      this.emit('requeued', message, delayMs, this.handlers.failureInProgress);
     }
   }
 
@@ -261,86 +186,6 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
 
   defaultRequeueDelayMs(message: Message): number {
     return Math.min(this.options.requeueDelayMs * message.attempts, this.options.maxRequeueDelayMs);
-  }
-
-  // Handler outcomes
-
-  private async awaitHandler(message: Message, result: Promise<void>): Promise<void> {
-    try {
-      await result;
-    } catch (thrown) {
-      await this.handlerFailed(message, thrown);
-      return;
-    }
-    this.handlerDone(message);
-  }
-
-  private handlerDone(message: Message): void {
-    message.finish();
-    this.handlerExited();
-  }
-
-  private async handlerFailed(message: Message, thrown: unknown): Promise<void> {
-    const error = coerceError(thrown);
-    if (message.hasResponded) {
-      this.emit('warning', {
-        code: 'W_HANDLER_AFTER_ANSWER',
-        message: `handler failed after answering message ${message.id}: ${error.message}`,
-      });
-      this.handlerExited();
-      return;
-    }
-    const maxAttempts = this.options.maxAttempts;
-    const requeueRequest = asRequeueMessage(error);
-    if (isGiveUpMessage(error) || (maxAttempts > 0 && message.attempts >= maxAttempts && requeueRequest === undefined)) {
-      await this.giveUp(message, error);
-      return;
-    }
-    this.failureInProgress = error;
-    try {
-      if (requeueRequest !== undefined) message.requeue(requeueRequest.delayMs, { backoff: requeueRequest.backoff });
-      else message.requeue();
-    } catch (invalid) {
-      // A RequeueMessage with a bad delay: report it and requeue with the default delay.
-      this.emit('error', coerceError(invalid));
-      message.requeue();
-    } finally {
-      this.failureInProgress = undefined;
-    }
-    this.handlerExited();
-  }
-
-  /**
-   * Runs the give-up hook, then FIN: the message will not be seen again. If the hook fails (say it
-   * could not store the message elsewhere), the message is requeued instead, so it is not lost.
-   */
-  private async giveUp(message: Message, error: Error | undefined): Promise<void> {
-    if (this.onGiveUp !== undefined) {
-      try {
-        await this.onGiveUp(message, error);
-      } catch (thrown) {
-        this.emit('error', coerceError(thrown));
-        message.requeue(undefined, { backoff: true });
-        this.handlerExited();
-        return;
-      }
-    }
-    if (message.finish()) this.emit('discarded', message, error);
-    this.handlerExited();
-  }
-
-  private handlerExited(): void {
-    this.running--;
-    if (this.running === 0 && this.drainWaiter !== undefined) this.drainWaiter();
-    if (this.held.length > 0) this.runHeld();
-  }
-
-  private runHeld(): void {
-    while (this.held.length > 0 && !this.closing && this.running < this.options.maxInFlight) {
-      const { message, subscription } = this.held.shift()!;
-      // One whose connection died is nsqd's to redeliver.
-      if (subscription.messages.has(message)) this.run(message);
-    }
   }
 
   private touchRunning(): void {
@@ -376,6 +221,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
 
   private async drainAndClose(): Promise<void> {
     this.closing = true;
+    this.handlers.stopTaking();
     this.poller?.stop();
     this.backoff.stop();
     clearInterval(this.redistributeTimer);
@@ -384,11 +230,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     const deadline = Date.now() + this.options.closeTimeoutMs;
     const subscriptions = [...this.rdy.connections];
     const closeWaits = Promise.all(subscriptions.map((s) => s.sendClose()));
-    if (this.running > 0) {
-      await withDeadline(new Promise<void>((resolve) => (this.drainWaiter = resolve)), deadline);
-      this.drainWaiter = undefined;
-    }
-    this.held.drain();
+    if (this.handlers.running > 0) await withDeadline(this.handlers.idle(), deadline);
+    this.handlers.dropHeld();
     // Whatever is still unanswered (held ones included) goes back to nsqd now rather than after its msg timeout.
     for (const subscription of subscriptions) {
       for (const message of [...subscription.messages]) message.requeue(0, { backoff: false });

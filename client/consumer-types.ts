@@ -1,0 +1,31 @@
+/** The types of a consumer's public surface: its handler, its give-up hook, its config and its events. */
+import type { Message } from './message.ts';
+import type { ConsumerOptionsInput } from './options.ts';
+
+/** Processes one message. Resolve to FIN it; throw to requeue it (see {@link RequeueMessage}, {@link GiveUpMessage}). */
+export type MessageHandler = (message: Message) => Promise<void> | void;
+
+/** Called once before a message is dropped for exceeding maxAttempts (or on {@link GiveUpMessage}); FIN follows. */
+export type GiveUpHook = (message: Message, lastError: Error | undefined) => Promise<void> | void;
+
+export interface ConsumerWarning {
+  code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER';
+  message: string;
+}
+
+export type ConsumerEvents = {
+  connected: [address: string];
+  disconnected: [address: string, error: Error | undefined];
+  message: [message: Message];
+  finished: [message: Message];
+  /** `error` is what the handler threw, when a failure caused the requeue. */
+  requeued: [message: Message, delayMs: number, error: Error | undefined];
+  backoff: [level: number, durationMs: number];
+  discarded: [message: Message, error: Error | undefined];
+  error: [error: Error];
+  warning: [warning: ConsumerWarning];
+};
+
+export interface ConsumerConfig extends ConsumerOptionsInput {
+  onGiveUp?: GiveUpHook;
+}
