@@ -5,7 +5,7 @@
  * it), and times only the decoder. The best of several runs is reported, so a GC pause or JIT warm-up
  * in one run does not hide what the code can do.
  */
-import { CommandParser } from '../protocol/commands.ts';
+import { CommandParser } from '../protocol/command-parser.ts';
 import { FrameDecoder, FrameType, writeFrameHeader } from '../protocol/frames.ts';
 import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../protocol/message.ts';
 

@@ -6,7 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { CommandParser, LineTooLongError, MAGIC_V1, type Command } from '../../protocol/commands.ts';
+import { MAGIC_V1 } from '../../protocol/commands.ts';
+import { CommandParser, LineTooLongError, type Command } from '../../protocol/command-parser.ts';
 import { encodeSizedPayload } from '../../protocol/frames.ts';
 import { isEphemeralName, isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { joinHostPort } from '../../protocol/address.ts';

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { joinHostPort } from '../../protocol/address.ts';
-import { CommandParser, LineTooLongError } from '../../protocol/commands.ts';
+import { CommandParser, LineTooLongError } from '../../protocol/command-parser.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType } from '../../protocol/frames.ts';
 import type { Channel, Subscriber } from './channel.ts';

@@ -3,7 +3,8 @@
  * with nsqd's error codes and descriptions. Each handler throws a ProtocolError to answer with an
  * error frame; the connection decides from its code whether to close.
  */
-import { parseMpubBody, MpubFormatError, type Command } from '../../protocol/commands.ts';
+import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
+import type { Command } from '../../protocol/command-parser.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { MESSAGE_ID_LENGTH } from '../../protocol/message.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';

@@ -4,7 +4,7 @@
  * writes exactly what the server says.
  */
 import net from 'node:net';
-import { CommandParser, type Command } from '../../protocol/commands.ts';
+import { CommandParser, type Command } from '../../protocol/command-parser.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import { nsqdIdentifyAnswer } from './nsqd-answers.ts';
 

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   CLS,
-  CommandParser,
-  DEFAULT_MAX_LINE_LENGTH,
-  LineTooLongError,
   MAGIC_V1,
   MAGIC_V2,
   NOP,
@@ -20,9 +17,14 @@ import {
   encodeTouch,
   MpubFormatError,
   parseMpubBody,
+} from '../../protocol/commands.ts';
+import {
+  CommandParser,
+  DEFAULT_MAX_LINE_LENGTH,
+  LineTooLongError,
   type Command,
   type CommandParserOptions,
-} from '../../protocol/commands.ts';
+} from '../../protocol/command-parser.ts';
 import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');

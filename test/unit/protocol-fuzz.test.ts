@@ -7,8 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  CommandParser,
-  LineTooLongError,
   encodeAuth,
   encodeDpub,
   encodeFin,
@@ -21,8 +19,12 @@ import {
   encodeTouch,
   NOP,
   CLS,
-  type CommandParserOptions,
 } from '../../protocol/commands.ts';
+import {
+  CommandParser,
+  LineTooLongError,
+  type CommandParserOptions,
+} from '../../protocol/command-parser.ts';
 import { FrameDecoder, FrameSizeError, SizedPayloadDecoder, encodeFrame, encodeSizedPayload, type FrameType } from '../../protocol/frames.ts';
 import { seededRandom } from '../support/prng.ts';
 
