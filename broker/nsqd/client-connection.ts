@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { joinHostPort } from '../../protocol/address.ts';
-import { CommandParser, LineTooLongError } from '../../protocol/command-parser.ts';
+import { CommandParser, LineTooLongError, type Command } from '../../protocol/command-parser.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType } from '../../protocol/frames.ts';
 import type { Channel, Subscriber } from './channel.ts';
@@ -13,7 +13,6 @@ import { defaultClientSettings, type ClientSettings } from './identify.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
 import { OutputBuffer } from './output-buffer.ts';
-import { handleCommand } from './protocol-v2.ts';
 import type { Topic } from './topic.ts';
 
 /** Client states as /stats reports them. */
@@ -23,6 +22,12 @@ export const ClientState = {
   Closing: 4,
 } as const;
 export type ClientState = (typeof ClientState)[keyof typeof ClientState];
+
+/**
+ * What runs each command a client sends (protocol-v2.ts's `handleCommand`). Passed in by the server
+ * so that the connection, which the protocol drives, does not import the protocol back.
+ */
+export type CommandHandler = (client: ClientConnection, command: Command) => void;
 
 /** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
 const SOCKET_BACKLOG_LIMIT = 1 << 20;
@@ -59,6 +64,7 @@ export class ClientConnection implements Subscriber {
   constructor(
     readonly socket: Socket,
     readonly nsqd: Nsqd,
+    private readonly handleCommand: CommandHandler,
     private readonly onClose: (client: ClientConnection) => void,
   ) {
     const host = socket.remoteAddress ?? '';
@@ -78,7 +84,7 @@ export class ClientConnection implements Subscriber {
       },
       (command) => {
         try {
-          handleCommand(this, command);
+          this.handleCommand(this, command);
           return true;
         } catch (error) {
           return this.answerError(error);
@@ -155,7 +161,7 @@ export class ClientConnection implements Subscriber {
     const truncated = this.parser.stopped ? undefined : this.parser.endOfStream();
     if (truncated !== undefined) {
       try {
-        handleCommand(this, truncated);
+        this.handleCommand(this, truncated);
       } catch (error) {
         this.answerError(error);
       }

@@ -8,6 +8,7 @@ import { ErrorCode } from '../../protocol/errors.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
+import { handleCommand } from './protocol-v2.ts';
 
 export class TcpServer {
   readonly clients = new Set<ClientConnection>();
@@ -55,7 +56,7 @@ export class TcpServer {
         socket.destroySoon();
         return;
       }
-      const client = new ClientConnection(socket, this.nsqd, (closed) => this.clients.delete(closed));
+      const client = new ClientConnection(socket, this.nsqd, handleCommand, (closed) => this.clients.delete(closed));
       this.clients.add(client);
       socket.on('data', (data: Buffer) => client.receive(data));
       if (magic.length > 4) client.receive(magic.subarray(4));
