@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { bindWorker, channelForTask, type Endpoints } from '../ops/bind.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
-import { remoteEndpoints } from '../config/endpoints.ts';
+import { remoteEndpoints } from '../ops/endpoints.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { startHealthServer, type HealthServer } from '../ops/health.ts';
 import { createLogger } from '../ops/log.ts';

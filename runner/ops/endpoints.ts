@@ -3,8 +3,8 @@
  * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import type { Endpoints } from '../ops/bind.ts';
-import type { RunSettings } from './settings.ts';
+import type { Endpoints } from './bind.ts';
+import type { RunSettings } from '../config/settings.ts';
 
 async function nodesFromLookupd(address: string): Promise<string[]> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
