@@ -4,7 +4,8 @@
  * a reloadable child under --watch), the binding — and stops it in reverse order.
  */
 import type { Logger } from 'pino';
-import { bindWorker, channelForTask, type Endpoints } from '../ops/bind.ts';
+import { bindWorker, type Endpoints } from '../ops/bind.ts';
+import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { remoteEndpoints } from '../ops/endpoints.ts';
 import { InProcessExecutor } from '../ops/executor.ts';

@@ -5,12 +5,22 @@
  * already created (and persisted) the bad topic, or dead letters that could never be published, so
  * every message given up on was lost with only an error line in the log.
  */
-import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { channelForTask } from '../ops/bind.ts';
+import { isEphemeralName, isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
 
+const EPHEMERAL = '#ephemeral';
 const RULE = '^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes';
+
+/**
+ * The channel a task consumes: the worker's channel itself when it has one task. An ephemeral
+ * channel's tasks stay ephemeral: `#ephemeral` may only end a name, so it moves after the task.
+ */
+export function channelForTask(channel: string, task: string, taskCount: number): string {
+  if (taskCount === 1) return channel;
+  const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
+  return base === channel ? `${channel}.${task}` : `${base}.${task}${EPHEMERAL}`;
+}
 
 function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { parseHealthAddress } from '../ops/health.ts';
+import { parseHealthAddress } from './health-address.ts';
 
 const topic = z.string().refine(isValidTopicName, { message: 'not a valid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
 const channel = z.string().refine(isValidChannelName, { message: 'not a valid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });

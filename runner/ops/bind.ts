@@ -11,27 +11,17 @@ import type { Message } from '../../client/message.ts';
 import { Producer } from '../../client/producer.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
+import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope } from '../worker/dead-letter.ts';
 import type { TaskExecutor } from './executor.ts';
+import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
-import { isEphemeralName } from '../../protocol/names.ts';
-
-const EPHEMERAL = '#ephemeral';
 
 export interface Endpoints {
   nsqdTcpAddresses: string[];
   lookupdHttpAddresses: string[];
   /** Where publish() and dead letters go. */
   publishAddresses: string[];
-}
-
-export interface TaskCounters {
-  received: number;
-  finished: number;
-  requeued: number;
-  deadLettered: number;
-  deduplicated: number;
-  discarded: number;
 }
 
 /** What the binding hands the executor it runs tasks in. */
@@ -53,16 +43,6 @@ export interface BoundWorker {
   readonly consumers: readonly Consumer[];
   /** Stops taking messages, lets running tasks finish under the shutdown timeout, requeues the rest. Idempotent. */
   close(): Promise<void>;
-}
-
-/**
- * The channel a task consumes: the worker's channel itself when it has one task. An ephemeral
- * channel's tasks stay ephemeral: `#ephemeral` may only end a name, so it moves after the task.
- */
-export function channelForTask(channel: string, task: string, taskCount: number): string {
-  if (taskCount === 1) return channel;
-  const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
-  return base === channel ? `${channel}.${task}` : `${base}.${task}${EPHEMERAL}`;
 }
 
 export async function bindWorker(params: {

@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { parseHealthAddress } from '../config/health-address.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 export interface HealthServer {
@@ -19,14 +20,6 @@ export interface HealthServer {
   readonly address: string;
   /** Stops listening and drops open connections. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Splits `host:port` or `[v6]:port`; an empty host means 127.0.0.1, never every interface by accident. */
-export function parseHealthAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]*)):(\d{1,5})$/.exec(address);
-  const port = Number(match?.[3]);
-  if (match === null || !Number.isInteger(port) || port > 65535) throw new Error(`expected host:port, got ${JSON.stringify(address)}`);
-  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Consumer, MessageHandler } from '../../client/consumer.ts';
 import type { Message } from '../../client/message.ts';
-import type { TaskCounters } from './bind.ts';
+import type { TaskCounters } from './task-counters.ts';
 
 /** The labels of every per-task series. */
 export interface TaskLabels {
