@@ -1,7 +1,9 @@
 /**
  * The dependency rules of the design, checked on the real import statements:
  * protocol/ imports nothing of ours; broker/ never imports client/ or runner/; client/ never imports
- * broker/ or runner/. The runner may import everything.
+ * broker/ or runner/. The runner may import everything. Inside those rules, no two source files
+ * import each other, however long the way round (`import type` counts: a circle of types is still a
+ * circle a reader has to untangle), and no source file grows past 300 lines.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -10,14 +12,76 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-function sourceFiles(folder: string): string[] {
+/** Folders that hold no source of the package: dependencies, tests, benchmarks, the build, state. */
+const NOT_SOURCE = new Set(['node_modules', 'test', 'bench', 'dist', '.git', '.nsqworker']);
+
+function sourceFiles(folder: string, extensions: readonly string[] = ['.ts']): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(join(ROOT, folder))) {
+    if (folder === '' && NOT_SOURCE.has(entry)) continue;
+    if (entry === 'node_modules') continue;
     const path = join(folder, entry);
-    if (statSync(join(ROOT, path)).isDirectory()) out.push(...sourceFiles(path));
-    else if (path.endsWith('.ts')) out.push(path);
+    if (statSync(join(ROOT, path)).isDirectory()) out.push(...sourceFiles(path, extensions));
+    else if (extensions.some((extension) => path.endsWith(extension)) && !path.endsWith('.d.ts')) out.push(path);
   }
   return out;
+}
+
+/**
+ * The files of ours a file imports, as paths from the root: static imports and re-exports, `import
+ * type`, side-effect imports, and `import('…')` in a type. An `await import('…')` is left out: it is
+ * a load on demand that runs after every module has been evaluated (the CLI's tools; user-code.ts
+ * handing the user's code the package already running), not an edge of the module graph.
+ */
+function importedFiles(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const statics = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g),
+    ...text.matchAll(/(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]/g),
+  ].map((match) => match[1]!);
+  const inTypes = [...text.matchAll(/(\bawait\s+)?\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)]
+    .filter((match) => match[1] === undefined)
+    .map((match) => match[2]!);
+  const specifiers = [...statics, ...inTypes];
+  return [...new Set(specifiers.map((spec) => relative(ROOT, resolve(join(ROOT, dirname(file)), spec))))];
+}
+
+/** Every circle of imports among `files`: the strongly connected components with more than one file (Tarjan). */
+function importCircles(files: readonly string[]): string[][] {
+  const known = new Set(files);
+  const edges = new Map(files.map((file) => [file, importedFiles(file).filter((target) => known.has(target))]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  let next = 0;
+  const visit = (file: string): void => {
+    index.set(file, next);
+    low.set(file, next);
+    next++;
+    stack.push(file);
+    onStack.add(file);
+    for (const target of edges.get(file)!) {
+      if (!index.has(target)) {
+        visit(target);
+        low.set(file, Math.min(low.get(file)!, low.get(target)!));
+      } else if (onStack.has(target)) {
+        low.set(file, Math.min(low.get(file)!, index.get(target)!));
+      }
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    if (component.length > 1 || edges.get(file)!.includes(file)) circles.push(component.sort());
+  };
+  for (const file of files) if (!index.has(file)) visit(file);
+  return circles;
 }
 
 /** Top-level folders of ours that a file imports (relative imports only). */
@@ -60,5 +124,19 @@ describe('module dependency rules', () => {
         .map((spec) => `${file} imports ${spec}`);
     });
     expect(outside).toEqual([]);
+  });
+
+  it('no source file imports itself back through another (import type included)', () => {
+    const files = sourceFiles('');
+    expect(files.length).toBeGreaterThan(100);
+    expect(importCircles(files).map((circle) => circle.join(' <-> '))).toEqual([]);
+  });
+
+  it('no source file outside test/ and bench/ is longer than 300 lines', () => {
+    const long = sourceFiles('', ['.ts', '.js'])
+      .map((file) => ({ file, lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > 300)
+      .map(({ file, lines }) => `${file}: ${lines} lines`);
+    expect(long).toEqual([]);
   });
 });
