@@ -101,6 +101,12 @@ const rules: Array<{ folder: string; forbidden: string[] }> = [
   { folder: 'client', forbidden: ['broker', 'runner', 'workers', 'index.ts'] },
 ];
 
+/** Inside runner/: the worker contract and the settings stand below what runs them (see each folder's README). */
+const runnerRules: Array<{ folder: string; forbidden: string[] }> = [
+  { folder: 'runner/worker', forbidden: ['runner/config', 'runner/ops', 'runner/commands', 'runner/reload', 'runner/tools', 'runner/cli.ts', 'runner/run-plan.ts'] },
+  { folder: 'runner/config', forbidden: ['runner/ops', 'runner/commands', 'runner/reload', 'runner/tools', 'runner/cli.ts', 'runner/run-plan.ts'] },
+];
+
 describe('module dependency rules', () => {
   for (const { folder, forbidden } of rules) {
     it(`${folder}/ imports none of ${forbidden.join(', ')}`, () => {
@@ -125,6 +131,19 @@ describe('module dependency rules', () => {
     });
     expect(outside).toEqual([]);
   });
+
+  for (const { folder, forbidden } of runnerRules) {
+    it(`${folder}/ imports none of ${forbidden.join(', ')}`, () => {
+      const files = sourceFiles(folder);
+      expect(files.length).toBeGreaterThan(0);
+      const violations = files.flatMap((file) =>
+        importedFiles(file)
+          .filter((target) => forbidden.some((path) => target === path || target.startsWith(`${path}/`)))
+          .map((target) => `${file} imports ${target}`),
+      );
+      expect(violations).toEqual([]);
+    });
+  }
 
   it('no source file imports itself back through another (import type included)', () => {
     const files = sourceFiles('');
