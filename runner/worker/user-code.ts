@@ -74,6 +74,20 @@ async function shareThisPackage(fromFile: string): Promise<void> {
   requireHere.cache[resolved] = entry;
 }
 
+/**
+ * Whether Node treats a file as CommonJS: `.cts`/`.cjs` always, `.mts`/`.mjs` never, and `.ts`/`.js`
+ * unless the nearest package.json says `"type": "module"` (no "type" means CommonJS).
+ */
+export function isCommonJsFile(path: string): boolean {
+  if (/\.c[jt]s$/.test(path)) return true;
+  if (/\.m[jt]s$/.test(path)) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type !== 'module';
+    if (dirname(dir) === dir) return true;
+  }
+}
+
 /** Forgets the project's CommonJS modules, so that the next require reads them from disk again. */
 function forgetProjectCommonJs(): void {
   for (const path of Object.keys(requireHere.cache)) {
@@ -102,7 +116,9 @@ export async function importUserModule(path: string, options: { fresh?: boolean 
     forgetProjectCommonJs();
     url += `?nsqworker-load=${++freshLoads}`;
   }
-  const moduleExports = (await import(url)) as ModuleExports;
+  // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
+  // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
+  const moduleExports = isCommonJsFile(path) ? { default: createRequire(path)(path) as unknown } : ((await import(url)) as ModuleExports);
   return { exports: moduleExports, files: projectFilesImported(path) };
 }
 

@@ -1,0 +1,119 @@
+/**
+ * The packed package in users' projects: workers in every module system and file type run with
+ * `nsqworker --topic T --channel C` (the bin `npx nsqworker` runs) on the embedded broker, handle a message published over
+ * HTTP, and exit 0 on SIGTERM. And what the tarball ships.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InstalledPackage, publishOverHttp, type UserProject } from './installed-package.ts';
+
+let installed: InstalledPackage;
+
+beforeAll(async () => {
+  installed = await InstalledPackage.install();
+}, 120_000);
+
+afterAll(async () => {
+  await installed?.cleanup();
+});
+
+const objectWorker = (label: string, importLine: string, exportLine: string): string =>
+  [
+    importLine,
+    `${exportLine}defineWorker({`,
+    '  tasks: {',
+    '    greet(message, context) {',
+    `      context.log.info({ text: message.text() }, '${label} handled');`,
+    '    },',
+    '  },',
+    '});',
+    '',
+  ].join('\n');
+
+const classWorker = (label: string, typed: boolean): string =>
+  [
+    typed ? "import { Worker, type TaskContext, type WorkerMessage } from 'nsqworker';" : "import { Worker } from 'nsqworker';",
+    '',
+    'export default class GreetWorker extends Worker {',
+    `  async greetTask(message${typed ? ': WorkerMessage' : ''}, context${typed ? ': TaskContext' : ''}) {`,
+    `    context.log.info({ text: message.text() }, '${label} handled');`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+
+/** Runs each worker (topic = its label), publishes to it, waits for it to handle the message, then stops it with SIGTERM. */
+async function runEach(project: UserProject, labels: readonly string[]): Promise<void> {
+  await Promise.all(
+    labels.map(async (label) => {
+      const worker = project.startWorker(label, 'hello');
+      const listening = await worker.waitForMessage('embedded broker listening', {}, 30_000);
+      await worker.waitForMessage('subscribed', {}, 30_000);
+      await publishOverHttp(String(listening.httpAddress), label, `hi ${label}`);
+      await worker.waitForMessage(`${label} handled`, { text: `hi ${label}` }, 30_000);
+      worker.kill('SIGTERM');
+      const exit = await worker.waitForExit(30_000);
+      expect(exit, worker.describe()).toEqual({ code: 0, signal: null });
+      expect(worker.stderr).toBe('');
+    }),
+  );
+}
+
+describe('the packed package', () => {
+  it('ships the build, deploy/, README and LICENSE; no sources, tests, benchmarks or CI', () => {
+    const files = installed.packedFiles;
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('bin/nsqworker.js');
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('README.md');
+    expect(files.some((file) => file.startsWith('deploy/'))).toBe(true);
+    expect(files.filter((file) => /^(test|bench|\.ci|examples|workers)\//.test(file))).toEqual([]);
+    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('runs .ts and .cts workers in a project made with npm init -y (CommonJS), object and class form', async () => {
+    const project = await installed.project();
+    expect(JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(project.path('package.json'), 'utf8'))).type).toBe('commonjs');
+    await project.write('workers/objts/objts_hello_worker.ts', objectWorker('objts', "import { defineWorker } from 'nsqworker';", 'export default '));
+    await project.write('workers/classts/classts_hello_worker.ts', classWorker('classts', true));
+    await project.write('workers/objcts/objcts_hello_worker.cts', objectWorker('objcts', "import { defineWorker } from 'nsqworker';", 'export default '));
+    await runEach(project, ['objts', 'classts', 'objcts']);
+  }, 120_000);
+
+  it('runs .ts, .js, .mjs and .cjs workers in a "type": "module" project', async () => {
+    const project = await installed.project('module');
+    await project.write('workers/ests/ests_hello_worker.ts', classWorker('ests', true));
+    await project.write('workers/esjs/esjs_hello_worker.js', objectWorker('esjs', "import { defineWorker } from 'nsqworker';", 'export default '));
+    await project.write('workers/esmjs/esmjs_hello_worker.mjs', classWorker('esmjs', false));
+    await project.write(
+      'workers/escjs/escjs_hello_worker.cjs',
+      objectWorker('escjs', "const { defineWorker } = require('nsqworker');", 'module.exports = '),
+    );
+    await runEach(project, ['ests', 'esjs', 'esmjs', 'escjs']);
+  }, 120_000);
+
+  it('runs a CommonJS exports.default worker in a project with no "type"', async () => {
+    const project = await installed.project('none');
+    await project.write(
+      'workers/expdef/expdef_hello_worker.js',
+      objectWorker('expdef', "const { defineWorker } = require('nsqworker');", 'exports.default = '),
+    );
+    await runEach(project, ['expdef']);
+  }, 120_000);
+
+  it('says what a wrong export is, and names both files when a worker is there twice', async () => {
+    const project = await installed.project();
+    await project.write('workers/wrong/wrong_hello_worker.ts', 'export const tasks = {};\nexport default { greet() {} };\n');
+    const wrong = project.start(project.bin, ['--topic', 'wrong', '--channel', 'hello']);
+    expect((await wrong.waitForExit(30_000)).code).toBe(2);
+    expect(wrong.stderr).toContain('found default: an object with keys greet; named exports: tasks');
+    expect(wrong.stderr).not.toMatch(/\n\s+at /);
+
+    await project.write('workers/twice/twice_hello_worker.ts', objectWorker('twice', "import { defineWorker } from 'nsqworker';", 'export default '));
+    await project.write('workers/twice/twice_hello_worker.js', objectWorker('twice', "const { defineWorker } = require('nsqworker');", 'module.exports = '));
+    const twice = project.start(project.bin, ['--topic', 'twice', '--channel', 'hello']);
+    expect((await twice.waitForExit(30_000)).code).toBe(2);
+    expect(twice.stderr).toContain('twice_hello_worker.js');
+    expect(twice.stderr).toContain('twice_hello_worker.ts');
+  }, 120_000);
+});
