@@ -32,7 +32,12 @@ async function handle(request, url) {
     return 'published 1';
   }
   if (request.method === 'POST' && url.pathname === '/signups') {
-    const emails = JSON.parse(await readBody(request));
+    let emails;
+    try {
+      emails = JSON.parse(await readBody(request));
+    } catch {
+      emails = undefined;
+    }
     if (!Array.isArray(emails) || emails.length === 0) throw Object.assign(new Error('expected a JSON array of emails'), { status: 400 });
     await producer.publishMany(topic, emails.map((address) => ({ email: String(address), kind: 'welcome' })));
     return `published ${emails.length}`;

@@ -1,0 +1,89 @@
+/**
+ * The package's own processes run compiled JavaScript: `nsqworker broker` and `nsqworker lookupd`
+ * never load tsx, and a worker's process loads it only for the user's files. A module hook,
+ * registered in each child with --import, records every module URL the child resolves.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, CliRun, REPO_ROOT } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+const dirs: string[] = [];
+afterEach(async () => {
+  await projects.cleanup();
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A --import module that appends every resolved module URL to `log`. */
+async function resolveRecorder(dir: string, log: string): Promise<string> {
+  const hooks = path.join(dir, 'hooks.mjs');
+  await writeFile(
+    hooks,
+    [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function resolve(specifier, context, next) {',
+      '  const result = await next(specifier, context);',
+      `  appendFileSync(${JSON.stringify(log)}, result.url + '\\n');`,
+      '  return result;',
+      '}',
+    ].join('\n'),
+  );
+  const register = path.join(dir, 'register.mjs');
+  await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  return register;
+}
+
+async function modulesLoadedBy(args: readonly string[], ready: (run: CliRun) => Promise<unknown>, cwd?: string): Promise<string[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-notsx-'));
+  dirs.push(dir);
+  const log = path.join(dir, 'modules.log');
+  const register = await resolveRecorder(dir, log);
+  const child = spawn(process.execPath, ['--import', register, path.join(REPO_ROOT, 'bin/nsqworker.js'), ...args], {
+    cwd: cwd ?? dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = new CliRun(child);
+  try {
+    await ready(run);
+  } finally {
+    run.kill('SIGTERM');
+    await run.waitForExit();
+  }
+  return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+}
+
+const loadsTsx = (urls: string[]): boolean => urls.some((url) => url.includes('/node_modules/tsx/'));
+const free = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'];
+
+describe('processes that run no user code never load tsx', () => {
+  it('nsqworker broker', async () => {
+    const dataPath = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-notsx-data-'));
+    dirs.push(dataPath);
+    const urls = await modulesLoadedBy(['broker', ...free, '--data-path', dataPath], (run) => run.waitForMessage('TCP: listening'));
+    expect(urls.some((url) => url.includes('/dist/broker/nsqd/'))).toBe(true);
+    expect(loadsTsx(urls)).toBe(false);
+  });
+
+  it('nsqworker lookupd', async () => {
+    const urls = await modulesLoadedBy(['lookupd', ...free], (run) => run.waitForMessage('TCP: listening'));
+    expect(urls.some((url) => url.includes('/dist/broker/lookupd/'))).toBe(true);
+    expect(loadsTsx(urls)).toBe(false);
+  });
+
+  it('but a worker process loads it for the worker file, and not for the package', async () => {
+    const project = await projects.create();
+    await project.writeWorker('notsx', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { t() {} } });\n");
+    const urls = await modulesLoadedBy(
+      ['--topic', 'notsx', '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data')],
+      (run) => run.waitForMessage('subscribed'),
+      project.dir,
+    );
+    expect(loadsTsx(urls)).toBe(true);
+    // Our modules are resolved once each, as compiled JavaScript: never a TypeScript source.
+    expect(urls.filter((url) => url.startsWith(pathToFileURL(REPO_ROOT).href) && /\.ts($|\?)/.test(url))).toEqual([]);
+  });
+});
