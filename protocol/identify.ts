@@ -4,27 +4,28 @@
  * schemas carry the types, which Go's decoder enforces strictly (a string where an int belongs
  * fails the whole body). Unknown fields are dropped, as nsqd ignores them.
  */
-import { z } from 'zod';
+// zod/mini: the bundled broker carries only the functions it uses (scripts/bundle-servers.mjs).
+import * as z from 'zod/mini';
 
-const int = z.number().int();
+const int = z.int();
 
 /** What a client may send. Every field is optional; `null` counts as absent, as with Go's decoder. */
 export const IdentifyRequestSchema = z.object({
-  client_id: z.string().nullish(),
-  hostname: z.string().nullish(),
-  user_agent: z.string().nullish(),
-  feature_negotiation: z.boolean().nullish(),
-  heartbeat_interval: int.nullish(),
-  output_buffer_size: int.nullish(),
-  output_buffer_timeout: int.nullish(),
-  tls_v1: z.boolean().nullish(),
-  snappy: z.boolean().nullish(),
-  deflate: z.boolean().nullish(),
-  deflate_level: int.nullish(),
-  sample_rate: int.min(-2147483648).max(2147483647).nullish(),
-  msg_timeout: int.nullish(),
-  topology_region: z.string().nullish(),
-  topology_zone: z.string().nullish(),
+  client_id: z.nullish(z.string()),
+  hostname: z.nullish(z.string()),
+  user_agent: z.nullish(z.string()),
+  feature_negotiation: z.nullish(z.boolean()),
+  heartbeat_interval: z.nullish(int),
+  output_buffer_size: z.nullish(int),
+  output_buffer_timeout: z.nullish(int),
+  tls_v1: z.nullish(z.boolean()),
+  snappy: z.nullish(z.boolean()),
+  deflate: z.nullish(z.boolean()),
+  deflate_level: z.nullish(int),
+  sample_rate: z.nullish(z.int().check(z.minimum(-2147483648), z.maximum(2147483647))),
+  msg_timeout: z.nullish(int),
+  topology_region: z.nullish(z.string()),
+  topology_zone: z.nullish(z.string()),
 });
 
 export type IdentifyRequest = z.infer<typeof IdentifyRequestSchema>;
@@ -32,7 +33,7 @@ export type IdentifyRequest = z.infer<typeof IdentifyRequestSchema>;
 /** nsqd's negotiated answer, fields in the order nsqd writes them. */
 export const IdentifyResponseSchema = z.object({
   // Clients are told to assume 2500 when a server leaves it out (go-nsq and pynsq do).
-  max_rdy_count: int.default(2500),
+  max_rdy_count: z._default(int, 2500),
   version: z.string(),
   max_msg_timeout: int,
   msg_timeout: int,
@@ -45,8 +46,8 @@ export const IdentifyResponseSchema = z.object({
   auth_required: z.boolean(),
   output_buffer_size: int,
   output_buffer_timeout: int,
-  topology_region: z.string().optional(),
-  topology_zone: z.string().optional(),
+  topology_region: z.optional(z.string()),
+  topology_zone: z.optional(z.string()),
 });
 
 export type IdentifyResponse = z.infer<typeof IdentifyResponseSchema>;

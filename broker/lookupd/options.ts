@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { z } from 'zod';
+// zod/mini, as in broker/nsqd/options.ts: the bundled server carries only the functions it uses.
+import * as z from 'zod/mini';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 import { LookupdError, LookupdErrorCode } from './errors.ts';
@@ -13,32 +14,34 @@ import { LookupdError, LookupdErrorCode } from './errors.ts';
 /** The version nsqlookupd reports (`/info`, IDENTIFY); nsqd and nsqadmin read it. */
 export const LOOKUPD_VERSION = '1.3.0';
 
-const address = z.string().refine(
-  (value) => {
-    try {
-      parseHostPort(value);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected host:port (port 0 picks a free port)' },
+const address = z.string().check(
+  z.refine(
+    (value) => {
+      try {
+        parseHostPort(value);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'expected host:port (port 0 picks a free port)' },
+  ),
 );
-const ms = z.number().int().min(0);
+const ms = z.int().check(z.minimum(0));
 
 export const LookupdOptionsSchema = z.object({
   /** `host:port` for the TCP protocol V1 that nsqd registers over. Default `0.0.0.0:4160`. */
-  tcpAddress: address.default('0.0.0.0:4160'),
+  tcpAddress: z._default(address, '0.0.0.0:4160'),
   /** `host:port` for the HTTP API. Default `0.0.0.0:4161`. */
-  httpAddress: address.default('0.0.0.0:4161'),
+  httpAddress: z._default(address, '0.0.0.0:4161'),
   /** The address this lookupd tells nsqd in the IDENTIFY reply. Default: the OS host name. */
-  broadcastAddress: z.string().default(() => hostname()),
+  broadcastAddress: z._default(z.string(), () => hostname()),
   /** A producer not heard from (IDENTIFY or PING) for longer than this is hidden. Default 300000 (5m). */
-  inactiveProducerTimeoutMs: ms.default(300_000),
+  inactiveProducerTimeoutMs: z._default(ms, 300_000),
   /** How long a tombstoned producer stays hidden from `/lookup`. Default 45000 (45s). */
-  tombstoneLifetimeMs: ms.default(45_000),
+  tombstoneLifetimeMs: z._default(ms, 45_000),
   /** Where the lookupd logs. Default: silent. */
-  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null).optional(),
+  logger: z.optional(z.custom<Logger>((value) => typeof value === 'object' && value !== null)),
 });
 
 export type LookupdOptionsInput = z.input<typeof LookupdOptionsSchema>;

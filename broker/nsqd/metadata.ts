@@ -6,22 +6,25 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
 import { BrokerMessage } from './message.ts';
 
+const paused = z._default(z.boolean(), false);
 const MetadataSchema = z.object({
-  topics: z
-    .array(
-      z.object({
-        name: z.string(),
-        paused: z.boolean().default(false),
-        channels: z.array(z.object({ name: z.string(), paused: z.boolean().default(false) })).nullable().default([]),
-      }),
-    )
-    .nullable()
-    .default([]),
-  version: z.string().optional(),
+  topics: z._default(
+    z.nullable(
+      z.array(
+        z.object({
+          name: z.string(),
+          paused,
+          channels: z._default(z.nullable(z.array(z.object({ name: z.string(), paused }))), []),
+        }),
+      ),
+    ),
+    [],
+  ),
+  version: z.optional(z.string()),
 });
 
 export type Metadata = z.output<typeof MetadataSchema>;

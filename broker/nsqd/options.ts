@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { crc32 } from 'node:zlib';
-import { z } from 'zod';
+// zod/mini: its functions are bundled one by one (scripts/bundle-servers.mjs), where the chained
+// API would bring all of zod into the broker's idle footprint.
+import * as z from 'zod/mini';
 import type { Logger } from 'pino';
 
 /** nsqd's default node id: crc32(md5(hostname)) % 1024. */
@@ -15,35 +17,37 @@ function defaultNodeId(): number {
   return crc32(digest) % 1024;
 }
 
-const ms = z.number().int().min(0);
-const positive = z.number().int().min(1);
+/** An integer option of at least `min`, with its default. */
+const int = (min: number, fallback: number | (() => number), max?: number) =>
+  z._default(max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max)), fallback);
+const text = (fallback: string | (() => string)) => z._default(z.string(), fallback);
 
 export const BrokerOptionsSchema = z.object({
-  tcpAddress: z.string().default('0.0.0.0:4150'),
-  httpAddress: z.string().default('0.0.0.0:4151'),
-  broadcastAddress: z.string().default(() => hostname()),
-  dataPath: z.string().default(() => process.cwd()),
-  memQueueSize: z.number().int().min(0).default(10_000),
-  maxBytesPerFile: positive.default(104_857_600),
-  syncEvery: positive.default(2500),
-  syncTimeoutMs: positive.default(2000),
-  msgTimeoutMs: positive.default(60_000),
-  maxMsgTimeoutMs: positive.default(900_000),
-  maxMsgSize: positive.default(1_048_576),
-  maxBodySize: positive.default(5_242_880),
-  maxReqTimeoutMs: ms.default(3_600_000),
-  clientTimeoutMs: positive.default(60_000),
-  maxHeartbeatIntervalMs: positive.default(60_000),
-  maxRdyCount: positive.default(2500),
-  maxOutputBufferSize: positive.default(65_536),
-  maxOutputBufferTimeoutMs: positive.default(30_000),
-  minOutputBufferTimeoutMs: ms.default(25),
-  outputBufferTimeoutMs: positive.default(250),
-  maxChannelConsumers: z.number().int().min(0).default(0),
-  maxDeflateLevel: z.number().int().min(1).max(9).default(6),
-  nodeId: z.number().int().min(0).max(1023).default(defaultNodeId),
-  lookupdTcpAddresses: z.array(z.string()).default([]),
-  logger: z.custom<Logger>().optional(),
+  tcpAddress: text('0.0.0.0:4150'),
+  httpAddress: text('0.0.0.0:4151'),
+  broadcastAddress: text(() => hostname()),
+  dataPath: text(() => process.cwd()),
+  memQueueSize: int(0, 10_000),
+  maxBytesPerFile: int(1, 104_857_600),
+  syncEvery: int(1, 2500),
+  syncTimeoutMs: int(1, 2000),
+  msgTimeoutMs: int(1, 60_000),
+  maxMsgTimeoutMs: int(1, 900_000),
+  maxMsgSize: int(1, 1_048_576),
+  maxBodySize: int(1, 5_242_880),
+  maxReqTimeoutMs: int(0, 3_600_000),
+  clientTimeoutMs: int(1, 60_000),
+  maxHeartbeatIntervalMs: int(1, 60_000),
+  maxRdyCount: int(1, 2500),
+  maxOutputBufferSize: int(1, 65_536),
+  maxOutputBufferTimeoutMs: int(1, 30_000),
+  minOutputBufferTimeoutMs: int(0, 25),
+  outputBufferTimeoutMs: int(1, 250),
+  maxChannelConsumers: int(0, 0),
+  maxDeflateLevel: int(1, 6, 9),
+  nodeId: int(0, defaultNodeId, 1023),
+  lookupdTcpAddresses: z._default(z.array(z.string()), []),
+  logger: z.optional(z.custom<Logger>()),
 });
 
 export type BrokerOptionsInput = z.input<typeof BrokerOptionsSchema>;

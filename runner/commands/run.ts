@@ -11,7 +11,7 @@ import { remoteEndpoints } from '../ops/endpoints.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { startHealthServer, type HealthServer } from '../ops/health.ts';
 import { createLogger } from '../ops/log.ts';
-import { WorkerMetrics } from '../ops/metrics.ts';
+import type { WorkerMetrics } from '../ops/metrics.ts';
 import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import type { RunSettings } from '../config/settings.ts';
@@ -67,7 +67,11 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   const { file, runtime, settings } = plan;
   const logger = startOptions.logger ?? createLogger(settings.logLevel);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.
-  const metrics = settings.healthAddress === '' ? undefined : new WorkerMetrics({ topic: settings.topic, channel: settings.channel });
+  // prom-client is loaded only when metrics are served (--health-address).
+  const metrics =
+    settings.healthAddress === ''
+      ? undefined
+      : new (await import('../ops/metrics.ts')).WorkerMetrics({ topic: settings.topic, channel: settings.channel });
   const health = metrics === undefined ? undefined : await startHealthServer(settings.healthAddress, metrics, logger);
   let connected: Awaited<ReturnType<typeof connectEndpoints>>;
   try {

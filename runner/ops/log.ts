@@ -3,8 +3,14 @@
  * when stdout is a terminal (or NSQWORKER_LOG_FORMAT=pretty). The prettifier runs in-process, so
  * log lines are written before the process exits.
  */
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
+
+// pino-pretty is loaded only when a terminal asks for pretty lines: a service logging JSON never
+// pays for it. It is CommonJS, so a synchronous require keeps createLogger synchronous.
+const requireHere = createRequire(import.meta.url);
+type PrettyFactory = (options: PrettyOptions) => NodeJS.WritableStream;
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -18,6 +24,7 @@ function chooseFormat(): LogFormat {
 
 export function createLogger(level: LogLevel = 'info', name = 'nsqworker', format: LogFormat = chooseFormat()): Logger {
   if (format === 'pretty') {
+    const pretty = requireHere('pino-pretty') as PrettyFactory;
     return pino({ name, level }, pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino({ name, level });

@@ -1,6 +1,7 @@
 /**
  * The package's own processes run compiled JavaScript: `nsqworker broker` and `nsqworker lookupd`
- * never load tsx, and a worker's process loads it only for the user's files. A module hook,
+ * run from their bundle (dist/servers.js) and never load tsx or the runner, and a worker's process
+ * loads tsx only for the user's files. A module hook,
  * registered in each child with --import, records every module URL the child resolves.
  */
 import { spawn } from 'node:child_process';
@@ -64,14 +65,16 @@ describe('processes that run no user code never load tsx', () => {
     const dataPath = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-notsx-data-'));
     dirs.push(dataPath);
     const urls = await modulesLoadedBy(['broker', ...free, '--data-path', dataPath], (run) => run.waitForMessage('TCP: listening'));
-    expect(urls.some((url) => url.includes('/dist/broker/nsqd/'))).toBe(true);
+    expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
+    expect(urls.filter((url) => url.includes('/dist/runner/'))).toEqual([]);
   });
 
   it('nsqworker lookupd', async () => {
     const urls = await modulesLoadedBy(['lookupd', ...free], (run) => run.waitForMessage('TCP: listening'));
-    expect(urls.some((url) => url.includes('/dist/broker/lookupd/'))).toBe(true);
+    expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
+    expect(urls.filter((url) => url.includes('/dist/runner/'))).toEqual([]);
   });
 
   it('but a worker process loads it for the worker file, and not for the package', async () => {
