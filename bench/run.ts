@@ -4,10 +4,12 @@
  * ratio where there is one.
  */
 import { brokerBenchmarks, type Row } from './broker.ts';
+import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
 
 function format(value: number, unit: string): string {
+  if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
   if (unit === 'messages') return String(Math.round(value));
   return value.toFixed(unit === 'ms' ? 2 : 1);
@@ -35,6 +37,9 @@ function printTable(title: string, rows: Row[]): void {
 const only = process.argv[2];
 if (only === undefined || only === 'broker') {
   printTable('Broker (load over raw TCP from a separate process)', await brokerBenchmarks());
+}
+if (only === undefined || only === 'footprint') {
+  printTable('Footprint (the compiled bin as users run it; beside nsqd/nsqlookupd when NSQD_BIN/NSQLOOKUPD_BIN are set)', await footprintBenchmarks());
 }
 if (only === undefined || only === 'runner') {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());

@@ -159,6 +159,22 @@ describe('the packed package in an app', () => {
     expect((await project.exec(process.execPath, ['out/app.js', project.path('data-cts')])).stdout.trim()).toBe('published');
   }, 120_000);
 
+  it("README's client snippet runs as written, and exits by itself", async () => {
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const snippet = /```js\n(import \{ Consumer, Producer \} from 'nsqworker';[\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeDefined();
+    const project = await installed.project('module');
+    const { startBroker } = await import('../../broker/nsqd/server.ts');
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: project.path('data') });
+    try {
+      await project.write('publish.mjs', snippet!.replaceAll('127.0.0.1:4150', broker.tcpAddress));
+      const { stdout } = await project.exec(process.execPath, ['publish.mjs']);
+      expect(stdout.trim().split('\n').sort()).toEqual(['1 a', '1 b', '1 later', '1 {"kind":"signup"}']);
+    } finally {
+      await broker.close();
+    }
+  }, 60_000);
+
   it('examples/publish-app publishes PUB, MPUB and DPUB to its worker, and a publish made while the broker restarts arrives', async () => {
     const project = await installed.project('module');
     for (const entry of ['package.json', 'server.js', 'workers']) {

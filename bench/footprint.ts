@@ -1,0 +1,156 @@
+/**
+ * What a process of ours costs at rest and under load, as users run it (the compiled bin), beside
+ * real nsqd/nsqlookupd when NSQD_BIN / NSQLOOKUPD_BIN are set, in the same run:
+ *
+ * - idle RSS of `nsqworker broker` and `nsqworker lookupd`, 1.5 s after they listen (bare `node` too,
+ *   the floor);
+ * - the broker's peak RSS (VmHWM) while MPUB load (batches of 200 × 200 B, bench_writer's shape)
+ *   builds a 1,000,000-message backlog;
+ * - `nsqworker --help`, and a worker's `--topic T --channel C --help`, wall time (median of 5);
+ * - a worker on the embedded broker: start → "subscribed", wall time (median of 5);
+ * - `--watch`: RSS of the runner and of each child process at rest.
+ *
+ * Run: npm run bench footprint
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CliProjects } from '../test/integration/helpers/cli-project.ts';
+import { processTree, rssBytes } from '../test/integration/helpers/reload-fixture.ts';
+import type { Row } from './broker.ts';
+import { startBrokerProcess } from './lib/broker-process.ts';
+import { publishLoad } from './lib/raw-load.ts';
+
+const CLI = fileURLToPath(new URL('../bin/nsqworker.js', import.meta.url));
+const MB = 1024 * 1024;
+const BACKLOG = 1_000_000;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Resolves when `child` prints a line containing `text` (stdout or stderr). */
+function printed(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      if (seen.includes(text)) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${JSON.stringify(text)}:\n${seen}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Idle RSS of a server 1.5 s after it printed `ready`. */
+async function idleRss(command: string, args: string[], ready: string): Promise<number> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await printed(child, ready);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const rss = rssBytes(child.pid!);
+  await stop(child);
+  return rss;
+}
+
+async function idleRows(): Promise<Row[]> {
+  const dataPath = await mkdtemp(join(tmpdir(), 'bench-footprint-'));
+  const free = ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0'];
+  const broker: Record<string, number> = {
+    nsqworker: await idleRss(process.execPath, [CLI, 'broker', ...free, `--data-path=${dataPath}`], 'TCP: listening'),
+  };
+  if (process.env.NSQD_BIN) broker.nsqd = await idleRss(process.env.NSQD_BIN, [...free, `--data-path=${dataPath}`], 'TCP: listening');
+  const lookupd: Record<string, number> = { nsqworker: await idleRss(process.execPath, [CLI, 'lookupd', ...free], 'TCP: listening') };
+  if (process.env.NSQLOOKUPD_BIN) lookupd.nsqlookupd = await idleRss(process.env.NSQLOOKUPD_BIN, free, 'TCP: listening');
+  const floor = await idleRss(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], 'ready');
+  await rm(dataPath, { recursive: true, force: true });
+  const mb = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value / MB]));
+  return [
+    { metric: 'broker idle RSS (target ≤ 55)', unit: 'MB', higherIsBetter: false, values: mb(broker) },
+    { metric: 'lookupd idle RSS (target ≤ 55)', unit: 'MB', higherIsBetter: false, values: mb(lookupd) },
+    { metric: 'bare node idle RSS (the floor)', unit: 'MB', higherIsBetter: false, values: { nsqworker: floor / MB } },
+  ];
+}
+
+async function backlogRow(): Promise<Row> {
+  const values: Record<string, number> = {};
+  const kinds: Array<'bundled' | 'nsqd'> = process.env.NSQD_BIN ? ['bundled', 'nsqd'] : ['bundled'];
+  for (const kind of kinds) {
+    const broker = await startBrokerProcess(kind);
+    await publishLoad(broker.tcpPort, 'footprint', Buffer.alloc(200, 0x61), BACKLOG, 200, 16);
+    values[broker.name] = broker.peakRssBytes() / MB;
+    await broker.stop();
+  }
+  return { metric: `broker peak RSS building a ${BACKLOG.toLocaleString('en')}-message backlog, MPUB 200 × 200 B (target ≤ 80)`, unit: 'MB', higherIsBetter: false, values };
+}
+
+async function timed(args: string[], cwd: string, until?: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (until === undefined) {
+    await new Promise((resolve) => child.once('exit', resolve));
+    return performance.now() - started;
+  }
+  await printed(child, until);
+  const elapsed = performance.now() - started;
+  await stop(child);
+  return elapsed;
+}
+
+async function startupRows(): Promise<Row[]> {
+  const projects = new CliProjects();
+  try {
+    const project = await projects.create();
+    await project.writeWorker('fp', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { a() {}, b() {} } });\n");
+    const help: number[] = [];
+    const workerHelp: number[] = [];
+    const subscribed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      help.push(await timed(['--help'], project.dir));
+      workerHelp.push(await timed(['--topic', 'fp', '--channel', 'c', '--help'], project.dir));
+      const run = ['--topic', 'fp', '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path(`data-${i}`)];
+      subscribed.push(await timed(run, project.dir, '"msg":"subscribed"'));
+    }
+    const watched = await watchRss(project.dir);
+    return [
+      { metric: 'nsqworker --help (target ≤ 250)', unit: 'ms', higherIsBetter: false, values: { nsqworker: median(help) } },
+      { metric: "a worker's --topic T --channel C --help (target ≤ 500)", unit: 'ms', higherIsBetter: false, values: { nsqworker: median(workerHelp) } },
+      { metric: 'start → worker subscribed, embedded broker (target ≤ 500)', unit: 'ms', higherIsBetter: false, values: { nsqworker: median(subscribed) } },
+      { metric: '--watch: runner process RSS', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.parent / MB } },
+      { metric: '--watch: each child process RSS (target ≤ 50)', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.child / MB } },
+      { metric: '--watch: all processes', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.total / MB } },
+    ];
+  } finally {
+    await projects.cleanup();
+  }
+}
+
+/** RSS under --watch, at rest: the runner, and the largest of its children (the active host and the warm standby). */
+async function watchRss(dir: string): Promise<{ parent: number; child: number; total: number }> {
+  const args = ['--topic', 'fp', '--channel', 'c', '--watch', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', join(dir, 'data-watch')];
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  await printed(child, '"msg":"subscribed"');
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const pids = processTree(child.pid!);
+  const sizes = pids.map((pid) => rssBytes(pid));
+  const parent = rssBytes(child.pid!);
+  const children = sizes.filter((_, index) => pids[index] !== child.pid);
+  await stop(child);
+  return { parent, child: Math.max(0, ...children), total: sizes.reduce((sum, size) => sum + size, 0) };
+}
+
+export async function footprintBenchmarks(): Promise<Row[]> {
+  readFileSync(CLI); // fail early without a build
+  return [...(await idleRows()), await backlogRow(), ...(await startupRows())];
+}
