@@ -18,11 +18,12 @@ export const ConnectionOptionsShape = {
   clientId: z.string().optional().describe('IDENTIFY client_id (default: the short hostname)'),
   hostname: z.string().optional().describe('IDENTIFY hostname (default: os.hostname())'),
   userAgent: z.string().default(`nsqworker/${CLIENT_VERSION}`).describe('IDENTIFY user_agent'),
+  // No upper bound here: nsqd's --max-heartbeat-interval decides, and its IDENTIFY answer says so
+  // (go-nsq has no cap either); a cap here would refuse what the server accepts.
   heartbeatIntervalMs: int
     .min(1000)
-    .max(60_000)
     .default(30_000)
-    .describe('Heartbeat interval asked of nsqd, ms; nothing read for twice this closes the connection'),
+    .describe("Heartbeat interval asked of nsqd, ms (up to nsqd's --max-heartbeat-interval); nothing read for twice this closes the connection"),
   outputBufferSize: int.min(-1).optional().describe('nsqd output buffer size, bytes (-1 disables, omitted = server default)'),
   outputBufferTimeoutMs: int.min(-1).optional().describe('nsqd output buffer timeout, ms (-1 disables, omitted = server default)'),
   msgTimeoutMs: int.min(1000).optional().describe('In-flight timeout for this client, ms (omitted = server default, 60s)'),

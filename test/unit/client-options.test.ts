@@ -34,6 +34,9 @@ describe('consumer options', () => {
     expect(() =>
       parseOptions(ConsumerOptionsSchema, { topic: 't', channel: 'c', nsqdTcpAddresses: ['a:1'], heartbeatIntervalMs: 10 }, 'consumer'),
     ).toThrow(/heartbeatIntervalMs/);
+    // No upper bound of the client's own: nsqd's --max-heartbeat-interval decides (see client-heartbeat-limit).
+    const long = parseOptions(ConsumerOptionsSchema, { topic: 't', channel: 'c', nsqdTcpAddresses: ['a:1'], heartbeatIntervalMs: 120_000 }, 'consumer');
+    expect(long.heartbeatIntervalMs).toBe(120_000);
   });
 
   it('producer options need at least one address', () => {
