@@ -27,6 +27,7 @@ export class Message {
   /** The body: a view of the received bytes, not a copy. */
   readonly body: Buffer;
   private answered = false;
+  private readonly payload: Buffer | undefined;
 
   constructor(
     decoded: DecodedMessage,
@@ -38,6 +39,16 @@ export class Message {
     this.attempts = decoded.attempts;
     this.timestamp = decoded.timestampNs;
     this.body = decoded.body;
+    this.payload = decoded.payload;
+  }
+
+  /**
+   * The publish time exactly as nsqd wrote it, in nanoseconds: `timestamp` is a double, whose last
+   * digits are rounded, which matters when the value is passed on (a dead letter, a log) rather than
+   * compared. Read from the received bytes on demand, so messages that never ask cost nothing.
+   */
+  get exactTimestampNs(): bigint {
+    return this.payload?.readBigInt64BE(0) ?? BigInt(this.timestamp);
   }
 
   /** When the message was published, in milliseconds since the Unix epoch. */

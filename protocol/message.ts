@@ -99,6 +99,11 @@ export interface DecodedMessage {
   id: string;
   /** A slice of `payload`, not a copy. */
   body: Buffer;
+  /**
+   * The payload the fields were read from. The int64 timestamp in it is exact; `timestampNs` (a
+   * double) is rounded to 256 ns, which is fine for arithmetic but not for echoing the value on.
+   */
+  payload?: Buffer;
 }
 
 export class MessageDecodeError extends Error {
@@ -116,5 +121,6 @@ export function decodeMessagePayload(payload: Buffer): DecodedMessage {
     attempts: payload.readUInt16BE(8),
     id: payload.toString('latin1', 10, 26),
     body: payload.subarray(MESSAGE_HEADER_SIZE),
+    payload,
   };
 }

@@ -12,7 +12,7 @@ import { Producer } from '../../client/producer.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
-import { deadLetterEnvelope } from '../worker/dead-letter.ts';
+import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
@@ -87,7 +87,7 @@ export async function bindWorker(params: {
 
     const deadLetter = async (message: Message, error: string): Promise<void> => {
       if (deadLetterTopic === undefined) return;
-      await producer.publish(deadLetterTopic, deadLetterEnvelope({ topic, channel, task, message, error }));
+      await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message, error })));
       count.deadLettered++;
     };
 

@@ -4,14 +4,16 @@
  */
 import type { Message } from '../../client/message.ts';
 
-// A type alias, not an interface: it must be assignable to a JSON publish body.
 export type DeadLetterEnvelope = {
   topic: string;
   channel: string;
   task: string;
   message_id: string;
   attempts: number;
-  timestamp: number;
+  /** nsqd's publish time in nanoseconds: beyond 2^53, so a bigint, written as exact JSON digits. */
+  timestamp: bigint;
+  /** The same time in milliseconds, which a JavaScript reader can hold exactly. */
+  timestamp_ms: number;
   error: string;
   body: string;
   body_encoding: 'utf8' | 'base64';
@@ -25,16 +27,30 @@ function isUtf8(bytes: Buffer): boolean {
 export function deadLetterEnvelope(source: { topic: string; channel: string; task: string; message: Message; error: string }): DeadLetterEnvelope {
   const { message } = source;
   const utf8 = isUtf8(message.body);
+  const timestamp = message.exactTimestampNs;
   return {
     topic: source.topic,
     channel: source.channel,
     task: source.task,
     message_id: message.id,
     attempts: message.attempts,
-    timestamp: message.timestamp,
+    timestamp,
+    timestamp_ms: Number(timestamp / 1_000_000n),
     error: source.error,
     body: utf8 ? message.body.toString('utf8') : message.body.toString('base64'),
     body_encoding: utf8 ? 'utf8' : 'base64',
     dead_lettered_at: new Date().toISOString(),
   };
+}
+
+/**
+ * The envelope as JSON text. JSON.stringify cannot write a bigint (and a number would round the
+ * nanoseconds' last digits), so each field is written in turn and the bigint as its decimal digits,
+ * which JSON readers with big-number support (Go, Python, jq) read exactly.
+ */
+export function deadLetterJson(envelope: DeadLetterEnvelope): string {
+  const fields = Object.entries(envelope).map(
+    ([key, value]) => `${JSON.stringify(key)}:${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}`,
+  );
+  return `{${fields.join(',')}}`;
 }

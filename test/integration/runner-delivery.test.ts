@@ -58,6 +58,8 @@ export default defineWorker({
     ]);
 
     const deadLetters = collect(projects, tcpAddress, 'payments.dead_letter');
+    const originals = collect(projects, tcpAddress, 'payments', 'copy');
+    await eventually(async () => channelOf(await brokerStats(httpAddress), 'payments', 'copy'), 'the copy channel');
     await publish(httpAddress, 'payments', '{"amount":42}');
     await eventually(() => (deadLetters.messages.length > 0 ? true : undefined), 'a dead letter');
 
@@ -80,6 +82,11 @@ export default defineWorker({
       error: 'mail server down',
       body: '{"amount":42}',
     });
+    // nsqd's nanoseconds pass 2^53: the envelope carries them as exact digits, and milliseconds beside.
+    const original = await eventually(() => originals.messages.find((message) => message.id === id), 'the original on the copy channel');
+    const timestampDigits = /"timestamp":(\d+),/.exec(deadLetters.messages[0]!.text())?.[1];
+    expect(timestampDigits).toBe(original.exactTimestampNs.toString());
+    expect(envelope.timestamp_ms).toBe(Number(original.exactTimestampNs / 1_000_000n));
 
     // The broker agrees: the ledger channel finished its message once, without a requeue.
     const ledgerChannel = await drained(httpAddress, 'payments', 'settle.ledger', 1);

@@ -142,7 +142,8 @@ describe('message payload', () => {
   it('decodes what it encodes; the body is a slice of the payload', () => {
     const payload = encodeMessagePayload(timestampNs, 7, ID, Buffer.from('body'));
     const message = decodeMessagePayload(payload);
-    expect(message).toEqual({ timestampNs, attempts: 7, id: ID, body: Buffer.from('body') });
+    expect(message).toEqual({ timestampNs, attempts: 7, id: ID, body: Buffer.from('body'), payload });
+    expect(message.payload).toBe(payload);
     expect(message.body.buffer).toBe(payload.buffer);
     expect(message.body.byteOffset).toBe(payload.byteOffset + 26);
   });
@@ -159,6 +160,8 @@ describe('message payload', () => {
     const exact = 1_700_000_000_123_456_789n;
     const payload = Buffer.concat([int64(exact), hex('0003'), Buffer.from(ID), Buffer.from('x')]);
     expect(decodeMessagePayload(payload).timestampNs).toBe(Number(exact));
+    // The exact value stays readable, for whoever passes it on.
+    expect(decodeMessagePayload(payload).payload?.readBigInt64BE(0)).toBe(exact);
   });
 
   it('rejects a payload shorter than the header; exactly 26 bytes is an empty body', () => {
