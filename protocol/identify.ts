@@ -24,8 +24,8 @@ export const IdentifyRequestSchema = z.object({
   deflate_level: z.nullish(int),
   sample_rate: z.nullish(z.int().check(z.minimum(-2147483648), z.maximum(2147483647))),
   msg_timeout: z.nullish(int),
-  topology_region: z.nullish(z.string()),
-  topology_zone: z.nullish(z.string()),
+  // nsqd v1.3.0 has no topology_region / topology_zone (they came after): like any unknown field,
+  // they are ignored, whatever their type.
 });
 
 export type IdentifyRequest = z.infer<typeof IdentifyRequestSchema>;
@@ -46,8 +46,6 @@ export const IdentifyResponseSchema = z.object({
   auth_required: z.boolean(),
   output_buffer_size: int,
   output_buffer_timeout: int,
-  topology_region: z.optional(z.string()),
-  topology_zone: z.optional(z.string()),
 });
 
 export type IdentifyResponse = z.infer<typeof IdentifyResponseSchema>;

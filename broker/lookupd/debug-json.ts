@@ -23,8 +23,6 @@ function entryJson(producer: Producer): string {
     `"tcp_port":${peer.tcpPort},` +
     `"tombstoned":${producer.tombstoned},` +
     `"tombstoned_at":${producer.tombstonedAtMs === undefined ? GO_ZERO_TIME_UNIX_NANO : nanoseconds(producer.tombstonedAtMs)},` +
-    `"topology_region":${goJson(peer.topologyRegion)},` +
-    `"topology_zone":${goJson(peer.topologyZone)},` +
     `"version":${goJson(peer.version)}}`
   );
 }

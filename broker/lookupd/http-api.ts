@@ -55,8 +55,6 @@ function peerJson(peer: PeerInfo): Record<string, string | number> {
     tcp_port: peer.tcpPort,
     http_port: peer.httpPort,
     version: peer.version,
-    topology_zone: peer.topologyZone,
-    topology_region: peer.topologyRegion,
   };
 }
 

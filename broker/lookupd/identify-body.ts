@@ -10,8 +10,6 @@ export interface IdentifyFields {
   tcpPort: number;
   httpPort: number;
   version: string;
-  topologyZone: string;
-  topologyRegion: string;
 }
 
 type Field = keyof IdentifyFields | 'remoteAddress';
@@ -23,8 +21,6 @@ const FIELDS: ReadonlyMap<string, { field: Field; kind: 'string' | 'int' }> = ne
   ['tcp_port', { field: 'tcpPort', kind: 'int' }],
   ['http_port', { field: 'httpPort', kind: 'int' }],
   ['version', { field: 'version', kind: 'string' }],
-  ['topology_zone', { field: 'topologyZone', kind: 'string' }],
-  ['topology_region', { field: 'topologyRegion', kind: 'string' }],
 ] as const);
 
 // Go's `int` is 64 bits; beyond that the decoder reports an overflow.
@@ -49,8 +45,6 @@ export function decodeIdentifyBody(body: Buffer): IdentifyDecodeResult {
     tcpPort: 0,
     httpPort: 0,
     version: '',
-    topologyZone: '',
-    topologyRegion: '',
   };
   // A JSON null decodes into a struct as "nothing set"; any other non-object is a type error.
   if (parsed !== null) {

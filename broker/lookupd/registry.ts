@@ -26,8 +26,6 @@ export interface PeerInfo {
   readonly tcpPort: number;
   readonly httpPort: number;
   readonly version: string;
-  readonly topologyZone: string;
-  readonly topologyRegion: string;
   /** Wall-clock ms of the last IDENTIFY or PING. */
   lastUpdateMs: number;
 }

@@ -10,7 +10,8 @@ import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, s
 import type { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
 import { NSQD_VERSION } from './options.ts';
-import { buildStats, formatStatsText } from './stats.ts';
+import { buildStats } from './stats.ts';
+import { formatStatsText } from './stats-text.ts';
 import { configValue } from './http-config.ts';
 
 export interface HttpContext {
@@ -157,13 +158,14 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
 
 function stats(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, query: QueryParams): void {
   const result = buildStats(ctx.nsqd, ctx.clients(), {
-    topic: query.get('topic') ?? undefined,
-    channel: query.get('channel') ?? undefined,
+    // An empty value is no filter, as in nsqd (it reads a missing parameter as "").
+    topic: query.get('topic') || undefined,
+    channel: query.get('channel') || undefined,
     includeClients: parseBoolParam(query.get('include_clients'), true),
     includeMem: parseBoolParam(query.get('include_mem'), true),
   });
   if (query.get('format') === 'json') sendJson(res, result);
-  else sendText(res, formatStatsText(result));
+  else sendText(res, formatStatsText(result, Date.now() - ctx.nsqd.startedAtMs));
 }
 
 function info(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
@@ -180,8 +182,6 @@ function info(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): voi
     max_output_buffer_size: options.maxOutputBufferSize,
     max_output_buffer_timeout: options.maxOutputBufferTimeoutMs * 1e6,
     max_deflate_level: options.maxDeflateLevel,
-    topology_zone: '',
-    topology_region: '',
   });
 }
 

@@ -21,8 +21,6 @@ export interface ClientSettings {
   sampleRate: number;
   msgTimeoutMs: number;
   deflateLevel: number;
-  topologyRegion: string;
-  topologyZone: string;
 }
 
 export function defaultClientSettings(options: BrokerOptions, remoteHost: string): ClientSettings {
@@ -36,8 +34,6 @@ export function defaultClientSettings(options: BrokerOptions, remoteHost: string
     sampleRate: 0,
     msgTimeoutMs: options.msgTimeoutMs,
     deflateLevel: 6,
-    topologyRegion: '',
-    topologyZone: '',
   };
 }
 
@@ -81,8 +77,6 @@ export function negotiate(current: ClientSettings, request: IdentifyRequest, opt
   if (request.client_id != null) next.clientId = request.client_id;
   if (request.hostname != null) next.hostname = request.hostname;
   if (request.user_agent != null) next.userAgent = request.user_agent;
-  if (request.topology_region != null) next.topologyRegion = request.topology_region;
-  if (request.topology_zone != null) next.topologyZone = request.topology_zone;
 
   const heartbeat = request.heartbeat_interval ?? 0;
   if (heartbeat === -1) next.heartbeatIntervalMs = 0;
@@ -132,7 +126,5 @@ export function identifyResponse(settings: ClientSettings, options: BrokerOption
     auth_required: false,
     output_buffer_size: settings.outputBufferSize,
     output_buffer_timeout: settings.outputBufferTimeoutMs,
-    topology_region: '',
-    topology_zone: '',
   };
 }

@@ -23,8 +23,6 @@ export interface RegistrarIdentity {
   tcpPort: number;
   httpPort: number;
   version: string;
-  topologyZone?: string;
-  topologyRegion?: string;
 }
 
 /** One topic and its channels, as the broker holds them at the moment of the call. */
@@ -78,8 +76,6 @@ export class LookupdRegistrar {
         hostname: identity.hostname,
         http_port: identity.httpPort,
         tcp_port: identity.tcpPort,
-        topology_region: identity.topologyRegion ?? '',
-        topology_zone: identity.topologyZone ?? '',
         version: identity.version,
       }),
       registrationCommands: () => this.registrationCommands(),

@@ -22,7 +22,10 @@ export interface TopologyListener {
 export class Nsqd implements TopicHost, DiskHealth {
   readonly topics = new Map<string, Topic>();
   readonly channelLimits: ChannelLimits;
-  readonly startTime = Math.floor(Date.now() / 1000);
+  /** Wall-clock ms at start: /stats text prints the uptime finer than the second. */
+  readonly startedAtMs = Date.now();
+  /** Unix seconds, as /info and /stats report it. */
+  readonly startTime = Math.floor(this.startedAtMs / 1000);
   readonly nodeId: number;
   /** `OK`, or `NOK - <reason>` after a disk write failed. */
   health = 'OK';

@@ -1,6 +1,6 @@
 /**
- * `/stats`: the broker's counters in nsqd's JSON shape (field names and order as nsqd writes them,
- * which nsqadmin and nsq_stat read), and the human-readable text form.
+ * `/stats`: the broker's counters in nsqd's JSON shape (field names and order as nsqd v1.3.0 writes
+ * them, which nsqadmin and nsq_stat read). The text form is in stats-text.ts.
  */
 import type { Channel } from './channel.ts';
 import type { ClientConnection } from './client-connection.ts';
@@ -17,9 +17,18 @@ export interface StatsQuery {
 
 const E2E_EMPTY = { count: 0, percentiles: null };
 
-export function clientStats(client: ClientConnection) {
+/**
+ * One client's stats. `pub_counts` holds at most one entry, as nsqd v1.3.0's does (its loop stops
+ * after the first): the filtered topic's, or without a filter the first topic published to.
+ */
+export function clientStats(client: ClientConnection, topicFilter?: string) {
   const { settings } = client;
-  const pubCounts = [...client.pubCounts].map(([topic, count]) => ({ topic, count }));
+  const pubCounts: Array<{ topic: string; count: number }> = [];
+  for (const [topic, count] of client.pubCounts) {
+    if (topicFilter !== undefined && topic !== topicFilter) continue;
+    pubCounts.push({ topic, count });
+    break;
+  }
   return {
     client_id: settings.clientId,
     hostname: settings.hostname,
@@ -36,8 +45,6 @@ export function clientStats(client: ClientConnection) {
     deflate: false,
     snappy: false,
     user_agent: settings.userAgent,
-    topology_zone: settings.topologyZone,
-    topology_region: settings.topologyRegion,
     ...(pubCounts.length > 0 ? { pub_counts: pubCounts } : {}),
     tls: false,
     tls_cipher_suite: '',
@@ -47,7 +54,7 @@ export function clientStats(client: ClientConnection) {
   };
 }
 
-function channelStats(channel: Channel, includeClients: boolean) {
+function channelStats(channel: Channel, query: StatsQuery) {
   const subscribers = channel.subscribers as ClientConnection[];
   return {
     channel_name: channel.name,
@@ -59,7 +66,7 @@ function channelStats(channel: Channel, includeClients: boolean) {
     requeue_count: channel.requeueCount,
     timeout_count: channel.timeoutCount,
     client_count: subscribers.length,
-    clients: includeClients ? subscribers.map(clientStats) : null,
+    clients: query.includeClients ? subscribers.map((client) => clientStats(client, query.topic)) : null,
     paused: channel.paused,
     e2e_processing_latency: E2E_EMPTY,
   };
@@ -69,7 +76,7 @@ function topicStats(topic: Topic, query: StatsQuery) {
   const channels = [...topic.channels.values()]
     .filter((channel) => query.channel === undefined || channel.name === query.channel)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((channel) => channelStats(channel, query.includeClients));
+    .map((channel) => channelStats(channel, query));
   return {
     topic_name: topic.name,
     channels,
@@ -109,7 +116,9 @@ export function buildStats(nsqd: Nsqd, clients: Iterable<ClientConnection>, quer
   }
   // With ?channel=, topics that lack the channel are left out.
   if (topics !== null && query.channel !== undefined) topics = topics.filter((topic) => topic.channels.length > 0);
-  const producers = query.includeClients ? [...clients].filter((client) => client.pubCounts.size > 0).map(clientStats) : [];
+  const producers = query.includeClients
+    ? [...clients].filter((client) => client.pubCounts.size > 0).map((client) => clientStats(client, query.topic))
+    : [];
   return {
     version: NSQD_VERSION,
     health: nsqd.health,
@@ -120,53 +129,4 @@ export function buildStats(nsqd: Nsqd, clients: Iterable<ClientConnection>, quer
   };
 }
 
-function formatUptime(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
-}
-
-/** The text form of /stats, for people at a terminal. */
-export function formatStatsText(stats: ReturnType<typeof buildStats>): string {
-  const lines: string[] = [];
-  lines.push(`nsqd v${NSQD_VERSION} (built w/node ${process.version})`);
-  lines.push(`start_time ${new Date(stats.start_time * 1000).toISOString()}`);
-  lines.push(`uptime ${formatUptime(Math.floor(Date.now() / 1000) - stats.start_time)}`);
-  lines.push('');
-  lines.push(`Health: ${stats.health}`);
-  lines.push('');
-  if (stats.topics === null || stats.topics.length === 0) {
-    lines.push('NO_TOPICS');
-  } else {
-    lines.push('Topics:');
-    for (const topic of stats.topics) {
-      const paused = topic.paused ? '*P ' : '   ';
-      lines.push(
-        `${paused}[${topic.topic_name.padEnd(15)}] depth: ${String(topic.depth).padEnd(5)} be-depth: ${String(topic.backend_depth).padEnd(5)} msgs: ${String(topic.message_count).padEnd(8)} e2e%: `,
-      );
-      for (const channel of topic.channels) {
-        const channelPaused = channel.paused ? '   *P ' : '      ';
-        lines.push(
-          `${channelPaused}[${channel.channel_name.padEnd(25)}] depth: ${String(channel.depth).padEnd(5)} be-depth: ${String(channel.backend_depth).padEnd(5)} inflt: ${String(channel.in_flight_count).padEnd(4)} def: ${String(channel.deferred_count).padEnd(4)} re-q: ${String(channel.requeue_count).padEnd(5)} timeout: ${String(channel.timeout_count).padEnd(5)} msgs: ${String(channel.message_count).padEnd(8)} e2e%: `,
-        );
-        for (const client of channel.clients ?? []) {
-          lines.push(
-            `        [V2 ${client.client_id.padEnd(18)}] state: ${client.state} inflt: ${String(client.in_flight_count).padEnd(4)} rdy: ${String(client.ready_count).padEnd(4)} fin: ${String(client.finish_count).padEnd(8)} re-q: ${String(client.requeue_count).padEnd(8)} msgs: ${String(client.message_count).padEnd(8)} connected: ${formatUptime(Math.floor(Date.now() / 1000) - client.connect_ts)}`,
-          );
-        }
-      }
-    }
-  }
-  if (stats.producers !== null) {
-    lines.push('');
-    lines.push('Producers:');
-    for (const producer of stats.producers) {
-      lines.push(`   [V2 ${producer.client_id.padEnd(18)}] msgs: ${producer.pub_counts?.reduce((sum, p) => sum + p.count, 0) ?? 0} connected: ${formatUptime(Math.floor(Date.now() / 1000) - producer.connect_ts)}`);
-    }
-  } else {
-    lines.push('');
-    lines.push('Producers: None');
-  }
-  return `${lines.join('\n')}\n`;
-}
+export type NsqdStats = ReturnType<typeof buildStats>;

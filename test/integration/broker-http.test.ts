@@ -125,8 +125,6 @@ describe('/ping and /info', () => {
       'max_output_buffer_size',
       'max_output_buffer_timeout',
       'max_deflate_level',
-      'topology_zone',
-      'topology_region',
     ]);
     expect(info).toMatchObject({
       version: '1.3.0',
@@ -137,9 +135,9 @@ describe('/ping and /info', () => {
       max_output_buffer_size: 65536,
       max_output_buffer_timeout: 30_000_000_000,
       max_deflate_level: 6,
-      topology_zone: '',
-      topology_region: '',
     });
+    // nsqd v1.3.0 has no topology fields (they came after it).
+    expect(info).not.toHaveProperty('topology_zone');
     expect(typeof info.hostname).toBe('string');
     expect(info.start_time).toBeLessThanOrEqual(before + 1);
     expect(info.start_time).toBeGreaterThan(before - 60);
@@ -351,8 +349,6 @@ describe('/stats', () => {
     'deflate',
     'snappy',
     'user_agent',
-    'topology_zone',
-    'topology_region',
     'tls',
     'tls_cipher_suite',
     'tls_version',
@@ -442,7 +438,7 @@ describe('/stats', () => {
     const stats = await statsJson(broker);
     expect(stats.producers).toHaveLength(1);
     const entry = stats.producers[0];
-    expect(Object.keys(entry)).toEqual([...CLIENT_KEYS.slice(0, 17), 'pub_counts', ...CLIENT_KEYS.slice(17)]);
+    expect(Object.keys(entry)).toEqual([...CLIENT_KEYS.slice(0, 15), 'pub_counts', ...CLIENT_KEYS.slice(15)]);
     expect(entry.pub_counts).toEqual([{ topic, count: 2 }]);
     expect(entry.state).toBe(0);
     expect((await statsJson(broker, '&include_clients=false')).producers).toBeNull();
@@ -502,6 +498,38 @@ describe('/stats', () => {
       expect(Object.keys(await statsJson(broker, `&include_mem=${value}`))).toEqual(['version', 'health', 'start_time', 'topics', 'producers']);
     }
     expect(Object.keys(await statsJson(broker, '&include_mem=bogus'))).toContain('memory');
+  });
+
+  it('text format as nsqd v1.3.0 prints it: Topics: None, the memory block, client and producer lines', async () => {
+    const broker = await fixture.start();
+    const empty = (await get(broker, '/stats?include_mem=false')).text;
+    expect(empty).toMatch(/^nsqd v1\.3\.0 \(built w\/[^)]+\)\nstart_time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nuptime [\d.hms]+\n\nHealth: OK\n\nTopics: None\n\nProducers: None\n$/);
+
+    const topic = uniqueName();
+    await fixture.subscriber(broker.tcpAddress, topic, 'chan', 1, { hostname: 'worker-host', user_agent: 'test/1.0' });
+    const producer = await fixture.connect(broker.tcpAddress);
+    producer.send(encodePub(topic, Buffer.from('x')));
+    await producer.expectResponse('OK');
+    const text = (await get(broker, '/stats')).text;
+    const lines = text.split('\n');
+    expect(lines.slice(3, 7)).toEqual(['', 'Health: OK', '', 'Memory:']);
+    expect(lines[7]).toMatch(/^   heap_objects {13}\t\d+$/);
+    const topicAt = lines.findIndex((line) => line.includes(`[${topic}`));
+    // "Topics:" and the first topic line follow each other; the channel and its client come next.
+    expect(lines[topicAt - 1]).toBe('Topics:');
+    expect(lines[topicAt + 1]).toMatch(/^ {6}\[chan {21}\] depth: /);
+    expect(lines[topicAt + 2]).toMatch(/^ {8}\[V2 worker-host:\d+ test\/1\.0 *\] state: 3 inflt: 1 +rdy: 1 +fin: 0 +re-q: 0 +msgs: 1 +connected: \d+s$/);
+    const producersAt = lines.indexOf('Producers:');
+    expect(producersAt).toBeGreaterThan(topicAt);
+    expect(lines[producersAt + 1]).toMatch(new RegExp(`^ {3}\\[V2 .+:\\d+ .*\\] msgs: 1 +topics: ${topic}=1 connected: \\d+s$`));
+  });
+
+  it('an empty topic or channel parameter is no filter, as in nsqd', async () => {
+    const broker = await fixture.start();
+    const topic = uniqueName();
+    await expectOk(post(broker, `/topic/create?topic=${topic}`));
+    const stats = await statsJson(broker, '&topic=&channel=');
+    expect(stats.topics.map((t: Json) => t.topic_name)).toContain(topic);
   });
 
   it('text format for people: header, topic and channel lines, paused marks', async () => {

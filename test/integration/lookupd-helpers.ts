@@ -104,8 +104,6 @@ export function identityBody(overrides: Record<string, unknown> = {}): Record<st
     hostname: 'nsqd-host.local',
     http_port: 4151,
     tcp_port: 4150,
-    topology_region: '',
-    topology_zone: '',
     version: '1.3.0',
     ...overrides,
   };

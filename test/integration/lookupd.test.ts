@@ -5,7 +5,7 @@ import { MAX_IDENTIFY_BODY_BYTES } from '../../broker/lookupd/tcp-protocol.ts';
 import { eventually, http, identifyFrame, identityBody, V1Client } from './lookupd-helpers.ts';
 
 /** nsqlookupd's PeerInfo fields, in the order it writes them (/lookup producers, and /nodes before its own two). */
-const PEER_INFO_KEYS = ['remote_address', 'hostname', 'broadcast_address', 'tcp_port', 'http_port', 'version', 'topology_zone', 'topology_region'];
+const PEER_INFO_KEYS = ['remote_address', 'hostname', 'broadcast_address', 'tcp_port', 'http_port', 'version'];
 
 let lookupd: LookupdHandle | undefined;
 const clients: V1Client[] = [];
@@ -169,6 +169,7 @@ describe('lookupd TCP protocol V1', () => {
 describe('lookupd registrations', () => {
   it('REGISTER t c lists the producer under the topic and the channel', async () => {
     await start();
+    // A newer nsqd sends topology fields: lookupd v1.3.0 ignores them, like any field it does not know.
     const c = await nsqd({ broadcast_address: 'n1', tcp_port: 5150, http_port: 5151, topology_zone: 'z', topology_region: 'r' });
     expect(await c.command('REGISTER orders workers')).toBe('OK');
     const lookup = await get('/lookup?topic=orders');
@@ -177,7 +178,8 @@ describe('lookupd registrations', () => {
     expect(lookup.json.producers).toHaveLength(1);
     const producer = lookup.json.producers[0];
     expect(Object.keys(producer)).toEqual(PEER_INFO_KEYS);
-    expect(producer).toMatchObject({ broadcast_address: 'n1', tcp_port: 5150, http_port: 5151, topology_zone: 'z', topology_region: 'r' });
+    expect(producer).toMatchObject({ broadcast_address: 'n1', tcp_port: 5150, http_port: 5151 });
+    expect(producer).not.toHaveProperty('topology_zone');
     expect(producer.remote_address).toBe(`127.0.0.1:${c.socket.localPort}`);
     expect((await get('/topics')).json).toEqual({ topics: ['orders'] });
     expect((await get('/channels?topic=orders')).json).toEqual({ channels: ['workers'] });
@@ -375,7 +377,7 @@ describe('lookupd HTTP API', () => {
     const id = `127.0.0.1:${c.socket.localPort}`;
     const entry = new RegExp(
       `^\\{"broadcast_address":"d","hostname":"dh","http_port":8,"id":"${id}","last_update":(\\d{19}),"tcp_port":7,` +
-        `"tombstoned":false,"tombstoned_at":-6795364578871345152,"topology_region":"r","topology_zone":"z","version":"1.3.0"\\}$`,
+        `"tombstoned":false,"tombstoned_at":-6795364578871345152,"version":"1.3.0"\\}$`,
     );
     const first = debug.text.slice('{"channel:t:c":['.length, debug.text.indexOf(']'));
     const match = entry.exec(first);

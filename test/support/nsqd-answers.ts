@@ -16,8 +16,6 @@ export function nsqdIdentifyAnswer(overrides: Record<string, unknown> = {}): str
     auth_required: false,
     output_buffer_size: 16384,
     output_buffer_timeout: 250,
-    topology_region: '',
-    topology_zone: '',
     ...overrides,
   });
 }

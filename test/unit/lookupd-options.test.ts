@@ -96,8 +96,6 @@ describe('lookupd registry', () => {
     tcpPort: 1,
     httpPort: 2,
     version: 'v',
-    topologyZone: '',
-    topologyRegion: '',
     lastUpdateMs,
   });
 

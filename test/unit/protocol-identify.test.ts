@@ -59,7 +59,6 @@ describe('IdentifyRequestSchema', () => {
       { client_id: 7 },
       { hostname: false },
       { user_agent: ['x'] },
-      { topology_zone: 1 },
       // sample_rate is an int32 in nsqd.
       { sample_rate: 2 ** 31 },
       // Go's int is 64 bits; a JS number past 2^53 is not an integer we can trust.
@@ -79,7 +78,7 @@ describe('IdentifyRequestSchema', () => {
 const NSQD_RESPONSE =
   '{"max_rdy_count":2500,"version":"1.3.0","max_msg_timeout":900000,"msg_timeout":60000,"tls_v1":false,' +
   '"deflate":false,"deflate_level":6,"max_deflate_level":6,"snappy":false,"sample_rate":0,"auth_required":false,' +
-  '"output_buffer_size":16384,"output_buffer_timeout":250,"topology_region":"","topology_zone":""}';
+  '"output_buffer_size":16384,"output_buffer_timeout":250}';
 
 describe('IdentifyResponseSchema', () => {
   it("parses nsqd's response and keeps nsqd's field order", () => {
@@ -92,9 +91,15 @@ describe('IdentifyResponseSchema', () => {
     expect(keys).toEqual(Object.keys(JSON.parse(NSQD_RESPONSE) as object));
   });
 
-  it('accepts a server without the topology fields (before nsqd 1.3)', () => {
-    const { topology_region: _r, topology_zone: _z, ...older } = JSON.parse(NSQD_RESPONSE) as Record<string, unknown>;
-    expect(IdentifyResponseSchema.safeParse(older).success).toBe(true);
+  it('accepts the topology fields of an nsqd newer than v1.3.0, and leaves them out', () => {
+    const newer = { ...(JSON.parse(NSQD_RESPONSE) as Record<string, unknown>), topology_region: '', topology_zone: '' };
+    const parsed = IdentifyResponseSchema.safeParse(newer);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).not.toHaveProperty('topology_zone');
+  });
+
+  it('ignores topology fields in a request, of any type, as nsqd v1.3.0 ignores unknown fields', () => {
+    expect(IdentifyRequestSchema.safeParse({ topology_zone: 1, topology_region: ['r'] }).success).toBe(true);
   });
 
   it('assumes max_rdy_count 2500 when the server leaves it out', () => {
