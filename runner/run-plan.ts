@@ -75,10 +75,17 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 
 
+/** Steps of planning that a caller may act on before planning ends. */
+export interface PlanHooks {
+  /** The config file is loaded (the worker is not yet): e.g. a health address set only there. */
+  configLoaded?(config: NsqworkerConfig): Promise<void>;
+}
+
 /** The run argv asks for, or undefined when it asked for help (printed here). */
-export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<RunPlan | undefined> {
+export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: PlanHooks = {}): Promise<RunPlan | undefined> {
   const pre = prescan(argv.slice(2));
   const { config, path: configPath } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
+  if (!pre.help) await hooks.configLoaded?.(config);
   const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
   // --help lists NSQWORKER_TOPIC and NSQWORKER_CHANNEL (a systemd unit may set them): they find the worker too.
   pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);

@@ -9,7 +9,8 @@ import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { remoteEndpoints } from '../ops/endpoints.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
-import { startHealthServer, type HealthServer } from '../ops/health.ts';
+import { listenHealthServer, type HealthServer } from '../ops/health.ts';
+import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
 import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { ReloadingExecutor } from '../reload/reloading-executor.ts';
@@ -32,6 +33,8 @@ export interface StartOptions {
   logger?: Logger;
   /** A broker shared by several workers (`dev`): used, not started, and left running on stop. */
   sharedBroker?: EmbeddedBroker;
+  /** The health server, already listening on settings.healthAddress (answering `starting`). */
+  health?: HealthServer;
 }
 
 /** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
@@ -72,7 +75,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     settings.healthAddress === ''
       ? undefined
       : new (await import('../ops/metrics.ts')).WorkerMetrics({ topic: settings.topic, channel: settings.channel });
-  const health = metrics === undefined ? undefined : await startHealthServer(settings.healthAddress, metrics, logger);
+  const health = metrics === undefined ? undefined : (startOptions.health ?? (await listenHealthServer(settings.healthAddress)));
+  if (metrics !== undefined) health?.serve(metrics, logger);
   let connected: Awaited<ReturnType<typeof connectEndpoints>>;
   try {
     connected = await connectEndpoints(plan, logger, startOptions.sharedBroker);
@@ -136,8 +140,25 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
 }
 
 export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
-  const plan = await planRun(argv, env);
-  return plan === undefined ? undefined : startRun(plan);
+  // /healthz answers `starting` while the config and the worker load: from here when the command
+  // line or the environment names its address, else as soon as the config file does.
+  const decided = healthAddressBeforeConfig(argv.slice(2), env);
+  let health = await listenEarly(decided);
+  try {
+    const plan = await planRun(argv, env, {
+      configLoaded: async (config) => {
+        if (decided === undefined) health = await listenEarly(config.healthAddress);
+      },
+    });
+    if (plan === undefined || plan.settings.healthAddress === '') {
+      await health?.close();
+      return plan === undefined ? undefined : await startRun(plan);
+    }
+    return await startRun(plan, { health });
+  } catch (error) {
+    await health?.close();
+    throw error;
+  }
 }
 
 /** The CLI entry for the root command: run, and stop cleanly on the first signal. */
