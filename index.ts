@@ -11,7 +11,9 @@ export type { NsqworkerConfig } from './runner/config/config-file.ts';
 
 // The client.
 export { Consumer } from './client/consumer.ts';
-export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, MessageHandler, GiveUpHook } from './client/consumer.ts';
+export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, MessageHandler, GiveUpHook, NsqdNodeInfo } from './client/consumer.ts';
+export { LookupdDiscovery } from './client/lookupd-discovery.ts';
+export type { LookupdDiscoveryEvents, LookupdDiscoveryOptionsInput } from './client/lookupd-discovery.ts';
 export { Producer } from './client/producer.ts';
 export type { ProducerEvents } from './client/producer.ts';
 export { Message } from './client/message.ts';

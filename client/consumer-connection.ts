@@ -21,6 +21,8 @@ export interface SubscriptionOwner {
   onSubscriptionClosed(subscription: Subscription, error: Error | undefined): void;
   /** The delay for a requeue without one: requeue delay × attempts, capped. */
   defaultRequeueDelayMs(message: Message): number;
+  /** Runs after the handshake and before SUB; a rejection fails this attempt (it is retried). */
+  beforeSubscribe(subscription: Subscription): Promise<void>;
 }
 
 const CLOSE_WAIT = Buffer.from('CLOSE_WAIT');
@@ -57,6 +59,12 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   /** Connects, identifies and subscribes. SUB's OK is not awaited: nsqd answers in order and fails fatally. */
   async open(): Promise<void> {
     await this.connection.connect();
+    try {
+      await this.owner.beforeSubscribe(this);
+    } catch (error) {
+      this.connection.destroy();
+      throw error;
+    }
     this.connection.write(encodeSub(this.topic, this.channel));
   }
 

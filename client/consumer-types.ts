@@ -1,4 +1,5 @@
 /** The types of a consumer's public surface: its handler, its give-up hook, its config and its events. */
+import type { LookupdDiscovery } from './lookupd-discovery.ts';
 import type { Message } from './message.ts';
 import type { ConsumerOptionsInput } from './options.ts';
 
@@ -26,6 +27,23 @@ export type ConsumerEvents = {
   warning: [warning: ConsumerWarning];
 };
 
+/** An nsqd about to be subscribed: its TCP address, and its HTTP address when lookupd gave one. */
+export interface NsqdNodeInfo {
+  tcpAddress: string;
+  httpAddress: string | undefined;
+}
+
 export interface ConsumerConfig extends ConsumerOptionsInput {
   onGiveUp?: GiveUpHook;
+  /**
+   * A lookupd poller shared with other consumers of the same topic, used instead of one of the
+   * consumer's own (the lookupd options then come from it). Its owner starts and stops it.
+   */
+  discovery?: LookupdDiscovery;
+  /**
+   * Runs on each connection after the handshake and before SUB: e.g. to create the channel (and its
+   * siblings) over nsqd's HTTP API first. A rejection fails the attempt, which is retried like a
+   * failed connect.
+   */
+  beforeSubscribe?: (nsqd: NsqdNodeInfo) => Promise<void>;
 }

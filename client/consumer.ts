@@ -19,10 +19,11 @@ import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
 import { RdyController } from './rdy.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
-import type { ConsumerConfig, ConsumerEvents, MessageHandler } from './consumer-types.ts';
+import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
+import type { LookupdDiscovery } from './lookupd-discovery.ts';
 import { HandlerRunner } from './handler-runner.ts';
 
-export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, GiveUpHook, MessageHandler } from './consumer-types.ts';
+export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, GiveUpHook, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 
 export class Consumer extends TypedEmitter<ConsumerEvents> implements SubscriptionOwner {
   readonly options: ConsumerOptions;
@@ -31,6 +32,9 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private readonly rdy: RdyController<Subscription>;
   private readonly backoff: BackoffController;
   private poller: LookupdPoller | undefined;
+  private readonly discovery: LookupdDiscovery | undefined;
+  private readonly prepare: ((nsqd: NsqdNodeInfo) => Promise<void>) | undefined;
+  private readonly onSharedResult = (result: LookupdPollResult): void => this.onLookupResult(result);
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -43,8 +47,13 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     handler: MessageHandler,
   ) {
     super();
-    const { onGiveUp, ...options } = config;
+    const { onGiveUp, discovery, beforeSubscribe, ...options } = config;
     this.options = parseOptions(ConsumerOptionsSchema, options, 'consumer');
+    if (discovery !== undefined && discovery.options.topic !== this.options.topic) {
+      throw new NsqClientError(ClientErrorCode.InvalidOptions, `the shared discovery polls topic ${discovery.options.topic}, not ${this.options.topic}`);
+    }
+    this.discovery = discovery;
+    this.prepare = beforeSubscribe;
     if (typeof handler !== 'function') throw new NsqClientError(ClientErrorCode.InvalidOptions, 'the message handler must be a function');
     this.handlers = new HandlerRunner(this.options, handler, onGiveUp, this);
     const o = this.options;
@@ -84,7 +93,12 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     if (this.started || this.closing) return this;
     this.started = true;
     for (const address of this.options.nsqdTcpAddresses) this.endpoints.add(address, 'direct');
-    if (this.options.lookupdHttpAddresses.length > 0) {
+    if (this.discovery !== undefined) {
+      this.discovery.on('result', this.onSharedResult);
+      const latest = this.discovery.lastResult;
+      if (latest !== undefined) this.onLookupResult(latest);
+      this.discovery.start();
+    } else if (this.options.lookupdHttpAddresses.length > 0) {
       this.poller = new LookupdPoller(
         {
           addresses: this.options.lookupdHttpAddresses,
@@ -119,6 +133,20 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.rdy.setMaxInFlight(maxInFlight);
     this.checkInFlightWarning();
     this.handlers.runHeld();
+  }
+
+  /** Subscribes on one more nsqd, as if given in nsqdTcpAddresses: kept and reconnected until removed. */
+  addNsqdAddress(address: string): void {
+    if (!this.closing) this.endpoints.add(address, 'direct');
+  }
+
+  /**
+   * Stops using an nsqd given directly (one lookupd lists stays): no more reconnects, and its
+   * connection, if any, drains its messages and closes. Adding it again connects at once.
+   */
+  async removeNsqdAddress(address: string): Promise<void> {
+    const subscription = this.endpoints.remove(address);
+    if (subscription !== undefined) await this.retire(subscription);
   }
 
   /** Addresses of the nsqd instances currently subscribed. */
@@ -181,7 +209,11 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.rdy.remove(subscription);
     const fromLookupd = this.endpoints.closed(subscription);
     this.emit('disconnected', subscription.address, error);
-    if (fromLookupd && !this.closing) this.poller?.pollSoon();
+    if (fromLookupd && !this.closing) (this.discovery ?? this.poller)?.pollSoon();
+  }
+
+  async beforeSubscribe(subscription: Subscription): Promise<void> {
+    await this.prepare?.({ tcpAddress: subscription.address, httpAddress: this.endpoints.httpAddressOf(subscription.address) });
   }
 
   defaultRequeueDelayMs(message: Message): number {
@@ -223,6 +255,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.closing = true;
     this.handlers.stopTaking();
     this.poller?.stop();
+    this.discovery?.off('result', this.onSharedResult);
     this.backoff.stop();
     clearInterval(this.redistributeTimer);
     clearInterval(this.touchTimer);

@@ -19,31 +19,50 @@ export function lookupUrl(address: string, topic: string): string {
 
 export { joinHostPort };
 
+/** One nsqd as lookupd lists it: where to subscribe, and its HTTP API (to create channels, say). */
+export interface LookupdNode {
+  tcpAddress: string;
+  /** `broadcast_address:http_port`, when lookupd gave a usable http_port. */
+  httpAddress: string | undefined;
+}
+
 /**
  * The producers' TCP addresses in a lookup reply: the v1 body, or the legacy
  * `{"status_code":200,"data":{...}}` wrapper of old lookupds. Entries without a usable address are skipped.
  */
 export function parseLookupProducers(body: unknown): string[] {
+  return parseLookupNodes(body).map((node) => node.tcpAddress);
+}
+
+/** The producers of a lookup reply with their HTTP addresses too (see {@link parseLookupProducers}). */
+export function parseLookupNodes(body: unknown): LookupdNode[] {
   if (body === null || typeof body !== 'object') throw new TypeError('lookup reply is not a JSON object');
   let record = body as Record<string, unknown>;
   if (!Array.isArray(record.producers) && record.data !== null && typeof record.data === 'object') {
     record = record.data as Record<string, unknown>;
   }
   if (!Array.isArray(record.producers)) throw new TypeError('lookup reply has no producers array');
-  const out: string[] = [];
+  const out: LookupdNode[] = [];
   for (const producer of record.producers as unknown[]) {
     if (producer === null || typeof producer !== 'object') continue;
     const p = producer as Record<string, unknown>;
     const host = typeof p.broadcast_address === 'string' && p.broadcast_address !== '' ? p.broadcast_address : p.address;
     const port = p.tcp_port;
     if (typeof host !== 'string' || host === '' || typeof port !== 'number' || !Number.isInteger(port)) continue;
-    out.push(joinHostPort(host, port));
+    const httpPort = p.http_port;
+    const httpAddress = typeof httpPort === 'number' && Number.isInteger(httpPort) && httpPort > 0 ? joinHostPort(host, httpPort) : undefined;
+    out.push({ tcpAddress: joinHostPort(host, port), httpAddress });
   }
   return out;
 }
 
 /** One lookupd's answer: the producers, or an empty list for a topic it does not know (404). */
 export async function queryLookupd(address: string, topic: string, timeoutMs: number): Promise<string[]> {
+  return (await queryLookupdNodes(address, topic, timeoutMs)).map((node) => node.tcpAddress);
+}
+
+/** One lookupd's answer with each producer's HTTP address (see {@link queryLookupd}). */
+export async function queryLookupdNodes(address: string, topic: string, timeoutMs: number): Promise<LookupdNode[]> {
   const url = lookupUrl(address, topic);
   let response: Response;
   try {
@@ -57,7 +76,7 @@ export async function queryLookupd(address: string, topic: string, timeoutMs: nu
     throw new LookupError(url, `lookupd query ${url} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
   }
   try {
-    return parseLookupProducers(JSON.parse(text));
+    return parseLookupNodes(JSON.parse(text));
   } catch (cause) {
     throw new LookupError(url, `lookupd query ${url} sent an unreadable reply`, 200, { cause });
   }
@@ -77,6 +96,8 @@ export interface LookupdPollResult {
   producers: string[];
   /** True when every lookupd answered, so a producer missing from `producers` has really gone. */
   complete: boolean;
+  /** Each producer's HTTP address, by TCP address, where lookupd gave one. */
+  httpAddresses: ReadonlyMap<string, string>;
 }
 
 /** Shortest gap between two polls, so a burst of disconnects does not flood the lookupds. */
@@ -134,21 +155,25 @@ export class LookupdPoller {
   private async pollAll(): Promise<void> {
     this.lastPollAt = Date.now();
     const results = await Promise.allSettled(
-      this.options.addresses.map((address) => queryLookupd(address, this.options.topic, this.options.requestTimeoutMs)),
+      this.options.addresses.map((address) => queryLookupdNodes(address, this.options.topic, this.options.requestTimeoutMs)),
     );
     if (this.stopped) return;
     const producers = new Set<string>();
+    const httpAddresses = new Map<string, string>();
     let complete = true;
     let answered = 0;
     for (const result of results) {
       if (result.status === 'fulfilled') {
         answered++;
-        for (const producer of result.value) producers.add(producer);
+        for (const node of result.value) {
+          producers.add(node.tcpAddress);
+          if (node.httpAddress !== undefined) httpAddresses.set(node.tcpAddress, node.httpAddress);
+        }
       } else {
         complete = false;
         this.onError(result.reason as LookupError);
       }
     }
-    if (answered > 0) this.onResult({ producers: [...producers].sort(), complete });
+    if (answered > 0) this.onResult({ producers: [...producers].sort(), complete, httpAddresses });
   }
 }

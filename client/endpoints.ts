@@ -16,6 +16,8 @@ export interface EndpointHooks {
 
 interface Endpoint {
   address: string;
+  /** The nsqd's HTTP address, as lookupd last listed it. */
+  httpAddress: string | undefined;
   direct: boolean;
   fromLookupd: boolean;
   subscription: Subscription | undefined;
@@ -41,7 +43,7 @@ export class Endpoints {
   add(address: string, source: 'direct' | 'lookupd'): void {
     let endpoint = this.endpoints.get(address);
     if (endpoint === undefined) {
-      endpoint = { address, direct: false, fromLookupd: false, subscription: undefined, opening: undefined, failures: 0, timer: undefined };
+      endpoint = { address, httpAddress: undefined, direct: false, fromLookupd: false, subscription: undefined, opening: undefined, failures: 0, timer: undefined };
       this.endpoints.set(address, endpoint);
     }
     if (source === 'direct') endpoint.direct = true;
@@ -64,7 +66,10 @@ export class Endpoints {
   /** Applies a poll: connects to new producers; returns the subscriptions of producers gone from every lookupd. */
   applyLookup(result: LookupdPollResult): Subscription[] {
     if (this.stopped) return [];
-    for (const address of result.producers) this.add(address, 'lookupd');
+    for (const address of result.producers) {
+      this.add(address, 'lookupd');
+      this.endpoints.get(address)!.httpAddress = result.httpAddresses.get(address);
+    }
     if (!result.complete) return [];
     const listed = new Set(result.producers);
     const retired: Subscription[] = [];
@@ -77,6 +82,25 @@ export class Endpoints {
       if (endpoint.subscription !== undefined) retired.push(endpoint.subscription);
     }
     return retired;
+  }
+
+  /** The HTTP address lookupd gave for an nsqd (undefined for one given directly). */
+  httpAddressOf(address: string): string | undefined {
+    return this.endpoints.get(address)?.httpAddress;
+  }
+
+  /**
+   * Forgets a directly given address (one lookupd lists stays, as lookupd's): no more reconnects.
+   * Returns its subscription, if connected, for the caller to retire.
+   */
+  remove(address: string): Subscription | undefined {
+    const endpoint = this.endpoints.get(address);
+    if (endpoint === undefined || !endpoint.direct) return undefined;
+    endpoint.direct = false;
+    if (endpoint.fromLookupd) return undefined;
+    this.endpoints.delete(address);
+    clearTimeout(endpoint.timer);
+    return endpoint.subscription;
   }
 
   /** Stops reconnecting; resolves the connection attempts still running (they close themselves). */

@@ -11,6 +11,7 @@ it('exports exactly the public API', () => {
     'GiveUpMessage',
     'HttpPublishError',
     'LookupError',
+    'LookupdDiscovery',
     'Message',
     'NsqClientError',
     'Producer',
