@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { bindWorker, type Endpoints } from '../ops/bind.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
-import { remoteEndpoints } from '../ops/endpoints.ts';
+import { httpAddressResolver, remoteEndpoints } from '../ops/endpoints.ts';
+import { TaskChannelGate } from '../ops/task-channels.ts';
+import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { listenHealthServer, type HealthServer } from '../ops/health.ts';
 import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
@@ -37,11 +39,22 @@ export interface StartOptions {
   health?: HealthServer;
 }
 
+interface Connected {
+  endpoints: Endpoints;
+  started: EmbeddedBroker | undefined;
+  /** Readies an nsqd for the tasks before they subscribe there (remote nsqd: their channels). */
+  prepareNsqd: ((nsqd: NsqdNodeInfo) => Promise<void>) | undefined;
+}
+
 /** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
-async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedBroker | undefined): Promise<{ endpoints: Endpoints; started: EmbeddedBroker | undefined }> {
+async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedBroker | undefined): Promise<Connected> {
   const { settings, runtime } = plan;
   if (shared === undefined && (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0)) {
-    return { endpoints: await remoteEndpoints(settings), started: undefined };
+    const { taskNames } = runtime;
+    const topic = settings.topicPrefix + settings.topic;
+    const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
+    const gate = new TaskChannelGate(topic, channels, httpAddressResolver(settings), logger.child({ topic }));
+    return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare };
   }
   const broker =
     shared ??
@@ -63,7 +76,7 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     throw error;
   }
   const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [broker.tcpAddress] };
-  return { endpoints, started: shared === undefined ? broker : undefined };
+  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined };
 }
 
 export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {
@@ -77,7 +90,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
       : new (await import('../ops/metrics.ts')).WorkerMetrics({ topic: settings.topic, channel: settings.channel });
   const health = metrics === undefined ? undefined : (startOptions.health ?? (await listenHealthServer(settings.healthAddress)));
   if (metrics !== undefined) health?.serve(metrics, logger);
-  let connected: Awaited<ReturnType<typeof connectEndpoints>>;
+  let connected: Connected;
   try {
     connected = await connectEndpoints(plan, logger, startOptions.sharedBroker);
   } catch (error) {
@@ -116,6 +129,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     endpoints,
     logger,
     metrics,
+    prepareNsqd: connected.prepareNsqd,
   });
   logger.info(
     { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },

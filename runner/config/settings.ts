@@ -26,7 +26,12 @@ const healthAddress = z.string().refine(
 export const RunnerSettingsShape = {
   workersDir: z.string().default('workers').describe('folder holding <topic>/<topic>_<channel>_worker.ts files'),
   nsqdTcpAddresses: z.array(z.string()).default([]).describe('nsqd TCP address to use instead of the embedded broker (repeatable)'),
+  nsqdHttpAddresses: z
+    .array(z.string())
+    .default([])
+    .describe("HTTP address of each --nsqd-tcp-address's nsqd, in the same order (default: its TCP port + 1, if that nsqd answers there)"),
   lookupdHttpAddresses: z.array(z.string()).default([]).describe('nsqlookupd HTTP address to discover nsqd through (repeatable)'),
+  lookupdPollIntervalMs: int.min(10).default(60_000).describe('how often lookupd is asked for the nsqd of the topic'),
   maxInFlight: int.min(1).default(1).describe('messages each task may hold in flight'),
   maxAttempts: int.min(0).default(5).describe('deliveries before a message is dead-lettered (0 = unlimited)'),
   requeueDelayMs: int.min(0).default(90_000).describe('requeue delay per attempt of a failed task'),
@@ -59,6 +64,7 @@ export type RunSettings = z.output<typeof RunSettingsSchema>;
 /** Flags named as NSQ's own tools name them (singular, repeatable). */
 export const FLAG_NAMES: Readonly<Record<string, string>> = {
   nsqdTcpAddresses: 'nsqd-tcp-address',
+  nsqdHttpAddresses: 'nsqd-http-address',
   lookupdHttpAddresses: 'lookupd-http-address',
 };
 

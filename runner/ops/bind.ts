@@ -6,7 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
-import { Consumer } from '../../client/consumer.ts';
+import { Consumer, type NsqdNodeInfo } from '../../client/consumer.ts';
+import { LookupdDiscovery } from '../../client/lookupd-discovery.ts';
+import { logDiscovery } from './discovery-log.ts';
 import type { Message } from '../../client/message.ts';
 import { Producer } from '../../client/producer.ts';
 import { DedupQueue } from '../worker/dedup.ts';
@@ -53,6 +55,8 @@ export async function bindWorker(params: {
   logger: Logger;
   /** Gets each task's counters, consumer and handler timing for /metrics; nothing is measured without it. */
   metrics?: BindMetricsSink;
+  /** Runs on each nsqd before a task subscribes there: creates every task channel (task-channels.ts). */
+  prepareNsqd?: (nsqd: NsqdNodeInfo) => Promise<void>;
 }): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
@@ -76,6 +80,13 @@ export async function bindWorker(params: {
   const counters = new Map<string, TaskCounters>();
   const consumers: Consumer[] = [];
   let closing: Promise<void> | undefined;
+  // One lookupd poller for all the tasks: they learn of an nsqd at the same moment and subscribe
+  // together, and what was found (or is awaited) is said once, here.
+  const discovery =
+    endpoints.lookupdHttpAddresses.length === 0
+      ? undefined
+      : new LookupdDiscovery({ topic, lookupdHttpAddresses: endpoints.lookupdHttpAddresses, lookupdPollIntervalMs: settings.lookupdPollIntervalMs });
+  if (discovery !== undefined) logDiscovery(discovery, workerLog);
 
   for (const task of taskNames) {
     const channel = channelForTask(settings.channel, task, taskNames.length);
@@ -120,6 +131,8 @@ export async function bindWorker(params: {
         requeueDelayMs: settings.requeueDelayMs,
         maxBackoffDurationMs: settings.maxBackoffDurationMs,
         closeTimeoutMs: settings.shutdownTimeoutMs,
+        discovery,
+        beforeSubscribe: params.prepareNsqd,
         onGiveUp: async (message, error) => {
           log.error({ messageId: message.id, attempts: message.attempts, err: error }, 'giving up on message: dead-lettered');
           await deadLetter(message, error?.message ?? 'max attempts exceeded');
@@ -134,7 +147,8 @@ export async function bindWorker(params: {
       count.requeued++;
       log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, 'task failed: message requeued');
     });
-    consumer.on('error', (error) => log.error({ err: error }, 'consumer error'));
+    // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
+    consumer.on('error', (error) => log.error({ code: (error as { code?: unknown }).code }, `consumer error: ${error.message}`));
     consumer.on('warning', (warning) => log.warn(warning, warning.message));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {
@@ -145,6 +159,7 @@ export async function bindWorker(params: {
   }
 
   for (const consumer of consumers) consumer.start();
+  discovery?.start();
 
   return {
     channels,
@@ -153,6 +168,7 @@ export async function bindWorker(params: {
     close() {
       closing ??= (async () => {
         executor.abort();
+        discovery?.stop();
         await Promise.all(consumers.map((consumer) => consumer.close()));
         try {
           await executor.close();

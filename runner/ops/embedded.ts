@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
+import { NsqdHttp } from './nsqd-http.ts';
+import { ensureTaskChannels } from './task-channels.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;
@@ -65,7 +67,7 @@ export async function startEmbeddedBroker(params: {
  * until its first channel appears, then hands them all to that channel: a backlog published before
  * a worker's first start would go to whichever task subscribed first, and its other tasks would
  * never see it. On a broker this process started, directly (no message can slip in between); on
- * one it joined, through nsqd's HTTP API, as nsqadmin does.
+ * one it joined, through nsqd's HTTP API with the topic paused meanwhile (task-channels.ts).
  */
 export async function createTaskChannels(broker: EmbeddedBroker, topic: string, channels: readonly string[]): Promise<void> {
   if (broker.handle !== undefined) {
@@ -73,11 +75,5 @@ export async function createTaskChannels(broker: EmbeddedBroker, topic: string, 
     for (const channel of channels) created.getOrCreateChannel(channel);
     return;
   }
-  const base = `http://${broker.httpAddress}`;
-  const post = async (path: string): Promise<void> => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`POST ${base}${path} answered ${response.status}: ${await response.text()}`);
-  };
-  await post(`/topic/create?topic=${encodeURIComponent(topic)}`);
-  for (const channel of channels) await post(`/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`);
+  await ensureTaskChannels(new NsqdHttp(broker.httpAddress), topic, channels);
 }

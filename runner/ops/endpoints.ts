@@ -5,6 +5,9 @@
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Endpoints } from './bind.ts';
 import type { RunSettings } from '../config/settings.ts';
+import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
+import { NsqdHttp } from './nsqd-http.ts';
+import type { HttpAddressResolver } from './task-channels.ts';
 
 async function nodesFromLookupd(address: string): Promise<string[]> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
@@ -20,6 +23,13 @@ async function nodesFromLookupd(address: string): Promise<string[]> {
 }
 
 export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints> {
+  const { nsqdTcpAddresses, nsqdHttpAddresses } = settings;
+  if (nsqdHttpAddresses.length > 0 && nsqdHttpAddresses.length !== nsqdTcpAddresses.length) {
+    throw new RunnerError(
+      RunnerErrorCode.Usage,
+      `--nsqd-http-address is given ${nsqdHttpAddresses.length} time(s) for ${nsqdTcpAddresses.length} --nsqd-tcp-address: give one per nsqd, in the same order`,
+    );
+  }
   let publishAddresses = settings.nsqdTcpAddresses;
   if (publishAddresses.length === 0) {
     for (const lookupd of settings.lookupdHttpAddresses) {
@@ -38,4 +48,36 @@ export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints>
     );
   }
   return { nsqdTcpAddresses: settings.nsqdTcpAddresses, lookupdHttpAddresses: settings.lookupdHttpAddresses, publishAddresses };
+}
+
+/**
+ * Where each nsqd's HTTP API is, for creating the task channels: lookupd's http_port for an nsqd it
+ * lists; for an --nsqd-tcp-address, the --nsqd-http-address in the same position, else the TCP port
+ * + 1 (nsqd's 4150/4151 convention) if the nsqd answering there says that TCP port is its own.
+ */
+export function httpAddressResolver(settings: Pick<RunSettings, 'nsqdTcpAddresses' | 'nsqdHttpAddresses'>): HttpAddressResolver {
+  const derived = new Map<string, Promise<string | undefined>>();
+  const probe = async (tcpAddress: string): Promise<string | undefined> => {
+    try {
+      const { host, port } = parseHostPort(tcpAddress);
+      const candidate = joinHostPort(host, port + 1);
+      return (await new NsqdHttp(candidate, 2000).info()).tcpPort === port ? candidate : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return async (nsqd) => {
+    if (nsqd.httpAddress !== undefined) return nsqd.httpAddress;
+    const index = settings.nsqdTcpAddresses.indexOf(nsqd.tcpAddress);
+    const given = index < 0 ? undefined : settings.nsqdHttpAddresses[index];
+    if (given !== undefined) return given;
+    let found = derived.get(nsqd.tcpAddress);
+    if (found === undefined) {
+      found = probe(nsqd.tcpAddress);
+      derived.set(nsqd.tcpAddress, found);
+      // Only an answer is kept: a failed probe is tried again on the next connection.
+      void found.then((address) => address === undefined && derived.delete(nsqd.tcpAddress));
+    }
+    return found;
+  };
 }

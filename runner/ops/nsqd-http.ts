@@ -1,0 +1,109 @@
+/**
+ * The few calls the runner makes to an nsqd's HTTP API (the same on our broker and on real nsqd):
+ * create a topic or channel, pause and unpause a topic, read one topic's stats, read /info. Every
+ * failure is an {@link NsqdHttpError} with a code. An nsqd started with `--tls-required` answers
+ * 403 `TLS_REQUIRED` on plain HTTP: that is its own code, so a caller that speaks TLS can follow it
+ * to the nsqd's https_port (see {@link NsqdHttp.baseUrl}: an `https://` address works as it is).
+ */
+import { CodedError } from '../../protocol/coded-error.ts';
+
+export const NsqdHttpErrorCode = {
+  /** No answer: refused, reset, timed out. */
+  Unreachable: 'E_NSQD_HTTP_UNREACHABLE',
+  /** An answer other than 200 (the body says why: `TOPIC_NOT_FOUND`, ...). */
+  Refused: 'E_NSQD_HTTP_REFUSED',
+  /** 403 `TLS_REQUIRED`: this nsqd takes HTTPS only (`--tls-required`). */
+  TlsRequired: 'E_NSQD_TLS_REQUIRED',
+} as const;
+
+export type NsqdHttpErrorCode = (typeof NsqdHttpErrorCode)[keyof typeof NsqdHttpErrorCode];
+
+export class NsqdHttpError extends CodedError<NsqdHttpErrorCode> {
+  override readonly name = 'NsqdHttpError';
+  constructor(
+    code: NsqdHttpErrorCode,
+    message: string,
+    /** The HTTP status, when there was an answer. */
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** One topic as `/stats?topic=` reports it: what the runner decides on before creating channels. */
+export interface TopicState {
+  channels: ReadonlySet<string>;
+  paused: boolean;
+}
+
+export class NsqdHttp {
+  /** `http://host:port` for a bare `host:port`; a URL (say `https://...`) is kept. */
+  readonly baseUrl: string;
+
+  constructor(
+    address: string,
+    private readonly timeoutMs = 5000,
+  ) {
+    this.baseUrl = (/^https?:\/\//i.test(address) ? address : `http://${address}`).replace(/\/+$/, '');
+  }
+
+  /** A POST that changes something (`/topic/create?topic=...`); resolves on 200. */
+  async post(path: string): Promise<void> {
+    await this.request('POST', path);
+  }
+
+  /** `/stats` for one topic; undefined when this nsqd does not have it. */
+  async topicState(topic: string): Promise<TopicState | undefined> {
+    const body = await this.getJson(`/stats?format=json&topic=${encodeURIComponent(topic)}&include_clients=false&include_mem=false`);
+    // v1 answers are bare; very old nsqd wrapped them in {"status_code":200,"data":{...}}.
+    const stats = (body as { data?: unknown }).data ?? body;
+    const topics = (stats as { topics?: unknown }).topics;
+    if (!Array.isArray(topics)) return undefined;
+    const entry = (topics as Array<{ topic_name?: unknown; channels?: unknown; paused?: unknown }>).find((t) => t.topic_name === topic);
+    if (entry === undefined) return undefined;
+    const channels = Array.isArray(entry.channels) ? (entry.channels as Array<{ channel_name?: unknown }>) : [];
+    return { channels: new Set(channels.map((c) => String(c.channel_name))), paused: entry.paused === true };
+  }
+
+  /** `/info`: the nsqd's TCP port (to check that this HTTP address is that nsqd's), version and start time. */
+  async info(): Promise<{ tcpPort: number | undefined; version: string | undefined; startTime: number | undefined }> {
+    const body = (await this.getJson('/info')) as { data?: Record<string, unknown> } & Record<string, unknown>;
+    const info = body.data ?? body;
+    const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+    return { tcpPort: number(info.tcp_port), version: typeof info.version === 'string' ? info.version : undefined, startTime: number(info.start_time) };
+  }
+
+  /** `/config/<name>` as text (strings come back raw, as nsqd writes them). */
+  async configText(name: string): Promise<string> {
+    return (await this.request('GET', `/config/${name}`)).trim();
+  }
+
+  private async getJson(path: string): Promise<unknown> {
+    const text = await this.request('GET', path);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (cause) {
+      throw new NsqdHttpError(NsqdHttpErrorCode.Refused, `${this.baseUrl}${path} sent something that is not JSON`, 200, { cause });
+    }
+  }
+
+  private async request(method: 'GET' | 'POST', path: string): Promise<string> {
+    const url = `${this.baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { Accept: 'application/vnd.nsq; version=1.0' },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (cause) {
+      const reason = ((cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message) || 'no answer';
+      throw new NsqdHttpError(NsqdHttpErrorCode.Unreachable, `${method} ${url}: ${reason}`, undefined, { cause });
+    }
+    const text = await response.text().catch(() => '');
+    if (response.status === 200) return text;
+    const code = response.status === 403 && text.includes('TLS_REQUIRED') ? NsqdHttpErrorCode.TlsRequired : NsqdHttpErrorCode.Refused;
+    throw new NsqdHttpError(code, `${method} ${url} answered ${response.status} ${text.trim().slice(0, 200)}`, response.status);
+  }
+}

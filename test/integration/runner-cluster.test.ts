@@ -1,0 +1,153 @@
+/**
+ * A worker with two tasks on an NSQ cluster: every task sees every message that waited in the
+ * topic before the worker first started and every message after, whether the worker finds nsqd
+ * through lookupd, is given it with --nsqd-tcp-address, or joins another worker's embedded broker;
+ * and discovery through lookupd starts at once and says what it found or waits for. Runs against
+ * real nsqd and nsqlookupd when NSQD_BIN and NSQLOOKUPD_BIN are set.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLookupd } from '../../broker/lookupd/server.ts';
+import { NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
+import { testResources, uniqueTopic } from '../support/brokers.ts';
+import { CliProjects, eventually, publish, type CliProject, type CliRun } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+const { pool, closers } = testResources();
+afterEach(() => projects.cleanup());
+
+type Ran = { task: string; body: string };
+
+const TWO_TASKS = `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+async function record(message, context) {
+  await appendFile('ran.jsonl', JSON.stringify({ task: context.task, body: message.text() }) + '\\n');
+}
+export default defineWorker({ tasks: { count: record, store: record } });
+`;
+
+async function lookupd(): Promise<ServerHandle> {
+  const options = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' };
+  const handle = NSQLOOKUPD_BIN === undefined ? await startLookupd(options) : await startNsqlookupdProcess(NSQLOOKUPD_BIN, options);
+  closers.push(() => handle.close());
+  return handle;
+}
+
+async function project(topic: string): Promise<CliProject> {
+  const p = await projects.create();
+  await p.writeWorker(topic, 'pageview', TWO_TASKS);
+  return p;
+}
+
+/** Waits until each task has run exactly `bodies` (in any order). */
+async function eachTaskRan(p: CliProject, run: CliRun, bodies: string[]): Promise<void> {
+  const want = [...bodies].sort();
+  const got = await eventually(
+    async () => {
+      const ran = await p.records<Ran>('ran.jsonl');
+      const of = (task: string) => ran.filter((r) => r.task === task).map((r) => r.body).sort();
+      return of('count').length >= want.length && of('store').length >= want.length ? { count: of('count'), store: of('store') } : undefined;
+    },
+    `both tasks to run ${want.join(', ')}`,
+    20_000,
+  ).catch(async (error: Error) => {
+    throw new Error(`${error.message}\nran: ${JSON.stringify(await p.records('ran.jsonl'))}\n${run.describe()}`);
+  });
+  expect(got).toEqual({ count: want, store: want });
+}
+
+describe('every task sees the backlog and what follows', () => {
+  it('through lookupd: found by the first query (at once), and the topic is paused while the channels are made', async () => {
+    const l = await lookupd();
+    const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
+    const topic = uniqueTopic('log');
+    for (const n of ['1', '2', '3']) await publish(nsqd.httpAddress, topic, n);
+    const p = await project(topic);
+    // The default poll interval (60s): only a query at start finds the nsqd within the test's deadline.
+    const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress]);
+    await run.waitForMessage(`found 1 nsqd for topic ${topic}`, {}, 20_000);
+    await run.subscribed(['count', 'store']);
+    await eachTaskRan(p, run, ['1', '2', '3']);
+    const created = await run.waitForMessage('created channels pageview.count, pageview.store');
+    expect(created.pausedTopic).toBe(true);
+    await publish(nsqd.httpAddress, topic, '4');
+    await eachTaskRan(p, run, ['1', '2', '3', '4']);
+    // Unpaused again: nothing holds the topic.
+    const stats = (await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).json()) as { topics: Array<{ paused: boolean }> };
+    expect(stats.topics[0]!.paused).toBe(false);
+  });
+
+  it('with --nsqd-tcp-address and --nsqd-http-address (NSQWORKER_NSQD_HTTP_ADDRESSES alike)', async () => {
+    const nsqd = await pool.start();
+    for (const via of ['flag', 'env'] as const) {
+      const topic = uniqueTopic('log');
+      for (const n of ['a', 'b']) await publish(nsqd.httpAddress, topic, n);
+      const p = await project(topic);
+      const run =
+        via === 'flag'
+          ? p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress])
+          : p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress], { NSQWORKER_NSQD_HTTP_ADDRESSES: nsqd.httpAddress });
+      await run.subscribed(['count', 'store']);
+      await eachTaskRan(p, run, ['a', 'b']);
+      await publish(nsqd.httpAddress, topic, 'c');
+      await eachTaskRan(p, run, ['a', 'b', 'c']);
+      run.kill();
+      await run.waitForExit();
+    }
+  });
+
+  it('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async () => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('log');
+    await publish(nsqd.httpAddress, topic, 'held');
+    expect((await fetch(`http://${nsqd.httpAddress}/topic/pause?topic=${topic}`, { method: 'POST' })).status).toBe(200);
+    const p = await project(topic);
+    const run = p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
+    await run.subscribed(['count', 'store']);
+    const stats = (await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).json()) as {
+      topics: Array<{ paused: boolean; depth: number; channels: Array<{ channel_name: string }> }>;
+    };
+    expect(stats.topics[0]).toMatchObject({ paused: true, depth: 1 });
+    expect(stats.topics[0]!.channels.map((c) => c.channel_name).sort()).toEqual(['pageview.count', 'pageview.store']);
+    expect(await p.records('ran.jsonl')).toEqual([]);
+    expect((await fetch(`http://${nsqd.httpAddress}/topic/unpause?topic=${topic}`, { method: 'POST' })).status).toBe(200);
+    await eachTaskRan(p, run, ['held']);
+  });
+
+  it("on another worker's embedded broker that it joined", async () => {
+    const topic = uniqueTopic('log');
+    const first = await projects.create();
+    await first.writeWorker('other', 'job', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async run() {} } });\n`);
+    const host = first.startWorker('other', 'job');
+    const { tcpAddress, httpAddress } = await host.brokerAddresses();
+    await host.waitForMessage('worker other/job running');
+    for (const n of ['x', 'y']) await publish(httpAddress, topic, n);
+
+    const p = await project(topic);
+    const run = p.startWorker(topic, 'pageview', ['--broker-tcp-address', tcpAddress, '--broker-http-address', httpAddress, '--data-path', first.path('data')]);
+    await run.waitForMessage('already running');
+    await run.subscribed(['count', 'store']);
+    await eachTaskRan(p, run, ['x', 'y']);
+    await publish(httpAddress, topic, 'z');
+    await eachTaskRan(p, run, ['x', 'y', 'z']);
+  });
+});
+
+describe('discovery through lookupd', () => {
+  it('says what it waits for, polls on the interval, and starts both tasks together once an nsqd has the topic', async () => {
+    const l = await lookupd();
+    const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
+    const topic = uniqueTopic('log');
+    const p = await project(topic);
+    const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress, '--lookupd-poll-interval', '300ms']);
+    await run.waitForMessage(`no nsqd has topic ${topic} yet; polling lookupd every 300ms`);
+    // Published before any channel exists: the topic keeps it until the worker's channels are made.
+    await publish(nsqd.httpAddress, topic, 'first');
+    await run.waitForMessage(`found 1 nsqd for topic ${topic}`);
+    await run.subscribed(['count', 'store']);
+    // One poll found the nsqd for both tasks: they subscribe together, not a poll interval apart.
+    const at = run.lines.filter((line) => line.msg === 'subscribed').map((line) => Number(line.time));
+    expect(Math.abs(at[0]! - at[1]!)).toBeLessThan(300);
+    await eachTaskRan(p, run, ['first']);
+  });
+});
