@@ -13,6 +13,8 @@ export const RunnerErrorCode = {
   WorkerInvalid: 'E_WORKER_INVALID',
   /** The config file does not load or does not validate. */
   ConfigInvalid: 'E_CONFIG_INVALID',
+  /** The embedded broker this worker joined stopped, and this worker cannot take its place. */
+  BrokerGone: 'E_BROKER_GONE',
 } as const;
 
 export type RunnerErrorCode = (typeof RunnerErrorCode)[keyof typeof RunnerErrorCode];

@@ -9,6 +9,8 @@ import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { httpAddressResolver, remoteEndpoints } from '../ops/endpoints.ts';
 import { TaskChannelGate } from '../ops/task-channels.ts';
+import { watchJoinedBroker } from '../ops/embedded-takeover.ts';
+import type { RunnerError } from '../errors.ts';
 import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { listenHealthServer, type HealthServer } from '../ops/health.ts';
@@ -23,8 +25,10 @@ import { onShutdownSignal } from '../ops/shutdown.ts';
 export interface RunningWorker {
   settings: RunSettings;
   logger: Logger;
-  /** The embedded broker this run started, if it started one. */
-  embedded: EmbeddedBroker | undefined;
+  /** The embedded broker this run started (or joined), if any: after a takeover, the new one. */
+  readonly embedded: EmbeddedBroker | undefined;
+  /** Settles when the worker cannot carry on (the broker it joined stopped, see embedded-takeover.ts). */
+  readonly fatal: Promise<RunnerError>;
   /** With --health-address: the metrics and the server of /healthz and /metrics. */
   metrics: WorkerMetrics | undefined;
   health: HealthServer | undefined;
@@ -75,7 +79,10 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     if (shared === undefined) await broker.close();
     throw error;
   }
-  const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses: [broker.tcpAddress] };
+  // A joined broker may be replaced by one on this worker's own TCP address: publishing fails over to it.
+  const own = settings.brokerTcpAddress;
+  const publishAddresses = broker.joined !== undefined && own !== broker.tcpAddress && !own.endsWith(':0') ? [broker.tcpAddress, own] : [broker.tcpAddress];
+  const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses };
   return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined };
 }
 
@@ -135,14 +142,35 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },
     `worker ${workerKey} running: tasks ${runtime.taskNames.join(', ')}`,
   );
+  let failed: (error: RunnerError) => void = () => {};
+  const fatal = new Promise<RunnerError>((resolve) => (failed = resolve));
+  // A joined broker (another worker's) may stop before this worker does: then it takes its place.
+  const watch =
+    embedded?.joined === undefined
+      ? undefined
+      : watchJoinedBroker(
+          { consumers: bound.consumers, createChannels: (broker) => createTaskChannels(broker, settings.topicPrefix + settings.topic, [...bound.channels.values()]) },
+          {
+            joined: embedded,
+            brokerTcpAddress: settings.brokerTcpAddress,
+            brokerHttpAddress: settings.brokerHttpAddress,
+            dataPath: settings.dataPath,
+            logger,
+            onFatal: (error) => {
+              logger.error({ code: error.code }, error.message);
+              failed(error);
+            },
+          },
+        );
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // /healthz answers 503 from the first signal on; it closes last, so the drain can be watched.
       metrics?.setDraining();
       try {
+        await watch?.stop();
         await bound.close();
-        await embedded?.close();
+        await (watch?.current ?? embedded)?.close();
         logger.info({ worker: workerKey }, 'worker stopped');
       } finally {
         await health?.close();
@@ -150,7 +178,17 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     })();
     return stopping;
   };
-  return { settings, logger, embedded, metrics, health, stop };
+  return {
+    settings,
+    logger,
+    get embedded() {
+      return watch?.current ?? embedded;
+    },
+    fatal,
+    metrics,
+    health,
+    stop,
+  };
 }
 
 export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
@@ -195,10 +233,18 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
     process.off('SIGINT', onEarlySignal);
   }
   if (running === undefined) return;
-  const { embedded } = running;
-  onShutdownSignal(running.logger, running.stop, {
+  const worker = running;
+  onShutdownSignal(worker.logger, worker.stop, {
     // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
-    beforeForcedExit: () => embedded?.handle?.nsqd.persistAndClose(),
+    // (Read at exit: a worker that took over a stopped broker holds a new one.)
+    beforeForcedExit: () => worker.embedded?.handle?.nsqd.persistAndClose(),
   });
+  // Said in one line where it happened; what is left is to stop cleanly and exit 1.
+  void worker.fatal.then(() =>
+    worker.stop().then(
+      () => process.exit(1),
+      () => process.exit(1),
+    ),
+  );
   if (early !== undefined) process.kill(process.pid, early);
 }

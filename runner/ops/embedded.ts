@@ -4,6 +4,7 @@
  * NSQ broker already listens there (a second worker started beside the first), it uses that one and
  * says so, instead of failing.
  */
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
@@ -15,17 +16,28 @@ export interface EmbeddedBroker {
   httpAddress: string;
   /** The broker this process started, or undefined when it joined one that was already running. */
   handle: BrokerHandle | undefined;
+  /** For a joined broker: which one it is (its start time) and the data path it says it uses. */
+  joined?: RunningBroker;
   close(): Promise<void>;
 }
 
-/** Asks the HTTP address whether an nsqd answers there, and where its TCP port is. */
-async function probeRunningBroker(httpAddress: string): Promise<string | undefined> {
+/** A broker found answering at an HTTP address. */
+export interface RunningBroker {
+  tcpAddress: string;
+  /** `/info` start_time, unix seconds: tells a restarted broker from the one joined. */
+  startTime: number | undefined;
+  /** `/config/data_path`, when the broker tells it. */
+  dataPath: string | undefined;
+}
+
+/** Asks the HTTP address whether an nsqd answers there: its TCP address, start time and data path. */
+export async function probeRunningBroker(httpAddress: string): Promise<RunningBroker | undefined> {
+  const http = new NsqdHttp(httpAddress, 2000);
   try {
-    const response = await fetch(`http://${httpAddress}/info`, { signal: AbortSignal.timeout(2000) });
-    if (!response.ok) return undefined;
-    const info = (await response.json()) as { tcp_port?: unknown; version?: unknown };
-    if (typeof info.tcp_port !== 'number' || typeof info.version !== 'string') return undefined;
-    return joinHostPort(parseHostPort(httpAddress).host, info.tcp_port);
+    const info = await http.info();
+    if (info.tcpPort === undefined || info.version === undefined) return undefined;
+    const dataPath = await http.configText('data_path').catch(() => undefined);
+    return { tcpAddress: joinHostPort(parseHostPort(httpAddress).host, info.tcpPort), startTime: info.startTime, dataPath: dataPath || undefined };
   } catch {
     return undefined;
   }
@@ -38,16 +50,19 @@ export async function startEmbeddedBroker(params: {
   logger: Logger;
 }): Promise<EmbeddedBroker> {
   const { logger } = params;
+  // Absolute, so a worker that joins this broker from another folder can tell whether its own
+  // --data-path is this one (embedded-takeover.ts).
+  const dataPath = resolve(params.dataPath);
   try {
     const handle = await startBroker({
       tcpAddress: params.tcpAddress,
       httpAddress: params.httpAddress,
-      dataPath: params.dataPath,
+      dataPath,
       broadcastAddress: parseHostPort(params.tcpAddress).host || '127.0.0.1',
       logger: logger.child({ component: 'broker' }),
     });
     logger.info(
-      { tcpAddress: handle.tcpAddress, httpAddress: handle.httpAddress, dataPath: params.dataPath },
+      { tcpAddress: handle.tcpAddress, httpAddress: handle.httpAddress, dataPath },
       `embedded broker listening on ${handle.tcpAddress} (TCP) and ${handle.httpAddress} (HTTP)`,
     );
     return { tcpAddress: handle.tcpAddress, httpAddress: handle.httpAddress, handle, close: () => handle.close() };
@@ -57,9 +72,17 @@ export async function startEmbeddedBroker(params: {
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);
     if (running === undefined) throw error;
-    logger.info({ tcpAddress: running, httpAddress: params.httpAddress }, `an NSQ broker is already running at ${running}: using it`);
-    return { tcpAddress: running, httpAddress: params.httpAddress, handle: undefined, close: async () => {} };
+    logger.info(
+      { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath },
+      `an NSQ broker is already running at ${running.tcpAddress}: using it`,
+    );
+    return joinedBroker(running, params.httpAddress);
   }
+}
+
+/** A broker this process uses but did not start: closing it is someone else's business. */
+export function joinedBroker(running: RunningBroker, httpAddress: string): EmbeddedBroker {
+  return { tcpAddress: running.tcpAddress, httpAddress, handle: undefined, joined: running, close: async () => {} };
 }
 
 /**
