@@ -77,16 +77,19 @@ describe('every task sees the backlog and what follows', () => {
     expect(stats.topics[0]!.paused).toBe(false);
   });
 
-  it('with --nsqd-tcp-address and --nsqd-http-address (NSQWORKER_NSQD_HTTP_ADDRESSES alike)', async () => {
+  it('with --nsqd-tcp-address and --nsqd-http-address (NSQWORKER_NSQD_HTTP_ADDRESSES and nsqdHttpAddresses alike)', async () => {
     const nsqd = await pool.start();
-    for (const via of ['flag', 'env'] as const) {
+    for (const via of ['flag', 'env', 'config'] as const) {
       const topic = uniqueTopic('log');
       for (const n of ['a', 'b']) await publish(nsqd.httpAddress, topic, n);
       const p = await project(topic);
+      if (via === 'config') await p.write('nsqworker.config.ts', `export default { nsqdHttpAddresses: ['${nsqd.httpAddress}'] };\n`);
+      const direct = ['--nsqd-tcp-address', nsqd.tcpAddress];
       const run =
         via === 'flag'
-          ? p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress])
-          : p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress], { NSQWORKER_NSQD_HTTP_ADDRESSES: nsqd.httpAddress });
+          ? p.startWorker(topic, 'pageview', [...direct, '--nsqd-http-address', nsqd.httpAddress])
+          : p.startWorker(topic, 'pageview', direct, via === 'env' ? { NSQWORKER_NSQD_HTTP_ADDRESSES: nsqd.httpAddress } : {});
+      await run.waitForMessage('created channels pageview.count, pageview.store');
       await run.subscribed(['count', 'store']);
       await eachTaskRan(p, run, ['a', 'b']);
       await publish(nsqd.httpAddress, topic, 'c');
@@ -94,6 +97,15 @@ describe('every task sees the backlog and what follows', () => {
       run.kill();
       await run.waitForExit();
     }
+  });
+
+  it('refuses --nsqd-http-address given a different number of times than --nsqd-tcp-address (exit 2)', async () => {
+    const topic = uniqueTopic('log');
+    const p = await project(topic);
+    const args = ['--topic', topic, '--channel', 'pageview', '--nsqd-tcp-address', '127.0.0.1:1', '--nsqd-tcp-address', '127.0.0.1:3'];
+    const { code, stderr } = await p.run([...args, '--nsqd-http-address', '127.0.0.1:2']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--nsqd-http-address is given 1 time(s) for 2 --nsqd-tcp-address: give one per nsqd, in the same order');
   });
 
   it('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async () => {
