@@ -156,6 +156,8 @@ describe('discovery through lookupd', () => {
     // Published before any channel exists: the topic keeps it until the worker's channels are made.
     await publish(nsqd.httpAddress, topic, 'first');
     await run.waitForMessage(`found 1 nsqd for topic ${topic}`);
+    // Said once, not at every poll.
+    expect(run.lines.filter((line) => String(line.msg).startsWith('no nsqd has topic'))).toHaveLength(1);
     await run.subscribed(['count', 'store']);
     // One poll found the nsqd for both tasks: they subscribe together, not a poll interval apart.
     const at = run.lines.filter((line) => line.msg === 'subscribed').map((line) => Number(line.time));

@@ -62,6 +62,8 @@ describe('a worker on a joined embedded broker, when that broker stops', () => {
     }
     await publish(httpAddress, 'log', 'before');
     for (const task of ['count', 'store']) await ran(logProject, orphans[0]!, task, 'before');
+    // Nobody consumes this topic: the stopped broker persists it, and its successor must hold it.
+    await publish(httpAddress, 'kept', 'waiting');
 
     first.kill('SIGTERM');
     expect((await first.waitForExit()).code).toBe(0);
@@ -78,6 +80,8 @@ describe('a worker on a joined embedded broker, when that broker stops', () => {
     );
     expect(outcomes.sort()).toEqual(['joined', 'started']);
     await eventually(async () => (await fetch(`http://${httpAddress}/ping`).catch(() => undefined))?.status === 200 || undefined, 'the new broker');
+    const kept = (await (await fetch(`http://${httpAddress}/stats?format=json&topic=kept`)).json()) as { topics: Array<{ depth: number }> };
+    expect(kept.topics[0]?.depth).toBe(1);
     await publish(httpAddress, 'log', 'after');
     for (const task of ['count', 'store']) {
       await ran(logProject, orphans[0]!, task, 'after');
