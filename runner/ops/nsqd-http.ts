@@ -2,8 +2,8 @@
  * The few calls the runner makes to an nsqd's HTTP API (the same on our broker and on real nsqd):
  * create a topic or channel, pause and unpause a topic, read one topic's stats, read /info. Every
  * failure is an {@link NsqdHttpError} with a code. An nsqd started with `--tls-required` answers
- * 403 `TLS_REQUIRED` on plain HTTP: that is its own code, so a caller that speaks TLS can follow it
- * to the nsqd's https_port (see {@link NsqdHttp.baseUrl}: an `https://` address works as it is).
+ * 403 `{"message": "TLS_REQUIRED", "https_port": N}` on plain HTTP: that is its own code, with the
+ * port, so a caller that speaks TLS can follow it there (an `https://` address is used as it is).
  */
 import { CodedError } from '../../protocol/coded-error.ts';
 
@@ -25,9 +25,23 @@ export class NsqdHttpError extends CodedError<NsqdHttpErrorCode> {
     message: string,
     /** The HTTP status, when there was an answer. */
     readonly status: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; httpsPort?: number },
   ) {
     super(code, message, options);
+    this.httpsPort = options?.httpsPort;
+  }
+
+  /** With `E_NSQD_TLS_REQUIRED`: the nsqd's HTTPS port, from its answer. */
+  readonly httpsPort: number | undefined;
+}
+
+/** The https_port of a 403 TLS_REQUIRED answer, if it has one. */
+function httpsPortOf(text: string): number | undefined {
+  try {
+    const port = (JSON.parse(text) as { https_port?: unknown }).https_port;
+    return typeof port === 'number' && Number.isInteger(port) && port > 0 ? port : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -103,7 +117,10 @@ export class NsqdHttp {
     }
     const text = await response.text().catch(() => '');
     if (response.status === 200) return text;
-    const code = response.status === 403 && text.includes('TLS_REQUIRED') ? NsqdHttpErrorCode.TlsRequired : NsqdHttpErrorCode.Refused;
-    throw new NsqdHttpError(code, `${method} ${url} answered ${response.status} ${text.trim().slice(0, 200)}`, response.status);
+    const message = `${method} ${url} answered ${response.status} ${text.trim().slice(0, 200)}`;
+    if (response.status === 403 && text.includes('TLS_REQUIRED')) {
+      throw new NsqdHttpError(NsqdHttpErrorCode.TlsRequired, message, 403, { httpsPort: httpsPortOf(text) });
+    }
+    throw new NsqdHttpError(NsqdHttpErrorCode.Refused, message, response.status);
   }
 }
