@@ -121,12 +121,15 @@ describe('module dependency rules', () => {
     });
   }
 
-  it('protocol/ imports only itself, node built-ins and zod', () => {
+  // zod (and zod/mini) for the schemas; snappy and @node-rs/crc32 for the snappy framing codec (protocol/snappy-framing.ts).
+  const PROTOCOL_PACKAGES: ReadonlySet<string> = new Set(['zod', 'zod/mini', 'snappy', '@node-rs/crc32']);
+
+  it('protocol/ imports only itself, node built-ins, zod, and the snappy block and CRC-32C packages', () => {
     const outside = sourceFiles('protocol').flatMap((file) => {
       const text = readFileSync(join(ROOT, file), 'utf8');
       return [...text.matchAll(/from\s+['"]([^'".][^'"]*)['"]/g)]
         .map((match) => match[1]!)
-        .filter((spec) => !spec.startsWith('node:') && spec !== 'zod' && spec !== 'zod/mini')
+        .filter((spec) => !spec.startsWith('node:') && !PROTOCOL_PACKAGES.has(spec))
         .map((spec) => `${file} imports ${spec}`);
     });
     expect(outside).toEqual([]);
