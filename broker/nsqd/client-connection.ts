@@ -8,11 +8,14 @@ import { joinHostPort } from '../../protocol/address.ts';
 import { CommandParser, LineTooLongError, type Command } from '../../protocol/command-parser.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType } from '../../protocol/frames.ts';
+import type { AuthState } from './auth.ts';
 import type { Channel, Subscriber } from './channel.ts';
+import { ClientTransport } from './client-transport.ts';
 import { defaultClientSettings, type ClientSettings } from './identify.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
 import { OutputBuffer } from './output-buffer.ts';
+import { CommandSequencer } from './command-sequencer.ts';
 import type { Topic } from './topic.ts';
 
 /** Client states as /stats reports them. */
@@ -27,7 +30,7 @@ export type ClientState = (typeof ClientState)[keyof typeof ClientState];
  * What runs each command a client sends (protocol-v2.ts's `handleCommand`). Passed in by the server
  * so that the connection, which the protocol drives, does not import the protocol back.
  */
-export type CommandHandler = (client: ClientConnection, command: Command) => void;
+export type CommandHandler = (client: ClientConnection, command: Command) => Promise<void> | void;
 
 /** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
 const SOCKET_BACKLOG_LIMIT = 1 << 20;
@@ -50,7 +53,23 @@ export class ClientConnection implements Subscriber {
   topic: Topic | undefined;
   channel: Channel | undefined;
   readonly output: OutputBuffer;
-  private readonly parser: CommandParser;
+  /** The socket and any TLS, snappy or deflate layer above it. */
+  readonly transport: ClientTransport;
+  /** What the auth server granted (undefined before AUTH). */
+  authState: AuthState | undefined;
+  /** The secret of the last AUTH, for re-querying after the grant expires. */
+  authSecret = '';
+  /** True while IDENTIFY upgrades the stream: nothing else may be written. */
+  upgrading = false;
+  private parser: CommandParser;
+  private readonly sequencer = new CommandSequencer({
+    execute: (command) => this.handleCommand(this, command),
+    answerError: (error) => this.answerError(error),
+    pauseInput: () => this.transport.pauseInput(),
+    resumeInput: () => this.transport.resumeInput(),
+    isClosed: () => this.closed,
+    isUpgrading: () => this.upgrading,
+  });
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastReadAtMs = Date.now();
   private heartbeatDue = false;
@@ -70,9 +89,32 @@ export class ClientConnection implements Subscriber {
     const host = socket.remoteAddress ?? '';
     this.remoteAddress = joinHostPort(host, socket.remotePort ?? 0);
     this.settings = defaultClientSettings(nsqd.options, host);
-    this.output = new OutputBuffer(socket, this.settings.outputBufferSize);
-    const { maxMsgSize, maxBodySize } = nsqd.options;
-    this.parser = new CommandParser(
+    this.transport = new ClientTransport(
+      socket,
+      {
+        data: (chunk) => this.receive(chunk),
+        end: () => this.onPeerEnd(),
+        fail: (error) => {
+          nsqd.logger.info({ client: this.remoteAddress, err: error.message }, 'closing client: unreadable stream');
+          this.transport.destroy();
+          this.handleClose();
+        },
+        closed: () => this.handleClose(),
+      },
+      // A snappy read decodes to at most one body plus the frames around it.
+      nsqd.options.maxBodySize + 65536,
+    );
+    this.output = new OutputBuffer(this.transport, this.settings.outputBufferSize);
+    this.parser = this.newParser();
+    socket.on('error', () => {
+      /* 'close' follows; a reset by the peer is not our failure */
+    });
+    this.startHeartbeats();
+  }
+
+  private newParser(): CommandParser {
+    const { maxMsgSize, maxBodySize } = this.nsqd.options;
+    return new CommandParser(
       {
         bodyLimits: new Map([
           ['PUB', maxMsgSize],
@@ -82,21 +124,18 @@ export class ClientConnection implements Subscriber {
           ['AUTH', maxBodySize],
         ]),
       },
-      (command) => {
-        try {
-          this.handleCommand(this, command);
-          return true;
-        } catch (error) {
-          return this.answerError(error);
-        }
-      },
+      (command) => this.sequencer.accept(command),
     );
-    socket.on('close', () => this.handleClose());
-    socket.on('end', () => this.onPeerEnd());
-    socket.on('error', () => {
-      /* 'close' follows; a reset by the peer is not our failure */
-    });
-    this.startHeartbeats();
+  }
+
+  /**
+   * A fresh reader after IDENTIFY negotiated an upgrade: bytes read ahead past the IDENTIFY are
+   * dropped, as nsqd's new bufio.Reader over the upgraded stream drops what the old one held.
+   */
+  restartParser(): void {
+    this.parser.stop();
+    this.sequencer.drop();
+    this.parser = this.newParser();
   }
 
   /** Bytes after the magic. */
@@ -125,9 +164,9 @@ export class ClientConnection implements Subscriber {
 
   sendMessage(message: BrokerMessage): void {
     this.output.appendMessage(message);
-    if (this.socket.writableLength > SOCKET_BACKLOG_LIMIT && !this.backedUp) {
+    if (this.transport.writableLength > SOCKET_BACKLOG_LIMIT && !this.backedUp) {
       this.backedUp = true;
-      this.socket.once('drain', this.onDrain);
+      this.transport.onceDrain(this.onDrain);
     }
   }
 
@@ -173,8 +212,7 @@ export class ClientConnection implements Subscriber {
   close(): void {
     if (this.closed) return;
     this.output.flush();
-    this.socket.end();
-    this.socket.destroySoon();
+    this.transport.end();
     this.handleClose();
   }
 
@@ -212,13 +250,15 @@ export class ClientConnection implements Subscriber {
       return;
     }
     this.heartbeatDue = !this.heartbeatDue;
-    if (!this.heartbeatDue) this.sendResponse('_heartbeat_');
+    if (!this.heartbeatDue && !this.upgrading) this.sendResponse('_heartbeat_');
   }
 
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.parser.stop();
+    this.sequencer.drop();
+    this.transport.dispose();
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     const { channel, topic } = this;
     if (channel !== undefined) {

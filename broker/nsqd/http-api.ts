@@ -263,13 +263,18 @@ async function route(ctx: HttpContext, req: IncomingMessage, res: ServerResponse
   await found.handler(ctx, req, res, new GoQueryParams(url.search.slice(1)));
 }
 
-export function createHttpServer(ctx: HttpContext): Server {
-  return createServer((req, res) => {
+/** The API's request handler, shared by the HTTP and HTTPS listeners. */
+export function httpHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     route(ctx, req, res).catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
       if (error instanceof HttpError) return sendError(res, error);
       ctx.nsqd.logger.error({ err: error, url: req.url }, 'HTTP handler failed');
       sendError(res, new HttpError(500, 'INTERNAL_ERROR'));
     });
-  });
+  };
+}
+
+export function createHttpServer(ctx: HttpContext, handler = httpHandler(ctx)): Server {
+  return createServer(handler);
 }

@@ -22,7 +22,8 @@ function nsqdLogLevel(level: string): number {
 
 function configName(flag: BrokerFlag): string {
   // nsqd's cfg name for --lookupd-tcp-address is nsqlookupd_tcp_addresses.
-  return flag.flag === 'lookupd-tcp-address' ? 'nsqlookupd_tcp_addresses' : flag.flag.replaceAll('-', '_');
+  if (flag.flag === 'lookupd-tcp-address') return 'nsqlookupd_tcp_addresses';
+  return flag.configName ?? flag.flag.replaceAll('-', '_');
 }
 
 const FLAGS_BY_CONFIG_NAME = new Map(BROKER_FLAGS.map((flag) => [configName(flag), flag]));
@@ -33,7 +34,7 @@ export async function configValue(nsqd: Nsqd, req: IncomingMessage, res: ServerR
   if (name === 'log_level') return sendJson(res, nsqdLogLevel(nsqd.logger.level));
   const flag = FLAGS_BY_CONFIG_NAME.get(name);
   if (flag === undefined) throw new HttpError(400, 'INVALID_OPTION');
-  const value = nsqd.options[flag.option];
+  const value = flag.configValue === undefined ? nsqd.options[flag.option] : flag.configValue(nsqd.options[flag.option]);
   if (flag.kind === 'duration') return sendJson(res, (value as number) * 1e6);
   if (typeof value === 'string') return sendText(res, value);
   sendJson(res, value);

@@ -1,8 +1,8 @@
 /**
  * IDENTIFY negotiation: the client's wishes checked against the broker's bounds in nsqd's order
  * (heartbeat, output buffer timeout then size, sample rate, msg timeout), and the JSON answer.
- * TLS, snappy, deflate and AUTH are not offered: the answer says so (`false`), as nsqd's does when
- * they are not configured, and the client carries on without them.
+ * TLS, snappy and deflate are negotiated as in nsqd v1.3.0's `protocolV2.IDENTIFY` (`nsqd/protocol_v2.go`):
+ * each is on when the broker offers it and the client asks for it; both compressions at once is fatal.
  */
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { IdentifyRequestSchema, type IdentifyRequest, type IdentifyResponse } from '../../protocol/identify.ts';
@@ -104,26 +104,50 @@ export function negotiate(current: ClientSettings, request: IdentifyRequest, opt
   if (msgTimeout >= 1000 && msgTimeout <= options.maxMsgTimeoutMs) next.msgTimeoutMs = msgTimeout;
   else if (msgTimeout !== 0) throw invalid(`msg timeout (${msgTimeout}) is invalid`);
 
-  // nsqd takes the client's deflate_level only when deflate is negotiated, which this broker never
-  // does: the answer is nsqd's default, 6, capped at max-deflate-level, whatever was asked for.
+  // nsqd's default level, 6, capped at max-deflate-level; negotiateFeatures takes the client's level
+  // when deflate is on.
   next.deflateLevel = Math.min(6, options.maxDeflateLevel);
   return next;
 }
 
+/** The stream upgrades one IDENTIFY turns on, in nsqd's order of application: TLS, snappy, deflate. */
+export interface NegotiatedFeatures {
+  tls: boolean;
+  snappy: boolean;
+  deflate: boolean;
+  /** 1-9: the client's `deflate_level` when deflate is on and it gave one (else 6), capped at max-deflate-level. */
+  deflateLevel: number;
+}
+
+/**
+ * What the broker turns on for a `feature_negotiation` IDENTIFY. Throws nsqd's fatal
+ * `E_IDENTIFY_FAILED cannot enable both deflate and snappy compression`.
+ */
+export function negotiateFeatures(request: IdentifyRequest, options: BrokerOptions, tlsOffered: boolean): NegotiatedFeatures {
+  const tls = tlsOffered && request.tls_v1 === true;
+  const deflate = options.deflate && request.deflate === true;
+  let deflateLevel = 6;
+  if (deflate && (request.deflate_level ?? 0) > 0) deflateLevel = request.deflate_level!;
+  deflateLevel = Math.min(deflateLevel, options.maxDeflateLevel);
+  const snappy = options.snappy && request.snappy === true;
+  if (deflate && snappy) throw new ProtocolError(ErrorCode.IdentifyFailed, 'cannot enable both deflate and snappy compression');
+  return { tls, snappy, deflate, deflateLevel };
+}
+
 /** The feature-negotiation answer, in nsqd's field order. */
-export function identifyResponse(settings: ClientSettings, options: BrokerOptions): IdentifyResponse {
+export function identifyResponse(settings: ClientSettings, options: BrokerOptions, features: NegotiatedFeatures): IdentifyResponse {
   return {
     max_rdy_count: options.maxRdyCount,
     version: NSQD_VERSION,
     max_msg_timeout: options.maxMsgTimeoutMs,
     msg_timeout: settings.msgTimeoutMs,
-    tls_v1: false,
-    deflate: false,
-    deflate_level: settings.deflateLevel,
+    tls_v1: features.tls,
+    deflate: features.deflate,
+    deflate_level: features.deflateLevel,
     max_deflate_level: options.maxDeflateLevel,
-    snappy: false,
+    snappy: features.snappy,
     sample_rate: settings.sampleRate,
-    auth_required: false,
+    auth_required: options.authHttpAddresses.length > 0,
     output_buffer_size: settings.outputBufferSize,
     output_buffer_timeout: settings.outputBufferTimeoutMs,
   };

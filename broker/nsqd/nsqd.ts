@@ -2,6 +2,7 @@
  * The broker's state: topics and their channels, options, health, and the persistence of both across
  * restarts. Network front ends (TCP, HTTP) call into it; it never touches a socket itself.
  */
+import type { BrokerTls } from './tls-context.ts';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { isEphemeralName, isValidChannelName } from '../../protocol/names.ts';
@@ -30,6 +31,8 @@ export class Nsqd implements TopicHost, DiskHealth {
   /** `OK`, or `NOK - <reason>` after a disk write failed. */
   health = 'OK';
   exiting = false;
+  /** The TLS offered to clients: undefined without `--tls-cert`/`--tls-key`. Set by startBroker. */
+  tls: BrokerTls | undefined;
   private persisted = false;
   private loading = false;
   private readonly listeners: TopologyListener[] = [];

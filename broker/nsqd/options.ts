@@ -10,6 +10,7 @@ import { crc32 } from 'node:zlib';
 // API would bring all of zod into the broker's idle footprint.
 import * as z from 'zod/mini';
 import type { Logger } from 'pino';
+import { TLS_AND_AUTH_FLAGS, TLS_AND_AUTH_OPTIONS } from './tls-options.ts';
 
 /** nsqd's default node id: crc32(md5(hostname)) % 1024. */
 function defaultNodeId(): number {
@@ -45,6 +46,7 @@ export const BrokerOptionsSchema = z.object({
   outputBufferTimeoutMs: int(1, 250),
   maxChannelConsumers: int(0, 0),
   maxDeflateLevel: int(1, 6, 9),
+  ...TLS_AND_AUTH_OPTIONS,
   nodeId: int(0, defaultNodeId, 1023),
   lookupdTcpAddresses: z._default(z.array(z.string()), []),
   logger: z.optional(z.custom<Logger>()),
@@ -53,7 +55,8 @@ export const BrokerOptionsSchema = z.object({
 export type BrokerOptionsInput = z.input<typeof BrokerOptionsSchema>;
 export type BrokerOptions = z.output<typeof BrokerOptionsSchema>;
 
-export type FlagKind = 'string' | 'int' | 'duration' | 'list';
+/** `switch`: a flag that may stand alone (`--snappy` is true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
+export type FlagKind = 'string' | 'int' | 'duration' | 'list' | 'switch';
 
 export interface BrokerFlag {
   /** nsqd's flag name, without the dashes. */
@@ -61,6 +64,10 @@ export interface BrokerFlag {
   option: Exclude<keyof BrokerOptions, 'logger'>;
   kind: FlagKind;
   description: string;
+  /** nsqd's `/config/:opt` name when it is not the flag name with `_` for `-`. */
+  configName?: string;
+  /** nsqd's `/config/:opt` value when it is not the option's own (nsqd keeps some options as numbers). */
+  configValue?: (value: unknown) => unknown;
 }
 
 /** The command-line flags of `nsqworker broker`, named as nsqd names them. */
@@ -87,6 +94,8 @@ export const BROKER_FLAGS: readonly BrokerFlag[] = [
   { flag: 'max-channel-consumers', option: 'maxChannelConsumers', kind: 'int', description: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
   { flag: 'node-id', option: 'nodeId', kind: 'int', description: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
   { flag: 'lookupd-tcp-address', option: 'lookupdTcpAddresses', kind: 'list', description: 'lookupd TCP address (may be given multiple times)' },
+  { flag: 'max-deflate-level', option: 'maxDeflateLevel', kind: 'int', description: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
+  ...TLS_AND_AUTH_FLAGS,
 ];
 
 /** nsqd reports its version as 1.3.0; clients and nsqadmin parse it, so we answer as that version. */

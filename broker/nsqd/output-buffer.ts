@@ -4,13 +4,18 @@
  * Batching per turn gives nsqd's throughput without its output-buffer-timeout latency: a message is
  * written as soon as the work that produced it is done.
  */
-import type { Socket } from 'node:net';
 import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/frames.ts';
 import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
 import type { BrokerMessage } from './message.ts';
 
 /** Writes smaller than this are copied out so the big buffer can be reused. */
 const COPY_OUT_LIMIT = 4096;
+
+/** Where flushed bytes go: the socket, or the connection's TLS/compression transport above it. */
+export interface ByteSink {
+  write(chunk: Buffer): unknown;
+  readonly destroyed: boolean;
+}
 
 const pendingFlush: OutputBuffer[] = [];
 let flushScheduled = false;
@@ -28,7 +33,7 @@ export class OutputBuffer {
   private scheduled = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ByteSink,
     /** Flush as soon as this many bytes are waiting (the negotiated output_buffer_size). */
     public flushThreshold: number,
     private readonly capacity = 65536,

@@ -3,11 +3,13 @@
  * listeners bound (port 0 picks a free port), and an idempotent `close()` that persists everything.
  */
 import { lookup } from 'node:dns/promises';
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
-import { createHttpServer } from './http-api.ts';
+import { createHttpServer, httpHandler } from './http-api.ts';
+import { createHttpsServer, plainHttpHandler } from './https-server.ts';
+import { buildBrokerTls, effectiveOptions } from './tls-context.ts';
 import { Nsqd } from './nsqd.ts';
 import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
@@ -21,6 +23,9 @@ export interface BrokerHandle {
   readonly httpAddress: string;
   readonly tcpPort: number;
   readonly httpPort: number;
+  /** The bound HTTPS address and port, when the broker has a certificate and key. */
+  readonly httpsAddress: string | undefined;
+  readonly httpsPort: number | undefined;
   /** The broker's state, for embedding and tests. */
   readonly nsqd: Nsqd;
   /** Stops listening, closes clients and persists every message. Safe to call more than once. */
@@ -40,9 +45,11 @@ function listenHttp(server: Server, host: string, port: number): Promise<{ host:
 }
 
 export async function startBroker(input: BrokerOptionsInput = {}): Promise<BrokerHandle> {
-  const options = BrokerOptionsSchema.parse(input);
+  const options = effectiveOptions(BrokerOptionsSchema.parse(input));
+  const tls = buildBrokerTls(options);
   const logger = options.logger ?? pino({ level: 'silent' });
   const nsqd = new Nsqd(options, logger);
+  nsqd.tls = tls;
   const unlock = lockDataPath(options.dataPath);
   try {
     nsqd.load();
@@ -55,18 +62,30 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const tcpWanted = parseHostPort(options.tcpAddress);
   const httpWanted = parseHostPort(options.httpAddress);
   let ports = { tcpPort: 0, httpPort: 0 };
-  const http = createHttpServer({ nsqd, clients: () => tcp.clients, ports: () => ports });
+  let httpsBound: { host: string; port: number } | undefined;
+  const api = httpHandler({ nsqd, clients: () => tcp.clients, ports: () => ports });
+  const http = createHttpServer(
+    { nsqd, clients: () => tcp.clients, ports: () => ports },
+    plainHttpHandler(api, options.tlsRequired === 'true', () => httpsBound?.port ?? 0),
+  );
+  const https = tls === undefined ? undefined : createHttpsServer(tls, api);
   // Keep-alive sockets would hold close() open; nsqd's clients do not depend on them.
   http.keepAliveTimeout = 5000;
+  if (https !== undefined) https.keepAliveTimeout = 5000;
 
   let tcpBound: { host: string; port: number };
   let httpBound: { host: string; port: number };
   try {
     tcpBound = await tcp.listen(tcpWanted.host, tcpWanted.port);
     httpBound = await listenHttp(http, httpWanted.host, httpWanted.port);
+    if (https !== undefined) {
+      const httpsWanted = parseHostPort(options.httpsAddress);
+      httpsBound = await listenHttp(https, httpsWanted.host, httpsWanted.port);
+    }
   } catch (error) {
     await tcp.close();
     http.close();
+    https?.close();
     nsqd.persistAndClose();
     unlock();
     throw error;
@@ -83,8 +102,11 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
       nsqd.exiting = true;
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+      const httpsClosed = new Promise<void>((resolve) => (https === undefined ? resolve() : https.close(() => resolve())));
+      https?.closeAllConnections();
       await tcp.close();
       await httpClosed;
+      await httpsClosed;
       await registrar.close();
       nsqd.persistAndClose();
       unlock();
@@ -93,7 +115,9 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
     return closing;
   };
 
-  return { tcpAddress, httpAddress, tcpPort: tcpBound.port, httpPort: httpBound.port, nsqd, close };
+  const httpsAddress = httpsBound === undefined ? undefined : joinHostPort(httpsBound.host, httpsBound.port);
+  if (httpsAddress !== undefined) logger.info({ httpsAddress }, `HTTPS: listening on ${httpsAddress}`);
+  return { tcpAddress, httpAddress, httpsAddress, httpsPort: httpsBound?.port, tcpPort: tcpBound.port, httpPort: httpBound.port, nsqd, close };
 }
 
 /**

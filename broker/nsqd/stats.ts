@@ -17,6 +17,33 @@ export interface StatsQuery {
 
 const E2E_EMPTY = { count: 0, percentiles: null };
 
+/** nsqd's `authed`, `auth_identity` and `auth_identity_url`, each left out when empty (`omitempty`). */
+function authStats(client: ClientConnection): { authed?: true; auth_identity?: string; auth_identity_url?: string } {
+  const state = client.authState;
+  if (state === undefined) return {};
+  return {
+    ...(state.authorizations.length > 0 ? { authed: true as const } : {}),
+    ...(state.identity !== '' ? { auth_identity: state.identity } : {}),
+    ...(state.identityUrl !== '' ? { auth_identity_url: state.identityUrl } : {}),
+  };
+}
+
+/** Go's names for TLS versions, as nsqd's prettyConnectionState prints them. */
+const GO_TLS_VERSION: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 'TLS1.1', 'TLSv1.2': 'TLS1.2', 'TLSv1.3': 'TLS1.3' };
+
+function tlsStats(client: ClientConnection) {
+  const socket = client.transport.tlsSocket;
+  const version = socket?.getProtocol() ?? null;
+  return {
+    tls: socket !== undefined,
+    // Node names the suite as OpenSSL does (IANA name in standardName); nsqd prints Go's IANA name.
+    tls_cipher_suite: socket?.getCipher().standardName ?? '',
+    tls_version: version === null ? '' : (GO_TLS_VERSION[version] ?? version),
+    tls_negotiated_protocol: socket !== undefined && typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
+    tls_negotiated_protocol_is_mutual: socket !== undefined,
+  };
+}
+
 /**
  * One client's stats. `pub_counts` holds at most one entry, as nsqd v1.3.0's does (its loop stops
  * after the first): the filtered topic's, or without a filter the first topic published to.
@@ -42,15 +69,12 @@ export function clientStats(client: ClientConnection, topicFilter?: string) {
     requeue_count: client.requeueCount,
     connect_ts: client.connectTs,
     sample_rate: settings.sampleRate,
-    deflate: false,
-    snappy: false,
+    deflate: client.transport.deflate,
+    snappy: client.transport.snappy,
     user_agent: settings.userAgent,
+    ...authStats(client),
     ...(pubCounts.length > 0 ? { pub_counts: pubCounts } : {}),
-    tls: false,
-    tls_cipher_suite: '',
-    tls_version: '',
-    tls_negotiated_protocol: '',
-    tls_negotiated_protocol_is_mutual: false,
+    ...tlsStats(client),
   };
 }
 

@@ -58,7 +58,6 @@ export class TcpServer {
       }
       const client = new ClientConnection(socket, this.nsqd, handleCommand, (closed) => this.clients.delete(closed));
       this.clients.add(client);
-      socket.on('data', (data: Buffer) => client.receive(data));
       if (magic.length > 4) client.receive(magic.subarray(4));
     };
     socket.on('data', onData);

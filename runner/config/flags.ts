@@ -7,7 +7,8 @@ import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
 import { parseDurationMs } from '../../protocol/duration.ts';
 
-export type FlagKind = 'string' | 'int' | 'duration' | 'list';
+/** `switch`: a flag that may stand alone (true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
+export type FlagKind = 'string' | 'int' | 'duration' | 'list' | 'switch';
 
 export interface FlagSpec {
   flag: string;
@@ -26,6 +27,10 @@ export class UsageError extends RunnerError {
 
 export function addFlags(command: Command, flags: readonly FlagSpec[]): Command {
   for (const spec of flags) {
+    if (spec.kind === 'switch') {
+      command.option(`--${spec.flag} [value]`, spec.description);
+      continue;
+    }
     const placeholder = spec.kind === 'int' ? '<n>' : spec.kind === 'duration' ? '<duration>' : '<value>';
     command.option(`--${spec.flag} ${placeholder}`, spec.description);
   }
@@ -51,6 +56,13 @@ function convert(spec: FlagSpec, raw: unknown): unknown {
       } catch (error) {
         throw new UsageError(`--${spec.flag}: ${(error as Error).message}`);
       }
+    case 'switch': {
+      // A bare flag is true; true/false (and Go's 1/0) are booleans; any other word is left for the schema to judge.
+      const text = String(one);
+      if (one === true || text === 'true' || text === '1') return true;
+      if (text === 'false' || text === '0') return false;
+      return text;
+    }
     case 'list':
       return (Array.isArray(raw) ? raw : [raw]).flatMap((value) => String(value).split(',')).filter((value) => value !== '');
   }
@@ -61,7 +73,7 @@ export function optionsFromFlags(parsed: Record<string, unknown>, flags: readonl
   const options: Record<string, unknown> = {};
   for (const spec of flags) {
     const raw = parsed[camel(spec.flag)];
-    if (raw === undefined || raw === true) continue;
+    if (raw === undefined || (raw === true && spec.kind !== 'switch')) continue;
     options[spec.option] = convert(spec, raw);
   }
   return options;

@@ -40,6 +40,16 @@ async function expectWorking(f: BrokerFixture, client: RawClient): Promise<void>
   expect(bodyOf(await client.nextMessage())).toBe('plain');
 }
 
+describe('bundled nsqd TCP: IDENTIFY with TLS, snappy and deflate not offered', () => {
+  const fixture = brokerPerTest({ snappy: false, deflate: false });
+
+  it('answers tls_v1, snappy and deflate as false when asked for, keeps deflate_level at 6, and keeps working in plain', async () => {
+    const { client, answer } = await negotiate(fixture(), { tls_v1: true, snappy: true, deflate: true, deflate_level: 3 });
+    expect(answer).toBe(expectedAnswer());
+    await expectWorking(fixture(), client);
+  });
+});
+
 describe('bundled nsqd TCP: IDENTIFY', () => {
   const fixture = brokerPerTest();
 
@@ -84,11 +94,14 @@ describe('bundled nsqd TCP: IDENTIFY', () => {
     await expectWorking(fixture(), noBuffer.client);
   });
 
-  it('answers tls_v1, snappy and deflate as false when asked for, keeps deflate_level at 6, and keeps working in plain', async () => {
-    const { client, answer } = await negotiate(fixture(), { tls_v1: true, snappy: true, deflate: true, deflate_level: 3 });
-    expect(answer).toBe(expectedAnswer());
-    await expectWorking(fixture(), client);
+  it('refuses snappy and deflate together, as nsqd does when it offers both (its default)', async () => {
+    await expectFatalIdentify(
+      fixture(),
+      encodeIdentify({ feature_negotiation: true, snappy: true, deflate: true }),
+      'E_IDENTIFY_FAILED cannot enable both deflate and snappy compression',
+    );
   });
+
 
   it('answers OK without feature_negotiation, or with it false', async () => {
     const f = fixture();

@@ -1,0 +1,162 @@
+/**
+ * The auth server protocol of nsqd v1.3.0 (`internal/auth/authorizations.go`): a GET to each
+ * `--auth-http-address` in turn (starting at a random one) with `remote_ip`, `tls`, `secret` and
+ * `common_name`; the JSON answer's authorizations (topic and channel regular expressions, unanchored;
+ * permissions `subscribe` and `publish`) are kept for `ttl` seconds, then fetched again.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { z } from 'zod';
+import { CodedError } from '../../protocol/coded-error.ts';
+
+export type AuthQueryErrorCode = 'E_AUTH_QUERY';
+
+/** No auth server gave a usable answer; the message lists each failure (it is logged, never sent to the client). */
+export class AuthQueryError extends CodedError<AuthQueryErrorCode> {
+  override readonly name = 'AuthQueryError';
+}
+
+const AuthorizationSchema = z.object({
+  topic: z.string().default(''),
+  channels: z.array(z.string()).nullable().default([]),
+  permissions: z.array(z.string()).nullable().default([]),
+});
+const AuthAnswerSchema = z.object({
+  ttl: z.number().int().default(0),
+  identity: z.string().default(''),
+  identity_url: z.string().default(''),
+  authorizations: z.array(AuthorizationSchema).nullable().default([]),
+});
+
+export interface Authorization {
+  topic: RegExp;
+  channels: RegExp[];
+  subscribe: boolean;
+  publish: boolean;
+}
+
+/** What an auth server granted one client, until `expiresAtMs`. */
+export interface AuthState {
+  identity: string;
+  identityUrl: string;
+  authorizations: Authorization[];
+  expiresAtMs: number;
+}
+
+/** The request parameters nsqd sends. */
+export interface AuthRequest {
+  remoteIp: string;
+  tls: boolean;
+  secret: string;
+  /** CN of the client's TLS certificate, or ''. */
+  commonName: string;
+}
+
+export interface AuthQueryOptions {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** CA bundle for https auth servers (`--tls-root-ca-file`). */
+  ca?: Buffer;
+}
+
+/** Most bytes of an auth server's answer read before giving up on it. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/** Whether the state lets a client subscribe (`channel` non-empty) or publish (`channel` empty) on a topic. */
+export function isAllowed(state: AuthState, topic: string, channel: string): boolean {
+  return state.authorizations.some(
+    (grant) =>
+      (channel === '' ? grant.publish : grant.subscribe) && grant.topic.test(topic) && grant.channels.some((regex) => regex.test(channel)),
+  );
+}
+
+function compile(source: string, what: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new Error(`unable to compile ${what} ${JSON.stringify(source)} ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function get(url: URL, options: AuthQueryOptions): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'GET', headers: { Accept: 'application/vnd.nsq; version=1.0' }, ca: options.ca, timeout: options.connectTimeoutMs });
+    const deadline = setTimeout(() => req.destroy(new Error('request timed out')), options.requestTimeoutMs);
+    req.on('timeout', () => req.destroy(new Error('connect timed out')));
+    req.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    req.on('response', (res: IncomingMessage) => {
+      const pieces: Buffer[] = [];
+      let length = 0;
+      res.on('data', (piece: Buffer) => {
+        length += piece.length;
+        if (length > MAX_ANSWER_BYTES) req.destroy(new Error('answer too large'));
+        else pieces.push(piece);
+      });
+      res.on('end', () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(pieces) });
+      });
+      res.on('error', () => undefined);
+    });
+    req.end();
+  });
+}
+
+/** One auth server: its answer checked as nsqd checks it. Throws with nsqd's reason. */
+export async function queryAuthServer(address: string, request: AuthRequest, options: AuthQueryOptions): Promise<AuthState> {
+  const params = new URLSearchParams({
+    remote_ip: request.remoteIp,
+    tls: request.tls ? 'true' : 'false',
+    secret: request.secret,
+    common_name: request.commonName,
+  });
+  let url = new URL(address.includes('://') ? address : `http://${address}/auth`);
+  url.search = params.toString();
+  let answer = await get(url, options);
+  if (answer.status === 403) {
+    // nsqd's HTTP client follows an nsqd-style TLS_REQUIRED answer to its https port.
+    const port = (JSON.parse(answer.body.toString('utf8') || '{}') as { https_port?: unknown }).https_port;
+    if (typeof port === 'number' && url.protocol === 'http:') {
+      url = new URL(url.href);
+      url.protocol = 'https:';
+      url.port = String(port);
+      answer = await get(url, options);
+    }
+  }
+  if (answer.status !== 200) throw new Error(`got response ${answer.status}`);
+  const parsed = AuthAnswerSchema.safeParse(JSON.parse(answer.body.toString('utf8')));
+  if (!parsed.success) throw new Error('bad JSON answer');
+  const data = parsed.data;
+  const authorizations = (data.authorizations ?? []).map((grant): Authorization => {
+    for (const permission of grant.permissions ?? []) {
+      if (permission !== 'subscribe' && permission !== 'publish') throw new Error(`unknown permission ${permission}`);
+    }
+    return {
+      topic: compile(grant.topic, 'topic'),
+      channels: (grant.channels ?? []).map((channel) => compile(channel, 'channel')),
+      subscribe: (grant.permissions ?? []).includes('subscribe'),
+      publish: (grant.permissions ?? []).includes('publish'),
+    };
+  });
+  if (data.ttl <= 0) throw new Error(`invalid TTL ${data.ttl} (must be >0)`);
+  return { identity: data.identity, identityUrl: data.identity_url, authorizations, expiresAtMs: Date.now() + data.ttl * 1000 };
+}
+
+/** Tries every auth server once, from a random one on, as nsqd's `QueryAnyAuthd`. Throws {@link AuthQueryError}. */
+export async function queryAnyAuthServer(addresses: readonly string[], request: AuthRequest, options: AuthQueryOptions): Promise<AuthState> {
+  const failures: string[] = [];
+  const start = Math.floor(Math.random() * addresses.length);
+  for (let i = 0; i < addresses.length; i++) {
+    const address = addresses[(start + i) % addresses.length]!;
+    try {
+      return await queryAuthServer(address, request, options);
+    } catch (error) {
+      failures.push(`failed to auth against ${address} - ${(error as Error).message}`);
+    }
+  }
+  throw new AuthQueryError('E_AUTH_QUERY', failures.join('; '));
+}

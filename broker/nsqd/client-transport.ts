@@ -1,0 +1,205 @@
+/**
+ * One client connection's byte transport, below its command parser and output buffer: the raw socket,
+ * then optionally TLS, then snappy framing or raw deflate — the stack nsqd builds in
+ * `clientV2.UpgradeTLS`, `UpgradeSnappy` and `UpgradeDeflate` (`nsqd/client_v2.go`).
+ *
+ * Decoded bytes go to `events.data`; a stream that cannot be decoded (a corrupt snappy chunk or
+ * deflate stream, a failed handshake) goes to `events.fail`, and the connection closes without an
+ * error frame, as nsqd's read loop does on a read error.
+ */
+import type { Socket } from 'node:net';
+import { createServer, type TLSSocket } from 'node:tls';
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../protocol/snappy-framing.ts';
+import type { BrokerTls } from './tls-context.ts';
+
+export interface TransportEvents {
+  /** Decoded bytes, in order. */
+  data(chunk: Buffer): void;
+  /** The client ended its side (after every byte before the end was delivered). */
+  end(): void;
+  /** The stream cannot go on (bad TLS, corrupt compressed data). */
+  fail(error: Error): void;
+  /** The socket (raw or TLS) has closed. */
+  closed(): void;
+}
+
+/** nsqd's deadline for a client's TLS handshake (`client.UpgradeTLS`). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
+
+export class ClientTransport {
+  private base: Socket;
+  /** The TLS socket once upgraded. */
+  tlsSocket: TLSSocket | undefined;
+  private snappyDecoder: SnappyFrameDecoder | undefined;
+  private snappyEncoder: SnappyFrameEncoder | undefined;
+  private inflater: InflateRaw | undefined;
+  private deflater: DeflateRaw | undefined;
+  private readonly onBaseData = (chunk: Buffer): void => this.decode(chunk);
+  private readonly onBaseEnd = (): void => {
+    if (this.inflater !== undefined) this.inflater.end();
+    else this.events.end();
+  };
+
+  constructor(
+    readonly raw: Socket,
+    private readonly events: TransportEvents,
+    /** Most bytes one snappy read may decode to (the broker's max body size plus a frame's slack). */
+    private readonly maxDecodedBytes: number,
+  ) {
+    this.base = raw;
+    raw.on('data', this.onBaseData);
+    raw.on('end', this.onBaseEnd);
+    raw.on('close', () => this.onClosed());
+  }
+
+  private onClosed(): void {
+    this.inflater?.destroy();
+    this.deflater?.destroy();
+    this.events.closed();
+  }
+
+  get tls(): boolean {
+    return this.tlsSocket !== undefined;
+  }
+
+  get snappy(): boolean {
+    return this.snappyEncoder !== undefined;
+  }
+
+  get deflate(): boolean {
+    return this.deflater !== undefined;
+  }
+
+  get destroyed(): boolean {
+    return this.base.destroyed;
+  }
+
+  /** Bytes accepted but not yet handed to the kernel. */
+  get writableLength(): number {
+    return this.base.writableLength + (this.deflater?.writableLength ?? 0);
+  }
+
+  onceDrain(listener: () => void): void {
+    this.base.once('drain', listener);
+  }
+
+  /** Bytes from the output buffer: compressed if negotiated, then written to the socket (or TLS). */
+  write(chunk: Buffer): void {
+    if (this.deflater !== undefined) {
+      this.deflater.write(chunk);
+      // One sync flush per output batch, as nsqd flushes its flate writer with each buffer flush.
+      this.deflater.flush(constants.Z_SYNC_FLUSH);
+      return;
+    }
+    this.base.write(this.snappyEncoder === undefined ? chunk : this.snappyEncoder.encode(chunk));
+  }
+
+  /** Ends the stream after everything written so far (a deflate stream drains first), then closes the socket. */
+  end(): void {
+    const finish = (): void => {
+      this.base.end();
+      this.base.destroySoon();
+    };
+    if (this.deflater === undefined) return finish();
+    this.deflater.once('end', finish);
+    this.deflater.end();
+  }
+
+  pauseInput(): void {
+    this.base.pause();
+    this.inflater?.pause();
+  }
+
+  resumeInput(): void {
+    this.base.resume();
+    this.inflater?.resume();
+  }
+
+  /**
+   * Hands the socket to a TLS server session and waits for the handshake (at most 5s). Bytes already
+   * read past the IDENTIFY are dropped, as nsqd's new reader drops what its old one had buffered.
+   */
+  upgradeTls(tls: BrokerTls): Promise<TLSSocket> {
+    this.raw.off('data', this.onBaseData);
+    this.raw.off('end', this.onBaseEnd);
+    // A throwaway tls.Server does the handshake: unlike a hand-made server TLSSocket, it refuses a
+    // client certificate that does not verify, and it enforces the handshake deadline.
+    const server = createServer({ ...tls.serverOptions, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS });
+    return new Promise((resolve, reject) => {
+      server.once('tlsClientError', (error: Error) => {
+        this.raw.destroy();
+        reject(error);
+      });
+      server.once('secureConnection', (socket: TLSSocket) => {
+        socket.on('error', () => {
+          /* 'close' follows */
+        });
+        const peer = socket.getPeerCertificate();
+        if (tls.requestCert && (peer === null || Object.keys(peer).length === 0)) {
+          socket.destroy();
+          reject(new Error("tls: client didn't provide a certificate"));
+          return;
+        }
+        this.tlsSocket = socket;
+        this.base = socket;
+        socket.on('data', this.onBaseData);
+        socket.on('end', this.onBaseEnd);
+        socket.on('close', () => this.onClosed());
+        resolve(socket);
+      });
+      server.emit('connection', this.raw);
+    });
+  }
+
+  /** Snappy framing both ways from now on; the next write starts with the stream identifier. */
+  upgradeSnappy(): void {
+    this.snappyDecoder = new SnappyFrameDecoder({ maxOutputBytes: this.maxDecodedBytes });
+    this.snappyEncoder = new SnappyFrameEncoder();
+  }
+
+  /** Raw deflate both ways from now on; the broker compresses at `level` (1-9). */
+  upgradeDeflate(level: number): void {
+    const inflater = createInflateRaw();
+    inflater.on('data', (chunk: Buffer) => this.events.data(chunk));
+    inflater.on('end', () => this.events.end());
+    inflater.on('error', (error) => this.events.fail(error));
+    const deflater = createDeflateRaw({ level });
+    deflater.on('data', (chunk: Buffer) => this.base.write(chunk));
+    deflater.on('error', (error) => this.events.fail(error));
+    this.inflater = inflater;
+    this.deflater = deflater;
+  }
+
+  /** Stops reading: nothing more is decoded (the connection is closing; output still drains). */
+  dispose(): void {
+    this.inflater?.destroy();
+  }
+
+  /** Closes the connection now, without flushing (a stream that cannot be decoded). */
+  destroy(): void {
+    this.inflater?.destroy();
+    this.deflater?.destroy();
+    this.base.destroy();
+    this.raw.destroy();
+  }
+
+  private decode(chunk: Buffer): void {
+    if (this.inflater !== undefined) {
+      this.inflater.write(chunk);
+      return;
+    }
+    if (this.snappyDecoder === undefined) {
+      this.events.data(chunk);
+      return;
+    }
+    let decoded: Buffer[];
+    try {
+      decoded = this.snappyDecoder.push(chunk);
+    } catch (error) {
+      this.events.fail(error as Error);
+      return;
+    }
+    for (const piece of decoded) this.events.data(piece);
+  }
+}
