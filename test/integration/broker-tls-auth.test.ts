@@ -1,0 +1,241 @@
+/**
+ * The bundled broker's TLS, snappy, deflate and AUTH edges on raw connections: nsqd's exact errors,
+ * bad streams and bad auth servers closing only the connection concerned, and the /config reads.
+ */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
+import { startBroker } from '../../broker/nsqd/server.ts';
+import { MAGIC_V2, encodeAuth, encodeIdentify, encodePub, encodeSub } from '../../protocol/commands.ts';
+import { FrameDecoder, FrameType } from '../../protocol/frames.ts';
+import { SNAPPY_STREAM_IDENTIFIER, SnappyFrameDecoder } from '../../protocol/snappy-framing.ts';
+import { grantAll, startAuthServer, type TestAuthServer } from '../support/auth-server.ts';
+import { makeTestCertificates, type TestCertificates } from '../support/certificates.ts';
+import { BrokerFixture, uniqueName } from './helpers/broker-tcp-fixture.ts';
+
+let certs: TestCertificates;
+beforeAll(() => {
+  certs = makeTestCertificates();
+});
+afterAll(() => certs.remove());
+
+const fixtures: BrokerFixture[] = [];
+afterEach(async () => {
+  for (const fixture of fixtures.splice(0)) await fixture.close();
+});
+
+async function start(options: BrokerOptionsInput): Promise<BrokerFixture> {
+  const fixture = await BrokerFixture.start(options);
+  fixtures.push(fixture);
+  return fixture;
+}
+
+/** Publishing and consuming still work for a fresh client: one bad connection hurt no one else. */
+async function expectServing(f: BrokerFixture): Promise<void> {
+  const topic = uniqueName('alive');
+  const sub = await f.subscriber(topic, 'ch', 1);
+  await f.publish(topic, 'still here');
+  expect((await sub.nextMessage()).body.toString()).toBe('still here');
+}
+
+/** A raw socket that negotiated compression: decoded frames, in order. */
+async function compressedClient(f: BrokerFixture, identify: object): Promise<{ socket: Socket; answer: Record<string, unknown>; frames: Array<{ type: number; data: string }>; closed: Promise<unknown> }> {
+  const socket = connect(f.broker.tcpPort, '127.0.0.1');
+  await once(socket, 'connect');
+  const frames: Array<{ type: number; data: string }> = [];
+  let answer: Record<string, unknown> = {};
+  const decoder = new FrameDecoder((type, data) => frames.push({ type, data: data.toString() }));
+  socket.write(Buffer.concat([MAGIC_V2, encodeIdentify({ feature_negotiation: true, ...identify })]));
+  const [first] = (await once(socket, 'data')) as [Buffer];
+  // The JSON answer is plain; whatever follows it in the same read is already compressed.
+  const jsonLength = first.readInt32BE(0) + 4;
+  answer = JSON.parse(first.subarray(8, jsonLength).toString()) as Record<string, unknown>;
+  const rest = first.subarray(jsonLength);
+  if (answer.snappy === true) {
+    const snappy = new SnappyFrameDecoder();
+    const feed = (chunk: Buffer): void => snappy.push(chunk).forEach((piece) => decoder.push(piece));
+    feed(rest);
+    socket.on('data', feed);
+  } else {
+    const inflate = createInflateRaw();
+    inflate.on('data', (chunk: Buffer) => decoder.push(chunk));
+    inflate.on('error', () => undefined);
+    inflate.write(rest);
+    socket.on('data', (chunk: Buffer) => inflate.write(chunk));
+  }
+  socket.on('error', () => undefined);
+  return { socket, answer, frames, closed: once(socket, 'close') };
+}
+
+async function framesUntil(frames: Array<{ type: number; data: string }>, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (frames.length < count) {
+    if (Date.now() > deadline) throw new Error(`only ${frames.length} frames: ${JSON.stringify(frames)}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('compression on raw connections', () => {
+  it('deflate: level 9 is capped to 6 by default, the OK comes compressed, and commands go compressed', async () => {
+    const f = await start({});
+    const client = await compressedClient(f, { deflate: true, deflate_level: 9 });
+    expect(client.answer).toMatchObject({ deflate: true, deflate_level: 6, max_deflate_level: 6, snappy: false });
+    await framesUntil(client.frames, 1);
+    expect(client.frames[0]).toEqual({ type: FrameType.Response, data: 'OK' });
+    client.socket.write(deflateRawSync(encodePub(uniqueName('d'), Buffer.from('x')), { finishFlush: constants.Z_SYNC_FLUSH }));
+    await framesUntil(client.frames, 2);
+    expect(client.frames[1]).toEqual({ type: FrameType.Response, data: 'OK' });
+  });
+
+  it('deflate: a bomb whose body exceeds --max-msg-size is cut with nsqd\'s error; others are served', async () => {
+    const f = await start({ maxMsgSize: 1024 * 1024 });
+    const client = await compressedClient(f, { deflate: true });
+    await framesUntil(client.frames, 1);
+    const size = 64 * 1024 * 1024;
+    const header = Buffer.from(`PUB ${uniqueName('bomb')}\n\0\0\0\0`);
+    header.writeInt32BE(size, header.length - 4);
+    const bomb = deflateRawSync(Buffer.concat([header, Buffer.alloc(size)]), { level: 9 });
+    expect(bomb.length).toBeLessThan(size / 500);
+    client.socket.write(bomb);
+    await client.closed;
+    expect(client.frames[1]).toEqual({ type: FrameType.Error, data: `E_BAD_MESSAGE PUB message too big ${size} > ${1024 * 1024}` });
+    await expectServing(f);
+  });
+
+  it('snappy: the OK follows the stream identifier; a corrupt chunk closes that connection only', async () => {
+    const f = await start({});
+    const client = await compressedClient(f, { snappy: true });
+    expect(client.answer).toMatchObject({ snappy: true, deflate: false });
+    await framesUntil(client.frames, 1);
+    expect(client.frames[0]).toEqual({ type: FrameType.Response, data: 'OK' });
+    client.socket.write(Buffer.concat([SNAPPY_STREAM_IDENTIFIER, Buffer.from([0x01, 0x08, 0, 0, 1, 2, 3, 4, 0x4e, 0x4f, 0x50, 0x0a])]));
+    await client.closed;
+    await expectServing(f);
+  });
+
+  it('refuses snappy and deflate as nsqd does when both are off: false, and plain frames', async () => {
+    const f = await start({ snappy: false, deflate: false });
+    const client = await f.connect();
+    client.send(encodeIdentify({ feature_negotiation: true, snappy: true }));
+    expect(JSON.parse((await client.nextFrame()).data.toString())).toMatchObject({ snappy: false, deflate: false });
+  });
+});
+
+describe('TLS on raw connections', () => {
+  it('--tls-required refuses every command but IDENTIFY before the upgrade, with nsqd\'s words', async () => {
+    const f = await start({ tlsRequired: 'tcp-https', tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
+    for (const command of [encodeSub(uniqueName('t'), 'ch'), Buffer.from('NOP\n'), Buffer.from('BOGUS\n')]) {
+      const client = await f.connect();
+      client.send(command);
+      const name = command.toString().split(/[ \n]/)[0];
+      await client.expectError(`E_INVALID cannot ${name} in current state (TLS required)`);
+      await client.waitClosed();
+    }
+    // tcp-https leaves plain HTTP open.
+    expect((await fetch(`http://${f.broker.httpAddress}/ping`)).status).toBe(200);
+  });
+
+  it('garbage instead of a TLS handshake closes that connection only', async () => {
+    const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
+    const client = await f.connect();
+    client.send(encodeIdentify({ feature_negotiation: true, tls_v1: true }));
+    expect(JSON.parse((await client.nextFrame()).data.toString())).toMatchObject({ tls_v1: true });
+    client.send(Buffer.alloc(64, 0x41));
+    await client.waitClosed();
+    await expectServing(f);
+  });
+
+  it('will not start with TLS required and no certificate', async () => {
+    await expect(startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', tlsRequired: true })).rejects.toThrow(
+      'cannot require TLS client connections without TLS key and cert',
+    );
+  });
+
+  it('/config reads answer as nsqd\'s do', async () => {
+    const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsRequired: 'tcp-https', authHttpAddresses: ['127.0.0.1:1'], httpsAddress: '127.0.0.1:0' });
+    const read = async (name: string): Promise<string> => (await fetch(`http://${f.broker.httpAddress}/config/${name}`)).text();
+    expect(await read('tls_required')).toBe('1');
+    expect(await read('tls_min_version')).toBe('771');
+    expect(await read('tls_cert')).toBe(certs.serverCertFile);
+    expect(await read('snappy')).toBe('true');
+    expect(await read('deflate')).toBe('true');
+    expect(await read('max_deflate_level')).toBe('6');
+    expect(await read('auth_http_addresses')).toBe('["127.0.0.1:1"]');
+    expect(await read('https_address')).toBe('127.0.0.1:0');
+  });
+});
+
+describe('AUTH on raw connections', () => {
+  let auth: TestAuthServer;
+  beforeAll(async () => {
+    auth = await startAuthServer(() => grantAll());
+  });
+  afterAll(() => auth.close());
+
+  const authed = async (f: BrokerFixture, secret = 's') => {
+    const client = await f.connect();
+    client.send(encodeIdentify({ feature_negotiation: true }));
+    expect(JSON.parse((await client.nextFrame()).data.toString())).toMatchObject({ auth_required: true });
+    client.send(encodeAuth(Buffer.from(secret)));
+    return client;
+  };
+
+  it('answers AUTH with identity, identity_url and permission_count; refuses a second AUTH; publishes pipelined behind AUTH', async () => {
+    auth.answer = () => grantAll(3600, 'bob');
+    const f = await start({ authHttpAddresses: [auth.address] });
+    const client = await authed(f);
+    client.send(encodePub(uniqueName('p'), Buffer.from('queued behind AUTH')));
+    await client.expectResponse('{"identity":"bob","identity_url":"https://auth.example/tester","permission_count":1}');
+    await client.expectResponse('OK');
+    client.send(encodeAuth(Buffer.from('again')));
+    await client.expectError('E_INVALID AUTH already set');
+  });
+
+  it('E_AUTH_FIRST before AUTH, for SUB and for every publish', async () => {
+    const f = await start({ authHttpAddresses: [auth.address] });
+    for (const [name, command] of [['SUB', encodeSub('t', 'c')], ['PUB', encodePub('t', Buffer.from('x'))]] as const) {
+      const client = await f.connect();
+      client.send(command);
+      await client.expectError(`E_AUTH_FIRST AUTH required before ${name}`);
+      await client.waitClosed();
+    }
+  });
+
+  const failures: Array<[string, TestAuthServer['answer'], string]> = [
+    ['no authorizations', () => ({ kind: 'grant', ttl: 60, authorizations: [] }), 'E_UNAUTHORIZED AUTH no authorizations found'],
+    ['garbage', () => ({ kind: 'status', status: 200, body: '{not json' }), 'E_AUTH_FAILED AUTH failed'],
+    ['an unknown permission', () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '.*', channels: ['.*'], permissions: ['admin'] }] }), 'E_AUTH_FAILED AUTH failed'],
+    ['a bad regex', () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '(', channels: ['.*'], permissions: ['publish'] }] }), 'E_AUTH_FAILED AUTH failed'],
+    ['a ttl of 0', () => ({ kind: 'grant', ttl: 0, authorizations: [{ topic: '.*', channels: ['.*'], permissions: ['publish'] }] }), 'E_AUTH_FAILED AUTH failed'],
+    ['no answer in time', () => ({ kind: 'hang' }), 'E_AUTH_FAILED AUTH failed'],
+  ];
+  for (const [label, answer, error] of failures) {
+    it(`an auth server answering with ${label}: ${error}, and only that client is closed`, async () => {
+      auth.answer = answer;
+      const f = await start({ authHttpAddresses: [auth.address], httpClientRequestTimeoutMs: 300 });
+      const client = await authed(f);
+      await client.expectError(error);
+      await client.waitClosed();
+      auth.answer = () => grantAll();
+      const other = await authed(f);
+      await other.nextFrame();
+      other.send(encodePub(uniqueName('ok'), Buffer.from('x')));
+      await other.expectResponse('OK');
+    });
+  }
+
+  it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async () => {
+    auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^feed', channels: ['^good'], permissions: ['subscribe'] }] });
+    const f = await start({ authHttpAddresses: [auth.address] });
+    const ok = await authed(f);
+    await ok.nextFrame();
+    ok.send(encodeSub('feed_1', 'good_ch'));
+    await ok.expectResponse('OK');
+    const denied = await authed(f);
+    await denied.nextFrame();
+    denied.send(encodeSub('feed_1', 'bad_ch'));
+    await denied.expectError('E_UNAUTHORIZED AUTH failed for SUB on "feed_1" "bad_ch"');
+  });
+});
