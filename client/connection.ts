@@ -4,13 +4,15 @@
  * and frames handed to a delegate. FIN/REQ/TOUCH are batched: queued as text and written once per
  * tick, so a burst of acknowledgements costs one socket write.
  */
-import net from 'node:net';
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
+import { AckQueue } from './ack-queue.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { DEFAULT_IDENTITY, parseHostPort, readIdentifyAnswer, type ServerIdentity } from './handshake.ts';
 import { identifyBody, type ConnectionOptions } from './options.ts';
+import { ClientTransport } from './transport.ts';
+import { startUpgrade, upgradeSteps, type UpgradeStep } from './upgrade.ts';
 
 /** What the connection reports once the handshake is done. */
 export interface ConnectionDelegate {
@@ -25,28 +27,23 @@ export interface ConnectionDelegate {
 }
 
 const HEARTBEAT = Buffer.from('_heartbeat_');
-/** Queued acknowledgements beyond this many bytes are written at once rather than at the end of the tick. */
-const FLUSH_THRESHOLD = 64 * 1024;
+const OK = Buffer.from('OK');
 /** How long end() waits for the server to close its side before destroying the socket. */
 const END_GRACE_MS = 2000;
 
-type State = 'idle' | 'connecting' | 'identifying' | 'authenticating' | 'connected' | 'closed';
+type State = 'idle' | 'connecting' | 'identifying' | 'upgrading' | 'authenticating' | 'connected' | 'closed';
 
 export class NsqConnection {
   identity: ServerIdentity = DEFAULT_IDENTITY;
   /** Date.now() of the last chunk received; consumers use it to find idle connections. */
   lastReadAt = 0;
   private state: State = 'idle';
-  private socket: net.Socket | undefined;
+  private socket: ClientTransport | undefined;
+  private upgrades: UpgradeStep[] = [];
   private readonly decoder: FrameDecoder;
-  private queued = '';
-  private flushScheduled = false;
-  private readonly flushQueued = (): void => this.flush();
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket?.uncork();
-  };
+  private readonly acks = new AckQueue((text) => {
+    if (this.socket !== undefined && this.state !== 'closed') this.socket.write(text);
+  });
   private readTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private closeError: Error | undefined;
@@ -81,36 +78,37 @@ export class NsqConnection {
       this.connectTimer = setTimeout(() => {
         this.fail(new NsqClientError(ClientErrorCode.ConnectTimeout, `connecting to ${this.address} timed out after ${this.options.connectTimeoutMs}ms`));
       }, this.options.connectTimeoutMs);
-      const socket = net.connect({ host, port });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      socket.on('connect', () => {
-        if (this.state !== 'connecting') return;
-        this.state = 'identifying';
-        this.lastReadAt = Date.now();
-        socket.write(Buffer.concat([MAGIC_V2, encodeIdentify(identifyBody(this.options))]));
-      });
-      socket.on('data', (chunk: Buffer) => {
-        this.lastReadAt = Date.now();
-        try {
-          this.decoder.push(chunk);
-        } catch (error) {
-          this.fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      socket.on('error', (error) => this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address}: ${error.message}`, { cause: error })));
-      socket.on('end', () => {
+      // Writes, cork and end go through the transport: plain, or TLS and compression once negotiated.
+      const fail = (error: Error): void => this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address}: ${error.message}`, { cause: error }));
+      this.socket = new ClientTransport(host, port, this.options.maxFrameSize + 65536, {
+        connected: () => {
+          if (this.state !== 'connecting') return;
+          this.state = 'identifying';
+          this.lastReadAt = Date.now();
+          this.socket!.write(Buffer.concat([MAGIC_V2, encodeIdentify(identifyBody(this.options))]));
+        },
+        data: (chunk) => this.onBytes(chunk),
+        fail,
         // nsqd never half-closes: the other side is gone. Close ours so 'close' follows.
-        this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection`));
+        ended: () => this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection`)),
+        closed: () => this.onSocketClosed(),
       });
-      socket.on('close', () => this.onSocketClosed());
     });
+  }
+
+  private onBytes(chunk: Buffer): void {
+    this.lastReadAt = Date.now();
+    try {
+      this.decoder.push(chunk);
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Writes a command now, after any queued acknowledgements (order is kept). */
   write(command: Buffer): boolean {
     if (this.socket === undefined || this.state === 'closed') return false;
-    if (this.queued.length > 0) this.flush();
+    this.acks.flush();
     this.socket.write(command);
     return true;
   }
@@ -120,37 +118,27 @@ export class NsqConnection {
    * producer pipelining many publishes pays one write for all of them.
    */
   writeCoalesced(command: Buffer): boolean {
-    const socket = this.socket;
-    if (socket === undefined || this.state === 'closed') return false;
-    if (this.queued.length > 0) this.flush();
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork);
-    }
-    socket.write(command);
+    if (this.socket === undefined || this.state === 'closed') return false;
+    this.acks.flush();
+    this.socket.writeCoalesced(command);
     return true;
   }
 
   queueFin(id: string): void {
-    this.enqueue('FIN ' + id + '\n');
+    this.acks.add('FIN ' + id + '\n');
   }
 
   queueReq(id: string, delayMs: number): void {
-    this.enqueue('REQ ' + id + ' ' + Math.max(0, Math.trunc(delayMs)) + '\n');
+    this.acks.add('REQ ' + id + ' ' + Math.max(0, Math.trunc(delayMs)) + '\n');
   }
 
   queueTouch(id: string): void {
-    this.enqueue('TOUCH ' + id + '\n');
+    this.acks.add('TOUCH ' + id + '\n');
   }
 
   /** Writes queued acknowledgements now. */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.queued.length === 0) return;
-    const text = this.queued;
-    this.queued = '';
-    if (this.socket !== undefined && this.state !== 'closed') this.socket.write(text, 'latin1');
+    this.acks.flush();
   }
 
   /** Sends CLS. The server answers CLOSE_WAIT through onResponse and stops sending messages. */
@@ -183,16 +171,6 @@ export class NsqConnection {
     return this.closedPromise ?? Promise.resolve();
   }
 
-  private enqueue(line: string): void {
-    if (this.state === 'closed') return;
-    this.queued += line;
-    if (this.queued.length >= FLUSH_THRESHOLD) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushQueued);
-    }
-  }
-
   private fail(error: Error): void {
     if (this.state === 'closed') return;
     this.closeError ??= error;
@@ -203,7 +181,7 @@ export class NsqConnection {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    this.queued = '';
+    this.acks.clear();
     clearTimeout(this.connectTimer);
     if (this.readTimer !== undefined) clearInterval(this.readTimer);
     const error = this.closeError;
@@ -252,17 +230,42 @@ export class NsqConnection {
       this.finishHandshake();
       return;
     }
+    if (this.state === 'upgrading') {
+      if (!data.equals(OK)) {
+        this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} answered an upgrade with ${data.toString()}`));
+        return;
+      }
+      this.nextUpgrade();
+      return;
+    }
     const answer = readIdentifyAnswer(this.address, data);
     if (answer instanceof Error) {
       this.fail(answer);
       return;
     }
     this.identity = answer;
-    const negotiated = answer.negotiated;
-    if (negotiated === undefined) {
+    if (answer.negotiated === undefined) {
       this.finishHandshake();
       return;
     }
+    try {
+      this.upgrades = upgradeSteps(answer.negotiated, this.options, this.address);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.state = 'upgrading';
+    this.nextUpgrade();
+  }
+
+  /** The next upgrade IDENTIFY's answer asked for (each confirmed by an OK), then AUTH when required. */
+  private nextUpgrade(): void {
+    const step = this.upgrades.shift();
+    if (step !== undefined) {
+      startUpgrade(step, { transport: this.socket!, decoder: this.decoder, options: this.options, address: this.address, fail: (error) => this.fail(error) });
+      return;
+    }
+    const negotiated = this.identity.negotiated!;
     if (negotiated.auth_required) {
       if (this.options.authSecret === undefined) {
         this.fail(new NsqClientError(ClientErrorCode.AuthRequired, `${this.address} requires AUTH and no authSecret is set`));

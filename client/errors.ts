@@ -28,8 +28,10 @@ export const ClientErrorCode = {
   UnexpectedFrame: 'E_UNEXPECTED_FRAME',
   /** The server requires AUTH and no secret was configured. */
   AuthRequired: 'E_AUTH_REQUIRED',
-  /** The server negotiated TLS or compression that this client does not speak. */
+  /** The server negotiated TLS or compression that this client did not ask for. */
   UnsupportedFeature: 'E_UNSUPPORTED_FEATURE',
+  /** TLS was asked for and the server does not offer it, or the handshake failed (a certificate that does not verify). */
+  TlsFailed: 'E_TLS_FAILED',
   /** A publish was written but the connection closed before the broker answered: it may or may not be published. */
   Unconfirmed: 'E_PUBLISH_UNCONFIRMED',
   /** The producer or consumer is closed. */

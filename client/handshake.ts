@@ -31,8 +31,8 @@ export function parseHostPort(address: string): { host: string; port: number } {
 
 /**
  * Reads IDENTIFY's answer from `address`: JSON when the server negotiates, a bare OK from an old
- * server (which gets nsqd's defaults). Returns the error to close with when the answer is unreadable
- * or negotiates a feature this client did not ask for.
+ * server (which gets nsqd's defaults). Returns the error to close with when the answer is unreadable.
+ * The upgrades it turns on are checked by `upgradeSteps` (upgrade.ts).
  */
 export function readIdentifyAnswer(address: string, data: Buffer): ServerIdentity | NsqClientError {
   if (data[0] !== 0x7b) return DEFAULT_IDENTITY;
@@ -41,9 +41,6 @@ export function readIdentifyAnswer(address: string, data: Buffer): ServerIdentit
     negotiated = IdentifyResponseSchema.parse(JSON.parse(data.toString()));
   } catch (cause) {
     return new NsqClientError(ClientErrorCode.UnexpectedFrame, `${address} sent an unreadable IDENTIFY response`, { cause });
-  }
-  if (negotiated.tls_v1 || negotiated.snappy || negotiated.deflate) {
-    return new NsqClientError(ClientErrorCode.UnsupportedFeature, `${address} negotiated TLS or compression, which this client does not request`);
   }
   return {
     maxRdyCount: negotiated.max_rdy_count,

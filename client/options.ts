@@ -11,6 +11,26 @@ import { CLIENT_VERSION } from './version.ts';
 import { hostname } from 'node:os';
 
 const int = z.number().int();
+
+type Pem = string | Buffer | Array<string | Buffer>;
+const pem = z.custom<Pem>(
+  (value) => typeof value === 'string' || Buffer.isBuffer(value) || (Array.isArray(value) && value.every((v) => typeof v === 'string' || Buffer.isBuffer(v))),
+  { message: 'expected PEM text or a Buffer (or a list of them)' },
+);
+
+/** Node TLS options a connection passes to `tls.connect`. */
+export const TlsOptionsSchema = z
+  .object({
+    ca: pem.optional().describe('CA certificates that sign nsqd\'s certificate (default: Node\'s bundled roots)'),
+    cert: pem.optional().describe('Client certificate, for nsqd run with --tls-client-auth-policy'),
+    key: pem.optional().describe('Private key of the client certificate'),
+    servername: z.string().optional().describe('Name checked against nsqd\'s certificate (default: the host dialled)'),
+    rejectUnauthorized: z.boolean().optional().describe('false accepts a certificate that does not verify (insecure; default true)'),
+  })
+  .strict();
+
+/** `true` (TLS with Node's defaults), `false` (plain), or the TLS options to use. */
+export type TlsOption = boolean | z.infer<typeof TlsOptionsSchema>;
 const ms = (description: string) => int.min(0).describe(description);
 
 /** IDENTIFY fields and socket behaviour, shared by consumers and producers. */
@@ -29,11 +49,20 @@ export const ConnectionOptionsShape = {
   msgTimeoutMs: int.min(1000).optional().describe('In-flight timeout for this client, ms (omitted = server default, 60s)'),
   sampleRate: int.min(0).max(99).optional().describe('Percent of messages nsqd delivers to this client (0 = all)'),
   connectTimeoutMs: ms('TCP connect plus IDENTIFY timeout, ms').default(5000),
-  authSecret: z.string().optional().describe('Secret for AUTH when nsqd requires it'),
+  authSecret: z.string().optional().describe('Secret for AUTH when nsqd requires it (sent after any TLS upgrade; never logged)'),
+  tls: z
+    .union([z.boolean(), TlsOptionsSchema])
+    .default(false)
+    .describe('Upgrade to TLS after IDENTIFY: true, or Node TLS options { ca, cert, key, servername, rejectUnauthorized }; fails with E_TLS_FAILED if nsqd does not offer it'),
+  snappy: z.boolean().default(false).describe('Ask nsqd for snappy compression both ways (not with deflate)'),
+  deflate: z.boolean().default(false).describe('Ask nsqd for raw deflate compression both ways (not with snappy)'),
+  deflateLevel: int.min(1).max(9).default(6).describe('Deflate level for both directions, 1-9 (nsqd caps its own at --max-deflate-level)'),
   maxFrameSize: int.min(1024).default(64 * 1024 * 1024).describe('Largest frame accepted from nsqd, bytes'),
 };
 
 const ConnectionOptionsSchema = z.object(ConnectionOptionsShape);
+const notBothCompressions = (o: { snappy: boolean; deflate: boolean }): boolean => !(o.snappy && o.deflate);
+const BOTH_COMPRESSIONS = { message: 'snappy and deflate cannot both be on (nsqd refuses the pair)' };
 export type ConnectionOptions = z.infer<typeof ConnectionOptionsSchema>;
 
 const topicName = z.string().refine(isValidTopicName, { message: 'invalid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
@@ -71,7 +100,8 @@ export const ConsumerOptionsSchema = z
   })
   .refine((o) => o.nsqdTcpAddresses.length > 0 || o.lookupdHttpAddresses.length > 0, {
     message: 'give nsqdTcpAddresses or lookupdHttpAddresses',
-  });
+  })
+  .refine(notBothCompressions, BOTH_COMPRESSIONS);
 
 export type ConsumerOptionsInput = z.input<typeof ConsumerOptionsSchema>;
 export type ConsumerOptions = z.output<typeof ConsumerOptionsSchema>;
@@ -86,7 +116,7 @@ export const ProducerOptionsSchema = z.object({
   retry: PublishRetrySchema.optional().describe(
     'Re-publish a refused or unconfirmed publish on the next nsqd with exponential backoff (at least once: may duplicate); off by default',
   ),
-});
+}).refine(notBothCompressions, BOTH_COMPRESSIONS);
 
 export type ProducerOptionsInput = z.input<typeof ProducerOptionsSchema>;
 export type ProducerOptions = z.output<typeof ProducerOptionsSchema>;
@@ -110,9 +140,10 @@ export function identifyBody(options: ConnectionOptions): Record<string, unknown
     user_agent: options.userAgent,
     feature_negotiation: true,
     heartbeat_interval: options.heartbeatIntervalMs,
-    tls_v1: false,
-    snappy: false,
-    deflate: false,
+    tls_v1: options.tls !== false,
+    snappy: options.snappy,
+    deflate: options.deflate,
+    deflate_level: options.deflateLevel,
   };
   if (options.outputBufferSize !== undefined) body.output_buffer_size = options.outputBufferSize;
   if (options.outputBufferTimeoutMs !== undefined) body.output_buffer_timeout = options.outputBufferTimeoutMs;

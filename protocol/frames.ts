@@ -71,6 +71,7 @@ export class SizedPayloadDecoder {
   private sizeFilled = 0;
   private pending: Buffer | undefined;
   private pendingFilled = 0;
+  private divertTo: ((rest: Buffer) => void) | undefined;
 
   constructor(
     private readonly onPayload: (payload: Buffer) => void,
@@ -94,6 +95,7 @@ export class SizedPayloadDecoder {
           // Reset before the callback, or bufferedBytes would keep reporting the finished payload.
           this.pendingFilled = 0;
           this.deliver(payload, 0, payload.length);
+          if (this.divertTo !== undefined) return this.takeDiverted(chunk, offset);
         }
         continue;
       }
@@ -112,11 +114,27 @@ export class SizedPayloadDecoder {
         const start = offset;
         offset += size;
         this.deliver(chunk, start, offset);
+        if (this.divertTo !== undefined) return this.takeDiverted(chunk, offset);
       } else {
         this.pending = Buffer.allocUnsafe(size);
         this.pendingFilled = 0;
       }
     }
+  }
+
+  /**
+   * Called from a payload callback: the rest of the chunk being decoded is not decoded but handed to
+   * `onRest` (a copy; not called when nothing is left). For a stream that changes encoding after a
+   * frame (nsqd's TLS, snappy or deflate upgrade), whose next bytes belong to the new layer.
+   */
+  divert(onRest: (rest: Buffer) => void): void {
+    this.divertTo = onRest;
+  }
+
+  private takeDiverted(chunk: Buffer, offset: number): void {
+    const onRest = this.divertTo!;
+    this.divertTo = undefined;
+    if (offset < chunk.length) onRest(Buffer.from(chunk.subarray(offset)));
   }
 
   /** Bytes of a partial unit held between chunks. */

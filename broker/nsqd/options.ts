@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
 // API would bring all of zod into the broker's idle footprint.
 import * as z from 'zod/mini';
 import type { Logger } from 'pino';
-import { TLS_AND_AUTH_FLAGS, TLS_AND_AUTH_OPTIONS } from './tls-options.ts';
+import { TLS_AND_AUTH_OPTIONS, TLS_REQUIRED_NUMBER, TLS_VERSIONS, type TlsMinVersion, type TlsRequired } from './tls-options.ts';
 
 /** nsqd's default node id: crc32(md5(hostname)) % 1024. */
 function defaultNodeId(): number {
@@ -69,6 +69,34 @@ export interface BrokerFlag {
   /** nsqd's `/config/:opt` value when it is not the option's own (nsqd keeps some options as numbers). */
   configValue?: (value: unknown) => unknown;
 }
+
+/** nsqd's TLS, compression and AUTH flags (`apps/nsqd/options.go`). */
+const TLS_AND_AUTH_FLAGS: readonly BrokerFlag[] = [
+  { flag: 'https-address', option: 'httpsAddress', kind: 'string', description: '<addr>:<port> to listen on for HTTPS clients' },
+  { flag: 'auth-http-address', option: 'authHttpAddresses', kind: 'list', configName: 'auth_http_addresses', description: '<addr>:<port> or a full url to query auth server (may be given multiple times)' },
+  { flag: 'http-client-connect-timeout', option: 'httpClientConnectTimeoutMs', kind: 'duration', description: 'timeout for HTTP connect' },
+  { flag: 'http-client-request-timeout', option: 'httpClientRequestTimeoutMs', kind: 'duration', description: 'timeout for HTTP request' },
+  { flag: 'tls-cert', option: 'tlsCert', kind: 'string', description: 'path to certificate file' },
+  { flag: 'tls-key', option: 'tlsKey', kind: 'string', description: 'path to key file' },
+  { flag: 'tls-client-auth-policy', option: 'tlsClientAuthPolicy', kind: 'string', description: "client certificate auth policy ('require' or 'require-verify')" },
+  { flag: 'tls-root-ca-file', option: 'tlsRootCaFile', kind: 'string', description: 'path to certificate authority file' },
+  {
+    flag: 'tls-required',
+    option: 'tlsRequired',
+    kind: 'switch',
+    description: 'require TLS for client connections (true, false, tcp-https)',
+    configValue: (value) => TLS_REQUIRED_NUMBER[value as TlsRequired],
+  },
+  {
+    flag: 'tls-min-version',
+    option: 'tlsMinVersion',
+    kind: 'string',
+    description: "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3'; default tls1.2, nsqd's is tls1.0)",
+    configValue: (value) => TLS_VERSIONS[value as TlsMinVersion],
+  },
+  { flag: 'deflate', option: 'deflate', kind: 'switch', description: 'enable deflate feature negotiation (client compression)' },
+  { flag: 'snappy', option: 'snappy', kind: 'switch', description: 'enable snappy feature negotiation (client compression)' },
+];
 
 /** The command-line flags of `nsqworker broker`, named as nsqd names them. */
 export const BROKER_FLAGS: readonly BrokerFlag[] = [

@@ -6,7 +6,6 @@
  */
 // zod/mini, as options.ts: the broker's bundle takes its functions one by one.
 import * as z from 'zod/mini';
-import type { BrokerFlag } from './options.ts';
 
 /** `--tls-required`: `false` (default), `tcp-https` (TLS on TCP only), `true` (TCP and HTTP). */
 export const TlsRequired = { No: 'false', ExceptHttp: 'tcp-https', Yes: 'true' } as const;
@@ -25,6 +24,9 @@ const tlsMinVersion = z.enum(Object.keys(TLS_VERSIONS) as [TlsMinVersion, ...Tls
 const text = (fallback: string) => z._default(z.string(), fallback);
 const flag = (fallback: boolean) => z._default(z.boolean(), fallback);
 const ms = (fallback: number) => z._default(z.int().check(z.minimum(1)), fallback);
+
+/** nsqd keeps `--tls-required` as a number, which `/config/tls_required` shows. */
+export const TLS_REQUIRED_NUMBER: Record<TlsRequired, number> = { false: 0, 'tcp-https': 1, true: 2 };
 
 export const TLS_AND_AUTH_OPTIONS = {
   /** PEM certificate file; TLS is offered only with both `tlsCert` and `tlsKey`. */
@@ -51,32 +53,3 @@ export const TLS_AND_AUTH_OPTIONS = {
   /** Whole-request timeout of queries to auth servers. */
   httpClientRequestTimeoutMs: ms(5000),
 };
-
-const TLS_REQUIRED_NUMBER: Record<TlsRequired, number> = { false: 0, 'tcp-https': 1, true: 2 };
-
-export const TLS_AND_AUTH_FLAGS: readonly BrokerFlag[] = [
-  { flag: 'https-address', option: 'httpsAddress', kind: 'string', description: '<addr>:<port> to listen on for HTTPS clients' },
-  { flag: 'auth-http-address', option: 'authHttpAddresses', kind: 'list', configName: 'auth_http_addresses', description: '<addr>:<port> or a full url to query auth server (may be given multiple times)' },
-  { flag: 'http-client-connect-timeout', option: 'httpClientConnectTimeoutMs', kind: 'duration', description: 'timeout for HTTP connect' },
-  { flag: 'http-client-request-timeout', option: 'httpClientRequestTimeoutMs', kind: 'duration', description: 'timeout for HTTP request' },
-  { flag: 'tls-cert', option: 'tlsCert', kind: 'string', description: 'path to certificate file' },
-  { flag: 'tls-key', option: 'tlsKey', kind: 'string', description: 'path to key file' },
-  { flag: 'tls-client-auth-policy', option: 'tlsClientAuthPolicy', kind: 'string', description: "client certificate auth policy ('require' or 'require-verify')" },
-  { flag: 'tls-root-ca-file', option: 'tlsRootCaFile', kind: 'string', description: 'path to certificate authority file' },
-  {
-    flag: 'tls-required',
-    option: 'tlsRequired',
-    kind: 'switch',
-    description: 'require TLS for client connections (true, false, tcp-https)',
-    configValue: (value) => TLS_REQUIRED_NUMBER[value as TlsRequired],
-  },
-  {
-    flag: 'tls-min-version',
-    option: 'tlsMinVersion',
-    kind: 'string',
-    description: "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3'; default tls1.2, nsqd's is tls1.0)",
-    configValue: (value) => TLS_VERSIONS[value as TlsMinVersion],
-  },
-  { flag: 'deflate', option: 'deflate', kind: 'switch', description: 'enable deflate feature negotiation (client compression)' },
-  { flag: 'snappy', option: 'snappy', kind: 'switch', description: 'enable snappy feature negotiation (client compression)' },
-];

@@ -1,0 +1,71 @@
+/**
+ * What a client does with nsqd's IDENTIFY answer (go-nsq `conn.go` identify): the upgrades it turned
+ * on, in the order they happen (TLS, snappy, deflate), each checked against what we asked for, and
+ * the Node TLS options for the handshake.
+ */
+import { isIP } from 'node:net';
+import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import type { FrameDecoder } from '../protocol/frames.ts';
+import type { IdentifyResponse } from '../protocol/identify.ts';
+import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { parseHostPort } from './handshake.ts';
+import type { ConnectionOptions, TlsOption } from './options.ts';
+import type { ClientTransport } from './transport.ts';
+
+export type UpgradeStep = 'tls' | 'snappy' | 'deflate';
+
+/**
+ * The upgrades to run. Throws {@link NsqClientError} `E_UNSUPPORTED_FEATURE` when the server turned
+ * on something this client did not ask for, or `E_TLS_REQUIRED_BY_CLIENT` when we asked for TLS and
+ * the server does not offer it (going on in plain text would leak what TLS was meant to protect).
+ */
+export function upgradeSteps(answer: IdentifyResponse, options: ConnectionOptions, address: string): UpgradeStep[] {
+  const wantTls = options.tls !== false;
+  if (wantTls && !answer.tls_v1) {
+    throw new NsqClientError(ClientErrorCode.TlsFailed, `${address} does not offer TLS (no --tls-cert/--tls-key), and tls is set`);
+  }
+  if ((answer.tls_v1 && !wantTls) || (answer.snappy && !options.snappy) || (answer.deflate && !options.deflate)) {
+    throw new NsqClientError(ClientErrorCode.UnsupportedFeature, `${address} turned on a feature this client did not ask for`);
+  }
+  const steps: UpgradeStep[] = [];
+  if (answer.tls_v1) steps.push('tls');
+  if (answer.snappy) steps.push('snappy');
+  if (answer.deflate) steps.push('deflate');
+  return steps;
+}
+
+/** Node's options for the TLS handshake with `host` (the server's name or IP is verified unless told not to). */
+export function tlsConnectOptions(option: TlsOption, host: string): TlsConnectOptions {
+  const given = option === true || option === false ? {} : option;
+  // SNI takes names only; a certificate for an IP address is still checked against `host`.
+  const servername = given.servername ?? (isIP(host) === 0 ? host : undefined);
+  return { host, ...given, ...(servername === undefined ? {} : { servername }) };
+}
+
+/** What one upgrade step works on. */
+export interface UpgradeContext {
+  transport: ClientTransport;
+  /** The frame decoder, inside the callback of the frame that precedes the upgrade. */
+  decoder: FrameDecoder;
+  options: ConnectionOptions;
+  address: string;
+  fail: (error: Error) => void;
+}
+
+/**
+ * Starts one upgrade on the transport. Called from the callback of the frame before it (the JSON
+ * answer, or the previous upgrade's OK): bytes read past that frame belong to the new layer and are
+ * handed to it. The server confirms with an OK read through the new layer.
+ */
+export function startUpgrade(step: UpgradeStep, { transport, decoder, options, address, fail }: UpgradeContext): void {
+  if (step === 'tls') {
+    decoder.divert(() => fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${address} sent data before the TLS handshake`)));
+    transport.startTls(tlsConnectOptions(options.tls, parseHostPort(address).host)).catch((cause: Error) => {
+      fail(new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS handshake failed: ${cause.message}`, { cause }));
+    });
+    return;
+  }
+  if (step === 'snappy') transport.startSnappy();
+  else transport.startDeflate(options.deflateLevel);
+  decoder.divert((rest) => transport.receive(rest));
+}

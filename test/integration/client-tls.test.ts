@@ -1,0 +1,142 @@
+/**
+ * Our Consumer and Producer with TLS, snappy, deflate and AUTH, against the bundled broker (or real
+ * nsqd when NSQD_BIN is set): each upgrade alone and with TLS, --tls-required, client certificates,
+ * AUTH allowed, denied, expired and with the auth server down, and the clear failures.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Consumer } from '../../client/consumer.ts';
+import { Producer } from '../../client/producer.ts';
+import type { ConsumerOptionsInput } from '../../client/options.ts';
+import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
+import { grantAll, startAuthServer, type TestAuthServer } from '../support/auth-server.ts';
+import { makeTestCertificates, type TestCertificates } from '../support/certificates.ts';
+import { testResources, uniqueTopic, waitFor, type TestBroker } from '../support/brokers.ts';
+
+const { pool, track } = testResources();
+let certs: TestCertificates;
+let auth: TestAuthServer;
+
+beforeAll(async () => {
+  certs = makeTestCertificates();
+  auth = await startAuthServer(() => grantAll());
+});
+afterAll(async () => {
+  certs.remove();
+  await auth.close();
+});
+
+type Connection = Pick<ConsumerOptionsInput, 'tls' | 'snappy' | 'deflate' | 'deflateLevel' | 'authSecret'>;
+
+const tlsBroker = (options: BrokerOptionsInput = {}): Promise<TestBroker> =>
+  pool.start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, httpsAddress: '127.0.0.1:0', ...options });
+
+/** Publishes three messages (one of 300 kB) with PUB, MPUB and DPUB and consumes them with the same connection options. */
+async function roundTrip(broker: TestBroker, connection: Connection): Promise<void> {
+  const topic = uniqueTopic();
+  const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], ...connection }));
+  const big = 'y'.repeat(300_000);
+  await producer.publish(topic, 'one');
+  await producer.publishMany(topic, [big, 'three']);
+  await producer.publishDeferred(topic, 'four', 1);
+  const received: string[] = [];
+  track(
+    new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 10, ...connection }, (m) => {
+      received.push(m.text());
+    }),
+  ).start();
+  await waitFor(() => received.length === 4, '4 messages');
+  expect(received.sort()).toEqual([big, 'four', 'one', 'three'].sort());
+}
+
+/** The first error a producer's publish gets: the connection's own when no nsqd could be reached. */
+async function publishError(broker: TestBroker, connection: Connection): Promise<unknown> {
+  const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], connectTimeoutMs: 3000, ...connection }));
+  producer.on('error', () => undefined);
+  return producer.publish(uniqueTopic(), 'x').then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error && error.message.startsWith('no nsqd reachable') ? error.cause : error),
+  );
+}
+
+describe('client TLS and compression', () => {
+  it('TLS alone, verifying the broker against the CA', async () => {
+    await roundTrip(await tlsBroker(), { tls: { ca: certs.ca } });
+  });
+
+  it('snappy, and deflate at levels 1 and 9 (broker with --max-deflate-level 9)', async () => {
+    const broker = await pool.start({ maxDeflateLevel: 9 });
+    await roundTrip(broker, { snappy: true });
+    await roundTrip(broker, { deflate: true, deflateLevel: 1 });
+    await roundTrip(broker, { deflate: true, deflateLevel: 9 });
+  });
+
+  it('TLS + snappy and TLS + deflate', async () => {
+    const broker = await tlsBroker();
+    await roundTrip(broker, { tls: { ca: certs.ca }, snappy: true });
+    await roundTrip(broker, { tls: { ca: certs.ca }, deflate: true });
+  });
+
+  it('--tls-required: TLS clients work, a plain one gets nsqd\'s error', async () => {
+    const broker = await tlsBroker({ tlsRequired: 'true' });
+    await roundTrip(broker, { tls: { ca: certs.ca } });
+    expect(await publishError(broker, {})).toMatchObject({ code: 'E_INVALID', message: expect.stringContaining('(TLS required)') });
+  });
+
+  it('require-verify: a CA-signed client certificate is let in; a stranger\'s fails the connection, not by hanging', async () => {
+    const broker = await tlsBroker({ tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: certs.caFile });
+    await roundTrip(broker, { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } });
+    expect(await publishError(broker, { tls: { ca: certs.ca, cert: certs.strangerCert, key: certs.strangerKey } })).toBeInstanceOf(Error);
+  });
+
+  it('a broker certificate the CA did not sign is E_TLS_FAILED; tls on a broker without TLS is E_TLS_FAILED', async () => {
+    expect(await publishError(await tlsBroker(), { tls: { ca: certs.otherCa } })).toMatchObject({ code: 'E_TLS_FAILED' });
+    expect(await publishError(await pool.start(), { tls: true })).toMatchObject({ code: 'E_TLS_FAILED' });
+  });
+
+  it('refuses snappy and deflate together in the options', () => {
+    expect(() => new Producer({ nsqdTcpAddresses: ['127.0.0.1:4150'], snappy: true, deflate: true })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTIONS' }),
+    );
+  });
+});
+
+describe('client AUTH', () => {
+  it('authenticates when the broker asks, over TLS too, and the auth server sees the client certificate\'s CN', async () => {
+    auth.answer = (params) => (params.secret === 'open' ? grantAll() : { kind: 'status', status: 403 });
+    const broker = await tlsBroker({ authHttpAddresses: [auth.address], tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: certs.caFile });
+    auth.requests.length = 0;
+    await roundTrip(broker, { authSecret: 'open', tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } });
+    expect(auth.requests[0]?.params).toMatchObject({ secret: 'open', tls: 'true', common_name: 'client-1' });
+  });
+
+  it('fails clearly without a secret, on a denied secret, and with the auth server down', async () => {
+    const broker = await pool.start({ authHttpAddresses: [auth.address] });
+    expect(await publishError(broker, {})).toMatchObject({ code: 'E_AUTH_REQUIRED' });
+    auth.answer = () => ({ kind: 'status', status: 403 });
+    expect(await publishError(broker, { authSecret: 'nope' })).toMatchObject({ code: 'E_AUTH_FAILED' });
+    auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^elsewhere$', channels: ['.*'], permissions: ['publish'] }] });
+    expect(await publishError(broker, { authSecret: 'narrow' })).toMatchObject({ code: 'E_UNAUTHORIZED' });
+    const down = await pool.start({ authHttpAddresses: ['127.0.0.1:1'] });
+    expect(await publishError(down, { authSecret: 'any' })).toMatchObject({ code: 'E_AUTH_FAILED' });
+  });
+
+  it('authenticates again after a reconnect', async () => {
+    auth.answer = () => grantAll();
+    const broker = await pool.start({ authHttpAddresses: [auth.address] });
+    const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], authSecret: 'again' }));
+    const topic = uniqueTopic();
+    await producer.publish(topic, 'before');
+    const before = auth.requests.length;
+    await broker.restart();
+    await waitFor(
+      () =>
+        producer.publish(topic, 'after').then(
+          () => true,
+          () => false,
+        ),
+      'a publish after the restart',
+    );
+    expect(auth.requests.length).toBeGreaterThan(before);
+    expect(auth.requests.at(-1)?.params.secret).toBe('again');
+  });
+});
