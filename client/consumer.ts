@@ -106,6 +106,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
           intervalMs: this.options.lookupdPollIntervalMs,
           jitter: this.options.lookupdPollJitter,
           requestTimeoutMs: this.options.lookupdRequestTimeoutMs,
+          tls: this.options.tls,
         },
         (result) => this.onLookupResult(result),
         (error) => this.emit('error', error),

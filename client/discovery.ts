@@ -4,6 +4,8 @@
  * topic is not registered yet, which is an empty answer, not an error.
  */
 import { LookupError } from './errors.ts';
+import { nsqHttpRequest } from './http-request.ts';
+import type { TlsOption } from './options.ts';
 import { joinHostPort } from '../protocol/address.ts';
 
 const ACCEPT = 'application/vnd.nsq; version=1.0';
@@ -57,20 +59,20 @@ export function parseLookupNodes(body: unknown): LookupdNode[] {
 }
 
 /** One lookupd's answer: the producers, or an empty list for a topic it does not know (404). */
-export async function queryLookupd(address: string, topic: string, timeoutMs: number): Promise<string[]> {
-  return (await queryLookupdNodes(address, topic, timeoutMs)).map((node) => node.tcpAddress);
+export async function queryLookupd(address: string, topic: string, timeoutMs: number, tls?: TlsOption): Promise<string[]> {
+  return (await queryLookupdNodes(address, topic, timeoutMs, tls)).map((node) => node.tcpAddress);
 }
 
-/** One lookupd's answer with each producer's HTTP address (see {@link queryLookupd}). */
-export async function queryLookupdNodes(address: string, topic: string, timeoutMs: number): Promise<LookupdNode[]> {
+/** One lookupd's answer with each producer's HTTP address (see {@link queryLookupd}); https addresses use `tls`. */
+export async function queryLookupdNodes(address: string, topic: string, timeoutMs: number, tls?: TlsOption): Promise<LookupdNode[]> {
   const url = lookupUrl(address, topic);
-  let response: Response;
+  let response: { status: number; text: string };
   try {
-    response = await fetch(url, { headers: { Accept: ACCEPT }, signal: AbortSignal.timeout(timeoutMs) });
+    response = await nsqHttpRequest(url, { headers: { Accept: ACCEPT }, signal: AbortSignal.timeout(timeoutMs), tls });
   } catch (cause) {
     throw new LookupError(url, `lookupd query ${url} failed: ${(cause as Error).message}`, undefined, { cause });
   }
-  const text = await response.text().catch(() => '');
+  const text = response.text;
   if (response.status === 404) return [];
   if (response.status !== 200) {
     throw new LookupError(url, `lookupd query ${url} answered ${response.status}: ${text.slice(0, 200)}`, response.status);
@@ -89,6 +91,8 @@ export interface LookupdPollerOptions {
   /** Fraction of the interval: the first periodic poll starts after a random delay in [0, jitter × interval). */
   jitter: number;
   requestTimeoutMs: number;
+  /** TLS for https lookupd addresses (the consumer's `tls` option). */
+  tls?: TlsOption;
 }
 
 export interface LookupdPollResult {
@@ -155,7 +159,7 @@ export class LookupdPoller {
   private async pollAll(): Promise<void> {
     this.lastPollAt = Date.now();
     const results = await Promise.allSettled(
-      this.options.addresses.map((address) => queryLookupdNodes(address, this.options.topic, this.options.requestTimeoutMs)),
+      this.options.addresses.map((address) => queryLookupdNodes(address, this.options.topic, this.options.requestTimeoutMs, this.options.tls)),
     );
     if (this.stopped) return;
     const producers = new Set<string>();

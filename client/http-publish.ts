@@ -4,6 +4,8 @@
  */
 import { checkTopic, toBodyBuffer, type PublishBody } from './body.ts';
 import { ClientErrorCode, HttpPublishError, NsqClientError } from './errors.ts';
+import { nsqHttpRequest } from './http-request.ts';
+import type { TlsOption } from './options.ts';
 
 export interface HttpPublishOptions {
   /** `/pub` only: deliver after this many ms. */
@@ -13,6 +15,8 @@ export interface HttpPublishOptions {
   /** Request timeout, ms (default 10000). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** TLS for an https address, or for the https port an nsqd run with --tls-required=true redirects to. */
+  tls?: TlsOption;
 }
 
 function baseUrl(httpAddress: string): string {
@@ -60,18 +64,19 @@ export async function publishHttp(
   }
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-  let response: Response;
+  let response: { status: number; text: string };
   try {
-    response = await fetch(url, {
+    response = await nsqHttpRequest(url, {
       method: 'POST',
       body: payload,
       headers: { Accept: 'application/vnd.nsq; version=1.0', 'Content-Type': 'application/octet-stream' },
       signal,
+      tls: options.tls,
     });
   } catch (cause) {
     throw new NsqClientError(ClientErrorCode.ConnectionClosed, `HTTP publish to ${url.origin} failed: ${(cause as Error).message}`, { cause });
   }
-  const text = await response.text();
+  const text = response.text;
   if (response.status === 200) return;
   let reason = text;
   try {

@@ -3,7 +3,12 @@
  * nsqd when NSQD_BIN is set): each upgrade alone and with TLS, --tls-required, client certificates,
  * AUTH allowed, denied, expired and with the auth server down, and the clear failures.
  */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryLookupd } from '../../client/discovery.ts';
+import { publishHttp } from '../../client/http-publish.ts';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
 import type { ConsumerOptionsInput } from '../../client/options.ts';
@@ -140,3 +145,44 @@ describe('client AUTH', () => {
     expect(auth.requests.at(-1)?.params.secret).toBe('again');
   });
 });
+
+describe('client HTTP over TLS', () => {
+  it('publishHttp to an https address, and from plain HTTP through nsqd\'s 403 TLS_REQUIRED to its https port', async () => {
+    const broker = await tlsBroker({ tlsRequired: 'true' });
+    const topic = uniqueTopic();
+    const stats = await fetch(`http://${broker.httpAddress}/stats`);
+    expect(stats.status).toBe(403);
+    await publishHttp(broker.httpAddress, topic, 'redirected', { tls: { ca: certs.ca } });
+    await publishHttp(`https://localhost:${await httpsPort(broker)}`, topic, ['a', 'b'], { tls: { ca: certs.ca } });
+    const received: string[] = [];
+    track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], tls: { ca: certs.ca } }, (m) => {
+        received.push(m.text());
+      }),
+    ).start();
+    await waitFor(() => received.length === 3, '3 messages');
+    await expect(publishHttp(broker.httpAddress, topic, 'x', { tls: { ca: certs.otherCa } })).rejects.toMatchObject({ code: 'E_CONNECTION_CLOSED' });
+  });
+
+  it('queries a lookupd served over https with the consumer\'s TLS options', async () => {
+    const server = createServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ channels: [], producers: [{ broadcast_address: '10.0.0.1', tcp_port: 4150 }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await queryLookupd(address, 't', 5000, { ca: certs.ca })).toEqual(['10.0.0.1:4150']);
+      await expect(queryLookupd(address, 't', 5000, { ca: certs.otherCa })).rejects.toMatchObject({ code: 'E_LOOKUP_FAILED' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+/** The broker's HTTPS port, read from the TLS_REQUIRED answer of its plain HTTP port. */
+async function httpsPort(broker: TestBroker): Promise<number> {
+  const answer = (await (await fetch(`http://${broker.httpAddress}/ping`)).json()) as { https_port: number };
+  return answer.https_port;
+}
