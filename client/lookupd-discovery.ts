@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
 import type { LookupError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, TlsOptionsSchema } from './options.ts';
 
 const int = z.number().int();
 
@@ -23,6 +23,7 @@ export const LookupdDiscoveryOptionsSchema = z.object({
   lookupdPollIntervalMs: int.min(10).default(60_000).describe('Interval between lookupd polls, ms'),
   lookupdPollJitter: z.number().min(0).max(1).default(0.3).describe('Fraction of the interval used as random jitter'),
   lookupdRequestTimeoutMs: int.min(1).default(5000).describe('Timeout of one lookupd query, ms'),
+  tls: z.union([z.boolean(), TlsOptionsSchema]).default(false).describe('TLS options for https lookupd addresses'),
 });
 
 export type LookupdDiscoveryOptionsInput = z.input<typeof LookupdDiscoveryOptionsSchema>;
@@ -51,6 +52,7 @@ export class LookupdDiscovery extends TypedEmitter<LookupdDiscoveryEvents> {
         intervalMs: this.options.lookupdPollIntervalMs,
         jitter: this.options.lookupdPollJitter,
         requestTimeoutMs: this.options.lookupdRequestTimeoutMs,
+        tls: this.options.tls,
       },
       (result) => {
         this.latest = result;

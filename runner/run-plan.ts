@@ -15,6 +15,7 @@ import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSp
 import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './config/settings.ts';
 import type { WorkerRuntime } from './worker/worker-runtime.ts';
 import { workerOptions } from './config/worker-options.ts';
+import { clientSecurity } from './config/client-security.ts';
 
 export interface RunPlan {
   file: WorkerFile;
@@ -128,5 +129,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   );
   const options = workerOptions(runtime, config, `${file.topic}/${file.channel}`, env, flags);
   checkRunNames(settings, runtime.taskNames);
+  // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
+  clientSecurity(settings);
   return { file, runtime, settings, options, flags, configPath, env };
 }

@@ -19,6 +19,7 @@ import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
+import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 
@@ -57,7 +58,8 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     const { taskNames } = runtime;
     const topic = settings.topicPrefix + settings.topic;
     const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
-    const gate = new TaskChannelGate(topic, channels, httpAddressResolver(settings), logger.child({ topic }));
+    const { tls } = clientSecurity(settings);
+    const gate = new TaskChannelGate(topic, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
     return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare };
   }
   const broker =
@@ -74,6 +76,7 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
       broker,
       settings.topicPrefix + settings.topic,
       taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)),
+      clientSecurity(settings).tls,
     );
   } catch (error) {
     if (shared === undefined) await broker.close();
@@ -122,6 +125,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
               env: { ...plan.env },
               logLevel: settings.logLevel,
               dedupQueueSize: settings.dedupQueueSize,
+              security: securitySettingsOf(settings),
             },
             publishAddresses: endpoints.publishAddresses,
             workersDir: settings.workersDir,

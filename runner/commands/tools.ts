@@ -20,6 +20,7 @@ import {
   unescapeDelimiter,
 } from '../tools/args.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
+import { addSecurityFlags, securityFromFlags } from '../tools/security-flags.ts';
 
 const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
 const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
@@ -29,8 +30,8 @@ type Flags = Record<string, unknown>;
 export function registerToolCommands(cli: CAC): void {
   const argv = (): readonly string[] => cli.rawArgs;
 
-  cli
-    .command('pub [...body]', 'Publish messages (like to_nsq): each argument, or each line of stdin')
+  addSecurityFlags(cli
+    .command('pub [...body]', 'Publish messages (like to_nsq): each argument, or each line of stdin'))
     .option('--topic <topic>', 'NSQ topic to publish to (required)')
     .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once: the first is used, the next ones on failure (default: ${DEFAULT_NSQD_TCP})`)
     .option('--delimiter <char>', 'one byte that ends a message on stdin; \\n, \\t, \\r, \\0 are understood (default: newline)')
@@ -42,6 +43,7 @@ export function registerToolCommands(cli: CAC): void {
       const nsqdTcpAddresses = addresses(listValue(argv(), flags, 'nsqd-tcp-address'), [DEFAULT_NSQD_TCP], checkHostPort, 'nsqd-tcp-address');
       const delimiter = delimiterByte(stringValue(argv(), flags, 'delimiter'));
       const rate = intValue(flags, 'rate', 0);
+      const security = securityFromFlags(argv(), flags);
       const given = bodies.map(String);
       if (given.some((body) => body === '')) throw new UsageError('message bodies cannot be empty: nsqd refuses empty messages');
       await runTool('pub', async () => {
@@ -54,13 +56,14 @@ export function registerToolCommands(cli: CAC): void {
           rate,
           bodies: given.length > 0 ? given : undefined,
           input: process.stdin,
+          security,
         });
         process.stderr.write(`published ${published} messages to ${topic}\n`);
       });
     });
 
-  cli
-    .command('tail', 'Print the messages of a topic (like nsq_tail): each body and a newline on stdout')
+  addSecurityFlags(cli
+    .command('tail', 'Print the messages of a topic (like nsq_tail): each body and a newline on stdout'))
     .option('--topic <topic>', 'NSQ topic, may be given more than once (required)')
     .option('--channel <channel>', 'NSQ channel (default: tail<6 random digits>#ephemeral)')
     .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once (default: ${DEFAULT_NSQD_TCP} when no lookupd is given)`)
@@ -82,6 +85,7 @@ export function registerToolCommands(cli: CAC): void {
       const totalMessages = intValue(flags, 'n', 0);
       const maxInFlight = intValue(flags, 'max-in-flight', 200, 1);
       const printTopic = flags.printTopic === true;
+      const security = securityFromFlags(argv(), flags);
       await runTool('tail', async () => {
         const { startTail } = await import('../tools/tail.ts');
         const tail = startTail({
@@ -94,6 +98,7 @@ export function registerToolCommands(cli: CAC): void {
           maxInFlight,
           output: process.stdout,
           onError: (error) => process.stderr.write(`nsqworker tail: ${error.message}\n`),
+          security,
         });
         // A reader that went away (`| head`) ends the tail like a signal does.
         process.stdout.on('error', () => void tail.stop());
@@ -102,8 +107,8 @@ export function registerToolCommands(cli: CAC): void {
       });
     });
 
-  cli
-    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)")
+  addSecurityFlags(cli
+    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)"))
     .option('--topic <topic>', 'NSQ topic (required)')
     .option('--channel <channel>', 'NSQ channel (required)')
     .option('--nsqd-http-address <address>', `nsqd HTTP address, may be given more than once (default: ${DEFAULT_NSQD_HTTP} when no lookupd is given)`)
@@ -124,6 +129,7 @@ export function registerToolCommands(cli: CAC): void {
       const intervalMs = durationValue(argv(), flags, 'status-every', 2000);
       const countOfPolls = intValue(flags, 'count-of-polls', 0);
       const requestTimeoutMs = durationValue(argv(), flags, 'http-client-request-timeout', 5000);
+      const { tls } = securityFromFlags(argv(), flags);
       await runTool('stats', async () => {
         const { runStats } = await import('../tools/stats.ts');
         const abort = new AbortController();
@@ -137,6 +143,7 @@ export function registerToolCommands(cli: CAC): void {
           requestTimeoutMs,
           output: process.stdout,
           signal: abort.signal,
+          tls,
         });
         // A reader that went away (`| head`) stops the polling like a signal does.
         process.stdout.on('error', () => abort.abort());

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { SecuritySettingsShape } from './client-security.ts';
 import { parseHealthAddress } from './health-address.ts';
 
 const topic = z.string().refine(isValidTopicName, { message: 'not a valid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
@@ -46,6 +47,7 @@ export const RunnerSettingsShape = {
   brokerHttpAddress: z.string().default('127.0.0.1:4151').describe('HTTP address of the embedded broker'),
   watch: z.boolean().default(false).describe('reload the worker when its files or the config change (development)'),
   healthAddress: healthAddress.default('').describe("serve /healthz and Prometheus /metrics on host:port ('' = off)"),
+  ...SecuritySettingsShape,
 };
 
 export const RunnerSettingsSchema = z.object(RunnerSettingsShape).strict();

@@ -4,6 +4,7 @@
  * and dead letters, the per-task dedup queues, the failure policy, and a close that drains. The
  * worker's code runs in a {@link TaskExecutor}: in this process, or in a reloadable child.
  */
+import { clientSecurity } from '../config/client-security.ts';
 import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
 import { Consumer, type NsqdNodeInfo } from '../../client/consumer.ts';
@@ -62,7 +63,9 @@ export async function bindWorker(params: {
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
   const workerLog = logger.child({ topic });
-  const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs });
+  // Every connection of the worker (tasks, dead letters, publish()) shares the same TLS, compression and AUTH.
+  const security = clientSecurity(settings);
+  const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs, ...security });
   // --topic-prefix applies to every topic, including those a task publishes to: a staging worker
   // must not write into the unprefixed (production) topics.
   const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(settings.topicPrefix + target, body);
@@ -85,7 +88,12 @@ export async function bindWorker(params: {
   const discovery =
     endpoints.lookupdHttpAddresses.length === 0
       ? undefined
-      : new LookupdDiscovery({ topic, lookupdHttpAddresses: endpoints.lookupdHttpAddresses, lookupdPollIntervalMs: settings.lookupdPollIntervalMs });
+      : new LookupdDiscovery({
+          topic,
+          lookupdHttpAddresses: endpoints.lookupdHttpAddresses,
+          lookupdPollIntervalMs: settings.lookupdPollIntervalMs,
+          tls: security.tls,
+        });
   if (discovery !== undefined) logDiscovery(discovery, workerLog);
 
   for (const task of taskNames) {
@@ -133,6 +141,7 @@ export async function bindWorker(params: {
         closeTimeoutMs: settings.shutdownTimeoutMs,
         discovery,
         beforeSubscribe: params.prepareNsqd,
+        ...security,
         onGiveUp: async (message, error) => {
           log.error({ messageId: message.id, attempts: message.attempts, err: error }, 'giving up on message: dead-lettered');
           await deadLetter(message, error?.message ?? 'max attempts exceeded');

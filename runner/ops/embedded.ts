@@ -10,6 +10,7 @@ import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels } from './task-channels.ts';
+import type { TlsOption } from '../../client/options.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;
@@ -92,11 +93,11 @@ export function joinedBroker(running: RunningBroker, httpAddress: string): Embed
  * never see it. On a broker this process started, directly (no message can slip in between); on
  * one it joined, through nsqd's HTTP API with the topic paused meanwhile (task-channels.ts).
  */
-export async function createTaskChannels(broker: EmbeddedBroker, topic: string, channels: readonly string[]): Promise<void> {
+export async function createTaskChannels(broker: EmbeddedBroker, topic: string, channels: readonly string[], tls?: TlsOption): Promise<void> {
   if (broker.handle !== undefined) {
     const created = broker.handle.nsqd.getOrCreateTopic(topic);
     for (const channel of channels) created.getOrCreateChannel(channel);
     return;
   }
-  await ensureTaskChannels(new NsqdHttp(broker.httpAddress), topic, channels);
+  await ensureTaskChannels(new NsqdHttp(broker.httpAddress, 5000, tls), topic, channels);
 }

@@ -2,6 +2,9 @@
  * Where a worker connects when NSQ is remote: the nsqd and lookupd addresses it was given, and an
  * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
  */
+import { nsqHttpRequest } from '../../client/http-request.ts';
+import type { TlsOption } from '../../client/options.ts';
+import { clientSecurity } from '../config/client-security.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Endpoints } from './bind.ts';
 import type { RunSettings } from '../config/settings.ts';
@@ -9,14 +12,15 @@ import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import type { HttpAddressResolver } from './task-channels.ts';
 
-async function nodesFromLookupd(address: string): Promise<string[]> {
+async function nodesFromLookupd(address: string, tls: TlsOption): Promise<string[]> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
-  const response = await fetch(`${base}/nodes`, {
+  const response = await nsqHttpRequest(`${base}/nodes`, {
     headers: { Accept: 'application/vnd.nsq; version=1.0' },
     signal: AbortSignal.timeout(5000),
+    tls,
   });
-  if (!response.ok) throw new Error(`${base}/nodes answered ${response.status}`);
-  const body = (await response.json()) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
+  if (response.status !== 200) throw new Error(`${base}/nodes answered ${response.status}`);
+  const body = JSON.parse(response.text) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
   return (body.producers ?? [])
     .filter((node) => typeof node.broadcast_address === 'string' && typeof node.tcp_port === 'number')
     .map((node) => `${node.broadcast_address}:${node.tcp_port}`);
@@ -34,7 +38,7 @@ export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints>
   if (publishAddresses.length === 0) {
     for (const lookupd of settings.lookupdHttpAddresses) {
       try {
-        publishAddresses = await nodesFromLookupd(lookupd);
+        publishAddresses = await nodesFromLookupd(lookupd, clientSecurity(settings).tls);
       } catch {
         continue;
       }
@@ -55,13 +59,13 @@ export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints>
  * lists; for an --nsqd-tcp-address, the --nsqd-http-address in the same position, else the TCP port
  * + 1 (nsqd's 4150/4151 convention) if the nsqd answering there says that TCP port is its own.
  */
-export function httpAddressResolver(settings: Pick<RunSettings, 'nsqdTcpAddresses' | 'nsqdHttpAddresses'>): HttpAddressResolver {
+export function httpAddressResolver(settings: Pick<RunSettings, 'nsqdTcpAddresses' | 'nsqdHttpAddresses'>, tls?: TlsOption): HttpAddressResolver {
   const derived = new Map<string, Promise<string | undefined>>();
   const probe = async (tcpAddress: string): Promise<string | undefined> => {
     try {
       const { host, port } = parseHostPort(tcpAddress);
       const candidate = joinHostPort(host, port + 1);
-      return (await new NsqdHttp(candidate, 2000).info()).tcpPort === port ? candidate : undefined;
+      return (await new NsqdHttp(candidate, 2000, tls).info()).tcpPort === port ? candidate : undefined;
     } catch {
       return undefined;
     }

@@ -5,6 +5,8 @@
  * 403 `{"message": "TLS_REQUIRED", "https_port": N}` on plain HTTP: that is its own code, with the
  * port, so a caller that speaks TLS can follow it there (an `https://` address is used as it is).
  */
+import { nsqHttpRequest } from '../../client/http-request.ts';
+import type { TlsOption } from '../../client/options.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 
 export const NsqdHttpErrorCode = {
@@ -58,6 +60,8 @@ export class NsqdHttp {
   constructor(
     address: string,
     private readonly timeoutMs = 5000,
+    /** The worker's TLS options (`--tls*`): with them, https addresses and nsqd's TLS_REQUIRED redirect work. */
+    private readonly tls?: TlsOption,
   ) {
     this.baseUrl = (/^https?:\/\//i.test(address) ? address : `http://${address}`).replace(/\/+$/, '');
   }
@@ -104,18 +108,21 @@ export class NsqdHttp {
 
   private async request(method: 'GET' | 'POST', path: string): Promise<string> {
     const url = `${this.baseUrl}${path}`;
-    let response: Response;
+    const headers = { Accept: 'application/vnd.nsq; version=1.0' };
+    let response: { status: number; text: string };
     try {
-      response = await fetch(url, {
-        method,
-        headers: { Accept: 'application/vnd.nsq; version=1.0' },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      if (this.tls !== undefined && this.tls !== false) {
+        // With TLS configured, nsqd's 403 TLS_REQUIRED is followed to its https port (client/http-request.ts).
+        response = await nsqHttpRequest(url, { method, headers, signal: AbortSignal.timeout(this.timeoutMs), tls: this.tls });
+      } else {
+        const answer = await fetch(url, { method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+        response = { status: answer.status, text: await answer.text().catch(() => '') };
+      }
     } catch (cause) {
       const reason = ((cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message) || 'no answer';
       throw new NsqdHttpError(NsqdHttpErrorCode.Unreachable, `${method} ${url}: ${reason}`, undefined, { cause });
     }
-    const text = await response.text().catch(() => '');
+    const text = response.text;
     if (response.status === 200) return text;
     const message = `${method} ${url} answered ${response.status} ${text.trim().slice(0, 200)}`;
     if (response.status === 403 && text.includes('TLS_REQUIRED')) {

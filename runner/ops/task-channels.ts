@@ -10,6 +10,7 @@
  * a topic that already has channels has nothing waiting to split: missing task channels are created
  * and get the messages from then on.
  */
+import type { TlsOption } from '../../client/options.ts';
 import type { Logger } from 'pino';
 import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
@@ -86,6 +87,8 @@ export class TaskChannelGate {
     private readonly channels: readonly string[],
     private readonly resolveHttp: HttpAddressResolver,
     private readonly log: Logger,
+    /** The worker's TLS options: an nsqd's 403 TLS_REQUIRED is followed to its https port with them. */
+    private readonly tls?: TlsOption,
   ) {}
 
   readonly prepare = (nsqd: NsqdNodeInfo): Promise<void> => {
@@ -109,7 +112,7 @@ export class TaskChannelGate {
       }
       return;
     }
-    const http = new NsqdHttp(httpAddress);
+    const http = new NsqdHttp(httpAddress, 5000, this.tls);
     if (this.leftPaused.has(httpAddress)) {
       await http.post(`/topic/unpause?topic=${encodeURIComponent(this.topic)}`);
       this.leftPaused.delete(httpAddress);

@@ -6,6 +6,7 @@
  * It warms up first (the nsqworker package loaded), so that loading a changed worker file costs
  * only the user's own files.
  */
+import { clientSecurity } from '../config/client-security.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
@@ -72,7 +73,7 @@ async function load(request: LoadRequest): Promise<void> {
     log,
     signal: abort.signal,
     publish: (topic: string, body: PublishBody) => {
-      producer ??= new Producer({ nsqdTcpAddresses: publishAddresses });
+      producer ??= new Producer({ nsqdTcpAddresses: publishAddresses, ...clientSecurity(request.security) });
       return producer.publish(topic, body);
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,

@@ -3,6 +3,8 @@
  * IPC channel with structured-clone serialisation (Buffers travel as they are).
  */
 
+import type { SecuritySettings } from '../config/client-security.ts';
+
 export interface LoadRequest {
   t: 'load';
   file: string;
@@ -16,6 +18,8 @@ export interface LoadRequest {
   flags: Record<string, unknown>;
   env: Record<string, string | undefined>;
   logLevel: string;
+  /** TLS, compression and AUTH for the child's producer (file paths: the child reads them). */
+  security: SecuritySettings;
   publishAddresses: string[];
   dedupQueueSize: number;
   dedup: Record<string, string[]>;

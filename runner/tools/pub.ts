@@ -4,6 +4,7 @@
  * at BATCH_BYTES); with a rate, one PUB each, spaced evenly. Publishes are pipelined either way.
  */
 import { Producer } from '../../client/producer.ts';
+import type { ClientSecurity } from '../config/client-security.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { Pacer, PublishPipeline } from './publish-pipeline.ts';
@@ -19,6 +20,8 @@ export interface PubOptions {
   /** Bodies given on the command line; undefined reads standard input. */
   bodies: string[] | undefined;
   input: AsyncIterable<Buffer | string>;
+  /** TLS, compression and AUTH for the connection to nsqd (the --tls*, --snappy, --deflate and --auth-secret flags). */
+  security?: ClientSecurity;
 }
 
 /** Body bytes per MPUB: well under nsqd's 5 MiB --max-body-size, big enough to amortise a round trip. */
@@ -28,7 +31,7 @@ const PIPELINE_DEPTH = 64;
 
 /** Publishes everything; resolves with the number of messages nsqd accepted, or rejects with a {@link ToolError}. */
 export async function runPub(options: PubOptions): Promise<number> {
-  const producer = new Producer({ nsqdTcpAddresses: options.nsqdTcpAddresses, closeTimeoutMs: 10_000 });
+  const producer = new Producer({ nsqdTcpAddresses: options.nsqdTcpAddresses, closeTimeoutMs: 10_000, ...options.security });
   const pipeline = new PublishPipeline(PIPELINE_DEPTH);
   const pacer = options.rate > 0 ? new Pacer(options.rate) : undefined;
   const send = async (messages: Buffer[]): Promise<void> => {

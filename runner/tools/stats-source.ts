@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { joinHostPort, lookupUrl } from '../../client/discovery.ts';
+import { nsqHttpRequest } from '../../client/http-request.ts';
+import type { TlsOption } from '../../client/options.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
 import { addTotals, EMPTY_TOTALS, type ChannelTotals } from './stats-table.ts';
 
@@ -43,13 +45,14 @@ function baseUrl(address: string): string {
   return /^https?:\/\//i.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
 }
 
-async function getJson(url: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ status: number; body: unknown }> {
+/** A GET over http or https (with `tls`), following nsqd's 403 TLS_REQUIRED to its https port. */
+async function getJson(url: string, timeoutMs: number, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<{ status: number; body: unknown }> {
   const timeout = AbortSignal.timeout(timeoutMs);
-  let response: Response;
+  let response: { status: number; text: string };
   let text: string;
   try {
-    response = await fetch(url, { headers: { Accept: ACCEPT }, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
-    text = await response.text();
+    response = await nsqHttpRequest(url, { headers: { Accept: ACCEPT }, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]), tls });
+    text = response.text;
   } catch (cause) {
     throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} failed: ${(cause as Error).message}`, { cause });
   }
@@ -68,10 +71,11 @@ export async function fetchChannelStats(
   channel: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  tls?: TlsOption,
 ): Promise<ChannelTotals | undefined> {
   const url = new URL(`${baseUrl(httpAddress)}/stats`);
   url.search = new URLSearchParams({ format: 'json', topic, channel, include_clients: 'false' }).toString();
-  const { status, body } = await getJson(url.toString(), timeoutMs, signal);
+  const { status, body } = await getJson(url.toString(), timeoutMs, signal, tls);
   if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
   const parsed = StatsReply.safeParse(body);
   if (!parsed.success) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered a /stats body without the expected fields`, { cause: parsed.error });
@@ -99,8 +103,9 @@ export async function fetchChannelTotals(
   channel: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  tls?: TlsOption,
 ): Promise<ChannelTotals | undefined> {
-  const each = await Promise.all(httpAddresses.map((address) => fetchChannelStats(address, topic, channel, timeoutMs, signal)));
+  const each = await Promise.all(httpAddresses.map((address) => fetchChannelStats(address, topic, channel, timeoutMs, signal, tls)));
   let totals: ChannelTotals | undefined;
   for (const stats of each) if (stats !== undefined) totals = addTotals(totals ?? EMPTY_TOTALS, stats);
   return totals;
@@ -116,8 +121,9 @@ export async function lookupTopicProducers(
   topic: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  tls?: TlsOption,
 ): Promise<string[]> {
-  const results = await Promise.allSettled(lookupdAddresses.map((address) => lookupOne(address, topic, timeoutMs, signal)));
+  const results = await Promise.allSettled(lookupdAddresses.map((address) => lookupOne(address, topic, timeoutMs, signal, tls)));
   const producers = new Set<string>();
   let failure: unknown;
   let answered = 0;
@@ -132,9 +138,9 @@ export async function lookupTopicProducers(
   return [...producers].sort();
 }
 
-async function lookupOne(address: string, topic: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<string[]> {
+async function lookupOne(address: string, topic: string, timeoutMs: number, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<string[]> {
   const url = lookupUrl(address, topic);
-  const { status, body } = await getJson(url, timeoutMs, signal);
+  const { status, body } = await getJson(url, timeoutMs, signal, tls);
   if (status === 404) return [];
   if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
   const parsed = LookupReply.safeParse(body);

@@ -4,6 +4,7 @@
  * on the first poll or any later one, as nsq_stat does.
  */
 import type { Writable } from 'node:stream';
+import type { TlsOption } from '../../client/options.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
 import { fetchChannelTotals, lookupTopicProducers } from './stats-source.ts';
 import { StatsTable } from './stats-table.ts';
@@ -20,6 +21,8 @@ export interface StatsOptions {
   requestTimeoutMs: number;
   output: Writable;
   signal: AbortSignal;
+  /** TLS for https addresses and for an nsqd that redirects plain HTTP to HTTPS. */
+  tls?: TlsOption;
 }
 
 /** Resolves after the last poll (or when the signal aborts); rejects with a {@link ToolError}. */
@@ -39,9 +42,9 @@ export async function runStats(options: StatsOptions): Promise<void> {
     try {
       const addresses =
         options.lookupdHttpAddresses.length > 0
-          ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.requestTimeoutMs, signal)
+          ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.requestTimeoutMs, signal, options.tls)
           : options.nsqdHttpAddresses;
-      totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal);
+      totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal, options.tls);
     } catch (error) {
       if (signal.aborted) return;
       throw error;

@@ -4,6 +4,7 @@
  * limit it stops after that many; messages that arrive past the limit are requeued at once, so a
  * shared channel loses nothing.
  */
+import type { ClientSecurity } from '../config/client-security.ts';
 import type { Writable } from 'node:stream';
 import { Consumer } from '../../client/consumer.ts';
 import type { Message } from '../../client/message.ts';
@@ -22,6 +23,8 @@ export interface TailOptions {
   output: Writable;
   /** Connection problems: the consumers keep reconnecting, the caller decides how loud to be. */
   onError: (error: Error) => void;
+  /** TLS, compression and AUTH for the connections to nsqd (and TLS for https lookupds). */
+  security?: ClientSecurity;
 }
 
 export interface TailHandle {
@@ -66,6 +69,7 @@ export function startTail(options: TailOptions): TailHandle {
         // The handler never fails: the only requeues are past the limit, and those are not the message's fault.
         maxAttempts: 0,
         closeTimeoutMs: CLOSE_TIMEOUT_MS,
+        ...options.security,
       },
       handler,
     );

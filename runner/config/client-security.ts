@@ -1,0 +1,66 @@
+/**
+ * TLS, compression and AUTH for every connection a worker or tool makes to nsqd (its consumers, its
+ * producer, dead letters, `publish()`, `nsqworker pub`, `tail`, `stats`), declared once: the settings
+ * (flags `--tls`, `--tls-ca-file`, `--tls-cert`, `--tls-key`, `--tls-insecure-skip-verify`,
+ * `--auth-secret`, `--snappy`, `--deflate`, `--deflate-level`, with NSQWORKER_* twins and config keys)
+ * and their reading into the client's options. A CA, certificate or key file that cannot be read is a
+ * usage error (exit 2) naming its flag. The secret is never logged.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { ConnectionOptions, TlsOption } from '../../client/options.ts';
+import { UsageError } from './flags.ts';
+
+export const SecuritySettingsShape = {
+  tls: z.boolean().default(false).describe('connect to nsqd over TLS (implied by the other --tls-* flags)'),
+  tlsCaFile: z.string().default('').describe("PEM file of the CA that signs nsqd's certificate (default: Node's roots)"),
+  tlsCert: z.string().default('').describe('PEM client certificate file, for nsqd run with --tls-client-auth-policy'),
+  tlsKey: z.string().default('').describe('PEM private key file of --tls-cert'),
+  tlsInsecureSkipVerify: z.boolean().default(false).describe("accept any nsqd certificate (insecure: testing only)"),
+  authSecret: z.string().default('').describe('secret sent with AUTH when nsqd runs with --auth-http-address (never logged)'),
+  snappy: z.boolean().default(false).describe('snappy compression to nsqd (not with --deflate)'),
+  deflate: z.boolean().default(false).describe('deflate compression to nsqd (not with --snappy)'),
+  deflateLevel: z.number().int().min(1).max(9).default(6).describe('deflate level, 1-9'),
+};
+
+const SecuritySettingsSchema = z.object(SecuritySettingsShape);
+export type SecuritySettings = z.output<typeof SecuritySettingsSchema>;
+
+/** The client options these settings give. */
+export type ClientSecurity = Pick<ConnectionOptions, 'tls' | 'snappy' | 'deflate' | 'deflateLevel'> & { authSecret?: string };
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
+
+/** Just the security settings out of a worker's settings (for a reloadable child, which reads the files itself). */
+export function securitySettingsOf(settings: SecuritySettings): SecuritySettings {
+  const { tls, tlsCaFile, tlsCert, tlsKey, tlsInsecureSkipVerify, authSecret, snappy, deflate, deflateLevel } = settings;
+  return { tls, tlsCaFile, tlsCert, tlsKey, tlsInsecureSkipVerify, authSecret, snappy, deflate, deflateLevel };
+}
+
+/** Reads the files the settings name. Throws {@link UsageError} for a file that cannot be read, or snappy with deflate. */
+export function clientSecurity(settings: SecuritySettings): ClientSecurity {
+  if (settings.snappy && settings.deflate) throw new UsageError('--snappy and --deflate cannot both be on: nsqd refuses the pair');
+  if ((settings.tlsCert === '') !== (settings.tlsKey === '')) throw new UsageError('--tls-cert and --tls-key go together');
+  const wantTls = settings.tls || settings.tlsCaFile !== '' || settings.tlsCert !== '' || settings.tlsInsecureSkipVerify;
+  let tls: TlsOption = false;
+  if (wantTls) {
+    tls = {
+      ...(settings.tlsCaFile === '' ? {} : { ca: readPem(settings.tlsCaFile, 'tls-ca-file') }),
+      ...(settings.tlsCert === '' ? {} : { cert: readPem(settings.tlsCert, 'tls-cert'), key: readPem(settings.tlsKey, 'tls-key') }),
+      ...(settings.tlsInsecureSkipVerify ? { rejectUnauthorized: false } : {}),
+    };
+  }
+  return {
+    tls,
+    snappy: settings.snappy,
+    deflate: settings.deflate,
+    deflateLevel: settings.deflateLevel,
+    ...(settings.authSecret === '' ? {} : { authSecret: settings.authSecret }),
+  };
+}

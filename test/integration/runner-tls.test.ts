@@ -1,0 +1,107 @@
+/**
+ * The runner and its tools on a secured nsqd (--tls-required=true, --auth-http-address): a worker
+ * and `nsqworker pub`/`tail` connect with --tls-ca-file and --auth-secret; a CA file that is missing
+ * exits 2 naming the flag; a CA that does not verify the broker is logged and retried, never a hang.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Producer } from '../../client/producer.ts';
+import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
+import { grantAll, startAuthServer, type TestAuthServer } from '../support/auth-server.ts';
+import { makeTestCertificates, type TestCertificates } from '../support/certificates.ts';
+import { CliProjects, eventually } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+let certs: TestCertificates;
+let auth: TestAuthServer;
+let broker: BrokerHandle;
+let dataPath: string;
+const SECRET = 'runner-secret-4711';
+
+beforeAll(async () => {
+  certs = makeTestCertificates();
+  auth = await startAuthServer((params) => (params.secret === SECRET ? grantAll() : { kind: 'status', status: 403 }));
+  dataPath = mkdtempSync(join(tmpdir(), 'nsqworker-runner-tls-'));
+  broker = await startBroker({
+    tcpAddress: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    httpsAddress: '127.0.0.1:0',
+    dataPath,
+    tlsCert: certs.serverCertFile,
+    tlsKey: certs.serverKeyFile,
+    tlsRequired: 'true',
+    authHttpAddresses: [auth.address],
+  });
+});
+afterEach(() => projects.cleanup());
+afterAll(async () => {
+  await broker.close();
+  await auth.close();
+  rmSync(dataPath, { recursive: true, force: true });
+  certs.remove();
+});
+
+const secureFlags = (): string[] => ['--nsqd-tcp-address', broker.tcpAddress, '--tls-ca-file', certs.caFile, '--auth-secret', SECRET];
+
+describe('the runner on a TLS- and AUTH-secured nsqd', () => {
+  it('a worker handles messages with --tls-ca-file and --auth-secret, and never logs the secret', async () => {
+    const project = await projects.create();
+    await project.writeWorker('secure', 'work', `
+import { appendFile } from 'node:fs/promises';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async record(message) {
+      await appendFile('ran.jsonl', JSON.stringify({ body: message.text() }) + '\\n');
+    },
+  },
+});
+`);
+    const run = project.startWorker('secure', 'work', ['--snappy', ...secureFlags()]);
+    await run.subscribed(['record']);
+    const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress], tls: { ca: certs.ca }, authSecret: SECRET });
+    projects.defer(() => producer.close());
+    await producer.publish('secure', 'over tls');
+    const ran = await eventually(async () => {
+      const lines = await project.records<{ body: string }>('ran.jsonl');
+      return lines.length > 0 ? lines : undefined;
+    }, 'the task to run');
+    expect(ran).toEqual([{ body: 'over tls' }]);
+    expect(run.text.join('\n')).not.toContain(SECRET);
+    expect(run.stderr).not.toContain(SECRET);
+  });
+
+  it('a CA file that does not exist exits 2 naming the flag', async () => {
+    const project = await projects.create();
+    await project.writeWorker('secure', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async t() {} } });\n`);
+    const result = await project.run(['--topic', 'secure', '--channel', 'work', '--nsqd-tcp-address', broker.tcpAddress, '--tls-ca-file', project.path('missing.pem')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--tls-ca-file');
+  });
+
+  it('a CA that does not verify the broker is logged with the address and reason and retried, not a hang', async () => {
+    const project = await projects.create();
+    await project.writeWorker('secure', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async t() {} } });\n`);
+    const run = project.startWorker('secure', 'work', ['--nsqd-tcp-address', broker.tcpAddress, '--tls-ca-file', certs.otherCaFile, '--auth-secret', SECRET]);
+    const seen: string[] = [];
+    await run.waitForLine((line) => {
+      const text = JSON.stringify(line);
+      if (text.includes(broker.tcpAddress) && /TLS|certificate/i.test(text)) seen.push(text);
+      return seen.length >= 2;
+    }, 'two logged TLS failures (a retry)');
+    expect(run.child.exitCode).toBeNull();
+  });
+
+  it('nsqworker pub and tail take the same flags', async () => {
+    const project = await projects.create();
+    const topic = `secure_tools_${process.pid}`;
+    const tail = project.spawn(['tail', '--topic', topic, '-n', '2', ...secureFlags()]);
+    // Published before tail subscribes or after: a topic keeps its messages until its first channel appears.
+    const pub = await project.run(['pub', '--topic', topic, ...secureFlags(), 'one', 'two']);
+    expect(pub.code).toBe(0);
+    expect((await tail.waitForExit()).code).toBe(0);
+    expect(tail.text).toEqual(['one', 'two']);
+  });
+});
