@@ -13,9 +13,18 @@
  * CRC is `crc32c` of `@node-rs/crc32` (same maintainers and build, hardware CRC-32C instructions).
  * A hand-written block decoder in TypeScript would be slower and another attack surface to fuzz.
  */
-import { crc32c } from '@node-rs/crc32';
-import { compressSync, uncompressSync } from 'snappy';
+import { createRequire } from 'node:module';
+import type * as Crc32 from '@node-rs/crc32';
+import type * as Snappy from 'snappy';
 import { CodedError } from './coded-error.ts';
+
+// The native packages load on first use: a broker or client that never negotiates snappy (and a
+// server bundle) does not pay for them. Named apart from `require` so bundlers leave them external.
+const requireNative = createRequire(import.meta.url);
+let snappyCodec: typeof Snappy | undefined;
+let crcCodec: typeof Crc32 | undefined;
+const snappy = (): typeof Snappy => (snappyCodec ??= requireNative('snappy') as typeof Snappy);
+const crc32c = (data: Buffer): number => (crcCodec ??= requireNative('@node-rs/crc32') as typeof Crc32).crc32c(data);
 
 /** The identifier chunk every framed stream starts with (and may repeat). */
 export const SNAPPY_STREAM_IDENTIFIER: Buffer = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
@@ -60,7 +69,7 @@ export class SnappyFrameEncoder {
     }
     for (let offset = 0; offset < data.length; offset += SNAPPY_MAX_BLOCK_SIZE) {
       const block = data.subarray(offset, Math.min(offset + SNAPPY_MAX_BLOCK_SIZE, data.length));
-      const compressed = compressSync(block);
+      const compressed = snappy().compressSync(block);
       const useCompressed = compressed.length < block.length - (block.length >>> 3);
       const payload = useCompressed ? compressed : block;
       const header = Buffer.allocUnsafe(CHUNK_HEADER_SIZE + CHECKSUM_SIZE);
@@ -181,7 +190,7 @@ export class SnappyFrameDecoder {
         if (length < 0 || length > SNAPPY_MAX_BLOCK_SIZE) throw this.fail('E_SNAPPY_CORRUPT', 'snappy: corrupt input');
         let data: Buffer;
         try {
-          data = uncompressSync(block, { asBuffer: true }) as Buffer;
+          data = snappy().uncompressSync(block, { asBuffer: true }) as Buffer;
         } catch (error) {
           this.failed = new SnappyFramingError('E_SNAPPY_CORRUPT', 'snappy: corrupt input', { cause: error });
           throw this.failed;

@@ -19,4 +19,6 @@ await build({
   // Bundled CommonJS (pino, cac) calls require() for Node's own modules.
   banner: { js: "import { createRequire as __nsqworkerCreateRequire } from 'node:module'; const require = __nsqworkerCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  // Native addons (snappy framing) are loaded on first use from node_modules, never bundled.
+  external: ['snappy', '@node-rs/crc32'],
 });

@@ -6,7 +6,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { z } from 'zod';
+// zod/mini, as the broker's other schemas (its server bundle takes functions one by one).
+import * as z from 'zod/mini';
 import { CodedError } from '../../protocol/coded-error.ts';
 
 export type AuthQueryErrorCode = 'E_AUTH_QUERY';
@@ -16,16 +17,13 @@ export class AuthQueryError extends CodedError<AuthQueryErrorCode> {
   override readonly name = 'AuthQueryError';
 }
 
-const AuthorizationSchema = z.object({
-  topic: z.string().default(''),
-  channels: z.array(z.string()).nullable().default([]),
-  permissions: z.array(z.string()).nullable().default([]),
-});
+const strings = z._default(z.nullable(z.array(z.string())), []);
+const AuthorizationSchema = z.object({ topic: z._default(z.string(), ''), channels: strings, permissions: strings });
 const AuthAnswerSchema = z.object({
-  ttl: z.number().int().default(0),
-  identity: z.string().default(''),
-  identity_url: z.string().default(''),
-  authorizations: z.array(AuthorizationSchema).nullable().default([]),
+  ttl: z._default(z.int(), 0),
+  identity: z._default(z.string(), ''),
+  identity_url: z._default(z.string(), ''),
+  authorizations: z._default(z.nullable(z.array(AuthorizationSchema)), []),
 });
 
 export interface Authorization {
