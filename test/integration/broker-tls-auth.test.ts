@@ -2,6 +2,7 @@
  * The bundled broker's TLS, snappy, deflate and AUTH edges on raw connections: nsqd's exact errors,
  * bad streams and bad auth servers closing only the connection concerned, and the /config reads.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
@@ -10,7 +11,7 @@ import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { MAGIC_V2, encodeAuth, encodeIdentify, encodePub, encodeSub } from '../../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../../protocol/frames.ts';
-import { SNAPPY_STREAM_IDENTIFIER, SnappyFrameDecoder } from '../../protocol/snappy-framing.ts';
+import { SNAPPY_STREAM_IDENTIFIER, SnappyFrameDecoder, SnappyFrameEncoder } from '../../protocol/snappy-framing.ts';
 import { grantAll, startAuthServer, type TestAuthServer } from '../support/auth-server.ts';
 import { makeTestCertificates, type TestCertificates } from '../support/certificates.ts';
 import { BrokerFixture, uniqueName } from './helpers/broker-tcp-fixture.ts';
@@ -115,6 +116,25 @@ describe('compression on raw connections', () => {
     await expectServing(f);
   });
 
+  it('fuzz: random and mutated bytes after a snappy or deflate upgrade close that connection only', async () => {
+    const f = await start({});
+    for (let round = 0; round < 40; round++) {
+      const client = await compressedClient(f, round % 2 === 0 ? { snappy: true } : { deflate: true });
+      await framesUntil(client.frames, 1);
+      const valid = round % 2 === 0
+        ? Buffer.concat([SNAPPY_STREAM_IDENTIFIER, new SnappyFrameEncoder().encode(Buffer.from('NOP\n')).subarray(SNAPPY_STREAM_IDENTIFIER.length)])
+        : deflateRawSync(Buffer.from('NOP\n'), { finishFlush: constants.Z_SYNC_FLUSH });
+      const noise = Buffer.concat([valid, randomBytes(1 + (round % 7) * 50)]);
+      const flip = Math.floor(Math.random() * noise.length);
+      noise[flip] = noise[flip]! ^ 0xff;
+      // Garbage fails to decode, or decodes to a bad command, or leaves a chunk unfinished until our
+      // end of stream: each way the broker closes this connection.
+      client.socket.end(noise);
+      await client.closed;
+    }
+    await expectServing(f);
+  });
+
   it('refuses snappy and deflate as nsqd does when both are off: false, and plain frames', async () => {
     const f = await start({ snappy: false, deflate: false });
     const client = await f.connect();
@@ -146,6 +166,17 @@ describe('TLS on raw connections', () => {
     await client.waitClosed();
     await expectServing(f);
   });
+
+  it('a client that never starts the TLS handshake is closed after nsqd\'s 5s deadline; others are served meanwhile', async () => {
+    const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
+    const client = await f.connect();
+    client.send(encodeIdentify({ feature_negotiation: true, tls_v1: true }));
+    await client.nextFrame();
+    const started = Date.now();
+    await expectServing(f);
+    await client.waitClosed(8000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+  }, 15_000);
 
   it('will not start with TLS required and no certificate', async () => {
     await expect(startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', tlsRequired: true })).rejects.toThrow(
