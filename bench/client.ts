@@ -2,9 +2,11 @@
  * Client throughput against the bundled nsqd (run in a child process so broker and client do not
  * share a core), this client side by side with nsqjs in the same run:
  * - consume: a backlog of 200,000 messages of 200 bytes, maxInFlight 1000, a no-op handler;
- * - publish: 200,000 single PUBs pipelined (1000 outstanding), and MPUB batches of 100.
+ * - publish: 200,000 single PUBs pipelined (1000 outstanding), and MPUB batches of 100;
+ * - then consume and single publishes again over TLS, snappy and deflate (level 6) on the same broker,
+ *   50,000 messages each (--secure-messages N), both clients with the same options.
  *
- * Run: npx tsx bench/client.ts [--messages N]
+ * Run: npx tsx bench/client.ts [--messages N] [--secure-messages N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +16,17 @@ import { createInterface } from 'node:readline';
 import nsq from 'nsqjs';
 import { Consumer } from '../client/consumer.ts';
 import { Producer } from '../client/producer.ts';
+import type { ConnectionOptions } from '../client/options.ts';
+import { makeTestCertificates } from '../test/support/certificates.ts';
+
+/** One way of connecting, as our client and nsqjs each spell it. */
+interface Mode {
+  name: string;
+  ours: Partial<Pick<ConnectionOptions, 'tls' | 'snappy' | 'deflate' | 'deflateLevel'>>;
+  nsqjs: Record<string, unknown>;
+}
+
+const PLAIN: Mode = { name: 'plain', ours: {}, nsqjs: {} };
 
 const BODY_SIZE = 200;
 const MAX_IN_FLIGHT = 1000;
@@ -28,12 +41,14 @@ interface Broker {
 
 async function brokerChild(): Promise<void> {
   const { startBroker } = await import('../broker/nsqd/server.ts');
-  const dataPath = process.argv[process.argv.indexOf('--data-path') + 1]!;
+  const arg = (name: string): string => process.argv[process.argv.indexOf(name) + 1]!;
   const broker = await startBroker({
     tcpAddress: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
-    dataPath,
+    dataPath: arg('--data-path'),
     memQueueSize: 1_000_000,
+    tlsCert: arg('--tls-cert'),
+    tlsKey: arg('--tls-key'),
   });
   process.stdout.write(`${JSON.stringify({ tcpAddress: broker.tcpAddress, httpAddress: broker.httpAddress })}\n`);
   process.on('SIGTERM', () => {
@@ -41,9 +56,10 @@ async function brokerChild(): Promise<void> {
   });
 }
 
-async function startBrokerProcess(): Promise<Broker> {
+async function startBrokerProcess(tls: { certFile: string; keyFile: string }): Promise<Broker> {
   const dataPath = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-bench-client-'));
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--broker-child', '--data-path', dataPath], {
+  const args = ['--broker-child', '--data-path', dataPath, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile];
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, import.meta.filename, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -113,12 +129,12 @@ async function fillBacklog(broker: Broker, topic: string, channel: string, count
   progress('backlog in channel');
 }
 
-async function consumeOurs(broker: Broker, topic: string, count: number): Promise<number> {
+async function consumeOurs(broker: Broker, topic: string, count: number, mode: Mode = PLAIN): Promise<number> {
   let received = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const started = performance.now();
-  const consumer = new Consumer({ topic, channel: 'bench', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: MAX_IN_FLIGHT }, () => {
+  const consumer = new Consumer({ topic, channel: 'bench', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: MAX_IN_FLIGHT, ...mode.ours }, () => {
     if (++received === count) done();
   });
   consumer.start();
@@ -128,12 +144,12 @@ async function consumeOurs(broker: Broker, topic: string, count: number): Promis
   return count / seconds;
 }
 
-async function consumeNsqjs(broker: Broker, topic: string, count: number): Promise<number> {
+async function consumeNsqjs(broker: Broker, topic: string, count: number, mode: Mode = PLAIN): Promise<number> {
   let received = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   const started = performance.now();
-  const reader = new nsq.Reader(topic, 'bench', { nsqdTCPAddresses: [broker.tcpAddress], maxInFlight: MAX_IN_FLIGHT });
+  const reader = new nsq.Reader(topic, 'bench', { nsqdTCPAddresses: [broker.tcpAddress], maxInFlight: MAX_IN_FLIGHT, ...mode.nsqjs });
   reader.on('message', (message) => {
     message.finish();
     if (++received === count) done();
@@ -149,8 +165,8 @@ async function consumeNsqjs(broker: Broker, topic: string, count: number): Promi
   return count / seconds;
 }
 
-async function publishOurs(broker: Broker, topic: string, count: number, batch: number): Promise<number> {
-  const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
+async function publishOurs(broker: Broker, topic: string, count: number, batch: number, mode: Mode = PLAIN): Promise<number> {
+  const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress], ...mode.ours });
   const body = Buffer.alloc(BODY_SIZE, 'y');
   const bodies = Array.from({ length: batch }, () => body);
   await producer.publish(topic, body);
@@ -167,9 +183,9 @@ async function publishOurs(broker: Broker, topic: string, count: number, batch: 
   return count / seconds;
 }
 
-async function publishNsqjs(broker: Broker, topic: string, count: number, batch: number): Promise<number> {
+async function publishNsqjs(broker: Broker, topic: string, count: number, batch: number, mode: Mode = PLAIN): Promise<number> {
   const [host, port] = splitAddress(broker.tcpAddress);
-  const writer = new nsq.Writer(host, port);
+  const writer = new nsq.Writer(host, port, mode.nsqjs);
   await new Promise<void>((resolve, reject) => {
     writer.once('ready', () => resolve());
     writer.once('error', reject);
@@ -196,7 +212,16 @@ async function publishNsqjs(broker: Broker, topic: string, count: number, batch:
 async function main(): Promise<void> {
   const countArg = process.argv.indexOf('--messages');
   const count = countArg > 0 ? Number(process.argv[countArg + 1]) : 200_000;
-  const broker = await startBrokerProcess();
+  const secureArg = process.argv.indexOf('--secure-messages');
+  const secureCount = secureArg > 0 ? Number(process.argv[secureArg + 1]) : 50_000;
+  const certs = makeTestCertificates();
+  const broker = await startBrokerProcess({ certFile: certs.serverCertFile, keyFile: certs.serverKeyFile });
+  const modes: Mode[] = [
+    { name: 'TLS', ours: { tls: { ca: certs.ca } }, nsqjs: { tls: true, tlsVerification: true, ca: certs.ca } },
+    { name: 'snappy', ours: { snappy: true }, nsqjs: { snappy: true } },
+    { name: 'deflate 6', ours: { deflate: true, deflateLevel: 6 }, nsqjs: { deflate: true, deflateLevel: 6 } },
+  ];
+  const secureRows: [string, Measured, Measured][] = [];
   const rows: [string, Measured, Measured][] = [];
   try {
     const run = Date.now().toString(36);
@@ -213,9 +238,24 @@ async function main(): Promise<void> {
     const oursBatch = await measure(count, () => publishOurs(broker, `mpub-ours-${run}`, count, BATCH));
     const theirsBatch = await measure(count, () => publishNsqjs(broker, `mpub-nsqjs-${run}`, count, BATCH));
     rows.push([`publish in batches of ${BATCH} (MPUB)`, oursBatch, theirsBatch]);
+
+    for (const mode of modes) {
+      const tag = `${mode.name.replace(/\W+/g, '')}-${run}`;
+      progress(`mode ${mode.name}`);
+      await fillBacklog(broker, `consume-ours-${tag}`, 'bench', secureCount);
+      const ours = await measure(secureCount, () => consumeOurs(broker, `consume-ours-${tag}`, secureCount, mode));
+      await fillBacklog(broker, `consume-nsqjs-${tag}`, 'bench', secureCount);
+      const theirs = await measure(secureCount, () => consumeNsqjs(broker, `consume-nsqjs-${tag}`, secureCount, mode));
+      secureRows.push([`${mode.name}: consume backlog ${secureCount}`, ours, theirs]);
+      const oursPub = await measure(secureCount, () => publishOurs(broker, `pub-ours-${tag}`, secureCount, 1, mode));
+      const theirsPub = await measure(secureCount, () => publishNsqjs(broker, `pub-nsqjs-${tag}`, secureCount, 1, mode));
+      secureRows.push([`${mode.name}: publish singly, ${PIPELINE_WINDOW} pipelined`, oursPub, theirsPub]);
+    }
   } finally {
     await broker.stop();
+    certs.remove();
   }
+  rows.push(...secureRows);
   const format = (n: number) => Math.round(n).toLocaleString('en-US').padStart(11);
   const cpu = (n: number) => n.toFixed(2).padStart(9);
   console.log(`\nclient throughput against the bundled nsqd (msg/s; client CPU µs/msg), ${count} messages\n`);
