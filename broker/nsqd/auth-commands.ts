@@ -74,19 +74,3 @@ export function checkAuth(client: ClientConnection, command: string, topic: stri
     throw authFailed();
   });
 }
-
-/** Runs `rest` after the auth check, now or once an expired grant has been fetched again. */
-export function afterAuth(
-  client: ClientConnection,
-  command: string,
-  topic: string,
-  channel: string,
-  rest: () => void,
-): Promise<void> | undefined {
-  const pending = checkAuth(client, command, topic, channel);
-  if (pending === undefined) {
-    rest();
-    return undefined;
-  }
-  return pending.then(rest);
-}

@@ -10,7 +10,7 @@ import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { ClientState, type ClientConnection } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
 import { identifyResponse, negotiate, negotiateFeatures, parseIdentifyBody } from './identify.ts';
-import { afterAuth, authenticate } from './auth-commands.ts';
+import { authenticate, checkAuth } from './auth-commands.ts';
 import { hasUpgrade, upgradeClient } from './tls-upgrade.ts';
 import { parseBase10, durationNs } from './base10.ts';
 import { COMMAND_BODY, publish, publishDeferred, publishMany, requireBody } from './publish-commands.ts';
@@ -85,7 +85,9 @@ function subscribe(client: ClientConnection, params: string[]): Promise<void> | 
   if (!isValidChannelName(channelName)) {
     throw new ProtocolError(ErrorCode.BadChannel, `SUB channel name ${goQuote(channelName)} is not valid`);
   }
-  return afterAuth(client, 'SUB', topicName, channelName, () => join(client, topicName, channelName));
+  const pending = checkAuth(client, 'SUB', topicName, channelName);
+  if (pending === undefined) return join(client, topicName, channelName);
+  return pending.then(() => join(client, topicName, channelName));
 }
 
 function join(client: ClientConnection, topicName: string, channelName: string): void {

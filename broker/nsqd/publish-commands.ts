@@ -6,7 +6,7 @@ import type { Command } from '../../protocol/command-parser.ts';
 import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { isValidTopicName } from '../../protocol/names.ts';
-import { afterAuth } from './auth-commands.ts';
+import { checkAuth } from './auth-commands.ts';
 import { durationNs, parseBase10 } from './base10.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
@@ -67,7 +67,10 @@ export function publish(client: ClientConnection, command: Command): Promise<voi
   const topicName = params[1]!;
   checkTopicName(topicName, 'PUB');
   const body = requireBody(command, 'PUB', client.nsqd.options.maxMsgSize, MESSAGE_BODY);
-  return afterAuth(client, 'PUB', topicName, '', () => publishOne(client, topicName, body));
+  // With auth off (or a grant still valid) this is one call: no closure per message.
+  const pending = checkAuth(client, 'PUB', topicName, '');
+  if (pending === undefined) return publishOne(client, topicName, body);
+  return pending.then(() => publishOne(client, topicName, body));
 }
 
 function publishOne(client: ClientConnection, topicName: string, body: Buffer): void {
@@ -90,7 +93,9 @@ export function publishMany(client: ClientConnection, command: Command): Promise
   // nsqd really does put the code twice in this one description.
   checkTopicName(topicName, `${ErrorCode.BadTopic} MPUB`);
   // MPUB checks auth before it reads the body (PUB and DPUB after).
-  return afterAuth(client, 'MPUB', topicName, '', () => publishBatch(client, command, topicName));
+  const pending = checkAuth(client, 'MPUB', topicName, '');
+  if (pending === undefined) return publishBatch(client, command, topicName);
+  return pending.then(() => publishBatch(client, command, topicName));
 }
 
 function publishBatch(client: ClientConnection, command: Command, topicName: string): void {
@@ -132,7 +137,9 @@ export function publishDeferred(client: ClientConnection, command: Command): Pro
   if (outOfRange) throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
   const delay = Number(parsedDelay);
   const body = requireBody(command, 'DPUB', maxMsgSize, MESSAGE_BODY);
-  return afterAuth(client, 'DPUB', topicName, '', () => publishLater(client, topicName, body, delay));
+  const pending = checkAuth(client, 'DPUB', topicName, '');
+  if (pending === undefined) return publishLater(client, topicName, body, delay);
+  return pending.then(() => publishLater(client, topicName, body, delay));
 }
 
 function publishLater(client: ClientConnection, topicName: string, body: Buffer, delay: number): void {
