@@ -4,7 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
@@ -178,6 +182,19 @@ describe('TLS on raw connections', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
   }, 15_000);
 
+  it('--tls-min-version tls1.3 refuses a TLS 1.2 client', async () => {
+    const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsMinVersion: 'tls1.3' });
+    const raw = connect(f.broker.tcpPort, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(Buffer.concat([MAGIC_V2, encodeIdentify({ feature_negotiation: true, tls_v1: true })]));
+    await once(raw, 'data');
+    const secure = tlsConnect({ socket: raw, ca: certs.ca, servername: 'localhost', maxVersion: 'TLSv1.2' });
+    const [error] = (await once(secure, 'error').catch((e: unknown) => [e])) as [Error];
+    expect(String(error)).toMatch(/version|alert/i);
+    secure.destroy();
+    await expectServing(f);
+  });
+
   it('will not start with TLS required and no certificate', async () => {
     await expect(startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', tlsRequired: true })).rejects.toThrow(
       'cannot require TLS client connections without TLS key and cert',
@@ -256,6 +273,24 @@ describe('AUTH on raw connections', () => {
       await other.expectResponse('OK');
     });
   }
+
+  it('follows an auth server\'s 403 with https_port to its https side, verified with --tls-root-ca-file', async () => {
+    const secure = createHttpsServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ ttl: 60, identity: `https ${new URL(req.url ?? '/', 'https://x').searchParams.get('secret')}`, authorizations: [{ topic: '.*', channels: ['.*'], permissions: ['publish'] }] }));
+    });
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+    try {
+      const httpsPort = (secure.address() as AddressInfo).port;
+      auth.answer = () => ({ kind: 'status', status: 403, body: JSON.stringify({ message: 'TLS_REQUIRED', https_port: httpsPort }) });
+      const f = await start({ authHttpAddresses: [auth.address], tlsRootCaFile: certs.caFile });
+      const client = await authed(f, 'via-https');
+      await client.expectResponse('{"identity":"https via-https","identity_url":"","permission_count":1}');
+    } finally {
+      secure.closeAllConnections();
+      await new Promise((resolve) => secure.close(resolve));
+    }
+  });
 
   it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async () => {
     auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^feed', channels: ['^good'], permissions: ['subscribe'] }] });

@@ -84,7 +84,17 @@ export default defineWorker({
   it('a CA that does not verify the broker is logged with the address and reason and retried, not a hang', async () => {
     const project = await projects.create();
     await project.writeWorker('secure', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async t() {} } });\n`);
-    const run = project.startWorker('secure', 'work', ['--nsqd-tcp-address', broker.tcpAddress, '--tls-ca-file', certs.otherCaFile, '--auth-secret', SECRET]);
+    const run = project.startWorker('secure', 'work', [
+      '--nsqd-tcp-address',
+      broker.tcpAddress,
+      '--tls-ca-file',
+      certs.otherCaFile,
+      '--auth-secret',
+      SECRET,
+      '--health-address',
+      '127.0.0.1:0',
+    ]);
+    const health = String((await run.waitForLine((line) => typeof line.healthAddress === 'string', 'the health address')).healthAddress);
     const seen: string[] = [];
     await run.waitForLine((line) => {
       const text = JSON.stringify(line);
@@ -92,6 +102,7 @@ export default defineWorker({
       return seen.length >= 2;
     }, 'two logged TLS failures (a retry)');
     expect(run.child.exitCode).toBeNull();
+    expect((await fetch(`http://${health}/healthz`)).status).toBe(503);
   });
 
   it('nsqworker pub and tail take the same flags', async () => {
