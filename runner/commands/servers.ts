@@ -4,7 +4,8 @@ import { startLookupd } from '../../broker/lookupd/server.ts';
 import { LOOKUPD_FLAGS } from '../../broker/lookupd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { BROKER_FLAGS } from '../../broker/nsqd/options.ts';
-import { addFlags, optionsFromFlags } from '../config/flags.ts';
+import { BrokerTlsError } from '../../broker/nsqd/tls-context.ts';
+import { addFlags, optionsFromFlags, UsageError } from '../config/flags.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 
@@ -14,7 +15,10 @@ export function registerServerCommands(cli: CAC): void {
     .example('nsqworker broker --tcp-address 127.0.0.1:4150 --http-address 127.0.0.1:4151 --data-path ./data')
     .action(async (flags: Record<string, unknown>) => {
       const logger = createLogger(flags.logLevel as LogLevel, 'nsqd');
-      const broker = await startBroker({ ...optionsFromFlags(flags, BROKER_FLAGS), logger });
+      const broker = await startBroker({ ...optionsFromFlags(flags, BROKER_FLAGS), logger }).catch((error: unknown) => {
+        // A certificate, key or CA file that cannot be read (named by its flag), or TLS required without one: exit 2.
+        throw error instanceof BrokerTlsError ? new UsageError(error.message, { cause: error }) : error;
+      });
       onShutdownSignal(logger, () => broker.close(), { beforeForcedExit: () => broker.nsqd.persistAndClose() });
     });
 

@@ -67,3 +67,25 @@ it('answers a bad broker or lookupd flag with status 2 and a message naming it',
   expect(badDuration.code).toBe(2);
   expect(badDuration.stderr).toContain('--inactive-producer-timeout');
 });
+
+it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async () => {
+  const project = await projects.create();
+  const data = await dataDir();
+  const common = ['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', data];
+  const missing = await project.run([...common, '--tls-cert', project.path('missing.pem'), '--tls-key', project.path('missing.key')]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('--tls-cert');
+  const required = await project.run([...common, '--tls-required']);
+  expect(required.code).toBe(2);
+  expect(required.stderr).toContain('cannot require TLS client connections without TLS key and cert');
+});
+
+it('takes nsqd\'s switch flags bare or with a value, and shows them in /config', async () => {
+  const project = await projects.create();
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(), '--snappy=false', '--deflate', '--max-deflate-level', '9']);
+  const started = await run.waitForLine((line) => typeof line.httpAddress === 'string', 'the startup line');
+  const read = async (name: string): Promise<string> => (await fetch(`http://${String(started.httpAddress)}/config/${name}`)).text();
+  expect([await read('snappy'), await read('deflate'), await read('max_deflate_level'), await read('tls_required')]).toEqual(['false', 'true', '9', '0']);
+  run.kill('SIGTERM');
+  expect((await run.waitForExit()).code).toBe(0);
+});
