@@ -23,7 +23,7 @@ export type { HttpPublishOptions } from './client/http-publish.ts';
 export type { PublishBody } from './client/body.ts';
 export { NsqClientError, ClientErrorCode, LookupError, HttpPublishError, RequeueMessage, GiveUpMessage } from './client/errors.ts';
 export { ConsumerOptionsSchema, ProducerOptionsSchema } from './client/options.ts';
-export type { ConsumerOptions, ConsumerOptionsInput, ProducerOptions, ProducerOptionsInput } from './client/options.ts';
+export type { ConsumerOptions, ConsumerOptionsInput, ProducerOptions, ProducerOptionsInput, TlsOption } from './client/options.ts';
 export type { PublishRetryOptions } from './client/publish-retry.ts';
 
 // The bundled servers.
