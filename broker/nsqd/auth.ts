@@ -68,9 +68,14 @@ export function isAllowed(state: AuthState, topic: string, channel: string): boo
   );
 }
 
+/** Go RE2's leading flag group, `(?i)` and friends, which JavaScript writes as RegExp flags. */
+const LEADING_FLAGS = /^\(\?([ims]+)\)/;
+
+/** An auth server's regular expression (Go RE2 syntax; unanchored), as a RegExp. Throws with nsqd's words. */
 function compile(source: string, what: string): RegExp {
   try {
-    return new RegExp(source);
+    const flags = LEADING_FLAGS.exec(source);
+    return flags === null ? new RegExp(source) : new RegExp(source.slice(flags[0].length), [...new Set(flags[1])].join(''));
   } catch (error) {
     throw new Error(`unable to compile ${what} ${JSON.stringify(source)} ${(error as Error).message}`, { cause: error });
   }

@@ -293,7 +293,8 @@ describe('AUTH on raw connections', () => {
   });
 
   it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async () => {
-    auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^feed', channels: ['^good'], permissions: ['subscribe'] }] });
+    // (?i) is Go RE2's flag group: JavaScript has no inline flags, the broker turns it into one.
+    auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '(?i)^FEED', channels: ['^good'], permissions: ['subscribe'] }] });
     const f = await start({ authHttpAddresses: [auth.address] });
     const ok = await authed(f);
     await ok.nextFrame();
