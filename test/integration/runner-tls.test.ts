@@ -115,4 +115,15 @@ export default defineWorker({
     expect((await tail.waitForExit()).code).toBe(0);
     expect(tail.text).toEqual(['one', 'two']);
   });
+
+  it('nsqworker stats follows nsqd\'s 403 TLS_REQUIRED to its https port with --tls-ca-file', async () => {
+    const project = await projects.create();
+    const topic = `secure_stats_${process.pid}`;
+    broker.nsqd.getOrCreateTopic(topic).getOrCreateChannel('watch');
+    const plain = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count-of-polls', '1']);
+    expect(plain.code).toBe(1);
+    const secure = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count-of-polls', '1', '--tls-ca-file', certs.caFile]);
+    expect(secure.code).toBe(0);
+    expect(secure.stdout).toContain('depth');
+  });
 });
