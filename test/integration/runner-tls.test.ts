@@ -59,8 +59,11 @@ export default defineWorker({
   },
 });
 `);
-    const run = project.startWorker('secure', 'work', ['--snappy', ...secureFlags()]);
+    // --nsqd-http-address is plain HTTP: the task channels are made through nsqd's 403 TLS_REQUIRED redirect.
+    const run = project.startWorker('secure', 'work', ['--snappy', ...secureFlags(), '--nsqd-http-address', broker.httpAddress]);
     await run.subscribed(['record']);
+    expect(broker.nsqd.getTopic('secure')?.getChannel('work')).toBeDefined();
+    expect(run.text.join('\n')).not.toMatch(/E_NSQD_TLS_REQUIRED|TLS_REQUIRED/);
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress], tls: { ca: certs.ca }, authSecret: SECRET });
     projects.defer(() => producer.close());
     await producer.publish('secure', 'over tls');
