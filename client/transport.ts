@@ -142,7 +142,10 @@ export class ClientTransport {
     });
   }
 
-  /** Snappy both ways from now on; `rest` is what was read past the server's last plain frame. */
+  /**
+   * Snappy both ways from now on: the next write starts with the stream identifier, and what the
+   * server sends is decoded (bytes already read ahead are passed to {@link receive} by the caller).
+   */
   startSnappy(): void {
     this.snappyDecoder = new SnappyFrameDecoder({ maxOutputBytes: this.maxDecodedBytes });
     this.snappyEncoder = new SnappyFrameEncoder();
