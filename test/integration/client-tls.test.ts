@@ -125,6 +125,28 @@ describe('client AUTH', () => {
     expect(await publishError(down, { authSecret: 'any' })).toMatchObject({ code: 'E_AUTH_FAILED' });
   });
 
+  it('a grant that expires is fetched again by the broker; when the auth server then fails, the publish gets E_AUTH_FAILED', async () => {
+    auth.answer = () => grantAll(1);
+    const broker = await pool.start({ authHttpAddresses: [auth.address] });
+    const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], authSecret: 'short' }));
+    producer.on('error', () => undefined);
+    const topic = uniqueTopic();
+    await producer.publish(topic, 'first');
+    const before = auth.requests.length;
+    await waitFor(() => producer.publish(topic, 'again').then(() => auth.requests.length > before), 'the grant fetched again after its ttl');
+    auth.answer = () => ({ kind: 'status', status: 500 });
+    let failure: unknown;
+    await waitFor(
+      () =>
+        producer.publish(topic, 'refused').then(
+          () => false,
+          (error: unknown) => ((failure = error), true),
+        ),
+      'a publish refused once the grant expired and the auth server fails',
+    );
+    expect(failure).toMatchObject({ code: 'E_AUTH_FAILED' });
+  });
+
   it('authenticates again after a reconnect', async () => {
     auth.answer = () => grantAll();
     const broker = await pool.start({ authHttpAddresses: [auth.address] });
