@@ -195,6 +195,18 @@ describe('TLS on raw connections', () => {
     await expectServing(f);
   });
 
+  it('--tls-min-version tls1.0 lets a TLS 1.0 client in, as nsqd\'s default does (OpenSSL\'s security level lowered)', async () => {
+    const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsMinVersion: 'tls1.0' });
+    const raw = connect(f.broker.tcpPort, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(Buffer.concat([MAGIC_V2, encodeIdentify({ feature_negotiation: true, tls_v1: true })]));
+    await once(raw, 'data');
+    const secure = tlsConnect({ socket: raw, ca: certs.ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    await once(secure, 'secureConnect');
+    expect(secure.getProtocol()).toBe('TLSv1');
+    secure.destroy();
+  });
+
   it('will not start with TLS required and no certificate', async () => {
     await expect(startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', tlsRequired: true })).rejects.toThrow(
       'cannot require TLS client connections without TLS key and cert',
