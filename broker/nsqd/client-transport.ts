@@ -8,7 +8,7 @@
  * error frame, as nsqd's read loop does on a read error.
  */
 import type { Socket } from 'node:net';
-import { createServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../protocol/snappy-framing.ts';
 import type { BrokerTls } from './tls-context.ts';
@@ -23,9 +23,6 @@ export interface TransportEvents {
   /** The socket (raw or TLS) has closed. */
   closed(): void;
 }
-
-/** nsqd's deadline for a client's TLS handshake (`client.UpgradeTLS`). */
-export const TLS_HANDSHAKE_TIMEOUT_MS = 5000;
 
 export class ClientTransport {
   private base: Socket;
@@ -123,32 +120,21 @@ export class ClientTransport {
   upgradeTls(tls: BrokerTls): Promise<TLSSocket> {
     this.raw.off('data', this.onBaseData);
     this.raw.off('end', this.onBaseEnd);
-    // A throwaway tls.Server does the handshake: unlike a hand-made server TLSSocket, it refuses a
-    // client certificate that does not verify, and it enforces the handshake deadline.
-    const server = createServer({ ...tls.serverOptions, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS });
-    return new Promise((resolve, reject) => {
-      server.once('tlsClientError', (error: Error) => {
-        this.raw.destroy();
-        reject(error);
+    return tls.handshaker.handshake(this.raw).then((socket) => {
+      socket.on('error', () => {
+        /* 'close' follows */
       });
-      server.once('secureConnection', (socket: TLSSocket) => {
-        socket.on('error', () => {
-          /* 'close' follows */
-        });
-        const peer = socket.getPeerCertificate();
-        if (tls.requestCert && (peer === null || Object.keys(peer).length === 0)) {
-          socket.destroy();
-          reject(new Error("tls: client didn't provide a certificate"));
-          return;
-        }
-        this.tlsSocket = socket;
-        this.base = socket;
-        socket.on('data', this.onBaseData);
-        socket.on('end', this.onBaseEnd);
-        socket.on('close', () => this.onClosed());
-        resolve(socket);
-      });
-      server.emit('connection', this.raw);
+      const peer = socket.getPeerCertificate();
+      if (tls.requestCert && (peer === null || Object.keys(peer).length === 0)) {
+        socket.destroy();
+        throw new Error("tls: client didn't provide a certificate");
+      }
+      this.tlsSocket = socket;
+      this.base = socket;
+      socket.on('data', this.onBaseData);
+      socket.on('end', this.onBaseEnd);
+      socket.on('close', () => this.onClosed());
+      return socket;
     });
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { BrokerOptions } from './options.ts';
+import { TlsHandshaker } from './tls-handshaker.ts';
 import type { TlsMinVersion } from './tls-options.ts';
 
 export type BrokerTlsErrorCode = 'E_TLS_CONFIG';
@@ -27,6 +28,8 @@ const NODE_VERSIONS: Record<TlsMinVersion, SecureVersion> = {
 export interface BrokerTls {
   /** tls.Server options for a TCP upgrade or the HTTPS listener: certificate, key, CA, policy, versions. */
   readonly serverOptions: TlsOptions;
+  /** Runs the TCP upgrades' handshakes (one tls.Server for the broker). */
+  readonly handshaker: TlsHandshaker;
   readonly minVersion: SecureVersion;
   /** Ask the client for a certificate (`require` and `require-verify`). */
   readonly requestCert: boolean;
@@ -81,7 +84,7 @@ export function buildBrokerTls(options: BrokerOptions): BrokerTls | undefined {
   } catch (error) {
     throw new BrokerTlsError('E_TLS_CONFIG', `failed to build TLS config - ${(error as Error).message}`, { cause: error });
   }
-  return { serverOptions, minVersion, requestCert, verifyClientCert };
+  return { serverOptions, handshaker: new TlsHandshaker(serverOptions), minVersion, requestCert, verifyClientCert };
 }
 
 /** The CA bundle for the broker's own https calls (auth servers), from `--tls-root-ca-file`. */
