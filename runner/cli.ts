@@ -4,6 +4,7 @@
  */
 import { cac } from 'cac';
 import { ZodError } from 'zod';
+import { registerAdminCommand } from './commands/admin.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerListCommand } from './commands/list.ts';
 import { runWorkerCommand } from './commands/run.ts';
@@ -18,6 +19,7 @@ export function buildCli() {
   registerToolCommands(cli);
   registerListCommand(cli);
   registerDevCommand(cli);
+  registerAdminCommand(cli);
   cli.help();
   cli.version('0.1.0');
   return cli;

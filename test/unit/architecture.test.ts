@@ -1,9 +1,11 @@
 /**
  * The dependency rules of the design, checked on the real import statements:
  * protocol/ imports nothing of ours; broker/ never imports client/ or runner/; client/ never imports
- * broker/ or runner/. The runner may import everything. Inside those rules, no two source files
- * import each other, however long the way round (`import type` counts: a circle of types is still a
- * circle a reader has to untangle), and no source file grows past 300 lines.
+ * broker/ or runner/. console/ speaks to nsqd and nsqlookupd over their HTTP APIs only, so it may use
+ * protocol/ and client/ and nothing else of ours; nothing but the runner imports console/. The runner
+ * may import everything. Inside those rules, no two source files import each other, however long the
+ * way round (`import type` counts: a circle of types is still a circle a reader has to untangle), and
+ * no source file grows past 300 lines.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -96,9 +98,9 @@ function importedFolders(file: string): string[] {
 }
 
 const rules: Array<{ folder: string; forbidden: string[] }> = [
-  { folder: 'protocol', forbidden: ['broker', 'client', 'runner', 'workers', 'index.ts'] },
-  { folder: 'broker', forbidden: ['client', 'runner', 'workers', 'index.ts'] },
-  { folder: 'client', forbidden: ['broker', 'runner', 'workers', 'index.ts'] },
+  { folder: 'protocol', forbidden: ['broker', 'client', 'runner', 'console', 'workers', 'index.ts'] },
+  { folder: 'broker', forbidden: ['client', 'runner', 'console', 'workers', 'index.ts'] },
+  { folder: 'client', forbidden: ['broker', 'runner', 'console', 'workers', 'index.ts'] },
 ];
 
 /** Inside runner/: the worker contract and the settings stand below what runs them (see each folder's README). */
@@ -120,6 +122,24 @@ describe('module dependency rules', () => {
       expect(violations).toEqual([]);
     });
   }
+
+  it('console/ imports only console/, client/ and protocol/ of ours', () => {
+    const outside = sourceFiles('console').flatMap((file) =>
+      importedFolders(file)
+        .filter((target) => !['console', 'client', 'protocol'].includes(target))
+        .map((target) => `${file} imports ${target}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it('nothing outside runner/ and test/ imports console/', () => {
+    const importers = ['index.ts', ...['protocol', 'broker', 'client', 'workers', 'bench'].flatMap((folder) => sourceFiles(folder))].flatMap((file) =>
+      importedFolders(file)
+        .filter((target) => target === 'console')
+        .map(() => `${file} imports console/`),
+    );
+    expect(importers).toEqual([]);
+  });
 
   // zod (and zod/mini) for the schemas; snappy and @node-rs/crc32 for the snappy framing codec (protocol/snappy-framing.ts).
   const PROTOCOL_PACKAGES: ReadonlySet<string> = new Set(['zod', 'zod/mini', 'snappy', '@node-rs/crc32']);

@@ -1,0 +1,143 @@
+/**
+ * The console's JSON API, shared by its server and its page (types only: the page bundle carries no
+ * server code). Counts are totals over the nodes that have the topic; rates are per second.
+ */
+
+export interface NodeView {
+  /** The nsqd HTTP address, `host:port`: the node's id in the API. */
+  address: string;
+  hostname: string;
+  version: string;
+  /** False when its last poll failed; its figures are then the last good ones. */
+  up: boolean;
+  error: string | null;
+  /** Unix ms of the last good poll, null if it never answered. */
+  lastGoodAt: number | null;
+  health: string;
+  startTime: number;
+  topicCount: number;
+  channelCount: number;
+  clientCount: number;
+  depth: number;
+  messageRate: number | null;
+  /** Topics a lookupd has tombstoned on this node. */
+  tombstones: string[];
+  /** Where the console learned of it: given on the command line, or from a lookupd. */
+  source: 'nsqd-http-address' | 'lookupd';
+}
+
+export interface CountsView {
+  depth: number;
+  backendDepth: number;
+  messageCount: number;
+  messageRate: number | null;
+  paused: boolean;
+}
+
+export interface ChannelCounts extends CountsView {
+  inFlight: number;
+  deferred: number;
+  requeueCount: number;
+  timeoutCount: number;
+  requeueRate: number | null;
+  timeoutRate: number | null;
+  clientCount: number;
+}
+
+export interface TopicRow extends CountsView {
+  name: string;
+  channelCount: number;
+  nodeCount: number;
+  /** Some of its figures come from a node that is down. */
+  stale: boolean;
+}
+
+export interface ChannelRow extends ChannelCounts {
+  name: string;
+  stale: boolean;
+}
+
+export interface PerNode<T> {
+  node: string;
+  up: boolean;
+  counts: T;
+}
+
+export interface ClientView {
+  node: string;
+  clientId: string;
+  hostname: string;
+  remoteAddress: string;
+  userAgent: string;
+  state: number;
+  ready: number;
+  inFlight: number;
+  messageCount: number;
+  finishCount: number;
+  requeueCount: number;
+  connectedAt: number;
+  tls: boolean;
+  snappy: boolean;
+  deflate: boolean;
+  authed: boolean;
+}
+
+export interface Overview {
+  /** Increases at every poll; the page asks again only when it changed. */
+  tick: number;
+  polledAt: number;
+  intervalMs: number;
+  readOnly: boolean;
+  /** Whether actions are open to this viewer (read-only, or not an admin user, closes them). */
+  canAct: boolean;
+  user: string | null;
+  lookupds: Array<{ address: string; up: boolean; error: string | null }>;
+  nodes: NodeView[];
+  topics: TopicRow[];
+  totals: { depth: number; messageRate: number | null; inFlight: number };
+}
+
+export interface TopicDetail {
+  tick: number;
+  name: string;
+  counts: CountsView;
+  nodes: Array<PerNode<CountsView>>;
+  channels: ChannelRow[];
+}
+
+export interface ChannelDetail {
+  tick: number;
+  topic: string;
+  name: string;
+  counts: ChannelCounts;
+  nodes: Array<PerNode<ChannelCounts>>;
+  clients: ClientView[];
+}
+
+export interface SeriesAnswer {
+  times: number[];
+  values: Record<string, Array<number | null>>;
+}
+
+export type ActionName = 'create' | 'pause' | 'unpause' | 'empty' | 'delete' | 'tombstone';
+
+export interface ActionRequest {
+  action: ActionName;
+  topic: string;
+  channel?: string;
+  /** For tombstone: the nsqd HTTP address of the node. */
+  node?: string;
+}
+
+export interface ActionResult {
+  ok: boolean;
+  /** One line per nsqd or lookupd that refused or did not answer. */
+  errors: string[];
+}
+
+/** Series keys: the page asks for these, the server records them. */
+export const seriesKey = {
+  total: (metric: 'rate' | 'depth') => `*:${metric}`,
+  topic: (topic: string, metric: 'rate' | 'depth') => `t:${topic}:${metric}`,
+  channel: (topic: string, channel: string, metric: 'rate' | 'depth' | 'inflight') => `c:${topic}/${channel}:${metric}`,
+} as const;

@@ -1,0 +1,49 @@
+/**
+ * The page's bundle: built once at package build time into `console/page/dist/` (what the tarball
+ * ships), or, in a source checkout where it was not built, bundled in memory on first use with the
+ * esbuild the checkout has as a devDependency. Either way nothing is fetched at run time.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export interface PageAssets {
+  js: Buffer;
+  css: Buffer;
+}
+
+const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
+export const DIST_DIR = fileURLToPath(new URL('../page/dist/', import.meta.url));
+
+/** Bundles the page with esbuild: `outdir` writes `app.js` and `app.css`; without it, in memory. */
+export async function buildPage(outdir?: string): Promise<PageAssets> {
+  // esbuild is a devDependency: only a checkout without a built bundle (or the build) loads it.
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: { app: `${PAGE_DIR}main.ts` },
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    outdir: outdir ?? DIST_DIR,
+    write: outdir !== undefined,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  if (outdir !== undefined) return readDist(outdir);
+  const pick = (ext: string) => Buffer.from(result.outputFiles?.find((file) => file.path.endsWith(ext))?.contents ?? new Uint8Array());
+  return { js: pick('.js'), css: pick('.css') };
+}
+
+async function readDist(dir: string): Promise<PageAssets> {
+  const [js, css] = await Promise.all([readFile(`${dir}/app.js`), readFile(`${dir}/app.css`)]);
+  return { js, css };
+}
+
+let loading: Promise<PageAssets> | undefined;
+
+/** The built bundle if the package has one, else an in-memory build; loaded once per process. */
+export function loadPageAssets(): Promise<PageAssets> {
+  loading ??= readDist(DIST_DIR).catch(() => buildPage());
+  return loading;
+}

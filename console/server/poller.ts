@@ -1,0 +1,133 @@
+/**
+ * The one loop that asks the cluster: every interval, lookupd's `/nodes` for the nsqd it knows, then
+ * each nsqd's `/stats`, all at once. A round never overlaps the next (a slow broker delays the next
+ * round instead of stacking requests), and browsers never trigger a poll: they read the model.
+ */
+import type { Logger } from 'pino';
+import { joinHostPort } from '../../protocol/address.ts';
+import type { ClusterModel, LookupdState, NodeResult } from './cluster.ts';
+import type { UpstreamClient } from './http-client.ts';
+import { readNodes, readStats, type LookupdNode } from './nsq-types.ts';
+
+export interface PollerOptions {
+  nsqdHttpAddresses: readonly string[];
+  lookupdHttpAddresses: readonly string[];
+  intervalMs: number;
+  upstream: UpstreamClient;
+  model: ClusterModel;
+  logger: Logger;
+}
+
+interface KnownNode {
+  address: string;
+  source: NodeResult['source'];
+  hostname: string | undefined;
+  tombstones: string[];
+}
+
+export class ClusterPoller {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  /** Nodes last listed by each lookupd, kept while that lookupd does not answer. */
+  private readonly fromLookupd = new Map<string, LookupdNode[]>();
+  private readonly hostnames = new Map<string, string>();
+  private readonly roundListeners = new Set<() => void>();
+
+  constructor(private readonly options: PollerOptions) {}
+
+  /** Polls now, then every interval; resolves once the first round is in. */
+  async start(): Promise<void> {
+    await this.round();
+    this.schedule();
+  }
+
+  /** Resolves after the next completed round (tests and `dev` wait on it instead of sleeping). */
+  nextRound(): Promise<void> {
+    return new Promise((resolve) => {
+      const listener = () => {
+        this.roundListeners.delete(listener);
+        resolve();
+      };
+      this.roundListeners.add(listener);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      void this.round().finally(() => this.schedule());
+    }, this.options.intervalMs);
+  }
+
+  private round(): Promise<void> {
+    this.running = this.poll().catch((error: unknown) => this.options.logger.error({ err: error }, 'console poll failed'));
+    return this.running;
+  }
+
+  private async poll(): Promise<void> {
+    const lookupds = await Promise.all(this.options.lookupdHttpAddresses.map((address) => this.pollLookupd(address)));
+    const nodes = this.knownNodes();
+    const results = await Promise.all(nodes.map((node) => this.pollNode(node)));
+    if (this.closed) return;
+    this.options.model.applyRound(Date.now(), results, lookupds);
+    for (const listener of [...this.roundListeners]) listener();
+  }
+
+  private async pollLookupd(address: string): Promise<LookupdState> {
+    try {
+      this.fromLookupd.set(address, readNodes(await this.options.upstream.getJson(`http://${address}/nodes`)));
+      return { address, up: true, error: null };
+    } catch (error) {
+      return { address, up: false, error: (error as Error).message };
+    }
+  }
+
+  /** The nsqd given on the command line, then those lookupd lists, by HTTP address. */
+  private knownNodes(): KnownNode[] {
+    const nodes = new Map<string, KnownNode>();
+    for (const address of this.options.nsqdHttpAddresses) {
+      nodes.set(address, { address, source: 'nsqd-http-address', hostname: this.hostnames.get(address), tombstones: [] });
+    }
+    for (const listed of this.fromLookupd.values()) {
+      for (const producer of listed) {
+        const address = joinHostPort(producer.broadcast_address, producer.http_port);
+        const tombstones = producer.topics.filter((_, i) => producer.tombstones[i]);
+        const known = nodes.get(address);
+        if (known !== undefined) {
+          known.hostname = producer.hostname;
+          known.tombstones = [...new Set([...known.tombstones, ...tombstones])];
+        } else nodes.set(address, { address, source: 'lookupd', hostname: producer.hostname, tombstones });
+      }
+    }
+    return [...nodes.values()];
+  }
+
+  private async pollNode(node: KnownNode): Promise<NodeResult> {
+    const base = { address: node.address, source: node.source, tombstones: node.tombstones };
+    try {
+      const stats = readStats(await this.options.upstream.getJson(`http://${node.address}/stats?format=json&include_mem=false`));
+      // /stats has no host name; a node given by address is asked /info once for it.
+      if (node.hostname === undefined) node.hostname = await this.hostnameOf(node.address);
+      return { ...base, hostname: node.hostname, outcome: { stats } };
+    } catch (error) {
+      return { ...base, hostname: node.hostname, outcome: { error: (error as Error).message } };
+    }
+  }
+
+  private async hostnameOf(address: string): Promise<string | undefined> {
+    try {
+      const info = (await this.options.upstream.getJson(`http://${address}/info`)) as { hostname?: unknown };
+      if (typeof info.hostname === 'string') this.hostnames.set(address, info.hostname);
+      return this.hostnames.get(address);
+    } catch {
+      return undefined;
+    }
+  }
+}

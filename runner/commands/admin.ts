@@ -1,0 +1,25 @@
+/** `nsqworker admin` (alias `nsqadmin`): the web console, with nsqadmin's flag names. */
+import type { CAC } from 'cac';
+import { CONSOLE_FLAGS } from '../../console/server/options.ts';
+import { startConsole } from '../../console/server/server.ts';
+import { addFlags, optionsFromFlags } from '../config/flags.ts';
+import { createLogger, type LogLevel } from '../ops/log.ts';
+import { onShutdownSignal } from '../ops/shutdown.ts';
+
+export function registerAdminCommand(cli: CAC): void {
+  addFlags(cli.command('admin', 'Run the web console for nsqd and nsqlookupd (nsqadmin\'s flags)').alias('nsqadmin'), CONSOLE_FLAGS)
+    .option('--read-only', 'hide and refuse every action (create, pause, empty, delete, tombstone)')
+    .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
+    .example('nsqworker admin --lookupd-http-address 127.0.0.1:4161')
+    .example('nsqworker admin --nsqd-http-address 127.0.0.1:4151 --read-only')
+    .action(async (flags: Record<string, unknown>) => {
+      const logger = createLogger(flags.logLevel as LogLevel, 'nsqadmin');
+      const options = optionsFromFlags(flags, CONSOLE_FLAGS);
+      // The console logs its URL when it listens.
+      const handle = await startConsole({ ...options, readOnly: flags.readOnly === true, logger });
+      if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
+        logger.warn('no --nsqd-http-address or --lookupd-http-address: the console has nothing to show');
+      }
+      onShutdownSignal(logger, () => handle.close());
+    });
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { seriesKey } from '../../console/api-types.ts';
+import { ClusterModel, type NodeResult } from '../../console/server/cluster.ts';
+import type { NsqStats } from '../../console/server/nsq-types.ts';
+
+function stats(messages: number, depth: number, paused = false): NsqStats {
+  return {
+    version: '1.3.0',
+    health: 'OK',
+    start_time: 0,
+    topics: [
+      {
+        topic_name: 'orders',
+        depth,
+        backend_depth: 0,
+        message_count: messages,
+        paused: false,
+        channels: [
+          { channel_name: 'billing', depth, backend_depth: 0, in_flight_count: 1, deferred_count: 0, message_count: messages, requeue_count: 0, timeout_count: 0, client_count: 1, clients: [], paused },
+        ],
+      },
+    ],
+  };
+}
+
+const up = (address: string, s: NsqStats): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tombstones: [], outcome: { stats: s } });
+const down = (address: string): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tombstones: [], outcome: { error: 'connection refused' } });
+
+describe('ClusterModel', () => {
+  it('sums counts and per-node rates over the nodes that have a topic', () => {
+    const model = new ClusterModel(1000);
+    model.applyRound(0, [up('a:1', stats(100, 5)), up('b:1', stats(10, 1))], []);
+    model.applyRound(2000, [up('a:1', stats(300, 7)), up('b:1', stats(30, 2, true))], []);
+    const [row] = model.overview({ readOnly: false, canAct: true, user: null }).topics;
+    expect(row).toMatchObject({ name: 'orders', depth: 9, messageCount: 330, messageRate: 110, nodeCount: 2, channelCount: 1, stale: false });
+    const channel = model.channel('orders', 'billing');
+    expect(channel?.counts).toMatchObject({ depth: 9, inFlight: 2, messageRate: 110, paused: true });
+    expect(channel?.nodes.map((n) => n.node)).toEqual(['a:1', 'b:1']);
+    const series = model.series.window([seriesKey.topic('orders', 'rate'), seriesKey.topic('orders', 'depth')], 60_000, 2000);
+    expect(series.values[seriesKey.topic('orders', 'rate')]).toEqual([null, 110]);
+    expect(series.values[seriesKey.topic('orders', 'depth')]).toEqual([6, 9]);
+  });
+
+  it('keeps a node that stops answering, down, with its last good figures and no rate', () => {
+    const model = new ClusterModel(1000);
+    model.applyRound(0, [up('a:1', stats(100, 5))], []);
+    model.applyRound(1000, [up('a:1', stats(150, 6))], []);
+    model.applyRound(2000, [down('a:1')], []);
+    const view = model.overview({ readOnly: false, canAct: true, user: null });
+    expect(view.nodes[0]).toMatchObject({ address: 'a:1', up: false, error: 'connection refused', lastGoodAt: 1000, depth: 6 });
+    expect(view.topics[0]).toMatchObject({ depth: 6, messageRate: null, stale: true });
+    expect(model.topic('orders')?.nodes[0]).toMatchObject({ node: 'a:1', up: false });
+  });
+
+  it('drops a node no longer listed, and its topics with it', () => {
+    const model = new ClusterModel(1000);
+    model.applyRound(0, [up('a:1', stats(1, 1))], []);
+    model.applyRound(1000, [], []);
+    expect(model.overview({ readOnly: false, canAct: true, user: null }).topics).toEqual([]);
+    expect(model.topic('orders')).toBeUndefined();
+  });
+});
