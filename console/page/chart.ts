@@ -29,7 +29,9 @@ export class LiveChart {
   private readonly resize: ResizeObserver;
 
   constructor(readonly spec: ChartSpec) {
-    this.root = element('figure', 'chart', html`<figcaption><span class="chart-title">${spec.title}</span><span class="chart-unit">${spec.unit}</span></figcaption><div class="chart-plot"></div>`);
+    // The caption names each line by its colour; uPlot's own legend would change the chart's height.
+    const keys = spec.lines.length > 1 ? spec.lines.map((line) => html`<span class="chart-key"><i style="background:${line.color}"></i>${line.label}</span>`) : [];
+    this.root = element('figure', 'chart', html`<figcaption><span class="chart-title">${spec.title}</span><span class="chart-unit">${spec.unit}</span>${keys}</figcaption><div class="chart-plot"></div>`);
     this.plotBox = this.root.querySelector('.chart-plot')!;
     this.resize = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: HEIGHT }));
     this.resize.observe(this.plotBox);
@@ -65,7 +67,7 @@ export class LiveChart {
       height: HEIGHT,
       padding: [8, 8, 0, 0],
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      legend: { show: this.spec.lines.length > 1, live: true },
+      legend: { show: false },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
       axes: [axis, { ...axis, size: 48, values: (_u, ticks) => ticks.map(compact) }],
       series: [

@@ -13,7 +13,7 @@ function clientRow(client: ClientView, nowSeconds: number) {
   const flags = [client.tls && 'TLS', client.snappy && 'snappy', client.deflate && 'deflate', client.authed && 'auth'].filter((f): f is string => typeof f === 'string');
   return html`<tr>
     <td class="name">${client.clientId}<div class="sub">${client.hostname}</div></td>
-    <td class="mono">${client.remoteAddress}</td>
+    <td><span class="mono">${client.remoteAddress}</span><div class="sub">on <span class="mono">${client.node}</span></div></td>
     <td class="ua" title="${client.userAgent}">${client.userAgent}</td>
     <td>${STATES[client.state] ?? String(client.state)}</td>
     <td class="num">${count(client.ready)}</td>
@@ -23,7 +23,6 @@ function clientRow(client: ClientView, nowSeconds: number) {
     <td class="num">${count(client.requeueCount)}</td>
     <td class="num">${duration(nowSeconds - client.connectedAt)}</td>
     <td>${flags.length === 0 ? html`<span class="muted">plain</span>` : flags.map((flag) => badge(flag, 'info'))}</td>
-    <td class="mono muted">${client.node}</td>
   </tr>`;
 }
 
@@ -68,8 +67,8 @@ export class ChannelView implements View {
     setHtml(this.body, html`
       <h2>Clients</h2>
       <div class="table-wrap"><table class="data" id="clients">
-        <thead><tr><th>Client</th><th>Address</th><th>User agent</th><th>State</th><th class="num">RDY</th><th class="num">In flight</th><th class="num">Messages</th><th class="num">Finished</th><th class="num">Requeued</th><th class="num">Connected</th><th>Transport</th><th>nsqd</th></tr></thead>
-        <tbody>${detail.clients.length === 0 ? html`<tr><td colspan="12" class="empty">No consumer is connected.</td></tr>` : detail.clients.map((client) => clientRow(client, now))}</tbody>
+        <thead><tr><th>Client</th><th>Address</th><th>User agent</th><th>State</th><th class="num">RDY</th><th class="num">In flight</th><th class="num">Messages</th><th class="num">Finished</th><th class="num">Requeued</th><th class="num">Connected</th><th>Transport</th></tr></thead>
+        <tbody>${detail.clients.length === 0 ? html`<tr><td colspan="11" class="empty">No consumer is connected.</td></tr>` : detail.clients.map((client) => clientRow(client, now))}</tbody>
       </table></div>
       <h2>Nodes</h2>
       <div class="table-wrap"><table class="data" id="channel-nodes">
