@@ -23,6 +23,7 @@ export const ConsoleOptionsSchema = z.object({
   notificationHttpEndpoint: z.string().default(''),
   /** How often the cluster is polled, in milliseconds (not an nsqadmin flag: it has no poller). */
   pollIntervalMs: positive.default(2000),
+  /** Accepted for nsqadmin's command lines; the request timeout bounds the connect as well. */
   httpClientConnectTimeoutMs: positive.default(2000),
   httpClientRequestTimeoutMs: positive.default(5000),
   logger: z.custom<Logger>().optional(),
@@ -49,7 +50,7 @@ export const CONSOLE_FLAGS: readonly ConsoleFlag[] = [
   { flag: 'acl-http-header', option: 'aclHttpHeader', kind: 'string', description: 'HTTP header to check for the admin user (default X-Forwarded-User)' },
   { flag: 'notification-http-endpoint', option: 'notificationHttpEndpoint', kind: 'string', description: 'HTTP endpoint to which each action is POSTed as JSON' },
   { flag: 'poll-interval', option: 'pollIntervalMs', kind: 'duration', description: 'how often each nsqd and lookupd is polled (default 2s)' },
-  { flag: 'http-client-connect-timeout', option: 'httpClientConnectTimeoutMs', kind: 'duration', description: 'timeout for connecting to nsqd and lookupd (default 2s)' },
+  { flag: 'http-client-connect-timeout', option: 'httpClientConnectTimeoutMs', kind: 'duration', description: 'accepted as nsqadmin does; the request timeout covers connecting too' },
   { flag: 'http-client-request-timeout', option: 'httpClientRequestTimeoutMs', kind: 'duration', description: 'timeout for a request to nsqd and lookupd (default 5s)' },
 ];
 

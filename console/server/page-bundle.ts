@@ -1,7 +1,8 @@
 /**
- * The page's bundle: built once at package build time into `console/page/dist/` (what the tarball
- * ships), or, in a source checkout where it was not built, bundled in memory on first use with the
- * esbuild the checkout has as a devDependency. Either way nothing is fetched at run time.
+ * The page's bundle: built by `npm run build` into `dist/console/page-assets/` beside the compiled
+ * server (what the tarball ships), or, when the server runs from a source checkout where
+ * `npm run build:console` did not write `console/page-assets/`, bundled in memory on first use with
+ * the esbuild the checkout has as a devDependency. Either way nothing is fetched at run time.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,8 @@ export interface PageAssets {
 }
 
 const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
-export const DIST_DIR = fileURLToPath(new URL('../page/dist/', import.meta.url));
+/** Beside the server's own folder: `console/page-assets/` in a checkout, `dist/console/page-assets/` built. */
+export const ASSETS_DIR = fileURLToPath(new URL('../page-assets/', import.meta.url));
 
 /** Bundles the page with esbuild: `outdir` writes `app.js` and `app.css`; without it, in memory. */
 export async function buildPage(outdir?: string): Promise<PageAssets> {
@@ -24,18 +26,18 @@ export async function buildPage(outdir?: string): Promise<PageAssets> {
     minify: true,
     format: 'iife',
     target: ['chrome100', 'firefox100', 'safari15'],
-    outdir: outdir ?? DIST_DIR,
+    outdir: outdir ?? ASSETS_DIR,
     write: outdir !== undefined,
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'silent',
   });
-  if (outdir !== undefined) return readDist(outdir);
+  if (outdir !== undefined) return readAssets(outdir);
   const pick = (ext: string) => Buffer.from(result.outputFiles?.find((file) => file.path.endsWith(ext))?.contents ?? new Uint8Array());
   return { js: pick('.js'), css: pick('.css') };
 }
 
-async function readDist(dir: string): Promise<PageAssets> {
+async function readAssets(dir: string): Promise<PageAssets> {
   const [js, css] = await Promise.all([readFile(`${dir}/app.js`), readFile(`${dir}/app.css`)]);
   return { js, css };
 }
@@ -44,6 +46,6 @@ let loading: Promise<PageAssets> | undefined;
 
 /** The built bundle if the package has one, else an in-memory build; loaded once per process. */
 export function loadPageAssets(): Promise<PageAssets> {
-  loading ??= readDist(DIST_DIR).catch(() => buildPage());
+  loading ??= readAssets(ASSETS_DIR).catch(() => buildPage());
   return loading;
 }

@@ -89,3 +89,24 @@ it('takes nsqd\'s switch flags bare or with a value, and shows them in /config',
   run.kill('SIGTERM');
   expect((await run.waitForExit()).code).toBe(0);
 });
+
+it('runs the console with nsqadmin flags from the build, serving the bundled page, and stops cleanly', async () => {
+  const project = await projects.create();
+  const dataPath = await dataDir();
+  const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath]);
+  const nsqdHttp = String((await broker.waitForMessage('TCP: listening on')).httpAddress);
+  const admin = project.spawn(['nsqadmin', '--http-address', '127.0.0.1:0', '--nsqd-http-address', nsqdHttp, '--base-path', '/nsq', '--read-only', '--poll-interval', '200ms']);
+  const httpAddress = String((await admin.waitForMessage('console: listening on')).httpAddress);
+  const script = await fetch(`http://${httpAddress}/nsq/assets/app.js`);
+  expect(script.status).toBe(200);
+  expect((await script.text()).length).toBeGreaterThan(10_000);
+  const overview = await eventually(async () => {
+    const body = (await (await fetch(`http://${httpAddress}/nsq/api/overview`)).json()) as { readOnly: boolean; nodes: Array<{ address: string; up: boolean }> };
+    return body.nodes.length > 0 ? body : undefined;
+  }, 'the first poll');
+  expect(overview).toMatchObject({ readOnly: true, nodes: [{ address: nsqdHttp, up: true }] });
+  admin.kill('SIGTERM');
+  expect((await admin.waitForExit()).code).toBe(0);
+  broker.kill('SIGTERM');
+  expect((await broker.waitForExit()).code).toBe(0);
+});
