@@ -17,6 +17,7 @@ import { checkRunNames } from '../config/run-names.ts';
 import { parseWithFields, valuesFromEnv } from '../config/schema-flags.ts';
 import { RunSettingsSchema } from '../config/settings.ts';
 import { startRun, type RunningWorker } from './run.ts';
+import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 
 interface DevFlags {
@@ -26,6 +27,7 @@ interface DevFlags {
   dataPath?: string;
   brokerTcpAddress?: string;
   brokerHttpAddress?: string;
+  consoleAddress?: string;
 }
 
 
@@ -114,6 +116,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     dataPath: probe.dataPath,
     logger,
   });
+  const webConsole = await startDevConsole(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS, broker.httpAddress, logger);
   const supervisor = new DevSupervisor(base, configPath, broker, logger);
   const workersDir = probe.workersDir;
 
@@ -143,6 +146,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     async () => {
       await folderWatcher.close();
       await supervisor.stopAll();
+      await webConsole?.close();
       await broker.close();
       logger.info('dev stopped');
     },
@@ -159,5 +163,6 @@ export function registerDevCommand(cli: CAC): void {
     .option('--data-path <path>', 'data path of the embedded broker (default: .nsqworker)')
     .option('--broker-tcp-address <address>', 'TCP address of the embedded broker (default: 127.0.0.1:4150)')
     .option('--broker-http-address <address>', 'HTTP address of the embedded broker (default: 127.0.0.1:4151)')
+    .option('--console-address <address>', `address of the web console (default: ${DEV_CONSOLE_ADDRESS}; off to skip it)`)
     .action((flags: DevFlags) => runDev(flags));
 }

@@ -1,8 +1,10 @@
 /**
  * `nsqworker dev`: every worker in one process on the embedded broker, reloading on change; a new
- * worker file starts its worker and a deleted one stops it.
+ * worker file starts its worker and a deleted one stops it. The web console runs beside it.
  */
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
 
@@ -28,10 +30,17 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
   await project.writeWorker('beta', 'c', workerSource('beta', 1));
   const dev = project.spawn(
-    ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data')],
+    ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', '127.0.0.1:0'],
     { NSQWORKER_LOG_FORMAT: 'json' },
   );
   const { httpAddress } = await dev.brokerAddresses();
+  // The console is served beside the workers, on the embedded broker.
+  const consoleAt = String((await dev.waitForMessage('console: listening on')).httpAddress);
+  const overview = await eventually(async () => {
+    const body = (await (await fetch(`http://${consoleAt}/api/overview`)).json()) as { nodes: Array<{ address: string }> };
+    return body.nodes.length > 0 ? body : undefined;
+  }, 'the console to poll the embedded broker');
+  expect(overview.nodes[0]!.address).toBe(httpAddress);
   await dev.waitForMessage('worker alpha/c running');
   await dev.waitForMessage('worker beta/c running');
   const handled = (): Promise<Array<{ worker: string; version: number; body: string }>> => project.records('handled.jsonl');
@@ -60,4 +69,29 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   const records = await handled();
   expect(records.find((r) => r.body === 'a2')?.version).toBe(2);
   expect(records.map((r) => r.body).sort()).toEqual(['a1', 'a2', 'b1', 'g1']);
+});
+
+it('runs on without the console, after one warning, when its address is taken', async () => {
+  const project = await projects.create();
+  await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as AddressInfo;
+  try {
+    const dev = project.spawn(
+      ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', `127.0.0.1:${port}`],
+      { NSQWORKER_LOG_FORMAT: 'json' },
+    );
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('worker alpha/c running');
+    await publish(httpAddress, 'alpha', 'a1');
+    await eventually(async () => ((await project.records('handled.jsonl')).length === 1 ? true : undefined), 'the worker to handle a message');
+    expect(dev.lines.filter((line) => String(line.msg).startsWith('console not started')).map((line) => line.msg)).toEqual([
+      `console not started: 127.0.0.1:${port} is taken; dev runs on without it (--console-address to move it, off to skip it)`,
+    ]);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });

@@ -1,0 +1,21 @@
+/**
+ * The console beside `nsqworker dev`, on the embedded broker. It is a convenience: when its address
+ * is taken (a real nsqadmin, another `dev`), dev says so once and runs on without it.
+ */
+import type { Logger } from 'pino';
+import { startConsole, type ConsoleHandle } from '../../console/server/server.ts';
+
+export const DEV_CONSOLE_ADDRESS = '127.0.0.1:4171';
+
+export async function startDevConsole(address: string, nsqdHttpAddress: string, logger: Logger): Promise<ConsoleHandle | undefined> {
+  if (address === '' || address === 'off') return undefined;
+  try {
+    // It logs its URL ("console: listening on http://…") once it listens.
+    return await startConsole({ httpAddress: address, nsqdHttpAddresses: [nsqdHttpAddress], logger: logger.child({ component: 'console' }) });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? `${address} is taken` : (error as Error).message;
+    logger.warn({ address, err: code === 'EADDRINUSE' ? undefined : error }, `console not started: ${why}; dev runs on without it (--console-address to move it, off to skip it)`);
+    return undefined;
+  }
+}
