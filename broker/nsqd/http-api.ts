@@ -13,9 +13,12 @@ import { NSQD_VERSION } from './options.ts';
 import { buildStats } from './stats.ts';
 import { formatStatsText } from './stats-text.ts';
 import { configValue } from './http-config.ts';
+import type { BrokerMetrics } from './prometheus.ts';
 
 export interface HttpContext {
   nsqd: Nsqd;
+  /** Created on the first `/metrics` request, so prom-client loads only when someone scrapes. */
+  metrics?: Promise<BrokerMetrics>;
   clients: () => Iterable<ClientConnection>;
   /** The ports actually bound, for /info. */
   ports: () => { tcpPort: number; httpPort: number };
@@ -187,6 +190,14 @@ function info(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): voi
 
 const ok = (res: ServerResponse): void => sendText(res, '');
 
+async function metrics(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  ctx.metrics ??= import('./prometheus.ts').then(({ createBrokerMetrics }) => createBrokerMetrics(ctx.nsqd, ctx.clients));
+  const registry = await ctx.metrics;
+  const body = await registry.render();
+  res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 const routes = new Map<string, Route>([
   ['/ping', { methods: GET, handler: (ctx, _req, res) => {
     const healthy = ctx.nsqd.health === 'OK';
@@ -196,6 +207,7 @@ const routes = new Map<string, Route>([
   ['/pub', { methods: POST, handler: publishOne }],
   ['/mpub', { methods: POST, handler: publishMany }],
   ['/stats', { methods: GET, handler: stats }],
+  ['/metrics', { methods: GET, handler: metrics }],
   ['/topic/create', { methods: POST, handler: (ctx, _req, res, query) => {
     ctx.nsqd.getOrCreateTopic(topicParam(query));
     ok(res);
