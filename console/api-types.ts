@@ -18,6 +18,7 @@ export interface NodeView {
   topicCount: number;
   channelCount: number;
   clientCount: number;
+  /** Messages waiting on this node, in topics and channels. */
   depth: number;
   messageRate: number | null;
   /** Topics a lookupd has tombstoned on this node. */
@@ -47,6 +48,8 @@ export interface ChannelCounts extends CountsView {
 export interface TopicRow extends CountsView {
   name: string;
   channelCount: number;
+  /** Messages waiting in its channels, summed: where a topic's backlog usually is. */
+  channelDepth: number;
   nodeCount: number;
   /** Some of its figures come from a node that is down. */
   stale: boolean;
@@ -94,6 +97,7 @@ export interface Overview {
   lookupds: Array<{ address: string; up: boolean; error: string | null }>;
   nodes: NodeView[];
   topics: TopicRow[];
+  /** `depth` counts every message waiting, in topics and in channels. */
   totals: { depth: number; messageRate: number | null; inFlight: number };
 }
 
@@ -138,6 +142,6 @@ export interface ActionResult {
 /** Series keys: the page asks for these, the server records them. */
 export const seriesKey = {
   total: (metric: 'rate' | 'depth') => `*:${metric}`,
-  topic: (topic: string, metric: 'rate' | 'depth') => `t:${topic}:${metric}`,
+  topic: (topic: string, metric: 'rate' | 'depth' | 'channel-depth') => `t:${topic}:${metric}`,
   channel: (topic: string, channel: string, metric: 'rate' | 'depth' | 'inflight') => `c:${topic}/${channel}:${metric}`,
 } as const;

@@ -189,7 +189,7 @@ export class ClusterModel {
       for (const topic of node.stats?.topics ?? []) {
         let row = rows.get(topic.topic_name);
         if (row === undefined) {
-          row = { name: topic.topic_name, ...emptyCounts(), channelCount: 0, nodeCount: 0, stale: false, nodes: new Set(), channels: new Set() };
+          row = { name: topic.topic_name, ...emptyCounts(), channelCount: 0, channelDepth: 0, nodeCount: 0, stale: false, nodes: new Set(), channels: new Set() };
           rows.set(topic.topic_name, row);
         }
         addTopic(row, topic, node.rates.get(`t|${topic.topic_name}`));
@@ -197,6 +197,7 @@ export class ClusterModel {
         row.stale ||= !node.up;
         for (const channel of topic.channels) {
           row.channels.add(channel.channel_name);
+          row.channelDepth += channel.depth;
           inFlight += channel.in_flight_count;
         }
       }
@@ -207,7 +208,7 @@ export class ClusterModel {
     for (const { nodes, channels, ...row } of rows.values()) {
       row.nodeCount = nodes.size;
       row.channelCount = channels.size;
-      depth += row.depth;
+      depth += row.depth + row.channelDepth;
       messageRate = addRate(messageRate, row.messageRate ?? undefined);
       out.push(row);
     }
@@ -222,6 +223,7 @@ export class ClusterModel {
     if (this.totals.messageRate !== null) samples.set(seriesKey.total('rate'), this.totals.messageRate);
     for (const row of this.topicRows) {
       samples.set(seriesKey.topic(row.name, 'depth'), row.depth);
+      samples.set(seriesKey.topic(row.name, 'channel-depth'), row.channelDepth);
       if (row.messageRate !== null) samples.set(seriesKey.topic(row.name, 'rate'), row.messageRate);
     }
     const add = (key: string, value: number) => samples.set(key, (samples.get(key) ?? 0) + value);
@@ -250,6 +252,7 @@ function nodeView(node: NodeState): NodeView {
     for (const channel of topic.channels) {
       channelCount += 1;
       clientCount += channel.client_count;
+      depth += channel.depth;
     }
   }
   return {

@@ -32,7 +32,8 @@ describe('ClusterModel', () => {
     model.applyRound(0, [up('a:1', stats(100, 5)), up('b:1', stats(10, 1))], []);
     model.applyRound(2000, [up('a:1', stats(300, 7)), up('b:1', stats(30, 2, true))], []);
     const [row] = model.overview({ readOnly: false, canAct: true, user: null }).topics;
-    expect(row).toMatchObject({ name: 'orders', depth: 9, messageCount: 330, messageRate: 110, nodeCount: 2, channelCount: 1, stale: false });
+    expect(row).toMatchObject({ name: 'orders', depth: 9, channelDepth: 9, messageCount: 330, messageRate: 110, nodeCount: 2, channelCount: 1, stale: false });
+    expect(model.overview({ readOnly: false, canAct: true, user: null }).totals).toEqual({ depth: 18, messageRate: 110, inFlight: 2 });
     const channel = model.channel('orders', 'billing');
     expect(channel?.counts).toMatchObject({ depth: 9, inFlight: 2, messageRate: 110, paused: true });
     expect(channel?.nodes.map((n) => n.node)).toEqual(['a:1', 'b:1']);
@@ -47,7 +48,7 @@ describe('ClusterModel', () => {
     model.applyRound(1000, [up('a:1', stats(150, 6))], []);
     model.applyRound(2000, [down('a:1')], []);
     const view = model.overview({ readOnly: false, canAct: true, user: null });
-    expect(view.nodes[0]).toMatchObject({ address: 'a:1', up: false, error: 'connection refused', lastGoodAt: 1000, depth: 6 });
+    expect(view.nodes[0]).toMatchObject({ address: 'a:1', up: false, error: 'connection refused', lastGoodAt: 1000, depth: 12 });
     expect(view.topics[0]).toMatchObject({ depth: 6, messageRate: null, stale: true });
     expect(model.topic('orders')?.nodes[0]).toMatchObject({ node: 'a:1', up: false });
   });

@@ -13,7 +13,7 @@ function clientRow(client: ClientView, nowSeconds: number) {
   const flags = [client.tls && 'TLS', client.snappy && 'snappy', client.deflate && 'deflate', client.authed && 'auth'].filter((f): f is string => typeof f === 'string');
   return html`<tr>
     <td class="name">${client.clientId}<div class="sub">${client.hostname}</div></td>
-    <td><span class="mono">${client.remoteAddress}</span><div class="sub">on <span class="mono">${client.node}</span></div></td>
+    <td class="nowrap"><span class="mono">${client.remoteAddress}</span><div class="sub">on <span class="mono">${client.node}</span></div></td>
     <td class="ua" title="${client.userAgent}">${client.userAgent}</td>
     <td>${STATES[client.state] ?? String(client.state)}</td>
     <td class="num">${count(client.ready)}</td>

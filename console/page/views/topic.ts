@@ -31,7 +31,10 @@ export class TopicView implements View {
   constructor(private readonly topic: string) {
     this.charts = new ChartPanel([
       { title: 'Messages published', unit: 'per second', lines: [{ key: seriesKey.topic(topic, 'rate'), label: 'rate', color: COLORS.rate }] },
-      { title: 'Depth', unit: 'messages queued', lines: [{ key: seriesKey.topic(topic, 'depth'), label: 'depth', color: COLORS.depth }] },
+      { title: 'Depth', unit: 'messages waiting', lines: [
+        { key: seriesKey.topic(topic, 'depth'), label: 'topic', color: COLORS.depth },
+        { key: seriesKey.topic(topic, 'channel-depth'), label: 'channels', color: COLORS.inFlight },
+      ] },
     ]);
     this.root.append(this.header, this.cards, this.charts.root, this.body);
   }

@@ -8,12 +8,13 @@ import { element, hashFor, html, setHtml } from '../dom.ts';
 import { count, rate } from '../format.ts';
 import { badge, card, ChartPanel, type View } from './common.ts';
 
-type SortKey = 'name' | 'depth' | 'backendDepth' | 'messageCount' | 'messageRate' | 'channelCount';
+type SortKey = 'name' | 'depth' | 'channelDepth' | 'backendDepth' | 'messageCount' | 'messageRate' | 'channelCount';
 
 const COLUMNS: Array<{ key: SortKey; label: string; numeric: boolean }> = [
   { key: 'name', label: 'Topic', numeric: false },
   { key: 'channelCount', label: 'Channels', numeric: true },
-  { key: 'depth', label: 'Depth', numeric: true },
+  { key: 'depth', label: 'Topic depth', numeric: true },
+  { key: 'channelDepth', label: 'Channel depth', numeric: true },
   { key: 'backendDepth', label: 'On disk', numeric: true },
   { key: 'messageCount', label: 'Messages', numeric: true },
   { key: 'messageRate', label: 'Rate', numeric: true },
@@ -28,7 +29,8 @@ function topicRow(row: TopicRow) {
   return html`<tr data-topic="${row.name}">
     <td class="name"><a href="${hashFor.topic(row.name)}">${row.name}</a>${row.paused ? badge('paused', 'paused') : ''}${row.stale ? badge('stale', 'stale') : ''}</td>
     <td class="num">${count(row.channelCount)}</td>
-    <td class="num strong" data-col="depth">${count(row.depth)}</td>
+    <td class="num" data-col="depth">${count(row.depth)}</td>
+    <td class="num strong" data-col="channel-depth">${count(row.channelDepth)}</td>
     <td class="num muted">${count(row.backendDepth)}</td>
     <td class="num">${count(row.messageCount)}</td>
     <td class="num">${rate(row.messageRate)}</td>
@@ -45,7 +47,7 @@ export class TopicsView implements View {
   private readonly summary = element('span', 'table-summary');
   private readonly charts = new ChartPanel([
     { title: 'Messages published', unit: 'per second', lines: [{ key: seriesKey.total('rate'), label: 'rate', color: COLORS.total }] },
-    { title: 'Depth', unit: 'messages queued', lines: [{ key: seriesKey.total('depth'), label: 'depth', color: COLORS.depth }] },
+    { title: 'Depth', unit: 'messages waiting in topics and channels', lines: [{ key: seriesKey.total('depth'), label: 'depth', color: COLORS.depth }] },
   ]);
   private sort: SortKey = 'name';
   private last: Overview | undefined;
@@ -78,7 +80,7 @@ export class TopicsView implements View {
   async refresh(overview: Overview): Promise<void> {
     this.last = overview;
     const up = overview.nodes.filter((node) => node.up).length;
-    setHtml(this.cards, html`${card('Topics', count(overview.topics.length))}${card('Nodes', `${up} / ${overview.nodes.length}`, up < overview.nodes.length ? 'some not answering' : 'all answering')}${card('Depth', count(overview.totals.depth))}${card('In flight', count(overview.totals.inFlight))}${card('Publish rate', rate(overview.totals.messageRate))}`);
+    setHtml(this.cards, html`${card('Topics', count(overview.topics.length))}${card('Nodes', `${up} / ${overview.nodes.length}`, up < overview.nodes.length ? 'some not answering' : 'all answering')}${card('Waiting', count(overview.totals.depth), 'in topics and channels')}${card('In flight', count(overview.totals.inFlight))}${card('Publish rate', rate(overview.totals.messageRate))}`);
     setHtml(this.createBox, overview.canAct ? html`<form class="inline-form" data-create="topic"><input name="topic" placeholder="new-topic" aria-label="New topic name" required pattern="[.a-zA-Z0-9_\\-]+(#ephemeral)?" maxlength="64"><button class="button" type="submit">Create topic</button></form>` : html``);
     this.renderTable();
     await this.charts.refresh();
@@ -95,6 +97,6 @@ export class TopicsView implements View {
     const rows = (needle === '' ? overview.topics : overview.topics.filter((row) => row.name.toLowerCase().includes(needle))).slice().sort(compareRows(this.sort));
     setHtml(this.head, html`<tr>${COLUMNS.map((column) => html`<th class="${column.numeric ? 'num' : ''}" data-sort="${column.key}" aria-sort="${column.key === this.sort ? (column.numeric ? 'descending' : 'ascending') : 'none'}">${column.label}</th>`)}</tr>`);
     setHtml(this.summary, html`${rows.length === overview.topics.length ? `${count(rows.length)} topics` : `${count(rows.length)} of ${count(overview.topics.length)} topics`}`);
-    setHtml(this.tableBody, rows.length === 0 ? html`<tr><td colspan="6" class="empty">${overview.topics.length === 0 ? (overview.nodes.length === 0 ? 'No nsqd to ask yet: give --nsqd-http-address or --lookupd-http-address.' : 'No topics yet. Publish a message or create one.') : 'No topic matches the filter.'}</td></tr>` : html`${rows.map(topicRow)}`);
+    setHtml(this.tableBody, rows.length === 0 ? html`<tr><td colspan="7" class="empty">${overview.topics.length === 0 ? (overview.nodes.length === 0 ? 'No nsqd to ask yet: give --nsqd-http-address or --lookupd-http-address.' : 'No topics yet. Publish a message or create one.') : 'No topic matches the filter.'}</td></tr>` : html`${rows.map(topicRow)}`);
   }
 }
