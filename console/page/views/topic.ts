@@ -57,7 +57,8 @@ export class TopicView implements View {
       <nav class="crumbs"><a href="#/">Topics</a><span>/</span></nav>
       <div class="title-row"><h1>${detail.name}</h1>${counts.paused ? badge('paused', 'paused') : ''}
         <div class="actions">${overview.canAct ? editButtons({ topic: detail.name }, counts.paused) : ''}</div></div>`);
-    setHtml(this.cards, html`${card('Depth', count(counts.depth), `${count(counts.depth - counts.backendDepth)} in memory`)}${card('On disk', count(counts.backendDepth))}${card('Messages', count(counts.messageCount))}${card('Publish rate', rate(counts.messageRate))}${card('Channels', count(detail.channels.length))}`);
+    const channelDepth = detail.channels.reduce((sum, row) => sum + row.depth, 0);
+    setHtml(this.cards, html`${card('Topic depth', count(counts.depth), `${count(counts.backendDepth)} on disk`)}${card('In channels', count(channelDepth), 'waiting, summed')}${card('Messages', count(counts.messageCount))}${card('Publish rate', rate(counts.messageRate))}${card('Channels', count(detail.channels.length))}`);
     const lookupds = overview.lookupds.length > 0;
     setHtml(this.body, html`
       <div class="section-head"><h2>Channels</h2>${overview.canAct ? html`<form class="inline-form" data-create="channel" data-topic="${detail.name}"><input name="channel" placeholder="new-channel" aria-label="New channel name" required pattern="[.a-zA-Z0-9_\\-]+(#ephemeral)?" maxlength="64"><button class="button" type="submit">Create channel</button></form>` : ''}</div>
