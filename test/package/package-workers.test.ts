@@ -69,6 +69,22 @@ describe('the packed package', () => {
     expect(files.some((file) => file.startsWith('deploy/'))).toBe(true);
     expect(files.filter((file) => /^(test|bench|\.ci|examples|workers)\//.test(file))).toEqual([]);
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+    // The console's page is bundled at build time: nothing is fetched when it runs.
+    expect(files).toContain('dist/console/page-assets/app.js');
+    expect(files).toContain('dist/console/page-assets/app.css');
+  });
+
+  it('serves the web console from the installed package, its page from the bundle in dist/', async () => {
+    const project = await installed.project();
+    const admin = project.start(project.bin, ['admin', '--http-address', '127.0.0.1:0'], { NSQWORKER_LOG_FORMAT: 'json' });
+    const httpAddress = String((await admin.waitForMessage('console: listening on')).httpAddress);
+    const page = await fetch(`http://${httpAddress}/`);
+    expect(await page.text()).toContain('assets/app.js');
+    const script = await fetch(`http://${httpAddress}/assets/app.js`);
+    expect(script.status).toBe(200);
+    expect((await script.text()).length).toBeGreaterThan(10_000);
+    admin.kill('SIGTERM');
+    expect((await admin.waitForExit()).code).toBe(0);
   });
 
   it('runs .ts and .cts workers in a project made with npm init -y (CommonJS), object and class form', async () => {
