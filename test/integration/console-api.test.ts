@@ -5,10 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelDetail, Overview } from '../../console/api-types.ts';
 import { startConsole, type ConsoleHandle } from '../../console/server/server.ts';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
+import { startLookupd } from '../../broker/lookupd/server.ts';
+import { waitFor } from '../support/brokers.ts';
 import type { ConsoleOptionsInput } from '../../console/server/options.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -16,9 +20,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function broker(): Promise<BrokerHandle> {
+async function broker(lookupdTcpAddresses: string[] = []): Promise<BrokerHandle> {
   const dataPath = await mkdtemp(join(tmpdir(), 'nsqworker-console-'));
-  const handle = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath, broadcastAddress: '127.0.0.1' });
+  const handle = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath, broadcastAddress: '127.0.0.1', lookupdTcpAddresses });
   cleanups.push(async () => {
     await handle.close();
     await rm(dataPath, { recursive: true, force: true });
@@ -92,6 +96,52 @@ describe('console server', () => {
     expect((await post(`${admins.url}api/action`, empty, { Origin: origin, 'X-User': 'ada' })).status).toBe(200);
     const view = (await (await fetch(`${admins.url}api/overview`, { headers: { 'X-User': 'ada' } })).json()) as Overview;
     expect(view).toMatchObject({ canAct: true, user: 'ada' });
+  });
+
+  it('finds nsqd through lookupd, and tombstones a topic on one node through lookupd and that node', async () => {
+    const lookupd = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
+    cleanups.push(() => lookupd.close());
+    const nsqd = await broker([lookupd.tcpAddress]);
+    await fetch(`http://${nsqd.httpAddress}/topic/create?topic=orders`, { method: 'POST' });
+    const lookupProducers = async () => {
+      const response = await fetch(`http://${lookupd.httpAddress}/lookup?topic=orders`);
+      return response.status === 200 ? ((await response.json()) as { producers: unknown[] }).producers.length : 0;
+    };
+    await waitFor(async () => (await lookupProducers()) === 1, 'the topic to be registered with lookupd');
+    const web = await consoleFor({ lookupdHttpAddresses: [lookupd.httpAddress] });
+    await web.nextRound();
+    const overview = (await (await fetch(`${web.url}api/overview`)).json()) as Overview;
+    expect(overview.lookupds).toEqual([{ address: lookupd.httpAddress, up: true, error: null }]);
+    expect(overview.nodes).toEqual([expect.objectContaining({ address: nsqd.httpAddress, source: 'lookupd', up: true })]);
+    expect(overview.topics.map((topic) => topic.name)).toEqual(['orders']);
+
+    const origin = new URL(web.url).origin;
+    const done = await post(`${web.url}api/action`, { action: 'tombstone', topic: 'orders', node: nsqd.httpAddress }, { Origin: origin });
+    expect(await done.json()).toEqual({ ok: true, errors: [] });
+    expect(await lookupProducers()).toBe(0);
+    const stats = (await (await fetch(`http://${nsqd.httpAddress}/stats?format=json`)).json()) as { topics: unknown[] };
+    expect(stats.topics).toEqual([]);
+  });
+
+  it('POSTs each action to the notification endpoint in the shape nsqadmin uses, with the user', async () => {
+    const received: Array<Record<string, unknown>> = [];
+    const endpoint = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => endpoint.close(() => resolve())));
+    const nsqd = await broker();
+    await fetch(`http://${nsqd.httpAddress}/topic/create?topic=orders`, { method: 'POST' });
+    const web = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress], notificationHttpEndpoint: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/audit` });
+    await web.nextRound();
+    await post(`${web.url}api/action`, { action: 'pause', topic: 'orders' }, { Origin: new URL(web.url).origin, 'X-Forwarded-User': 'ada' });
+    await waitFor(() => received.length === 1, 'the notification');
+    expect(received[0]).toMatchObject({ action: 'pause_topic', topic: 'orders', channel: '', user: 'ada', via: 'nsqworker-console' });
   });
 
   it('serves the page and its bundle under the base path', async () => {
