@@ -4,6 +4,7 @@
  * ratio where there is one.
  */
 import { brokerBenchmarks, type Row } from './broker.ts';
+import { consoleBenchmarks } from './console.ts';
 import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
@@ -47,6 +48,9 @@ if (only === undefined || only === 'runner') {
 if (only === undefined || only === 'client') {
   // The client benchmark prints its own table (with CPU per message beside the rates).
   await import('./client.ts');
+}
+if (only === undefined || only === 'console') {
+  printTable('Console (headless Chromium on the bundled broker; target: open in under a second)', await consoleBenchmarks());
 }
 if (only === undefined || only === 'reload') {
   const { rows, verdicts } = await reloadBenchmarks();
