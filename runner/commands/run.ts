@@ -111,6 +111,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   const workerKey = `${file.topic}/${file.channel}`;
   const bound = await bindWorker({
     settings,
+    ...(health === undefined ? {} : { healthAddress: health.address }),
     taskNames: runtime.taskNames,
     createExecutor: (deps) =>
       settings.watch

@@ -16,6 +16,9 @@ import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
+import { readReplay } from '../worker/replay.ts';
+import type { TaskInput } from '../worker/pipeline.ts';
+import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
@@ -58,6 +61,8 @@ export async function bindWorker(params: {
   metrics?: BindMetricsSink;
   /** Runs on each nsqd before a task subscribes there: creates every task channel (task-channels.ts). */
   prepareNsqd?: (nsqd: NsqdNodeInfo) => Promise<void>;
+  /** The bound health address, named in the consumers' user agent. */
+  healthAddress?: string;
 }): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
@@ -104,14 +109,28 @@ export async function bindWorker(params: {
     const log = workerLog.child({ channel, task });
     const taskDedup = dedup.get(task)!;
 
+    // A replayed message that fails again is dead-lettered with its own body, not the envelope.
+    const replayed = new WeakMap<Message, Buffer>();
     const deadLetter = async (message: Message, error: string): Promise<void> => {
       if (deadLetterTopic === undefined) return;
-      await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message, error })));
+      await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message: { id: message.id, attempts: message.attempts, exactTimestampNs: message.exactTimestampNs, body: replayed.get(message) ?? message.body }, error })));
       count.deadLettered++;
     };
 
     const handler = async (message: Message): Promise<void> => {
-      const outcome = await executor.run(task, message);
+      let input: TaskInput = message;
+      const replay = readReplay(message.body);
+      if (replay !== undefined) {
+        // A replay is for one task: the others finish it without running.
+        if (replay.task !== task) {
+          if (task === taskNames[0] && !taskNames.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
+          return;
+        }
+        input = { id: message.id, attempts: message.attempts, timestamp: message.timestamp, body: replay.body, touch: () => message.touch() };
+        replayed.set(message, replay.body);
+        log.info({ messageId: message.id }, 'replayed dead letter: running the task again');
+      }
+      const outcome = await executor.run(task, input);
       switch (outcome.kind) {
         case 'done':
           taskDedup.add(outcome.key);
@@ -142,6 +161,8 @@ export async function bindWorker(params: {
         discovery,
         beforeSubscribe: params.prepareNsqd,
         ...security,
+        userAgent: workerUserAgent({ topic, channel: settings.channel, task, deadLetterTopic, healthAddress: params.healthAddress }),
+        clientId: workerClientId(),
         onGiveUp: async (message, error) => {
           log.error({ messageId: message.id, attempts: message.attempts, err: error }, 'giving up on message: dead-lettered');
           await deadLetter(message, error?.message ?? 'max attempts exceeded');

@@ -24,7 +24,7 @@ function isUtf8(bytes: Buffer): boolean {
   return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
 }
 
-export function deadLetterEnvelope(source: { topic: string; channel: string; task: string; message: Message; error: string }): DeadLetterEnvelope {
+export function deadLetterEnvelope(source: { topic: string; channel: string; task: string; message: Pick<Message, 'id' | 'attempts' | 'exactTimestampNs' | 'body'>; error: string }): DeadLetterEnvelope {
   const { message } = source;
   const utf8 = isUtf8(message.body);
   const timestamp = message.exactTimestampNs;

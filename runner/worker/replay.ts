@@ -1,0 +1,43 @@
+/**
+ * The replay envelope: a dead letter sent back to its original topic for one task only. Every task of
+ * the worker receives it (each has its own channel); the named task runs on the original body, the
+ * others finish it untouched, so a worker's healthy tasks do not run a second time.
+ *
+ * ```json
+ * {"__nsqworker_replay":{"task":"store","dead_letter_id":"0a1b…","replayed_at":"2026-11-30T21:30:00.000Z"},
+ *  "body":"{\"path\":\"/home\"}","body_encoding":"utf8"}
+ * ```
+ *
+ * The reserved key comes first, so a message is recognised by its first bytes without parsing every
+ * body the worker receives.
+ */
+
+export const REPLAY_KEY = '__nsqworker_replay';
+const PREFIX = Buffer.from(`{"${REPLAY_KEY}":`);
+
+// A type alias, not an interface: it must be assignable to a JSON publish body.
+export type ReplayEnvelope = {
+  [REPLAY_KEY]: { task: string; dead_letter_id: string; replayed_at: string };
+  body: string;
+  body_encoding: 'utf8' | 'base64';
+};
+
+export interface Replay {
+  task: string;
+  body: Buffer;
+}
+
+/** The replay a message carries, or undefined for an ordinary message (or a malformed envelope). */
+export function readReplay(body: Buffer): Replay | undefined {
+  if (body.length < PREFIX.length || !body.subarray(0, PREFIX.length).equals(PREFIX)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const envelope = parsed as Partial<ReplayEnvelope>;
+  const task = envelope[REPLAY_KEY]?.task;
+  if (typeof task !== 'string' || typeof envelope.body !== 'string') return undefined;
+  return { task, body: Buffer.from(envelope.body, envelope.body_encoding === 'base64' ? 'base64' : 'utf8') };
+}
