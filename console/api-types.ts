@@ -123,7 +123,7 @@ export interface SeriesAnswer {
   values: Record<string, Array<number | null>>;
 }
 
-export type ActionName = 'create' | 'pause' | 'unpause' | 'empty' | 'delete' | 'tombstone';
+export type ActionName = 'create' | 'pause' | 'unpause' | 'empty' | 'delete' | 'tombstone' | 'replay' | 'discard';
 
 export interface ActionRequest {
   action: ActionName;
@@ -131,6 +131,8 @@ export interface ActionRequest {
   channel?: string;
   /** For tombstone: the nsqd HTTP address of the node. */
   node?: string;
+  /** For replay and discard: the dead letter's message id in the dead-letter topic. */
+  id?: string;
 }
 
 export interface ActionResult {
@@ -145,3 +147,60 @@ export const seriesKey = {
   topic: (topic: string, metric: 'rate' | 'depth' | 'channel-depth') => `t:${topic}:${metric}`,
   channel: (topic: string, channel: string, metric: 'rate' | 'depth' | 'inflight') => `c:${topic}/${channel}:${metric}`,
 } as const;
+
+/** One running consumer of a worker's task, as nsqd reports it. */
+export interface WorkerInstance {
+  node: string;
+  clientId: string;
+  hostname: string;
+  remoteAddress: string;
+  version: string;
+  health: string | null;
+  ready: number;
+  inFlight: number;
+  finishCount: number;
+  requeueCount: number;
+  connectedAt: number;
+}
+
+export interface WorkerTask {
+  task: string;
+  /** The channel its consumers subscribe. */
+  channel: string;
+  counts: ChannelCounts | null;
+  instances: WorkerInstance[];
+}
+
+/** A worker found from the user agents its consumers send (see README, "How workers show up"). */
+export interface WorkerView {
+  topic: string;
+  channel: string;
+  tasks: WorkerTask[];
+  hosts: string[];
+  deadLetterTopic: string | null;
+  /** Dead letters waiting (the console's reading channel if it has one, else the topic's depth). */
+  deadLetters: number | null;
+}
+
+export interface DeadLetterView {
+  /** The held message's id in the dead-letter topic: what replay and discard name. */
+  id: string;
+  task: string;
+  topic: string;
+  channel: string;
+  messageId: string;
+  attempts: number;
+  error: string;
+  deadLetteredAt: string;
+  bodyPreview: string;
+  bodyBytes: number;
+}
+
+export interface DeadLettersAnswer {
+  topic: string;
+  /** The channel the console reads through, or null under --read-only (then only the depth is known). */
+  channel: string | null;
+  waiting: number | null;
+  held: DeadLetterView[];
+  error: string | null;
+}

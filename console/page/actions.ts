@@ -40,7 +40,7 @@ export function toast(message: string, kind: 'ok' | 'error'): void {
   setTimeout(() => note.remove(), kind === 'error' ? 8000 : 3000);
 }
 
-const DANGEROUS = new Set(['empty', 'delete', 'tombstone']);
+const DANGEROUS = new Set(['empty', 'delete', 'tombstone', 'discard']);
 
 function describe(request: ActionRequest): { title: string; body: string; verb: string } {
   const what = request.channel === undefined ? `topic ${request.topic}` : `channel ${request.topic}/${request.channel}`;
@@ -57,6 +57,10 @@ function describe(request: ActionRequest): { title: string; body: string; verb: 
       return { title: `Delete ${what}?`, body: 'It is deleted with its queued messages, on every node. This cannot be undone.', verb: 'Delete' };
     case 'tombstone':
       return { title: `Tombstone ${what} on ${request.node}?`, body: 'lookupd stops listing this node for the topic, and the node deletes it.', verb: 'Tombstone' };
+    case 'replay':
+      return { title: 'Replay this dead letter?', body: 'It is published to its topic again for the failed task only; the worker\'s other tasks do not run it. It leaves the dead letters once the publish is taken.', verb: 'Replay' };
+    case 'discard':
+      return { title: 'Discard this dead letter?', body: 'It is removed from the dead-letter topic. This cannot be undone.', verb: 'Discard' };
   }
 }
 
@@ -72,7 +76,7 @@ export async function runAction(request: ActionRequest): Promise<boolean> {
 
 /** The `data-action` buttons of a view, read back into a request. */
 export function actionFromButton(button: HTMLElement): ActionRequest | undefined {
-  const { action, topic, channel, node } = button.dataset;
+  const { action, topic, channel, node, id } = button.dataset;
   if (action === undefined || topic === undefined) return undefined;
-  return { action: action as ActionRequest['action'], topic, ...(channel ? { channel } : {}), ...(node ? { node } : {}) };
+  return { action: action as ActionRequest['action'], topic, ...(channel ? { channel } : {}), ...(node ? { node } : {}), ...(id ? { id } : {}) };
 }

@@ -1,5 +1,5 @@
 /** The page's calls to its console server, all relative to the `<base href>`. */
-import type { ActionRequest, ActionResult, ChannelDetail, Overview, SeriesAnswer, TopicDetail } from '../api-types.ts';
+import type { ActionRequest, ActionResult, ChannelDetail, DeadLettersAnswer, Overview, SeriesAnswer, TopicDetail, WorkerView } from '../api-types.ts';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -35,6 +35,8 @@ const q = (params: Record<string, string>) => new URLSearchParams(params).toStri
 
 export const getTopic = (topic: string) => getJson<TopicDetail>(`api/topic?${q({ topic })}`);
 export const getChannel = (topic: string, channel: string) => getJson<ChannelDetail>(`api/channel?${q({ topic, channel })}`);
+export const getWorkers = () => getJson<WorkerView[]>('api/workers');
+export const getDeadLetters = (topic: string) => getJson<DeadLettersAnswer>(`api/dead-letters?${q({ topic })}`);
 
 export function getSeries(keys: readonly string[], window: string): Promise<SeriesAnswer> {
   const params = new URLSearchParams({ window });

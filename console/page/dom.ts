@@ -52,4 +52,6 @@ export const hashFor = {
   nodes: () => '#/nodes',
   topic: (topic: string) => `#/topic/${encodeURIComponent(topic)}`,
   channel: (topic: string, channel: string) => `#/topic/${encodeURIComponent(topic)}/${encodeURIComponent(channel)}`,
+  workers: () => '#/workers',
+  deadLetters: (topic: string) => `#/dead-letters/${encodeURIComponent(topic)}`,
 };

@@ -11,12 +11,16 @@ import { ago } from './format.ts';
 import { ChannelView } from './views/channel.ts';
 import type { View } from './views/common.ts';
 import { NodesView } from './views/nodes.ts';
+import { DeadLettersView } from './views/dead-letters.ts';
+import { WorkersView } from './views/workers.ts';
 import { TopicView } from './views/topic.ts';
 import { TopicsView } from './views/topics.ts';
 
 function viewFor(hash: string): View {
   const parts = hash.replace(/^#\/?/, '').split('/').filter((part) => part !== '').map(decodeURIComponent);
   if (parts[0] === 'nodes') return new NodesView();
+  if (parts[0] === 'workers') return new WorkersView();
+  if (parts[0] === 'dead-letters' && parts[1] !== undefined) return new DeadLettersView(parts[1]);
   if (parts[0] === 'topic' && parts[1] !== undefined) return parts[2] === undefined ? new TopicView(parts[1]) : new ChannelView(parts[1], parts[2]);
   return new TopicsView();
 }
@@ -32,7 +36,7 @@ class App {
 
   constructor(root: HTMLElement) {
     const header = element('header', 'topbar', html`<a class="brand" href="#/"><span class="logo" aria-hidden="true"></span>nsqworker <span>console</span></a>
-      <nav class="tabs"><a href="#/" data-tab="topics">Topics</a><a href="#/nodes" data-tab="nodes">Nodes</a></nav>`);
+      <nav class="tabs"><a href="#/" data-tab="topics">Topics</a><a href="#/workers" data-tab="workers">Workers</a><a href="#/nodes" data-tab="nodes">Nodes</a></nav>`);
     header.append(this.status);
     this.banner.hidden = true;
     root.append(header, this.banner, this.main);
@@ -51,7 +55,7 @@ class App {
   private mount(): View {
     const view = viewFor(location.hash);
     this.main.replaceChildren(view.root);
-    const tab = location.hash.startsWith('#/nodes') ? 'nodes' : 'topics';
+    const tab = location.hash.startsWith('#/nodes') ? 'nodes' : location.hash.startsWith('#/workers') || location.hash.startsWith('#/dead-letters') ? 'workers' : 'topics';
     for (const link of document.querySelectorAll<HTMLElement>('[data-tab]')) link.classList.toggle('active', link.dataset.tab === tab);
     return view;
   }
@@ -112,6 +116,7 @@ class App {
       return;
     }
     this.shownTick = -1;
+    void this.tick();
   }
 }
 

@@ -7,7 +7,7 @@ import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import type { ActionName, ActionRequest, ActionResult } from '../api-types.ts';
 import type { UpstreamClient } from './http-client.ts';
 
-const ACTIONS: readonly ActionName[] = ['create', 'pause', 'unpause', 'empty', 'delete', 'tombstone'];
+const ACTIONS: readonly ActionName[] = ['create', 'pause', 'unpause', 'empty', 'delete', 'tombstone', 'replay', 'discard'];
 
 export class ActionError extends Error {
   override readonly name = 'ActionError';
@@ -16,12 +16,20 @@ export class ActionError extends Error {
 /** A request body checked: known action, valid names, a node for tombstones. */
 export function parseActionRequest(body: unknown): ActionRequest {
   if (typeof body !== 'object' || body === null) throw new ActionError('the body must be a JSON object');
-  const { action, topic, channel, node } = body as Record<string, unknown>;
+  const { action, topic, channel, node, id } = body as Record<string, unknown>;
   if (typeof action !== 'string' || !ACTIONS.includes(action as ActionName)) throw new ActionError(`unknown action ${JSON.stringify(action)}`);
   if (typeof topic !== 'string' || !isValidTopicName(topic)) throw new ActionError('a valid topic is required');
   if (channel !== undefined && (typeof channel !== 'string' || !isValidChannelName(channel))) throw new ActionError('the channel name is not valid');
   if (action === 'tombstone' && (typeof node !== 'string' || channel !== undefined)) throw new ActionError('tombstone takes a topic and a node');
-  return { action: action as ActionName, topic, ...(channel === undefined ? {} : { channel }), ...(typeof node === 'string' ? { node } : {}) };
+  const onDeadLetter = action === 'replay' || action === 'discard';
+  if (onDeadLetter && (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id) || channel !== undefined)) throw new ActionError(`${action} takes a dead-letter topic and a message id`);
+  return {
+    action: action as ActionName,
+    topic,
+    ...(channel === undefined ? {} : { channel }),
+    ...(typeof node === 'string' ? { node } : {}),
+    ...(onDeadLetter ? { id: id as string } : {}),
+  };
 }
 
 export interface ActionTargets {

@@ -8,6 +8,8 @@ import type { ActionResult, SeriesAnswer } from '../api-types.ts';
 import { crossOriginReason, viewerOf } from './access.ts';
 import { ActionError, parseActionRequest, planAction, runAction } from './actions.ts';
 import type { ClusterModel } from './cluster.ts';
+import type { DeadLetterReaders } from './dead-letters.ts';
+import { workersOf } from './workers.ts';
 import type { UpstreamClient } from './http-client.ts';
 import { notifyAction } from './notify.ts';
 import type { ConsoleOptions } from './options.ts';
@@ -16,6 +18,7 @@ export interface ApiContext {
   options: ConsoleOptions;
   model: ClusterModel;
   upstream: UpstreamClient;
+  deadLetters: DeadLetterReaders;
   logger: Logger;
 }
 
@@ -87,12 +90,16 @@ async function action(ctx: ApiContext, req: IncomingMessage, res: ServerResponse
     throw error;
   }
   const { model } = ctx;
-  const urls = planAction(request, {
-    lookupds: ctx.options.lookupdHttpAddresses,
-    allNodes: [...model.nodes.keys()],
-    topicNodes: (topic) => model.nodesWithTopic(topic),
-  });
-  const result: ActionResult = await runAction(urls, ctx.upstream);
+  let result: ActionResult;
+  if (request.action === 'replay' || request.action === 'discard') result = await ctx.deadLetters.act(request.topic, request.id!, request.action);
+  else {
+    const urls = planAction(request, {
+      lookupds: ctx.options.lookupdHttpAddresses,
+      allNodes: [...model.nodes.keys()],
+      topicNodes: (topic) => model.nodesWithTopic(topic),
+    });
+    result = await runAction(urls, ctx.upstream);
+  }
   const remoteIp = req.socket.remoteAddress ?? '';
   ctx.logger.info({ user: viewer.user, remoteIp, ...request, ok: result.ok, errors: result.errors }, `console action: ${request.action} ${request.topic}${request.channel === undefined ? '' : `/${request.channel}`} by ${viewer.user ?? 'anonymous'}`);
   notifyAction(ctx.options.notificationHttpEndpoint, { request, user: viewer.user, remoteIp, userAgent: req.headers['user-agent'] ?? '', url: req.url ?? '' }, ctx.logger);
@@ -125,6 +132,12 @@ export async function handleApi(ctx: ApiContext, path: string, url: URL, req: In
     }
     case 'series':
       series(ctx, url, res);
+      return true;
+    case 'workers':
+      sendJson(res, 200, workersOf(ctx.model));
+      return true;
+    case 'dead-letters':
+      sendJson(res, 200, ctx.deadLetters.view(topic));
       return true;
     default:
       return false;

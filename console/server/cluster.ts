@@ -12,6 +12,8 @@ import { SeriesStore } from './series.ts';
 
 export interface NodeState {
   address: string;
+  /** Its TCP address, for the dead-letter reader; known from lookupd or /info. */
+  tcpAddress: string | undefined;
   source: NodeView['source'];
   hostname: string;
   version: string;
@@ -29,6 +31,7 @@ export interface NodeResult {
   address: string;
   source: NodeView['source'];
   hostname: string | undefined;
+  tcpAddress: string | undefined;
   tombstones: string[];
   outcome: { stats: NsqStats } | { error: string };
 }
@@ -63,6 +66,7 @@ export class ClusterModel {
       node.source = result.source;
       node.tombstones = result.tombstones;
       if (result.hostname !== undefined) node.hostname = result.hostname;
+      if (result.tcpAddress !== undefined) node.tcpAddress = result.tcpAddress;
       if ('stats' in result.outcome) {
         node.up = true;
         node.error = null;
@@ -166,7 +170,7 @@ export class ClusterModel {
   }
 
   private newNode(result: NodeResult): NodeState {
-    return { address: result.address, source: result.source, hostname: result.hostname ?? '', version: '', up: false, error: null, lastGoodAt: null, stats: undefined, rates: new Map(), tombstones: [] };
+    return { address: result.address, tcpAddress: result.tcpAddress, source: result.source, hostname: result.hostname ?? '', version: '', up: false, error: null, lastGoodAt: null, stats: undefined, rates: new Map(), tombstones: [] };
   }
 
   private nodeRates(address: string, stats: NsqStats, atMs: number): Map<string, NodeRates> {

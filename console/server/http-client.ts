@@ -18,8 +18,8 @@ export class UpstreamError extends Error {
 
 export interface UpstreamClient {
   getJson(url: string): Promise<unknown>;
-  /** POSTs with an empty body, as nsqadmin does for nsqd's and lookupd's edit endpoints. */
-  post(url: string): Promise<void>;
+  /** POSTs with an empty body (as nsqadmin does for nsqd's and lookupd's edit endpoints), or with `body` (a /pub). */
+  post(url: string, body?: string): Promise<void>;
 }
 
 const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
@@ -55,8 +55,8 @@ export function createUpstreamClient(timeoutMs: number): UpstreamClient {
         throw new UpstreamError(url, 0, 'answer was not JSON', { cause: error });
       }
     },
-    async post(url) {
-      const response = await request(url, { method: 'POST', headers: { Accept: NSQ_ACCEPT } }, timeoutMs);
+    async post(url, body) {
+      const response = await request(url, { method: 'POST', headers: { Accept: NSQ_ACCEPT }, ...(body === undefined ? {} : { body }) }, timeoutMs);
       await response.arrayBuffer();
     },
   };

@@ -4,7 +4,7 @@
  * round instead of stacking requests), and browsers never trigger a poll: they read the model.
  */
 import type { Logger } from 'pino';
-import { joinHostPort } from '../../protocol/address.ts';
+import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import type { ClusterModel, LookupdState, NodeResult } from './cluster.ts';
 import type { UpstreamClient } from './http-client.ts';
 import { readNodes, readStats, type LookupdNode } from './nsq-types.ts';
@@ -22,6 +22,7 @@ interface KnownNode {
   address: string;
   source: NodeResult['source'];
   hostname: string | undefined;
+  tcpAddress: string | undefined;
   tombstones: string[];
 }
 
@@ -31,7 +32,8 @@ export class ClusterPoller {
   private closed = false;
   /** Nodes last listed by each lookupd, kept while that lookupd does not answer. */
   private readonly fromLookupd = new Map<string, LookupdNode[]>();
-  private readonly hostnames = new Map<string, string>();
+  /** What /info said of a node given by address: lookupd's /nodes says it of the others. */
+  private readonly infos = new Map<string, { hostname: string; tcpAddress: string }>();
   private readonly roundListeners = new Set<() => void>();
 
   constructor(private readonly options: PollerOptions) {}
@@ -93,17 +95,20 @@ export class ClusterPoller {
   private knownNodes(): KnownNode[] {
     const nodes = new Map<string, KnownNode>();
     for (const address of this.options.nsqdHttpAddresses) {
-      nodes.set(address, { address, source: 'nsqd-http-address', hostname: this.hostnames.get(address), tombstones: [] });
+      const info = this.infos.get(address);
+      nodes.set(address, { address, source: 'nsqd-http-address', hostname: info?.hostname, tcpAddress: info?.tcpAddress, tombstones: [] });
     }
     for (const listed of this.fromLookupd.values()) {
       for (const producer of listed) {
         const address = joinHostPort(producer.broadcast_address, producer.http_port);
         const tombstones = producer.topics.filter((_, i) => producer.tombstones[i]);
         const known = nodes.get(address);
+        const tcpAddress = joinHostPort(producer.broadcast_address, producer.tcp_port);
         if (known !== undefined) {
           known.hostname = producer.hostname;
+          known.tcpAddress = tcpAddress;
           known.tombstones = [...new Set([...known.tombstones, ...tombstones])];
-        } else nodes.set(address, { address, source: 'lookupd', hostname: producer.hostname, tombstones });
+        } else nodes.set(address, { address, source: 'lookupd', hostname: producer.hostname, tcpAddress, tombstones });
       }
     }
     return [...nodes.values()];
@@ -113,21 +118,24 @@ export class ClusterPoller {
     const base = { address: node.address, source: node.source, tombstones: node.tombstones };
     try {
       const stats = readStats(await this.options.upstream.getJson(`http://${node.address}/stats?format=json&include_mem=false`));
-      // /stats has no host name; a node given by address is asked /info once for it.
-      if (node.hostname === undefined) node.hostname = await this.hostnameOf(node.address);
-      return { ...base, hostname: node.hostname, outcome: { stats } };
+      // /stats has neither host name nor TCP port; a node given by address is asked /info once.
+      if (node.hostname === undefined || node.tcpAddress === undefined) Object.assign(node, await this.infoOf(node.address));
+      return { ...base, hostname: node.hostname, tcpAddress: node.tcpAddress, outcome: { stats } };
     } catch (error) {
-      return { ...base, hostname: node.hostname, outcome: { error: (error as Error).message } };
+      return { ...base, hostname: node.hostname, tcpAddress: node.tcpAddress, outcome: { error: (error as Error).message } };
     }
   }
 
-  private async hostnameOf(address: string): Promise<string | undefined> {
+  private async infoOf(address: string): Promise<{ hostname?: string; tcpAddress?: string }> {
     try {
-      const info = (await this.options.upstream.getJson(`http://${address}/info`)) as { hostname?: unknown };
-      if (typeof info.hostname === 'string') this.hostnames.set(address, info.hostname);
-      return this.hostnames.get(address);
+      const info = (await this.options.upstream.getJson(`http://${address}/info`)) as { hostname?: unknown; tcp_port?: unknown };
+      if (typeof info.hostname === 'string' && typeof info.tcp_port === 'number') {
+        // The TCP port on the host we reach its HTTP API at, as nsqadmin does.
+        this.infos.set(address, { hostname: info.hostname, tcpAddress: joinHostPort(parseHostPort(address).host, info.tcp_port) });
+      }
     } catch {
-      return undefined;
+      // Asked again at the next poll.
     }
+    return this.infos.get(address) ?? {};
   }
 }

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { handleApi, type ApiContext } from './api.ts';
 import { ClusterModel } from './cluster.ts';
+import { DeadLetterReaders } from './dead-letters.ts';
 import { createUpstreamClient } from './http-client.ts';
 import { ConsoleOptionsSchema, normaliseBasePath, type ConsoleOptionsInput } from './options.ts';
 import { loadPageAssets, type PageAssets } from './page-bundle.ts';
@@ -60,7 +61,8 @@ export async function startConsole(input: ConsoleOptionsInput = {}): Promise<Con
   const model = new ClusterModel(options.pollIntervalMs);
   const upstream = createUpstreamClient(options.httpClientRequestTimeoutMs);
   const poller = new ClusterPoller({ ...options, intervalMs: options.pollIntervalMs, upstream, model, logger });
-  const ctx: ApiContext = { options, model, upstream, logger };
+  const deadLetters = new DeadLetterReaders({ model, upstream, logger, readOnly: options.readOnly });
+  const ctx: ApiContext = { options, model, upstream, deadLetters, logger };
   const html = indexHtml(basePath);
   let assets: Promise<PageAssets> | undefined;
 
@@ -123,6 +125,7 @@ export async function startConsole(input: ConsoleOptionsInput = {}): Promise<Con
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await poller.close();
+        await deadLetters.close();
         await closed;
       })();
       return closing;

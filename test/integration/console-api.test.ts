@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelDetail, Overview } from '../../console/api-types.ts';
+import type { ChannelDetail, DeadLettersAnswer, Overview } from '../../console/api-types.ts';
 import { startConsole, type ConsoleHandle } from '../../console/server/server.ts';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { startLookupd } from '../../broker/lookupd/server.ts';
@@ -142,6 +142,30 @@ describe('console server', () => {
     await post(`${web.url}api/action`, { action: 'pause', topic: 'orders' }, { Origin: new URL(web.url).origin, 'X-Forwarded-User': 'ada' });
     await waitFor(() => received.length === 1, 'the notification');
     expect(received[0]).toMatchObject({ action: 'pause_topic', topic: 'orders', channel: '', user: 'ada', via: 'nsqworker-console' });
+  });
+
+  it('reads dead letters through its own channel and discards one; under --read-only shows only the count', async () => {
+    const nsqd = await broker();
+    const envelope = { topic: 'orders', channel: 'billing', task: 'charge', message_id: 'x', attempts: 5, timestamp: 0, error: 'card declined', body: '{"id":1}', body_encoding: 'utf8', dead_lettered_at: '2026-11-30T21:00:00.000Z' };
+    await fetch(`http://${nsqd.httpAddress}/pub?topic=orders.dead_letter`, { method: 'POST', body: JSON.stringify(envelope) });
+    const channels = async () => ((await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=orders.dead_letter`)).json()) as { topics: Array<{ channels: Array<{ channel_name: string; depth: number; in_flight_count: number }> }> }).topics[0]!.channels;
+
+    const readOnly = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress], readOnly: true });
+    await readOnly.nextRound();
+    const counted = (await (await fetch(`${readOnly.url}api/dead-letters?topic=orders.dead_letter`)).json()) as DeadLettersAnswer;
+    expect(counted).toEqual({ topic: 'orders.dead_letter', channel: null, waiting: 1, held: [], error: null });
+    expect(await channels()).toEqual([]);
+
+    const web = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress] });
+    await web.nextRound();
+    const read = async () => (await (await fetch(`${web.url}api/dead-letters?topic=orders.dead_letter`)).json()) as DeadLettersAnswer;
+    await waitFor(async () => (await read()).held.length === 1, 'the dead letter to be held');
+    const [held] = (await read()).held;
+    expect(held).toMatchObject({ task: 'charge', error: 'card declined', attempts: 5, bodyPreview: '{"id":1}', bodyBytes: 8 });
+    const done = await post(`${web.url}api/action`, { action: 'discard', topic: 'orders.dead_letter', id: held!.id }, { Origin: new URL(web.url).origin });
+    expect(await done.json()).toEqual({ ok: true, errors: [] });
+    await waitFor(async () => (await channels()).every((c) => c.depth === 0 && c.in_flight_count === 0), 'the dead letter to be finished');
+    expect((await channels()).map((c) => c.channel_name)).toEqual(['nsqworker_console']);
   });
 
   it('serves the page and its bundle under the base path', async () => {

@@ -23,8 +23,8 @@ function stats(messages: number, depth: number, paused = false): NsqStats {
   };
 }
 
-const up = (address: string, s: NsqStats): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tombstones: [], outcome: { stats: s } });
-const down = (address: string): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tombstones: [], outcome: { error: 'connection refused' } });
+const up = (address: string, s: NsqStats): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tcpAddress: undefined, tombstones: [], outcome: { stats: s } });
+const down = (address: string): NodeResult => ({ address, source: 'nsqd-http-address', hostname: address, tcpAddress: undefined, tombstones: [], outcome: { error: 'connection refused' } });
 
 describe('ClusterModel', () => {
   it('sums counts and per-node rates over the nodes that have a topic', () => {
@@ -59,5 +59,18 @@ describe('ClusterModel', () => {
     model.applyRound(1000, [], []);
     expect(model.overview({ readOnly: false, canAct: true, user: null }).topics).toEqual([]);
     expect(model.topic('orders')).toBeUndefined();
+  });
+});
+
+describe('the worker user agent', () => {
+  it('reads back what the runner sends, and nothing else', async () => {
+    const { workerUserAgent } = await import('../../runner/ops/user-agent.ts');
+    const { parseWorkerAgent } = await import('../../console/server/workers.ts');
+    const agent = workerUserAgent({ topic: 'log', channel: 'pageview', task: 'store', deadLetterTopic: 'log.dead_letter', healthAddress: '127.0.0.1:9102' });
+    expect(parseWorkerAgent(agent)).toEqual({ version: expect.any(String), topic: 'log', channel: 'pageview', task: 'store', deadLetterTopic: 'log.dead_letter', health: '127.0.0.1:9102' });
+    const bare = workerUserAgent({ topic: 'log', channel: 'pageview', task: 'store', deadLetterTopic: undefined, healthAddress: undefined });
+    expect(parseWorkerAgent(bare)).toMatchObject({ deadLetterTopic: null, health: null });
+    expect(parseWorkerAgent('nsqworker/0.1.0')).toBeUndefined();
+    expect(parseWorkerAgent('go-nsq/1.1.0')).toBeUndefined();
   });
 });

@@ -66,16 +66,17 @@ export function card(label: string, value: string, hint?: string): Safe {
 }
 
 export interface ActionButton {
-  action: 'pause' | 'unpause' | 'empty' | 'delete' | 'tombstone' | 'create';
+  action: 'pause' | 'unpause' | 'empty' | 'delete' | 'tombstone' | 'create' | 'replay' | 'discard';
   label: string;
   topic: string;
   channel?: string;
   node?: string;
+  id?: string;
   danger?: boolean;
 }
 
 export function actionButton(button: ActionButton): Safe {
-  return html`<button type="button" class="button ${button.danger ? 'danger-outline' : ''}" data-action="${button.action}" data-topic="${button.topic}" data-channel="${button.channel ?? ''}" data-node="${button.node ?? ''}">${button.label}</button>`;
+  return html`<button type="button" class="button ${button.danger ? 'danger-outline' : ''}" data-action="${button.action}" data-topic="${button.topic}" data-channel="${button.channel ?? ''}" data-node="${button.node ?? ''}" data-id="${button.id ?? ''}">${button.label}</button>`;
 }
 
 /** Pause or unpause, empty and delete, for a topic or a channel. */
