@@ -4,8 +4,13 @@
  * loads prom-client. Every value is read from the broker's state at scrape time: publishing and
  * delivery pay nothing for metrics. Each broker has a registry of its own (never prom-client's
  * global one), so two brokers in one process never share series.
+ *
+ * prom-client (CommonJS) is required when the first broker's metrics are made, not imported: the
+ * bundle `nsqworker broker` runs from (dist/servers.js) then leaves it out, in node_modules.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+const requireHere = createRequire(import.meta.url);
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
 import type { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
 
@@ -18,6 +23,7 @@ type TopicLabel = 'topic';
 type ChannelLabel = 'topic' | 'channel';
 
 export function createBrokerMetrics(nsqd: Nsqd, clients: () => Iterable<ClientConnection>): BrokerMetrics {
+  const { collectDefaultMetrics, Counter, Gauge, Registry } = requireHere('prom-client') as typeof PromClient;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 

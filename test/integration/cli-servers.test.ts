@@ -90,11 +90,13 @@ it('takes nsqd\'s switch flags bare or with a value, and shows them in /config',
   expect((await run.waitForExit()).code).toBe(0);
 });
 
-it('runs the console with nsqadmin flags from the build, serving the bundled page, and stops cleanly', async () => {
+it('runs the console with nsqadmin flags from the build, serving the bundled page, and the broker its /metrics', async () => {
   const project = await projects.create();
   const dataPath = await dataDir();
   const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath]);
   const nsqdHttp = String((await broker.waitForMessage('TCP: listening on')).httpAddress);
+  // The broker runs from its own bundle, which leaves prom-client out: /metrics requires it on demand.
+  expect(await (await fetch(`http://${nsqdHttp}/metrics`)).text()).toContain('nsq_healthy 1');
   const admin = project.spawn(['nsqadmin', '--http-address', '127.0.0.1:0', '--nsqd-http-address', nsqdHttp, '--base-path', '/nsq', '--read-only', '--poll-interval', '200ms']);
   const httpAddress = String((await admin.waitForMessage('console: listening on')).httpAddress);
   const script = await fetch(`http://${httpAddress}/nsq/assets/app.js`);
