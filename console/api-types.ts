@@ -155,7 +155,10 @@ export interface WorkerInstance {
   hostname: string;
   remoteAddress: string;
   version: string;
+  /** Its `--health-address` as the console reaches it, from its user agent. */
   health: string | null;
+  /** From its /metrics: null when it serves none or did not answer. */
+  state: 'ready' | 'starting' | 'draining' | null;
   ready: number;
   inFlight: number;
   finishCount: number;
@@ -169,6 +172,10 @@ export interface WorkerTask {
   channel: string;
   counts: ChannelCounts | null;
   instances: WorkerInstance[];
+  /** Summed over the instances that serve /metrics; null when none does. */
+  handledRate: number | null;
+  failedRate: number | null;
+  deadLetteredRate: number | null;
 }
 
 /** A worker found from the user agents its consumers send (see README, "How workers show up"). */

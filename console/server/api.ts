@@ -9,7 +9,8 @@ import { crossOriginReason, viewerOf } from './access.ts';
 import { ActionError, parseActionRequest, planAction, runAction } from './actions.ts';
 import type { ClusterModel } from './cluster.ts';
 import type { DeadLetterReaders } from './dead-letters.ts';
-import { workersOf } from './workers.ts';
+import type { WorkerHealthReader } from './worker-health.ts';
+import { withHealth, workersOf } from './workers.ts';
 import type { UpstreamClient } from './http-client.ts';
 import { notifyAction } from './notify.ts';
 import type { ConsoleOptions } from './options.ts';
@@ -19,6 +20,7 @@ export interface ApiContext {
   model: ClusterModel;
   upstream: UpstreamClient;
   deadLetters: DeadLetterReaders;
+  workerHealth: WorkerHealthReader;
   logger: Logger;
 }
 
@@ -134,7 +136,7 @@ export async function handleApi(ctx: ApiContext, path: string, url: URL, req: In
       series(ctx, url, res);
       return true;
     case 'workers':
-      sendJson(res, 200, workersOf(ctx.model));
+      sendJson(res, 200, await withHealth(workersOf(ctx.model), ctx.workerHealth));
       return true;
     case 'dead-letters':
       sendJson(res, 200, ctx.deadLetters.view(topic));

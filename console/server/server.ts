@@ -8,6 +8,7 @@ import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { handleApi, type ApiContext } from './api.ts';
 import { ClusterModel } from './cluster.ts';
 import { DeadLetterReaders } from './dead-letters.ts';
+import { WorkerHealthReader } from './worker-health.ts';
 import { createUpstreamClient } from './http-client.ts';
 import { ConsoleOptionsSchema, normaliseBasePath, type ConsoleOptionsInput } from './options.ts';
 import { loadPageAssets, type PageAssets } from './page-bundle.ts';
@@ -62,7 +63,7 @@ export async function startConsole(input: ConsoleOptionsInput = {}): Promise<Con
   const upstream = createUpstreamClient(options.httpClientRequestTimeoutMs);
   const poller = new ClusterPoller({ ...options, intervalMs: options.pollIntervalMs, upstream, model, logger });
   const deadLetters = new DeadLetterReaders({ model, upstream, logger, readOnly: options.readOnly });
-  const ctx: ApiContext = { options, model, upstream, deadLetters, logger };
+  const ctx: ApiContext = { options, model, upstream, deadLetters, workerHealth: new WorkerHealthReader(options.pollIntervalMs), logger };
   const html = indexHtml(basePath);
   let assets: Promise<PageAssets> | undefined;
 

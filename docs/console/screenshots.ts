@@ -4,6 +4,8 @@
  * pages in headless Chromium. Run with `npx tsx docs/console/screenshots.ts`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +30,21 @@ for (const [i, error] of ['card declined: insufficient funds', 'gateway timeout 
   await post('/pub?topic=orders.dead_letter', JSON.stringify(envelope));
 }
 
+// What a worker's --health-address serves, enough for the workers page: ready, and growing counters.
+const started = Date.now();
+const metrics = createServer((_req, res) => {
+  const s = (Date.now() - started) / 1000;
+  const line = (name: string, task: string, perSecond: number) => `${name}{topic="orders",channel="billing.${task}",task="${task}"} ${Math.round(s * perSecond)}`;
+  res.end(['nsqworker_ready 1', 'nsqworker_draining 0', line('nsqworker_messages_finished_total', 'charge', 44), line('nsqworker_messages_requeued_total', 'charge', 1.5), line('nsqworker_messages_dead_lettered_total', 'charge', 0.1), line('nsqworker_messages_finished_total', 'receipt', 45)].join('\n'));
+});
+await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
+const health = `127.0.0.1:${(metrics.address() as AddressInfo).port}`;
+
 // Handlers that take a while, so channels show messages in flight.
 const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 90));
 const worker = (task: string, id: number) =>
   new Consumer(
-    { topic: 'orders', channel: `billing.${task}`, nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 5, clientId: `app-${id}:${4100 + id}`, userAgent: `nsqworker/0.1.0 (worker=orders/billing; task=${task}; dead_letter=orders.dead_letter; health=10.0.0.${id}:9102)` },
+    { topic: 'orders', channel: `billing.${task}`, nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 5, clientId: `app-${id}:${4100 + id}`, userAgent: `nsqworker/0.1.0 (worker=orders/billing; task=${task}; dead_letter=orders.dead_letter; health=${health})` },
     slow,
   );
 const consumers = [
@@ -76,4 +88,5 @@ clearInterval(traffic);
 await Promise.all(consumers.map((consumer) => consumer.close()));
 await web.close();
 await broker.close();
+metrics.close();
 await rm(dataPath, { recursive: true, force: true });

@@ -44,10 +44,10 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('console: workers and
     await browser?.close();
   });
 
-  it('shows the worker with its tasks, and replays a dead letter from the page on the failed task only', async () => {
+  it('shows the worker with its tasks and state, and replays a dead letter from the page on the failed task only', async () => {
     const project = await projects.create();
     await project.writeWorker('payments', 'settle', WORKER);
-    const run = project.startWorker('payments', 'settle', ['--max-attempts', '1']);
+    const run = project.startWorker('payments', 'settle', ['--max-attempts', '1', '--health-address', '127.0.0.1:0']);
     const { httpAddress } = await run.brokerAddresses();
     await run.subscribed(['ledger', 'notify']);
     const web = await startConsole({ httpAddress: '127.0.0.1:0', nsqdHttpAddresses: [httpAddress], pollIntervalMs: 150 });
@@ -60,10 +60,12 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('console: workers and
     await page.goto(`${web.url}#/workers`);
     await page.locator('#workers tr[data-worker="payments/settle"][data-task="ledger"]').waitFor();
     await page.locator('#workers tr[data-worker="payments/settle"][data-task="notify"]').waitFor();
-    await page.locator('#workers a:has-text("1 in payments.dead_letter")').waitFor();
+    await page.locator('#workers a:has-text("1 waiting")').waitFor();
+    // Its state comes from its own /metrics, at the health address its user agent names.
+    await page.locator('#workers tr[data-task="notify"] .badge:text-is("1 ready")').waitFor();
 
     await project.write('fixed', 'the outage is over');
-    await page.click('#workers a:has-text("in payments.dead_letter")');
+    await page.click('#workers a:has-text("1 waiting")');
     const letter = page.locator('#dead-letters tbody tr[data-id]');
     await letter.waitFor();
     expect(await letter.locator('.error-text').textContent()).toBe('mail server down');

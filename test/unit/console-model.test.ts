@@ -74,3 +74,31 @@ describe('the worker user agent', () => {
     expect(parseWorkerAgent('go-nsq/1.1.0')).toBeUndefined();
   });
 });
+
+describe("a worker's health address and metrics", () => {
+  it('is asked where nsqd sees the worker when it is bound to every interface or to a remote loopback', async () => {
+    const { reachableHealth } = await import('../../console/server/workers.ts');
+    expect(reachableHealth('0.0.0.0:9102', '10.0.0.7:51234')).toBe('10.0.0.7:9102');
+    expect(reachableHealth('127.0.0.1:9102', '10.0.0.7:51234')).toBe('10.0.0.7:9102');
+    expect(reachableHealth('127.0.0.1:9102', '127.0.0.1:51234')).toBe('127.0.0.1:9102');
+    expect(reachableHealth('10.0.0.9:9102', '10.0.0.7:51234')).toBe('10.0.0.9:9102');
+    expect(reachableHealth(null, '10.0.0.7:51234')).toBeNull();
+  });
+
+  it('reads the samples of a Prometheus text exposition', async () => {
+    const { parsePrometheusText } = await import('../../console/server/worker-health.ts');
+    const text = [
+      '# HELP nsqworker_ready 1 when ready',
+      '# TYPE nsqworker_ready gauge',
+      'nsqworker_ready 1',
+      'nsqworker_messages_finished_total{topic="log",channel="pageview.store",task="store"} 42',
+      'odd{label="with \\"quotes\\""} 2.5',
+      'not a sample',
+    ].join('\n');
+    expect(parsePrometheusText(text)).toEqual([
+      { name: 'nsqworker_ready', labels: {}, value: 1 },
+      { name: 'nsqworker_messages_finished_total', labels: { topic: 'log', channel: 'pageview.store', task: 'store' }, value: 42 },
+      { name: 'odd', labels: { label: 'with "quotes"' }, value: 2.5 },
+    ]);
+  });
+});

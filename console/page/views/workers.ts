@@ -13,22 +13,29 @@ function taskRow(worker: WorkerView, task: WorkerTask, first: boolean, nowSecond
   const oldest = Math.min(...task.instances.map((i) => i.connectedAt));
   return html`<tr data-worker="${worker.topic}/${worker.channel}" data-task="${task.task}" class="${first ? 'group-start' : ''}">
     <td class="name">${first ? html`<a href="${hashFor.topic(worker.topic)}">${worker.topic}</a> / ${worker.channel}` : ''}</td>
-    <td><span class="badge badge-info">${task.task}</span>${counts?.paused ? badge('paused', 'paused') : ''}</td>
-    <td><a class="mono" href="${hashFor.channel(worker.topic, task.channel)}">${task.channel}</a></td>
+    <td><span class="badge badge-info">${task.task}</span>${counts?.paused ? badge('paused', 'paused') : ''}<div class="sub"><a class="mono" href="${hashFor.channel(worker.topic, task.channel)}">${task.channel}</a></div></td>
     <td class="num">${count(task.instances.length)}</td>
     <td class="num">${counts === null ? '—' : count(counts.depth)}</td>
     <td class="num">${count(task.instances.reduce((sum, i) => sum + i.inFlight, 0))}</td>
-    <td class="num">${counts === null ? '—' : rate(counts.messageRate)}</td>
-    <td class="num">${counts === null ? '—' : rate(counts.requeueRate)}</td>
-    <td class="num">${duration(nowSeconds - oldest)}</td>
+    <td class="num">${task.handledRate !== null ? rate(task.handledRate) : counts === null ? '—' : rate(counts.messageRate)}</td>
+    <td class="num">${task.failedRate !== null ? rate(task.failedRate) : counts === null ? '—' : rate(counts.requeueRate)}</td>
+    <td class="num">${rate(task.deadLetteredRate)}</td>
+    <td>${states(task)}<div class="sub">up ${duration(nowSeconds - oldest)}</div></td>
     <td>${first ? deadLetterCell(worker) : ''}</td>
   </tr>`;
+}
+
+/** Each instance's state from its /metrics, counted: "2 ready", "1 draining". */
+function states(task: WorkerTask) {
+  const counted = new Map<string, number>();
+  for (const instance of task.instances) counted.set(instance.state ?? 'no metrics', (counted.get(instance.state ?? 'no metrics') ?? 0) + 1);
+  return [...counted].map(([state, n]) => badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : state === 'starting' ? 'info' : 'muted'));
 }
 
 function deadLetterCell(worker: WorkerView) {
   if (worker.deadLetterTopic === null) return html`<span class="muted">none</span>`;
   const waiting = worker.deadLetters ?? 0;
-  return html`<a href="${hashFor.deadLetters(worker.deadLetterTopic)}" class="${waiting > 0 ? 'dead-count' : ''}">${count(waiting)} in ${worker.deadLetterTopic}</a>`;
+  return html`<a href="${hashFor.deadLetters(worker.deadLetterTopic)}" class="${waiting > 0 ? 'dead-count' : ''}">${count(waiting)} waiting</a><div class="sub mono">${worker.deadLetterTopic}</div>`;
 }
 
 export class WorkersView implements View {
@@ -47,7 +54,7 @@ export class WorkersView implements View {
       <p class="lead">Every nsqworker worker connected to the cluster, from the user agent its consumers send to nsqd.
         ${workers.length} worker${workers.length === 1 ? '' : 's'} on ${hosts.length} host${hosts.length === 1 ? '' : 's'}${hosts.length > 0 ? `: ${hosts.join(', ')}` : ''}.</p>
       <div class="table-wrap"><table class="data" id="workers">
-        <thead><tr><th>Worker</th><th>Task</th><th>Channel</th><th class="num">Instances</th><th class="num">Waiting</th><th class="num">In flight</th><th class="num">Handled</th><th class="num">Requeued</th><th class="num">Up for</th><th>Dead letters</th></tr></thead>
+        <thead><tr><th>Worker</th><th>Task and channel</th><th class="num">Instances</th><th class="num">Waiting</th><th class="num">In flight</th><th class="num" title="finished per second (from the worker's /metrics when it serves one, else the channel's delivery rate)">Handled</th><th class="num" title="requeued per second">Failed</th><th class="num">Dead-lettered</th><th>State</th><th>Dead letters</th></tr></thead>
         <tbody>${workers.length === 0 ? html`<tr><td colspan="10" class="empty">No worker is connected. Start one with <code>nsqworker --topic T --channel C</code>.</td></tr>` : workers.map((worker) => worker.tasks.map((task, i) => taskRow(worker, task, i === 0, now)))}</tbody>
       </table></div>`);
   }
