@@ -60,7 +60,7 @@ it("names each task's consumer in its user agent, and runs a replay on the named
     return stats.topics[0]!.channels.every((c) => c.message_count === 2 && c.depth === 0 && c.in_flight_count === 0) ? true : undefined;
   }, 'both channels to finish both messages');
   const ran = await project.records<Ran>('ran.jsonl');
-  expect(ran.filter((r) => r.task === 'notify').map((r) => r.body).sort()).toEqual(['{"amount":7}', 'after']);
+  expect(ran.filter((r) => r.task === 'notify').map((r) => r.body).sort()).toEqual(['after', '{"amount":7}']);
   expect(ran.filter((r) => r.task === 'ledger').map((r) => r.body)).toEqual(['after']);
   run.kill('SIGTERM');
   expect((await run.waitForExit()).code).toBe(0);
