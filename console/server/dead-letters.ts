@@ -104,10 +104,14 @@ export class DeadLetterReaders {
     this.idleTimer.unref();
   }
 
-  /** The oldest dead letters of `topic`, opening its reader on the first view (not under --read-only). */
-  view(topic: string): DeadLettersAnswer {
+  /**
+   * The oldest dead letters of `topic`, opening its reader on the first view. Opening one creates a
+   * channel, a change to the cluster: under --read-only, or for a viewer who may not act, only the
+   * count is shown.
+   */
+  view(topic: string, mayRead: boolean): DeadLettersAnswer {
     const waiting = deadLettersWaiting(this.deps.model, topic);
-    if (this.deps.readOnly) return { topic, channel: null, waiting, held: [], error: null };
+    if (this.deps.readOnly || !mayRead) return { topic, channel: null, waiting, held: [], error: null };
     let reader = this.readers.get(topic);
     if (reader === undefined) {
       const tcpAddresses = this.deps.model.nodesWithTopic(topic).flatMap((address) => this.deps.model.nodes.get(address)?.tcpAddress ?? []);

@@ -32,7 +32,7 @@ export class DeadLettersView implements View {
     const canAct = overview.canAct && answer.channel !== null;
     const note =
       answer.channel === null
-        ? html`Read-only: only the number waiting is shown (reading them would create a channel on the topic).`
+        ? html`Only the number waiting is shown: reading them would create a channel on the topic, and this console is read-only or you are not an admin user.`
         : html`Read through the channel <code>${answer.channel}</code>; the oldest ${answer.held.length} are held in flight while this page is open.`;
     setHtml(this.body, html`
       <div class="cards"><div class="card"><div class="card-label">Waiting</div><div class="card-value">${answer.waiting === null ? '—' : count(answer.waiting)}</div></div></div>
