@@ -40,11 +40,14 @@ export function element<K extends keyof HTMLElementTagNameMap>(tag: K, className
   return node;
 }
 
+/** What each element was last given, kept beside the DOM rather than in a (large) attribute. */
+const shown = new WeakMap<Element, string>();
+
 /** Replaces an element's content only when it changed, so a refresh with nothing new costs nothing. */
 export function setHtml(target: Element, markup: Safe): void {
-  if ((target as HTMLElement).dataset.html === markup.value) return;
+  if (shown.get(target) === markup.value) return;
   target.innerHTML = markup.value;
-  (target as HTMLElement).dataset.html = markup.value;
+  shown.set(target, markup.value);
 }
 
 export const hashFor = {
