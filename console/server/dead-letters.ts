@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Consumer } from '../../client/consumer.ts';
 import { RequeueMessage } from '../../client/errors.ts';
 import type { Message } from '../../client/message.ts';
+import type { TlsOption } from '../../client/options.ts';
 import type { ActionResult, DeadLettersAnswer, DeadLetterView } from '../api-types.ts';
 import type { ClusterModel } from './cluster.ts';
 import type { UpstreamClient } from './http-client.ts';
@@ -61,10 +62,10 @@ class Reader {
   lastViewedAt = Date.now();
   private readonly consumer: Consumer;
 
-  constructor(readonly topic: string, tcpAddresses: string[], limit: number, logger: Logger) {
+  constructor(readonly topic: string, tcpAddresses: string[], limit: number, logger: Logger, tls: TlsOption | undefined) {
     this.consumer = new Consumer(
       // Unlimited attempts: a dead letter must never be given up on (FINed) by the console.
-      { topic, channel: CONSOLE_CHANNEL, nsqdTcpAddresses: tcpAddresses, maxInFlight: limit, maxAttempts: 0, autoTouch: true, userAgent: 'nsqworker-console', requeueDelayMs: 0 },
+      { topic, channel: CONSOLE_CHANNEL, nsqdTcpAddresses: tcpAddresses, maxInFlight: limit, maxAttempts: 0, autoTouch: true, userAgent: 'nsqworker-console', requeueDelayMs: 0, ...(tls === undefined ? {} : { tls }) },
       (message) =>
         new Promise<void>((resolve, reject) => {
           this.held.set(message.id, {
@@ -92,7 +93,7 @@ export class DeadLetterReaders {
   private readonly readers = new Map<string, Reader>();
   private readonly idleTimer: NodeJS.Timeout;
 
-  constructor(private readonly deps: { model: ClusterModel; upstream: UpstreamClient; logger: Logger; readOnly: boolean; limit?: number; idleMs?: number }) {
+  constructor(private readonly deps: { model: ClusterModel; upstream: UpstreamClient; logger: Logger; readOnly: boolean; limit?: number; idleMs?: number; tls?: TlsOption }) {
     const idleMs = deps.idleMs ?? 120_000;
     this.idleTimer = setInterval(() => {
       for (const [topic, reader] of this.readers) {
@@ -116,7 +117,7 @@ export class DeadLetterReaders {
     if (reader === undefined) {
       const tcpAddresses = this.deps.model.nodesWithTopic(topic).flatMap((address) => this.deps.model.nodes.get(address)?.tcpAddress ?? []);
       if (tcpAddresses.length === 0) return { topic, channel: CONSOLE_CHANNEL, waiting, held: [], error: waiting === null ? null : 'no TCP address known for the nodes of this topic' };
-      reader = new Reader(topic, tcpAddresses, this.deps.limit ?? 50, this.deps.logger);
+      reader = new Reader(topic, tcpAddresses, this.deps.limit ?? 50, this.deps.logger, this.deps.tls);
       this.readers.set(topic, reader);
     }
     reader.lastViewedAt = Date.now();

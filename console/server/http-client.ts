@@ -1,7 +1,11 @@
 /**
- * The console's calls to nsqd and nsqlookupd: plain HTTP with a deadline on every request, so one
- * broker that stops answering costs a poll at most its timeout and never stalls the others.
+ * The console's calls to nsqd and nsqlookupd: one HTTP(S) request each with a deadline, so one broker
+ * that stops answering costs a poll at most its timeout and never stalls the others. Through the
+ * client's request helper: the `--http-client-tls-*` options for https, and an nsqd run with
+ * `--tls-required` (403 TLS_REQUIRED with its https port) asked again over https.
  */
+import { nsqHttpRequest } from '../../client/http-request.ts';
+import type { TlsOption } from '../../client/options.ts';
 
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
@@ -24,40 +28,44 @@ export interface UpstreamClient {
 
 const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
 
-async function request(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-  let response: Response;
+async function request(url: string, init: { method: 'GET' | 'POST'; body?: string }, timeoutMs: number, tls: TlsOption | undefined): Promise<string> {
+  let answer: { status: number; text: string };
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    answer = await nsqHttpRequest(url, {
+      method: init.method,
+      headers: { Accept: NSQ_ACCEPT },
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(init.body === undefined ? {} : { body: Buffer.from(init.body) }),
+      ...(tls === undefined ? {} : { tls }),
+    });
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : ((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message);
+    const reason = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
     throw new UpstreamError(url, 0, reason, { cause: error });
   }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '');
-    let message = text;
+  if (answer.status < 200 || answer.status > 299) {
+    let message = answer.text;
     try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
+      message = (JSON.parse(answer.text) as { message?: string }).message ?? answer.text;
     } catch {
       // nsqd answers errors as {"message": ...}; anything else is shown as it came.
     }
-    throw new UpstreamError(url, response.status, `${response.status} ${message}`.trim());
+    throw new UpstreamError(url, answer.status, `${answer.status} ${message}`.trim());
   }
-  return response;
+  return answer.text;
 }
 
-export function createUpstreamClient(timeoutMs: number): UpstreamClient {
+export function createUpstreamClient(timeoutMs: number, tls?: TlsOption): UpstreamClient {
   return {
     async getJson(url) {
-      const response = await request(url, { headers: { Accept: NSQ_ACCEPT } }, timeoutMs);
+      const text = await request(url, { method: 'GET' }, timeoutMs, tls);
       try {
-        return await response.json();
+        return JSON.parse(text);
       } catch (error) {
         throw new UpstreamError(url, 0, 'answer was not JSON', { cause: error });
       }
     },
     async post(url, body) {
-      const response = await request(url, { method: 'POST', headers: { Accept: NSQ_ACCEPT }, ...(body === undefined ? {} : { body }) }, timeoutMs);
-      await response.arrayBuffer();
+      await request(url, { method: 'POST', ...(body === undefined ? {} : { body }) }, timeoutMs, tls);
     },
   };
 }

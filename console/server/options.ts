@@ -26,6 +26,11 @@ export const ConsoleOptionsSchema = z.object({
   /** Accepted for nsqadmin's command lines; the request timeout bounds the connect as well. */
   httpClientConnectTimeoutMs: positive.default(2000),
   httpClientRequestTimeoutMs: positive.default(5000),
+  /** PEM files for https to nsqd and lookupd (and to an nsqd's https port after its TLS_REQUIRED). */
+  httpClientTlsRootCaFile: z.string().default(''),
+  httpClientTlsCert: z.string().default(''),
+  httpClientTlsKey: z.string().default(''),
+  httpClientTlsInsecureSkipVerify: z.boolean().default(false),
   logger: z.custom<Logger>().optional(),
 });
 
@@ -35,7 +40,7 @@ export type ConsoleOptions = z.output<typeof ConsoleOptionsSchema>;
 export interface ConsoleFlag {
   /** nsqadmin's flag name, without the dashes. */
   flag: string;
-  option: Exclude<keyof ConsoleOptions, 'logger' | 'readOnly'>;
+  option: Exclude<keyof ConsoleOptions, 'logger' | 'readOnly' | 'httpClientTlsInsecureSkipVerify'>;
   kind: 'string' | 'duration' | 'list';
   description: string;
 }
@@ -52,6 +57,9 @@ export const CONSOLE_FLAGS: readonly ConsoleFlag[] = [
   { flag: 'poll-interval', option: 'pollIntervalMs', kind: 'duration', description: 'how often each nsqd and lookupd is polled (default 2s)' },
   { flag: 'http-client-connect-timeout', option: 'httpClientConnectTimeoutMs', kind: 'duration', description: 'accepted as nsqadmin does; the request timeout covers connecting too' },
   { flag: 'http-client-request-timeout', option: 'httpClientRequestTimeoutMs', kind: 'duration', description: 'timeout for a request to nsqd and lookupd (default 5s)' },
+  { flag: 'http-client-tls-root-ca-file', option: 'httpClientTlsRootCaFile', kind: 'string', description: 'CA file that signs the certificates of nsqd and lookupd (https)' },
+  { flag: 'http-client-tls-cert', option: 'httpClientTlsCert', kind: 'string', description: 'client certificate file, for nsqd that ask for one' },
+  { flag: 'http-client-tls-key', option: 'httpClientTlsKey', kind: 'string', description: 'key file of the client certificate' },
 ];
 
 /** `/nsq` and `nsq/` become `/nsq/`; the empty path is `/`. */

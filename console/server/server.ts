@@ -2,7 +2,9 @@
  * `startConsole()`: the web console as one object — the poller, the model it fills, and an HTTP
  * server for the page and its API under the base path — with an idempotent `close()`.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { TlsOption } from '../../client/options.ts';
 import pino from 'pino';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { handleApi, type ApiContext } from './api.ts';
@@ -10,7 +12,7 @@ import { ClusterModel } from './cluster.ts';
 import { DeadLetterReaders } from './dead-letters.ts';
 import { WorkerHealthReader } from './worker-health.ts';
 import { createUpstreamClient } from './http-client.ts';
-import { ConsoleOptionsSchema, normaliseBasePath, type ConsoleOptionsInput } from './options.ts';
+import { ConsoleOptionsSchema, normaliseBasePath, type ConsoleOptions, type ConsoleOptionsInput } from './options.ts';
 import { loadPageAssets, type PageAssets } from './page-bundle.ts';
 import { ClusterPoller } from './poller.ts';
 
@@ -60,9 +62,10 @@ export async function startConsole(input: ConsoleOptionsInput = {}): Promise<Con
   const logger = options.logger ?? pino({ level: 'silent' });
   const basePath = normaliseBasePath(options.basePath);
   const model = new ClusterModel(options.pollIntervalMs);
-  const upstream = createUpstreamClient(options.httpClientRequestTimeoutMs);
+  const tls = tlsOptions(options);
+  const upstream = createUpstreamClient(options.httpClientRequestTimeoutMs, tls);
   const poller = new ClusterPoller({ ...options, intervalMs: options.pollIntervalMs, upstream, model, logger });
-  const deadLetters = new DeadLetterReaders({ model, upstream, logger, readOnly: options.readOnly });
+  const deadLetters = new DeadLetterReaders({ model, upstream, logger, readOnly: options.readOnly, ...(tls === undefined ? {} : { tls }) });
   const ctx: ApiContext = { options, model, upstream, deadLetters, workerHealth: new WorkerHealthReader(options.pollIntervalMs), logger };
   const html = indexHtml(basePath);
   let assets: Promise<PageAssets> | undefined;
@@ -132,6 +135,23 @@ export async function startConsole(input: ConsoleOptionsInput = {}): Promise<Con
       return closing;
     },
   };
+}
+
+/** The `--http-client-tls-*` options as Node TLS options; undefined when none is given. */
+function tlsOptions(options: ConsoleOptions): TlsOption | undefined {
+  const read = (flag: string, path: string): Buffer | undefined => {
+    if (path === '') return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`--${flag}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const ca = read('http-client-tls-root-ca-file', options.httpClientTlsRootCaFile);
+  const cert = read('http-client-tls-cert', options.httpClientTlsCert);
+  const key = read('http-client-tls-key', options.httpClientTlsKey);
+  if (ca === undefined && cert === undefined && key === undefined && !options.httpClientTlsInsecureSkipVerify) return undefined;
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(options.httpClientTlsInsecureSkipVerify ? { rejectUnauthorized: false } : {}) };
 }
 
 function notFound(res: ServerResponse): void {

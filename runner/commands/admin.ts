@@ -9,6 +9,7 @@ import { onShutdownSignal } from '../ops/shutdown.ts';
 export function registerAdminCommand(cli: CAC): void {
   addFlags(cli.command('admin', 'Run the web console for nsqd and nsqlookupd (nsqadmin\'s flags)').alias('nsqadmin'), CONSOLE_FLAGS)
     .option('--read-only', 'hide and refuse every action (create, pause, empty, delete, tombstone)')
+    .option('--http-client-tls-insecure-skip-verify', 'accept certificates of nsqd and lookupd that do not verify (insecure)')
     .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
     .example('nsqworker admin --lookupd-http-address 127.0.0.1:4161')
     .example('nsqworker admin --nsqd-http-address 127.0.0.1:4151 --read-only')
@@ -16,7 +17,7 @@ export function registerAdminCommand(cli: CAC): void {
       const logger = createLogger(flags.logLevel as LogLevel, 'nsqadmin');
       const options = optionsFromFlags(flags, CONSOLE_FLAGS);
       // The console logs its URL when it listens.
-      const handle = await startConsole({ ...options, readOnly: flags.readOnly === true, logger });
+      const handle = await startConsole({ ...options, readOnly: flags.readOnly === true, httpClientTlsInsecureSkipVerify: flags.httpClientTlsInsecureSkipVerify === true, logger });
       if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
         logger.warn('no --nsqd-http-address or --lookupd-http-address: the console has nothing to show');
       }

@@ -13,6 +13,7 @@ import { startConsole, type ConsoleHandle } from '../../console/server/server.ts
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { waitFor } from '../support/brokers.ts';
+import { makeTestCertificates } from '../support/certificates.ts';
 import type { ConsoleOptionsInput } from '../../console/server/options.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -166,6 +167,27 @@ describe('console server', () => {
     expect(await done.json()).toEqual({ ok: true, errors: [] });
     await waitFor(async () => (await channels()).every((c) => c.depth === 0 && c.in_flight_count === 0), 'the dead letter to be finished');
     expect((await channels()).map((c) => c.channel_name)).toEqual(['nsqworker_console']);
+  });
+
+  it('follows a --tls-required nsqd to its https port with the --http-client-tls-* CA, and shows it down without', async () => {
+    const certs = makeTestCertificates();
+    cleanups.push(async () => certs.remove());
+    const dataPath = await mkdtemp(join(tmpdir(), 'nsqworker-console-'));
+    const nsqd = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', httpsAddress: '127.0.0.1:0', dataPath, broadcastAddress: '127.0.0.1', tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsRequired: 'true' });
+    cleanups.push(async () => {
+      await nsqd.close();
+      await rm(dataPath, { recursive: true, force: true });
+    });
+    const secured = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress], httpClientTlsRootCaFile: certs.caFile });
+    await secured.nextRound();
+    const seen = (await (await fetch(`${secured.url}api/overview`)).json()) as Overview;
+    expect(seen.nodes).toEqual([expect.objectContaining({ address: nsqd.httpAddress, up: true, error: null })]);
+
+    const untrusting = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress] });
+    await untrusting.nextRound();
+    const refused = (await (await fetch(`${untrusting.url}api/overview`)).json()) as Overview;
+    expect(refused.nodes[0]).toMatchObject({ up: false });
+    expect(refused.nodes[0]!.error).toMatch(/certificate/i);
   });
 
   it('serves the page and its bundle under the base path', async () => {
