@@ -45,6 +45,8 @@ export interface LookupdState {
 export class ClusterModel {
   readonly nodes = new Map<string, NodeState>();
   lookupds: LookupdState[] = [];
+  /** Topics some lookupd lists, whether or not an nsqd has them. */
+  private lookupdTopics: ReadonlySet<string> = new Set();
   tick = 0;
   polledAt = 0;
   readonly series: SeriesStore;
@@ -57,8 +59,9 @@ export class ClusterModel {
   }
 
   /** Takes one poll round: every node the round knew of, answered or not. */
-  applyRound(atMs: number, results: readonly NodeResult[], lookupds: LookupdState[]): void {
+  applyRound(atMs: number, results: readonly NodeResult[], lookupds: LookupdState[], lookupdTopics: ReadonlySet<string> = new Set()): void {
     this.lookupds = lookupds;
+    this.lookupdTopics = lookupdTopics;
     const seen = new Set<string>();
     for (const result of results) {
       seen.add(result.address);
@@ -121,7 +124,8 @@ export class ClusterModel {
         channels.set(channel.channel_name, entry);
       }
     }
-    if (perNode.length === 0) return undefined;
+    // A topic only a lookupd lists (created there, on no nsqd yet) is shown, empty.
+    if (perNode.length === 0 && !this.lookupdTopics.has(name)) return undefined;
     const rows = [...channels].map(([channel, entry]) => ({ name: channel, ...entry.counts, stale: entry.stale }));
     rows.sort((a, b) => a.name.localeCompare(b.name));
     return { tick: this.tick, name, counts, nodes: perNode, channels: rows };
@@ -215,6 +219,9 @@ export class ClusterModel {
       depth += row.depth + row.channelDepth;
       messageRate = addRate(messageRate, row.messageRate ?? undefined);
       out.push(row);
+    }
+    for (const name of this.lookupdTopics) {
+      if (!rows.has(name)) out.push({ name, ...emptyCounts(), channelCount: 0, channelDepth: 0, nodeCount: 0, stale: false });
     }
     this.totals = { depth, messageRate, inFlight };
     return out.sort((a, b) => a.name.localeCompare(b.name));

@@ -32,6 +32,8 @@ export class ClusterPoller {
   private closed = false;
   /** Nodes last listed by each lookupd, kept while that lookupd does not answer. */
   private readonly fromLookupd = new Map<string, LookupdNode[]>();
+  /** Topics each lookupd lists (`/topics`): some may be on no nsqd yet (created through lookupd). */
+  private readonly topicsFromLookupd = new Map<string, string[]>();
   /** What /info said of a node given by address: lookupd's /nodes says it of the others. */
   private readonly infos = new Map<string, { hostname: string; tcpAddress: string }>();
   private readonly roundListeners = new Set<() => void>();
@@ -78,13 +80,16 @@ export class ClusterPoller {
     const nodes = this.knownNodes();
     const results = await Promise.all(nodes.map((node) => this.pollNode(node)));
     if (this.closed) return;
-    this.options.model.applyRound(Date.now(), results, lookupds);
+    this.options.model.applyRound(Date.now(), results, lookupds, new Set([...this.topicsFromLookupd.values()].flat()));
     for (const listener of [...this.roundListeners]) listener();
   }
 
   private async pollLookupd(address: string): Promise<LookupdState> {
     try {
-      this.fromLookupd.set(address, readNodes(await this.options.upstream.getJson(`http://${address}/nodes`)));
+      const [nodes, topics] = await Promise.all([this.options.upstream.getJson(`http://${address}/nodes`), this.options.upstream.getJson(`http://${address}/topics`)]);
+      this.fromLookupd.set(address, readNodes(nodes));
+      const listed = (topics as { topics?: unknown }).topics;
+      this.topicsFromLookupd.set(address, Array.isArray(listed) ? listed.filter((t): t is string => typeof t === 'string') : []);
       return { address, up: true, error: null };
     } catch (error) {
       return { address, up: false, error: (error as Error).message };

@@ -117,6 +117,12 @@ describe('console server', () => {
     expect(overview.topics.map((topic) => topic.name)).toEqual(['orders']);
 
     const origin = new URL(web.url).origin;
+    // A topic created with lookupds is registered there (as nsqadmin does) and listed before any nsqd has it.
+    expect(await (await post(`${web.url}api/action`, { action: 'create', topic: 'planned' }, { Origin: origin })).json()).toEqual({ ok: true, errors: [] });
+    await web.nextRound();
+    const listed = (await (await fetch(`${web.url}api/overview`)).json()) as Overview;
+    expect(listed.topics.map((topic) => [topic.name, topic.nodeCount])).toEqual([['orders', 1], ['planned', 0]]);
+
     const done = await post(`${web.url}api/action`, { action: 'tombstone', topic: 'orders', node: nsqd.httpAddress }, { Origin: origin });
     expect(await done.json()).toEqual({ ok: true, errors: [] });
     expect(await lookupProducers()).toBe(0);

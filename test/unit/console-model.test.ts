@@ -53,6 +53,16 @@ describe('ClusterModel', () => {
     expect(model.topic('orders')?.nodes[0]).toMatchObject({ node: 'a:1', up: false });
   });
 
+  it('lists a topic only a lookupd has, empty, beside those nsqd report', () => {
+    const model = new ClusterModel(1000);
+    model.applyRound(0, [up('a:1', stats(1, 1))], [], new Set(['orders', 'planned']));
+    expect(model.overview({ readOnly: false, canAct: true, user: null }).topics.map((t) => [t.name, t.nodeCount])).toEqual([
+      ['orders', 1],
+      ['planned', 0],
+    ]);
+    expect(model.topic('planned')).toMatchObject({ name: 'planned', nodes: [], channels: [] });
+  });
+
   it('drops a node no longer listed, and its topics with it', () => {
     const model = new ClusterModel(1000);
     model.applyRound(0, [up('a:1', stats(1, 1))], []);

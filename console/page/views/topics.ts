@@ -27,7 +27,7 @@ function compareRows(key: SortKey): (a: TopicRow, b: TopicRow) => number {
 
 function topicRow(row: TopicRow) {
   return html`<tr data-topic="${row.name}">
-    <td class="name"><a href="${hashFor.topic(row.name)}">${row.name}</a>${row.paused ? badge('paused', 'paused') : ''}${row.stale ? badge('stale', 'stale') : ''}</td>
+    <td class="name"><a href="${hashFor.topic(row.name)}">${row.name}</a>${row.paused ? badge('paused', 'paused') : ''}${row.stale ? badge('stale', 'stale') : ''}${row.nodeCount === 0 ? badge('lookupd only', 'muted') : ''}</td>
     <td class="num">${count(row.channelCount)}</td>
     <td class="num" data-col="depth">${count(row.depth)}</td>
     <td class="num strong" data-col="channel-depth">${count(row.channelDepth)}</td>
