@@ -1,54 +1,146 @@
 /**
- * One broker per data path, as nsqd's flock on the directory ensures: a lock file holding the
- * owner's pid, created exclusively. A lock left by a process that no longer runs (kill -9) is taken
- * over; one held by a live process is refused with `E_DATA_PATH_LOCKED`.
+ * One broker per data path, as nsqd's flock on the directory ensures. A pid file cannot do this
+ * after `kill -9`: the pid is reused (in a container the broker is PID 1 on every start, so the new
+ * broker finds its own pid in the lock and refuses forever). So the lock is a listening Unix
+ * socket, which the kernel closes when its holder dies however it dies:
+ *
+ * - `<data-path>/nsqworker.lock` is a socket file: a connection that is accepted means a live
+ *   holder (it answers its pid); a refused one means a stale file, which is removed and taken.
+ *   Anything else at that name (an old pid file) is refused the same way, and so taken over.
+ * - On Linux an abstract socket named after the data path's real path is bound first: binding
+ *   is atomic, so two brokers racing over the same stale file cannot both take it (they would
+ *   both see it refused, both remove it, both listen). It leaves no file behind.
+ *
+ * A path too long for a socket address (about 100 bytes) puts the socket file in the system
+ * temporary directory instead, named by a hash of the data path.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { realpathSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CodedError } from '../../protocol/coded-error.ts';
 
-export class DataPathLockedError extends Error {
+export const DataLockErrorCode = {
+  /** Another live process holds the data path. */
+  Locked: 'E_DATA_PATH_LOCKED',
+  /** The lock could not be taken for another reason (permissions, a socket error); `cause` says why. */
+  Failed: 'E_DATA_PATH_LOCK_FAILED',
+} as const;
+export type DataLockErrorCode = (typeof DataLockErrorCode)[keyof typeof DataLockErrorCode];
+
+export class DataPathLockedError extends CodedError<typeof DataLockErrorCode.Locked> {
   override readonly name = 'DataPathLockedError';
-  readonly code = 'E_DATA_PATH_LOCKED';
   constructor(
     readonly dataPath: string,
-    readonly ownerPid: number,
+    /** The holder's pid as it answered, undefined when it did not answer in time. */
+    readonly ownerPid: number | undefined,
   ) {
-    super(`data path ${dataPath} is in use by another broker (pid ${ownerPid})`);
+    super(DataLockErrorCode.Locked, `data path ${dataPath} is in use by another broker (pid ${ownerPid ?? 'unknown'})`);
   }
 }
 
-function isAlive(pid: number): boolean {
+export class DataLockError extends CodedError<typeof DataLockErrorCode.Failed> {
+  override readonly name = 'DataLockError';
+}
+
+/** Longest socket file path used in place (sun_path is 108 bytes on Linux, 104 on macOS). */
+const MAX_SOCKET_PATH = 100;
+/** How long a live holder has to answer with its pid. */
+const PID_ANSWER_TIMEOUT_MS = 1000;
+
+/**
+ * Takes the lock on `dataPath` (which must exist). Resolves to the release function (idempotent,
+ * synchronous). Rejects with {@link DataPathLockedError} (`E_DATA_PATH_LOCKED`) when a live process
+ * holds it, or {@link DataLockError} (`E_DATA_PATH_LOCK_FAILED`) when it cannot be taken.
+ */
+export async function lockDataPath(dataPath: string): Promise<() => void> {
+  const real = realpathSync(dataPath);
+  const hash = createHash('sha256').update(real).digest('hex').slice(0, 32);
+  const servers: net.Server[] = [];
+  const release = (): void => {
+    for (const server of servers.splice(0)) server.close();
+  };
   try {
-    process.kill(pid, 0);
-    return true;
+    if (process.platform === 'linux') {
+      const abstract = `\0nsqworker-data-path:${hash}`;
+      const server = await listenOrProbe(abstract, dataPath);
+      if (server === 'stale') throw new DataLockError(DataLockErrorCode.Failed, `abstract lock socket of ${dataPath} refused`);
+      servers.push(server);
+    }
+    const inPlace = join(real, 'nsqworker.lock');
+    const socketPath = Buffer.byteLength(inPlace) <= MAX_SOCKET_PATH ? inPlace : join(tmpdir(), `nsqworker-${hash}.lock`);
+    for (let attempt = 0; ; attempt++) {
+      const server = await listenOrProbe(socketPath, dataPath);
+      if (server !== 'stale') {
+        servers.push(server);
+        break;
+      }
+      if (attempt > 0) throw new DataLockError(DataLockErrorCode.Failed, `cannot take the stale lock ${socketPath}`);
+      // Refused: its holder is gone. Binding the abstract name first made this removal ours alone.
+      try {
+        unlinkSync(socketPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    release();
+    if (error instanceof DataPathLockedError || error instanceof DataLockError) throw error;
+    throw new DataLockError(DataLockErrorCode.Failed, `cannot lock data path ${dataPath}: ${(error as Error).message}`, { cause: error });
   }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    // Closing a socket server removes its file.
+    release();
+  };
 }
 
-/** Takes the lock; returns its release function (idempotent). */
-export function lockDataPath(dataPath: string): () => void {
-  const path = join(dataPath, 'nsqworker.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw new DataPathLockedError(dataPath, owner);
-      if (owner === process.pid) throw new DataPathLockedError(dataPath, owner);
-      unlinkSync(path); // stale: its owner is gone
-    }
+/** Listens on `path`, or finds it taken: throws when a live holder answers, 'stale' when refused. */
+async function listenOrProbe(path: string, dataPath: string): Promise<net.Server | 'stale'> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(`${process.pid}\n`);
+  });
+  const listened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    server.once('error', resolve);
+    server.listen(path, () => {
+      server.off('error', resolve);
+      resolve(undefined);
+    });
+  });
+  if (listened === undefined) {
+    server.unref();
+    return server;
   }
-  throw new Error(`could not lock data path ${dataPath}`);
+  if (listened.code !== 'EADDRINUSE') throw listened;
+  const holder = await probe(path);
+  if (holder === 'refused') return 'stale';
+  throw new DataPathLockedError(dataPath, holder);
+}
+
+/** Connects to a lock socket: 'refused' when nobody listens, else the pid it answers (undefined if none in time). */
+function probe(path: string): Promise<number | undefined | 'refused'> {
+  return new Promise((resolve) => {
+    let answer = '';
+    let connected = false;
+    const socket = net.connect(path);
+    const timer = setTimeout(() => socket.destroy(), PID_ANSWER_TIMEOUT_MS);
+    socket.setEncoding('latin1');
+    socket.on('connect', () => {
+      connected = true;
+    });
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (!connected) return resolve('refused');
+      const pid = Number.parseInt(answer, 10);
+      resolve(Number.isInteger(pid) ? pid : undefined);
+    });
+  });
 }

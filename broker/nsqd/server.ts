@@ -50,7 +50,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const logger = options.logger ?? pino({ level: 'silent' });
   const nsqd = new Nsqd(options, logger);
   nsqd.tls = tls;
-  const unlock = lockDataPath(options.dataPath);
+  const unlock = await lockDataPath(options.dataPath);
   try {
     nsqd.load();
   } catch (error) {

@@ -1,0 +1,109 @@
+/**
+ * Child-process brokers for crash tests: started on 127.0.0.1 port 0 with a given data path, killed
+ * with SIGKILL (nothing persisted) or stopped with a signal. Every child started is killed by
+ * `killAll()`, which tests call in afterEach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('./child-broker-main.ts', import.meta.url));
+
+/** Options as JSON: everything but the logger. */
+export type ChildBrokerOptions = Omit<BrokerOptionsInput, 'logger'>;
+
+export interface ChildBroker {
+  readonly child: ChildProcess;
+  readonly tcp: string;
+  readonly http: string;
+  readonly pid: number;
+  /** Everything the broker logged so far (JSON lines). */
+  stderr(): string;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+  /** A signal for a clean stop; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** What a child that could not start printed. */
+export interface ChildStartFailure {
+  error: string;
+  message: string;
+  ownerPid?: number;
+}
+
+const live = new Set<ChildProcess>();
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** Starts a child broker; resolves once it listens, or with the failure it printed. */
+export async function spawnBroker(options: ChildBrokerOptions, timeoutMs = 20_000): Promise<ChildBroker | ChildStartFailure> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, JSON.stringify(options)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child broker did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`child broker exited (${code ?? signal}) before it printed: ${stderr}`));
+    });
+  });
+  lines.close();
+  const parsed = JSON.parse(first) as { tcp: string; http: string; pid: number } | ChildStartFailure;
+  if ('error' in parsed) {
+    await exited(child);
+    return parsed;
+  }
+  return {
+    child,
+    tcp: parsed.tcp,
+    http: parsed.http,
+    pid: parsed.pid,
+    stderr: () => stderr,
+    async kill() {
+      const done = exited(child);
+      child.kill('SIGKILL');
+      await done;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      const done = exited(child);
+      child.kill(signal);
+      return done;
+    },
+  };
+}
+
+/** Starts a child broker that must start. */
+export async function startChildBroker(options: ChildBrokerOptions): Promise<ChildBroker> {
+  const started = await spawnBroker(options);
+  if ('error' in started) throw new Error(`child broker failed to start: ${started.error} ${started.message}`);
+  return started;
+}
+
+/** Kills every child still running and waits for them to go. */
+export async function killAllChildBrokers(): Promise<void> {
+  const waits: Array<Promise<number | null>> = [];
+  for (const child of live) {
+    waits.push(exited(child));
+    child.kill('SIGKILL');
+  }
+  await Promise.all(waits);
+}
