@@ -28,8 +28,12 @@ export class Backlog {
   private readonly memory = new RingQueue<BrokerMessage>();
   private readonly disk: DiskQueue | undefined;
 
+  /** Sync mode: a message read from disk stays there until `release` (see disk-queue-acks.ts). */
+  readonly durable: boolean;
+
   constructor(private readonly options: BacklogOptions) {
     this.disk = options.disk === undefined ? undefined : DiskQueue.open(options.disk);
+    this.durable = this.disk !== undefined && options.disk?.ackReads === true;
   }
 
   get depth(): number {
@@ -44,10 +48,28 @@ export class Backlog {
    * Queues a message and never loses it: when the disk write fails, the broker turns unhealthy and
    * the message stays in memory past mem-queue-size. For the broker's own moves (topic to channel,
    * requeue, timeout), which run in timers and socket handlers where a throw would bring the whole
-   * process down.
+   * process down. Returns whether it went to disk, or to memory within mem-queue-size (false: it
+   * sits in memory only because the disk failed; in sync mode its old record must then be kept).
    */
-  put(message: BrokerMessage): void {
-    if (!this.tryPut(message)) this.memory.push(message);
+  put(message: BrokerMessage): boolean {
+    if (this.tryPut(message)) return true;
+    this.memory.push(message);
+    return false;
+  }
+
+  /**
+   * Sync mode: the message is finished, or durably stored elsewhere; the record it was read from
+   * may be passed by the saved read position. Does nothing for a message not read from this disk.
+   */
+  release(message: BrokerMessage): void {
+    if (message.diskSeq < 0) return;
+    this.ack(message.diskSeq);
+    message.diskSeq = -1;
+  }
+
+  /** Sync mode: the record `seq` of this queue's disk is done with (negative: none). */
+  ack(seq: number): void {
+    if (seq >= 0) this.disk?.ack(seq);
   }
 
   /** Queues a published message, or throws the disk error with nothing queued (nsqd's E_PUB_FAILED). */
@@ -55,7 +77,17 @@ export class Backlog {
     if (!this.tryPut(message)) throw this.lastDiskError;
   }
 
+  /** A write that belongs with this queue (its channel's journal) failed: the broker turns unhealthy. */
+  reportDiskFailure(error: unknown): void {
+    this.lastDiskError = error;
+    this.options.health?.diskWriteFailed(error);
+  }
+
   /** The error of the last failed disk write. */
+  get lastError(): unknown {
+    return this.lastDiskError;
+  }
+
   private lastDiskError: unknown;
 
   private tryPut(message: BrokerMessage): boolean {
@@ -84,7 +116,9 @@ export class Backlog {
     const payload = this.disk.readNext();
     if (payload === undefined) return undefined;
     const decoded = decodeMessagePayload(payload);
-    return new BrokerMessage(decoded.id, decoded.timestampNs, decoded.body, decoded.attempts);
+    const message = new BrokerMessage(decoded.id, decoded.timestampNs, decoded.body, decoded.attempts);
+    if (this.durable) message.diskSeq = this.disk.lastReadSeq;
+    return message;
   }
 
   /** Drops every waiting message, in memory and on disk. */
@@ -105,9 +139,12 @@ export class Backlog {
       try {
         for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
           disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+          this.release(message);
         }
         for (const message of extra) {
           disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+          // Sync mode: now at the end of the queue, its old record need not be delivered again.
+          this.release(message);
         }
       } catch (error) {
         this.options.health?.diskWriteFailed(error);

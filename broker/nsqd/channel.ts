@@ -7,27 +7,11 @@
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
-import type { BrokerMessage, MessageOwner } from './message.ts';
+import { openJournalFor, type DeferredJournal } from './deferred-journal.ts';
+import type { ChannelLimits, Subscriber } from './channel-types.ts';
+import type { BrokerMessage } from './message.ts';
 
-/** The broker-side view of a subscribed client connection. */
-export interface Subscriber extends MessageOwner {
-  inFlightCount: number;
-  messageCount: number;
-  finishCount: number;
-  requeueCount: number;
-  readonly msgTimeoutMs: number;
-  readonly sampleRate: number;
-  /** RDY > in flight, subscribed, not closing, socket not backed up. */
-  isReady(): boolean;
-  sendMessage(message: BrokerMessage): void;
-  /** The channel is going away: close the connection. */
-  closeForDelete(): void;
-}
-
-export interface ChannelLimits {
-  maxReqTimeoutMs: number;
-  maxMsgTimeoutMs: number;
-}
+export type { ChannelLimits, Subscriber } from './channel-types.ts';
 
 export class Channel {
   readonly backlog: Backlog;
@@ -44,6 +28,8 @@ export class Channel {
   private timer: NodeJS.Timeout | undefined;
   private timerDueAtMs = Infinity;
   private readonly onTimer = (): void => this.processDue();
+  /** Sync mode: the deferred messages' journal. */
+  private readonly journal: DeferredJournal | undefined;
 
   constructor(
     readonly topicName: string,
@@ -53,6 +39,9 @@ export class Channel {
     private readonly limits: ChannelLimits,
   ) {
     this.backlog = new Backlog(backlog);
+    const opened = this.backlog.durable ? openJournalFor(backlog) : undefined;
+    this.journal = opened?.journal;
+    for (const { message, dueAtMs } of opened?.restored ?? []) this.enqueueDeferred(message, dueAtMs);
   }
 
   get depth(): number {
@@ -63,16 +52,19 @@ export class Channel {
     return this.deferred.size;
   }
 
-  /** A message from the topic. */
-  put(message: BrokerMessage): void {
+  /** A message from the topic. Returns false when it is held in memory only (its disk write failed). */
+  put(message: BrokerMessage): boolean {
     this.messageCount++;
-    this.backlog.put(message);
+    const stored = this.backlog.put(message);
     this.pump();
+    return stored;
   }
 
-  /** A message from the topic that becomes deliverable at `dueAtMs` (DPUB). */
-  putDeferred(message: BrokerMessage, dueAtMs: number): void {
+  /** A DPUB from the topic, due at `dueAtMs`; sync mode journals it first, or throws if `strict`. */
+  putDeferred(message: BrokerMessage, dueAtMs: number, strict = true): void {
     this.messageCount++;
+    message.dueAtMs = dueAtMs;
+    if (strict) this.journal?.add(message);
     this.defer(message, dueAtMs);
   }
 
@@ -89,7 +81,7 @@ export class Channel {
       for (const message of this.inFlight.values()) {
         if (message.owner !== subscriber) continue;
         this.takeOutOfFlight(message);
-        this.backlog.put(message);
+        this.putBack(message);
       }
       subscriber.inFlightCount = 0;
     }
@@ -138,6 +130,7 @@ export class Channel {
   finish(subscriber: Subscriber, id: string): void {
     const message = this.ownedInFlight(subscriber, id, 'FIN', ErrorCode.FinFailed);
     this.takeOutOfFlight(message);
+    this.release(message);
     subscriber.inFlightCount--;
     subscriber.finishCount++;
     this.pump();
@@ -150,7 +143,7 @@ export class Channel {
     subscriber.requeueCount++;
     this.requeueCount++;
     const delay = Math.min(Math.max(0, delayMs), this.limits.maxReqTimeoutMs);
-    if (delay === 0) this.backlog.put(message);
+    if (delay === 0) this.putBack(message);
     else this.defer(message, Date.now() + delay);
     this.pump();
   }
@@ -174,6 +167,7 @@ export class Channel {
   /** Drops every message: waiting, in flight and deferred; clients' in-flight counts go to 0. */
   empty(): void {
     this.backlog.empty();
+    this.journal?.clear();
     this.inFlight.clear();
     this.inFlightDeadlines.drain();
     this.deferred.drain();
@@ -189,11 +183,13 @@ export class Channel {
     this.inFlightDeadlines.drain();
     this.deferred.drain();
     this.backlog.deleteFiles();
+    this.journal?.deleteFile();
   }
 
   /**
    * Clean shutdown: in-flight messages join the backlog on disk; deferred messages are handed back
-   * with their due times so the caller can store them (they keep their delay across a restart).
+   * with their due times so the caller can store them (they keep their delay across a restart),
+   * except in sync mode, where the journal keeps them.
    */
   closeForShutdown(): BrokerMessage[] {
     this.stopTimer();
@@ -201,7 +197,11 @@ export class Channel {
     this.inFlight.clear();
     const deferred = this.deferred.drain();
     this.backlog.persistAndClose(inFlight);
-    return deferred;
+    if (this.journal === undefined) return deferred;
+    // In-flight ones the journal held are in the queue now.
+    for (const message of inFlight) this.journal.done(message);
+    this.journal.close();
+    return [];
   }
 
   /** Restores a deferred message after a restart. */
@@ -209,11 +209,35 @@ export class Channel {
     this.defer(message, dueAtMs);
   }
 
+  /** Defers; sync mode journals it and releases its queue record (kept if the journal fails). */
   private defer(message: BrokerMessage, dueAtMs: number): void {
     message.owner = undefined;
     message.dueAtMs = dueAtMs;
+    if (this.journal !== undefined && message.diskSeq >= 0) {
+      try {
+        this.journal.add(message);
+        this.backlog.release(message);
+      } catch (error) {
+        this.backlog.reportDiskFailure(error);
+      }
+    }
+    this.enqueueDeferred(message, dueAtMs);
+  }
+
+  private enqueueDeferred(message: BrokerMessage, dueAtMs: number): void {
     this.deferred.push(message);
     this.armTimer(dueAtMs);
+  }
+
+  /** Back to the queue; in sync mode its old records are released once the new copy is stored. */
+  private putBack(message: BrokerMessage): void {
+    if (this.backlog.put(message)) this.release(message);
+  }
+
+  /** Finished, or stored durably elsewhere: its queue record and journal entry may go. */
+  private release(message: BrokerMessage): void {
+    this.backlog.release(message);
+    this.journal?.done(message);
   }
 
   private ownedInFlight(subscriber: Subscriber, id: string, command: string, code: string): BrokerMessage {
@@ -255,10 +279,10 @@ export class Channel {
       if (owner !== undefined) owner.inFlightCount--;
       message.owner = undefined;
       this.timeoutCount++;
-      this.backlog.put(message);
+      this.putBack(message);
     }
     for (let message = this.deferred.popDue(now); message !== undefined; message = this.deferred.popDue(now)) {
-      this.backlog.put(message);
+      this.putBack(message);
     }
     const next = Math.min(this.inFlightDeadlines.nextDueAtMs, this.deferred.nextDueAtMs);
     if (next !== Infinity) this.armTimer(next);

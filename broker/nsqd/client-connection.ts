@@ -11,6 +11,7 @@ import { FrameType } from '../../protocol/frames.ts';
 import type { AuthState } from './auth.ts';
 import type { Channel, Subscriber } from './channel.ts';
 import { ClientTransport } from './client-transport.ts';
+import type { CommitWaiter } from './group-commit.ts';
 import { defaultClientSettings, type ClientSettings } from './identify.ts';
 import type { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
@@ -37,7 +38,7 @@ const SOCKET_BACKLOG_LIMIT = 1 << 20;
 
 let nextClientId = 1;
 
-export class ClientConnection implements Subscriber {
+export class ClientConnection implements Subscriber, CommitWaiter {
   readonly id = nextClientId++;
   readonly connectTs = Math.floor(Date.now() / 1000);
   readonly remoteAddress: string;
@@ -183,6 +184,15 @@ export class ClientConnection implements Subscriber {
 
   recordPublish(topic: string, count: number): void {
     this.pubCounts.set(topic, (this.pubCounts.get(topic) ?? 0) + count);
+  }
+
+  /** Sync mode: the fsync its OK waited for failed, so the OK must not be sent: drop the connection. */
+  commitFailed(error: unknown): void {
+    if (this.closed) return;
+    this.nsqd.logger.error({ client: this.remoteAddress, err: error }, 'fsync failed: dropping a publisher with an unconfirmed OK');
+    this.output.discard();
+    this.transport.destroy();
+    this.handleClose();
   }
 
   closeForDelete(): void {

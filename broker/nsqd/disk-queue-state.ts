@@ -8,6 +8,7 @@ import {
   DiskQueueError,
   DiskQueueErrorCode,
   dataFileName,
+  fileSizeOrZero,
   listDataFileNums,
   metaFileName,
   removeIfExists,
@@ -16,6 +17,8 @@ import {
 import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
 import { RecordWriter } from './disk-queue-writer.ts';
+import { AckWindow } from './disk-queue-acks.ts';
+import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
 
 export interface DiskQueueOptions {
   /** Queue name: a topic name, or `<topic>:<channel>`. Opaque here. */
@@ -33,12 +36,16 @@ export interface DiskQueueOptions {
   /** fsync + metadata after this long when there was activity (nsqd: 2000). */
   syncTimeoutMs: number;
   logger?: DiskQueueLogger;
+  /** With `syncEvery <= 1`: fsyncs batched per event-loop turn (group-commit.ts). Default: one per put. */
+  groupCommit?: GroupCommit;
+  /** Sync mode: the saved read position passes only `ack()`ed records (needs groupCommit). Default: false. */
+  ackReads?: boolean;
 }
 
 const silentLogger: DiskQueueLogger = { warn() {}, error() {} };
 
 /** The persisted half of {@link DiskQueue}; not used on its own. */
-export abstract class DiskQueueState {
+export abstract class DiskQueueState implements Committable {
   readonly name: string;
   protected readonly dataPath: string;
   protected readonly metaFile: string;
@@ -58,6 +65,15 @@ export abstract class DiskQueueState {
   protected readFileEnd = -1;
 
   protected opsSinceSync = 0;
+  protected readonly committer: GroupCommit | undefined;
+  protected readonly acks: AckWindow | undefined;
+  /** Data files below this number are deleted (ack mode deletes a file once the saved position passed it). */
+  private keptFrom: number;
+  /** A failed fsync: the queue takes no more writes, since what it wrote may not be on disk. */
+  private broken: unknown;
+  protected closed = false;
+  /** Ack mode: the sequence number of the record `readNext` returned last, for `ack()`. */
+  lastReadSeq = -1;
 
   protected constructor(options: DiskQueueOptions) {
     this.name = options.name;
@@ -82,7 +98,110 @@ export abstract class DiskQueueState {
     this.readPos = positions.readPos;
     this.writer = new RecordWriter(this.dataPath, this.name, positions.writeFileNum, positions.writePos);
     this.reader = new RecordReader(this.dataPath, this.name, this.minMsgSize, this.maxMsgSize);
+    this.committer = options.groupCommit;
+    if (options.ackReads === true) {
+      if (this.committer === undefined) throw new Error('ackReads needs groupCommit');
+      this.acks = new AckWindow({ fileNum: this.readFileNum, pos: this.readPos });
+    }
+    this.keptFrom = this.readFileNum;
     if (changed) this.persistMetadata();
+  }
+
+  /**
+   * Ack mode: the record `seq` (from `lastReadSeq`) is finished, or durably stored elsewhere; the
+   * saved read position may pass it at the next commit. Unknown or repeated numbers are ignored.
+   */
+  ack(seq: number): void {
+    if (this.acks === undefined || this.closed || seq < 0) return;
+    if (this.acks.ack(seq)) this.committer!.markDirty(this, CommitPhase.Meta);
+  }
+
+  /** Ack mode: records read and not yet acknowledged, still before the saved read position. */
+  get unacknowledged(): number {
+    return this.acks?.size ?? 0;
+  }
+
+  /** A group-commit phase: the data fsync, or the metadata (positions) and the files it frees. */
+  commit(phase: CommitPhase): void {
+    if (this.closed) return;
+    if (phase === CommitPhase.Data) {
+      try {
+        this.writer.syncData();
+      } catch (err) {
+        this.broken = err;
+        this.log.error({ queue: this.name, err }, 'disk queue fsync failed; refusing writes until restart');
+        throw ioError(err, `sync disk queue ${this.name}`);
+      }
+      this.opsSinceSync = 0;
+    } else if (phase === CommitPhase.Meta) {
+      this.skipFinishedFiles();
+      this.persistMetadata();
+      this.removePassedFiles();
+    }
+  }
+
+  /** Group-commit mode: the record reaches the file now (a full disk throws here), its fsync later. */
+  protected writeLastPut(total: number): void {
+    try {
+      if (this.broken !== undefined) throw new Error('an earlier fsync failed; writes refused until restart', { cause: this.broken });
+      this.writer.flush();
+    } catch (err) {
+      // Not written: take it back so that a failed put leaves no trace.
+      this.writer.unappend(total);
+      this.depthCount--;
+      this.opsSinceSync--;
+      throw ioError(err, `put to disk queue ${this.name}`);
+    }
+    this.committer!.markDirty(this, CommitPhase.Data);
+  }
+
+  /**
+   * Group-commit mode: positions are saved by the next commit, after the data they depend on (a
+   * roll, for one, must be saved before anything written after it is claimed: recovery looks for
+   * records in the saved write file only). Returns false without a group commit.
+   */
+  protected saveAtCommit(): boolean {
+    if (this.committer === undefined) return false;
+    this.committer.markDirty(this, CommitPhase.Meta);
+    return true;
+  }
+
+  /** The timer's sync: through the commit when there is one, whose phases keep metadata behind data. */
+  protected timedSync(): void {
+    if (this.committer === undefined) return this.trySync('timed sync');
+    this.committer.markDirty(this, CommitPhase.Data);
+    this.committer.markDirty(this, CommitPhase.Meta);
+  }
+
+  /** Close: flush, fsync, save the positions, delete the files they passed. */
+  protected finalSync(): void {
+    this.committer?.forget(this);
+    this.skipFinishedFiles();
+    this.sync();
+    this.removePassedFiles();
+  }
+
+  /** The queue was emptied: ack mode's saved position jumps with the read position. */
+  protected resetAcks(): void {
+    this.acks?.reset({ fileNum: this.readFileNum, pos: this.readPos });
+    this.keptFrom = this.readFileNum;
+  }
+
+  /** Ack mode: a saved position at the end of a finished file moves on to the next file. */
+  private skipFinishedFiles(): void {
+    const durable = this.acks?.durable;
+    if (durable === undefined) return;
+    while (durable.fileNum < this.writeFileNum && durable.pos >= fileSizeOrZero(dataFileName(this.dataPath, this.name, durable.fileNum))) {
+      durable.fileNum++;
+      durable.pos = 0;
+    }
+  }
+
+  /** Deletes the data files the saved read position has passed (the metadata was just saved). */
+  private removePassedFiles(): void {
+    const savedFileNum = this.acks?.durable.fileNum ?? this.readFileNum;
+    const upTo = Math.min(savedFileNum, this.writeFileNum);
+    for (; this.keptFrom < upTo; this.keptFrom++) this.removeQuietly(dataFileName(this.dataPath, this.name, this.keptFrom));
   }
 
   protected get writeFileNum(): number {
@@ -129,15 +248,16 @@ export abstract class DiskQueueState {
 
   /** Only called when every byte up to the write position has been handed to the OS. */
   protected persistMetadata(): void {
+    // Ack mode saves the durable position: the records it has not passed count in the depth.
+    const acks = this.acks;
     writeMetadataFile(this.metaFile, {
-      depth: this.depthCount,
-      readFileNum: this.readFileNum,
-      readPos: this.readPos,
+      depth: this.depthCount + (acks?.size ?? 0),
+      readFileNum: acks?.durable.fileNum ?? this.readFileNum,
+      readPos: acks?.durable.pos ?? this.readPos,
       writeFileNum: this.writeFileNum,
       writePos: this.writePos,
     });
   }
-
 
   protected releaseFiles(): void {
     this.reader.close();

@@ -10,7 +10,8 @@
  *   (disk-queue-reader.ts); records not yet written are copied from the write buffer;
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
  *   when there was activity, on roll, when a read file is finished, and on close.
- *   `syncEvery <= 1` makes every `put` durable before it returns.
+ *   `syncEvery <= 1` makes every `put` durable before it returns, or, with a group commit, before
+ *   the end of the turn (group-commit.ts); ack mode saves only finished reads (disk-queue-acks.ts).
  * This class owns that policy and the operations; the positions and the files they point into are
  * DiskQueueState's (disk-queue-state.ts).
  */
@@ -24,7 +25,6 @@ export type { DiskQueueOptions } from './disk-queue-state.ts';
 
 export class DiskQueue extends DiskQueueState {
   private flushImmediate: NodeJS.Immediate | undefined;
-  private closed = false;
   private readonly syncTimer: NodeJS.Timeout;
 
   private constructor(options: DiskQueueOptions) {
@@ -72,7 +72,9 @@ export class DiskQueue extends DiskQueueState {
     this.depthCount++;
     this.opsSinceSync++;
 
-    if (this.syncEvery <= 1) {
+    if (this.syncEvery <= 1 && this.committer !== undefined) {
+      this.writeLastPut(total);
+    } else if (this.syncEvery <= 1) {
       this.makeLastPutDurable(total);
     } else if (this.opsSinceSync >= this.syncEvery) {
       this.trySync('sync after syncEvery operations');
@@ -113,7 +115,9 @@ export class DiskQueue extends DiskQueueState {
           this.skipBadFile(record, this.reader.lastLength);
           continue;
         }
+        const [fileNum, end] = [this.readFileNum, this.readPos + 4 + record.length];
         this.advanceRead(4 + record.length);
+        if (this.acks !== undefined) this.lastReadSeq = this.acks.push(fileNum, end);
         return record;
       }
     } catch (err) {
@@ -133,6 +137,7 @@ export class DiskQueue extends DiskQueueState {
     this.readFileEnd = -1;
     this.depthCount = 0;
     this.opsSinceSync = 0;
+    this.resetAcks();
     this.removeQuietly(this.metaFile);
   }
 
@@ -142,7 +147,7 @@ export class DiskQueue extends DiskQueueState {
     this.stop();
     let failure: unknown;
     try {
-      this.sync();
+      this.finalSync();
     } catch (err) {
       failure = err;
     }
@@ -193,6 +198,7 @@ export class DiskQueue extends DiskQueueState {
       }
     }
     this.opsSinceSync = 0;
+    if (this.saveAtCommit()) return;
     try {
       this.persistMetadata();
     } catch (err) {
@@ -212,7 +218,9 @@ export class DiskQueue extends DiskQueueState {
     } else {
       this.checkTailDepth();
     }
-    if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations');
+    if (this.committer !== undefined) {
+      if (this.acks === undefined) this.saveAtCommit();
+    } else if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations');
   }
 
   /** A finished file has been read to its end: save the positions, then delete it. */
@@ -220,6 +228,8 @@ export class DiskQueue extends DiskQueueState {
     const finished = this.readFileNum;
     this.moveReadToNextFile();
     this.checkTailDepth();
+    // With a group commit the file goes once the saved position has passed it (after a commit).
+    if (this.saveAtCommit()) return;
     this.trySync('sync after finishing a read file');
     this.removeQuietly(dataFileName(this.dataPath, this.name, finished));
   }
@@ -246,7 +256,7 @@ export class DiskQueue extends DiskQueueState {
     }
     this.moveReadToNextFile();
     this.checkTailDepth();
-    this.trySync('sync after skipping a bad file');
+    if (!this.saveAtCommit()) this.trySync('sync after skipping a bad file');
   }
 
   // ---- sync ----
@@ -265,7 +275,7 @@ export class DiskQueue extends DiskQueueState {
   private readonly onSyncTimer = (): void => {
     if (this.closed) return;
     if (this.opsSinceSync > 0) {
-      this.trySync('timed sync');
+      this.timedSync();
     } else {
       // Idle for a whole period: give the buffers back; the next activity allocates them again.
       this.writer.releaseBuffer();

@@ -10,6 +10,7 @@ import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, s
 import type { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
 import { NSQD_VERSION } from './options.ts';
+import { groupCommit } from './group-commit.ts';
 import { buildStats } from './stats.ts';
 import { formatStatsText } from './stats-text.ts';
 import { configValue } from './http-config.ts';
@@ -118,6 +119,8 @@ function putOrFail(ctx: HttpContext, put: () => void): void {
     ctx.nsqd.logger.error({ err: error }, 'HTTP publish failed');
     throw new HttpError(503, 'EXITING');
   }
+  // Sync mode: OK only once the write is fsynced (with everything else pending this turn).
+  if (!groupCommit.commitIfPending()) throw new HttpError(503, 'EXITING');
 }
 
 async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams): Promise<void> {

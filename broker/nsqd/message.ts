@@ -27,6 +27,14 @@ export class BrokerMessage {
    * written to disk, so a copy that overflows to the topic's disk queue loses it, as in nsqd.
    */
   deferMs = 0;
+  /**
+   * Sync mode: the record this message was read from in its queue's disk queue, which stays
+   * before the saved read position until the message is finished or stored durably elsewhere
+   * (disk-queue-acks.ts); -1 when none.
+   */
+  diskSeq = -1;
+  /** Sync mode: its deferral is recorded in the channel's journal (deferred-journal.ts). */
+  journaled = false;
 
   constructor(
     readonly id: string,

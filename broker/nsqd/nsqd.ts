@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { isEphemeralName, isValidChannelName } from '../../protocol/names.ts';
 import type { BacklogOptions, DiskHealth } from './backlog.ts';
 import type { Channel, ChannelLimits } from './channel.ts';
+import { groupCommit } from './group-commit.ts';
 import { readMetadata, takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
 import { NSQD_VERSION, type BrokerOptions } from './options.ts';
 import { Topic, type TopicHost } from './topic.ts';
@@ -69,6 +70,10 @@ export class Nsqd implements TopicHost, DiskHealth {
             syncEvery: options.syncEvery,
             syncTimeoutMs: options.syncTimeoutMs,
             logger: this.logger,
+            // --sync-every 1: fsyncs batched per event-loop turn; with --mem-queue-size 0 too, sync
+            // mode: reads are saved only once finished, deferred messages journaled.
+            groupCommit: options.syncEvery <= 1 ? groupCommit : undefined,
+            ackReads: options.syncEvery <= 1 && options.memQueueSize === 0,
           },
     };
   }

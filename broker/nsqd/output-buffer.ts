@@ -6,6 +6,7 @@
  */
 import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/frames.ts';
 import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
+import { groupCommit } from './group-commit.ts';
 import type { BrokerMessage } from './message.ts';
 
 /** Writes smaller than this are copied out so the big buffer can be reused. */
@@ -61,6 +62,8 @@ export class OutputBuffer {
   /** Writes what is waiting to the socket now. */
   flush(): void {
     this.scheduled = false;
+    // Sync mode: an OK in this buffer may stand for a write not yet fsynced; it never leaves first.
+    groupCommit.commitIfPending();
     if (this.length === 0 || this.socket.destroyed) {
       this.length = 0;
       return;
@@ -72,6 +75,11 @@ export class OutputBuffer {
       this.socket.write(this.buffer.subarray(0, this.length));
       this.buffer = Buffer.allocUnsafe(this.capacity);
     }
+    this.length = 0;
+  }
+
+  /** Drops what is waiting (the connection is being dropped without it). */
+  discard(): void {
     this.length = 0;
   }
 

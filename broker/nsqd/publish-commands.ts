@@ -10,6 +10,7 @@ import { checkAuth } from './auth-commands.ts';
 import { durationNs, parseBase10 } from './base10.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
+import { groupCommit } from './group-commit.ts';
 
 const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
 
@@ -84,6 +85,8 @@ function publishOne(client: ClientConnection, topicName: string, body: Buffer): 
   }
   client.recordPublish(topicName, 1);
   client.sendResponse('OK');
+  // Sync mode: the OK leaves only after the fsync of what it acknowledges (group-commit.ts).
+  groupCommit.awaitCommit(client);
 }
 
 export function publishMany(client: ClientConnection, command: Command): Promise<void> | void {
@@ -120,6 +123,7 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
   }
   client.recordPublish(topicName, bodies.length);
   client.sendResponse('OK');
+  groupCommit.awaitCommit(client);
 }
 
 export function publishDeferred(client: ClientConnection, command: Command): Promise<void> | void {
@@ -153,4 +157,5 @@ function publishLater(client: ClientConnection, topicName: string, body: Buffer,
   }
   client.recordPublish(topicName, 1);
   client.sendResponse('OK');
+  groupCommit.awaitCommit(client);
 }

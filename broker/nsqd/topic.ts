@@ -60,7 +60,9 @@ export class Topic {
   /** Accepts a published message. */
   put(message: BrokerMessage): void {
     if (this.canDispatch()) {
-      this.dispatch(message);
+      const failure = this.dispatch(message, true);
+      // Sync mode: a copy held in memory only is not the durable store the publisher is promised.
+      if (failure !== undefined && this.backlog.durable) throw failure;
     } else {
       // Throws when the disk write fails: the publisher is told, and the message is not counted.
       this.backlog.putOrThrow(message);
@@ -81,14 +83,15 @@ export class Topic {
       if (this.flowing && this.channels.size > 0) this.scheduleDrain();
       return;
     }
-    this.dispatchDeferred(message, delayMs);
+    this.dispatchDeferred(message, delayMs, true);
   }
 
-  private dispatchDeferred(message: BrokerMessage, delayMs: number): void {
+  /** `strict`: a publish, refused (thrown) when sync mode cannot journal it. */
+  private dispatchDeferred(message: BrokerMessage, delayMs: number, strict: boolean): void {
     message.deferMs = 0;
     const dueAtMs = Date.now() + delayMs;
     let remaining = this.channels.size;
-    for (const channel of this.channels.values()) channel.putDeferred(--remaining === 0 ? message : message.copy(), dueAtMs);
+    for (const channel of this.channels.values()) channel.putDeferred(--remaining === 0 ? message : message.copy(), dueAtMs, strict);
   }
 
   getChannel(name: string): Channel | undefined {
@@ -159,12 +162,16 @@ export class Topic {
   /**
    * One copy per channel; the last channel takes the original object. Each copy is made before the
    * message it copies is handed on, because putting a message may deliver it at once, which changes
-   * its attempts and delivery state.
+   * its attempts and delivery state. Returns the disk error when a channel holds it in memory only.
    */
-  private dispatch(message: BrokerMessage): void {
-    if (message.deferMs > 0) return this.dispatchDeferred(message, message.deferMs);
+  private dispatch(message: BrokerMessage, strict: boolean): unknown {
+    if (message.deferMs > 0) return this.dispatchDeferred(message, message.deferMs, strict);
+    let failure: unknown;
     let remaining = this.channels.size;
-    for (const channel of this.channels.values()) channel.put(--remaining === 0 ? message : message.copy());
+    for (const channel of this.channels.values()) {
+      if (!channel.put(--remaining === 0 ? message : message.copy())) failure ??= channel.backlog.lastError ?? new Error('disk write failed');
+    }
+    return failure;
   }
 
   private scheduleDrain(): void {
@@ -177,7 +184,10 @@ export class Topic {
     for (let i = 0; i < DRAIN_BATCH; i++) {
       const message = this.backlog.shift();
       if (message === undefined) return;
-      this.dispatch(message);
+      // Sync mode: its record at the topic goes once every channel has its copy on disk.
+      const seq = message.diskSeq;
+      message.diskSeq = -1;
+      if (this.dispatch(message, false) === undefined) this.backlog.ack(seq);
     }
     this.scheduleDrain();
   }
