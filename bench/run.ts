@@ -8,6 +8,7 @@ import { consoleBenchmarks } from './console.ts';
 import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
+import { syncBenchmarks } from './sync.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
@@ -41,6 +42,9 @@ if (only === undefined || only === 'broker') {
 }
 if (only === undefined || only === 'footprint') {
   printTable('Footprint (the compiled bin as users run it; beside nsqd/nsqlookupd when NSQD_BIN/NSQLOOKUPD_BIN are set)', await footprintBenchmarks());
+}
+if (only === undefined || only === 'sync') {
+  printTable('Sync mode publish (--mem-queue-size=0 --sync-every=1: every OK is fsynced)', await syncBenchmarks());
 }
 if (only === undefined || only === 'runner') {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());
