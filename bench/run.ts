@@ -9,6 +9,7 @@ import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
 import { syncBenchmarks } from './sync.ts';
+import { crashBenchmark } from './crash.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
@@ -45,6 +46,19 @@ if (only === undefined || only === 'footprint') {
 }
 if (only === undefined || only === 'sync') {
   printTable('Sync mode publish (--mem-queue-size=0 --sync-every=1: every OK is fsynced)', await syncBenchmarks());
+}
+if (only === 'crash') {
+  // Long (about 10 minutes for 1,000 rounds): only when named.
+  const report = await crashBenchmark();
+  console.log('\nCrash harness (sync mode, SIGKILL at random moments, restart on the same data path)\n');
+  console.log('| seed | rounds | acknowledged | finished | duplicated | lost | unexpected | seconds |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const { seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS } = report;
+  console.log(`| ${[seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS].join(' | ')} |`);
+  if (lost > 0 || unexpected > 0) {
+    console.log(`lost (first 20): ${report.lostBodies.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 if (only === undefined || only === 'runner') {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());
