@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
 import type { BacklogOptions } from './backlog.ts';
-import { writeFully } from './disk-queue-files.ts';
+import { syncDirectory, writeFully } from './disk-queue-files.ts';
 import type { DiskQueueLogger } from './disk-queue-recovery.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
 import { BrokerMessage } from './message.ts';
@@ -247,16 +247,6 @@ export function openJournalFor(backlog: BacklogOptions): { journal: DeferredJour
 function seal(record: Buffer, length: number): void {
   record.writeUInt32BE(length - HEADER, 0);
   record.writeUInt32BE(crc32(record.subarray(HEADER, length)), 4);
-}
-
-/** Makes a rename or a new file durable: fsync of the directory that holds it. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The live messages of a journal file: the last record per id wins, by seq. A torn or bad record ends it. */

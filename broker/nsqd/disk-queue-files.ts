@@ -126,6 +126,16 @@ export function listMetadataTmpFiles(dataPath: string, name: string): string[] {
     .map((e) => path.join(dataPath, e));
 }
 
+/** Makes a new file's name (or a rename) durable: fsync of the directory that holds it. */
+export function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Writes all of `buf[offset, offset+length)` at file position `position`. */
 export function writeFully(fd: number, buf: Buffer, offset: number, length: number, position: number): void {
   while (length > 0) {

@@ -55,6 +55,7 @@ export function recoverPositions(input: RecoveryInput): RecoveryResult {
     changed = true;
   }
 
+  changed = adoptLaterFiles(input, p, scratch) || changed;
   changed = recoverWriteFile(input, p, scratch) || changed;
   changed = fixInconsistencies(input, p) || changed;
   return { positions: p, changed };
@@ -91,6 +92,27 @@ function scanFile(input: RecoveryInput, file: string, start: number, scratch: Bu
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Data files numbered past the saved write file: a roll whose metadata never reached the disk
+ * (a crash or power loss right after it). Their records are real, acknowledged ones: adopt them,
+ * the last file becoming the write file (walked by recoverWriteFile).
+ */
+function adoptLaterFiles(input: RecoveryInput, p: QueuePositions, scratch: Buffer): boolean {
+  const later = listDataFileNums(input.dataPath, input.name).filter((num) => num > p.writeFileNum);
+  const last = later[later.length - 1];
+  if (last === undefined) return false;
+  let depth = scanFile(input, dataFileName(input.dataPath, input.name, p.writeFileNum), p.writePos, scratch).count;
+  for (const num of later) if (num !== last) depth += scanFile(input, dataFileName(input.dataPath, input.name, num), 0, scratch).count;
+  input.log.warn(
+    { queue: input.name, savedWriteFileNum: p.writeFileNum, adopted: later },
+    'disk queue has data files past its saved write file (a roll whose metadata was not saved); adopting their records',
+  );
+  p.depth += depth;
+  p.writeFileNum = last;
+  p.writePos = 0;
+  return true;
 }
 
 /**

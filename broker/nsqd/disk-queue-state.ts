@@ -10,6 +10,7 @@ import {
   dataFileName,
   fileSizeOrZero,
   listDataFileNums,
+  syncDirectory,
   metaFileName,
   removeIfExists,
   writeMetadataFile,
@@ -127,6 +128,8 @@ export abstract class DiskQueueState implements Committable {
     if (phase === CommitPhase.Data) {
       try {
         this.writer.syncData();
+        if (this.writer.openedFile) syncDirectory(this.dataPath);
+        this.writer.openedFile = false;
       } catch (err) {
         this.broken = err;
         this.log.error({ queue: this.name, err }, 'disk queue fsync failed; refusing writes until restart');
@@ -146,7 +149,6 @@ export abstract class DiskQueueState implements Committable {
       if (this.broken !== undefined) throw new Error('an earlier fsync failed; writes refused until restart', { cause: this.broken });
       this.writer.flush();
     } catch (err) {
-      // Not written: take it back so that a failed put leaves no trace.
       this.writer.unappend(total);
       this.depthCount--;
       this.opsSinceSync--;

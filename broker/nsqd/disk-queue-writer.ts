@@ -20,6 +20,8 @@ export class RecordWriter {
   private currentFileNum: number;
   private written: number;
   private unsynced = false;
+  /** A file was opened since the last `syncData`: its directory entry needs an fsync too (power loss). */
+  openedFile = false;
   private readonly header = Buffer.allocUnsafe(4);
 
   constructor(
@@ -142,6 +144,7 @@ export class RecordWriter {
   }
 
   private openFile(): void {
+    this.openedFile = true;
     this.fd = fs.openSync(dataFileName(this.dataPath, this.name, this.currentFileNum), WRITE_FILE_FLAGS, 0o600);
   }
 
