@@ -224,3 +224,13 @@ export function removeIfExists(file: string): boolean {
 export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
+
+export function closedError(name: string): DiskQueueError {
+  return new DiskQueueError(DiskQueueErrorCode.Closed, `disk queue ${name} is closed`);
+}
+
+export function ioError(err: unknown, what: string): DiskQueueError {
+  if (err instanceof DiskQueueError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new DiskQueueError(DiskQueueErrorCode.Io, `${what}: ${detail}`, { cause: err });
+}

@@ -18,6 +18,7 @@ import {
   type QueuePositions,
   type ScanResult,
 } from './disk-queue-files.ts';
+import { findNextRecord, type PayloadCheck } from './disk-queue-resync.ts';
 
 export interface DiskQueueLogger {
   warn(obj: object, msg: string): void;
@@ -30,6 +31,8 @@ export interface RecoveryInput {
   minMsgSize: number;
   maxMsgSize: number;
   log: DiskQueueLogger;
+  /** Tells a record payload from garbage, to find whole records past damage (disk-queue-resync.ts). */
+  check?: PayloadCheck;
 }
 
 export interface RecoveryResult {
@@ -138,7 +141,7 @@ function recoverWriteFile(input: RecoveryInput, p: QueuePositions, scratch: Buff
   // Created when missing (metadata ahead of a file that never reached the disk).
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    const scan = scanRecords(fd, start, size, input.minMsgSize, input.maxMsgSize, scratch);
+    const scan = scanPastDamage(input, fd, file, start, size, scratch);
     if (scan.end < size) {
       log.warn(
         { queue: name, file, at: scan.end, bytes: size - scan.end, reason: scan.stop, length: scan.badLength },
@@ -160,6 +163,30 @@ function recoverWriteFile(input: RecoveryInput, p: QueuePositions, scratch: Buff
     fs.closeSync(fd);
   }
   return true;
+}
+
+/**
+ * Walks the records from `start`; where damaged bytes stop the walk, goes on from the next whole
+ * records (if any) so that the intact records after them are counted and kept, not cut off as a
+ * torn tail. The damaged bytes stay: reading skips them the same way (disk-queue.ts skipBadFile).
+ */
+function scanPastDamage(input: RecoveryInput, fd: number, file: string, start: number, size: number, scratch: Buffer): ScanResult {
+  const { minMsgSize, maxMsgSize } = input;
+  const scan = scanRecords(fd, start, size, minMsgSize, maxMsgSize, scratch);
+  while (scan.end < size) {
+    const next = findNextRecord({ fd, from: scan.end + 1, limit: size, minMsgSize, maxMsgSize, check: input.check });
+    if (next < 0) break;
+    input.log.error(
+      { queue: input.name, file, damagedAt: scan.end, skippedBytes: next - scan.end, reason: scan.stop, resumeAt: next },
+      'disk queue: damaged bytes in the write file; the whole records after them are kept',
+    );
+    const more = scanRecords(fd, next, size, minMsgSize, maxMsgSize, scratch);
+    scan.count += more.count;
+    scan.end = more.end;
+    scan.stop = more.stop;
+    scan.badLength = more.badLength;
+  }
+  return scan;
 }
 
 /** go-diskqueue's checks: a read position past the write position, or depth left at the tail. */

@@ -5,21 +5,23 @@
  */
 import fs from 'node:fs';
 import {
-  DiskQueueError,
-  DiskQueueErrorCode,
   dataFileName,
   fileSizeOrZero,
+  ioError,
   listDataFileNums,
-  syncDirectory,
   metaFileName,
   removeIfExists,
+  syncDirectory,
   writeMetadataFile,
 } from './disk-queue-files.ts';
 import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
 import { RecordWriter } from './disk-queue-writer.ts';
 import { AckWindow } from './disk-queue-acks.ts';
+import type { PayloadCheck } from './disk-queue-resync.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
+
+export { closedError, ioError } from './disk-queue-files.ts';
 
 export interface DiskQueueOptions {
   /** Queue name: a topic name, or `<topic>:<channel>`. Opaque here. */
@@ -41,6 +43,8 @@ export interface DiskQueueOptions {
   groupCommit?: GroupCommit;
   /** Sync mode: the saved read position passes only `ack()`ed records (needs groupCommit). Default: false. */
   ackReads?: boolean;
+  /** Tells a payload from garbage, to resume past a damaged record (disk-queue-resync.ts). Default: lengths only. */
+  recordCheck?: PayloadCheck;
 }
 
 const silentLogger: DiskQueueLogger = { warn() {}, error() {} };
@@ -68,6 +72,7 @@ export abstract class DiskQueueState implements Committable {
   protected opsSinceSync = 0;
   protected readonly committer: GroupCommit | undefined;
   protected readonly acks: AckWindow | undefined;
+  protected readonly recordCheck: PayloadCheck | undefined;
   /** Data files below this number are deleted (ack mode deletes a file once the saved position passed it). */
   private keptFrom: number;
   /** A failed fsync: the queue takes no more writes, since what it wrote may not be on disk. */
@@ -93,6 +98,7 @@ export abstract class DiskQueueState implements Committable {
       minMsgSize: this.minMsgSize,
       maxMsgSize: this.maxMsgSize,
       log: this.log,
+      check: options.recordCheck,
     });
     this.depthCount = positions.depth;
     this.readFileNum = positions.readFileNum;
@@ -100,6 +106,7 @@ export abstract class DiskQueueState implements Committable {
     this.writer = new RecordWriter(this.dataPath, this.name, positions.writeFileNum, positions.writePos);
     this.reader = new RecordReader(this.dataPath, this.name, this.minMsgSize, this.maxMsgSize);
     this.committer = options.groupCommit;
+    this.recordCheck = options.recordCheck;
     if (options.ackReads === true) {
       if (this.committer === undefined) throw new Error('ackReads needs groupCommit');
       this.acks = new AckWindow({ fileNum: this.readFileNum, pos: this.readPos });
@@ -287,14 +294,4 @@ export abstract class DiskQueueState implements Committable {
       this.log.error({ queue: this.name, file, err }, 'disk queue failed to remove file');
     }
   }
-}
-
-export function closedError(name: string): DiskQueueError {
-  return new DiskQueueError(DiskQueueErrorCode.Closed, `disk queue ${name} is closed`);
-}
-
-export function ioError(err: unknown, what: string): DiskQueueError {
-  if (err instanceof DiskQueueError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new DiskQueueError(DiskQueueErrorCode.Io, `${what}: ${detail}`, { cause: err });
 }

@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles } from './disk-queue-files.ts';
 import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './disk-queue-state.ts';
+import { resyncRead } from './disk-queue-resync.ts';
 
 export { DiskQueueError, DiskQueueErrorCode } from './disk-queue-files.ts';
 export type { DiskQueueLogger } from './disk-queue-recovery.ts';
@@ -111,8 +112,8 @@ export class DiskQueue extends DiskQueueState {
           }
           record = this.reader.read(this.readFileNum, this.readPos, this.readFileEnd);
         }
-        if (typeof record === 'string') {
-          this.skipBadFile(record, this.reader.lastLength);
+        if (typeof record === 'string' || (this.recordCheck !== undefined && !this.recordCheck(record, 0, record.length))) {
+          this.skipBadFile(typeof record === 'string' ? record : 'not a message', this.reader.lastLength);
           continue;
         }
         const [fileNum, end] = [this.readFileNum, this.readPos + 4 + record.length];
@@ -235,11 +236,15 @@ export class DiskQueue extends DiskQueueState {
   }
 
   /**
-   * The record at readPos cannot be trusted, and nothing after it in this file can be either:
-   * keep the file as `<file>.bad` and go on with the next one (go-diskqueue's handleReadError).
+   * The record at readPos cannot be trusted: resume at the next whole record of the file, or with
+   * none, keep the file as `<file>.bad` and go on with the next one (go-diskqueue's handleReadError).
    */
   private skipBadFile(reason: string, length: number): void {
     const file = dataFileName(this.dataPath, this.name, this.readFileNum);
+    const limit = this.readFileNum === this.writeFileNum ? this.writer.filePos : this.readFileEnd;
+    const { name: queue, readPos: pos, minMsgSize, maxMsgSize, recordCheck: check, log } = this;
+    const resumeAt = limit > pos ? resyncRead({ queue, file, pos, limit, minMsgSize, maxMsgSize, check, reason, log }) : -1;
+    if (resumeAt >= 0) return void (this.readPos = resumeAt);
     this.log.error(
       { queue: this.name, file, readPos: this.readPos, length, reason },
       'disk queue read error; skipping the rest of the file',
@@ -291,6 +296,5 @@ export class DiskQueue extends DiskQueueState {
     if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate);
     this.flushImmediate = undefined;
   }
-
 }
 

@@ -9,7 +9,9 @@ import { isEphemeralName, isValidChannelName } from '../../protocol/names.ts';
 import type { BacklogOptions, DiskHealth } from './backlog.ts';
 import type { Channel, ChannelLimits } from './channel.ts';
 import { groupCommit } from './group-commit.ts';
-import { readMetadata, takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
+import { looksLikeMessage } from './disk-queue-resync.ts';
+import { loadMetadata } from './metadata-rebuild.ts';
+import { takeDeferred, writeDeferred, writeMetadata, type Metadata } from './metadata.ts';
 import { NSQD_VERSION, type BrokerOptions } from './options.ts';
 import { Topic, type TopicHost } from './topic.ts';
 
@@ -74,6 +76,7 @@ export class Nsqd implements TopicHost, DiskHealth {
             // mode: reads are saved only once finished, deferred messages journaled.
             groupCommit: options.syncEvery <= 1 ? groupCommit : undefined,
             ackReads: options.syncEvery <= 1 && options.memQueueSize === 0,
+            recordCheck: looksLikeMessage,
           },
     };
   }
@@ -170,7 +173,7 @@ export class Nsqd implements TopicHost, DiskHealth {
 
   /** Recreates the topics and channels of the last run, with their paused flags and deferred messages. */
   load(): void {
-    const metadata = readMetadata(this.options.dataPath);
+    const metadata = loadMetadata(this.options.dataPath, this.logger);
     // nsqd rewrites nsqd.dat at every startup, a fresh data path included.
     if (metadata === undefined) return this.saveMetadata();
     this.loading = true;
