@@ -129,12 +129,18 @@ export class DeferredJournal implements Committable {
   /** The journal phase: DONE records written, everything fsynced, the file cut or compacted. */
   commit(phase: CommitPhase): void {
     if (phase !== CommitPhase.Journal || this.closed || this.fd < 0) return;
-    try {
-      if (this.pendingLength > 0) {
+    if (this.pendingLength > 0) {
+      try {
         writeFully(this.fd, this.pendingDone, 0, this.pendingLength, this.size);
         this.size += this.pendingLength;
         this.pendingLength = 0;
+      } catch (error) {
+        // A full disk: DONE records only prevent duplicates; they wait for the next commit.
+        this.cutBack();
+        this.options.log.error({ file: this.path, err: error }, 'deferred journal could not write its done records; retrying at the next commit');
       }
+    }
+    try {
       if (this.live.size === 0 && this.size > 0) {
         ftruncateSync(this.fd, 0);
         this.size = 0;

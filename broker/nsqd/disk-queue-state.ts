@@ -73,7 +73,7 @@ export abstract class DiskQueueState implements Committable {
   protected readonly committer: GroupCommit | undefined;
   protected readonly acks: AckWindow | undefined;
   protected readonly recordCheck: PayloadCheck | undefined;
-  /** Data files below this number are deleted (ack mode deletes a file once the saved position passed it). */
+  /** Data files below this number are deleted (once the saved read position has passed them). */
   private keptFrom: number;
   /** A failed fsync: the queue takes no more writes, since what it wrote may not be on disk. */
   private broken: unknown;
@@ -144,13 +144,18 @@ export abstract class DiskQueueState implements Committable {
       }
       this.opsSinceSync = 0;
     } else if (phase === CommitPhase.Meta) {
-      this.skipFinishedFiles();
-      this.persistMetadata();
-      this.removePassedFiles();
+      // Positions only (a failure costs duplicates, no OK waits on it); the next ack or timer retries.
+      try {
+        this.skipFinishedFiles();
+        this.persistMetadata();
+        this.removePassedFiles();
+      } catch (err) {
+        this.log.error({ queue: this.name, err }, 'disk queue failed to save its positions');
+      }
     }
   }
 
-  /** Group-commit mode: the record reaches the file now (a full disk throws here), its fsync later. */
+  /** Group-commit mode: the record reaches the file now (a full disk throws here), the fsync later. */
   protected writeLastPut(total: number): void {
     try {
       if (this.broken !== undefined) throw new Error('an earlier fsync failed; writes refused until restart', { cause: this.broken });
@@ -164,11 +169,7 @@ export abstract class DiskQueueState implements Committable {
     this.committer!.markDirty(this, CommitPhase.Data);
   }
 
-  /**
-   * Group-commit mode: positions are saved by the next commit, after the data they depend on (a
-   * roll, for one, must be saved before anything written after it is claimed: recovery looks for
-   * records in the saved write file only). Returns false without a group commit.
-   */
+  /** Group-commit mode: positions saved by the next commit, after the data they depend on; false without one. */
   protected saveAtCommit(): boolean {
     if (this.committer === undefined) return false;
     this.committer.markDirty(this, CommitPhase.Meta);
