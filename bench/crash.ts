@@ -16,7 +16,7 @@ export async function crashBenchmark(): Promise<CrashReport & { seed: number; el
   const dataPath = mkdtempSync(join(tmpdir(), 'bench-crash-'));
   const started = performance.now();
   try {
-    const report = await runCrashHarness({ rounds, seed, stop: 'kill', dataPath, drainTimeoutMs: 120_000 });
+    const report = await runCrashHarness({ rounds, seed, stop: 'kill', dataPath });
     return { ...report, seed, elapsedS: Math.round((performance.now() - started) / 100) / 10 };
   } finally {
     await killAllChildBrokers();

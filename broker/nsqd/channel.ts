@@ -209,11 +209,11 @@ export class Channel {
     this.defer(message, dueAtMs);
   }
 
-  /** Defers; sync mode journals it and releases its queue record (kept if the journal fails). */
+  /** Defers; sync mode journals it (if not yet) and releases its queue record (kept if the journal fails). */
   private defer(message: BrokerMessage, dueAtMs: number): void {
     message.owner = undefined;
     message.dueAtMs = dueAtMs;
-    if (this.journal !== undefined && message.diskSeq >= 0) {
+    if (this.journal !== undefined && !message.journaled) {
       try {
         this.journal.add(message);
         this.backlog.release(message);

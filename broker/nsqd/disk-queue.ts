@@ -116,9 +116,8 @@ export class DiskQueue extends DiskQueueState {
           this.skipBadFile(typeof record === 'string' ? record : 'not a message', this.reader.lastLength);
           continue;
         }
-        const [fileNum, end] = [this.readFileNum, this.readPos + 4 + record.length];
+        if (this.acks !== undefined) this.lastReadSeq = this.acks.push(this.readFileNum, this.readPos + 4 + record.length);
         this.advanceRead(4 + record.length);
-        if (this.acks !== undefined) this.lastReadSeq = this.acks.push(fileNum, end);
         return record;
       }
     } catch (err) {

@@ -24,7 +24,7 @@ export interface CrashHarnessOptions {
   stop: 'kill' | 'clean';
   /** Load time before each stop, ms, uniform in [min, max]. Default [80, 300]. */
   loadMs?: [number, number];
-  /** Deadline for the final drain, ms. Default 30,000. */
+  /** Deadline for the final drain, ms. Default 30,000 + 100 per round. */
   drainTimeoutMs?: number;
 }
 
@@ -43,6 +43,11 @@ export interface CrashReport {
 const TOPIC = 'crash';
 const CHANNEL = 'c';
 const BARRIER_ID = '0000000000000000';
+/**
+ * Bodies published per round at most: sync mode's fsyncs keep its rounds small; clean stops get
+ * enough for the backlog to pass --mem-queue-size's 10,000 within a few rounds and spill to disk.
+ */
+const PUBLISH_BUDGET = { kill: 150, clean: 2500 };
 
 class Ledger {
   readonly sent = new Set<string>();
@@ -75,14 +80,20 @@ class Peer {
   }
 }
 
-/** Publishes with up to 16 commands outstanding until the connection ends; OKs go to the ledger. */
-function publisher(broker: ChildBroker, ledger: Ledger, random: () => number, nextBody: () => string): Peer {
+/**
+ * Publishes with up to 16 commands outstanding until the connection ends or `budget` bodies were
+ * sent (so the backlog left for the final drain grows with the rounds, not with the machine's speed);
+ * OKs go to the ledger.
+ */
+function publisher(broker: ChildBroker, ledger: Ledger, random: () => number, nextBody: () => string, budget: number): Peer {
   const outstanding: string[][] = [];
+  let sent = 0;
   const fill = (): void => {
-    while (outstanding.length < 16) {
+    while (outstanding.length < 16 && sent < budget) {
       const pick = random();
       const bodies = pick < 0.5 ? [nextBody()] : pick < 0.75 ? Array.from({ length: 2 + Math.floor(random() * 7) }, nextBody) : [nextBody()];
       for (const body of bodies) ledger.sent.add(body);
+      sent += bodies.length;
       outstanding.push(bodies);
       if (pick < 0.5) peer.send(encodePub(TOPIC, Buffer.from(bodies[0]!)));
       else if (pick < 0.75) peer.send(encodeMpub(TOPIC, bodies.map((b) => Buffer.from(b))));
@@ -185,8 +196,8 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
   await fetch(`http://${broker.http}/channel/create?topic=${TOPIC}&channel=${CHANNEL}`, { method: 'POST' });
   for (let round = 0; round < options.rounds; round++) {
     const peers = [
-      publisher(broker, ledger, random, nextBody),
-      consumer(broker, ledger, random, 1 + Math.floor(random() * 20)),
+      publisher(broker, ledger, random, nextBody, PUBLISH_BUDGET[options.stop]),
+      consumer(broker, ledger, random, 1 + Math.floor(random() * 50)),
       consumer(broker, ledger, random, 3, 1 + Math.floor(random() * 3)),
     ];
     await new Promise((resolve) => setTimeout(resolve, minMs + random() * (maxMs - minMs)));
@@ -196,8 +207,8 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     broker = await startChildBroker(brokerOptions);
   }
   // Drain: one consumer finishes everything, deferred and timed-out messages included.
-  const drainer = consumer(broker, ledger, random, 200, 0, true);
-  const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000);
+  const drainer = consumer(broker, ledger, random, 1000, 0, true);
+  const deadline = Date.now() + (options.drainTimeoutMs ?? 30_000 + 100 * options.rounds);
   for (;;) {
     const counts = await channelCounts(broker.http);
     if (counts.topicDepth + counts.depth + counts.inFlight + counts.deferred === 0) break;
