@@ -14,6 +14,7 @@ import { Nsqd } from './nsqd.ts';
 import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
 import { lockDataPath } from './data-lock.ts';
+import { watchFdLimit } from './fd-limit.ts';
 import { LookupdRegistrar } from './lookup-registration.ts';
 import type { Nsqd as NsqdState } from './nsqd.ts';
 
@@ -91,6 +92,8 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
     throw error;
   }
   ports = { tcpPort: tcpBound.port, httpPort: httpBound.port };
+  watchFdLimit(tcp.server, 'TCP', logger);
+  watchFdLimit(http, 'HTTP', logger);
   const tcpAddress = joinHostPort(tcpBound.host, tcpBound.port);
   const httpAddress = joinHostPort(httpBound.host, httpBound.port);
   logger.info({ tcpAddress, httpAddress, dataPath: options.dataPath }, `TCP: listening on ${tcpAddress}, HTTP: listening on ${httpAddress}`);

@@ -73,8 +73,12 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /** Starts a child broker; resolves once it listens, or with the failure it printed. */
-export async function spawnBroker(options: ChildBrokerOptions, timeoutMs = 20_000): Promise<ChildBroker | ChildStartFailure> {
-  const child = spawn(process.execPath, [await bundledMain(), JSON.stringify(options)], {
+export async function spawnBroker(options: ChildBrokerOptions, timeoutMs = 20_000, fdLimit?: number): Promise<ChildBroker | ChildStartFailure> {
+  const args = [await bundledMain(), JSON.stringify(options)];
+  // With a file-descriptor limit, through a shell that sets it and then becomes the broker.
+  const [command, argv] =
+    fdLimit === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -122,9 +126,9 @@ export async function spawnBroker(options: ChildBrokerOptions, timeoutMs = 20_00
   };
 }
 
-/** Starts a child broker that must start. */
-export async function startChildBroker(options: ChildBrokerOptions): Promise<ChildBroker> {
-  const started = await spawnBroker(options);
+/** Starts a child broker that must start; `fdLimit` caps its open files. */
+export async function startChildBroker(options: ChildBrokerOptions, fdLimit?: number): Promise<ChildBroker> {
+  const started = await spawnBroker(options, 20_000, fdLimit);
   if ('error' in started) throw new Error(`child broker failed to start: ${started.error} ${started.message}`);
   return started;
 }
