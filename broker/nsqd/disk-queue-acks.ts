@@ -68,6 +68,15 @@ export class AckWindow {
     return true;
   }
 
+  /** A durable position at the end of a finished file (below `writeFileNum`) moves on to the next file. */
+  skipFinishedFiles(writeFileNum: number, sizeOf: (fileNum: number) => number): void {
+    const durable = this.durable;
+    while (durable.fileNum < writeFileNum && durable.pos >= sizeOf(durable.fileNum)) {
+      durable.fileNum++;
+      durable.pos = 0;
+    }
+  }
+
   /** Everything was dropped (the queue was emptied): the durable position jumps to `to`. */
   reset(to: ReadPosition): void {
     this.headSeq += this.count;

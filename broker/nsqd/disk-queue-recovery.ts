@@ -103,6 +103,8 @@ function scanFile(input: RecoveryInput, file: string, start: number, scratch: Bu
  * the last file becoming the write file (walked by recoverWriteFile).
  */
 function adoptLaterFiles(input: RecoveryInput, p: QueuePositions, scratch: Buffer): boolean {
+  // One stat per queue in the common case, not a listing of a data path holding thousands of files.
+  if (!fs.existsSync(dataFileName(input.dataPath, input.name, p.writeFileNum + 1))) return false;
   const later = listDataFileNums(input.dataPath, input.name).filter((num) => num > p.writeFileNum);
   const last = later[later.length - 1];
   if (last === undefined) return false;

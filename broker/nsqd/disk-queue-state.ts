@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import {
   dataFileName,
   fileSizeOrZero,
+  formatMetadata,
   ioError,
   listDataFileNums,
   metaFileName,
@@ -75,6 +76,8 @@ export abstract class DiskQueueState implements Committable {
   protected readonly recordCheck: PayloadCheck | undefined;
   /** Data files below this number are deleted (once the saved read position has passed them). */
   private keptFrom: number;
+  /** What the metadata file holds, as last written or read ('' when unknown or absent). */
+  protected savedMetadata = '';
   /** A failed fsync: the queue takes no more writes, since what it wrote may not be on disk. */
   private broken: unknown;
   protected closed = false;
@@ -113,6 +116,7 @@ export abstract class DiskQueueState implements Committable {
     }
     this.keptFrom = this.readFileNum;
     if (changed) this.persistMetadata();
+    else if (fs.existsSync(this.metaFile)) this.savedMetadata = formatMetadata(positions);
   }
 
   /**
@@ -197,14 +201,8 @@ export abstract class DiskQueueState implements Committable {
     this.keptFrom = this.readFileNum;
   }
 
-  /** Ack mode: a saved position at the end of a finished file moves on to the next file. */
   private skipFinishedFiles(): void {
-    const durable = this.acks?.durable;
-    if (durable === undefined) return;
-    while (durable.fileNum < this.writeFileNum && durable.pos >= fileSizeOrZero(dataFileName(this.dataPath, this.name, durable.fileNum))) {
-      durable.fileNum++;
-      durable.pos = 0;
-    }
+    this.acks?.skipFinishedFiles(this.writeFileNum, (num) => fileSizeOrZero(dataFileName(this.dataPath, this.name, num)));
   }
 
   /** Deletes the data files the saved read position has passed (the metadata was just saved). */
@@ -260,13 +258,17 @@ export abstract class DiskQueueState implements Committable {
   protected persistMetadata(): void {
     // Ack mode saves the durable position: the records it has not passed count in the depth.
     const acks = this.acks;
-    writeMetadataFile(this.metaFile, {
+    const positions = {
       depth: this.depthCount + (acks?.size ?? 0),
       readFileNum: acks?.durable.fileNum ?? this.readFileNum,
       readPos: acks?.durable.pos ?? this.readPos,
       writeFileNum: this.writeFileNum,
       writePos: this.writePos,
-    });
+    };
+    const text = formatMetadata(positions); // unchanged (an idle queue): no write, no fsync
+    if (text === this.savedMetadata) return;
+    writeMetadataFile(this.metaFile, positions);
+    this.savedMetadata = text;
   }
 
   protected releaseFiles(): void {

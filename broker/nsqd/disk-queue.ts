@@ -139,6 +139,7 @@ export class DiskQueue extends DiskQueueState {
     this.opsSinceSync = 0;
     this.resetAcks();
     this.removeQuietly(this.metaFile);
+    this.savedMetadata = '';
   }
 
   /** Flushes, fsyncs, saves the metadata, closes the files and stops the timers. Idempotent. */
