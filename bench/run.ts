@@ -10,6 +10,7 @@ import { reloadBenchmarks } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
 import { syncBenchmarks } from './sync.ts';
 import { crashBenchmark } from './crash.ts';
+import { scaleBenchmarks } from './scale.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
@@ -59,6 +60,12 @@ if (only === 'crash') {
     console.log(`lost (first 20): ${report.lostBodies.join(', ')}`);
     process.exitCode = 1;
   }
+}
+if (only === 'scale') {
+  // Long, and the deep backlog takes gigabytes of disk: only when named.
+  const { rows, soak } = await scaleBenchmarks();
+  printTable('Scale (the compiled broker; beside nsqd when NSQD_BIN is set)', rows);
+  if (soak.length > 0) console.log(`\nSoak (steady 10,000 msg/s in and out)\n\n${soak.join('\n')}`);
 }
 if (only === undefined || only === 'runner') {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());

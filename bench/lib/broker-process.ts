@@ -23,7 +23,7 @@ export interface BrokerProcess {
 
 const CLI = fileURLToPath(new URL('../../bin/nsqworker.js', import.meta.url));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -35,13 +35,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+export function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match === null ? 0 : Number(match[1]) * 1024;
 }
 
-async function waitForHttp(port: number, deadlineMs: number): Promise<void> {
+export async function waitForHttp(port: number, deadlineMs: number): Promise<void> {
   while (Date.now() < deadlineMs) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/ping`);
