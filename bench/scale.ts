@@ -3,7 +3,8 @@
  * bundled broker as users run it (the compiled bin), beside real nsqd when NSQD_BIN is set:
  *
  * - connections: publish and consume throughput with no idle client, then with BENCH_SCALE_CONNS
- *   (10,000) IDENTIFY'd, subscribed, heartbeating (every 1 s) connections held by a separate process;
+ *   (10,000) IDENTIFY'd, subscribed, heartbeating (BENCH_SCALE_HEARTBEAT_MS, 30 s) connections held
+ *   by a separate process;
  *   RSS per idle connection and the broker's CPU while they heartbeat;
  * - topics: 1,000 topics x 3 channels with traffic on all; /stats latency and size, RSS, clean-stop
  *   and startup time with all of them persisted;
@@ -26,6 +27,8 @@ import { startServer, type Server } from './lib/scale-server.ts';
 const CONNS = Number(process.env.BENCH_SCALE_CONNS ?? 10_000);
 const BACKLOG = Number(process.env.BENCH_SCALE_BACKLOG ?? 10_000_000);
 const SOAK_S = Number(process.env.BENCH_SCALE_SOAK_S ?? 600);
+/** The idle connections' negotiated heartbeat interval: nsqd's default 30 s, or 1,000 (its minimum) to stress it. */
+const HEARTBEAT_MS = Number(process.env.BENCH_SCALE_HEARTBEAT_MS ?? 30_000);
 const HOLDER = fileURLToPath(new URL('./lib/connection-holder.ts', import.meta.url));
 const body = Buffer.alloc(200, 0x62);
 const MB = 1024 * 1024;
@@ -59,7 +62,7 @@ async function connections(kind: 'bundled' | 'nsqd'): Promise<Record<string, num
   try {
     const before = await throughput(broker, 'before');
     const rssBefore = broker.rssBytes();
-    const holder = spawn(process.execPath, ['--import', 'tsx', HOLDER, String(broker.tcpPort), String(CONNS), '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['--import', 'tsx', HOLDER, String(broker.tcpPort), String(CONNS), String(HEARTBEAT_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const ready = await new Promise<{ subscribed: number; failed: number }>((resolve, reject) => {
       holder.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as { subscribed: number; failed: number }));
       holder.once('exit', (code) => reject(new Error(`connection holder exited with ${code}`)));
@@ -227,7 +230,7 @@ export async function scaleBenchmarks(): Promise<{ rows: Row[]; soak: string[] }
       put('consume rate, no idle connection', 'msg/s', true, kind, c.subBefore!);
       put(`consume rate, ${CONNS} idle connections`, 'msg/s', true, kind, c.subAfter!);
       put('RSS per idle connection', 'KB', false, kind, c.kbPerConnection!);
-      put(`CPU while ${CONNS} connections heartbeat every 1 s`, '%', false, kind, c.heartbeatCpuPercent!);
+      put(`CPU while ${CONNS} connections heartbeat every ${HEARTBEAT_MS / 1000} s`, '%', false, kind, c.heartbeatCpuPercent!);
     }
     if (parts.includes('topics')) {
       const t = await topics(kind);
