@@ -46,6 +46,8 @@ export class DataLockError extends CodedError<typeof DataLockErrorCode.Failed> {
 
 /** Longest socket file path used in place (sun_path is 108 bytes on Linux, 104 on macOS). */
 const MAX_SOCKET_PATH = 100;
+/** How long an abstract name that is bound but refuses connections may take to settle. */
+const ABSTRACT_SETTLE_MS = 2000;
 /** How long a live holder has to answer with its pid. */
 const PID_ANSWER_TIMEOUT_MS = 1000;
 
@@ -64,8 +66,15 @@ export async function lockDataPath(dataPath: string): Promise<() => void> {
   try {
     if (process.platform === 'linux') {
       const abstract = `\0nsqworker-data-path:${hash}`;
-      const server = await listenOrProbe(abstract, dataPath);
-      if (server === 'stale') throw new DataLockError(DataLockErrorCode.Failed, `abstract lock socket of ${dataPath} refused`);
+      // Bound but refusing: a holder between bind and listen, or exiting. Either way it is about
+      // to be a live holder or none: ask again for a short while, then count it as a holder.
+      const deadline = Date.now() + ABSTRACT_SETTLE_MS;
+      let server = await listenOrProbe(abstract, dataPath);
+      while (server === 'stale' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        server = await listenOrProbe(abstract, dataPath);
+      }
+      if (server === 'stale') throw new DataPathLockedError(dataPath, undefined);
       servers.push(server);
     }
     const inPlace = join(real, 'nsqworker.lock');
