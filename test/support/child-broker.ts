@@ -4,9 +4,9 @@
  * `killAll()`, which tests call in afterEach.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -17,6 +17,15 @@ const MAIN = fileURLToPath(new URL('./child-broker-main.ts', import.meta.url));
 
 let bundled: Promise<string> | undefined;
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The child's script bundled from the current sources into one file (esbuild, ~0.1 s once per test
  * process): a broker then starts in a few hundred ms, where loading the sources through tsx takes
@@ -24,7 +33,14 @@ let bundled: Promise<string> | undefined;
  */
 function bundledMain(): Promise<string> {
   bundled ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsqworker-child-broker-'));
+    // Named by pid: a test process ended without its 'exit' event leaves one behind, removed here
+    // by the next run once that pid is gone.
+    for (const entry of readdirSync(tmpdir())) {
+      const pid = Number(/^nsqworker-child-broker-(\d+)$/.exec(entry)?.[1]);
+      if (pid > 0 && !isAlive(pid)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    }
+    const dir = join(tmpdir(), `nsqworker-child-broker-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const outfile = join(dir, 'child-broker.mjs');
     await build({
@@ -133,7 +149,7 @@ export async function startChildBroker(options: ChildBrokerOptions, fdLimit?: nu
   return started;
 }
 
-/** Kills every child still running and waits for them to go. */
+/** Kills every child still running, waits for them to go, and removes the bundled script. */
 export async function killAllChildBrokers(): Promise<void> {
   const waits: Array<Promise<number | null>> = [];
   for (const child of live) {
@@ -141,4 +157,8 @@ export async function killAllChildBrokers(): Promise<void> {
     child.kill('SIGKILL');
   }
   await Promise.all(waits);
+  // Test workers may end without an 'exit' event: nothing is left to the exit hook.
+  const script = await bundled?.catch(() => undefined);
+  bundled = undefined;
+  if (script !== undefined) rmSync(dirname(script), { recursive: true, force: true });
 }
