@@ -3,15 +3,15 @@
  * failures with 1, so supervisors can tell a broken unit from a crash.
  */
 import { cac } from 'cac';
-import { ZodError } from 'zod';
 import { registerAdminCommand } from './commands/admin.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerListCommand } from './commands/list.ts';
 import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
-import { RunnerError } from './errors.ts';
 import { UsageError } from './config/flags.ts';
+import { didYouMean } from './config/suggest.ts';
+import { describeFailure, wantsStacks } from './cli-report.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');
@@ -25,22 +25,47 @@ export function buildCli() {
   return cli;
 }
 
+/** Every command name and alias, for "did you mean" on a mistyped command. */
+function commandNames(cli: ReturnType<typeof buildCli>): string[] {
+  return cli.commands.flatMap((command) => [command.name, ...command.aliasNames]).filter((name) => name !== '');
+}
+
 /** Whether argv names a subcommand; anything else (flags only) runs a worker. */
 function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[]): boolean {
   const first = argv[2];
   if (first === undefined) return false;
   if (first === '-v' || first === '--version') return true;
-  return cli.commands.some((command) => command.name === first || command.aliasNames.includes(first));
+  return commandNames(cli).includes(first);
 }
 
-function isUsageError(error: unknown): boolean {
-  if (error instanceof RunnerError) return error.isUsage;
-  return error instanceof ZodError || (error as { name?: string }).name === 'CACError';
+/** `nsqworker help [command]`: the same as `--help`. */
+function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): void {
+  const topic = argv[3];
+  if (topic !== undefined && commandNames(cli).includes(topic)) {
+    cli.parse([...argv.slice(0, 2), topic, '--help'], { run: false });
+    return;
+  }
+  if (topic !== undefined) throw new UsageError(`unknown command ${JSON.stringify(topic)}${didYouMean(topic, commandNames(cli))}`);
+  cli.outputHelp();
+}
+
+/** The options of the command argv names, for "did you mean" on a mistyped flag. */
+function optionNames(cli: ReturnType<typeof buildCli>): string[] {
+  const options = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options];
+  return options.flatMap((option) => option.names).filter((name) => name.length > 1);
 }
 
 async function main(argv: string[]): Promise<void> {
   const cli = buildCli();
   try {
+    const first = argv[2];
+    if (first === 'help') {
+      showHelp(cli, argv);
+      return;
+    }
+    if (first !== undefined && !first.startsWith('-') && !isSubcommand(cli, argv)) {
+      throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, commandNames(cli))} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
+    }
     if (!isSubcommand(cli, argv)) {
       await runWorkerCommand(argv);
       return;
@@ -53,13 +78,9 @@ async function main(argv: string[]): Promise<void> {
     }
     await cli.runMatchedCommand();
   } catch (error) {
-    if (isUsageError(error)) {
-      const message = error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n') : (error as Error).message;
-      process.stderr.write(`nsqworker: ${message}\nRun nsqworker --help for usage.\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`nsqworker: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli) });
+    process.stderr.write(`nsqworker: ${report.text}\n`);
+    process.exit(report.exitCode);
   }
 }
 

@@ -15,6 +15,8 @@ export const RunnerErrorCode = {
   ConfigInvalid: 'E_CONFIG_INVALID',
   /** The embedded broker this worker joined stopped, and this worker cannot take its place. */
   BrokerGone: 'E_BROKER_GONE',
+  /** An address to listen on is held by another program (not a usage error: a restart may mend it). */
+  AddressInUse: 'E_ADDRESS_IN_USE',
 } as const;
 
 export type RunnerErrorCode = (typeof RunnerErrorCode)[keyof typeof RunnerErrorCode];

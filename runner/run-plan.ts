@@ -5,17 +5,23 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, namingRule, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
-import { parseRunArgv } from './config/run-argv.ts';
+import { parseRunArgv, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './config/schema-flags.ts';
-import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './config/settings.ts';
+import { fieldsOf } from './config/schema-flags.ts';
+import type { RunSettings } from './config/settings.ts';
 import type { WorkerRuntime } from './worker/worker-runtime.ts';
-import { workerOptions } from './config/worker-options.ts';
+import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
+import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
+import { checkConfigWorkers } from './config/config-workers.ts';
+import { unknownFlagMessage } from './config/suggest.ts';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
+
+export { RUN_FIELDS } from './config/runner-settings.ts';
 
 export interface RunPlan {
   file: WorkerFile;
@@ -58,16 +64,39 @@ export function prescan(argv: readonly string[]): Prescan {
   return out;
 }
 
-export const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
-
 function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
 }
 
 function availableWorkers(workersDir: string): string {
   const found = discoverWorkers(workersDir);
-  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
-  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}`;
+  const rejected = rejectedWorkerFiles(workersDir);
+  const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
+  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)${skipped}`;
+  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}${skipped}`;
+}
+
+/** Flags the runner knows before it knows the worker (its own, --config, --help). */
+const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help'];
+
+/**
+ * Without a topic and a channel the worker's flags are unknown, so any other flag is a typo of a
+ * runner flag (`--tpoic`, `-t`): name it before saying that --topic is missing.
+ */
+function checkPrescanFlags(args: readonly string[]): void {
+  for (const arg of args) {
+    if (arg === '-h' || arg === '--') continue;
+    if (!arg.startsWith('-')) continue;
+    const name = arg.replace(/^-+/, '').split('=')[0]!;
+    if (arg.startsWith('--') && (RUNNER_FLAGS.includes(name) || (name.startsWith('no-') && RUNNER_FLAGS.includes(name.slice(3))))) continue;
+    throw usage(unknownFlagMessage(arg, RUNNER_FLAGS));
+  }
+}
+
+/** A --topic or --channel that no worker file could be named after gets the rule, not "create …". */
+function checkNames(topic: string, channel: string, workersDir: string): void {
+  if (!isValidTopicName(topic)) throw usage(`--topic ${JSON.stringify(topic)} is not a valid topic name; ${namingRule(workersDir)}`);
+  if (!isValidChannelName(channel)) throw usage(`--channel ${JSON.stringify(channel)} is not a valid channel name; ${namingRule(workersDir)}`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -84,7 +113,8 @@ export interface PlanHooks {
 
 /** The run argv asks for, or undefined when it asked for help (printed here). */
 export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, hooks: PlanHooks = {}): Promise<RunPlan | undefined> {
-  const pre = prescan(argv.slice(2));
+  const args = argv.slice(2);
+  const pre = prescan(args);
   const { config, path: configPath } = await loadConfig(pre.config ?? env.NSQWORKER_CONFIG);
   if (!pre.help) await hooks.configLoaded?.(config);
   const workersDir = pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
@@ -92,12 +122,15 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
   pre.channel ??= nonEmpty(env.NSQWORKER_CHANNEL);
   if (pre.topic === undefined || pre.channel === undefined) {
+    checkPrescanFlags(args);
     if (pre.help) {
-      process.stdout.write(formatRunHelp(RUN_FIELDS, undefined));
+      process.stdout.write(formatRunHelp(RUN_FIELDS, undefined, helpLayers(config, configPath, env, args, []).runner));
       return undefined;
     }
     throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
   }
+  checkNames(pre.topic, pre.channel, workersDir);
+  checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
   const file = findWorker(workersDir, pre.topic, pre.channel);
   if (file === undefined) {
     throw new RunnerError(
@@ -107,29 +140,38 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   }
   const { runtime } = await loadWorker(file);
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const runnerFlags = new Set([...RUN_FIELDS.map((field) => field.flag), 'config', 'help']);
+  const runnerFlags = new Set(RUNNER_FLAGS);
   for (const field of workerFields) {
     if (runnerFlags.has(field.flag)) {
       throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: option ${field.key} clashes with the runner's flag --${field.flag}; rename it`);
     }
   }
+  const workerKey = `${file.topic}/${file.channel}`;
   if (pre.help) {
-    process.stdout.write(formatRunHelp(RUN_FIELDS, { name: `${file.topic}/${file.channel}`, fields: workerFields, tasks: runtime.taskNames }));
+    const layers = helpLayers(config, configPath, env, args, workerFields);
+    const worker = workerOptionLayers(runtime, config, configPath, workerKey, env, layers.flags);
+    process.stdout.write(
+      formatRunHelp(RUN_FIELDS, { name: workerKey, fields: workerFields, tasks: runtime.taskNames, layered: worker.layered }, layers.runner),
+    );
     return undefined;
   }
 
-  const flags = parseRunArgv(argv.slice(2), [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
-  // Per-worker option values are the worker's business (worker-options.ts); the rest are runner settings.
-  const { workers: _workers, ...configSettings } = config as NsqworkerConfig;
-  const settings = parseWithFields(
-    RunSettingsSchema,
-    RUN_FIELDS,
-    { ...configSettings, workersDir, ...valuesFromEnv(RUN_FIELDS, env), ...valuesFromFlags(RUN_FIELDS, flags) },
-    'runner settings',
-  );
-  const options = workerOptions(runtime, config, `${file.topic}/${file.channel}`, env, flags);
+  const flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
+  const settings = parseRunnerSettings(runnerLayers(config, configPath, env, flags));
+  const options = workerOptions(runtime, config, workerKey, env, flags, configPath);
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
   return { file, runtime, settings, options, flags, configPath, env };
+}
+
+/** The values --help shows as in effect; the command line is read as far as it parses. */
+function helpLayers(config: NsqworkerConfig, configPath: string | undefined, env: NodeJS.ProcessEnv, args: readonly string[], workerFields: ReturnType<typeof fieldsOf>) {
+  let flags: RawFlags = {};
+  try {
+    flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
+  } catch {
+    // A bad flag is reported when the worker runs; --help still shows what it can.
+  }
+  return { flags, runner: runnerLayers(config, configPath, env, flags) };
 }

@@ -8,14 +8,15 @@ import { watch } from 'chokidar';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/config-file.ts';
-import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
+import { channelFromFileName, discoverWorkers, namingRule, rejectedWorkerFiles, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
-import { RUN_FIELDS } from '../run-plan.ts';
 import { checkRunNames } from '../config/run-names.ts';
-import { parseWithFields, valuesFromEnv } from '../config/schema-flags.ts';
-import { RunSettingsSchema } from '../config/settings.ts';
+import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts';
+import type { LayeredValues } from '../config/layered-values.ts';
+import { checkConfigWorkers } from '../config/config-workers.ts';
+import { listenOrExplain } from '../ops/address-in-use.ts';
 import { startRun, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -43,7 +44,7 @@ class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
 
   constructor(
-    private readonly base: Record<string, unknown>,
+    private readonly base: LayeredValues,
     private readonly configPath: string | undefined,
     private readonly broker: EmbeddedBroker,
     private readonly logger: Logger,
@@ -83,7 +84,7 @@ class DevSupervisor {
     const key = `${file.topic}/${file.channel}`;
     try {
       const { runtime } = await loadWorker(file, { fresh: true });
-      const settings = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...this.base, topic: file.topic, channel: file.channel }, 'runner settings');
+      const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).
       const plan = { file, runtime, settings, options: {}, flags: {}, configPath: this.configPath, env: process.env };
@@ -98,24 +99,29 @@ class DevSupervisor {
 
 async function runDev(flags: DevFlags): Promise<void> {
   const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
-  // Per-worker option values stay in the config; each worker's child reads its own.
-  const { workers, ...configSettings } = config;
-  void workers;
   const fromFlags: Record<string, unknown> = {};
   for (const key of ['workersDir', 'logLevel', 'dataPath', 'brokerTcpAddress', 'brokerHttpAddress'] as const) {
     if (flags[key] !== undefined) fromFlags[key] = String(flags[key]);
   }
   // One process serves every worker: reloading is always on, and there is no per-worker health port.
-  const base = { ...configSettings, ...valuesFromEnv(RUN_FIELDS, process.env), ...fromFlags, watch: true, healthAddress: '' };
-  const probe = parseWithFields(RunSettingsSchema, RUN_FIELDS, { ...base, topic: 'dev', channel: 'dev' }, 'runner settings');
-  const format = process.env.NSQWORKER_LOG_FORMAT === 'json' ? 'json' : 'pretty';
-  const logger = createLogger(probe.logLevel as LogLevel, 'nsqworker', format);
-  const broker = await startEmbeddedBroker({
-    tcpAddress: probe.brokerTcpAddress,
-    httpAddress: probe.brokerHttpAddress,
-    dataPath: probe.dataPath,
-    logger,
-  });
+  // Per-worker option values stay in the config; each worker's child reads its own.
+  const base = runnerLayers(config, configPath, process.env, fromFlags, { watch: true, healthAddress: '' });
+  const probe = parseRunnerSettings({ values: { ...base.values, topic: 'dev', channel: 'dev' }, origins: base.origins });
+  // One rule for every line, the runner's and the tasks': pretty on a terminal, JSON otherwise.
+  const logger = createLogger(probe.logLevel as LogLevel);
+  checkConfigWorkers(config, configPath, discoverWorkers(probe.workersDir), probe.workersDir);
+  const listens = [
+    { flag: '--broker-tcp-address', address: probe.brokerTcpAddress },
+    { flag: '--broker-http-address', address: probe.brokerHttpAddress },
+  ];
+  const broker = await listenOrExplain(listens, () =>
+    startEmbeddedBroker({
+      tcpAddress: probe.brokerTcpAddress,
+      httpAddress: probe.brokerHttpAddress,
+      dataPath: probe.dataPath,
+      logger,
+    }),
+  );
   const webConsole = await startDevConsole(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS, broker.httpAddress, logger);
   const supervisor = new DevSupervisor(base, configPath, broker, logger);
   const workersDir = probe.workersDir;
@@ -139,6 +145,9 @@ async function runDev(flags: DevFlags): Promise<void> {
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
+  for (const rejected of rejectedWorkerFiles(workersDir)) {
+    logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
+  }
   for (const file of found) supervisor.start(file);
 
   onShutdownSignal(

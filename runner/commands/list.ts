@@ -1,33 +1,50 @@
-/** `nsqworker list`: every worker found, its tasks and options, and the files that fail to load. */
+/**
+ * `nsqworker list`: every worker found, its tasks and options with the value each has in this
+ * project and where it comes from, the files that fail to load, and the files whose names break the
+ * naming rule (they would otherwise be left out without a word).
+ */
 import type { CAC } from 'cac';
-import { discoverWorkers } from '../worker/discover.ts';
+import { discoverWorkers, namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
-import { fieldsOf } from '../config/schema-flags.ts';
-import { loadConfig } from '../config/config-file.ts';
-import { formatDurationMs } from '../../protocol/duration.ts';
+import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
+import { describeEffective } from '../config/layered-values.ts';
+import { workerOptionLayers } from '../config/worker-options.ts';
+import { checkConfigWorkers } from '../config/config-workers.ts';
 
-export async function listWorkers(workersDir: string, write: (line: string) => void): Promise<number> {
+export interface ListContext {
+  config: NsqworkerConfig;
+  configPath: string | undefined;
+  env: Record<string, string | undefined>;
+}
+
+/** Writes the listing; resolves to the number of files that fail to load or break the naming rule. */
+export async function listWorkers(workersDir: string, write: (line: string) => void, context: ListContext = { config: {}, configPath: undefined, env: {} }): Promise<number> {
   const files = discoverWorkers(workersDir);
-  if (files.length === 0) {
+  const rejected = rejectedWorkerFiles(workersDir);
+  if (files.length === 0 && rejected.length === 0) {
     write(`no workers under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`);
     return 0;
   }
   let failures = 0;
   for (const file of files) {
+    const key = `${file.topic}/${file.channel}`;
     try {
       const { runtime } = await loadWorker(file);
-      write(`${file.topic}/${file.channel}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
-      for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) {
-        // A duration's default in the unit --help shows and the flag reads (500ms, not a bare 500).
-        const shown = field.kind === 'duration' && typeof field.defaultValue === 'number' ? formatDurationMs(field.defaultValue) : JSON.stringify(field.defaultValue);
-        const def = field.defaultValue === undefined ? '' : ` = ${shown}`;
-        write(`    --${field.flag} <${field.kind}>${def}  ${field.description}`);
+      write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
+      const { fields, layered } = workerOptionLayers(runtime, context.config, context.configPath, key, context.env, {});
+      for (const field of fields) {
+        write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`);
       }
     } catch (error) {
       failures++;
-      write(`${file.topic}/${file.channel}  FAILED TO LOAD: ${(error as Error).message}`);
+      write(`${key}  FAILED TO LOAD: ${(error as Error).message}`);
     }
   }
+  for (const file of rejected) {
+    failures++;
+    write(`NOT A WORKER: ${file.path}: ${file.reason}`);
+  }
+  if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
 }
 
@@ -37,9 +54,10 @@ export function registerListCommand(cli: CAC): void {
     .option('--workers-dir <dir>', 'folder holding the workers')
     .option('--config <file>', 'config file (default: nsqworker.config.ts)')
     .action(async (flags: { workersDir?: string; config?: string }) => {
-      const { config } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
+      const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
       const workersDir = flags.workersDir ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
-      const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`));
+      checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
+      const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
       if (failures > 0) process.exitCode = 1;
     });
 }

@@ -1,14 +1,9 @@
-/** `nsqworker --topic T --channel C --help`: the runner's flags, then the worker's own options. */
-import { formatDurationMs } from '../../protocol/duration.ts';
+/**
+ * `nsqworker --topic T --channel C --help`: the runner's flags, then the worker's own options, each
+ * with the value in effect and where it came from (default, config file, environment, flag).
+ */
+import { describeEffective, type LayeredValues } from '../config/layered-values.ts';
 import type { FieldSpec } from '../config/schema-flags.ts';
-
-function describeDefault(field: FieldSpec): string {
-  if (field.defaultValue === undefined) return field.required ? ' (required)' : '';
-  const value = field.defaultValue;
-  if (Array.isArray(value) && value.length === 0) return '';
-  if (field.kind === 'duration' && typeof value === 'number') return ` (default: ${formatDurationMs(value)})`;
-  return ` (default: ${typeof value === 'string' ? JSON.stringify(value) : String(value)})`;
-}
 
 function typeLabel(field: FieldSpec): string {
   if (field.kind === 'enum') return field.enumValues.join('|');
@@ -16,25 +11,35 @@ function typeLabel(field: FieldSpec): string {
   return field.kind;
 }
 
-function rows(fields: readonly FieldSpec[]): string[] {
+function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined): string[] {
   const left = fields.map((field) => `  --${field.flag} <${typeLabel(field)}>`);
   const width = Math.max(...left.map((text) => text.length)) + 2;
-  return fields.map((field, i) => `${left[i]!.padEnd(width)}${field.description}${describeDefault(field)}  [${field.env}]`);
+  return fields.map((field, i) => {
+    const effective = describeEffective(field, layered?.values[field.key], layered?.origins.get(field.key));
+    return `${left[i]!.padEnd(width)}${field.description}${effective}  [${field.env}]`;
+  });
 }
 
-export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: { name: string; fields: readonly FieldSpec[]; tasks: readonly string[] } | undefined): string {
+export interface HelpWorker {
+  name: string;
+  fields: readonly FieldSpec[];
+  tasks: readonly string[];
+  layered?: LayeredValues;
+}
+
+export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: HelpWorker | undefined, runnerLayered?: LayeredValues): string {
   const lines = [
     'Usage: nsqworker --topic <topic> --channel <channel> [options]',
     '',
     'Runs workers/<topic>/<topic>_<channel>_worker.ts on the embedded broker, or on remote nsqd/lookupd.',
     '',
     'Runner options:',
-    ...rows(runnerFields),
+    ...rows(runnerFields, runnerLayered),
     `  --config <file>  config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]`,
   ];
   if (worker !== undefined) {
     lines.push('', `Worker ${worker.name}: tasks ${worker.tasks.join(', ')}`);
-    if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...rows(worker.fields));
+    if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...rows(worker.fields, worker.layered));
     else lines.push('(this worker declares no options)');
   }
   lines.push('', 'Other commands: broker, lookupd, list, pub, tail, stats (nsqworker <command> --help)', '');

@@ -22,6 +22,7 @@ import { planRun, type RunPlan } from '../run-plan.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
+import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 
 export interface RunningWorker {
   settings: RunSettings;
@@ -62,14 +63,20 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     const gate = new TaskChannelGate(topic, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
     return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare };
   }
+  const listens = [
+    { flag: '--broker-tcp-address', address: settings.brokerTcpAddress },
+    { flag: '--broker-http-address', address: settings.brokerHttpAddress },
+  ];
   const broker =
     shared ??
-    (await startEmbeddedBroker({
-      tcpAddress: settings.brokerTcpAddress,
-      httpAddress: settings.brokerHttpAddress,
-      dataPath: settings.dataPath,
-      logger,
-    }));
+    (await listenOrExplain(listens, () =>
+      startEmbeddedBroker({
+        tcpAddress: settings.brokerTcpAddress,
+        httpAddress: settings.brokerHttpAddress,
+        dataPath: settings.dataPath,
+        logger,
+      }),
+    ));
   try {
     const { taskNames } = runtime;
     await createTaskChannels(
@@ -98,7 +105,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     settings.healthAddress === ''
       ? undefined
       : new (await import('../ops/metrics.ts')).WorkerMetrics({ topic: settings.topic, channel: settings.channel });
-  const health = metrics === undefined ? undefined : (startOptions.health ?? (await listenHealthServer(settings.healthAddress)));
+  const health =
+    metrics === undefined ? undefined : (startOptions.health ?? (await listenOrExplain(healthListens(settings.healthAddress), () => listenHealthServer(settings.healthAddress))));
   if (metrics !== undefined) health?.serve(metrics, logger);
   let connected: Connected;
   try {
@@ -196,15 +204,20 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   };
 }
 
+/** The health address, for a one-line error when another program holds it. */
+function healthListens(address: string | undefined): ListenFlag[] {
+  return address === undefined || address === '' ? [] : [{ flag: '--health-address', address }];
+}
+
 export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
   // /healthz answers `starting` while the config and the worker load: from here when the command
   // line or the environment names its address, else as soon as the config file does.
   const decided = healthAddressBeforeConfig(argv.slice(2), env);
-  let health = await listenEarly(decided);
+  let health = await listenOrExplain(healthListens(decided), () => listenEarly(decided));
   try {
     const plan = await planRun(argv, env, {
       configLoaded: async (config) => {
-        if (decided === undefined) health = await listenEarly(config.healthAddress);
+        if (decided === undefined) health = await listenOrExplain(healthListens(config.healthAddress), () => listenEarly(config.healthAddress));
       },
     });
     if (plan === undefined || plan.settings.healthAddress === '') {

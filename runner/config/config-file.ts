@@ -3,22 +3,44 @@
  * Unknown keys are errors, so a typo never silently does nothing.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
 
+/**
+ * A duration key (`requeueDelayMs`) takes milliseconds or the forms flags and NSQWORKER_* take
+ * (`2s`, `500ms`): one way to write a duration wherever it is written.
+ */
+function durationKey(schema: z.ZodType): z.ZodType {
+  const converted = z.unknown().transform((value, context) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return parseDurationMs(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+  return converted.pipe(schema);
+}
+
 export const ConfigSchema = z
   .object({
-    ...Object.fromEntries(Object.entries(RunnerSettingsShape).map(([key, schema]) => [key, schema.optional()])),
+    ...Object.fromEntries(
+      Object.entries(RunnerSettingsShape).map(([key, schema]) => [key, (key.endsWith('Ms') ? durationKey(schema) : schema).optional()]),
+    ),
     /** Option values per worker, keyed `<topic>/<channel>`. */
     workers: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'keys are <topic>/<channel>'), z.record(z.string(), z.unknown())).optional(),
   })
   .strict();
 
-type SettingsInput = { [K in keyof typeof RunnerSettingsShape]?: z.input<(typeof RunnerSettingsShape)[K]> };
+type SettingsInput = {
+  [K in keyof typeof RunnerSettingsShape]?: K extends `${string}Ms` ? number | string : z.input<(typeof RunnerSettingsShape)[K]>;
+};
 
 export interface NsqworkerConfig extends SettingsInput {
   workers?: Record<string, Record<string, unknown>>;
@@ -30,6 +52,12 @@ export function defineConfig(config: NsqworkerConfig): NsqworkerConfig {
 }
 
 export const DEFAULT_CONFIG_FILE = 'nsqworker.config.ts';
+
+/** A path as a message shows it: relative to the working folder when inside it. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
 
 /**
  * Loads and validates the config file. An explicitly named file must exist; the default one is
@@ -54,8 +82,17 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
 export function validateConfig(value: unknown, file: string): NsqworkerConfig {
   const result = ConfigSchema.safeParse(value ?? {});
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: invalid config:\n  ${problems.join('\n  ')}`, { cause: result.error });
+    const given = (value ?? {}) as Record<string, unknown>;
+    const problems = result.error.issues.map((issue) => {
+      const key = issue.path.map(String).join('.');
+      const value = issue.path.reduce<unknown>((at, step) => (typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[step] : undefined), given);
+      const bad = issue.code !== 'unrecognized_keys' && value !== undefined && typeof value !== 'object' ? ` ${JSON.stringify(value)}` : '';
+      return `${key || '(config)'}${bad}: ${issue.message}`;
+    });
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: invalid config: ${problems.join('; ')}`, { cause: result.error });
   }
-  return result.data as NsqworkerConfig;
+  // Only the keys the file sets: zod fills an optional key's inner default, and a value the file
+  // does not set must not count as set there (it would outrank nothing, but --help would say "from config").
+  const given = new Set(Object.keys((value ?? {}) as object));
+  return Object.fromEntries(Object.entries(result.data).filter(([key]) => given.has(key))) as NsqworkerConfig;
 }

@@ -5,7 +5,9 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
+import type { z } from 'zod';
 import { parseDurationMs } from '../../protocol/duration.ts';
+import { parseHostPort } from '../../protocol/address.ts';
 
 /** `switch`: a flag that may stand alone (true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
 export type FlagKind = 'string' | 'int' | 'duration' | 'list' | 'switch';
@@ -44,7 +46,7 @@ function convert(spec: FlagSpec, raw: unknown): unknown {
   const one = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   switch (spec.kind) {
     case 'string':
-      return String(one);
+      return checkAddress(spec, String(one));
     case 'int': {
       const value = Number(one);
       if (!Number.isInteger(value)) throw new UsageError(`--${spec.flag} takes a whole number, got ${JSON.stringify(one)}`);
@@ -64,7 +66,10 @@ function convert(spec: FlagSpec, raw: unknown): unknown {
       return text;
     }
     case 'list':
-      return (Array.isArray(raw) ? raw : [raw]).flatMap((value) => String(value).split(',')).filter((value) => value !== '');
+      return (Array.isArray(raw) ? raw : [raw])
+        .flatMap((value) => String(value).split(','))
+        .filter((value) => value !== '')
+        .map((value) => checkAddress(spec, value));
   }
 }
 
@@ -77,4 +82,30 @@ export function optionsFromFlags(parsed: Record<string, unknown>, flags: readonl
     options[spec.option] = convert(spec, raw);
   }
   return options;
+}
+
+/** An `…Address` option takes host:port; a malformed one is the user's to fix, before anything listens. */
+function checkAddress(spec: FlagSpec, value: string): string {
+  if (!/Address(es)?$/.test(spec.option)) return value;
+  try {
+    parseHostPort(value);
+  } catch {
+    throw new UsageError(`--${spec.flag} ${JSON.stringify(value)}: expected host:port (e.g. 127.0.0.1:4150; port 0 picks a free one)`);
+  }
+  return value;
+}
+
+/**
+ * Checks options against the server's schema before it starts, so a bad value is named by its
+ * flag and value (`--mem-queue-size -1: …`), not by the option's name inside the code.
+ */
+export function checkFlagOptions(schema: z.ZodObject, options: Record<string, unknown>, flags: readonly FlagSpec[]): void {
+  const result = schema.safeParse(options);
+  if (result.success) return;
+  const problems = result.error.issues.map((issue) => {
+    const spec = flags.find((candidate) => candidate.option === issue.path[0]);
+    if (spec === undefined) return `${issue.path.join('.')}: ${issue.message}`;
+    return `--${spec.flag} ${JSON.stringify(options[spec.option])}: ${issue.message}`;
+  });
+  throw new UsageError(problems.join('; '), { cause: result.error });
 }

@@ -8,6 +8,7 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { FieldSpec } from './schema-flags.ts';
+import { unknownFlagMessage } from './suggest.ts';
 
 /** Raw flag values keyed by camel-cased flag name (`maxInFlight`), as valuesFromFlags reads them. */
 export type RawFlags = Record<string, string | boolean | Array<string | boolean>>;
@@ -49,6 +50,7 @@ export function parseRunArgv(
       set('help', true);
       continue;
     }
+    if (/^-[^-]/.test(arg) && Number.isNaN(Number(arg))) throw usage(`${unknownFlagMessage(arg, [...byFlag.keys()])} (flags are --name value)`);
     if (!arg.startsWith('--') || arg === '--') {
       throw usage(`unexpected argument ${JSON.stringify(arg)}: flags are --name value (a value that starts with -- needs --name=value)`);
     }
@@ -63,7 +65,7 @@ export function parseRunArgv(
         continue;
       }
     }
-    if (spec === undefined) throw usage(`unknown flag --${name}`);
+    if (spec === undefined) throw usage(unknownFlagMessage(`--${name}`, [...byFlag.keys()]));
     if (spec === 'switch') {
       set(name, true);
       continue;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { SecuritySettingsShape } from './client-security.ts';
 import { parseHealthAddress } from './health-address.ts';
+import { parseHostPort } from '../../protocol/address.ts';
 
 const topic = z.string().refine(isValidTopicName, { message: 'not a valid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
 const channel = z.string().refine(isValidChannelName, { message: 'not a valid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
@@ -24,14 +25,29 @@ const healthAddress = z.string().refine(
   { message: "expected host:port (e.g. 127.0.0.1:9102), or '' for none" },
 );
 
+function isHostPort(value: string): boolean {
+  try {
+    parseHostPort(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Addresses are checked here, so a malformed one is named by its flag, variable or key before anything connects. */
+const hostPort = z.string().refine(isHostPort, { message: 'expected host:port (e.g. 127.0.0.1:4150)' });
+const httpAddress = z.string().refine((value) => isHostPort(value) || /^https?:\/\/[^/\s]+/i.test(value), {
+  message: 'expected host:port or an http(s) URL (e.g. 127.0.0.1:4161)',
+});
+
 export const RunnerSettingsShape = {
   workersDir: z.string().default('workers').describe('folder holding <topic>/<topic>_<channel>_worker.ts files'),
-  nsqdTcpAddresses: z.array(z.string()).default([]).describe('nsqd TCP address to use instead of the embedded broker (repeatable)'),
+  nsqdTcpAddresses: z.array(hostPort).default([]).describe('nsqd TCP address to use instead of the embedded broker (repeatable)'),
   nsqdHttpAddresses: z
-    .array(z.string())
+    .array(httpAddress)
     .default([])
     .describe("HTTP address of each --nsqd-tcp-address's nsqd, in the same order (default: its TCP port + 1, if that nsqd answers there)"),
-  lookupdHttpAddresses: z.array(z.string()).default([]).describe('nsqlookupd HTTP address to discover nsqd through (repeatable)'),
+  lookupdHttpAddresses: z.array(httpAddress).default([]).describe('nsqlookupd HTTP address to discover nsqd through (repeatable)'),
   lookupdPollIntervalMs: int.min(10).default(60_000).describe('how often lookupd is asked for the nsqd of the topic'),
   maxInFlight: int.min(1).default(1).describe('messages each task may hold in flight'),
   maxAttempts: int.min(0).default(5).describe('deliveries before a message is dead-lettered (0 = unlimited)'),
@@ -43,8 +59,8 @@ export const RunnerSettingsShape = {
   shutdownTimeoutMs: int.min(0).default(30_000).describe('how long running tasks may finish on shutdown'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('log level'),
   dataPath: z.string().default('.nsqworker').describe('data path of the embedded broker'),
-  brokerTcpAddress: z.string().default('127.0.0.1:4150').describe('TCP address of the embedded broker'),
-  brokerHttpAddress: z.string().default('127.0.0.1:4151').describe('HTTP address of the embedded broker'),
+  brokerTcpAddress: hostPort.default('127.0.0.1:4150').describe('TCP address of the embedded broker'),
+  brokerHttpAddress: hostPort.default('127.0.0.1:4151').describe('HTTP address of the embedded broker'),
   watch: z.boolean().default(false).describe('reload the worker when its files or the config change (development)'),
   healthAddress: healthAddress.default('').describe("serve /healthz and Prometheus /metrics on host:port ('' = off)"),
   ...SecuritySettingsShape,

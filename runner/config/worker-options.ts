@@ -3,21 +3,43 @@
  * reload: schema defaults < its section of nsqworker.config.ts < NSQWORKER_* < flags.
  */
 import type { z } from 'zod';
-import type { NsqworkerConfig } from './config-file.ts';
+import { displayPath, type NsqworkerConfig } from './config-file.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import { fieldsOf, parseWithFields, valuesFromEnv, valuesFromFlags, type FieldSpec } from './schema-flags.ts';
+import { fieldsOf, type FieldSpec } from './schema-flags.ts';
+import { layerValues, parseLayered, type LayeredValues } from './layered-values.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
 /**
  * The worker's section of the config file may only name its options: the options schema is a
  * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
  */
-function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string): void {
+function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string, configPath: string | undefined): void {
   const known = new Set(fields.map((field) => field.key));
   const unknown = Object.keys(values).filter((key) => !known.has(key));
   if (unknown.length === 0) return;
   const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
-  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
+  const file = configPath === undefined ? 'config' : displayPath(configPath);
+  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${name}']: unknown option ${unknown.join(', ')}; ${options}`);
+}
+
+/** The layers of a worker's options, each value with its source; conversion errors name the source. */
+export function workerOptionLayers(
+  runtime: WorkerRuntime,
+  config: NsqworkerConfig,
+  configPath: string | undefined,
+  workerKey: string,
+  env: Record<string, string | undefined>,
+  flags: Record<string, unknown>,
+): { fields: FieldSpec[]; layered: LayeredValues } {
+  const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
+  const configured = config.workers?.[workerKey] ?? {};
+  checkWorkerConfigKeys(configured, fields, workerKey, configPath);
+  const layered = layerValues(fields, {
+    config: { file: configPath === undefined ? 'config' : displayPath(configPath), values: configured, keyPath: (key) => `workers['${workerKey}'].${key}` },
+    env,
+    flags,
+  });
+  return { fields, layered };
 }
 
 /**
@@ -30,15 +52,9 @@ export function workerOptions(
   workerKey: string,
   env: Record<string, string | undefined>,
   flags: Record<string, unknown>,
+  configPath?: string,
 ): Record<string, unknown> {
-  const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const configured = config.workers?.[workerKey] ?? {};
-  checkWorkerConfigKeys(configured, fields, workerKey);
+  const { fields, layered } = workerOptionLayers(runtime, config, configPath, workerKey, env, flags);
   if (runtime.optionsSchema === undefined) return {};
-  return parseWithFields(
-    runtime.optionsSchema as z.ZodObject,
-    fields,
-    { ...configured, ...valuesFromEnv(fields, env), ...valuesFromFlags(fields, flags) },
-    `options of worker ${workerKey}`,
-  ) as Record<string, unknown>;
+  return parseLayered(runtime.optionsSchema as z.ZodObject, fields, layered, `options of worker ${workerKey}`) as Record<string, unknown>;
 }

@@ -59,7 +59,7 @@ async function load(request: LoadRequest): Promise<void> {
   const moduleExports = (await importUserModule(request.file)).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await importConfig(request.configPath);
-  const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags);
+  const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags, request.configPath);
   const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;
   replaceDedup(request.dedup);

@@ -1,9 +1,10 @@
 /**
  * Finds worker files by convention, without loading them: `<workersDir>/<topic>/<topic>_<channel>_worker.ts`
  * (or `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`). The topic is the folder's name; the channel is what
- * lies between `<topic>_` and `_worker.<ext>`, so names with underscores work. Files that do not fit
- * are ignored. The result is sorted, so every listing and every `dev` run sees the workers in the
- * same order.
+ * lies between `<topic>_` and `_worker.<ext>`, so names with underscores work. A file that ends in
+ * `_worker.<ext>` but does not fit (a bad topic or channel name, a name that does not start with its
+ * folder's) is reported with the rule, not skipped without a word; other files are ignored. The
+ * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,19 @@ export interface WorkerFile {
   channel: string;
   /** Absolute path. */
   path: string;
+}
+
+/** A file that looks like a worker file but breaks the naming rule, and why. */
+export interface RejectedWorkerFile {
+  path: string;
+  reason: string;
+}
+
+const NAME_RULE = '^[.a-zA-Z0-9_-]+$, 1..64 bytes';
+
+/** The naming rule, for messages. */
+export function namingRule(workersDir: string): string {
+  return `worker files are ${workersDir}/<topic>/<topic>_<channel>_worker.ts, with topic and channel names matching ${NAME_RULE}`;
 }
 
 /** The extensions a worker file may have: TypeScript and JavaScript, ES module or CommonJS. */
@@ -35,6 +49,32 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Why a `*_worker.<ext>` file in folder `topic` is not a worker, or undefined when it is one. */
+function rejection(topic: string, fileName: string): string | undefined {
+  if (!isValidTopicName(topic)) return `the folder name ${JSON.stringify(topic)} is not a valid topic name (${NAME_RULE})`;
+  if (!fileName.startsWith(`${topic}_`)) return `the file name does not start with its folder's topic (${topic}_)`;
+  const channel = fileName.slice(topic.length + 1, SUFFIX.exec(fileName)!.index);
+  if (channel.length === 0) return 'the file name has no channel between the topic and _worker';
+  return `${JSON.stringify(channel)} is not a valid channel name (${NAME_RULE})`;
+}
+
+/** Files under `workersDir` that end in `_worker.<ext>` but are not workers by the naming rule, sorted. */
+export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
+  const root = resolve(workersDir);
+  if (!isDirectory(root)) return [];
+  const rejected: RejectedWorkerFile[] = [];
+  for (const topic of readdirSync(root).sort()) {
+    const folder = join(root, topic);
+    if (!isDirectory(folder)) continue;
+    for (const fileName of readdirSync(folder).sort()) {
+      if (!SUFFIX.test(fileName) || fileName.endsWith('.d.ts')) continue;
+      if (isValidTopicName(topic) && channelFromFileName(topic, fileName) !== undefined) continue;
+      rejected.push({ path: join(folder, fileName), reason: rejection(topic, fileName)! });
+    }
+  }
+  return rejected;
 }
 
 /**

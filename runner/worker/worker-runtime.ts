@@ -39,8 +39,24 @@ export function taskMethodsOf(workerClass: WorkerClass): Map<string, string> {
   return tasks;
 }
 
-function checkTaskNames(names: readonly string[], path: string): void {
-  if (names.length === 0) throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker has no tasks`);
+/** The methods a worker class defines (its own, not Worker's), to show when none is a task. */
+function methodsOf(workerClass: WorkerClass): string[] {
+  const methods = new Set<string>();
+  for (let proto = workerClass.prototype; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === 'function') methods.add(`${name}()`);
+    }
+  }
+  return [...methods];
+}
+
+const TASK_RULE_CLASS = 'a task is a method whose name ends in Task or _task (sendTask() is the task "send")';
+const TASK_RULE_DEFINITION = 'tasks are the functions under tasks: { send(message, context) { … } }';
+
+function checkTaskNames(names: readonly string[], path: string, found?: string): void {
+  if (names.length === 0) {
+    throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker has no tasks: ${found ?? TASK_RULE_DEFINITION}`);
+  }
   for (const name of names) {
     if (!TASK_NAME.test(name)) {
       throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: task name ${JSON.stringify(name)} must match ^[.a-zA-Z0-9_-]+$ (it names a channel)`);
@@ -51,7 +67,8 @@ function checkTaskNames(names: readonly string[], path: string): void {
 function fromClass(workerClass: WorkerClass, path: string): WorkerRuntime {
   const methods = taskMethodsOf(workerClass);
   const taskNames = [...methods.keys()].sort();
-  checkTaskNames(taskNames, path);
+  const own = methodsOf(workerClass);
+  checkTaskNames(taskNames, path, `${TASK_RULE_CLASS}; methods found: ${own.length === 0 ? 'none' : own.join(', ')}`);
   return {
     optionsSchema: workerClass.options,
     bodySchema: workerClass.body,
@@ -90,7 +107,8 @@ function fromDefinition(definition: Parameters<typeof isWorkerDefinition>[0] & o
     close?: () => unknown;
   };
   const taskNames = Object.keys(def.tasks ?? {}).sort();
-  checkTaskNames(taskNames, path);
+  const keys = Object.keys(def).filter((key) => key !== 'tasks');
+  checkTaskNames(taskNames, path, `${TASK_RULE_DEFINITION}; ${def.tasks === undefined ? 'no tasks key' : 'tasks is empty'}, keys found: ${keys.join(', ') || 'none'}`);
   return {
     optionsSchema: def.options,
     bodySchema: def.body,

@@ -116,9 +116,9 @@ describe('workers found by convention', () => {
     const paidAt = lines.findIndex((line) => line.startsWith('orders/paid'));
     expect(lines[paidAt]).toContain('tasks: record');
     expect(lines[paidAt]).toContain(project.path('workers/orders/orders_paid_worker.ts'));
-    expect(lines[paidAt + 1]).toMatch(/--greeting <string> = "hello"\s+what the record task writes beside each body/);
+    expect(lines[paidAt + 1]).toMatch(/--greeting <string> \(default: "hello"\)\s+what the record task writes beside each body/);
     // A duration's default as --help shows it and the flag reads it.
-    expect(lines[paidAt + 2]).toMatch(/--pause <duration> = 1\.5s\s+pause between batches/);
+    expect(lines[paidAt + 2]).toMatch(/--pause <duration> \(default: 1\.5s\)\s+pause between batches/);
     expect(listed.stdout).not.toContain('helpers.ts');
   });
 

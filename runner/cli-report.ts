@@ -1,0 +1,56 @@
+/**
+ * How the CLI reports a failure: one line on stderr, and an exit status a supervisor can act on —
+ * 2 for the user's mistake (a bad flag, value, name or config entry; running again will not help),
+ * 1 for a failure at run time. Expected failures carry a code and get no stack trace; with
+ * `--log-level debug` (or trace) every failure shows its stack.
+ */
+import { ZodError } from 'zod';
+import { RunnerError } from './errors.ts';
+import { didYouMean } from './config/suggest.ts';
+
+export interface FailureReport {
+  text: string;
+  exitCode: 1 | 2;
+}
+
+/** Whether the command line or the environment asks for debug logs. */
+export function wantsStacks(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const levels = new Set(['debug', 'trace']);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--log-level' && levels.has(argv[i + 1] ?? '')) return true;
+    if (arg.startsWith('--log-level=') && levels.has(arg.slice('--log-level='.length))) return true;
+  }
+  return levels.has(env.NSQWORKER_LOG_LEVEL ?? '');
+}
+
+function isCacError(error: unknown): error is Error {
+  return (error as { name?: unknown } | undefined)?.name === 'CACError';
+}
+
+/** cac's "Unknown option `--tpoic`" with the nearest option of the command. */
+function cacMessage(error: Error, knownOptions: readonly string[]): string {
+  const unknown = /^Unknown option `(-{1,2})([^`]+)`$/.exec(error.message);
+  if (unknown === null) return error.message;
+  // mri reads a negative value (`--mem-queue-size -1`) as a flag of its own.
+  if (/^\d/.test(unknown[2]!)) return `unexpected ${unknown[1]}${unknown[2]}: a value that starts with - is given as --flag=${unknown[1]}${unknown[2]}`;
+  // cac names options camel-cased (`workersDri`); the user typed them kebab-cased.
+  const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  const typed = kebab(unknown[2]!);
+  return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, [...new Set(knownOptions.map(kebab))], '--')}`;
+}
+
+export function describeFailure(error: unknown, options: { stacks: boolean; knownOptions: readonly string[] }): FailureReport {
+  const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ');
+  if (error instanceof ZodError) {
+    return { text: oneLine(error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n')), exitCode: 2 };
+  }
+  if (isCacError(error)) return { text: cacMessage(error, options.knownOptions), exitCode: 2 };
+  const err = error instanceof Error ? error : new Error(String(error));
+  const usage = error instanceof RunnerError && error.isUsage;
+  const coded = typeof (err as { code?: unknown }).code === 'string';
+  // A failure without a code is unforeseen: its stack is worth having even without debug.
+  const stack = options.stacks || !coded ? `\n${err.stack ?? ''}` : '';
+  const message = usage ? err.message : oneLine(err.message);
+  return { text: `${message}${stack}`, exitCode: usage ? 2 : 1 };
+}

@@ -1,0 +1,141 @@
+/**
+ * Settings and options merged from their layers — schema defaults < nsqworker.config.ts <
+ * NSQWORKER_* < flags — remembering where each value came from. Two things need that: an error
+ * about a bad value must name the place to fix it (the flag, the variable or the config file and
+ * key, not a guess at all three), and `--help` and `list` show the value in effect and its source.
+ */
+import type { z } from 'zod';
+import { formatDurationMs } from '../../protocol/duration.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import { coerce, type FieldSpec } from './schema-flags.ts';
+
+export type ValueSourceKind = 'default' | 'config' | 'env' | 'flag';
+
+export interface ValueOrigin {
+  kind: ValueSourceKind;
+  /** Where to change it, in words: `--max-in-flight`, `NSQWORKER_MAX_IN_FLIGHT`, `nsqworker.config.ts maxInFlight`. */
+  where: string;
+  /** The value as given there, before conversion. */
+  raw: unknown;
+}
+
+export interface ConfigLayer {
+  /** The config file's path, for messages. */
+  file: string;
+  /** The values of this option set in the file (the top level, or a worker's section). */
+  values: Record<string, unknown>;
+  /** How a key is named in the file: `maxInFlight`, or `workers['log/pageview'].slowThresholdMs`. */
+  keyPath(key: string): string;
+}
+
+export interface Layers {
+  config?: ConfigLayer;
+  env?: Record<string, string | undefined>;
+  flags?: Record<string, unknown>;
+  /** Values fixed by the caller (the topic `dev` found); they count as flags. */
+  fixed?: Record<string, unknown>;
+}
+
+export interface LayeredValues {
+  values: Record<string, unknown>;
+  origins: Map<string, ValueOrigin>;
+}
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** Where a config key is named in a message: the file and the key. */
+export function configWhere(layer: ConfigLayer, key: string): string {
+  return `${layer.file}: ${layer.keyPath(key)}`;
+}
+
+/** Merges the layers; a value that does not convert to its field's kind throws, naming its source. */
+export function layerValues(fields: readonly FieldSpec[], layers: Layers): LayeredValues {
+  const values: Record<string, unknown> = {};
+  const origins = new Map<string, ValueOrigin>();
+  const config = layers.config;
+  for (const field of fields) {
+    if (config !== undefined && config.values[field.key] !== undefined) {
+      const raw = config.values[field.key];
+      const where = configWhere(config, field.key);
+      // Durations take the same forms everywhere: `2s` in the config file as on the command line.
+      const value = field.kind === 'duration' && typeof raw === 'string' ? configError(() => coerce(field, raw, where)) : raw;
+      values[field.key] = value;
+      origins.set(field.key, { kind: 'config', where, raw });
+    }
+    const fromEnv = layers.env?.[field.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      values[field.key] = coerce(field, fromEnv, field.env);
+      origins.set(field.key, { kind: 'env', where: field.env, raw: fromEnv });
+    }
+    const fromFlag = layers.flags?.[camel(field.flag)];
+    if (fromFlag !== undefined) {
+      values[field.key] = coerce(field, fromFlag, `--${field.flag}`);
+      origins.set(field.key, { kind: 'flag', where: `--${field.flag}`, raw: Array.isArray(fromFlag) ? fromFlag.at(-1) : fromFlag });
+    }
+    if (layers.fixed?.[field.key] !== undefined) {
+      values[field.key] = layers.fixed[field.key];
+      origins.set(field.key, { kind: 'flag', where: `--${field.flag}`, raw: layers.fixed[field.key] });
+    }
+  }
+  return { values, origins };
+}
+
+function configError<T>(convert: () => T): T {
+  try {
+    return convert();
+  } catch (error) {
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, (error as Error).message, { cause: error });
+  }
+}
+
+function shown(raw: unknown): string {
+  return typeof raw === 'string' ? JSON.stringify(raw) : Array.isArray(raw) ? JSON.stringify(raw) : String(raw);
+}
+
+/**
+ * Validates merged values against the schema. A failure is one line per problem naming where the
+ * bad value was given, the value, and what the schema wants; its code is E_CONFIG_INVALID when a
+ * bad value came from the config file (so a reload points at that file), E_USAGE otherwise.
+ */
+export function parseLayered<S extends z.ZodObject>(schema: S, fields: readonly FieldSpec[], layered: LayeredValues, what: string): z.output<S> {
+  const result = schema.safeParse(layered.values);
+  if (result.success) return result.data;
+  const byKey = new Map(fields.map((field) => [field.key, field]));
+  let fromConfig = false;
+  const problems = result.error.issues.map((issue) => {
+    const key = String(issue.path[0]);
+    const origin = layered.origins.get(key);
+    const field = byKey.get(key);
+    if (origin?.kind === 'config') fromConfig = true;
+    // One element of a list is named by itself: `--nsqd-tcp-address "localhost"`.
+    const value = layered.values[key];
+    const element = Array.isArray(value) && typeof issue.path[1] === 'number' ? value[issue.path[1]] : undefined;
+    if (origin !== undefined) return `${origin.where} ${shown(element ?? origin.raw)}: ${issue.message}`;
+    if (field !== undefined) return `--${field.flag} (${field.env}): ${issue.message}`;
+    return `${issue.path.join('.') || what}: ${issue.message}`;
+  });
+  const code = fromConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage;
+  throw new RunnerError(code, `invalid ${what}: ${problems.join('; ')}`, { cause: result.error });
+}
+
+/** A value for people: durations in their unit (`500ms`), strings quoted. */
+export function formatValue(field: FieldSpec, value: unknown): string {
+  if (field.kind === 'duration' && typeof value === 'number') return formatDurationMs(value);
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * The value in effect and where it came from, as `--help` and `list` print it: `(default: 500ms)`,
+ * or `(300ms from nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)`.
+ */
+export function describeEffective(field: FieldSpec, effective: unknown, origin: ValueOrigin | undefined): string {
+  const def = field.defaultValue === undefined || (Array.isArray(field.defaultValue) && field.defaultValue.length === 0) ? undefined : formatValue(field, field.defaultValue);
+  if (origin === undefined || origin.kind === 'default') {
+    if (def === undefined) return field.required ? ' (required)' : '';
+    return ` (default: ${def})`;
+  }
+  const value = effective === undefined ? shown(origin.raw) : formatValue(field, effective);
+  const source = origin.kind === 'config' ? `config ${origin.where}` : origin.kind === 'env' ? `env ${origin.where}` : `flag ${origin.where}`;
+  return ` (${value} from ${source}${def === undefined ? '' : `; default: ${def}`})`;
+}

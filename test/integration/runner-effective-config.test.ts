@@ -1,0 +1,118 @@
+/**
+ * Configuration you can see: `--help` and `list` show each value in effect and where it came from;
+ * a bad value in nsqworker.config.ts names the file and key (at start and on reload); a `workers`
+ * key that matches no worker is an error listing the known ones; durations take the same forms in
+ * the config file as in flags and the environment.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, type CliProject } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+const WORKER = `
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  options: z.object({
+    slowThresholdMs: z.number().int().min(0).default(500).describe('page views slower than this are stored'),
+    label: z.string().default('main').describe('a label'),
+  }),
+  tasks: { async count() {}, async store() {} },
+});
+`;
+
+const CONFIG = `
+import { defineConfig } from 'nsqworker';
+export default defineConfig({
+  maxInFlight: 10,
+  requeueDelayMs: '2s',
+  workers: { 'log/pageview': { slowThresholdMs: '300ms' } },
+});
+`;
+
+async function project(config = CONFIG): Promise<CliProject> {
+  const p = await projects.create();
+  await p.writeWorker('log', 'pageview', WORKER);
+  await p.write('nsqworker.config.ts', config);
+  return p;
+}
+
+const RUN = ['--topic', 'log', '--channel', 'pageview'];
+const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+describe('--help and list show the value in effect and its source', () => {
+  it('default, config, env and flag', async () => {
+    const p = await project();
+    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s' });
+    expect(help.code, help.stderr).toBe(0);
+    const line = (flag: string): string => help.stdout.split('\n').find((text) => text.startsWith(`  --${flag} `)) ?? '';
+    expect(line('max-in-flight')).toContain('(10 from config nsqworker.config.ts: maxInFlight; default: 1)');
+    expect(line('requeue-delay')).toContain('(2s from config nsqworker.config.ts: requeueDelayMs; default: 1m30s)');
+    expect(line('shutdown-timeout')).toContain('(5s from env NSQWORKER_SHUTDOWN_TIMEOUT; default: 30s)');
+    expect(line('max-attempts')).toContain('(7 from flag --max-attempts; default: 5)');
+    expect(line('dedup-queue-size')).toContain('(default: 10000)');
+    expect(line('slow-threshold')).toContain("(300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
+    expect(line('label')).toContain('("flagged" from flag --label; default: "main")');
+
+    const listed = await p.run(['list'], { NSQWORKER_LABEL: 'env' });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain("--slow-threshold <duration> (300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
+    expect(listed.stdout).toContain('--label <string> ("env" from env NSQWORKER_LABEL; default: "main")');
+  });
+});
+
+describe('a bad value in nsqworker.config.ts names the config file and key', () => {
+  it('at start, for a runner setting and for a worker option', async () => {
+    const runner = await project(`export default { maxInFlight: 0 };\n`);
+    const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
+    const [a, b] = await Promise.all([runner.run([...RUN, ...FREE]), worker.run([...RUN, ...FREE])]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/nsqworker\.config\.ts: invalid config: maxInFlight 0: .*>=1/);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/nsqworker\.config\.ts: workers\['log\/pageview'\]\.slowThresholdMs -5: .*>=0/);
+    expect(b.stderr).not.toContain('log_pageview_worker.ts');
+  });
+
+  it('on reload, the failure points at the config file, not the worker file', async () => {
+    const p = await project();
+    const run = p.startWorker('log', 'pageview', ['--watch']);
+    await run.waitForMessage('worker log/pageview running');
+    await p.write('nsqworker.config.ts', `export default {\n  workers: {\n    'log/pageview': { slowThresholdMs: -5 },\n  },\n};\n`);
+    const failed = await run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 'reload failure');
+    expect(String(failed.file)).toBe(p.path('nsqworker.config.ts'));
+    expect(failed.line).toBe(3);
+    expect(String(failed.msg)).toContain("workers['log/pageview'].slowThresholdMs -5");
+    expect(String(failed.msg)).not.toContain('log_pageview_worker.ts');
+  });
+});
+
+describe("a workers key that matches no worker", () => {
+  it('is an error that lists the known workers, for a run and for list', async () => {
+    const p = await project(`export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
+    const [run, listed] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list'])]);
+    for (const result of [run, listed]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain("nsqworker.config.ts: workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
+    }
+  });
+});
+
+describe('durations take the same forms in the config file, the environment and flags', () => {
+  it('2s, 500ms and numbers of milliseconds', async () => {
+    const p = await project(`export default { requeueDelayMs: '2s', shutdownTimeoutMs: 1500, maxBackoffDurationMs: '1m', workers: { 'log/pageview': { slowThresholdMs: '250ms' } } };\n`);
+    const help = await p.run([...RUN, '--help'], { NSQWORKER_LABEL: 'x' });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('(2s from config nsqworker.config.ts: requeueDelayMs');
+    expect(help.stdout).toContain('(1.5s from config nsqworker.config.ts: shutdownTimeoutMs');
+    expect(help.stdout).toContain('(1m0s from config nsqworker.config.ts: maxBackoffDurationMs');
+    expect(help.stdout).toContain("(250ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs");
+    // And a run accepts them.
+    const run = p.startWorker('log', 'pageview');
+    await run.waitForMessage('worker log/pageview running');
+    const bad = await project(`export default { requeueDelayMs: 'soon' };\n`);
+    const refused = await bad.run([...RUN, ...FREE]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('nsqworker.config.ts: invalid config: requeueDelayMs "soon": invalid duration "soon"');
+  });
+});

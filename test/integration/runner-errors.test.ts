@@ -1,0 +1,135 @@
+/**
+ * Expected failures of every command are one line on stderr that says what to fix, never a Node
+ * stack: a malformed address or a bad value (exit 2) names the flag, variable or config key and the
+ * value; a port another program holds (exit 1, a restart may mend it) names the flag and address.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, type CliProject, type CliResult } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+const held: Array<Server & { closeAllConnections?: () => void }> = [];
+afterEach(async () => {
+  await Promise.all(
+    held.splice(0).map((server) => {
+      // A probe's socket may still be open on the held port; close() would wait for it.
+      server.closeAllConnections?.();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
+  await projects.cleanup();
+});
+
+const WORKER = `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({ tasks: { async noop() {} } });
+`;
+
+async function project(): Promise<CliProject> {
+  const p = await projects.create();
+  await p.writeWorker('log', 'pageview', WORKER);
+  return p;
+}
+
+/** A port held by a program that is not NSQ. */
+async function holdPort(): Promise<string> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = Object.assign(
+    createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }),
+    { closeAllConnections: () => sockets.forEach((socket) => socket.destroy()) },
+  );
+  held.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return `127.0.0.1:${address.port}`;
+}
+
+/** One line on stderr, and no stack frame anywhere in it. */
+function expectOneLine(result: CliResult, code: number, ...parts: string[]): void {
+  expect(result.code, result.stderr).toBe(code);
+  const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  for (const part of parts) expect(lines[0]).toContain(part);
+}
+
+const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0'];
+const RUN = ['--topic', 'log', '--channel', 'pageview'];
+
+describe('a malformed address is one line naming where it was given, exit 2', () => {
+  it('for a worker run: flag, environment variable and config key', async () => {
+    const p = await project();
+    const [flag, env, broker] = await Promise.all([
+      p.run([...RUN, ...FREE, '--data-path', 'd1', '--nsqd-tcp-address', 'localhost']),
+      p.run([...RUN, ...FREE, '--data-path', 'd2'], { NSQWORKER_LOOKUPD_HTTP_ADDRESSES: 'nowhere' }),
+      p.run([...RUN, '--broker-tcp-address', '127.0.0.1', '--data-path', 'd3']),
+    ]);
+    expectOneLine(flag, 2, '--nsqd-tcp-address "localhost"', 'expected host:port');
+    expectOneLine(env, 2, 'NSQWORKER_LOOKUPD_HTTP_ADDRESSES "nowhere"', 'expected host:port');
+    expectOneLine(broker, 2, '--broker-tcp-address "127.0.0.1"', 'expected host:port');
+    await p.write('nsqworker.config.ts', "export default { nsqdTcpAddresses: ['localhost'] };\n");
+    const config = await p.run([...RUN, ...FREE, '--data-path', 'd4']);
+    expectOneLine(config, 2, 'nsqworker.config.ts', 'nsqdTcpAddresses', '"localhost"', 'expected host:port');
+  });
+
+  it('for broker, lookupd, pub, tail, stats and dev', async () => {
+    const p = await project();
+    const results = await Promise.all([
+      p.run(['broker', '--tcp-address', 'localhost', '--data-path', 'd1']),
+      p.run(['broker', '--http-address', '127.0.0.1:0', '--tcp-address', '127.0.0.1:0', '--mem-queue-size=-1', '--data-path', 'd2']),
+      p.run(['lookupd', '--http-address', 'nowhere']),
+      p.run(['pub', '--topic', 't', '--nsqd-tcp-address', 'localhost', 'x']),
+      p.run(['tail', '--topic', 't', '--lookupd-http-address', 'nowhere']),
+      p.run(['stats', '--topic', 't', '--channel', 'c', '--nsqd-http-address', 'nowhere']),
+      p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
+    ]);
+    const [broker, memQueue, lookupd, pub, tail, stats, dev] = results;
+    expectOneLine(broker!, 2, '--tcp-address "localhost"', 'expected host:port');
+    expectOneLine(memQueue!, 2, '--mem-queue-size -1');
+    expectOneLine(lookupd!, 2, '--http-address "nowhere"', 'expected host:port');
+    expectOneLine(pub!, 2, '--nsqd-tcp-address', '"localhost"', 'expected host:port');
+    expectOneLine(tail!, 2, '--lookupd-http-address', '"nowhere"', 'expected host:port');
+    expectOneLine(stats!, 2, '--nsqd-http-address', '"nowhere"', 'expected host:port');
+    expectOneLine(dev!, 2, '--broker-tcp-address "localhost"', 'expected host:port');
+  });
+
+  it('a missing config file and a bad value in the environment', async () => {
+    const p = await project();
+    const [missing, badEnv] = await Promise.all([
+      p.run(['list', '--config', 'nope.config.ts']),
+      p.run([...RUN, ...FREE, '--data-path', 'd1'], { NSQWORKER_MAX_IN_FLIGHT: '0' }),
+    ]);
+    expectOneLine(missing, 2, 'nope.config.ts', 'does not exist');
+    expectOneLine(badEnv, 2, 'NSQWORKER_MAX_IN_FLIGHT "0"', '>=1');
+  });
+});
+
+describe('a port held by another program is one line naming the flag and address, exit 1', () => {
+  it('for a worker run (broker TCP, broker HTTP, health), broker, lookupd and dev', async () => {
+    const p = await project();
+    const taken = await holdPort();
+    const results = await Promise.all([
+      p.run([...RUN, '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd1']),
+      p.run([...RUN, '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', taken, '--data-path', 'd2']),
+      p.run([...RUN, ...FREE, '--data-path', 'd3', '--health-address', taken]),
+      p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd4']),
+      p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', taken]),
+      p.run(['dev', '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd5']),
+    ]);
+    const flags = ['--broker-tcp-address', '--broker-http-address', '--health-address', '--tcp-address', '--http-address', '--broker-tcp-address'];
+    results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
+  });
+
+  it('--log-level debug adds the stack', async () => {
+    const p = await project();
+    const taken = await holdPort();
+    const result = await p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd', '--log-level', 'debug']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`--tcp-address ${taken}`);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Files that look like workers but break the naming rule are reported, in `list` and at start,
+ * with the rule; a worker class whose methods are not named as tasks is told how tasks are named
+ * and which methods it has.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+const WORKER = `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({ tasks: { async noop() {} } });
+`;
+
+const SEND_WORKER = `
+import { Worker } from 'nsqworker';
+export default class EmailWorker extends Worker {
+  async send() {}
+  format() { return ''; }
+}
+`;
+
+const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+const RULE = 'worker files are workers/<topic>/<topic>_<channel>_worker.ts';
+
+describe('bad names are reported with the naming rule', () => {
+  it('in list, and when a run asks for such a worker', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pageview', WORKER);
+    await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
+    await p.write('workers/orders/orders_new signup_worker.ts', WORKER);
+    const listed = await p.run(['list']);
+    expect(listed.code).toBe(1);
+    expect(listed.stdout).toContain('log/pageview  tasks: noop');
+    expect(listed.stdout).toMatch(/NOT A WORKER: .*workers\/orders!\/orders!_email_worker\.ts: the folder name "orders!" is not a valid topic name/);
+    expect(listed.stdout).toMatch(/NOT A WORKER: .*orders_new signup_worker\.ts: "new signup" is not a valid channel name/);
+    expect(listed.stdout).toContain(RULE);
+
+    const [badTopic, missing] = await Promise.all([
+      p.run(['--topic', 'orders!', '--channel', 'email', ...FREE]),
+      p.run(['--topic', 'orders', '--channel', 'email', ...FREE]),
+    ]);
+    expect(badTopic.code).toBe(2);
+    expect(badTopic.stderr).toContain('--topic "orders!" is not a valid topic name');
+    expect(badTopic.stderr).toContain(RULE);
+    expect(badTopic.stderr).not.toContain('create workers/orders!');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/not workers by their names: .*orders!_email_worker\.ts/);
+  });
+
+  it('at the start of dev', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pageview', WORKER);
+    await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
+    const dev = p.spawn(['dev', ...FREE]);
+    const line = await dev.waitForMessage('not a worker by its name');
+    expect(String(line.msg)).toContain('orders!_email_worker.ts');
+    expect(String(line.msg)).toContain(RULE);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
+
+describe('a worker class without task methods', () => {
+  it('is told how tasks are named and which methods were found', async () => {
+    const p = await projects.create();
+    await p.writeWorker('orders', 'email', SEND_WORKER);
+    const [run, listed] = await Promise.all([p.run(['--topic', 'orders', '--channel', 'email', ...FREE]), p.run(['list'])]);
+    expect(run.code).toBe(2);
+    for (const text of [run.stderr, listed.stdout]) {
+      expect(text).toContain('the worker has no tasks');
+      expect(text).toContain('a task is a method whose name ends in Task or _task (sendTask() is the task "send")');
+      expect(text).toContain('methods found: send(), format()');
+    }
+  });
+});
