@@ -4,7 +4,6 @@
  * 1 for a failure at run time. Expected failures carry a code and get no stack trace; with
  * `--log-level debug` (or trace) every failure shows its stack.
  */
-import { ZodError } from 'zod';
 import { RunnerError } from './errors.ts';
 import { didYouMean } from './config/suggest.ts';
 
@@ -42,8 +41,10 @@ function cacMessage(error: Error, knownOptions: readonly string[]): string {
 
 export function describeFailure(error: unknown, options: { stacks: boolean; knownOptions: readonly string[] }): FailureReport {
   const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ');
-  if (error instanceof ZodError) {
-    return { text: oneLine(error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n')), exitCode: 2 };
+  // By name, not instanceof: the servers' bundle carries zod/mini, not the classic ZodError class.
+  if ((error as { name?: unknown } | undefined)?.name === 'ZodError') {
+    const issues = (error as { issues: Array<{ path: PropertyKey[]; message: string }> }).issues;
+    return { text: oneLine(issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`).join('\n')), exitCode: 2 };
   }
   if (isCacError(error)) return { text: cacMessage(error, options.knownOptions), exitCode: 2 };
   const err = error instanceof Error ? error : new Error(String(error));

@@ -6,7 +6,7 @@
  */
 import { cac } from 'cac';
 import { registerServerCommands } from './commands/servers.ts';
-import { RunnerError } from './errors.ts';
+import { describeFailure, wantsStacks } from './cli-report.ts';
 
 
 async function main(argv: string[]): Promise<void> {
@@ -18,13 +18,10 @@ async function main(argv: string[]): Promise<void> {
     cli.parse(argv, { run: false });
     await cli.runMatchedCommand();
   } catch (error) {
-    const usage = (error instanceof RunnerError && error.isUsage) || (error as { name?: string }).name === 'CACError';
-    if (usage) {
-      process.stderr.write(`nsqworker: ${(error as Error).message}\nRun nsqworker ${argv[2]} --help for usage.\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`nsqworker: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
+    const known = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options].flatMap((option) => option.names).filter((name) => name.length > 1);
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: known });
+    process.stderr.write(`nsqworker: ${report.text}\n`);
+    process.exit(report.exitCode);
   }
 }
 

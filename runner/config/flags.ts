@@ -5,7 +5,6 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
-import type { z } from 'zod';
 import { parseDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 
@@ -99,12 +98,17 @@ function checkAddress(spec: FlagSpec, value: string): string {
  * Checks options against the server's schema before it starts, so a bad value is named by its
  * flag and value (`--mem-queue-size -1: …`), not by the option's name inside the code.
  */
-export function checkFlagOptions(schema: z.ZodObject, options: Record<string, unknown>, flags: readonly FlagSpec[]): void {
+/** What checkFlagOptions needs of a schema: zod's classic and mini objects both have it. */
+export interface SafeParser {
+  safeParse(value: unknown): { success: true } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+}
+
+export function checkFlagOptions(schema: SafeParser, options: Record<string, unknown>, flags: readonly FlagSpec[]): void {
   const result = schema.safeParse(options);
   if (result.success) return;
   const problems = result.error.issues.map((issue) => {
     const spec = flags.find((candidate) => candidate.option === issue.path[0]);
-    if (spec === undefined) return `${issue.path.join('.')}: ${issue.message}`;
+    if (spec === undefined) return `${issue.path.map(String).join('.')}: ${issue.message}`;
     return `--${spec.flag} ${JSON.stringify(options[spec.option])}: ${issue.message}`;
   });
   throw new UsageError(problems.join('; '), { cause: result.error });
