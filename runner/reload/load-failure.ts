@@ -8,11 +8,11 @@
  * Runs in the child host, where the thrown error still has its cause and the files are at hand.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadFailureLocation } from './protocol.ts';
+import { isOwnCode } from '../worker/own-files.ts';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..') + sep;
 const ESBUILD_ERROR = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m;
 const SYNTAX_ERROR_HEADER = /^(file:\/\/\S+|\/\S+?):(\d+)\n/;
 const STACK_FRAME = /^\s*at (?:.*? \()?(file:\/\/[^\s()]+?|\/[^\s()]+?):(\d+):(\d+)\)?$/gm;
@@ -24,7 +24,7 @@ const STACK_FRAME = /^\s*at (?:.*? \()?(file:\/\/[^\s()]+?|\/[^\s()]+?):(\d+):(\
 function isProjectFile(file: string, context: LoadContext): boolean {
   if (file.includes(`${sep}node_modules${sep}`)) return false;
   if (file === context.configPath || file.startsWith(dirname(dirname(context.workerFile)) + sep)) return true;
-  return !file.startsWith(PACKAGE_ROOT);
+  return !isOwnCode(file);
 }
 
 function toPath(fileOrUrl: string): string {

@@ -11,17 +11,15 @@
  * broker, the connections and the dedup queues stay in the parent, so a reload loses no message and
  * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping one warm.
  */
-import { dirname, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess } from './host-process.ts';
+import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import type { LoadRequest } from './protocol.ts';
-
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..') + sep;
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'taskChannels'>;
 
@@ -38,7 +36,7 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
   return files.filter((file) => {
     if (file.includes(`${sep}node_modules${sep}`)) return false;
     if (file === configPath || file.startsWith(workersRoot)) return true;
-    return !file.startsWith(PACKAGE_ROOT);
+    return !isOwnCode(file);
   });
 }
 

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
+import { isProjectFile } from './own-files.ts';
 
 const requireHere = createRequire(import.meta.url);
 const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
@@ -31,10 +32,7 @@ function findPackageRoot(from: string): string {
   }
 }
 
-/** True for a file of the user's project: not a dependency, and not a file of this package. */
-export function isProjectFile(path: string): boolean {
-  return !path.includes(`${sep}node_modules${sep}`) && !path.startsWith(PACKAGE_ROOT + sep);
-}
+export { isProjectFile } from './own-files.ts';
 
 /** Registers tsx for the user's code, once per process; a process that is about to load user code may call it early to warm up. */
 export function registerTsx(): Promise<void> {

@@ -242,9 +242,12 @@ export class CliProjects {
   private readonly runs: CliRun[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
 
-  /** A new project folder with `package.json` and `node_modules/{nsqworker,zod}` in place. */
-  async create(): Promise<CliProject> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-cli-'));
+  /**
+   * A new project folder with `package.json` and `node_modules/{nsqworker,zod}` in place, under the
+   * system's temp folder or `parent` (a project laid out inside this repository, say).
+   */
+  async create(options: { parent?: string } = {}): Promise<CliProject> {
+    const dir = await mkdtemp(path.join(options.parent ?? os.tmpdir(), 'nsqworker-cli-'));
     this.dirs.push(dir);
     await writeFile(path.join(dir, 'package.json'), '{"type":"module"}\n');
     await mkdir(path.join(dir, 'node_modules'));

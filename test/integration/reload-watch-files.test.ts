@@ -1,0 +1,53 @@
+/**
+ * --watch watches every project file the worker's module graph loads, wherever it lives: beside the
+ * workers folder, in a sibling folder outside the project, and in a project laid out inside this
+ * package's own root (as the repository's example workers are), where only the package's compiled
+ * code is the package's own. node_modules is never watched.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, REPO_ROOT, type CliProject, type CliRun } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+function worker(siblingFile: string): string {
+  return `
+import { defineWorker } from 'nsqworker';
+import { version } from '../../lib/version.ts';
+import { label } from ${JSON.stringify(siblingFile)};
+export default defineWorker({ tasks: { async noop() { void version; void label; } } });
+`;
+}
+
+async function setUp(parent?: string): Promise<{ project: CliProject; sibling: CliProject; run: CliRun }> {
+  const project = await projects.create(parent === undefined ? {} : { parent });
+  const sibling = await projects.create();
+  await sibling.write('shared/label.ts', "export const label = 'a';\n");
+  await project.write('lib/version.ts', "export const version = 1;\n");
+  await project.writeWorker('log', 'pageview', worker(sibling.path('shared/label.ts')));
+  const run = project.startWorker('log', 'pageview', ['--watch']);
+  await run.subscribed(['noop']);
+  return { project, sibling, run };
+}
+
+async function expectReloadOnChange(run: CliRun, file: string, text: string, reloads: number): Promise<void> {
+  await writeFile(file, text);
+  const line = await run.waitForMessage('worker code reloaded', { reloads });
+  expect(line.reloads).toBe(reloads);
+}
+
+describe('--watch follows the module graph wherever it goes', () => {
+  it('a lib/ file beside workers/ and a file in a sibling folder outside the project', async () => {
+    const { project, sibling, run } = await setUp();
+    await expectReloadOnChange(run, project.path('lib/version.ts'), 'export const version = 2;\n', 1);
+    await expectReloadOnChange(run, sibling.path('shared/label.ts'), "export const label = 'b';\n", 2);
+  });
+
+  it("a project inside this package's root: its lib/ file is the project's, not the package's", async () => {
+    const { project, run } = await setUp(REPO_ROOT);
+    expect(project.dir.startsWith(REPO_ROOT + path.sep)).toBe(true);
+    await expectReloadOnChange(run, project.path('lib/version.ts'), 'export const version = 2;\n', 1);
+  });
+});
