@@ -233,7 +233,7 @@ describe.concurrent('nsqworker pub', () => {
       [['tail', '--topic', 't', '--nsqd-tcp-address', '127.0.0.1:1', '--lookupd-http-address', '127.0.0.1:2'], 'not both'],
       [['stats', '--topic', 't', '--nsqd-http-address', 'nowhere'], '--channel is required'],
       [['stats', '--topic', 't', '--channel', 'c', '--status-every', 'soon'], '--status-every: invalid duration'],
-      [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'Unknown option `--bogus`'],
+      [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'unknown flag --bogus'],
     ];
     const runs = cases.map(([args]) => fx.cli(args));
     const codes = await Promise.all(runs.map((run) => run.exitCode()));
