@@ -64,6 +64,50 @@ async function getJson(url: string, timeoutMs: number, signal: AbortSignal | und
   }
 }
 
+type ChannelStats = NonNullable<NonNullable<z.output<typeof StatsReply>['topics']>[number]['channels']>[number];
+
+function totalsOf(found: ChannelStats): ChannelTotals {
+  return {
+    depth: found.depth,
+    backendDepth: found.backend_depth,
+    inFlight: found.in_flight_count,
+    deferred: found.deferred_count,
+    requeued: found.requeue_count,
+    timedOut: found.timeout_count,
+    messages: found.message_count,
+    clients: found.client_count,
+  };
+}
+
+/**
+ * Every channel of `topic`, each summed over every nsqd in `httpAddresses`: what `stats` shows
+ * when the channel asked for is a worker's, whose tasks consume `<channel>.<task>`.
+ */
+export async function fetchTopicChannelTotals(
+  httpAddresses: readonly string[],
+  topic: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  tls?: TlsOption,
+): Promise<Map<string, ChannelTotals>> {
+  const each = await Promise.all(
+    httpAddresses.map(async (address) => {
+      const url = new URL(`${baseUrl(address)}/stats`);
+      url.search = new URLSearchParams({ format: 'json', topic, include_clients: 'false' }).toString();
+      const { status, body } = await getJson(url.toString(), timeoutMs, signal, tls);
+      if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
+      const parsed = StatsReply.safeParse(body);
+      if (!parsed.success) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered a /stats body without the expected fields`, { cause: parsed.error });
+      return parsed.data.topics?.find((t) => t.topic_name === topic)?.channels ?? [];
+    }),
+  );
+  const totals = new Map<string, ChannelTotals>();
+  for (const channels of each) {
+    for (const channel of channels) totals.set(channel.channel_name, addTotals(totals.get(channel.channel_name) ?? EMPTY_TOTALS, totalsOf(channel)));
+  }
+  return totals;
+}
+
 /** The channel's numbers on one nsqd; undefined when that nsqd has no such topic or channel. */
 export async function fetchChannelStats(
   httpAddress: string,
@@ -81,16 +125,7 @@ export async function fetchChannelStats(
   if (!parsed.success) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered a /stats body without the expected fields`, { cause: parsed.error });
   const found = parsed.data.topics?.find((t) => t.topic_name === topic)?.channels?.find((c) => c.channel_name === channel);
   if (found === undefined) return undefined;
-  return {
-    depth: found.depth,
-    backendDepth: found.backend_depth,
-    inFlight: found.in_flight_count,
-    deferred: found.deferred_count,
-    requeued: found.requeue_count,
-    timedOut: found.timeout_count,
-    messages: found.message_count,
-    clients: found.client_count,
-  };
+  return totalsOf(found);
 }
 
 /**

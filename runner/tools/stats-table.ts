@@ -63,6 +63,11 @@ export class StatsTable {
   /** The text for one poll: the header when it is due, then the row, each ending in a newline. */
   render(totals: ChannelTotals): string {
     const header = this.rows % HEADER_EVERY_ROWS === 0 ? `${HEADER_RULE}\n${HEADER_COLUMNS}\n` : '';
+    return `${header}${this.row(totals)}\n`;
+  }
+
+  /** One poll's row alone, without a newline, for a table that prints its own header (several channels). */
+  row(totals: ChannelTotals): string {
     const messages = this.previous === undefined ? totals.messages : totals.messages - this.previous.messages;
     this.previous = totals;
     this.rows++;
@@ -77,6 +82,6 @@ export class StatsTable {
       String(messages),
       String(totals.clients),
     ]);
-    return `${header}${row}\n`;
+    return row;
   }
 }

@@ -1,13 +1,15 @@
 /**
  * `nsqworker stats`, after NSQ's nsq_stat: polls one channel on every nsqd (given, or found through
- * lookupd) every interval and prints its table. A channel that no nsqd has stops it with an error,
+ * lookupd) every interval and prints its table. A worker's channel, whose tasks consume
+ * `<channel>.<task>`, shows a row per task channel. A channel that no nsqd has stops it with an error,
  * on the first poll or any later one, as nsq_stat does.
  */
 import type { Writable } from 'node:stream';
 import type { TlsOption } from '../../client/options.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
-import { fetchChannelTotals, lookupTopicProducers } from './stats-source.ts';
+import { fetchChannelTotals, fetchTopicChannelTotals, lookupTopicProducers } from './stats-source.ts';
 import { StatsTable } from './stats-table.ts';
+import { TaskChannelsTable, taskChannelsOf } from './task-channels-table.ts';
 
 export interface StatsOptions {
   topic: string;
@@ -28,6 +30,7 @@ export interface StatsOptions {
 /** Resolves after the last poll (or when the signal aborts); rejects with a {@link ToolError}. */
 export async function runStats(options: StatsOptions): Promise<void> {
   const table = new StatsTable();
+  const taskTable = new TaskChannelsTable();
   const { signal } = options;
   let nextPollAt = Date.now();
   for (let poll = 0; options.countOfPolls === 0 || poll < options.countOfPolls; poll++) {
@@ -38,24 +41,31 @@ export async function runStats(options: StatsOptions): Promise<void> {
       await sleepUntil(nextPollAt, signal);
     }
     if (signal.aborted) return;
-    let totals;
+    let text: string | undefined;
     try {
       const addresses =
         options.lookupdHttpAddresses.length > 0
           ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.requestTimeoutMs, signal, options.tls)
           : options.nsqdHttpAddresses;
-      totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal, options.tls);
+      const totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal, options.tls);
+      if (totals !== undefined) text = table.render(totals);
+      else {
+        // A worker's channel: its tasks consume <channel>.<task>; show each of them.
+        const all = await fetchTopicChannelTotals(addresses, options.topic, options.requestTimeoutMs, signal, options.tls);
+        const tasks = taskChannelsOf(all.keys(), options.channel);
+        if (tasks.length > 0) text = taskTable.render(all, tasks);
+      }
     } catch (error) {
       if (signal.aborted) return;
       throw error;
     }
-    if (totals === undefined) {
+    if (text === undefined) {
       throw new ToolError(
         ToolErrorCode.ChannelNotFound,
-        `failed to find channel(${options.channel}) in stats metadata for topic(${options.topic})`,
+        `failed to find channel(${options.channel}) in stats metadata for topic(${options.topic}), nor a worker's task channel ${options.channel}.<task>`,
       );
     }
-    options.output.write(table.render(totals));
+    options.output.write(text);
   }
 }
 
