@@ -17,6 +17,7 @@ import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts'
 import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
+import { locateLoadFailure } from '../reload/load-failure.ts';
 import { startRun, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -90,7 +91,11 @@ class DevSupervisor {
       const plan = { file, runtime, settings, options: {}, flags: {}, configPath: this.configPath, env: process.env };
       return await startRun(plan, { logger: this.logger, sharedBroker: this.broker });
     } catch (error) {
-      this.logger.error({ worker: key, err: error }, `worker ${key} did not start; it is retried when its file changes`);
+      // The file, line, column and reason, as a reload failure says them; the stack only at debug.
+      const location = locateLoadFailure((error as Error).cause ?? error, { workerFile: file.path, configPath: this.configPath });
+      const where = `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
+      const detail = this.logger.isLevelEnabled('debug') ? { err: error } : {};
+      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}; it is retried when its file changes`);
       return undefined;
     }
   }

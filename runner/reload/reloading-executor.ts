@@ -160,8 +160,11 @@ export class ReloadingExecutor implements TaskExecutor {
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
       const location = error instanceof HostLoadError ? error.location : undefined;
-      const where = location === undefined ? '' : `${location.file}${location.line === undefined ? '' : `:${location.line}`}: ${location.reason}; `;
-      this.log.error({ err: error, ...location }, `reload failed: ${where}the running code stays in place until the next good save`);
+      const at = location === undefined ? '' : `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
+      const where = location === undefined ? '' : `${at}: ${location.reason}; `;
+      // Where and why is what helps; the compiler's or loader's stack only at debug.
+      const detail = location === undefined || this.log.isLevelEnabled('debug') ? { err: error } : {};
+      this.log.error({ ...detail, ...location }, `reload failed: ${where}the running code stays in place until the next good save`);
       this.events.reloadFailed?.(error as Error);
       return;
     }

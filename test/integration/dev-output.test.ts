@@ -1,0 +1,74 @@
+/**
+ * `nsqworker dev` output follows one rule for every line, the runner's and the tasks': JSON when
+ * stdout is not a terminal (pretty on one). A worker that fails to load, at start or on reload, is
+ * reported with its file, line, column and reason, not a compiler's stack.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, publish } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+const WORKER = `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async greet(message, context) {
+      context.log.info({ body: message.text() }, 'task says hello');
+    },
+  },
+});
+`;
+
+const BROKEN = `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async greet( {
+  },
+});
+`;
+
+const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+describe('nsqworker dev output', () => {
+  it('is JSON, for the runner and the tasks alike, when stdout is not a terminal', async () => {
+    const p = await projects.create();
+    await p.writeWorker('hello', 'c', WORKER);
+    const dev = p.spawn(['dev', ...FREE]);
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('subscribed', { task: 'greet' });
+    await publish(httpAddress, 'hello', 'world');
+    await dev.waitForMessage('task says hello', { body: 'world' });
+    const nonJson = dev.text.filter((line) => line.trim() !== '' && !line.trim().startsWith('{'));
+    expect(nonJson, dev.describe()).toEqual([]);
+    expect(dev.text.join('\n')).not.toMatch(/\u001b\[/);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+
+  it('reports a worker that fails to load, at start and on reload, by file, line, column and reason', async () => {
+    const p = await projects.create();
+    await p.writeWorker('hello', 'c', WORKER);
+    await p.writeWorker('broken', 'c', BROKEN);
+    const dev = p.spawn(['dev', ...FREE]);
+    const atStart = await dev.waitForMessage('worker broken/c did not start');
+    expect(atStart.file).toBe(p.path('workers/broken/broken_c_worker.ts'));
+    expect(atStart.line).toEqual(expect.any(Number));
+    expect(atStart.column).toEqual(expect.any(Number));
+    expect(String(atStart.reason)).toContain('syntax error');
+    expect(atStart.err).toBeUndefined();
+
+    await dev.waitForMessage('subscribed', { task: 'greet' });
+    await p.writeWorker('hello', 'c', BROKEN);
+    const onReload = await dev.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 'reload failure');
+    expect(onReload.file).toBe(p.path('workers/hello/hello_c_worker.ts'));
+    expect(onReload.line).toEqual(expect.any(Number));
+    expect(onReload.column).toEqual(expect.any(Number));
+    expect(String(onReload.msg)).toMatch(/hello_c_worker\.ts:\d+:\d+: syntax error/);
+    expect(onReload.err).toBeUndefined();
+    expect(JSON.stringify(onReload)).not.toMatch(/\n\s+at /);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
