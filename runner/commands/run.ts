@@ -3,7 +3,9 @@
  * it — the embedded broker or the remote endpoints, the health server, the executor (in-process, or
  * a reloadable child under --watch), the binding — and stops it in reverse order.
  */
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { DEFAULT_CONFIG_FILE } from '../config/config-file.ts';
 import { bindWorker, type Endpoints } from '../ops/bind.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
@@ -50,6 +52,8 @@ interface Connected {
   started: EmbeddedBroker | undefined;
   /** Readies an nsqd for the tasks before they subscribe there (remote nsqd: their channels). */
   prepareNsqd: ((nsqd: NsqdNodeInfo) => Promise<void>) | undefined;
+  /** The embedded broker's HTTP address, for the channel of a task removed on reload. */
+  httpAddress?: string;
 }
 
 /** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
@@ -93,7 +97,7 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
   const own = settings.brokerTcpAddress;
   const publishAddresses = broker.joined !== undefined && own !== broker.tcpAddress && !own.endsWith(':0') ? [broker.tcpAddress, own] : [broker.tcpAddress];
   const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses };
-  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined };
+  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddress: broker.httpAddress };
 }
 
 export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {
@@ -129,7 +133,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
             request: {
               file: file.path,
               workerKey,
-              configPath: plan.configPath,
+              // Watched even before it exists: a config file created after the start applies on reload.
+              configPath: plan.configPath ?? resolve(DEFAULT_CONFIG_FILE),
               flags: plan.flags,
               env: { ...plan.env },
               logLevel: settings.logLevel,
@@ -150,6 +155,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     logger,
     metrics,
     prepareNsqd: connected.prepareNsqd,
+    // A task removed on reload leaves its channel: deleted under dev, named with the call elsewhere.
+    channelCleanup: { httpAddress: connected.httpAddress, deleteRemoved: startOptions.sharedBroker !== undefined },
   });
   logger.info(
     { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },

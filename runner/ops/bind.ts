@@ -22,6 +22,7 @@ import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
+import { diffTaskChannels, retireChannel, type ChannelCleanup } from './task-set.ts';
 
 export interface Endpoints {
   nsqdTcpAddresses: string[];
@@ -41,6 +42,11 @@ export interface ExecutorDeps {
   seen(task: string, key: string): boolean;
   /** Each task's processed keys, oldest first: what a replacement executor starts from. */
   dedupSnapshot(): Record<string, string[]>;
+  /**
+   * The worker's tasks changed on reload: drains and stops the consumers of tasks whose channel goes
+   * (on the old code), and returns what starts the new ones, to call once the new code is in place.
+   */
+  changeTasks(next: readonly string[]): Promise<() => void>;
 }
 
 export interface BoundWorker {
@@ -63,6 +69,8 @@ export async function bindWorker(params: {
   prepareNsqd?: (nsqd: NsqdNodeInfo) => Promise<void>;
   /** The bound health address, named in the consumers' user agent. */
   healthAddress?: string;
+  /** What happens to the channel of a task removed on reload (warned about by default). */
+  channelCleanup?: ChannelCleanup;
 }): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
@@ -75,14 +83,42 @@ export async function bindWorker(params: {
   // must not write into the unprefixed (production) topics.
   const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(settings.topicPrefix + target, body);
   const dedup = new Map(taskNames.map((task) => [task, new DedupQueue(settings.dedupQueueSize)]));
+  // The tasks of the code running now: a reload may change them.
+  let current: readonly string[] = [...taskNames];
+  const consumerOf = new Map<string, Consumer>();
   const executor = await params.createExecutor({
     topic,
     channel: settings.channel,
-    channelOf: (task) => channelForTask(settings.channel, task, taskNames.length),
+    channelOf: (task) => channelForTask(settings.channel, task, current.length),
     log: workerLog,
     publish,
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
     dedupSnapshot: () => Object.fromEntries([...dedup].map(([task, queue]) => [task, queue.keysOldestFirst()])),
+    changeTasks: async (next) => {
+      const change = diffTaskChannels(channels, next, settings.channel);
+      await Promise.all(
+        change.removed.map(async (removed) => {
+          const consumer = consumerOf.get(removed.task)!;
+          await consumer.close();
+          consumers.splice(consumers.indexOf(consumer), 1);
+          consumerOf.delete(removed.task);
+          channels.delete(removed.task);
+          counters.delete(removed.task);
+          await retireChannel(topic, removed, params.channelCleanup ?? { httpAddress: undefined, deleteRemoved: false }, workerLog);
+        }),
+      );
+      current = [...next];
+      for (const task of [...dedup.keys()]) if (!next.includes(task)) dedup.delete(task);
+      for (const task of next) if (!dedup.has(task)) dedup.set(task, new DedupQueue(settings.dedupQueueSize));
+      return () => {
+        for (const added of change.added) {
+          const consumer = addTask(added.task);
+          consumers.push(consumer);
+          consumer.start();
+          workerLog.info({ task: added.task, channel: added.channel }, `task ${added.task} added: consuming channel ${added.channel}`);
+        }
+      };
+    },
   });
   const channels = new Map<string, string>();
   const counters = new Map<string, TaskCounters>();
@@ -101,8 +137,8 @@ export async function bindWorker(params: {
         });
   if (discovery !== undefined) logDiscovery(discovery, workerLog);
 
-  for (const task of taskNames) {
-    const channel = channelForTask(settings.channel, task, taskNames.length);
+  const addTask = (task: string): Consumer => {
+    const channel = channelForTask(settings.channel, task, current.length);
     channels.set(task, channel);
     const count: TaskCounters = { received: 0, finished: 0, requeued: 0, deadLettered: 0, deduplicated: 0, discarded: 0 };
     counters.set(task, count);
@@ -141,7 +177,7 @@ export async function bindWorker(params: {
         case 'discarded':
           count.discarded++;
           // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
-          if (task !== taskNames[0]) return;
+          if (task !== current[0]) return;
           log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the tasks');
           await deadLetter(message, outcome.reason);
       }
@@ -185,9 +221,11 @@ export async function bindWorker(params: {
       if (closing === undefined) log.warn({ nsqd: address, err: error }, 'disconnected');
       else log.debug({ nsqd: address }, 'disconnected');
     });
-    consumers.push(consumer);
-  }
+    consumerOf.set(task, consumer);
+    return consumer;
+  };
 
+  for (const task of taskNames) consumers.push(addTask(task));
   for (const consumer of consumers) consumer.start();
   discovery?.start();
 

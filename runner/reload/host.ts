@@ -6,6 +6,7 @@
  * It warms up first (the nsqworker package loaded), so that loading a changed worker file costs
  * only the user's own files.
  */
+import { existsSync } from 'node:fs';
 import { clientSecurity } from '../config/client-security.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
@@ -14,6 +15,7 @@ import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
+import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule, projectFilesImported, registerTsx } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
@@ -51,7 +53,8 @@ function replaceDedup(keys: Record<string, string[]>): void {
  * imports is the copy already warm here. A file that throws keeps its own stack, which names its line.
  */
 async function importConfig(path: string | undefined): Promise<NsqworkerConfig> {
-  if (path === undefined) return {};
+  // The default config file is watched before it exists: until it is created, there is none.
+  if (path === undefined || !existsSync(path)) return {};
   return validateConfig(defaultExportOf((await importUserModule(path)).exports), path);
 }
 
@@ -66,7 +69,8 @@ async function load(request: LoadRequest): Promise<void> {
   const publishAddresses = request.publishAddresses;
   env = {
     topic: request.topic,
-    channelOf: (task) => request.taskChannels[task] ?? request.channel,
+    // This code's own tasks name the channels: a reload may have changed them.
+    channelOf: (task) => channelForTask(request.channel, task, runtime.taskNames.length),
     runtime,
     instance: runtime.instantiate(options, log.child({ channel: request.channel })),
     options,
@@ -92,7 +96,12 @@ async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void>
       body,
       touch: () => send({ t: 'touch', seq: message.seq }),
     });
-    if (outcome.kind === 'done') dedup.get(message.task)?.add(outcome.key);
+    if (outcome.kind === 'done') {
+      // A task added by this reload has no queue yet in the snapshot this child started from.
+      let queue = dedup.get(message.task);
+      if (queue === undefined) dedup.set(message.task, (queue = new DedupQueue(dedupQueueSize)));
+      queue.add(outcome.key);
+    }
     send({ t: 'result', seq: message.seq, outcome });
   } catch (error) {
     send({ t: 'failed', seq: message.seq, error: serializeError(error) });

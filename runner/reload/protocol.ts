@@ -10,7 +10,6 @@ export interface LoadRequest {
   file: string;
   topic: string;
   channel: string;
-  taskChannels: Record<string, string>;
   /** `<topic>/<channel>`: where this worker's values sit in the config file. */
   workerKey: string;
   configPath: string | undefined;

@@ -21,7 +21,7 @@ import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import type { LoadRequest } from './protocol.ts';
 
-export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'taskChannels'>;
+export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
 
 export interface ReloadEvents {
   /** A reload swapped in new code. */
@@ -56,7 +56,7 @@ export class ReloadingExecutor implements TaskExecutor {
   reloads = 0;
 
   private constructor(
-    readonly taskNames: readonly string[],
+    public taskNames: readonly string[],
     private readonly deps: ExecutorDeps,
     private readonly request: ReloadRequest,
     private readonly publishAddresses: string[],
@@ -144,6 +144,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const next = this.standby ?? new HostProcess();
     this.standby = undefined;
     let files: readonly string[];
+    let startAdded: (() => void) | undefined;
     try {
       const loaded = await this.loadInto(next).finally(() => {
         // The next standby starts as soon as this load is done (not beside it: on two cores its
@@ -153,7 +154,10 @@ export class ReloadingExecutor implements TaskExecutor {
       files = loaded.files;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
-        throw new Error(`the worker's tasks changed (${this.taskNames.join(', ')} → ${loaded.taskNames.join(', ')}): restart the worker to apply that`);
+        // Removed tasks drain on the old code now; added ones start once the new code is in.
+        this.log.info({ from: this.taskNames, to: loaded.taskNames }, `the worker's tasks changed: ${this.taskNames.join(', ')} → ${loaded.taskNames.join(', ')}`);
+        startAdded = await this.deps.changeTasks(loaded.taskNames);
+        this.taskNames = loaded.taskNames;
       }
     } catch (error) {
       next.kill();
@@ -188,6 +192,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.activate(next);
     this.gate = undefined;
     open();
+    startAdded?.();
     this.reloads++;
     const durationMs = performance.now() - started;
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
@@ -214,7 +219,6 @@ export class ReloadingExecutor implements TaskExecutor {
       ...this.request,
       topic: this.deps.topic,
       channel: this.deps.channel,
-      taskChannels: Object.fromEntries(this.taskNames.map((task) => [task, this.deps.channelOf(task)])),
       publishAddresses: this.publishAddresses,
       dedup: this.deps.dedupSnapshot(),
     });

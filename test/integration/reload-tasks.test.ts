@@ -1,0 +1,101 @@
+/**
+ * A reload that changes a worker's set of tasks applies without a restart: an added task consumes
+ * its own channel from then on; a removed task's consumer drains and stops, and its channel is left
+ * in place with a warning naming it and the /channel/delete call (deleted only under `dev`). A
+ * config file created after the start is watched too.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerStats, CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+function worker(tasks: readonly string[]): string {
+  const bodies = tasks
+    .map((task) => `    async ${task}(message, context) { await record(${JSON.stringify(task)}, message.text(), context.options.label, context.channel); },`)
+    .join('\n');
+  return `
+import { appendFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+const record = (task, body, label, channel) => appendFile('records.jsonl', JSON.stringify({ task, body, label, channel }) + '\\n');
+export default defineWorker({
+  options: z.object({ label: z.string().default('default') }),
+  tasks: {
+${bodies}
+  },
+});
+`;
+}
+
+interface Record {
+  task: string;
+  body: string;
+  label: string;
+  channel: string;
+}
+
+async function recordsFor(p: CliProject, body: string, count: number): Promise<Record[]> {
+  return eventually(async () => {
+    const found = (await p.records<Record>('records.jsonl')).filter((r) => r.body === body);
+    return found.length >= count ? found.sort((x, y) => x.task.localeCompare(y.task)) : undefined;
+  }, `${count} records of ${body}`);
+}
+
+async function channelsOf(httpAddress: string, topic: string): Promise<string[]> {
+  const stats = await brokerStats(httpAddress);
+  return (stats.topics.find((t) => t.topic_name === topic)?.channels ?? []).map((c) => c.channel_name).sort();
+}
+
+describe('a change to the set of tasks applies on reload', () => {
+  it('adds and removes tasks under --watch; a config file created after the start applies', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['count', 'store']));
+    const run = p.startWorker('log', 'pv', ['--watch']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['count', 'store']);
+
+    await p.writeWorker('log', 'pv', worker(['count', 'notify', 'store']));
+    await run.waitForMessage('task notify added: consuming channel pv.notify');
+    await run.waitForMessage('subscribed', { task: 'notify' });
+    await publish(httpAddress, 'log', 'm1');
+    expect((await recordsFor(p, 'm1', 3)).map((r) => [r.task, r.channel])).toEqual([
+      ['count', 'pv.count'],
+      ['notify', 'pv.notify'],
+      ['store', 'pv.store'],
+    ]);
+
+    await p.writeWorker('log', 'pv', worker(['count', 'notify']));
+    const warning = await run.waitForMessage('task store removed');
+    expect(warning.level).toBe(40);
+    expect(String(warning.msg)).toContain('its channel pv.store stays');
+    expect(String(warning.msg)).toContain(`curl -X POST 'http://${httpAddress}/channel/delete?topic=log&channel=pv.store'`);
+    await run.waitForMessage('worker code reloaded', { reloads: 2 });
+    expect(await channelsOf(httpAddress, 'log')).toEqual(['pv.count', 'pv.notify', 'pv.store']);
+    await publish(httpAddress, 'log', 'm2');
+    expect((await recordsFor(p, 'm2', 2)).map((r) => r.task)).toEqual(['count', 'notify']);
+
+    await p.write('nsqworker.config.ts', "export default { workers: { 'log/pv': { label: 'from-config' } } };\n");
+    await run.waitForMessage('worker code reloaded', { reloads: 3 });
+    await publish(httpAddress, 'log', 'm3');
+    expect((await recordsFor(p, 'm3', 2)).map((r) => r.label)).toEqual(['from-config', 'from-config']);
+    // The removed task saw neither later message.
+    expect((await p.records<Record>('records.jsonl')).filter((r) => r.task === 'store').map((r) => r.body)).toEqual(['m1']);
+  });
+
+  it('under dev, a removed task’s channel is deleted', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['count', 'store']));
+    const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('subscribed', { task: 'store' });
+    await dev.waitForMessage('subscribed', { task: 'count' });
+    await p.writeWorker('log', 'pv', worker(['count', 'store', 'archive']));
+    await dev.waitForMessage('subscribed', { task: 'archive' });
+    await p.writeWorker('log', 'pv', worker(['archive', 'count']));
+    await dev.waitForMessage('task store removed: its channel pv.store deleted');
+    expect(await channelsOf(httpAddress, 'log')).toEqual(['pv.archive', 'pv.count']);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
