@@ -92,7 +92,10 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const issues = (error.cause as { issues?: Array<{ path?: PropertyKey[] }> } | undefined)?.issues ?? [];
     const keys = [...named, ...issues.map((issue) => issue.path?.at(-1)).filter((key): key is string => typeof key === 'string')];
     const line = keys.map((key) => declarationLine(context.configPath!, key)).find((found) => found !== undefined);
-    return { file: context.configPath, line, column: undefined, reason: message };
+    // The config's value may be old and the worker's schema new: the reload decides by what was saved.
+    const schemaLine = rejectedKeys(error).map((key) => declarationLine(context.workerFile, key)).find((found) => found !== undefined);
+    const declaredIn = schemaLine === undefined ? undefined : { file: context.workerFile, line: schemaLine };
+    return { file: context.configPath, line, column: undefined, reason: message, declaredIn };
   }
 
   for (const frame of stack.matchAll(STACK_FRAME)) {

@@ -23,9 +23,11 @@ export class ProjectWatcher {
   private debounce: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly initialScan: Promise<void>;
+  private changed = new Set<string>();
 
   constructor(
-    private readonly onChange: () => void,
+    /** Called with the files that changed since the last call. */
+    private readonly onChange: (changed: ReadonlySet<string>) => void,
     log: Logger,
     private readonly debounceMs = WATCH_DEBOUNCE_MS,
   ) {
@@ -36,7 +38,9 @@ export class ProjectWatcher {
       ignored: (path) => !(this.files.has(path) || this.dirs.has(path)),
     });
     this.watcher.on('all', (_event, path) => {
-      if (this.files.has(path)) this.schedule();
+      if (!this.files.has(path)) return;
+      this.changed.add(path);
+      this.schedule();
     });
     this.watcher.on('error', (error) => log.warn({ err: error }, 'file watcher error'));
     this.initialScan = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
@@ -73,7 +77,9 @@ export class ProjectWatcher {
   private schedule(): void {
     clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
-      if (!this.closed) this.onChange();
+      const changed = this.changed;
+      this.changed = new Set();
+      if (!this.closed) this.onChange(changed);
     }, this.debounceMs);
   }
 

@@ -46,6 +46,8 @@ export interface LoadFailureLocation {
   line: number | undefined;
   column: number | undefined;
   reason: string;
+  /** For an option value the schema rejects: where the schema declares that option. */
+  declaredIn?: { file: string; line: number | undefined };
 }
 
 export type ChildToParent =

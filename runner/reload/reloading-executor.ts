@@ -19,7 +19,7 @@ import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
-import type { LoadRequest } from './protocol.ts';
+import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
 
@@ -40,6 +40,18 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
   });
 }
 
+/**
+ * A value the options schema rejects is both a config value and a schema line: the file saved
+ * decides. A new schema that rejects the config's value points at the schema's line; a new value in
+ * the config points at the config file.
+ */
+function blame(location: LoadFailureLocation | undefined, changed: ReadonlySet<string>): LoadFailureLocation | undefined {
+  const declared = location?.declaredIn;
+  if (location === undefined) return undefined;
+  if (declared === undefined || changed.has(location.file) || !changed.has(declared.file)) return location;
+  return { ...location, file: declared.file, line: declared.line, column: undefined, declaredIn: undefined };
+}
+
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
   private standby: HostProcess | undefined;
@@ -53,6 +65,8 @@ export class ReloadingExecutor implements TaskExecutor {
   private aborted = false;
   /** Old children running their close hook: shutdown waits for them. */
   private readonly retiring = new Set<Promise<void>>();
+  /** Files saved since the last reload began: a failure is blamed on the one that changed. */
+  private changedFiles = new Set<string>();
   reloads = 0;
 
   private constructor(
@@ -91,7 +105,10 @@ export class ReloadingExecutor implements TaskExecutor {
     executor.loadedFiles = files;
     executor.spawnStandby();
     if (params.watch) {
-      executor.watcher = new ProjectWatcher(() => void executor.reload(), params.log);
+      executor.watcher = new ProjectWatcher((changed) => {
+        for (const file of changed) executor.changedFiles.add(file);
+        void executor.reload();
+      }, params.log);
       executor.updateWatch(files);
       await executor.watcher.ready();
     }
@@ -143,6 +160,8 @@ export class ReloadingExecutor implements TaskExecutor {
     const started = performance.now();
     const next = this.standby ?? new HostProcess();
     this.standby = undefined;
+    const changed = this.changedFiles;
+    this.changedFiles = new Set();
     let files: readonly string[];
     let startAdded: (() => void) | undefined;
     try {
@@ -163,7 +182,7 @@ export class ReloadingExecutor implements TaskExecutor {
       next.kill();
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
-      const location = error instanceof HostLoadError ? error.location : undefined;
+      const location = error instanceof HostLoadError ? blame(error.location, changed) : undefined;
       const at = location === undefined ? '' : `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
       const where = location === undefined ? '' : `${at}: ${location.reason}; `;
       // Where and why is what helps; the compiler's or loader's stack only at debug.
