@@ -22,7 +22,7 @@ import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
-import { diffTaskChannels, retireChannel, type ChannelCleanup } from './task-set.ts';
+import { createTaskChannel, diffTaskChannels, retireChannel, type ChannelCleanup } from './task-set.ts';
 
 export interface Endpoints {
   nsqdTcpAddresses: string[];
@@ -96,6 +96,8 @@ export async function bindWorker(params: {
     dedupSnapshot: () => Object.fromEntries([...dedup].map(([task, queue]) => [task, queue.keysOldestFirst()])),
     changeTasks: async (next) => {
       const change = diffTaskChannels(channels, next, settings.channel);
+      const cleanup = params.channelCleanup ?? { httpAddress: undefined, deleteRemoved: false };
+      await Promise.all(change.added.map((added) => createTaskChannel(topic, added.channel, cleanup, workerLog)));
       await Promise.all(
         change.removed.map(async (removed) => {
           const consumer = consumerOf.get(removed.task)!;
@@ -104,7 +106,7 @@ export async function bindWorker(params: {
           consumerOf.delete(removed.task);
           channels.delete(removed.task);
           counters.delete(removed.task);
-          await retireChannel(topic, removed, params.channelCleanup ?? { httpAddress: undefined, deleteRemoved: false }, workerLog);
+          await retireChannel(topic, removed, cleanup, workerLog);
         }),
       );
       current = [...next];

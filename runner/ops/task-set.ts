@@ -34,6 +34,22 @@ export interface ChannelCleanup {
   deleteRemoved: boolean;
 }
 
+/**
+ * Creates an added task's channel as soon as its code has loaded, where an nsqd HTTP address is
+ * known, so it holds every message published from then on; its consumer subscribes once the new
+ * code is in. Elsewhere the subscription creates it. Never throws: the subscription still will.
+ */
+export async function createTaskChannel(topic: string, channel: string, cleanup: ChannelCleanup, log: Logger): Promise<void> {
+  if (cleanup.httpAddress === undefined) return;
+  const url = `http://${cleanup.httpAddress}/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
+  try {
+    const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    if (!response.ok) log.warn({ status: response.status }, `creating channel ${channel} answered ${response.status}; its consumer will create it`);
+  } catch (error) {
+    log.warn({ err: error }, `creating channel ${channel} failed; its consumer will create it`);
+  }
+}
+
 /** Deletes a channel no task consumes any more, or warns with the call that would. Never throws. */
 export async function retireChannel(topic: string, removed: { task: string; channel: string }, cleanup: ChannelCleanup, log: Logger): Promise<void> {
   const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(removed.channel)}`;

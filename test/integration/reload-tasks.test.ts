@@ -83,6 +83,25 @@ describe('a change to the set of tasks applies on reload', () => {
     expect((await p.records<Record>('records.jsonl')).filter((r) => r.task === 'store').map((r) => r.body)).toEqual(['m1']);
   });
 
+  it('from one task to two: the channel C becomes C.<task>, and C is named as left behind', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['count']));
+    const run = p.startWorker('log', 'pv', ['--watch']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['count']);
+    await p.writeWorker('log', 'pv', worker(['count', 'store']));
+    const warning = await run.waitForMessage('task count removed');
+    expect(String(warning.msg)).toContain('its channel pv stays');
+    await run.waitForMessage('subscribed', { task: 'store', channel: 'pv.store' });
+    await run.waitForMessage('subscribed', { task: 'count', channel: 'pv.count' });
+    expect(await channelsOf(httpAddress, 'log')).toEqual(['pv', 'pv.count', 'pv.store']);
+    await publish(httpAddress, 'log', 'm1');
+    expect((await recordsFor(p, 'm1', 2)).map((r) => [r.task, r.channel])).toEqual([
+      ['count', 'pv.count'],
+      ['store', 'pv.store'],
+    ]);
+  });
+
   it('under dev, a removed task’s channel is deleted', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count', 'store']));
