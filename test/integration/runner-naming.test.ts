@@ -58,6 +58,8 @@ describe('bad names are reported with the naming rule', () => {
     const line = await dev.waitForMessage('not a worker by its name');
     expect(String(line.msg)).toContain('orders!_email_worker.ts');
     expect(String(line.msg)).toContain(RULE);
+    // The well-named worker runs beside it.
+    await dev.waitForMessage('worker log/pageview running');
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
   });
