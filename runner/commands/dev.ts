@@ -17,7 +17,7 @@ import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts'
 import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
-import { locateLoadFailure } from '../reload/load-failure.ts';
+import { locateLoadFailure } from '../worker/load-failure.ts';
 import { startRun, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';

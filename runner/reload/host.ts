@@ -19,7 +19,7 @@ import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule, projectFilesImported, registerTsx } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
-import { locateLoadFailure } from './load-failure.ts';
+import { locateLoadFailure } from '../worker/load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 

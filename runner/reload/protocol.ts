@@ -2,6 +2,9 @@
  * Messages between a worker process and the child that runs its code under `--watch`, over Node's
  * IPC channel with structured-clone serialisation (Buffers travel as they are).
  */
+import type { LoadFailureLocation } from '../worker/load-failure.ts';
+
+export type { LoadFailureLocation };
 
 import type { SecuritySettings } from '../config/client-security.ts';
 
@@ -40,15 +43,6 @@ export interface SerializedError {
   backoff: boolean | undefined;
 }
 
-/** Where a load failed, as far as it can be told: the file and line to fix, and why. */
-export interface LoadFailureLocation {
-  file: string;
-  line: number | undefined;
-  column: number | undefined;
-  reason: string;
-  /** For an option value the schema rejects: where the schema declares that option. */
-  declaredIn?: { file: string; line: number | undefined };
-}
 
 export type ChildToParent =
   | { t: 'warm' }

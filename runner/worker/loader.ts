@@ -5,6 +5,7 @@
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { WorkerFile } from './discover.ts';
 import { importUserModule } from './user-code.ts';
+import { formatLocation, locateLoadFailure } from './load-failure.ts';
 import { workerRuntimeOf, type WorkerRuntime } from './worker-runtime.ts';
 
 export interface LoadedWorker {
@@ -26,9 +27,9 @@ export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } 
   try {
     loaded = await importUserModule(file.path, options);
   } catch (error) {
-    throw new RunnerError(RunnerErrorCode.WorkerLoadFailed, `${file.path}: failed to load: ${(error as Error).message ?? String(error)}`, {
-      cause: error,
-    });
+    // The file, line, column and reason, in one line: not the compiler's report and stack.
+    const location = locateLoadFailure(error, { workerFile: file.path, configPath: undefined });
+    throw new RunnerError(RunnerErrorCode.WorkerLoadFailed, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
   }
   return { file, runtime: workerRuntimeOf(loaded.exports, file.path), files: loaded.files };
 }

@@ -108,6 +108,20 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
   });
 });
 
+describe('a worker that does not load', () => {
+  it('is one line with its file, line, column and reason, exit 2', async () => {
+    const p = await project();
+    await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
+    await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const [syntax, throws] = await Promise.all([
+      p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd1']),
+      p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd2']),
+    ]);
+    expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
+    expectOneLine(throws, 2, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
+  });
+});
+
 describe('a port held by another program is one line naming the flag and address, exit 1', () => {
   it('for a worker run (broker TCP, broker HTTP, health), broker, lookupd and dev', async () => {
     const p = await project();

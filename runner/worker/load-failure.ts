@@ -5,13 +5,28 @@
  * first stack frame in the project's own files), or the options schema no longer accepts the values
  * the worker runs with (the line of the schema that declares the rejected option).
  *
- * Runs in the child host, where the thrown error still has its cause and the files are at hand.
+ * Runs where the error was thrown (the reload child, or the process loading a worker), where it
+ * still has its cause and the files are at hand.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadFailureLocation } from './protocol.ts';
-import { isOwnCode } from '../worker/own-files.ts';
+import { isOwnCode } from './own-files.ts';
+
+/** Where a load failed, as far as it can be told: the file and line to fix, and why. */
+export interface LoadFailureLocation {
+  file: string;
+  line: number | undefined;
+  column: number | undefined;
+  reason: string;
+  /** For an option value the schema rejects: where the schema declares that option. */
+  declaredIn?: { file: string; line: number | undefined };
+}
+
+/** `file:line:column`, as far as known. */
+export function formatLocation(location: LoadFailureLocation): string {
+  return `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
+}
 
 const ESBUILD_ERROR = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m;
 const SYNTAX_ERROR_HEADER = /^(file:\/\/\S+|\/\S+?):(\d+)\n/;
