@@ -8,7 +8,7 @@ import { watch } from 'chokidar';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/config-file.ts';
-import { channelFromFileName, discoverWorkers, namingRule, rejectedWorkerFiles, type WorkerFile } from '../worker/discover.ts';
+import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
@@ -18,7 +18,7 @@ import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
-import { startRun, type RunningWorker } from './run.ts';
+import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 
@@ -150,9 +150,7 @@ async function runDev(flags: DevFlags): Promise<void> {
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
-  for (const rejected of rejectedWorkerFiles(workersDir)) {
-    logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
-  }
+  warnMisnamedFiles(workersDir, logger);
   for (const file of found) supervisor.start(file);
 
   onShutdownSignal(

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
 import { DEFAULT_CONFIG_FILE } from '../config/config-file.ts';
 import { bindWorker, type Endpoints } from '../ops/bind.ts';
 import { channelForTask } from '../config/run-names.ts';
@@ -100,9 +101,18 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
   return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddress: broker.httpAddress };
 }
 
+/** Files that look like workers but break the naming rule would otherwise be skipped without a word. */
+export function warnMisnamedFiles(workersDir: string, logger: Logger): void {
+  for (const rejected of rejectedWorkerFiles(workersDir)) {
+    logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
+  }
+}
+
 export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {
   const { file, runtime, settings } = plan;
   const logger = startOptions.logger ?? createLogger(settings.logLevel);
+  // dev says it once for every worker; a single run says it at its start.
+  if (startOptions.sharedBroker === undefined) warnMisnamedFiles(settings.workersDir, logger);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.
   // prom-client is loaded only when metrics are served (--health-address).
   const metrics =

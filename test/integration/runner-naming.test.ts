@@ -65,6 +65,20 @@ describe('bad names are reported with the naming rule', () => {
   });
 });
 
+describe('a worker run beside a misnamed file', () => {
+  it('warns about it at start, with the rule', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pageview', WORKER);
+    await p.write('workers/log/log_page view_worker.ts', WORKER);
+    const run = p.startWorker('log', 'pageview');
+    const line = await run.waitForMessage('not a worker by its name');
+    expect(line.level).toBe(40);
+    expect(String(line.msg)).toContain('"page view" is not a valid channel name');
+    expect(String(line.msg)).toContain(RULE);
+    await run.waitForMessage('worker log/pageview running');
+  });
+});
+
 describe('a worker class without task methods', () => {
   it('is told how tasks are named and which methods were found', async () => {
     const p = await projects.create();
