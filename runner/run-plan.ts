@@ -86,7 +86,8 @@ const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help'
 function checkPrescanFlags(args: readonly string[]): void {
   for (const arg of args) {
     if (arg === '-h' || arg === '--') continue;
-    if (!arg.startsWith('-')) continue;
+    // A value (`email`, or a negative number such as `-1`) is not a flag.
+    if (!arg.startsWith('-') || /^-\d/.test(arg)) continue;
     const name = arg.replace(/^-+/, '').split('=')[0]!;
     if (arg.startsWith('--') && (RUNNER_FLAGS.includes(name) || (name.startsWith('no-') && RUNNER_FLAGS.includes(name.slice(3))))) continue;
     throw usage(unknownFlagMessage(arg, RUNNER_FLAGS));

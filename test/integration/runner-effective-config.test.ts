@@ -88,10 +88,10 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
 });
 
 describe("a workers key that matches no worker", () => {
-  it('is an error that lists the known workers, for a run and for list', async () => {
+  it('is an error that lists the known workers, for a run, list and dev', async () => {
     const p = await project(`export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
-    const [run, listed] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list'])]);
-    for (const result of [run, listed]) {
+    const [run, listed, dev] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list']), p.run(['dev', ...FREE])]);
+    for (const result of [run, listed, dev]) {
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toContain("nsqworker.config.ts: workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
     }
