@@ -123,18 +123,30 @@ describe('a worker that does not load', () => {
 });
 
 describe('a port held by another program is one line naming the flag and address, exit 1', () => {
-  it('for a worker run (broker TCP, broker HTTP, health), broker, lookupd and dev', async () => {
+  // Three processes at a time, with room to start on a busy machine: each loads tsx and the worker.
+  const SLOW = 25_000;
+
+  it('for a worker run: broker TCP, broker HTTP and health addresses', async () => {
     const p = await project();
     const taken = await holdPort();
     const results = await Promise.all([
-      p.run([...RUN, '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd1']),
-      p.run([...RUN, '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', taken, '--data-path', 'd2']),
-      p.run([...RUN, ...FREE, '--data-path', 'd3', '--health-address', taken]),
-      p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd4']),
-      p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', taken]),
-      p.run(['dev', '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd5']),
+      p.run([...RUN, '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd1'], {}, SLOW),
+      p.run([...RUN, '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', taken, '--data-path', 'd2'], {}, SLOW),
+      p.run([...RUN, ...FREE, '--data-path', 'd3', '--health-address', taken], {}, SLOW),
     ]);
-    const flags = ['--broker-tcp-address', '--broker-http-address', '--health-address', '--tcp-address', '--http-address', '--broker-tcp-address'];
+    const flags = ['--broker-tcp-address', '--broker-http-address', '--health-address'];
+    results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
+  });
+
+  it('for broker, lookupd and dev', async () => {
+    const p = await project();
+    const taken = await holdPort();
+    const results = await Promise.all([
+      p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd4'], {}, SLOW),
+      p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', taken], {}, SLOW),
+      p.run(['dev', '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd5'], {}, SLOW),
+    ]);
+    const flags = ['--tcp-address', '--http-address', '--broker-tcp-address'];
     results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
   });
 
