@@ -10,6 +10,15 @@ import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 
+const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** A log level pino knows; anything else would throw from inside pino, with its stack. */
+function logLevel(value: unknown): LogLevel {
+  const level = String(value);
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level ${JSON.stringify(level)}: expected one of ${LEVELS.join(', ')}`);
+  return level as LogLevel;
+}
+
 /** The addresses a server listens on, by flag, for a one-line "in use" error. */
 function listens(options: Record<string, unknown>, defaults: { tcp: string; http: string }): ListenFlag[] {
   return [
@@ -25,7 +34,7 @@ export function registerServerCommands(cli: CAC): void {
     .action(async (flags: Record<string, unknown>) => {
       const options = optionsFromFlags(flags, BROKER_FLAGS);
       checkFlagOptions(BrokerOptionsSchema, options, BROKER_FLAGS);
-      const logger = createLogger(flags.logLevel as LogLevel, 'nsqd');
+      const logger = createLogger(logLevel(flags.logLevel), 'nsqd');
       const broker = await listenOrExplain(listens(options, { tcp: '0.0.0.0:4150', http: '0.0.0.0:4151' }), () => startBroker({ ...options, logger })).catch(
         (error: unknown) => {
           // A certificate, key or CA file that cannot be read (named by its flag), or TLS required without one: exit 2.
@@ -40,7 +49,7 @@ export function registerServerCommands(cli: CAC): void {
     .action(async (flags: Record<string, unknown>) => {
       const options = optionsFromFlags(flags, LOOKUPD_FLAGS as readonly FlagSpec[]);
       checkFlagOptions(LookupdOptionsSchema, options, LOOKUPD_FLAGS as readonly FlagSpec[]);
-      const logger = createLogger(flags.logLevel as LogLevel, 'nsqlookupd');
+      const logger = createLogger(logLevel(flags.logLevel), 'nsqlookupd');
       const lookupd = await listenOrExplain(listens(options, { tcp: '0.0.0.0:4160', http: '0.0.0.0:4161' }), () => startLookupd({ ...options, logger }));
       onShutdownSignal(logger, () => lookupd.close());
     });

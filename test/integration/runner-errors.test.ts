@@ -82,12 +82,14 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run(['broker', '--tcp-address', 'localhost', '--data-path', 'd1']),
       p.run(['broker', '--http-address', '127.0.0.1:0', '--tcp-address', '127.0.0.1:0', '--mem-queue-size=-1', '--data-path', 'd2']),
       p.run(['lookupd', '--http-address', 'nowhere']),
+      p.run(['broker', '--log-level', 'loud', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', 'd9']),
       p.run(['pub', '--topic', 't', '--nsqd-tcp-address', 'localhost', 'x']),
       p.run(['tail', '--topic', 't', '--lookupd-http-address', 'nowhere']),
       p.run(['stats', '--topic', 't', '--channel', 'c', '--nsqd-http-address', 'nowhere']),
       p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
     ]);
-    const [broker, memQueue, lookupd, pub, tail, stats, dev] = results;
+    const [broker, memQueue, lookupd, logLevel, pub, tail, stats, dev] = results;
+    expectOneLine(logLevel!, 2, '--log-level "loud"', 'expected one of');
     expectOneLine(broker!, 2, '--tcp-address "localhost"', 'expected host:port');
     expectOneLine(memQueue!, 2, '--mem-queue-size -1');
     expectOneLine(lookupd!, 2, '--http-address "nowhere"', 'expected host:port');
