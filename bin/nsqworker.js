@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The published entry point: the compiled CLI. The bundled servers run from a bundle of their own
-// (dist/servers.js) that holds nothing of the runner; tsx is loaded only when the user's own
-// TypeScript is (runner/worker/user-code.ts), so `nsqworker broker` and `nsqworker lookupd` never
-// pay for it.
+// The published entry point: the compiled CLI, entered where a command needs the least. The bundled
+// servers run from a bundle of their own (dist/servers.js) that holds nothing of the runner; the root
+// command's --help loads only the run plan; tsx is loaded only when the user's own TypeScript is
+// (runner/worker/user-code.ts), so `nsqworker broker` and `nsqworker lookupd` never pay for it.
 const SERVER_COMMANDS = new Set(['broker', 'nsqd', 'lookupd', 'nsqlookupd']);
-await import(SERVER_COMMANDS.has(process.argv[2] ?? '') ? '../dist/servers.js' : '../dist/runner/cli.js');
+const [first = '-'] = process.argv.slice(2);
+const rootHelp = first.startsWith('-') && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
+await import(SERVER_COMMANDS.has(first) ? '../dist/servers.js' : rootHelp ? '../dist/runner/help-cli.js' : '../dist/runner/cli.js');

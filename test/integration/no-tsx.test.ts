@@ -77,6 +77,12 @@ describe('processes that run no user code never load tsx', () => {
     expect(urls.filter((url) => url.includes('/dist/runner/'))).toEqual([]);
   });
 
+  it("nsqworker --help loads the run plan only: no tsx, broker, client or subcommands", async () => {
+    const urls = await modulesLoadedBy(['--help'], (run) => run.waitForExit());
+    expect(urls.some((url) => url.endsWith('/dist/runner/help-cli.js'))).toBe(true);
+    expect(urls.filter((url) => /\/node_modules\/tsx\/|\/dist\/(broker|client|console)\/|\/dist\/runner\/commands\/(?!run-help\.js)/.test(url))).toEqual([]);
+  });
+
   it('but a worker process loads it for the worker file, and not for the package', async () => {
     const project = await projects.create();
     await project.writeWorker('notsx', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { t() {} } });\n");
