@@ -37,7 +37,9 @@ export { isProjectFile } from './own-files.ts';
 /** Registers tsx for the user's code, once per process; a process that is about to load user code may call it early to warm up. */
 export function registerTsx(): Promise<void> {
   registered ??= (async () => {
-    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    // The package first, natively: once tsx's hooks are registered every import goes through their
+    // thread, and user code imports the whole package (`nsqworker`) at once.
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api'), import('../../index.ts')]);
     cjs.register();
     esm.register({
       onImport: (url: string) => {
