@@ -39,7 +39,8 @@ export function registerTsx(): Promise<void> {
   registered ??= (async () => {
     // The package first, natively: once tsx's hooks are registered every import goes through their
     // thread, and user code imports the whole package (`nsqworker`) at once.
-    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api'), import('../../index.ts')]);
+    await import('../../index.ts');
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
     cjs.register();
     esm.register({
       onImport: (url: string) => {
