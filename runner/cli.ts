@@ -38,15 +38,17 @@ function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[])
   return commandNames(cli).includes(first);
 }
 
-/** `nsqworker help [command]`: the same as `--help`. */
-function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): void {
+/** `nsqworker help [command]`: the same as `nsqworker [command] --help`. */
+async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): Promise<void> {
   const topic = argv[3];
   if (topic !== undefined && commandNames(cli).includes(topic)) {
     cli.parse([...argv.slice(0, 2), topic, '--help'], { run: false });
     return;
   }
   if (topic !== undefined) throw new UsageError(`unknown command ${JSON.stringify(topic)}${didYouMean(topic, commandNames(cli))}`);
-  cli.outputHelp();
+  // The root command's help, as `nsqworker --help` prints it (planning with --help prints it).
+  const { planRun } = await import('./run-plan.ts');
+  await planRun([...argv.slice(0, 2), '--help'], process.env);
 }
 
 /** The options of the command argv names, for "did you mean" on a mistyped flag. */
@@ -60,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const first = argv[2];
     if (first === 'help') {
-      showHelp(cli, argv);
+      await showHelp(cli, argv);
       return;
     }
     if (first !== undefined && !first.startsWith('-') && !isSubcommand(cli, argv)) {

@@ -29,13 +29,15 @@ export function describeExports(moduleExports: ModuleExports): string {
   const named = Object.keys(moduleExports).filter((key) => key !== 'default' && key !== '__esModule');
   const commonJsNamed = typeof moduleExports.default === 'object' && moduleExports.default !== null ? Object.keys(moduleExports.default).filter((key) => key !== 'default' && key !== '__esModule') : [];
   const allNamed = [...new Set([...named, ...commonJsNamed])];
-  const shape =
-    value === undefined
-      ? 'no default export'
-      : typeof value === 'function'
-        ? `default: ${value.toString().startsWith('class') ? 'a class' : 'a function'} ${value.name || '(anonymous)'}`
-        : typeof value === 'object' && value !== null
-          ? `default: an object with keys ${Object.keys(value).join(', ') || '(none)'}`
-          : `default: ${typeof value} ${JSON.stringify(value)}`;
+  // A compiled ES module loaded as CommonJS marks itself __esModule; without `default` it has none.
+  const raw = moduleExports.default as { __esModule?: unknown } | undefined;
+  const noDefault = value === undefined || (typeof raw === 'object' && raw !== null && raw.__esModule === true && !('default' in raw));
+  const shape = noDefault
+    ? 'no default export'
+    : typeof value === 'function'
+      ? `default: ${value.toString().startsWith('class') ? 'a class' : 'a function'} ${value.name || '(anonymous)'}`
+      : typeof value === 'object' && value !== null
+        ? `default: an object with keys ${Object.keys(value).join(', ') || '(none)'}`
+        : `default: ${typeof value} ${JSON.stringify(value)}`;
   return allNamed.length === 0 ? shape : `${shape}; named exports: ${allNamed.join(', ')}`;
 }

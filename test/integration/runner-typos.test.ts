@@ -59,6 +59,7 @@ describe('typos are named with the nearest suggestion', () => {
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage:');
     expect(help.stdout).toContain('list');
+    expect(help.stdout).toContain('--topic'); // the root command's own help, as --help prints it
     expect(helpList.code, helpList.stderr).toBe(0);
     expect(helpList.stdout).toContain('--workers-dir');
     expect(helpTypo.code).toBe(2);

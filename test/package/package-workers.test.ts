@@ -125,6 +125,12 @@ describe('the packed package', () => {
     expect(wrong.stderr).toContain('found default: an object with keys greet; named exports: tasks');
     expect(wrong.stderr).not.toMatch(/\n\s+at /);
 
+    // A named export only, in a CommonJS project (compiled to exports.worker with __esModule).
+    await project.write('workers/named/named_hello_worker.ts', objectWorker('named', "import { defineWorker } from 'nsqworker';", 'export const worker = '));
+    const named = project.start(project.bin, ['--topic', 'named', '--channel', 'hello']);
+    expect((await named.waitForExit(30_000)).code).toBe(2);
+    expect(named.stderr).toContain('found no default export; named exports: worker');
+
     await project.write('workers/twice/twice_hello_worker.ts', objectWorker('twice', "import { defineWorker } from 'nsqworker';", 'export default '));
     await project.write('workers/twice/twice_hello_worker.js', objectWorker('twice', "const { defineWorker } = require('nsqworker');", 'module.exports = '));
     const twice = project.start(project.bin, ['--topic', 'twice', '--channel', 'hello']);
