@@ -58,6 +58,7 @@ export function registerListCommand(cli: CAC): void {
       const workersDir = flags.workersDir ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
       checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
       const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
-      if (failures > 0) process.exitCode = 1;
+      // A broken or misnamed worker file is the user's to fix, as when running it: exit 2.
+      if (failures > 0) process.exitCode = 2;
     });
 }

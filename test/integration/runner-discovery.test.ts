@@ -105,7 +105,7 @@ describe('workers found by convention', () => {
     expect(ran).toEqual([{ task: 'record', topic: 'orders', channel: 'paid', body: 'order 1', greeting: 'hi' }]);
 
     const listed = await project.run(['list']);
-    expect(listed.code, listed.stderr).toBe(1);
+    expect(listed.code, listed.stderr).toBe(2);
     const lines = listed.stdout.split('\n');
     const broken = lines.find((line) => line.startsWith('orders/broken'));
     expect(broken).toBeDefined();

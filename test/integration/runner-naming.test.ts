@@ -32,7 +32,7 @@ describe('bad names are reported with the naming rule', () => {
     await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
     await p.write('workers/orders/orders_new signup_worker.ts', WORKER);
     const listed = await p.run(['list']);
-    expect(listed.code).toBe(1);
+    expect(listed.code).toBe(2);
     expect(listed.stdout).toContain('log/pageview  tasks: noop');
     expect(listed.stdout).toMatch(/NOT A WORKER: .*workers\/orders!\/orders!_email_worker\.ts: the folder name "orders!" is not a valid topic name/);
     expect(listed.stdout).toMatch(/NOT A WORKER: .*orders_new signup_worker\.ts: "new signup" is not a valid channel name/);
