@@ -11,7 +11,7 @@
  * ```
  */
 import { BackoffController, ExponentialBackoff } from './backoff.ts';
-import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
+import { LookupdPoller, lookupdPollerOptions, type LookupdPollResult } from './discovery.ts';
 import { ClientErrorCode, NsqClientError, coerceError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
 import { Endpoints } from './endpoints.ts';
@@ -100,14 +100,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       this.discovery.start();
     } else if (this.options.lookupdHttpAddresses.length > 0) {
       this.poller = new LookupdPoller(
-        {
-          addresses: this.options.lookupdHttpAddresses,
-          topic: this.options.topic,
-          intervalMs: this.options.lookupdPollIntervalMs,
-          jitter: this.options.lookupdPollJitter,
-          requestTimeoutMs: this.options.lookupdRequestTimeoutMs,
-          tls: this.options.tls,
-        },
+        lookupdPollerOptions(this.options),
         (result) => this.onLookupResult(result),
         (error) => this.emit('error', error),
       );

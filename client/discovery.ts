@@ -95,6 +95,28 @@ export interface LookupdPollerOptions {
   tls?: TlsOption;
 }
 
+/** The lookupd options of a consumer (or of a shared LookupdDiscovery), under their option names. */
+export interface LookupdPollingOptions {
+  lookupdHttpAddresses: readonly string[];
+  topic: string;
+  lookupdPollIntervalMs: number;
+  lookupdPollJitter: number;
+  lookupdRequestTimeoutMs: number;
+  tls?: TlsOption | undefined;
+}
+
+/** The poller's options, from a consumer's (or a LookupdDiscovery's) lookupd options. */
+export function lookupdPollerOptions(options: LookupdPollingOptions): LookupdPollerOptions {
+  return {
+    addresses: options.lookupdHttpAddresses,
+    topic: options.topic,
+    intervalMs: options.lookupdPollIntervalMs,
+    jitter: options.lookupdPollJitter,
+    requestTimeoutMs: options.lookupdRequestTimeoutMs,
+    tls: options.tls,
+  };
+}
+
 export interface LookupdPollResult {
   /** The union of producers from every lookupd that answered. */
   producers: string[];

@@ -10,7 +10,7 @@
  * ```
  */
 import { z } from 'zod';
-import { LookupdPoller, type LookupdPollResult } from './discovery.ts';
+import { LookupdPoller, lookupdPollerOptions, type LookupdPollResult } from './discovery.ts';
 import type { LookupError } from './errors.ts';
 import { TypedEmitter } from './events.ts';
 import { parseOptions, TlsOptionsSchema } from './options.ts';
@@ -46,14 +46,7 @@ export class LookupdDiscovery extends TypedEmitter<LookupdDiscoveryEvents> {
     super();
     this.options = parseOptions(LookupdDiscoveryOptionsSchema, options, 'lookupd discovery');
     this.poller = new LookupdPoller(
-      {
-        addresses: this.options.lookupdHttpAddresses,
-        topic: this.options.topic,
-        intervalMs: this.options.lookupdPollIntervalMs,
-        jitter: this.options.lookupdPollJitter,
-        requestTimeoutMs: this.options.lookupdRequestTimeoutMs,
-        tls: this.options.tls,
-      },
+      lookupdPollerOptions(this.options),
       (result) => {
         this.latest = result;
         this.emit('result', result);

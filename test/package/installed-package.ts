@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CliRun, REPO_ROOT } from '../integration/helpers/cli-project.ts';
+import { CliRun, ProjectFolder, REPO_ROOT } from '../integration/helpers/cli-project.ts';
 
 const run = promisify(execFile);
 
@@ -105,19 +105,12 @@ export class InstalledPackage {
 }
 
 /** A user's project folder. */
-export class UserProject {
+export class UserProject extends ProjectFolder {
   constructor(
-    readonly dir: string,
+    dir: string,
     private readonly track: (run: CliRun) => void,
-  ) {}
-
-  path(relative: string): string {
-    return path.join(this.dir, relative);
-  }
-
-  async write(relative: string, text: string): Promise<void> {
-    await mkdir(path.dirname(this.path(relative)), { recursive: true });
-    await writeFile(this.path(relative), text);
+  ) {
+    super(dir);
   }
 
   /** Starts a long-running command in the project (`npx ...`, `node ...`), its stdout read as JSON lines. */

@@ -155,12 +155,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** One fixture project folder. */
-export class CliProject {
-  constructor(
-    readonly dir: string,
-    private readonly track: (run: CliRun) => void,
-  ) {}
+/** A project folder on disk: paths inside it, and files written into it. */
+export class ProjectFolder {
+  constructor(readonly dir: string) {}
 
   /** An absolute path inside the project. */
   path(relative: string): string {
@@ -172,6 +169,16 @@ export class CliProject {
     const file = this.path(relative);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text);
+  }
+}
+
+/** One fixture project folder. */
+export class CliProject extends ProjectFolder {
+  constructor(
+    dir: string,
+    private readonly track: (run: CliRun) => void,
+  ) {
+    super(dir);
   }
 
   /** Writes `workers/<topic>/<topic>_<channel>_worker.ts`. */
