@@ -27,10 +27,9 @@ export type { ConsumerOptions, ConsumerOptionsInput, ProducerOptions, ProducerOp
 export type { PublishRetryOptions } from './client/publish-retry.ts';
 
 // The bundled servers.
-export { startBroker } from './broker/nsqd/server.ts';
+export { startBroker, startLookupd } from './broker/start.ts';
 export type { BrokerHandle } from './broker/nsqd/server.ts';
 export type { BrokerOptionsInput as BrokerOptions } from './broker/nsqd/options.ts';
-export { startLookupd } from './broker/lookupd/server.ts';
 export type { LookupdHandle } from './broker/lookupd/server.ts';
 export type { LookupdOptionsInput as LookupdOptions } from './broker/lookupd/options.ts';
 

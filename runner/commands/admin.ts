@@ -1,7 +1,6 @@
 /** `nsqworker admin` (alias `nsqadmin`): the web console, with nsqadmin's flag names. */
 import type { CAC } from 'cac';
 import { CONSOLE_FLAGS } from '../../console/server/options.ts';
-import { startConsole } from '../../console/server/server.ts';
 import { addFlags, optionsFromFlags } from '../config/flags.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -17,6 +16,8 @@ export function registerAdminCommand(cli: CAC): void {
       const logger = createLogger(flags.logLevel as LogLevel, 'nsqadmin');
       const options = optionsFromFlags(flags, CONSOLE_FLAGS);
       // The console logs its URL when it listens.
+      // Loaded here, not with the command line: a worker's process never needs the console.
+      const { startConsole } = await import('../../console/server/server.ts');
       const handle = await startConsole({ ...options, readOnly: flags.readOnly === true, httpClientTlsInsecureSkipVerify: flags.httpClientTlsInsecureSkipVerify === true, logger });
       if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
         logger.warn('no --nsqd-http-address or --lookupd-http-address: the console has nothing to show');

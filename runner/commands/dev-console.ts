@@ -3,13 +3,15 @@
  * is taken (a real nsqadmin, another `dev`), dev says so once and runs on without it.
  */
 import type { Logger } from 'pino';
-import { startConsole, type ConsoleHandle } from '../../console/server/server.ts';
+import type { ConsoleHandle } from '../../console/server/server.ts';
 
 export const DEV_CONSOLE_ADDRESS = '127.0.0.1:4171';
 
 export async function startDevConsole(address: string, nsqdHttpAddress: string, logger: Logger): Promise<ConsoleHandle | undefined> {
   if (address === '' || address === 'off') return undefined;
   try {
+    // Loaded on use: `dev` is the only run that hosts the console, and a worker's process never does.
+    const { startConsole } = await import('../../console/server/server.ts');
     // It logs its URL ("console: listening on http://…") once it listens.
     return await startConsole({ httpAddress: address, nsqdHttpAddresses: [nsqdHttpAddress], logger: logger.child({ component: 'console' }) });
   } catch (error) {

@@ -4,7 +4,6 @@
  * a file that fails to load is reported and retried when it changes.
  */
 import type { CAC } from 'cac';
-import { watch } from 'chokidar';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/config-file.ts';
@@ -133,6 +132,7 @@ async function runDev(flags: DevFlags): Promise<void> {
 
   // New and removed worker files; changes inside a running worker are its own watcher's business.
   // The watch is up before the folder is read, so a file added meanwhile is seen by one or the other.
+  const { watch } = await import('chokidar');
   const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1 });
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
   folderWatcher.on('add', (path) => {

@@ -20,7 +20,6 @@ import { listenHealthServer, type HealthServer } from '../ops/health.ts';
 import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
 import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
-import { ReloadingExecutor } from '../reload/reloading-executor.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
@@ -135,9 +134,10 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     settings,
     ...(health === undefined ? {} : { healthAddress: health.address }),
     taskNames: runtime.taskNames,
-    createExecutor: (deps) =>
+    createExecutor: async (deps) =>
       settings.watch
-        ? ReloadingExecutor.start({
+        ? // Only --watch needs the reloading executor (and chokidar): loaded on use.
+          (await import('../reload/reloading-executor.ts')).ReloadingExecutor.start({
             taskNames: runtime.taskNames,
             deps,
             request: {
