@@ -76,15 +76,20 @@ export function readMetadataFile(file: string): QueuePositions | null | undefine
   return parseMetadata(text);
 }
 
+/** A new temporary name beside the metadata file, `<meta>.<rand>.tmp`, as go-diskqueue names them. */
+export function metadataTmpName(file: string): string {
+  return `${file}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
+}
+
 /**
- * Replaces the metadata file atomically, as go-diskqueue does: write `<meta>.<rand>.tmp`,
- * fsync it, rename it over the old one.
+ * Replaces the metadata file atomically with `text` (formatMetadata's), as go-diskqueue does:
+ * write `<meta>.<rand>.tmp`, fsync it, rename it over the old one.
  */
-export function writeMetadataFile(file: string, positions: QueuePositions): void {
-  const tmp = `${file}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
+export function writeMetadataFile(file: string, text: string): void {
+  const tmp = metadataTmpName(file);
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
   try {
-    fs.writeSync(fd, formatMetadata(positions));
+    fs.writeSync(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

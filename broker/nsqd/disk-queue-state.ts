@@ -4,17 +4,8 @@
  * position, removing files. When to sync, and the operations themselves, are disk-queue.ts's.
  */
 import fs from 'node:fs';
-import {
-  dataFileName,
-  fileSizeOrZero,
-  formatMetadata,
-  ioError,
-  listDataFileNums,
-  metaFileName,
-  removeIfExists,
-  syncDirectory,
-  writeMetadataFile,
-} from './disk-queue-files.ts';
+import { dataFileName, fileSizeOrZero, formatMetadata, ioError, listDataFileNums, metaFileName, removeIfExists, syncDirectory } from './disk-queue-files.ts';
+import { MetadataWriter } from './disk-queue-meta-writer.ts';
 import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
 import { RecordWriter } from './disk-queue-writer.ts';
@@ -55,6 +46,7 @@ export abstract class DiskQueueState implements Committable {
   readonly name: string;
   protected readonly dataPath: string;
   protected readonly metaFile: string;
+  protected readonly metadata: MetadataWriter;
   protected readonly maxBytesPerFile: number;
   protected readonly minMsgSize: number;
   protected readonly maxMsgSize: number;
@@ -76,8 +68,6 @@ export abstract class DiskQueueState implements Committable {
   protected readonly recordCheck: PayloadCheck | undefined;
   /** Data files below this number are deleted (once the saved read position has passed them). */
   private keptFrom: number;
-  /** What the metadata file holds, as last written or read ('' when unknown or absent). */
-  protected savedMetadata = '';
   /** A failed fsync: the queue takes no more writes, since what it wrote may not be on disk. */
   private broken: unknown;
   protected closed = false;
@@ -93,6 +83,7 @@ export abstract class DiskQueueState implements Committable {
     this.maxMsgSize = options.maxMsgSize;
     this.syncEvery = options.syncEvery;
     this.log = options.logger ?? silentLogger;
+    this.metadata = new MetadataWriter(this.metaFile, this.name, this.log);
 
     fs.mkdirSync(this.dataPath, { recursive: true });
     const { positions, changed } = recoverPositions({
@@ -116,7 +107,7 @@ export abstract class DiskQueueState implements Committable {
     }
     this.keptFrom = this.readFileNum;
     if (changed) this.persistMetadata();
-    else if (fs.existsSync(this.metaFile)) this.savedMetadata = formatMetadata(positions);
+    else if (fs.existsSync(this.metaFile)) this.metadata.saved = formatMetadata(positions);
   }
 
   /**
@@ -126,6 +117,11 @@ export abstract class DiskQueueState implements Committable {
   ack(seq: number): void {
     if (this.acks === undefined || this.closed || seq < 0) return;
     if (this.acks.ack(seq)) this.committer!.markDirty(this, CommitPhase.Meta);
+  }
+
+  /** Resolves once no background metadata save is in flight (disk-queue-meta-writer.ts). */
+  metadataSettled(): Promise<void> {
+    return this.metadata.settled();
   }
 
   /** Ack mode: records read and not yet acknowledged, still before the saved read position. */
@@ -182,7 +178,7 @@ export abstract class DiskQueueState implements Committable {
 
   /** The timer's sync: through the commit when there is one, whose phases keep metadata behind data. */
   protected timedSync(): void {
-    if (this.committer === undefined) return this.trySync('timed sync');
+    if (this.committer === undefined) return this.trySync('timed sync', true);
     this.committer.markDirty(this, CommitPhase.Data);
     this.committer.markDirty(this, CommitPhase.Meta);
   }
@@ -240,22 +236,23 @@ export abstract class DiskQueueState implements Committable {
     }
   }
 
-  protected sync(): void {
+  /** Data fsynced now; the positions saved now, or with `soon` in the background (MetadataWriter). */
+  protected sync(soon = false): void {
     this.writer.syncData();
-    this.persistMetadata();
+    this.persistMetadata(soon);
     this.opsSinceSync = 0;
   }
 
-  protected trySync(context: string): void {
+  protected trySync(context: string, soon = false): void {
     try {
-      this.sync();
+      this.sync(soon);
     } catch (err) {
       this.log.error({ queue: this.name, err }, `disk queue ${context} failed`);
     }
   }
 
   /** Only called when every byte up to the write position has been handed to the OS. */
-  protected persistMetadata(): void {
+  protected persistMetadata(soon = false): void {
     // Ack mode saves the durable position: the records it has not passed count in the depth.
     const acks = this.acks;
     const positions = {
@@ -265,10 +262,7 @@ export abstract class DiskQueueState implements Committable {
       writeFileNum: this.writeFileNum,
       writePos: this.writePos,
     };
-    const text = formatMetadata(positions); // unchanged (an idle queue): no write, no fsync
-    if (text === this.savedMetadata) return;
-    writeMetadataFile(this.metaFile, positions);
-    this.savedMetadata = text;
+    this.metadata.save(formatMetadata(positions), soon); // unchanged (an idle queue): no write, no fsync
   }
 
   protected releaseFiles(): void {

@@ -2,14 +2,14 @@
  * A disk-backed FIFO of message payloads, file-compatible with go-diskqueue v1.1.0 (the layout
  * is described in disk-queue-files.ts).
  *
- * Everything is synchronous and runs on the broker's event loop, batched so that the hot path
- * stays cheap:
+ * It runs on the broker's event loop, synchronous and batched so that the hot path stays cheap:
  * - `put` appends into a write buffer that reaches the file in one `writeSync` when it is full
  *   or at the end of the tick (one `setImmediate` per batch) — see disk-queue-writer.ts;
  * - `readNext` reads the file ahead in large blocks and copies records out of them
  *   (disk-queue-reader.ts); records not yet written are copied from the write buffer;
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
- *   when there was activity, on roll, when a read file is finished, and on close.
+ *   when there was activity, on roll, when a read file is finished, and on close; the periodic
+ *   metadata saves go to the thread pool, as nsqd's go to a goroutine (disk-queue-meta-writer.ts).
  *   `syncEvery <= 1` makes every `put` durable before it returns, or, with a group commit, before
  *   the end of the turn (group-commit.ts); ack mode saves only finished reads (disk-queue-acks.ts).
  * This class owns that policy and the operations; the positions and the files they point into are
@@ -78,7 +78,7 @@ export class DiskQueue extends DiskQueueState {
     } else if (this.syncEvery <= 1) {
       this.makeLastPutDurable(total);
     } else if (this.opsSinceSync >= this.syncEvery) {
-      this.trySync('sync after syncEvery operations');
+      this.trySync('sync after syncEvery operations', this.syncEvery > 1);
     } else if (this.flushImmediate === undefined && this.writer.pendingBytes > 0) {
       this.flushImmediate = setImmediate(this.onFlushImmediate);
     }
@@ -138,8 +138,8 @@ export class DiskQueue extends DiskQueueState {
     this.depthCount = 0;
     this.opsSinceSync = 0;
     this.resetAcks();
+    this.metadata.cancel();
     this.removeQuietly(this.metaFile);
-    this.savedMetadata = '';
   }
 
   /** Flushes, fsyncs, saves the metadata, closes the files and stops the timers. Idempotent. */
@@ -162,6 +162,7 @@ export class DiskQueue extends DiskQueueState {
     this.writer.restartAt(this.writeFileNum);
     this.releaseFiles();
     this.removeDataFiles(this.readFileNum, this.writeFileNum);
+    this.metadata.cancel();
     this.removeQuietly(this.metaFile);
     for (const tmp of listMetadataTmpFiles(this.dataPath, this.name)) this.removeQuietly(tmp);
   }
@@ -221,7 +222,7 @@ export class DiskQueue extends DiskQueueState {
     }
     if (this.committer !== undefined) {
       if (this.acks === undefined) this.saveAtCommit();
-    } else if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations');
+    } else if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations', this.syncEvery > 1);
   }
 
   /** A finished file has been read to its end: save the positions, then delete it. */
@@ -297,4 +298,3 @@ export class DiskQueue extends DiskQueueState {
     this.flushImmediate = undefined;
   }
 }
-

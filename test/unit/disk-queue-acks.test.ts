@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AckWindow } from '../../broker/nsqd/disk-queue-acks.ts';
 import { DiskQueue } from '../../broker/nsqd/disk-queue.ts';
-import { readMetadataFile, metaFileName, writeMetadataFile, dataFileName } from '../../broker/nsqd/disk-queue-files.ts';
+import { readMetadataFile, metaFileName, writeMetadataFile, dataFileName, formatMetadata } from '../../broker/nsqd/disk-queue-files.ts';
 import { DeferredJournal } from '../../broker/nsqd/deferred-journal.ts';
 import { GroupCommit } from '../../broker/nsqd/group-commit.ts';
 import { BrokerMessage } from '../../broker/nsqd/message.ts';
@@ -116,7 +116,7 @@ describe('recovery after a roll whose metadata was lost', () => {
     commit.commit();
     q.close();
     // As if power failed after the roll: the metadata still names file 0 as the write file.
-    writeMetadataFile(metaFileName(dir, 't:c'), { depth: 2, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: fs.statSync(dataFileName(dir, 't:c', 0)).size });
+    writeMetadataFile(metaFileName(dir, 't:c'), formatMetadata({ depth: 2, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: fs.statSync(dataFileName(dir, 't:c', 0)).size }));
     const reopened = open(new GroupCommit(), 100);
     expect(reopened.depth).toBe(5);
     const bodies = Array.from({ length: 5 }, () => reopened.readNext()?.toString());

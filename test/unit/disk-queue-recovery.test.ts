@@ -171,6 +171,7 @@ describe('DiskQueue recovery on open', () => {
     for (let i = 0; i < 5; i++) q.put(payload(i)); // metadata saved after the 4th put
     q.readNext(); // a read after the save: the snapshot will deliver it again
     await new Promise((resolve) => setImmediate(resolve)); // the end-of-tick flush
+    await q.metadataSettled(); // the periodic save runs in the background
     expect(fs.readFileSync(metaFile(), 'utf8')).toBe('4\n0,0\n0,200\n');
     expect(fs.statSync(file(0)).size).toBe(250);
 

@@ -64,6 +64,7 @@ const file = (num: number, name = 'topic:channel'): string =>
 const metaText = (name = 'topic:channel'): string => fs.readFileSync(path.join(dir, `${name}.diskqueue.meta.dat`), 'utf8');
 const nextImmediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+
 describe('DiskQueue FIFO', () => {
   it('returns records in order across many small files, with sizes that vary', () => {
     const q = open({ maxBytesPerFile: 1000 });
@@ -305,7 +306,28 @@ describe('DiskQueue sync policy', () => {
     expect(fs.statSync(file(0)).size).toBe(250);
     expect(fs.existsSync(path.join(dir, 'topic:channel.diskqueue.meta.dat'))).toBe(false);
     for (let i = 5; i < 10; i++) q.put(payload(i, 46));
+    // The periodic save runs in the background (disk-queue-meta-writer.ts).
+    await q.metadataSettled();
     expect(metaText()).toBe('10\n0,0\n0,500\n');
+  });
+
+  it('a save made now overtakes a background save in flight, which never lands over it', async () => {
+    const q = open({ syncEvery: 10 });
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // a background save of depth 10 starts
+    for (let i = 10; i < 15; i++) q.put(payload(i, 46));
+    q.close(); // saves depth 15 at once
+    expect(metaText()).toBe('15\n0,0\n0,750\n');
+    await q.metadataSettled();
+    expect(metaText()).toBe('15\n0,0\n0,750\n');
+  });
+
+  it('emptying drops a background save in flight: no metadata file comes back', async () => {
+    const q = open({ syncEvery: 10 });
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46));
+    q.empty();
+    await q.metadataSettled();
+    expect(fs.existsSync(path.join(dir, 'topic:channel.diskqueue.meta.dat'))).toBe(false);
+    q.close();
   });
 
   it('saves after syncTimeoutMs when there was activity', async () => {
