@@ -17,7 +17,7 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { readReplay } from '../worker/replay.ts';
-import type { TaskInput } from '../worker/pipeline.ts';
+import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
@@ -155,7 +155,25 @@ export async function bindWorker(params: {
       count.deadLettered++;
     };
 
-    const handler = async (message: Message): Promise<void> => {
+    const afterRun = (message: Message, outcome: TaskOutcome): Promise<void> | undefined => {
+      switch (outcome.kind) {
+        case 'done':
+          taskDedup.add(outcome.key);
+          return undefined;
+        case 'deduplicated':
+          count.deduplicated++;
+          return undefined;
+        case 'discarded':
+          count.discarded++;
+          // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
+          if (task !== current[0]) return undefined;
+          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the tasks');
+          return deadLetter(message, outcome.reason);
+      }
+    };
+
+    // Synchronous when the task is: no promise per message unless the worker's code makes one.
+    const handler = (message: Message): Promise<void> | undefined => {
       let input: TaskInput = message;
       const replay = readReplay(message.body);
       if (replay !== undefined) {
@@ -168,21 +186,9 @@ export async function bindWorker(params: {
         replayed.set(message, replay.body);
         log.info({ messageId: message.id }, 'replayed dead letter: running the task again');
       }
-      const outcome = await executor.run(task, input);
-      switch (outcome.kind) {
-        case 'done':
-          taskDedup.add(outcome.key);
-          return;
-        case 'deduplicated':
-          count.deduplicated++;
-          return;
-        case 'discarded':
-          count.discarded++;
-          // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
-          if (task !== current[0]) return;
-          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the tasks');
-          await deadLetter(message, outcome.reason);
-      }
+      const outcome = executor.run(task, input);
+      if (outcome instanceof Promise) return outcome.then((settled) => afterRun(message, settled));
+      return afterRun(message, outcome);
     };
 
     const consumer = new Consumer(

@@ -10,7 +10,8 @@ import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
 export interface TaskExecutor {
   readonly taskNames: readonly string[];
-  run(task: string, input: TaskInput): Promise<TaskOutcome>;
+  /** The outcome, synchronously when the worker's code ran synchronously (see runTask). */
+  run(task: string, input: TaskInput): TaskOutcome | Promise<TaskOutcome>;
   /** Shutdown has begun: raises the tasks' AbortSignal. */
   abort(): void;
   /** Releases the worker (its close hook); no task runs after this. */
@@ -41,7 +42,7 @@ export class InProcessExecutor implements TaskExecutor {
     };
   }
 
-  run(task: string, input: TaskInput): Promise<TaskOutcome> {
+  run(task: string, input: TaskInput): TaskOutcome | Promise<TaskOutcome> {
     return runTask(this.env, task, input);
   }
 

@@ -164,13 +164,18 @@ export class WorkerMetrics implements BindMetricsSink {
 
   timeTask(labels: TaskLabels, handler: MessageHandler): MessageHandler {
     const histogram = this.durations.labels(labels);
-    return async (message: Message): Promise<void> => {
+    return (message: Message): Promise<void> | void => {
       const started = performance.now();
+      const observe = (): void => histogram.observe((performance.now() - started) / 1000);
+      let result: Promise<void> | void;
       try {
-        await handler(message);
-      } finally {
-        histogram.observe((performance.now() - started) / 1000);
+        result = handler(message);
+      } catch (error) {
+        observe();
+        throw error;
       }
+      if (result === undefined) return observe();
+      return result.finally(observe);
     };
   }
 
