@@ -111,11 +111,16 @@ export class MessageDecodeError extends Error {
   readonly code = 'E_BAD_MESSAGE_PAYLOAD';
 }
 
-/** Decodes a message payload; throws {@link MessageDecodeError} if it is shorter than the header. */
-export function decodeMessagePayload(payload: Buffer): DecodedMessage {
+/** Throws {@link MessageDecodeError} if `payload` is shorter than the 26-byte message header. */
+export function checkMessagePayload(payload: Buffer): void {
   if (payload.length < MESSAGE_HEADER_SIZE) {
     throw new MessageDecodeError(`message payload of ${payload.length} bytes is shorter than the 26-byte header`);
   }
+}
+
+/** Decodes a message payload; throws {@link MessageDecodeError} if it is shorter than the header. */
+export function decodeMessagePayload(payload: Buffer): DecodedMessage {
+  checkMessagePayload(payload);
   return {
     timestampNs: readTimestamp(payload, 0),
     attempts: payload.readUInt16BE(8),

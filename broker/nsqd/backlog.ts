@@ -4,7 +4,7 @@
  * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
  * no disk: what does not fit in memory is dropped, as nsqd does.
  */
-import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, checkMessagePayload, encodeMessagePayload, readTimestamp } from '../../protocol/message.ts';
 import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
 import { RingQueue } from './ring-queue.ts';
@@ -115,8 +115,9 @@ export class Backlog {
     if (fromMemory !== undefined || this.disk === undefined || this.disk.depth === 0) return fromMemory;
     const payload = this.disk.readNext();
     if (payload === undefined) return undefined;
-    const decoded = decodeMessagePayload(payload);
-    const message = new BrokerMessage(decoded.id, decoded.timestampNs, decoded.body, decoded.attempts);
+    // The fields straight from the record (decodeMessagePayload's, without its intermediate object).
+    checkMessagePayload(payload);
+    const message = new BrokerMessage(payload.toString('latin1', 10, MESSAGE_HEADER_SIZE), readTimestamp(payload, 0), payload.subarray(MESSAGE_HEADER_SIZE), payload.readUInt16BE(8));
     if (this.durable) message.diskSeq = this.disk.lastReadSeq;
     return message;
   }
