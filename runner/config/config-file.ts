@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { parseDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
+import { describeExpected, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
+import { didYouMean } from './suggest.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
 
@@ -20,8 +22,8 @@ function durationKey(schema: z.ZodType): z.ZodType {
     if (typeof value !== 'string') return value;
     try {
       return parseDurationMs(value);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message });
+    } catch {
+      context.addIssue({ code: 'custom', message: `expected ${describeExpected(schema as unknown as SchemaLike, true)}` });
       return z.NEVER;
     }
   });
@@ -34,7 +36,7 @@ export const ConfigSchema = z
       Object.entries(RunnerSettingsShape).map(([key, schema]) => [key, (key.endsWith('Ms') ? durationKey(schema) : schema).optional()]),
     ),
     /** Option values per worker, keyed `<topic>/<channel>`. */
-    workers: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'keys are <topic>/<channel>'), z.record(z.string(), z.unknown())).optional(),
+    workers: z.record(z.string().regex(/^[^/]+\/[^/]+$/, "expected a key '<topic>/<channel>' (e.g. 'log/pageview')"), z.record(z.string(), z.unknown())).optional(),
   })
   .strict();
 
@@ -78,18 +80,40 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
   return { path: file, config: validateConfig(defaultExportOf(loaded), file) };
 }
 
+const CONFIG_KEYS = [...Object.keys(RunnerSettingsShape), 'workers'];
+const SETTINGS = z.object(RunnerSettingsShape) as unknown as SchemaLike;
+
+/** A key the config does not take, with the key meant: `max_in_flight` and `MaxInFlight` are `maxInFlight`. */
+function unknownKey(key: string): string {
+  const normal = (name: string): string => name.replace(/[-_]/g, '').toLowerCase();
+  const same = CONFIG_KEYS.find((known) => normal(known) === normal(key));
+  const hint = same !== undefined ? `; did you mean ${same}?` : didYouMean(key, CONFIG_KEYS);
+  return `unknown key ${key}${hint || " (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"}`;
+}
+
+/** One problem of the file, as a flag's problem is told: the key path, the value given, what would be good. */
+function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[] }, given: unknown): string {
+  if (issue.code === 'unrecognized_keys') return (issue.keys ?? []).map(unknownKey).join('; ');
+  const path = issue.path;
+  if (path.length === 0) return `the default export ${showValue(given)}: expected an object (export default defineConfig({ ... }))`;
+  // A `workers` key that is not `<topic>/<channel>`: the problem is the key, not its value.
+  if (issue.code === 'invalid_key') return `${keyPath(path)}: ${issue.issues?.[0]?.message ?? issue.message}`;
+  const value = path.reduce<unknown>((at, step) => (typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[step] : undefined), given);
+  const expected =
+    path[0] === 'workers'
+      ? path.length === 1
+        ? "an object keyed '<topic>/<channel>' (e.g. { 'log/pageview': { ... } })"
+        : "an object of the worker's option values"
+      : describeExpected(schemaAt(SETTINGS, path) ?? SETTINGS, String(path[0]).endsWith('Ms') && path.length === 1);
+  return `${keyPath(path)} ${showValue(value)}: ${whatWouldBeGood(issue, expected)}`;
+}
+
 /** Checks a config module's default export against the schema; unknown keys are errors. */
 export function validateConfig(value: unknown, file: string): NsqworkerConfig {
   const result = ConfigSchema.safeParse(value ?? {});
   if (!result.success) {
-    const given = (value ?? {}) as Record<string, unknown>;
-    const problems = result.error.issues.map((issue) => {
-      const key = issue.path.map(String).join('.');
-      const value = issue.path.reduce<unknown>((at, step) => (typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[step] : undefined), given);
-      const bad = issue.code !== 'unrecognized_keys' && value !== undefined && typeof value !== 'object' ? ` ${JSON.stringify(value)}` : '';
-      return `${key || '(config)'}${bad}: ${issue.message}`;
-    });
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: invalid config: ${problems.join('; ')}`, { cause: result.error });
+    const problems = result.error.issues.map((issue) => configProblem(issue as IssueLike, value ?? {}));
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: ${problems.join('; ')}`, { cause: result.error });
   }
   // Only the keys the file sets: zod fills an optional key's inner default, and a value the file
   // does not set must not count as set there (it would outrank nothing, but --help would say "from config").

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { coerce, type FieldSpec } from './schema-flags.ts';
+import { describeExpected, schemaAt, showValue, whatWouldBeGood, type SchemaLike } from './expectation.ts';
 
 export type ValueSourceKind = 'default' | 'config' | 'env' | 'flag';
 
@@ -88,34 +89,35 @@ function configError<T>(convert: () => T): T {
   }
 }
 
-function shown(raw: unknown): string {
-  return typeof raw === 'string' ? JSON.stringify(raw) : Array.isArray(raw) ? JSON.stringify(raw) : String(raw);
-}
-
 /**
  * Validates merged values against the schema. A failure is one line per problem naming where the
- * bad value was given, the value, and what the schema wants; its code is E_CONFIG_INVALID when a
- * bad value came from the config file (so a reload points at that file), E_USAGE otherwise.
+ * bad value was given, the value, and what would be good; its code is E_CONFIG_INVALID when a bad
+ * value came from the config file (so a reload points at that file), E_USAGE otherwise.
  */
 export function parseLayered<S extends z.ZodObject>(schema: S, fields: readonly FieldSpec[], layered: LayeredValues, what: string): z.output<S> {
   const result = schema.safeParse(layered.values);
   if (result.success) return result.data;
   const byKey = new Map(fields.map((field) => [field.key, field]));
   let fromConfig = false;
+  let unplaced = false;
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]);
     const origin = layered.origins.get(key);
     const field = byKey.get(key);
     if (origin?.kind === 'config') fromConfig = true;
-    // One element of a list is named by itself: `--nsqd-tcp-address "localhost"`.
+    // One element of a list is judged, and named, by itself: `--nsqd-tcp-address "localhost"`.
     const value = layered.values[key];
-    const element = Array.isArray(value) && typeof issue.path[1] === 'number' ? value[issue.path[1]] : undefined;
-    if (origin !== undefined) return `${origin.where} ${shown(element ?? origin.raw)}: ${issue.message}`;
-    if (field !== undefined) return `--${field.flag} (${field.env}): ${issue.message}`;
-    return `${issue.path.join('.') || what}: ${issue.message}`;
+    const inList = Array.isArray(value) && typeof issue.path[1] === 'number';
+    const at = inList ? schemaAt(schema as unknown as SchemaLike, issue.path) : undefined;
+    const good = whatWouldBeGood(issue, at === undefined ? field?.expected : describeExpected(at, field?.kind === 'duration'));
+    if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
+    unplaced = true;
+    if (field !== undefined) return `--${field.flag} (${field.env}): ${good}`;
+    return `${issue.path.join('.') || what}: ${good}`;
   });
   const code = fromConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage;
-  throw new RunnerError(code, `invalid ${what}: ${problems.join('; ')}`, { cause: result.error });
+  // A problem that names its flag, variable or config key needs no heading; one with no source does.
+  throw new RunnerError(code, `${unplaced ? `invalid ${what}: ` : ''}${problems.join('; ')}`, { cause: result.error });
 }
 
 /** A value for people: durations in their unit (`500ms`), strings quoted. */
@@ -135,7 +137,7 @@ export function describeEffective(field: FieldSpec, effective: unknown, origin: 
     if (def === undefined) return field.required ? ' (required)' : '';
     return ` (default: ${def})`;
   }
-  const value = effective === undefined ? shown(origin.raw) : formatValue(field, effective);
+  const value = effective === undefined ? showValue(origin.raw, Number.POSITIVE_INFINITY) : formatValue(field, effective);
   const source = origin.kind === 'config' ? `config ${origin.where}` : origin.kind === 'env' ? `env ${origin.where}` : `flag ${origin.where}`;
   return ` (${value} from ${source}${def === undefined ? '' : `; default: ${def}`})`;
 }

@@ -11,6 +11,7 @@
 import type { z } from 'zod';
 import { parseDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import { describeExpected, showValue, type SchemaLike } from './expectation.ts';
 
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration';
 
@@ -23,16 +24,12 @@ export interface FieldSpec {
   defaultValue: unknown;
   required: boolean;
   enumValues: readonly string[];
+  /** What a good value is, in words (`a whole number of at least 1`), for errors; undefined when the schema's kind is not described. */
+  expected: string | undefined;
 }
 
-interface ZodDefLike {
-  type: string;
-  innerType?: ZodLike;
-  defaultValue?: unknown;
-  entries?: Record<string, string>;
-}
-interface ZodLike {
-  def: ZodDefLike;
+interface ZodLike extends SchemaLike {
+  def: SchemaLike['def'] & { innerType?: ZodLike; defaultValue?: unknown };
   description?: string;
 }
 
@@ -79,74 +76,42 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       description,
       defaultValue,
       required,
-      enumValues: kind === 'enum' ? Object.values(inner.def.entries ?? {}) : [],
+      enumValues: kind === 'enum' ? Object.values(inner.def.entries ?? {}).map(String) : [],
+      expected: describeExpected(inner, isDuration),
     };
   });
 }
 
-function usage(message: string): RunnerError {
-  return new RunnerError(RunnerErrorCode.Usage, message);
-}
-
-/** Converts one raw value (a flag's or an environment variable's) to the field's kind. */
+/**
+ * Converts one raw value (a flag's, an environment variable's, or a duration string in the config
+ * file) to the field's kind. A value that does not convert is named as every bad value is: where it
+ * was given, the value, and what would be good.
+ */
 export function coerce(field: FieldSpec, raw: unknown, source: string): unknown {
   const values = Array.isArray(raw) ? raw : [raw];
   const last = values[values.length - 1];
+  const bad = (cause?: unknown): RunnerError =>
+    new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(last)}: expected ${field.expected ?? field.kind}`, { cause });
   switch (field.kind) {
     case 'list':
       return values.flatMap((value) => String(value).split(',')).map((value) => value.trim()).filter((value) => value !== '');
     case 'number': {
       const value = typeof last === 'number' ? last : Number(String(last).trim());
-      if (String(last).trim() === '' || Number.isNaN(value)) throw usage(`${source} takes a number, got ${JSON.stringify(last)}`);
+      if (String(last).trim() === '' || Number.isNaN(value)) throw bad();
       return value;
     }
     case 'duration':
       try {
         return parseDurationMs(typeof last === 'number' ? last : String(last));
       } catch (error) {
-        throw usage(`${source}: ${(error as Error).message}`);
+        throw bad(error);
       }
     case 'boolean':
       if (last === true || last === false) return last;
       if (['true', '1', 'yes'].includes(String(last).toLowerCase())) return true;
       if (['false', '0', 'no'].includes(String(last).toLowerCase())) return false;
-      throw usage(`${source} takes true or false, got ${JSON.stringify(last)}`);
+      throw bad();
     default:
       return String(last);
   }
-}
-
-/** Values set through NSQWORKER_* environment variables. */
-export function valuesFromEnv(fields: readonly FieldSpec[], env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const field of fields) {
-    const raw = env[field.env];
-    if (raw !== undefined && raw !== '') values[field.key] = coerce(field, raw, field.env);
-  }
-  return values;
-}
-
-/** Values given on the command line (cac's parsed options, keyed by camel-cased flag name). */
-export function valuesFromFlags(fields: readonly FieldSpec[], parsed: Record<string, unknown>): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const field of fields) {
-    const camelFlag = field.flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-    const raw = parsed[camelFlag];
-    if (raw === undefined) continue;
-    values[field.key] = coerce(field, raw, `--${field.flag}`);
-  }
-  return values;
-}
-
-/** Validates merged values against the schema; a failure names the flag and the variable to fix. */
-export function parseWithFields<S extends z.ZodObject>(schema: S, fields: readonly FieldSpec[], values: Record<string, unknown>, what: string): z.output<S> {
-  const result = schema.safeParse(values);
-  if (result.success) return result.data;
-  const byKey = new Map(fields.map((field) => [field.key, field]));
-  const problems = result.error.issues.map((issue) => {
-    const field = byKey.get(String(issue.path[0]));
-    const where = field === undefined ? issue.path.join('.') || what : `--${field.flag} (${field.env})`;
-    return `${where}: ${issue.message}`;
-  });
-  throw new RunnerError(RunnerErrorCode.Usage, `invalid ${what}:\n  ${problems.join('\n  ')}`, { cause: result.error });
 }

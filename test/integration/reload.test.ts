@@ -141,7 +141,7 @@ describe('a broken edit', () => {
       { prelude: 'const broken = ;', line: preludeLine, reason: /syntax error/ },
       { prelude: `throw new Error('cannot start: no database');`, line: preludeLine, reason: /cannot start: no database/ },
       // The config says label: 'a'; the schema now wants a number.
-      { prelude: '', labelSchema: 'z.number()', line: labelLine, reason: /label.*expected number/s },
+      { prelude: '', labelSchema: 'z.number()', line: labelLine, reason: /label "a": expected a number/ },
     ];
     for (const [index, edit] of broken.entries()) {
       await project.write(WORKER_FILE, workerSource({ version: 2, ...edit }));

@@ -97,30 +97,64 @@ describe('config precedence: schema default < nsqworker.config.ts < NSQWORKER_* 
 });
 
 describe('config file errors exit with status 2', () => {
-  it('an unknown runner key', async () => {
-    const p = await project(`export default { maxAtempts: 3 };\n`);
-    const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0']);
-    expect(code).toBe(2);
-    expect(stderr).toContain('nsqworker.config.ts: invalid config');
-    expect(stderr).toContain('maxAtempts');
+  const RUN = ['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+  it('an unknown runner key names the key meant', async () => {
+    const cases: Array<[string, string]> = [
+      ['{ maxAtempts: 3 }', 'nsqworker.config.ts: unknown key maxAtempts; did you mean maxAttempts?'],
+      ['{ max_in_flight: 3 }', 'nsqworker.config.ts: unknown key max_in_flight; did you mean maxInFlight?'],
+      ['{ colour: 3 }', "nsqworker.config.ts: unknown key colour (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"],
+    ];
+    const results = await Promise.all(cases.map(async ([config]) => (await project(`export default ${config};\n`)).run(RUN)));
+    for (const [index, [, expected]] of cases.entries()) {
+      expect(results[index]!.code, results[index]!.stderr).toBe(2);
+      expect(results[index]!.stderr.trim()).toBe(`nsqworker: ${expected}`);
+    }
   });
 
-  it("an unknown key in a worker's options (from a file named by --config)", async () => {
+  it("a runner setting's bad value is one line: the file, the key path, the value and what would be good, as a flag's is", async () => {
+    const cases: Array<[string, string]> = [
+      ["{ maxInFlight: 'ten' }", 'maxInFlight "ten": expected a whole number of at least 1'],
+      ['{ maxInFlight: 1.5 }', 'maxInFlight 1.5: expected a whole number of at least 1'],
+      ["{ watch: 'yes' }", 'watch "yes": expected true or false'],
+      ["{ logLevel: 'verbose' }", 'logLevel "verbose": expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent"'],
+      ["{ lookupdPollIntervalMs: '5ms' }", 'lookupdPollIntervalMs "5ms": expected a duration of at least 10ms (250ms, 60s, 1h30m, or a number of milliseconds)'],
+      ["{ nsqdTcpAddresses: '127.0.0.1:4150' }", 'nsqdTcpAddresses "127.0.0.1:4150": expected an array of strings'],
+      ["{ nsqdTcpAddresses: ['127.0.0.1:4150', 'localhost'] }", 'nsqdTcpAddresses[1] "localhost": expected host:port (e.g. 127.0.0.1:4150)'],
+      ["{ workers: { jobs: {} } }", "workers['jobs']: expected a key '<topic>/<channel>' (e.g. 'log/pageview')"],
+      ["{ workers: { 'jobs/run': 3 } }", "workers['jobs/run'] 3: expected an object of the worker's option values"],
+    ];
+    const results = await Promise.all(cases.map(async ([config]) => (await project(`export default ${config};\n`)).run(RUN)));
+    for (const [index, [config, expected]] of cases.entries()) {
+      const { code, stderr } = results[index]!;
+      expect(code, `${config}: ${stderr}`).toBe(2);
+      expect(stderr.trim(), config).toBe(`nsqworker: nsqworker.config.ts: ${expected}`);
+    }
+    // The same words for the same mistake on the command line.
+    const flag = await (await project(`export default {};\n`)).run([...RUN, '--max-in-flight', 'ten']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim()).toBe('nsqworker: --max-in-flight "ten": expected a whole number of at least 1');
+  });
+
+  it("an unknown key in a worker's options names the option meant (from a file named by --config)", async () => {
     const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo' } } };\n`, 'staging.config.ts');
-    const { code, stderr } = await p.run([
-      '--topic', 'jobs', '--channel', 'run', '--config', 'staging.config.ts',
-      '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0',
-    ]);
+    const { code, stderr } = await p.run([...RUN, '--config', 'staging.config.ts']);
     expect(code).toBe(2);
-    expect(stderr).toContain('fromConfg');
+    expect(stderr).toContain("staging.config.ts: workers['jobs/run']: unknown option fromConfg; did you mean fromConfig?");
   });
 
   it("a value of the wrong type for a worker's option", async () => {
-    const p = await project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`);
-    const { code, stderr } = await p.run(['--topic', 'jobs', '--channel', 'run', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0']);
-    expect(code).toBe(2);
+    const [duration, text] = await Promise.all([
+      project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`).then((p) => p.run(RUN)),
+      project(`export default { workers: { 'jobs/run': { fromConfig: 5 } } };\n`).then((p) => p.run(RUN)),
+    ]);
     // The value came from the config file: the message names the file and the key, not a flag.
-    expect(stderr).toMatch(/nsqworker\.config\.ts: workers\['jobs\/run'\]\.timeoutMs: invalid duration "soon"/);
+    expect(duration.code).toBe(2);
+    expect(duration.stderr.trim()).toBe(
+      `nsqworker: nsqworker.config.ts: workers['jobs/run'].timeoutMs "soon": expected a duration (250ms, 60s, 1h30m, or a number of milliseconds)`,
+    );
+    expect(text.code).toBe(2);
+    expect(text.stderr.trim()).toBe(`nsqworker: nsqworker.config.ts: workers['jobs/run'].fromConfig 5: expected a string`);
   });
 });
 

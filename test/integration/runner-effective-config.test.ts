@@ -68,9 +68,9 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
     const [a, b] = await Promise.all([runner.run([...RUN, ...FREE]), worker.run([...RUN, ...FREE])]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/nsqworker\.config\.ts: invalid config: maxInFlight 0: .*>=1/);
+    expect(a.stderr).toContain('nsqworker.config.ts: maxInFlight 0: expected a whole number of at least 1');
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/nsqworker\.config\.ts: workers\['log\/pageview'\]\.slowThresholdMs -5: .*>=0/);
+    expect(b.stderr).toContain("nsqworker.config.ts: workers['log/pageview'].slowThresholdMs -5: expected a duration of at least 0ms");
     expect(b.stderr).not.toContain('log_pageview_worker.ts');
   });
 
@@ -113,6 +113,6 @@ describe('durations take the same forms in the config file, the environment and 
     const bad = await project(`export default { requeueDelayMs: 'soon' };\n`);
     const refused = await bad.run([...RUN, ...FREE]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('nsqworker.config.ts: invalid config: requeueDelayMs "soon": invalid duration "soon"');
+    expect(refused.stderr).toContain('nsqworker.config.ts: requeueDelayMs "soon": expected a duration of at least 0ms (250ms, 60s, 1h30m, or a number of milliseconds)');
   });
 });
