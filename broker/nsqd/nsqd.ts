@@ -3,7 +3,6 @@
  * restarts. Network front ends (TCP, HTTP) call into it; it never touches a socket itself.
  */
 import type { BrokerTls } from './tls-context.ts';
-import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { isEphemeralName, isValidChannelName } from '../../protocol/names.ts';
 import type { BacklogOptions, DiskHealth } from './backlog.ts';
@@ -49,7 +48,6 @@ export class Nsqd implements TopicHost, DiskHealth {
   ) {
     this.nodeId = options.nodeId;
     this.channelLimits = { maxReqTimeoutMs: options.maxReqTimeoutMs, maxMsgTimeoutMs: options.maxMsgTimeoutMs };
-    mkdirSync(options.dataPath, { recursive: true });
   }
 
   addTopologyListener(listener: TopologyListener): void {

@@ -1,8 +1,11 @@
 /**
- * `startBroker()`: the bundled nsqd as one object — state loaded from the data path, TCP and HTTP
- * listeners bound (port 0 picks a free port), and an idempotent `close()` that persists everything.
+ * `startBroker()`: the bundled nsqd as one object — TCP and HTTP listeners bound (port 0 picks a
+ * free port), then state loaded from the data path, and an idempotent `close()` that persists
+ * everything.
  */
 import { lookup } from 'node:dns/promises';
+import { mkdirSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import pino from 'pino';
@@ -45,26 +48,29 @@ function listenHttp(server: Server, host: string, port: number): Promise<{ host:
   });
 }
 
+/** A request handler that waits until `ready` before it serves (a request that came before the state loaded). */
+function whenReady(ready: { done: boolean; promise: Promise<void> }, handler: RequestListener): RequestListener {
+  return (request, response) => {
+    if (ready.done) handler(request, response);
+    else void ready.promise.then(() => handler(request, response));
+  };
+}
+
 export async function startBroker(input: BrokerOptionsInput = {}): Promise<BrokerHandle> {
   const options = effectiveOptions(BrokerOptionsSchema.parse(input));
   const tls = buildBrokerTls(options);
   const logger = options.logger ?? pino({ level: 'silent' });
   const nsqd = new Nsqd(options, logger);
   nsqd.tls = tls;
-  const unlock = await lockDataPath(options.dataPath);
-  try {
-    nsqd.load();
-  } catch (error) {
-    unlock();
-    throw error;
-  }
 
   const tcp = new TcpServer(nsqd);
   const tcpWanted = parseHostPort(options.tcpAddress);
   const httpWanted = parseHostPort(options.httpAddress);
   let ports = { tcpPort: 0, httpPort: 0 };
   let httpsBound: { host: string; port: number } | undefined;
-  const api = httpHandler({ nsqd, clients: () => tcp.clients, ports: () => ports });
+  let markReady = (): void => {};
+  const ready = { done: false, promise: new Promise<void>((resolve) => (markReady = resolve)) };
+  const api = whenReady(ready, httpHandler({ nsqd, clients: () => tcp.clients, ports: () => ports }));
   const http = createHttpServer(
     { nsqd, clients: () => tcp.clients, ports: () => ports },
     plainHttpHandler(api, options.tlsRequired === 'true', () => httpsBound?.port ?? 0),
@@ -73,7 +79,16 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   // Keep-alive sockets would hold close() open; nsqd's clients do not depend on them.
   http.keepAliveTimeout = 5000;
   if (https !== undefined) https.keepAliveTimeout = 5000;
+  const closeListeners = async (): Promise<void> => {
+    await tcp.close();
+    http.close();
+    http.closeAllConnections();
+    https?.close();
+    https?.closeAllConnections();
+  };
 
+  // The ports first: a taken one fails at once, before the data path is created, locked, read
+  // (many topics take a while to restore) or rewritten on the way out.
   let tcpBound: { host: string; port: number };
   let httpBound: { host: string; port: number };
   try {
@@ -84,13 +99,27 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
       httpsBound = await listenHttp(https, httpsWanted.host, httpsWanted.port);
     }
   } catch (error) {
-    await tcp.close();
-    http.close();
-    https?.close();
-    nsqd.persistAndClose();
-    unlock();
+    await closeListeners();
     throw error;
   }
+  let unlock: () => void;
+  try {
+    mkdirSync(options.dataPath, { recursive: true });
+    unlock = await lockDataPath(options.dataPath);
+    try {
+      nsqd.load();
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  } catch (error) {
+    await closeListeners();
+    throw error;
+  }
+  // Clients that connected while the state loaded are served now, in order of arrival.
+  ready.done = true;
+  markReady();
+  tcp.open();
   ports = { tcpPort: tcpBound.port, httpPort: httpBound.port };
   watchFdLimit(tcp.server, 'TCP', logger);
   watchFdLimit(http, 'HTTP', logger);

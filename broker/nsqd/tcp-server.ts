@@ -14,11 +14,24 @@ export class TcpServer {
   readonly clients = new Set<ClientConnection>();
   private readonly sockets = new Set<Socket>();
   readonly server: Server;
+  /**
+   * Connections accepted before open(): the port is bound before the broker's state is loaded (so
+   * a taken port fails at once), and a client must not see the broker before its topics are back.
+   * Unread, their bytes wait in the socket.
+   */
+  private held: Socket[] | undefined = [];
 
   constructor(private readonly nsqd: Nsqd) {
     // Half-open: a client that ends its side still gets the answers to what it sent (and nsqd's
     // "failed to read" error for a command it cut off); each connection closes itself at EOF.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  /** Serves the connections held so far, and every one after. */
+  open(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const socket of held) if (!socket.destroyed) this.serve(socket);
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -39,6 +52,11 @@ export class TcpServer {
     socket.on('error', () => {
       /* handled by 'close' */
     });
+    if (this.held === undefined) this.serve(socket);
+    else this.held.push(socket);
+  }
+
+  private serve(socket: Socket): void {
     let magic: Buffer = Buffer.alloc(0);
     // EOF before the four magic bytes: nsqd closes without a word.
     const onEndBeforeMagic = (): void => {

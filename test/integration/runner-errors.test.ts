@@ -3,8 +3,13 @@
  * stack: a malformed address or a bad value (exit 2) names the flag, variable or config key and the
  * value; a port another program holds (exit 1, a restart may mend it) names the flag and address.
  */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker } from '../../broker/nsqd/server.ts';
 import { CliProjects, type CliProject, type CliResult } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
@@ -46,6 +51,18 @@ async function holdPort(): Promise<string> {
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');
   return `127.0.0.1:${address.port}`;
+}
+
+/** Every file under a folder: its size, modification time (ns) and content hash. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    const info = await stat(file, { bigint: true });
+    const hash = entry.isFile() ? createHash('sha256').update(await readFile(file)).digest('hex') : entry.isDirectory() ? 'dir' : 'other';
+    files.set(path.relative(dir, file), `${info.size} ${info.mtimeNs} ${hash}`);
+  }
+  return files;
 }
 
 /** One line on stderr, and no stack frame anywhere in it. */
@@ -106,7 +123,7 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run([...RUN, ...FREE, '--data-path', 'd1'], { NSQWORKER_MAX_IN_FLIGHT: '0' }),
     ]);
     expectOneLine(missing, 2, 'nope.config.ts', 'does not exist');
-    expectOneLine(badEnv, 2, 'NSQWORKER_MAX_IN_FLIGHT "0"', '>=1');
+    expectOneLine(badEnv, 2, 'NSQWORKER_MAX_IN_FLIGHT "0"', 'expected a whole number of at least 1');
   });
 });
 
@@ -150,6 +167,35 @@ describe('a port held by another program is one line naming the flag and address
     ]);
     const flags = ['--tcp-address', '--http-address', '--broker-tcp-address'];
     results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
+  });
+
+  it('before the data path is touched: no state restored, rewritten or created', async () => {
+    const p = await project();
+    // A data path with saved state, as a stopped broker leaves it: topics, channels, a paused topic, messages.
+    const dataPath = p.path('state');
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath });
+    for (let i = 0; i < 50; i++) {
+      const topic = broker.nsqd.getOrCreateTopic(`topic_${i}`);
+      topic.getOrCreateChannel('work');
+      await fetch(`http://${broker.httpAddress}/pub?topic=topic_${i}`, { method: 'POST', body: `message ${i}` });
+    }
+    await fetch(`http://${broker.httpAddress}/topic/pause?topic=topic_0`, { method: 'POST' });
+    await broker.close();
+    const before = await snapshot(dataPath);
+    expect(before.has('nsqd.dat')).toBe(true);
+
+    const taken = await holdPort();
+    const [worker, server, fresh] = await Promise.all([
+      p.run([...RUN, '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', taken, '--data-path', dataPath], {}, SLOW),
+      p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', dataPath], {}, SLOW),
+      p.run([...RUN, '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'never'], {}, SLOW),
+    ]);
+    expectOneLine(worker, 1, `--broker-http-address ${taken}`, 'already in use');
+    expectOneLine(server, 1, `--tcp-address ${taken}`, 'already in use');
+    expectOneLine(fresh, 1, `--broker-tcp-address ${taken}`, 'already in use');
+    // Loading the state and persisting it again on the way out would have rewritten nsqd.dat at least.
+    expect(await snapshot(dataPath)).toEqual(before);
+    expect(existsSync(p.path('never'))).toBe(false);
   });
 
   it('--log-level debug adds the stack', async () => {
