@@ -64,7 +64,7 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     const topic = settings.topicPrefix + settings.topic;
     const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
     const { tls } = clientSecurity(settings);
-    const gate = new TaskChannelGate(topic, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
+    const gate = new TaskChannelGate(topic, settings.channel, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
     return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare };
   }
   const listens = [
@@ -83,12 +83,8 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     ));
   try {
     const { taskNames } = runtime;
-    await createTaskChannels(
-      broker,
-      settings.topicPrefix + settings.topic,
-      taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length)),
-      clientSecurity(settings).tls,
-    );
+    const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
+    await createTaskChannels(broker, { topic: settings.topicPrefix + settings.topic, workerChannel: settings.channel, channels }, logger, clientSecurity(settings).tls);
   } catch (error) {
     if (shared === undefined) await broker.close();
     throw error;
@@ -179,7 +175,11 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     embedded?.joined === undefined
       ? undefined
       : watchJoinedBroker(
-          { consumers: bound.consumers, createChannels: (broker) => createTaskChannels(broker, settings.topicPrefix + settings.topic, [...bound.channels.values()]) },
+          {
+            consumers: bound.consumers,
+            createChannels: (broker) =>
+              createTaskChannels(broker, { topic: settings.topicPrefix + settings.topic, workerChannel: settings.channel, channels: [...bound.channels.values()] }, logger),
+          },
           {
             joined: embedded,
             brokerTcpAddress: settings.brokerTcpAddress,

@@ -5,6 +5,7 @@
  * already created (and persisted) the bad topic, or dead letters that could never be published, so
  * every message given up on was lost with only an error line in the log.
  */
+import { createHash } from 'node:crypto';
 import { isEphemeralName, isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { deadLetterTopicFor, type RunSettings } from './settings.ts';
@@ -20,6 +21,17 @@ export function channelForTask(channel: string, task: string, taskCount: number)
   if (taskCount === 1) return channel;
   const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
   return base === channel ? `${channel}.${task}` : `${base}.${task}${EPHEMERAL}`;
+}
+
+/**
+ * The channel that marks a pause of the topic as the worker's own, for the time it creates its task
+ * channels (runner/ops/task-channels.ts says why). Persistent even for an ephemeral worker channel:
+ * the marker has to outlive the process that made it.
+ */
+export function pauseMarkerChannel(channel: string): string {
+  const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
+  const named = `${base}.paused-by-nsqworker`;
+  return isValidChannelName(named) ? named : `paused-by-nsqworker.${createHash('sha256').update(base).digest('hex').slice(0, 16)}`;
 }
 
 function usage(message: string): RunnerError {

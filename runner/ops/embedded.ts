@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
-import { ensureTaskChannels } from './task-channels.ts';
+import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
+import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
 
 export interface EmbeddedBroker {
@@ -93,11 +94,20 @@ export function joinedBroker(running: RunningBroker, httpAddress: string): Embed
  * never see it. On a broker this process started, directly (no message can slip in between); on
  * one it joined, through nsqd's HTTP API with the topic paused meanwhile (task-channels.ts).
  */
-export async function createTaskChannels(broker: EmbeddedBroker, topic: string, channels: readonly string[], tls?: TlsOption): Promise<void> {
+export async function createTaskChannels(
+  broker: EmbeddedBroker,
+  names: { topic: string; workerChannel: string; channels: readonly string[] },
+  log: Logger,
+  tls?: TlsOption,
+): Promise<void> {
+  const { topic, workerChannel, channels } = names;
   if (broker.handle !== undefined) {
     const created = broker.handle.nsqd.getOrCreateTopic(topic);
     for (const channel of channels) created.getOrCreateChannel(channel);
-    return;
+    // A pause an earlier run left behind (its marker says so; the data path kept both): finished
+    // over HTTP, as on any nsqd, so the unpause is persisted as an operator's would be.
+    if (created.getChannel(pauseMarkerChannel(workerChannel)) === undefined) return;
   }
-  await ensureTaskChannels(new NsqdHttp(broker.httpAddress, 5000, tls), topic, channels);
+  const outcome = await ensureTaskChannels(new NsqdHttp(broker.httpAddress, 5000, tls), topic, channels, workerChannel);
+  logChannelsOutcome(log, topic, broker.httpAddress, outcome);
 }

@@ -4,6 +4,7 @@
  * channel per poll, led by the channel's name, under one header.
  */
 import { isEphemeralName } from '../../protocol/names.ts';
+import { pauseMarkerChannel } from '../config/run-names.ts';
 import { HEADER_COLUMNS, HEADER_EVERY_ROWS, HEADER_RULE, StatsTable, type ChannelTotals } from './stats-table.ts';
 
 const EPHEMERAL = '#ephemeral';
@@ -12,9 +13,11 @@ const EPHEMERAL = '#ephemeral';
 export function taskChannelsOf(names: Iterable<string>, channel: string): string[] {
   const base = isEphemeralName(channel) ? channel.slice(0, -EPHEMERAL.length) : channel;
   const suffix = base === channel ? '' : EPHEMERAL;
+  // The marker of a pause under way (or left by a killed worker) is not a task.
+  const marker = pauseMarkerChannel(channel);
   const found: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(`${base}.`) || !name.endsWith(suffix)) continue;
+    if (name === marker || !name.startsWith(`${base}.`) || !name.endsWith(suffix)) continue;
     const task = name.slice(base.length + 1, name.length - suffix.length);
     if (task.length > 0 && !task.includes('#') && (suffix !== '' || !isEphemeralName(name))) found.push(name);
   }

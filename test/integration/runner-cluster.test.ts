@@ -9,22 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
 import { testResources, uniqueTopic } from '../support/brokers.ts';
-import { CliProjects, eventually, publish, type CliProject, type CliRun } from './helpers/cli-project.ts';
+import { CliProjects, publish, type CliProject } from './helpers/cli-project.ts';
+import { eachTaskRan, twoTaskProject } from './helpers/two-tasks.ts';
 
 const projects = new CliProjects();
 const { pool, closers } = testResources();
 afterEach(() => projects.cleanup());
-
-type Ran = { task: string; body: string };
-
-const TWO_TASKS = `
-import { appendFile } from 'node:fs/promises';
-import { defineWorker } from 'nsqworker';
-async function record(message, context) {
-  await appendFile('ran.jsonl', JSON.stringify({ task: context.task, body: message.text() }) + '\\n');
-}
-export default defineWorker({ tasks: { count: record, store: record } });
-`;
 
 async function lookupd(): Promise<ServerHandle> {
   const options = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' };
@@ -33,28 +23,7 @@ async function lookupd(): Promise<ServerHandle> {
   return handle;
 }
 
-async function project(topic: string): Promise<CliProject> {
-  const p = await projects.create();
-  await p.writeWorker(topic, 'pageview', TWO_TASKS);
-  return p;
-}
-
-/** Waits until each task has run exactly `bodies` (in any order). */
-async function eachTaskRan(p: CliProject, run: CliRun, bodies: string[]): Promise<void> {
-  const want = [...bodies].sort();
-  const got = await eventually(
-    async () => {
-      const ran = await p.records<Ran>('ran.jsonl');
-      const of = (task: string) => ran.filter((r) => r.task === task).map((r) => r.body).sort();
-      return of('count').length >= want.length && of('store').length >= want.length ? { count: of('count'), store: of('store') } : undefined;
-    },
-    `both tasks to run ${want.join(', ')}`,
-    20_000,
-  ).catch(async (error: Error) => {
-    throw new Error(`${error.message}\nran: ${JSON.stringify(await p.records('ran.jsonl'))}\n${run.describe()}`);
-  });
-  expect(got).toEqual({ count: want, store: want });
-}
+const project = (topic: string): Promise<CliProject> => twoTaskProject(() => projects.create(), topic);
 
 describe('every task sees the backlog and what follows', () => {
   it('through lookupd: found by the first query (at once), and the topic is paused while the channels are made', async () => {

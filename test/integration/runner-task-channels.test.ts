@@ -33,7 +33,7 @@ async function scripted(answer: (method: string, path: string) => { status: numb
 describe('task channels over nsqd HTTP', () => {
   it('reports 403 TLS_REQUIRED as E_NSQD_TLS_REQUIRED with the https_port to follow', async () => {
     const nsqd = await scripted(() => ({ status: 403, body: '{"message": "TLS_REQUIRED", "https_port": 4152}' }));
-    const error = await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b']).catch((e: unknown) => e);
+    const error = await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NsqdHttpError);
     expect(error).toMatchObject({ code: 'E_NSQD_TLS_REQUIRED', status: 403, httpsPort: 4152 });
   });
@@ -45,17 +45,18 @@ describe('task channels over nsqd HTTP', () => {
       if (path.startsWith('/topic/unpause')) return { status: 500, body: '{"message":"INTERNAL_ERROR"}' };
       return { status: 200, body: '' };
     });
-    const error = await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b']).catch((e: unknown) => e);
+    const error = await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TopicLeftPausedError);
     expect((error as Error).message).toMatch(/topic t on http:\/\/127\.0\.0\.1:\d+ is left paused .*POST \/topic\/unpause\?topic=t/);
-    expect(nsqd.seen).toEqual(['GET /stats', 'POST /topic/pause', 'POST /channel/create', 'POST /channel/create', 'POST /topic/unpause']);
+    // The marker channel (c.paused-by-nsqworker) stays: it tells the next run that the pause is this worker's to undo.
+    expect(nsqd.seen).toEqual(['GET /stats', 'POST /topic/pause', 'POST /channel/create', 'POST /channel/create', 'POST /channel/create', 'POST /topic/unpause']);
   });
 
   it('creates a missing channel without pausing a topic that already has channels', async () => {
     const nsqd = await scripted((_method, path) =>
       path.startsWith('/stats') ? { status: 200, body: '{"topics":[{"topic_name":"t","channels":[{"channel_name":"a"}],"paused":false}]}' } : { status: 200, body: '' },
     );
-    expect(await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'])).toEqual({ created: ['b'], paused: false });
+    expect(await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c')).toEqual({ created: ['b'], paused: false, resumed: false, pausedByOther: false });
     expect(nsqd.seen).toEqual(['GET /stats', 'POST /channel/create']);
   });
 });
