@@ -106,6 +106,7 @@ export async function bindWorker(params: {
           consumerOf.delete(removed.task);
           channels.delete(removed.task);
           counters.delete(removed.task);
+          metrics?.unwatchTask({ topic, channel: removed.channel, task: removed.task });
           await retireChannel(topic, removed, cleanup, workerLog);
         }),
       );

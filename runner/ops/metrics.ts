@@ -34,6 +34,8 @@ export interface BindMetricsSink {
   timeTask(labels: TaskLabels, handler: MessageHandler): MessageHandler;
   /** Registers a task's counters and consumer, read on every scrape. */
   watchTask(labels: TaskLabels, counters: Readonly<TaskCounters>, consumer: ConsumerView): void;
+  /** A task removed on reload (its consumer drained): its series leave /metrics. */
+  unwatchTask(labels: TaskLabels): void;
 }
 
 /** Why a worker is or is not ready, for /healthz. */
@@ -186,6 +188,13 @@ export class WorkerMetrics implements BindMetricsSink {
       const code = errorCode(error);
       if (code !== undefined && LATE_ANSWER_CODES.has(code)) watched.timedOut++;
     });
+  }
+
+  unwatchTask(labels: TaskLabels): void {
+    // The mirrored counters and gauges are rebuilt from `tasks` on every scrape; the histogram
+    // keeps its series until told, and a task that is gone should not be graphed as if idle.
+    this.tasks.delete(taskKey(labels));
+    this.durations.remove({ ...labels });
   }
 
   /** Counts one hot reload of the worker code. */

@@ -83,6 +83,34 @@ describe('a change to the set of tasks applies on reload', () => {
     expect((await p.records<Record>('records.jsonl')).filter((r) => r.task === 'store').map((r) => r.body)).toEqual(['m1']);
   });
 
+  it("a removed task's series leave /metrics; a moved task's follow its channel", async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['count']));
+    const run = p.startWorker('log', 'pv', ['--watch', '--health-address', '127.0.0.1:0']);
+    const { httpAddress } = await run.brokerAddresses();
+    const health = String((await run.waitForMessage('health and metrics on')).healthAddress);
+    await run.subscribed(['count']);
+    await p.writeWorker('log', 'pv', worker(['count', 'store']));
+    await run.waitForMessage('subscribed', { task: 'store', channel: 'pv.store' });
+    await run.waitForMessage('subscribed', { task: 'count', channel: 'pv.count' });
+    await publish(httpAddress, 'log', 'm1');
+    await recordsFor(p, 'm1', 2);
+    const series = async (): Promise<string[]> => {
+      const text = await (await fetch(`http://${health}/metrics`)).text();
+      return text.split('\n').filter((line) => line.startsWith('nsqworker_') && line.includes('task="'));
+    };
+    const tasksIn = (lines: string[]): string[] => [...new Set(lines.map((line) => /channel="([^"]+)",task="([^"]+)"/.exec(line)![0]))].sort();
+    // Going from one task to two moved count from channel pv to pv.count: no series of pv is left.
+    expect(tasksIn(await series())).toEqual(['channel="pv.count",task="count"', 'channel="pv.store",task="store"']);
+    expect((await series()).some((line) => line.startsWith('nsqworker_task_duration_seconds_count{') && line.includes('task="store"'))).toBe(true);
+
+    await p.writeWorker('log', 'pv', worker(['count', 'notify']));
+    await run.waitForMessage('task store removed');
+    await run.waitForMessage('worker code reloaded', { reloads: 2 });
+    await run.waitForMessage('subscribed', { task: 'notify' });
+    expect(tasksIn(await series())).toEqual(['channel="pv.count",task="count"', 'channel="pv.notify",task="notify"']);
+  });
+
   it('from one task to two: the channel C becomes C.<task>, and C is named as left behind', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count']));
