@@ -14,6 +14,7 @@ import { checkRunNames } from './config/run-names.ts';
 import { fieldsOf } from './config/schema-flags.ts';
 import type { RunSettings } from './config/settings.ts';
 import type { WorkerRuntime } from './worker/worker-runtime.ts';
+import type { ValueOrigin } from './config/layered-values.ts';
 import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
@@ -27,6 +28,8 @@ export interface RunPlan {
   file: WorkerFile;
   runtime: WorkerRuntime;
   settings: RunSettings;
+  /** Where each runner setting came from: a reload tells a config change that matters from one a flag overrides. */
+  origins: ReadonlyMap<string, ValueOrigin>;
   /** The worker's options, parsed by its schema. */
   options: Record<string, unknown>;
   /** The command line's flags as parsed, for a reloadable child to merge the options again. */
@@ -158,12 +161,13 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   }
 
   const flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
-  const settings = parseRunnerSettings(runnerLayers(config, configPath, env, flags));
+  const runner = runnerLayers(config, configPath, env, flags);
+  const settings = parseRunnerSettings(runner);
   const options = workerOptions(runtime, config, workerKey, env, flags, configPath);
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
-  return { file, runtime, settings, options, flags, configPath, env };
+  return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env };
 }
 
 /** The values --help shows as in effect; the command line is read as far as it parses. */

@@ -87,7 +87,7 @@ class DevSupervisor {
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).
-      const plan = { file, runtime, settings, options: {}, flags: {}, configPath: this.configPath, env: process.env };
+      const plan = { file, runtime, settings, origins: this.base.origins, options: {}, flags: {}, configPath: this.configPath, env: process.env };
       return await startRun(plan, { logger: this.logger, sharedBroker: this.broker });
     } catch (error) {
       // The file, line, column and reason, as a reload failure says them; the stack only at debug.

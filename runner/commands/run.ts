@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
-import { DEFAULT_CONFIG_FILE } from '../config/config-file.ts';
+import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
 import { bindWorker, type Endpoints } from '../ops/bind.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
@@ -20,6 +20,7 @@ import { listenHealthServer, type HealthServer } from '../ops/health.ts';
 import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
 import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
+import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
@@ -130,33 +131,40 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     settings,
     ...(health === undefined ? {} : { healthAddress: health.address }),
     taskNames: runtime.taskNames,
-    createExecutor: async (deps) =>
-      settings.watch
-        ? // Only --watch needs the reloading executor (and chokidar): loaded on use.
-          (await import('../reload/reloading-executor.ts')).ReloadingExecutor.start({
-            taskNames: runtime.taskNames,
-            deps,
-            request: {
-              file: file.path,
-              workerKey,
-              // Watched even before it exists: a config file created after the start applies on reload.
-              configPath: plan.configPath ?? resolve(DEFAULT_CONFIG_FILE),
-              flags: plan.flags,
-              env: { ...plan.env },
-              logLevel: settings.logLevel,
-              dedupQueueSize: settings.dedupQueueSize,
-              security: securitySettingsOf(settings),
-            },
-            publishAddresses: endpoints.publishAddresses,
-            workersDir: settings.workersDir,
-            watch: true,
-            log: startOptions.sharedBroker === undefined ? logger : logger.child({ worker: workerKey }),
-            events: {
-              reloaded: () => metrics?.recordReload('applied'),
-              reloadFailed: () => metrics?.recordReload('failed'),
-            },
-          })
-        : new InProcessExecutor({ ...deps, runtime, options: plan.options }),
+    createExecutor: async (deps) => {
+      if (!settings.watch) return new InProcessExecutor({ ...deps, runtime, options: plan.options });
+      // Only --watch needs the reloading executor (and chokidar): loaded on use.
+      const { ReloadingExecutor } = await import('../reload/reloading-executor.ts');
+      const log = startOptions.sharedBroker === undefined ? logger : logger.child({ worker: workerKey });
+      // Watched even before it exists: a config file created after the start applies on reload.
+      const configPath = plan.configPath ?? resolve(DEFAULT_CONFIG_FILE);
+      const changes = new RunnerSettingsChanges(settings, plan.origins, displayPath(configPath), deps.setMaxInFlight, log);
+      return ReloadingExecutor.start({
+        taskNames: runtime.taskNames,
+        deps,
+        request: {
+          file: file.path,
+          workerKey,
+          configPath,
+          flags: plan.flags,
+          env: { ...plan.env },
+          logLevel: settings.logLevel,
+          dedupQueueSize: settings.dedupQueueSize,
+          security: securitySettingsOf(settings),
+        },
+        publishAddresses: endpoints.publishAddresses,
+        workersDir: settings.workersDir,
+        watch: true,
+        log,
+        events: {
+          reloaded: (info) => {
+            metrics?.recordReload('applied');
+            changes.configLoaded(info.settings);
+          },
+          reloadFailed: () => metrics?.recordReload('failed'),
+        },
+      });
+    },
     endpoints,
     logger,
     metrics,

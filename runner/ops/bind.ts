@@ -47,6 +47,8 @@ export interface ExecutorDeps {
    * (on the old code), and returns what starts the new ones, to call once the new code is in place.
    */
   changeTasks(next: readonly string[]): Promise<() => void>;
+  /** Changes every task's maxInFlight now (RDY follows), and that of tasks added later. */
+  setMaxInFlight(maxInFlight: number): void;
 }
 
 export interface BoundWorker {
@@ -83,6 +85,8 @@ export async function bindWorker(params: {
   // must not write into the unprefixed (production) topics.
   const publish = (target: string, body: PublishBody): Promise<void> => producer.publish(settings.topicPrefix + target, body);
   const dedup = new Map(taskNames.map((task) => [task, new DedupQueue(settings.dedupQueueSize)]));
+  // The one runner setting a config change applies without a restart (see runner/reload/settings-change.ts).
+  let maxInFlight = settings.maxInFlight;
   // The tasks of the code running now: a reload may change them.
   let current: readonly string[] = [...taskNames];
   const consumerOf = new Map<string, Consumer>();
@@ -94,6 +98,10 @@ export async function bindWorker(params: {
     publish,
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
     dedupSnapshot: () => Object.fromEntries([...dedup].map(([task, queue]) => [task, queue.keysOldestFirst()])),
+    setMaxInFlight: (next) => {
+      maxInFlight = next;
+      for (const consumer of consumerOf.values()) consumer.setMaxInFlight(next);
+    },
     changeTasks: async (next) => {
       const change = diffTaskChannels(channels, next, settings.channel);
       const cleanup = params.channelCleanup ?? { httpAddress: undefined, deleteRemoved: false };
@@ -198,7 +206,7 @@ export async function bindWorker(params: {
         channel,
         nsqdTcpAddresses: endpoints.nsqdTcpAddresses,
         lookupdHttpAddresses: endpoints.lookupdHttpAddresses,
-        maxInFlight: settings.maxInFlight,
+        maxInFlight,
         maxAttempts: settings.maxAttempts,
         requeueDelayMs: settings.requeueDelayMs,
         maxBackoffDurationMs: settings.maxBackoffDurationMs,

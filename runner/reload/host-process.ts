@@ -12,6 +12,14 @@ import { deserializeError, type ChildToParent, type LoadFailureLocation, type Lo
 // The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
 const ENTRY = fileURLToPath(new URL('./host.js', import.meta.url));
 
+/** What a child answers once the worker's code is loaded. */
+export interface LoadedCode {
+  taskNames: string[];
+  files: string[];
+  /** The runner's settings the config file sets (validated; durations in ms), `workers` aside. */
+  settings: Record<string, unknown>;
+}
+
 interface PendingRun {
   resolve(outcome: TaskOutcome): void;
   reject(error: Error): void;
@@ -85,14 +93,14 @@ export class HostProcess {
     if (!this.exited && this.child.connected) this.child.send(message);
   }
 
-  /** Loads the worker; resolves with its task names and the files it loaded. */
-  async load(request: Omit<LoadRequest, 't'>): Promise<{ taskNames: string[]; files: string[] }> {
+  /** Loads the worker; resolves with its task names, the files it loaded and the runner's settings in the config file. */
+  async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
     await this.warm;
     const reply = await new Promise<ChildToParent>((resolve) => {
       this.loadReply = resolve;
       this.post({ t: 'load', ...request });
     });
-    if (reply.t === 'loaded') return { taskNames: reply.taskNames, files: reply.files };
+    if (reply.t === 'loaded') return { taskNames: reply.taskNames, files: reply.files, settings: reply.settings };
     if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files);
     throw new HostLoadError('the worker host exited while loading');
   }

@@ -82,7 +82,8 @@ async function load(request: LoadRequest): Promise<void> {
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
-  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file) });
+  const { workers: _workers, ...settings } = config;
+  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), settings });
 }
 
 async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void> {

@@ -46,7 +46,8 @@ export interface SerializedError {
 
 export type ChildToParent =
   | { t: 'warm' }
-  | { t: 'loaded'; taskNames: string[]; files: string[] }
+  /** `settings`: the runner's settings the config file sets now (its `workers` aside), for the parent to compare. */
+  | { t: 'loaded'; taskNames: string[]; files: string[]; settings: Record<string, unknown> }
   | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
   | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }

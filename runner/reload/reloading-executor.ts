@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
-import { HostLoadError, HostProcess } from './host-process.ts';
+import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
@@ -24,8 +24,8 @@ import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
 
 export interface ReloadEvents {
-  /** A reload swapped in new code. */
-  reloaded?(info: { reloads: number; durationMs: number }): void;
+  /** A reload swapped in new code; `settings` are the runner's settings the config file sets now. */
+  reloaded?(info: { reloads: number; durationMs: number; settings: Record<string, unknown> }): void;
   /** A reload was refused; the old code keeps running. */
   reloadFailed?(error: Error): void;
 }
@@ -163,6 +163,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const changed = this.changedFiles;
     this.changedFiles = new Set();
     let files: readonly string[];
+    let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
       const loaded = await this.loadInto(next).finally(() => {
@@ -171,6 +172,7 @@ export class ReloadingExecutor implements TaskExecutor {
         this.spawnStandby();
       });
       files = loaded.files;
+      settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
         // Removed tasks drain on the old code now; added ones start once the new code is in.
@@ -215,7 +217,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.reloads++;
     const durationMs = performance.now() - started;
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
-    this.events.reloaded?.({ reloads: this.reloads, durationMs });
+    this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
     this.loadedFiles = files;
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
@@ -233,7 +235,7 @@ export class ReloadingExecutor implements TaskExecutor {
     });
   }
 
-  private loadInto(host: HostProcess): Promise<{ taskNames: string[]; files: string[] }> {
+  private loadInto(host: HostProcess): Promise<LoadedCode> {
     return host.load({
       ...this.request,
       topic: this.deps.topic,

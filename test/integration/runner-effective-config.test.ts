@@ -2,10 +2,11 @@
  * Configuration you can see: `--help` and `list` show each value in effect and where it came from;
  * a bad value in nsqworker.config.ts names the file and key (at start and on reload); a `workers`
  * key that matches no worker is an error listing the known ones; durations take the same forms in
- * the config file as in flags and the environment.
+ * the config file as in flags and the environment; under --watch, a changed runner setting applies
+ * at once (maxInFlight) or is named as taking effect at the next start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, type CliProject } from './helpers/cli-project.ts';
+import { brokerStats, CliProjects, eventually, type CliProject } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -114,5 +115,39 @@ describe('durations take the same forms in the config file, the environment and 
     const refused = await bad.run([...RUN, ...FREE]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('nsqworker.config.ts: requeueDelayMs "soon": expected a duration of at least 0ms (250ms, 60s, 1h30m, or a number of milliseconds)');
+  });
+});
+
+describe("the runner's settings in the config file, changed under --watch", () => {
+  it('maxInFlight applies at once; another setting is named once as taking effect on restart; one a flag outranks is not named', async () => {
+    const config = (settings: string, label: string): string =>
+      `export default { ${settings}, workers: { 'log/pageview': { label: '${label}' } } };\n`;
+    const p = await project(config(`maxInFlight: 2, dedupQueueSize: 100, maxAttempts: 4`, 'a'));
+    const run = p.startWorker('log', 'pageview', ['--watch', '--max-attempts', '3']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['count', 'store']);
+    const readyCounts = async (): Promise<number[]> => {
+      const topic = (await brokerStats(httpAddress)).topics.find((t) => t.topic_name === 'log');
+      return (topic?.channels ?? []).flatMap((channel) => channel.clients.map((client) => client.ready_count));
+    };
+    expect(await readyCounts()).toEqual([2, 2]);
+
+    await p.write('nsqworker.config.ts', config(`maxInFlight: 7, dedupQueueSize: 200, maxAttempts: 9`, 'a'));
+    await run.waitForMessage('worker code reloaded', { reloads: 1 });
+    const applied = await run.waitForMessage('nsqworker.config.ts: maxInFlight 7: applied to every task now');
+    expect(applied.level).toBe(30);
+    const warned = await run.waitForMessage('takes effect when the worker restarts');
+    expect(warned.msg).toBe('nsqworker.config.ts: dedupQueueSize 200: changed in the config file; it takes effect when the worker restarts');
+    expect(warned.level).toBe(40);
+    // RDY follows on the connections the tasks already have.
+    await eventually(async () => ((await readyCounts()).join() === '7,7' ? true : undefined), 'RDY 7 on both task connections');
+
+    // A later save that changes only a worker option says nothing more about the runner's settings
+    // (what reload 2 would say is logged before reload 3 is).
+    for (const [reloads, label] of [[2, 'b'], [3, 'c']] as const) {
+      await p.write('nsqworker.config.ts', config(`maxInFlight: 7, dedupQueueSize: 200, maxAttempts: 9`, label));
+      await run.waitForMessage('worker code reloaded', { reloads });
+    }
+    expect(run.lines.filter((line) => /maxInFlight|dedupQueueSize|maxAttempts/.test(String(line.msg)))).toHaveLength(2);
   });
 });
