@@ -53,8 +53,10 @@ interface Connected {
   started: EmbeddedBroker | undefined;
   /** Readies an nsqd for the tasks before they subscribe there (remote nsqd: their channels). */
   prepareNsqd: ((nsqd: NsqdNodeInfo) => Promise<void>) | undefined;
-  /** The embedded broker's HTTP address, for the channel of a task removed on reload. */
-  httpAddress?: string;
+  /** Where each nsqd's HTTP API is, for the channel of a task removed on reload. */
+  httpAddressOf(nsqdTcpAddress: string): Promise<string | undefined>;
+  /** The embedded broker's HTTP address: an added task's channel is created there at once. */
+  embeddedHttpAddress?: string;
 }
 
 /** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
@@ -66,7 +68,7 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
     const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
     const { tls } = clientSecurity(settings);
     const gate = new TaskChannelGate(topic, settings.channel, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
-    return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare };
+    return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare, httpAddressOf: gate.httpAddressOf };
   }
   const listens = [
     { flag: '--broker-tcp-address', address: settings.brokerTcpAddress },
@@ -94,7 +96,8 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
   const own = settings.brokerTcpAddress;
   const publishAddresses = broker.joined !== undefined && own !== broker.tcpAddress && !own.endsWith(':0') ? [broker.tcpAddress, own] : [broker.tcpAddress];
   const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses };
-  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddress: broker.httpAddress };
+  const httpAddressOf = async (): Promise<string> => broker.httpAddress;
+  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddressOf, embeddedHttpAddress: broker.httpAddress };
 }
 
 /** Files that look like workers but break the naming rule would otherwise be skipped without a word. */
@@ -170,7 +173,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     metrics,
     prepareNsqd: connected.prepareNsqd,
     // A task removed on reload leaves its channel: deleted under dev, named with the call elsewhere.
-    channelCleanup: { httpAddress: connected.httpAddress, deleteRemoved: startOptions.sharedBroker !== undefined },
+    channelCleanup: { httpAddressOf: connected.httpAddressOf, createAt: connected.embeddedHttpAddress, deleteRemoved: startOptions.sharedBroker !== undefined },
   });
   logger.info(
     { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },

@@ -104,18 +104,20 @@ export async function bindWorker(params: {
     },
     changeTasks: async (next) => {
       const change = diffTaskChannels(channels, next, settings.channel);
-      const cleanup = params.channelCleanup ?? { httpAddress: undefined, deleteRemoved: false };
+      const cleanup = params.channelCleanup ?? { httpAddressOf: async () => undefined, createAt: undefined, deleteRemoved: false };
       await Promise.all(change.added.map((added) => createTaskChannel(topic, added.channel, cleanup, workerLog)));
       await Promise.all(
         change.removed.map(async (removed) => {
           const consumer = consumerOf.get(removed.task)!;
+          // Every nsqd it consumed from has the channel; asked before the close forgets them.
+          const nsqds = consumer.knownAddresses;
           await consumer.close();
           consumers.splice(consumers.indexOf(consumer), 1);
           consumerOf.delete(removed.task);
           channels.delete(removed.task);
           counters.delete(removed.task);
           metrics?.unwatchTask({ topic, channel: removed.channel, task: removed.task });
-          await retireChannel(topic, removed, cleanup, workerLog);
+          await retireChannel(topic, removed, nsqds, cleanup, workerLog);
         }),
       );
       current = [...next];

@@ -130,6 +130,8 @@ export class TaskChannelGate {
   private readonly running = new Map<string, Promise<void>>();
   private readonly warnedNoHttp = new Set<string>();
   private readonly warnedPaused = new Set<string>();
+  /** Each nsqd's HTTP address as resolved when its tasks subscribed (lookupd's http_port among them). */
+  private readonly resolved = new Map<string, string | undefined>();
 
   constructor(
     private readonly topic: string,
@@ -151,8 +153,13 @@ export class TaskChannelGate {
     return run;
   };
 
+  /** Where an nsqd's HTTP API is: as found when the tasks subscribed there, else resolved now; undefined when not known. */
+  readonly httpAddressOf = async (tcpAddress: string): Promise<string | undefined> =>
+    this.resolved.get(tcpAddress) ?? (await this.resolveHttp({ tcpAddress, httpAddress: undefined }));
+
   private async run(nsqd: NsqdNodeInfo): Promise<void> {
     const httpAddress = await this.resolveHttp(nsqd);
+    this.resolved.set(nsqd.tcpAddress, httpAddress);
     if (httpAddress === undefined) {
       if (this.channels.length > 1 && !this.warnedNoHttp.has(nsqd.tcpAddress)) {
         this.warnedNoHttp.add(nsqd.tcpAddress);

@@ -28,20 +28,22 @@ export function diffTaskChannels(current: ReadonlyMap<string, string>, next: rea
 }
 
 export interface ChannelCleanup {
-  /** An nsqd HTTP address the worker knows (the embedded broker's), for the delete call. */
-  httpAddress: string | undefined;
+  /** Where an nsqd's HTTP API is (the embedded broker's, --nsqd-http-address, lookupd's http_port), or undefined when not known. */
+  httpAddressOf(nsqdTcpAddress: string): Promise<string | undefined>;
+  /** The embedded broker's HTTP address, where an added task's channel is created at once (elsewhere its subscription does it). */
+  createAt: string | undefined;
   /** Delete the channel (under `dev`), rather than only say how. */
   deleteRemoved: boolean;
 }
 
 /**
- * Creates an added task's channel as soon as its code has loaded, where an nsqd HTTP address is
- * known, so it holds every message published from then on; its consumer subscribes once the new
- * code is in. Elsewhere the subscription creates it. Never throws: the subscription still will.
+ * Creates an added task's channel as soon as its code has loaded, on the embedded broker, so it
+ * holds every message published from then on; its consumer subscribes once the new code is in. On
+ * remote nsqd the subscription creates it (task-channels.ts). Never throws: the subscription still will.
  */
 export async function createTaskChannel(topic: string, channel: string, cleanup: ChannelCleanup, log: Logger): Promise<void> {
-  if (cleanup.httpAddress === undefined) return;
-  const url = `http://${cleanup.httpAddress}/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
+  if (cleanup.createAt === undefined) return;
+  const url = `http://${cleanup.createAt}/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
   try {
     const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
     if (!response.ok) log.warn({ status: response.status }, `creating channel ${channel} answered ${response.status}; its consumer will create it`);
@@ -50,25 +52,57 @@ export async function createTaskChannel(topic: string, channel: string, cleanup:
   }
 }
 
-/** Deletes a channel no task consumes any more, or warns with the call that would. Never throws. */
-export async function retireChannel(topic: string, removed: { task: string; channel: string }, cleanup: ChannelCleanup, log: Logger): Promise<void> {
+/** `http://host:port`, or a URL as given (`https://...`). */
+function baseUrl(address: string): string {
+  return (/^https?:\/\//i.test(address) ? address : `http://${address}`).replace(/\/+$/, '');
+}
+
+/** Deletes the channel on one nsqd; whether it is gone (a 404 is: someone deleted it first). Never throws. */
+async function deleteChannel(url: string, channel: string, log: Logger): Promise<boolean> {
+  try {
+    const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    if (response.ok || response.status === 404) return true;
+    log.warn({ status: response.status }, `deleting channel ${channel} answered ${response.status}`);
+  } catch (error) {
+    log.warn({ err: error }, `deleting channel ${channel} failed`);
+  }
+  return false;
+}
+
+/**
+ * Deletes a channel no task consumes any more, or warns with the call that would, on each nsqd the
+ * task's consumer knew (`nsqds`, TCP addresses), by its real HTTP address where known and in so many
+ * words where not. Never throws.
+ */
+export async function retireChannel(
+  topic: string,
+  removed: { task: string; channel: string },
+  nsqds: readonly string[],
+  cleanup: ChannelCleanup,
+  log: Logger,
+): Promise<void> {
   const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(removed.channel)}`;
-  const base = cleanup.httpAddress === undefined ? 'http://<nsqd-http-address>' : `http://${cleanup.httpAddress}`;
-  if (cleanup.deleteRemoved && cleanup.httpAddress !== undefined) {
-    try {
-      const response = await fetch(`${base}/channel/delete?${query}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-      if (response.ok || response.status === 404) {
-        log.info({ task: removed.task, channel: removed.channel }, `task ${removed.task} removed: its channel ${removed.channel} deleted`);
-        return;
-      }
-      log.warn({ status: response.status }, `deleting channel ${removed.channel} answered ${response.status}`);
-    } catch (error) {
-      log.warn({ err: error }, `deleting channel ${removed.channel} failed`);
+  const targets = await Promise.all(nsqds.map(async (tcp) => ({ tcp, http: await cleanup.httpAddressOf(tcp).catch(() => undefined) })));
+  let left = targets;
+  if (cleanup.deleteRemoved) {
+    const deleted = await Promise.all(targets.map((t) => t.http !== undefined && deleteChannel(`${baseUrl(t.http)}/channel/delete?${query}`, removed.channel, log)));
+    left = targets.filter((_, i) => !deleted[i]);
+    if (targets.length > 0 && left.length === 0) {
+      log.info({ task: removed.task, channel: removed.channel }, `task ${removed.task} removed: its channel ${removed.channel} deleted`);
+      return;
     }
   }
+  const known = left.filter((t) => t.http !== undefined).map((t) => `curl -X POST '${baseUrl(t.http!)}/channel/delete?${query}'`);
+  const unknown = left.filter((t) => t.http === undefined).map((t) => t.tcp);
+  const how = [
+    ...(known.length === 0 ? [] : [`delete it with: ${known.join(' and ')}`]),
+    ...(unknown.length === 0
+      ? []
+      : [`on nsqd ${unknown.join(', ')} its HTTP address is not known (give --nsqd-http-address): POST /channel/delete?${query} to its HTTP API`]),
+  ];
+  if (how.length === 0) how.push(`no nsqd known to this worker has it; where one does, POST /channel/delete?${query} to its HTTP API`);
   log.warn(
-    { task: removed.task, channel: removed.channel },
-    `task ${removed.task} removed: its channel ${removed.channel} stays and keeps a copy of every message published to ${topic}; ` +
-      `delete it on each nsqd with: curl -X POST '${base}/channel/delete?${query}'`,
+    { task: removed.task, channel: removed.channel, nsqd: nsqds },
+    `task ${removed.task} removed: its channel ${removed.channel} stays and keeps a copy of every message published to ${topic}; ${how.join('; ')}`,
   );
 }

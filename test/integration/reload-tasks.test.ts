@@ -1,13 +1,16 @@
 /**
  * A reload that changes a worker's set of tasks applies without a restart: an added task consumes
  * its own channel from then on; a removed task's consumer drains and stops, and its channel is left
- * in place with a warning naming it and the /channel/delete call (deleted only under `dev`). A
- * config file created after the start is watched too.
+ * in place with a warning naming it and the /channel/delete call on each nsqd's real HTTP address
+ * (deleted only under `dev`). A config file created after the start is watched too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { startLookupd } from '../../broker/lookupd/server.ts';
+import { testResources, uniqueTopic } from '../support/brokers.ts';
 import { brokerStats, CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
+const { pool, closers } = testResources();
 afterEach(() => projects.cleanup());
 
 function worker(tasks: readonly string[]): string {
@@ -144,5 +147,40 @@ describe('a change to the set of tasks applies on reload', () => {
     expect(await channelsOf(httpAddress, 'log')).toEqual(['pv.archive', 'pv.count']);
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
+
+describe("a removed task's channel on remote nsqd", () => {
+  it('is named with the HTTP address from --nsqd-http-address or lookupd, and plainly when none is known', async () => {
+    const lookupd = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
+    closers.push(() => lookupd.close());
+    const nsqd = await pool.start({ lookupdTcpAddresses: [lookupd.tcpAddress] });
+    const ways = {
+      flag: ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress],
+      lookupd: ['--lookupd-http-address', lookupd.httpAddress],
+      // The TCP port + 1 is not this nsqd's HTTP port (both are picked at random): nothing confirms it.
+      unknown: ['--nsqd-tcp-address', nsqd.tcpAddress],
+    };
+    const warnings = await Promise.all(
+      Object.entries(ways).map(async ([way, args]) => {
+        const topic = uniqueTopic(way);
+        // The topic on the nsqd, so lookupd lists that nsqd for it.
+        await publish(nsqd.httpAddress, topic, 'first');
+        const p = await projects.create();
+        await p.writeWorker(topic, 'pv', worker(['count', 'store']));
+        const run = p.startWorker(topic, 'pv', ['--watch', ...args]);
+        await run.subscribed(['count', 'store']);
+        await p.writeWorker(topic, 'pv', worker(['count']));
+        return { topic, line: await run.waitForMessage('task store removed', {}, 20_000) };
+      }),
+    );
+    const [flag, fromLookupd, unknown] = warnings.map(({ topic, line }) => ({ topic, msg: String(line.msg) }));
+    const call = (topic: string): string => `curl -X POST 'http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=pv.store'`;
+    expect(flag!.msg).toContain(`its channel pv.store stays and keeps a copy of every message published to ${flag!.topic}; delete it with: ${call(flag!.topic)}`);
+    expect(fromLookupd!.msg).toContain(`delete it with: ${call(fromLookupd!.topic)}`);
+    expect(unknown!.msg).toContain(
+      `on nsqd ${nsqd.tcpAddress} its HTTP address is not known (give --nsqd-http-address): POST /channel/delete?topic=${unknown!.topic}&channel=pv.store to its HTTP API`,
+    );
+    for (const { line } of warnings) expect(line.msg).not.toContain('<nsqd-http-address>');
   });
 });
