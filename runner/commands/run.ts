@@ -52,7 +52,7 @@ interface Connected {
   endpoints: Endpoints;
   started: EmbeddedBroker | undefined;
   /** Readies an nsqd for the tasks before they subscribe there (remote nsqd: their channels). */
-  prepareNsqd: ((nsqd: NsqdNodeInfo) => Promise<void>) | undefined;
+  prepareNsqd: ((nsqd: NsqdNodeInfo, channels: readonly string[]) => Promise<void>) | undefined;
   /** Where each nsqd's HTTP API is, for the channel of a task removed on reload. */
   httpAddressOf(nsqdTcpAddress: string): Promise<string | undefined>;
   /** The embedded broker's HTTP address: an added task's channel is created there at once. */
@@ -63,11 +63,9 @@ interface Connected {
 async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedBroker | undefined): Promise<Connected> {
   const { settings, runtime } = plan;
   if (shared === undefined && (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0)) {
-    const { taskNames } = runtime;
     const topic = settings.topicPrefix + settings.topic;
-    const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
     const { tls } = clientSecurity(settings);
-    const gate = new TaskChannelGate(topic, settings.channel, channels, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
+    const gate = new TaskChannelGate(topic, settings.channel, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
     return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare, httpAddressOf: gate.httpAddressOf };
   }
   const listens = [

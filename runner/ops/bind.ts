@@ -67,8 +67,11 @@ export async function bindWorker(params: {
   logger: Logger;
   /** Gets each task's counters, consumer and handler timing for /metrics; nothing is measured without it. */
   metrics?: BindMetricsSink;
-  /** Runs on each nsqd before a task subscribes there: creates every task channel (task-channels.ts). */
-  prepareNsqd?: (nsqd: NsqdNodeInfo) => Promise<void>;
+  /**
+   * Runs on each nsqd before a task subscribes there: creates every task channel (task-channels.ts),
+   * those of the tasks the code has now: a channel of a task removed on reload is not made again.
+   */
+  prepareNsqd?: (nsqd: NsqdNodeInfo, channels: readonly string[]) => Promise<void>;
   /** The bound health address, named in the consumers' user agent. */
   healthAddress?: string;
   /** What happens to the channel of a task removed on reload (warned about by default). */
@@ -150,6 +153,9 @@ export async function bindWorker(params: {
         });
   if (discovery !== undefined) logDiscovery(discovery, workerLog);
 
+  const prepare = params.prepareNsqd;
+  const prepareNsqd = prepare === undefined ? undefined : (nsqd: NsqdNodeInfo): Promise<void> => prepare(nsqd, [...channels.values()]);
+
   const addTask = (task: string): Consumer => {
     const channel = channelForTask(settings.channel, task, current.length);
     channels.set(task, channel);
@@ -214,7 +220,7 @@ export async function bindWorker(params: {
         maxBackoffDurationMs: settings.maxBackoffDurationMs,
         closeTimeoutMs: settings.shutdownTimeoutMs,
         discovery,
-        beforeSubscribe: params.prepareNsqd,
+        beforeSubscribe: prepareNsqd,
         ...security,
         userAgent: workerUserAgent({ topic, channel: settings.channel, task, deadLetterTopic, healthAddress: params.healthAddress }),
         clientId: workerClientId(),

@@ -137,17 +137,17 @@ export class TaskChannelGate {
     private readonly topic: string,
     /** The worker's channel, which names the pause marker. */
     private readonly workerChannel: string,
-    private readonly channels: readonly string[],
     private readonly resolveHttp: HttpAddressResolver,
     private readonly log: Logger,
     /** The worker's TLS options: an nsqd's 403 TLS_REQUIRED is followed to its https port with them. */
     private readonly tls?: TlsOption,
   ) {}
 
-  readonly prepare = (nsqd: NsqdNodeInfo): Promise<void> => {
+  /** Readies `nsqd` for the task `channels` the worker has now (a reload may have changed them). */
+  readonly prepare = (nsqd: NsqdNodeInfo, channels: readonly string[]): Promise<void> => {
     let run = this.running.get(nsqd.tcpAddress);
     if (run === undefined) {
-      run = this.run(nsqd).finally(() => this.running.delete(nsqd.tcpAddress));
+      run = this.run(nsqd, channels).finally(() => this.running.delete(nsqd.tcpAddress));
       this.running.set(nsqd.tcpAddress, run);
     }
     return run;
@@ -157,11 +157,11 @@ export class TaskChannelGate {
   readonly httpAddressOf = async (tcpAddress: string): Promise<string | undefined> =>
     this.resolved.get(tcpAddress) ?? (await this.resolveHttp({ tcpAddress, httpAddress: undefined }));
 
-  private async run(nsqd: NsqdNodeInfo): Promise<void> {
+  private async run(nsqd: NsqdNodeInfo, channels: readonly string[]): Promise<void> {
     const httpAddress = await this.resolveHttp(nsqd);
     this.resolved.set(nsqd.tcpAddress, httpAddress);
     if (httpAddress === undefined) {
-      if (this.channels.length > 1 && !this.warnedNoHttp.has(nsqd.tcpAddress)) {
+      if (channels.length > 1 && !this.warnedNoHttp.has(nsqd.tcpAddress)) {
         this.warnedNoHttp.add(nsqd.tcpAddress);
         this.log.warn(
           { nsqd: nsqd.tcpAddress },
@@ -172,7 +172,7 @@ export class TaskChannelGate {
     }
     let outcome: ChannelsCreated;
     try {
-      outcome = await ensureTaskChannels(new NsqdHttp(httpAddress, 5000, this.tls), this.topic, this.channels, this.workerChannel);
+      outcome = await ensureTaskChannels(new NsqdHttp(httpAddress, 5000, this.tls), this.topic, channels, this.workerChannel);
     } catch (error) {
       if (error instanceof TopicLeftPausedError) this.log.error({ nsqd: nsqd.tcpAddress }, error.message);
       throw error;

@@ -183,4 +183,25 @@ describe("a removed task's channel on remote nsqd", () => {
     );
     for (const { line } of warnings) expect(line.msg).not.toContain('<nsqd-http-address>');
   });
+
+  it('once deleted as the warning says, is not made again when the tasks reconnect', async () => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('log');
+    const p = await projects.create();
+    await p.writeWorker(topic, 'pv', worker(['count', 'notify', 'store']));
+    const run = p.startWorker(topic, 'pv', ['--watch', '--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
+    await run.subscribed(['count', 'notify', 'store']);
+    await p.writeWorker(topic, 'pv', worker(['count', 'notify']));
+    await run.waitForMessage('task store removed');
+    const deleted = await fetch(`http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=pv.store`, { method: 'POST' });
+    expect(deleted.status).toBe(200);
+    // A restart drops the connection: count subscribes again, its channels readied again first.
+    const subscribedBefore = run.lines.filter((line) => line.msg === 'subscribed' && line.task === 'count').length;
+    await nsqd.restart();
+    await run.waitForLine(
+      (line) => line.msg === 'subscribed' && line.task === 'count' && run.lines.filter((l) => l.msg === 'subscribed' && l.task === 'count').length > subscribedBefore,
+      'count subscribed again after the nsqd restart',
+    );
+    expect(await channelsOf(nsqd.httpAddress, topic)).toEqual(['pv.count', 'pv.notify']);
+  });
 });
