@@ -52,7 +52,8 @@ export class BrokerFixture {
 
   static async start(options: BrokerOptionsInput = {}): Promise<BrokerFixture> {
     const dataPath = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-tcp-'));
-    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath, ...options });
+    // Every port picked free, HTTPS's too (its default, 4152, may be another test's or another program's).
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', httpsAddress: '127.0.0.1:0', dataPath, ...options });
     return new BrokerFixture(broker, dataPath);
   }
 
