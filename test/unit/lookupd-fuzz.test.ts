@@ -11,7 +11,8 @@ import { decodeIdentifyBody } from '../../broker/lookupd/identify-body.ts';
 import { startLookupd, type LookupdHandle } from '../../broker/lookupd/index.ts';
 import { MAGIC_V1 } from '../../protocol/commands.ts';
 import { isValidName } from '../../protocol/names.ts';
-import { http, identifyFrame, identityBody, V1Client } from '../integration/lookupd-helpers.ts';
+import { http, identityBody, V1Client } from '../integration/lookupd-helpers.ts';
+import { randomCommandLine, validSession } from '../support/fuzz/corpus-lookupd.ts';
 import { seededRandom } from '../support/prng.ts';
 
 const prng = seededRandom;
@@ -21,25 +22,6 @@ let random = prng(SEED);
 const int = (max: number): number => Math.floor(random() * max);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const randomBytes = (length: number): Buffer => Buffer.from(Array.from({ length }, () => int(256)));
-
-const NAMES = ['t', 'topic_1', 'ch.2', 'e#ephemeral', '', 'bad name', 'x'.repeat(64), 'y'.repeat(65), '*', 'é', 'a\u0000b', '#ephemeral'];
-const VERBS = ['PING', 'IDENTIFY', 'REGISTER', 'UNREGISTER', 'FOO', '', 'register', 'PING PING'];
-
-function randomCommandLine(): string {
-  const verb = pick(VERBS);
-  const params = Array.from({ length: int(4) }, () => pick(NAMES));
-  const separator = pick([' ', ' ', '  ', '\t']);
-  return [verb, ...params].join(separator) + pick(['\n', '\r\n', ' \n', '\n\n']);
-}
-
-/** A valid nsqd session, as bytes. */
-function validSession(): Buffer {
-  return Buffer.concat([
-    MAGIC_V1,
-    identifyFrame(Buffer.from(JSON.stringify(identityBody()))),
-    Buffer.from('REGISTER t c\nPING\nREGISTER e#ephemeral x#ephemeral\nUNREGISTER t c\nUNREGISTER e#ephemeral\n'),
-  ]);
-}
 
 function mutate(input: Buffer): Buffer {
   let bytes = Buffer.from(input);
@@ -59,7 +41,7 @@ function mutate(input: Buffer): Buffer {
         bytes = bytes.subarray(0, at);
         break;
       default: // insert a random command line
-        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(randomCommandLine()), bytes.subarray(at)]);
+        bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(randomCommandLine(random)), bytes.subarray(at)]);
     }
   }
   return bytes;
@@ -153,7 +135,7 @@ describe('lookupd under random input', () => {
         const kind = int(3);
         if (kind === 0) return Buffer.concat([MAGIC_V1, randomBytes(int(512))]);
         if (kind === 1) return randomBytes(int(64));
-        return Buffer.concat([MAGIC_V1, Buffer.from(Array.from({ length: 1 + int(10) }, randomCommandLine).join(''))]);
+        return Buffer.concat([MAGIC_V1, Buffer.from(Array.from({ length: 1 + int(10) }, () => randomCommandLine(random)).join(''))]);
       });
       await Promise.all(streams.map((data) => sendStream(lookupd.tcpPort, data)));
     }
