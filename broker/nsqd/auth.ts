@@ -11,10 +11,16 @@ import * as z from 'zod/mini';
 import { CodedError } from '../../protocol/coded-error.ts';
 
 export type AuthQueryErrorCode = 'E_AUTH_QUERY';
+export type AuthAnswerErrorCode = 'E_AUTH_ANSWER';
 
 /** No auth server gave a usable answer; the message lists each failure (it is logged, never sent to the client). */
 export class AuthQueryError extends CodedError<AuthQueryErrorCode> {
   override readonly name = 'AuthQueryError';
+}
+
+/** An auth server's answer that nsqd would refuse; the message is nsqd's reason. */
+export class AuthAnswerError extends CodedError<AuthAnswerErrorCode> {
+  override readonly name = 'AuthAnswerError';
 }
 
 const strings = z._default(z.nullable(z.array(z.string())), []);
@@ -77,7 +83,7 @@ function compile(source: string, what: string): RegExp {
     const flags = LEADING_FLAGS.exec(source);
     return flags === null ? new RegExp(source) : new RegExp(source.slice(flags[0].length), [...new Set(flags[1])].join(''));
   } catch (error) {
-    throw new Error(`unable to compile ${what} ${JSON.stringify(source)} ${(error as Error).message}`, { cause: error });
+    throw new AuthAnswerError('E_AUTH_ANSWER', `unable to compile ${what} ${JSON.stringify(source)} ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -109,6 +115,44 @@ function get(url: URL, options: AuthQueryOptions): Promise<{ status: number; bod
   });
 }
 
+/** The https port an nsqd-style `403 TLS_REQUIRED` answer names, or undefined. */
+export function httpsRedirectPort(body: Buffer): number | undefined {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const port = typeof answer === 'object' && answer !== null ? (answer as { https_port?: unknown }).https_port : undefined;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+/** An auth server's 200 answer checked as nsqd checks it. Throws {@link AuthAnswerError} with nsqd's reason. */
+export function parseAuthAnswer(body: Buffer, nowMs: number): AuthState {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new AuthAnswerError('E_AUTH_ANSWER', 'bad JSON answer', { cause: error });
+  }
+  const parsed = AuthAnswerSchema.safeParse(json);
+  if (!parsed.success) throw new AuthAnswerError('E_AUTH_ANSWER', 'bad JSON answer');
+  const data = parsed.data;
+  const authorizations = (data.authorizations ?? []).map((grant): Authorization => {
+    for (const permission of grant.permissions ?? []) {
+      if (permission !== 'subscribe' && permission !== 'publish') throw new AuthAnswerError('E_AUTH_ANSWER', `unknown permission ${permission}`);
+    }
+    return {
+      topic: compile(grant.topic, 'topic'),
+      channels: (grant.channels ?? []).map((channel) => compile(channel, 'channel')),
+      subscribe: (grant.permissions ?? []).includes('subscribe'),
+      publish: (grant.permissions ?? []).includes('publish'),
+    };
+  });
+  if (data.ttl <= 0) throw new AuthAnswerError('E_AUTH_ANSWER', `invalid TTL ${data.ttl} (must be >0)`);
+  return { identity: data.identity, identityUrl: data.identity_url, authorizations, expiresAtMs: nowMs + data.ttl * 1000 };
+}
+
 /** One auth server: its answer checked as nsqd checks it. Throws with nsqd's reason. */
 export async function queryAuthServer(address: string, request: AuthRequest, options: AuthQueryOptions): Promise<AuthState> {
   const params = new URLSearchParams({
@@ -120,33 +164,16 @@ export async function queryAuthServer(address: string, request: AuthRequest, opt
   let url = new URL(address.includes('://') ? address : `http://${address}/auth`);
   url.search = params.toString();
   let answer = await get(url, options);
-  if (answer.status === 403) {
-    // nsqd's HTTP client follows an nsqd-style TLS_REQUIRED answer to its https port.
-    const port = (JSON.parse(answer.body.toString('utf8') || '{}') as { https_port?: unknown }).https_port;
-    if (typeof port === 'number' && url.protocol === 'http:') {
-      url = new URL(url.href);
-      url.protocol = 'https:';
-      url.port = String(port);
-      answer = await get(url, options);
-    }
+  // nsqd's HTTP client follows an nsqd-style TLS_REQUIRED answer to its https port.
+  const port = answer.status === 403 && url.protocol === 'http:' ? httpsRedirectPort(answer.body) : undefined;
+  if (port !== undefined) {
+    url = new URL(url.href);
+    url.protocol = 'https:';
+    url.port = String(port);
+    answer = await get(url, options);
   }
   if (answer.status !== 200) throw new Error(`got response ${answer.status}`);
-  const parsed = AuthAnswerSchema.safeParse(JSON.parse(answer.body.toString('utf8')));
-  if (!parsed.success) throw new Error('bad JSON answer');
-  const data = parsed.data;
-  const authorizations = (data.authorizations ?? []).map((grant): Authorization => {
-    for (const permission of grant.permissions ?? []) {
-      if (permission !== 'subscribe' && permission !== 'publish') throw new Error(`unknown permission ${permission}`);
-    }
-    return {
-      topic: compile(grant.topic, 'topic'),
-      channels: (grant.channels ?? []).map((channel) => compile(channel, 'channel')),
-      subscribe: (grant.permissions ?? []).includes('subscribe'),
-      publish: (grant.permissions ?? []).includes('publish'),
-    };
-  });
-  if (data.ttl <= 0) throw new Error(`invalid TTL ${data.ttl} (must be >0)`);
-  return { identity: data.identity, identityUrl: data.identity_url, authorizations, expiresAtMs: Date.now() + data.ttl * 1000 };
+  return parseAuthAnswer(answer.body, Date.now());
 }
 
 /** Tries every auth server once, from a random one on, as nsqd's `QueryAnyAuthd`. Throws {@link AuthQueryError}. */
