@@ -11,6 +11,7 @@ import { runnerBenchmarks } from './runner.ts';
 import { syncBenchmarks } from './sync.ts';
 import { crashBenchmark } from './crash.ts';
 import { scaleBenchmarks } from './scale.ts';
+import { fuzzBenchmark, printFuzzTable } from './fuzz.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
@@ -60,6 +61,12 @@ if (only === 'crash') {
     console.log(`lost (first 20): ${report.lostBodies.join(', ')}`);
     process.exitCode = 1;
   }
+}
+if (only === 'fuzz') {
+  // Long (a minute per target by default): only when named.
+  const rows = await fuzzBenchmark();
+  printFuzzTable(rows);
+  if (rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
 }
 if (only === 'scale') {
   // Long, and the deep backlog takes gigabytes of disk: only when named.
