@@ -173,14 +173,8 @@ export class ClientTransport {
       this.events.data(chunk);
       return;
     }
-    let decoded: Buffer[];
-    try {
-      decoded = this.snappyDecoder.push(chunk);
-    } catch (error) {
-      this.events.fail(error as Error);
-      return;
-    }
-    for (const piece of decoded) this.events.data(piece);
+    const failure = this.snappyDecoder.pushTo(chunk, (piece) => this.events.data(piece));
+    if (failure !== undefined) this.events.fail(failure);
   }
 
   private writeEncoded(chunk: Buffer): void {

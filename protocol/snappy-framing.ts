@@ -45,6 +45,12 @@ export type SnappyFramingErrorCode = 'E_SNAPPY_CORRUPT' | 'E_SNAPPY_UNSUPPORTED'
 /** A framed stream that cannot be decoded; the stream is dead after it (no resynchronisation). */
 export class SnappyFramingError extends CodedError<SnappyFramingErrorCode> {
   override readonly name = 'SnappyFramingError';
+  /**
+   * What the failing push decoded from the chunks before the bad one, in order: golang/snappy's Reader
+   * returns those bytes before it reports the error, so nsqd carries out the commands they hold. Empty
+   * when a later push throws the error again.
+   */
+  decoded: Buffer[] = [];
 }
 
 /** The framing format's checksum: CRC-32C rotated right by 15 bits plus 0xa282ead8, mod 2^32. */
@@ -122,10 +128,44 @@ export class SnappyFrameDecoder {
     this.maxOutputBytes = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Feeds bytes; returns the decoded bytes of every chunk they complete, in order. */
+  /**
+   * Feeds bytes; returns the decoded bytes of every chunk they complete, in order. Throws
+   * {@link SnappyFramingError} at the first bad chunk, with what the chunks before it decoded to.
+   */
   push(input: Buffer): Buffer[] {
     if (this.failed !== undefined) throw this.failed;
     const out: Buffer[] = [];
+    try {
+      this.decodeInto(input, out);
+    } catch (error) {
+      const failed = this.failed as SnappyFramingError | undefined; // set by decodeInto
+      if (error !== failed || failed === undefined || out.length === 0) throw error;
+      const first = new SnappyFramingError(failed.code, failed.message, { cause: failed.cause });
+      first.decoded = out;
+      throw first;
+    }
+    return out;
+  }
+
+  /**
+   * {@link push} for a transport: hands each decoded piece to `onData` (the pieces before a bad chunk
+   * too), then returns the error that ended the stream, if any.
+   */
+  pushTo(input: Buffer, onData: (piece: Buffer) => void): SnappyFramingError | undefined {
+    let pieces: Buffer[];
+    let failure: SnappyFramingError | undefined;
+    try {
+      pieces = this.push(input);
+    } catch (error) {
+      if (!(error instanceof SnappyFramingError)) throw error;
+      failure = error;
+      pieces = error.decoded;
+    }
+    for (const piece of pieces) onData(piece);
+    return failure;
+  }
+
+  private decodeInto(input: Buffer, out: Buffer[]): void {
     let produced = 0;
     let offset = 0;
     while (offset < input.length) {
@@ -152,7 +192,6 @@ export class SnappyFrameDecoder {
         out.push(data);
       }
     }
-    return out;
   }
 
   private fail(code: SnappyFramingErrorCode, message: string): SnappyFramingError {

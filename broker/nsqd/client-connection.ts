@@ -95,10 +95,11 @@ export class ClientConnection implements Subscriber, CommitWaiter {
       {
         data: (chunk) => this.receive(chunk),
         end: () => this.onPeerEnd(),
+        // nsqd answers each command before it reads the next, so the answers to what decoded before
+        // the damage reach the client; then the connection closes, without an error frame.
         fail: (error) => {
           nsqd.logger.info({ client: this.remoteAddress, err: error.message }, 'closing client: unreadable stream');
-          this.transport.destroy();
-          this.handleClose();
+          this.close();
         },
         closed: () => this.handleClose(),
       },

@@ -98,7 +98,7 @@ export class ClientTransport {
       this.base.end();
       this.base.destroySoon();
     };
-    if (this.deflater === undefined) return finish();
+    if (this.deflater === undefined || this.deflater.destroyed) return finish();
     this.deflater.once('end', finish);
     this.deflater.end();
   }
@@ -179,13 +179,7 @@ export class ClientTransport {
       this.events.data(chunk);
       return;
     }
-    let decoded: Buffer[];
-    try {
-      decoded = this.snappyDecoder.push(chunk);
-    } catch (error) {
-      this.events.fail(error as Error);
-      return;
-    }
-    for (const piece of decoded) this.events.data(piece);
+    const failure = this.snappyDecoder.pushTo(chunk, (piece) => this.events.data(piece));
+    if (failure !== undefined) this.events.fail(failure);
   }
 }

@@ -122,6 +122,19 @@ describe('compression on raw connections', () => {
     await expectServing(f);
   });
 
+  it('snappy: commands before a corrupt chunk in the same read are carried out and answered, then the connection closes', async () => {
+    const f = await start({});
+    const topic = uniqueName('before_damage');
+    const sub = await f.subscriber(topic, 'ch', 1);
+    const client = await compressedClient(f, { snappy: true });
+    await framesUntil(client.frames, 1);
+    const pub = new SnappyFrameEncoder().encode(encodePub(topic, Buffer.from('kept'))).subarray(SNAPPY_STREAM_IDENTIFIER.length);
+    client.socket.write(Buffer.concat([SNAPPY_STREAM_IDENTIFIER, pub, Buffer.from([0x40, 0, 0, 0])]));
+    await client.closed;
+    expect(client.frames[1]).toEqual({ type: FrameType.Response, data: 'OK' });
+    expect((await sub.nextMessage()).body.toString()).toBe('kept');
+  });
+
   it('fuzz: random and mutated bytes after a snappy or deflate upgrade close that connection only', async () => {
     const f = await start({});
     for (let round = 0; round < 40; round++) {

@@ -129,6 +129,26 @@ describe('SnappyFrameDecoder', () => {
     });
   }
 
+  it('hands over what the chunks before a bad one decoded to, with the error (golang/snappy returns it first)', () => {
+    const good = new SnappyFrameEncoder().encode(Buffer.from('PUB t\n'));
+    const decoder = new SnappyFrameDecoder();
+    const error = (() => {
+      try {
+        decoder.push(Buffer.concat([good, hex('40 000000')]));
+      } catch (caught) {
+        return caught as SnappyFramingError;
+      }
+      throw new Error('no error');
+    })();
+    expect(error.code).toBe('E_SNAPPY_UNSUPPORTED');
+    expect(Buffer.concat(error.decoded).toString()).toBe('PUB t\n');
+    // Thrown again by later pushes, with nothing more to hand over.
+    expect(() => decoder.push(good)).toThrow(expect.objectContaining({ decoded: [] }));
+    const pieces: Buffer[] = [];
+    expect(new SnappyFrameDecoder().pushTo(Buffer.concat([good, hex('40 000000')]), (piece) => pieces.push(piece))?.code).toBe('E_SNAPPY_UNSUPPORTED');
+    expect(Buffer.concat(pieces).toString()).toBe('PUB t\n');
+  });
+
   it('cuts a decompression bomb at maxOutputBytes', () => {
     const bomb = new SnappyFrameEncoder().encode(Buffer.alloc(SNAPPY_MAX_BLOCK_SIZE * 64));
     expect(bomb.length).toBeLessThan(SNAPPY_MAX_BLOCK_SIZE * 64 / 16);

@@ -29,6 +29,9 @@ function decode(pieces: Buffer[], maxOutputBytes = Number.POSITIVE_INFINITY): { 
     }
   } catch (error) {
     if (!(error instanceof SnappyFramingError)) throw error;
+    const size = error.decoded.reduce((sum, chunk) => sum + chunk.length, 0);
+    invariant(size <= maxOutputBytes, `a failing push returned ${size} bytes`);
+    out.push(...error.decoded);
     invariant(error.code === 'E_SNAPPY_CORRUPT' || error.code === 'E_SNAPPY_UNSUPPORTED' || error.code === 'E_SNAPPY_TOO_LARGE', error.code);
     return { data: Buffer.concat(out), error: error.code };
   }
