@@ -58,7 +58,10 @@ export function recoverPositions(input: RecoveryInput): RecoveryResult {
     changed = true;
   }
 
-  changed = adoptLaterFiles(input, p, scratch) || changed;
+  // Positions that do not fit the files (damaged metadata) get a full listing: a later data file
+  // past a gap in the numbers holds records too, and the write position must not fall behind it.
+  const suspect = fileSizeOrZero(dataFileName(dataPath, name, p.writeFileNum)) < p.writePos || readPastWrite(p);
+  changed = adoptLaterFiles(input, p, scratch, suspect) || changed;
   changed = recoverWriteFile(input, p, scratch) || changed;
   changed = fixInconsistencies(input, p) || changed;
   return { positions: p, changed };
@@ -102,9 +105,9 @@ function scanFile(input: RecoveryInput, file: string, start: number, scratch: Bu
  * (a crash or power loss right after it). Their records are real, acknowledged ones: adopt them,
  * the last file becoming the write file (walked by recoverWriteFile).
  */
-function adoptLaterFiles(input: RecoveryInput, p: QueuePositions, scratch: Buffer): boolean {
+function adoptLaterFiles(input: RecoveryInput, p: QueuePositions, scratch: Buffer, list: boolean): boolean {
   // One stat per queue in the common case, not a listing of a data path holding thousands of files.
-  if (!fs.existsSync(dataFileName(input.dataPath, input.name, p.writeFileNum + 1))) return false;
+  if (!list && !fs.existsSync(dataFileName(input.dataPath, input.name, p.writeFileNum + 1))) return false;
   const later = listDataFileNums(input.dataPath, input.name).filter((num) => num > p.writeFileNum);
   const last = later[later.length - 1];
   if (last === undefined) return false;
@@ -191,10 +194,14 @@ function scanPastDamage(input: RecoveryInput, fd: number, file: string, start: n
   return scan;
 }
 
+function readPastWrite(p: QueuePositions): boolean {
+  return p.readFileNum > p.writeFileNum || (p.readFileNum === p.writeFileNum && p.readPos > p.writePos);
+}
+
 /** go-diskqueue's checks: a read position past the write position, or depth left at the tail. */
 function fixInconsistencies(input: RecoveryInput, p: QueuePositions): boolean {
   const { name, log } = input;
-  if (p.readFileNum > p.writeFileNum || (p.readFileNum === p.writeFileNum && p.readPos > p.writePos)) {
+  if (readPastWrite(p)) {
     log.error(
       { queue: name, readFileNum: p.readFileNum, readPos: p.readPos, writeFileNum: p.writeFileNum, writePos: p.writePos },
       'disk queue read position is past the write position, corruption; skipping to a new file and resetting depth to 0',

@@ -166,6 +166,22 @@ describe('DiskQueue recovery on open', () => {
     expect(readSeqs(r)).toEqual(range(0, 12));
   });
 
+  it('with metadata that does not fit the files, adopts a later data file past a gap in the numbers, once and for all', () => {
+    // The metadata points past a write file that is gone; file 2 holds records, file 1 is missing.
+    fs.writeFileSync(metaFile(), '9\n0,459\n0,939\n');
+    fs.writeFileSync(file(2), Buffer.concat([record(0), record(1)]));
+    const q = open();
+    expect(readSeqs(q)).toEqual([0, 1]);
+    expect(q.depth).toBe(0);
+    q.put(payload(2));
+    expect(readSeqs(q)).toEqual([2]);
+    q.close();
+    // Reopened, the queue is as it was left: empty, not holding file 2's records a second time.
+    const r = open();
+    expect(r.depth).toBe(0);
+    expect(readSeqs(r)).toEqual([]);
+  });
+
   it('adopts records written after the last metadata save (a snapshot of the files, as a kill -9 leaves them)', async () => {
     const q = open({ syncEvery: 4, maxBytesPerFile: 400 });
     for (let i = 0; i < 5; i++) q.put(payload(i)); // metadata saved after the 4th put
