@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { joinHostPort } from '../../protocol/address.ts';
 import { CommandParser, LineTooLongError, type Command } from '../../protocol/command-parser.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
-import { FrameType } from '../../protocol/frames.ts';
+import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import type { AuthState } from './auth.ts';
 import type { Channel, Subscriber } from './channel.ts';
 import { ClientTransport } from './client-transport.ts';
@@ -17,6 +17,7 @@ import type { BrokerMessage } from './message.ts';
 import type { Nsqd } from './nsqd.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { CommandSequencer } from './command-sequencer.ts';
+import type { HeartbeatClient, HeartbeatEntry, HeartbeatWheel } from './heartbeats.ts';
 import type { Topic } from './topic.ts';
 
 /** Client states as /stats reports them. */
@@ -35,10 +36,12 @@ export type CommandHandler = (client: ClientConnection, command: Command) => Pro
 
 /** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
 const SOCKET_BACKLOG_LIMIT = 1 << 20;
+/** Encoded once: every heartbeat of every client is these bytes. */
+const HEARTBEAT_FRAME = encodeFrame(FrameType.Response, '_heartbeat_');
 
 let nextClientId = 1;
 
-export class ClientConnection implements Subscriber, CommitWaiter {
+export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClient {
   readonly id = nextClientId++;
   readonly connectTs = Math.floor(Date.now() / 1000);
   readonly remoteAddress: string;
@@ -71,9 +74,9 @@ export class ClientConnection implements Subscriber, CommitWaiter {
     isClosed: () => this.closed,
     isUpgrading: () => this.upgrading,
   });
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private lastReadAtMs = Date.now();
-  private heartbeatDue = false;
+  private heartbeat: HeartbeatEntry | undefined;
+  /** Wall-clock ms of the last bytes read: the read deadline is two heartbeat intervals later. */
+  lastReadAtMs = Date.now();
   private backedUp = false;
   private closed = false;
   private readonly onDrain = (): void => {
@@ -86,6 +89,7 @@ export class ClientConnection implements Subscriber, CommitWaiter {
     readonly nsqd: Nsqd,
     private readonly handleCommand: CommandHandler,
     private readonly onClose: (client: ClientConnection) => void,
+    private readonly heartbeats: HeartbeatWheel,
   ) {
     const host = socket.remoteAddress ?? '';
     this.remoteAddress = joinHostPort(host, socket.remotePort ?? 0);
@@ -241,27 +245,22 @@ export class ClientConnection implements Subscriber, CommitWaiter {
     return false;
   }
 
-  /**
-   * The ticker runs at half the heartbeat interval: every other tick sends `_heartbeat_`, and every
-   * tick checks the read deadline (two intervals without a command closes the connection).
-   */
+  /** (Re)starts the heartbeats at the negotiated interval, as nsqd restarts its ticker at IDENTIFY. */
   private startHeartbeats(): void {
-    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    if (this.heartbeat !== undefined) this.heartbeats.cancel(this.heartbeat);
+    this.heartbeat = undefined;
     const interval = this.settings.heartbeatIntervalMs;
     if (interval <= 0 || this.closed) return;
-    this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(interval), interval / 2);
-    this.heartbeatTimer.unref();
+    this.heartbeat = this.heartbeats.schedule(this, interval);
   }
 
-  private onHeartbeatTick(interval: number): void {
-    if (Date.now() - this.lastReadAtMs > 2 * interval) {
-      this.nsqd.logger.info({ client: this.remoteAddress }, 'client missed heartbeats: closing');
-      this.close();
-      return;
-    }
-    this.heartbeatDue = !this.heartbeatDue;
-    if (!this.heartbeatDue && !this.upgrading) this.sendResponse('_heartbeat_');
+  sendHeartbeat(): void {
+    if (!this.upgrading) this.output.writeShared(HEARTBEAT_FRAME);
+  }
+
+  missedHeartbeats(): void {
+    this.nsqd.logger.info({ client: this.remoteAddress }, 'client missed heartbeats: closing');
+    this.close();
   }
 
   private handleClose(): void {
@@ -270,7 +269,7 @@ export class ClientConnection implements Subscriber, CommitWaiter {
     this.parser.stop();
     this.sequencer.drop();
     this.transport.dispose();
-    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    if (this.heartbeat !== undefined) this.heartbeats.cancel(this.heartbeat);
     const { channel, topic } = this;
     if (channel !== undefined) {
       channel.removeSubscriber(this);

@@ -61,6 +61,20 @@ export class OutputBuffer {
     this.afterAppend();
   }
 
+  /**
+   * A frame encoded once for every connection (the heartbeat): straight to the socket when nothing
+   * waits, with no copy and no flush to schedule; behind what waits otherwise.
+   */
+  writeShared(frame: Buffer): void {
+    if (this.length > 0) {
+      this.reserve(frame.length);
+      this.length += frame.copy(this.buffer, this.length);
+      this.afterAppend();
+    } else if (!this.socket.destroyed) {
+      this.socket.write(frame);
+    }
+  }
+
   /** Writes what is waiting to the socket now. */
   flush(): void {
     this.scheduled = false;

@@ -9,9 +9,12 @@ import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
 import { handleCommand } from './protocol-v2.ts';
+import { HeartbeatWheel } from './heartbeats.ts';
 
 export class TcpServer {
   readonly clients = new Set<ClientConnection>();
+  /** One timer for every client's heartbeats and read deadline. */
+  private readonly heartbeats = new HeartbeatWheel();
   private readonly sockets = new Set<Socket>();
   readonly server: Server;
   /**
@@ -74,7 +77,7 @@ export class TcpServer {
         socket.destroySoon();
         return;
       }
-      const client = new ClientConnection(socket, this.nsqd, handleCommand, (closed) => this.clients.delete(closed));
+      const client = new ClientConnection(socket, this.nsqd, handleCommand, (closed) => this.clients.delete(closed), this.heartbeats);
       this.clients.add(client);
       if (magic.length > 4) client.receive(magic.subarray(4));
     };

@@ -1,0 +1,110 @@
+/**
+ * Every client's heartbeats and read deadline on one timer, instead of an interval per connection.
+ *
+ * nsqd v1.3.0 (`nsqd/protocol_v2.go`): messagePump sends `_heartbeat_` on a ticker of the client's
+ * heartbeat interval, whatever else it sends, and restarts the ticker when IDENTIFY changes the
+ * interval; IOLoop sets a read deadline of two intervals before each read, so a client that sends
+ * nothing for that long is closed. Here each client is due at its next heartbeat or at its read
+ * deadline, whichever comes first, and waits in the slot of a timing wheel for that moment; one
+ * tick every {@link TICK_MS} handles the clients of its slot that are due. A read only records its
+ * time (the connection does that anyway); nothing is rescheduled per read or per message.
+ */
+
+/** What the wheel asks of a connection. */
+export interface HeartbeatClient {
+  /** Wall-clock ms of the last bytes read from the client. */
+  readonly lastReadAtMs: number;
+  sendHeartbeat(): void;
+  /** Nothing read for two intervals: the connection closes. */
+  missedHeartbeats(): void;
+}
+
+/** A client's place in the wheel; {@link HeartbeatWheel.cancel} takes it out. */
+export interface HeartbeatEntry {
+  readonly client: HeartbeatClient;
+  readonly intervalMs: number;
+  nextBeatAtMs: number;
+  dueAtMs: number;
+  cancelled: boolean;
+}
+
+/** Heartbeats go out at most this late (plus event-loop delay). */
+export const TICK_MS = 50;
+/** Slots for about 100 s, past nsqd's 60 s largest interval by default; a longer wait takes more rounds. */
+const SLOTS = 2048;
+
+const slotOf = (atMs: number): number => Math.ceil(atMs / TICK_MS) % SLOTS;
+
+export class HeartbeatWheel {
+  private slots: HeartbeatEntry[][] = Array.from({ length: SLOTS }, () => []);
+  /** The last tick handled, in ticks since the epoch. */
+  private handledTick = 0;
+  private live = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Heartbeats every `intervalMs` from now, the first one interval from now (a new ticker). */
+  schedule(client: HeartbeatClient, intervalMs: number, nowMs = Date.now()): HeartbeatEntry {
+    const entry: HeartbeatEntry = { client, intervalMs, nextBeatAtMs: nowMs + intervalMs, dueAtMs: 0, cancelled: false };
+    entry.dueAtMs = Math.min(entry.nextBeatAtMs, client.lastReadAtMs + 2 * intervalMs);
+    if (this.live++ === 0) {
+      this.handledTick = Math.floor(nowMs / TICK_MS);
+      this.timer = setInterval(this.tick, TICK_MS);
+      this.timer.unref();
+    }
+    this.slots[slotOf(entry.dueAtMs)]!.push(entry);
+    return entry;
+  }
+
+  /** Stops an entry's heartbeats; it leaves its slot when the wheel next passes it. */
+  cancel(entry: HeartbeatEntry): void {
+    if (entry.cancelled) return;
+    entry.cancelled = true;
+    if (--this.live === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.slots = Array.from({ length: SLOTS }, () => []);
+    }
+  }
+
+  /** How many clients have heartbeats. */
+  get size(): number {
+    return this.live;
+  }
+
+  private readonly tick = (): void => {
+    const nowMs = Date.now();
+    const nowTick = Math.floor(nowMs / TICK_MS);
+    // After a stall, every slot passed meanwhile; past a whole round, each slot once.
+    const from = Math.max(this.handledTick + 1, nowTick - SLOTS + 1);
+    this.handledTick = nowTick;
+    for (let tick = from; tick <= nowTick && this.live > 0; tick++) this.handleSlot(tick % SLOTS, nowMs);
+  };
+
+  private handleSlot(index: number, nowMs: number): void {
+    const entries = this.slots[index]!;
+    if (entries.length === 0) return;
+    this.slots[index] = [];
+    for (const entry of entries) {
+      if (entry.cancelled) continue;
+      if (entry.dueAtMs <= nowMs) this.handleDue(entry, nowMs);
+      if (!entry.cancelled) this.slots[slotOf(entry.dueAtMs)]!.push(entry);
+    }
+  }
+
+  private handleDue(entry: HeartbeatEntry, nowMs: number): void {
+    const { client, intervalMs } = entry;
+    const readDeadlineMs = client.lastReadAtMs + 2 * intervalMs;
+    if (nowMs >= readDeadlineMs) {
+      this.cancel(entry);
+      client.missedHeartbeats();
+      return;
+    }
+    if (nowMs >= entry.nextBeatAtMs) {
+      client.sendHeartbeat();
+      entry.nextBeatAtMs += intervalMs;
+      // Like Go's ticker, a beat that could not go out in time is dropped, not sent in a burst.
+      if (entry.nextBeatAtMs <= nowMs) entry.nextBeatAtMs = nowMs + intervalMs;
+    }
+    entry.dueAtMs = Math.min(entry.nextBeatAtMs, readDeadlineMs);
+  }
+}
