@@ -4,7 +4,7 @@
  *
  * - connections: publish and consume throughput with no idle client, then with BENCH_SCALE_CONNS
  *   (10,000) IDENTIFY'd, subscribed, heartbeating (BENCH_SCALE_HEARTBEAT_MS, 30 s) connections held
- *   by a separate process;
+ *   by a separate process; each rate the median of BENCH_SCALE_SAMPLES (1) runs, for noisy machines;
  *   RSS per idle connection and the broker's CPU while they heartbeat;
  * - topics: 1,000 topics x 3 channels with traffic on all; /stats latency and size, RSS, clean-stop
  *   and startup time with all of them persisted;
@@ -29,6 +29,7 @@ const BACKLOG = Number(process.env.BENCH_SCALE_BACKLOG ?? 10_000_000);
 const SOAK_S = Number(process.env.BENCH_SCALE_SOAK_S ?? 600);
 /** The idle connections' negotiated heartbeat interval: nsqd's default 30 s, or 1,000 (its minimum) to stress it. */
 const HEARTBEAT_MS = Number(process.env.BENCH_SCALE_HEARTBEAT_MS ?? 30_000);
+const SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 1);
 const HOLDER = fileURLToPath(new URL('./lib/connection-holder.ts', import.meta.url));
 const body = Buffer.alloc(200, 0x62);
 const MB = 1024 * 1024;
@@ -57,10 +58,18 @@ async function throughput(broker: BrokerProcess, tag: string): Promise<{ pub: nu
   return { pub: (total / pubMs) * 1000, sub: (total / elapsedMs) * 1000 };
 }
 
+/** The median publish and consume rates of SAMPLES runs. */
+async function medianThroughput(broker: BrokerProcess, tag: string): Promise<{ pub: number; sub: number }> {
+  const runs: Array<{ pub: number; sub: number }> = [];
+  for (let i = 0; i < SAMPLES; i++) runs.push(await throughput(broker, `${tag}${i}`));
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return { pub: median(runs.map((run) => run.pub)), sub: median(runs.map((run) => run.sub)) };
+}
+
 async function connections(kind: 'bundled' | 'nsqd'): Promise<Record<string, number>> {
   const broker = await startBrokerProcess(kind);
   try {
-    const before = await throughput(broker, 'before');
+    const before = await medianThroughput(broker, 'before');
     const rssBefore = broker.rssBytes();
     const holder = spawn(process.execPath, ['--import', 'tsx', HOLDER, String(broker.tcpPort), String(CONNS), String(HEARTBEAT_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const ready = await new Promise<{ subscribed: number; failed: number }>((resolve, reject) => {
@@ -73,7 +82,7 @@ async function connections(kind: 'bundled' | 'nsqd'): Promise<Record<string, num
       const idleMs = 5000;
       await new Promise((resolve) => setTimeout(resolve, idleMs));
       const heartbeatCpu = (cpuSeconds(broker.pid) - cpu0) / (idleMs / 1000);
-      const after = await throughput(broker, 'after');
+      const after = await medianThroughput(broker, 'after');
       return {
         subscribed: ready.subscribed,
         failed: ready.failed,
