@@ -62,6 +62,7 @@ function describeFailure(error: unknown): Failure {
  * the failure. An asynchronous answer must come within `deadlineMs`.
  */
 export async function execute(target: FuzzTarget, input: Buffer, deadlineMs: number): Promise<Failure | undefined> {
+  const started = performance.now();
   try {
     const pending = target.run(input);
     if (pending !== undefined) {
@@ -75,6 +76,9 @@ export async function execute(target: FuzzTarget, input: Buffer, deadlineMs: num
         clearTimeout(timer);
       }
     }
+    // A synchronous run cannot be stopped here (the fuzzer's watchdog does that), only measured.
+    const elapsedMs = performance.now() - started;
+    if (elapsedMs > deadlineMs) throw new HangError(`one run took ${Math.round(elapsedMs)} ms`);
     return undefined;
   } catch (error) {
     if (!(error instanceof HangError) && !(error instanceof InvariantError) && target.expected(error)) return undefined;
