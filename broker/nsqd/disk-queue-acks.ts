@@ -69,10 +69,10 @@ export class AckWindow {
   }
 
   /** A durable position at the end of a finished file (below `writeFileNum`) moves on to the next file. */
-  skipFinishedFiles(writeFileNum: number, sizeOf: (fileNum: number) => number): void {
+  skipFinishedFiles(writeFileNum: number, sizeOf: (fileNum: number) => number, next = (fileNum: number) => fileNum + 1): void {
     const durable = this.durable;
     while (durable.fileNum < writeFileNum && durable.pos >= sizeOf(durable.fileNum)) {
-      durable.fileNum++;
+      durable.fileNum = next(durable.fileNum);
       durable.pos = 0;
     }
   }

@@ -116,6 +116,31 @@ export function listDataFileNums(dataPath: string, name: string): number[] {
   return nums.sort((a, b) => a - b);
 }
 
+/**
+ * Data file numbers of queue `name` in [from, below): counted when the range is short, listed when
+ * it is long, so that a gap in the numbers (damaged metadata) costs one listing, not a step a number.
+ */
+export function dataFileNumsIn(dataPath: string, name: string, from: number, below: number): number[] {
+  if (below - from <= 64) return Array.from({ length: Math.max(0, below - from) }, (_, i) => from + i);
+  return listDataFileNums(dataPath, name).filter((num) => num >= from && num < below);
+}
+
+/**
+ * Keeps a damaged data file as `<file>.bad`, as go-diskqueue does, and returns the number of the file
+ * to read next. A missing file (damaged metadata may point far before the files) moves on to the next
+ * file that exists, up to `writeFileNum`.
+ */
+export function setAsideBadFile(dataPath: string, name: string, fileNum: number, writeFileNum: number, log: { error(obj: object, msg: string): void }): number {
+  const file = dataFileName(dataPath, name, fileNum);
+  try {
+    fs.renameSync(file, `${file}.bad`);
+  } catch (err) {
+    if (isNotFound(err)) return dataFileNumsIn(dataPath, name, fileNum + 1, writeFileNum)[0] ?? writeFileNum;
+    log.error({ queue: name, file, err }, 'disk queue failed to rename bad file');
+  }
+  return fileNum + 1;
+}
+
 /** Leftover temporary metadata files of queue `name` (from a crash between write and rename). */
 export function listMetadataTmpFiles(dataPath: string, name: string): string[] {
   const prefix = `${name}.diskqueue.meta.dat.`;

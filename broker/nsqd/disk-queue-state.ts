@@ -4,7 +4,7 @@
  * position, removing files. When to sync, and the operations themselves, are disk-queue.ts's.
  */
 import fs from 'node:fs';
-import { dataFileName, fileSizeOrZero, formatMetadata, ioError, listDataFileNums, metaFileName, removeIfExists, syncDirectory } from './disk-queue-files.ts';
+import { dataFileName, dataFileNumsIn, fileSizeOrZero, formatMetadata, ioError, listDataFileNums, metaFileName, removeIfExists, syncDirectory } from './disk-queue-files.ts';
 import { MetadataWriter } from './disk-queue-meta-writer.ts';
 import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
@@ -198,14 +198,16 @@ export abstract class DiskQueueState implements Committable {
   }
 
   private skipFinishedFiles(): void {
-    this.acks?.skipFinishedFiles(this.writeFileNum, (num) => fileSizeOrZero(dataFileName(this.dataPath, this.name, num)));
+    const next = (num: number): number => dataFileNumsIn(this.dataPath, this.name, num + 1, this.writeFileNum)[0] ?? this.writeFileNum;
+    this.acks?.skipFinishedFiles(this.writeFileNum, (num) => fileSizeOrZero(dataFileName(this.dataPath, this.name, num)), next);
   }
 
   /** Deletes the data files the saved read position has passed (the metadata was just saved). */
   private removePassedFiles(): void {
     const savedFileNum = this.acks?.durable.fileNum ?? this.readFileNum;
     const upTo = Math.min(savedFileNum, this.writeFileNum);
-    for (; this.keptFrom < upTo; this.keptFrom++) this.removeQuietly(dataFileName(this.dataPath, this.name, this.keptFrom));
+    for (const num of dataFileNumsIn(this.dataPath, this.name, this.keptFrom, upTo)) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
+    this.keptFrom = Math.max(this.keptFrom, upTo);
   }
 
   protected get writeFileNum(): number {
@@ -216,9 +218,9 @@ export abstract class DiskQueueState implements Committable {
     return this.writer.filePos + this.writer.pendingBytes;
   }
 
-  protected moveReadToNextFile(): void {
+  protected moveReadToNextFile(next = this.readFileNum + 1): void {
     this.reader.close();
-    this.readFileNum++;
+    this.readFileNum = next;
     this.readPos = 0;
     this.readFileEnd = -1;
   }
@@ -272,13 +274,10 @@ export abstract class DiskQueueState implements Committable {
     this.writer.releaseBuffer();
   }
 
-  /** Removes data files `from..to` and any other data file of this queue a crash may have left. */
-  protected removeDataFiles(from: number, to: number): void {
-    for (let num = from; num <= to; num++) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
+  /** Removes every data file of this queue: those it knows of, and any a crash may have left. */
+  protected removeDataFiles(): void {
     try {
-      for (const num of listDataFileNums(this.dataPath, this.name)) {
-        this.removeQuietly(dataFileName(this.dataPath, this.name, num));
-      }
+      for (const num of listDataFileNums(this.dataPath, this.name)) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
     } catch (err) {
       this.log.error({ queue: this.name, err }, 'disk queue failed to list its files');
     }

@@ -15,8 +15,7 @@
  * This class owns that policy and the operations; the positions and the files they point into are
  * DiskQueueState's (disk-queue-state.ts).
  */
-import fs from 'node:fs';
-import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles } from './disk-queue-files.ts';
+import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles, setAsideBadFile } from './disk-queue-files.ts';
 import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './disk-queue-state.ts';
 import { resyncRead } from './disk-queue-resync.ts';
 
@@ -131,7 +130,7 @@ export class DiskQueue extends DiskQueueState {
     this.reader.close();
     const last = this.writeFileNum;
     this.writer.restartAt(last + 1);
-    this.removeDataFiles(this.readFileNum, last);
+    this.removeDataFiles();
     this.readFileNum = last + 1;
     this.readPos = 0;
     this.readFileEnd = -1;
@@ -161,7 +160,7 @@ export class DiskQueue extends DiskQueueState {
     this.stop();
     this.writer.restartAt(this.writeFileNum);
     this.releaseFiles();
-    this.removeDataFiles(this.readFileNum, this.writeFileNum);
+    this.removeDataFiles();
     this.metadata.cancel();
     this.removeQuietly(this.metaFile);
     for (const tmp of listMetadataTmpFiles(this.dataPath, this.name)) this.removeQuietly(tmp);
@@ -253,14 +252,8 @@ export class DiskQueue extends DiskQueueState {
     this.reader.close();
     // Writing moves on too when this is the write file; its buffered records go to the new file.
     if (this.readFileNum === this.writeFileNum) this.writer.abandonFile(this.writeFileNum + 1);
-    const badFile = `${file}.bad`;
-    this.log.warn({ queue: this.name, file: badFile }, 'disk queue jumping to the next file and saving the bad file');
-    try {
-      fs.renameSync(file, badFile);
-    } catch (err) {
-      this.log.error({ queue: this.name, file, err }, 'disk queue failed to rename bad file');
-    }
-    this.moveReadToNextFile();
+    this.log.warn({ queue: this.name, file: `${file}.bad` }, 'disk queue jumping to the next file and saving the bad file');
+    this.moveReadToNextFile(setAsideBadFile(this.dataPath, this.name, this.readFileNum, this.writeFileNum, this.log));
     this.checkTailDepth();
     if (!this.saveAtCommit()) this.trySync('sync after skipping a bad file');
   }

@@ -182,6 +182,20 @@ describe('DiskQueue recovery on open', () => {
     expect(readSeqs(r)).toEqual([]);
   });
 
+  it('steps over a gap of missing data files in one move, however far the metadata points', () => {
+    // A write file number far past the files: reading, emptying and closing went through every
+    // number in between (with a metadata sync at each), which never ended.
+    fs.writeFileSync(metaFile(), '1\n0,0\n99999999999,0\n');
+    fs.writeFileSync(file(3), Buffer.concat([record(0), record(1)]));
+    const q = open();
+    expect(readSeqs(q)).toEqual([0, 1]);
+    q.put(payload(2));
+    expect(readSeqs(q)).toEqual([2]);
+    q.empty();
+    q.close();
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.dat') && !name.includes('meta'))).toEqual([]);
+  });
+
   it('adopts records written after the last metadata save (a snapshot of the files, as a kill -9 leaves them)', async () => {
     const q = open({ syncEvery: 4, maxBytesPerFile: 400 });
     for (let i = 0; i < 5; i++) q.put(payload(i)); // metadata saved after the 4th put
