@@ -5,7 +5,7 @@
  * - connections: publish and consume throughput with no idle client, then with BENCH_SCALE_CONNS
  *   (10,000) IDENTIFY'd, subscribed, heartbeating (BENCH_SCALE_HEARTBEAT_MS, 30 s) connections held
  *   by a separate process; each rate the median of BENCH_SCALE_SAMPLES (1) runs, for noisy machines;
- *   RSS per idle connection and the broker's CPU while they heartbeat;
+ *   RSS per idle connection and the broker's CPU while they heartbeat (over BENCH_SCALE_IDLE_S, 5);
  * - topics: 1,000 topics x 3 channels with traffic on all; /stats latency and size, RSS, clean-stop
  *   and startup time with all of them persisted;
  * - backlog: BENCH_SCALE_BACKLOG (10,000,000) messages of 200 B on disk; publish and consume rate per
@@ -30,6 +30,8 @@ const SOAK_S = Number(process.env.BENCH_SCALE_SOAK_S ?? 600);
 /** The idle connections' negotiated heartbeat interval: nsqd's default 30 s, or 1,000 (its minimum) to stress it. */
 const HEARTBEAT_MS = Number(process.env.BENCH_SCALE_HEARTBEAT_MS ?? 30_000);
 const SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 1);
+/** How long the broker's CPU is measured while the idle connections heartbeat. */
+const IDLE_MS = Number(process.env.BENCH_SCALE_IDLE_S ?? 5) * 1000;
 const HOLDER = fileURLToPath(new URL('./lib/connection-holder.ts', import.meta.url));
 const body = Buffer.alloc(200, 0x62);
 const MB = 1024 * 1024;
@@ -79,9 +81,8 @@ async function connections(kind: 'bundled' | 'nsqd'): Promise<Record<string, num
     try {
       const rssHeld = broker.rssBytes();
       const cpu0 = cpuSeconds(broker.pid);
-      const idleMs = 5000;
-      await new Promise((resolve) => setTimeout(resolve, idleMs));
-      const heartbeatCpu = (cpuSeconds(broker.pid) - cpu0) / (idleMs / 1000);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const heartbeatCpu = (cpuSeconds(broker.pid) - cpu0) / (IDLE_MS / 1000);
       const after = await medianThroughput(broker, 'after');
       return {
         subscribed: ready.subscribed,
