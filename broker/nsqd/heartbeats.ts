@@ -8,6 +8,10 @@
  * deadline, whichever comes first, and waits in the slot of a timing wheel for that moment; one
  * tick every {@link TICK_MS} handles the clients of its slot that are due. A read only records its
  * time (the connection does that anyway); nothing is rescheduled per read or per message.
+ *
+ * Timers run before the event loop reads the sockets, so after a stall a client's answer may be
+ * waiting unread when its deadline is checked; as Go's reader would have taken it, the client is
+ * closed only if nothing was read once the loop has polled the sockets (a `setImmediate` later).
  */
 
 /** What the wheel asks of a connection. */
@@ -41,6 +45,8 @@ export class HeartbeatWheel {
   private handledTick = 0;
   private live = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Past their read deadline at the last tick, to close unless the next poll reads something. */
+  private overdue: HeartbeatEntry[] = [];
 
   /** Heartbeats every `intervalMs` from now, the first one interval from now (a new ticker). */
   schedule(client: HeartbeatClient, intervalMs: number, nowMs = Date.now()): HeartbeatEntry {
@@ -86,19 +92,32 @@ export class HeartbeatWheel {
     this.slots[index] = [];
     for (const entry of entries) {
       if (entry.cancelled) continue;
-      if (entry.dueAtMs <= nowMs) this.handleDue(entry, nowMs);
-      if (!entry.cancelled) this.slots[slotOf(entry.dueAtMs)]!.push(entry);
+      const deadlineMs = entry.client.lastReadAtMs + 2 * entry.intervalMs;
+      if (entry.dueAtMs > nowMs) this.slots[slotOf(entry.dueAtMs)]!.push(entry);
+      else if (nowMs < deadlineMs) this.beat(entry, nowMs, deadlineMs);
+      else if (this.overdue.push(entry) === 1) setImmediate(this.closeOverdue);
     }
   }
 
-  private handleDue(entry: HeartbeatEntry, nowMs: number): void {
-    const { client, intervalMs } = entry;
-    const readDeadlineMs = client.lastReadAtMs + 2 * intervalMs;
-    if (nowMs >= readDeadlineMs) {
-      this.cancel(entry);
-      client.missedHeartbeats();
-      return;
+  private readonly closeOverdue = (): void => {
+    const overdue = this.overdue;
+    this.overdue = [];
+    const nowMs = Date.now();
+    for (const entry of overdue) {
+      if (entry.cancelled) continue;
+      const deadlineMs = entry.client.lastReadAtMs + 2 * entry.intervalMs;
+      if (nowMs < deadlineMs) {
+        this.beat(entry, nowMs, deadlineMs);
+      } else {
+        this.cancel(entry);
+        entry.client.missedHeartbeats();
+      }
     }
+  };
+
+  /** Sends the heartbeat if it is due, and puts the entry back in the wheel at its next moment. */
+  private beat(entry: HeartbeatEntry, nowMs: number, readDeadlineMs: number): void {
+    const { client, intervalMs } = entry;
     if (nowMs >= entry.nextBeatAtMs) {
       client.sendHeartbeat();
       entry.nextBeatAtMs += intervalMs;
@@ -106,5 +125,6 @@ export class HeartbeatWheel {
       if (entry.nextBeatAtMs <= nowMs) entry.nextBeatAtMs = nowMs + intervalMs;
     }
     entry.dueAtMs = Math.min(entry.nextBeatAtMs, readDeadlineMs);
+    this.slots[slotOf(entry.dueAtMs)]!.push(entry);
   }
 }

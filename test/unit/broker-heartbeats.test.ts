@@ -48,7 +48,8 @@ describe('HeartbeatWheel', () => {
     wheel.schedule(client, 1000);
     vi.advanceTimersByTime(5000);
     expect(client.beats).toEqual([1000]);
-    expect(client.closedAt).toBe(2000);
+    expect(client.closedAt).toBeGreaterThanOrEqual(2000);
+    expect(client.closedAt).toBeLessThanOrEqual(2000 + TICK_MS);
     expect(wheel.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -97,6 +98,21 @@ describe('HeartbeatWheel', () => {
     expect(client.beats).toEqual([1000, 3500, 5500]);
     wheel.cancel(again);
     expect(wheel.size).toBe(0);
+  });
+
+  it('after a stall, keeps a client whose answer was waiting unread when its deadline passed', () => {
+    const wheel = new HeartbeatWheel();
+    const client = new Client(false);
+    wheel.schedule(client, 1000);
+    vi.advanceTimersByTime(1000);
+    // Blocked for 2.5 s: the deadline (2 s) has passed when the next tick runs, before the poll.
+    vi.setSystemTime(START + 3500);
+    vi.advanceTimersToNextTimer(); // the tick
+    client.lastReadAtMs = Date.now(); // the poll reads the NOP that came meanwhile
+    vi.advanceTimersToNextTimer(); // the check after the poll
+    expect(client.closedAt).toBeUndefined();
+    vi.advanceTimersByTime(1000 + TICK_MS);
+    expect(client.beats.length).toBe(3);
   });
 
   it('drops the beats a stalled event loop could not send, as Go\'s ticker does', () => {
