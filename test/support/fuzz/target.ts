@@ -1,3 +1,7 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /**
  * What the coverage-guided fuzzer (bench/fuzz.ts) and the replay of its saved inputs
  * (test/unit/fuzz-regressions.test.ts) need from a fuzz target: seeds, a way to run one input, and
@@ -98,4 +102,12 @@ export function cutPoints(input: Buffer, pieces: number): Buffer[] {
     offset += size;
   }
   return out;
+}
+
+/**
+ * A temporary folder for a target's files: in memory (/dev/shm) where there is one, since the
+ * fuzzer measures our code, not the disk's fsync.
+ */
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
 }

@@ -8,14 +8,13 @@
  * metadata and only whole records, every record is read; after reading, depth is 0, a new record
  * goes in and out, and a reopened queue is empty.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiskQueue } from '../../../../broker/nsqd/disk-queue.ts';
 import { dataFileName, metaFileName } from '../../../../broker/nsqd/disk-queue-files.ts';
 import { looksLikeMessage } from '../../../../broker/nsqd/disk-queue-resync.ts';
 import { seededRandom } from '../../prng.ts';
-import { invariant, type FuzzTarget } from '../target.ts';
+import { invariant, scratchDir, type FuzzTarget } from '../target.ts';
 
 const NAME = 'q';
 const MAX_MSG = 512;
@@ -71,7 +70,7 @@ function messagePayload(random: () => number, bodyLength: number): Buffer {
 }
 
 export function diskQueueTarget(): FuzzTarget {
-  const base = mkdtempSync(join(tmpdir(), 'fuzz-dq-'));
+  const base = scratchDir('fuzz-dq-');
   let runs = 0;
   const open = (dataPath: string, checked: boolean) =>
     DiskQueue.open({

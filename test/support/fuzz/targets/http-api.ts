@@ -6,10 +6,8 @@
  * within the deadline; an error answer is nsqd's JSON `{"message": …}` with one of nsqd's statuses;
  * nothing is logged as an error (a 500 logs "HTTP handler failed"); the broker stays healthy.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { httpHandler } from '../../../../broker/nsqd/http-api.ts';
@@ -18,7 +16,7 @@ import { BrokerOptionsSchema } from '../../../../broker/nsqd/options.ts';
 import { seededRandom } from '../../prng.ts';
 import { Fuzz, randomHttpRequest } from '../corpus-broker.ts';
 import { RecordingLogger } from '../fake-socket.ts';
-import { invariant, type FuzzTarget } from '../target.ts';
+import { invariant, scratchDir, type FuzzTarget } from '../target.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS', 'POST'];
 const STATUSES = new Set([200, 400, 404, 405, 413]);
@@ -80,7 +78,7 @@ function encode(method: string, path: string, body: Buffer | undefined, lengthMo
 }
 
 export function httpApiTarget(): FuzzTarget {
-  const dataPath = mkdtempSync(join(tmpdir(), 'fuzz-http-'));
+  const dataPath = scratchDir('fuzz-http-');
   const logger = new RecordingLogger();
   const options = BrokerOptionsSchema.parse({ dataPath, maxMsgSize: 1024, maxBodySize: 8192, memQueueSize: 100 });
   const nsqd = new Nsqd(options, logger as unknown as Logger);

@@ -8,9 +8,7 @@
  * and none follows a fatal error; and once the connection has closed, no channel lists the client
  * or holds a message in flight for it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ClientConnection } from '../../../../broker/nsqd/client-connection.ts';
 import { HeartbeatWheel } from '../../../../broker/nsqd/heartbeats.ts';
@@ -24,7 +22,7 @@ import { seededRandom } from '../../prng.ts';
 import { Fuzz, command } from '../corpus-broker.ts';
 import { Random, validCommandStream } from '../corpus-v2.ts';
 import { FakeSocket, RecordingLogger } from '../fake-socket.ts';
-import { cutPoints, invariant, type FuzzTarget } from '../target.ts';
+import { cutPoints, invariant, scratchDir, type FuzzTarget } from '../target.ts';
 
 /** Topics are deleted every so many sessions, so the broker's memory and disk stay small. */
 const RESET_EVERY = 200;
@@ -45,7 +43,7 @@ function checkFrames(written: Buffer[]): void {
 }
 
 export function v2SessionTarget(): FuzzTarget {
-  const dataPath = mkdtempSync(join(tmpdir(), 'fuzz-session-'));
+  const dataPath = scratchDir('fuzz-session-');
   const logger = new RecordingLogger();
   const options = BrokerOptionsSchema.parse({ dataPath, maxMsgSize: 1024, maxBodySize: 8192, memQueueSize: 100, maxRdyCount: 50 });
   const nsqd = new Nsqd(options, logger as unknown as Logger);
