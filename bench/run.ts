@@ -12,6 +12,7 @@ import { syncBenchmarks } from './sync.ts';
 import { crashBenchmark } from './crash.ts';
 import { scaleBenchmarks } from './scale.ts';
 import { fuzzBenchmark, printFuzzTable } from './fuzz.ts';
+import { heartbeatBenchmarks } from './heartbeats.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
@@ -67,6 +68,9 @@ if (only === 'fuzz') {
   const rows = await fuzzBenchmark();
   printFuzzTable(rows);
   if (rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
+}
+if (only === 'heartbeats') {
+  printTable('Heartbeats (the broker in-process on fake sockets: its own CPU, not the kernel\'s)', await heartbeatBenchmarks());
 }
 if (only === 'scale') {
   // Long, and the deep backlog takes gigabytes of disk: only when named.
