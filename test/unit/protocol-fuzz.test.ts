@@ -13,6 +13,7 @@ import {
 } from '../../protocol/command-parser.ts';
 import { FrameDecoder, FrameSizeError, SizedPayloadDecoder, encodeFrame, encodeSizedPayload, type FrameType } from '../../protocol/frames.ts';
 import { Random, commandSoup, validCommandStream } from '../support/fuzz/corpus-v2.ts';
+import { checkParsedCommand } from '../support/fuzz/targets/v2-commands.ts';
 
 const CASES = 1000;
 
@@ -48,15 +49,7 @@ interface ParseOutcome {
 function runParser(chunks: Buffer[]): ParseOutcome {
   const commands: string[] = [];
   const parser: CommandParser = new CommandParser(PARSER_OPTIONS, (command) => {
-    const limit = PARSER_OPTIONS.bodyLimits.get(command.name);
-    if (limit === undefined) {
-      check(command.bodySize === -1 && command.body === undefined, 'a command without a body has one');
-    } else if (command.bodySize > 0 && command.bodySize <= limit) {
-      check(command.body?.length === command.bodySize, 'the body is not bodySize long');
-    } else {
-      check(command.body === undefined && parser.stopped, 'a bad body size left a body or did not stop');
-    }
-    check(command.params[0] === command.name, 'the name is not the first param');
+    checkParsedCommand(command, PARSER_OPTIONS.bodyLimits, parser);
     commands.push(`${JSON.stringify(command.params)} ${command.bodySize} ${command.body?.toString('hex') ?? '-'}`);
   });
   let maxBuffered = 0;

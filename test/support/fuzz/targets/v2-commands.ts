@@ -33,9 +33,10 @@ function describe(command: Command): string {
   return `${JSON.stringify(command.params)} ${command.bodySize} ${command.body?.toString('hex') ?? '-'}`;
 }
 
-function check(command: Command, parser: CommandParser): void {
+/** What the parser promises of every command it hands over, given its body limits. */
+export function checkParsedCommand(command: Command, limits: ReadonlyMap<string, number>, parser: CommandParser): void {
   invariant(command.params[0] === command.name, 'the name is not the first parameter');
-  const limit = LIMITS.get(command.name);
+  const limit = limits.get(command.name);
   if (limit === undefined) {
     invariant(command.bodySize === -1 && command.body === undefined, 'a command without a body has one');
   } else if (command.bodySize > 0 && command.bodySize <= limit) {
@@ -43,6 +44,10 @@ function check(command: Command, parser: CommandParser): void {
   } else {
     invariant(command.body === undefined && parser.stopped, 'a bad size word left a body, or parsing went on');
   }
+}
+
+function check(command: Command, parser: CommandParser): void {
+  checkParsedCommand(command, LIMITS, parser);
   if (command.name === 'MPUB' && command.body !== undefined) {
     try {
       const bodies = parseMpubBody(command.body, { maxMsgSize: MAX_MSG, maxBodySize: MAX_BODY });
