@@ -17,7 +17,7 @@ export async function openSocket(port: number): Promise<Socket> {
 }
 
 /** Counts response frames (OK) and hands message frames on; answers heartbeats. */
-function attachDecoder(socket: Socket, onOk: () => void, onMessage?: (data: Buffer) => void): void {
+export function attachDecoder(socket: Socket, onOk: () => void, onMessage?: (data: Buffer) => void): void {
   const decoder = new FrameDecoder((type, data) => {
     if (type === FrameType.Message) onMessage?.(data);
     else if (type === FrameType.Response) {
