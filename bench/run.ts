@@ -1,9 +1,15 @@
 /**
- * `npm run bench`: every benchmark, printed as one table. Figures from these noisy machines are only
+ * `npm run bench`: every benchmark but the long ones, a table each, then the goals of the
+ * performance issue in one table (goals.ts), in under ten minutes. `npm run bench NAME` runs one
+ * section (and its goal rows); broker, crash and scale run only when named. Figures from these noisy machines are only
  * meaningful side by side with a peer measured in the same run, so each row shows the peers and the
  * ratio where there is one.
  */
 import { brokerBenchmarks, type Row } from './broker.ts';
+import { brokerToolBenchmarks } from './broker-tools.ts';
+import { failedGoal, printGoals, runnerGoal, targetGoals, type GoalRow } from './goals.ts';
+import { latencyBenchmarks } from './latency.ts';
+import { drainBenchmarks } from './worker-drain.ts';
 import { consoleBenchmarks } from './console.ts';
 import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks } from './reload.ts';
@@ -15,10 +21,11 @@ import { fuzzBenchmark, printFuzzTable } from './fuzz.ts';
 import { heartbeatBenchmarks } from './heartbeats.ts';
 
 function format(value: number, unit: string): string {
-  if (unit === 'MB' || unit === 'ms') return value.toFixed(unit === 'MB' ? 1 : 0);
+  if (unit === 'MB') return value.toFixed(1);
+  if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(0);
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
-  if (unit === 'messages') return String(Math.round(value));
-  return value.toFixed(unit === 'ms' ? 2 : 1);
+  if (unit === 'messages') return Math.round(value).toLocaleString('en');
+  return value.toFixed(1);
 }
 
 function printTable(title: string, rows: Row[]): void {
@@ -41,55 +48,122 @@ function printTable(title: string, rows: Row[]): void {
 }
 
 const only = process.argv[2];
-if (only === undefined || only === 'broker') {
-  printTable('Broker (load over raw TCP from a separate process)', await brokerBenchmarks());
-}
-if (only === undefined || only === 'footprint') {
-  printTable('Footprint (the compiled bin as users run it; beside nsqd/nsqlookupd when NSQD_BIN/NSQLOOKUPD_BIN are set)', await footprintBenchmarks());
-}
-if (only === undefined || only === 'sync') {
-  printTable('Sync mode publish (--mem-queue-size=0 --sync-every=1: every OK is fsynced)', await syncBenchmarks());
-}
-if (only === 'crash') {
-  // Long (about 10 minutes for 1,000 rounds): only when named.
-  const report = await crashBenchmark();
-  console.log('\nCrash harness (sync mode, SIGKILL at random moments, restart on the same data path)\n');
-  console.log('| seed | rounds | acknowledged | finished | duplicated | lost | unexpected | seconds |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  const { seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS } = report;
-  console.log(`| ${[seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS].join(' | ')} |`);
-  if (lost > 0 || unexpected > 0) {
-    console.log(`lost (first 20): ${report.lostBodies.join(', ')}`);
-    process.exitCode = 1;
+const goals: GoalRow[] = [];
+const failures: string[] = [];
+
+/**
+ * Runs a section when no name or its name was given. A section that throws is reported and the
+ * others still run, so one broken benchmark does not hide the goals table.
+ */
+async function section(name: string, run: () => Promise<void>, whenNamedOnly = false): Promise<void> {
+  if (only === undefined ? whenNamedOnly : only !== name) return;
+  const started = performance.now();
+  try {
+    await run();
+  } catch (error) {
+    console.log(`\n${name}: FAILED\n\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    failures.push(name);
+    goals.push(failedGoal(name, error));
   }
+  if (process.env.BENCH_VERBOSE) console.error(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
-if (only === 'fuzz') {
-  // Long (a minute per target by default): only when named.
-  const rows = await fuzzBenchmark();
-  printFuzzTable(rows);
-  if (rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
-}
-if (only === 'heartbeats') {
-  printTable('Heartbeats (the broker in-process on fake sockets: its own CPU, not the kernel\'s)', await heartbeatBenchmarks());
-}
-if (only === 'scale') {
-  // Long, and the deep backlog takes gigabytes of disk: only when named.
-  const { rows, soak } = await scaleBenchmarks();
-  printTable('Scale (the compiled broker; beside nsqd when NSQD_BIN is set)', rows);
-  if (soak.length > 0) console.log(`\nSoak (steady 10,000 msg/s in and out)\n\n${soak.join('\n')}`);
-}
-if (only === undefined || only === 'runner') {
-  printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', await runnerBenchmarks());
-}
-if (only === undefined || only === 'client') {
+
+await section('tools', async () => {
+  const { rows, goals: toolGoals } = await brokerToolBenchmarks();
+  printTable("Broker under nsq's bench_writer and bench_reader, as nsq's bench.sh runs them (beside nsqd when NSQD_BIN is set)", rows);
+  goals.push(...toolGoals);
+});
+await section(
+  'broker',
+  async () => {
+    // Only when named: its MPUB and backlog rows are the tools rows' twins over raw TCP (at the
+    // brokers' default --mem-queue-size), its RSS row footprint's, its latency row the latency
+    // probe's without a client; the whole run stays under ten minutes without it.
+    printTable('Broker (load over raw TCP from a separate process)', await brokerBenchmarks());
+  },
+  true,
+);
+await section('drain', async () => {
+  const { rows, goals: drainGoals } = await drainBenchmarks();
+  printTable('A no-op worker draining a backlog, beside nsqjs and bench_reader on the same broker (timed from /stats)', rows);
+  goals.push(...drainGoals);
+});
+await section('runner', async () => {
+  const rows = await runnerBenchmarks();
+  printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', rows);
+  goals.push(...runnerGoal(rows));
+});
+await section('latency', async () => {
+  const { rows, goals: latencyGoals } = await latencyBenchmarks();
+  printTable('End-to-end latency, steady rate (broker in its own process; publisher and consumer in one other)', rows);
+  goals.push(...latencyGoals);
+});
+await section('footprint', async () => {
+  printTable('Footprint (the compiled bin as users run it; beside nsqd/nsqlookupd when NSQD_BIN/NSQLOOKUPD_BIN are set)', await footprintBenchmarks());
+});
+await section('sync', async () => {
+  printTable('Sync mode publish (--mem-queue-size=0 --sync-every=1: every OK is fsynced)', await syncBenchmarks());
+});
+await section(
+  'crash',
+  async () => {
+    // Long (about 10 minutes for 1,000 rounds): only when named.
+    const report = await crashBenchmark();
+    console.log('\nCrash harness (sync mode, SIGKILL at random moments, restart on the same data path)\n');
+    console.log('| seed | rounds | acknowledged | finished | duplicated | lost | unexpected | seconds |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    const { seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS } = report;
+    console.log(`| ${[seed, rounds, acknowledged, finished, duplicated, lost, unexpected, elapsedS].join(' | ')} |`);
+    if (lost > 0 || unexpected > 0) {
+      console.log(`lost (first 20): ${report.lostBodies.join(', ')}`);
+      process.exitCode = 1;
+    }
+  },
+  true,
+);
+await section(
+  'fuzz',
+  async () => {
+    // Long (a minute per target by default): only when named.
+    const rows = await fuzzBenchmark();
+    printFuzzTable(rows);
+    if (rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
+  },
+  true,
+);
+await section(
+  'heartbeats',
+  async () => {
+    printTable("Heartbeats (the broker in-process on fake sockets: its own CPU, not the kernel's)", await heartbeatBenchmarks());
+  },
+  true,
+);
+await section(
+  'scale',
+  async () => {
+    // Long, and the deep backlog takes gigabytes of disk: only when named.
+    const { rows, soak } = await scaleBenchmarks();
+    printTable('Scale (the compiled broker; beside nsqd when NSQD_BIN is set)', rows);
+    if (soak.length > 0) console.log(`\nSoak (steady 10,000 msg/s in and out)\n\n${soak.join('\n')}`);
+  },
+  true,
+);
+await section('client', async () => {
   // The client benchmark prints its own table (with CPU per message beside the rates).
   await import('./client.ts');
-}
-if (only === undefined || only === 'console') {
+});
+await section('console', async () => {
   printTable('Console (headless Chromium on the bundled broker; target: open in under a second)', await consoleBenchmarks());
-}
-if (only === undefined || only === 'reload') {
+});
+await section('reload', async () => {
   const { rows, verdicts } = await reloadBenchmarks();
   printTable('Hot reload (--watch, the CLI on a worker project in a temp folder; target: what the issue asks)', rows);
   console.log(`\n${verdicts.join('\n')}`);
+  goals.push(...targetGoals('hot reload', rows));
+});
+
+if (goals.length > 0) printGoals(goals);
+if (failures.length > 0) {
+  console.log(`\nfailed: ${failures.join(', ')}`);
+  process.exitCode = 1;
 }
