@@ -65,7 +65,8 @@ async function section(name: string, run: () => Promise<void>, whenNamedOnly = f
     failures.push(name);
     goals.push(failedGoal(name, error));
   }
-  if (process.env.BENCH_VERBOSE) console.error(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  // The whole run has ten minutes: say where they went.
+  console.log(`\n(${name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 await section('tools', async () => {
