@@ -51,6 +51,13 @@ function goalText(row: GoalRow): string {
   return row.goal.kind === 'at-most' ? `≤ ${row.goal.value.toLocaleString('en')} ${row.unit}` : `≥ ${row.goal.value}×`;
 }
 
+/** Two decimals, or three where two would round a miss up to the goal (0.795 to 0.80 against 0.8). */
+function ratioText(row: GoalRow, ratio: number): string {
+  const shown = ratio.toFixed(2);
+  if (row.goal.kind === 'ratio-at-least' && (Number(shown) >= row.goal.value) !== (ratio >= row.goal.value)) return `${ratio.toFixed(3)}×`;
+  return `${shown}×`;
+}
+
 export function printGoals(rows: GoalRow[]): void {
   console.log('\nGoals (issue 15): ours beside its anchor from the same run\n');
   console.log('| metric | ours | anchor | ratio | goal | |');
@@ -59,7 +66,7 @@ export function printGoals(rows: GoalRow[]): void {
     const ratio = ratioOf(row);
     const anchor = row.anchor === undefined ? '-' : `${row.anchor.name}: ${format(row.anchor.value, row.unit)}`;
     const ours = Number.isNaN(row.ours) ? '-' : `${format(row.ours, row.unit)} ${row.unit}`;
-    const cells = [row.metric, ours, anchor, ratio === undefined ? '-' : `${ratio.toFixed(2)}×`, goalText(row), verdict(row)];
+    const cells = [row.metric, ours, anchor, ratio === undefined ? '-' : ratioText(row, ratio), goalText(row), verdict(row)];
     console.log(`| ${cells.join(' | ')} |`);
   }
 }

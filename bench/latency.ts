@@ -97,7 +97,7 @@ export async function latencyBenchmarks(): Promise<LatencyResult> {
     if (result === undefined) return [];
     return [
       {
-        metric: label(result, `end-to-end latency p99 at ${perSecond(rate)} (p50 ${result.p50Ms.toFixed(2)} ms), broker in its own process, Producer + Consumer in another`),
+        metric: label(result, `end-to-end latency p99 at ${perSecond(rate)} (p50 ${result.p50Ms < 10 ? result.p50Ms.toFixed(2) : Math.round(result.p50Ms).toLocaleString('en')} ms), broker in its own process, Producer + Consumer in another`),
         unit: 'ms',
         ours: result.p99Ms,
         ...(withAnchor && anchor !== undefined ? { anchor: { name: 'nsqd + nsqjs', value: anchor.p99Ms } } : {}),
