@@ -25,7 +25,8 @@ export interface HeartbeatClient {
 
 /** A client's place in the wheel; {@link HeartbeatWheel.cancel} takes it out. */
 export interface HeartbeatEntry {
-  readonly client: HeartbeatClient;
+  /** {@link DETACHED} once cancelled, so a closed client is not kept alive by its slot. */
+  client: HeartbeatClient;
   readonly intervalMs: number;
   nextBeatAtMs: number;
   dueAtMs: number;
@@ -38,6 +39,9 @@ export const TICK_MS = 50;
 const SLOTS = 2048;
 
 const slotOf = (atMs: number): number => Math.ceil(atMs / TICK_MS) % SLOTS;
+
+/** Stands in for the client of a cancelled entry, which stays in its slot until the wheel passes it. */
+const DETACHED: HeartbeatClient = { lastReadAtMs: 0, sendHeartbeat() {}, missedHeartbeats() {} };
 
 export class HeartbeatWheel {
   private slots: HeartbeatEntry[][] = Array.from({ length: SLOTS }, () => []);
@@ -65,6 +69,7 @@ export class HeartbeatWheel {
   cancel(entry: HeartbeatEntry): void {
     if (entry.cancelled) return;
     entry.cancelled = true;
+    entry.client = DETACHED;
     if (--this.live === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -109,8 +114,9 @@ export class HeartbeatWheel {
       if (nowMs < deadlineMs) {
         this.beat(entry, nowMs, deadlineMs);
       } else {
+        const { client } = entry;
         this.cancel(entry);
-        entry.client.missedHeartbeats();
+        client.missedHeartbeats();
       }
     }
   };

@@ -93,6 +93,8 @@ describe('HeartbeatWheel', () => {
     wheel.cancel(entry);
     wheel.cancel(entry);
     expect(vi.getTimerCount()).toBe(0);
+    // The entry waits in its slot until the wheel passes it, without keeping the closed client alive.
+    expect(entry.client).not.toBe(client);
     const again = wheel.schedule(client, 2000);
     vi.advanceTimersByTime(4500);
     expect(client.beats).toEqual([1000, 3500, 5500]);
