@@ -12,7 +12,7 @@ import { latencyBenchmarks } from './latency.ts';
 import { drainBenchmarks } from './worker-drain.ts';
 import { consoleBenchmarks } from './console.ts';
 import { footprintBenchmarks } from './footprint.ts';
-import { reloadBenchmarks } from './reload.ts';
+import { reloadBenchmarks, reloadProbeBenchmark } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
 import { syncBenchmarks } from './sync.ts';
 import { crashBenchmark } from './crash.ts';
@@ -156,6 +156,17 @@ await section('client', async () => {
 await section('console', async () => {
   printTable('Console (headless Chromium on the bundled broker; target: open in under a second)', await consoleBenchmarks());
 });
+await section(
+  'reload-probe',
+  async () => {
+    // The first rows of `reload` alone, to repeat them: only when named.
+    const { rows, verdicts } = await reloadProbeBenchmark();
+    printTable('Hot reload probe (--watch; saves 300 ms apart under a steady HTTP publish stream)', rows);
+    console.log(`\n${verdicts.join('\n')}`);
+    goals.push(...targetGoals('hot reload', rows));
+  },
+  true,
+);
 await section('reload', async () => {
   const { rows, verdicts } = await reloadBenchmarks();
   printTable('Hot reload (--watch, the CLI on a worker project in a temp folder; target: what the issue asks)', rows);
