@@ -8,13 +8,24 @@
  * (its per-file throttle). A write followed quickly by such a rename left the watch on the deleted
  * inode, and every later save went unnoticed. A folder's watch sees every entry change by name, so
  * a replaced file is still seen.
+ *
+ * It acts on chokidar's raw events (each one the operating system reported), not on its `change`
+ * events: chokidar stats the file first, and drops a second `change` of a file within 50 ms of the
+ * first with none after it, so the write that follows a truncate could go unseen and a reload read
+ * the file half-saved.
  */
 import { FSWatcher, watch } from 'chokidar';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
-/** Long enough to fold the truncate-then-write of one save into one reload, short enough to stay unnoticed. */
-export const WATCH_DEBOUNCE_MS = 20;
+/**
+ * Quiet time after a file event before the reload starts. One save is several events (truncate
+ * and write, or write and rename), microseconds apart when the editor runs and a few milliseconds
+ * apart when it is descheduled between two calls: this folds them into one reload. A longer gap
+ * costs a second reload of the same save, never a missed one (every event restarts the wait), and
+ * this wait is on the path from the save to the new code, so it stays small.
+ */
+export const WATCH_DEBOUNCE_MS = 5;
 
 export class ProjectWatcher {
   private readonly watcher: FSWatcher;
@@ -37,10 +48,14 @@ export class ProjectWatcher {
       // Only the wanted files and their folders: the rest of a folder is neither stat'ed nor watched.
       ignored: (path) => !(this.files.has(path) || this.dirs.has(path)),
     });
-    this.watcher.on('all', (_event, path) => {
-      if (!this.files.has(path)) return;
-      this.changed.add(path);
-      this.schedule();
+    // A folder's watch names the entry; a file's watch (chokidar adds one too) names the file itself.
+    // chokidar's own events come from these same ones, later: listening to them as well would only
+    // add late duplicates, each a second reload of the same save.
+    this.watcher.on('raw', (_event, name, details) => {
+      const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+      if (typeof watched !== 'string') return;
+      if (this.files.has(watched)) this.noticed(watched);
+      else if (typeof name === 'string' && name !== '' && this.dirs.has(watched)) this.noticed(join(watched, name));
     });
     this.watcher.on('error', (error) => log.warn({ err: error }, 'file watcher error'));
     this.initialScan = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
@@ -72,6 +87,12 @@ export class ProjectWatcher {
     if (removedFiles.length > 0 || removedDirs.length > 0) this.watcher.unwatch([...removedFiles, ...removedDirs]);
     // A file new to a folder already watched was ignored when the folder was read: add it by name.
     if (addedFiles.length > 0 || addedDirs.length > 0) this.watcher.add([...addedDirs, ...addedFiles]);
+  }
+
+  private noticed(path: string): void {
+    if (!this.files.has(path)) return;
+    this.changed.add(path);
+    this.schedule();
   }
 
   private schedule(): void {
