@@ -22,6 +22,11 @@ function chooseFormat(): LogFormat {
   return process.stdout.isTTY ? 'pretty' : 'json';
 }
 
+/** Loads what {@link createLogger} will need for this process's output, so that it costs nothing later. */
+export function preloadLogFormat(format: LogFormat = chooseFormat()): void {
+  if (format === 'pretty') requireHere('pino-pretty');
+}
+
 export function createLogger(level: LogLevel = 'info', name = 'nsqworker', format: LogFormat = chooseFormat()): Logger {
   if (format === 'pretty') {
     const pretty = requireHere('pino-pretty') as PrettyFactory;

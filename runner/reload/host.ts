@@ -3,8 +3,9 @@
  * parent sends, and answers with their outcomes. The parent keeps the broker, the connections and
  * the dedup queues; a reload replaces this whole process, so nothing of the old code lingers.
  *
- * It warms up first (the nsqworker package loaded), so that loading a changed worker file costs
- * only the user's own files.
+ * It warms up first, so that loading a changed worker file costs only the user's own files: the
+ * nsqworker package (and the zod it imports, the one a worker's schema uses), tsx registered and
+ * run once on a throwaway module, and the log output's formatter.
  */
 import { existsSync } from 'node:fs';
 import { clientSecurity } from '../config/client-security.ts';
@@ -12,12 +13,12 @@ import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
-import { createLogger, type LogLevel } from '../ops/log.ts';
+import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
-import { importUserModule, projectFilesImported, registerTsx } from '../worker/user-code.ts';
+import { importUserModule, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
@@ -147,7 +148,8 @@ process.on('message', (message: ParentToChild) => {
   }
 });
 
-// Warm up: the package every worker imports, so a reload only loads the user's own files.
+// Warm up: the package every worker imports, tsx, and the pretty printer a terminal asks for.
 await import('../../index.ts');
-await registerTsx();
+await warmUpUserCodeLoader();
+preloadLogFormat();
 send({ t: 'warm' });

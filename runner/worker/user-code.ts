@@ -9,7 +9,8 @@
  * the copy this process already runs — one package in memory, one `Worker` class, one `zod`
  * instance per schema — instead of a second copy compiled for the user's graph.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +23,8 @@ const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 /** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
 const importedFiles = new Set<string>();
 let registered: Promise<void> | undefined;
+/** Where {@link warmUpUserCodeLoader} put its throwaway module: not a project file. */
+let warmUpDir: string | undefined;
 let freshLoads = 0;
 
 function findPackageRoot(from: string): string {
@@ -46,11 +49,30 @@ export function registerTsx(): Promise<void> {
       onImport: (url: string) => {
         if (!url.startsWith('file:')) return;
         const path = fileURLToPath(url.split('?')[0]!);
-        if (isProjectFile(path)) importedFiles.add(path);
+        if (isProjectFile(path) && (warmUpDir === undefined || !path.startsWith(warmUpDir))) importedFiles.add(path);
       },
     });
   })();
   return registered;
+}
+
+/**
+ * Loads a throwaway TypeScript module through tsx, so that a process about to load user code has
+ * paid ahead for what tsx does once per process (its hooks thread compiles its own code on first
+ * use; esbuild's service starts on the first transform): for a reload, the load is on the path from
+ * the save to the swap. The module is not reported as imported.
+ */
+export async function warmUpUserCodeLoader(): Promise<void> {
+  await registerTsx();
+  warmUpDir = mkdtempSync(join(tmpdir(), 'nsqworker-warm-up-'));
+  const file = join(warmUpDir, 'warm-up.mts');
+  try {
+    // New content each time: a transform cached by tsx would leave esbuild unstarted.
+    writeFileSync(file, `export const warm: number = ${process.pid};\n`);
+    await import(pathToFileURL(file).href);
+  } finally {
+    rmSync(warmUpDir, { recursive: true, force: true });
+  }
 }
 
 /**
