@@ -156,6 +156,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
         publishAddresses: endpoints.publishAddresses,
         workersDir: settings.workersDir,
         watch: true,
+        // One worker under --watch is the one being edited; under dev, the one saved is.
+        editing: startOptions.sharedBroker === undefined,
         log,
         events: {
           reloaded: (info) => {

@@ -46,6 +46,7 @@ export class HostProcess {
   private nextSeq = 1;
   private idleWaiters: Array<() => void> = [];
   private exited = false;
+  private warmed = false;
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
@@ -59,6 +60,7 @@ export class HostProcess {
       const onMessage = (message: ChildToParent): void => {
         if (message.t !== 'warm') return;
         this.child.off('message', onMessage);
+        this.warmed = true;
         resolve();
       };
       this.child.on('message', onMessage);
@@ -78,6 +80,11 @@ export class HostProcess {
 
   get hasExited(): boolean {
     return this.exited;
+  }
+
+  /** Started up and ready to load a worker. */
+  get isWarm(): boolean {
+    return this.warmed && !this.exited;
   }
 
   /** Called if the child exits without being asked to (the worker's code called process.exit, or crashed). */

@@ -9,7 +9,8 @@
  * so every in-process reload would keep the old graph alive, with whatever timers and sockets the
  * old code opened; memory would grow with each save. A child that exits releases everything. The
  * broker, the connections and the dedup queues stay in the parent, so a reload loses no message and
- * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping one warm.
+ * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping standbys warm
+ * (standby-pool.ts).
  */
 import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
+import { StandbyPool } from './standby-pool.ts';
 import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
@@ -54,7 +56,7 @@ function blame(location: LoadFailureLocation | undefined, changed: ReadonlySet<s
 
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
-  private standby: HostProcess | undefined;
+  private readonly standbys: StandbyPool;
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -77,7 +79,9 @@ export class ReloadingExecutor implements TaskExecutor {
     private readonly workersDir: string,
     private readonly log: Logger,
     private readonly events: ReloadEvents,
-  ) {}
+  ) {
+    this.standbys = new StandbyPool(log, () => new HostProcess());
+  }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
   static async start(params: {
@@ -87,6 +91,12 @@ export class ReloadingExecutor implements TaskExecutor {
     publishAddresses: string[];
     workersDir: string;
     watch: boolean;
+    /**
+     * Edits are expected from the start (one worker run with --watch): the first standbys start
+     * beside the first child, and two are kept from then on. Under dev, each worker waits for its
+     * first save.
+     */
+    editing?: boolean;
     log: Logger;
     events?: ReloadEvents;
   }): Promise<ReloadingExecutor> {
@@ -100,10 +110,14 @@ export class ReloadingExecutor implements TaskExecutor {
       params.events ?? {},
     );
     const first = new HostProcess();
+    // On two cores the first standby starts up beside the first child, so that a save soon after
+    // the start finds it warm; a second one waits for the first load, not to slow the start more.
+    if (params.editing === true) executor.standbys.fill();
     const { files } = await executor.loadInto(first);
     executor.activate(first);
     executor.loadedFiles = files;
-    executor.spawnStandby();
+    if (params.editing === true) executor.standbys.markEditing();
+    executor.standbys.fill();
     if (params.watch) {
       executor.watcher = new ProjectWatcher((changed) => {
         for (const file of changed) executor.changedFiles.add(file);
@@ -134,8 +148,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.closed = true;
     await this.watcher?.close();
     await this.reloading;
-    this.standby?.kill();
-    this.standby = undefined;
+    this.standbys.close();
     await Promise.all([this.active.close(), ...this.retiring]);
   }
 
@@ -158,19 +171,15 @@ export class ReloadingExecutor implements TaskExecutor {
 
   private async reloadOnce(): Promise<void> {
     const started = performance.now();
-    const next = this.standby ?? new HostProcess();
-    this.standby = undefined;
     const changed = this.changedFiles;
     this.changedFiles = new Set();
+    this.standbys.markEditing();
+    const next = this.standbys.take() ?? new HostProcess();
     let files: readonly string[];
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
-      const loaded = await this.loadInto(next).finally(() => {
-        // The next standby starts as soon as this load is done (not beside it: on two cores its
-        // start-up would slow the load; not after the swap: that waits for running tasks).
-        this.spawnStandby();
-      });
+      const loaded = await this.loadInto(next);
       files = loaded.files;
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
@@ -182,6 +191,7 @@ export class ReloadingExecutor implements TaskExecutor {
       }
     } catch (error) {
       next.kill();
+      this.standbys.fill();
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
       const location = error instanceof HostLoadError ? blame(error.location, changed) : undefined;
@@ -197,6 +207,9 @@ export class ReloadingExecutor implements TaskExecutor {
     let open!: () => void;
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
+    // The next standby starts once this swap is done: beside the load or the swap it would take
+    // CPU they need (two cores). Unless running tasks hold the swap up: then it need not wait.
+    if (old.inFlight > 0) this.standbys.fill();
     await old.idle();
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
@@ -213,6 +226,8 @@ export class ReloadingExecutor implements TaskExecutor {
     this.activate(next);
     this.gate = undefined;
     open();
+    // After the messages held at the gate have gone to the new child: a start-up is a fork.
+    setImmediate(() => this.standbys.fill());
     startAdded?.();
     this.reloads++;
     const durationMs = performance.now() - started;
@@ -243,17 +258,6 @@ export class ReloadingExecutor implements TaskExecutor {
       publishAddresses: this.publishAddresses,
       dedup: this.deps.dedupSnapshot(),
     });
-  }
-
-  private spawnStandby(): void {
-    if (this.closed || this.standby !== undefined) return;
-    const standby = new HostProcess();
-    this.standby = standby;
-    // Until then a save waits for the child's start-up; after it, a reload loads only the user's files.
-    standby.warm.then(
-      () => this.log.debug({ pid: standby.pid }, 'standby worker host warm'),
-      () => {},
-    );
   }
 
   private updateWatch(files: readonly string[]): void {
