@@ -21,6 +21,7 @@ import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
+import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
@@ -69,6 +70,11 @@ export class ReloadingExecutor implements TaskExecutor {
   private readonly retiring = new Set<Promise<void>>();
   /** Files saved since the last reload began: a failure is blamed on the one that changed. */
   private changedFiles = new Set<string>();
+  /**
+   * Each file saved before a reload whose outcome was told (swapped in, or refused and said why),
+   * as that reload found it before loading it: the same content again gets the same outcome.
+   */
+  private readonly triedSnapshots = new Map<string, FileSnapshot>();
   reloads = 0;
 
   private constructor(
@@ -173,6 +179,10 @@ export class ReloadingExecutor implements TaskExecutor {
     const started = performance.now();
     const changed = this.changedFiles;
     this.changedFiles = new Set();
+    // The tail of a save already tried (its last event came after the load had begun) needs no
+    // second try; a crash, with no file changed, does.
+    if (changed.size > 0 && unchangedSince(this.triedSnapshots, changed)) return;
+    const snapshots = snapshotFiles(changed);
     this.standbys.markEditing();
     const next = this.standbys.take() ?? new HostProcess();
     let files: readonly string[];
@@ -192,6 +202,12 @@ export class ReloadingExecutor implements TaskExecutor {
     } catch (error) {
       next.kill();
       this.standbys.fill();
+      if (this.reloadAgain) {
+        // Saved again while this loaded (an editor's save split in two, or a quick fix): the
+        // newer content is loaded next, and its outcome is the one to report.
+        this.log.debug({ err: error }, 'reload superseded by a newer save');
+        return;
+      }
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
       const location = error instanceof HostLoadError ? blame(error.location, changed) : undefined;
@@ -201,6 +217,7 @@ export class ReloadingExecutor implements TaskExecutor {
       const detail = location === undefined || this.log.isLevelEnabled('debug') ? { err: error } : {};
       this.log.error({ ...detail, ...location }, `reload failed: ${where}the running code stays in place until the next good save`);
       this.events.reloadFailed?.(error as Error);
+      this.remember(snapshots);
       return;
     }
     // Swap: hold new messages, let the old code finish what it has, then hand over.
@@ -234,6 +251,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
     this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
     this.loadedFiles = files;
+    this.remember(snapshots);
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
@@ -258,6 +276,10 @@ export class ReloadingExecutor implements TaskExecutor {
       publishAddresses: this.publishAddresses,
       dedup: this.deps.dedupSnapshot(),
     });
+  }
+
+  private remember(snapshots: ReadonlyMap<string, FileSnapshot>): void {
+    for (const [file, snapshot] of snapshots) this.triedSnapshots.set(file, snapshot);
   }
 
   private updateWatch(files: readonly string[]): void {

@@ -1,0 +1,35 @@
+/**
+ * What a saved file held when a reload began to load it. One save is several file events, and one
+ * may come after the reload has started (the editor was descheduled between two writes): the
+ * snapshot tells such a late event of a save already tried from a new save, which needs a reload.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+
+/** A file's identity, times, size and content digest; undefined for a file that does not exist. */
+export type FileSnapshot = string | undefined;
+
+function snapshotOf(file: string): FileSnapshot {
+  try {
+    const stats = statSync(file, { bigint: true });
+    // The times in nanoseconds tell two saves of the same content apart (undo, then redo), and the
+    // digest tells two saves apart where the file system keeps times in whole seconds.
+    const digest = createHash('sha1').update(readFileSync(file)).digest('base64');
+    return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}:${digest}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The snapshots of these files, taken now (before the child that loads them reads them). */
+export function snapshotFiles(files: Iterable<string>): Map<string, FileSnapshot> {
+  return new Map([...files].map((file) => [file, snapshotOf(file)]));
+}
+
+/** True when every one of `files` has a snapshot in `loaded` and is still as that snapshot says. */
+export function unchangedSince(loaded: ReadonlyMap<string, FileSnapshot>, files: Iterable<string>): boolean {
+  for (const file of files) {
+    if (!loaded.has(file) || loaded.get(file) !== snapshotOf(file)) return false;
+  }
+  return true;
+}
