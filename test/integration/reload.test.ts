@@ -9,22 +9,25 @@ import { rename, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Producer } from '../../client/producer.ts';
-import { brokerStats, CliProjects, eventually, publish, type CliProject, type CliRun, type LogLine } from './helpers/cli-project.ts';
+import { brokerStats, CliProjects, eventually, publish } from './helpers/cli-project.ts';
 import {
   CHANNEL,
   CONFIG_FILE,
   HELPER_FILE,
   TOPIC,
-  WATCH_ARGS,
   WORKER_FILE,
   configSource,
+  handle,
+  handledBy,
   helperSource,
   isAlive,
   labelLine,
   preludeLine,
   processTree,
+  reloaded,
+  reloadFailed,
+  startWatched,
   workerSource,
-  writeReloadProject,
   type Closed,
   type Handled,
 } from './helpers/reload-fixture.ts';
@@ -32,51 +35,9 @@ import {
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
 
-interface Watched {
-  project: CliProject;
-  run: CliRun;
-  httpAddress: string;
-  tcpAddress: string;
-}
-
-async function startWatched(): Promise<Watched> {
-  const project = await projects.create();
-  await writeReloadProject(project);
-  const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS);
-  const { httpAddress, tcpAddress } = await run.brokerAddresses();
-  await run.subscribed(['apply']);
-  return { project, run, httpAddress, tcpAddress };
-}
-
-/** Publishes `id` and waits until the worker has recorded it. */
-async function handle(watched: Watched, id: string): Promise<Handled> {
-  await publish(watched.httpAddress, TOPIC, id);
-  return eventually(async () => (await watched.project.records<Handled>('handled.jsonl')).find((record) => record.id === id), `message ${id} handled`);
-}
-
-/** Publishes probes until one is handled by `version` of the code. */
-async function handledBy(watched: Watched, version: number): Promise<Handled> {
-  let probe = 0;
-  return eventually(async () => {
-    const record = await handle(watched, `v${version}-probe-${probe++}`);
-    return record.version === version ? record : undefined;
-  }, `a message handled by version ${version}`);
-}
-
-function reloaded(run: CliRun, reloads: number): Promise<LogLine> {
-  return run.waitForMessage('worker code reloaded', { reloads });
-}
-
-/** The n-th "reload failed" line (1-based). */
-function reloadFailed(run: CliRun, n: number): Promise<LogLine> {
-  let seen = 0;
-  // Lines are offered to the predicate once each, in order: counting them finds the n-th.
-  return run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed') && ++seen === n, `reload failure #${n}`);
-}
-
 describe('a save reloads the code', () => {
   it('switches from version 1 to version 2 on the next message, and runs the old code close hook', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run } = watched;
     expect(await handle(watched, 'm1')).toMatchObject({ version: 1, tag: 'h1', label: 'a' });
 
@@ -97,7 +58,7 @@ describe('a save reloads the code', () => {
   });
 
   it('watches a helper module the worker imports, and the config file', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run } = watched;
     expect(await handle(watched, 'm1')).toMatchObject({ tag: 'h1', label: 'a' });
 
@@ -113,7 +74,7 @@ describe('a save reloads the code', () => {
 
 describe('saves that replace the file', () => {
   it('reloads on every save of an editor that writes the file, then renames a new copy over it', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project } = watched;
     const file = project.path(WORKER_FILE);
     for (let version = 2; version <= 4; version++) {
@@ -132,7 +93,7 @@ describe('saves that replace the file', () => {
 
 describe('a broken edit', () => {
   it('keeps version 1 running and logs file, line and reason for each kind, then a good save reloads', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run } = watched;
     const workerPath = project.path(WORKER_FILE);
     await handle(watched, 'm0');
@@ -173,7 +134,7 @@ describe('a broken edit', () => {
 
 describe('reloads under load', () => {
   it('handles every message exactly once across 10 reloads during a steady publish', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run, tcpAddress } = watched;
     const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000 });
     projects.defer(() => producer.close());
@@ -236,7 +197,7 @@ describe('reloads under load', () => {
 
 describe('a crash of the worker code', () => {
   it('loads the code again in a new child, and the message is handled on its next attempt', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run } = watched;
     await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude: `if (message.text() === 'crash' && message.attempts === 1) process.exit(3);` }));
     await reloaded(run, 1);
@@ -255,7 +216,7 @@ describe('a crash of the worker code', () => {
 
 describe('shutdown', () => {
   it('SIGTERM while watching exits 0, runs the close hook and leaves no child process behind', async () => {
-    const watched = await startWatched();
+    const watched = await startWatched(projects);
     const { project, run } = watched;
     await project.write(WORKER_FILE, workerSource({ version: 2 }));
     await reloaded(run, 1);

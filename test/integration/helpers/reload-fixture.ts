@@ -3,10 +3,11 @@
  * version constant, imports a helper module of the project and reads an option from the config
  * file. Each message it handles is appended to `handled.jsonl` (the message's text, the version,
  * the helper's tag, the option, the child's pid and the time); its close hook appends to
- * `closed.jsonl`. Also: the process tree of a runner, for pid and memory checks.
+ * `closed.jsonl`. Also: a watched run of it and the waits a test needs, and the process tree of a
+ * runner, for pid and memory checks.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { CliProject } from './cli-project.ts';
+import { eventually, publish, type CliProject, type CliProjects, type CliRun, type LogLine } from './cli-project.ts';
 
 export const TOPIC = 'edits';
 export const CHANNEL = 'apply';
@@ -101,6 +102,51 @@ export async function writeReloadProject(project: CliProject): Promise<void> {
 
 /** The runner's flags for a watched run on free ports. */
 export const WATCH_ARGS = ['--watch', '--log-level', 'info'];
+
+/** A watched run of the fixture on an embedded broker. */
+export interface Watched {
+  project: CliProject;
+  run: CliRun;
+  httpAddress: string;
+  tcpAddress: string;
+}
+
+/** Writes the project, starts `--watch` on it and waits until its task is subscribed. */
+export async function startWatched(projects: CliProjects): Promise<Watched> {
+  const project = await projects.create();
+  await writeReloadProject(project);
+  const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS);
+  const { httpAddress, tcpAddress } = await run.brokerAddresses();
+  await run.subscribed(['apply']);
+  return { project, run, httpAddress, tcpAddress };
+}
+
+/** Publishes `id` and waits until the worker has recorded it. */
+export async function handle(watched: Watched, id: string): Promise<Handled> {
+  await publish(watched.httpAddress, TOPIC, id);
+  return eventually(async () => (await watched.project.records<Handled>('handled.jsonl')).find((record) => record.id === id), `message ${id} handled`);
+}
+
+/** Publishes probes until one is handled by `version` of the code. */
+export async function handledBy(watched: Watched, version: number): Promise<Handled> {
+  let probe = 0;
+  return eventually(async () => {
+    const record = await handle(watched, `v${version}-probe-${probe++}`);
+    return record.version === version ? record : undefined;
+  }, `a message handled by version ${version}`);
+}
+
+/** The "worker code reloaded" line of the n-th reload. */
+export function reloaded(run: CliRun, reloads: number): Promise<LogLine> {
+  return run.waitForMessage('worker code reloaded', { reloads });
+}
+
+/** The n-th "reload failed" line (1-based). */
+export function reloadFailed(run: CliRun, n: number): Promise<LogLine> {
+  let seen = 0;
+  // Lines are offered to the predicate once each, in order: counting them finds the n-th.
+  return run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed') && ++seen === n, `reload failure #${n}`);
+}
 
 interface ProcStat {
   pid: number;

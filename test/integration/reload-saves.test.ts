@@ -1,0 +1,61 @@
+/**
+ * Saves that come faster than reloads, black-box: saves back to back end with the last one's code
+ * running, with no failure reported for a file caught half-written and no message handled by older
+ * code after it; a save that lands while a swap waits for a running task is applied after that swap,
+ * and the task finishes, once, on the code that took it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
+import { TOPIC, WORKER_FILE, handledBy, reloaded, startWatched, workerSource, type Closed, type Handled } from './helpers/reload-fixture.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+/** Module evaluation of each version, recorded: when it is there, that version has loaded in a child. */
+const LOADED_MARKER = `appendFileSync('loaded.jsonl', JSON.stringify({ version: VERSION }) + '\\n');`;
+
+describe('saves faster than reloads', () => {
+  it('saves back to back end with the last content running, and nothing older runs after it', async () => {
+    const watched = await startWatched(projects);
+    const { project, run } = watched;
+    const LAST = 9;
+    for (let version = 2; version <= LAST; version++) await project.write(WORKER_FILE, workerSource({ version }));
+
+    const first = await handledBy(watched, LAST);
+    const handled = await project.records<Handled>('handled.jsonl');
+    const after = handled.slice(handled.findIndex((record) => record.id === first.id));
+    expect(after.filter((record) => record.version !== LAST)).toEqual([]);
+    expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+  });
+
+  it('a save while a swap waits for a running task: that swap completes, then the save applies', async () => {
+    const watched = await startWatched(projects);
+    const { project, run } = watched;
+    // The task of 'slow' holds its child for a while (without spinning); every task says when it starts.
+    const taskPrelude = [
+      `appendFileSync('started.jsonl', JSON.stringify({ id: message.text() }) + '\\n');`,
+      `if (message.text() === 'slow') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);`,
+    ].join(' ');
+    const source = (version: number): string => workerSource({ version, prelude: LOADED_MARKER, taskPrelude });
+    await project.write(WORKER_FILE, source(2));
+    await reloaded(run, 1);
+
+    await publish(watched.httpAddress, TOPIC, 'slow');
+    await eventually(async () => ((await project.records<{ id: string }>('started.jsonl')).some((record) => record.id === 'slow') ? true : undefined), 'the slow task to start');
+    await project.write(WORKER_FILE, source(3));
+    // Version 3 has loaded in a standby: its swap now waits for the slow task.
+    await eventually(async () => ((await project.records<{ version: number }>('loaded.jsonl')).some((record) => record.version === 3) ? true : undefined), 'version 3 loaded');
+    await project.write(WORKER_FILE, source(4));
+
+    expect(await handledBy(watched, 4)).toMatchObject({ version: 4 });
+    const slow = (await project.records<Handled>('handled.jsonl')).filter((record) => record.id === 'slow');
+    expect(slow, 'the slow task ran once, on the code that took it').toEqual([expect.objectContaining({ version: 2 })]);
+    // Version 3 took over in between: its close hook ran when version 4 replaced it.
+    const closed = await eventually(async () => {
+      const records = await project.records<Closed>('closed.jsonl');
+      return records.length >= 3 ? records : undefined;
+    }, 'the close hooks of versions 1 to 3');
+    expect(closed.map((record) => record.version)).toEqual([1, 2, 3]);
+    expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+  });
+});
