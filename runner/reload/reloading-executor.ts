@@ -119,7 +119,12 @@ export class ReloadingExecutor implements TaskExecutor {
     // On two cores the first standby starts up beside the first child, so that a save soon after
     // the start finds it warm; a second one waits for the first load, not to slow the start more.
     if (params.editing === true) executor.standbys.fill();
-    const { files } = await executor.loadInto(first);
+    const { files } = await executor.loadInto(first).catch((error: unknown) => {
+      // Nothing of a start that failed stays behind.
+      first.kill();
+      executor.standbys.close();
+      throw error;
+    });
     executor.activate(first);
     executor.loadedFiles = files;
     if (params.editing === true) executor.standbys.markEditing();
