@@ -9,7 +9,8 @@
  * - `nsqworker --help`, and a worker's `--topic T --channel C --help`, wall time (median of 5);
  * - a worker on the embedded broker: start → "subscribed", wall time (median of 5);
  * - `--watch`: the runner's RSS, each child's RSS and private memory (USS: what one more child
- *   costs), and the whole tree's PSS and summed RSS, at rest.
+ *   costs), and the whole tree's PSS and summed RSS, 2 s after the start: the active host and, as
+ *   in a run's first minute edits are expected, two warm standbys (one after a minute without a save).
  *
  * Run: npm run bench footprint
  */
@@ -157,7 +158,7 @@ function memoryOf(pid: number): { rss: number; pss: number; uss: number } {
 
 interface WatchMemory {
   parent: number;
-  /** The largest child (the active host or the warm standby), RSS and USS. */
+  /** The largest child (the active host or a warm standby), RSS and USS. */
   childRss: number;
   childUss: number;
   /** PSS summed over every process: the tree's real total, shared pages counted once. */
@@ -165,7 +166,7 @@ interface WatchMemory {
   totalRss: number;
 }
 
-/** Memory under --watch, at rest: the runner, and its children (the active host and the warm standby). */
+/** Memory under --watch, 2 s after the start: the runner, and its children (the active host and the warm standbys). */
 async function watchMemory(dir: string): Promise<WatchMemory> {
   const args = ['--topic', 'fp', '--channel', 'c', '--watch', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', join(dir, 'data-watch')];
   const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
