@@ -15,6 +15,7 @@
  * the file half-saved.
  */
 import { FSWatcher, watch } from 'chokidar';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
@@ -27,6 +28,23 @@ import type { Logger } from 'pino';
  */
 export const WATCH_DEBOUNCE_MS = 5;
 
+/**
+ * How long a save may leave a file empty or missing (a truncate or a rename done, the write not
+ * yet) before the reload goes ahead anyway: a busy machine can hold an editor that long between
+ * two calls, and a reload that reads the file then spends a standby on nothing. An edit that
+ * really empties or deletes a file waits this long too.
+ */
+export const HALF_SAVED_WAIT_MS = 100;
+
+/** Empty or missing: what a file looks like between the two halves of a save. */
+function looksHalfSaved(file: string): boolean {
+  try {
+    return statSync(file).size === 0;
+  } catch {
+    return true;
+  }
+}
+
 export class ProjectWatcher {
   private readonly watcher: FSWatcher;
   private files = new Set<string>();
@@ -35,6 +53,8 @@ export class ProjectWatcher {
   private closed = false;
   private readonly initialScan: Promise<void>;
   private changed = new Set<string>();
+  /** When the first event of the changes not yet reported came. */
+  private firstEventAt = 0;
 
   constructor(
     /** Called with the files that changed since the last call. */
@@ -91,17 +111,27 @@ export class ProjectWatcher {
 
   private noticed(path: string): void {
     if (!this.files.has(path)) return;
+    if (this.changed.size === 0) this.firstEventAt = performance.now();
     this.changed.add(path);
     this.schedule();
   }
 
   private schedule(): void {
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      const changed = this.changed;
-      this.changed = new Set();
-      if (!this.closed) this.onChange(changed);
-    }, this.debounceMs);
+    this.debounce = setTimeout(() => this.report(), this.debounceMs);
+  }
+
+  private report(): void {
+    if (this.closed) return;
+    const waited = performance.now() - this.firstEventAt;
+    if (waited < HALF_SAVED_WAIT_MS && [...this.changed].some(looksHalfSaved)) {
+      // The save's next event reschedules as usual; without one, go ahead at the deadline.
+      this.debounce = setTimeout(() => this.report(), HALF_SAVED_WAIT_MS - waited);
+      return;
+    }
+    const changed = this.changed;
+    this.changed = new Set();
+    this.onChange(changed);
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,15 @@
 /**
  * Saves that come faster than reloads, black-box: saves back to back end with the last one's code
  * running, with no failure reported for a file caught half-written and no message handled by older
- * code after it; a save that lands while a swap waits for a running task is applied after that swap,
- * and the task finishes, once, on the code that took it.
+ * code after it; a save split by a pause (the file emptied, then written) makes one reload and no
+ * failure; a save that lands while a swap waits for a running task is applied after that swap, and
+ * the task finishes, once, on the code that took it.
  */
+import { truncate, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
-import { TOPIC, WORKER_FILE, handledBy, reloaded, startWatched, workerSource, type Closed, type Handled } from './helpers/reload-fixture.ts';
+import { TOPIC, WORKER_FILE, handle, handledBy, reloaded, startWatched, workerSource, type Closed, type Handled } from './helpers/reload-fixture.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -25,6 +28,23 @@ describe('saves faster than reloads', () => {
     const handled = await project.records<Handled>('handled.jsonl');
     const after = handled.slice(handled.findIndex((record) => record.id === first.id));
     expect(after.filter((record) => record.version !== LAST)).toEqual([]);
+    expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+  });
+
+  it('a save split by a pause, the file emptied and then written, makes one reload and no failure', async () => {
+    const watched = await startWatched(projects);
+    const { project, run } = watched;
+    const file = project.path(WORKER_FILE);
+    await truncate(file);
+    // The editor held up between the two calls of its save, as on a busy machine.
+    await delay(40);
+    await writeFile(file, workerSource({ version: 2 }));
+    await reloaded(run, 1);
+    expect(await handle(watched, 'after-the-split-save')).toMatchObject({ version: 2 });
+    // A second reload of that save would take this number, and version 2 would answer.
+    await project.write(WORKER_FILE, workerSource({ version: 3 }));
+    await reloaded(run, 2);
+    expect(await handle(watched, 'after-the-next-save')).toMatchObject({ version: 3 });
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 
