@@ -22,7 +22,8 @@ import { isOwnCode } from '../worker/own-files.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
-import type { LoadFailureLocation, LoadRequest } from './protocol.ts';
+import type { LoadRequest } from './protocol.ts';
+import { reloadFailureLine } from './reload-failure.ts';
 
 export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
 
@@ -41,18 +42,6 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
     if (file === configPath || file.startsWith(workersRoot)) return true;
     return !isOwnCode(file);
   });
-}
-
-/**
- * A value the options schema rejects is both a config value and a schema line: the file saved
- * decides. A new schema that rejects the config's value points at the schema's line; a new value in
- * the config points at the config file.
- */
-function blame(location: LoadFailureLocation | undefined, changed: ReadonlySet<string>): LoadFailureLocation | undefined {
-  const declared = location?.declaredIn;
-  if (location === undefined) return undefined;
-  if (declared === undefined || changed.has(location.file) || !changed.has(declared.file)) return location;
-  return { ...location, file: declared.file, line: declared.line, column: undefined, declaredIn: undefined };
 }
 
 export class ReloadingExecutor implements TaskExecutor {
@@ -215,12 +204,8 @@ export class ReloadingExecutor implements TaskExecutor {
       }
       // A fix may land in a file only the broken code imports (a new helper): watch that too.
       if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
-      const location = error instanceof HostLoadError ? blame(error.location, changed) : undefined;
-      const at = location === undefined ? '' : `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
-      const where = location === undefined ? '' : `${at}: ${location.reason}; `;
-      // Where and why is what helps; the compiler's or loader's stack only at debug.
-      const detail = location === undefined || this.log.isLevelEnabled('debug') ? { err: error } : {};
-      this.log.error({ ...detail, ...location }, `reload failed: ${where}the running code stays in place until the next good save`);
+      const { fields, message } = reloadFailureLine(error, changed, this.log.isLevelEnabled('debug'));
+      this.log.error(fields, message);
       this.events.reloadFailed?.(error as Error);
       this.remember(snapshots);
       return;

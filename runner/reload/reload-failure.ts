@@ -1,0 +1,26 @@
+/**
+ * What a refused reload says: the file, line and column to fix and why, on one line; the compiler's
+ * or loader's stack only at debug, or when there is no place to point at.
+ */
+import { formatLocation, type LoadFailureLocation } from '../worker/load-failure.ts';
+import { HostLoadError } from './host-process.ts';
+
+/**
+ * A value the options schema rejects is both a config value and a schema line: the file saved
+ * decides. A new schema that rejects the config's value points at the schema's line; a new value in
+ * the config points at the config file.
+ */
+function blame(location: LoadFailureLocation | undefined, changed: ReadonlySet<string>): LoadFailureLocation | undefined {
+  const declared = location?.declaredIn;
+  if (location === undefined) return undefined;
+  if (declared === undefined || changed.has(location.file) || !changed.has(declared.file)) return location;
+  return { ...location, file: declared.file, line: declared.line, column: undefined, declaredIn: undefined };
+}
+
+/** The fields and message of the error line for `error`, a load that failed after `changed` were saved. */
+export function reloadFailureLine(error: unknown, changed: ReadonlySet<string>, debug: boolean): { fields: Record<string, unknown>; message: string } {
+  const location = error instanceof HostLoadError ? blame(error.location, changed) : undefined;
+  const where = location === undefined ? '' : `${formatLocation(location)}: ${location.reason}; `;
+  const detail = location === undefined || debug ? { err: error } : {};
+  return { fields: { ...detail, ...location }, message: `reload failed: ${where}the running code stays in place until the next good save` };
+}
