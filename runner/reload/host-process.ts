@@ -54,8 +54,9 @@ export class HostProcess {
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
 
-  constructor() {
-    this.child = fork(ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `warmUpFile`: the throwaway TypeScript module the child warms tsx up with (warmUpModule). */
+  constructor(warmUpFile?: string) {
+    this.child = fork(ENTRY, warmUpFile === undefined ? [] : [warmUpFile], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.warm = new Promise((resolve, reject) => {
       const onMessage = (message: ChildToParent): void => {
         if (message.t !== 'warm') return;

@@ -150,6 +150,7 @@ process.on('message', (message: ParentToChild) => {
 
 // Warm up: the package every worker imports, tsx, and the pretty printer a terminal asks for.
 await import('../../index.ts');
-await warmUpUserCodeLoader();
+// The runner names the throwaway module to warm tsx up with.
+await warmUpUserCodeLoader(process.argv[2]);
 preloadLogFormat();
 send({ t: 'warm' });

@@ -19,6 +19,7 @@ import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
+import { warmUpModule } from '../worker/user-code.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
@@ -47,6 +48,8 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
   private readonly standbys: StandbyPool;
+  /** What every child warms tsx up with. */
+  private readonly warmUpFile = warmUpModule();
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -75,7 +78,7 @@ export class ReloadingExecutor implements TaskExecutor {
     private readonly log: Logger,
     private readonly events: ReloadEvents,
   ) {
-    this.standbys = new StandbyPool(log, () => new HostProcess());
+    this.standbys = new StandbyPool(log, () => this.spawnHost());
   }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
@@ -104,7 +107,7 @@ export class ReloadingExecutor implements TaskExecutor {
       params.log,
       params.events ?? {},
     );
-    const first = new HostProcess();
+    const first = executor.spawnHost();
     // On two cores the first standby starts up beside the first child, so that a save soon after
     // the start finds it warm; a second one waits for the first load, not to slow the start more.
     if (params.editing === true) executor.standbys.fill();
@@ -178,7 +181,7 @@ export class ReloadingExecutor implements TaskExecutor {
     if (changed.size > 0 && unchangedSince(this.triedSnapshots, changed)) return;
     const snapshots = snapshotFiles(changed);
     this.standbys.markEditing();
-    const next = this.standbys.take() ?? new HostProcess();
+    const next = this.standbys.take() ?? this.spawnHost();
     let files: readonly string[];
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
@@ -245,6 +248,10 @@ export class ReloadingExecutor implements TaskExecutor {
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
+  }
+
+  private spawnHost(): HostProcess {
+    return new HostProcess(this.warmUpFile);
   }
 
   private activate(host: HostProcess): void {

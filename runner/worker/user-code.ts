@@ -9,8 +9,7 @@
  * the copy this process already runs — one package in memory, one `Worker` class, one `zod`
  * instance per schema — instead of a second copy compiled for the user's graph.
  */
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,8 +22,6 @@ const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 /** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
 const importedFiles = new Set<string>();
 let registered: Promise<void> | undefined;
-/** Where {@link warmUpUserCodeLoader} put its throwaway module: not a project file. */
-let warmUpDir: string | undefined;
 let freshLoads = 0;
 
 function findPackageRoot(from: string): string {
@@ -49,7 +46,7 @@ export function registerTsx(): Promise<void> {
       onImport: (url: string) => {
         if (!url.startsWith('file:')) return;
         const path = fileURLToPath(url.split('?')[0]!);
-        if (isProjectFile(path) && (warmUpDir === undefined || !path.startsWith(warmUpDir))) importedFiles.add(path);
+        if (isProjectFile(path)) importedFiles.add(path);
       },
     });
   })();
@@ -57,22 +54,41 @@ export function registerTsx(): Promise<void> {
 }
 
 /**
- * Loads a throwaway TypeScript module through tsx, so that a process about to load user code has
- * paid ahead for what tsx does once per process (its hooks thread compiles its own code on first
- * use; esbuild's service starts on the first transform): for a reload, the load is on the path from
- * the save to the swap. The module is not reported as imported.
+ * The throwaway TypeScript module for {@link warmUpUserCodeLoader}, in the project's
+ * `node_modules/.cache/nsqworker/` (where build tools keep theirs), written once: one path, so that
+ * tsx's cache has its transform from the first process on. Undefined where the project has no
+ * node_modules folder or it cannot be written: then there is no head start, nothing else.
  */
-export async function warmUpUserCodeLoader(): Promise<void> {
-  await registerTsx();
-  warmUpDir = mkdtempSync(join(tmpdir(), 'nsqworker-warm-up-'));
-  const file = join(warmUpDir, 'warm-up.mts');
+export function warmUpModule(projectDir: string = process.cwd()): string | undefined {
+  const modules = join(projectDir, 'node_modules');
+  if (!existsSync(modules)) return undefined;
+  const file = join(modules, '.cache', 'nsqworker', 'warm-up.mts');
   try {
-    // New content each time: a transform cached by tsx would leave esbuild unstarted.
-    writeFileSync(file, `export const warm: number = ${process.pid};\n`);
-    await import(pathToFileURL(file).href);
-  } finally {
-    rmSync(warmUpDir, { recursive: true, force: true });
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true });
+      // Written whole under another name, then renamed: a process importing it meanwhile sees all or nothing.
+      const partial = `${file}.${process.pid}`;
+      writeFileSync(partial, 'export const warm: number = 1;\n');
+      renameSync(partial, file);
+    }
+    return file;
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * Registers tsx and loads `file` (from {@link warmUpModule}) through it, so that a process
+ * about to load user code has paid ahead for what tsx does on its first load (40-60 ms: its hooks
+ * thread compiling its own code paths): for a reload, that load is on the path from the save to
+ * the swap. Not a project file (it is in node_modules): not reported as imported. esbuild's
+ * service (12 MB) is not started for it: tsx's cache has the transform after the first process, and
+ * starting the service ahead saved no measurable time. A file that is gone costs only the head start.
+ */
+export async function warmUpUserCodeLoader(file: string | undefined): Promise<void> {
+  await registerTsx();
+  if (file === undefined) return;
+  await import(pathToFileURL(file).href).catch(() => undefined);
 }
 
 /**
