@@ -199,9 +199,9 @@ export class ReloadingExecutor implements TaskExecutor {
     } catch (error) {
       next.kill();
       this.standbys.fill();
-      if (this.reloadAgain) {
-        // Saved again while this loaded (an editor's save split in two, or a quick fix): the
-        // newer content is loaded next, and its outcome is the one to report.
+      if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
+        // Saved again while this loaded (a quick fix, or the next save began and the child read
+        // it half-written): the newer content is loaded next, its outcome is the one to report.
         this.log.debug({ err: error }, 'reload superseded by a newer save');
         return;
       }
