@@ -93,6 +93,8 @@ export async function bindWorker(params: {
   // The tasks of the code running now: a reload may change them.
   let current: readonly string[] = [...taskNames];
   const consumerOf = new Map<string, Consumer>();
+  /** Consumers of tasks removed on reload, being drained and closed: their disconnects are ours. */
+  const retiring = new Set<Consumer>();
   const executor = await params.createExecutor({
     topic,
     channel: settings.channel,
@@ -114,7 +116,9 @@ export async function bindWorker(params: {
           const consumer = consumerOf.get(removed.task)!;
           // Every nsqd it consumed from has the channel; asked before the close forgets them.
           const nsqds = consumer.knownAddresses;
+          retiring.add(consumer);
           await consumer.close();
+          retiring.delete(consumer);
           consumers.splice(consumers.indexOf(consumer), 1);
           consumerOf.delete(removed.task);
           channels.delete(removed.task);
@@ -243,7 +247,7 @@ export async function bindWorker(params: {
     consumer.on('warning', (warning) => log.warn(warning, warning.message));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {
-      if (closing === undefined) log.warn({ nsqd: address, err: error }, 'disconnected');
+      if (closing === undefined && !retiring.has(consumer)) log.warn({ nsqd: address, err: error }, 'disconnected');
       else log.debug({ nsqd: address }, 'disconnected');
     });
     consumerOf.set(task, consumer);

@@ -67,7 +67,11 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
   const rejected: RejectedWorkerFile[] = [];
   for (const topic of readdirSync(root).sort()) {
     const folder = join(root, topic);
-    if (!isDirectory(folder)) continue;
+    if (!isDirectory(folder)) {
+      // A worker file straight in workers/ is a common slip: say where it belongs.
+      if (SUFFIX.test(topic) && !topic.endsWith('.d.ts')) rejected.push({ path: folder, reason: `it is not in a topic folder (move it to ${root}/<topic>/${topic})` });
+      continue;
+    }
     for (const fileName of readdirSync(folder).sort()) {
       if (!SUFFIX.test(fileName) || fileName.endsWith('.d.ts')) continue;
       if (isValidTopicName(topic) && channelFromFileName(topic, fileName) !== undefined) continue;

@@ -50,6 +50,17 @@ describe('bad names are reported with the naming rule', () => {
     expect(missing.stderr).toMatch(/not workers by their names: .*orders!_email_worker\.ts/);
   });
 
+  it('a worker file straight in workers/, not in its topic folder', async () => {
+    const p = await projects.create();
+    await p.write('workers/greet_hello_worker.ts', WORKER);
+    const listed = await p.run(['list']);
+    expect(listed.code).toBe(2);
+    expect(listed.stdout).toMatch(/NOT A WORKER: .*workers\/greet_hello_worker\.ts: it is not in a topic folder \(move it to .*workers\/<topic>\/greet_hello_worker\.ts\)/);
+    const run = await p.run(['--topic', 'greet', '--channel', 'hello', ...FREE]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/not workers by their names: .*workers\/greet_hello_worker\.ts/);
+  });
+
   it('at the start of dev', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
