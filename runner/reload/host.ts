@@ -60,9 +60,13 @@ async function importConfig(path: string | undefined): Promise<NsqworkerConfig> 
 }
 
 async function load(request: LoadRequest): Promise<void> {
+  // The config file loads beside the worker (each import waits on tsx's thread); the worker's
+  // failure, if both fail, is the one reported.
+  const configLoading = importConfig(request.configPath);
+  configLoading.catch(() => {});
   const moduleExports = (await importUserModule(request.file)).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
-  const config = await importConfig(request.configPath);
+  const config = await configLoading;
   const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags, request.configPath);
   const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;
