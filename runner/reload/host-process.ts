@@ -4,9 +4,11 @@
  * so the consumer requeues those messages.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
+import { warmUpModuleOf } from '../worker/user-code.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
@@ -54,9 +56,9 @@ export class HostProcess {
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
 
-  /** `warmUpFile`: the throwaway TypeScript module the child warms tsx up with (warmUpModule). */
-  constructor(warmUpFile?: string) {
-    this.child = fork(ENTRY, warmUpFile === undefined ? [] : [warmUpFile], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `warmUpFolder`: where the child writes the throwaway module it warms tsx up with (warmUpFolder). */
+  constructor(warmUpFolder?: string) {
+    this.child = fork(ENTRY, warmUpFolder === undefined ? [] : [warmUpFolder], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.warm = new Promise((resolve, reject) => {
       const onMessage = (message: ChildToParent): void => {
         if (message.t !== 'warm') return;
@@ -70,6 +72,8 @@ export class HostProcess {
     this.warm.catch(() => {});
     this.child.on('message', (message: ChildToParent) => this.onMessage(message));
     this.child.once('exit', (code, signal) => {
+      // Killed while warming up, the child left its throwaway module behind.
+      if (warmUpFolder !== undefined && this.child.pid !== undefined) rmSync(warmUpModuleOf(warmUpFolder, this.child.pid), { force: true });
       this.onExit();
       if (!this.released) this.unexpectedExitListener?.({ code, signal });
     });

@@ -19,7 +19,7 @@ import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
-import { warmUpModule } from '../worker/user-code.ts';
+import { warmUpFolder } from '../worker/user-code.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
@@ -48,8 +48,8 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
   private readonly standbys: StandbyPool;
-  /** What every child warms tsx up with. */
-  private readonly warmUpFile = warmUpModule();
+  /** Where each child writes the throwaway module it warms tsx up with. */
+  private readonly warmUpFolder = warmUpFolder();
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -251,7 +251,7 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   private spawnHost(): HostProcess {
-    return new HostProcess(this.warmUpFile);
+    return new HostProcess(this.warmUpFolder);
   }
 
   private activate(host: HostProcess): void {

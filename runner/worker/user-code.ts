@@ -9,7 +9,8 @@
  * the copy this process already runs — one package in memory, one `Worker` class, one `zod`
  * instance per schema — instead of a second copy compiled for the user's graph.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -54,41 +55,48 @@ export function registerTsx(): Promise<void> {
 }
 
 /**
- * The throwaway TypeScript module for {@link warmUpUserCodeLoader}, in the project's
- * `node_modules/.cache/nsqworker/` (where build tools keep theirs), written once: one path, so that
- * tsx's cache has its transform from the first process on. Undefined where the project has no
- * node_modules folder or it cannot be written: then there is no head start, nothing else.
+ * Where a process about to load user code writes its throwaway module for
+ * {@link warmUpUserCodeLoader}: the project's `node_modules/.cache/nsqworker/` (where build tools
+ * keep theirs). Undefined where the project has no node_modules folder or it cannot be written:
+ * then there is no head start, nothing else.
  */
-export function warmUpModule(projectDir: string = process.cwd()): string | undefined {
+export function warmUpFolder(projectDir: string = process.cwd()): string | undefined {
   const modules = join(projectDir, 'node_modules');
   if (!existsSync(modules)) return undefined;
-  const file = join(modules, '.cache', 'nsqworker', 'warm-up.mts');
+  const folder = join(modules, '.cache', 'nsqworker');
   try {
-    if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
-      // Written whole under another name, then renamed: a process importing it meanwhile sees all or nothing.
-      const partial = `${file}.${process.pid}`;
-      writeFileSync(partial, 'export const warm: number = 1;\n');
-      renameSync(partial, file);
-    }
-    return file;
+    mkdirSync(folder, { recursive: true });
+    return folder;
   } catch {
     return undefined;
   }
 }
 
+/** The throwaway module of process `pid` in `folder`: its parent removes it if the process died first. */
+export function warmUpModuleOf(folder: string, pid: number): string {
+  return join(folder, `warm-up-${pid}.mts`);
+}
+
 /**
- * Registers tsx and loads `file` (from {@link warmUpModule}) through it, so that a process
- * about to load user code has paid ahead for what tsx does on its first load (40-60 ms: its hooks
- * thread compiling its own code paths): for a reload, that load is on the path from the save to
- * the swap. Not a project file (it is in node_modules): not reported as imported. esbuild's
- * service (12 MB) is not started for it: tsx's cache has the transform after the first process, and
- * starting the service ahead saved no measurable time. A file that is gone costs only the head start.
+ * Registers tsx and loads a throwaway TypeScript module through it, so that a process about to
+ * load user code has paid ahead for what tsx does on its first load (its hooks thread compiling its
+ * own code paths, esbuild's service starting: 15-20 ms of a warm child's 40, measured): for a
+ * reload, that load is on the path from the save to the swap. The module's content is new each
+ * time, or tsx's cache would answer and leave esbuild unstarted. It is in node_modules: not a
+ * project file, not reported as imported. A folder that cannot be written costs only the head start.
  */
-export async function warmUpUserCodeLoader(file: string | undefined): Promise<void> {
+export async function warmUpUserCodeLoader(folder: string | undefined): Promise<void> {
   await registerTsx();
-  if (file === undefined) return;
-  await import(pathToFileURL(file).href).catch(() => undefined);
+  if (folder === undefined) return;
+  const file = warmUpModuleOf(folder, process.pid);
+  try {
+    writeFileSync(file, `export const warm: string = '${randomUUID()}';\n`);
+    await import(pathToFileURL(file).href);
+  } catch {
+    // Only a head start.
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /**
