@@ -157,6 +157,12 @@ export abstract class DiskQueueState implements Committable {
 
   /** Group-commit mode: the record reaches the file now (a full disk throws here), the fsync later. */
   protected writeLastPut(total: number): void {
+    this.flushLastPut(total);
+    this.committer!.markDirty(this, CommitPhase.Data);
+  }
+
+  /** The last put's record reaches the file now, or is taken back (a failed put leaves no trace) and this throws. */
+  protected flushLastPut(total: number): void {
     try {
       if (this.broken !== undefined) throw new Error('an earlier fsync failed; writes refused until restart', { cause: this.broken });
       this.writer.flush();
@@ -166,7 +172,6 @@ export abstract class DiskQueueState implements Committable {
       this.opsSinceSync--;
       throw ioError(err, `put to disk queue ${this.name}`);
     }
-    this.committer!.markDirty(this, CommitPhase.Data);
   }
 
   /** Group-commit mode: positions saved by the next commit, after the data they depend on; false without one. */

@@ -170,15 +170,7 @@ export class DiskQueue extends DiskQueueState {
 
   /** Durable mode: the record is in the file, fsynced, and the metadata saved, or put throws. */
   private makeLastPutDurable(total: number): void {
-    try {
-      this.writer.flush();
-    } catch (err) {
-      // Not written: take it back so that a failed put leaves no trace.
-      this.writer.unappend(total);
-      this.depthCount--;
-      this.opsSinceSync--;
-      throw ioError(err, `put to disk queue ${this.name}`);
-    }
+    this.flushLastPut(total);
     try {
       this.sync();
     } catch (err) {
