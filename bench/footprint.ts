@@ -7,7 +7,9 @@
  * - the broker's peak RSS (VmHWM) while MPUB load (batches of 200 × 200 B, bench_writer's shape)
  *   builds a 1,000,000-message backlog;
  * - `nsqworker --help`, and a worker's `--topic T --channel C --help`, wall time (median of 5);
- * - a worker on the embedded broker: start → "subscribed", wall time (median of 5);
+ * - a worker on the embedded broker: start → "subscribed", wall time (median of 5), in a project of
+ *   `npm init -y`'s "type": "commonjs" and in one of "type": "module" (tsx's ES module hooks: a
+ *   thread the main one waits for while it starts);
  * - `--watch`: the runner's RSS, each child's RSS and private memory (USS: what one more child
  *   costs), and the whole tree's PSS and summed RSS, 2 s after the start: the active host and, as
  *   in a run's first minute edits are expected, two warm standbys (one after a minute without a save).
@@ -16,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,30 +112,42 @@ async function timed(args: string[], cwd: string, until?: string): Promise<numbe
   return elapsed;
 }
 
+const WORKER = "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { a() {}, b() {} } });\n";
+
+/** One figure per project kind: `npm init -y`'s "type": "commonjs" (tsx's require hooks only) and "type": "module" (its ES module hooks too). */
+type ByKind = { commonjs: number; module: number };
+
 async function startupRows(): Promise<Row[]> {
   const projects = new CliProjects();
   try {
-    const project = await projects.create();
-    await project.writeWorker('fp', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { a() {}, b() {} } });\n");
+    const module = await projects.create();
+    await module.writeWorker('fp', 'c', WORKER);
+    const commonjs = await projects.create();
+    await writeFile(commonjs.path('package.json'), '{"type":"commonjs"}\n');
+    await commonjs.writeWorker('fp', 'c', WORKER);
     const help: number[] = [];
     const workerHelp: number[] = [];
-    const subscribed: number[] = [];
+    const subscribed = { commonjs: [] as number[], module: [] as number[] };
     for (let i = 0; i < 5; i++) {
-      help.push(await timed(['--help'], project.dir));
-      workerHelp.push(await timed(['--topic', 'fp', '--channel', 'c', '--help'], project.dir));
-      const run = ['--topic', 'fp', '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path(`data-${i}`)];
-      subscribed.push(await timed(run, project.dir, '"msg":"subscribed"'));
+      help.push(await timed(['--help'], commonjs.dir));
+      workerHelp.push(await timed(['--topic', 'fp', '--channel', 'c', '--help'], commonjs.dir));
+      for (const [kind, project] of [['commonjs', commonjs], ['module', module]] as const) {
+        const run = ['--topic', 'fp', '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path(`data-${i}`)];
+        subscribed[kind].push(await timed(run, project.dir, '"msg":"subscribed"'));
+      }
     }
-    const watched = await watchMemory(project.dir);
+    const watched = { commonjs: await watchMemory(commonjs.dir), module: await watchMemory(module.dir) };
+    const byKind = (metric: string, unit: string, value: (kind: keyof ByKind) => number): Row[] =>
+      (['commonjs', 'module'] as const).map((kind) => ({ metric: `${metric}, "type": "${kind}"`, unit, higherIsBetter: false, values: { nsqworker: value(kind) } }));
     return [
       { metric: 'nsqworker --help (target ≤ 250)', unit: 'ms', higherIsBetter: false, values: { nsqworker: median(help) } },
       { metric: "a worker's --topic T --channel C --help (target ≤ 500)", unit: 'ms', higherIsBetter: false, values: { nsqworker: median(workerHelp) } },
-      { metric: 'start → worker subscribed, embedded broker (target ≤ 500)', unit: 'ms', higherIsBetter: false, values: { nsqworker: median(subscribed) } },
-      { metric: '--watch: runner process RSS', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.parent / MB } },
-      { metric: '--watch: each child process RSS (node itself is most of it, shared)', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.childRss / MB } },
-      { metric: '--watch: what each child adds, private memory (USS; target ≤ 50)', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.childUss / MB } },
-      { metric: '--watch: all processes, PSS (shared pages counted once)', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.totalPss / MB } },
-      { metric: '--watch: all processes, RSS summed (shared pages counted in each)', unit: 'MB', higherIsBetter: false, values: { nsqworker: watched.totalRss / MB } },
+      ...byKind('start → worker subscribed, embedded broker (target ≤ 500)', 'ms', (kind) => median(subscribed[kind])),
+      ...byKind('--watch: runner process RSS', 'MB', (kind) => watched[kind].parent / MB),
+      ...byKind('--watch: each child process RSS (node itself is most of it, shared)', 'MB', (kind) => watched[kind].childRss / MB),
+      ...byKind('--watch: what each child adds, private memory (USS; target ≤ 50)', 'MB', (kind) => watched[kind].childUss / MB),
+      ...byKind('--watch: all processes, PSS (shared pages counted once)', 'MB', (kind) => watched[kind].totalPss / MB),
+      ...byKind('--watch: all processes, RSS summed (shared pages counted in each)', 'MB', (kind) => watched[kind].totalRss / MB),
     ];
   } finally {
     await projects.cleanup();

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
-import { warmUpModuleOf } from '../worker/user-code.ts';
+import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
@@ -56,9 +56,12 @@ export class HostProcess {
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
 
-  /** `warmUpFolder`: where the child writes the throwaway module it warms tsx up with (warmUpFolder). */
-  constructor(warmUpFolder?: string) {
-    this.child = fork(ENTRY, warmUpFolder === undefined ? [] : [warmUpFolder], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /**
+   * `system`: the worker's module system, which of tsx's loaders the child warms up;
+   * `warmUpFolder`: where the child writes the throwaway module it warms tsx up with (warmUpFolder).
+   */
+  constructor(system: ModuleSystem, warmUpFolder?: string) {
+    this.child = fork(ENTRY, warmUpFolder === undefined ? [system] : [system, warmUpFolder], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.warm = new Promise((resolve, reject) => {
       const onMessage = (message: ChildToParent): void => {
         if (message.t !== 'warm') return;
@@ -73,7 +76,7 @@ export class HostProcess {
     this.child.on('message', (message: ChildToParent) => this.onMessage(message));
     this.child.once('exit', (code, signal) => {
       // Killed while warming up, the child left its throwaway module behind.
-      if (warmUpFolder !== undefined && this.child.pid !== undefined) rmSync(warmUpModuleOf(warmUpFolder, this.child.pid), { force: true });
+      if (warmUpFolder !== undefined && this.child.pid !== undefined) rmSync(warmUpModuleOf(warmUpFolder, this.child.pid, system), { force: true });
       this.onExit();
       if (!this.released) this.unexpectedExitListener?.({ code, signal });
     });

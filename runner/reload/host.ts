@@ -154,7 +154,7 @@ process.on('message', (message: ParentToChild) => {
 
 // Warm up: the package every worker imports, tsx, and the pretty printer a terminal asks for.
 await import('../../index.ts');
-// The runner names the folder for the throwaway module that warms tsx up.
-await warmUpUserCodeLoader(process.argv[2]);
+// The runner names the worker's module system and the folder for the throwaway module that warms tsx up.
+await warmUpUserCodeLoader(process.argv[3], process.argv[2] === 'commonjs' ? 'commonjs' : 'module');
 preloadLogFormat();
 send({ t: 'warm' });

@@ -19,7 +19,7 @@ import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
-import { warmUpFolder } from '../worker/user-code.ts';
+import { isCommonJsFile, warmUpFolder } from '../worker/user-code.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
@@ -251,7 +251,7 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   private spawnHost(): HostProcess {
-    return new HostProcess(this.warmUpFolder);
+    return new HostProcess(isCommonJsFile(this.request.file) ? 'commonjs' : 'module', this.warmUpFolder);
   }
 
   private activate(host: HostProcess): void {

@@ -22,7 +22,6 @@ const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
 const importedFiles = new Set<string>();
-let registered: Promise<void> | undefined;
 let freshLoads = 0;
 
 function findPackageRoot(from: string): string {
@@ -35,23 +34,75 @@ function findPackageRoot(from: string): string {
 
 export { isProjectFile } from './own-files.ts';
 
-/** Registers tsx for the user's code, once per process; a process that is about to load user code may call it early to warm up. */
-export function registerTsx(): Promise<void> {
-  registered ??= (async () => {
+/** Which of tsx's loaders user code needs: its require hooks only, or its ES module hooks too. */
+export type ModuleSystem = 'commonjs' | 'module';
+
+let requireHooks: Promise<void> | undefined;
+let moduleHooksRegistered = false;
+let tsxModuleApi: typeof import('tsx/esm/api') | undefined;
+
+/**
+ * Registers tsx for the user's code, once per process; a process that is about to load user code
+ * may call it early to warm up. tsx's require hooks run in this thread and cost little: they are
+ * all CommonJS code needs, since a CommonJS file is required, never imported (importUserModule).
+ * Its ES module hooks run in a thread of their own, which this one waits for while it starts
+ * (Node 20's module.register: 100-200 ms of a worker's start-up, measured), so they are registered
+ * for `module` only, or just before a CommonJS file that calls import() runs.
+ */
+export async function registerTsx(system: ModuleSystem = 'module'): Promise<void> {
+  requireHooks ??= (async () => {
     // The package first, natively: once tsx's hooks are registered every import goes through their
     // thread, and user code imports the whole package (`nsqworker`) at once.
     await import('../../index.ts');
-    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-    cjs.register();
-    esm.register({
-      onImport: (url: string) => {
-        if (!url.startsWith('file:')) return;
-        const path = fileURLToPath(url.split('?')[0]!);
-        if (isProjectFile(path)) importedFiles.add(path);
-      },
-    });
+    const [requireApi, moduleApi] = await Promise.all([import('tsx/cjs/api'), import('tsx/esm/api')]);
+    requireApi.register();
+    // Only loaded (~10 ms): a require hook may have to register it synchronously.
+    tsxModuleApi = moduleApi;
+    registerModuleHooksBeforeImportCalls();
   })();
-  return registered;
+  await requireHooks;
+  if (system === 'module') registerModuleHooks();
+}
+
+/** tsx's ES module hooks, registered now: module.register returns once their thread runs. */
+function registerModuleHooks(): void {
+  if (moduleHooksRegistered) return;
+  moduleHooksRegistered = true;
+  tsxModuleApi!.register({
+    onImport: (url: string) => {
+      if (!url.startsWith('file:')) return;
+      const path = fileURLToPath(url.split('?')[0]!);
+      if (isProjectFile(path)) importedFiles.add(path);
+    },
+  });
+}
+
+type LoadExtension = (module: NodeJS.Module, filename: string) => void;
+
+/**
+ * A CommonJS file's import() goes to the ES module loader, where TypeScript needs tsx's ES module
+ * hooks: each require hook (tsx's, for every extension) registers them first when the project file
+ * it is about to run has an import() call (or the words of one in a comment: then for nothing).
+ */
+function registerModuleHooksBeforeImportCalls(): void {
+  const extensions = (requireHere('node:module') as { _extensions: Record<string, LoadExtension> })._extensions;
+  for (const [extension, load] of Object.entries(extensions)) {
+    if (extension === '.json' || extension === '.node') continue;
+    extensions[extension] = function loadProjectFile(this: unknown, module, filename) {
+      if (!moduleHooksRegistered && isProjectFile(filename) && callsImport(filename)) registerModuleHooks();
+      load.call(this, module, filename);
+    };
+  }
+}
+
+const IMPORT_CALL = /\bimport\s*\(/;
+
+function callsImport(file: string): boolean {
+  try {
+    return IMPORT_CALL.test(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -73,8 +124,8 @@ export function warmUpFolder(projectDir: string = process.cwd()): string | undef
 }
 
 /** The throwaway module of process `pid` in `folder`: its parent removes it if the process died first. */
-export function warmUpModuleOf(folder: string, pid: number): string {
-  return join(folder, `warm-up-${pid}.mts`);
+export function warmUpModuleOf(folder: string, pid: number, system: ModuleSystem): string {
+  return join(folder, `warm-up-${pid}.${system === 'commonjs' ? 'cts' : 'mts'}`);
 }
 
 /**
@@ -82,20 +133,23 @@ export function warmUpModuleOf(folder: string, pid: number): string {
  * load user code has paid ahead for what tsx does on its first load (its hooks thread compiling its
  * own code paths, esbuild's service starting: 15-20 ms of a warm child's 40, measured): for a
  * reload, that load is on the path from the save to the swap. The module's content is new each
- * time, or tsx's cache would answer and leave esbuild unstarted. It is in node_modules: not a
+ * time, or tsx's cache would answer and leave esbuild unstarted. `system` is the worker's module
+ * system (isCommonJsFile): a CommonJS project warms up tsx's require hooks only. It is in node_modules: not a
  * project file, not reported as imported. A folder that cannot be written costs only the head start.
  */
-export async function warmUpUserCodeLoader(folder: string | undefined): Promise<void> {
-  await registerTsx();
+export async function warmUpUserCodeLoader(folder: string | undefined, system: ModuleSystem = 'module'): Promise<void> {
+  await registerTsx(system);
   if (folder === undefined) return;
-  const file = warmUpModuleOf(folder, process.pid);
+  const file = warmUpModuleOf(folder, process.pid, system);
   try {
     writeFileSync(file, `export const warm: string = '${randomUUID()}';\n`);
-    await import(pathToFileURL(file).href);
+    if (system === 'commonjs') requireHere(file);
+    else await import(pathToFileURL(file).href);
   } catch {
     // Only a head start.
   } finally {
     rmSync(file, { force: true });
+    delete requireHere.cache[file];
   }
 }
 
@@ -156,7 +210,8 @@ export interface LoadedModule {
  * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged.
  */
 export async function importUserModule(path: string, options: { fresh?: boolean } = {}): Promise<LoadedModule> {
-  await registerTsx();
+  const commonJs = isCommonJsFile(path);
+  await registerTsx(commonJs ? 'commonjs' : 'module');
   await shareThisPackage(path);
   let url = pathToFileURL(path).href;
   if (options.fresh === true) {
@@ -165,7 +220,7 @@ export async function importUserModule(path: string, options: { fresh?: boolean 
   }
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
-  const moduleExports = isCommonJsFile(path) ? { default: createRequire(path)(path) as unknown } : ((await import(url)) as ModuleExports);
+  const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await import(url)) as ModuleExports);
   return { exports: moduleExports, files: projectFilesImported(path) };
 }
 

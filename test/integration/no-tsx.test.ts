@@ -1,7 +1,7 @@
 /**
  * The package's own processes run compiled JavaScript: `nsqworker broker` and `nsqworker lookupd`
  * run from their bundle (dist/servers.js) and never load tsx or the runner, and a worker's process
- * loads tsx only for the user's files. A module hook,
+ * loads tsx only for the user's files (and, for a CommonJS project, only tsx's require hooks). A module hook,
  * registered in each child with --import, records every module URL the child resolves.
  */
 import { spawn } from 'node:child_process';
@@ -58,6 +58,27 @@ async function modulesLoadedBy(args: readonly string[], ready: (run: CliRun) => 
 }
 
 const loadsTsx = (urls: string[]): boolean => urls.some((url) => url.includes('/node_modules/tsx/'));
+/**
+ * Whether a worker run registers any ES module hooks: Node's own debug log (NODE_DEBUG=esm) says
+ * so each time the main thread posts to the hooks thread. No recorder here, which is a hook itself.
+ */
+async function registersModuleHooks(dir: string, args: readonly string[], until: string): Promise<boolean> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/nsqworker.js'), ...args], {
+    cwd: dir,
+    env: { ...process.env, NODE_DEBUG: 'esm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = new CliRun(child);
+  try {
+    await run.waitForMessage(until);
+  } finally {
+    run.kill('SIGTERM');
+    await run.waitForExit();
+  }
+  return run.stderr.includes('post sync message to worker');
+}
+
+const runArgs = (topic: string, dataPath: string): string[] => ['--topic', topic, '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', dataPath];
 const free = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'];
 
 describe('processes that run no user code never load tsx', () => {
@@ -92,7 +113,31 @@ describe('processes that run no user code never load tsx', () => {
       project.dir,
     );
     expect(loadsTsx(urls)).toBe(true);
+    expect(await registersModuleHooks(project.dir, runArgs('notsx', project.path('data2')), 'subscribed')).toBe(true);
     // Our modules are resolved once each, as compiled JavaScript: never a TypeScript source.
     expect(urls.filter((url) => url.startsWith(pathToFileURL(REPO_ROOT).href) && /\.ts($|\?)/.test(url))).toEqual([]);
+  });
+
+  it("a CommonJS project's worker gets tsx's require hooks only, not its ES module hooks and their thread", async () => {
+    const project = await projects.create();
+    await writeFile(project.path('package.json'), '{"type":"commonjs"}\n');
+    await project.writeWorker('cjs', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { t() {} } });\n");
+    expect(await registersModuleHooks(project.dir, runArgs('cjs', project.path('data')), 'subscribed')).toBe(false);
+  });
+
+  it("but one whose code calls import() gets the ES module hooks too, and imports TypeScript with it", async () => {
+    const project = await projects.create();
+    await writeFile(project.path('package.json'), '{"type":"commonjs"}\n');
+    await project.writeWorker(
+      'cjsdyn',
+      'c',
+      [
+        "import { defineWorker } from 'nsqworker';",
+        "import('./plugin.ts').then((plugin: { word: string }) => console.log(JSON.stringify({ msg: `plugin says ${plugin.word}` })));",
+        'export default defineWorker({ tasks: { t() {} } });',
+      ].join('\n'),
+    );
+    await writeFile(project.path('workers/cjsdyn/plugin.ts'), "export const word: string = 'hello';\n");
+    expect(await registersModuleHooks(project.dir, runArgs('cjsdyn', project.path('data')), 'plugin says hello')).toBe(true);
   });
 });

@@ -23,8 +23,11 @@ describe('warmUpFolder', () => {
     const folder = warmUpFolder(project);
     expect(folder).toBe(join(project, 'node_modules', '.cache', 'nsqworker'));
     expect(statSync(folder!).isDirectory()).toBe(true);
-    expect(warmUpModuleOf(folder!, 41)).not.toBe(warmUpModuleOf(folder!, 42));
-    expect(warmUpModuleOf(folder!, 41).startsWith(folder!)).toBe(true);
+    expect(warmUpModuleOf(folder!, 41, 'module')).not.toBe(warmUpModuleOf(folder!, 42, 'module'));
+    expect(warmUpModuleOf(folder!, 41, 'module').startsWith(folder!)).toBe(true);
+    // A CommonJS project warms up tsx's require hooks, with a module they load.
+    expect(warmUpModuleOf(folder!, 41, 'commonjs')).toMatch(/\.cts$/);
+    expect(warmUpModuleOf(folder!, 41, 'module')).toMatch(/\.mts$/);
   });
 
   it('is none, and creates nothing, where the project has no node_modules folder', () => {
