@@ -186,7 +186,8 @@ export class ReloadingExecutor implements TaskExecutor {
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
-      const loaded = await this.loadInto(next);
+      const resume = this.standbys.pauseStartingUp();
+      const loaded = await this.loadInto(next).finally(resume);
       files = loaded.files;
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
