@@ -1,6 +1,5 @@
 /** `nsqworker broker` (alias `nsqd`) and `nsqworker lookupd`: the bundled servers, with nsqd's flag names. */
 import type { CAC } from 'cac';
-import { startLookupd } from '../../broker/lookupd/server.ts';
 import { LOOKUPD_FLAGS, LookupdOptionsSchema } from '../../broker/lookupd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { BROKER_FLAGS, BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
@@ -50,6 +49,8 @@ export function registerServerCommands(cli: CAC): void {
       const options = optionsFromFlags(flags, LOOKUPD_FLAGS as readonly FlagSpec[]);
       checkFlagOptions(LookupdOptionsSchema, options, LOOKUPD_FLAGS as readonly FlagSpec[]);
       const logger = createLogger(logLevel(flags.logLevel), 'nsqlookupd');
+      // Loaded on use: this module is part of every worker's process too, which never runs lookupd.
+      const { startLookupd } = await import('../../broker/lookupd/server.ts');
       const lookupd = await listenOrExplain(listens(options, { tcp: '0.0.0.0:4160', http: '0.0.0.0:4161' }), () => startLookupd({ ...options, logger }));
       onShutdownSignal(logger, () => lookupd.close());
     });
