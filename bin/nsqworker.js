@@ -6,4 +6,4 @@
 const SERVER_COMMANDS = new Set(['broker', 'nsqd', 'lookupd', 'nsqlookupd']);
 const [first = '-'] = process.argv.slice(2);
 const rootHelp = first.startsWith('-') && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
-await import(SERVER_COMMANDS.has(first) ? '../dist/servers.js' : rootHelp ? '../dist/runner/help-cli.js' : '../dist/runner/cli.js');
+await import(SERVER_COMMANDS.has(first) ? '../dist/servers.js' : rootHelp ? '../dist/bundle/runner/help-cli.js' : '../dist/bundle/runner/cli.js');

@@ -5,16 +5,17 @@
  * the esbuild the checkout has as a devDependency. Either way nothing is fetched at run time.
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import { CODE_ROOT, PACKAGE_ROOT } from '../../runner/package-paths.ts';
 
 export interface PageAssets {
   js: Buffer;
   css: Buffer;
 }
 
-const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
-/** Beside the server's own folder: `console/page-assets/` in a checkout, `dist/console/page-assets/` built. */
-export const ASSETS_DIR = fileURLToPath(new URL('../page-assets/', import.meta.url));
+const PAGE_DIR = join(PACKAGE_ROOT, 'console', 'page') + sep;
+/** `console/page-assets/` from a checkout's sources, `dist/console/page-assets/` built. */
+export const ASSETS_DIR = join(CODE_ROOT, 'console', 'page-assets') + sep;
 
 /** Bundles the page with esbuild: `outdir` writes `app.js` and `app.css`; without it, in memory. */
 export async function buildPage(outdir?: string): Promise<PageAssets> {

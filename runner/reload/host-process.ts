@@ -5,14 +5,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import { entryFile } from '../package-paths.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
-const ENTRY = fileURLToPath(new URL('./host.js', import.meta.url));
+const ENTRY = entryFile('runner/reload/host');
 
 /** What a child answers once the worker's code is loaded. */
 export interface LoadedCode {

@@ -16,21 +16,13 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
+import { PACKAGE_ROOT } from '../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
-const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
 const importedFiles = new Set<string>();
 let freshLoads = 0;
-
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'nsqworker') return dir;
-    if (dirname(dir) === dir) return from;
-  }
-}
 
 export { isProjectFile } from './own-files.ts';
 

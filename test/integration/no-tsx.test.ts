@@ -1,6 +1,7 @@
 /**
  * The package's own processes run compiled JavaScript: `nsqworker broker` and `nsqworker lookupd`
- * run from their bundle (dist/servers.js) and never load tsx or the runner, and a worker's process
+ * run from their bundle (dist/servers.js) and never load tsx or the runner, the rest runs from the
+ * package's bundle (dist/bundle/; its source maps name what each loaded file holds), and a worker's process
  * loads tsx only for the user's files (and, for a CommonJS project, only tsx's require hooks). A module hook,
  * registered in each child with --import, records every module URL the child resolves.
  */
@@ -8,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, CliRun, REPO_ROOT } from './helpers/cli-project.ts';
 
@@ -57,6 +58,18 @@ async function modulesLoadedBy(args: readonly string[], ready: (run: CliRun) => 
   return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
 }
 
+/** The source files (relative to the repository) of the bundle files among `urls`, from their source maps. */
+async function bundledSources(urls: readonly string[]): Promise<string[]> {
+  const sources = new Set<string>();
+  for (const url of new Set(urls)) {
+    if (!url.includes('/dist/bundle/')) continue;
+    const file = fileURLToPath(url);
+    const map = JSON.parse(await readFile(`${file}.map`, 'utf8')) as { sources: string[] };
+    for (const source of map.sources) sources.add(path.relative(REPO_ROOT, path.resolve(path.dirname(file), source)));
+  }
+  return [...sources].sort();
+}
+
 const loadsTsx = (urls: string[]): boolean => urls.some((url) => url.includes('/node_modules/tsx/'));
 /**
  * Whether a worker run registers any ES module hooks: Node's own debug log (NODE_DEBUG=esm) says
@@ -88,20 +101,23 @@ describe('processes that run no user code never load tsx', () => {
     const urls = await modulesLoadedBy(['broker', ...free, '--data-path', dataPath], (run) => run.waitForMessage('TCP: listening'));
     expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
-    expect(urls.filter((url) => url.includes('/dist/runner/'))).toEqual([]);
+    expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
   });
 
   it('nsqworker lookupd', async () => {
     const urls = await modulesLoadedBy(['lookupd', ...free], (run) => run.waitForMessage('TCP: listening'));
     expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
-    expect(urls.filter((url) => url.includes('/dist/runner/'))).toEqual([]);
+    expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
   });
 
   it("nsqworker --help loads the run plan only: no tsx, broker, client or subcommands", async () => {
     const urls = await modulesLoadedBy(['--help'], (run) => run.waitForExit());
-    expect(urls.some((url) => url.endsWith('/dist/runner/help-cli.js'))).toBe(true);
-    expect(urls.filter((url) => /\/node_modules\/tsx\/|\/dist\/(broker|client|console)\/|\/dist\/runner\/commands\/(?!run-help\.js)/.test(url))).toEqual([]);
+    expect(urls.some((url) => url.endsWith('/dist/bundle/runner/help-cli.js'))).toBe(true);
+    expect(loadsTsx(urls)).toBe(false);
+    const sources = await bundledSources(urls);
+    expect(sources).toContain('runner/run-plan.ts');
+    expect(sources.filter((source) => /^(broker|client|console)\/|^runner\/commands\/(?!run-help\.ts)/.test(source))).toEqual([]);
   });
 
   it('but a worker process loads it for the worker file, and not for the package', async () => {
@@ -114,8 +130,10 @@ describe('processes that run no user code never load tsx', () => {
     );
     expect(loadsTsx(urls)).toBe(true);
     expect(await registersModuleHooks(project.dir, runArgs('notsx', project.path('data2')), 'subscribed')).toBe(true);
-    // Our modules are resolved once each, as compiled JavaScript: never a TypeScript source.
-    expect(urls.filter((url) => url.startsWith(pathToFileURL(REPO_ROOT).href) && /\.ts($|\?)/.test(url))).toEqual([]);
+    // Our modules are resolved once each, from the bundle: never a TypeScript source, nor tsc's output.
+    const ours = urls.filter((url) => url.startsWith(pathToFileURL(REPO_ROOT).href) && !url.includes('/node_modules/'));
+    expect(ours.filter((url) => /\.ts($|\?)/.test(url))).toEqual([]);
+    expect(ours.filter((url) => url.includes('/dist/') && !url.includes('/dist/bundle/'))).toEqual([]);
   });
 
   it("a CommonJS project's worker gets tsx's require hooks only, not its ES module hooks and their thread", async () => {

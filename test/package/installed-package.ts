@@ -36,7 +36,7 @@ export class InstalledPackage {
   packedFiles: string[] = [];
 
   static async install(): Promise<InstalledPackage> {
-    if (!existsSync(path.join(REPO_ROOT, 'dist/index.js'))) throw new Error('no build in dist/: run `npm run build` first (npm test does)');
+    if (!existsSync(path.join(REPO_ROOT, 'dist/bundle/index.js'))) throw new Error('no build in dist/: run `npm run build` first (npm test does)');
     const root = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-pkg-'));
     const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
     const packed = (JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;

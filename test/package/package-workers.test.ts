@@ -61,8 +61,12 @@ async function runEach(project: UserProject, labels: readonly string[]): Promise
 describe('the packed package', () => {
   it('ships the build, deploy/, README and LICENSE; no sources, tests, benchmarks or CI', () => {
     const files = installed.packedFiles;
-    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/bundle/index.js');
+    expect(files).toContain('dist/bundle/runner/cli.js');
+    expect(files).toContain('dist/servers.js');
     expect(files).toContain('dist/index.d.ts');
+    // tsc's JavaScript is only the bundles' input: nothing runs it.
+    expect(files.filter((file) => file.endsWith('.js') && !/^(dist\/bundle\/|dist\/servers\.js$|dist\/console\/page-assets\/|bin\/)/.test(file))).toEqual([]);
     expect(files).toContain('bin/nsqworker.js');
     expect(files).toContain('LICENSE');
     expect(files).toContain('README.md');
