@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { CODE_ROOT, PACKAGE_ROOT } from '../../runner/package-paths.ts';
+import { CODE_ROOT, PACKAGE_ROOT } from '../../package-paths.ts';
 
 export interface PageAssets {
   js: Buffer;

@@ -5,7 +5,7 @@
  * failed load must point at.
  */
 import { sep } from 'node:path';
-import { CODE_ROOT } from '../package-paths.ts';
+import { CODE_ROOT } from '../../package-paths.ts';
 
 /** The root of the package's running code, with a trailing separator. */
 export const OWN_CODE_ROOT = CODE_ROOT + sep;

@@ -16,7 +16,7 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
-import { PACKAGE_ROOT } from '../package-paths.ts';
+import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
 
