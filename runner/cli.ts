@@ -58,6 +58,11 @@ function optionNames(cli: ReturnType<typeof buildCli>): string[] {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (`nsqworker list | head -1`) is not our failure: exit quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const cli = buildCli();
   try {
     const first = argv[2];

@@ -3,6 +3,7 @@
  * exits — but it is expected, so it is one line naming the flag and the address, not Node's stack.
  */
 import { parseHostPort } from '../../protocol/address.ts';
+import { UsageError } from '../config/flags.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export interface ListenFlag {
@@ -34,8 +35,38 @@ export function addressInUse(error: unknown, listens: readonly ListenFlag[]): Ru
   );
 }
 
-/** Runs `listen`, turning a taken address into {@link addressInUse}'s one-line error. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/**
+ * Two of `listens` on one port (port 0 aside) where their hosts overlap — the same host, or either
+ * one every interface: the second would find the first's port taken by "another program".
+ */
+export function sharedAddress(listens: readonly ListenFlag[]): UsageError | undefined {
+  const parsed = listens.map((listen) => {
+    try {
+      return { ...listen, ...parseHostPort(listen.address) };
+    } catch {
+      return undefined; // Its own check names a malformed address.
+    }
+  });
+  for (let i = 0; i < parsed.length; i++) {
+    for (let j = i + 1; j < parsed.length; j++) {
+      const [a, b] = [parsed[i], parsed[j]];
+      if (a === undefined || b === undefined || a.port === 0 || a.port !== b.port) continue;
+      if (a.host !== b.host && !WILDCARD_HOSTS.has(a.host) && !WILDCARD_HOSTS.has(b.host)) continue;
+      return new UsageError(`${a.flag} ${a.address} and ${b.flag} ${b.address} share port ${a.port}: give each its own port`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs `listen`, turning a taken address into {@link addressInUse}'s one-line error. Throws
+ * {@link sharedAddress}'s UsageError (exit 2) first, without listening, when two flags share a port.
+ */
 export async function listenOrExplain<T>(listens: readonly ListenFlag[], listen: () => Promise<T>): Promise<T> {
+  const shared = sharedAddress(listens);
+  if (shared !== undefined) throw shared;
   try {
     return await listen();
   } catch (error) {

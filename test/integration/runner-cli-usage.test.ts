@@ -130,6 +130,23 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
   });
 
+  it('the broker flags on one port: a usage error before anything listens, not "in use by another program"', async () => {
+    const project = await projectWithWorker();
+    const { code, stderr } = await project.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:4570', '--broker-http-address', '0.0.0.0:4570', '--data-path', 'data']);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('nsqworker: --broker-tcp-address 127.0.0.1:4570 and --broker-http-address 0.0.0.0:4570 share port 4570: give each its own port');
+  });
+
+  it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {
+    const project = await projectWithWorker();
+    const run = project.spawn(['list']);
+    // The read end is closed before the child's first write: that write fails with EPIPE.
+    run.child.stdout!.destroy();
+    const { code } = await run.waitForExit();
+    expect(run.stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('a missing --topic', async () => {
     const project = await projectWithWorker();
     const { code, stderr } = await project.run(['--channel', 'pageview', ...RUN.slice(4)]);
