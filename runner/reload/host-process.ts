@@ -162,20 +162,6 @@ export class HostProcess {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
-  /**
-   * Stops the child where it is (SIGSTOP; nothing on Windows) until {@link resume}: a standby still
-   * starting up gives its CPU to a load that a save waits for. Should this process die meanwhile,
-   * the kernel sends the stopped child SIGHUP, which ends it, once its process group is orphaned
-   * (at once for a terminal's job or a service, which lead their own group).
-   */
-  pause(): void {
-    if (!this.exited && process.platform !== 'win32') this.child.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    if (!this.exited && process.platform !== 'win32') this.child.kill('SIGCONT');
-  }
-
   private onMessage(message: ChildToParent): void {
     switch (message.t) {
       case 'loaded':

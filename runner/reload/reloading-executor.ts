@@ -186,8 +186,7 @@ export class ReloadingExecutor implements TaskExecutor {
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
-      const resume = this.standbys.pauseStartingUp();
-      const loaded = await this.loadInto(next).finally(resume);
+      const loaded = await this.loadInto(next);
       files = loaded.files;
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);

@@ -17,7 +17,7 @@ export const STANDBYS_IDLE = 1;
 export const EDITING_WINDOW_MS = 60_000;
 
 /** What the pool needs of a child: {@link HostProcess} has it. */
-export type Standby = Pick<HostProcess, 'pid' | 'warm' | 'isWarm' | 'hasExited' | 'kill' | 'pause' | 'resume'>;
+export type Standby = Pick<HostProcess, 'pid' | 'warm' | 'isWarm' | 'hasExited' | 'kill'>;
 
 export class StandbyPool<T extends Standby = HostProcess> {
   /** Oldest first: the oldest has had the longest to warm up. */
@@ -67,18 +67,6 @@ export class StandbyPool<T extends Standby = HostProcess> {
         () => {},
       );
     }
-  }
-
-  /**
-   * Stops the standbys still starting up until the returned function is called: on two cores their
-   * start-up takes the CPU a load that a save waits for needs.
-   */
-  pauseStartingUp(): () => void {
-    const starting = this.standbys.filter((standby) => !standby.isWarm && !standby.hasExited);
-    for (const standby of starting) standby.pause();
-    return () => {
-      for (const standby of starting) standby.resume();
-    };
   }
 
   /** Kills every standby; no more start. */

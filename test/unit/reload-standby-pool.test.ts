@@ -1,8 +1,7 @@
 /**
  * The standby pool of --watch: one warm standby at rest, two while the code is being edited (each
  * started a swap before it is needed), back to one after the editing window; a reload takes a warm
- * one first, else the oldest; those still starting up pause while a load runs; a dead one is never
- * handed out; close kills them all.
+ * one first, else the oldest; a dead one is never handed out; close kills them all.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,7 +13,6 @@ class FakeStandby implements Standby {
   readonly pid = nextPid++;
   isWarm = false;
   hasExited = false;
-  paused = false;
   private markWarm!: () => void;
   readonly warm = new Promise<void>((resolve) => (this.markWarm = resolve));
 
@@ -25,14 +23,6 @@ class FakeStandby implements Standby {
 
   kill(): void {
     this.hasExited = true;
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
   }
 }
 
@@ -102,18 +92,6 @@ describe('StandbyPool', () => {
     expect(spawned.map((standby) => standby.hasExited)).toEqual([false, true]);
     standbys.fill();
     expect(spawned).toHaveLength(2);
-    standbys.close();
-  });
-
-  it('pauses the standbys still starting up while a load runs, and resumes them after', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
-    standbys.fill();
-    spawned[0]!.becomeWarm();
-    const resume = standbys.pauseStartingUp();
-    expect(spawned.map((standby) => standby.paused)).toEqual([false, true]);
-    resume();
-    expect(spawned.map((standby) => standby.paused)).toEqual([false, false]);
     standbys.close();
   });
 
