@@ -52,6 +52,7 @@ export class HostProcess {
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
+  private filesListener: ((files: readonly string[]) => void) | undefined;
   readonly warm: Promise<void>;
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
@@ -96,6 +97,11 @@ export class HostProcess {
   }
 
   /** Called if the child exits without being asked to (the worker's code called process.exit, or crashed). */
+  /** After the load: the project files the code has loaded so far, each time its tasks load more. */
+  onFiles(listener: (files: readonly string[]) => void): void {
+    this.filesListener = listener;
+  }
+
   onUnexpectedExit(listener: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void): void {
     this.unexpectedExitListener = listener;
   }
@@ -183,6 +189,9 @@ export class HostProcess {
       }
       case 'touch':
         this.pending.get(message.seq)?.input.touch();
+        return;
+      case 'files':
+        this.filesListener?.(message.files);
         return;
       case 'closed':
         this.closedWaiter?.();

@@ -18,7 +18,7 @@ import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
-import { importUserModule, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
+import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
@@ -89,6 +89,14 @@ async function load(request: LoadRequest): Promise<void> {
   };
   const { workers: _workers, ...settings } = config;
   send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), settings });
+  // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
+  let telling: NodeJS.Immediate | undefined;
+  onProjectFileLoaded(() => {
+    telling ??= setImmediate(() => {
+      telling = undefined;
+      send({ t: 'files', files: projectFilesImported(request.file) });
+    });
+  });
 }
 
 async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void> {

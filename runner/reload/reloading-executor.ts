@@ -263,6 +263,11 @@ export class ReloadingExecutor implements TaskExecutor {
       this.log.error({ pid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
       void this.reload();
     });
+    host.onFiles((files) => {
+      if (host !== this.active || this.closed) return;
+      this.loadedFiles = files;
+      this.updateWatch(files);
+    });
   }
 
   private loadInto(host: HostProcess): Promise<LoadedCode> {

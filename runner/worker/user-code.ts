@@ -23,6 +23,16 @@ const requireHere = createRequire(import.meta.url);
 /** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
 const importedFiles = new Set<string>();
 let freshLoads = 0;
+let projectFileListener: ((path: string) => void) | undefined;
+
+/**
+ * Calls `listener` with each project file user code loads from now on, the first time it loads:
+ * a reload child tells its runner of files that tasks import later (an `import()` in a task), to
+ * watch them too. One listener per process; undefined removes it.
+ */
+export function onProjectFileLoaded(listener: ((path: string) => void) | undefined): void {
+  projectFileListener = listener;
+}
 
 export { isProjectFile } from './own-files.ts';
 
@@ -64,7 +74,9 @@ function registerModuleHooks(): void {
     onImport: (url: string) => {
       if (!url.startsWith('file:')) return;
       const path = fileURLToPath(url.split('?')[0]!);
-      if (isProjectFile(path)) importedFiles.add(path);
+      if (!isProjectFile(path) || importedFiles.has(path)) return;
+      importedFiles.add(path);
+      projectFileListener?.(path);
     },
   });
 }
@@ -81,7 +93,10 @@ function registerModuleHooksBeforeImportCalls(): void {
   for (const [extension, load] of Object.entries(extensions)) {
     if (extension === '.json' || extension === '.node') continue;
     extensions[extension] = function loadProjectFile(this: unknown, module, filename) {
-      if (!moduleHooksRegistered && isProjectFile(filename) && callsImport(filename)) registerModuleHooks();
+      if (isProjectFile(filename)) {
+        if (!moduleHooksRegistered && callsImport(filename)) registerModuleHooks();
+        projectFileListener?.(filename);
+      }
       load.call(this, module, filename);
     };
   }

@@ -2,12 +2,12 @@
  * --watch watches every project file the worker's module graph loads, wherever it lives: beside the
  * workers folder, in a sibling folder outside the project, and in a project laid out inside this
  * package's own root (as the repository's example workers are), where only the package's compiled
- * code is the package's own. node_modules is never watched.
+ * code is the package's own; and a file a task loads only later, with import(). node_modules is never watched.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, REPO_ROOT, type CliProject, type CliRun } from './helpers/cli-project.ts';
+import { CliProjects, publish, REPO_ROOT, type CliProject, type CliRun } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -50,4 +50,35 @@ describe('--watch follows the module graph wherever it goes', () => {
     expect(project.dir.startsWith(REPO_ROOT + path.sep)).toBe(true);
     await expectReloadOnChange(run, project.path('lib/version.ts'), 'export const version = 2;\n', 1);
   });
+
+  for (const type of ['module', 'commonjs'] as const) {
+    it(`a file a task imports later, with import(), in a "type": "${type}" project`, async () => {
+      const project = await projects.create();
+      await writeFile(project.path('package.json'), `{"type":"${type}"}\n`);
+      await project.write('lib/later.ts', "export const word: string = 'one';\n");
+      await project.writeWorker(
+        'log',
+        'pageview',
+        [
+          "import { defineWorker } from 'nsqworker';",
+          'export default defineWorker({',
+          '  tasks: {',
+          '    async noop() {',
+          "      const { word } = await import('../../lib/later.ts');",
+          '      console.log(JSON.stringify({ msg: `later says ${word}` }));',
+          '    },',
+          '  },',
+          '});',
+        ].join('\n'),
+      );
+      const run = project.startWorker('log', 'pageview', ['--watch']);
+      const { httpAddress } = await run.brokerAddresses();
+      await run.subscribed(['noop']);
+      await publish(httpAddress, 'log', 'first');
+      await run.waitForMessage('later says one');
+      await expectReloadOnChange(run, project.path('lib/later.ts'), "export const word: string = 'two';\n", 1);
+      await publish(httpAddress, 'log', 'second');
+      await run.waitForMessage('later says two');
+    });
+  }
 });
