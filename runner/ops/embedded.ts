@@ -10,6 +10,7 @@ import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
+import { warnStaleTaskChannels } from './stale-channels.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
 
@@ -104,6 +105,7 @@ export async function createTaskChannels(
   if (broker.handle !== undefined) {
     const created = broker.handle.nsqd.getOrCreateTopic(topic);
     for (const channel of channels) created.getOrCreateChannel(channel);
+    warnStaleTaskChannels(created, workerChannel, channels, broker.httpAddress, log);
     // A pause an earlier run left behind (its marker says so; the data path kept both): finished
     // over HTTP, as on any nsqd, so the unpause is persisted as an operator's would be.
     if (created.getChannel(pauseMarkerChannel(workerChannel)) === undefined) return;
