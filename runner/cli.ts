@@ -40,7 +40,8 @@ function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[])
 
 /** `nsqworker help [command]`: the same as `nsqworker [command] --help`. */
 async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): Promise<void> {
-  const topic = argv[3];
+  // Running a worker is the root command, flags only: `help run` asks for its help.
+  const topic = argv[3] === 'run' ? undefined : argv[3];
   if (topic !== undefined && commandNames(cli).includes(topic)) {
     cli.parse([...argv.slice(0, 2), topic, '--help'], { run: false });
     return;

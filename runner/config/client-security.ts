@@ -13,7 +13,7 @@ import { UsageError } from './flags.ts';
 
 export const SecuritySettingsShape = {
   tls: z.boolean().default(false).describe('connect to nsqd over TLS (implied by the other --tls-* flags)'),
-  tlsCaFile: z.string().default('').describe("PEM file of the CA that signs nsqd's certificate (default: Node's roots)"),
+  tlsCaFile: z.string().default('').describe("PEM file of the CA that signs nsqd's certificate ('' = Node's roots)"),
   tlsCert: z.string().default('').describe('PEM client certificate file, for nsqd run with --tls-client-auth-policy'),
   tlsKey: z.string().default('').describe('PEM private key file of --tls-cert'),
   tlsInsecureSkipVerify: z.boolean().default(false).describe("accept any nsqd certificate (insecure: testing only)"),

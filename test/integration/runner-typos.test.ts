@@ -55,7 +55,7 @@ describe('typos are named with the nearest suggestion', () => {
 
   it('`nsqworker help` and `nsqworker help <command>` print help, exit 0', async () => {
     const p = await project();
-    const [help, helpList, helpTypo] = await Promise.all([p.run(['help']), p.run(['help', 'list']), p.run(['help', 'lsit'])]);
+    const [help, helpList, helpTypo, helpRun] = await Promise.all([p.run(['help']), p.run(['help', 'list']), p.run(['help', 'lsit']), p.run(['help', 'run'])]);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage:');
     expect(help.stdout).toContain('list');
@@ -64,5 +64,8 @@ describe('typos are named with the nearest suggestion', () => {
     expect(helpList.stdout).toContain('--workers-dir');
     expect(helpTypo.code).toBe(2);
     expect(helpTypo.stderr).toContain('did you mean list?');
+    // Running a worker is the root command: `help run` is its help, not a typo of pub.
+    expect(helpRun.code, helpRun.stderr).toBe(0);
+    expect(helpRun.stdout).toBe(help.stdout);
   });
 });
