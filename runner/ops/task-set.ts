@@ -69,6 +69,19 @@ async function deleteChannel(url: string, channel: string, log: Logger): Promise
   return false;
 }
 
+/** What a channel holds on one nsqd, from its /stats (nsqd's JSON shape); undefined when it cannot tell. */
+async function messagesHeld(base: string, topic: string, channel: string): Promise<{ depth: number; deferred: number; inFlight: number } | undefined> {
+  try {
+    const response = await fetch(`${base}/stats?format=json&topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return undefined;
+    const stats = (await response.json()) as { topics?: Array<{ topic_name: string; channels?: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> };
+    const found = stats.topics?.find((t) => t.topic_name === topic)?.channels?.find((c) => c.channel_name === channel);
+    return found === undefined ? undefined : { depth: found.depth, deferred: found.deferred_count, inFlight: found.in_flight_count };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Deletes a channel no task consumes any more, or warns with the call that would, on each nsqd the
  * task's consumer knew (`nsqds`, TCP addresses), by its real HTTP address where known and in so many
@@ -85,10 +98,20 @@ export async function retireChannel(
   const targets = await Promise.all(nsqds.map(async (tcp) => ({ tcp, http: await cleanup.httpAddressOf(tcp).catch(() => undefined) })));
   let left = targets;
   if (cleanup.deleteRemoved) {
+    const held = await Promise.all(targets.map((t) => (t.http === undefined ? undefined : messagesHeld(baseUrl(t.http), topic, removed.channel))));
     const deleted = await Promise.all(targets.map((t) => t.http !== undefined && deleteChannel(`${baseUrl(t.http)}/channel/delete?${query}`, removed.channel, log)));
     left = targets.filter((_, i) => !deleted[i]);
     if (targets.length > 0 && left.length === 0) {
-      log.info({ task: removed.task, channel: removed.channel }, `task ${removed.task} removed: its channel ${removed.channel} deleted`);
+      const lost = { depth: 0, deferred: 0, inFlight: 0 };
+      for (const counts of held) {
+        lost.depth += counts?.depth ?? 0;
+        lost.deferred += counts?.deferred ?? 0;
+        lost.inFlight += counts?.inFlight ?? 0;
+      }
+      const fields = { task: removed.task, channel: removed.channel, ...lost };
+      if (lost.depth + lost.deferred + lost.inFlight === 0) log.info(fields, `task ${removed.task} removed: its channel ${removed.channel} deleted`);
+      // Under dev, a task renamed or moved (one task to several) loses its channel's retries with it: say so.
+      else log.warn(fields, `task ${removed.task} removed: its channel ${removed.channel} deleted with ${lost.depth} messages waiting, ${lost.deferred} deferred (retries among them) and ${lost.inFlight} in flight`);
       return;
     }
   }

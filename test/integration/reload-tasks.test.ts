@@ -150,6 +150,29 @@ describe('a change to the set of tasks applies on reload', () => {
   });
 });
 
+describe("a removed task's channel with messages in it, under dev", () => {
+  it('is deleted with a warning that counts what it held: a retry waiting in it is lost with it', async () => {
+    const p = await projects.create();
+    const failing = (tasks: string[]): string =>
+      `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { ${tasks.map((task) => (task === 'store' ? `store() { throw new Error('not yet'); }` : `${task}() {}`)).join(', ')} } });\n`;
+    await p.writeWorker('log', 'pv', failing(['archive', 'count', 'store']));
+    const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
+    const { httpAddress } = await dev.brokerAddresses();
+    for (const task of ['archive', 'count', 'store']) await dev.waitForMessage('subscribed', { task });
+    await publish(httpAddress, 'log', 'm1');
+    // store failed it: a retry, deferred by the default requeue delay (90 s), waits in pv.store.
+    await eventually(async () => {
+      const stats = await brokerStats(httpAddress);
+      const store = stats.topics.find((t) => t.topic_name === 'log')?.channels.find((c) => c.channel_name === 'pv.store');
+      return store !== undefined && store.deferred_count === 1 ? true : undefined;
+    }, 'the retry deferred in pv.store');
+    await p.writeWorker('log', 'pv', failing(['archive', 'count']));
+    const line = await dev.waitForMessage('task store removed: its channel pv.store deleted with');
+    expect(line).toMatchObject({ level: 40, depth: 0, deferred: 1, inFlight: 0 });
+    expect(await channelsOf(httpAddress, 'log')).toEqual(['pv.archive', 'pv.count']);
+  });
+});
+
 describe("a removed task's channel on remote nsqd", () => {
   it('is named with the HTTP address from --nsqd-http-address or lookupd, and plainly when none is known', async () => {
     const lookupd = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
