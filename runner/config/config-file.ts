@@ -12,6 +12,7 @@ import { describeExpected, keyPath, schemaAt, showValue, whatWouldBeGood, type I
 import { didYouMean } from './suggest.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
+import { formatLocation, locateLoadFailure } from '../worker/load-failure.ts';
 
 /**
  * A duration key (`requeueDelayMs`) takes milliseconds or the forms flags and NSQWORKER_* take
@@ -75,7 +76,9 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
   try {
     loaded = (await importUserModule(file)).exports;
   } catch (error) {
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: failed to load: ${(error as Error).message}`, { cause: error });
+    // As for a worker file: file:line:column and the reason on one line (esbuild's message has two).
+    const location = locateLoadFailure(error, { workerFile: file, configPath: file });
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
   }
   return { path: file, config: validateConfig(defaultExportOf(loaded), file) };
 }

@@ -136,6 +136,17 @@ describe('config file errors exit with status 2', () => {
     expect(flag.stderr.trim()).toBe('nsqworker: --max-in-flight "ten": expected a whole number of at least 1');
   });
 
+  it('a config file that does not load is one line: file:line:column and the reason, as for a worker file', async () => {
+    const broken = await project(`export default {\n  maxInFlight: 3\n  oops\n};\n`);
+    const syntax = await broken.run(RUN);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr.trim()).toBe(`nsqworker: ${broken.path('nsqworker.config.ts')}:3:2: failed to load: syntax error: Expected "}" but found "oops"`);
+    const throwing = await project(`throw new Error('no config today');\nexport default {};\n`);
+    const thrown = await throwing.run(RUN);
+    expect(thrown.code).toBe(2);
+    expect(thrown.stderr.trim()).toBe(`nsqworker: ${throwing.path('nsqworker.config.ts')}:1:7: failed to load: Error: no config today`);
+  });
+
   it("an unknown key in a worker's options names the option meant (from a file named by --config)", async () => {
     const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo' } } };\n`, 'staging.config.ts');
     const { code, stderr } = await p.run([...RUN, '--config', 'staging.config.ts']);
