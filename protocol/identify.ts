@@ -4,7 +4,7 @@
  * schemas carry the types, which Go's decoder enforces strictly (a string where an int belongs
  * fails the whole body). Unknown fields are dropped, as nsqd ignores them.
  */
-// zod/mini: the bundled broker carries only the functions it uses (scripts/bundle-servers.mjs).
+// zod/mini: the bundled broker carries only the functions it uses (scripts/bundle.mjs).
 import * as z from 'zod/mini';
 
 const int = z.int();

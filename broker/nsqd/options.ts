@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { crc32 } from 'node:zlib';
-// zod/mini: its functions are bundled one by one (scripts/bundle-servers.mjs), where the chained
+// zod/mini: its functions are bundled one by one (scripts/bundle.mjs), where the chained
 // API would bring all of zod into the broker's idle footprint.
 import * as z from 'zod/mini';
 import type { Logger } from 'pino';
