@@ -42,6 +42,6 @@ export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: HelpWo
     if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...rows(worker.fields, worker.layered));
     else lines.push('(this worker declares no options)');
   }
-  lines.push('', 'Other commands: dev, list, broker, lookupd, pub, tail, stats (nsqworker help <command>)', '');
+  lines.push('', 'Other commands: dev, list, admin, broker, lookupd, pub, tail, stats (nsqworker help <command>)', '');
   return lines.join('\n');
 }

@@ -37,7 +37,7 @@ export function warnStaleTaskChannels(topic: Topic, workerChannel: string, curre
     const query = `topic=${encodeURIComponent(topic.name)}&channel=${encodeURIComponent(name)}`;
     const depth = topic.getChannel(name)?.depth ?? 0;
     log.warn(
-      { channel: name, depth },
+      { topic: topic.name, channel: name, depth },
       `channel ${name} looks like a task channel of an earlier run: none of this worker's tasks consume it (${current.join(', ')}), ` +
         `and it keeps a copy of every message published to ${topic.name} (${depth} now); a run that brings its task back replays them. ` +
         `Delete it with: curl -X POST 'http://${httpAddress}/channel/delete?${query}'`,
