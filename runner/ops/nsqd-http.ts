@@ -50,6 +50,8 @@ function httpsPortOf(text: string): number | undefined {
 /** One topic as `/stats?topic=` reports it: what the runner decides on before creating channels. */
 export interface TopicState {
   channels: ReadonlySet<string>;
+  /** Each channel's depth and client count (nsqd's `depth`, `client_count`). */
+  channelStats: ReadonlyArray<{ name: string; depth: number; clients: number }>;
   paused: boolean;
 }
 
@@ -80,8 +82,9 @@ export class NsqdHttp {
     if (!Array.isArray(topics)) return undefined;
     const entry = (topics as Array<{ topic_name?: unknown; channels?: unknown; paused?: unknown }>).find((t) => t.topic_name === topic);
     if (entry === undefined) return undefined;
-    const channels = Array.isArray(entry.channels) ? (entry.channels as Array<{ channel_name?: unknown }>) : [];
-    return { channels: new Set(channels.map((c) => String(c.channel_name))), paused: entry.paused === true };
+    const channels = Array.isArray(entry.channels) ? (entry.channels as Array<{ channel_name?: unknown; depth?: unknown; client_count?: unknown }>) : [];
+    const channelStats = channels.map((c) => ({ name: String(c.channel_name), depth: Number(c.depth ?? 0), clients: Number(c.client_count ?? 0) }));
+    return { channels: new Set(channelStats.map((c) => c.name)), channelStats, paused: entry.paused === true };
   }
 
   /** `/info`: the nsqd's TCP port (to check that this HTTP address is that nsqd's), version and start time. */

@@ -27,7 +27,8 @@ import type { Logger } from 'pino';
 import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
-import { NsqdHttp, NsqdHttpError } from './nsqd-http.ts';
+import { NsqdHttp, NsqdHttpError, type TopicState } from './nsqd-http.ts';
+import { staleTaskChannels, warnStaleTaskChannel } from './stale-channels.ts';
 
 /** The topic was paused to create the task channels, and unpausing it failed: it holds every message. */
 export class TopicLeftPausedError extends CodedError<'E_TOPIC_LEFT_PAUSED'> {
@@ -54,6 +55,8 @@ export interface ChannelsCreated {
   resumed: boolean;
   /** Whether the topic is paused by someone else (an operator), and so left paused. */
   pausedByOther: boolean;
+  /** The topic's channels as they were before this call, for stale-channels.ts. */
+  before: TopicState['channelStats'];
 }
 
 /**
@@ -67,12 +70,13 @@ export async function ensureTaskChannels(http: NsqdHttp, topic: string, channels
   if (state === undefined) {
     await http.post(`/topic/create?${q}`);
     // Created just now, or by someone else since: ask again rather than assume it has no channel.
-    state = (await http.topicState(topic)) ?? { channels: new Set(), paused: false };
+    state = (await http.topicState(topic)) ?? { channels: new Set(), channelStats: [], paused: false };
   }
   const ours = state.channels.has(marker);
   const missing = channels.filter((channel) => !state.channels.has(channel));
   const pausedByOther = state.paused && !ours;
-  if (missing.length === 0 && !ours) return { created: [], paused: false, resumed: false, pausedByOther };
+  const before = state.channelStats;
+  if (missing.length === 0 && !ours) return { created: [], paused: false, resumed: false, pausedByOther, before };
   // One channel alone takes the whole backlog anyway: no pause needed for it.
   const pause = !ours && state.channels.size === 0 && !state.paused && missing.length > 1;
   const unpause = pause || (ours && state.paused);
@@ -96,7 +100,7 @@ export async function ensureTaskChannels(http: NsqdHttp, topic: string, channels
       if (!(error instanceof NsqdHttpError && error.status === 404)) throw error;
     });
   }
-  return { created: missing, paused: pause, resumed: ours && state.paused, pausedByOther };
+  return { created: missing, paused: pause, resumed: ours && state.paused, pausedByOther, before };
 }
 
 /** Where an nsqd's HTTP API is: given (lookupd's http_port, --nsqd-http-address), or not known. */
@@ -130,6 +134,11 @@ export class TaskChannelGate {
   private readonly running = new Map<string, Promise<void>>();
   private readonly warnedNoHttp = new Set<string>();
   private readonly warnedPaused = new Set<string>();
+  /**
+   * The nsqd whose channels were looked at for stale ones: at the first connection only. After a
+   * restart of nsqd, a replica that has not reconnected yet would make its channel look unread.
+   */
+  private readonly checkedStale = new Set<string>();
   /** Each nsqd's HTTP address as resolved when its tasks subscribed (lookupd's http_port among them). */
   private readonly resolved = new Map<string, string | undefined>();
 
@@ -180,6 +189,10 @@ export class TaskChannelGate {
     // Once per nsqd: every reconnection would say it again.
     const warnPaused = outcome.pausedByOther && !this.warnedPaused.has(httpAddress);
     if (warnPaused) this.warnedPaused.add(httpAddress);
-    logChannelsOutcome(this.log.child({ nsqd: nsqd.tcpAddress }), this.topic, httpAddress, outcome, warnPaused);
+    const log = this.log.child({ nsqd: nsqd.tcpAddress });
+    logChannelsOutcome(log, this.topic, httpAddress, outcome, warnPaused);
+    if (this.checkedStale.has(nsqd.tcpAddress)) return;
+    this.checkedStale.add(nsqd.tcpAddress);
+    for (const stale of staleTaskChannels(outcome.before, this.workerChannel, channels)) warnStaleTaskChannel(this.topic, stale, channels, new NsqdHttp(httpAddress).baseUrl, log);
   }
 }

@@ -1,13 +1,16 @@
 /**
  * A restart with other tasks: the channels of tasks the worker no longer has stay in the broker's
  * data path and keep a copy of every message. The worker names each at its start, with its depth
- * and the call that deletes it, and says nothing of channels in use or of its pause marker.
+ * and the call that deletes it, and says nothing of channels in use or of its pause marker; on a
+ * remote nsqd (real nsqd with NSQD_BIN) too, at the first connection to it, not at every reconnection.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, publish, type CliProject } from './helpers/cli-project.ts';
+import { testResources, uniqueTopic } from '../support/brokers.ts';
+import { brokerStats, CliProjects, collect, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
+const { pool } = testResources();
 
 const worker = (tasks: string[]): string =>
   `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { ${tasks.map((task) => `${task}() {}`).join(', ')} } });\n`;
@@ -43,5 +46,39 @@ describe('task channels of an earlier run', () => {
     await runOnce(project, ['bill', 'ship']);
     const warnings = await runOnce(project, ['bill']);
     expect(warnings.map((warning) => warning.split(' ')[1])).toEqual(['process.bill', 'process.ship']);
+  });
+
+  it('on a remote nsqd: named once, with that nsqd\'s HTTP address; a channel a client still reads is not', async () => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('orders');
+    for (const path of [`/topic/create?topic=${topic}`, ...['process.audit', 'process.old'].map((channel) => `/channel/create?topic=${topic}&channel=${channel}`)]) {
+      const response = await fetch(`http://${nsqd.httpAddress}${path}`, { method: 'POST' });
+      expect(response.status).toBe(200);
+    }
+    await publish(nsqd.httpAddress, topic, 'kept by every channel');
+    // An older replica of the worker, still reading process.old.
+    collect(projects, nsqd.tcpAddress, topic, 'process.old');
+    await eventually(async () => {
+      const stats = await brokerStats(nsqd.httpAddress);
+      const old = stats.topics.find((t) => t.topic_name === topic)?.channels.find((c) => c.channel_name === 'process.old');
+      return old !== undefined && old.clients.length === 1 ? true : undefined;
+    }, 'a client on process.old');
+    const p = await projects.create();
+    await p.writeWorker(topic, 'process', worker(['bill', 'ship']));
+    const run = p.startWorker(topic, 'process', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
+    await run.subscribed(['bill', 'ship']);
+    const stale = (): string[] => run.lines.filter((line) => String(line.msg).includes('looks like a task channel')).map((line) => String(line.msg));
+    await eventually(() => (stale().length > 0 ? true : undefined), 'the stale channel named');
+    expect(stale()).toEqual([expect.stringMatching(/^channel process\.audit looks like a task channel of an earlier run: .*\(1 now\)/)]);
+    expect(stale()[0]).toContain(`Delete it with: curl -X POST 'http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=process.audit'`);
+    // A restart of nsqd: the tasks connect again, their channels readied again, and nothing more is
+    // said (the old replica, not yet back on process.old, would make it look unread).
+    const subscribedBefore = run.lines.filter((line) => line.msg === 'subscribed' && line.task === 'bill').length;
+    await nsqd.restart();
+    await run.waitForLine(
+      (line) => line.msg === 'subscribed' && line.task === 'bill' && run.lines.filter((l) => l.msg === 'subscribed' && l.task === 'bill').length > subscribedBefore,
+      'bill subscribed again after the nsqd restart',
+    );
+    expect(stale()).toHaveLength(1);
   });
 });

@@ -56,7 +56,13 @@ describe('task channels over nsqd HTTP', () => {
     const nsqd = await scripted((_method, path) =>
       path.startsWith('/stats') ? { status: 200, body: '{"topics":[{"topic_name":"t","channels":[{"channel_name":"a"}],"paused":false}]}' } : { status: 200, body: '' },
     );
-    expect(await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c')).toEqual({ created: ['b'], paused: false, resumed: false, pausedByOther: false });
+    expect(await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c')).toEqual({
+      created: ['b'],
+      paused: false,
+      resumed: false,
+      pausedByOther: false,
+      before: [{ name: 'a', depth: 0, clients: 0 }],
+    });
     expect(nsqd.seen).toEqual(['GET /stats', 'POST /channel/create']);
   });
 });
