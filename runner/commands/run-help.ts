@@ -12,7 +12,8 @@ function typeLabel(field: FieldSpec): string {
 }
 
 function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined): string[] {
-  const left = fields.map((field) => `  --${field.flag} <${typeLabel(field)}>`);
+  // A boolean takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it off), as nsqd's do.
+  const left = fields.map((field) => (field.kind === 'boolean' ? `  --${field.flag}` : `  --${field.flag} <${typeLabel(field)}>`));
   const width = Math.max(...left.map((text) => text.length)) + 2;
   return fields.map((field, i) => {
     const effective = describeEffective(field, layered?.values[field.key], layered?.origins.get(field.key));

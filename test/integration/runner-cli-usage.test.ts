@@ -68,7 +68,7 @@ describe('nsqworker --topic T --channel C --help', () => {
     expect(workerPart).toMatch(/--batch-size <number>\s+rows written per batch \(default: 10\)/);
     expect(workerPart).toMatch(/--mode <fast\|safe>\s+how rows are written \(default: "safe"\)/);
     expect(workerPart).toMatch(/--label <string>\s+label written with each row \(default: "main"\)/);
-    expect(workerPart).toMatch(/--dry-run <boolean>\s+log rows instead of writing them \(default: false\)/);
+    expect(workerPart).toMatch(/--dry-run\s+log rows instead of writing them \(default: false\)/);
     // Runner flags are listed once, before the worker's.
     expect(workerPart).not.toContain('--max-attempts');
   });
