@@ -47,11 +47,19 @@ function httpsPortOf(text: string): number | undefined {
   }
 }
 
+/** One channel as `/stats` reports it (nsqd's `depth`, `deferred_count`, `in_flight_count`, `client_count`). */
+export interface ChannelEntry {
+  name: string;
+  depth: number;
+  deferred: number;
+  inFlight: number;
+  clients: number;
+}
+
 /** One topic as `/stats?topic=` reports it: what the runner decides on before creating channels. */
 export interface TopicState {
-  channels: ReadonlySet<string>;
-  /** Each channel's depth and client count (nsqd's `depth`, `client_count`). */
-  channelStats: ReadonlyArray<{ name: string; depth: number; clients: number }>;
+  /** By channel name. */
+  channels: ReadonlyMap<string, ChannelEntry>;
   paused: boolean;
 }
 
@@ -82,9 +90,14 @@ export class NsqdHttp {
     if (!Array.isArray(topics)) return undefined;
     const entry = (topics as Array<{ topic_name?: unknown; channels?: unknown; paused?: unknown }>).find((t) => t.topic_name === topic);
     if (entry === undefined) return undefined;
-    const channels = Array.isArray(entry.channels) ? (entry.channels as Array<{ channel_name?: unknown; depth?: unknown; client_count?: unknown }>) : [];
-    const channelStats = channels.map((c) => ({ name: String(c.channel_name), depth: Number(c.depth ?? 0), clients: Number(c.client_count ?? 0) }));
-    return { channels: new Set(channelStats.map((c) => c.name)), channelStats, paused: entry.paused === true };
+    type Reported = { channel_name?: unknown; depth?: unknown; deferred_count?: unknown; in_flight_count?: unknown; client_count?: unknown };
+    const reported = Array.isArray(entry.channels) ? (entry.channels as Reported[]) : [];
+    const channels = new Map<string, ChannelEntry>();
+    for (const c of reported) {
+      const name = String(c.channel_name);
+      channels.set(name, { name, depth: Number(c.depth ?? 0), deferred: Number(c.deferred_count ?? 0), inFlight: Number(c.in_flight_count ?? 0), clients: Number(c.client_count ?? 0) });
+    }
+    return { channels, paused: entry.paused === true };
   }
 
   /** `/info`: the nsqd's TCP port (to check that this HTTP address is that nsqd's), version and start time. */

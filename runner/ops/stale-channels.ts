@@ -12,16 +12,8 @@ import type { Logger } from 'pino';
 import type { Topic } from '../../broker/nsqd/topic.ts';
 import { isEphemeralName } from '../../protocol/names.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
-
-/** Task names as worker-runtime.ts accepts them. */
-const TASK_NAME = /^[.a-zA-Z0-9_-]+$/;
-
-/** A channel as nsqd's /stats gives it: name, `depth`, `client_count`. */
-export interface ChannelEntry {
-  name: string;
-  depth: number;
-  clients: number;
-}
+import { TASK_NAME } from '../worker/worker-runtime.ts';
+import type { ChannelEntry } from './nsqd-http.ts';
 
 /**
  * The stale channels among `channels` for a worker whose channel is `workerChannel` and whose tasks
@@ -29,7 +21,7 @@ export interface ChannelEntry {
  * no client; sorted by name. None for an ephemeral worker channel (nsqd deletes those when their
  * last client goes).
  */
-export function staleTaskChannels(channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[]): ChannelEntry[] {
+function staleTaskChannels(channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[]): ChannelEntry[] {
   if (isEphemeralName(workerChannel)) return [];
   const marker = pauseMarkerChannel(workerChannel);
   const prefix = `${workerChannel}.`;
@@ -41,16 +33,27 @@ export function staleTaskChannels(channels: Iterable<ChannelEntry>, workerChanne
 
 /** The embedded broker's channels of `topic`, as ChannelEntry. */
 export function channelEntries(topic: Topic): ChannelEntry[] {
-  return [...topic.channels.values()].map((channel) => ({ name: channel.name, depth: channel.depth, clients: channel.subscribers.length }));
+  return [...topic.channels.values()].map((channel) => ({
+    name: channel.name,
+    depth: channel.depth,
+    deferred: channel.deferredCount,
+    inFlight: channel.inFlight.size,
+    clients: channel.subscribers.length,
+  }));
 }
 
-/** Warns of one stale channel: its depth, and the curl call that deletes it at `httpBase` (`http://host:port`). */
-export function warnStaleTaskChannel(topic: string, stale: ChannelEntry, current: readonly string[], httpBase: string, log: Logger): void {
-  const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(stale.name)}`;
-  log.warn(
-    { topic, channel: stale.name, depth: stale.depth },
-    `channel ${stale.name} looks like a task channel of an earlier run: none of this worker's tasks consume it (${current.join(', ')}), ` +
-      `and it keeps a copy of every message published to ${topic} (${stale.depth} now); a run that brings its task back replays them. ` +
-      `Delete it with: curl -X POST '${httpBase}/channel/delete?${query}'`,
-  );
+/**
+ * Warns of each stale channel among `channels` (staleTaskChannels): its depth, and the curl call
+ * that deletes it at `httpBase` (`http://host:port`, NsqdHttp's baseUrl).
+ */
+export function warnStaleTaskChannels(topic: string, channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[], httpBase: string, log: Logger): void {
+  for (const stale of staleTaskChannels(channels, workerChannel, current)) {
+    const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(stale.name)}`;
+    log.warn(
+      { topic, channel: stale.name, depth: stale.depth },
+      `channel ${stale.name} looks like a task channel of an earlier run: none of this worker's tasks consume it (${current.join(', ')}), ` +
+        `and it keeps a copy of every message published to ${topic} (${stale.depth} now); a run that brings its task back replays them. ` +
+        `Delete it with: curl -X POST '${httpBase}/channel/delete?${query}'`,
+    );
+  }
 }

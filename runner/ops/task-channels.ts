@@ -28,7 +28,7 @@ import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import { NsqdHttp, NsqdHttpError, type TopicState } from './nsqd-http.ts';
-import { staleTaskChannels, warnStaleTaskChannel } from './stale-channels.ts';
+import { warnStaleTaskChannels } from './stale-channels.ts';
 
 /** The topic was paused to create the task channels, and unpausing it failed: it holds every message. */
 export class TopicLeftPausedError extends CodedError<'E_TOPIC_LEFT_PAUSED'> {
@@ -56,7 +56,7 @@ export interface ChannelsCreated {
   /** Whether the topic is paused by someone else (an operator), and so left paused. */
   pausedByOther: boolean;
   /** The topic's channels as they were before this call, for stale-channels.ts. */
-  before: TopicState['channelStats'];
+  before: TopicState['channels'];
 }
 
 /**
@@ -70,12 +70,12 @@ export async function ensureTaskChannels(http: NsqdHttp, topic: string, channels
   if (state === undefined) {
     await http.post(`/topic/create?${q}`);
     // Created just now, or by someone else since: ask again rather than assume it has no channel.
-    state = (await http.topicState(topic)) ?? { channels: new Set(), channelStats: [], paused: false };
+    state = (await http.topicState(topic)) ?? { channels: new Map(), paused: false };
   }
   const ours = state.channels.has(marker);
   const missing = channels.filter((channel) => !state.channels.has(channel));
   const pausedByOther = state.paused && !ours;
-  const before = state.channelStats;
+  const before = state.channels;
   if (missing.length === 0 && !ours) return { created: [], paused: false, resumed: false, pausedByOther, before };
   // One channel alone takes the whole backlog anyway: no pause needed for it.
   const pause = !ours && state.channels.size === 0 && !state.paused && missing.length > 1;
@@ -179,9 +179,10 @@ export class TaskChannelGate {
       }
       return;
     }
+    const http = new NsqdHttp(httpAddress, 5000, this.tls);
     let outcome: ChannelsCreated;
     try {
-      outcome = await ensureTaskChannels(new NsqdHttp(httpAddress, 5000, this.tls), this.topic, channels, this.workerChannel);
+      outcome = await ensureTaskChannels(http, this.topic, channels, this.workerChannel);
     } catch (error) {
       if (error instanceof TopicLeftPausedError) this.log.error({ nsqd: nsqd.tcpAddress }, error.message);
       throw error;
@@ -193,6 +194,6 @@ export class TaskChannelGate {
     logChannelsOutcome(log, this.topic, httpAddress, outcome, warnPaused);
     if (this.checkedStale.has(nsqd.tcpAddress)) return;
     this.checkedStale.add(nsqd.tcpAddress);
-    for (const stale of staleTaskChannels(outcome.before, this.workerChannel, channels)) warnStaleTaskChannel(this.topic, stale, channels, new NsqdHttp(httpAddress).baseUrl, log);
+    warnStaleTaskChannels(this.topic, outcome.before.values(), this.workerChannel, channels, http.baseUrl, log);
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { channelForTask } from '../config/run-names.ts';
+import { NsqdHttp, NsqdHttpError, type ChannelEntry } from './nsqd-http.ts';
 
 export interface TaskChannelChange {
   /** Tasks whose channel is no longer consumed (removed, or moved to another channel name). */
@@ -43,43 +44,28 @@ export interface ChannelCleanup {
  */
 export async function createTaskChannel(topic: string, channel: string, cleanup: ChannelCleanup, log: Logger): Promise<void> {
   if (cleanup.createAt === undefined) return;
-  const url = `http://${cleanup.createAt}/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
   try {
-    const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
-    if (!response.ok) log.warn({ status: response.status }, `creating channel ${channel} answered ${response.status}; its consumer will create it`);
+    await new NsqdHttp(cleanup.createAt).post(`/channel/create?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`);
   } catch (error) {
     log.warn({ err: error }, `creating channel ${channel} failed; its consumer will create it`);
   }
 }
 
-/** `http://host:port`, or a URL as given (`https://...`). */
-function baseUrl(address: string): string {
-  return (/^https?:\/\//i.test(address) ? address : `http://${address}`).replace(/\/+$/, '');
-}
-
 /** Deletes the channel on one nsqd; whether it is gone (a 404 is: someone deleted it first). Never throws. */
-async function deleteChannel(url: string, channel: string, log: Logger): Promise<boolean> {
+async function deleteChannel(http: NsqdHttp, query: string, channel: string, log: Logger): Promise<boolean> {
   try {
-    const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
-    if (response.ok || response.status === 404) return true;
-    log.warn({ status: response.status }, `deleting channel ${channel} answered ${response.status}`);
+    await http.post(`/channel/delete?${query}`);
+    return true;
   } catch (error) {
+    if (error instanceof NsqdHttpError && error.status === 404) return true;
     log.warn({ err: error }, `deleting channel ${channel} failed`);
+    return false;
   }
-  return false;
 }
 
-/** What a channel holds on one nsqd, from its /stats (nsqd's JSON shape); undefined when it cannot tell. */
-async function messagesHeld(base: string, topic: string, channel: string): Promise<{ depth: number; deferred: number; inFlight: number } | undefined> {
-  try {
-    const response = await fetch(`${base}/stats?format=json&topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) return undefined;
-    const stats = (await response.json()) as { topics?: Array<{ topic_name: string; channels?: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> };
-    const found = stats.topics?.find((t) => t.topic_name === topic)?.channels?.find((c) => c.channel_name === channel);
-    return found === undefined ? undefined : { depth: found.depth, deferred: found.deferred_count, inFlight: found.in_flight_count };
-  } catch {
-    return undefined;
-  }
+/** What the channel holds on one nsqd (its /stats); undefined when that cannot be told. */
+async function messagesHeld(http: NsqdHttp, topic: string, channel: string): Promise<ChannelEntry | undefined> {
+  return (await http.topicState(topic).catch(() => undefined))?.channels.get(channel);
 }
 
 /**
@@ -98,8 +84,9 @@ export async function retireChannel(
   const targets = await Promise.all(nsqds.map(async (tcp) => ({ tcp, http: await cleanup.httpAddressOf(tcp).catch(() => undefined) })));
   let left = targets;
   if (cleanup.deleteRemoved) {
-    const held = await Promise.all(targets.map((t) => (t.http === undefined ? undefined : messagesHeld(baseUrl(t.http), topic, removed.channel))));
-    const deleted = await Promise.all(targets.map((t) => t.http !== undefined && deleteChannel(`${baseUrl(t.http)}/channel/delete?${query}`, removed.channel, log)));
+    const https = targets.map((t) => (t.http === undefined ? undefined : new NsqdHttp(t.http)));
+    const held = await Promise.all(https.map((http) => (http === undefined ? undefined : messagesHeld(http, topic, removed.channel))));
+    const deleted = await Promise.all(https.map((http) => http !== undefined && deleteChannel(http, query, removed.channel, log)));
     left = targets.filter((_, i) => !deleted[i]);
     if (targets.length > 0 && left.length === 0) {
       const lost = { depth: 0, deferred: 0, inFlight: 0 };
@@ -115,7 +102,7 @@ export async function retireChannel(
       return;
     }
   }
-  const known = left.filter((t) => t.http !== undefined).map((t) => `curl -X POST '${baseUrl(t.http!)}/channel/delete?${query}'`);
+  const known = left.filter((t) => t.http !== undefined).map((t) => `curl -X POST '${new NsqdHttp(t.http!).baseUrl}/channel/delete?${query}'`);
   const unknown = left.filter((t) => t.http === undefined).map((t) => t.tcp);
   const how = [
     ...(known.length === 0 ? [] : [`delete it with: ${known.join(' and ')}`]),

@@ -24,7 +24,8 @@ export interface WorkerRuntime {
 }
 
 const TASK_METHOD = /^(.+?)(?:Task|_task)$/;
-const TASK_NAME = /^[.a-zA-Z0-9_-]+$/;
+/** What a task may be named: it becomes part of a channel name (`<channel>.<task>`). */
+export const TASK_NAME = /^[.a-zA-Z0-9_-]+$/;
 
 /** The tasks of a worker class: methods named `xTask` or `x_task`, found along its prototype chain. */
 export function taskMethodsOf(workerClass: WorkerClass): Map<string, string> {
