@@ -10,7 +10,7 @@
 //   share in chunks and what they load on demand split off. Dependencies stay in node_modules: a
 //   user's worker imports zod and nsqworker, and must get the very modules the runner uses.
 //
-// Code that needs a file of the package finds it from the package's root (runner/package-paths.ts),
+// Code that needs a file of the package finds it from the package's root (package-paths.ts),
 // never from its own URL, which in a chunk says nothing of its source folder.
 import { build } from 'esbuild';
 

@@ -26,6 +26,12 @@ export function snapshotFiles(files: Iterable<string>): Map<string, FileSnapshot
   return new Map([...files].map((file) => [file, snapshotOf(file)]));
 }
 
+/** True when every snapshot in `now` is the one `before` holds for that file (no file read). */
+export function sameSnapshots(before: ReadonlyMap<string, FileSnapshot>, now: ReadonlyMap<string, FileSnapshot>): boolean {
+  for (const [file, snapshot] of now) if (before.get(file) !== snapshot) return false;
+  return true;
+}
+
 /** True when every one of `files` has a snapshot in `loaded` and is still as that snapshot says. */
 export function unchangedSince(loaded: ReadonlyMap<string, FileSnapshot>, files: Iterable<string>): boolean {
   for (const file of files) {

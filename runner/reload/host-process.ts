@@ -11,7 +11,7 @@ import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
-// The compiled host (the CLI runs from the build): its own modules load as plain JavaScript.
+// The host's entry: its bundle when built, its source under tests (package-paths.ts).
 const ENTRY = entryFile('runner/reload/host');
 
 /** What a child answers once the worker's code is loaded. */
@@ -96,12 +96,12 @@ export class HostProcess {
     return this.warmed && !this.exited;
   }
 
-  /** Called if the child exits without being asked to (the worker's code called process.exit, or crashed). */
   /** After the load: the project files the code has loaded so far, each time its tasks load more. */
   onFiles(listener: (files: readonly string[]) => void): void {
     this.filesListener = listener;
   }
 
+  /** Called if the child exits without being asked to (the worker's code called process.exit, or crashed). */
   onUnexpectedExit(listener: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void): void {
     this.unexpectedExitListener = listener;
   }

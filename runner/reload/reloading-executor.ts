@@ -19,10 +19,10 @@ import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isOwnCode } from '../worker/own-files.ts';
-import { isCommonJsFile, warmUpFolder } from '../worker/user-code.ts';
+import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
-import { snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
+import { sameSnapshots, snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 import type { LoadRequest } from './protocol.ts';
 import { reloadFailureLine } from './reload-failure.ts';
 
@@ -50,6 +50,8 @@ export class ReloadingExecutor implements TaskExecutor {
   private readonly standbys: StandbyPool;
   /** Where each child writes the throwaway module it warms tsx up with. */
   private readonly warmUpFolder = warmUpFolder();
+  /** Which of tsx's loaders the children warm up: the worker file's module system. */
+  private readonly moduleSystem: ModuleSystem;
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -78,6 +80,7 @@ export class ReloadingExecutor implements TaskExecutor {
     private readonly log: Logger,
     private readonly events: ReloadEvents,
   ) {
+    this.moduleSystem = isCommonJsFile(request.file) ? 'commonjs' : 'module';
     this.standbys = new StandbyPool(log, () => this.spawnHost());
   }
 
@@ -178,8 +181,8 @@ export class ReloadingExecutor implements TaskExecutor {
     this.changedFiles = new Set();
     // The tail of a save already tried (its last event came after the load had begun) needs no
     // second try; a crash, with no file changed, does.
-    if (changed.size > 0 && unchangedSince(this.triedSnapshots, changed)) return;
     const snapshots = snapshotFiles(changed);
+    if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
     this.standbys.markEditing();
     const next = this.standbys.take() ?? this.spawnHost();
     let files: readonly string[];
@@ -251,7 +254,7 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   private spawnHost(): HostProcess {
-    return new HostProcess(isCommonJsFile(this.request.file) ? 'commonjs' : 'module', this.warmUpFolder);
+    return new HostProcess(this.moduleSystem, this.warmUpFolder);
   }
 
   private activate(host: HostProcess): void {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { snapshotFiles, unchangedSince } from '../../runner/reload/file-snapshot.ts';
+import { sameSnapshots, snapshotFiles, unchangedSince } from '../../runner/reload/file-snapshot.ts';
 
 let dir: string;
 let file: string;
@@ -43,5 +43,8 @@ describe('file snapshots', () => {
     unlinkSync(file);
     expect(unchangedSince(loaded, [file])).toBe(false);
     expect(unchangedSince(snapshotFiles([file]), [file])).toBe(true);
+    // The same comparison on snapshots already taken (no second read of the files).
+    expect(sameSnapshots(snapshotFiles([file]), snapshotFiles([file]))).toBe(true);
+    expect(sameSnapshots(loaded, snapshotFiles([file]))).toBe(false);
   });
 });
