@@ -163,6 +163,9 @@ export class ClientTransport {
     this.deflater = deflater;
   }
 
+  /** Each decoded piece of a snappy stream, to the protocol: made once, not per read. */
+  private readonly onDecoded = (piece: Buffer): void => this.events.data(piece);
+
   /** Bytes from the socket (or read ahead of an upgrade), through whichever decoder is on. */
   receive(chunk: Buffer): void {
     if (this.inflater !== undefined) {
@@ -173,7 +176,7 @@ export class ClientTransport {
       this.events.data(chunk);
       return;
     }
-    const failure = this.snappyDecoder.pushTo(chunk, (piece) => this.events.data(piece));
+    const failure = this.snappyDecoder.pushTo(chunk, this.onDecoded);
     if (failure !== undefined) this.events.fail(failure);
   }
 

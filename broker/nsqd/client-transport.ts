@@ -170,6 +170,9 @@ export class ClientTransport {
     this.raw.destroy();
   }
 
+  /** Each decoded piece of a snappy stream, to the protocol: made once, not per read. */
+  private readonly onDecoded = (piece: Buffer): void => this.events.data(piece);
+
   private decode(chunk: Buffer): void {
     if (this.inflater !== undefined) {
       this.inflater.write(chunk);
@@ -179,7 +182,7 @@ export class ClientTransport {
       this.events.data(chunk);
       return;
     }
-    const failure = this.snappyDecoder.pushTo(chunk, (piece) => this.events.data(piece));
+    const failure = this.snappyDecoder.pushTo(chunk, this.onDecoded);
     if (failure !== undefined) this.events.fail(failure);
   }
 }

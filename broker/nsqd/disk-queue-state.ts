@@ -279,7 +279,7 @@ export abstract class DiskQueueState implements Committable {
     this.writer.releaseBuffer();
   }
 
-  /** Removes every data file of this queue: those it knows of, and any a crash may have left. */
+  /** Removes every data file of this queue that the folder lists (a crash's leftovers too); none when it cannot be listed. */
   protected removeDataFiles(): void {
     try {
       for (const num of listDataFileNums(this.dataPath, this.name)) this.removeQuietly(dataFileName(this.dataPath, this.name, num));
