@@ -89,11 +89,13 @@ export async function heartbeatBenchmarks(): Promise<Row[]> {
   const seconds = (performance.now() - started) / 1000;
   const beats = AnsweringSocket.answered - beats0;
   for (const client of clients) client.close();
+  nsqd.persistAndClose();
   rmSync(dataPath, { recursive: true, force: true });
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return [
     { metric: `heartbeats sent per second (${CONNS} connections, 1 s interval)`, unit: 'messages', higherIsBetter: true, values: { nsqworker: beats / seconds } },
-    { metric: 'broker CPU for them, kernel excluded', unit: 'ms', higherIsBetter: false, values: { nsqworker: cpuMs / seconds } },
-    { metric: 'broker CPU per heartbeat and its NOP, kernel excluded', unit: 'us', higherIsBetter: false, values: { nsqworker: (cpuMs * 1000) / beats } },
+    // process.cpuUsage() covers the fake clients answering too: an upper bound on the broker's share.
+    { metric: 'CPU for them, broker and in-process fake clients, kernel excluded', unit: 'ms', higherIsBetter: false, values: { nsqworker: cpuMs / seconds } },
+    { metric: 'CPU per heartbeat and its NOP, broker and fake client, kernel excluded', unit: 'us', higherIsBetter: false, values: { nsqworker: (cpuMs * 1000) / beats } },
   ];
 }

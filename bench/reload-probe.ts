@@ -93,13 +93,19 @@ export async function probeSaves(projects: CliProjects, saves: number, spacingMs
   const latencies: number[] = [];
   let outOfOrder = 0;
   let version = 1;
-  /** The first record of `version`; counts older records that come after it. */
+  /** The newest version that has handled a message: any record of an older one after it is out of order. */
+  let newest = 0;
+  const check = (record: Handled): void => {
+    if (record.version < newest) outOfOrder++;
+    else newest = record.version;
+  };
+  /** The first record of `version`, every record read on the way checked. */
   const firstOf = async (since: number): Promise<Handled> => {
     let first: Handled | undefined;
     for (;;) {
       for (const record of await tail.next()) {
+        check(record);
         if (first === undefined && record.version === version) first = record;
-        else if (first !== undefined && record.version < version) outOfOrder++;
       }
       if (first !== undefined) return first;
       if (Date.now() > since + 60_000) throw new Error(`version ${version} never handled a message\n${run.describe()}`);
@@ -120,6 +126,6 @@ export async function probeSaves(projects: CliProjects, saves: number, spacingMs
   }
   // Late records of an older version would show up after the last save too.
   await delay(spacingMs);
-  for (const record of await tail.next()) if (record.version < version) outOfOrder++;
+  for (const record of await tail.next()) check(record);
   return { latencies, outOfOrder, published: stream.published() };
 }

@@ -30,8 +30,11 @@ const SOAK_S = Number(process.env.BENCH_SCALE_SOAK_S ?? 600);
 /** The idle connections' negotiated heartbeat interval: nsqd's default 30 s, or 1,000 (its minimum) to stress it. */
 const HEARTBEAT_MS = Number(process.env.BENCH_SCALE_HEARTBEAT_MS ?? 30_000);
 const SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 1);
-/** How long the broker's CPU is measured while the idle connections heartbeat. */
-const IDLE_MS = Number(process.env.BENCH_SCALE_IDLE_S ?? 5) * 1000;
+/**
+ * How long the broker's CPU is measured while the idle connections heartbeat: by default one whole
+ * heartbeat interval (at least 5 s), so that every connection's heartbeat falls inside it.
+ */
+const IDLE_MS = Number(process.env.BENCH_SCALE_IDLE_S ?? Math.max(5, HEARTBEAT_MS / 1000)) * 1000;
 const HOLDER = fileURLToPath(new URL('./lib/connection-holder.ts', import.meta.url));
 const body = Buffer.alloc(200, 0x62);
 const MB = 1024 * 1024;

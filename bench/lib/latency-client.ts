@@ -107,6 +107,8 @@ async function main(): Promise<void> {
   let sampleCount = 0;
   let received = 0;
   let countFrom = Number.POSITIVE_INFINITY;
+  /** When the current phase began: a late message of the one before is not this phase's. */
+  let phaseStart = Number.POSITIVE_INFINITY;
   let probesReceived = 0;
   const onBody = (body: Buffer): void => {
     const sentAt = body.readDoubleLE(0);
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
       probesReceived++;
       return;
     }
+    if (sentAt < phaseStart) return;
     received++;
     if (sentAt < countFrom) return;
     // A publisher that fell behind catches up, so a phase may send more than rate × seconds.
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
     sampleCount = 0;
     received = 0;
     const started = performance.now();
+    phaseStart = started;
     countFrom = started + warmupMs;
     const endAt = started + warmupMs + measureMs;
     let sent = 0;

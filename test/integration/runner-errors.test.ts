@@ -174,13 +174,16 @@ describe('a port held by another program is one line naming the flag and address
     // A data path with saved state, as a stopped broker leaves it: topics, channels, a paused topic, messages.
     const dataPath = p.path('state');
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath });
-    for (let i = 0; i < 50; i++) {
-      const topic = broker.nsqd.getOrCreateTopic(`topic_${i}`);
-      topic.getOrCreateChannel('work');
-      await fetch(`http://${broker.httpAddress}/pub?topic=topic_${i}`, { method: 'POST', body: `message ${i}` });
+    try {
+      for (let i = 0; i < 50; i++) {
+        const topic = broker.nsqd.getOrCreateTopic(`topic_${i}`);
+        topic.getOrCreateChannel('work');
+        await fetch(`http://${broker.httpAddress}/pub?topic=topic_${i}`, { method: 'POST', body: `message ${i}` });
+      }
+      await fetch(`http://${broker.httpAddress}/topic/pause?topic=topic_0`, { method: 'POST' });
+    } finally {
+      await broker.close();
     }
-    await fetch(`http://${broker.httpAddress}/topic/pause?topic=topic_0`, { method: 'POST' });
-    await broker.close();
     const before = await snapshot(dataPath);
     expect(before.has('nsqd.dat')).toBe(true);
 

@@ -111,11 +111,14 @@ describe('a worker killed between pausing a topic and unpausing it', () => {
     const p = await project(topic);
     // The state such a kill leaves in the embedded broker's data path, made by a broker of our own.
     const before = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('data') });
-    for (const n of ['a', 'b']) await publish(before.httpAddress, topic, n);
-    await post(before.httpAddress, `/topic/pause?topic=${topic}`);
-    await post(before.httpAddress, `/channel/create?topic=${topic}&channel=${MARKER}`);
-    await post(before.httpAddress, `/channel/create?topic=${topic}&channel=pageview.count`);
-    await before.close();
+    try {
+      for (const n of ['a', 'b']) await publish(before.httpAddress, topic, n);
+      await post(before.httpAddress, `/topic/pause?topic=${topic}`);
+      await post(before.httpAddress, `/channel/create?topic=${topic}&channel=${MARKER}`);
+      await post(before.httpAddress, `/channel/create?topic=${topic}&channel=pageview.count`);
+    } finally {
+      await before.close();
+    }
 
     const run = p.startWorker(topic, 'pageview');
     const { httpAddress } = await run.brokerAddresses();

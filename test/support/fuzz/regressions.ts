@@ -16,8 +16,10 @@ export function savedInputs(target: string, hangs = true): Map<string, Buffer> {
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.bin') && (hangs || !name.startsWith('hang-'))).sort();
-  } catch {
-    return new Map();
+  } catch (error) {
+    // A target nothing was saved for yet; any other failure must not make the replay quietly empty.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
   }
   return new Map(names.map((name) => [name, readFileSync(join(dir, name))]));
 }

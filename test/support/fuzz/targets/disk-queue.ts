@@ -122,10 +122,13 @@ export function diskQueueTarget(): FuzzTarget {
       const { meta, files, checked } = layout(input);
       const dir = join(base, String(runs++));
       mkdirSync(dir);
+      // Closed whatever an invariant throws (close is idempotent): a long run must not pile up file descriptors.
+      const opened: Array<{ close(): void }> = [];
       try {
         if (meta !== undefined) writeFileSync(metaFileName(dir, NAME), meta);
         for (const { num, bytes } of files) writeFileSync(dataFileName(dir, NAME, num), bytes);
         const queue = open(dir, checked);
+        opened.push(queue);
         invariant(queue.depth >= 0, `depth ${queue.depth} after recovery`);
         const bound = Math.floor(input.length / 5) + 2;
         let read = 0;
@@ -142,9 +145,17 @@ export function diskQueueTarget(): FuzzTarget {
         invariant(queue.readNext()?.equals(probe) === true, 'a new record did not come back');
         queue.close();
         const again = open(dir, checked);
+        opened.push(again);
         invariant(again.depth === 0 && again.readNext() === undefined, 'a drained queue is not empty after reopening');
         again.close();
       } finally {
+        for (const queue of opened) {
+          try {
+            queue.close();
+          } catch {
+            // Already reported by the invariant that failed, or closed.
+          }
+        }
         rmSync(dir, { recursive: true, force: true });
       }
     },

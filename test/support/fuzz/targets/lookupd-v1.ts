@@ -20,7 +20,11 @@ import { cutPoints, invariant, type FuzzTarget } from '../target.ts';
 function wholeReplies(written: Buffer[]): boolean {
   const all = Buffer.concat(written);
   let offset = 0;
-  while (offset + 4 <= all.length) offset += 4 + all.readInt32BE(offset);
+  while (offset + 4 <= all.length) {
+    const size = all.readInt32BE(offset);
+    if (size < 0) return false; // -4 would never move on
+    offset += 4 + size;
+  }
   return offset === all.length;
 }
 
