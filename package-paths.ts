@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = fileURLToPath(import.meta.url);
 
 /** True when this code runs from the TypeScript sources (a checkout's tests), not from the build. */
-export const FROM_SOURCES = HERE.endsWith('.ts');
+const FROM_SOURCES = HERE.endsWith('.ts');
 
 function findPackageRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {

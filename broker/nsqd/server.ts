@@ -79,12 +79,15 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   // Keep-alive sockets would hold close() open; nsqd's clients do not depend on them.
   http.keepAliveTimeout = 5000;
   if (https !== undefined) https.keepAliveTimeout = 5000;
+  /** Stops every listener and drops its connections; resolves once all of them are closed. */
   const closeListeners = async (): Promise<void> => {
-    await tcp.close();
-    http.close();
+    const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     http.closeAllConnections();
-    https?.close();
+    const httpsClosed = new Promise<void>((resolve) => (https === undefined ? resolve() : https.close(() => resolve())));
     https?.closeAllConnections();
+    await tcp.close();
+    await httpClosed;
+    await httpsClosed;
   };
 
   // The ports first: a taken one fails at once, before the data path is created, locked, read
@@ -132,13 +135,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const close = (): Promise<void> => {
     closing ??= (async () => {
       nsqd.exiting = true;
-      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeAllConnections();
-      const httpsClosed = new Promise<void>((resolve) => (https === undefined ? resolve() : https.close(() => resolve())));
-      https?.closeAllConnections();
-      await tcp.close();
-      await httpClosed;
-      await httpsClosed;
+      await closeListeners();
       await registrar.close();
       nsqd.persistAndClose();
       unlock();

@@ -41,7 +41,7 @@ const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]'
  * Two of `listens` on one port (port 0 aside) where their hosts overlap — the same host, or either
  * one every interface: the second would find the first's port taken by "another program".
  */
-export function sharedAddress(listens: readonly ListenFlag[]): UsageError | undefined {
+function sharedAddress(listens: readonly ListenFlag[]): UsageError | undefined {
   const parsed = listens.map((listen) => {
     try {
       return { ...listen, ...parseHostPort(listen.address) };

@@ -34,7 +34,7 @@ export const WATCH_DEBOUNCE_MS = 5;
  * two calls, and a reload that reads the file then spends a standby on nothing. An edit that
  * really empties or deletes a file waits this long too.
  */
-export const HALF_SAVED_WAIT_MS = 100;
+const HALF_SAVED_WAIT_MS = 100;
 
 /** Empty or missing: what a file looks like between the two halves of a save. */
 function looksHalfSaved(file: string): boolean {

@@ -14,7 +14,7 @@ import type { HostProcess } from './host-process.ts';
 export const STANDBYS_WHILE_EDITING = 2;
 export const STANDBYS_IDLE = 1;
 /** How long after a reload the code still counts as being edited. */
-export const EDITING_WINDOW_MS = 60_000;
+const EDITING_WINDOW_MS = 60_000;
 
 /** What the pool needs of a child: {@link HostProcess} has it. */
 export type Standby = Pick<HostProcess, 'pid' | 'warm' | 'isWarm' | 'hasExited' | 'kill'>;
