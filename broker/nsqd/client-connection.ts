@@ -100,7 +100,8 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
         data: (chunk) => this.receive(chunk),
         end: () => this.onPeerEnd(),
         // nsqd answers each command before it reads the next, so the answers to what decoded before
-        // the damage reach the client; then the connection closes, without an error frame.
+        // the damage reach the client; then the connection closes, without an error frame. (A command
+        // still waiting then, an AUTH or a TLS upgrade, is dropped with the connection unanswered.)
         fail: (error) => {
           nsqd.logger.info({ client: this.remoteAddress, err: error.message }, 'closing client: unreadable stream');
           this.close();
