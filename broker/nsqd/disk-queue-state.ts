@@ -4,40 +4,19 @@
  * position, removing files. When to sync, and the operations themselves, are disk-queue.ts's.
  */
 import fs from 'node:fs';
-import { dataFileName, dataFileNumsIn, fileSizeOrZero, formatMetadata, ioError, listDataFileNums, metaFileName, removeIfExists, syncDirectory } from './disk-queue-files.ts';
+import { dataFileName, dataFileNumsIn, fileSizeOrZero, formatMetadata, type QueuePositions, ioError, listDataFileNums, metaFileName, removeIfExists, syncDirectory } from './disk-queue-files.ts';
+import { BackgroundSync } from './disk-queue-background-sync.ts';
 import { MetadataWriter } from './disk-queue-meta-writer.ts';
 import { RecordReader } from './disk-queue-reader.ts';
 import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
 import { RecordWriter } from './disk-queue-writer.ts';
 import { AckWindow } from './disk-queue-acks.ts';
-import type { PayloadCheck } from './disk-queue-resync.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
+import type { DiskQueueOptions } from './disk-queue-options.ts';
+import type { PayloadCheck } from './disk-queue-resync.ts';
 
 export { closedError, ioError } from './disk-queue-files.ts';
-
-export interface DiskQueueOptions {
-  /** Queue name: a topic name, or `<topic>:<channel>`. Opaque here. */
-  name: string;
-  /** Directory holding the queue's files. */
-  dataPath: string;
-  /** A new data file is started when the next record would pass this size (nsqd: 104857600). */
-  maxBytesPerFile: number;
-  /** Smallest valid record payload, in bytes (nsqd: 26). */
-  minMsgSize: number;
-  /** Largest valid record payload, in bytes (nsqd: max-msg-size + 26). */
-  maxMsgSize: number;
-  /** fsync + metadata after this many reads+writes (nsqd: 2500); 1 makes every put durable. */
-  syncEvery: number;
-  /** fsync + metadata after this long when there was activity (nsqd: 2000). */
-  syncTimeoutMs: number;
-  logger?: DiskQueueLogger;
-  /** With `syncEvery <= 1`: fsyncs batched per event-loop turn (group-commit.ts). Default: one per put. */
-  groupCommit?: GroupCommit;
-  /** Sync mode: the saved read position passes only `ack()`ed records (needs groupCommit). Default: false. */
-  ackReads?: boolean;
-  /** Tells a payload from garbage, to resume past a damaged record (disk-queue-resync.ts). Default: lengths only. */
-  recordCheck?: PayloadCheck;
-}
+export type { DiskQueueOptions } from './disk-queue-options.ts';
 
 const silentLogger: DiskQueueLogger = { warn() {}, error() {} };
 
@@ -54,6 +33,8 @@ export abstract class DiskQueueState implements Committable {
   protected readonly log: DiskQueueLogger;
   protected readonly writer: RecordWriter;
   protected readonly reader: RecordReader;
+  /** The default mode's periodic fdatasync and metadata save, off the event loop. */
+  private readonly background: BackgroundSync;
 
   // Positions, as persisted; the write position is the writer's (buffered bytes included).
   protected depthCount: number;
@@ -106,6 +87,11 @@ export abstract class DiskQueueState implements Committable {
       this.acks = new AckWindow({ fileNum: this.readFileNum, pos: this.readPos });
     }
     this.keptFrom = this.readFileNum;
+    this.background = new BackgroundSync(this.name, this.writer, this.log, {
+      isClosed: () => this.closed,
+      positionsText: () => formatMetadata(this.positions()),
+      saveMetadataSoon: (text) => this.metadata.save(text, true),
+    });
     if (changed) this.persistMetadata();
     else if (fs.existsSync(this.metaFile)) this.metadata.saved = formatMetadata(positions);
   }
@@ -119,9 +105,10 @@ export abstract class DiskQueueState implements Committable {
     if (this.acks.ack(seq)) this.committer!.markDirty(this, CommitPhase.Meta);
   }
 
-  /** Resolves once no background metadata save is in flight (disk-queue-meta-writer.ts). */
-  metadataSettled(): Promise<void> {
-    return this.metadata.settled();
+  /** Resolves once no background fdatasync or metadata save is in flight (disk-queue-background-sync.ts). */
+  async metadataSettled(): Promise<void> {
+    await this.background.settled();
+    await this.metadata.settled();
   }
 
   /** Ack mode: records read and not yet acknowledged, still before the saved read position. */
@@ -183,7 +170,7 @@ export abstract class DiskQueueState implements Committable {
 
   /** The timer's sync: through the commit when there is one, whose phases keep metadata behind data. */
   protected timedSync(): void {
-    if (this.committer === undefined) return this.trySync('timed sync', true);
+    if (this.committer === undefined) return this.syncInBackground();
     this.committer.markDirty(this, CommitPhase.Data);
     this.committer.markDirty(this, CommitPhase.Meta);
   }
@@ -243,33 +230,44 @@ export abstract class DiskQueueState implements Committable {
     }
   }
 
-  /** Data fsynced now; the positions saved now, or with `soon` in the background (MetadataWriter). */
-  protected sync(soon = false): void {
+  /** Data fsynced and the positions saved, now. */
+  protected sync(): void {
     this.writer.syncData();
-    this.persistMetadata(soon);
+    this.persistMetadata();
     this.opsSinceSync = 0;
   }
 
-  protected trySync(context: string, soon = false): void {
+  /** The periodic sync of the default mode: fdatasync, then the positions saved, both in the background. */
+  protected syncInBackground(): void {
+    this.opsSinceSync = 0;
+    this.background.request();
+  }
+
+  protected trySync(context: string): void {
     try {
-      this.sync(soon);
+      this.sync();
     } catch (err) {
       this.log.error({ queue: this.name, err }, `disk queue ${context} failed`);
     }
   }
 
-  /** Only called when every byte up to the write position has been handed to the OS. */
-  protected persistMetadata(soon = false): void {
-    // Ack mode saves the durable position: the records it has not passed count in the depth.
-    const acks = this.acks;
-    const positions = {
-      depth: this.depthCount + (acks?.size ?? 0),
-      readFileNum: acks?.durable.fileNum ?? this.readFileNum,
-      readPos: acks?.durable.pos ?? this.readPos,
-      writeFileNum: this.writeFileNum,
-      writePos: this.writePos,
-    };
-    this.metadata.save(formatMetadata(positions), soon); // unchanged (an idle queue): no write, no fsync
+  /** Saves the positions now. Only called when every byte up to the write position is on disk. */
+  protected persistMetadata(): void {
+    this.background.supersede();
+    this.metadata.save(formatMetadata(this.positions()), false); // unchanged (an idle queue): no write, no fsync
+  }
+
+  /** The positions the metadata file holds; ack mode's durable read position, whose unacknowledged records count in the depth. */
+  private positions(): QueuePositions {
+    const { acks, writeFileNum, writePos } = this;
+    const durable = acks?.durable ?? { fileNum: this.readFileNum, pos: this.readPos };
+    return { depth: this.depthCount + (acks?.size ?? 0), readFileNum: durable.fileNum, readPos: durable.pos, writeFileNum, writePos };
+  }
+
+  /** The queue was emptied or deleted: no save started before now lands. */
+  protected cancelSaves(): void {
+    this.background.supersede();
+    this.metadata.cancel();
   }
 
   protected releaseFiles(): void {

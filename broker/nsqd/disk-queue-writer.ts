@@ -11,6 +11,7 @@ import { dataFileName, writeFully } from './disk-queue-files.ts';
 
 /** Records up to this size (header included) are batched; larger ones are written directly. */
 export const WRITE_BUFFER_SIZE = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
 const WRITE_FILE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
 export class RecordWriter {
@@ -19,7 +20,12 @@ export class RecordWriter {
   private bufLen = 0;
   private currentFileNum: number;
   private written: number;
-  private unsynced = false;
+  /** Flushes (writes to the file) so far, and how many of them an fdatasync has covered. */
+  private flushedSeq = 0;
+  private syncedSeq = 0;
+  /** The file a background fdatasync is running on (-1: none); its close waits for it. */
+  private backgroundFd = -1;
+  private closeAfterBackground = false;
   /** A file was opened since the last `syncData`: its directory entry needs an fsync too (power loss). */
   openedFile = false;
   private readonly header = Buffer.allocUnsafe(4);
@@ -49,18 +55,24 @@ export class RecordWriter {
     return this.bufLen;
   }
 
-  /** Appends one record; throws (changing nothing) when a write it needed failed. */
-  append(payload: Buffer): void {
-    const total = 4 + payload.length;
+  /**
+   * Appends one record whose payload is `head` followed by `tail` (a message's header and body, so
+   * that no buffer is made to join them); throws (changing nothing) when a write it needed failed.
+   */
+  append(head: Buffer, tail: Buffer = EMPTY): void {
+    const length = head.length + tail.length;
+    const total = 4 + length;
     if (total > WRITE_BUFFER_SIZE) {
       this.flush();
-      this.writeDirect(payload);
+      this.writeDirect(head, tail);
       return;
     }
     if (this.bufLen + total > WRITE_BUFFER_SIZE) this.flush();
     const buf = (this.buf ??= Buffer.allocUnsafeSlow(WRITE_BUFFER_SIZE));
-    buf.writeInt32BE(payload.length, this.bufLen);
-    buf.set(payload, this.bufLen + 4);
+    const at = this.bufLen;
+    buf.writeInt32BE(length, at);
+    buf.set(head, at + 4);
+    if (tail.length > 0) buf.set(tail, at + 4 + head.length);
     this.bufLen += total;
   }
 
@@ -76,14 +88,35 @@ export class RecordWriter {
     writeFully(this.fd, this.buf, 0, length, this.written);
     this.written += length;
     this.bufLen = 0;
-    this.unsynced = true;
+    this.flushedSeq++;
   }
 
-  /** Flushes, then fsyncs what was written since the last fsync. */
+  /** Flushes, then fsyncs what was written since the last fsync (a background one still running included). */
   syncData(): void {
     this.flush();
-    if (this.fd >= 0 && this.unsynced) fs.fdatasyncSync(this.fd);
-    this.unsynced = false;
+    if (this.fd >= 0 && this.flushedSeq !== this.syncedSeq) fs.fdatasyncSync(this.fd);
+    this.syncedSeq = this.flushedSeq;
+  }
+
+  /**
+   * fdatasyncs on the thread pool what was flushed so far (the caller flushes first), then calls
+   * `done` with null or the error; at once when there is nothing to sync. One at a time: the caller
+   * waits for `done` before the next (disk-queue-background-sync.ts).
+   */
+  syncDataInBackground(done: (err: Error | null) => void): void {
+    if (this.fd < 0 || this.flushedSeq === this.syncedSeq) return done(null);
+    const fd = this.fd;
+    const covers = this.flushedSeq;
+    this.backgroundFd = fd;
+    fs.fdatasync(fd, (err) => {
+      this.backgroundFd = -1;
+      if (err === null) this.syncedSeq = Math.max(this.syncedSeq, covers);
+      if (this.closeAfterBackground) {
+        this.closeAfterBackground = false;
+        fs.close(fd, () => {});
+      }
+      done(err);
+    });
   }
 
   /**
@@ -98,7 +131,7 @@ export class RecordWriter {
       fs.fdatasyncSync(this.fd);
       this.closeFile();
     }
-    this.unsynced = false;
+    this.syncedSeq = this.flushedSeq;
     this.currentFileNum++;
     this.written = 0;
     return size;
@@ -112,7 +145,7 @@ export class RecordWriter {
     this.closeFile();
     this.currentFileNum = fileNum;
     this.written = 0;
-    this.unsynced = false;
+    this.syncedSeq = this.flushedSeq; // nothing of the new file is written yet
   }
 
   /** Drops the buffered records and moves to `fileNum` (the queue was emptied). */
@@ -131,11 +164,12 @@ export class RecordWriter {
     return out;
   }
 
+  /** Closes the write file; one a background fdatasync is running on is closed when it ends. */
   closeFile(): void {
-    if (this.fd >= 0) {
-      fs.closeSync(this.fd);
-      this.fd = -1;
-    }
+    if (this.fd < 0) return;
+    if (this.fd === this.backgroundFd) this.closeAfterBackground = true;
+    else fs.closeSync(this.fd);
+    this.fd = -1;
   }
 
   /** Gives the buffer back when it is empty; the next append allocates it again. */
@@ -149,12 +183,14 @@ export class RecordWriter {
   }
 
   /** A record larger than the buffer goes straight to the file; the buffer is empty here. */
-  private writeDirect(payload: Buffer): void {
+  private writeDirect(head: Buffer, tail: Buffer): void {
     if (this.fd < 0) this.openFile();
-    this.header.writeInt32BE(payload.length, 0);
+    const length = head.length + tail.length;
+    this.header.writeInt32BE(length, 0);
     writeFully(this.fd, this.header, 0, 4, this.written);
-    writeFully(this.fd, payload, 0, payload.length, this.written + 4);
-    this.written += 4 + payload.length;
-    this.unsynced = true;
+    writeFully(this.fd, head, 0, head.length, this.written + 4);
+    writeFully(this.fd, tail, 0, tail.length, this.written + 4 + head.length);
+    this.written += 4 + length;
+    this.flushedSeq++;
   }
 }

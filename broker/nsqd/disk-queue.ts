@@ -9,7 +9,8 @@
  *   (disk-queue-reader.ts); records not yet written are copied from the write buffer;
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
  *   when there was activity, on roll, when a read file is finished, and on close; the periodic
- *   metadata saves go to the thread pool, as nsqd's go to a goroutine (disk-queue-meta-writer.ts).
+ *   fdatasync and metadata save go to the thread pool, as nsqd's go to a goroutine
+ *   (disk-queue-background-sync.ts, disk-queue-meta-writer.ts).
  *   `syncEvery <= 1` makes every `put` durable before it returns, or, with a group commit, before
  *   the end of the turn (group-commit.ts); ack mode saves only finished reads (disk-queue-acks.ts).
  * This class owns that policy and the operations; the positions and the files they point into are
@@ -48,13 +49,14 @@ export class DiskQueue extends DiskQueueState {
   }
 
   /**
-   * Appends a record. Throws a {@link DiskQueueError} when the payload size is out of range, the
-   * queue is closed, or the record could not be accepted: in durable mode, when it is not on disk;
-   * otherwise only when the write buffer was full and could not be written.
+   * Appends a record whose payload is `payload`, or `payload` followed by `tail` (a message's header
+   * and body: nothing is allocated to join them). Throws a {@link DiskQueueError} when the payload
+   * size is out of range, the queue is closed, or the record could not be accepted: in durable mode,
+   * when it is not on disk; otherwise only when the write buffer was full and could not be written.
    */
-  put(payload: Buffer): void {
+  put(payload: Buffer, tail?: Buffer): void {
     if (this.closed) throw closedError(this.name);
-    const length = payload.length;
+    const length = payload.length + (tail === undefined ? 0 : tail.length);
     if (length < this.minMsgSize || length > this.maxMsgSize) {
       throw new DiskQueueError(
         DiskQueueErrorCode.InvalidMessageSize,
@@ -65,7 +67,7 @@ export class DiskQueue extends DiskQueueState {
     try {
       const writePos = this.writePos;
       if (writePos > 0 && writePos + total > this.maxBytesPerFile) this.rollWriteFile();
-      this.writer.append(payload);
+      this.writer.append(payload, tail);
     } catch (err) {
       throw ioError(err, `put to disk queue ${this.name}`);
     }
@@ -77,7 +79,7 @@ export class DiskQueue extends DiskQueueState {
     } else if (this.syncEvery <= 1) {
       this.makeLastPutDurable(total);
     } else if (this.opsSinceSync >= this.syncEvery) {
-      this.trySync('sync after syncEvery operations', this.syncEvery > 1);
+      this.syncInBackground();
     } else if (this.flushImmediate === undefined && this.writer.pendingBytes > 0) {
       this.flushImmediate = setImmediate(this.onFlushImmediate);
     }
@@ -137,7 +139,7 @@ export class DiskQueue extends DiskQueueState {
     this.depthCount = 0;
     this.opsSinceSync = 0;
     this.resetAcks();
-    this.metadata.cancel();
+    this.cancelSaves();
     this.removeQuietly(this.metaFile);
   }
 
@@ -161,7 +163,7 @@ export class DiskQueue extends DiskQueueState {
     this.writer.restartAt(this.writeFileNum);
     this.releaseFiles();
     this.removeDataFiles();
-    this.metadata.cancel();
+    this.cancelSaves();
     this.removeQuietly(this.metaFile);
     for (const tmp of listMetadataTmpFiles(this.dataPath, this.name)) this.removeQuietly(tmp);
   }
@@ -213,7 +215,10 @@ export class DiskQueue extends DiskQueueState {
     }
     if (this.committer !== undefined) {
       if (this.acks === undefined) this.saveAtCommit();
-    } else if (this.opsSinceSync >= this.syncEvery) this.trySync('sync after syncEvery operations', this.syncEvery > 1);
+    } else if (this.opsSinceSync >= this.syncEvery) {
+      if (this.syncEvery > 1) this.syncInBackground();
+      else this.trySync('sync after a read');
+    }
   }
 
   /** A finished file has been read to its end: save the positions, then delete it. */

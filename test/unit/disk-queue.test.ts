@@ -1,6 +1,8 @@
+import { pbkdf2 } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskQueue, DiskQueueError, DiskQueueErrorCode, type DiskQueueOptions } from '../../broker/nsqd/disk-queue.ts';
 
@@ -319,6 +321,36 @@ describe('DiskQueue sync policy', () => {
     expect(metaText()).toBe('15\n0,0\n0,750\n');
     await q.metadataSettled();
     expect(metaText()).toBe('15\n0,0\n0,750\n');
+  });
+
+  it('the periodic sync saves the positions of its fdatasync, not later ones still in the write buffer', async () => {
+    const q = open({ syncEvery: 10 });
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // the 10th flushes and starts the fdatasync
+    for (let i = 10; i < 13; i++) q.put(payload(i, 46)); // buffered, not covered by it
+    await q.metadataSettled();
+    expect(metaText()).toBe('10\n0,0\n0,500\n');
+  });
+
+  it('a file rolled while its background fdatasync runs is closed when that ends, without an error', async () => {
+    const errors: unknown[] = [];
+    const fdCount = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = fdCount();
+    const q = open({ syncEvery: 10, maxBytesPerFile: 500, logger: { warn() {}, error: (fields) => errors.push(fields) } });
+    // Every thread of the pool busy for a while, so the fdatasync surely runs after the roll below.
+    const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('x', 'y', 20_000, 32, 'sha256'));
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // file 0 is full: its fdatasync is queued
+    q.put(payload(10, 46)); // rolls to file 1 while that runs
+    // Closed at the roll, file 0's descriptor number would go to this, and the fdatasync with it.
+    const taker = fs.openSync('/dev/null', 'r');
+    expect(fs.statSync(file(0)).size).toBe(500);
+    await Promise.all(busy);
+    await q.metadataSettled();
+    await nextImmediate(); // the deferred close's callback
+    q.close();
+    fs.closeSync(taker);
+    expect(errors).toEqual([]);
+    expect(fdCount()).toBe(before);
+    expect(metaText()).toBe('11\n0,0\n1,50\n');
   });
 
   it('emptying drops a background save in flight: no metadata file comes back', async () => {
