@@ -80,7 +80,10 @@ export function writeMessageHeader(
   if (id.length !== MESSAGE_ID_LENGTH) throw new MessageIdError(id);
   writeTimestamp(target, offset, timestampNs);
   target.writeUInt16BE(attempts & 0xffff, offset + 8);
-  target.write(id, offset + 10, MESSAGE_ID_LENGTH, 'latin1');
+  // A loop, not target.write(id, …, 'latin1'): Buffer#write's argument handling cost more than the
+  // 16 stores, on a path taken for every message delivered or written to disk.
+  const at = offset + 10;
+  for (let i = 0; i < MESSAGE_ID_LENGTH; i++) target[at + i] = id.charCodeAt(i);
   return offset + MESSAGE_HEADER_SIZE;
 }
 

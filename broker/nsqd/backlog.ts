@@ -4,7 +4,7 @@
  * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
  * no disk: what does not fit in memory is dropped, as nsqd does.
  */
-import { MESSAGE_HEADER_SIZE, checkMessagePayload, encodeMessagePayload, readTimestamp } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, checkMessagePayload, readTimestamp, writeMessageHeader } from '../../protocol/message.ts';
 import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
 import { RingQueue } from './ring-queue.ts';
@@ -30,6 +30,8 @@ export class Backlog {
 
   /** Sync mode: a message read from disk stays there until `release` (see disk-queue-acks.ts). */
   readonly durable: boolean;
+  /** Where a record's 26-byte message header is made before it is appended with the body. */
+  private readonly header = Buffer.allocUnsafe(MESSAGE_HEADER_SIZE);
 
   constructor(private readonly options: BacklogOptions) {
     this.disk = options.disk === undefined ? undefined : DiskQueue.open(options.disk);
@@ -97,7 +99,7 @@ export class Backlog {
     } else if (disk !== undefined) {
       const health = this.options.health;
       try {
-        disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+        this.writeToDisk(disk, message);
       } catch (error) {
         // As nsqd: a failed backend write makes the broker unhealthy (/ping 500).
         this.lastDiskError = error;
@@ -108,6 +110,12 @@ export class Backlog {
     }
     // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
     return true;
+  }
+
+  /** The message's record: its header made in one scratch buffer, then header and body appended as one. */
+  private writeToDisk(disk: DiskQueue, message: BrokerMessage): void {
+    writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
+    disk.put(this.header, message.body);
   }
 
   shift(): BrokerMessage | undefined {
@@ -139,11 +147,11 @@ export class Backlog {
       // queues and nsqd.dat must still be saved, so the error is reported (health, log) and not thrown.
       try {
         for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
-          disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+          this.writeToDisk(disk, message);
           this.release(message);
         }
         for (const message of extra) {
-          disk.put(encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body));
+          this.writeToDisk(disk, message);
           // Sync mode: now at the end of the queue, its old record need not be delivered again.
           this.release(message);
         }

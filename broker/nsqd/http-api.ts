@@ -157,7 +157,7 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
   }
   if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
   putOrFail(ctx, () => {
-    for (const messageBody of bodies) topic.publish(messageBody);
+    topic.publishAll(bodies);
   });
   sendText(res, 'OK');
 }

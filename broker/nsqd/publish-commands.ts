@@ -117,7 +117,7 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.MpubFailed, 'MPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
   try {
-    for (const messageBody of bodies) topic.publish(messageBody);
+    topic.publishAll(bodies);
   } catch (error) {
     throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
   }

@@ -57,6 +57,17 @@ export class Topic {
     else this.put(message);
   }
 
+  /**
+   * The bodies of one MPUB (or HTTP /mpub), published in order: the clock is read once for the
+   * batch, so its messages share a timestamp. Throws at the first disk write that fails; the
+   * messages before it stay published, as in nsqd.
+   */
+  publishAll(bodies: readonly Buffer[]): void {
+    const nowMs = Date.now();
+    const timestampNs = nowNs();
+    for (const body of bodies) this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, body));
+  }
+
   /** Accepts a published message. */
   put(message: BrokerMessage): void {
     if (this.canDispatch()) {
