@@ -141,6 +141,32 @@ export function setAsideBadFile(dataPath: string, name: string, fileNum: number,
   return fileNum + 1;
 }
 
+/**
+ * Writing is moving to data file `fileNum`, which must not exist yet, nor any after it. One that does
+ * is left from before: metadata that was damaged or lost pointed writing at an earlier number. Left
+ * there, the new file's records would be mixed with its old ones, and a later start would adopt a
+ * later one as a roll whose metadata was not saved. Each is kept as `<file>.bad`. One directory
+ * listing per new write file (every max-bytes-per-file written).
+ */
+export function setAsideFilesFrom(dataPath: string, name: string, fileNum: number, log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }): void {
+  let stale: number[];
+  try {
+    stale = listDataFileNums(dataPath, name).filter((num) => num >= fileNum);
+  } catch (err) {
+    log.error({ queue: name, err }, 'disk queue failed to list its files');
+    return;
+  }
+  for (const num of stale) {
+    const file = dataFileName(dataPath, name, num);
+    log.warn({ queue: name, file: `${file}.bad`, writeFileNum: fileNum }, 'disk queue found a data file from before where it is about to write; saving it as bad');
+    try {
+      fs.renameSync(file, `${file}.bad`);
+    } catch (err) {
+      if (!isNotFound(err)) log.error({ queue: name, file, err }, 'disk queue failed to rename bad file');
+    }
+  }
+}
+
 /** Leftover temporary metadata files of queue `name` (from a crash between write and rename). */
 export function listMetadataTmpFiles(dataPath: string, name: string): string[] {
   const prefix = `${name}.diskqueue.meta.dat.`;

@@ -16,7 +16,7 @@
  * This class owns that policy and the operations; the positions and the files they point into are
  * DiskQueueState's (disk-queue-state.ts).
  */
-import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles, setAsideBadFile } from './disk-queue-files.ts';
+import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles, setAsideBadFile, setAsideFilesFrom } from './disk-queue-files.ts';
 import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './disk-queue-state.ts';
 import { resyncRead } from './disk-queue-resync.ts';
 
@@ -184,6 +184,7 @@ export class DiskQueue extends DiskQueueState {
   private rollWriteFile(): void {
     const finishedNum = this.writeFileNum;
     const finishedSize = this.writer.finishFile();
+    setAsideFilesFrom(this.dataPath, this.name, this.writeFileNum, this.log);
     if (this.readFileNum === finishedNum) {
       this.readFileEnd = finishedSize;
       if (this.readPos >= finishedSize) {
@@ -248,7 +249,10 @@ export class DiskQueue extends DiskQueueState {
     );
     this.reader.close();
     // Writing moves on too when this is the write file; its buffered records go to the new file.
-    if (this.readFileNum === this.writeFileNum) this.writer.abandonFile(this.writeFileNum + 1);
+    if (this.readFileNum === this.writeFileNum) {
+      this.writer.abandonFile(this.writeFileNum + 1);
+      setAsideFilesFrom(this.dataPath, this.name, this.writeFileNum, this.log);
+    }
     this.log.warn({ queue: this.name, file: `${file}.bad` }, 'disk queue jumping to the next file and saving the bad file');
     this.moveReadToNextFile(setAsideBadFile(this.dataPath, this.name, this.readFileNum, this.writeFileNum, this.log));
     this.checkTailDepth();

@@ -218,6 +218,25 @@ describe('DiskQueue recovery on open', () => {
     }
   });
 
+  it('sets aside a data file from before that lies past the write file, rather than adopting it later', () => {
+    const dataFile = (num: number): string => path.join(dir, `${NAME}.diskqueue.${String(num).padStart(6, '0')}.dat`);
+    const q = open({ maxBytesPerFile: 200 });
+    for (let i = 0; i < 3; i++) q.put(payload(i)); // 150 bytes of file 0
+    q.close();
+    // Left from an earlier life of the queue, past a gap: file 1 does not exist, so nothing adopts it at open.
+    fs.writeFileSync(dataFile(2), Buffer.concat([record(900), record(901)]));
+    const r = open({ maxBytesPerFile: 200 });
+    expect(r.depth).toBe(3);
+    for (let i = 3; i < 6; i++) r.put(payload(i)); // rolls to file 1: file 2 goes aside
+    r.close();
+    expect(fs.existsSync(`${dataFile(2)}.bad`)).toBe(true);
+    expect(fs.existsSync(dataFile(2))).toBe(false);
+    expect(warns.some((w) => w.msg.includes('a data file from before'))).toBe(true);
+    const again = open({ maxBytesPerFile: 200 });
+    expect(again.depth).toBe(6);
+    expect(readSeqs(again)).toEqual(range(0, 6));
+  });
+
   it('adopts whole records past the saved write position and cuts the torn one after them', () => {
     const q = open();
     for (let i = 0; i < 5; i++) q.put(payload(i));
