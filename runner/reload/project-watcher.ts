@@ -1,5 +1,5 @@
 /**
- * Watches a set of files for `--watch` and calls back, debounced, when one of them changes.
+ * Watches a set of files for `--watch` and calls back when one of them changes, once per batch of events.
  *
  * It watches the folders that hold the files (one level, filtered to the files wanted), not the
  * files themselves. A watch on a file follows one inode: an editor or tool that saves by writing a
@@ -18,15 +18,6 @@ import { FSWatcher, watch } from 'chokidar';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-
-/**
- * Quiet time after a file event before the reload starts. One save is several events (truncate
- * and write, or write and rename), microseconds apart when the editor runs and a few milliseconds
- * apart when it is descheduled between two calls: this folds them into one reload. A longer gap
- * costs a second reload of the same save, never a missed one (every event restarts the wait), and
- * this wait is on the path from the save to the new code, so it stays small.
- */
-export const WATCH_DEBOUNCE_MS = 5;
 
 /**
  * How long a save may leave a file empty or missing (a truncate or a rename done, the write not
@@ -49,7 +40,10 @@ export class ProjectWatcher {
   private readonly watcher: FSWatcher;
   private files = new Set<string>();
   private dirs = new Set<string>();
-  private debounce: NodeJS.Timeout | undefined;
+  /** The report at the end of this turn of the event loop, once an event came. */
+  private reportSoon: NodeJS.Immediate | undefined;
+  /** The report at the deadline of a file left half-saved. */
+  private halfSavedDeadline: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly initialScan: Promise<void>;
   private changed = new Set<string>();
@@ -60,7 +54,6 @@ export class ProjectWatcher {
     /** Called with the files that changed since the last call. */
     private readonly onChange: (changed: ReadonlySet<string>) => void,
     log: Logger,
-    private readonly debounceMs = WATCH_DEBOUNCE_MS,
   ) {
     this.watcher = watch([], {
       ignoreInitial: true,
@@ -116,9 +109,21 @@ export class ProjectWatcher {
     this.schedule();
   }
 
+  /**
+   * Reports once this turn of the event loop has taken every event the OS has already told of: one
+   * save is several events (truncate and write, or write and rename), and those that came together
+   * make one reload. No fixed quiet time: this is the path from the save to the new code. An event
+   * of the same save that comes later (the editor descheduled between two calls) makes a second
+   * reload only if the file changed since the first began to load (file-snapshot.ts), and a load
+   * that read it half-written gives way to the newer content (reloading-executor.ts).
+   */
   private schedule(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.report(), this.debounceMs);
+    clearTimeout(this.halfSavedDeadline);
+    this.halfSavedDeadline = undefined;
+    this.reportSoon ??= setImmediate(() => {
+      this.reportSoon = undefined;
+      this.report();
+    });
   }
 
   private report(): void {
@@ -126,7 +131,7 @@ export class ProjectWatcher {
     const waited = performance.now() - this.firstEventAt;
     if (waited < HALF_SAVED_WAIT_MS && [...this.changed].some(looksHalfSaved)) {
       // The save's next event reschedules as usual; without one, go ahead at the deadline.
-      this.debounce = setTimeout(() => this.report(), HALF_SAVED_WAIT_MS - waited);
+      this.halfSavedDeadline = setTimeout(() => this.report(), HALF_SAVED_WAIT_MS - waited);
       return;
     }
     const changed = this.changed;
@@ -136,7 +141,8 @@ export class ProjectWatcher {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.debounce);
+    clearImmediate(this.reportSoon);
+    clearTimeout(this.halfSavedDeadline);
     await this.watcher.close();
   }
 }
