@@ -140,7 +140,7 @@ export class ReloadingExecutor implements TaskExecutor {
     for (;;) {
       if (this.gate !== undefined) await this.gate;
       else if (this.active.hasExited && this.reloading !== undefined) await this.reloading;
-      else return this.active.run(task, input);
+      else return this.standbys.ran(this.active.run(task, input));
     }
   }
 
@@ -184,6 +184,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const snapshots = snapshotFiles(changed);
     if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
     this.standbys.markEditing();
+    this.standbys.hold();
     const next = this.standbys.take() ?? this.spawnHost();
     let files: readonly string[];
     let settings: Record<string, unknown>;
@@ -201,7 +202,7 @@ export class ReloadingExecutor implements TaskExecutor {
       }
     } catch (error) {
       next.kill();
-      this.standbys.fill();
+      this.standbys.release();
       if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
         // Saved again while this loaded (a quick fix, or the next save began and the child read
         // it half-written): the newer content is loaded next, its outcome is the one to report.
@@ -220,9 +221,8 @@ export class ReloadingExecutor implements TaskExecutor {
     let open!: () => void;
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
-    // The next standby starts once this swap is done: beside the load or the swap it would take
-    // CPU they need (two cores). Unless running tasks hold the swap up: then it need not wait.
-    if (old.inFlight > 0) this.standbys.fill();
+    // Tasks that run long hold the swap up, not the standbys.
+    this.standbys.releaseSoon();
     await old.idle();
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
@@ -231,6 +231,7 @@ export class ReloadingExecutor implements TaskExecutor {
     if (this.aborted) {
       // Shutdown began during the load: keep the code that has been told to stop.
       next.kill();
+      this.standbys.release();
       this.gate = undefined;
       open();
       return;
@@ -239,8 +240,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.activate(next);
     this.gate = undefined;
     open();
-    // After the messages held at the gate have gone to the new child: a start-up is a fork.
-    setImmediate(() => this.standbys.fill());
+    this.standbys.releaseSoon({ orOnFirstRun: true });
     startAdded?.();
     this.reloads++;
     const durationMs = performance.now() - started;

@@ -6,6 +6,11 @@
  * just started under --watch) two are kept, each started a swap earlier than the one after it, and
  * a reload takes the one started first. After a minute without a reload the pool goes back to one,
  * which is all an occasional save needs, and saves the memory of a child (most of it tsx's thread).
+ *
+ * While a reload loads and swaps, none starts ({@link StandbyPool.hold}): a start-up is a fork in
+ * the runner's thread (5-15 ms, measured, during which no message moves) and half a second of CPU,
+ * both taken from the swap on a machine of two cores. They start once the new code has handled a
+ * message.
  */
 import type { Logger } from 'pino';
 import type { HostProcess } from './host-process.ts';
@@ -15,6 +20,12 @@ export const STANDBYS_WHILE_EDITING = 2;
 export const STANDBYS_IDLE = 1;
 /** How long after a reload the code still counts as being edited. */
 const EDITING_WINDOW_MS = 60_000;
+/**
+ * How long, in ms, a swap that is only waiting (for the old code's running tasks to finish, or for
+ * the new code's first message) holds the standbys: past it no message is coming soon, or the
+ * tasks run long, and a start-up takes nothing from the swap.
+ */
+export const STANDBY_HOLD_MS = 50;
 
 /** What the pool needs of a child: {@link HostProcess} has it. */
 export type Standby = Pick<HostProcess, 'pid' | 'warm' | 'isWarm' | 'hasExited' | 'kill'>;
@@ -25,6 +36,13 @@ export class StandbyPool<T extends Standby = HostProcess> {
   private editing = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Set while a reload loads and swaps: no standby starts until {@link release}. */
+  private held = false;
+  /** Counts holds, so that a release meant for one swap cannot end the hold of the next. */
+  private holds = 0;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  /** Set when the hold ends as the next run ({@link ran}) settles. */
+  private releaseOnRun = false;
 
   constructor(
     private readonly log: Logger,
@@ -55,11 +73,11 @@ export class StandbyPool<T extends Standby = HostProcess> {
     this.idleTimer.unref();
   }
 
-  /** Starts standbys until the pool holds as many as it should now. */
+  /** Starts standbys until the pool holds as many as it should now; none while a reload holds it. */
   fill(): void {
     this.dropExited();
     const wanted = this.editing ? STANDBYS_WHILE_EDITING : STANDBYS_IDLE;
-    while (!this.closed && this.standbys.length < wanted) {
+    while (!this.closed && !this.held && this.standbys.length < wanted) {
       const standby = this.spawn();
       this.standbys.push(standby);
       standby.warm.then(
@@ -69,10 +87,55 @@ export class StandbyPool<T extends Standby = HostProcess> {
     }
   }
 
+  /** A reload is loading and swapping: start no standby until {@link release} or {@link releaseSoon}. */
+  hold(): void {
+    this.holds++;
+    this.held = true;
+    this.releaseOnRun = false;
+    clearTimeout(this.releaseTimer);
+  }
+
+  /** The reload is done (refused, or the new code has run): start what the pool lacks. */
+  release(): void {
+    clearTimeout(this.releaseTimer);
+    this.releaseOnRun = false;
+    this.held = false;
+    this.fill();
+  }
+
+  /**
+   * Ends the hold in {@link STANDBY_HOLD_MS}, or, with `orOnFirstRun`, as soon as the next run
+   * passed to {@link ran} (the new code's first) has settled, if sooner.
+   */
+  releaseSoon({ orOnFirstRun = false }: { orOnFirstRun?: boolean } = {}): void {
+    const hold = this.holds;
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = setTimeout(() => this.releaseHold(hold), STANDBY_HOLD_MS);
+    this.releaseOnRun = orOnFirstRun;
+  }
+
+  /** A run of the active code began; returns its outcome, which may end the hold as it settles. */
+  ran<R>(outcome: Promise<R>): Promise<R> {
+    if (this.releaseOnRun) {
+      this.releaseOnRun = false;
+      const hold = this.holds;
+      outcome.then(
+        () => this.releaseHold(hold),
+        () => this.releaseHold(hold),
+      );
+    }
+    return outcome;
+  }
+
+  private releaseHold(hold: number): void {
+    if (hold === this.holds && this.held) this.release();
+  }
+
   /** Kills every standby; no more start. */
   close(): void {
     this.closed = true;
     clearTimeout(this.idleTimer);
+    clearTimeout(this.releaseTimer);
     for (const standby of this.standbys.splice(0)) standby.kill();
   }
 

@@ -1,11 +1,12 @@
 /**
  * The standby pool of --watch: one warm standby at rest, two while the code is being edited (each
  * started a swap before it is needed), back to one after the editing window; a reload takes a warm
- * one first, else the oldest; a dead one is never handed out; close kills them all.
+ * one first, else the oldest; a dead one is never handed out; none starts while a reload holds the
+ * pool; close kills them all.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StandbyPool, STANDBYS_IDLE, STANDBYS_WHILE_EDITING, type Standby } from '../../runner/reload/standby-pool.ts';
+import { StandbyPool, STANDBY_HOLD_MS, STANDBYS_IDLE, STANDBYS_WHILE_EDITING, type Standby } from '../../runner/reload/standby-pool.ts';
 
 let nextPid = 1;
 
@@ -92,6 +93,50 @@ describe('StandbyPool', () => {
     expect(spawned.map((standby) => standby.hasExited)).toEqual([false, true]);
     standbys.fill();
     expect(spawned).toHaveLength(2);
+    standbys.close();
+  });
+
+  it('starts none while a reload holds the pool, and what the pool lacks once released', () => {
+    const { pool: standbys, spawned } = pool();
+    standbys.markEditing();
+    standbys.fill();
+    standbys.hold();
+    standbys.take();
+    standbys.take();
+    standbys.fill();
+    expect(spawned).toHaveLength(STANDBYS_WHILE_EDITING);
+    standbys.release();
+    expect(spawned).toHaveLength(2 * STANDBYS_WHILE_EDITING);
+    standbys.close();
+  });
+
+  it("after a swap, starts them as the new code's first run settles, or once the hold has lasted long enough", async () => {
+    vi.useFakeTimers();
+    const { pool: standbys, spawned } = pool();
+    standbys.fill();
+    standbys.hold();
+    standbys.take();
+    standbys.releaseSoon({ orOnFirstRun: true });
+    let settle!: () => void;
+    const firstRun = standbys.ran(new Promise<void>((resolve) => (settle = resolve)));
+    expect(spawned).toHaveLength(1);
+    settle();
+    await firstRun;
+    await Promise.resolve();
+    expect(spawned).toHaveLength(2);
+
+    // No run comes: the hold ends at its deadline. A deadline of an earlier hold ends none.
+    standbys.hold();
+    standbys.take();
+    standbys.releaseSoon();
+    standbys.hold();
+    vi.advanceTimersByTime(STANDBY_HOLD_MS);
+    expect(spawned).toHaveLength(2);
+    standbys.releaseSoon();
+    vi.advanceTimersByTime(STANDBY_HOLD_MS - 1);
+    expect(spawned).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(spawned).toHaveLength(3);
     standbys.close();
   });
 
