@@ -7,6 +7,7 @@ import { encodeRdy, encodeSub } from '../protocol/commands.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
 import { decodeMessagePayload } from '../protocol/message.ts';
 import { NsqConnection, type ConnectionDelegate } from './connection.ts';
+import { InFlightMessages } from './in-flight.ts';
 import { Message, type MessageResponder } from './message.ts';
 import type { ConnectionOptions } from './options.ts';
 import type { RdyConnection } from './rdy.ts';
@@ -33,7 +34,7 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   inFlight = 0;
   lastMessageAt = 0;
   /** Messages delivered and not answered, for autoTouch and for requeueing what is left at close. */
-  readonly messages = new Set<Message>();
+  readonly messages = new InFlightMessages();
   /** CLS sent: no new work is taken on this connection. */
   closing = false;
   readonly connection: NsqConnection;

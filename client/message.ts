@@ -28,6 +28,8 @@ export class Message {
   readonly body: Buffer;
   private answered = false;
   private readonly payload: Buffer | undefined;
+  /** Its index among its connection's messages in flight (in-flight.ts), -1 when not among them. */
+  private inFlightSlot = -1;
 
   constructor(
     decoded: DecodedMessage,
