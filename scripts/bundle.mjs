@@ -12,7 +12,11 @@
 //
 // Code that needs a file of the package finds it from the package's root (package-paths.ts),
 // never from its own URL, which in a chunk says nothing of its source folder.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names change with their content: a bundle left from an earlier build would pile up (and be packed).
+rmSync('dist/bundle', { recursive: true, force: true });
 
 const common = {
   bundle: true,
