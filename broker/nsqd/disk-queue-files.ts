@@ -158,6 +158,8 @@ export function setAsideFilesFrom(dataPath: string, name: string, fileNum: numbe
   }
   for (const num of stale) {
     const file = dataFileName(dataPath, name, num);
+    // Only a file: anything else by that name is not ours to move, and writing to it will fail.
+    if (!isRegularFile(file)) continue;
     log.warn({ queue: name, file: `${file}.bad`, writeFileNum: fileNum }, 'disk queue found a data file from before where it is about to write; saving it as bad');
     try {
       fs.renameSync(file, `${file}.bad`);
@@ -165,6 +167,10 @@ export function setAsideFilesFrom(dataPath: string, name: string, fileNum: numbe
       if (!isNotFound(err)) log.error({ queue: name, file, err }, 'disk queue failed to rename bad file');
     }
   }
+}
+
+function isRegularFile(file: string): boolean {
+  return fs.lstatSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 /** Leftover temporary metadata files of queue `name` (from a crash between write and rename). */
