@@ -9,7 +9,6 @@
  * the copy this process already runs — one package in memory, one `Worker` class, one `zod`
  * instance per schema — instead of a second copy compiled for the user's graph.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -139,8 +138,10 @@ export function warmUpModuleOf(folder: string, pid: number, system: ModuleSystem
  * Registers tsx and loads a throwaway TypeScript module through it, so that a process about to
  * load user code has paid ahead for what tsx does on its first load (its hooks thread compiling its
  * own code paths, esbuild's service starting: 15-20 ms of a warm child's 40, measured): for a
- * reload, that load is on the path from the save to the swap. The module's content is new each
- * time, or tsx's cache would answer and leave esbuild unstarted. `system` is the worker's module
+ * reload, that load is on the path from the save to the swap. The module does not compile: tsx's
+ * cache would answer a module it compiled before and leave esbuild unstarted, and one that compiles
+ * would add an entry to that cache (in the OS's temp folder) at every child's start: 33,000 files,
+ * 145 MB, after some days of development here, which every child then lists. `system` is the worker's module
  * system (isCommonJsFile): a CommonJS project warms up tsx's require hooks only. It is in node_modules: not a
  * project file, not reported as imported. A folder that cannot be written costs only the head start.
  */
@@ -149,7 +150,7 @@ export async function warmUpUserCodeLoader(folder: string | undefined, system: M
   if (folder === undefined) return;
   const file = warmUpModuleOf(folder, process.pid, system);
   try {
-    writeFileSync(file, `export const warm: string = '${randomUUID()}';\n`);
+    writeFileSync(file, 'export const warm: string = ;\n');
     if (system === 'commonjs') requireHere(file);
     else await import(pathToFileURL(file).href);
   } catch {
