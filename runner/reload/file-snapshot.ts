@@ -21,6 +21,16 @@ function snapshotOf(file: string): FileSnapshot {
   }
 }
 
+/** Each file's snapshot as the IPC channel carries it (null for a missing file), in the order given. */
+export function snapshotList(files: readonly string[]): (string | null)[] {
+  return files.map((file) => snapshotOf(file) ?? null);
+}
+
+/** Whether the file is no longer as `snapshot` (from {@link snapshotList}) says. */
+export function changedSince(file: string, snapshot: string | null): boolean {
+  return snapshotOf(file) !== (snapshot ?? undefined);
+}
+
 /** The snapshots of these files, taken now (before the child that loads them reads them). */
 export function snapshotFiles(files: Iterable<string>): Map<string, FileSnapshot> {
   return new Map([...files].map((file) => [file, snapshotOf(file)]));

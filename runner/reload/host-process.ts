@@ -52,7 +52,7 @@ export class HostProcess {
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
-  private filesListener: ((files: readonly string[]) => void) | undefined;
+  private filesListener: ((files: readonly string[], snapshots: readonly (string | null)[]) => void) | undefined;
   readonly warm: Promise<void>;
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
@@ -97,7 +97,7 @@ export class HostProcess {
   }
 
   /** After the load: the project files the code has loaded so far, each time its tasks load more. */
-  onFiles(listener: (files: readonly string[]) => void): void {
+  onFiles(listener: (files: readonly string[], snapshots: readonly (string | null)[]) => void): void {
     this.filesListener = listener;
   }
 
@@ -191,7 +191,7 @@ export class HostProcess {
         this.pending.get(message.seq)?.input.touch();
         return;
       case 'files':
-        this.filesListener?.(message.files);
+        this.filesListener?.(message.files, message.snapshots);
         return;
       case 'closed':
         this.closedWaiter?.();

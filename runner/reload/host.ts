@@ -18,6 +18,7 @@ import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
+import { snapshotList } from './file-snapshot.ts';
 import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
@@ -90,11 +91,16 @@ async function load(request: LoadRequest): Promise<void> {
   const { workers: _workers, ...settings } = config;
   send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), settings });
   // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
+  // Each with its snapshot as it loaded, so that the runner sees a save made before it watched the file.
   let telling: NodeJS.Immediate | undefined;
-  onProjectFileLoaded(() => {
+  const loadedAs = new Map<string, string | null>();
+  onProjectFileLoaded((path) => {
+    if (!loadedAs.has(path)) loadedAs.set(path, snapshotList([path])[0]!);
     telling ??= setImmediate(() => {
       telling = undefined;
-      send({ t: 'files', files: projectFilesImported(request.file) });
+      const files = projectFilesImported(request.file);
+      const now = snapshotList(files);
+      send({ t: 'files', files, snapshots: files.map((file, i) => (loadedAs.has(file) ? loadedAs.get(file)! : now[i]!)) });
     });
   });
 }

@@ -18,6 +18,10 @@ import { FSWatcher, watch } from 'chokidar';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { changedSince } from './file-snapshot.ts';
+
+/** How long, in ms, the watch on a folder new to the watcher may take to start (chokidar gives no sign). */
+const LATE_WATCH_SETTLE_MS = 1000;
 
 /**
  * How long a save may leave a file empty or missing (a truncate or a rename done, the write not
@@ -100,6 +104,25 @@ export class ProjectWatcher {
     if (removedFiles.length > 0 || removedDirs.length > 0) this.watcher.unwatch([...removedFiles, ...removedDirs]);
     // A file new to a folder already watched was ignored when the folder was read: add it by name.
     if (addedFiles.length > 0 || addedDirs.length > 0) this.watcher.add([...addedDirs, ...addedFiles]);
+  }
+
+  /**
+   * A file the code loaded late (an `import()` in a task) is watched only once the child has told of
+   * it, and the watch on a new folder takes a while to start: a save in between would go unseen, and
+   * the code keep running the old content. So each file is compared with the snapshot the child took
+   * as it loaded it, now and once the watch has had {@link LATE_WATCH_SETTLE_MS} to start; one
+   * changed since counts as an event (a save that the watch also saw is not loaded twice:
+   * reloading-executor.ts tells a save already tried from a new one).
+   */
+  checkLoaded(files: readonly string[], snapshots: readonly (string | null)[]): void {
+    const check = (): void => {
+      if (this.closed) return;
+      files.forEach((file, i) => {
+        if (this.files.has(file) && changedSince(file, snapshots[i] ?? null)) this.noticed(file);
+      });
+    };
+    check();
+    setTimeout(check, LATE_WATCH_SETTLE_MS).unref();
   }
 
   private noticed(path: string): void {

@@ -49,7 +49,8 @@ export type ChildToParent =
   /** `settings`: the runner's settings the config file sets now (its `workers` aside), for the parent to compare. */
   | { t: 'loaded'; taskNames: string[]; files: string[]; settings: Record<string, unknown> }
   /** After 'loaded': the project files loaded so far, sent when code (a task's import()) loaded more. */
-  | { t: 'files'; files: string[] }
+  /** Project files the code loaded since: each with its snapshot once loaded (file-snapshot.ts; null: missing). */
+  | { t: 'files'; files: string[]; snapshots: (string | null)[] }
   | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
   | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }

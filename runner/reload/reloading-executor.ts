@@ -266,10 +266,11 @@ export class ReloadingExecutor implements TaskExecutor {
       this.log.error({ pid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
       void this.reload();
     });
-    host.onFiles((files) => {
+    host.onFiles((files, snapshots) => {
       if (host !== this.active || this.closed) return;
       this.loadedFiles = files;
       this.updateWatch(files);
+      this.watcher?.checkLoaded(files, snapshots);
     });
   }
 
