@@ -58,7 +58,7 @@ export function registerToolCommands(cli: CAC): void {
           input: process.stdin,
           security,
         });
-        process.stderr.write(`published ${published} messages to ${topic}\n`);
+        process.stderr.write(`published ${published} ${published === 1 ? 'message' : 'messages'} to ${topic}\n`);
       });
     });
 

@@ -181,6 +181,14 @@ describe.concurrent('nsqworker pub', () => {
     expect(await consumeBodies(fx, broker, topic, 3)).toEqual(['first', '007', '{"id":3}']);
   });
 
+  it('counts one message in the singular', async ({ task }) => {
+    const fx = fixtureOf(task);
+    const broker = await fx.brokers.start();
+    const pub = fx.cli(['pub', '--topic', 'one_message', '--nsqd-tcp-address', broker.tcpAddress, 'only']);
+    expect(await pub.exitCode()).toBe(0);
+    expect(pub.stderr).toContain('published 1 message to one_message\n');
+  });
+
   it('publishes one message per line of stdin, skipping empty lines, in batches', async ({ task }) => {
     const fx = fixtureOf(task);
     const broker = await fx.brokers.start();
