@@ -78,10 +78,10 @@ export class DiskQueue extends DiskQueueState {
       this.writeLastPut(total);
     } else if (this.syncEvery <= 1) {
       this.makeLastPutDurable(total);
-    } else if (this.opsSinceSync >= this.syncEvery) {
-      this.syncInBackground();
-    } else if (this.flushImmediate === undefined && this.writer.pendingBytes > 0) {
-      this.flushImmediate = setImmediate(this.onFlushImmediate);
+    } else {
+      // A sync already running leaves this record in the buffer: the end-of-turn flush still writes it.
+      if (this.opsSinceSync >= this.syncEvery) this.syncInBackground();
+      if (this.flushImmediate === undefined && this.writer.pendingBytes > 0) this.flushImmediate = setImmediate(this.onFlushImmediate);
     }
   }
 

@@ -353,6 +353,20 @@ describe('DiskQueue sync policy', () => {
     expect(metaText()).toBe('11\n0,0\n1,50\n');
   });
 
+  it('records put while a background fdatasync runs still reach the file at the end of the tick', async () => {
+    const q = open({ syncEvery: 10 });
+    // Every thread of the pool busy for a while, so the fdatasync is still running at the end of the tick.
+    const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('x', 'y', 20_000, 32, 'sha256'));
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // the 10th flushes and starts a sync
+    await nextImmediate(); // a later turn: no end-of-tick flush is pending any more
+    for (let i = 0; i < 9; i++) q.readNext();
+    q.put(payload(10, 46)); // the 10th operation since: asks for another sync while the first runs
+    await nextImmediate();
+    expect(fs.statSync(file(0)).size).toBe(550);
+    await Promise.all(busy);
+    await q.metadataSettled();
+  });
+
   it('emptying drops a background save in flight: no metadata file comes back', async () => {
     const q = open({ syncEvery: 10 });
     for (let i = 0; i < 10; i++) q.put(payload(i, 46));
