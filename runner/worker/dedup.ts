@@ -36,7 +36,7 @@ export class DedupQueue {
   }
 
   has(key: string): boolean {
-    return this.capacity > 0 && this.find(key, this.hashOf(key)) >= 0;
+    return this.find(key, this.hashOf(key)) >= 0;
   }
 
   add(key: string): void {
@@ -81,7 +81,7 @@ export class DedupQueue {
   /** The key's slot, or -1 - the empty slot where it would go. */
   private find(key: string, hash: number): number {
     const { slots, hashes, mask } = this;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
+    for (let i = homeOf(hash, mask); ; i = (i + 1) & mask) {
       const slotHash = hashes[i]!;
       if (slotHash === EMPTY) return -1 - i;
       if (slotHash === hash && slots[i] === key) return i;
@@ -95,7 +95,7 @@ export class DedupQueue {
     // Backward shift: a later key of the same run moves into the hole unless its home slot lies
     // between the hole and it (then it is already as near its home as it can be).
     for (let i = (hole + 1) & mask; hashes[i] !== EMPTY; i = (i + 1) & mask) {
-      const home = hashes[i]! & mask;
+      const home = homeOf(hashes[i]!, mask);
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         slots[hole] = slots[i];
         hashes[hole] = hashes[i]!;
@@ -109,6 +109,11 @@ export class DedupQueue {
 
 /** The hash of an empty slot: no key's hash (fnv1a sets the lowest bit). */
 const EMPTY = 0;
+
+/** A hash's home slot, from the bits above the lowest (always set), or every home would be odd. */
+function homeOf(hash: number, mask: number): number {
+  return (hash >>> 1) & mask;
+}
 
 /** FNV-1a over the key's UTF-16 code units (message ids are 16 hex characters), never {@link EMPTY}. */
 function fnv1a(key: string): number {

@@ -31,7 +31,7 @@ export interface Replay {
 export function readReplay(body: Buffer): Replay | undefined {
   // This runs for every message a worker receives: two bytes rule out almost every body (the '{' and
   // the first '_'), before a comparison in place (no slice) of the whole prefix.
-  if (body.length < PREFIX.length || body[0] !== 0x7b || body[2] !== 0x5f || PREFIX.compare(body, 0, PREFIX.length) !== 0) return undefined;
+  if (body.length < PREFIX.length || body[0] !== PREFIX[0] || body[2] !== PREFIX[2] || PREFIX.compare(body, 0, PREFIX.length) !== 0) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));

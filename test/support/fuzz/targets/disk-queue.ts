@@ -147,7 +147,6 @@ export function diskQueueTarget(): FuzzTarget {
         const again = open(dir, checked);
         opened.push(again);
         invariant(again.depth === 0 && again.readNext() === undefined, 'a drained queue is not empty after reopening');
-        again.close();
       } finally {
         for (const queue of opened) {
           try {
