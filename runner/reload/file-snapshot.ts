@@ -38,7 +38,8 @@ export function snapshotFiles(files: Iterable<string>): Map<string, FileSnapshot
 
 /** True when every snapshot in `now` is the one `before` holds for that file (no file read). */
 export function sameSnapshots(before: ReadonlyMap<string, FileSnapshot>, now: ReadonlyMap<string, FileSnapshot>): boolean {
-  for (const [file, snapshot] of now) if (before.get(file) !== snapshot) return false;
+  // has(): a file missing now and never tried before (deleted without a save) is a change, as in unchangedSince.
+  for (const [file, snapshot] of now) if (!before.has(file) || before.get(file) !== snapshot) return false;
   return true;
 }
 

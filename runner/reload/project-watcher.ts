@@ -48,6 +48,8 @@ export class ProjectWatcher {
   private reportSoon: NodeJS.Immediate | undefined;
   /** The report at the deadline of a file left half-saved. */
   private halfSavedDeadline: NodeJS.Timeout | undefined;
+  /** The second look of each checkLoaded, cleared by close(). */
+  private readonly lateChecks = new Set<NodeJS.Timeout>();
   private closed = false;
   private readonly initialScan: Promise<void>;
   private changed = new Set<string>();
@@ -122,7 +124,12 @@ export class ProjectWatcher {
       });
     };
     check();
-    setTimeout(check, LATE_WATCH_SETTLE_MS).unref();
+    const recheck = setTimeout(() => {
+      this.lateChecks.delete(recheck);
+      check();
+    }, LATE_WATCH_SETTLE_MS);
+    recheck.unref();
+    this.lateChecks.add(recheck);
   }
 
   private noticed(path: string): void {
@@ -166,6 +173,7 @@ export class ProjectWatcher {
     this.closed = true;
     clearImmediate(this.reportSoon);
     clearTimeout(this.halfSavedDeadline);
+    for (const recheck of this.lateChecks) clearTimeout(recheck);
     await this.watcher.close();
   }
 }

@@ -48,8 +48,10 @@ export type ChildToParent =
   | { t: 'warm' }
   /** `settings`: the runner's settings the config file sets now (its `workers` aside), for the parent to compare. */
   | { t: 'loaded'; taskNames: string[]; files: string[]; settings: Record<string, unknown> }
-  /** After 'loaded': the project files loaded so far, sent when code (a task's import()) loaded more. */
-  /** Project files the code loaded since: each with its snapshot once loaded (file-snapshot.ts; null: missing). */
+  /**
+   * After 'loaded': every project file loaded so far, sent when code (a task's import()) loaded more;
+   * each with its snapshot as it loaded, or as of now for those loaded before (file-snapshot.ts; null: missing).
+   */
   | { t: 'files'; files: string[]; snapshots: (string | null)[] }
   | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
   | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }

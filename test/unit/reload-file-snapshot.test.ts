@@ -46,5 +46,7 @@ describe('file snapshots', () => {
     // The same comparison on snapshots already taken (no second read of the files).
     expect(sameSnapshots(snapshotFiles([file]), snapshotFiles([file]))).toBe(true);
     expect(sameSnapshots(loaded, snapshotFiles([file]))).toBe(false);
+    // Missing now and never snapshot before (deleted without a save tried): a change too.
+    expect(sameSnapshots(new Map(), snapshotFiles([file]))).toBe(false);
   });
 });
