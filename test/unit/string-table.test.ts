@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { StringTable, hashKey } from '../../protocol/string-table.ts';
+import { seededRandom } from '../support/prng.ts';
+
+describe('StringTable', () => {
+  it('matches a Map through growth, deletions of every kind and clears, with real and colliding hashes', () => {
+    const random = seededRandom(7);
+    // Real hashes, and hashes from 4 values: long runs of equal hashes, found only by comparing keys.
+    for (const hashOf of [hashKey, (key: string) => (hashKey(key) & 6) | 1]) {
+      const table = new StringTable<number>(2);
+      const reference = new Map<string, number>();
+      const universe = Array.from({ length: 300 }, (_, i) => (i * 2654435761).toString(16).padStart(16, '0'));
+      for (let step = 0; step < 20000; step++) {
+        const key = universe[Math.floor(random() * (step < 10000 ? 300 : 40))]!;
+        const choice = random();
+        if (choice < 0.5) {
+          table.set(key, hashOf(key), step);
+          reference.set(key, step);
+        } else if (choice < 0.9) {
+          expect(table.delete(key, hashOf(key))).toBe(reference.delete(key));
+        } else if (choice < 0.9005) {
+          table.clear();
+          reference.clear();
+        }
+        expect(table.get(key, hashOf(key))).toBe(reference.get(key));
+        expect(table.size).toBe(reference.size);
+      }
+      for (const key of universe) expect(table.has(key, hashOf(key))).toBe(reference.has(key));
+      expect([...table.valuesInAnyOrder()].sort((a, b) => a - b)).toEqual([...reference.values()].sort((a, b) => a - b));
+    }
+  });
+
+  it('never hashes a key to the empty slot mark', () => {
+    for (const key of ['', '0000000000000000', 'ffffffffffffffff', '\u0000']) expect(hashKey(key) & 1).toBe(1);
+  });
+});
