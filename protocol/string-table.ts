@@ -5,7 +5,7 @@
  * lookup reads a key only when the hashes agree; a deleted key's slot is emptied by moving back the
  * keys after it (backward-shift deletion), so no tombstones build up and nothing is allocated until
  * the table grows. A `Map` churned by an add and a delete per message cost 20% of the broker's time
- * under nsq's bench_reader, and a `Set` 14% of a worker's; this costs a third to a half of that.
+ * under nsq's bench_reader, and a `Set` 14% of a worker's; this costs about half of that.
  *
  * Callers pass each key's {@link hashKey}, so that one hashed for a check is not hashed again to add it.
  */

@@ -2,11 +2,13 @@
  * What a channel needs from around it: its subscribers (the broker's client connections) and the
  * broker's limits on delays and timeouts.
  */
+import type { InFlightList } from './in-flight-list.ts';
 import type { BrokerMessage, MessageOwner } from './message.ts';
 
 /** The broker-side view of a subscribed client connection. */
 export interface Subscriber extends MessageOwner {
-  inFlightCount: number;
+  /** The messages it holds, kept by the channel in order of their timeouts. */
+  readonly inFlight: InFlightList;
   messageCount: number;
   finishCount: number;
   requeueCount: number;

@@ -1,12 +1,14 @@
 /**
  * A channel: its subscribers share its messages. It owns the waiting backlog, the in-flight table
- * (with a deadline heap for timeouts) and the deferred heap (REQ with a delay, DPUB). One timer per
- * channel is armed for the earliest deadline, and re-armed only when an earlier one appears, so
- * there is no per-message timer.
+ * (by id; each subscriber's messages also in a list in timeout order) and the deferred heap (REQ
+ * with a delay, DPUB). One timer per channel is armed for the earliest deadline, and re-armed only
+ * when an earlier one appears, so there is no per-message timer.
  */
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
+import { StringTable, hashKey } from '../../protocol/string-table.ts';
 import { openJournalFor, type DeferredJournal } from './deferred-journal.ts';
 import type { ChannelLimits, Subscriber } from './channel-types.ts';
 import type { BrokerMessage } from './message.ts';
@@ -16,8 +18,7 @@ export type { ChannelLimits, Subscriber } from './channel-types.ts';
 export class Channel {
   readonly backlog: Backlog;
   readonly subscribers: Subscriber[] = [];
-  readonly inFlight = new Map<string, BrokerMessage>();
-  private readonly inFlightDeadlines = new DeadlineHeap();
+  private readonly inFlightById = new StringTable<BrokerMessage>();
   private readonly deferred = new DeadlineHeap();
   paused = false;
   deleted = false;
@@ -25,9 +26,7 @@ export class Channel {
   requeueCount = 0;
   timeoutCount = 0;
   private nextSubscriber = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private timerDueAtMs = Infinity;
-  private readonly onTimer = (): void => this.processDue();
+  private readonly timer = new DeadlineTimer(() => this.processDue());
   /** Sync mode: the deferred messages' journal. */
   private readonly journal: DeferredJournal | undefined;
 
@@ -46,6 +45,15 @@ export class Channel {
 
   get depth(): number {
     return this.backlog.depth;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlightById.size;
+  }
+
+  /** The messages in flight to any subscriber. */
+  inFlightMessages(): IterableIterator<BrokerMessage> {
+    return this.inFlightById.valuesInAnyOrder();
   }
 
   get deferredCount(): number {
@@ -77,13 +85,10 @@ export class Channel {
     const index = this.subscribers.indexOf(subscriber);
     if (index < 0) return;
     this.subscribers.splice(index, 1);
-    if (subscriber.inFlightCount > 0) {
-      for (const message of this.inFlight.values()) {
-        if (message.owner !== subscriber) continue;
-        this.takeOutOfFlight(message);
-        this.putBack(message);
-      }
-      subscriber.inFlightCount = 0;
+    for (const message of subscriber.inFlight.drain()) {
+      this.inFlightById.delete(message.id, hashKey(message.id));
+      message.owner = undefined;
+      this.putBack(message);
     }
     this.pump();
   }
@@ -119,27 +124,27 @@ export class Channel {
     message.owner = subscriber;
     message.deliveredAtMs = now;
     message.dueAtMs = now + subscriber.msgTimeoutMs;
-    this.inFlight.set(message.id, message);
-    this.inFlightDeadlines.push(message);
-    this.armTimer(message.dueAtMs);
-    subscriber.inFlightCount++;
     subscriber.messageCount++;
     subscriber.sendMessage(message);
+    // After the send, which has just read the id's characters for the hash.
+    this.inFlightById.set(message.id, hashKey(message.id), message);
+    subscriber.inFlight.insert(message);
+    this.timer.arm(message.dueAtMs);
   }
 
   finish(subscriber: Subscriber, id: string): void {
-    const message = this.ownedInFlight(subscriber, id, 'FIN', ErrorCode.FinFailed);
-    this.takeOutOfFlight(message);
+    const hash = hashKey(id);
+    const message = this.ownedInFlight(subscriber, id, hash, 'FIN', ErrorCode.FinFailed);
+    this.takeOutOfFlight(subscriber, message, hash);
     this.release(message);
-    subscriber.inFlightCount--;
     subscriber.finishCount++;
     this.pump();
   }
 
   requeue(subscriber: Subscriber, id: string, delayMs: number): void {
-    const message = this.ownedInFlight(subscriber, id, 'REQ', ErrorCode.ReqFailed);
-    this.takeOutOfFlight(message);
-    subscriber.inFlightCount--;
+    const hash = hashKey(id);
+    const message = this.ownedInFlight(subscriber, id, hash, 'REQ', ErrorCode.ReqFailed);
+    this.takeOutOfFlight(subscriber, message, hash);
     subscriber.requeueCount++;
     this.requeueCount++;
     const delay = Math.min(Math.max(0, delayMs), this.limits.maxReqTimeoutMs);
@@ -149,10 +154,11 @@ export class Channel {
   }
 
   touch(subscriber: Subscriber, id: string): void {
-    const message = this.ownedInFlight(subscriber, id, 'TOUCH', ErrorCode.TouchFailed);
+    const message = this.ownedInFlight(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
     const now = Date.now();
+    // Never earlier than before, so the timer armed for it still fires in time.
     message.dueAtMs = Math.min(now + subscriber.msgTimeoutMs, message.deliveredAtMs + this.limits.maxMsgTimeoutMs);
-    this.inFlightDeadlines.update(message);
+    subscriber.inFlight.reposition(message);
   }
 
   pause(): void {
@@ -168,19 +174,16 @@ export class Channel {
   empty(): void {
     this.backlog.empty();
     this.journal?.clear();
-    this.inFlight.clear();
-    this.inFlightDeadlines.drain();
+    this.takeAllOutOfFlight();
     this.deferred.drain();
-    for (const subscriber of this.subscribers) subscriber.inFlightCount = 0;
   }
 
   /** Deleted: closes every subscriber and removes the files. */
   delete(): void {
     this.deleted = true;
-    this.stopTimer();
+    this.timer.stop();
+    this.takeAllOutOfFlight();
     for (const subscriber of this.subscribers.splice(0)) subscriber.closeForDelete();
-    this.inFlight.clear();
-    this.inFlightDeadlines.drain();
     this.deferred.drain();
     this.backlog.deleteFiles();
     this.journal?.deleteFile();
@@ -192,9 +195,8 @@ export class Channel {
    * except in sync mode, where the journal keeps them.
    */
   closeForShutdown(): BrokerMessage[] {
-    this.stopTimer();
-    const inFlight = this.inFlightDeadlines.drain();
-    this.inFlight.clear();
+    this.timer.stop();
+    const inFlight = this.takeAllOutOfFlight();
     const deferred = this.deferred.drain();
     this.backlog.persistAndClose(inFlight);
     if (this.journal === undefined) return deferred;
@@ -226,7 +228,7 @@ export class Channel {
 
   private enqueueDeferred(message: BrokerMessage, dueAtMs: number): void {
     this.deferred.push(message);
-    this.armTimer(dueAtMs);
+    this.timer.arm(dueAtMs);
   }
 
   /** Back to the queue; in sync mode its old records are released once the new copy is stored. */
@@ -240,52 +242,53 @@ export class Channel {
     this.journal?.done(message);
   }
 
-  private ownedInFlight(subscriber: Subscriber, id: string, command: string, code: string): BrokerMessage {
-    const message = this.inFlight.get(id);
+  /** The message `subscriber` holds by this id (`hash`: its hashKey), or the error nsqd answers. */
+  private ownedInFlight(subscriber: Subscriber, id: string, hash: number, command: string, code: string): BrokerMessage {
+    const message = this.inFlightById.get(id, hash);
     if (message === undefined) throw new ProtocolError(code, `${command} ${id} failed ID not in flight`);
     if (message.owner !== subscriber) throw new ProtocolError(code, `${command} ${id} failed client does not own message`);
     return message;
   }
 
-  private takeOutOfFlight(message: BrokerMessage): void {
-    this.inFlight.delete(message.id);
-    this.inFlightDeadlines.remove(message);
+  private takeOutOfFlight(subscriber: Subscriber, message: BrokerMessage, hash: number): void {
+    this.inFlightById.delete(message.id, hash);
+    subscriber.inFlight.remove(message);
     message.owner = undefined;
   }
 
-  private armTimer(dueAtMs: number): void {
-    if (dueAtMs >= this.timerDueAtMs) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerDueAtMs = dueAtMs;
-    this.timer = setTimeout(this.onTimer, Math.max(0, dueAtMs - Date.now()));
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerDueAtMs = Infinity;
+  /** Every subscriber's in-flight messages, taken out of flight; their owners hold nothing after. */
+  private takeAllOutOfFlight(): BrokerMessage[] {
+    const all: BrokerMessage[] = [];
+    for (const subscriber of this.subscribers) {
+      for (const message of subscriber.inFlight.drain()) {
+        message.owner = undefined;
+        all.push(message);
+      }
+    }
+    this.inFlightById.clear();
+    return all;
   }
 
   /** Times out what is overdue in flight, releases what deferred is due, then re-arms for the next. */
   private processDue(): void {
-    this.timer = undefined;
-    this.timerDueAtMs = Infinity;
     if (this.deleted) return;
     const now = Date.now();
-    for (let message = this.inFlightDeadlines.popDue(now); message !== undefined; message = this.inFlightDeadlines.popDue(now)) {
-      this.inFlight.delete(message.id);
-      const owner = message.owner as Subscriber | undefined;
-      if (owner !== undefined) owner.inFlightCount--;
-      message.owner = undefined;
-      this.timeoutCount++;
-      this.putBack(message);
+    let next = Infinity;
+    for (const subscriber of this.subscribers) {
+      const list = subscriber.inFlight;
+      for (let message = list.popDue(now); message !== undefined; message = list.popDue(now)) {
+        this.inFlightById.delete(message.id, hashKey(message.id));
+        message.owner = undefined;
+        this.timeoutCount++;
+        this.putBack(message);
+      }
+      next = Math.min(next, list.nextDueAtMs);
     }
     for (let message = this.deferred.popDue(now); message !== undefined; message = this.deferred.popDue(now)) {
       this.putBack(message);
     }
-    const next = Math.min(this.inFlightDeadlines.nextDueAtMs, this.deferred.nextDueAtMs);
-    if (next !== Infinity) this.armTimer(next);
+    next = Math.min(next, this.deferred.nextDueAtMs);
+    if (next !== Infinity) this.timer.arm(next);
     this.pump();
   }
 }

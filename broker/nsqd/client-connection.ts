@@ -19,6 +19,7 @@ import { OutputBuffer } from './output-buffer.ts';
 import { CommandSequencer } from './command-sequencer.ts';
 import type { HeartbeatClient, HeartbeatEntry, HeartbeatWheel } from './heartbeats.ts';
 import type { Topic } from './topic.ts';
+import { InFlightList } from './in-flight-list.ts';
 
 /** Client states as /stats reports them. */
 export const ClientState = {
@@ -48,7 +49,12 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   settings: ClientSettings;
   state: ClientState = ClientState.Init;
   readyCount = 0;
-  inFlightCount = 0;
+  /** The messages it holds in flight, kept by its channel. */
+  readonly inFlight = new InFlightList();
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
   messageCount = 0;
   finishCount = 0;
   requeueCount = 0;
@@ -166,7 +172,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   }
 
   isReady(): boolean {
-    return this.state === ClientState.Subscribed && this.inFlightCount < this.readyCount && !this.backedUp;
+    return this.state === ClientState.Subscribed && this.inFlight.size < this.readyCount && !this.backedUp;
   }
 
   sendMessage(message: BrokerMessage): void {

@@ -19,8 +19,11 @@ export class BrokerMessage {
   deliveredAtMs = 0;
   /** In flight: when it times out. Deferred: when it becomes due. Ms since epoch. */
   dueAtMs = 0;
-  /** Position in the heap that currently holds it (in flight or deferred), -1 when in none. */
+  /** Deferred: its position in the channel's deferred heap; -1 when in none. */
   heapIndex = -1;
+  /** In flight: its neighbours in its client's list, earlier and later timeouts (in-flight-list.ts). */
+  previousInFlight: BrokerMessage | undefined = undefined;
+  nextInFlight: BrokerMessage | undefined = undefined;
   /**
    * A DPUB delay not started yet, in ms: set while the message waits in a topic's memory (no channel
    * yet, or paused); the delay starts when the topic hands it to its channels, as in nsqd. It is not

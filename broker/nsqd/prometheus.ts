@@ -70,7 +70,7 @@ export function createBrokerMetrics(nsqd: Nsqd, clients: () => Iterable<ClientCo
   });
   channelGauge('nsq_channel_depth', 'Messages waiting in the channel (memory and disk), not counting in flight or deferred', (c) => c.depth);
   channelGauge('nsq_channel_backend_depth', 'Messages of the channel waiting on disk', (c) => c.backlog.backendDepth);
-  channelGauge('nsq_channel_in_flight', 'Messages sent to a consumer and not yet finished', (c) => c.inFlight.size);
+  channelGauge('nsq_channel_in_flight', 'Messages sent to a consumer and not yet finished', (c) => c.inFlightCount);
   channelGauge('nsq_channel_deferred', 'Messages deferred (DPUB or REQ with a delay)', (c) => c.deferredCount);
   channelGauge('nsq_channel_clients', 'Consumers subscribed to the channel', (c) => c.subscribers.length);
   channelGauge('nsq_channel_paused', '1 when the channel is paused', (c) => (c.paused ? 1 : 0));

@@ -84,7 +84,7 @@ function channelStats(channel: Channel, query: StatsQuery) {
     channel_name: channel.name,
     depth: channel.depth,
     backend_depth: channel.backlog.backendDepth,
-    in_flight_count: channel.inFlight.size,
+    in_flight_count: channel.inFlightCount,
     deferred_count: channel.deferredCount,
     message_count: channel.messageCount,
     requeue_count: channel.requeueCount,

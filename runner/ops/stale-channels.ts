@@ -37,7 +37,7 @@ export function channelEntries(topic: Topic): ChannelEntry[] {
     name: channel.name,
     depth: channel.depth,
     deferred: channel.deferredCount,
-    inFlight: channel.inFlight.size,
+    inFlight: channel.inFlightCount,
     clients: channel.subscribers.length,
   }));
 }

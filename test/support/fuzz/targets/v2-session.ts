@@ -94,7 +94,7 @@ export function v2SessionTarget(): FuzzTarget {
       for (const topic of nsqd.topics.values()) {
         for (const channel of topic.channels.values()) {
           invariant(!channel.subscribers.includes(client), `${topic.name}:${channel.name} still lists the client`);
-          for (const message of channel.inFlight.values()) invariant(message.owner !== client, 'a message in flight for a closed client');
+          for (const message of channel.inFlightMessages()) invariant(message.owner !== client, 'a message in flight for a closed client');
         }
       }
     },
