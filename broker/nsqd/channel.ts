@@ -8,6 +8,7 @@ import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
+import { deadlineNow } from './deadline-clock.ts';
 import { StringTable, hashKey } from '../../protocol/string-table.ts';
 import { openJournalFor, type DeferredJournal } from './deferred-journal.ts';
 import type { ChannelLimits, Subscriber } from './channel-types.ts';
@@ -119,7 +120,7 @@ export class Channel {
   }
 
   private deliver(subscriber: Subscriber, message: BrokerMessage): void {
-    const now = Date.now();
+    const now = deadlineNow();
     message.attempts++;
     message.owner = subscriber;
     message.deliveredAtMs = now;
@@ -149,13 +150,13 @@ export class Channel {
     this.requeueCount++;
     const delay = Math.min(Math.max(0, delayMs), this.limits.maxReqTimeoutMs);
     if (delay === 0) this.putBack(message);
-    else this.defer(message, Date.now() + delay);
+    else this.defer(message, deadlineNow() + delay);
     this.pump();
   }
 
   touch(subscriber: Subscriber, id: string): void {
     const message = this.ownedInFlight(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
-    const now = Date.now();
+    const now = deadlineNow();
     // Never earlier than before, so the timer armed for it still fires in time.
     message.dueAtMs = Math.min(now + subscriber.msgTimeoutMs, message.deliveredAtMs + this.limits.maxMsgTimeoutMs);
     subscriber.inFlight.reposition(message);
@@ -272,7 +273,7 @@ export class Channel {
   /** Times out what is overdue in flight, releases what deferred is due, then re-arms for the next. */
   private processDue(): void {
     if (this.deleted) return;
-    const now = Date.now();
+    const now = deadlineNow();
     let next = Infinity;
     for (const subscriber of this.subscribers) {
       const list = subscriber.inFlight;

@@ -23,6 +23,7 @@ import type { BacklogOptions } from './backlog.ts';
 import { syncDirectory, writeFully } from './disk-queue-files.ts';
 import type { DiskQueueLogger } from './disk-queue-recovery.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
+import { deadlineFromEpochMs, deadlineToEpochMs } from './deadline-clock.ts';
 import { BrokerMessage } from './message.ts';
 
 const ADD = 1;
@@ -87,7 +88,7 @@ export class DeferredJournal implements Committable {
     const record = Buffer.allocUnsafe(HEADER + ADD_FIXED + payload.length);
     record[HEADER] = ADD;
     record.writeDoubleBE(this.nextSeq, HEADER + 1);
-    record.writeDoubleBE(message.dueAtMs, HEADER + 9);
+    record.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), HEADER + 9);
     payload.copy(record, HEADER + ADD_FIXED);
     seal(record, record.length);
     try {
@@ -221,7 +222,7 @@ export class DeferredJournal implements Committable {
         const record = Buffer.allocUnsafe(HEADER + ADD_FIXED + payload.length);
         record[HEADER] = ADD;
         record.writeDoubleBE(seq++, HEADER + 1);
-        record.writeDoubleBE(message.dueAtMs, HEADER + 9);
+        record.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), HEADER + 9);
         payload.copy(record, HEADER + ADD_FIXED);
         seal(record, record.length);
         writeFully(fd, record, 0, record.length, size);
@@ -273,7 +274,7 @@ function replay(path: string, log: DiskQueueLogger): RestoredDeferred[] {
       const decoded = decodeMessagePayload(body.subarray(ADD_FIXED));
       const message = new BrokerMessage(decoded.id, decoded.timestampNs, Buffer.from(decoded.body), decoded.attempts);
       const previous = latest.get(decoded.id);
-      if (previous === undefined || previous.seq < seq) latest.set(decoded.id, { seq, entry: { message, dueAtMs: body.readDoubleBE(9) } });
+      if (previous === undefined || previous.seq < seq) latest.set(decoded.id, { seq, entry: { message, dueAtMs: deadlineFromEpochMs(body.readDoubleBE(9)) } });
     } else if (type === DONE && length === DONE_BODY) {
       const id = body.toString('latin1', 9, 25);
       const previous = latest.get(id);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
+import { deadlineFromEpochMs, deadlineToEpochMs } from './deadline-clock.ts';
 import { BrokerMessage } from './message.ts';
 
 const paused = z._default(z.boolean(), false);
@@ -67,7 +68,7 @@ export function writeDeferred(dataPath: string, queueName: string, messages: rea
   for (const message of messages) {
     const payload = encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body);
     const header = Buffer.allocUnsafe(12);
-    header.writeDoubleBE(message.dueAtMs, 0);
+    header.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), 0);
     header.writeInt32BE(payload.length, 8);
     parts.push(header, payload);
   }
@@ -82,7 +83,7 @@ export function takeDeferred(dataPath: string, queueName: string): Array<{ messa
   const out: Array<{ message: BrokerMessage; dueAtMs: number }> = [];
   let offset = 0;
   while (data.length - offset >= 12) {
-    const dueAtMs = data.readDoubleBE(offset);
+    const dueAtMs = deadlineFromEpochMs(data.readDoubleBE(offset));
     const length = data.readInt32BE(offset + 8);
     if (length < 26 || data.length - offset - 12 < length) break;
     const decoded = decodeMessagePayload(data.subarray(offset + 12, offset + 12 + length));

@@ -4,6 +4,7 @@
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
 import { nowNs } from '../../protocol/message.ts';
+import { deadlineNow } from './deadline-clock.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
 import { BrokerMessage } from './message.ts';
@@ -100,7 +101,7 @@ export class Topic {
   /** `strict`: a publish, refused (thrown) when sync mode cannot journal it. */
   private dispatchDeferred(message: BrokerMessage, delayMs: number, strict: boolean): void {
     message.deferMs = 0;
-    const dueAtMs = Date.now() + delayMs;
+    const dueAtMs = deadlineNow() + delayMs;
     let remaining = this.channels.size;
     for (const channel of this.channels.values()) channel.putDeferred(--remaining === 0 ? message : message.copy(), dueAtMs, strict);
   }

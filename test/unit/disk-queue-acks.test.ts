@@ -14,6 +14,8 @@ import { readMetadataFile, metaFileName, writeMetadataFile, dataFileName, format
 import { DeferredJournal } from '../../broker/nsqd/deferred-journal.ts';
 import { GroupCommit } from '../../broker/nsqd/group-commit.ts';
 import { BrokerMessage } from '../../broker/nsqd/message.ts';
+import { deadlineNow } from '../../broker/nsqd/deadline-clock.ts';
+import { takeDeferred, writeDeferred } from '../../broker/nsqd/metadata.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -147,6 +149,23 @@ describe('DeferredJournal', () => {
     ]);
     again.close();
     journal.close();
+  });
+
+  it('stores due times as ms since the epoch, as does the clean-shutdown file, whatever the process clock', () => {
+    const due = deadlineNow() + 60_000;
+    const m = new BrokerMessage('0000000000000007', 1, Buffer.from('later'));
+    m.dueAtMs = due;
+    const commit = new GroupCommit();
+    const { journal } = DeferredJournal.open({ dataPath: dir, queueName: 't:c', groupCommit: commit, log: silent });
+    journal.add(m);
+    commit.commit();
+    journal.close();
+    writeDeferred(dir, 't:d', [m]);
+    // Another process reads these files: the due time in them is the wall clock's.
+    const journalDue = fs.readFileSync(path.join(dir, 't:c.deferred.log')).readDoubleBE(8 + 9);
+    const shutdownDue = fs.readFileSync(path.join(dir, 't:d.deferred.dat')).readDoubleBE(0);
+    for (const stored of [journalDue, shutdownDue]) expect(Math.abs(stored - (Date.now() + 60_000))).toBeLessThan(5_000);
+    expect(takeDeferred(dir, 't:d').map((entry) => entry.dueAtMs)).toEqual([due]);
   });
 
   it('keeps the whole records before a torn one, and says so', () => {
