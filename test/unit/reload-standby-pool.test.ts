@@ -125,17 +125,46 @@ describe('StandbyPool', () => {
     await Promise.resolve();
     expect(spawned).toHaveLength(2);
 
-    // No run comes: the hold ends at its deadline. A deadline of an earlier hold ends none.
+    // No run comes: the hold ends at its deadline.
     standbys.hold();
     standbys.take();
-    standbys.releaseSoon();
-    standbys.hold();
-    vi.advanceTimersByTime(STANDBY_HOLD_MS);
-    expect(spawned).toHaveLength(2);
-    standbys.releaseSoon();
+    standbys.releaseSoon({ orOnFirstRun: true });
     vi.advanceTimersByTime(STANDBY_HOLD_MS - 1);
     expect(spawned).toHaveLength(2);
     vi.advanceTimersByTime(1);
+    expect(spawned).toHaveLength(3);
+    standbys.close();
+  });
+
+  it('an earlier swap ends no later hold: neither its first run settling late nor its deadline', async () => {
+    vi.useFakeTimers();
+    const { pool: standbys, spawned } = pool();
+    standbys.fill();
+    standbys.hold();
+    standbys.take();
+    standbys.releaseSoon({ orOnFirstRun: true });
+    let settle!: () => void;
+    const slowFirstRun = standbys.ran(new Promise<void>((resolve) => (settle = resolve)));
+    // The first run takes long: the hold ends at its deadline.
+    vi.advanceTimersByTime(STANDBY_HOLD_MS);
+    expect(spawned).toHaveLength(2);
+
+    // The next reload holds the pool; the earlier swap's first run settles only now.
+    standbys.hold();
+    standbys.take();
+    settle();
+    await slowFirstRun;
+    await Promise.resolve();
+    expect(spawned).toHaveLength(2);
+
+    // The next save comes before this swap's deadline: that deadline ends nothing either.
+    standbys.releaseSoon({ orOnFirstRun: true });
+    vi.advanceTimersByTime(STANDBY_HOLD_MS - 1);
+    standbys.hold();
+    vi.advanceTimersByTime(STANDBY_HOLD_MS);
+    expect(spawned).toHaveLength(2);
+    // Only the hold's own end starts what the pool lacks.
+    standbys.release();
     expect(spawned).toHaveLength(3);
     standbys.close();
   });
