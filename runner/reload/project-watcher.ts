@@ -59,7 +59,7 @@ export class ProjectWatcher {
   constructor(
     /** Called with the files that changed since the last call. */
     private readonly onChange: (changed: ReadonlySet<string>) => void,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     this.watcher = watch([], {
       ignoreInitial: true,
@@ -103,6 +103,8 @@ export class ProjectWatcher {
     const removedDirs = [...this.dirs].filter((dir) => !wantedDirs.has(dir));
     this.files = wanted;
     this.dirs = wantedDirs;
+    // Which files a save reloads: what to look at first when one does not.
+    if (addedFiles.length > 0 || removedFiles.length > 0) this.log.debug({ added: addedFiles, removed: removedFiles }, 'watched files changed');
     if (removedFiles.length > 0 || removedDirs.length > 0) this.watcher.unwatch([...removedFiles, ...removedDirs]);
     // A file new to a folder already watched was ignored when the folder was read: add it by name.
     if (addedFiles.length > 0 || addedDirs.length > 0) this.watcher.add([...addedDirs, ...addedFiles]);

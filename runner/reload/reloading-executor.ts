@@ -58,6 +58,12 @@ export class ReloadingExecutor implements TaskExecutor {
   private watcher: ProjectWatcher | undefined;
   /** The files the running code loaded. */
   private loadedFiles: readonly string[] = [];
+  /**
+   * The files the last refused load had imported, watched beside the running code's until a load
+   * succeeds: a fix may land in one only the broken code imports (a new helper), and the running
+   * code's own list, which it sends again each time a task imports more, does not have it.
+   */
+  private failedLoadFiles: readonly string[] = [];
   private closed = false;
   private aborted = false;
   /** Old children running their close hook: shutdown waits for them. */
@@ -209,8 +215,10 @@ export class ReloadingExecutor implements TaskExecutor {
         this.log.debug({ err: error }, 'reload superseded by a newer save');
         return;
       }
-      // A fix may land in a file only the broken code imports (a new helper): watch that too.
-      if (error instanceof HostLoadError) this.updateWatch([...this.loadedFiles, ...error.files]);
+      if (error instanceof HostLoadError) {
+        this.failedLoadFiles = error.files;
+        this.updateWatch(this.loadedFiles);
+      }
       const { fields, message } = reloadFailureLine(error, changed, this.log.isLevelEnabled('debug'));
       this.log.error(fields, message);
       this.events.reloadFailed?.(error as Error);
@@ -247,6 +255,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
     this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
     this.loadedFiles = files;
+    this.failedLoadFiles = [];
     this.remember(snapshots);
     this.updateWatch(files);
     const retired = old.close().finally(() => this.retiring.delete(retired));
@@ -290,6 +299,6 @@ export class ReloadingExecutor implements TaskExecutor {
 
   private updateWatch(files: readonly string[]): void {
     const configFiles = this.request.configPath === undefined ? [] : [this.request.configPath];
-    this.watcher?.set(watchableFiles([...files, ...configFiles], this.workersDir, this.request.configPath));
+    this.watcher?.set(watchableFiles([...files, ...this.failedLoadFiles, ...configFiles], this.workersDir, this.request.configPath));
   }
 }
