@@ -53,6 +53,12 @@ export class HostProcess {
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
   private filesListener: ((files: readonly string[], snapshots: readonly (string | null)[]) => void) | undefined;
+  /**
+   * Every project file the code has loaded, as the child last told, and the snapshots of its last
+   * 'files' message (protocol.ts). Kept from the start: a standby's code may load more before it
+   * takes over, when no listener is set yet.
+   */
+  private reported: { files: readonly string[]; snapshots: readonly (string | null)[] | undefined } = { files: [], snapshots: undefined };
   readonly warm: Promise<void>;
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
@@ -94,6 +100,16 @@ export class HostProcess {
   /** Started up and ready to load a worker. */
   get isWarm(): boolean {
     return this.warmed && !this.exited;
+  }
+
+  /** The project files the code has loaded so far: at the load, and since (a task's import()). */
+  get files(): readonly string[] {
+    return this.reported.files;
+  }
+
+  /** The snapshots of {@link files} that came with the last files the code loaded after the load, if it did. */
+  get lateSnapshots(): readonly (string | null)[] | undefined {
+    return this.reported.snapshots;
   }
 
   /** After the load: the project files the code has loaded so far, each time its tasks load more. */
@@ -172,6 +188,7 @@ export class HostProcess {
     switch (message.t) {
       case 'loaded':
       case 'load-failed': {
+        if (message.t === 'loaded') this.reported = { files: message.files, snapshots: undefined };
         const reply = this.loadReply;
         this.loadReply = undefined;
         reply?.(message);
@@ -191,6 +208,7 @@ export class HostProcess {
         this.pending.get(message.seq)?.input.touch();
         return;
       case 'files':
+        this.reported = { files: message.files, snapshots: message.snapshots };
         this.filesListener?.(message.files, message.snapshots);
         return;
       case 'closed':

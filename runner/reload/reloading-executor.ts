@@ -120,14 +120,14 @@ export class ReloadingExecutor implements TaskExecutor {
     // On two cores the first standby starts up beside the first child, so that a save soon after
     // the start finds it warm; a second one waits for the first load, not to slow the start more.
     if (params.editing === true) executor.standbys.fill();
-    const { files } = await executor.loadInto(first).catch((error: unknown) => {
+    await executor.loadInto(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
       first.kill();
       executor.standbys.close();
       throw error;
     });
     executor.activate(first);
-    executor.loadedFiles = files;
+    executor.loadedFiles = first.files;
     if (params.editing === true) executor.standbys.markEditing();
     executor.standbys.fill();
     if (params.watch) {
@@ -135,7 +135,7 @@ export class ReloadingExecutor implements TaskExecutor {
         for (const file of changed) executor.changedFiles.add(file);
         void executor.reload();
       }, params.log);
-      executor.updateWatch(files);
+      executor.updateWatch(first.files);
       await executor.watcher.ready();
     }
     return executor;
@@ -192,12 +192,10 @@ export class ReloadingExecutor implements TaskExecutor {
     this.standbys.markEditing();
     this.standbys.hold();
     const next = this.standbys.take() ?? this.spawnHost();
-    let files: readonly string[];
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
       const loaded = await this.loadInto(next);
-      files = loaded.files;
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
@@ -254,10 +252,12 @@ export class ReloadingExecutor implements TaskExecutor {
     const durationMs = performance.now() - started;
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
     this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
-    this.loadedFiles = files;
+    // Its own list, with what it loaded while it waited to take over (a standby has no listener).
+    this.loadedFiles = next.files;
     this.failedLoadFiles = [];
     this.remember(snapshots);
-    this.updateWatch(files);
+    this.updateWatch(next.files);
+    if (next.lateSnapshots !== undefined) this.watcher?.checkLoaded(next.files, next.lateSnapshots);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
   }
