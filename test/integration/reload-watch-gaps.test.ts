@@ -5,10 +5,16 @@
  * right after: the save lands between the child's read and the runner's watch, every time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, publish, type CliProject } from './helpers/cli-project.ts';
+import { CliProjects, type CliProject } from './helpers/cli-project.ts';
+import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
+
+const ONE = "export const word: string = 'one';\n";
+/** Saves `file` with the word `two` if it says `one`: the save a person makes right after the child read the file. */
+const saveTwoIfOne = (file: string): string =>
+  `if (word === 'one') writeFileSync(${JSON.stringify(file)}, "export const word: string = 'two';\\n");`;
 
 async function commonJsProject(): Promise<CliProject> {
   const project = await projects.create();
@@ -19,31 +25,20 @@ async function commonJsProject(): Promise<CliProject> {
 describe('a save before the watch on the file began', () => {
   it('of a file a task loads later, saved right after: the new content is loaded', async () => {
     const project = await commonJsProject();
-    await project.write('lib/later.ts', "export const word: string = 'one';\n");
-    await project.writeWorker(
-      'log',
-      'pageview',
-      [
-        "import { writeFileSync } from 'node:fs';",
-        "import { defineWorker } from 'nsqworker';",
-        'export default defineWorker({',
-        '  tasks: {',
-        '    async noop() {',
-        "      const { word } = require('../../lib/later.ts') as { word: string };",
-        '      console.log(JSON.stringify({ msg: `later says ${word}` }));',
-        "      if (word === 'one') writeFileSync('lib/later.ts', \"export const word: string = 'two';\\n\");",
-        '    },',
-        '  },',
-        '});',
-      ].join('\n'),
-    );
-    const run = project.startWorker('log', 'pageview', ['--watch']);
-    const { httpAddress } = await run.brokerAddresses();
-    await run.subscribed(['noop']);
-    await publish(httpAddress, 'log', 'first');
+    await project.write('lib/later.ts', ONE);
+    const source = noopWorker({
+      head: ["import { writeFileSync } from 'node:fs';"],
+      task: [
+        "const { word } = require('../../lib/later.ts') as { word: string };",
+        'console.log(JSON.stringify({ msg: `later says ${word}` }));',
+        saveTwoIfOne('lib/later.ts'),
+      ],
+    });
+    const { run, publish } = await watchNoopWorker(project, source);
+    await publish('first');
     await run.waitForMessage('later says one');
     expect((await run.waitForMessage('worker code reloaded', { reloads: 1 })).reloads).toBe(1);
-    await publish(httpAddress, 'log', 'second');
+    await publish('second');
     await run.waitForMessage('later says two');
   });
 });
