@@ -9,6 +9,7 @@ import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { entryFile } from '../../package-paths.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
+import type { FileSnapshot } from './file-snapshot.ts';
 import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The host's entry: its bundle when built, its source under tests (package-paths.ts).
@@ -17,7 +18,6 @@ const ENTRY = entryFile('runner/reload/host');
 /** What a child answers once the worker's code is loaded. */
 export interface LoadedCode {
   taskNames: string[];
-  files: string[];
   /** The runner's settings the config file sets (validated; durations in ms), `workers` aside. */
   settings: Record<string, unknown>;
 }
@@ -37,6 +37,8 @@ export class HostLoadError extends RunnerError {
     readonly location?: LoadFailureLocation,
     /** The files the failed load had imported by then. */
     readonly files: readonly string[] = [],
+    /** The snapshots the child took of those the runner did not watch, as it loaded them. */
+    readonly snapshots: ReadonlyMap<string, FileSnapshot> = new Map(),
   ) {
     super(RunnerErrorCode.WorkerLoadFailed, message);
   }
@@ -52,13 +54,13 @@ export class HostProcess {
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
-  private filesListener: ((files: readonly string[], snapshots: readonly (string | null)[]) => void) | undefined;
+  private filesListener: ((snapshots: ReadonlyMap<string, FileSnapshot>) => void) | undefined;
   /**
-   * Every project file the code has loaded, as the child last told, and the snapshots of its last
-   * 'files' message (protocol.ts). Kept from the start: a standby's code may load more before it
-   * takes over, when no listener is set yet.
+   * What the child told of the files its code loaded, kept from the start: a standby's code may
+   * load more before it takes over, when no listener is set yet.
    */
-  private reported: { files: readonly string[]; snapshots: readonly (string | null)[] | undefined } = { files: [], snapshots: undefined };
+  private readonly loadedFiles = new Set<string>();
+  private readonly loadSnapshots = new Map<string, FileSnapshot>();
   readonly warm: Promise<void>;
   private loadReply: ((message: ChildToParent) => void) | undefined;
   private closedWaiter: (() => void) | undefined;
@@ -103,17 +105,17 @@ export class HostProcess {
   }
 
   /** The project files the code has loaded so far: at the load, and since (a task's import()). */
-  get files(): readonly string[] {
-    return this.reported.files;
+  get files(): ReadonlySet<string> {
+    return this.loadedFiles;
   }
 
-  /** The snapshots of {@link files} that came with the last files the code loaded after the load, if it did. */
-  get lateSnapshots(): readonly (string | null)[] | undefined {
-    return this.reported.snapshots;
+  /** The snapshots the child took, as it loaded them, of those of {@link files} its runner did not watch yet. */
+  get snapshots(): ReadonlyMap<string, FileSnapshot> {
+    return this.loadSnapshots;
   }
 
-  /** After the load: the project files the code has loaded so far, each time its tasks load more. */
-  onFiles(listener: (files: readonly string[], snapshots: readonly (string | null)[]) => void): void {
+  /** After the load: the files the code loaded since (a task's import()), each with its snapshot as it loaded. */
+  onFiles(listener: (snapshots: ReadonlyMap<string, FileSnapshot>) => void): void {
     this.filesListener = listener;
   }
 
@@ -130,15 +132,15 @@ export class HostProcess {
     if (!this.exited && this.child.connected) this.child.send(message);
   }
 
-  /** Loads the worker; resolves with its task names, the files it loaded and the runner's settings in the config file. */
+  /** Loads the worker; resolves with its task names and the runner's settings in the config file (its files: {@link files}). */
   async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
     await this.warm;
     const reply = await new Promise<ChildToParent>((resolve) => {
       this.loadReply = resolve;
       this.post({ t: 'load', ...request });
     });
-    if (reply.t === 'loaded') return { taskNames: reply.taskNames, files: reply.files, settings: reply.settings };
-    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files);
+    if (reply.t === 'loaded') return { taskNames: reply.taskNames, settings: reply.settings };
+    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files, reply.snapshots);
     throw new HostLoadError('the worker host exited while loading');
   }
 
@@ -188,7 +190,7 @@ export class HostProcess {
     switch (message.t) {
       case 'loaded':
       case 'load-failed': {
-        if (message.t === 'loaded') this.reported = { files: message.files, snapshots: undefined };
+        if (message.t === 'loaded') this.told(message.files, message.snapshots);
         const reply = this.loadReply;
         this.loadReply = undefined;
         reply?.(message);
@@ -208,8 +210,8 @@ export class HostProcess {
         this.pending.get(message.seq)?.input.touch();
         return;
       case 'files':
-        this.reported = { files: message.files, snapshots: message.snapshots };
-        this.filesListener?.(message.files, message.snapshots);
+        this.told(message.snapshots.keys(), message.snapshots);
+        this.filesListener?.(message.snapshots);
         return;
       case 'closed':
         this.closedWaiter?.();
@@ -217,6 +219,11 @@ export class HostProcess {
       case 'warm':
         return;
     }
+  }
+
+  private told(files: Iterable<string>, snapshots: ReadonlyMap<string, FileSnapshot>): void {
+    for (const file of files) this.loadedFiles.add(file);
+    for (const [file, snapshot] of snapshots) this.loadSnapshots.set(file, snapshot);
   }
 
   private onExit(): void {

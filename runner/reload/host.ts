@@ -18,7 +18,7 @@ import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
-import { snapshotList } from './file-snapshot.ts';
+import { LoadSnapshots } from './file-snapshot.ts';
 import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
@@ -60,7 +60,7 @@ async function importConfig(path: string | undefined): Promise<NsqworkerConfig> 
   return validateConfig(defaultExportOf((await importUserModule(path)).exports), path);
 }
 
-async function load(request: LoadRequest): Promise<void> {
+async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<void> {
   // The config file loads beside the worker (each import waits on tsx's thread); the worker's
   // failure, if both fail, is the one reported.
   const configLoading = importConfig(request.configPath);
@@ -89,18 +89,14 @@ async function load(request: LoadRequest): Promise<void> {
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
   const { workers: _workers, ...settings } = config;
-  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), settings });
+  send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), snapshots: snapshots.take(), settings });
   // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
-  // Each with its snapshot as it loaded, so that the runner sees a save made before it watched the file.
   let telling: NodeJS.Immediate | undefined;
-  const loadedAs = new Map<string, string | null>();
   onProjectFileLoaded((path) => {
-    if (!loadedAs.has(path)) loadedAs.set(path, snapshotList([path])[0]!);
+    if (!snapshots.loaded(path)) return;
     telling ??= setImmediate(() => {
       telling = undefined;
-      const files = projectFilesImported(request.file);
-      const now = snapshotList(files);
-      send({ t: 'files', files, snapshots: files.map((file, i) => (loadedAs.has(file) ? loadedAs.get(file)! : now[i]!)) });
+      send({ t: 'files', snapshots: snapshots.take() });
     });
   });
 }
@@ -141,16 +137,21 @@ async function close(): Promise<void> {
 
 process.on('message', (message: ParentToChild) => {
   switch (message.t) {
-    case 'load':
-      load(message).catch((error: unknown) =>
+    case 'load': {
+      // Each file the load reads that the runner does not watch yet is snapshot as it is read.
+      const snapshots = new LoadSnapshots(new Set(message.watched));
+      onProjectFileLoaded((path) => void snapshots.loaded(path));
+      load(message, snapshots).catch((error: unknown) =>
         send({
           t: 'load-failed',
           error: serializeError(error),
           location: locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath }),
           files: projectFilesImported(message.file),
+          snapshots: snapshots.take(),
         }),
       );
       return;
+    }
     case 'run':
       void run(message);
       return;

@@ -16,9 +16,10 @@
  */
 import { FSWatcher, watch } from 'chokidar';
 import { statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
-import { changedSince } from './file-snapshot.ts';
+import { isOwnCode } from '../worker/own-files.ts';
+import { unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 
 /** How long, in ms, the watch on a folder new to the watcher may take to start (chokidar gives no sign). */
 const LATE_WATCH_SETTLE_MS = 1000;
@@ -38,6 +39,16 @@ function looksHalfSaved(file: string): boolean {
   } catch {
     return true;
   }
+}
+
+/** Files worth watching: the project's own, not dependencies nor nsqworker's own sources. */
+export function watchableFiles(files: readonly string[], workersDir: string, configPath: string | undefined): string[] {
+  const workersRoot = resolve(workersDir) + sep;
+  return files.filter((file) => {
+    if (file.includes(`${sep}node_modules${sep}`)) return false;
+    if (file === configPath || file.startsWith(workersRoot)) return true;
+    return !isOwnCode(file);
+  });
 }
 
 export class ProjectWatcher {
@@ -111,19 +122,19 @@ export class ProjectWatcher {
   }
 
   /**
-   * A file the code loaded late (an `import()` in a task) is watched only once the child has told of
-   * it, and the watch on a new folder takes a while to start: a save in between would go unseen, and
-   * the code keep running the old content. So each file is compared with the snapshot the child took
-   * as it loaded it, now and once the watch has had {@link LATE_WATCH_SETTLE_MS} to start; one
-   * changed since counts as an event (a save that the watch also saw is not loaded twice:
-   * reloading-executor.ts tells a save already tried from a new one).
+   * A file new to the watch (one a task loaded late with `import()`, or new code loaded) is watched
+   * only once the child has told of it, and the watch on a new folder takes a while to start: a
+   * save in between would go unseen, and the code keep running the old content. So each such file
+   * is compared with the snapshot the child took as it loaded it, now and once the watch has had
+   * {@link LATE_WATCH_SETTLE_MS} to start; one changed since counts as an event (a save that the
+   * watch also saw is not loaded twice: reloading-executor.ts tells a save already tried from a
+   * new one). Only these files: the others were watched when the child loaded them.
    */
-  checkLoaded(files: readonly string[], snapshots: readonly (string | null)[]): void {
+  checkLoaded(snapshots: ReadonlyMap<string, FileSnapshot>): void {
+    if (snapshots.size === 0) return;
     const check = (): void => {
       if (this.closed) return;
-      files.forEach((file, i) => {
-        if (this.files.has(file) && changedSince(file, snapshots[i] ?? null)) this.noticed(file);
-      });
+      for (const file of snapshots.keys()) if (this.files.has(file) && !unchangedSince(snapshots, [file])) this.noticed(file);
     };
     check();
     const recheck = setTimeout(() => {

@@ -7,6 +7,7 @@ import type { LoadFailureLocation } from '../worker/load-failure.ts';
 export type { LoadFailureLocation };
 
 import type { SecuritySettings } from '../config/client-security.ts';
+import type { FileSnapshot } from './file-snapshot.ts';
 
 export interface LoadRequest {
   t: 'load';
@@ -25,6 +26,8 @@ export interface LoadRequest {
   publishAddresses: string[];
   dedupQueueSize: number;
   dedup: Record<string, string[]>;
+  /** The files the runner watches now: the child snapshots the other project files it loads (file-snapshot.ts). */
+  watched: string[];
 }
 
 export type ParentToChild =
@@ -46,14 +49,15 @@ export interface SerializedError {
 
 export type ChildToParent =
   | { t: 'warm' }
-  /** `settings`: the runner's settings the config file sets now (its `workers` aside), for the parent to compare. */
-  | { t: 'loaded'; taskNames: string[]; files: string[]; settings: Record<string, unknown> }
   /**
-   * After 'loaded': every project file loaded so far, sent when code (a task's import()) loaded more;
-   * each with its snapshot as it loaded, or as of now for those loaded before (file-snapshot.ts; null: missing).
+   * `files`: every project file loaded; `snapshots`: those of them the runner did not watch, each as
+   * it loaded (LoadSnapshots); `settings`: the runner's settings the config file sets now (its
+   * `workers` aside), for the parent to compare.
    */
-  | { t: 'files'; files: string[]; snapshots: (string | null)[] }
-  | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[] }
+  | { t: 'loaded'; taskNames: string[]; files: string[]; snapshots: Map<string, FileSnapshot>; settings: Record<string, unknown> }
+  /** After 'loaded': the project files code loaded since (a task's import()), each with its snapshot as it loaded. */
+  | { t: 'files'; snapshots: Map<string, FileSnapshot> }
+  | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[]; snapshots: Map<string, FileSnapshot> }
   | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }
   | { t: 'touch'; seq: number }

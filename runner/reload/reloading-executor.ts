@@ -12,37 +12,25 @@
  * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping standbys warm
  * (standby-pool.ts).
  */
-import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
-import { isOwnCode } from '../worker/own-files.ts';
 import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
-import { ProjectWatcher } from './project-watcher.ts';
+import { ProjectWatcher, watchableFiles } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { sameSnapshots, snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 import type { LoadRequest } from './protocol.ts';
 import { reloadFailureLine } from './reload-failure.ts';
 
-export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel'>;
+export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'watched'>;
 
 export interface ReloadEvents {
   /** A reload swapped in new code; `settings` are the runner's settings the config file sets now. */
   reloaded?(info: { reloads: number; durationMs: number; settings: Record<string, unknown> }): void;
   /** A reload was refused; the old code keeps running. */
   reloadFailed?(error: Error): void;
-}
-
-/** Files worth watching: the project's own, not dependencies nor nsqworker's own sources. */
-export function watchableFiles(files: readonly string[], workersDir: string, configPath: string | undefined): string[] {
-  const workersRoot = resolve(workersDir) + sep;
-  return files.filter((file) => {
-    if (file.includes(`${sep}node_modules${sep}`)) return false;
-    if (file === configPath || file.startsWith(workersRoot)) return true;
-    return !isOwnCode(file);
-  });
 }
 
 export class ReloadingExecutor implements TaskExecutor {
@@ -56,12 +44,12 @@ export class ReloadingExecutor implements TaskExecutor {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private watcher: ProjectWatcher | undefined;
-  /** The files the running code loaded. */
-  private loadedFiles: readonly string[] = [];
+  /** The files watched now: a child loading code snapshots each other file it loads. */
+  private watched: string[] = [];
   /**
    * The files the last refused load had imported, watched beside the running code's until a load
    * succeeds: a fix may land in one only the broken code imports (a new helper), and the running
-   * code's own list, which it sends again each time a task imports more, does not have it.
+   * code's own list, which grows each time a task imports more, does not have it.
    */
   private failedLoadFiles: readonly string[] = [];
   private closed = false;
@@ -127,7 +115,6 @@ export class ReloadingExecutor implements TaskExecutor {
       throw error;
     });
     executor.activate(first);
-    executor.loadedFiles = first.files;
     if (params.editing === true) executor.standbys.markEditing();
     executor.standbys.fill();
     if (params.watch) {
@@ -135,7 +122,7 @@ export class ReloadingExecutor implements TaskExecutor {
         for (const file of changed) executor.changedFiles.add(file);
         void executor.reload();
       }, params.log);
-      executor.updateWatch(first.files);
+      executor.updateWatch(first.snapshots);
       await executor.watcher.ready();
     }
     return executor;
@@ -215,7 +202,7 @@ export class ReloadingExecutor implements TaskExecutor {
       }
       if (error instanceof HostLoadError) {
         this.failedLoadFiles = error.files;
-        this.updateWatch(this.loadedFiles);
+        this.updateWatch(error.snapshots);
       }
       const { fields, message } = reloadFailureLine(error, changed, this.log.isLevelEnabled('debug'));
       this.log.error(fields, message);
@@ -252,12 +239,10 @@ export class ReloadingExecutor implements TaskExecutor {
     const durationMs = performance.now() - started;
     this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
     this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
-    // Its own list, with what it loaded while it waited to take over (a standby has no listener).
-    this.loadedFiles = next.files;
     this.failedLoadFiles = [];
     this.remember(snapshots);
-    this.updateWatch(next.files);
-    if (next.lateSnapshots !== undefined) this.watcher?.checkLoaded(next.files, next.lateSnapshots);
+    // With what it loaded before it took over, as a standby.
+    this.updateWatch(next.snapshots);
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
   }
@@ -275,11 +260,9 @@ export class ReloadingExecutor implements TaskExecutor {
       this.log.error({ pid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
       void this.reload();
     });
-    host.onFiles((files, snapshots) => {
+    host.onFiles((loadedAs) => {
       if (host !== this.active || this.closed) return;
-      this.loadedFiles = files;
-      this.updateWatch(files);
-      this.watcher?.checkLoaded(files, snapshots);
+      this.updateWatch(loadedAs);
     });
   }
 
@@ -290,6 +273,7 @@ export class ReloadingExecutor implements TaskExecutor {
       channel: this.deps.channel,
       publishAddresses: this.publishAddresses,
       dedup: this.deps.dedupSnapshot(),
+      watched: this.watched,
     });
   }
 
@@ -297,8 +281,15 @@ export class ReloadingExecutor implements TaskExecutor {
     for (const [file, snapshot] of snapshots) this.triedSnapshots.set(file, snapshot);
   }
 
-  private updateWatch(files: readonly string[]): void {
+  /**
+   * Watches the running code's files, those of a refused load and the config file; `loadedAs`: the
+   * snapshots of files a child loaded before they were watched, to compare now (file-snapshot.ts).
+   */
+  private updateWatch(loadedAs: ReadonlyMap<string, FileSnapshot>): void {
+    if (this.watcher === undefined) return;
     const configFiles = this.request.configPath === undefined ? [] : [this.request.configPath];
-    this.watcher?.set(watchableFiles([...files, ...this.failedLoadFiles, ...configFiles], this.workersDir, this.request.configPath));
+    this.watched = watchableFiles([...this.active.files, ...this.failedLoadFiles, ...configFiles], this.workersDir, this.request.configPath);
+    this.watcher.set(this.watched);
+    this.watcher.checkLoaded(loadedAs);
   }
 }

@@ -41,4 +41,18 @@ describe('a save before the watch on the file began', () => {
     await publish('second');
     await run.waitForMessage('later says two');
   });
+
+  it('of a file new code imports, saved right after it loaded: the new content is loaded next', async () => {
+    const project = await commonJsProject();
+    const { run, publish } = await watchNoopWorker(project, noopWorker({}));
+
+    // The new code imports a file the runner has never watched, and saves it as soon as it has.
+    await project.write('lib/fresh.ts', ONE);
+    const head = ["import { writeFileSync } from 'node:fs';", "import { word } from '../../lib/fresh.ts';", saveTwoIfOne('lib/fresh.ts')];
+    await project.writeWorker('log', 'pageview', noopWorker({ head, task: ["console.log(JSON.stringify({ msg: 'fresh says', word }));"] }));
+    await run.waitForMessage('worker code reloaded', { reloads: 1 });
+    expect((await run.waitForMessage('worker code reloaded', { reloads: 2 })).reloads).toBe(2);
+    await publish('after');
+    await run.waitForMessage('fresh says', { word: 'two' });
+  });
 });

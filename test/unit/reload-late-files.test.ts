@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { snapshotList } from '../../runner/reload/file-snapshot.ts';
+import { snapshotFiles } from '../../runner/reload/file-snapshot.ts';
 import { ProjectWatcher } from '../../runner/reload/project-watcher.ts';
 
 let dir: string;
@@ -31,7 +31,7 @@ describe('ProjectWatcher.checkLoaded', () => {
     const late = join(dir, 'late.ts');
     const untouched = join(dir, 'untouched.ts');
     for (const file of [early, late, untouched]) writeFileSync(file, 'export const n = 1;\n');
-    const snapshots = snapshotList([early, late, untouched]); // as the child loaded them
+    const snapshots = snapshotFiles([early, late, untouched]); // as the child loaded them
     writeFileSync(early, 'export const n = 2;\n'); // saved before the runner heard of the file
     const reports: string[][] = [];
     let reportCame: (() => void) | undefined;
@@ -51,7 +51,7 @@ describe('ProjectWatcher.checkLoaded', () => {
     };
 
     watcher.set([early, late, untouched]);
-    watcher.checkLoaded([early, late, untouched], snapshots);
+    watcher.checkLoaded(snapshots);
     // Saved after the first look, in the same turn: the watch on this new folder has not started yet.
     writeFileSync(late, 'export const n = 2;\n');
     await reported(1);
