@@ -177,7 +177,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const snapshots = snapshotFiles(changed);
     if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
     this.standbys.markEditing();
-    this.standbys.hold();
+    const hold = this.standbys.hold();
     const next = this.standbys.take() ?? this.spawnHost();
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
@@ -193,7 +193,7 @@ export class ReloadingExecutor implements TaskExecutor {
       }
     } catch (error) {
       next.kill();
-      this.standbys.release();
+      hold.release();
       if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
         // Saved again while this loaded (a quick fix, or the next save began and the child read
         // it half-written): the newer content is loaded next, its outcome is the one to report.
@@ -215,7 +215,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
     // Tasks that run long hold the swap up, not the standbys.
-    this.standbys.releaseSoon();
+    hold.releaseSoon();
     await old.idle();
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
@@ -224,7 +224,7 @@ export class ReloadingExecutor implements TaskExecutor {
     if (this.aborted) {
       // Shutdown began during the load: keep the code that has been told to stop.
       next.kill();
-      this.standbys.release();
+      hold.release();
       this.gate = undefined;
       open();
       return;
@@ -233,7 +233,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.activate(next);
     this.gate = undefined;
     open();
-    this.standbys.releaseSoon({ orOnFirstRun: true });
+    hold.releaseSoon({ orOnFirstRun: true });
     startAdded?.();
     this.reloads++;
     const durationMs = performance.now() - started;

@@ -30,19 +30,54 @@ export const STANDBY_HOLD_MS = 50;
 /** What the pool needs of a child: {@link HostProcess} has it. */
 export type Standby = Pick<HostProcess, 'pid' | 'warm' | 'isWarm' | 'hasExited' | 'kill'>;
 
+/** A reload's hold on the pool, from {@link StandbyPool.hold}: no standby starts while it lasts. */
+export interface StandbyHold {
+  /** Ends the hold now, and the pool starts what it lacks; a hold ends once, a later call does nothing. */
+  release(): void;
+  /**
+   * Ends the hold in {@link STANDBY_HOLD_MS}, or, with `orOnFirstRun`, as soon as the next run
+   * passed to {@link StandbyPool.ran} (the new code's first) has settled, if sooner. A later call
+   * replaces this one.
+   */
+  releaseSoon(options?: { orOnFirstRun?: boolean }): void;
+}
+
+class Hold implements StandbyHold {
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+  /** Set when the next run's settling ends the hold. */
+  onFirstRun = false;
+
+  constructor(private readonly onEnd: (hold: Hold) => void) {}
+
+  release(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onFirstRun = false;
+    clearTimeout(this.timer);
+    this.onEnd(this);
+  }
+
+  releaseSoon({ orOnFirstRun = false }: { orOnFirstRun?: boolean } = {}): void {
+    if (this.ended) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.release(), STANDBY_HOLD_MS);
+    this.onFirstRun = orOnFirstRun;
+  }
+}
+
 export class StandbyPool<T extends Standby = HostProcess> {
   /** Oldest first: the oldest has had the longest to warm up. */
   private readonly standbys: T[] = [];
   private editing = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Set while a reload loads and swaps: no standby starts until {@link release}. */
-  private held = false;
-  /** Counts holds, so that a release meant for one swap cannot end the hold of the next. */
-  private holds = 0;
-  private releaseTimer: NodeJS.Timeout | undefined;
-  /** Set when the hold ends as the next run ({@link ran}) settles. */
-  private releaseOnRun = false;
+  /**
+   * The hold of the reload that loads and swaps now: no standby starts while it lasts. Only this
+   * one's end starts them, so what is left of an earlier swap (its deadline, its first run
+   * settling late) cannot end the hold of the next.
+   */
+  private held: Hold | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -77,7 +112,7 @@ export class StandbyPool<T extends Standby = HostProcess> {
   fill(): void {
     this.dropExited();
     const wanted = this.editing ? STANDBYS_WHILE_EDITING : STANDBYS_IDLE;
-    while (!this.closed && !this.held && this.standbys.length < wanted) {
+    while (!this.closed && this.held === undefined && this.standbys.length < wanted) {
       const standby = this.spawn();
       this.standbys.push(standby);
       standby.warm.then(
@@ -87,55 +122,36 @@ export class StandbyPool<T extends Standby = HostProcess> {
     }
   }
 
-  /** A reload is loading and swapping: start no standby until {@link release} or {@link releaseSoon}. */
-  hold(): void {
-    this.holds++;
-    this.held = true;
-    this.releaseOnRun = false;
-    clearTimeout(this.releaseTimer);
-  }
-
-  /** The reload is done (refused, or the new code has run): start what the pool lacks. */
-  release(): void {
-    clearTimeout(this.releaseTimer);
-    this.releaseOnRun = false;
-    this.held = false;
-    this.fill();
-  }
-
-  /**
-   * Ends the hold in {@link STANDBY_HOLD_MS}, or, with `orOnFirstRun`, as soon as the next run
-   * passed to {@link ran} (the new code's first) has settled, if sooner.
-   */
-  releaseSoon({ orOnFirstRun = false }: { orOnFirstRun?: boolean } = {}): void {
-    const hold = this.holds;
-    clearTimeout(this.releaseTimer);
-    this.releaseTimer = setTimeout(() => this.releaseHold(hold), STANDBY_HOLD_MS);
-    this.releaseOnRun = orOnFirstRun;
+  /** A reload is loading and swapping: no standby starts until the hold it gets ends. */
+  hold(): StandbyHold {
+    const previous = this.held;
+    const hold = new Hold((ended) => {
+      if (ended !== this.held) return;
+      this.held = undefined;
+      this.fill();
+    });
+    this.held = hold;
+    // What is left of the hold of an earlier swap (its deadline) ends here, and starts nothing.
+    previous?.release();
+    return hold;
   }
 
   /** A run of the active code began; returns its outcome, which may end the hold as it settles. */
   ran<R>(outcome: Promise<R>): Promise<R> {
-    if (this.releaseOnRun) {
-      this.releaseOnRun = false;
-      const hold = this.holds;
-      outcome.then(
-        () => this.releaseHold(hold),
-        () => this.releaseHold(hold),
-      );
+    const hold = this.held;
+    if (hold?.onFirstRun === true) {
+      hold.onFirstRun = false;
+      const release = (): void => hold.release();
+      outcome.then(release, release);
     }
     return outcome;
-  }
-
-  private releaseHold(hold: number): void {
-    if (hold === this.holds && this.held) this.release();
   }
 
   /** Kills every standby; no more start. */
   close(): void {
     this.closed = true;
     clearTimeout(this.idleTimer);
-    clearTimeout(this.releaseTimer);
+    this.held?.release();
     for (const standby of this.standbys.splice(0)) standby.kill();
   }
 

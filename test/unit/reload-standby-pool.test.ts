@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StandbyPool, STANDBY_HOLD_MS, STANDBYS_IDLE, STANDBYS_WHILE_EDITING, type Standby } from '../../runner/reload/standby-pool.ts';
+import { StandbyPool, STANDBY_HOLD_MS, STANDBYS_IDLE, STANDBYS_WHILE_EDITING, type Standby, type StandbyHold } from '../../runner/reload/standby-pool.ts';
 
 let nextPid = 1;
 
@@ -39,6 +39,19 @@ function pool(editingWindowMs = 60_000): { pool: StandbyPool<FakeStandby>; spawn
     editingWindowMs,
   );
   return { pool: created, spawned };
+}
+
+/**
+ * A swap as the executor makes one: the pool held, a standby taken, the hold to end as the new
+ * code's first run settles (`settle` settles it) or at its deadline.
+ */
+function swap(standbys: StandbyPool<FakeStandby>): { hold: StandbyHold; firstRun: Promise<void>; settle: () => void } {
+  const hold = standbys.hold();
+  standbys.take();
+  hold.releaseSoon({ orOnFirstRun: true });
+  let settle!: () => void;
+  const firstRun = standbys.ran(new Promise<void>((resolve) => (settle = resolve)));
+  return { hold, firstRun, settle };
 }
 
 afterEach(() => {
@@ -100,12 +113,12 @@ describe('StandbyPool', () => {
     const { pool: standbys, spawned } = pool();
     standbys.markEditing();
     standbys.fill();
-    standbys.hold();
+    const hold = standbys.hold();
     standbys.take();
     standbys.take();
     standbys.fill();
     expect(spawned).toHaveLength(STANDBYS_WHILE_EDITING);
-    standbys.release();
+    hold.release();
     expect(spawned).toHaveLength(2 * STANDBYS_WHILE_EDITING);
     standbys.close();
   });
@@ -114,11 +127,7 @@ describe('StandbyPool', () => {
     vi.useFakeTimers();
     const { pool: standbys, spawned } = pool();
     standbys.fill();
-    standbys.hold();
-    standbys.take();
-    standbys.releaseSoon({ orOnFirstRun: true });
-    let settle!: () => void;
-    const firstRun = standbys.ran(new Promise<void>((resolve) => (settle = resolve)));
+    const { firstRun, settle } = swap(standbys);
     expect(spawned).toHaveLength(1);
     settle();
     await firstRun;
@@ -126,9 +135,9 @@ describe('StandbyPool', () => {
     expect(spawned).toHaveLength(2);
 
     // No run comes: the hold ends at its deadline.
-    standbys.hold();
+    const second = standbys.hold();
     standbys.take();
-    standbys.releaseSoon({ orOnFirstRun: true });
+    second.releaseSoon({ orOnFirstRun: true });
     vi.advanceTimersByTime(STANDBY_HOLD_MS - 1);
     expect(spawned).toHaveLength(2);
     vi.advanceTimersByTime(1);
@@ -140,31 +149,30 @@ describe('StandbyPool', () => {
     vi.useFakeTimers();
     const { pool: standbys, spawned } = pool();
     standbys.fill();
-    standbys.hold();
-    standbys.take();
-    standbys.releaseSoon({ orOnFirstRun: true });
-    let settle!: () => void;
-    const slowFirstRun = standbys.ran(new Promise<void>((resolve) => (settle = resolve)));
+    const { hold: first, firstRun: slowFirstRun, settle } = swap(standbys);
     // The first run takes long: the hold ends at its deadline.
     vi.advanceTimersByTime(STANDBY_HOLD_MS);
     expect(spawned).toHaveLength(2);
 
     // The next reload holds the pool; the earlier swap's first run settles only now.
-    standbys.hold();
+    const second = standbys.hold();
     standbys.take();
     settle();
     await slowFirstRun;
     await Promise.resolve();
     expect(spawned).toHaveLength(2);
 
-    // The next save comes before this swap's deadline: that deadline ends nothing either.
-    standbys.releaseSoon({ orOnFirstRun: true });
+    // The next save comes before this swap's deadline: that deadline ends nothing either, nor
+    // does a second release of an ended hold.
+    second.releaseSoon({ orOnFirstRun: true });
     vi.advanceTimersByTime(STANDBY_HOLD_MS - 1);
-    standbys.hold();
+    const third = standbys.hold();
     vi.advanceTimersByTime(STANDBY_HOLD_MS);
+    first.release();
+    second.release();
     expect(spawned).toHaveLength(2);
     // Only the hold's own end starts what the pool lacks.
-    standbys.release();
+    third.release();
     expect(spawned).toHaveLength(3);
     standbys.close();
   });
