@@ -138,8 +138,10 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   abort(): void {
-    // Shutting down: a reload finishing now must not swap in a child that never heard of it.
+    // Shutting down: a reload finishing now must not swap in a child that never heard of it, and
+    // no reload comes after, so no standby is of use: none starts while the tasks drain.
     this.aborted = true;
+    this.standbys.close();
     this.active.abort();
   }
 
@@ -222,7 +224,8 @@ export class ReloadingExecutor implements TaskExecutor {
     // the snapshot below holds the key of every message the old code finished.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.aborted) {
-      // Shutdown began during the load: keep the code that has been told to stop.
+      // Shutdown began during the load: keep the code that has been told to stop. The pool closed
+      // at abort(), so the end of the hold starts nothing.
       next.kill();
       hold.release();
       this.gate = undefined;

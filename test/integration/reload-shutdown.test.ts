@@ -1,0 +1,39 @@
+/**
+ * Shutdown under --watch while a reload is under way: the swap is given up, the old code finishes
+ * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects } from './helpers/cli-project.ts';
+import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
+
+describe('SIGTERM while a swap waits for a running task', () => {
+  it('gives the swap up, finishes the task on the old code and starts no standby', async () => {
+    const project = await projects.create();
+    // Message `slow` holds the old code until the file `release` exists, so the swap waits.
+    const task = [
+      "if (message.text() === 'slow') console.log(JSON.stringify({ msg: 'slow started' }));",
+      "while (message.text() === 'slow' && !existsSync('release')) await new Promise((resolve) => setTimeout(resolve, 10));",
+    ];
+    const head = ["import { existsSync } from 'node:fs';"];
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ head, task }), ['--log-level', 'debug']);
+    await publish('slow');
+    await run.waitForMessage('slow started');
+
+    // The new code says when it loads: the reload holds the standby pool by then.
+    await project.writeWorker('log', 'pageview', noopWorker({ head: [...head, "console.log(JSON.stringify({ msg: 'new code loading' }));"], task }));
+    await run.waitForMessage('new code loading');
+    run.kill('SIGTERM');
+    await run.waitForMessage('shutting down');
+    await project.write('release', '');
+
+    expect(await run.waitForExit(15_000), run.describe()).toEqual({ code: 0, signal: null });
+    expect(run.lines.find((line) => line.msg === 'handled' && line.id === 'slow')).toBeDefined();
+    const shutdown = run.lines.findIndex((line) => line.msg === 'shutting down');
+    const started = run.lines.slice(shutdown).filter((line) => line.msg === 'standby worker host starting');
+    expect(started, run.describe()).toEqual([]);
+    expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
+  });
+});
