@@ -141,6 +141,12 @@ export class CommandParser {
           let line: string;
           if (this.partialLineLength === 0) {
             if (newline - offset > this.maxLineLength) this.failLineTooLong();
+            const finish = this.trimLines ? undefined : parseFinLine(chunk, offset, newline);
+            if (finish !== undefined) {
+              offset = newline + 1;
+              this.emit(finish);
+              break;
+            }
             line = this.lineText(chunk, offset, newline);
           } else {
             this.keepPartialLine(chunk.subarray(offset, newline));
@@ -245,6 +251,25 @@ export class CommandParser {
     this.command = undefined;
     if (this.onCommand(command) === false) this.state = ParseState.Stopped;
   }
+}
+
+/** `FIN ` and a 16-byte message id. */
+const FIN_LINE_LENGTH = 4 + 16;
+const SPACE = 0x20;
+
+/**
+ * The command of a `FIN <id>` line (from `offset` to the `\n` at `newline`), made without the line's
+ * text or its split: the one command a consumer sends for every message, which made a string of
+ * the line, a string of `FIN` and the id, and an array, only to take the id back out. The same
+ * command the general path gives; undefined for any line it would split or trim differently (a
+ * space in the id, a trailing `\r`), which the general path then parses.
+ */
+function parseFinLine(chunk: Buffer, offset: number, newline: number): Command | undefined {
+  if (newline - offset !== FIN_LINE_LENGTH) return undefined;
+  if (chunk[offset] !== 0x46 || chunk[offset + 1] !== 0x49 || chunk[offset + 2] !== 0x4e || chunk[offset + 3] !== SPACE) return undefined;
+  if (chunk[newline - 1] === CARRIAGE_RETURN) return undefined;
+  for (let i = offset + 4; i < newline; i++) if (chunk[i] === SPACE) return undefined;
+  return { name: 'FIN', params: ['FIN', chunk.toString('latin1', offset + 4, newline)], bodySize: -1, body: undefined };
 }
 
 /**

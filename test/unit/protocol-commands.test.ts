@@ -408,6 +408,19 @@ describe('CommandParser', () => {
     expect(seen.map((command) => command.params)).toEqual(lines.map((line) => line.split(' ')));
   });
 
+  it('parses FIN lines (taken apart without splitting the line) exactly as the general path does', () => {
+    const id = '0123456789abcdef';
+    const lines = [`FIN ${id}`, `FIN ${id.slice(0, 5)} ${id.slice(6)}`, `FIN  ${id.slice(1)}`, `FIN ${id}x`, `FIN ${id.slice(1)}`, `FIX ${id}`, `FIN ${id.slice(0, 15)} `];
+    const stream = Buffer.from(lines.map((line) => `${line}\n`).join('') + `FIN ${id.slice(0, 15)}\r\n`);
+    const { seen } = parse([stream]);
+    const split = (line: string): Seen => ({ name: line.split(' ')[0]!, params: line.split(' '), bodySize: -1, body: undefined });
+    expect(seen).toEqual([...lines.map(split), split(`FIN ${id.slice(0, 15)}`)]);
+    // Cut anywhere, and trimmed as nsqlookupd trims: the same.
+    for (let cut = 1; cut < 24; cut++) expect(parse([stream.subarray(0, cut), stream.subarray(cut)]).seen).toEqual(seen);
+    const tabbed = parse([Buffer.from(`FIN ${id.slice(0, 15)}\t\n`)], { ...NSQD_LIMITS, trimLines: true }).seen;
+    expect(tabbed).toEqual([split(`FIN ${id.slice(0, 15)}`)]);
+  });
+
   it('reports an id with bytes above 0x7f as 16 characters, as nsqd counts bytes', () => {
     const rawId = hex('ff'.repeat(16));
     const { seen } = parse([bytes('FIN ', rawId, '\n')]);
