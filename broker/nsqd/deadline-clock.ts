@@ -8,13 +8,28 @@
  */
 const ORIGIN_MS = Date.now();
 
+let now = 0;
+let nowIsRead = false;
+const forgetNow = (): void => {
+  nowIsRead = false;
+};
+
 /**
- * Now, on the deadline clock (ms). `Math.floor` of a whole number looks useless, but unoptimised code
- * returns the difference of two large numbers as a number object even when it is small, and one
- * stored in a message would reshape them all as above; `Math.floor` returns a small integer.
+ * Now, on the deadline clock (ms), read once per task of the event loop: every message delivered
+ * takes the time, and a clock read per delivery was 3.7% of the broker's time under bench_reader.
+ * The value is as old as the synchronous work before it in this task (a fraction of a millisecond
+ * per socket read); a timeout checked against it fires in the next task instead. `Math.floor` of a
+ * whole number looks useless, but unoptimised code returns the difference of two large numbers as
+ * a number object even when it is small, and one stored in a message would reshape them all as
+ * above; `Math.floor` returns a small integer.
  */
 export function deadlineNow(): number {
-  return Math.floor(Date.now() - ORIGIN_MS);
+  if (!nowIsRead) {
+    now = Math.floor(Date.now() - ORIGIN_MS);
+    nowIsRead = true;
+    queueMicrotask(forgetNow);
+  }
+  return now;
 }
 
 /** A deadline read from a file (ms since the epoch), on the deadline clock. */
