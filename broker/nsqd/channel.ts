@@ -98,9 +98,10 @@ export class Channel {
   pump(): void {
     if (this.paused || this.deleted) return;
     const subscribers = this.subscribers;
-    const count = subscribers.length;
-    if (count === 0) return;
     while (this.backlog.depth > 0) {
+      // Read each time: a subscriber can leave during a send (see deliver).
+      const count = subscribers.length;
+      if (count === 0) return;
       let subscriber: Subscriber | undefined;
       for (let i = 0; i < count; i++) {
         const candidate = subscribers[(this.nextSubscriber + i) % count]!;
@@ -126,11 +127,13 @@ export class Channel {
     message.deliveredAtMs = now;
     message.dueAtMs = now + subscriber.msgTimeoutMs;
     subscriber.messageCount++;
-    subscriber.sendMessage(message);
-    // After the send, which has just read the id's characters for the hash.
+    // In flight before the send: a connection can close inside its own send (a flush that runs the
+    // group commit, whose failed fsync drops the connections waiting for an OK), and its close puts
+    // back only what it holds by then.
     this.inFlightById.set(message.id, hashKey(message.id), message);
     subscriber.inFlight.insert(message);
     this.timer.arm(message.dueAtMs);
+    subscriber.sendMessage(message);
   }
 
   finish(subscriber: Subscriber, id: string): void {
