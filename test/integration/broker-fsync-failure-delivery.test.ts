@@ -1,0 +1,59 @@
+/**
+ * Sync mode, a failed fsync while a consumer is being sent a message: the group commit runs in the
+ * flush of that send and drops every connection waiting for an OK, the consumer among them when it
+ * has just published. The message it was being sent must go back to the channel, not stay in flight
+ * for a connection that is gone.
+ */
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeIdentify, encodePub, encodeRdy, encodeSub } from '../../protocol/commands.ts';
+import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+
+const harness = new BrokerHarness();
+const realFdatasync = fs.fdatasyncSync;
+afterEach(async () => {
+  fs.fdatasyncSync = realFdatasync;
+  await harness.cleanup();
+});
+
+interface ChannelCounts {
+  channel_name: string;
+  depth: number;
+  in_flight_count: number;
+  client_count: number;
+}
+
+async function channelCounts(http: string, topic: string): Promise<ChannelCounts | undefined> {
+  const res = await httpRequest(http, 'GET', `/stats?format=json&topic=${topic}`);
+  const stats = JSON.parse(res.text) as { topics: Array<{ channels: ChannelCounts[] }> };
+  return stats.topics[0]?.channels.find((c) => c.channel_name === 'c');
+}
+
+describe('sync mode: fsync failure during a delivery', () => {
+  it('puts back the message being sent to a consumer the failed commit drops', async () => {
+    const broker = await harness.start({ memQueueSize: 0, syncEvery: 1 });
+    const topic = uniqueName('fsyncfail');
+    const consumer = await harness.connect(broker.tcpAddress);
+    consumer.send(encodeIdentify({ output_buffer_size: 64 }));
+    await consumer.nextFrame();
+    consumer.send(encodeSub(topic, 'c'));
+    await consumer.expectResponse('OK');
+    let failed = 0;
+    fs.fdatasyncSync = (fd) => {
+      failed++;
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
+      void fd;
+    };
+    // One chunk: the PUB leaves its OK waiting for the commit, the RDY delivers its message, whose
+    // frame (over 64 bytes) is flushed at once, running the commit, which fails.
+    consumer.send(Buffer.concat([encodePub(topic, Buffer.from('x'.repeat(100))), encodeRdy(1)]));
+    await consumer.waitClosed();
+    expect(failed).toBeGreaterThan(0);
+    fs.fdatasyncSync = realFdatasync;
+    await waitFor(async () => (await channelCounts(broker.httpAddress, topic))?.client_count === 0, 'the consumer dropped');
+    const counts = await channelCounts(broker.httpAddress, topic);
+    expect({ inFlight: counts?.in_flight_count, depth: counts?.depth }).toEqual({ inFlight: 0, depth: 1 });
+    const next = await harness.subscriber(broker.tcpAddress, topic, 'c', 1);
+    expect((await next.nextMessage()).body.toString()).toBe('x'.repeat(100));
+  });
+});
