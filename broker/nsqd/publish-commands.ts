@@ -84,9 +84,10 @@ function publishOne(client: ClientConnection, topicName: string, body: Buffer): 
     throw putFailed(ErrorCode.PubFailed, 'PUB', error);
   }
   client.recordPublish(topicName, 1);
-  client.sendResponse('OK');
-  // Sync mode: the OK leaves only after the fsync of what it acknowledges (group-commit.ts).
+  // Sync mode: the OK leaves only after the fsync of what it acknowledges (group-commit.ts). Waiting
+  // first: an unbuffered connection's OK is flushed, running the commit, as soon as it is appended.
   groupCommit.awaitCommit(client);
+  client.sendResponse('OK');
 }
 
 export function publishMany(client: ClientConnection, command: Command): Promise<void> | void {
@@ -122,8 +123,8 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
     throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
   }
   client.recordPublish(topicName, bodies.length);
-  client.sendResponse('OK');
   groupCommit.awaitCommit(client);
+  client.sendResponse('OK');
 }
 
 export function publishDeferred(client: ClientConnection, command: Command): Promise<void> | void {
@@ -156,6 +157,6 @@ function publishLater(client: ClientConnection, topicName: string, body: Buffer,
     throw putFailed(ErrorCode.DpubFailed, 'DPUB', error);
   }
   client.recordPublish(topicName, 1);
-  client.sendResponse('OK');
   groupCommit.awaitCommit(client);
+  client.sendResponse('OK');
 }

@@ -57,3 +57,22 @@ describe('sync mode: fsync failure during a delivery', () => {
     expect((await next.nextMessage()).body.toString()).toBe('x'.repeat(100));
   });
 });
+
+describe('sync mode: fsync failure with an unbuffered publisher', () => {
+  it('sends no OK for a PUB whose fsync failed (output_buffer_size -1)', async () => {
+    const broker = await harness.start({ memQueueSize: 0, syncEvery: 1 });
+    const topic = uniqueName('fsyncok');
+    const publisher = await harness.connect(broker.tcpAddress);
+    publisher.send(encodeIdentify({ output_buffer_size: -1 }));
+    await publisher.nextFrame();
+    fs.fdatasyncSync = () => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
+    };
+    publisher.send(encodePub(topic, Buffer.from('never durable')));
+    const answer = await publisher.nextFrame({ timeoutMs: 3000 }).then(
+      (frame) => `frame ${frame.type}: ${frame.data.toString()}`,
+      (error: Error) => error.message,
+    );
+    expect(answer).not.toBe('frame 0: OK');
+  });
+});
