@@ -1,0 +1,111 @@
+/**
+ * Clean stop and restart of a broker in another process with messages in flight, requeued with a
+ * delay and published deferred: the deferred ones keep their due times across processes (the files
+ * hold ms since the epoch; the broker's deadline clock starts anew), in memory mode and in sync mode.
+ * Also the in-flight counts in /stats, per client and channel, and the errors for FIN/REQ/TOUCH of
+ * ids not held.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeDpub, encodeIdentify, encodeReq, encodeTouch } from '../../protocol/commands.ts';
+import { killAllChildBrokers, startChildBroker } from '../support/child-broker.ts';
+import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { RawClient } from './helpers/raw-client.ts';
+
+let harness = new BrokerHarness();
+afterEach(async () => {
+  await killAllChildBrokers();
+  await harness.cleanup();
+  harness = new BrokerHarness();
+});
+
+interface ChannelCounts {
+  channel_name: string;
+  depth: number;
+  in_flight_count: number;
+  deferred_count: number;
+  clients: Array<{ in_flight_count: number }>;
+}
+
+async function channelCounts(http: string, topic: string): Promise<ChannelCounts | undefined> {
+  const res = await httpRequest(http, 'GET', `/stats?format=json&topic=${topic}`);
+  const stats = JSON.parse(res.text) as { topics: Array<{ channels: ChannelCounts[] }> };
+  return stats.topics[0]?.channels.find((c) => c.channel_name === 'c');
+}
+
+for (const mode of [{ name: 'memory', options: {} }, { name: 'sync', options: { memQueueSize: 0, syncEvery: 1 } }]) {
+  describe(`clean restart in another process (${mode.name} mode)`, () => {
+    it('keeps the due times of deferred messages and redelivers the in-flight one at once', async () => {
+      const dataPath = await harness.tempDir();
+      const broker = await startChildBroker({ dataPath, ...mode.options });
+      const topic = uniqueName('restart');
+      const sub = harness.track(await RawClient.subscriber(broker.tcp, topic, 'c', 2));
+      const pub = harness.track(await RawClient.connect(broker.tcp));
+      pub.send(Buffer.from(`PUB ${topic}\n\0\0\0\x08inflight`));
+      await pub.expectResponse('OK');
+      pub.send(Buffer.from(`PUB ${topic}\n\0\0\0\x06requeu`));
+      await pub.expectResponse('OK');
+      const a = await sub.nextMessage();
+      const b = await sub.nextMessage();
+      const requeued = a.body.toString() === 'requeu' ? a : b;
+      const held = a.body.toString() === 'requeu' ? b : a;
+      const start = Date.now();
+      sub.send(encodeReq(requeued.id, 4000));
+      pub.send(encodeDpub(topic, 4000, Buffer.from('dpub')));
+      await pub.expectResponse('OK');
+      await waitFor(async () => {
+        const c = await channelCounts(broker.http, topic);
+        return c?.deferred_count === 2 && c.in_flight_count === 1 && c.clients[0]?.in_flight_count === 1;
+      }, 'two deferred and one in flight');
+      expect(await broker.stop('SIGTERM')).toBe(0);
+
+      const restarted = await startChildBroker({ dataPath, ...mode.options });
+      const counts = await channelCounts(restarted.http, topic);
+      expect({ deferred: counts?.deferred_count, depth: counts?.depth, inFlight: counts?.in_flight_count }).toEqual({ deferred: 2, depth: 1, inFlight: 0 });
+      const again = harness.track(await RawClient.subscriber(restarted.tcp, topic, 'c', 10));
+      const first = await again.nextMessage();
+      expect(first.id).toBe(held.id);
+      again.send(`FIN ${first.id}\n`);
+      const next = await again.nextMessage(15_000);
+      const elapsed = Date.now() - start;
+      // Not before the 4 s delay, and not long after it (a machine under load gets some slack).
+      expect(elapsed).toBeGreaterThanOrEqual(3900);
+      expect(elapsed).toBeLessThan(9000);
+      expect(['requeu', 'dpub']).toContain(next.body.toString());
+    }, 40_000);
+  });
+}
+
+describe('in-flight errors and counts', () => {
+  it('answers FIN, REQ and TOUCH of an id another client holds, one not in flight, or one finished twice, as nsqd', async () => {
+    const broker = await harness.start({});
+    const topic = uniqueName('owners');
+    const a = await harness.subscriber(broker.tcpAddress, topic, 'c', 1, { msg_timeout: 60_000 });
+    const b = await harness.subscriber(broker.tcpAddress, topic, 'c', 1, { msg_timeout: 2000 });
+    const pub = await harness.connect(broker.tcpAddress);
+    pub.send(Buffer.from(`MPUB ${topic}\n\0\0\0\x0e\0\0\0\x02\0\0\0\x01x\0\0\0\x01y`));
+    await pub.expectResponse('OK');
+    const fromA = await a.nextMessage();
+    const fromB = await b.nextMessage();
+    a.send(`FIN ${fromB.id}\n`);
+    await a.expectError(`E_FIN_FAILED FIN ${fromB.id} failed client does not own message`);
+    a.send(encodeReq(fromB.id, 0));
+    await a.expectError(`E_REQ_FAILED REQ ${fromB.id} failed client does not own message`);
+    a.send(encodeTouch(fromB.id));
+    await a.expectError(`E_TOUCH_FAILED TOUCH ${fromB.id} failed client does not own message`);
+    const stats = async (): Promise<ChannelCounts> => (await channelCounts(broker.httpAddress, topic))!;
+    expect((await stats()).in_flight_count).toBe(2);
+    a.send(`FIN ${fromA.id}\n`);
+    a.send(`FIN ${fromA.id}\n`);
+    await a.expectError(`E_FIN_FAILED FIN ${fromA.id} failed ID not in flight`);
+    // b's 2 s timeout passes while a holds nothing: b's message comes back to one of them.
+    const back = await Promise.race([a.nextMessage(6000), b.nextMessage(6000)]);
+    expect(back.id).toBe(fromB.id);
+    expect(back.attempts).toBe(2);
+    const s = await stats();
+    expect(s.in_flight_count).toBe(1);
+    expect(s.clients.map((c) => c.in_flight_count).sort()).toEqual([0, 1]);
+    const metrics = (await httpRequest(broker.httpAddress, 'GET', '/metrics')).text;
+    const gauge = metrics.split('\n').find((line) => line.startsWith('nsq_channel_in_flight{') && line.includes(topic));
+    expect(gauge, metrics).toMatch(/ 1$/);
+  }, 20_000);
+});
