@@ -160,9 +160,10 @@ export class Channel {
   touch(subscriber: Subscriber, id: string): void {
     const message = this.ownedInFlight(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
     const now = deadlineNow();
-    // Never earlier than before, so the timer armed for it still fires in time.
     message.dueAtMs = Math.min(now + subscriber.msgTimeoutMs, message.deliveredAtMs + this.limits.maxMsgTimeoutMs);
     subscriber.inFlight.reposition(message);
+    // Earlier than before when the default msg-timeout exceeds max-msg-timeout; arming costs nothing otherwise.
+    this.timer.arm(message.dueAtMs);
   }
 
   pause(): void {

@@ -109,3 +109,21 @@ describe('in-flight errors and counts', () => {
     expect(gauge, metrics).toMatch(/ 1$/);
   }, 20_000);
 });
+
+describe('TOUCH with a default msg-timeout above max-msg-timeout', () => {
+  it('times the message out at delivery + max-msg-timeout, as the TOUCH set it', async () => {
+    const broker = await harness.start({ msgTimeoutMs: 8000, maxMsgTimeoutMs: 1500 });
+    const topic = uniqueName('touchshort');
+    const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 1);
+    const pub = await harness.connect(broker.tcpAddress);
+    pub.send(Buffer.from(`PUB ${topic}\n\0\0\0\x01x`));
+    await pub.expectResponse('OK');
+    const first = await sub.nextMessage();
+    const deliveredAt = Date.now();
+    // nsqd: the TOUCH sets the timeout to delivery + max-msg-timeout (1.5 s), sooner than the 8 s.
+    sub.send(encodeTouch(first.id));
+    const again = await sub.nextMessage(10_000);
+    expect(again.id).toBe(first.id);
+    expect(Date.now() - deliveredAt).toBeLessThan(5000);
+  }, 20_000);
+});
