@@ -127,3 +127,40 @@ describe('TOUCH with a default msg-timeout above max-msg-timeout', () => {
     expect(Date.now() - deliveredAt).toBeLessThan(5000);
   }, 20_000);
 });
+
+describe('channel operations with messages in flight', () => {
+  it('empty, pause and delete leave no count behind, and the client is ready again after empty', async () => {
+    const broker = await harness.start({});
+    const http = broker.httpAddress;
+    const topic = uniqueName('ops');
+    const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 2);
+    const pub = await harness.connect(broker.tcpAddress);
+    const publish = async (body: string): Promise<void> => {
+      pub.send(Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0, body.length]), Buffer.from(body)]));
+      await pub.expectResponse('OK');
+    };
+    await publish('a');
+    await publish('b');
+    const a = await sub.nextMessage();
+    await sub.nextMessage();
+    expect((await httpRequest(http, 'POST', `/channel/empty?topic=${topic}&channel=c`)).status).toBe(200);
+    let s = (await channelCounts(http, topic))!;
+    expect({ channel: s.in_flight_count, client: s.clients[0]!.in_flight_count }).toEqual({ channel: 0, client: 0 });
+    sub.send(`FIN ${a.id}\n`);
+    await sub.expectError(`E_FIN_FAILED FIN ${a.id} failed ID not in flight`);
+    await publish('c');
+    expect((await sub.nextMessage()).body.toString()).toBe('c');
+    expect((await httpRequest(http, 'POST', `/channel/pause?topic=${topic}&channel=c`)).status).toBe(200);
+    await publish('d');
+    s = (await channelCounts(http, topic))!;
+    expect({ inFlight: s.in_flight_count, depth: s.depth }).toEqual({ inFlight: 1, depth: 1 });
+    expect((await httpRequest(http, 'POST', `/channel/delete?topic=${topic}&channel=c`)).status).toBe(200);
+    await sub.waitClosed();
+    expect(await channelCounts(http, topic)).toBeUndefined();
+    const again = await harness.subscriber(broker.tcpAddress, topic, 'c', 5);
+    await publish('e');
+    expect((await again.nextMessage()).body.toString()).toBe('e');
+    s = (await channelCounts(http, topic))!;
+    expect({ inFlight: s.in_flight_count, depth: s.depth }).toEqual({ inFlight: 1, depth: 0 });
+  }, 20_000);
+});
