@@ -80,6 +80,8 @@ export async function bindWorker(params: {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
+  // Said in the log line, so that whoever reads it knows where to look (or that there is nowhere).
+  const deadLetterFate = deadLetterTopic === undefined ? 'dropped (--dead-letter-topic is empty)' : `dead-lettered to topic ${deadLetterTopic}`;
   const workerLog = logger.child({ topic });
   // Every connection of the worker (tasks, dead letters, publish()) shares the same TLS, compression and AUTH.
   const security = clientSecurity(settings);
@@ -188,7 +190,7 @@ export async function bindWorker(params: {
           count.discarded++;
           // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
           if (task !== current[0]) return undefined;
-          log.warn({ messageId: message.id, reason: outcome.reason }, 'message rejected: discarded without running the tasks');
+          log.warn({ messageId: message.id, reason: outcome.reason }, `message rejected: discarded without running the tasks, ${deadLetterFate}`);
           return deadLetter(message, outcome.reason);
       }
     };
@@ -229,7 +231,7 @@ export async function bindWorker(params: {
         userAgent: workerUserAgent({ topic, channel: settings.channel, task, deadLetterTopic, healthAddress: params.healthAddress }),
         clientId: workerClientId(),
         onGiveUp: async (message, error) => {
-          log.error({ messageId: message.id, attempts: message.attempts, err: error }, 'giving up on message: dead-lettered');
+          log.error({ messageId: message.id, attempts: message.attempts, err: error }, `giving up on message: ${deadLetterFate}`);
           await deadLetter(message, error?.message ?? 'max attempts exceeded');
         },
       },

@@ -72,6 +72,7 @@ export default defineWorker({
     expect(new Set(notify.map((r) => r.id))).toEqual(new Set([id]));
 
     expect(deadLetters.messages).toHaveLength(1);
+    expect((await run.waitForMessage('giving up on message: dead-lettered to topic payments.dead_letter')).attempts).toBe(3);
     const envelope = deadLetters.messages[0]!.json<Record<string, unknown>>();
     expect(envelope).toMatchObject({
       topic: 'payments',
@@ -195,6 +196,9 @@ export default defineWorker({
     expect(byBody.get('{"value":"high"}')?.error).toMatch(/schema.*value/);
     expect(byBody.get('{"value":-1}')?.error).toMatch(/validate returned false/);
     for (const envelope of envelopes) expect(envelope).toMatchObject({ task: 'ingest', channel: 'ingest', attempts: 1 });
+    // The log says where the message went.
+    const rejected = run.lines.filter((line) => String(line.msg).startsWith('message rejected'));
+    expect(rejected.map((line) => line.msg)).toEqual(Array(3).fill('message rejected: discarded without running the tasks, dead-lettered to topic metrics.dead_letter'));
   });
 });
 
