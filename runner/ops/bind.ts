@@ -137,7 +137,8 @@ export async function bindWorker(params: {
           const consumer = addTask(added.task);
           consumers.push(consumer);
           consumer.start();
-          workerLog.info({ task: added.task, channel: added.channel }, `task ${added.task} added: consuming channel ${added.channel}`);
+          const what = added.movedFrom === undefined ? 'added' : `moved from channel ${added.movedFrom}`;
+          workerLog.info({ task: added.task, channel: added.channel }, `task ${added.task} ${what}: consuming channel ${added.channel}`);
         }
       };
     },

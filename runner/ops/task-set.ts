@@ -10,10 +10,10 @@ import { channelForTask } from '../config/run-names.ts';
 import { NsqdHttp, NsqdHttpError, type ChannelEntry } from './nsqd-http.ts';
 
 export interface TaskChannelChange {
-  /** Tasks whose channel is no longer consumed (removed, or moved to another channel name). */
-  removed: Array<{ task: string; channel: string }>;
-  /** Tasks (new, or moved) to start consuming. */
-  added: Array<{ task: string; channel: string }>;
+  /** Tasks whose channel is no longer consumed: removed, or moved to the channel `movedTo`. */
+  removed: Array<{ task: string; channel: string; movedTo?: string }>;
+  /** Tasks to start consuming: new, or moved from the channel `movedFrom`. */
+  added: Array<{ task: string; channel: string; movedFrom?: string }>;
 }
 
 /**
@@ -22,10 +22,19 @@ export interface TaskChannelChange {
  */
 export function diffTaskChannels(current: ReadonlyMap<string, string>, next: readonly string[], channel: string): TaskChannelChange {
   const nextChannels = new Map(next.map((task) => [task, channelForTask(channel, task, next.length)]));
-  return {
-    removed: [...current].filter(([task, name]) => nextChannels.get(task) !== name).map(([task, name]) => ({ task, channel: name })),
-    added: [...nextChannels].filter(([task, name]) => current.get(task) !== name).map(([task, name]) => ({ task, channel: name })),
-  };
+  const removed: TaskChannelChange['removed'] = [];
+  for (const [task, name] of current) {
+    const movedTo = nextChannels.get(task);
+    if (movedTo === name) continue;
+    removed.push(movedTo === undefined ? { task, channel: name } : { task, channel: name, movedTo });
+  }
+  const added: TaskChannelChange['added'] = [];
+  for (const [task, name] of nextChannels) {
+    const movedFrom = current.get(task);
+    if (movedFrom === name) continue;
+    added.push(movedFrom === undefined ? { task, channel: name } : { task, channel: name, movedFrom });
+  }
+  return { removed, added };
 }
 
 export interface ChannelCleanup {
@@ -75,12 +84,14 @@ async function messagesHeld(http: NsqdHttp, topic: string, channel: string): Pro
  */
 export async function retireChannel(
   topic: string,
-  removed: { task: string; channel: string },
+  removed: TaskChannelChange['removed'][number],
   nsqds: readonly string[],
   cleanup: ChannelCleanup,
   log: Logger,
 ): Promise<void> {
   const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(removed.channel)}`;
+  // A task that moved (one task to several, or back) still runs: its old channel is what goes.
+  const lead = removed.movedTo === undefined ? `task ${removed.task} removed: its channel` : `task ${removed.task} moved to channel ${removed.movedTo}: its old channel`;
   const targets = await Promise.all(nsqds.map(async (tcp) => ({ tcp, http: await cleanup.httpAddressOf(tcp).catch(() => undefined) })));
   let left = targets;
   if (cleanup.deleteRemoved) {
@@ -96,9 +107,9 @@ export async function retireChannel(
         lost.inFlight += counts?.inFlight ?? 0;
       }
       const fields = { task: removed.task, channel: removed.channel, ...lost };
-      if (lost.depth + lost.deferred + lost.inFlight === 0) log.info(fields, `task ${removed.task} removed: its channel ${removed.channel} deleted`);
+      if (lost.depth + lost.deferred + lost.inFlight === 0) log.info(fields, `${lead} ${removed.channel} deleted`);
       // Under dev, a task renamed or moved (one task to several) loses its channel's retries with it: say so.
-      else log.warn(fields, `task ${removed.task} removed: its channel ${removed.channel} deleted with ${lost.depth} messages waiting, ${lost.deferred} deferred (retries among them) and ${lost.inFlight} in flight`);
+      else log.warn(fields, `${lead} ${removed.channel} deleted with ${lost.depth} messages waiting, ${lost.deferred} deferred (retries among them) and ${lost.inFlight} in flight`);
       return;
     }
   }
@@ -113,6 +124,6 @@ export async function retireChannel(
   if (how.length === 0) how.push(`no nsqd known to this worker has it; where one does, POST /channel/delete?${query} to its HTTP API`);
   log.warn(
     { task: removed.task, channel: removed.channel, nsqd: nsqds },
-    `task ${removed.task} removed: its channel ${removed.channel} stays and keeps a copy of every message published to ${topic}; ${how.join('; ')}`,
+    `${lead} ${removed.channel} stays and keeps a copy of every message published to ${topic}; ${how.join('; ')}`,
   );
 }

@@ -121,8 +121,9 @@ describe('a change to the set of tasks applies on reload', () => {
     const { httpAddress } = await run.brokerAddresses();
     await run.subscribed(['count']);
     await p.writeWorker('log', 'pv', worker(['count', 'store']));
-    const warning = await run.waitForMessage('task count removed');
-    expect(String(warning.msg)).toContain('its channel pv stays');
+    const warning = await run.waitForMessage('task count moved to channel pv.count');
+    expect(String(warning.msg)).toContain('its old channel pv stays');
+    await run.waitForMessage('task count moved from channel pv: consuming channel pv.count');
     await run.waitForMessage('subscribed', { task: 'store', channel: 'pv.store' });
     await run.waitForMessage('subscribed', { task: 'count', channel: 'pv.count' });
     expect(await channelsOf(httpAddress, 'log')).toEqual(['pv', 'pv.count', 'pv.store']);
