@@ -83,11 +83,7 @@ function publishOne(client: ClientConnection, topicName: string, body: Buffer): 
   } catch (error) {
     throw putFailed(ErrorCode.PubFailed, 'PUB', error);
   }
-  client.recordPublish(topicName, 1);
-  // Sync mode: the OK leaves only after the fsync of what it acknowledges (group-commit.ts). Waiting
-  // first: an unbuffered connection's OK is flushed, running the commit, as soon as it is appended.
-  groupCommit.awaitCommit(client);
-  client.sendResponse('OK');
+  acknowledge(client, topicName, 1);
 }
 
 export function publishMany(client: ClientConnection, command: Command): Promise<void> | void {
@@ -122,9 +118,7 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
   } catch (error) {
     throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
   }
-  client.recordPublish(topicName, bodies.length);
-  groupCommit.awaitCommit(client);
-  client.sendResponse('OK');
+  acknowledge(client, topicName, bodies.length);
 }
 
 export function publishDeferred(client: ClientConnection, command: Command): Promise<void> | void {
@@ -156,7 +150,17 @@ function publishLater(client: ClientConnection, topicName: string, body: Buffer,
   } catch (error) {
     throw putFailed(ErrorCode.DpubFailed, 'DPUB', error);
   }
-  client.recordPublish(topicName, 1);
+  acknowledge(client, topicName, 1);
+}
+
+/**
+ * A publish of `count` messages to `topicName` was taken: counted for /stats, and answered OK. In
+ * sync mode the OK leaves only after the fsync of what it acknowledges (group-commit.ts), so the
+ * client waits for the commit before the OK is appended: an unbuffered connection's OK is flushed,
+ * running the commit, as soon as it is appended.
+ */
+function acknowledge(client: ClientConnection, topicName: string, count: number): void {
+  client.recordPublish(topicName, count);
   groupCommit.awaitCommit(client);
   client.sendResponse('OK');
 }
