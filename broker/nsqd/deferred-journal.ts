@@ -21,7 +21,7 @@ import { crc32 } from 'node:zlib';
 import { decodeMessagePayload, encodeMessagePayload } from '../../protocol/message.ts';
 import type { BacklogOptions } from './backlog.ts';
 import { syncDirectory, writeFully } from './disk-queue-files.ts';
-import type { DiskQueueLogger } from './disk-queue-recovery.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';
 import { deadlineFromEpochMs, deadlineToEpochMs } from './deadline-clock.ts';
 import { BrokerMessage } from './message.ts';
@@ -84,13 +84,7 @@ export class DeferredJournal implements Committable {
   /** Records a deferred message (`message.dueAtMs` is its due time). Throws when it cannot be written. */
   add(message: BrokerMessage): void {
     if (this.broken !== undefined) throw new Error(`deferred journal ${this.path} failed an fsync; writes refused until restart`);
-    const payload = encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body);
-    const record = Buffer.allocUnsafe(HEADER + ADD_FIXED + payload.length);
-    record[HEADER] = ADD;
-    record.writeDoubleBE(this.nextSeq, HEADER + 1);
-    record.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), HEADER + 9);
-    payload.copy(record, HEADER + ADD_FIXED);
-    seal(record, record.length);
+    const record = addRecord(this.nextSeq, message);
     try {
       if (this.fd < 0) this.create();
       writeFully(this.fd, record, 0, record.length, this.size);
@@ -218,13 +212,7 @@ export class DeferredJournal implements Committable {
     let seq = 1;
     try {
       for (const message of this.live.values()) {
-        const payload = encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body);
-        const record = Buffer.allocUnsafe(HEADER + ADD_FIXED + payload.length);
-        record[HEADER] = ADD;
-        record.writeDoubleBE(seq++, HEADER + 1);
-        record.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), HEADER + 9);
-        payload.copy(record, HEADER + ADD_FIXED);
-        seal(record, record.length);
+        const record = addRecord(seq++, message);
         writeFully(fd, record, 0, record.length, size);
         size += record.length;
       }
@@ -251,6 +239,18 @@ export function openJournalFor(backlog: BacklogOptions): { journal: DeferredJour
 }
 
 /** Fills in the length and crc32 of a record whose body is in place. */
+/** An ADD record (see the top of this file), sealed: its due time written as ms since the epoch. */
+function addRecord(seq: number, message: BrokerMessage): Buffer {
+  const payload = encodeMessagePayload(message.timestampNs, message.attempts, message.id, message.body);
+  const record = Buffer.allocUnsafe(HEADER + ADD_FIXED + payload.length);
+  record[HEADER] = ADD;
+  record.writeDoubleBE(seq, HEADER + 1);
+  record.writeDoubleBE(deadlineToEpochMs(message.dueAtMs), HEADER + 9);
+  payload.copy(record, HEADER + ADD_FIXED);
+  seal(record, record.length);
+  return record;
+}
+
 function seal(record: Buffer, length: number): void {
   record.writeUInt32BE(length - HEADER, 0);
   record.writeUInt32BE(crc32(record.subarray(HEADER, length)), 4);
