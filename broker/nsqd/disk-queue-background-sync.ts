@@ -12,7 +12,7 @@
  * (a roll, a finished read file, close, empty) supersedes the pending one, which is then dropped.
  * One sync runs at a time per queue; requests meanwhile collapse into one more after it.
  */
-import type { DiskQueueLogger } from './disk-queue-recovery.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 import type { RecordWriter } from './disk-queue-writer.ts';
 
 export interface BackgroundSyncHost {

@@ -11,6 +11,7 @@
 import { CodedError } from '../../protocol/coded-error.ts';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 
 /** Stable codes of {@link DiskQueueError}. */
 export const DiskQueueErrorCode = {
@@ -130,7 +131,7 @@ export function dataFileNumsIn(dataPath: string, name: string, from: number, bel
  * to read next. A missing file (damaged metadata may point far before the files) moves on to the next
  * file that exists, up to `writeFileNum`.
  */
-export function setAsideBadFile(dataPath: string, name: string, fileNum: number, writeFileNum: number, log: { error(obj: object, msg: string): void }): number {
+export function setAsideBadFile(dataPath: string, name: string, fileNum: number, writeFileNum: number, log: DiskQueueLogger): number {
   const file = dataFileName(dataPath, name, fileNum);
   try {
     fs.renameSync(file, `${file}.bad`);
@@ -148,7 +149,7 @@ export function setAsideBadFile(dataPath: string, name: string, fileNum: number,
  * later one as a roll whose metadata was not saved. Each is kept as `<file>.bad`. One directory
  * listing per new write file (every max-bytes-per-file written).
  */
-export function setAsideFilesFrom(dataPath: string, name: string, fileNum: number, log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }): void {
+export function setAsideFilesFrom(dataPath: string, name: string, fileNum: number, log: DiskQueueLogger): void {
   let stale: number[];
   try {
     stale = listDataFileNums(dataPath, name).filter((num) => num >= fileNum);

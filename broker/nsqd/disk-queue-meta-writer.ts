@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import { metadataTmpName, writeMetadataFile } from './disk-queue-files.ts';
-import type { DiskQueueLogger } from './disk-queue-recovery.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 
 export class MetadataWriter {
   /** What the file holds, or will once the save in flight lands ('' when unknown or absent). */

@@ -1,5 +1,5 @@
 /** How a {@link DiskQueue} is set up: its files, record limits and sync policy (go-diskqueue's, plus sync mode's). */
-import type { DiskQueueLogger } from './disk-queue-recovery.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 import type { PayloadCheck } from './disk-queue-resync.ts';
 import type { GroupCommit } from './group-commit.ts';
 

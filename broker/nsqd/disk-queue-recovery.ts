@@ -19,11 +19,8 @@ import {
   type ScanResult,
 } from './disk-queue-files.ts';
 import { findNextRecord, type PayloadCheck } from './disk-queue-resync.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 
-export interface DiskQueueLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 export interface RecoveryInput {
   name: string;

@@ -8,7 +8,8 @@ import { dataFileName, dataFileNumsIn, fileSizeOrZero, formatMetadata, type Queu
 import { BackgroundSync } from './disk-queue-background-sync.ts';
 import { MetadataWriter } from './disk-queue-meta-writer.ts';
 import { RecordReader } from './disk-queue-reader.ts';
-import { recoverPositions, type DiskQueueLogger } from './disk-queue-recovery.ts';
+import { recoverPositions } from './disk-queue-recovery.ts';
+import type { DiskQueueLogger } from './disk-queue-logger.ts';
 import { RecordWriter } from './disk-queue-writer.ts';
 import { AckWindow } from './disk-queue-acks.ts';
 import { CommitPhase, type Committable, type GroupCommit } from './group-commit.ts';

@@ -21,7 +21,7 @@ import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './d
 import { resyncRead } from './disk-queue-resync.ts';
 
 export { DiskQueueError, DiskQueueErrorCode } from './disk-queue-files.ts';
-export type { DiskQueueLogger } from './disk-queue-recovery.ts';
+export type { DiskQueueLogger } from './disk-queue-logger.ts';
 export type { DiskQueueOptions } from './disk-queue-state.ts';
 
 export class DiskQueue extends DiskQueueState {
