@@ -87,8 +87,7 @@ export class Channel {
     if (index < 0) return;
     this.subscribers.splice(index, 1);
     for (const message of subscriber.inFlight.drain()) {
-      this.inFlightById.delete(message.id, hashKey(message.id));
-      message.owner = undefined;
+      this.forget(message);
       this.putBack(message);
     }
     this.pump();
@@ -127,9 +126,8 @@ export class Channel {
     message.deliveredAtMs = now;
     message.dueAtMs = now + subscriber.msgTimeoutMs;
     subscriber.messageCount++;
-    // In flight before the send: a connection can close inside its own send (a flush that runs the
-    // group commit, whose failed fsync drops the connections waiting for an OK), and its close puts
-    // back only what it holds by then.
+    // In flight before the send: a connection can close inside its own send (a flush runs the group
+    // commit, whose failed fsync drops those waiting for an OK), putting back only what it holds.
     this.inFlightById.set(message.id, hashKey(message.id), message);
     subscriber.inFlight.insert(message);
     this.timer.arm(message.dueAtMs);
@@ -256,20 +254,20 @@ export class Channel {
   }
 
   private takeOutOfFlight(subscriber: Subscriber, message: BrokerMessage, hash: number): void {
-    this.inFlightById.delete(message.id, hash);
     subscriber.inFlight.remove(message);
+    this.forget(message, hash);
+  }
+
+  /** Out of the table by id, owned by nobody (already out of its subscriber's list). */
+  private forget(message: BrokerMessage, hash = hashKey(message.id)): void {
+    this.inFlightById.delete(message.id, hash);
     message.owner = undefined;
   }
 
   /** Every subscriber's in-flight messages, taken out of flight; their owners hold nothing after. */
   private takeAllOutOfFlight(): BrokerMessage[] {
-    const all: BrokerMessage[] = [];
-    for (const subscriber of this.subscribers) {
-      for (const message of subscriber.inFlight.drain()) {
-        message.owner = undefined;
-        all.push(message);
-      }
-    }
+    const all = this.subscribers.flatMap((subscriber) => subscriber.inFlight.drain());
+    for (const message of all) message.owner = undefined;
     this.inFlightById.clear();
     return all;
   }
@@ -282,8 +280,7 @@ export class Channel {
     for (const subscriber of this.subscribers) {
       const list = subscriber.inFlight;
       for (let message = list.popDue(now); message !== undefined; message = list.popDue(now)) {
-        this.inFlightById.delete(message.id, hashKey(message.id));
-        message.owner = undefined;
+        this.forget(message);
         this.timeoutCount++;
         this.putBack(message);
       }
