@@ -7,27 +7,22 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeIdentify, encodePub, encodeRdy, encodeSub } from '../../protocol/commands.ts';
-import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { channelStats } from '../support/brokers.ts';
+import { BrokerHarness, uniqueName, waitFor } from './helpers/broker-harness.ts';
 
 const harness = new BrokerHarness();
 const realFdatasync = fs.fdatasyncSync;
+/** What a disk that cannot write answers an fdatasync. */
+const fdatasyncFails = (): never => {
+  throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
+};
 afterEach(async () => {
   fs.fdatasyncSync = realFdatasync;
   await harness.cleanup();
 });
 
-interface ChannelCounts {
-  channel_name: string;
-  depth: number;
-  in_flight_count: number;
-  client_count: number;
-}
-
-async function channelCounts(http: string, topic: string): Promise<ChannelCounts | undefined> {
-  const res = await httpRequest(http, 'GET', `/stats?format=json&topic=${topic}`);
-  const stats = JSON.parse(res.text) as { topics: Array<{ channels: ChannelCounts[] }> };
-  return stats.topics[0]?.channels.find((c) => c.channel_name === 'c');
-}
+/** Channel `c` of `topic`. */
+const channelCounts = (http: string, topic: string): ReturnType<typeof channelStats> => channelStats(http, topic, 'c');
 
 describe('sync mode: fsync failure during a delivery', () => {
   it('puts back the message being sent to a consumer the failed commit drops', async () => {
@@ -39,10 +34,9 @@ describe('sync mode: fsync failure during a delivery', () => {
     consumer.send(encodeSub(topic, 'c'));
     await consumer.expectResponse('OK');
     let failed = 0;
-    fs.fdatasyncSync = (fd) => {
+    fs.fdatasyncSync = () => {
       failed++;
-      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
-      void fd;
+      fdatasyncFails();
     };
     // One chunk: the PUB leaves its OK waiting for the commit, the RDY delivers its message, whose
     // frame (over 64 bytes) is flushed at once, running the commit, which fails.
@@ -65,9 +59,7 @@ describe('sync mode: fsync failure with an unbuffered publisher', () => {
     const publisher = await harness.connect(broker.tcpAddress);
     publisher.send(encodeIdentify({ output_buffer_size: -1 }));
     await publisher.nextFrame();
-    fs.fdatasyncSync = () => {
-      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
-    };
+    fs.fdatasyncSync = fdatasyncFails;
     publisher.send(encodePub(topic, Buffer.from('never durable')));
     const answer = await publisher.nextFrame({ timeoutMs: 3000 }).then(
       (frame) => `frame ${frame.type}: ${frame.data.toString()}`,

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeDpub, encodeIdentify, encodeReq, encodeTouch } from '../../protocol/commands.ts';
 import { killAllChildBrokers, startChildBroker } from '../support/child-broker.ts';
+import { channelStats } from '../support/brokers.ts';
 import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
 import { RawClient } from './helpers/raw-client.ts';
 
@@ -18,19 +19,8 @@ afterEach(async () => {
   harness = new BrokerHarness();
 });
 
-interface ChannelCounts {
-  channel_name: string;
-  depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  clients: Array<{ in_flight_count: number }>;
-}
-
-async function channelCounts(http: string, topic: string): Promise<ChannelCounts | undefined> {
-  const res = await httpRequest(http, 'GET', `/stats?format=json&topic=${topic}`);
-  const stats = JSON.parse(res.text) as { topics: Array<{ channels: ChannelCounts[] }> };
-  return stats.topics[0]?.channels.find((c) => c.channel_name === 'c');
-}
+/** Channel `c` of `topic`. */
+const channelCounts = (http: string, topic: string): ReturnType<typeof channelStats> => channelStats(http, topic, 'c');
 
 for (const mode of [{ name: 'memory', options: {} }, { name: 'sync', options: { memQueueSize: 0, syncEvery: 1 } }]) {
   describe(`clean restart in another process (${mode.name} mode)`, () => {
@@ -92,7 +82,7 @@ describe('in-flight errors and counts', () => {
     await a.expectError(`E_REQ_FAILED REQ ${fromB.id} failed client does not own message`);
     a.send(encodeTouch(fromB.id));
     await a.expectError(`E_TOUCH_FAILED TOUCH ${fromB.id} failed client does not own message`);
-    const stats = async (): Promise<ChannelCounts> => (await channelCounts(broker.httpAddress, topic))!;
+    const stats = async () => (await channelCounts(broker.httpAddress, topic))!;
     expect((await stats()).in_flight_count).toBe(2);
     a.send(`FIN ${fromA.id}\n`);
     a.send(`FIN ${fromA.id}\n`);

@@ -75,12 +75,23 @@ export function uniqueTopic(prefix = 't'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 }
 
-/** A channel's depth and in-flight count, from the broker's /stats. */
+/** A channel's counts and clients, from the broker's /stats; undefined when the channel does not exist. */
 export async function channelStats(
   httpAddress: string,
   topic: string,
   channel: string,
-): Promise<{ depth: number; in_flight_count: number; deferred_count: number; message_count: number; requeue_count: number } | undefined> {
+): Promise<
+  | {
+      depth: number;
+      in_flight_count: number;
+      deferred_count: number;
+      message_count: number;
+      requeue_count: number;
+      client_count: number;
+      clients: Array<{ in_flight_count: number }>;
+    }
+  | undefined
+> {
   const response = await fetch(`http://${httpAddress}/stats?format=json&topic=${topic}&channel=${channel}`);
   const stats = (await response.json()) as { topics: { topic_name: string; channels: { channel_name: string }[] }[] };
   const t = stats.topics.find((x) => x.topic_name === topic);

@@ -1,0 +1,45 @@
+/**
+ * The FIN fast path of the command parser gives what the general path gives, however the bytes are
+ * cut. (The string table's model test, with heavy collisions, is string-table.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { CommandParser, type Command } from '../../protocol/command-parser.ts';
+import { seededRandom } from '../support/prng.ts';
+
+function parseAll(chunks: Buffer[]): Array<Pick<Command, 'name' | 'params'>> {
+  const out: Array<Pick<Command, 'name' | 'params'>> = [];
+  const parser = new CommandParser({ bodyLimits: new Map() }, (command) => void out.push({ name: command.name, params: [...command.params] }));
+  for (const chunk of chunks) parser.push(chunk);
+  return out;
+}
+
+/** What nsqd makes of a line: the trailing \r dropped, split on every space. */
+function reference(line: Buffer): Pick<Command, 'name' | 'params'> {
+  let text = line.toString('latin1');
+  if (text.endsWith('\r')) text = text.slice(0, -1);
+  const params = text.split(' ');
+  return { name: params[0]!, params };
+}
+
+describe('FIN fast path', () => {
+  it('parses random FIN-like lines as the general rule does, whole and cut anywhere', () => {
+    const random = seededRandom(3);
+    const pick = (s: string): string => s[Math.floor(random() * s.length)]!;
+    for (let round = 0; round < 3000; round++) {
+      const lines: Buffer[] = [];
+      for (let i = 0; i < 1 + Math.floor(random() * 6); i++) {
+        const length = 14 + Math.floor(random() * 6);
+        let id = '';
+        for (let k = 0; k < length; k++) id += pick('0123456789abcdef \r\xff');
+        const head = pick('FFFFf') + pick('IIIi') + pick('NNNn') + pick('   \t');
+        lines.push(Buffer.from(head + id, 'latin1'));
+      }
+      const stream = Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
+      const expected = lines.map(reference);
+      expect(parseAll([stream])).toEqual(expected);
+      const cut = Math.floor(random() * stream.length);
+      expect(parseAll([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(expected);
+      expect(parseAll([...stream].map((byte) => Buffer.from([byte])))).toEqual(expected);
+    }
+  });
+});
