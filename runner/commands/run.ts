@@ -134,7 +134,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     taskNames: runtime.taskNames,
     createExecutor: async (deps) => {
       if (!settings.watch) return new InProcessExecutor({ ...deps, runtime, options: plan.options });
-      // Only --watch needs the reloading executor (and chokidar): loaded on use.
+      // Only --watch needs the reloading executor: loaded on use.
       const { ReloadingExecutor } = await import('../reload/reloading-executor.ts');
       const log = startOptions.sharedBroker === undefined ? logger : logger.child({ worker: workerKey });
       // Watched even before it exists: a config file created after the start applies on reload.

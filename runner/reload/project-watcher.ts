@@ -1,27 +1,32 @@
 /**
  * Watches a set of files for `--watch` and calls back when one of them changes, once per batch of events.
  *
- * It watches the folders that hold the files (one level, filtered to the files wanted), not the
- * files themselves. A watch on a file follows one inode: an editor or tool that saves by writing a
- * new file and renaming it over the old one (vim, sed -i, many "atomic save" settings) replaces the
- * inode, and chokidar notices that only if no other event for the file arrived in the previous 5 ms
- * (its per-file throttle). A write followed quickly by such a rename left the watch on the deleted
- * inode, and every later save went unnoticed. A folder's watch sees every entry change by name, so
- * a replaced file is still seen.
+ * It watches the folders that hold the files (one level, each event filtered to the files wanted),
+ * not the files themselves. A watch on a file follows one inode: an editor or tool that saves by
+ * writing a new file and renaming it over the old one (vim, sed -i, many "atomic save" settings)
+ * replaces the inode, and chokidar's watch of the file noticed that only if no other event for the
+ * file arrived in the previous 5 ms (its per-file throttle). A write followed quickly by such a
+ * rename left the watch on the deleted inode, and every later save went unnoticed. A folder's watch
+ * sees every entry change by name, so a replaced file is still seen.
  *
- * It acts on chokidar's raw events (each one the operating system reported), not on its `change`
- * events: chokidar stats the file first, and drops a second `change` of a file within 50 ms of the
- * first with none after it, so the write that follows a truncate could go unseen and a reload read
- * the file half-saved.
+ * The folders are watched with Node's own `fs.watch`, each event taken as the operating system
+ * reported it. chokidar (which `nsqworker dev` uses for the workers folder) reads a watched folder
+ * again at every event in it, of any file, to keep its list of entries: the project folder, which
+ * holds the config file, also holds what a worker writes as it runs (a log, a file per message),
+ * and a worker appending to a file 200 times a second made the runner read the folder and lstat each
+ * entry 200 times a second, a quarter of a core here, taken from the standby starting beside it. An
+ * event's own file name is all this watcher needs.
  */
-import { FSWatcher, watch } from 'chokidar';
-import { statSync } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { isOwnCode } from '../worker/own-files.ts';
 import { unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 
-/** How long, in ms, the watch on a folder new to the watcher may take to start (chokidar gives no sign). */
+/**
+ * How long, in ms, the watch on a folder new to the watcher may take to start. On Linux it watches
+ * once `fs.watch` returns; on macOS the FSEvents stream starts on a thread of libuv's, a little later.
+ */
 const LATE_WATCH_SETTLE_MS = 1000;
 
 /**
@@ -52,9 +57,9 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
 }
 
 export class ProjectWatcher {
-  private readonly watcher: FSWatcher;
   private files = new Set<string>();
-  private dirs = new Set<string>();
+  /** Each watched folder and its watch. */
+  private readonly dirs = new Map<string, FSWatcher>();
   /** The report at the end of this turn of the event loop, once an event came. */
   private reportSoon: NodeJS.Immediate | undefined;
   /** The report at the deadline of a file left half-saved. */
@@ -62,7 +67,6 @@ export class ProjectWatcher {
   /** The second look of each checkLoaded, cleared by close(). */
   private readonly lateChecks = new Set<NodeJS.Timeout>();
   private closed = false;
-  private readonly initialScan: Promise<void>;
   private changed = new Set<string>();
   /** When the first event of the changes not yet reported came. */
   private firstEventAt = 0;
@@ -71,54 +75,46 @@ export class ProjectWatcher {
     /** Called with the files that changed since the last call. */
     private readonly onChange: (changed: ReadonlySet<string>) => void,
     private readonly log: Logger,
-  ) {
-    this.watcher = watch([], {
-      ignoreInitial: true,
-      depth: 0,
-      // Only the wanted files and their folders: the rest of a folder is neither stat'ed nor watched.
-      ignored: (path) => !(this.files.has(path) || this.dirs.has(path)),
-    });
-    // A folder's watch names the entry; a file's watch (chokidar adds one too) names the file itself.
-    // chokidar's own events come from these same ones, later: listening to them as well would only
-    // add late duplicates, each a second reload of the same save.
-    this.watcher.on('raw', (_event, name, details) => {
-      const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
-      if (typeof watched !== 'string') return;
-      if (this.files.has(watched)) this.noticed(watched);
-      else if (typeof name === 'string' && name !== '' && this.dirs.has(watched)) this.noticed(join(watched, name));
-    });
-    this.watcher.on('error', (error) => log.warn({ err: error }, 'file watcher error'));
-    this.initialScan = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
-  }
+  ) {}
 
-  /**
-   * Resolves once the first set of files is being watched: a save before that would go unseen, so
-   * the worker is reported running only after it (bounded, in case the scan never reports back).
-   */
-  ready(timeoutMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    return Promise.race([this.initialScan, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  /** Watches exactly these files (absolute paths) from now on. */
+  /** Watches exactly these files (absolute paths) from now on; each folder's watch is on when this returns. */
   set(files: Iterable<string>): void {
     if (this.closed) return;
     const wanted = new Set(files);
     const wantedDirs = new Set([...wanted].map((file) => dirname(file)));
     const addedFiles = [...wanted].filter((file) => !this.files.has(file));
     const removedFiles = [...this.files].filter((file) => !wanted.has(file));
-    const addedDirs = [...wantedDirs].filter((dir) => !this.dirs.has(dir));
-    const removedDirs = [...this.dirs].filter((dir) => !wantedDirs.has(dir));
     this.files = wanted;
-    this.dirs = wantedDirs;
     // Which files a save reloads: what to look at first when one does not.
     if (addedFiles.length > 0 || removedFiles.length > 0) this.log.debug({ added: addedFiles, removed: removedFiles }, 'watched files changed');
-    if (removedFiles.length > 0 || removedDirs.length > 0) this.watcher.unwatch([...removedFiles, ...removedDirs]);
-    // A file new to a folder already watched was ignored when the folder was read: add it by name.
-    if (addedFiles.length > 0 || addedDirs.length > 0) this.watcher.add([...addedDirs, ...addedFiles]);
+    for (const [dir, watcher] of this.dirs) {
+      if (wantedDirs.has(dir)) continue;
+      watcher.close();
+      this.dirs.delete(dir);
+    }
+    for (const dir of wantedDirs) if (!this.dirs.has(dir)) this.watchDir(dir);
+  }
+
+  private watchDir(dir: string): void {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: true }, (_event, name) => {
+        // No name (some platforms, for some events): any file of the folder may have changed.
+        if (typeof name === 'string' && name !== '') this.noticed(join(dir, name));
+        else for (const file of this.files) if (dirname(file) === dir) this.noticed(file);
+      });
+    } catch (error) {
+      // A folder that does not exist (yet): its files are noticed once a later set() finds it.
+      this.log.warn({ err: error, dir }, 'file watcher error');
+      return;
+    }
+    // The folder went away (deleted, or on Windows EPERM): forget the watch, a later set() tries again.
+    watcher.on('error', (error) => {
+      this.log.warn({ err: error, dir }, 'file watcher error');
+      watcher.close();
+      if (this.dirs.get(dir) === watcher) this.dirs.delete(dir);
+    });
+    this.dirs.set(dir, watcher);
   }
 
   /**
@@ -187,6 +183,7 @@ export class ProjectWatcher {
     clearImmediate(this.reportSoon);
     clearTimeout(this.halfSavedDeadline);
     for (const recheck of this.lateChecks) clearTimeout(recheck);
-    await this.watcher.close();
+    for (const watcher of this.dirs.values()) watcher.close();
+    this.dirs.clear();
   }
 }

@@ -123,7 +123,6 @@ export class ReloadingExecutor implements TaskExecutor {
         void executor.reload();
       }, params.log);
       executor.updateWatch(first.snapshots);
-      await executor.watcher.ready();
     }
     return executor;
   }
