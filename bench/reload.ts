@@ -5,7 +5,9 @@
  *
  * - the probe (reload-probe.ts), on a run of its own: a steady HTTP publish stream, and ten saves,
  *   each 300 ms after the previous one's code handled its first message; save → that first
- *   message, median and max. Whatever the standby is doing when the save lands is part of it;
+ *   message, median and max. Whatever the standby is doing when the save lands is part of it.
+ *   Then the same with saves 600 ms apart, as a note: what the figures are once a standby's
+ *   start-up fits between two saves;
  * - save → first message handled by the new code, no task running: the file is written, the
  *   benchmark waits for "worker code reloaded", publishes one message, and takes the handled
  *   record's time minus the time of the write. Over 30 saves with the warm standby ready (a person
@@ -45,6 +47,11 @@ const LOAD_PER_TICK = 2;
 
 const PROBE_SAVES = 10;
 const PROBE_SPACING_MS = 300;
+/**
+ * The same probe with saves this far apart, beside it: where the figures fall once a standby's
+ * start-up (about half a second of CPU) fits between two saves on the machine's cores.
+ */
+const PROBE_RELAXED_SPACING_MS = 600;
 const TARGET_PROBE_MEDIAN_MS = 100;
 const TARGET_PROBE_MAX_MS = 250;
 const TARGET_GROWTH_MB = 50;
@@ -207,6 +214,7 @@ export async function reloadProbeBenchmark(): Promise<ReloadBenchmark> {
   const projects = new CliProjects();
   try {
     const probe = await probeSaves(projects, PROBE_SAVES, PROBE_SPACING_MS);
+    const relaxed = await probeSaves(projects, PROBE_SAVES, PROBE_RELAXED_SPACING_MS);
     const median = percentile(probe.latencies, 0.5);
     const max = Math.max(...probe.latencies);
     const what = `${PROBE_SAVES} saves ${PROBE_SPACING_MS} ms apart, HTTP stream`;
@@ -217,7 +225,11 @@ export async function reloadProbeBenchmark(): Promise<ReloadBenchmark> {
           median <= TARGET_PROBE_MEDIAN_MS && max <= TARGET_PROBE_MAX_MS,
           `save → first message handled by the new code, ${what}: median ${median} ms (≤ ${TARGET_PROBE_MEDIAN_MS}), max ${max} ms (≤ ${TARGET_PROBE_MAX_MS}); each: ${probe.latencies.join(', ')}`,
         ),
-        verdict(probe.outOfOrder === 0, `no message handled by older code after newer code had started: ${probe.outOfOrder} (${probe.published} published)`),
+        verdict(
+          probe.outOfOrder + relaxed.outOfOrder === 0,
+          `no message handled by older code after newer code had started: ${probe.outOfOrder + relaxed.outOfOrder} (${probe.published + relaxed.published} published)`,
+        ),
+        `note    the same probe with saves ${PROBE_RELAXED_SPACING_MS} ms apart: median ${percentile(relaxed.latencies, 0.5)} ms, max ${Math.max(...relaxed.latencies)} ms; each: ${relaxed.latencies.join(', ')}`,
       ],
     };
   } finally {
