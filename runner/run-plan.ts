@@ -5,7 +5,7 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, namingRule, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
@@ -75,7 +75,7 @@ function availableWorkers(workersDir: string): string {
   const found = discoverWorkers(workersDir);
   const rejected = rejectedWorkerFiles(workersDir);
   const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
-  if (found.length === 0) return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)${skipped}`;
+  if (found.length === 0) return `${noWorkersFound(workersDir)}${skipped}`;
   return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}${skipped}`;
 }
 

@@ -4,7 +4,7 @@
  * naming rule (they would otherwise be left out without a word).
  */
 import type { CAC } from 'cac';
-import { discoverWorkers, namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
+import { discoverWorkers, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { describeEffective } from '../config/layered-values.ts';
@@ -22,7 +22,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   const files = discoverWorkers(workersDir);
   const rejected = rejectedWorkerFiles(workersDir);
   if (files.length === 0 && rejected.length === 0) {
-    write(`no workers under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`);
+    write(noWorkersFound(workersDir));
     return 0;
   }
   let failures = 0;

@@ -6,8 +6,8 @@
  * folder's) is reported with the rule, not skipped without a word; other files are ignored. The
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
@@ -29,6 +29,18 @@ const NAME_RULE = '^[.a-zA-Z0-9_-]+$, 1..64 bytes';
 /** The naming rule, for messages. */
 export function namingRule(workersDir: string): string {
   return `worker files are ${workersDir}/<topic>/<topic>_<channel>_worker.ts, with topic and channel names matching ${NAME_RULE}`;
+}
+
+/**
+ * What to say when no worker file is found: with the folder missing, where it was looked for (the
+ * usual cause is a command run outside the project's folder); else the naming rule.
+ */
+export function noWorkersFound(workersDir: string): string {
+  if (!existsSync(workersDir)) {
+    if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
+    return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
+  }
+  return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
 }
 
 /** The extensions a worker file may have: TypeScript and JavaScript, ES module or CommonJS. */

@@ -130,6 +130,20 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
   });
 
+  it('run outside the project (no workers/ folder here), the worker and list say where they looked and how to point elsewhere', async () => {
+    const project = await projects.create();
+    const [run, list, elsewhere] = await Promise.all([
+      project.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)]),
+      project.run(['list']),
+      project.run(['--topic', 'log', '--channel', 'pageview', '--workers-dir', project.path('nope'), ...RUN.slice(4)]),
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`no workers/ folder in ${project.path('.')}: run nsqworker in your project's folder, or name the folder with --workers-dir`);
+    expect(list.stdout).toContain(`no workers/ folder in ${project.path('.')}`);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`no folder ${project.path('nope')}/: name the folder of your workers with --workers-dir`);
+  });
+
   it('the broker flags on one port: a usage error before anything listens, not "in use by another program"', async () => {
     const project = await projectWithWorker();
     const { code, stderr } = await project.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:4570', '--broker-http-address', '0.0.0.0:4570', '--data-path', 'data']);
