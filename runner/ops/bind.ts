@@ -250,7 +250,9 @@ export async function bindWorker(params: {
     consumer.on('warning', (warning) => log.warn(warning, warning.message));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {
-      if (closing === undefined && !retiring.has(consumer)) log.warn({ nsqd: address, err: error }, 'disconnected');
+      // No stack either: a dropped connection is the network's doing, and the reconnects follow.
+      const reason = error === undefined ? {} : { code: (error as { code?: unknown }).code, reason: error.message };
+      if (closing === undefined && !retiring.has(consumer)) log.warn({ nsqd: address, ...reason }, 'disconnected');
       else log.debug({ nsqd: address }, 'disconnected');
     });
     consumerOf.set(task, consumer);

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
-import { NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
+import { NSQD_BIN, NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
 import { testResources, uniqueTopic } from '../support/brokers.ts';
 import { CliProjects, publish, type CliProject } from './helpers/cli-project.ts';
 import { eachTaskRan, twoTaskProject } from './helpers/two-tasks.ts';
@@ -66,6 +66,22 @@ describe('every task sees the backlog and what follows', () => {
       run.kill();
       await run.waitForExit();
     }
+  });
+
+  it('a connection nsqd drops is one warning line with its reason and no stack, and the tasks subscribe again when it is back', async () => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('log');
+    const p = await project(topic);
+    const run = p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
+    await run.subscribed(['count', 'store']);
+    await nsqd.restart();
+    const dropped = await run.waitForMessage('disconnected', { nsqd: nsqd.tcpAddress });
+    expect(dropped.level).toBe(40);
+    expect(dropped.err).toBeUndefined();
+    if (NSQD_BIN === undefined) expect(dropped.reason).toMatch(/ECONNRESET|closed/);
+    await run.waitForLine((line) => line.msg === 'subscribed' && Number(line.time) > Number(dropped.time), 'subscribed again', 20_000);
+    await publish(nsqd.httpAddress, topic, 'after');
+    await eachTaskRan(p, run, ['after']);
   });
 
   it('refuses --nsqd-http-address given a different number of times than --nsqd-tcp-address (exit 2)', async () => {
