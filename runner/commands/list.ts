@@ -7,7 +7,7 @@ import type { CAC } from 'cac';
 import { discoverWorkers, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
-import { describeEffective } from '../config/layered-values.ts';
+import { describeEffective, givenValueProblems } from '../config/layered-values.ts';
 import { workerOptionLayers } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 
@@ -17,7 +17,7 @@ export interface ListContext {
   env: Record<string, string | undefined>;
 }
 
-/** Writes the listing; resolves to the number of files that fail to load or break the naming rule. */
+/** Writes the listing; resolves to the number of files that fail to load, break the naming rule, or are given values their schema refuses. */
 export async function listWorkers(workersDir: string, write: (line: string) => void, context: ListContext = { config: {}, configPath: undefined, env: {} }): Promise<number> {
   const files = discoverWorkers(workersDir);
   const rejected = rejectedWorkerFiles(workersDir);
@@ -35,6 +35,11 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
       for (const field of fields) {
         write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`);
       }
+      // A value the worker's schema refuses would stop the worker at start: say so here too.
+      const schema = runtime.optionsSchema;
+      const problems = schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);
+      if (problems.length > 0) failures++;
+      for (const problem of problems) write(`    INVALID: ${problem}`);
     } catch (error) {
       failures++;
       write(`${key}  FAILED TO LOAD: ${(error as Error).message}`);
@@ -58,7 +63,7 @@ export function registerListCommand(cli: CAC): void {
       const workersDir = flags.workersDir ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
       checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
       const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
-      // A broken or misnamed worker file is the user's to fix, as when running it: exit 2.
+      // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.
       if (failures > 0) process.exitCode = 2;
     });
 }

@@ -97,10 +97,38 @@ function configError<T>(convert: () => T): T {
 export function parseLayered<S extends z.ZodObject>(schema: S, fields: readonly FieldSpec[], layered: LayeredValues, what: string): z.output<S> {
   const result = schema.safeParse(layered.values);
   if (result.success) return result.data;
+  const { problems, fromConfig, unplaced } = describeIssues(schema, fields, layered, what, result.error.issues);
+  const code = fromConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage;
+  // A problem that names its flag, variable or config key needs no heading; one with no source does.
+  throw new RunnerError(code, `${unplaced ? `invalid ${what}: ` : ''}${problems.join('; ')}`, { cause: result.error });
+}
+
+/**
+ * The problems with the values given in the config file, the environment or flags, one line each
+ * as {@link parseLayered} words them; [] when they are good. A required value that is not given
+ * yet is no problem here: `nsqworker list` has no command line, the run that needs it will.
+ */
+export function givenValueProblems(schema: z.ZodObject, fields: readonly FieldSpec[], layered: LayeredValues, what: string): string[] {
+  const result = schema.safeParse(layered.values);
+  if (result.success) return [];
+  const given = result.error.issues.filter((issue) => {
+    const kind = layered.origins.get(String(issue.path[0]))?.kind;
+    return kind !== undefined && kind !== 'default';
+  });
+  return describeIssues(schema, fields, layered, what, given).problems;
+}
+
+function describeIssues(
+  schema: z.ZodObject,
+  fields: readonly FieldSpec[],
+  layered: LayeredValues,
+  what: string,
+  issues: readonly z.core.$ZodIssue[],
+): { problems: string[]; fromConfig: boolean; unplaced: boolean } {
   const byKey = new Map(fields.map((field) => [field.key, field]));
   let fromConfig = false;
   let unplaced = false;
-  const problems = result.error.issues.map((issue) => {
+  const problems = issues.map((issue) => {
     const key = String(issue.path[0]);
     const origin = layered.origins.get(key);
     const field = byKey.get(key);
@@ -115,9 +143,7 @@ export function parseLayered<S extends z.ZodObject>(schema: S, fields: readonly 
     if (field !== undefined) return `--${field.flag} (${field.env}): ${good}`;
     return `${issue.path.join('.') || what}: ${good}`;
   });
-  const code = fromConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage;
-  // A problem that names its flag, variable or config key needs no heading; one with no source does.
-  throw new RunnerError(code, `${unplaced ? `invalid ${what}: ` : ''}${problems.join('; ')}`, { cause: result.error });
+  return { problems, fromConfig, unplaced };
 }
 
 /** A value for people: durations in their unit (`500ms`), strings quoted. */

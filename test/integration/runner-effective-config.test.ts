@@ -88,6 +88,26 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
   });
 });
 
+describe('list and a value the worker schema refuses', () => {
+  it('marks it INVALID where it was given and exits 2, as the run would; a required option not given yet is no problem', async () => {
+    const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
+    await p.writeWorker('log', 'audit', WORKER.replace(".default('main')", ''));
+    const [listed, run] = await Promise.all([p.run(['list']), p.run([...RUN, ...FREE])]);
+    expect(listed.code, listed.stderr).toBe(2);
+    expect(listed.stdout).toContain("    INVALID: nsqworker.config.ts: workers['log/pageview'].slowThresholdMs -5: expected a duration of at least 0ms");
+    expect(run.code).toBe(2);
+    // The audit worker's label is required and not given: listed as such, not INVALID.
+    const audit = listed.stdout.slice(listed.stdout.indexOf('log/audit'), listed.stdout.indexOf('log/pageview'));
+    expect(audit).toContain('--label <string> (required)');
+    expect(audit).not.toContain('INVALID');
+
+    const fine = await project();
+    const ok = await fine.run(['list']);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).not.toContain('INVALID');
+  });
+});
+
 describe("a workers key that matches no worker", () => {
   it('is an error that lists the known workers, for a run, list and dev', async () => {
     const p = await project(`export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
