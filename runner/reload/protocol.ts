@@ -1,6 +1,7 @@
 /**
  * Messages between a worker process and the child that runs its code under `--watch`, over Node's
- * IPC channel with structured-clone serialisation (Buffers travel as they are).
+ * IPC channel with structured-clone serialisation (Buffers travel as they are); and what the runner
+ * asks of the reloading executor and is told by it.
  */
 import type { LoadFailureLocation } from '../worker/load-failure.ts';
 
@@ -85,4 +86,15 @@ export function deserializeError(serialized: SerializedError): Error {
   if (serialized.delayMs !== undefined) error.delayMs = serialized.delayMs;
   if (serialized.backoff !== undefined) error.backoff = serialized.backoff;
   return error;
+}
+
+/** What the runner asks of every load: the request but for what the executor fills in itself. */
+export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'watched'>;
+
+/** What the runner is told of reloads. */
+export interface ReloadEvents {
+  /** A reload swapped in new code; `settings` are the runner's settings the config file sets now. */
+  reloaded?(info: { reloads: number; durationMs: number; settings: Record<string, unknown> }): void;
+  /** A reload was refused; the old code keeps running. */
+  reloadFailed?(error: Error): void;
 }

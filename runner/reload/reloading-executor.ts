@@ -12,6 +12,7 @@
  * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping standbys warm
  * (standby-pool.ts).
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import type { TaskExecutor } from '../ops/executor.ts';
@@ -21,17 +22,8 @@ import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-
 import { ProjectWatcher, watchableFiles } from './project-watcher.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { sameSnapshots, snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
-import type { LoadRequest } from './protocol.ts';
+import type { ReloadEvents, ReloadRequest } from './protocol.ts';
 import { reloadFailureLine } from './reload-failure.ts';
-
-export type ReloadRequest = Omit<LoadRequest, 't' | 'dedup' | 'publishAddresses' | 'topic' | 'channel' | 'watched'>;
-
-export interface ReloadEvents {
-  /** A reload swapped in new code; `settings` are the runner's settings the config file sets now. */
-  reloaded?(info: { reloads: number; durationMs: number; settings: Record<string, unknown> }): void;
-  /** A reload was refused; the old code keeps running. */
-  reloadFailed?(error: Error): void;
-}
 
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
@@ -177,6 +169,12 @@ export class ReloadingExecutor implements TaskExecutor {
     // second try; a crash, with no file changed, does.
     const snapshots = snapshotFiles(changed);
     if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
+    if (!existsSync(this.request.file)) {
+      // Removed (nsqworker dev stops its worker for that) or moved away: nothing to load, nothing failed.
+      this.log.warn({ file: this.request.file }, 'worker file removed: the running code stays in place until the file is back');
+      this.remember(snapshots);
+      return;
+    }
     this.standbys.markEditing();
     const hold = this.standbys.hold();
     const next = this.standbys.take() ?? this.spawnHost();

@@ -56,6 +56,8 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
 
   await rm(project.path('workers/beta/beta_c_worker.ts'));
   await dev.waitForMessage('worker stopped: its file was removed');
+  // A removed file is not a failed reload: no error line for it, before or after the stop.
+  expect(dev.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
 
   await project.writeWorker('alpha', 'c', workerSource('alpha', 2));
   await dev.waitForMessage('worker code reloaded', { worker: 'alpha/c' });

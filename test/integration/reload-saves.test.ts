@@ -3,9 +3,10 @@
  * running, with no failure reported for a file caught half-written and no message handled by older
  * code after it; a save split by a pause (the file emptied, then written) makes one reload and no
  * failure; a save that lands while a swap waits for a running task is applied after that swap, and
- * the task finishes, once, on the code that took it.
+ * the task finishes, once, on the code that took it. A worker file removed is no failed reload: the
+ * running code stays, and the file written back reloads.
  */
-import { truncate, writeFile } from 'node:fs/promises';
+import { rm, truncate, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
@@ -29,6 +30,19 @@ describe('saves faster than reloads', () => {
     const after = handled.slice(handled.findIndex((record) => record.id === first.id));
     expect(after.filter((record) => record.version !== LAST)).toEqual([]);
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+  });
+
+  it('a worker file removed keeps the running code, with a warning and no failure; written back, it reloads', async () => {
+    const watched = await startWatched(projects);
+    const { project, run } = watched;
+    await rm(project.path(WORKER_FILE));
+    const removed = await run.waitForMessage('worker file removed: the running code stays in place until the file is back');
+    expect(removed.level).toBe(40);
+    expect((await handle(watched, 'while-removed')).version).toBe(1);
+    await project.write(WORKER_FILE, workerSource({ version: 2 }));
+    await reloaded(run, 1);
+    expect((await handledBy(watched, 2)).version).toBe(2);
+    expect(run.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
   });
 
   it('a save split by a pause, the file emptied and then written, makes one reload and no failure', async () => {
