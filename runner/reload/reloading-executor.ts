@@ -257,7 +257,7 @@ export class ReloadingExecutor implements TaskExecutor {
     // later message failing until the next save, then dead-lettered: load the code again instead.
     host.onUnexpectedExit(({ code, signal }) => {
       if (host !== this.active || this.closed || this.aborted) return;
-      this.log.error({ pid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
+      this.log.error({ hostPid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
       void this.reload();
     });
     host.onFiles((loadedAs) => {

@@ -115,9 +115,9 @@ export class StandbyPool<T extends Standby = HostProcess> {
     while (!this.closed && this.held === undefined && this.standbys.length < wanted) {
       const standby = this.spawn();
       this.standbys.push(standby);
-      this.log.debug({ pid: standby.pid, standbys: this.standbys.length }, 'standby worker host starting');
+      this.log.debug({ hostPid: standby.pid, standbys: this.standbys.length }, 'standby worker host starting');
       standby.warm.then(
-        () => this.log.debug({ pid: standby.pid, warm: this.warmCount(), standbys: this.standbys.length }, 'standby worker host warm'),
+        () => this.log.debug({ hostPid: standby.pid, warm: this.warmCount(), standbys: this.standbys.length }, 'standby worker host warm'),
         () => {},
       );
     }
