@@ -9,19 +9,20 @@
  * rename left the watch on the deleted inode, and every later save went unnoticed. A folder's watch
  * sees every entry change by name, so a replaced file is still seen.
  *
- * The folders are watched with Node's own `fs.watch`, each event taken as the operating system
- * reported it. chokidar (which `nsqworker dev` uses for the workers folder) reads a watched folder
+ * The folders are watched with Node's own `fs.watch` (folder-watches.ts, which also follows a folder
+ * deleted and made again, or moved), each event taken as the operating system reported it. chokidar (which `nsqworker dev` uses for the workers folder) reads a watched folder
  * again at every event in it, of any file, to keep its list of entries: the project folder, which
  * holds the config file, also holds what a worker writes as it runs (a log, a file per message),
  * and a worker appending to a file 200 times a second made the runner read the folder and lstat each
  * entry 200 times a second, a quarter of a core here, taken from the standby starting beside it. An
  * event's own file name is all this watcher needs.
  */
-import { statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { isOwnCode } from '../worker/own-files.ts';
 import { unchangedSince, type FileSnapshot } from './file-snapshot.ts';
+import { FolderWatches } from './folder-watches.ts';
 
 /**
  * How long, in ms, the watch on a folder new to the watcher may take to start. On Linux it watches
@@ -58,8 +59,7 @@ export function watchableFiles(files: readonly string[], workersDir: string, con
 
 export class ProjectWatcher {
   private files = new Set<string>();
-  /** Each watched folder and its watch. */
-  private readonly dirs = new Map<string, FSWatcher>();
+  private readonly folders: FolderWatches;
   /** The report at the end of this turn of the event loop, once an event came. */
   private reportSoon: NodeJS.Immediate | undefined;
   /** The report at the deadline of a file left half-saved. */
@@ -75,46 +75,34 @@ export class ProjectWatcher {
     /** Called with the files that changed since the last call. */
     private readonly onChange: (changed: ReadonlySet<string>) => void,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.folders = new FolderWatches(
+      {
+        entry: (dir, name) => {
+          if (name !== undefined) this.noticed(join(dir, name));
+          else this.noticedFolder(dir);
+        },
+        replaced: (dir) => this.noticedFolder(dir),
+      },
+      log,
+    );
+  }
 
   /** Watches exactly these files (absolute paths) from now on; each folder's watch is on when this returns. */
   set(files: Iterable<string>): void {
     if (this.closed) return;
     const wanted = new Set(files);
-    const wantedDirs = new Set([...wanted].map((file) => dirname(file)));
     const addedFiles = [...wanted].filter((file) => !this.files.has(file));
     const removedFiles = [...this.files].filter((file) => !wanted.has(file));
     this.files = wanted;
     // Which files a save reloads: what to look at first when one does not.
     if (addedFiles.length > 0 || removedFiles.length > 0) this.log.debug({ added: addedFiles, removed: removedFiles }, 'watched files changed');
-    for (const [dir, watcher] of this.dirs) {
-      if (wantedDirs.has(dir)) continue;
-      watcher.close();
-      this.dirs.delete(dir);
-    }
-    for (const dir of wantedDirs) if (!this.dirs.has(dir)) this.watchDir(dir);
+    this.folders.set(new Set([...wanted].map((file) => dirname(file))));
   }
 
-  private watchDir(dir: string): void {
-    let watcher: FSWatcher;
-    try {
-      watcher = watch(dir, { persistent: true }, (_event, name) => {
-        // No name (some platforms, for some events): any file of the folder may have changed.
-        if (typeof name === 'string' && name !== '') this.noticed(join(dir, name));
-        else for (const file of this.files) if (dirname(file) === dir) this.noticed(file);
-      });
-    } catch (error) {
-      // A folder that does not exist (yet): its files are noticed once a later set() finds it.
-      this.log.warn({ err: error, dir }, 'file watcher error');
-      return;
-    }
-    // The folder went away (deleted, or on Windows EPERM): forget the watch, a later set() tries again.
-    watcher.on('error', (error) => {
-      this.log.warn({ err: error, dir }, 'file watcher error');
-      watcher.close();
-      if (this.dirs.get(dir) === watcher) this.dirs.delete(dir);
-    });
-    this.dirs.set(dir, watcher);
+  /** Every watched file of a folder: one that may have changed them all. */
+  private noticedFolder(dir: string): void {
+    for (const file of this.files) if (dirname(file) === dir) this.noticed(file);
   }
 
   /**
@@ -183,7 +171,6 @@ export class ProjectWatcher {
     clearImmediate(this.reportSoon);
     clearTimeout(this.halfSavedDeadline);
     for (const recheck of this.lateChecks) clearTimeout(recheck);
-    for (const watcher of this.dirs.values()) watcher.close();
-    this.dirs.clear();
+    this.folders.close();
   }
 }

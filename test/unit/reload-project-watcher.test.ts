@@ -12,7 +12,7 @@
  * quarter of a core here while a worker appended 200 lines a second.
  */
 import fsPromises from 'node:fs/promises';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,5 +125,79 @@ describe('ProjectWatcher in a folder other files are written to', () => {
       expect(reports).toEqual([[config]]);
       expect(folderReads.filter((path) => path.startsWith(dir))).toEqual([]);
     });
+  });
+});
+
+describe('ProjectWatcher and a watched folder that is replaced', () => {
+  /** Collects reports; `next()` waits for the next one (5 s at most). */
+  function reportsOf(w: ProjectWatcher[]): { reports: string[][]; next(): Promise<string[]> } {
+    const reports: string[][] = [];
+    let waiter: ((report: string[]) => void) | undefined;
+    w.push(
+      new ProjectWatcher((changed) => {
+        const report = [...changed].sort();
+        reports.push(report);
+        waiter?.(report);
+      }, pino({ level: 'silent' })),
+    );
+    return {
+      reports,
+      next: () =>
+        new Promise<string[]>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no report within 5 s: ${JSON.stringify(reports)}`)), 5000);
+          waiter = (report) => {
+            clearTimeout(timer);
+            waiter = undefined;
+            resolve(report);
+          };
+        }),
+    };
+  }
+
+  it('deleted and made again, its files are reported and later saves in it are too', async () => {
+    const lib = join(dir, 'lib');
+    const util = join(lib, 'util.ts');
+    mkdirSync(lib);
+    writeFileSync(util, 'export const U = 1;\n');
+    const holder: ProjectWatcher[] = [];
+    const { next } = reportsOf(holder);
+    watcher = holder[0]!;
+    watcher.set([util]);
+
+    const replaced = next();
+    rmSync(lib, { recursive: true });
+    mkdirSync(lib);
+    writeFileSync(util, 'export const U = 2;\n');
+    expect(await replaced).toEqual([util]);
+    // Whatever the events of the swap were, a save in the new folder is seen.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const saved = next();
+    writeFileSync(util, 'export const U = 3;\n');
+    expect(await saved).toEqual([util]);
+  });
+
+  it('moved away: its edits there are not reported; a folder at the path again is, once back', async () => {
+    const lib = join(dir, 'lib');
+    const util = join(lib, 'util.ts');
+    const away = join(dir, 'away');
+    mkdirSync(lib);
+    writeFileSync(util, 'export const U = 1;\n');
+    const holder: ProjectWatcher[] = [];
+    const { reports, next } = reportsOf(holder);
+    watcher = holder[0]!;
+    watcher.set([util]);
+
+    renameSync(lib, away);
+    // The move's own report (the file is gone from the path), if the platform gives one.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = reports.length;
+    writeFileSync(join(away, 'util.ts'), 'export const U = 2;\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reports.slice(before)).toEqual([]);
+
+    const back = next();
+    mkdirSync(lib);
+    writeFileSync(util, 'export const U = 3;\n');
+    expect(await back).toEqual([util]);
   });
 });
