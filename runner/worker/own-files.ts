@@ -4,7 +4,7 @@
  * workers are, importing `lib/…` beside `dist/` — has files there that a reload must watch and a
  * failed load must point at.
  */
-import { sep } from 'node:path';
+import { isAbsolute, sep } from 'node:path';
 import { CODE_ROOT } from '../../package-paths.ts';
 
 /** The root of the package's running code, with a trailing separator. */
@@ -15,7 +15,10 @@ export function isOwnCode(path: string): boolean {
   return path.startsWith(OWN_CODE_ROOT);
 }
 
-/** True for a file of the user's project: not a dependency, and not this package's running code. */
+/**
+ * True for a file of the user's project: a path (not a `data:` or `node:` module), not a
+ * dependency, and not this package's running code.
+ */
 export function isProjectFile(path: string): boolean {
-  return !path.includes(`${sep}node_modules${sep}`) && !isOwnCode(path);
+  return isAbsolute(path) && !path.includes(`${sep}node_modules${sep}`) && !isOwnCode(path);
 }
