@@ -19,7 +19,10 @@ import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
 
-/** Project files imported as ES modules since tsx was registered (CommonJS ones are read from require.cache). */
+/**
+ * Project files imported as ES modules since tsx was registered, and CommonJS ones whose load threw
+ * (the others are read from require.cache).
+ */
 const importedFiles = new Set<string>();
 let freshLoads = 0;
 let projectFileListener: ((path: string) => void) | undefined;
@@ -92,11 +95,17 @@ function registerModuleHooksBeforeImportCalls(): void {
   for (const [extension, load] of Object.entries(extensions)) {
     if (extension === '.json' || extension === '.node') continue;
     extensions[extension] = function loadProjectFile(this: unknown, module, filename) {
-      if (isProjectFile(filename)) {
-        if (!moduleHooksRegistered && callsImport(filename)) registerModuleHooks();
-        projectFileListener?.(filename);
+      if (!isProjectFile(filename)) return load.call(this, module, filename);
+      if (!moduleHooksRegistered && callsImport(filename)) registerModuleHooks();
+      projectFileListener?.(filename);
+      try {
+        load.call(this, module, filename);
+      } catch (error) {
+        // Left out of require.cache, a file that does not compile is still one the code imports:
+        // a failed load names it, and --watch watches it for the fix.
+        importedFiles.add(filename);
+        throw error;
       }
-      load.call(this, module, filename);
     };
   }
 }

@@ -75,4 +75,23 @@ describe('the watched files', () => {
     await project.write('workers/log/lazy.ts', 'export const lazy = 2;\n');
     expect((await run.waitForMessage('worker code reloaded', { reloads: 2 })).reloads).toBe(2);
   });
+  it('in a CommonJS project, a new helper that does not compile is watched: its fix reloads', async () => {
+    const project = await projects.create();
+    await project.write('package.json', '{"type":"commonjs"}\n');
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ task: [says(1)] }));
+    await publish('before');
+    await run.waitForMessage('version', { version: 1, id: 'before' });
+
+    await project.write('lib/helper.ts', "export const HELPER = 'x;\n");
+    const head = ["import { HELPER } from '../../lib/helper';", 'void HELPER;'];
+    await project.writeWorker('log', 'pageview', noopWorker({ head, task: [says(2)] }));
+    const failed = await run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 'the refused load');
+    expect(String(failed.msg)).toContain('helper.ts');
+
+    // The fix lands in the helper alone.
+    await project.write('lib/helper.ts', "export const HELPER = 'x';\n");
+    await run.waitForMessage('worker code reloaded', { reloads: 1 });
+    await publish('after');
+    await run.waitForMessage('version', { version: 2, id: 'after' });
+  });
 });
