@@ -213,9 +213,11 @@ export class ReloadingExecutor implements TaskExecutor {
     let open!: () => void;
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
-    // Tasks that run long hold the swap up, not the standbys.
+    // Tasks that run long hold the swap up, not the standbys; and every new message: say so.
     hold.releaseSoon();
+    const waitNote = setTimeout(() => this.log.info({ running: old.inFlight }, `reload waits for ${old.inFlight} task(s) still running on the old code; new messages wait too`), 1000);
     await old.idle();
+    clearTimeout(waitNote);
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
     // the snapshot below holds the key of every message the old code finished.

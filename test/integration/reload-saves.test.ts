@@ -82,6 +82,8 @@ describe('saves faster than reloads', () => {
     await project.write(WORKER_FILE, source(4));
 
     expect(await handledBy(watched, 4)).toMatchObject({ version: 4 });
+    // Held past a second, the swap said what it waited for.
+    expect(run.lines.find((line) => line.msg === 'reload waits for 1 task(s) still running on the old code; new messages wait too')).toMatchObject({ level: 30, running: 1 });
     const slow = (await project.records<Handled>('handled.jsonl')).filter((record) => record.id === 'slow');
     expect(slow, 'the slow task ran once, on the code that took it').toEqual([expect.objectContaining({ version: 2 })]);
     // Version 3 took over in between: its close hook ran when version 4 replaced it.
