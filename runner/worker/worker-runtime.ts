@@ -65,11 +65,33 @@ function checkTaskNames(names: readonly string[], path: string, found?: string):
   }
 }
 
+/**
+ * A worker's `options` and `body` are zod 4 schemas (the runner reads `options` to make flags, and
+ * parses both with zod 4's API); `options` an object schema. A zod 3 schema (`_def` but no `_zod`)
+ * would otherwise fail deep inside with "Cannot read properties of undefined". Throws
+ * E_WORKER_INVALID naming the fix.
+ */
+function checkSchemas(options: unknown, body: unknown, path: string): void {
+  for (const [key, schema] of [['options', options], ['body', body]] as const) {
+    if (schema === undefined) continue;
+    const zod = (schema as { _zod?: { def?: { type?: unknown } } } | null)?._zod;
+    if (zod === undefined) {
+      const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
+      const why = zod3 ? 'a zod 3 schema' : 'not a zod schema';
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is ${why}: nsqworker takes zod 4 (npm install zod@^4, or import { z } from 'zod/v4' with zod 3.25)`);
+    }
+    if (key === 'options' && zod.def?.type !== 'object') {
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's options must be z.object({ ... }), not a zod ${String(zod.def?.type)} schema`);
+    }
+  }
+}
+
 function fromClass(workerClass: WorkerClass, path: string): WorkerRuntime {
   const methods = taskMethodsOf(workerClass);
   const taskNames = [...methods.keys()].sort();
   const own = methodsOf(workerClass);
   checkTaskNames(taskNames, path, `${TASK_RULE_CLASS}; methods found: ${own.length === 0 ? 'none' : own.join(', ')}`);
+  checkSchemas(workerClass.options, workerClass.body, path);
   return {
     optionsSchema: workerClass.options,
     bodySchema: workerClass.body,
@@ -110,6 +132,7 @@ function fromDefinition(definition: Parameters<typeof isWorkerDefinition>[0] & o
   const taskNames = Object.keys(def.tasks ?? {}).sort();
   const keys = Object.keys(def).filter((key) => key !== 'tasks');
   checkTaskNames(taskNames, path, `${TASK_RULE_DEFINITION}; ${def.tasks === undefined ? 'no tasks key' : 'tasks is empty'}, keys found: ${keys.join(', ') || 'none'}`);
+  checkSchemas(def.options, def.body, path);
   return {
     optionsSchema: def.options,
     bodySchema: def.body,

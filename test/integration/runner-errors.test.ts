@@ -139,6 +139,24 @@ describe('a worker that does not load', () => {
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
     expectOneLine(throws, 2, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
   });
+
+  it('with a zod 3 schema, or options that are not an object schema: one line naming the fix, exit 2', async () => {
+    const p = await project();
+    const worker = (head: string, options: string): string =>
+      `import { defineWorker } from 'nsqworker';\n${head}\nexport default defineWorker({ options: ${options}, tasks: { async x() {} } });\n`;
+    // zod 4's package carries zod 3's API at zod/v3: schemas as a project on zod 3 makes them.
+    await p.writeWorker('bad', 'zod3', worker("import { z } from 'zod/v3';", 'z.object({ n: z.number().default(1) })'));
+    await p.writeWorker('bad', 'notobject', worker("import { z } from 'zod';", 'z.string()'));
+    const [zod3, notObject, listed] = await Promise.all([
+      p.run(['--topic', 'bad', '--channel', 'zod3', ...FREE, '--data-path', 'd1']),
+      p.run(['--topic', 'bad', '--channel', 'notobject', ...FREE, '--data-path', 'd2']),
+      p.run(['list']),
+    ]);
+    expectOneLine(zod3, 2, "the worker's options is a zod 3 schema: nsqworker takes zod 4 (npm install zod@^4, or import { z } from 'zod/v4' with zod 3.25)");
+    expectOneLine(notObject, 2, "the worker's options must be z.object({ ... }), not a zod string schema");
+    expect(listed.stdout).toContain("bad/zod3  FAILED TO LOAD: ");
+    expect(listed.stdout).toContain('a zod 3 schema');
+  });
 });
 
 describe('a port held by another program is one line naming the flag and address, exit 1', () => {
