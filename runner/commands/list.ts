@@ -5,7 +5,9 @@
  */
 import type { CAC } from 'cac';
 import { discoverWorkers, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
+import { existsSync } from 'node:fs';
 import { loadWorker } from '../worker/loader.ts';
+import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { describeEffective, givenValueProblems } from '../config/layered-values.ts';
 import { workerOptionLayers } from '../config/worker-options.ts';
@@ -23,27 +25,25 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   const rejected = rejectedWorkerFiles(workersDir);
   if (files.length === 0 && rejected.length === 0) {
     write(noWorkersFound(workersDir));
-    return 0;
+    // No folder at all is a mistake (run elsewhere, or a wrong --workers-dir), as for a run: an empty one is not.
+    return existsSync(workersDir) ? 0 : 1;
   }
   let failures = 0;
   for (const file of files) {
     const key = `${file.topic}/${file.channel}`;
+    let runtime: WorkerRuntime;
     try {
-      const { runtime } = await loadWorker(file);
-      write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
-      const { fields, layered } = workerOptionLayers(runtime, context.config, context.configPath, key, context.env, {});
-      for (const field of fields) {
-        write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`);
-      }
-      // A value the worker's schema refuses would stop the worker at start: say so here too.
-      const schema = runtime.optionsSchema;
-      const problems = schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);
-      if (problems.length > 0) failures++;
-      for (const problem of problems) write(`    INVALID: ${problem}`);
+      ({ runtime } = await loadWorker(file));
     } catch (error) {
       failures++;
       write(`${key}  FAILED TO LOAD: ${(error as Error).message}`);
+      continue;
     }
+    write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
+    // A value the worker's schema refuses would stop the worker at start: say so here too, where it was given.
+    const problems = optionProblems(runtime, key, context, write);
+    if (problems.length > 0) failures++;
+    for (const problem of problems) write(`    INVALID: ${problem}`);
   }
   for (const file of rejected) {
     failures++;
@@ -51,6 +51,23 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   }
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
+}
+
+/** Writes the worker's options with their values; returns the problems with the values given. */
+function optionProblems(runtime: WorkerRuntime, key: string, context: ListContext, write: (line: string) => void): string[] {
+  let layers: ReturnType<typeof workerOptionLayers>;
+  try {
+    layers = workerOptionLayers(runtime, context.config, context.configPath, key, context.env, {});
+  } catch (error) {
+    // A value that does not even convert (NSQWORKER_SHIP_LIMIT=abc for a number).
+    return [(error as Error).message];
+  }
+  const { fields, layered } = layers;
+  for (const field of fields) {
+    write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`);
+  }
+  const schema = runtime.optionsSchema;
+  return schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);
 }
 
 export function registerListCommand(cli: CAC): void {

@@ -140,6 +140,7 @@ describe('usage errors exit with status 2', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`no workers/ folder in ${project.path('.')}: run nsqworker in your project's folder, or name the folder with --workers-dir`);
     expect(list.stdout).toContain(`no workers/ folder in ${project.path('.')}`);
+    expect(list.code).toBe(2);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toContain(`no folder ${project.path('nope')}/: name the folder of your workers with --workers-dir`);
   });

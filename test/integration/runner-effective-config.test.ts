@@ -101,6 +101,13 @@ describe('list and a value the worker schema refuses', () => {
     expect(audit).toContain('--label <string> (required)');
     expect(audit).not.toContain('INVALID');
 
+    // A value that does not convert, from the environment: INVALID too, under the worker's one line.
+    const unconverted = await p.run(['list'], { NSQWORKER_SLOW_THRESHOLD: 'abc' });
+    expect(unconverted.code).toBe(2);
+    expect(unconverted.stdout).toContain('    INVALID: NSQWORKER_SLOW_THRESHOLD "abc": expected a duration');
+    expect(unconverted.stdout).not.toContain('FAILED TO LOAD');
+    expect(unconverted.stdout.split('\n').filter((line) => line.startsWith('log/audit  tasks:'))).toHaveLength(1);
+
     const fine = await project();
     const ok = await fine.run(['list']);
     expect(ok.code, ok.stdout).toBe(0);
