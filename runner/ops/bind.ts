@@ -243,7 +243,9 @@ export async function bindWorker(params: {
     consumer.on('finished', () => count.finished++);
     consumer.on('requeued', (message, delayMs, error) => {
       count.requeued++;
-      log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, 'task failed: message requeued');
+      // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
+      if (error === undefined && closing !== undefined) log.warn({ messageId: message.id, attempts: message.attempts }, 'shutting down: message requeued before its task finished');
+      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, 'task failed: message requeued');
     });
     // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
     consumer.on('error', (error) => log.error({ code: (error as { code?: unknown }).code }, `consumer error: ${error.message}`));

@@ -177,6 +177,9 @@ describe('a task that ignores shutdown', () => {
     const exit = await first.waitForExit(10_000);
     expect(exit.signal).toBeNull();
     expect(exit.code, first.describe()).toBe(0);
+    // Cut off, not failed: the log says which.
+    expect(first.lines.find((line) => line.msg === 'shutting down: message requeued before its task finished')).toMatchObject({ level: 40, attempts: 1 });
+    expect(first.lines.filter((line) => line.msg === 'task failed: message requeued')).toEqual([]);
 
     const second = project.startWorker('events', 'store');
     await second.subscribed(['process']);
