@@ -4,8 +4,10 @@
  * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
+import { channelFromFileName, discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
@@ -19,7 +21,7 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { unknownFlagMessage } from './config/suggest.ts';
+import { editDistance, unknownFlagMessage } from './config/suggest.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
@@ -77,6 +79,25 @@ function availableWorkers(workersDir: string): string {
   const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
   if (found.length === 0) return `${noWorkersFound(workersDir)}${skipped}`;
   return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}${skipped}`;
+}
+
+/**
+ * A file in the topic's folder named almost as the worker should be (`_workers.ts`, another case,
+ * `.tsx`): `; is <file> it?`, else nothing.
+ */
+function nearMiss(workersDir: string, topic: string, channel: string): string {
+  let entries: string[];
+  try {
+    entries = readdirSync(join(workersDir, topic));
+  } catch {
+    return '';
+  }
+  const expected = `${topic}_${channel}_worker.ts`;
+  // Worker files of other channels are listed as found already; a slip is two edits at most, or case.
+  const found = entries
+    .filter((entry) => channelFromFileName(topic, entry) === undefined)
+    .find((entry) => editDistance(entry.toLowerCase(), expected.toLowerCase()) <= 2);
+  return found === undefined ? '' : `; is ${workersDir}/${topic}/${found} it?`;
 }
 
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
@@ -139,7 +160,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   if (file === undefined) {
     throw new RunnerError(
       RunnerErrorCode.WorkerNotFound,
-      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts; ${availableWorkers(workersDir)}`,
+      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts${nearMiss(workersDir, pre.topic, pre.channel)}; ${availableWorkers(workersDir)}`,
     );
   }
   const { runtime } = await loadWorker(file);

@@ -130,6 +130,19 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
   });
 
+  it('a file named almost as the worker should be is pointed at; the other workers of the topic are not', async () => {
+    const project = await projectWithWorker();
+    await project.write('workers/log/log_clicks_workers.ts', OPTIONS_WORKER);
+    const [slip, none] = await Promise.all([
+      project.run(['--topic', 'log', '--channel', 'clicks', ...RUN.slice(4)]),
+      project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]),
+    ]);
+    expect(slip.code).toBe(2);
+    expect(slip.stderr).toContain('create workers/log/log_clicks_worker.ts; is workers/log/log_clicks_workers.ts it?;');
+    expect(none.code).toBe(2);
+    expect(none.stderr).not.toContain(' it?');
+  });
+
   it('run outside the project (no workers/ folder here), the worker and list say where they looked and how to point elsewhere', async () => {
     const project = await projects.create();
     const [run, list, elsewhere] = await Promise.all([
