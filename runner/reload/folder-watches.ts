@@ -6,20 +6,26 @@
  * the old path and never the new folder's. So a folder whose watch tells of an entry renamed (which
  * is also how a watch tells its own folder went away) is looked at again: a new folder at the path
  * is watched afresh, and one gone is looked for every {@link MISSING_FOLDER_POLL_MS} until it is
- * back. Either way its files may have changed meanwhile, and are reported as such.
+ * back. Either way its files have changed (made again, or gone), and are reported as such.
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
-import { basename } from 'node:path';
 import type { Logger } from 'pino';
 
 /** How often, in ms, a watched folder that went away is looked for; only then is a timer running. */
 const MISSING_FOLDER_POLL_MS = 250;
 
-interface FolderWatch {
-  watcher: FSWatcher;
-  /** Which folder the watch is on: inode and device when it was opened. */
+/**
+ * Which folder a path holds: its inode and device, and its birth time, since a folder made again at
+ * once often gets the inode number of the one just deleted (ext4 does).
+ */
+interface FolderIdentity {
   ino: number;
   dev: number;
+  birthtimeMs: number;
+}
+
+interface FolderWatch extends FolderIdentity {
+  watcher: FSWatcher;
 }
 
 export interface FolderEvents {
@@ -70,21 +76,26 @@ export class FolderWatches {
     let watcher: FSWatcher;
     try {
       watcher = watch(dir, { persistent: true }, (event, name) => {
-        // A rename may be the folder's own (named by the folder's own name: the folder was deleted
-        // or moved, and a new one may be at the path already, even with the old inode number), or
-        // leave the watch on a folder no longer at the path: pass events on only from the one there.
-        if (event === 'rename' && !(name === basename(dir) ? this.reopen(dir, watcher) : this.stillThere(dir, watcher))) return;
+        // A rename may be the folder's own (deleted or moved, a new one perhaps at the path already),
+        // which leaves the watch on a folder no longer there: pass events on only from the one there.
+        if (event === 'rename' && !this.stillThere(dir, watcher)) return;
         this.events.entry(dir, typeof name === 'string' && name !== '' ? name : undefined);
       });
     } catch (error) {
-      // Gone between the stat and the watch, or not a folder: looked for again.
-      this.log.debug({ err: error, dir }, 'folder not watched');
-      this.missing.add(dir);
+      const code = (error as NodeJS.ErrnoException).code;
+      // Gone between the stat and the watch: looked for again. Anything else (ENOSPC: the system's
+      // inotify watches used up; EACCES) would not pass by waiting: said once, tried again at the next set().
+      if (code === 'ENOENT' || code === 'ENOTDIR') this.missing.add(dir);
+      else this.log.warn({ err: error, dir }, 'file watcher error: saves in this folder go unseen');
       return false;
     }
-    // On Windows a watched folder deleted ends in EPERM: the same as any other way of going away.
-    watcher.on('error', () => void this.stillThere(dir, watcher));
-    this.watches.set(dir, { watcher, ino: stats.ino, dev: stats.dev });
+    // Node closes the watch before it tells of an error (on Windows, EPERM for a folder deleted):
+    // whatever it was, the path is watched anew, or looked for.
+    watcher.on('error', (error) => {
+      this.log.warn({ err: error, dir }, 'file watcher error');
+      this.reopen(dir, watcher);
+    });
+    this.watches.set(dir, { watcher, ino: stats.ino, dev: stats.dev, birthtimeMs: stats.birthtimeMs });
     return true;
   }
 
@@ -93,7 +104,7 @@ export class FolderWatches {
     const watch = this.watches.get(dir);
     if (watch?.watcher !== watcher) return false;
     const now = statOrUndefined(dir);
-    if (now !== undefined && now.ino === watch.ino && now.dev === watch.dev) return true;
+    if (now !== undefined && now.ino === watch.ino && now.dev === watch.dev && now.birthtimeMs === watch.birthtimeMs) return true;
     return this.reopen(dir, watcher);
   }
 
@@ -102,8 +113,10 @@ export class FolderWatches {
     if (this.watches.get(dir)?.watcher !== watcher) return false;
     watcher.close();
     this.watches.delete(dir);
-    if (this.open(dir)) this.events.replaced(dir);
-    else this.pollWhileMissing();
+    const opened = this.open(dir);
+    // Its files changed either way: the folder is a new one, or it went and took them.
+    this.events.replaced(dir);
+    if (!opened) this.pollWhileMissing();
     return false;
   }
 
@@ -126,7 +139,7 @@ export class FolderWatches {
   }
 }
 
-function statOrUndefined(dir: string): { ino: number; dev: number } | undefined {
+function statOrUndefined(dir: string): FolderIdentity | undefined {
   try {
     const stats = statSync(dir);
     return stats.isDirectory() ? stats : undefined;
