@@ -169,8 +169,9 @@ export class ReloadingExecutor implements TaskExecutor {
     // second try; a crash, with no file changed, does.
     const snapshots = snapshotFiles(changed);
     if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
-    if (!existsSync(this.request.file)) {
+    if (changed.size > 0 && !existsSync(this.request.file)) {
       // Removed (nsqworker dev stops its worker for that) or moved away: nothing to load, nothing failed.
+      // After a crash (nothing changed) there is no running code to keep: the load is tried, and says why it fails.
       this.log.warn({ file: this.request.file }, 'worker file removed: the running code stays in place until the file is back');
       this.remember(snapshots);
       return;
