@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac';
 import { discoverWorkers, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { loadWorker } from '../worker/loader.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
@@ -26,7 +26,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   if (files.length === 0 && rejected.length === 0) {
     write(noWorkersFound(workersDir));
     // No folder at all is a mistake (run elsewhere, or a wrong --workers-dir), as for a run: an empty one is not.
-    return existsSync(workersDir) ? 0 : 1;
+    return isFolder(workersDir) ? 0 : 1;
   }
   let failures = 0;
   for (const file of files) {
@@ -51,6 +51,14 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   }
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Writes the worker's options with their values; returns the problems with the values given. */

@@ -111,10 +111,10 @@ export function parseLayered<S extends z.ZodObject>(schema: S, fields: readonly 
 export function givenValueProblems(schema: z.ZodObject, fields: readonly FieldSpec[], layered: LayeredValues, what: string): string[] {
   const result = schema.safeParse(layered.values);
   if (result.success) return [];
-  const given = result.error.issues.filter((issue) => {
-    const kind = layered.origins.get(String(issue.path[0]))?.kind;
-    return kind !== undefined && kind !== 'default';
-  });
+  const isGiven = (kind: ValueSourceKind | undefined): boolean => kind !== undefined && kind !== 'default';
+  // An issue of the whole object (a refine across options, an unknown key) is the given values' when any was given.
+  const anyGiven = [...layered.origins.values()].some((origin) => isGiven(origin.kind));
+  const given = result.error.issues.filter((issue) => (issue.path.length === 0 ? anyGiven : isGiven(layered.origins.get(String(issue.path[0]))?.kind)));
   return describeIssues(schema, fields, layered, what, given).problems;
 }
 

@@ -108,6 +108,14 @@ describe('list and a value the worker schema refuses', () => {
     expect(unconverted.stdout).not.toContain('FAILED TO LOAD');
     expect(unconverted.stdout.split('\n').filter((line) => line.startsWith('log/audit  tasks:'))).toHaveLength(1);
 
+    // A problem of the options together (a refine across them), with values given in the config.
+    const refined = await project(`export default { workers: { 'log/pageview': { label: 'x' } } };\n`);
+    await refined.writeWorker('log', 'pageview', WORKER.replace('  }),\n  tasks', "  }).refine((o) => o.label.length > 1, 'label too short'),\n  tasks"));
+    const refusedTogether = await refined.run(['list']);
+    expect(refusedTogether.code, refusedTogether.stdout).toBe(2);
+    expect(refusedTogether.stdout).toContain('INVALID: ');
+    expect(refusedTogether.stdout).toContain('label too short');
+
     const fine = await project();
     const ok = await fine.run(['list']);
     expect(ok.code, ok.stdout).toBe(0);
