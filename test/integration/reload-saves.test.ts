@@ -65,12 +65,14 @@ describe('saves faster than reloads', () => {
   it('a save while a swap waits for a running task: that swap completes, then the save applies', async () => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
-    // The task of 'slow' holds its child for a while (without spinning); every task says when it starts.
+    // The task of 'slow' holds its child until the file 'release' exists (looking every 20 ms, without
+    // spinning); every task says when it starts.
     const taskPrelude = [
       `appendFileSync('started.jsonl', JSON.stringify({ id: message.text() }) + '\\n');`,
-      `if (message.text() === 'slow') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);`,
+      `if (message.text() === 'slow') while (!existsSync('release')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`,
     ].join(' ');
-    const source = (version: number): string => workerSource({ version, prelude: LOADED_MARKER, taskPrelude });
+    const prelude = `import { existsSync } from 'node:fs'; ${LOADED_MARKER}`;
+    const source = (version: number): string => workerSource({ version, prelude, taskPrelude });
     await project.write(WORKER_FILE, source(2));
     await reloaded(run, 1);
 
@@ -80,10 +82,11 @@ describe('saves faster than reloads', () => {
     // Version 3 has loaded in a standby: its swap now waits for the slow task.
     await eventually(async () => ((await project.records<{ version: number }>('loaded.jsonl')).some((record) => record.version === 3) ? true : undefined), 'version 3 loaded');
     await project.write(WORKER_FILE, source(4));
+    // Held past a second, the swap says what it waits for.
+    expect(await run.waitForMessage('reload waits for 1 task(s) still running on the old code; new messages wait too')).toMatchObject({ level: 30, running: 1 });
+    await project.write('release', '');
 
     expect(await handledBy(watched, 4)).toMatchObject({ version: 4 });
-    // Held past a second, the swap said what it waited for.
-    expect(run.lines.find((line) => line.msg === 'reload waits for 1 task(s) still running on the old code; new messages wait too')).toMatchObject({ level: 30, running: 1 });
     const slow = (await project.records<Handled>('handled.jsonl')).filter((record) => record.id === 'slow');
     expect(slow, 'the slow task ran once, on the code that took it').toEqual([expect.objectContaining({ version: 2 })]);
     // Version 3 took over in between: its close hook ran when version 4 replaced it.
