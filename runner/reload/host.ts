@@ -21,7 +21,7 @@ import { defaultExportOf } from '../worker/module-exports.ts';
 import { LoadSnapshots } from './file-snapshot.ts';
 import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
-import { locateLoadFailure } from '../worker/load-failure.ts';
+import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
 import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 
@@ -141,15 +141,17 @@ process.on('message', (message: ParentToChild) => {
       // Each file the load reads that the runner does not watch yet is snapshot as it is read.
       const snapshots = new LoadSnapshots(new Set(message.watched));
       onProjectFileLoaded((path) => void snapshots.loaded(path));
-      load(message, snapshots).catch((error: unknown) =>
+      load(message, snapshots).catch((error: unknown) => {
+        const location = locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath });
         send({
           t: 'load-failed',
           error: serializeError(error),
-          location: locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath }),
-          files: projectFilesImported(message.file),
+          location,
+          // With the files an import names that are not written yet: watched, their creation reloads.
+          files: [...projectFilesImported(message.file), ...missingModuleFiles(error, location.file)],
           snapshots: snapshots.take(),
-        }),
-      );
+        });
+      });
       return;
     }
     case 'run':

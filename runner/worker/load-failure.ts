@@ -9,7 +9,7 @@
  * still has its cause and the files are at hand.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, sep } from 'node:path';
+import { dirname, extname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isOwnCode } from './own-files.ts';
 
@@ -119,4 +119,28 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     return { file, line: Number(frame[2]), column: Number(frame[3]), reason: `${error.name}: ${firstLine(message)}` };
   }
   return { file: context.workerFile, line: undefined, column: undefined, reason: `${error.name}: ${firstLine(message)}` };
+}
+
+const MISSING_MODULE = /Cannot find module '([^']+)'/;
+const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+/** A `.js` specifier in TypeScript names the `.ts` file beside it (and so on). */
+const SOURCE_OF: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
+
+/**
+ * The files a load that failed for a missing module (an import written before its file) would have
+ * loaded: the path it names with each source extension, or as a folder's index. --watch watches
+ * them, so that creating the file loads the code again. `importer`: the file whose import failed.
+ * A package's name (no path) gives none: an install brings it, not a save.
+ */
+export function missingModuleFiles(thrown: unknown, importer: string | undefined): string[] {
+  const specifier = MISSING_MODULE.exec(thrown instanceof Error ? thrown.message : String(thrown))?.[1];
+  if (specifier === undefined) return [];
+  let base: string;
+  if (specifier.startsWith('file://')) base = fileURLToPath(specifier);
+  else if (isAbsolute(specifier)) base = specifier;
+  else if (specifier.startsWith('.') && importer !== undefined) base = resolve(dirname(importer), specifier);
+  else return [];
+  const extension = extname(base);
+  if (SOURCE_EXTENSIONS.includes(extension)) return SOURCE_OF[extension] === undefined ? [base] : [base, base.slice(0, -extension.length) + SOURCE_OF[extension]];
+  return [...SOURCE_EXTENSIONS.map((ext) => base + ext), ...SOURCE_EXTENSIONS.map((ext) => `${base}${sep}index${ext}`)];
 }

@@ -94,4 +94,18 @@ describe('the watched files', () => {
     await publish('after');
     await run.waitForMessage('version', { version: 2, id: 'after' });
   });
+  it.each(['module', 'commonjs'])('an import written before its file (in a folder not there yet), "type": "%s": creating the file reloads', async (type) => {
+    const project = await projects.create();
+    await project.write('package.json', `{"type":"${type}"}\n`);
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ task: [says(1)] }));
+    const head = ["import { EXTRA } from '../../lib/extra';", 'void EXTRA;'];
+    await project.writeWorker('log', 'pageview', noopWorker({ head, task: [says(2)] }));
+    const failed = await run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 'the refused load');
+    expect(String(failed.msg)).toMatch(/Cannot find module '.*lib\/extra'/);
+
+    await project.write('lib/extra.ts', 'export const EXTRA = 1;\n');
+    await run.waitForMessage('worker code reloaded', { reloads: 1 });
+    await publish('after');
+    await run.waitForMessage('version', { version: 2, id: 'after' });
+  });
 });
