@@ -4,8 +4,7 @@
  * naming rule (they would otherwise be left out without a word).
  */
 import type { CAC } from 'cac';
-import { discoverWorkers, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
-import { statSync } from 'node:fs';
+import { discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
@@ -26,7 +25,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   if (files.length === 0 && rejected.length === 0) {
     write(noWorkersFound(workersDir));
     // No folder at all is a mistake (run elsewhere, or a wrong --workers-dir), as for a run: an empty one is not.
-    return isFolder(workersDir) ? 0 : 1;
+    return isDirectory(workersDir) ? 0 : 1;
   }
   let failures = 0;
   for (const file of files) {
@@ -51,14 +50,6 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   }
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Writes the worker's options with their values; returns the problems with the values given. */

@@ -6,7 +6,7 @@
  * folder's) is reported with the rule, not skipped without a word; other files are ignored. The
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -36,7 +36,7 @@ export function namingRule(workersDir: string): string {
  * usual cause is a command run outside the project's folder); else the naming rule.
  */
 export function noWorkersFound(workersDir: string): string {
-  if (!existsSync(workersDir)) {
+  if (!isDirectory(workersDir)) {
     if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
     return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
   }
@@ -55,7 +55,8 @@ export function channelFromFileName(topic: string, fileName: string): string | u
   return channel.length > 0 && isValidChannelName(channel) ? channel : undefined;
 }
 
-function isDirectory(path: string): boolean {
+/** Whether `path` is a folder (false when missing or a file). */
+export function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {
