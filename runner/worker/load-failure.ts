@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isOwnCode } from './own-files.ts';
+import { WORKER_EXTENSIONS } from './discover.ts';
 
 /** Where a load failed, as far as it can be told: the file and line to fix, and why. */
 export interface LoadFailureLocation {
@@ -122,7 +123,6 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
 }
 
 const MISSING_MODULE = /Cannot find module '([^']+)'/;
-const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 /** A `.js` specifier in TypeScript names the `.ts` file beside it (and so on). */
 const SOURCE_OF: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
@@ -141,6 +141,6 @@ export function missingModuleFiles(thrown: unknown, importer: string | undefined
   else if (specifier.startsWith('.') && importer !== undefined) base = resolve(dirname(importer), specifier);
   else return [];
   const extension = extname(base);
-  if (SOURCE_EXTENSIONS.includes(extension)) return SOURCE_OF[extension] === undefined ? [base] : [base, base.slice(0, -extension.length) + SOURCE_OF[extension]];
-  return [...SOURCE_EXTENSIONS.map((ext) => base + ext), ...SOURCE_EXTENSIONS.map((ext) => `${base}${sep}index${ext}`)];
+  if ((WORKER_EXTENSIONS as readonly string[]).includes(extension)) return SOURCE_OF[extension] === undefined ? [base] : [base, base.slice(0, -extension.length) + SOURCE_OF[extension]];
+  return [...WORKER_EXTENSIONS.map((ext) => base + ext), ...WORKER_EXTENSIONS.map((ext) => `${base}${sep}index${ext}`)];
 }
