@@ -10,17 +10,18 @@
  * sees every entry change by name, so a replaced file is still seen.
  *
  * The folders are watched with Node's own `fs.watch` (folder-watches.ts, which also follows a folder
- * deleted and made again, or moved), each event taken as the operating system reported it. chokidar (which `nsqworker dev` uses for the workers folder) reads a watched folder
- * again at every event in it, of any file, to keep its list of entries: the project folder, which
- * holds the config file, also holds what a worker writes as it runs (a log, a file per message),
- * and a worker appending to a file 200 times a second made the runner read the folder and lstat each
- * entry 200 times a second, a quarter of a core here, taken from the standby starting beside it. An
- * event's own file name is all this watcher needs.
+ * deleted and made again, or moved), each event taken as the operating system reported it.
+ * chokidar (which `nsqworker dev` uses for the workers folder) reads a watched folder again at every
+ * event in it, of any file, to keep its list of entries: the project folder, which holds the config
+ * file, also holds what a worker writes as it runs (a log, a file per message), and a worker
+ * appending to a file 200 times a second made the runner read the folder and lstat each entry 200
+ * times a second, a quarter of a core here, taken from the standby starting beside it. An event's
+ * own file name is all this watcher needs.
  */
 import { statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
-import { isOwnCode } from '../worker/own-files.ts';
+import { isProjectFile } from '../worker/own-files.ts';
 import { unchangedSince, type FileSnapshot } from './file-snapshot.ts';
 import { FolderWatches } from './folder-watches.ts';
 
@@ -50,11 +51,8 @@ function looksHalfSaved(file: string): boolean {
 /** Files worth watching: the project's own, not dependencies nor nsqworker's own sources. */
 export function watchableFiles(files: readonly string[], workersDir: string, configPath: string | undefined): string[] {
   const workersRoot = resolve(workersDir) + sep;
-  return files.filter((file) => {
-    if (file.includes(`${sep}node_modules${sep}`)) return false;
-    if (file === configPath || file.startsWith(workersRoot)) return true;
-    return !isOwnCode(file);
-  });
+  // The workers folder and the config file are the project's even inside this package (its example workers).
+  return files.filter((file) => (file === configPath || file.startsWith(workersRoot) ? !file.includes(`${sep}node_modules${sep}`) : isProjectFile(file)));
 }
 
 export class ProjectWatcher {
