@@ -82,8 +82,10 @@ function availableWorkers(workersDir: string): string {
 }
 
 /**
- * A file in the topic's folder named almost as the worker should be (`_workers.ts`, another case,
- * `.tsx`): `; is <file> it?`, else nothing.
+ * `; is <file> it?` for a file in the topic's folder named almost as the worker should be
+ * (`_workers.ts`, `.tsx`, a letter off: two edits at most, in any case), else nothing. Worker files
+ * of the topic's other channels (a channel in another case among them) are not offered: they are
+ * listed as found.
  */
 function nearMiss(workersDir: string, topic: string, channel: string): string {
   let entries: string[];
@@ -92,12 +94,9 @@ function nearMiss(workersDir: string, topic: string, channel: string): string {
   } catch {
     return '';
   }
-  const expected = `${topic}_${channel}_worker.ts`;
-  // Worker files of other channels are listed as found already; a slip is two edits at most, or case.
-  const found = entries
-    .filter((entry) => channelFromFileName(topic, entry) === undefined)
-    .find((entry) => editDistance(entry.toLowerCase(), expected.toLowerCase()) <= 2);
-  return found === undefined ? '' : `; is ${workersDir}/${topic}/${found} it?`;
+  const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
+  const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find((entry) => editDistance(entry.toLowerCase(), expected) <= 2);
+  return found === undefined ? '' : `; is ${join(workersDir, topic, found)} it?`;
 }
 
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
