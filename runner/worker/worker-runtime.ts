@@ -78,7 +78,7 @@ function checkSchemas(options: unknown, body: unknown, path: string): void {
     if (zod === undefined) {
       const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
       const why = zod3 ? 'a zod 3 schema' : 'not a zod schema';
-      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is ${why}: nsqworker takes zod 4 (npm install zod@^4, or import { z } from 'zod/v4' with zod 3.25)`);
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is ${why}: nsqworker takes zod 4 (import { z } from 'zod' with zod 4 installed: npm install zod@^4; or from 'zod/v4' with zod 3.25)`);
     }
     if (key === 'options' && zod.def?.type !== 'object') {
       throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's options must be z.object({ ... }), not a zod ${String(zod.def?.type)} schema`);

@@ -152,7 +152,7 @@ describe('a worker that does not load', () => {
       p.run(['--topic', 'bad', '--channel', 'notobject', ...FREE, '--data-path', 'd2']),
       p.run(['list']),
     ]);
-    expectOneLine(zod3, 2, "the worker's options is a zod 3 schema: nsqworker takes zod 4 (npm install zod@^4, or import { z } from 'zod/v4' with zod 3.25)");
+    expectOneLine(zod3, 2, "the worker's options is a zod 3 schema: nsqworker takes zod 4 (import { z } from 'zod' with zod 4 installed: npm install zod@^4; or from 'zod/v4' with zod 3.25)");
     expectOneLine(notObject, 2, "the worker's options must be z.object({ ... }), not a zod string schema");
     expect(listed.stdout).toContain("bad/zod3  FAILED TO LOAD: ");
     expect(listed.stdout).toContain('a zod 3 schema');
