@@ -73,15 +73,20 @@ export class MpubFormatError extends Error {
   }
 }
 
-/** Splits an MPUB body into message bodies (slices, not copies), checking every bound as nsqd does. */
-export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
+/**
+ * Finds the messages of an MPUB body, checking every bound as nsqd does (`nsqd/protocol_v2.go`
+ * readMPUB). Returns them as ranges of `body`, flat: message i is `body[ranges[2i], ranges[2i+1])`,
+ * so that a broker can copy each to its destination without an object per message. Throws
+ * {@link MpubFormatError} with nsqd's code and words.
+ */
+export function parseMpubRanges(body: Buffer, limits: MpubLimits): number[] {
   if (body.length < 4) throw new MpubFormatError('E_BAD_BODY', 'MPUB failed to read message count');
   const count = body.readInt32BE(0);
   const maxMessages = Math.floor((limits.maxBodySize - 4) / 5);
   if (count <= 0 || count > maxMessages) throw new MpubFormatError('E_BAD_BODY', `MPUB invalid message count ${count}`);
   // Grown as messages are found rather than allocated at `count`: a 12-byte body claiming a million
   // messages must not cost a million-slot array before it fails.
-  const messages: Buffer[] = [];
+  const ranges: number[] = [];
   let offset = 4;
   for (let i = 0; i < count; i++) {
     if (body.length - offset < 4) {
@@ -94,8 +99,16 @@ export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
       throw new MpubFormatError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${limits.maxMsgSize}`);
     }
     if (body.length - offset < size) throw new MpubFormatError('E_BAD_MESSAGE', 'MPUB failed to read message body');
-    messages.push(body.subarray(offset, offset + size));
+    ranges.push(offset, offset + size);
     offset += size;
   }
+  return ranges;
+}
+
+/** Splits an MPUB body into message bodies (slices, not copies); the checks and errors of {@link parseMpubRanges}. */
+export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
+  const ranges = parseMpubRanges(body, limits);
+  const messages: Buffer[] = [];
+  for (let i = 0; i < ranges.length; i += 2) messages.push(body.subarray(ranges[i], ranges[i + 1]));
   return messages;
 }

@@ -92,27 +92,51 @@ export class Backlog {
 
   private lastDiskError: unknown;
 
+  /**
+   * New messages go to disk, unbuffered by memory: records are there already, and this is not sync
+   * mode (whose puts are journaled through message objects). The MPUB write-through then appends
+   * records itself, with {@link appendRecord}.
+   */
+  get writesThrough(): boolean {
+    return this.disk !== undefined && this.disk.depth > 0 && !this.durable;
+  }
+
+  /**
+   * Appends one record, `header` (a message's 26 bytes) followed by the body `frame[start, end)`.
+   * Returns false when the write failed: the broker turns unhealthy and the caller must `put` the
+   * message instead, which keeps it in memory.
+   */
+  appendRecord(header: Buffer, frame: Buffer, start: number, end: number): boolean {
+    return this.disk !== undefined && this.recordOnDisk(this.disk, header, frame, start, end);
+  }
+
   private tryPut(message: BrokerMessage): boolean {
     const disk = this.disk;
     if (this.memory.length < this.options.memQueueSize && (disk === undefined || disk.depth === 0)) {
       this.memory.push(message);
-    } else if (disk !== undefined) {
-      const health = this.options.health;
-      try {
-        this.writeToDisk(disk, message);
-      } catch (error) {
-        // As nsqd: a failed backend write makes the broker unhealthy (/ping 500).
-        this.lastDiskError = error;
-        health?.diskWriteFailed(error);
-        return false;
-      }
-      if (health !== undefined && !health.healthy) health.diskWriteSucceeded();
+      return true;
     }
     // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
+    if (disk === undefined) return true;
+    writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
+    return this.recordOnDisk(disk, this.header, message.body, 0, message.body.length);
+  }
+
+  private recordOnDisk(disk: DiskQueue, header: Buffer, body: Buffer, start: number, end: number): boolean {
+    const health = this.options.health;
+    try {
+      disk.put(header, body, start, end);
+    } catch (error) {
+      // As nsqd: a failed backend write makes the broker unhealthy (/ping 500).
+      this.lastDiskError = error;
+      health?.diskWriteFailed(error);
+      return false;
+    }
+    if (health !== undefined && !health.healthy) health.diskWriteSucceeded();
     return true;
   }
 
-  /** The message's record: its header made in one scratch buffer, then header and body appended as one. */
+  /** The message's record: its header made in one scratch buffer, then header and body appended as one; throws. */
   private writeToDisk(disk: DiskQueue, message: BrokerMessage): void {
     writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
     disk.put(this.header, message.body);

@@ -56,15 +56,17 @@ export class RecordWriter {
   }
 
   /**
-   * Appends one record whose payload is `head` followed by `tail` (a message's header and body, so
-   * that no buffer is made to join them); throws (changing nothing) when a write it needed failed.
+   * Appends one record whose payload is `head` followed by `tail[tailStart, tailEnd)` (a message's
+   * header and body, so that no buffer is made to join them, nor a view of a body inside an MPUB
+   * frame); throws (changing nothing) when a write it needed failed.
    */
-  append(head: Buffer, tail: Buffer = EMPTY): void {
-    const length = head.length + tail.length;
+  append(head: Buffer, tail: Buffer = EMPTY, tailStart = 0, tailEnd: number = tail.length): void {
+    const tailLength = tailEnd - tailStart;
+    const length = head.length + tailLength;
     const total = 4 + length;
     if (total > WRITE_BUFFER_SIZE) {
       this.flush();
-      this.writeDirect(head, tail);
+      this.writeDirect(head, tail, tailStart, tailLength);
       return;
     }
     if (this.bufLen + total > WRITE_BUFFER_SIZE) this.flush();
@@ -72,7 +74,8 @@ export class RecordWriter {
     const at = this.bufLen;
     buf.writeInt32BE(length, at);
     buf.set(head, at + 4);
-    if (tail.length > 0) buf.set(tail, at + 4 + head.length);
+    // TypedArray#set on a view, not Buffer#copy: copy makes the same view after checking its arguments.
+    if (tailLength > 0) buf.set(new Uint8Array(tail.buffer, tail.byteOffset + tailStart, tailLength), at + 4 + head.length);
     this.bufLen += total;
   }
 
@@ -183,13 +186,13 @@ export class RecordWriter {
   }
 
   /** A record larger than the buffer goes straight to the file; the buffer is empty here. */
-  private writeDirect(head: Buffer, tail: Buffer): void {
+  private writeDirect(head: Buffer, tail: Buffer, tailStart: number, tailLength: number): void {
     if (this.fd < 0) this.openFile();
-    const length = head.length + tail.length;
+    const length = head.length + tailLength;
     this.header.writeInt32BE(length, 0);
     writeFully(this.fd, this.header, 0, 4, this.written);
     writeFully(this.fd, head, 0, head.length, this.written + 4);
-    writeFully(this.fd, tail, 0, tail.length, this.written + 4 + head.length);
+    writeFully(this.fd, tail, tailStart, tailLength, this.written + 4 + head.length);
     this.written += 4 + length;
     this.flushedSeq++;
   }

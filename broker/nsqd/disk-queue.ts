@@ -49,14 +49,14 @@ export class DiskQueue extends DiskQueueState {
   }
 
   /**
-   * Appends a record whose payload is `payload`, or `payload` followed by `tail` (a message's header
-   * and body: nothing is allocated to join them). Throws a {@link DiskQueueError} when the payload
+   * Appends a record whose payload is `payload`, or `payload` followed by `tail[tailStart, tailEnd)`
+   * (a message's header and body: nothing is allocated to join them). Throws a {@link DiskQueueError} when the payload
    * size is out of range, the queue is closed, or the record could not be accepted: in durable mode,
    * when it is not on disk; otherwise only when the write buffer was full and could not be written.
    */
-  put(payload: Buffer, tail?: Buffer): void {
+  put(payload: Buffer, tail?: Buffer, tailStart = 0, tailEnd: number = tail === undefined ? 0 : tail.length): void {
     if (this.closed) throw closedError(this.name);
-    const length = payload.length + (tail === undefined ? 0 : tail.length);
+    const length = payload.length + tailEnd - tailStart;
     if (length < this.minMsgSize || length > this.maxMsgSize) {
       throw new DiskQueueError(
         DiskQueueErrorCode.InvalidMessageSize,
@@ -67,7 +67,7 @@ export class DiskQueue extends DiskQueueState {
     try {
       const writePos = this.writePos;
       if (writePos > 0 && writePos + total > this.maxBytesPerFile) this.rollWriteFile();
-      this.writer.append(payload, tail);
+      this.writer.append(payload, tail, tailStart, tailEnd);
     } catch (err) {
       throw ioError(err, `put to disk queue ${this.name}`);
     }

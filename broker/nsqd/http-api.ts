@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
+import { parseMpubRanges, MpubFormatError } from '../../protocol/commands.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
 import type { ClientConnection } from './client-connection.ts';
@@ -134,30 +134,30 @@ async function publishMany(ctx: HttpContext, req: IncomingMessage, res: ServerRe
   const binary = binaryParam !== null && binaryParam !== 'false' && binaryParam !== '0';
   const { body, tooBig } = await readBody(req, maxBodySize);
   if (tooBig) throw new HttpError(413, 'BODY_TOO_BIG');
-  let bodies: Buffer[];
+  let ranges: number[];
   if (binary) {
     try {
-      bodies = parseMpubBody(body, { maxMsgSize, maxBodySize });
+      ranges = parseMpubRanges(body, { maxMsgSize, maxBodySize });
     } catch (error) {
       if (error instanceof MpubFormatError) throw new HttpError(413, error.code.slice(2));
       throw error;
     }
   } else {
-    bodies = [];
+    ranges = [];
     let start = 0;
     while (start < body.length) {
       let end = body.indexOf(0x0a, start);
       if (end < 0) end = body.length;
       if (end > start) {
         if (end - start > maxMsgSize) throw new HttpError(413, 'MSG_TOO_BIG');
-        bodies.push(body.subarray(start, end));
+        ranges.push(start, end);
       }
       start = end + 1;
     }
   }
   if (ctx.nsqd.exiting) throw new HttpError(503, 'EXITING');
   putOrFail(ctx, () => {
-    topic.publishAll(bodies);
+    topic.publishAll(body, ranges);
   });
   sendText(res, 'OK');
 }

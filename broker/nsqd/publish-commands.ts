@@ -3,7 +3,7 @@
  * errors shared with IDENTIFY and AUTH, and the auth check each publish makes.
  */
 import type { Command } from '../../protocol/command-parser.ts';
-import { parseMpubBody, MpubFormatError } from '../../protocol/commands.ts';
+import { parseMpubRanges, MpubFormatError } from '../../protocol/commands.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { isValidTopicName } from '../../protocol/names.ts';
 import { checkAuth } from './auth-commands.ts';
@@ -103,9 +103,9 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
   if (!client.nsqd.exiting) client.nsqd.getOrCreateTopic(topicName);
   const { maxBodySize, maxMsgSize } = client.nsqd.options;
   const body = requireBody(command, 'MPUB', maxBodySize, MPUB_BODY);
-  let bodies: Buffer[];
+  let ranges: number[];
   try {
-    bodies = parseMpubBody(body, { maxBodySize, maxMsgSize });
+    ranges = parseMpubRanges(body, { maxBodySize, maxMsgSize });
   } catch (error) {
     if (error instanceof MpubFormatError) throw new ProtocolError(error.code, error.description);
     throw error;
@@ -114,11 +114,11 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
   if (nsqd.exiting) throw new ProtocolError(ErrorCode.MpubFailed, 'MPUB failed exiting');
   const topic = nsqd.getOrCreateTopic(topicName);
   try {
-    topic.publishAll(bodies);
+    topic.publishAll(body, ranges);
   } catch (error) {
     throw putFailed(ErrorCode.MpubFailed, 'MPUB', error);
   }
-  acknowledge(client, topicName, bodies.length);
+  acknowledge(client, topicName, ranges.length / 2);
 }
 
 export function publishDeferred(client: ClientConnection, command: Command): Promise<void> | void {

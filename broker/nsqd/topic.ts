@@ -3,7 +3,7 @@
  * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
-import { nowNs } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, nowNs, writeTimestamp } from '../../protocol/message.ts';
 import { deadlineNow } from './deadline-clock.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
@@ -34,6 +34,8 @@ export class Topic {
   messageBytes = 0;
   private draining: NodeJS.Immediate | undefined;
   private readonly drainBatch = (): void => this.drain();
+  /** Where publishAll makes each record's message header when it writes through to disk. */
+  private readonly recordHeader = Buffer.allocUnsafe(MESSAGE_HEADER_SIZE);
 
   constructor(
     readonly name: string,
@@ -59,14 +61,52 @@ export class Topic {
   }
 
   /**
-   * The bodies of one MPUB (or HTTP /mpub), published in order: the clock is read once for the
-   * batch, so its messages share a timestamp. Throws at the first disk write that fails; the
-   * messages before it stay published, as in nsqd.
+   * The messages of one MPUB (or HTTP /mpub), `frame[ranges[2i], ranges[2i + 1])`, published in
+   * order: the clock is read once for the batch, so its messages share a timestamp. Throws at the
+   * first disk write that fails; the messages before it stay published, as in nsqd.
+   *
+   * While every channel's new messages go to disk (its backlog is past --mem-queue-size), each
+   * message's record is copied from the frame straight into the channels' disk queues: no message
+   * object, id string or body view is made for a message that would only be written and dropped.
    */
-  publishAll(bodies: readonly Buffer[]): void {
+  publishAll(frame: Buffer, ranges: readonly number[]): void {
     const nowMs = Date.now();
     const timestampNs = nowNs();
-    for (const body of bodies) this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, body));
+    for (let i = 0; i < ranges.length; i += 2) {
+      if (this.canWriteThrough()) return this.writeThrough(frame, ranges, i, nowMs, timestampNs);
+      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame.subarray(ranges[i], ranges[i + 1])));
+    }
+  }
+
+  /** Messages `i` on of a batch, into every channel's disk queue (see publishAll). */
+  private writeThrough(frame: Buffer, ranges: readonly number[], i: number, nowMs: number, timestampNs: number): void {
+    const channels = [...this.channels.values()];
+    const header = this.recordHeader;
+    writeTimestamp(header, 0, timestampNs);
+    header.writeUInt16BE(0, 8); // attempts
+    for (; i < ranges.length; i += 2) {
+      const start = ranges[i]!;
+      const end = ranges[i + 1]!;
+      this.ids.writeNext(header, 10, nowMs);
+      for (const channel of channels) {
+        if (channel.backlog.appendRecord(header, frame, start, end)) {
+          channel.messageCount++;
+        } else {
+          // The write failed: the message object after all, which the channel keeps in memory.
+          channel.put(new BrokerMessage(header.toString('latin1', 10, MESSAGE_HEADER_SIZE), timestampNs, frame.subarray(start, end)));
+        }
+      }
+      this.messageCount++;
+      this.messageBytes += end - start;
+    }
+    for (const channel of channels) channel.pump();
+  }
+
+  /** New messages would go straight to every channel's disk queue (see publishAll). */
+  private canWriteThrough(): boolean {
+    if (!this.canDispatch()) return false;
+    for (const channel of this.channels.values()) if (!channel.backlog.writesThrough) return false;
+    return true;
   }
 
   /** Accepts a published message. */

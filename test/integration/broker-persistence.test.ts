@@ -218,7 +218,10 @@ describe('disk backlog', () => {
   });
 
   it('drains a backlog far deeper than mem-queue-size completely and in order per channel, rolling files', async () => {
+    // Past mem-queue-size an MPUB writes its records straight from the frame (Topic.publishAll):
+    // every copy must still carry the id, timestamp and attempts a message object would have.
     const total = 20_000;
+    const publishedFrom = Date.now();
     const broker = await harness.start({ memQueueSize: 100, maxBytesPerFile: 64 * 1024 });
     const dataPath = broker.nsqd.options.dataPath;
     const topic = uniqueName();
@@ -240,8 +243,11 @@ describe('disk backlog', () => {
     const files = readdirSync(dataPath).filter((f) => f.startsWith(`${topic}:first.diskqueue.`) && f.endsWith('.dat') && !f.includes('meta'));
     expect(files.length).toBeGreaterThan(2);
 
+    const publishedTo = Date.now();
     const next = new Map(channels.map((c) => [c, 0]));
+    const ids = new Map(channels.map((c) => [c, [] as string[]]));
     const outOfOrder: string[] = [];
+    const badHeaders: string[] = [];
     const consumers = await Promise.all(
       channels.map((channel) =>
         harness.drainer(broker.tcpAddress, topic, channel, 2500, (message) => {
@@ -249,11 +255,21 @@ describe('disk backlog', () => {
           const got = message.body.toString();
           if (got !== `n${expected}` && outOfOrder.length < 5) outOfOrder.push(`${channel}: expected n${expected}, got ${got}`);
           next.set(channel, expected + 1);
+          ids.get(channel)!.push(message.id);
+          const ms = message.timestampNs / 1e6;
+          if ((message.attempts !== 1 || ms < publishedFrom - 1 || ms > publishedTo + 1) && badHeaders.length < 5) {
+            badHeaders.push(`${channel} ${got}: attempts ${message.attempts}, timestamp ${ms} ms`);
+          }
         }),
       ),
     );
     await Promise.all(consumers.map((consumer) => consumer.waitForCount(total, 20_000)));
     expect(outOfOrder).toEqual([]);
+    expect(badHeaders).toEqual([]);
+    // Each channel's copy has the message's one id; ids increase in publish order.
+    const [firstIds, secondIds] = channels.map((channel) => ids.get(channel)!);
+    expect(secondIds).toEqual(firstIds);
+    expect(firstIds!.every((id, i) => /^[0-9a-f]{16}$/.test(id) && (i === 0 || id > firstIds![i - 1]!))).toBe(true);
     for (const channel of channels) {
       const drained = await waitFor(async () => {
         const c = await channelStats(broker, topic, channel);
@@ -500,6 +516,33 @@ describe('disk write failure inside the broker', () => {
     expect((await channelStats(broker, topic, 'c')).timeout_count).toBe(1);
     expect(broker.nsqd.health).toMatch(/^NOK - /);
     expect((await httpRequest(broker.httpAddress, 'GET', '/ping')).status).toBe(500);
+  });
+
+  it('an MPUB past mem-queue-size whose disk writes fail keeps every message in memory; all are delivered', async () => {
+    // Records of 90 bytes: two fill the channel's first file, then its next file cannot be made.
+    // The MPUB writes its records straight to the disk queue (Topic.publishAll); once the write
+    // buffer is full and cannot be written, each message falls back to a message object in memory.
+    const broker = await harness.start({ memQueueSize: 0, maxBytesPerFile: 200 });
+    const dataPath = broker.nsqd.options.dataPath;
+    const topic = uniqueName();
+    await post(broker, `/topic/create?topic=${topic}`);
+    await post(broker, `/channel/create?topic=${topic}&channel=c`);
+    await publish(broker, topic, [body(0), body(1)]);
+    const blocker = join(dataPath, `${topic}:c.diskqueue.000001.dat`);
+    mkdirSync(blocker);
+    const total = 4000; // past the 256 KiB write buffer
+    const producer = await harness.connect(broker.tcpAddress);
+    producer.send(encodeMpub(topic, Array.from({ length: total - 2 }, (_, i) => Buffer.from(body(i + 2)))));
+    await producer.expectResponse('OK');
+    expect(broker.nsqd.health).toMatch(/^NOK - /);
+    expect((await channelStats(broker, topic, 'c')).depth).toBe(total);
+
+    rmdirSync(blocker);
+    const seen = new Set<string>();
+    const consumer = await harness.drainer(broker.tcpAddress, topic, 'c', 500, (message) => seen.add(message.body.toString()));
+    await consumer.waitForCount(total, 20_000);
+    expect(seen.size).toBe(total);
+    expect([...seen].map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 
   it('a shutdown that cannot write one queue still persists the others and nsqd.dat', async () => {

@@ -26,6 +26,19 @@ describe('MessageIdGenerator', () => {
     expect(decode(second)).toEqual({ ms: 1_796_000_000_123, nodeId: 987, sequence: 1 });
   });
 
+  it('writeNext writes the bytes of the id next would make', () => {
+    vi.useFakeTimers({ now: 1_796_000_000_000 });
+    const strings = new MessageIdGenerator(5);
+    const bytes = new MessageIdGenerator(5);
+    const target = Buffer.alloc(20, 0x2e);
+    for (let i = 0; i < 5000; i++) {
+      bytes.writeNext(target, 2);
+      expect(target.toString('latin1', 2, 18)).toBe(strings.next());
+    }
+    // Nothing outside the 16 bytes is touched.
+    expect(target.toString('latin1', 0, 2) + target.toString('latin1', 18)).toBe('....');
+  });
+
   it('stays unique and increasing past 4,096 ids in one millisecond, and when the clock goes back', () => {
     vi.useFakeTimers({ now: 1_796_000_000_000 });
     const ids = new MessageIdGenerator(1);
