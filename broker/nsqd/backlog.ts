@@ -119,7 +119,7 @@ export class Backlog {
     // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
     if (disk === undefined) return true;
     writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
-    return this.recordOnDisk(disk, this.header, message.body, 0, message.body.length);
+    return this.recordOnDisk(disk, this.header, message.source, message.bodyStart, message.bodyEnd);
   }
 
   private recordOnDisk(disk: DiskQueue, header: Buffer, body: Buffer, start: number, end: number): boolean {
@@ -139,7 +139,7 @@ export class Backlog {
   /** The message's record: its header made in one scratch buffer, then header and body appended as one; throws. */
   private writeToDisk(disk: DiskQueue, message: BrokerMessage): void {
     writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
-    disk.put(this.header, message.body);
+    disk.put(this.header, message.source, message.bodyStart, message.bodyEnd);
   }
 
   shift(): BrokerMessage | undefined {
@@ -149,7 +149,8 @@ export class Backlog {
     if (payload === undefined) return undefined;
     // The fields straight from the record (decodeMessagePayload's, without its intermediate object).
     checkMessagePayload(payload);
-    const message = new BrokerMessage(payload.toString('latin1', 10, MESSAGE_HEADER_SIZE), readTimestamp(payload, 0), payload.subarray(MESSAGE_HEADER_SIZE), payload.readUInt16BE(8));
+    // The body stays where it is in the record.
+    const message = new BrokerMessage(payload.toString('latin1', 10, MESSAGE_HEADER_SIZE), readTimestamp(payload, 0), payload, payload.readUInt16BE(8), MESSAGE_HEADER_SIZE);
     if (this.durable) message.diskSeq = this.disk.lastReadSeq;
     return message;
   }

@@ -104,7 +104,7 @@ export class DeferredJournal implements Committable {
     if (!message.journaled) return;
     message.journaled = false;
     if (!this.live.delete(message.id)) return;
-    this.liveBytes -= HEADER + ADD_FIXED + 26 + message.body.length;
+    this.liveBytes -= HEADER + ADD_FIXED + 26 + message.bodyLength;
     const need = this.pendingLength + HEADER + DONE_BODY;
     if (need > this.pendingDone.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, this.pendingDone.length * 2, 1024));
@@ -192,7 +192,7 @@ export class DeferredJournal implements Committable {
 
   private track(message: BrokerMessage): void {
     this.live.set(message.id, message);
-    this.liveBytes += HEADER + ADD_FIXED + 26 + message.body.length;
+    this.liveBytes += HEADER + ADD_FIXED + 26 + message.bodyLength;
   }
 
   /** A failed append may have left part of a record: cut the file back to its last whole record. */

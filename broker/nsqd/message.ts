@@ -2,6 +2,12 @@
  * A message as one channel holds it. The body is shared between the copies a topic hands to its
  * channels (it is never mutated); everything else is per channel, because each channel tracks its
  * own delivery, attempts and deadlines.
+ *
+ * The body is a range of a buffer it shares, not a view of its own: an MPUB's messages all point
+ * into its frame, and a message read from disk into its record. A view per message was a third of
+ * a waiting message's bytes, and most of the garbage collection while a backlog built up in
+ * memory (in-process, 1,000,000 messages published in MPUBs of 200: about 1,560 ns of CPU a
+ * message with a view each, 850 without).
  */
 import type { TimestampNs } from '../../protocol/message.ts';
 
@@ -46,17 +52,33 @@ export class BrokerMessage {
   /** Sync mode: its deferral is recorded in the channel's journal (deferred-journal.ts). */
   journaled = false;
 
+  /**
+   * The body is `source[bodyStart, bodyEnd)`, by default all of `source`. `source` is never
+   * written to, by the message or anyone holding it.
+   */
   constructor(
     readonly id: string,
     readonly timestampNs: TimestampNs,
-    readonly body: Buffer,
+    readonly source: Buffer,
     attempts = 0,
+    readonly bodyStart = 0,
+    readonly bodyEnd: number = source.length,
   ) {
     this.attempts = attempts;
   }
 
+  /** The body as a view of `source` (made at each call: the hot paths use the range itself). */
+  get body(): Buffer {
+    return this.source.subarray(this.bodyStart, this.bodyEnd);
+  }
+
+  /** The body's size in bytes. */
+  get bodyLength(): number {
+    return this.bodyEnd - this.bodyStart;
+  }
+
   /** A fresh copy for another channel: same id, timestamp and body, its own delivery state. */
   copy(): BrokerMessage {
-    return new BrokerMessage(this.id, this.timestampNs, this.body, this.attempts);
+    return new BrokerMessage(this.id, this.timestampNs, this.source, this.attempts, this.bodyStart, this.bodyEnd);
   }
 }

@@ -45,11 +45,15 @@ export class OutputBuffer {
   }
 
   appendMessage(message: BrokerMessage): void {
-    const dataLength = MESSAGE_HEADER_SIZE + message.body.length;
+    const { source, bodyStart } = message;
+    const bodyLength = message.bodyEnd - bodyStart;
+    const dataLength = MESSAGE_HEADER_SIZE + bodyLength;
     this.reserve(FRAME_HEADER_SIZE + dataLength);
     let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
     offset = writeMessageHeader(this.buffer, offset, message.timestampNs, message.attempts, message.id);
-    this.length = offset + message.body.copy(this.buffer, offset);
+    // A short-lived view for the copy (Buffer#copy of a range makes the same one).
+    this.buffer.set(new Uint8Array(source.buffer, source.byteOffset + bodyStart, bodyLength), offset);
+    this.length = offset + bodyLength;
     this.afterAppend();
   }
 

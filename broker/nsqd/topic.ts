@@ -74,7 +74,7 @@ export class Topic {
     const timestampNs = nowNs();
     for (let i = 0; i < ranges.length; i += 2) {
       if (this.canWriteThrough()) return this.writeThrough(frame, ranges, i, nowMs, timestampNs);
-      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame.subarray(ranges[i], ranges[i + 1])));
+      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i], ranges[i + 1]));
     }
   }
 
@@ -93,7 +93,7 @@ export class Topic {
           channel.messageCount++;
         } else {
           // The write failed: the message object after all, which the channel keeps in memory.
-          channel.put(new BrokerMessage(header.toString('latin1', 10, MESSAGE_HEADER_SIZE), timestampNs, frame.subarray(start, end)));
+          channel.put(new BrokerMessage(header.toString('latin1', 10, MESSAGE_HEADER_SIZE), timestampNs, frame, 0, start, end));
         }
       }
       this.messageCount++;
@@ -121,13 +121,13 @@ export class Topic {
       if (this.flowing && this.channels.size > 0) this.scheduleDrain();
     }
     this.messageCount++;
-    this.messageBytes += message.body.length;
+    this.messageBytes += message.bodyLength;
   }
 
   /** Accepts a deferred publish. Waiting at the topic it keeps its delay only while in memory, as in nsqd. */
   putDeferred(message: BrokerMessage, delayMs: number): void {
     this.messageCount++;
-    this.messageBytes += message.body.length;
+    this.messageBytes += message.bodyLength;
     if (!this.canDispatch()) {
       // The delay waits with the message (it used to be dropped, delivering a DPUB at once to the first SUB).
       message.deferMs = delayMs;
