@@ -19,12 +19,13 @@ import { crashBenchmark } from './crash.ts';
 import { scaleBenchmarks } from './scale.ts';
 import { fuzzBenchmark, printFuzzTable } from './fuzz.ts';
 import { heartbeatBenchmarks } from './heartbeats.ts';
+import { publishPathBenchmarks } from './publish-path.ts';
 
 function format(value: number, unit: string): string {
   if (unit === 'MB') return value.toFixed(1);
   if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(0);
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
-  if (unit === 'messages') return Math.round(value).toLocaleString('en');
+  if (unit === 'messages' || unit === 'ns') return Math.round(value).toLocaleString('en');
   return value.toFixed(1);
 }
 
@@ -136,6 +137,13 @@ await section(
   'heartbeats',
   async () => {
     printTable("Heartbeats (the broker in-process on fake sockets: its own CPU, not the kernel's)", await heartbeatBenchmarks());
+  },
+  true,
+);
+await section(
+  'publish-path',
+  async () => {
+    printTable('Publish path (the broker in-process, no sockets: CPU per message, all threads)', await publishPathBenchmarks());
   },
   true,
 );
