@@ -72,15 +72,15 @@ export class Topic {
   publishAll(frame: Buffer, ranges: readonly number[]): void {
     const nowMs = Date.now();
     const timestampNs = nowNs();
+    const channels = [...this.channels.values()];
     for (let i = 0; i < ranges.length; i += 2) {
-      if (this.canWriteThrough()) return this.writeThrough(frame, ranges, i, nowMs, timestampNs);
+      if (this.canWriteThrough(channels)) return this.writeThrough(channels, frame, ranges, i, nowMs, timestampNs);
       this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i], ranges[i + 1]));
     }
   }
 
   /** Messages `i` on of a batch, into every channel's disk queue (see publishAll). */
-  private writeThrough(frame: Buffer, ranges: readonly number[], i: number, nowMs: number, timestampNs: number): void {
-    const channels = [...this.channels.values()];
+  private writeThrough(channels: readonly Channel[], frame: Buffer, ranges: readonly number[], i: number, nowMs: number, timestampNs: number): void {
     const header = this.recordHeader;
     writeTimestamp(header, 0, timestampNs);
     header.writeUInt16BE(0, 8); // attempts
@@ -102,10 +102,10 @@ export class Topic {
     for (const channel of channels) channel.pump();
   }
 
-  /** New messages would go straight to every channel's disk queue (see publishAll). */
-  private canWriteThrough(): boolean {
+  /** New messages would go straight to every channel's disk queue (see publishAll); checked per message, so no iterator. */
+  private canWriteThrough(channels: readonly Channel[]): boolean {
     if (!this.canDispatch()) return false;
-    for (const channel of this.channels.values()) if (!channel.backlog.writesThrough) return false;
+    for (let i = 0; i < channels.length; i++) if (!channels[i]!.backlog.writesThrough) return false;
     return true;
   }
 
