@@ -95,19 +95,22 @@ export class Backlog {
   /**
    * New messages go to disk, unbuffered by memory: records are there already, and this is not sync
    * mode (whose puts are journaled through message objects). The MPUB write-through then appends
-   * records itself, with {@link appendRecord}.
+   * records itself, with {@link putRecord}.
    */
   get writesThrough(): boolean {
     return this.disk !== undefined && this.disk.depth > 0 && !this.durable;
   }
 
   /**
-   * Appends one record, `header` (a message's 26 bytes) followed by the body `frame[start, end)`.
-   * Returns false when the write failed: the broker turns unhealthy and the caller must `put` the
-   * message instead, which keeps it in memory.
+   * Queues a published message given as its record, `header` (its 26 bytes) followed by the body
+   * `frame[start, end)`: appended to the disk queue with no message object made. When the write
+   * fails, the broker turns unhealthy and the message, made from the header, is kept in memory
+   * past mem-queue-size, as `put` keeps one. For a backlog that {@link writesThrough}.
    */
-  appendRecord(header: Buffer, frame: Buffer, start: number, end: number): boolean {
-    return this.disk !== undefined && this.recordOnDisk(this.disk, header, frame, start, end);
+  putRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
+    if (this.disk !== undefined && this.recordOnDisk(this.disk, header, frame, start, end)) return;
+    const id = header.toString('latin1', 10, MESSAGE_HEADER_SIZE);
+    this.memory.push(new BrokerMessage(id, readTimestamp(header, 0), frame, header.readUInt16BE(8), start, end));
   }
 
   private tryPut(message: BrokerMessage): boolean {

@@ -89,12 +89,8 @@ export class Topic {
       const end = ranges[i + 1]!;
       this.ids.writeNext(header, 10, nowMs);
       for (const channel of channels) {
-        if (channel.backlog.appendRecord(header, frame, start, end)) {
-          channel.messageCount++;
-        } else {
-          // The write failed: the message object after all, which the channel keeps in memory.
-          channel.put(new BrokerMessage(header.toString('latin1', 10, MESSAGE_HEADER_SIZE), timestampNs, frame, 0, start, end));
-        }
+        channel.backlog.putRecord(header, frame, start, end);
+        channel.messageCount++;
       }
       this.messageCount++;
       this.messageBytes += end - start;

@@ -16,6 +16,8 @@ import type { DecodedMessage } from '../../protocol/message.ts';
 import type { BrokerHandle } from '../../broker/nsqd/server.ts';
 import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
 import type { RawClient } from './helpers/raw-client.ts';
+import type { Logger } from 'pino';
+import { RecordingLogger } from '../support/fuzz/fake-socket.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_MODULE = pathToFileURL(join(REPO_ROOT, 'broker/nsqd/server.ts')).href;
@@ -521,8 +523,10 @@ describe('disk write failure inside the broker', () => {
   it('an MPUB past mem-queue-size whose disk writes fail keeps every message in memory; all are delivered', async () => {
     // Records of 90 bytes: two fill the channel's first file, then its next file cannot be made.
     // The MPUB writes its records straight to the disk queue (Topic.publishAll); once the write
-    // buffer is full and cannot be written, each message falls back to a message object in memory.
-    const broker = await harness.start({ memQueueSize: 0, maxBytesPerFile: 200 });
+    // buffer is full and cannot be written, each message is kept as a message object in memory,
+    // after one write attempt (one error line) each.
+    const logger = new RecordingLogger();
+    const broker = await harness.start({ memQueueSize: 0, maxBytesPerFile: 200, logger: logger as unknown as Logger });
     const dataPath = broker.nsqd.options.dataPath;
     const topic = uniqueName();
     await post(broker, `/topic/create?topic=${topic}`);
@@ -536,6 +540,9 @@ describe('disk write failure inside the broker', () => {
     await producer.expectResponse('OK');
     expect(broker.nsqd.health).toMatch(/^NOK - /);
     expect((await channelStats(broker, topic, 'c')).depth).toBe(total);
+    const unhealthyLines = logger.errors.filter((line) => line.msg === 'broker unhealthy').length;
+    expect(unhealthyLines).toBeGreaterThan(0);
+    expect(unhealthyLines).toBeLessThanOrEqual(total);
 
     rmdirSync(blocker);
     const seen = new Set<string>();
