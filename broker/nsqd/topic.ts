@@ -55,6 +55,7 @@ export class Topic {
    * `/pub?defer=`), or put now. Throws when a disk write fails, so the publisher can be told.
    */
   publish(body: Buffer, deferMs = 0): void {
+    this.checkNotDeleted();
     const message = new BrokerMessage(this.ids.next(), nowNs(), body);
     if (deferMs > 0) this.putDeferred(message, deferMs);
     else this.put(message);
@@ -70,6 +71,7 @@ export class Topic {
    * object, id string or body view is made for a message that would only be written and dropped.
    */
   publishAll(frame: Buffer, ranges: readonly number[]): void {
+    this.checkNotDeleted();
     const nowMs = Date.now();
     const timestampNs = nowNs();
     const channels = [...this.channels.values()];
@@ -96,6 +98,15 @@ export class Topic {
       this.messageBytes += end - start;
     }
     for (const channel of channels) channel.pump();
+  }
+
+  /**
+   * A publisher that looked the topic up before it was deleted (HTTP /mpub reads its body after)
+   * is refused, as nsqd's Topic.PutMessages refuses with "exiting" (nsqd/topic.go): the messages
+   * would go nowhere.
+   */
+  private checkNotDeleted(): void {
+    if (this.deleted) throw new Error('exiting');
   }
 
   /** New messages would go straight to every channel's disk queue (see publishAll); checked per message, so no iterator. */

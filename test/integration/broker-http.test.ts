@@ -3,6 +3,7 @@
  * JSON shapes and field order, and the effects of each admin endpoint on delivery.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -314,6 +315,31 @@ describe('/mpub', () => {
     await expectError(post(broker, '/mpub?topic=no/slash', 'x'), 400, 'INVALID_TOPIC');
     const stats = await topicStats(broker, topic);
     expect({ messages: stats.message_count, depth: stats.depth }).toEqual({ messages: 0, depth: 0 });
+  });
+});
+
+describe('/mpub into a topic deleted while its body uploads', () => {
+  it('answers 503 EXITING, as nsqd (its topic refuses with "exiting"), and nothing is published anywhere', async () => {
+    const broker = await fixture.start();
+    const topic = uniqueName();
+    const body = 'one\ntwo\nthree\n';
+    const colon = broker.httpAddress.lastIndexOf(':');
+    const request = http.request({ host: '127.0.0.1', port: Number(broker.httpAddress.slice(colon + 1)), method: 'POST', path: `/mpub?topic=${topic}`, headers: { 'content-length': body.length } });
+    const answered = new Promise<{ status: number | undefined; text: string }>((resolve, reject) => {
+      request.on('response', (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode, text }));
+      });
+      request.on('error', reject);
+    });
+    request.write(body.slice(0, 4));
+    // nsqd makes the topic before it reads the body: once it exists, the handler holds it.
+    await waitFor(async () => (await topicStats(broker, topic)) !== undefined || undefined, 'the /mpub to make its topic');
+    await expectOk(post(broker, `/topic/delete?topic=${topic}`));
+    request.end(body.slice(4));
+    expect(await answered).toEqual({ status: 503, text: JSON.stringify({ message: 'EXITING' }) });
+    expect(await topicStats(broker, topic)).toBeUndefined();
   });
 });
 
