@@ -216,6 +216,7 @@ export class Channel {
 
   /** Defers; sync mode journals it (if not yet) and releases its queue record (kept if the journal fails). */
   private defer(message: BrokerMessage, dueAtMs: number): void {
+    message.ownBody();
     message.owner = undefined;
     message.dueAtMs = dueAtMs;
     if (this.journal !== undefined && !message.journaled) {

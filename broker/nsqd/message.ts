@@ -11,6 +11,9 @@
  */
 import type { TimestampNs } from '../../protocol/message.ts';
 
+/** How much more than its body (twice its size, plus this) a deferred message may keep alive. */
+const SHARED_SLACK_BYTES = 4096;
+
 /** Who holds a message in flight: only the owner may FIN, REQ or TOUCH it. */
 export interface MessageOwner {
   readonly id: number;
@@ -59,12 +62,28 @@ export class BrokerMessage {
   constructor(
     readonly id: string,
     readonly timestampNs: TimestampNs,
-    readonly source: Buffer,
+    public source: Buffer,
     attempts = 0,
-    readonly bodyStart = 0,
-    readonly bodyEnd: number = source.length,
+    public bodyStart = 0,
+    public bodyEnd: number = source.length,
   ) {
     this.attempts = attempts;
+  }
+
+  /**
+   * Gives the body a buffer of its own when the one it shares is much larger (a small message of a
+   * big MPUB, or a PUB's slice of its socket read): for a message kept long, deferred, which would
+   * otherwise keep all of that alive. nsqd gives every body its own allocation (readMPUB).
+   */
+  ownBody(): void {
+    const length = this.bodyEnd - this.bodyStart;
+    if (this.source.length <= 2 * length + SHARED_SLACK_BYTES) return;
+    // Not Buffer.from: a small one would be a slice of Node's shared 8 KiB pool.
+    const own = Buffer.allocUnsafeSlow(length);
+    own.set(new Uint8Array(this.source.buffer, this.source.byteOffset + this.bodyStart, length));
+    this.source = own;
+    this.bodyStart = 0;
+    this.bodyEnd = length;
   }
 
   /** The body as a view of `source` (made at each call: the hot paths use the range itself). */

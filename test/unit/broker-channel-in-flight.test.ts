@@ -89,6 +89,23 @@ describe('Channel in flight', () => {
     expect(staying.received.map((each) => each.id)).toEqual([message(1).id]);
   });
 
+  it('a message requeued with a delay stops keeping a much larger shared buffer alive; one requeued at once keeps sharing', () => {
+    // As an MPUB's messages share its frame: a 6-byte body beside a 1 MiB one.
+    const frame = Buffer.concat([Buffer.from('small!'), Buffer.alloc(1 << 20, 0x62)]);
+    const channel = newChannel();
+    const subscriber = new FakeSubscriber(60_000);
+    subscriber.readyCount = 2;
+    channel.addSubscriber(subscriber);
+    channel.put(new BrokerMessage('0000000000000001', 0, frame, 0, 0, 6));
+    channel.put(new BrokerMessage('0000000000000002', 0, frame, 0, 0, 6));
+    const [later, now] = subscriber.received;
+    channel.requeue(subscriber, later!.id, 60_000);
+    channel.requeue(subscriber, now!.id, 0);
+    expect({ body: later!.body.toString(), bytesKept: later!.source.length }).toEqual({ body: 'small!', bytesKept: 6 });
+    expect(now!.source).toBe(frame);
+    expect(channel.deferredCount).toBe(1);
+  });
+
   it.each([7, 8, 9, 10, 11, 12])('keeps the table, the lists and the timeouts in step under random FIN, REQ, TOUCH, leaving, empty and time (seed %i)', (seed) => {
     vi.useFakeTimers({ now: Date.now(), toFake: ['Date', 'setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'queueMicrotask'] });
     const random = seededRandom(seed);
