@@ -11,8 +11,11 @@
  */
 import type { TimestampNs } from '../../protocol/message.ts';
 
-/** How much more than its body (twice its size, plus this) a deferred message may keep alive. */
-const SHARED_SLACK_BYTES = 4096;
+/**
+ * How much more than its body (twice its size, plus this) a deferred message may keep alive: above
+ * Node's 8 KiB pool, whose slabs small buffers share anyway, below a socket read or an MPUB frame.
+ */
+const SHARED_SLACK_BYTES = 8192;
 
 /** Who holds a message in flight: only the owner may FIN, REQ or TOUCH it. */
 export interface MessageOwner {
@@ -71,13 +74,14 @@ export class BrokerMessage {
   }
 
   /**
-   * Gives the body a buffer of its own when the one it shares is much larger (a small message of a
+   * Gives the body memory of its own when the memory it shares is much larger (a small message of a
    * big MPUB, or a PUB's slice of its socket read): for a message kept long, deferred, which would
    * otherwise keep all of that alive. nsqd gives every body its own allocation (readMPUB).
    */
   ownBody(): void {
     const length = this.bodyEnd - this.bodyStart;
-    if (this.source.length <= 2 * length + SHARED_SLACK_BYTES) return;
+    // The memory kept alive is the whole ArrayBuffer under the view, not just `source`.
+    if (this.source.buffer.byteLength <= 2 * length + SHARED_SLACK_BYTES) return;
     // Not Buffer.from: a small one would be a slice of Node's shared 8 KiB pool.
     const own = Buffer.allocUnsafeSlow(length);
     own.set(new Uint8Array(this.source.buffer, this.source.byteOffset + this.bodyStart, length));

@@ -90,20 +90,28 @@ describe('Channel in flight', () => {
   });
 
   it('a message requeued with a delay stops keeping a much larger shared buffer alive; one requeued at once keeps sharing', () => {
-    // As an MPUB's messages share its frame: a 6-byte body beside a 1 MiB one.
+    // As an MPUB's messages share its frame: a 6-byte body beside a 1 MiB one; and as a PUB's body
+    // is a view of its 64 KiB socket read.
     const frame = Buffer.concat([Buffer.from('small!'), Buffer.alloc(1 << 20, 0x62)]);
+    const socketRead = Buffer.concat([Buffer.from('pub!'), Buffer.alloc(65_532)]);
     const channel = newChannel();
     const subscriber = new FakeSubscriber(60_000);
-    subscriber.readyCount = 2;
+    subscriber.readyCount = 3;
     channel.addSubscriber(subscriber);
     channel.put(new BrokerMessage('0000000000000001', 0, frame, 0, 0, 6));
     channel.put(new BrokerMessage('0000000000000002', 0, frame, 0, 0, 6));
-    const [later, now] = subscriber.received;
+    channel.put(new BrokerMessage('0000000000000003', 0, socketRead.subarray(0, 4)));
+    const [later, now, pub] = subscriber.received;
     channel.requeue(subscriber, later!.id, 60_000);
     channel.requeue(subscriber, now!.id, 0);
-    expect({ body: later!.body.toString(), bytesKept: later!.source.length }).toEqual({ body: 'small!', bytesKept: 6 });
+    channel.requeue(subscriber, pub!.id, 60_000);
+    const kept = (message: BrokerMessage): { body: string; bytesKept: number } => ({ body: message.body.toString(), bytesKept: message.source.buffer.byteLength });
+    expect([kept(later!), kept(pub!)]).toEqual([
+      { body: 'small!', bytesKept: 6 },
+      { body: 'pub!', bytesKept: 4 },
+    ]);
     expect(now!.source).toBe(frame);
-    expect(channel.deferredCount).toBe(1);
+    expect(channel.deferredCount).toBe(2);
   });
 
   it.each([7, 8, 9, 10, 11, 12])('keeps the table, the lists and the timeouts in step under random FIN, REQ, TOUCH, leaving, empty and time (seed %i)', (seed) => {
