@@ -125,6 +125,15 @@ describe('message payload', () => {
     expect([0, 1, 2, 258, 65535, 65536, 65537].map(attemptsOf)).toEqual(['0000', '0001', '0002', '0102', 'ffff', '0000', '0001']);
   });
 
+  it('refuses a header or timestamp that does not fit, writing nothing (stores past the end would be dropped silently)', () => {
+    const target = Buffer.alloc(30, 0xee);
+    expect(() => writeMessageHeader(target, 5, 0, 1, ID)).toThrow(RangeError);
+    expect(() => writeMessageHeader(target, -1, 0, 1, ID)).toThrow(RangeError);
+    expect(() => writeTimestamp(target, 23, 0)).toThrow(RangeError);
+    expect(target).toEqual(Buffer.alloc(30, 0xee));
+    expect(writeMessageHeader(target, 4, 0, 1, ID)).toBe(30);
+  });
+
   it('refuses an id that is not 16 characters instead of leaving stale bytes in the header', () => {
     const target = Buffer.alloc(26);
     for (const id of ['', '0123456789abcde', '0123456789abcdef0']) {
