@@ -9,6 +9,7 @@ import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
 import type { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
+import { TopicExitingError } from './topic.ts';
 import { NSQD_VERSION } from './options.ts';
 import { groupCommit } from './group-commit.ts';
 import { buildStats } from './stats.ts';
@@ -111,12 +112,15 @@ async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   sendText(res, 'OK');
 }
 
-/** nsqd answers any failed put (a disk write error) with 503 EXITING; the broker's health says why. */
+/**
+ * nsqd answers any failed put with 503 EXITING: a disk write error (the broker's health says why,
+ * logged here at error level), or a topic deleted while the request was read (an ordinary race).
+ */
 function putOrFail(ctx: HttpContext, put: () => void): void {
   try {
     put();
   } catch (error) {
-    ctx.nsqd.logger.error({ err: error }, 'HTTP publish failed');
+    if (!(error instanceof TopicExitingError)) ctx.nsqd.logger.error({ err: error }, 'HTTP publish failed');
     throw new HttpError(503, 'EXITING');
   }
   // Sync mode: OK only once the write is fsynced (with everything else pending this turn).

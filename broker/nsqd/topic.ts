@@ -9,6 +9,20 @@ import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
 import { BrokerMessage } from './message.ts';
 import { MessageIdGenerator } from './message-id.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
+
+/**
+ * A publish to a topic deleted after the publisher looked it up (HTTP /mpub reads its body after):
+ * nsqd's Topic.PutMessage(s) refuse with "exiting" (nsqd/topic.go), which it answers `E_PUB_FAILED
+ * PUB failed exiting` over TCP (E_MPUB_FAILED, E_DPUB_FAILED for MPUB and DPUB) and 503 EXITING
+ * over HTTP.
+ */
+export class TopicExitingError extends CodedError<'E_TOPIC_EXITING'> {
+  override readonly name = 'TopicExitingError';
+  constructor(readonly topic: string) {
+    super('E_TOPIC_EXITING', 'exiting');
+  }
+}
 
 /** What a topic needs from the broker around it. */
 export interface TopicHost {
@@ -52,7 +66,8 @@ export class Topic {
 
   /**
    * A published body becomes a message with a fresh id and timestamp: deferred by `deferMs` (DPUB,
-   * `/pub?defer=`), or put now. Throws when a disk write fails, so the publisher can be told.
+   * `/pub?defer=`, ms), or put now. Throws {@link TopicExitingError} when the topic was deleted, and
+   * the disk error when a write the publish depends on fails, so the publisher can be told.
    */
   publish(body: Buffer, deferMs = 0): void {
     this.checkNotDeleted();
@@ -62,13 +77,17 @@ export class Topic {
   }
 
   /**
-   * The messages of one MPUB (or HTTP /mpub), `frame[ranges[2i], ranges[2i + 1])`, published in
-   * order: the clock is read once for the batch, so its messages share a timestamp. Throws at the
-   * first disk write that fails; the messages before it stay published, as in nsqd.
+   * The messages of one MPUB (or HTTP /mpub), `frame[ranges[2i], ranges[2i + 1])` (byte offsets),
+   * published in order: the clock is read once for the batch, so its messages share a timestamp.
+   * Throws {@link TopicExitingError} when the topic was deleted; with no channel (or paused), at the
+   * first write to the topic's disk queue that fails, the messages before it staying published, as
+   * in nsqd.
    *
-   * While every channel's new messages go to disk (its backlog is past --mem-queue-size), each
-   * message's record is copied from the frame straight into the channels' disk queues: no message
-   * object, id string or body view is made for a message that would only be written and dropped.
+   * While every channel's new messages go to disk (each has messages waiting there already: past
+   * --mem-queue-size, consumers behind; not sync mode, and no ephemeral channel, which has no disk),
+   * each message's record is copied from the frame straight into the channels' disk queues: no
+   * message object or id string is made for a message that would only be written and dropped. A
+   * write that fails there keeps the message in memory (Backlog.putRecord), as a channel's put does.
    */
   publishAll(frame: Buffer, ranges: readonly number[]): void {
     this.checkNotDeleted();
@@ -77,7 +96,7 @@ export class Topic {
     const channels = [...this.channels.values()];
     for (let i = 0; i < ranges.length; i += 2) {
       if (this.canWriteThrough(channels)) return this.writeThrough(channels, frame, ranges, i, nowMs, timestampNs);
-      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i], ranges[i + 1]));
+      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i]!, ranges[i + 1]!));
     }
   }
 
@@ -90,23 +109,21 @@ export class Topic {
       const start = ranges[i]!;
       const end = ranges[i + 1]!;
       this.ids.writeNext(header, 10, nowMs);
-      for (const channel of channels) {
+      for (let c = 0; c < channels.length; c++) {
+        const channel = channels[c]!;
         channel.backlog.putRecord(header, frame, start, end);
         channel.messageCount++;
       }
       this.messageCount++;
       this.messageBytes += end - start;
     }
-    for (const channel of channels) channel.pump();
+    // No pump: messages were waiting already, so no subscriber is ready (every change that makes
+    // one ready pumps), and these only join the end of the queue.
   }
 
-  /**
-   * A publisher that looked the topic up before it was deleted (HTTP /mpub reads its body after)
-   * is refused, as nsqd's Topic.PutMessages refuses with "exiting" (nsqd/topic.go): the messages
-   * would go nowhere.
-   */
+  /** A publish to a deleted topic would go nowhere: see {@link TopicExitingError}. */
   private checkNotDeleted(): void {
-    if (this.deleted) throw new Error('exiting');
+    if (this.deleted) throw new TopicExitingError(this.name);
   }
 
   /** New messages would go straight to every channel's disk queue (see publishAll); checked per message, so no iterator. */
@@ -148,6 +165,8 @@ export class Topic {
   /** `strict`: a publish, refused (thrown) when sync mode cannot journal it. */
   private dispatchDeferred(message: BrokerMessage, delayMs: number, strict: boolean): void {
     message.deferMs = 0;
+    // Before the copies are made, so that they share the body it may take (see Channel's defer).
+    message.ownBody();
     const dueAtMs = deadlineNow() + delayMs;
     let remaining = this.channels.size;
     for (const channel of this.channels.values()) channel.putDeferred(--remaining === 0 ? message : message.copy(), dueAtMs, strict);
