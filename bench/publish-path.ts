@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import type { Row } from './broker.ts';
 
 const ROUNDS = Number(process.env.BENCH_PUBLISH_PATH_ROUNDS ?? 5);
+/** The memory queue's size, and so the messages of each phase (read by the child too). */
+const MEMORY = Number(process.env.BENCH_PUBLISH_PATH_MEMORY ?? 1_000_000);
 const CHILD = fileURLToPath(new URL('./lib/publish-path-child.ts', import.meta.url));
 
 interface Round {
@@ -36,7 +38,7 @@ export async function publishPathBenchmarks(): Promise<Row[]> {
     { metric: `${metric}, least`, unit: 'ns', higherIsBetter: false, values: { nsqworker: Math.min(...values) } },
   ];
   return [
-    ...row('CPU per message, MPUB into the memory queue (1,000,000)', rounds.map((round) => round.memoryNsPerMessage)),
-    ...row('CPU per message, MPUB past it to disk (2,000,000)', rounds.map((round) => round.diskNsPerMessage)),
+    ...row(`CPU per message, MPUB into the memory queue (${MEMORY.toLocaleString('en')})`, rounds.map((round) => round.memoryNsPerMessage)),
+    ...row(`CPU per message, MPUB past it to disk (${(2 * MEMORY).toLocaleString('en')})`, rounds.map((round) => round.diskNsPerMessage)),
   ];
 }

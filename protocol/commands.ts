@@ -1,7 +1,8 @@
 /**
  * Client → server commands: a text line ending in `\n`, split on single spaces, optionally
  * followed by `[int32 size][body]`. The encoders here are used by clients, and the MPUB body format by
- * both sides (encodeMpub, parseMpubBody); servers read commands with command-parser.ts.
+ * both sides (encodeMpub; parseMpubRanges, the broker's, and parseMpubBody); servers read commands
+ * with command-parser.ts.
  */
 
 /** The four bytes a client sends first to speak protocol V2 to nsqd. */

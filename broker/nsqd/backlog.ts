@@ -93,9 +93,10 @@ export class Backlog {
   private lastDiskError: unknown;
 
   /**
-   * New messages go to disk, unbuffered by memory: records are there already, and this is not sync
-   * mode (whose puts are journaled through message objects). The MPUB write-through then appends
-   * records itself, with {@link putRecord}.
+   * New messages go to disk, unbuffered by memory: records are there already. The MPUB write-through
+   * then appends records itself, with {@link putRecord}. Never in sync mode: there a publish whose
+   * write fails must be refused (E_MPUB_FAILED, Topic.put), where putRecord keeps the message in
+   * memory and the publisher would be told OK for a message no disk holds.
    */
   get writesThrough(): boolean {
     return this.disk !== undefined && this.disk.depth > 0 && !this.durable;

@@ -74,7 +74,7 @@ export class RecordWriter {
     const at = this.bufLen;
     buf.writeInt32BE(length, at);
     buf.set(head, at + 4);
-    // TypedArray#set on a view, not Buffer#copy: copy makes the same view after checking its arguments.
+    // TypedArray#set on a view, not Buffer#copy: on Node 20 copy makes the same view after checking its arguments.
     if (tailLength > 0) buf.set(new Uint8Array(tail.buffer, tail.byteOffset + tailStart, tailLength), at + 4 + head.length);
     this.bufLen += total;
   }

@@ -50,12 +50,17 @@ export class DiskQueue extends DiskQueueState {
 
   /**
    * Appends a record whose payload is `payload`, or `payload` followed by `tail[tailStart, tailEnd)`
-   * (a message's header and body: nothing is allocated to join them). Throws a {@link DiskQueueError} when the payload
+   * (a message's header and body: nothing is allocated to join them). Throws RangeError for a range
+   * outside `tail`, and a {@link DiskQueueError} when the payload
    * size is out of range, the queue is closed, or the record could not be accepted: in durable mode,
    * when it is not on disk; otherwise only when the write buffer was full and could not be written.
    */
   put(payload: Buffer, tail?: Buffer, tailStart = 0, tailEnd: number = tail === undefined ? 0 : tail.length): void {
     if (this.closed) throw closedError(this.name);
+    // A range outside `tail` would copy whatever lies beside it in the ArrayBuffer (Node's pool).
+    if (tail !== undefined && (tailStart < 0 || tailEnd < tailStart || tailEnd > tail.length)) {
+      throw new RangeError(`tail range ${tailStart}..${tailEnd} is outside its ${tail.length} bytes`);
+    }
     const length = payload.length + tailEnd - tailStart;
     if (length < this.minMsgSize || length > this.maxMsgSize) {
       throw new DiskQueueError(

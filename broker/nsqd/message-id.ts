@@ -36,9 +36,11 @@ export class MessageIdGenerator {
 
   /**
    * The next id written as its 16 ASCII hex bytes at `target[offset]`, without making a string: for
-   * a message that goes straight to disk (topic-write-through.ts). Same ids as {@link next}.
+   * a message that goes straight to disk (Topic.writeThrough in topic.ts). Same ids as
+   * {@link next}. Throws RangeError, writing nothing, when the 16 bytes do not fit.
    */
   writeNext(target: Buffer, offset: number, nowMs = Date.now()): void {
+    if (offset < 0 || offset + 16 > target.length) throw new RangeError(`a message id at ${offset} does not fit in ${target.length} bytes`);
     this.advance(nowMs);
     const p = this.prefix;
     for (let i = 0; i < 13; i++) target[offset + i] = p[i]!;

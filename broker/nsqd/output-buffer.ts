@@ -51,7 +51,7 @@ export class OutputBuffer {
     this.reserve(FRAME_HEADER_SIZE + dataLength);
     let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
     offset = writeMessageHeader(this.buffer, offset, message.timestampNs, message.attempts, message.id);
-    // A short-lived view for the copy (Buffer#copy of a range makes the same one).
+    // A short-lived view for the copy (on Node 20, Buffer#copy of a range makes the same one).
     this.buffer.set(new Uint8Array(source.buffer, source.byteOffset + bodyStart, bodyLength), offset);
     this.length = offset + bodyLength;
     this.afterAppend();

@@ -35,8 +35,11 @@ describe('MessageIdGenerator', () => {
       bytes.writeNext(target, 2);
       expect(target.toString('latin1', 2, 18)).toBe(strings.next());
     }
-    // Nothing outside the 16 bytes is touched.
+    // Nothing outside the 16 bytes is touched; 16 bytes that do not fit are refused, none written.
     expect(target.toString('latin1', 0, 2) + target.toString('latin1', 18)).toBe('....');
+    const tail = Buffer.alloc(20, 0x2e);
+    expect(() => bytes.writeNext(tail, 5)).toThrow(RangeError);
+    expect(tail).toEqual(Buffer.alloc(20, 0x2e));
   });
 
   it('stays unique and increasing past 4,096 ids in one millisecond, and when the clock goes back', () => {

@@ -168,6 +168,23 @@ describe('DiskQueue errors', () => {
     expect((caught as DiskQueueError).code).toBe(DiskQueueErrorCode.Io);
     expect(((caught as DiskQueueError).cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
   });
+
+  it('appends a range of a tail, in the buffer and past it, and refuses a range outside the tail', () => {
+    const q = open();
+    const head = payload(1, 26);
+    // The bodies sit inside larger buffers, as an MPUB's do in its frame.
+    const small = Buffer.concat([Buffer.from('<<'), Buffer.from('small body'), Buffer.from('>>')]);
+    const large = Buffer.concat([Buffer.alloc(3, 0x3c), payload(2, 300 * 1024), Buffer.alloc(3, 0x3e)]);
+    q.put(head, small, 2, 12);
+    q.put(head, large, 3, 3 + 300 * 1024); // past the 256 KiB write buffer: written directly
+    for (const [start, end] of [[-1, 4], [5, 4], [0, small.length + 1]]) {
+      expect(() => q.put(head, small, start, end)).toThrow(RangeError);
+    }
+    expect(q.depth).toBe(2);
+    const [first, second] = readAll(q);
+    expect(first).toEqual(Buffer.concat([head, Buffer.from('small body')]));
+    expect(second).toEqual(Buffer.concat([head, payload(2, 300 * 1024)]));
+  });
 });
 
 describe('DiskQueue files', () => {
