@@ -285,6 +285,35 @@ describe('disk backlog', () => {
     expect(left.length).toBeLessThanOrEqual(1);
   });
 
+  it('an MPUB to a channel behind (on disk) and a caught-up one: both get every message, with one id each', async () => {
+    // 'behind' has no consumer: past mem-queue-size its new messages go to disk. 'live' takes every
+    // message at once (RDY above the total), so nothing waits there. The write-through is for topics
+    // whose channels are all behind; this one mixes the two states (Topic.publishAll).
+    const total = 1000;
+    const broker = await harness.start({ memQueueSize: 100 });
+    const topic = uniqueName();
+    await post(broker, `/topic/create?topic=${topic}`);
+    await post(broker, `/channel/create?topic=${topic}&channel=behind`);
+    const live: DecodedMessage[] = [];
+    const liveConsumer = await harness.drainer(broker.tcpAddress, topic, 'live', 2500, (message) => live.push(message));
+    const producer = await harness.connect(broker.tcpAddress);
+    for (let start = 0; start < total; start += 200) {
+      producer.send(encodeMpub(topic, Array.from({ length: 200 }, (_, i) => Buffer.from(`m${start + i}`))));
+      await producer.expectResponse('OK');
+    }
+    await liveConsumer.waitForCount(total, 10_000);
+    expect((await channelStats(broker, topic, 'behind')).backend_depth).toBe(total - 100);
+
+    const behind: DecodedMessage[] = [];
+    const behindConsumer = await harness.drainer(broker.tcpAddress, topic, 'behind', 2500, (message) => behind.push(message));
+    await behindConsumer.waitForCount(total, 10_000);
+    const expected = Array.from({ length: total }, (_, i) => `m${i}`);
+    expect(live.map((m) => m.body.toString())).toEqual(expected);
+    expect(behind.map((m) => m.body.toString())).toEqual(expected);
+    expect(behind.map((m) => m.id)).toEqual(live.map((m) => m.id));
+    expect(new Set([...live, ...behind].map((m) => `${m.attempts} ${m.timestampNs > 0}`))).toEqual(new Set(['1 true']));
+  });
+
   it('a deep backlog survives a clean restart: every message delivered once', async () => {
     const total = 5000;
     const broker = await harness.start({ memQueueSize: 50, maxBytesPerFile: 32 * 1024 });
