@@ -1,8 +1,7 @@
 /**
  * Client → server commands: a text line ending in `\n`, split on single spaces, optionally
  * followed by `[int32 size][body]`. The encoders here are used by clients, and the MPUB body format by
- * both sides (encodeMpub; parseMpubRanges, the broker's, and parseMpubBody); servers read commands
- * with command-parser.ts.
+ * both sides (encodeMpub, parseMpubRanges); servers read commands with command-parser.ts.
  */
 
 /** The four bytes a client sends first to speak protocol V2 to nsqd. */
@@ -104,12 +103,4 @@ export function parseMpubRanges(body: Buffer, limits: MpubLimits): number[] {
     offset += size;
   }
   return ranges;
-}
-
-/** Splits an MPUB body into message bodies (slices, not copies); the checks and errors of {@link parseMpubRanges}. */
-export function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
-  const ranges = parseMpubRanges(body, limits);
-  const messages: Buffer[] = [];
-  for (let i = 0; i < ranges.length; i += 2) messages.push(body.subarray(ranges[i], ranges[i + 1]));
-  return messages;
 }

@@ -16,7 +16,8 @@ import {
   encodeSub,
   encodeTouch,
   MpubFormatError,
-  parseMpubBody,
+  parseMpubRanges,
+  type MpubLimits,
 } from '../../protocol/commands.ts';
 import {
   CommandParser,
@@ -429,7 +430,15 @@ describe('CommandParser', () => {
   });
 });
 
-describe('parseMpubBody', () => {
+/** The message bodies an MPUB body's ranges name. */
+function parseMpubBody(body: Buffer, limits: MpubLimits): Buffer[] {
+  const ranges = parseMpubRanges(body, limits);
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < ranges.length; i += 2) bodies.push(body.subarray(ranges[i], ranges[i + 1]));
+  return bodies;
+}
+
+describe('parseMpubRanges', () => {
   const limits = { maxMsgSize: 10, maxBodySize: 100 };
   /** `[int32 count]` then, for each item, `[int32 size][bytes]` (or just the raw bytes when given a Buffer). */
   const mpub = (count: number, ...items: (string | Buffer)[]): Buffer =>
@@ -445,7 +454,7 @@ describe('parseMpubBody', () => {
       expect(name).toBe('MpubFormatError');
       return [code, description];
     }
-    throw new Error('parseMpubBody accepted the body');
+    throw new Error('parseMpubRanges accepted the body');
   }
 
   it('splits a body into slices of it, in order', () => {

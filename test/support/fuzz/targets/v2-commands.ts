@@ -5,7 +5,7 @@
  * a body is exactly its size word long; and the cut-off command at the end of the stream is sound.
  */
 import { CommandParser, LineTooLongError, type Command } from '../../../../protocol/command-parser.ts';
-import { MpubFormatError, parseMpubBody } from '../../../../protocol/commands.ts';
+import { MpubFormatError, parseMpubRanges } from '../../../../protocol/commands.ts';
 import { parseBase10 } from '../../../../broker/nsqd/base10.ts';
 import { Fuzz, command } from '../corpus-broker.ts';
 import { Random, commandSoup, validCommandStream } from '../corpus-v2.ts';
@@ -50,11 +50,13 @@ function check(command: Command, parser: CommandParser): void {
   checkParsedCommand(command, LIMITS, parser);
   if (command.name === 'MPUB' && command.body !== undefined) {
     try {
-      const bodies = parseMpubBody(command.body, { maxMsgSize: MAX_MSG, maxBodySize: MAX_BODY });
+      const ranges = parseMpubRanges(command.body, { maxMsgSize: MAX_MSG, maxBodySize: MAX_BODY });
       let total = 4;
-      for (const body of bodies) {
-        invariant(body.length > 0 && body.length <= MAX_MSG, 'an MPUB message out of bounds');
-        total += 4 + body.length;
+      for (let i = 0; i < ranges.length; i += 2) {
+        const [start, end] = [ranges[i]!, ranges[i + 1]!];
+        invariant(end - start > 0 && end - start <= MAX_MSG, 'an MPUB message out of bounds');
+        invariant(start === total + 4 && end <= command.body.length, 'an MPUB message range not right after the one before');
+        total = end;
       }
       invariant(total <= command.body.length, 'MPUB messages longer than their body');
     } catch (error) {
