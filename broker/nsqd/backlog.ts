@@ -122,8 +122,7 @@ export class Backlog {
     }
     // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
     if (disk === undefined) return true;
-    writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
-    return this.recordOnDisk(disk, this.header, message.source, message.bodyStart, message.bodyEnd);
+    return this.recordOnDisk(disk, this.headerOf(message), message.source, message.bodyStart, message.bodyEnd);
   }
 
   private recordOnDisk(disk: DiskQueue, header: Buffer, body: Buffer, start: number, end: number): boolean {
@@ -142,8 +141,13 @@ export class Backlog {
 
   /** The message's record: its header made in one scratch buffer, then header and body appended as one; throws. */
   private writeToDisk(disk: DiskQueue, message: BrokerMessage): void {
+    disk.put(this.headerOf(message), message.source, message.bodyStart, message.bodyEnd);
+  }
+
+  /** The message's 26-byte header, made in the one scratch buffer (valid until the next call). */
+  private headerOf(message: BrokerMessage): Buffer {
     writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
-    disk.put(this.header, message.source, message.bodyStart, message.bodyEnd);
+    return this.header;
   }
 
   shift(): BrokerMessage | undefined {

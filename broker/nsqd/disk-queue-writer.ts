@@ -7,6 +7,7 @@
  * nothing (writes are positional, so a retry overwrites whatever part of a failed one landed).
  */
 import fs from 'node:fs';
+import { copyRange } from './copy-range.ts';
 import { dataFileName, writeFully } from './disk-queue-files.ts';
 
 /** Records up to this size (header included) are batched; larger ones are written directly. */
@@ -74,8 +75,7 @@ export class RecordWriter {
     const at = this.bufLen;
     buf.writeInt32BE(length, at);
     buf.set(head, at + 4);
-    // TypedArray#set on a view, not Buffer#copy: on Node 20 copy makes the same view after checking its arguments.
-    if (tailLength > 0) buf.set(new Uint8Array(tail.buffer, tail.byteOffset + tailStart, tailLength), at + 4 + head.length);
+    if (tailLength > 0) copyRange(buf, at + 4 + head.length, tail, tailStart, tailEnd);
     this.bufLen += total;
   }
 

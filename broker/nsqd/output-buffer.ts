@@ -8,6 +8,7 @@ import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/f
 import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
 import { groupCommit } from './group-commit.ts';
 import type { BrokerMessage } from './message.ts';
+import { copyRange } from './copy-range.ts';
 
 /** Writes smaller than this are copied out so the big buffer can be reused. */
 const COPY_OUT_LIMIT = 4096;
@@ -45,14 +46,12 @@ export class OutputBuffer {
   }
 
   appendMessage(message: BrokerMessage): void {
-    const { source, bodyStart } = message;
-    const bodyLength = message.bodyEnd - bodyStart;
+    const bodyLength = message.bodyLength;
     const dataLength = MESSAGE_HEADER_SIZE + bodyLength;
     this.reserve(FRAME_HEADER_SIZE + dataLength);
     let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
     offset = writeMessageHeader(this.buffer, offset, message.timestampNs, message.attempts, message.id);
-    // A short-lived view for the copy (on Node 20, Buffer#copy of a range makes the same one).
-    this.buffer.set(new Uint8Array(source.buffer, source.byteOffset + bodyStart, bodyLength), offset);
+    copyRange(this.buffer, offset, message.source, message.bodyStart, message.bodyEnd);
     this.length = offset + bodyLength;
     this.afterAppend();
   }
