@@ -96,6 +96,26 @@ export class GiveUpMessage extends Error {
   readonly code = 'E_GIVE_UP';
 }
 
+/**
+ * The control errors a handler throws are recognised by their code as well as their class: a
+ * handler may use another copy of this package (a second install, or code loaded in a fresh module
+ * graph), whose classes are not ours.
+ */
+export function isGiveUpMessage(error: unknown): boolean {
+  return error instanceof GiveUpMessage || (error as { code?: unknown } | null)?.code === 'E_GIVE_UP';
+}
+
+/** The requeue a handler asked for by throwing {@link RequeueMessage} (of any copy), or undefined. */
+export function asRequeueMessage(error: unknown): { delayMs?: number | undefined; backoff: boolean } | undefined {
+  if (error instanceof RequeueMessage) return error;
+  const candidate = error as { code?: unknown; delayMs?: unknown; backoff?: unknown } | null;
+  if (candidate?.code !== 'E_REQUEUE') return undefined;
+  return {
+    delayMs: typeof candidate.delayMs === 'number' ? candidate.delayMs : undefined,
+    backoff: candidate.backoff !== false,
+  };
+}
+
 /** Turns anything thrown into an Error, so hooks and events always get one. */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -3,32 +3,13 @@
  * arrives beyond it, and turns the handler's outcome into FIN, REQ or a give-up. The consumer's
  * connections, RDY and backoff are consumer.ts's; this file sees only messages and events.
  */
-import { coerceError, GiveUpMessage, RequeueMessage } from './errors.ts';
+import { asRequeueMessage, coerceError, isGiveUpMessage } from './errors.ts';
 import type { TypedEmitter } from './events.ts';
 import { Fifo } from './fifo.ts';
 import type { Message } from './message.ts';
 import type { ConsumerOptions } from './options.ts';
 import type { Subscription } from './consumer-connection.ts';
 import type { ConsumerEvents, GiveUpHook, MessageHandler } from './consumer-types.ts';
-
-/**
- * The control errors a handler throws are recognised by their code as well as their class: a
- * handler may use another copy of this package (a second install, or code loaded in a fresh module
- * graph), whose classes are not ours.
- */
-function isGiveUpMessage(error: unknown): boolean {
-  return error instanceof GiveUpMessage || (error as { code?: unknown } | null)?.code === 'E_GIVE_UP';
-}
-
-function asRequeueMessage(error: unknown): { delayMs?: number | undefined; backoff: boolean } | undefined {
-  if (error instanceof RequeueMessage) return error;
-  const candidate = error as { code?: unknown; delayMs?: unknown; backoff?: unknown } | null;
-  if (candidate?.code !== 'E_REQUEUE') return undefined;
-  return {
-    delayMs: typeof candidate.delayMs === 'number' ? candidate.delayMs : undefined,
-    backoff: candidate.backoff !== false,
-  };
-}
 
 /** Runs a consumer's handler; one per consumer. */
 export class HandlerRunner {

@@ -43,6 +43,9 @@ export default defineWorker({
     expect(deadLetters.messages.map((m) => m.json())).toMatchObject([{ body: 'hopeless', attempts: 1, error: 'cannot ever work' }]);
     expect(ran.filter((r) => r.body === 'hopeless').map((r) => r.attempts)).toEqual([1]);
     expect(ran.filter((r) => r.body === 'later').map((r) => r.attempts)).toEqual([1, 2]);
+    // Asked for, not failed: an info line without the error and its stack.
+    expect(run.lines.find((line) => line.msg === 'message requeued as the task asked')).toMatchObject({ level: 30, attempts: 1, delayMs: 0 });
+    expect(run.lines.filter((line) => line.msg === 'task failed: message requeued' || line.err !== undefined && JSON.stringify(line.err).includes('RequeueMessage'))).toEqual([]);
   });
 });
 
