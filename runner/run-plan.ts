@@ -5,7 +5,7 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
 import { channelFromFileName, discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
@@ -83,7 +83,8 @@ function availableWorkers(workersDir: string): string {
 
 /**
  * `; is <file> it?` for a file in the topic's folder named almost as the worker should be
- * (`_workers.ts`, `.tsx`, a letter off: two edits at most, in any case), else nothing. Worker files
+ * (`_workers.ts`, `.tsx`, a letter off: two edits at most, in any case; or without the `_worker`
+ * suffix, `<topic>_<channel>.ts`), else nothing. Worker files
  * of the topic's other channels (a channel in another case among them) are not offered: they are
  * listed as found.
  */
@@ -95,7 +96,9 @@ function nearMiss(workersDir: string, topic: string, channel: string): string {
     return '';
   }
   const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
-  const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find((entry) => editDistance(entry.toLowerCase(), expected) <= 2);
+  const unsuffixed = `${topic}_${channel}`.toLowerCase();
+  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || entry.slice(0, entry.length - extname(entry).length).toLowerCase() === unsuffixed;
+  const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
   return found === undefined ? '' : `; is ${join(workersDir, topic, found)} it?`;
 }
 

@@ -133,12 +133,16 @@ describe('usage errors exit with status 2', () => {
   it('a file named almost as the worker should be is pointed at; the other workers of the topic are not', async () => {
     const project = await projectWithWorker();
     await project.write('workers/log/log_clicks_workers.ts', OPTIONS_WORKER);
-    const [slip, none] = await Promise.all([
+    await project.write('workers/log/log_views.ts', OPTIONS_WORKER);
+    const [slip, unsuffixed, none] = await Promise.all([
       project.run(['--topic', 'log', '--channel', 'clicks', ...RUN.slice(4)]),
+      project.run(['--topic', 'log', '--channel', 'views', ...RUN.slice(4)]),
       project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]),
     ]);
     expect(slip.code).toBe(2);
     expect(slip.stderr).toContain('create workers/log/log_clicks_worker.ts; is workers/log/log_clicks_workers.ts it?;');
+    expect(unsuffixed.code).toBe(2);
+    expect(unsuffixed.stderr).toContain('create workers/log/log_views_worker.ts; is workers/log/log_views.ts it?;');
     expect(none.code).toBe(2);
     expect(none.stderr).not.toContain(' it?');
   });
