@@ -107,11 +107,13 @@ describe('usage errors exit with status 2', () => {
 
   it("a bad runner setting names the runner's flag; an unknown flag; a stray argument", async () => {
     const project = await projectWithWorker();
-    const [badSetting, unknownFlag, stray] = await Promise.all([
+    const [badSetting, unknownFlag, stray, brokerFlag] = await Promise.all([
       project.run([...RUN, '--max-attempts', '-1']),
       project.run([...RUN, '--max-atempts', '3']),
       // `--max-attempts 3 5`: the 5 would otherwise be dropped without a word.
       project.run([...RUN, '--max-attempts', '3', '5']),
+      // A flag of `nsqworker broker`, not one a few letters from a runner flag (--dedup-queue-size).
+      project.run([...RUN, '--mem-queue-size', '10']),
     ]);
     expect(badSetting.code).toBe(2);
     expect(badSetting.stderr).toMatch(/--max-attempts/);
@@ -119,6 +121,9 @@ describe('usage errors exit with status 2', () => {
     expect(unknownFlag.stderr).toContain('unknown flag --max-atempts');
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('"5"');
+    expect(brokerFlag.code).toBe(2);
+    expect(brokerFlag.stderr).toContain('--mem-queue-size is a flag of nsqworker broker');
+    expect(brokerFlag.stderr).not.toContain('did you mean');
   });
 
   it('an unknown worker lists the workers found', async () => {
