@@ -11,7 +11,7 @@ import { channelFromFileName, discoverWorkers, findWorker, namingRule, noWorkers
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
-import { parseRunArgv, type RawFlags } from './config/run-argv.ts';
+import { parseRunArgv, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
 import { fieldsOf } from './config/schema-flags.ts';
 import type { RunSettings } from './config/settings.ts';
@@ -183,7 +183,12 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     return undefined;
   }
 
-  const flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
+  let flags: RawFlags;
+  try {
+    flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
+  } catch (error) {
+    throw await placedFlagError(error);
+  }
   const runner = runnerLayers(config, configPath, env, flags);
   const settings = parseRunnerSettings(runner);
   const options = workerOptions(runtime, config, workerKey, env, flags, configPath);
@@ -191,6 +196,19 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
   return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env };
+}
+
+/**
+ * A flag of `nsqworker broker` given to a worker (`--mem-queue-size`) is said where it belongs,
+ * not matched to a runner flag a few letters away (it was `--dedup-queue-size`): the broker a worker
+ * embeds takes nsqd's defaults. The broker's flags are loaded only here, on this error: --help and
+ * a good command line never load the broker's code.
+ */
+async function placedFlagError(error: unknown): Promise<unknown> {
+  if (!(error instanceof UnknownFlagError)) return error;
+  const { BROKER_FLAGS } = await import('../broker/nsqd/options.ts');
+  if (!BROKER_FLAGS.some((spec) => spec.flag === error.flag)) return error;
+  return usage(`--${error.flag} is a flag of nsqworker broker: the broker a worker embeds takes nsqd's defaults; run nsqworker broker --${error.flag} … and point the worker at it with --nsqd-tcp-address`);
 }
 
 /** The values --help shows as in effect; the command line is read as far as it parses. */

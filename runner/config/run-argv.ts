@@ -9,19 +9,16 @@
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { FieldSpec } from './schema-flags.ts';
 import { unknownFlagMessage } from './suggest.ts';
-import { BROKER_FLAGS } from '../../broker/nsqd/options.ts';
 
-/** The flags of `nsqworker broker`: typed at a worker, said where they belong, not matched to a near name. */
-const BROKER_FLAG_NAMES = new Set(BROKER_FLAGS.map((spec) => spec.flag));
-
-/**
- * unknownFlagMessage, except for a flag of `nsqworker broker` (`--mem-queue-size`): the broker a
- * worker embeds takes nsqd's defaults, and suggesting a runner flag a few letters away (it was
- * `--dedup-queue-size`) would mislead.
- */
-function unknownRunFlag(name: string, known: readonly string[]): string {
-  if (!BROKER_FLAG_NAMES.has(name)) return unknownFlagMessage(`--${name}`, known);
-  return `--${name} is a flag of nsqworker broker: the broker a worker embeds takes nsqd's defaults; run nsqworker broker --${name} … and point the worker at it with --nsqd-tcp-address`;
+/** A flag neither the runner nor the worker declares (E_USAGE); `flag` is its name without dashes. */
+export class UnknownFlagError extends RunnerError {
+  override readonly name = 'UnknownFlagError';
+  constructor(
+    readonly flag: string,
+    known: readonly string[],
+  ) {
+    super(RunnerErrorCode.Usage, unknownFlagMessage(`--${flag}`, known));
+  }
 }
 
 /** Raw flag values keyed by camel-cased flag name (`maxInFlight`), as valuesFromFlags reads them. */
@@ -79,7 +76,7 @@ export function parseRunArgv(
         continue;
       }
     }
-    if (spec === undefined) throw usage(unknownRunFlag(name, [...byFlag.keys()]));
+    if (spec === undefined) throw new UnknownFlagError(name, [...byFlag.keys()]);
     if (spec === 'switch') {
       set(name, true);
       continue;
