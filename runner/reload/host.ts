@@ -22,7 +22,7 @@ import { LoadSnapshots } from './file-snapshot.ts';
 import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
-import { serializeError, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 
 function send(message: ChildToParent): void {
@@ -173,5 +173,9 @@ process.on('message', (message: ParentToChild) => {
 await import('../../index.ts');
 // The runner names the worker's module system and the folder for the throwaway module that warms tsx up.
 await warmUpUserCodeLoader(process.argv[3], process.argv[2] === 'commonjs' ? 'commonjs' : 'module');
+// tsx has read its cache switch (its hooks thread took a copy of the environment as it started;
+// a CommonJS worker's, started only once its code calls import(), keeps the cache on): the
+// runner's value goes, the user's stays (host-process.ts).
+if (process.env[TSX_CACHE_SWITCH] === TSX_CACHE_OFF_FOR_HOST) delete process.env[TSX_CACHE_SWITCH];
 preloadLogFormat();
 send({ t: 'warm' });

@@ -10,6 +10,14 @@ export type { LoadFailureLocation };
 import type { SecuritySettings } from '../config/client-security.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
 
+/**
+ * tsx's switch for its disk cache, and the value a runner sets it to for its children
+ * (host-process.ts): a child removes that value from its environment once tsx is registered, so
+ * the user's code, and what it starts, see the environment the user gave.
+ */
+export const TSX_CACHE_SWITCH = 'TSX_DISABLE_CACHE';
+export const TSX_CACHE_OFF_FOR_HOST = 'nsqworker-reload-host';
+
 export interface LoadRequest {
   t: 'load';
   file: string;

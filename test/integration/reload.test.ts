@@ -5,7 +5,9 @@
  * close hook runs; reloads under a steady publish load handle every message exactly once; SIGTERM
  * exits 0 and leaves no child process behind.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Producer } from '../../client/producer.ts';
@@ -27,7 +29,9 @@ import {
   reloaded,
   reloadFailed,
   startWatched,
+  WATCH_ARGS,
   workerSource,
+  writeReloadProject,
   type Closed,
   type Handled,
 } from './helpers/reload-fixture.ts';
@@ -240,3 +244,37 @@ describe('shutdown', () => {
     expect(closed.map((record) => record.version)).toEqual([1, 2]);
   });
 });
+
+describe("tsx's disk cache", () => {
+  it("is off in the children that load the code, and the user's code does not see the switch", async () => {
+    const project = await projects.create();
+    await writeReloadProject(project);
+    // tsx keeps its cache under the OS's temp folder: this run's own, to look into.
+    const tmp = project.path('tmp');
+    await mkdir(tmp);
+    const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS, { TMPDIR: tmp });
+    const { httpAddress, tcpAddress } = await run.brokerAddresses();
+    await run.subscribed([CHANNEL]);
+    const watched = { project, run, httpAddress, tcpAddress };
+    expect(await handle(watched, 'm1')).toMatchObject({ version: 1 });
+
+    const marker = `compiled-in-a-child-${process.pid}-${Date.now()}`;
+    const taskPrelude = `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null }) + '\\n');`;
+    await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude }));
+    await reloaded(run, 1);
+    expect(await handle(watched, 'm2')).toMatchObject({ version: 2 });
+    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null }]);
+
+    // The child compiled version 2; had it used the cache, the compiled code would be in a file there.
+    const cached = await cacheFiles(tmp);
+    const holding = cached.filter((file) => readFileSync(file, 'utf8').includes(marker));
+    expect(holding, `tsx cache files holding the new code, of ${cached.length}`).toEqual([]);
+  });
+});
+
+/** Every file under `dir`'s tsx cache folders (`tsx-<uid>`). */
+async function cacheFiles(dir: string): Promise<string[]> {
+  const folders = (await readdir(dir)).filter((name) => name.startsWith('tsx-')).map((name) => join(dir, name));
+  const files = await Promise.all(folders.map(async (folder) => (await readdir(folder)).map((name) => join(folder, name))));
+  return files.flat();
+}
