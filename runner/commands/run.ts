@@ -24,7 +24,7 @@ import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
-import { onShutdownSignal } from '../ops/shutdown.ts';
+import { onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
 import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 
 export interface RunningWorker {
@@ -263,34 +263,22 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
 export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
   // Signals are caught from the start: once the embedded broker is up it holds messages, and a
   // SIGTERM before the worker is bound (Node's default would kill the process there and then) must
-  // still stop it cleanly, persisting them. The signal waits for the start; a second one exits now.
-  let early: NodeJS.Signals | undefined;
-  const onEarlySignal = (signal: NodeJS.Signals): void => {
-    if (early !== undefined) process.exit(130); // nothing bound yet: the broker persists on its own close only
-    early = signal;
-  };
-  process.on('SIGTERM', onEarlySignal);
-  process.on('SIGINT', onEarlySignal);
-  let running: RunningWorker | undefined;
-  try {
-    running = await runWorker(argv);
-  } finally {
-    process.off('SIGTERM', onEarlySignal);
-    process.off('SIGINT', onEarlySignal);
-  }
-  if (running === undefined) return;
-  const worker = running;
-  onShutdownSignal(worker.logger, worker.stop, {
-    // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
-    // (Read at exit: a worker that took over a stopped broker holds a new one.)
-    beforeForcedExit: () => worker.embedded?.handle?.nsqd.persistAndClose(),
-  });
+  // still stop it cleanly, persisting them. The signal waits for the start; a second one exits now
+  // (nothing bound yet: the broker persists on its own close only).
+  const worker = await startHoldingSignals(
+    () => runWorker(argv),
+    (worker: RunningWorker) =>
+      onShutdownSignal(worker.logger, worker.stop, {
+        // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
+        // (Read at exit: a worker that took over a stopped broker holds a new one.)
+        beforeForcedExit: () => worker.embedded?.handle?.nsqd.persistAndClose(),
+      }),
+  );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.
-  void worker.fatal.then(() =>
+  void worker?.fatal.then(() =>
     worker.stop().then(
       () => process.exit(1),
       () => process.exit(1),
     ),
   );
-  if (early !== undefined) process.kill(process.pid, early);
 }

@@ -1,7 +1,8 @@
 /**
  * Signal handling shared by every long-running command: the first SIGTERM or SIGINT runs the
  * graceful stop once; a second one exits at once. Exit codes: 0 after a clean stop, 1 if it failed,
- * 130 when a second signal cut it short.
+ * 130 when a second signal cut it short. A signal that comes while the command starts waits for
+ * the start ({@link startHoldingSignals}).
  */
 import type { Logger } from 'pino';
 
@@ -38,4 +39,35 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Runs `start` with SIGTERM and SIGINT held: the first that comes meanwhile waits for the start, a
+ * second exits at once (130). Once `start` resolves to a value, `started(value)` installs the
+ * command's own handlers and a held signal is sent again, to them; resolved to undefined (nothing
+ * left running), a held signal is dropped. Rejections of `start` pass through.
+ *
+ * The command's handlers are installed before the holding ones go, in the same turn of the event
+ * loop: Node closes a signal's handle with its last listener, and a signal that handle had caught
+ * but not yet delivered (one that came in that turn) was lost with it. Seen: a SIGTERM during
+ * start-up ignored, the worker running on.
+ */
+export async function startHoldingSignals<T>(start: () => Promise<T | undefined>, started: (value: T) => void): Promise<T | undefined> {
+  let held: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals): void => {
+    if (held !== undefined) process.exit(130);
+    held = signal;
+  };
+  for (const signal of SIGNALS) process.on(signal, hold);
+  let value: T | undefined;
+  try {
+    value = await start();
+    if (value !== undefined) started(value);
+  } finally {
+    for (const signal of SIGNALS) process.off(signal, hold);
+  }
+  if (value !== undefined && held !== undefined) process.kill(process.pid, held);
+  return value;
 }
