@@ -67,6 +67,8 @@ export class HostProcess {
   private idleWaiters: Array<() => void> = [];
   private exited = false;
   private warmed = false;
+  /** Stopped by {@link pause}. */
+  private paused = false;
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
   private released = false;
   private unexpectedExitListener: ((exit: { code: number | null; signal: NodeJS.Signals | null }) => void) | undefined;
@@ -154,6 +156,7 @@ export class HostProcess {
 
   /** Loads the worker; resolves with its task names and the runner's settings in the config file (its files: {@link files}). */
   async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
+    this.resume();
     await this.warm;
     const reply = await new Promise<ChildToParent>((resolve) => {
       this.loadReply = resolve;
@@ -191,6 +194,7 @@ export class HostProcess {
   async close(deadlineMs = 5000): Promise<void> {
     this.released = true;
     if (this.exited) return;
+    this.resume();
     const closed = new Promise<void>((resolve) => {
       this.closedWaiter = resolve;
       this.child.once('exit', () => resolve());
@@ -204,6 +208,25 @@ export class HostProcess {
   kill(): void {
     this.released = true;
     if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  /**
+   * Stops the child where it is (SIGSTOP) until {@link resume}: a standby still starting, while a
+   * reload loads on the same cores (standby-pool.ts), 50-150 ms. Nothing on Windows, which has no
+   * such signal. Killing a paused child needs no resume (SIGKILL); loading into or closing one
+   * resumes it first. A runner killed in that window leaves it stopped until the kernel continues
+   * it with SIGHUP (its process group orphaned; a shell's job, a service's), which ends it.
+   */
+  pause(): void {
+    if (this.paused || this.exited || process.platform === 'win32') return;
+    this.paused = this.child.kill('SIGSTOP');
+  }
+
+  /** Lets a child paused by {@link pause} go on (SIGCONT); nothing if it is not paused. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.exited) this.child.kill('SIGCONT');
   }
 
   private onMessage(message: ChildToParent): void {

@@ -2,7 +2,7 @@
  * The standby pool of --watch: one warm standby at rest, two while the code is being edited (each
  * started a swap before it is needed), back to one after the editing window; a reload takes a warm
  * one first, else the oldest; a dead one is never handed out; none starts while a reload holds the
- * pool; close kills them all.
+ * pool, and those still starting are paused until its load is done; close kills them all.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -24,6 +24,16 @@ class FakeStandby implements Standby {
 
   kill(): void {
     this.hasExited = true;
+  }
+
+  paused = false;
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 }
 
@@ -174,6 +184,64 @@ describe('StandbyPool', () => {
     // Only the hold's own end starts what the pool lacks.
     third.release();
     expect(spawned).toHaveLength(3);
+    standbys.close();
+  });
+
+  it('pauses the standbys still starting while a reload loads, and lets them go on once the load is done', () => {
+    const { pool: standbys, spawned } = pool();
+    standbys.markEditing();
+    standbys.fill();
+    const [warm, starting] = spawned as [FakeStandby, FakeStandby];
+    warm.becomeWarm();
+    // Outside a reload nothing is paused.
+    expect(standbys.take()).toBe(warm);
+    expect(starting.paused).toBe(false);
+    standbys.fill();
+    const started = spawned[2]!;
+
+    const hold = standbys.hold();
+    expect(standbys.take()).toBe(starting);
+    expect(started.paused, 'a standby still starting, beside the load').toBe(true);
+    expect(starting.paused, 'the one taken').toBe(false);
+    hold.releaseSoon({ orOnFirstRun: true });
+    expect(started.paused, 'the load is done: the swap only waits').toBe(false);
+    hold.release();
+    standbys.close();
+  });
+
+  it('never pauses a warm standby, and a failed load lets the others go on', () => {
+    const { pool: standbys, spawned } = pool();
+    standbys.markEditing();
+    standbys.fill();
+    const [first, second] = spawned as [FakeStandby, FakeStandby];
+    second.becomeWarm();
+    const hold = standbys.hold();
+    expect(standbys.take()).toBe(second);
+    expect(first.paused).toBe(true);
+    hold.release();
+    expect(first.paused).toBe(false);
+
+    first.becomeWarm();
+    standbys.fill();
+    spawned[2]!.becomeWarm();
+    standbys.hold();
+    standbys.take();
+    expect(spawned.filter((standby) => standby.paused)).toEqual([]);
+    standbys.close();
+  });
+
+  it('resumes a paused standby that the next reload takes', () => {
+    const { pool: standbys, spawned } = pool();
+    standbys.markEditing();
+    standbys.fill();
+    const [first, second] = spawned as [FakeStandby, FakeStandby];
+    standbys.hold();
+    expect(standbys.take()).toBe(first);
+    expect(second.paused).toBe(true);
+    // The next save comes before this reload's load is done: its hold replaces this one.
+    standbys.hold();
+    expect(standbys.take()).toBe(second);
+    expect(second.paused).toBe(false);
     standbys.close();
   });
 
