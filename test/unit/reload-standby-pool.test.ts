@@ -51,6 +51,14 @@ function pool(editingWindowMs = 60_000): { pool: StandbyPool<FakeStandby>; spawn
   return { pool: created, spawned };
 }
 
+/** A pool of code being edited, filled: its two standbys, both still starting. */
+function editingPool(): { standbys: StandbyPool<FakeStandby>; spawned: FakeStandby[]; first: FakeStandby; second: FakeStandby } {
+  const { pool: standbys, spawned } = pool();
+  standbys.markEditing();
+  standbys.fill();
+  return { standbys, spawned, first: spawned[0]!, second: spawned[1]! };
+}
+
 /**
  * A swap as the executor makes one: the pool held, a standby taken, the hold to end as the new
  * code's first run settles (`settle` settles it) or at its deadline.
@@ -188,10 +196,7 @@ describe('StandbyPool', () => {
   });
 
   it('pauses the standbys still starting while a reload loads, and lets them go on once the load is done', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
-    standbys.fill();
-    const [warm, starting] = spawned as [FakeStandby, FakeStandby];
+    const { standbys, spawned, first: warm, second: starting } = editingPool();
     warm.becomeWarm();
     // Outside a reload nothing is paused.
     expect(standbys.take()).toBe(warm);
@@ -210,10 +215,7 @@ describe('StandbyPool', () => {
   });
 
   it('never pauses a warm standby, and a failed load lets the others go on', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
-    standbys.fill();
-    const [first, second] = spawned as [FakeStandby, FakeStandby];
+    const { standbys, spawned, first, second } = editingPool();
     second.becomeWarm();
     const hold = standbys.hold();
     expect(standbys.take()).toBe(second);
@@ -231,10 +233,7 @@ describe('StandbyPool', () => {
   });
 
   it('resumes a paused standby that the next reload takes', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
-    standbys.fill();
-    const [first, second] = spawned as [FakeStandby, FakeStandby];
+    const { standbys, spawned, first, second } = editingPool();
     standbys.hold();
     expect(standbys.take()).toBe(first);
     expect(second.paused).toBe(true);
