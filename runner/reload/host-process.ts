@@ -10,6 +10,7 @@ import { entryFile } from '../../package-paths.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
+import { stopGuard } from './stop-guard.ts';
 import { deserializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The host's entry: its bundle when built, its source under tests (package-paths.ts).
@@ -106,6 +107,10 @@ export class HostProcess {
     this.warm.catch(() => {});
     this.child.on('message', (message: ChildToParent) => this.onMessage(message));
     this.child.once('exit', (code, signal) => {
+      if (this.paused) {
+        this.paused = false;
+        stopGuard.forget(this.child.pid!);
+      }
       // Killed while warming up, the child left its throwaway module behind.
       if (warmUpFolder !== undefined && this.child.pid !== undefined) rmSync(warmUpModuleOf(warmUpFolder, this.child.pid, system), { force: true });
       this.onExit();
@@ -211,22 +216,21 @@ export class HostProcess {
   }
 
   /**
-   * Stops the child where it is (SIGSTOP) until {@link resume}: a standby still starting, while a
-   * reload loads on the same cores (standby-pool.ts), 50-150 ms. Nothing on Windows, which has no
-   * such signal. Killing a paused child needs no resume (SIGKILL); loading into or closing one
-   * resumes it first. A runner killed in that window leaves it stopped until the kernel continues
-   * it with SIGHUP (its process group orphaned; a shell's job, a service's), which ends it.
+   * Stops the child where it is (SIGSTOP, through stop-guard.ts, which continues it should the
+   * runner die first) until {@link resume}: a standby still starting, while a reload loads on the
+   * same cores (standby-pool.ts). Nothing where the guard cannot run (Windows). Killing a paused
+   * child needs no resume (SIGKILL); loading into or closing one resumes it first.
    */
   pause(): void {
-    if (this.paused || this.exited || process.platform === 'win32') return;
-    this.paused = this.child.kill('SIGSTOP');
+    if (this.paused || this.exited || this.child.pid === undefined) return;
+    this.paused = stopGuard.stop(this.child.pid);
   }
 
   /** Lets a child paused by {@link pause} go on (SIGCONT); nothing if it is not paused. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (!this.exited) this.child.kill('SIGCONT');
+    stopGuard.continue(this.child.pid!);
   }
 
   private onMessage(message: ChildToParent): void {

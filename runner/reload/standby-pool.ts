@@ -11,8 +11,9 @@
  * the runner's thread (5-15 ms, measured, during which no message moves) and half a second of CPU,
  * both taken from the swap on a machine of two cores. They start once the new code has handled a
  * message. And those already starting when the reload takes one are paused (SIGSTOP, see
- * HostProcess.pause) until its load is done: a load's calls between the child, tsx's thread and
- * esbuild each wait for a core, and took two to three times as long beside a standby starting.
+ * HostProcess.pause and stop-guard.ts) until its load is done, however long the worker's module
+ * takes: a load's calls between the child, tsx's thread and esbuild each wait for a core, and took
+ * two to three times as long beside a standby starting.
  * `npm run bench reload-probe`, four alternating runs each: saves 600 ms apart, median 90-120 ms
  * and max 98-377 (two of four under 150), against 138-159 and 189-257; saves 300 ms apart, where
  * the standbys' start-ups take every core there is, max 409-578 against 584-803.

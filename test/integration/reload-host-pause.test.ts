@@ -2,11 +2,12 @@
  * A reload child paused and resumed (runner/reload/host-process.ts), as the standby pool does with
  * the standbys still starting while a reload loads: a real child, its state read from /proc. Paused,
  * it is stopped; resumed, it starts up and gets warm; closed while paused, it runs its close and
- * exits on its own, not at the close's deadline.
+ * exits on its own, not at the close's deadline; and paused when its runner is killed (SIGKILL),
+ * it is continued (runner/reload/stop-guard.ts) and exits, not left stopped.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,17 +59,57 @@ seen.push('exited');
 console.log(JSON.stringify(seen));
 `;
 
+/** Runs `source` as a runner of its own (its own process group, killed after the test); its output as it comes. */
+function startRunner(name: string, source: string): { child: ReturnType<typeof spawn>; output: () => { stdout: string; stderr: string } } {
+  const file = path.join(dir, `${name}.mts`);
+  writeFileSync(file, source);
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  group = child.pid;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+/** The one-letter state of process `pid` (T: stopped, Z: exited, not yet reaped), or undefined once it is gone. */
+function stateOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe.runIf(process.platform === 'linux')('a reload child paused', () => {
   it('is stopped until resumed, then gets warm, and closes on its own while paused', async () => {
-    const file = path.join(dir, 'pause.mts');
-    writeFileSync(file, script);
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    group = child.pid;
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const { child, output } = startRunner('pause', script);
     const [code] = (await once(child, 'exit')) as [number | null];
-    expect({ code, seen: stdout.trim() }, stderr).toEqual({ code: 0, seen: '["stopped","warm","closed","exited"]' });
+    expect({ code, seen: output().stdout.trim() }, output().stderr).toEqual({ code: 0, seen: '["stopped","warm","closed","exited"]' });
+  }, 30_000);
+
+  it('is continued when its runner is killed, and exits', async () => {
+    const { child, output } = startRunner(
+      'killed-runner',
+      `import { HostProcess } from ${JSON.stringify(hostProcessModule)};
+const host = new HostProcess('module');
+host.pause();
+console.log(JSON.stringify({ pid: host.pid }));
+setInterval(() => {}, 1000);
+`,
+    );
+    await until('the runner tells the child', () => output().stdout.includes('\n'));
+    const { pid } = JSON.parse(output().stdout) as { pid: number };
+    await until('the child is stopped', () => stateOf(pid) === 'T');
+    child.kill('SIGKILL');
+    await until(`the child is gone (state ${stateOf(pid)})`, () => stateOf(pid) === undefined || stateOf(pid) === 'Z');
   }, 30_000);
 });

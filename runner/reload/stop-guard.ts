@@ -1,0 +1,92 @@
+/**
+ * Stops and continues reload children (SIGSTOP, SIGCONT) so that a runner that dies meanwhile
+ * leaves none stopped.
+ *
+ * Why a guard: a stopped process runs nothing until someone sends it SIGCONT, and only its runner
+ * would. A runner killed with SIGKILL (a supervisor's or a harness's timeout, an IDE's stop) while
+ * a standby was stopped left it stopped for good, holding the runner's stdout and stderr open, so
+ * whatever read them (a `| tee`, a test harness) waited forever. The kernel continues the stopped
+ * members of a process group that becomes orphaned, but a runner started by npm, a supervisor or a
+ * harness shares its parent's group, which lives on. So before the first stop a small shell process
+ * starts beside the runner (one per runner): it is told each child stopped and continued, and when
+ * its input closes, which the runner's death does whatever killed it, it continues those still
+ * stopped; each then sees its runner gone and exits (host.ts). It ignores SIGINT, SIGTERM and SIGHUP,
+ * which reach the runner's whole group, and ends with the runner. Where it cannot start (Windows, no
+ * /bin/sh), nothing is stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+
+/** The guard's script: `+PID` is a child stopped, `-PID` one continued or gone; at the end of input, continue the rest. */
+const GUARD_SCRIPT = `trap '' INT TERM HUP
+stopped=' '
+while read -r line; do
+  case $line in
+    +*) stopped="$stopped\${line#+} " ;;
+    -*) pid=\${line#-}
+        case $stopped in *" $pid "*) stopped="\${stopped%% $pid *} \${stopped#* $pid }" ;; esac ;;
+  esac
+done
+for pid in $stopped; do kill -CONT "$pid" 2>/dev/null; done
+`;
+
+export class StopGuard {
+  private guard: ChildProcess | undefined;
+  /** The guard could not start, or died: no more stops. */
+  private unavailable = process.platform === 'win32';
+
+  /** Stops process `pid` (SIGSTOP); false when it was not stopped (no guard, or no such process). */
+  stop(pid: number): boolean {
+    const guard = this.started();
+    if (guard === undefined) return false;
+    // The guard hears of it first: a runner killed right after the stop still has it continued.
+    this.tell(`+${pid}`);
+    try {
+      process.kill(pid, 'SIGSTOP');
+      return true;
+    } catch {
+      this.tell(`-${pid}`);
+      return false;
+    }
+  }
+
+  /** Continues process `pid`, stopped by {@link stop} (SIGCONT); one already gone is only forgotten. */
+  continue(pid: number): void {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // Gone: nothing to continue.
+    }
+    this.tell(`-${pid}`);
+  }
+
+  /** Process `pid`, stopped by {@link stop}, exited or was killed: the guard forgets it. */
+  forget(pid: number): void {
+    this.tell(`-${pid}`);
+  }
+
+  private started(): ChildProcess | undefined {
+    if (this.unavailable) return undefined;
+    if (this.guard !== undefined) return this.guard;
+    const guard = spawn('/bin/sh', ['-c', GUARD_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const lost = (): void => {
+      this.unavailable = true;
+      this.guard = undefined;
+    };
+    guard.once('error', lost);
+    guard.once('exit', lost);
+    guard.stdin!.on('error', lost);
+    // Neither keeps the runner alive: the guard ends when the runner does.
+    guard.unref();
+    (guard.stdin as Socket).unref();
+    this.guard = guard;
+    return guard;
+  }
+
+  private tell(line: string): void {
+    if (this.guard !== undefined && !this.unavailable) this.guard.stdin!.write(`${line}\n`);
+  }
+}
+
+/** The runner's one guard. */
+export const stopGuard = new StopGuard();
