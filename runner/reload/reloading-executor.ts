@@ -55,6 +55,8 @@ export class ReloadingExecutor implements TaskExecutor {
    * as that reload found it before loading it: the same content again gets the same outcome.
    */
   private readonly triedSnapshots = new Map<string, FileSnapshot>();
+  /** The child a reload loads the new code into, until that reload ends. */
+  private loading: HostProcess | undefined;
   reloads = 0;
 
   private constructor(
@@ -87,15 +89,8 @@ export class ReloadingExecutor implements TaskExecutor {
     log: Logger;
     events?: ReloadEvents;
   }): Promise<ReloadingExecutor> {
-    const executor = new ReloadingExecutor(
-      params.taskNames,
-      params.deps,
-      params.request,
-      params.publishAddresses,
-      params.workersDir,
-      params.log,
-      params.events ?? {},
-    );
+    const { taskNames, deps, request, publishAddresses, workersDir, log, events = {} } = params;
+    const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     const first = executor.spawnHost();
     // On two cores the first standby starts up beside the first child, so that a save soon after
     // the start finds it warm; a second one waits for the first load, not to slow the start more.
@@ -134,6 +129,9 @@ export class ReloadingExecutor implements TaskExecutor {
     this.aborted = true;
     this.standbys.close();
     this.active.abort();
+    // A load still going (a module awaiting at its top level, for ever perhaps) is of no use now,
+    // and shutdown waits for the reload: it ends, failed, and is not reported.
+    this.loading?.kill();
   }
 
   async close(): Promise<void> {
@@ -153,6 +151,7 @@ export class ReloadingExecutor implements TaskExecutor {
     }
     this.reloading = this.reloadOnce().finally(() => {
       this.reloading = undefined;
+      this.loading = undefined;
       if (this.reloadAgain) {
         this.reloadAgain = false;
         void this.reload();
@@ -179,6 +178,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.standbys.markEditing();
     const hold = this.standbys.hold();
     const next = this.standbys.take() ?? this.spawnHost();
+    this.loading = next;
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
@@ -194,6 +194,7 @@ export class ReloadingExecutor implements TaskExecutor {
     } catch (error) {
       next.kill();
       hold.release();
+      if (this.aborted) return;
       if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
         // Saved again while this loaded (a quick fix, or the next save began and the child read
         // it half-written): the newer content is loaded next, its outcome is the one to report.

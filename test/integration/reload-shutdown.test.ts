@@ -1,9 +1,11 @@
 /**
  * Shutdown under --watch while a reload is under way: the swap is given up, the old code finishes
- * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used).
+ * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used);
+ * a load that never ends is given up too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects } from './helpers/cli-project.ts';
+import { CliProjects, eventually } from './helpers/cli-project.ts';
+import { isAlive, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
 
 const projects = new CliProjects();
@@ -35,5 +37,24 @@ describe('SIGTERM while a swap waits for a running task', () => {
     const started = run.lines.slice(shutdown).filter((line) => line.msg === 'standby worker host starting');
     expect(started, run.describe()).toEqual([]);
     expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
+  });
+});
+
+describe('SIGTERM while the new code never finishes loading', () => {
+  it('gives the load up and exits 0, reporting no failed reload and leaving no child behind', async () => {
+    const project = await projects.create();
+    const { run } = await watchNoopWorker(project, noopWorker({}), ['--log-level', 'debug']);
+    const runner = run.child.pid!;
+
+    // A module that awaits at its top level for ever: its load never ends.
+    const head = ["console.log(JSON.stringify({ msg: 'new code loading' }));", 'await new Promise(() => {});'];
+    await project.writeWorker('log', 'pageview', noopWorker({ head }));
+    await run.waitForMessage('new code loading');
+    const children = processTree(runner).filter((pid) => pid !== runner);
+    run.kill('SIGTERM');
+
+    expect(await run.waitForExit(15_000), run.describe()).toEqual({ code: 0, signal: null });
+    expect(run.lines.filter((line) => line.msg === 'worker code reloaded' || /reload failed/.test(String(line.msg))), run.describe()).toEqual([]);
+    await eventually(async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 'every child of the runner gone');
   });
 });
