@@ -89,6 +89,8 @@ export class HostProcess {
    * `warmUpFolder`: where the child writes the throwaway module it warms tsx up with (warmUpFolder).
    */
   constructor(system: ModuleSystem, warmUpFolder?: string) {
+    // With the first child, not at the first pause, which comes as a reload loads.
+    stopGuard.prepare();
     this.child = fork(ENTRY, warmUpFolder === undefined ? [system] : [system, warmUpFolder], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

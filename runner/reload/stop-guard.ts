@@ -7,12 +7,12 @@
  * a standby was stopped left it stopped for good, holding the runner's stdout and stderr open, so
  * whatever read them (a `| tee`, a test harness) waited forever. The kernel continues the stopped
  * members of a process group that becomes orphaned, but a runner started by npm, a supervisor or a
- * harness shares its parent's group, which lives on. So before the first stop a small shell process
- * starts beside the runner (one per runner): it is told each child stopped and continued, and when
- * its input closes, which the runner's death does whatever killed it, it continues those still
- * stopped; each then sees its runner gone and exits (host.ts). It ignores SIGINT, SIGTERM and SIGHUP,
- * which reach the runner's whole group, and ends with the runner. Where it cannot start (Windows, no
- * /bin/sh), nothing is stopped.
+ * harness shares its parent's group, which lives on. So a small shell process starts beside the
+ * runner with its first reload child (one per runner): it is told each child stopped and continued,
+ * and when its input closes, which the runner's death does whatever killed it, it continues those
+ * still stopped; each then sees its runner gone and exits (host.ts). It ignores SIGINT, SIGTERM and
+ * SIGHUP, which reach the runner's whole group, and ends with the runner. Where it cannot start
+ * (Windows, no /bin/sh), nothing is stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -58,6 +58,14 @@ export class StopGuard {
       // Gone: nothing to continue.
     }
     this.tell(`-${pid}`);
+  }
+
+  /**
+   * Starts the guard now, if it can start, rather than at the first {@link stop}, which comes as a
+   * reload loads: a spawn holds the runner's thread 5-15 ms.
+   */
+  prepare(): void {
+    this.started();
   }
 
   /** Process `pid`, stopped by {@link stop}, exited or was killed: the guard forgets it. */
