@@ -25,8 +25,12 @@ import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts
 import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 
+/**
+ * Tells the parent; nothing once it is gone (killed, say, while this child was paused): the
+ * 'disconnect' below ends this process, without a stack trace for each message left to send.
+ */
 function send(message: ChildToParent): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
 }
 
 // The parent decides when this process stops: a terminal's Ctrl-C reaches the whole process group.
