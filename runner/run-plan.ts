@@ -5,7 +5,7 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { join, parse } from 'node:path';
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
 import { channelFromFileName, discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
@@ -97,7 +97,7 @@ function nearMiss(workersDir: string, topic: string, channel: string): string {
   }
   const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
   const unsuffixed = `${topic}_${channel}`.toLowerCase();
-  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || entry.slice(0, entry.length - extname(entry).length).toLowerCase() === unsuffixed;
+  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
   const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
   return found === undefined ? '' : `; is ${join(workersDir, topic, found)} it?`;
 }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/cli-project.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const hostProcessModule = pathToFileURL(path.join(repoRoot, 'runner/reload/host-process.ts')).href;
@@ -81,12 +82,9 @@ function stateOf(pid: number): string | undefined {
   }
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Polls `check` until it holds (cli-project.ts's eventually, for a condition). */
+function until(what: string, check: () => boolean): Promise<true> {
+  return eventually(() => (check() ? true : undefined), what);
 }
 
 describe.runIf(process.platform === 'linux')('a reload child paused', () => {

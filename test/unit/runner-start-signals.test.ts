@@ -48,7 +48,7 @@ ${startsSomething ? '' : "clearTimeout(lost); console.log('nothing started');"}
 
 describe('a signal during start-up', () => {
   it('that came a turn before the start ended reaches the command once it has started', async () => {
-    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setTimeout(resolve, 50));";
+    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setImmediate(resolve));";
     expect(await run('earlier-turn', during)).toEqual({ code: 0, stdout: 'stopped by SIGTERM' });
   });
 
@@ -58,12 +58,12 @@ describe('a signal during start-up', () => {
   });
 
   it('a second one exits 130 at once', async () => {
-    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setTimeout(resolve, 50)); process.kill(process.pid, 'SIGINT'); await new Promise((resolve) => setTimeout(resolve, 1000));";
+    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setImmediate(resolve)); process.kill(process.pid, 'SIGINT'); await new Promise(() => {});";
     expect(await run('second', during)).toEqual({ code: 130, stdout: '' });
   });
 
   it('is dropped when the start leaves nothing running', async () => {
-    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setTimeout(resolve, 50));";
+    const during = "process.kill(process.pid, 'SIGTERM'); await new Promise((resolve) => setImmediate(resolve));";
     expect(await run('nothing', during, false)).toEqual({ code: 0, stdout: 'nothing started' });
   });
 });
