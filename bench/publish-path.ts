@@ -1,10 +1,11 @@
 /**
- * `npm run bench publish-path`: the broker's CPU per published message without sockets, in-process
+ * `npm run bench publish-path`: the broker's CPU per message without sockets, in-process
  * (lib/publish-path-child.ts): MPUBs of 200 × 200 B into a channel's memory queue, then past it to
- * disk. The socket benchmarks (`tools`) move with the load generator, the kernel and the
- * neighbours; this isolates the broker's own publish path, for comparing one change with the
- * commit before it. Rounds (BENCH_PUBLISH_PATH_ROUNDS, 5) each in a fresh process; the median and
- * the least are shown. Ours alone: nsqd cannot be measured this way.
+ * disk; then a subscriber as nsq's bench_reader (RDY 2500, FIN each) takes them from memory, then
+ * from disk. The socket benchmarks (`tools`) move with the load generator, the kernel and the
+ * neighbours; this isolates the broker's own paths, for comparing one change with the commit
+ * before it. Rounds (BENCH_PUBLISH_PATH_ROUNDS, 5) each in a fresh process; the median and the
+ * least are shown. Ours alone: nsqd cannot be measured this way.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ const CHILD = fileURLToPath(new URL('./lib/publish-path-child.ts', import.meta.u
 interface Round {
   memoryNsPerMessage: number;
   diskNsPerMessage: number;
+  consumeMemoryNsPerMessage: number;
+  consumeDiskNsPerMessage: number;
 }
 
 const median = (values: number[]): number => {
@@ -40,5 +43,7 @@ export async function publishPathBenchmarks(): Promise<Row[]> {
   return [
     ...row(`CPU per message, MPUB into the memory queue (${MEMORY.toLocaleString('en')})`, rounds.map((round) => round.memoryNsPerMessage)),
     ...row(`CPU per message, MPUB past it to disk (${(2 * MEMORY).toLocaleString('en')})`, rounds.map((round) => round.diskNsPerMessage)),
+    ...row(`CPU per message, delivered from the memory queue and FIN'd, RDY 2500 (${MEMORY.toLocaleString('en')})`, rounds.map((round) => round.consumeMemoryNsPerMessage)),
+    ...row(`CPU per message, delivered from disk and FIN'd (${MEMORY.toLocaleString('en')})`, rounds.map((round) => round.consumeDiskNsPerMessage)),
   ];
 }

@@ -2,6 +2,7 @@
  * The server side of commands.ts: an incremental parser of command lines and their bodies, with
  * nsqd's line-length limit and per-command body bounds.
  */
+import { MESSAGE_ID_LENGTH, readMessageId } from './message.ts';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -254,7 +255,7 @@ export class CommandParser {
 }
 
 /** `FIN ` and a 16-byte message id. */
-const FIN_LINE_LENGTH = 4 + 16;
+const FIN_LINE_LENGTH = 4 + MESSAGE_ID_LENGTH;
 const SPACE = 0x20;
 
 /**
@@ -269,7 +270,7 @@ function parseFinLine(chunk: Buffer, offset: number, newline: number): Command |
   if (chunk[offset] !== 0x46 || chunk[offset + 1] !== 0x49 || chunk[offset + 2] !== 0x4e || chunk[offset + 3] !== SPACE) return undefined;
   if (chunk[newline - 1] === CARRIAGE_RETURN) return undefined;
   for (let i = offset + 4; i < newline; i++) if (chunk[i] === SPACE) return undefined;
-  return { name: 'FIN', params: ['FIN', chunk.toString('latin1', offset + 4, newline)], bodySize: -1, body: undefined };
+  return { name: 'FIN', params: ['FIN', readMessageId(chunk, offset + 4)], bodySize: -1, body: undefined };
 }
 
 /**

@@ -73,6 +73,19 @@ export function readTimestamp(source: Buffer, offset: number): TimestampNs {
   return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4);
 }
 
+/**
+ * The 16 id bytes at `source[offset]` as a latin1 string (one character per byte), as FIN, REQ and
+ * TOUCH echo it. From character codes, not `toString('latin1', …)`, whose argument handling and
+ * call into C++ cost about 190 ns an id against 65 (a 16-byte id per message read, delivered or
+ * finished). Throws RangeError when the 16 bytes are not all inside `source`.
+ */
+export function readMessageId(source: Buffer, offset: number): string {
+  if (offset < 0 || offset + MESSAGE_ID_LENGTH > source.length) throw new RangeError(`a message id at ${offset} does not fit in ${source.length} bytes`);
+  const s = source;
+  const o = offset;
+  return String.fromCharCode(s[o]!, s[o + 1]!, s[o + 2]!, s[o + 3]!, s[o + 4]!, s[o + 5]!, s[o + 6]!, s[o + 7]!, s[o + 8]!, s[o + 9]!, s[o + 10]!, s[o + 11]!, s[o + 12]!, s[o + 13]!, s[o + 14]!, s[o + 15]!);
+}
+
 /** Thrown when asked to write a message id that is not exactly 16 latin1 characters. */
 export class MessageIdError extends Error {
   override readonly name = 'MessageIdError';
@@ -150,7 +163,7 @@ export function decodeMessagePayload(payload: Buffer): DecodedMessage {
   return {
     timestampNs: readTimestamp(payload, 0),
     attempts: payload.readUInt16BE(8),
-    id: payload.toString('latin1', 10, 26),
+    id: readMessageId(payload, 10),
     body: payload.subarray(MESSAGE_HEADER_SIZE),
     payload,
   };

@@ -5,26 +5,57 @@
  * (nsq's bench_writer's shape), each a fresh buffer as a socket read gives, parsed with
  * parseMpubRanges and published with Topic.publishAll, yielding to the event loop every second
  * batch as a socket's reads would. Phase one fills the channel's memory queue; phase two publishes
- * 2 × that past it, to disk. Prints one JSON line: CPU nanoseconds per message for each phase
- * (process.cpuUsage: every thread, the garbage collector's helpers and the thread pool included).
+ * 2 × that past it, to disk. Then a subscriber as nsq's bench_reader (RDY 2500, a FIN for every
+ * message) takes the memory queue's messages, then as many from disk: each is written out as a
+ * message frame would be (its header made, its body copied). Prints one JSON line: CPU nanoseconds
+ * per message for each phase (process.cpuUsage: every thread, the garbage collector's helpers and
+ * the thread pool included).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import pino from 'pino';
+import type { Subscriber } from '../../broker/nsqd/channel.ts';
+import { copyRange } from '../../broker/nsqd/copy-range.ts';
+import { InFlightList } from '../../broker/nsqd/in-flight-list.ts';
+import type { BrokerMessage } from '../../broker/nsqd/message.ts';
 import { Nsqd } from '../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
 import { encodeMpub, parseMpubRanges } from '../../protocol/commands.ts';
+import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
 
 const MEMORY = Number(process.env.BENCH_PUBLISH_PATH_MEMORY ?? 1_000_000);
 const BATCH = 200;
+const RDY = 2500;
+
+/** bench_reader's side of a connection, without the socket: what it was sent, to FIN. */
+class Reader implements Subscriber {
+  readonly id = 1;
+  readonly inFlight = new InFlightList();
+  readonly msgTimeoutMs = 60_000;
+  readonly sampleRate = 0;
+  messageCount = 0;
+  finishCount = 0;
+  requeueCount = 0;
+  readonly sent: string[] = [];
+  private readonly frame = Buffer.allocUnsafe(64 * 1024);
+  isReady(): boolean {
+    return this.inFlight.size < RDY;
+  }
+  sendMessage(message: BrokerMessage): void {
+    const at = writeMessageHeader(this.frame, 0, message.timestampNs, message.attempts, message.id);
+    copyRange(this.frame, at, message.source, message.bodyStart, message.bodyEnd);
+    this.sent.push(message.id);
+  }
+  closeForDelete(): void {}
+}
 
 const dataPath = mkdtempSync(join(tmpdir(), 'bench-publish-path-'));
 try {
   const nsqd = new Nsqd(BrokerOptionsSchema.parse({ dataPath, memQueueSize: MEMORY }), pino({ level: 'silent' }));
   const topic = nsqd.getOrCreateTopic('sub_bench');
-  topic.getOrCreateChannel('ch');
+  const channel = topic.getOrCreateChannel('ch');
   const command = encodeMpub('sub_bench', Array.from({ length: BATCH }, () => Buffer.alloc(200, 0x61)));
   const body = command.subarray(command.indexOf(0x0a) + 5); // past "MPUB sub_bench\n" and the body size
   const limits = { maxBodySize: nsqd.options.maxBodySize, maxMsgSize: nsqd.options.maxMsgSize };
@@ -39,9 +70,28 @@ try {
     const cpu = process.cpuUsage(cpu0);
     return ((cpu.user + cpu.system) * 1000) / messages;
   };
+  const reader = new Reader();
+  let finished = 0;
+  const consume = async (messages: number): Promise<number> => {
+    const cpu0 = process.cpuUsage();
+    const goal = finished + messages;
+    while (finished < goal) {
+      // FIN what was sent (each FIN delivers the next), yielding as a socket's reads would.
+      const batch = reader.sent.splice(0, Math.min(RDY, goal - finished));
+      for (const id of batch) channel.finish(reader, id);
+      finished += batch.length;
+      await nextTurn();
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) * 1000) / messages;
+  };
   const memoryNsPerMessage = await phase(MEMORY);
   const diskNsPerMessage = await phase(2 * MEMORY);
-  console.log(JSON.stringify({ memoryNsPerMessage, diskNsPerMessage }));
+  channel.addSubscriber(reader);
+  channel.pump();
+  const consumeMemoryNsPerMessage = await consume(MEMORY);
+  const consumeDiskNsPerMessage = await consume(MEMORY);
+  console.log(JSON.stringify({ memoryNsPerMessage, diskNsPerMessage, consumeMemoryNsPerMessage, consumeDiskNsPerMessage }));
 } finally {
   rmSync(dataPath, { recursive: true, force: true });
 }

@@ -4,10 +4,10 @@
  * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
  * no disk: what does not fit in memory is dropped, as nsqd does.
  */
-import { MESSAGE_HEADER_SIZE, checkMessagePayload, readTimestamp, writeMessageHeader } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, checkMessagePayload, readMessageId, readTimestamp, writeMessageHeader } from '../../protocol/message.ts';
 import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
-import { RingQueue } from './ring-queue.ts';
+import { MemoryQueue } from './memory-queue.ts';
 
 /** The broker's health as disk writes see it (nsqd's SetHealth after every backend write). */
 export interface DiskHealth {
@@ -24,8 +24,10 @@ export interface BacklogOptions {
   health?: DiskHealth;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class Backlog {
-  private readonly memory = new RingQueue<BrokerMessage>();
+  private readonly memory = new MemoryQueue();
   private readonly disk: DiskQueue | undefined;
 
   /** Sync mode: a message read from disk stays there until `release` (see disk-queue-acks.ts). */
@@ -55,7 +57,7 @@ export class Backlog {
    */
   put(message: BrokerMessage): boolean {
     if (this.tryPut(message)) return true;
-    this.memory.push(message);
+    this.memory.pushMessage(message);
     return false;
   }
 
@@ -93,31 +95,40 @@ export class Backlog {
   private lastDiskError: unknown;
 
   /**
-   * New messages go to disk, unbuffered by memory: records are there already. The MPUB write-through
-   * then appends records itself, with {@link putRecord}. Never in sync mode: there a publish whose
-   * write fails must be refused (E_MPUB_FAILED, Topic.put), where putRecord keeps the message in
-   * memory and the publisher would be told OK for a message no disk holds.
+   * Whether a publish may be handed over as its record, with {@link putRecord}: not in sync mode,
+   * where a publish whose write fails must be refused (E_MPUB_FAILED, Topic.put), while putRecord
+   * keeps such a message in memory and the publisher would be told OK for a message no disk holds.
    */
-  get writesThrough(): boolean {
-    return this.disk !== undefined && this.disk.depth > 0 && !this.durable;
+  get takesRecords(): boolean {
+    return !this.durable;
   }
 
   /**
    * Queues a published message given as its record, `header` (its 26 bytes) followed by the body
-   * `frame[start, end)`: appended to the disk queue with no message object made. When the write
-   * fails, the broker turns unhealthy and the message, made from the header, is kept in memory
-   * past mem-queue-size, as `put` keeps one. For a backlog that {@link writesThrough}.
+   * `frame[start, end)`, with no message object made: copied into the memory queue while it has
+   * room and nothing is on disk, else appended to the disk queue (dropped by an ephemeral queue, as
+   * nsqd drops). When the disk write fails, the broker turns unhealthy and the message is kept in
+   * memory past mem-queue-size, as `put` keeps one. For a backlog that {@link takesRecords}.
    */
   putRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
-    if (this.disk !== undefined && this.recordOnDisk(this.disk, header, frame, start, end)) return;
-    const id = header.toString('latin1', 10, MESSAGE_HEADER_SIZE);
-    this.memory.push(new BrokerMessage(id, readTimestamp(header, 0), frame, header.readUInt16BE(8), start, end));
+    const disk = this.disk;
+    if (this.memoryHasRoom) {
+      this.memory.pushRecord(header, frame, start, end);
+    } else if (disk !== undefined && !this.recordOnDisk(disk, header, frame, start, end)) {
+      this.memory.pushRecord(header, frame, start, end);
+    }
+  }
+
+  /** Below mem-queue-size with nothing on disk: a new message waits in memory (keeping publish order). */
+  private get memoryHasRoom(): boolean {
+    const disk = this.disk;
+    return this.memory.length < this.options.memQueueSize && (disk === undefined || disk.depth === 0);
   }
 
   private tryPut(message: BrokerMessage): boolean {
     const disk = this.disk;
-    if (this.memory.length < this.options.memQueueSize && (disk === undefined || disk.depth === 0)) {
-      this.memory.push(message);
+    if (this.memoryHasRoom) {
+      this.memory.pushMessage(message);
       return true;
     }
     // An ephemeral queue has no disk: past mem-queue-size a message is dropped, as nsqd does.
@@ -158,7 +169,7 @@ export class Backlog {
     // The fields straight from the record (decodeMessagePayload's, without its intermediate object).
     checkMessagePayload(payload);
     // The body stays where it is in the record.
-    const message = new BrokerMessage(payload.toString('latin1', 10, MESSAGE_HEADER_SIZE), readTimestamp(payload, 0), payload, payload.readUInt16BE(8), MESSAGE_HEADER_SIZE);
+    const message = new BrokerMessage(readMessageId(payload, 10), readTimestamp(payload, 0), payload, payload.readUInt16BE(8), MESSAGE_HEADER_SIZE);
     if (this.durable) message.diskSeq = this.disk.lastReadSeq;
     return message;
   }
@@ -179,10 +190,14 @@ export class Backlog {
       // A disk that fails now costs this queue's unwritten messages, not the shutdown: the other
       // queues and nsqd.dat must still be saved, so the error is reported (health, log) and not thrown.
       try {
-        for (let message = this.memory.shift(); message !== undefined; message = this.memory.shift()) {
-          this.writeToDisk(disk, message);
-          this.release(message);
-        }
+        // Records as they are: no message object is made for a message that is only written.
+        this.memory.drain(
+          (slab, start, end) => disk.put(EMPTY, slab, start, end),
+          (message) => {
+            this.writeToDisk(disk, message);
+            this.release(message);
+          },
+        );
         for (const message of extra) {
           this.writeToDisk(disk, message);
           // Sync mode: now at the end of the queue, its old record need not be delivered again.

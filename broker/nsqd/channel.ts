@@ -4,12 +4,13 @@
  * with a delay, DPUB). One timer per channel is armed for the earliest deadline, and re-armed only
  * when an earlier one appears, so there is no per-message timer.
  */
-import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
 import { deadlineNow } from './deadline-clock.ts';
-import { StringTable, hashKey } from '../../protocol/string-table.ts';
+import { hashKey } from '../../protocol/string-table.ts';
+import { InFlightTable } from './in-flight-table.ts';
 import { openJournalFor, type DeferredJournal } from './deferred-journal.ts';
 import type { ChannelLimits, Subscriber } from './channel-types.ts';
 import type { BrokerMessage } from './message.ts';
@@ -19,7 +20,7 @@ export type { ChannelLimits, Subscriber } from './channel-types.ts';
 export class Channel {
   readonly backlog: Backlog;
   readonly subscribers: Subscriber[] = [];
-  private readonly inFlightById = new StringTable<BrokerMessage>();
+  private readonly inFlight = new InFlightTable();
   private readonly deferred = new DeadlineHeap();
   paused = false;
   deleted = false;
@@ -49,12 +50,12 @@ export class Channel {
   }
 
   get inFlightCount(): number {
-    return this.inFlightById.size;
+    return this.inFlight.size;
   }
 
   /** The messages in flight to any subscriber. */
   inFlightMessages(): IterableIterator<BrokerMessage> {
-    return this.inFlightById.valuesInAnyOrder();
+    return this.inFlight.values();
   }
 
   get deferredCount(): number {
@@ -67,6 +68,20 @@ export class Channel {
     const stored = this.backlog.put(message);
     this.pump();
     return stored;
+  }
+
+  /** A message published now would wait (messages wait already, paused, nobody ready): see Topic.publishAll. */
+  queuesNext(): boolean {
+    if (this.backlog.depth > 0 || this.paused || this.deleted) return true;
+    const subscribers = this.subscribers;
+    for (let i = 0; i < subscribers.length; i++) if (subscribers[i]!.isReady()) return false;
+    return true;
+  }
+
+  /** A message from the topic as its header and `frame[start, end)`, for one that {@link queuesNext}; not pumped. */
+  putRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
+    this.messageCount++;
+    this.backlog.putRecord(header, frame, start, end);
   }
 
   /** A DPUB from the topic, due at `dueAtMs`; sync mode journals it first, or throws if `strict`. */
@@ -87,7 +102,7 @@ export class Channel {
     if (index < 0) return;
     this.subscribers.splice(index, 1);
     for (const message of subscriber.inFlight.drain()) {
-      this.forget(message);
+      this.inFlight.forget(message);
       this.putBack(message);
     }
     this.pump();
@@ -128,7 +143,7 @@ export class Channel {
     subscriber.messageCount++;
     // In flight before the send: a connection can close inside its own send (a flush runs the group
     // commit, whose failed fsync drops those waiting for an OK), putting back only what it holds.
-    this.inFlightById.set(message.id, hashKey(message.id), message);
+    this.inFlight.add(message);
     subscriber.inFlight.insert(message);
     this.timer.arm(message.dueAtMs);
     subscriber.sendMessage(message);
@@ -136,8 +151,8 @@ export class Channel {
 
   finish(subscriber: Subscriber, id: string): void {
     const hash = hashKey(id);
-    const message = this.ownedInFlight(subscriber, id, hash, 'FIN', ErrorCode.FinFailed);
-    this.takeOutOfFlight(subscriber, message, hash);
+    const message = this.inFlight.owned(subscriber, id, hash, 'FIN', ErrorCode.FinFailed);
+    this.inFlight.take(subscriber, message, hash);
     this.release(message);
     subscriber.finishCount++;
     this.pump();
@@ -145,8 +160,8 @@ export class Channel {
 
   requeue(subscriber: Subscriber, id: string, delayMs: number): void {
     const hash = hashKey(id);
-    const message = this.ownedInFlight(subscriber, id, hash, 'REQ', ErrorCode.ReqFailed);
-    this.takeOutOfFlight(subscriber, message, hash);
+    const message = this.inFlight.owned(subscriber, id, hash, 'REQ', ErrorCode.ReqFailed);
+    this.inFlight.take(subscriber, message, hash);
     subscriber.requeueCount++;
     this.requeueCount++;
     const delay = Math.min(Math.max(0, delayMs), this.limits.maxReqTimeoutMs);
@@ -156,7 +171,7 @@ export class Channel {
   }
 
   touch(subscriber: Subscriber, id: string): void {
-    const message = this.ownedInFlight(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
+    const message = this.inFlight.owned(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
     const now = deadlineNow();
     message.dueAtMs = Math.min(now + subscriber.msgTimeoutMs, message.deliveredAtMs + this.limits.maxMsgTimeoutMs);
     subscriber.inFlight.reposition(message);
@@ -177,7 +192,7 @@ export class Channel {
   empty(): void {
     this.backlog.empty();
     this.journal?.clear();
-    this.takeAllOutOfFlight();
+    this.inFlight.takeAll(this.subscribers);
     this.deferred.drain();
   }
 
@@ -185,7 +200,7 @@ export class Channel {
   delete(): void {
     this.deleted = true;
     this.timer.stop();
-    this.takeAllOutOfFlight();
+    this.inFlight.takeAll(this.subscribers);
     for (const subscriber of this.subscribers.splice(0)) subscriber.closeForDelete();
     this.deferred.drain();
     this.backlog.deleteFiles();
@@ -199,7 +214,7 @@ export class Channel {
    */
   closeForShutdown(): BrokerMessage[] {
     this.timer.stop();
-    const inFlight = this.takeAllOutOfFlight();
+    const inFlight = this.inFlight.takeAll(this.subscribers);
     const deferred = this.deferred.drain();
     this.backlog.persistAndClose(inFlight);
     if (this.journal === undefined) return deferred;
@@ -246,33 +261,6 @@ export class Channel {
     this.journal?.done(message);
   }
 
-  /** The message `subscriber` holds by this id (`hash`: its hashKey), or the error nsqd answers. */
-  private ownedInFlight(subscriber: Subscriber, id: string, hash: number, command: string, code: string): BrokerMessage {
-    const message = this.inFlightById.get(id, hash);
-    if (message === undefined) throw new ProtocolError(code, `${command} ${id} failed ID not in flight`);
-    if (message.owner !== subscriber) throw new ProtocolError(code, `${command} ${id} failed client does not own message`);
-    return message;
-  }
-
-  private takeOutOfFlight(subscriber: Subscriber, message: BrokerMessage, hash: number): void {
-    subscriber.inFlight.remove(message);
-    this.forget(message, hash);
-  }
-
-  /** Out of the table by id, owned by nobody (already out of its subscriber's list). */
-  private forget(message: BrokerMessage, hash = hashKey(message.id)): void {
-    this.inFlightById.delete(message.id, hash);
-    message.owner = undefined;
-  }
-
-  /** Every subscriber's in-flight messages, taken out of flight; their owners hold nothing after. */
-  private takeAllOutOfFlight(): BrokerMessage[] {
-    const all = this.subscribers.flatMap((subscriber) => subscriber.inFlight.drain());
-    for (const message of all) message.owner = undefined;
-    this.inFlightById.clear();
-    return all;
-  }
-
   /** Times out what is overdue in flight, releases what deferred is due, then re-arms for the next. */
   private processDue(): void {
     if (this.deleted) return;
@@ -281,7 +269,7 @@ export class Channel {
     for (const subscriber of this.subscribers) {
       const list = subscriber.inFlight;
       for (let message = list.popDue(now); message !== undefined; message = list.popDue(now)) {
-        this.forget(message);
+        this.inFlight.forget(message);
         this.timeoutCount++;
         this.putBack(message);
       }

@@ -3,7 +3,7 @@
  * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
-import { MESSAGE_HEADER_SIZE, nowNs, writeTimestamp } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, nowNs, readMessageId, writeTimestamp } from '../../protocol/message.ts';
 import { deadlineNow } from './deadline-clock.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
@@ -48,7 +48,7 @@ export class Topic {
   messageBytes = 0;
   private draining: NodeJS.Immediate | undefined;
   private readonly drainBatch = (): void => this.drain();
-  /** Where publishAll makes each record's message header when it writes through to disk. */
+  /** Where publishAll makes each record's message header (see publishAll). */
   private readonly recordHeader = Buffer.allocUnsafe(MESSAGE_HEADER_SIZE);
 
   constructor(
@@ -83,54 +83,45 @@ export class Topic {
    * first write to the topic's disk queue that fails, the messages before it staying published, as
    * in nsqd.
    *
-   * While every channel's new messages go to disk (each has messages waiting there already: past
-   * --mem-queue-size, consumers behind; not sync mode, and no ephemeral channel, which has no disk),
-   * each message's record is copied from the frame straight into the channels' disk queues: no
-   * message object or id string is made for a message that would only be written and dropped. A
-   * write that fails there keeps the message in memory (Backlog.putRecord), as a channel's put does.
+   * A message that would wait at a channel (see Channel.queuesNext) is handed to it as its record,
+   * made once for all channels and copied into the channel's memory queue or disk queue
+   * (Backlog.putRecord): no message object or id string is made for a message that only waits, and
+   * the frame is not kept alive by it. One a subscriber is ready for is made into an object and
+   * delivered. Sync mode keeps the object path, which refuses a publish whose write failed.
    */
   publishAll(frame: Buffer, ranges: readonly number[]): void {
     this.checkNotDeleted();
     const nowMs = Date.now();
     const timestampNs = nowNs();
     const channels = [...this.channels.values()];
-    for (let i = 0; i < ranges.length; i += 2) {
-      if (this.canWriteThrough(channels)) return this.writeThrough(channels, frame, ranges, i, nowMs, timestampNs);
-      this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i]!, ranges[i + 1]!));
+    if (!this.canDispatch() || !channels.every((channel) => channel.backlog.takesRecords)) {
+      for (let i = 0; i < ranges.length; i += 2) this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i]!, ranges[i + 1]!));
+      return;
     }
-  }
-
-  /** Messages `i` on of a batch, into every channel's disk queue (see publishAll). */
-  private writeThrough(channels: readonly Channel[], frame: Buffer, ranges: readonly number[], i: number, nowMs: number, timestampNs: number): void {
     const header = this.recordHeader;
     writeTimestamp(header, 0, timestampNs);
     header.writeUInt16BE(0, 8); // attempts
-    for (; i < ranges.length; i += 2) {
+    for (let i = 0; i < ranges.length; i += 2) {
       const start = ranges[i]!;
       const end = ranges[i + 1]!;
       this.ids.writeNext(header, 10, nowMs);
+      let id: string | undefined;
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
-        channel.backlog.putRecord(header, frame, start, end);
-        channel.messageCount++;
+        if (channel.queuesNext()) channel.putRecord(header, frame, start, end);
+        // Each channel its own object: putting one may deliver it, which changes its delivery state.
+        else channel.put(new BrokerMessage((id ??= readMessageId(header, 10)), timestampNs, frame, 0, start, end));
       }
       this.messageCount++;
       this.messageBytes += end - start;
     }
-    // No pump: messages were waiting already, so no subscriber is ready (every change that makes
-    // one ready pumps), and these only join the end of the queue.
+    // Records are queued without a pump; one per channel after the batch delivers what a ready subscriber can take.
+    for (let c = 0; c < channels.length; c++) channels[c]!.pump();
   }
 
   /** A publish to a deleted topic would go nowhere: see {@link TopicExitingError}. */
   private checkNotDeleted(): void {
     if (this.deleted) throw new TopicExitingError(this.name);
-  }
-
-  /** New messages would go straight to every channel's disk queue (see publishAll); checked per message, so no iterator. */
-  private canWriteThrough(channels: readonly Channel[]): boolean {
-    if (!this.canDispatch()) return false;
-    for (let i = 0; i < channels.length; i++) if (!channels[i]!.backlog.writesThrough) return false;
-    return true;
   }
 
   /** Accepts a published message. */
