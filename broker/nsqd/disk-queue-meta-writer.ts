@@ -10,10 +10,22 @@
  * file with the synchronous saves (close, file rolls): a background save that a later save
  * overtook is dropped, never renamed over the newer positions. At most one background save is in
  * flight; requests meanwhile collapse into the latest positions.
+ *
+ * Background saves start at most every MIN_SAVE_INTERVAL_MS. The periodic sync asks for one after
+ * each fdatasync, as fast as the disk completes them while records stream in (every 2,500 writes),
+ * and creating, fsyncing and renaming a file each time cost more than the data's own fdatasyncs:
+ * under nsq's bench_writer past --mem-queue-size, the broker published 20 to 30% more without them.
+ * Positions that lag by that much lose nothing: the data is fdatasynced as before, recovery adopts
+ * whole records written past the saved write position (disk-queue-recovery.ts), and a read position
+ * that lags redelivers what was read meanwhile (at least once, as after any crash).
  */
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { metadataTmpName, writeMetadataFile } from './disk-queue-files.ts';
 import type { DiskQueueLogger } from './disk-queue-logger.ts';
+
+/** The least time between the starts of two background saves, ms. */
+export const MIN_SAVE_INTERVAL_MS = 100;
 
 export class MetadataWriter {
   /** What the file holds, or will once the save in flight lands ('' when unknown or absent). */
@@ -23,6 +35,8 @@ export class MetadataWriter {
   private saving = false;
   private inFlight: Promise<void> = Promise.resolve();
   private next: string | undefined;
+  /** When the last background save started (performance.now(), ms). */
+  private lastStartMs = -Infinity;
 
   constructor(
     private readonly file: string,
@@ -66,8 +80,25 @@ export class MetadataWriter {
     this.saved = '';
   }
 
-  private async saveInBackground(text: string): Promise<void> {
+  private async saveInBackground(requested: string): Promise<void> {
     const generation = this.generation;
+    let text = requested;
+    const waitMs = this.lastStartMs + MIN_SAVE_INTERVAL_MS - performance.now();
+    if (waitMs > 0) {
+      await sleep(waitMs, undefined, { ref: false });
+      if (generation !== this.generation) {
+        // A synchronous save or cancel came meanwhile: this request is stale; one made since goes on.
+        this.saving = false;
+        const pending = this.next;
+        this.next = undefined;
+        if (pending !== undefined) this.saveSoon(pending);
+        return;
+      }
+      // The latest positions asked for while waiting.
+      text = this.next ?? text;
+      this.next = undefined;
+    }
+    this.lastStartMs = performance.now();
     const tmp = metadataTmpName(this.file);
     try {
       const handle = await fs.promises.open(tmp, 'w', 0o600);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiskQueue, DiskQueueError, DiskQueueErrorCode, type DiskQueueOptions } from '../../broker/nsqd/disk-queue.ts';
 
 let dir: string;
@@ -382,6 +382,44 @@ describe('DiskQueue sync policy', () => {
     expect(fs.statSync(file(0)).size).toBe(550);
     await Promise.all(busy);
     await q.metadataSettled();
+  });
+
+  it('background saves start at most every 100 ms, the last with the latest synced positions', async () => {
+    // A background save starts by creating its temporary file.
+    const openFile = fs.promises.open.bind(fs.promises);
+    const starts: number[] = [];
+    const spy = vi.spyOn(fs.promises, 'open').mockImplementation((file, flags, mode) => {
+      if (String(file).endsWith('.tmp')) starts.push(performance.now());
+      return openFile(file, flags, mode);
+    });
+    try {
+      const q = open({ syncEvery: 10 });
+      // A sync every 10 puts, each of which asks for a save once its fdatasync is done.
+      for (let batch = 0; batch < 100; batch++) {
+        for (let i = 0; i < 10; i++) q.put(payload(batch * 10 + i, 46));
+        await nextImmediate();
+      }
+      await q.metadataSettled();
+      expect(metaText()).toBe('1000\n0,0\n0,50000\n');
+      expect(starts.length).toBeGreaterThan(1);
+      const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+      // Timers may fire up to a millisecond early by performance.now().
+      expect(gaps.filter((gap) => gap < 99)).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a save made now drops a background save waiting for its turn', async () => {
+    const q = open({ syncEvery: 10 });
+    for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // the first background save starts at once
+    await q.metadataSettled();
+    for (let i = 10; i < 20; i++) q.put(payload(i, 46)); // the next waits for its turn
+    await nextImmediate();
+    q.close(); // saves depth 20 at once
+    await q.metadataSettled();
+    expect(metaText()).toBe('20\n0,0\n0,1000\n');
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('emptying drops a background save in flight: no metadata file comes back', async () => {
