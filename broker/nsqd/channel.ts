@@ -250,8 +250,13 @@ export class Channel {
     this.timer.arm(dueAtMs);
   }
 
-  /** Back to the queue; in sync mode its old records are released once the new copy is stored. */
+  /**
+   * Back to the queue; in sync mode its old records are released once the new copy is stored. Its
+   * body gets memory of its own if it shares much more (a memory queue's slab, a large MPUB frame):
+   * a message requeued again and again would keep all of that alive.
+   */
   private putBack(message: BrokerMessage): void {
+    message.ownBody();
     if (this.backlog.put(message)) this.release(message);
   }
 

@@ -25,7 +25,7 @@ import { metadataTmpName, writeMetadataFile } from './disk-queue-files.ts';
 import type { DiskQueueLogger } from './disk-queue-logger.ts';
 
 /** The least time between the starts of two background saves, ms. */
-export const MIN_SAVE_INTERVAL_MS = 100;
+const MIN_SAVE_INTERVAL_MS = 100;
 
 export class MetadataWriter {
   /** What the file holds, or will once the save in flight lands ('' when unknown or absent). */
@@ -49,7 +49,9 @@ export class MetadataWriter {
    * a background save in flight; throws the system error), or with `soon` in the background.
    */
   save(text: string, soon: boolean): void {
-    if (text === this.saved) return;
+    // `saved` counts a background save still waiting or running: a synchronous save (close) must
+    // not be skipped for it, or a process that exits at once leaves the older positions behind.
+    if (text === this.saved && (soon || !this.saving)) return;
     if (soon) {
       this.saveSoon(text);
     } else {

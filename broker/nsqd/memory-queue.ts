@@ -14,7 +14,7 @@
  * pointer for the collector to follow.
  *
  * Layout of a slab: entries one after another, each an int32 length and then that many bytes of
- * record, or the length OBJECT for the next message of `objects`. END (or fewer than 4 bytes left)
+ * record, or the length OBJECT_ENTRY for the next message of `objects`. SLAB_END (or fewer than 4 bytes left)
  * sends the reader to the next slab. A slab is never written twice: a delivered message's body is a
  * range of its slab, so a slab lives on (only) while a message taken from it does.
  */
@@ -23,8 +23,8 @@ import { copyRange } from './copy-range.ts';
 import { BrokerMessage } from './message.ts';
 import { RingQueue } from './ring-queue.ts';
 
-const OBJECT = -1;
-const END = -2;
+const OBJECT_ENTRY = -1;
+const SLAB_END = -2;
 /**
  * Slab sizes, bytes. A queue starts small (a message or two waiting at a time should not keep a
  * large slab alive while it is in flight), and each new slab is twice what waits, up to MAX_SLAB.
@@ -56,7 +56,7 @@ export class MemoryQueue {
   /** Queues a message object as it is. */
   pushMessage(message: BrokerMessage): void {
     this.reserve(4);
-    this.writeSlab!.writeInt32BE(OBJECT, this.writePos);
+    this.writeSlab!.writeInt32BE(OBJECT_ENTRY, this.writePos);
     this.writePos += 4;
     this.objects.push(message);
     this.count++;
@@ -89,10 +89,10 @@ export class MemoryQueue {
   shift(): BrokerMessage | undefined {
     if (this.count === 0) return undefined;
     const length = this.take();
-    if (length === OBJECT) return this.objects.shift();
+    if (length === OBJECT_ENTRY) return this.objects.shift();
     const slab = this.takenSlab!;
     const at = this.takenAt;
-    this.takenSlab = undefined; // kept, it would keep the slab alive after the queue let it go
+    this.takenSlab = undefined; // if kept, it would keep the slab alive after the queue let it go
     // The fields straight from the record, the body left where it is (as a disk read's).
     return new BrokerMessage(readMessageId(slab, at + 10), readTimestamp(slab, at), slab, slab.readUInt16BE(at + 8), at + MESSAGE_HEADER_SIZE, at + length);
   }
@@ -103,12 +103,15 @@ export class MemoryQueue {
    * object to `onMessage`. For a clean shutdown. Stops at the first callback that throws.
    */
   drain(onRecord: (slab: Buffer, start: number, end: number) => void, onMessage: (message: BrokerMessage) => void): void {
-    while (this.count > 0) {
-      const length = this.take();
-      if (length === OBJECT) onMessage(this.objects.shift()!);
-      else onRecord(this.takenSlab!, this.takenAt, this.takenAt + length);
+    try {
+      while (this.count > 0) {
+        const length = this.take();
+        if (length === OBJECT_ENTRY) onMessage(this.objects.shift()!);
+        else onRecord(this.takenSlab!, this.takenAt, this.takenAt + length);
+      }
+    } finally {
+      this.takenSlab = undefined;
     }
-    this.takenSlab = undefined;
   }
 
   /** Drops every waiting message. */
@@ -127,7 +130,7 @@ export class MemoryQueue {
   private reserve(bytes: number): void {
     const slab = this.writeSlab;
     if (slab !== undefined && this.writePos + bytes <= slab.length) return;
-    if (slab !== undefined && this.writePos + 4 <= slab.length) slab.writeInt32BE(END, this.writePos);
+    if (slab !== undefined && this.writePos + 4 <= slab.length) slab.writeInt32BE(SLAB_END, this.writePos);
     let size = MIN_SLAB;
     while (size < MAX_SLAB && size < 2 * this.queuedBytes) size *= 2;
     while (size < bytes) size *= 2;
@@ -140,21 +143,22 @@ export class MemoryQueue {
   }
 
   /**
-   * Moves past the oldest entry (the queue is not empty) and returns its length: OBJECT, or that of
+   * Moves past the oldest entry (the queue is not empty) and returns its length: OBJECT_ENTRY, or that of
    * the record at `takenSlab[takenAt]`.
    */
   private take(): number {
     let slab = this.slabs.peek()!;
     let pos = this.readPos;
-    let length = pos + 4 <= slab.length ? slab.readInt32BE(pos) : END;
-    if (length === END) {
-      this.dropReadSlab();
+    let length = pos + 4 <= slab.length ? slab.readInt32BE(pos) : SLAB_END;
+    if (length === SLAB_END) {
+      this.slabs.shift(); // the reader is done with it
       slab = this.slabs.peek()!;
       pos = 0;
       length = slab.readInt32BE(0);
     }
-    const size = length === OBJECT ? 0 : length;
-    this.takenSlab = slab;
+    const size = length === OBJECT_ENTRY ? 0 : length;
+    // Only a record's slab is taken note of: an object's would be kept alive for nothing.
+    if (size > 0) this.takenSlab = slab;
     this.takenAt = pos + 4;
     if (--this.count === 0 && slab.length > MIN_SLAB) {
       // Emptied: a large slab kept for the next few messages would stay alive for all of its size.
@@ -169,11 +173,5 @@ export class MemoryQueue {
       this.queuedBytes -= 4 + size;
     }
     return length;
-  }
-
-  /** The reader is done with the oldest slab. */
-  private dropReadSlab(): void {
-    this.slabs.shift();
-    this.readPos = 0;
   }
 }

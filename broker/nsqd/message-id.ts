@@ -36,7 +36,7 @@ export class MessageIdGenerator {
 
   /**
    * The next id written as its 16 ASCII hex bytes at `target[offset]`, without making a string: for
-   * a message that goes straight to disk (Topic.writeThrough in topic.ts). Same ids as
+   * a message kept as its record (Topic.publishAll in topic.ts). Same ids as
    * {@link next}. Throws RangeError, writing nothing, when the 16 bytes do not fit.
    */
   writeNext(target: Buffer, offset: number, nowMs = Date.now()): void {

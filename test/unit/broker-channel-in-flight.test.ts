@@ -89,7 +89,7 @@ describe('Channel in flight', () => {
     expect(staying.received.map((each) => each.id)).toEqual([message(1).id]);
   });
 
-  it('a message requeued with a delay stops keeping a much larger shared buffer alive; one requeued at once keeps sharing', () => {
+  it('a message requeued, with a delay or at once, stops keeping a much larger shared buffer alive', () => {
     // As an MPUB's messages share its frame: a 6-byte body beside a 1 MiB one; and as a PUB's body
     // is a view of its 64 KiB socket read.
     const frame = Buffer.concat([Buffer.from('small!'), Buffer.alloc(1 << 20, 0x62)]);
@@ -106,11 +106,13 @@ describe('Channel in flight', () => {
     channel.requeue(subscriber, now!.id, 0);
     channel.requeue(subscriber, pub!.id, 60_000);
     const kept = (message: BrokerMessage): { body: string; bytesKept: number } => ({ body: message.body.toString(), bytesKept: message.source.buffer.byteLength });
-    expect([kept(later!), kept(pub!)]).toEqual([
+    // At once too: a message requeued again and again would otherwise keep its frame (or a memory
+    // queue's slab) alive for as long.
+    expect([kept(later!), kept(now!), kept(pub!)]).toEqual([
+      { body: 'small!', bytesKept: 6 },
       { body: 'small!', bytesKept: 6 },
       { body: 'pub!', bytesKept: 4 },
     ]);
-    expect(now!.source).toBe(frame);
     expect(channel.deferredCount).toBe(2);
   });
 
