@@ -2,7 +2,7 @@
  * The server side of commands.ts: an incremental parser of command lines and their bodies, with
  * nsqd's line-length limit and per-command body bounds.
  */
-import { MESSAGE_ID_LENGTH, readMessageId } from './message.ts';
+import { finLineId } from './fin-line.ts';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -41,6 +41,13 @@ export interface CommandParserOptions {
   maxLineLength?: number;
   /** Trim surrounding white space from each line (nsqlookupd does); otherwise only a trailing `\r` is removed. */
   trimLines?: boolean;
+  /**
+   * Hand every `FIN <id>` line over as the same command object, its id changed each time, for a
+   * receiver that copies what it keeps past its callback (the broker's CommandSequencer). A
+   * consumer sends one FIN per message: the object and its params array were a third of what the
+   * broker allocated per message delivered. Default false: a fresh command each time.
+   */
+  reuseFinCommand?: boolean;
 }
 
 export class LineTooLongError extends Error {
@@ -75,6 +82,8 @@ export class CommandParser {
   private sizeFilled = 0;
   private body: Buffer | undefined;
   private bodyFilled = 0;
+  /** The FIN command handed over each time, with `reuseFinCommand`. */
+  private readonly finCommand: Command | undefined;
 
   constructor(
     private readonly options: CommandParserOptions,
@@ -83,6 +92,15 @@ export class CommandParser {
   ) {
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.trimLines = options.trimLines ?? false;
+    this.finCommand = options.reuseFinCommand === true ? { name: 'FIN', params: ['FIN', ''], bodySize: -1, body: undefined } : undefined;
+  }
+
+  /** The command of a `FIN <id>` line, the one object again with `reuseFinCommand`. */
+  private finCommandFor(id: string): Command {
+    const reuse = this.finCommand;
+    if (reuse === undefined) return { name: 'FIN', params: ['FIN', id], bodySize: -1, body: undefined };
+    reuse.params[1] = id;
+    return reuse;
   }
 
   /** Stops parsing: later chunks are ignored. */
@@ -142,10 +160,10 @@ export class CommandParser {
           let line: string;
           if (this.partialLineLength === 0) {
             if (newline - offset > this.maxLineLength) this.failLineTooLong();
-            const finish = this.trimLines ? undefined : parseFinLine(chunk, offset, newline);
-            if (finish !== undefined) {
+            const finId = this.trimLines ? undefined : finLineId(chunk, offset, newline);
+            if (finId !== undefined) {
               offset = newline + 1;
-              this.emit(finish);
+              this.emit(this.finCommandFor(finId));
               break;
             }
             line = this.lineText(chunk, offset, newline);
@@ -252,25 +270,6 @@ export class CommandParser {
     this.command = undefined;
     if (this.onCommand(command) === false) this.state = ParseState.Stopped;
   }
-}
-
-/** `FIN ` and a 16-byte message id. */
-const FIN_LINE_LENGTH = 4 + MESSAGE_ID_LENGTH;
-const SPACE = 0x20;
-
-/**
- * The command of a `FIN <id>` line (from `offset` to the `\n` at `newline`), made without the line's
- * text or its split: the one command a consumer sends for every message, which made a string of
- * the line, a string of `FIN` and the id, and an array, only to take the id back out. The same
- * command the general path gives; undefined for any line it would split or trim differently (a
- * space in the id, a trailing `\r`), which the general path then parses.
- */
-function parseFinLine(chunk: Buffer, offset: number, newline: number): Command | undefined {
-  if (newline - offset !== FIN_LINE_LENGTH) return undefined;
-  if (chunk[offset] !== 0x46 || chunk[offset + 1] !== 0x49 || chunk[offset + 2] !== 0x4e || chunk[offset + 3] !== SPACE) return undefined;
-  if (chunk[newline - 1] === CARRIAGE_RETURN) return undefined;
-  for (let i = offset + 4; i < newline; i++) if (chunk[i] === SPACE) return undefined;
-  return { name: 'FIN', params: ['FIN', readMessageId(chunk, offset + 4)], bodySize: -1, body: undefined };
 }
 
 /**

@@ -136,6 +136,8 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
           ['IDENTIFY', maxBodySize],
           ['AUTH', maxBodySize],
         ]),
+        // The sequencer copies the commands it queues.
+        reuseFinCommand: true,
       },
       (command) => this.sequencer.accept(command),
     );

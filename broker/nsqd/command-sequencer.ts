@@ -27,9 +27,9 @@ export class CommandSequencer {
   /** The parser's callback: runs the command now, or queues it behind a running one. Returns whether parsing goes on. */
   accept(command: Command): boolean {
     if (this.waiting === undefined) return this.run(command);
-    // The body may be a slice of a chunk the caller reuses: keep a copy.
-    if (command.body !== undefined) command.body = Buffer.from(command.body);
-    this.waiting.push(command);
+    // The parser may hand the same FIN object over again, and a body may be a slice of a chunk the
+    // caller reuses: keep copies.
+    this.waiting.push({ ...command, params: [...command.params], body: command.body === undefined ? undefined : Buffer.from(command.body) });
     return true;
   }
 

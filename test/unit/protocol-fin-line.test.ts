@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { CommandParser, type Command } from '../../protocol/command-parser.ts';
 import { seededRandom } from '../support/prng.ts';
 
-function parseAll(chunks: Buffer[]): Array<Pick<Command, 'name' | 'params'>> {
+function parseAll(chunks: Buffer[], reuseFinCommand = false): Array<Pick<Command, 'name' | 'params'>> {
   const out: Array<Pick<Command, 'name' | 'params'>> = [];
-  const parser = new CommandParser({ bodyLimits: new Map() }, (command) => void out.push({ name: command.name, params: [...command.params] }));
+  const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand }, (command) => void out.push({ name: command.name, params: [...command.params] }));
   for (const chunk of chunks) parser.push(chunk);
   return out;
 }
@@ -40,6 +40,18 @@ describe('FIN fast path', () => {
       const cut = Math.floor(random() * stream.length);
       expect(parseAll([stream.subarray(0, cut), stream.subarray(cut)])).toEqual(expected);
       expect(parseAll([...stream].map((byte) => Buffer.from([byte])))).toEqual(expected);
+      expect(parseAll([stream.subarray(0, cut), stream.subarray(cut)], true)).toEqual(expected);
+    }
+  });
+
+  it('hands every FIN over as one object with reuseFinCommand, and a fresh one each time without', () => {
+    const lines = Buffer.from('FIN 0000000000000001\nFIN 0000000000000002\n');
+    for (const reuse of [true, false]) {
+      const seen: Array<{ command: Command; id: string }> = [];
+      const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand: reuse }, (command) => void seen.push({ command, id: command.params[1]! }));
+      parser.push(lines);
+      expect(seen.map((each) => each.id)).toEqual(['0000000000000001', '0000000000000002']);
+      expect(seen[0]!.command === seen[1]!.command).toBe(reuse);
     }
   });
 });
