@@ -4,7 +4,7 @@
  * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
  * no disk: what does not fit in memory is dropped, as nsqd does.
  */
-import { MESSAGE_HEADER_SIZE, checkMessagePayload, readMessageId, readTimestamp, writeMessageHeader } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, checkMessagePayload, writeMessageHeader } from '../../protocol/message.ts';
 import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
 import { MemoryQueue } from './memory-queue.ts';
@@ -105,18 +105,18 @@ export class Backlog {
 
   /**
    * Queues a published message given as its record, `header` (its 26 bytes) followed by the body
-   * `frame[start, end)`, with no message object made: copied into the memory queue while it has
-   * room and nothing is on disk, else appended to the disk queue (dropped by an ephemeral queue, as
-   * nsqd drops). When the disk write fails, the broker turns unhealthy and the message is kept in
-   * memory past mem-queue-size, as `put` keeps one. For a backlog that {@link takesRecords}.
+   * `frame[start, end)`, with no message object made: into the memory queue while it has room and
+   * nothing is on disk (`sharedBy`: how many queues take the same body, see MemoryQueue.pushRecord),
+   * else appended to the disk queue (dropped by an ephemeral queue, as nsqd drops). When the disk
+   * write fails, the broker turns unhealthy and the message is kept in memory past mem-queue-size,
+   * as `put` keeps one. For a backlog that {@link takesRecords}.
    */
-  putRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
-    const disk = this.disk;
-    if (this.memoryHasRoom) {
-      this.memory.pushRecord(header, frame, start, end);
-    } else if (disk !== undefined && !this.recordOnDisk(disk, header, frame, start, end)) {
-      this.memory.pushRecord(header, frame, start, end);
+  putRecord(header: Buffer, frame: Buffer, start: number, end: number, sharedBy: number): void {
+    if (!this.memoryHasRoom) {
+      const disk = this.disk;
+      if (disk === undefined || this.recordOnDisk(disk, header, frame, start, end)) return;
     }
+    this.memory.pushRecord(header, frame, start, end, sharedBy);
   }
 
   /** Below mem-queue-size with nothing on disk: a new message waits in memory (keeping publish order). */
@@ -169,7 +169,7 @@ export class Backlog {
     // The fields straight from the record (decodeMessagePayload's, without its intermediate object).
     checkMessagePayload(payload);
     // The body stays where it is in the record.
-    const message = new BrokerMessage(readMessageId(payload, 10), readTimestamp(payload, 0), payload, payload.readUInt16BE(8), MESSAGE_HEADER_SIZE);
+    const message = BrokerMessage.fromHeader(payload, 0, payload, MESSAGE_HEADER_SIZE, payload.length);
     if (this.durable) message.diskSeq = this.disk.lastReadSeq;
     return message;
   }

@@ -78,10 +78,10 @@ export class Channel {
     return true;
   }
 
-  /** A message from the topic as its header and `frame[start, end)`, for one that {@link queuesNext}; not pumped. */
-  putRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
+  /** A message from the topic as its header and `frame[start, end)`, for one that {@link queuesNext}; not pumped. See Backlog.putRecord. */
+  putRecord(header: Buffer, frame: Buffer, start: number, end: number, sharedBy: number): void {
     this.messageCount++;
-    this.backlog.putRecord(header, frame, start, end);
+    this.backlog.putRecord(header, frame, start, end, sharedBy);
   }
 
   /** A DPUB from the topic, due at `dueAtMs`; sync mode journals it first, or throws if `strict`. */

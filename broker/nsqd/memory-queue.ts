@@ -18,7 +18,7 @@
  * sends the reader to the next slab. A slab is never written twice: a delivered message's body is a
  * range of its slab, so a slab lives on (only) while a message taken from it does.
  */
-import { MESSAGE_HEADER_SIZE, readMessageId, readTimestamp } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE } from '../../protocol/message.ts';
 import { copyRange } from './copy-range.ts';
 import { BrokerMessage } from './message.ts';
 import { RingQueue } from './ring-queue.ts';
@@ -31,8 +31,14 @@ const SLAB_END = -2;
  */
 const MIN_SLAB = 4096;
 const MAX_SLAB = 1 << 20;
-/** Records larger than this wait as objects over the buffer they came in (one copy is not worth it). */
-const MAX_RECORD = 64 * 1024;
+/** Bodies larger than this wait as objects over the buffer they came in (one copy is not worth it). */
+const MAX_BODY_COPY = 64 * 1024;
+/**
+ * The same for a body that several queues take (a topic's channels): each would copy it, where
+ * objects share it (as nsqd's channels share a body), and past this size the copies cost more
+ * memory than the objects (about 200 bytes each) they save.
+ */
+const MAX_SHARED_BODY_COPY = 512;
 
 export class MemoryQueue {
   /** Slabs with entries still to read; the last is the one written. */
@@ -65,14 +71,12 @@ export class MemoryQueue {
 
   /**
    * Queues the message whose 26-byte header is `header` and whose body is `frame[start, end)`, as
-   * bytes copied into a slab; a body too large for that waits as an object over `frame`.
+   * bytes copied into a slab; a body too large for that (smaller when `sharedBy` queues take the
+   * same body) waits as an object over `frame`.
    */
-  pushRecord(header: Buffer, frame: Buffer, start: number, end: number): void {
+  pushRecord(header: Buffer, frame: Buffer, start: number, end: number, sharedBy = 1): void {
+    if (end - start > (sharedBy > 1 ? MAX_SHARED_BODY_COPY : MAX_BODY_COPY)) return this.pushMessage(BrokerMessage.fromHeader(header, 0, frame, start, end));
     const length = MESSAGE_HEADER_SIZE + end - start;
-    if (length > MAX_RECORD) {
-      const id = readMessageId(header, 10);
-      return this.pushMessage(new BrokerMessage(id, readTimestamp(header, 0), frame, header.readUInt16BE(8), start, end));
-    }
     this.reserve(4 + length);
     const slab = this.writeSlab!;
     let at = this.writePos;
@@ -93,8 +97,8 @@ export class MemoryQueue {
     const slab = this.takenSlab!;
     const at = this.takenAt;
     this.takenSlab = undefined; // if kept, it would keep the slab alive after the queue let it go
-    // The fields straight from the record, the body left where it is (as a disk read's).
-    return new BrokerMessage(readMessageId(slab, at + 10), readTimestamp(slab, at), slab, slab.readUInt16BE(at + 8), at + MESSAGE_HEADER_SIZE, at + length);
+    // The body left where it is in the record (as a disk read's).
+    return BrokerMessage.fromHeader(slab, at, slab, at + MESSAGE_HEADER_SIZE, at + length);
   }
 
   /**

@@ -10,7 +10,7 @@
  * five runs alternating with the commit before: 980–1,222 ns of CPU a message, against
  * 1,454–1,819 with a view each).
  */
-import type { TimestampNs } from '../../protocol/message.ts';
+import { readMessageId, readTimestamp, type TimestampNs } from '../../protocol/message.ts';
 import { copyRange } from './copy-range.ts';
 
 /**
@@ -73,6 +73,16 @@ export class BrokerMessage {
     public bodyEnd: number = source.length,
   ) {
     this.attempts = attempts;
+  }
+
+  /**
+   * The message whose 26-byte header (timestamp, attempts, id: protocol/message.ts) is at
+   * `header[at]` and whose body is `source[bodyStart, bodyEnd)`: a record of a disk queue or a
+   * memory queue's slab (header and body in one buffer), or a header made apart from its MPUB frame.
+   * Throws RangeError when the header is not all inside `header`.
+   */
+  static fromHeader(header: Buffer, at: number, source: Buffer, bodyStart: number, bodyEnd: number): BrokerMessage {
+    return new BrokerMessage(readMessageId(header, at + 10), readTimestamp(header, at), source, header.readUInt16BE(at + 8), bodyStart, bodyEnd);
   }
 
   /**

@@ -34,13 +34,6 @@ export interface TopicHost {
   channelDeleted(topic: Topic, channel: Channel): void;
 }
 
-/**
- * The largest body copied into each of several channels' memory queues, bytes. A record copies the
- * body once per channel, where message objects share it (as nsqd's channels share a body): past
- * this size, the copies would cost more memory than the objects (about 200 bytes each) they save.
- */
-const SHARED_BODY_COPY_MAX = 512;
-
 /** Messages moved from a topic's backlog to its channels per tick. */
 const DRAIN_BATCH = 2048;
 
@@ -93,9 +86,10 @@ export class Topic {
    * A message that would wait at a channel (see Channel.queuesNext) is handed to it as its record,
    * made once for all channels and copied into the channel's memory queue or disk queue
    * (Backlog.putRecord): no message object or id string is made for a message that only waits, and
-   * the frame is not kept alive by it. One a subscriber is ready for is made into an object and
-   * delivered, and so is a body over SHARED_BODY_COPY_MAX bytes when the topic has several
-   * channels. Sync mode keeps the object path, which refuses a publish whose write failed.
+   * the frame is not kept alive by it (a large body, or one several channels take, waits in memory
+   * as an object over the frame: MemoryQueue.pushRecord). One a subscriber is ready for is made
+   * into an object and delivered. Sync mode keeps the object path, which refuses a publish whose
+   * write failed.
    */
   publishAll(frame: Buffer, ranges: readonly number[]): void {
     this.checkNotDeleted();
@@ -116,7 +110,7 @@ export class Topic {
       let id: string | undefined;
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
-        if (channel.queuesNext() && (channels.length === 1 || end - start <= SHARED_BODY_COPY_MAX)) channel.putRecord(header, frame, start, end);
+        if (channel.queuesNext()) channel.putRecord(header, frame, start, end, channels.length);
         // Each channel its own object: putting one may deliver it, which changes its delivery state.
         else channel.put(new BrokerMessage((id ??= readMessageId(header, 10)), timestampNs, frame, 0, start, end));
       }
