@@ -4,6 +4,10 @@
  * one clock for the send and receive times), publishing a steady 10,000, 30,000 and 50,000 msg/s,
  * one PUB per message spread evenly over ~1 ms ticks, for a few seconds each after a warm-up.
  * Anchor, when NSQD_BIN is set: real nsqd with nsqjs's Writer and Reader in one process, at 10,000.
+ * Floor, at every rate: the same bodies, ticks and processes with no NSQ, an echo server writing back
+ * each tick's batch (lib/echo-server.ts). On a 2-core machine the tail is mostly time a process waits
+ * for a core while the other end works, so it grows with the CPU each message costs: the floor shows
+ * what is left of the goal after the machine's share.
  *
  * Default settings throughout, but for maxInFlight: both clients default to 1, a round trip per
  * message, which caps a consumer near 10,000 msg/s on this machine (the extra row at 10,000 with the
@@ -22,6 +26,7 @@ import { startBrokerProcess } from './lib/broker-process.ts';
 import { trackProcess } from './lib/children.ts';
 
 const CLIENT = fileURLToPath(new URL('./lib/latency-client.ts', import.meta.url));
+const ECHO_SERVER = fileURLToPath(new URL('./lib/echo-server.ts', import.meta.url));
 const RATES = [10_000, 30_000, 50_000];
 const SECONDS = Number(process.env.BENCH_LATENCY_S ?? 3);
 const WARMUP_S = 1;
@@ -37,9 +42,36 @@ interface RateResult {
   maxMs: number;
 }
 
-/** Runs the probe process against a fresh broker; one result per rate. */
-async function probe(kind: 'bundled' | 'nsqd', client: 'ours' | 'nsqjs', rates: number[], maxInFlight?: number): Promise<RateResult[]> {
-  const broker = await startBrokerProcess(kind);
+interface Server {
+  tcpPort: number;
+  discard(): Promise<void>;
+}
+
+/** lib/echo-server.ts in its own process, as a broker would be: the floor's other end. */
+async function startEchoServer(): Promise<Server> {
+  const child = spawn(process.execPath, [...process.execArgv, ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  trackProcess(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n')) resolve(text.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the echo server exited ${code} before listening`)));
+  });
+  return {
+    tcpPort: Number(line),
+    async discard() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs the probe process against a fresh broker (or echo server); one result per rate. */
+async function probe(kind: 'bundled' | 'nsqd' | 'echo', client: 'ours' | 'nsqjs' | 'echo', rates: number[], maxInFlight?: number): Promise<RateResult[]> {
+  const broker: Server = kind === 'echo' ? await startEchoServer() : await startBrokerProcess(kind);
   try {
     const args = ['--client', client, '--nsqd-tcp-address', `127.0.0.1:${broker.tcpPort}`, '--topic', 'latency', '--rates', rates.join(','), '--seconds', String(SECONDS), '--warmup-seconds', String(WARMUP_S)];
     if (maxInFlight !== undefined) args.push('--max-in-flight', String(maxInFlight));
@@ -77,13 +109,16 @@ export async function latencyBenchmarks(): Promise<LatencyResult> {
   const ours = await probe('bundled', 'ours', RATES, MAX_IN_FLIGHT);
   const oursDefault = (await probe('bundled', 'ours', [10_000]))[0];
   const anchor = process.env.NSQD_BIN ? (await probe('nsqd', 'nsqjs', [10_000], MAX_IN_FLIGHT))[0] : undefined;
+  const floor = await probe('echo', 'echo', RATES);
   const at = (rate: number): RateResult | undefined => ours.find((each) => each.rate === rate);
   const rows: Row[] = [];
   for (const result of ours) {
     const peer = result.rate === 10_000 && anchor !== undefined ? anchor : undefined;
+    const echoed = floor.find((each) => each.rate === result.rate);
     for (const key of ['p50Ms', 'p99Ms'] as const) {
       const values: Record<string, number> = { 'nsqworker Producer + Consumer': result[key] };
       if (peer !== undefined) values['nsqd + nsqjs'] = peer[key];
+      if (echoed !== undefined) values['floor: TCP echo, no NSQ'] = echoed[key];
       const metric = label(result, `${key.slice(0, 3)} at ${perSecond(result.rate)}, maxInFlight ${MAX_IN_FLIGHT}`);
       rows.push({ metric, unit: 'ms', higherIsBetter: false, values });
     }
@@ -92,12 +127,17 @@ export async function latencyBenchmarks(): Promise<LatencyResult> {
     const metric = label(oursDefault, `p99 at ${perSecond(oursDefault.rate)}, default maxInFlight (1)`);
     rows.push({ metric, unit: 'ms', higherIsBetter: false, values: { 'nsqworker Producer + Consumer': oursDefault.p99Ms } });
   }
+  const milliseconds = (value: number): string => (value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString('en'));
+  const floorText = (rate: number): string => {
+    const echoed = floor.find((each) => each.rate === rate);
+    return echoed === undefined ? '' : `; the machine's floor, a TCP echo: p99 ${milliseconds(echoed.p99Ms)} ms`;
+  };
   const goal = (rate: number, withAnchor: boolean): GoalRow[] => {
     const result = at(rate);
     if (result === undefined) return [];
     return [
       {
-        metric: label(result, `end-to-end latency p99 at ${perSecond(rate)} (p50 ${result.p50Ms < 10 ? result.p50Ms.toFixed(2) : Math.round(result.p50Ms).toLocaleString('en')} ms), broker in its own process, Producer + Consumer in another`),
+        metric: label(result, `end-to-end latency p99 at ${perSecond(rate)} (p50 ${milliseconds(result.p50Ms)} ms${floorText(rate)}), broker in its own process, Producer + Consumer in another`),
         unit: 'ms',
         ours: result.p99Ms,
         ...(withAnchor && anchor !== undefined ? { anchor: { name: 'nsqd + nsqjs', value: anchor.p99Ms } } : {}),

@@ -2,7 +2,9 @@
  * The end-to-end latency probe's client process: a publisher and a consumer in this one process (one
  * clock), either this package's `Producer` and `Consumer` or nsqjs's `Writer` and `Reader`, each with
  * its default settings but for `--max-in-flight` (both clients default to 1: one message at a time,
- * so a round trip per message, which on this machine caps a consumer near 10,000 msg/s). For each rate it publishes a steady stream for `--seconds` (after
+ * so a round trip per message, which on this machine caps a consumer near 10,000 msg/s); or, with
+ * `--client echo`, no NSQ at all: the bodies' round trip through lib/echo-server.ts, the machine's
+ * floor. For each rate it publishes a steady stream for `--seconds` (after
  * `--warmup-seconds` not counted), one PUB per message, spread evenly: every tick of about 1 ms sends
  * what is due by then, so at 50,000 msg/s a tick carries about 50. Each body carries its send time
  * (`performance.now()`, an 8-byte double); the consumer takes its receive time minus that.
@@ -10,10 +12,11 @@
  * Prints one JSON line per rate: `{ rate, sent, received, p50Ms, p99Ms, maxMs }`. `received` short
  * of `sent` means the consumer fell behind and never caught up within the grace period.
  *
- * Run (spawned by bench/latency.ts): tsx bench/lib/latency-client.ts --client ours|nsqjs
+ * Run (spawned by bench/latency.ts): tsx bench/lib/latency-client.ts --client ours|nsqjs|echo
  *   --nsqd-tcp-address 127.0.0.1:4150 --topic T --rates 10000,50000 --seconds 3 --warmup-seconds 1
  *   [--max-in-flight N]
  */
+import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import nsq from 'nsqjs';
 import { Consumer } from '../../client/consumer.ts';
@@ -74,6 +77,39 @@ function nsqjsClient(address: string, topic: string, maxInFlight: number | undef
   };
 }
 
+/**
+ * No NSQ at all: bodies go to lib/echo-server.ts and come back, each tick's written in one system
+ * call (as our Producer coalesces a tick's publishes), read back as 200-byte records.
+ */
+function echo(address: string, onBody: OnBody): Client {
+  const colon = address.lastIndexOf(':');
+  const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), noDelay: true });
+  socket.on('error', fail);
+  let batch: Buffer[] = [];
+  const flush = (): void => {
+    socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+    batch = [];
+  };
+  let partial: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    let data: Buffer = partial.length === 0 ? chunk : Buffer.concat([partial, chunk]);
+    while (data.length >= BODY_SIZE) {
+      onBody(data.subarray(0, BODY_SIZE));
+      data = data.subarray(BODY_SIZE);
+    }
+    partial = data;
+  });
+  return {
+    publish(body) {
+      if (batch.length === 0) process.nextTick(flush);
+      batch.push(body);
+    },
+    async close() {
+      socket.destroy();
+    },
+  };
+}
+
 function fail(error: unknown): never {
   console.error(`latency client: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
@@ -129,7 +165,8 @@ async function main(): Promise<void> {
     samples[sampleCount++] = latency;
   };
   const maxInFlight = values['max-in-flight'] === undefined ? undefined : Number(values['max-in-flight']);
-  const client = values.client === 'nsqjs' ? nsqjsClient(address, values.topic, maxInFlight, onBody) : ours(address, values.topic, maxInFlight, onBody);
+  const client =
+    values.client === 'nsqjs' ? nsqjsClient(address, values.topic, maxInFlight, onBody) : values.client === 'echo' ? echo(address, onBody) : ours(address, values.topic, maxInFlight, onBody);
 
   // Until the consumer's channel exists, a message would wait at the topic: probe until one arrives.
   const readyDeadline = Date.now() + 15_000;
