@@ -85,8 +85,10 @@ export class MetadataWriter {
   private async saveInBackground(requested: string): Promise<void> {
     const generation = this.generation;
     let text = requested;
-    const waitMs = this.lastStartMs + MIN_SAVE_INTERVAL_MS - performance.now();
-    if (waitMs > 0) {
+    // A loop: a timer counts from the event loop's cached time, which can be a few milliseconds
+    // old when it is set, so it may fire before the interval has passed by performance.now().
+    const remainingMs = (): number => this.lastStartMs + MIN_SAVE_INTERVAL_MS - performance.now();
+    for (let waitMs = remainingMs(); waitMs > 0; waitMs = remainingMs()) {
       await sleep(waitMs, undefined, { ref: false });
       if (generation !== this.generation) {
         // A synchronous save or cancel came meanwhile: this request is stale; one made since goes on.
