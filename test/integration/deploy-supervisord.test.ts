@@ -1,6 +1,7 @@
 /**
  * deploy/supervisord.conf under a real supervisord (Debian's `supervisor`): the shipped program
- * section, with only the paths, user and environment of a test project changed, runs a worker
+ * section, with only the paths, user and environment of a test project changed, and the times
+ * supervisord waits named per test (startsecs, startretries: see `supervisorFor`), runs a worker
  * against a broker started here. A restart in the middle of a steady stream loses no message and
  * runs none twice; a stop exits 0; a usage error (exit 2) ends in FATAL after a bounded number of
  * tries instead of looping.
@@ -111,14 +112,17 @@ class Supervisor {
 
 /**
  * Writes a supervisord config in `dir` holding the shipped program section, renamed to `program`,
- * with the test project's command, folder, environment and log file, and without `user=` (the test
- * runs as whoever runs it).
+ * with the test project's command, folder, environment and log file, without `user=` (the test
+ * runs as whoever runs it), and `overrides` set over the shipped values. The shipped startsecs (5)
+ * is waited out at every start, and each of startretries' tries comes a second later than the one
+ * before it: a test whose subject is not those numbers sets smaller ones.
  */
 async function supervisorFor(
   project: CliProject,
   program: string,
   args: string[],
   environment: Record<string, string>,
+  overrides: Record<string, string> = {},
 ): Promise<Supervisor> {
   const dir = await resources.tempDir('nsqworker-supervisor-');
   const shipped = await shippedProgram();
@@ -127,6 +131,10 @@ async function supervisorFor(
   shipped.set('directory', project.dir);
   shipped.set('environment', Object.entries(environment).map(([key, value]) => `${key}="${value}"`).join(','));
   shipped.set('stdout_logfile', path.join(dir, `${program}.log`));
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!shipped.has(key)) throw new Error(`the shipped program section has no ${key} to override`);
+    shipped.set(key, value);
+  }
   const config = [
     '[unix_http_server]',
     `file=${path.join(dir, 'supervisor.sock')}`,
@@ -194,7 +202,7 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
       NSQWORKER_MAX_IN_FLIGHT: '8',
       NSQWORKER_SHUTDOWN_TIMEOUT: '10s',
       NSQWORKER_DEDUP_QUEUE_SIZE: '0',
-    });
+    }, { startsecs: '1' });
     const workerLog = path.join(supervisor.dir, `${program}.log`);
     await supervisor.waitForLog(new RegExp(`success: ${program} entered RUNNING state`), `${program} to be RUNNING`, 30_000);
     expect(await supervisor.state(program)).toBe('RUNNING');
@@ -244,8 +252,10 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     const project = await projects.create();
     await project.writeWorker('stream', 'handle', STREAM_WORKER);
     const program = 'nsqworker-bad-flag';
-    const shipped = await shippedProgram();
-    const supervisor = await supervisorFor(project, program, ['--topic', 'stream', '--channel', 'handle', '--no-such-flag', '1'], {});
+    // One retry, not the shipped three: each waits a second longer than the last, and what is tested
+    // is that the shipped exitcodes and startsecs make exit 2 a failed start, so the tries end.
+    const startretries = 1;
+    const supervisor = await supervisorFor(project, program, ['--topic', 'stream', '--channel', 'handle', '--no-such-flag', '1'], {}, { startretries: String(startretries) });
     // Exit 2 within startsecs is a failed start: retried startretries times, then FATAL. (Should a
     // loaded machine take longer than startsecs to fail, exit 2 is an expected exit: EXITED at once.)
     const settled = new RegExp(`gave up: ${program} entered FATAL state|exited: ${program} \\(exit status 2; expected\\)`);
@@ -254,7 +264,7 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     const log = await supervisor.log();
     const spawns = log.match(new RegExp(`spawned: '${program}'`, 'g'))?.length ?? 0;
     expect(spawns, log).toBeGreaterThanOrEqual(1);
-    expect(spawns, log).toBeLessThanOrEqual(1 + Number(shipped.get('startretries')));
+    expect(spawns, log).toBeLessThanOrEqual(1 + startretries);
     expect(log).toMatch(new RegExp(`exited: ${program} \\(exit status 2; (not )?expected\\)`));
     expect(await readFile(path.join(supervisor.dir, `${program}.log`), 'utf8')).toContain('unknown flag --no-such-flag');
   });
