@@ -14,5 +14,8 @@ export default defineConfig({
     // Integration tests start real servers and child processes; two cores are all CI has.
     pool: 'forks',
     maxWorkers: 2,
+    // Each fork runs file after file without a fresh module graph: loading the sources again for
+    // each of 120 files cost about 30 s of the run. Files share no state but what they clean up.
+    isolate: false,
   },
 });
