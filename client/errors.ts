@@ -77,6 +77,12 @@ export class HttpPublishError extends NsqClientError {
 /**
  * Thrown by a message handler to requeue with a chosen delay (and, optionally, without a backoff
  * signal), instead of the default delay computed from the attempts.
+ *
+ * @param delayMs ms before redelivery (REQ's timeout), >= 0; default: the consumer's requeue delay
+ *   × attempts. nsqd caps it at its --max-req-timeout (1h by default).
+ * @param backoff whether the failure counts toward the consumer's backoff; default true.
+ * @throws NsqClientError E_INVALID_DELAY for a delay that is not a finite number >= 0 (NaN, a
+ *   negative number, Infinity), here where it is written rather than when the message is answered.
  */
 export class RequeueMessage extends Error {
   override readonly name = 'RequeueMessage';
@@ -86,6 +92,9 @@ export class RequeueMessage extends Error {
     readonly backoff: boolean = true,
     options?: { cause?: unknown },
   ) {
+    if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
+      throw new NsqClientError(ClientErrorCode.InvalidDelay, `RequeueMessage delay must be a number of ms >= 0, got ${delayMs}`);
+    }
     super(delayMs === undefined ? 'requeue requested' : `requeue requested in ${delayMs}ms`, options);
   }
 }

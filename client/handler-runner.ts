@@ -112,7 +112,8 @@ export class HandlerRunner {
       if (requeueRequest !== undefined) message.requeue(requeueRequest.delayMs, { backoff: requeueRequest.backoff });
       else message.requeue();
     } catch (invalid) {
-      // A RequeueMessage with a bad delay: report it and requeue with the default delay.
+      // A RequeueMessage with a bad delay (ours refuse one when made; another copy of an older
+      // version may not): report it and requeue with the default delay.
       this.events.emit('error', coerceError(invalid));
       message.requeue();
     } finally {
