@@ -80,7 +80,7 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
     const location = locateLoadFailure(error, { workerFile: file, configPath: file });
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
   }
-  return { path: file, config: validateConfig(defaultExportOf(loaded), file) };
+  return { path: file, config: await validateConfig(defaultExportOf(loaded), file) };
 }
 
 const CONFIG_KEYS = [...Object.keys(RunnerSettingsShape), 'workers'];
@@ -111,11 +111,33 @@ function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[
   return `${keyPath(path)} ${showValue(value)}: ${whatWouldBeGood(issue, expected)}`;
 }
 
-/** Checks a config module's default export against the schema; unknown keys are errors. */
-export function validateConfig(value: unknown, file: string): NsqworkerConfig {
+/**
+ * A key of `nsqworker broker`'s (nsqd's) flags, camelCased (`memQueueSize`), said where it belongs
+ * rather than matched to a runner setting a few letters away (it was `dedupQueueSize`). The
+ * broker's flags are loaded only here, on this error, as run-plan.ts does for a flag.
+ */
+async function brokerKeyProblem(keys: readonly string[]): Promise<string | undefined> {
+  const { BROKER_FLAGS } = await import('../../broker/nsqd/options.ts');
+  const normal = (name: string): string => name.replace(/[-_]/g, '').toLowerCase();
+  for (const key of keys) {
+    const spec = BROKER_FLAGS.find((flag) => normal(flag.option) === normal(key));
+    if (spec !== undefined) {
+      return `${key} is a setting of nsqworker broker (--${spec.flag}): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --${spec.flag} … and point the worker at it with nsqdTcpAddresses`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks a config module's default export against the schema; unknown keys are errors.
+ * @throws RunnerError E_CONFIG_INVALID naming the file and each problem (one a broker flag's key: that alone).
+ */
+export async function validateConfig(value: unknown, file: string): Promise<NsqworkerConfig> {
   const result = ConfigSchema.safeParse(value ?? {});
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => configProblem(issue as IssueLike, value ?? {}));
+    const unknownKeys = result.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' && issue.path.length === 0 ? issue.keys : []));
+    const brokerKey = unknownKeys.length === 0 ? undefined : await brokerKeyProblem(unknownKeys);
+    const problems = brokerKey !== undefined ? [brokerKey] : result.error.issues.map((issue) => configProblem(issue as IssueLike, value ?? {}));
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: ${problems.join('; ')}`, { cause: result.error });
   }
   // Only the keys the file sets: zod fills an optional key's inner default, and a value the file

@@ -104,6 +104,12 @@ describe('config file errors exit with status 2', () => {
       ['{ maxAtempts: 3 }', 'nsqworker.config.ts: unknown key maxAtempts; did you mean maxAttempts?'],
       ['{ max_in_flight: 3 }', 'nsqworker.config.ts: unknown key max_in_flight; did you mean maxInFlight?'],
       ['{ colour: 3 }', "nsqworker.config.ts: unknown key colour (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"],
+      // A setting of `nsqworker broker` (nsqd's --mem-queue-size), not one a few letters from a runner
+      // key (dedupQueueSize), and said alone: the other keys are fine.
+      [
+        '{ maxInFlight: 3, mem_queue_size: 100 }',
+        "nsqworker.config.ts: mem_queue_size is a setting of nsqworker broker (--mem-queue-size): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --mem-queue-size … and point the worker at it with nsqdTcpAddresses",
+      ],
     ];
     const results = await Promise.all(cases.map(async ([config]) => (await project(`export default ${config};\n`)).run(RUN)));
     for (const [index, [, expected]] of cases.entries()) {
