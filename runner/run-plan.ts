@@ -82,24 +82,23 @@ function availableWorkers(workersDir: string): string {
 }
 
 /**
- * `; is <file> it?` for a file in the topic's folder named almost as the worker should be
- * (`_workers.ts`, `.tsx`, a letter off: two edits at most, in any case; or without the `_worker`
- * suffix, `<topic>_<channel>.ts`), else nothing. Worker files
- * of the topic's other channels (a channel in another case among them) are not offered: they are
- * listed as found.
+ * A file in the topic's folder named almost as the worker should be (`_workers.ts`, `.tsx`, a
+ * letter off: two edits at most, in any case; or without the `_worker` suffix,
+ * `<topic>_<channel>.ts`), as a path, else undefined. Worker files of the topic's other channels (a
+ * channel in another case among them) are not offered: they are listed as found.
  */
-function nearMiss(workersDir: string, topic: string, channel: string): string {
+function nearMiss(workersDir: string, topic: string, channel: string): string | undefined {
   let entries: string[];
   try {
     entries = readdirSync(join(workersDir, topic));
   } catch {
-    return '';
+    return undefined;
   }
   const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
   const unsuffixed = `${topic}_${channel}`.toLowerCase();
   const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
   const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
-  return found === undefined ? '' : `; is ${join(workersDir, topic, found)} it?`;
+  return found === undefined ? undefined : join(workersDir, topic, found);
 }
 
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
@@ -160,10 +159,11 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
   const file = findWorker(workersDir, pre.topic, pre.channel);
   if (file === undefined) {
-    throw new RunnerError(
-      RunnerErrorCode.WorkerNotFound,
-      `no worker for topic ${pre.topic} channel ${pre.channel}: create ${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts${nearMiss(workersDir, pre.topic, pre.channel)}; ${availableWorkers(workersDir)}`,
-    );
+    const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
+    const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
+    // A file named almost so is the fix by itself: the list of workers would only bury it.
+    const fix = misnamed === undefined ? `create ${expected}; ${availableWorkers(workersDir)}` : `${misnamed} is named almost so: rename it to ${expected}`;
+    throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   const { runtime } = await loadWorker(file);
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);

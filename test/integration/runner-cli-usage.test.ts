@@ -145,11 +145,12 @@ describe('usage errors exit with status 2', () => {
       project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]),
     ]);
     expect(slip.code).toBe(2);
-    expect(slip.stderr).toContain('create workers/log/log_clicks_worker.ts; is workers/log/log_clicks_workers.ts it?;');
+    expect(slip.stderr.trim()).toBe('nsqworker: no worker for topic log channel clicks: workers/log/log_clicks_workers.ts is named almost so: rename it to workers/log/log_clicks_worker.ts');
     expect(unsuffixed.code).toBe(2);
-    expect(unsuffixed.stderr).toContain('create workers/log/log_views_worker.ts; is workers/log/log_views.ts it?;');
+    expect(unsuffixed.stderr.trim()).toBe('nsqworker: no worker for topic log channel views: workers/log/log_views.ts is named almost so: rename it to workers/log/log_views_worker.ts');
     expect(none.code).toBe(2);
-    expect(none.stderr).not.toContain(' it?');
+    expect(none.stderr).toContain('no worker for topic log channel visits: create workers/log/log_visits_worker.ts; workers found:');
+    expect(none.stderr).not.toContain('rename');
   });
 
   it('run outside the project (no workers/ folder here), the worker and list say where they looked and how to point elsewhere', async () => {
