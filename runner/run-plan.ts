@@ -21,7 +21,7 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { editDistance, unknownFlagMessage } from './config/suggest.ts';
+import { editDistance, nearest, unknownFlagMessage } from './config/suggest.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
@@ -101,6 +101,19 @@ function nearMiss(workersDir: string, topic: string, channel: string): string | 
   return found === undefined ? undefined : join(workersDir, topic, found);
 }
 
+/**
+ * `--channel billing` for `--channel biling` when the topic has a worker of that channel, or
+ * `--topic orders` for `--topic order` when that topic has one of the channel (a typo in one of the
+ * two, as nearest() judges it), else undefined.
+ */
+function nearWorker(workersDir: string, topic: string, channel: string): string | undefined {
+  const found = discoverWorkers(workersDir);
+  const nearChannel = nearest(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
+  if (nearChannel !== undefined) return `--channel ${nearChannel}`;
+  const nearTopic = nearest(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
+  return nearTopic === undefined ? undefined : `--topic ${nearTopic}`;
+}
+
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
 const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help'];
 
@@ -161,8 +174,14 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   if (file === undefined) {
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
     const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
-    // A file named almost so is the fix by itself: the list of workers would only bury it.
-    const fix = misnamed === undefined ? `create ${expected}; ${availableWorkers(workersDir)}` : `${misnamed} is named almost so: rename it to ${expected}`;
+    const meant = misnamed === undefined ? nearWorker(workersDir, pre.topic, pre.channel) : undefined;
+    // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
+    const fix =
+      misnamed !== undefined
+        ? `${misnamed} is named almost so: rename it to ${expected}`
+        : meant !== undefined
+          ? `did you mean ${meant}? (or create ${expected})`
+          : `create ${expected}; ${availableWorkers(workersDir)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   const { runtime } = await loadWorker(file);

@@ -135,19 +135,31 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
   });
 
+  /** Runs each `[topic, channel]` at once; each exits 2 with the one line given. */
+  async function expectNoWorker(project: CliProject, cases: Array<[topic: string, channel: string, line: string]>): Promise<void> {
+    const results = await Promise.all(cases.map(([topic, channel]) => project.run(['--topic', topic, '--channel', channel, ...RUN.slice(4)])));
+    for (const [index, [, , line]] of cases.entries()) {
+      expect(results[index]!.code, results[index]!.stderr).toBe(2);
+      expect(results[index]!.stderr.trim()).toBe(`nsqworker: ${line}`);
+    }
+  }
+
+  it('a topic or channel a typo away from a worker names that worker', async () => {
+    await expectNoWorker(await projectWithWorker(), [
+      ['log', 'pagevew', 'no worker for topic log channel pagevew: did you mean --channel pageview? (or create workers/log/log_pagevew_worker.ts)'],
+      ['logs', 'pageview', 'no worker for topic logs channel pageview: did you mean --topic log? (or create workers/logs/logs_pageview_worker.ts)'],
+    ]);
+  });
+
   it('a file named almost as the worker should be is pointed at; the other workers of the topic are not', async () => {
     const project = await projectWithWorker();
     await project.write('workers/log/log_clicks_workers.ts', OPTIONS_WORKER);
     await project.write('workers/log/log_views.ts', OPTIONS_WORKER);
-    const [slip, unsuffixed, none] = await Promise.all([
-      project.run(['--topic', 'log', '--channel', 'clicks', ...RUN.slice(4)]),
-      project.run(['--topic', 'log', '--channel', 'views', ...RUN.slice(4)]),
-      project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]),
+    await expectNoWorker(project, [
+      ['log', 'clicks', 'no worker for topic log channel clicks: workers/log/log_clicks_workers.ts is named almost so: rename it to workers/log/log_clicks_worker.ts'],
+      ['log', 'views', 'no worker for topic log channel views: workers/log/log_views.ts is named almost so: rename it to workers/log/log_views_worker.ts'],
     ]);
-    expect(slip.code).toBe(2);
-    expect(slip.stderr.trim()).toBe('nsqworker: no worker for topic log channel clicks: workers/log/log_clicks_workers.ts is named almost so: rename it to workers/log/log_clicks_worker.ts');
-    expect(unsuffixed.code).toBe(2);
-    expect(unsuffixed.stderr.trim()).toBe('nsqworker: no worker for topic log channel views: workers/log/log_views.ts is named almost so: rename it to workers/log/log_views_worker.ts');
+    const none = await project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no worker for topic log channel visits: create workers/log/log_visits_worker.ts; workers found:');
     expect(none.stderr).not.toContain('rename');
