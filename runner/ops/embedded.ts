@@ -10,7 +10,7 @@ import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
-import { channelEntries, warnStaleTaskChannels } from './stale-channels.ts';
+import { channelEntries, warnTaskChannels } from './stale-channels.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
 
@@ -105,7 +105,7 @@ export async function createTaskChannels(
   if (broker.handle !== undefined) {
     const created = broker.handle.nsqd.getOrCreateTopic(topic);
     for (const channel of channels) created.getOrCreateChannel(channel);
-    warnStaleTaskChannels(topic, channelEntries(created), workerChannel, channels, new NsqdHttp(broker.httpAddress).baseUrl, log);
+    warnTaskChannels(topic, channelEntries(created), workerChannel, channels, new NsqdHttp(broker.httpAddress).baseUrl, log);
     // A pause an earlier run left behind (its marker says so; the data path kept both): finished
     // over HTTP, as on any nsqd, so the unpause is persisted as an operator's would be.
     if (created.getChannel(pauseMarkerChannel(workerChannel)) === undefined) return;
@@ -114,5 +114,5 @@ export async function createTaskChannels(
   const outcome = await ensureTaskChannels(http, topic, channels, workerChannel);
   logChannelsOutcome(log, topic, broker.httpAddress, outcome);
   // A joined broker (another run's): its channels are known from its /stats only.
-  if (broker.handle === undefined) warnStaleTaskChannels(topic, outcome.before.values(), workerChannel, channels, http.baseUrl, log);
+  if (broker.handle === undefined) warnTaskChannels(topic, outcome.before.values(), workerChannel, channels, http.baseUrl, log);
 }

@@ -47,13 +47,14 @@ function httpsPortOf(text: string): number | undefined {
   }
 }
 
-/** One channel as `/stats` reports it (nsqd's `depth`, `deferred_count`, `in_flight_count`, `client_count`). */
+/** One channel as `/stats` reports it (nsqd's `depth`, `deferred_count`, `in_flight_count`, `client_count`, `paused`). */
 export interface ChannelEntry {
   name: string;
   depth: number;
   deferred: number;
   inFlight: number;
   clients: number;
+  paused: boolean;
 }
 
 /** One topic as `/stats?topic=` reports it: what the runner decides on before creating channels. */
@@ -90,12 +91,13 @@ export class NsqdHttp {
     if (!Array.isArray(topics)) return undefined;
     const entry = (topics as Array<{ topic_name?: unknown; channels?: unknown; paused?: unknown }>).find((t) => t.topic_name === topic);
     if (entry === undefined) return undefined;
-    type Reported = { channel_name?: unknown; depth?: unknown; deferred_count?: unknown; in_flight_count?: unknown; client_count?: unknown };
+    type Reported = { channel_name?: unknown; depth?: unknown; deferred_count?: unknown; in_flight_count?: unknown; client_count?: unknown; paused?: unknown };
     const reported = Array.isArray(entry.channels) ? (entry.channels as Reported[]) : [];
     const channels = new Map<string, ChannelEntry>();
     for (const c of reported) {
       const name = String(c.channel_name);
-      channels.set(name, { name, depth: Number(c.depth ?? 0), deferred: Number(c.deferred_count ?? 0), inFlight: Number(c.in_flight_count ?? 0), clients: Number(c.client_count ?? 0) });
+      const counts = { depth: Number(c.depth ?? 0), deferred: Number(c.deferred_count ?? 0), inFlight: Number(c.in_flight_count ?? 0), clients: Number(c.client_count ?? 0) };
+      channels.set(name, { name, ...counts, paused: c.paused === true });
     }
     return { channels, paused: entry.paused === true };
   }

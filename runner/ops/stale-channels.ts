@@ -1,5 +1,7 @@
 /**
- * At a worker's start (and, on remote nsqd, at each connection): the topic's channels that look
+ * At a worker's start (and, on remote nsqd, at its first connection to each), the channels worth a
+ * word. A task channel that is paused (by an operator, in the console or over HTTP; nsqd keeps the
+ * pause across restarts) gets no messages, and nothing else would say why. And the topic's channels that look
  * like this worker's task channels from an earlier run with other tasks (`C` where there are several
  * tasks now, or `C.<task>` of a task it no longer has), that no client consumes. nsqd copies every
  * message of a topic into each of its channels, so such a channel keeps a copy of everything
@@ -39,21 +41,32 @@ export function channelEntries(topic: Topic): ChannelEntry[] {
     deferred: channel.deferredCount,
     inFlight: channel.inFlightCount,
     clients: channel.subscribers.length,
+    paused: channel.paused,
   }));
 }
 
 /**
- * Warns of each stale channel among `channels` (staleTaskChannels): its depth, and the curl call
- * that deletes it at `httpBase` (`http://host:port`, NsqdHttp's baseUrl).
+ * Warns of each task channel among `channels` that is paused, with its depth and the curl call
+ * that unpauses it; then of each stale channel (staleTaskChannels), with its depth and the call that
+ * deletes it. `httpBase` is `http://host:port` (NsqdHttp's baseUrl).
  */
-export function warnStaleTaskChannels(topic: string, channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[], httpBase: string, log: Logger): void {
-  for (const stale of staleTaskChannels(channels, workerChannel, current)) {
-    const query = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(stale.name)}`;
+export function warnTaskChannels(topic: string, channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[], httpBase: string, log: Logger): void {
+  const entries = [...channels];
+  const call = (action: 'unpause' | 'delete', channel: string): string =>
+    `curl -X POST '${httpBase}/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}'`;
+  for (const paused of entries.filter(({ name, paused }) => paused && current.includes(name))) {
+    log.warn(
+      { topic, channel: paused.name, depth: paused.depth },
+      `channel ${paused.name} of topic ${topic} is paused: no message reaches its task until it is unpaused (${paused.depth} waiting); ` +
+        `unpause it in the console (nsqworker admin) or with: ${call('unpause', paused.name)}`,
+    );
+  }
+  for (const stale of staleTaskChannels(entries, workerChannel, current)) {
     log.warn(
       { topic, channel: stale.name, depth: stale.depth },
       `channel ${stale.name} looks like a task channel of an earlier run: none of this worker's tasks consume it (${current.join(', ')}), ` +
         `and it keeps a copy of every message published to ${topic} (${stale.depth} now); a run that brings its task back replays them. ` +
-        `Delete it with: curl -X POST '${httpBase}/channel/delete?${query}'`,
+        `Delete it with: ${call('delete', stale.name)}`,
     );
   }
 }

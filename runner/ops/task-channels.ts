@@ -28,7 +28,7 @@ import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import { NsqdHttp, NsqdHttpError, type TopicState } from './nsqd-http.ts';
-import { warnStaleTaskChannels } from './stale-channels.ts';
+import { warnTaskChannels } from './stale-channels.ts';
 
 /** The topic was paused to create the task channels, and unpausing it failed: it holds every message. */
 export class TopicLeftPausedError extends CodedError<'E_TOPIC_LEFT_PAUSED'> {
@@ -194,6 +194,6 @@ export class TaskChannelGate {
     logChannelsOutcome(log, this.topic, httpAddress, outcome, warnPaused);
     if (this.checkedStale.has(nsqd.tcpAddress)) return;
     this.checkedStale.add(nsqd.tcpAddress);
-    warnStaleTaskChannels(this.topic, outcome.before.values(), this.workerChannel, channels, http.baseUrl, log);
+    warnTaskChannels(this.topic, outcome.before.values(), this.workerChannel, channels, http.baseUrl, log);
   }
 }

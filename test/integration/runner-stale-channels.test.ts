@@ -3,6 +3,8 @@
  * data path and keep a copy of every message. The worker names each at its start, with its depth
  * and the call that deletes it, and says nothing of channels in use or of its pause marker; on a
  * remote nsqd (real nsqd with NSQD_BIN) too, at the first connection to it, not at every reconnection.
+ * A task channel left paused (nsqd keeps a pause across restarts) is named too, with the call that
+ * unpauses it: its task would otherwise wait for messages with no word of why.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { testResources, uniqueTopic } from '../support/brokers.ts';
@@ -80,5 +82,51 @@ describe('task channels of an earlier run', () => {
       'bill subscribed again after the nsqd restart',
     );
     expect(stale()).toHaveLength(1);
+  });
+});
+
+describe('a paused task channel', () => {
+  const pausedWarnings = (lines: Array<{ level?: unknown; msg?: unknown }>): string[] =>
+    lines.filter((line) => line.level === 40 && String(line.msg).includes(' is paused: ')).map((line) => String(line.msg));
+
+  it('on the embedded broker, paused in an earlier run, is named at the start with its depth and the unpause call', async () => {
+    const project = await projects.create();
+    await project.writeWorker('orders', 'process', worker(['bill']));
+    const first = project.startWorker('orders', 'process');
+    const { httpAddress } = await first.brokerAddresses();
+    await first.subscribed(['bill']);
+    const pause = await fetch(`http://${httpAddress}/channel/pause?topic=orders&channel=process`, { method: 'POST' });
+    expect(pause.status).toBe(200);
+    await publish(httpAddress, 'orders', 'waits while paused');
+    first.kill('SIGTERM');
+    await first.waitForExit();
+    expect(pausedWarnings(first.lines)).toEqual([]);
+
+    const second = project.startWorker('orders', 'process');
+    const again = await second.brokerAddresses();
+    await second.subscribed(['bill']);
+    await eventually(() => (pausedWarnings(second.lines).length > 0 ? true : undefined), 'the paused channel named');
+    expect(pausedWarnings(second.lines)).toEqual([
+      `channel process of topic orders is paused: no message reaches its task until it is unpaused (1 waiting); unpause it in the console (nsqworker admin) or with: curl -X POST 'http://${again.httpAddress}/channel/unpause?topic=orders&channel=process'`,
+    ]);
+    second.kill('SIGTERM');
+    await second.waitForExit();
+  });
+
+  it("on a remote nsqd, is named with that nsqd's HTTP address; a channel not paused is not", async () => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('orders');
+    for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=process.bill`, `/channel/create?topic=${topic}&channel=process.ship`, `/channel/pause?topic=${topic}&channel=process.ship`]) {
+      const response = await fetch(`http://${nsqd.httpAddress}${path}`, { method: 'POST' });
+      expect(response.status).toBe(200);
+    }
+    const p = await projects.create();
+    await p.writeWorker(topic, 'process', worker(['bill', 'ship']));
+    const run = p.startWorker(topic, 'process', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
+    await run.subscribed(['bill', 'ship']);
+    await eventually(() => (pausedWarnings(run.lines).length > 0 ? true : undefined), 'the paused channel named');
+    expect(pausedWarnings(run.lines)).toEqual([
+      `channel process.ship of topic ${topic} is paused: no message reaches its task until it is unpaused (0 waiting); unpause it in the console (nsqworker admin) or with: curl -X POST 'http://${nsqd.httpAddress}/channel/unpause?topic=${topic}&channel=process.ship'`,
+    ]);
   });
 });

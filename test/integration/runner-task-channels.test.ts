@@ -61,7 +61,7 @@ describe('task channels over nsqd HTTP', () => {
       paused: false,
       resumed: false,
       pausedByOther: false,
-      before: new Map([['a', { name: 'a', depth: 0, deferred: 0, inFlight: 0, clients: 0 }]]),
+      before: new Map([['a', { name: 'a', depth: 0, deferred: 0, inFlight: 0, clients: 0, paused: false }]]),
     });
     expect(nsqd.seen).toEqual(['GET /stats', 'POST /channel/create']);
   });
