@@ -10,7 +10,7 @@ import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
-import { channelEntries, warnTaskChannels } from './stale-channels.ts';
+import { channelEntries, warnTaskChannels } from './task-channel-warnings.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
 

@@ -28,7 +28,7 @@ import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import { NsqdHttp, NsqdHttpError, type TopicState } from './nsqd-http.ts';
-import { warnTaskChannels } from './stale-channels.ts';
+import { warnTaskChannels } from './task-channel-warnings.ts';
 
 /** The topic was paused to create the task channels, and unpausing it failed: it holds every message. */
 export class TopicLeftPausedError extends CodedError<'E_TOPIC_LEFT_PAUSED'> {
@@ -55,7 +55,7 @@ export interface ChannelsCreated {
   resumed: boolean;
   /** Whether the topic is paused by someone else (an operator), and so left paused. */
   pausedByOther: boolean;
-  /** The topic's channels as they were before this call, for stale-channels.ts. */
+  /** The topic's channels as they were before this call, for task-channel-warnings.ts. */
   before: TopicState['channels'];
 }
 
