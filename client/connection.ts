@@ -7,7 +7,7 @@
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { AckQueue } from './ack-queue.ts';
+import { AckQueue, reqLine } from './ack-queue.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { DEFAULT_IDENTITY, parseHostPort, readIdentifyAnswer, type ServerIdentity } from './handshake.ts';
 import { identifyBody, type ConnectionOptions } from './options.ts';
@@ -129,7 +129,7 @@ export class NsqConnection {
   }
 
   queueReq(id: string, delayMs: number): void {
-    this.acks.add('REQ ' + id + ' ' + Math.max(0, Math.trunc(delayMs)) + '\n');
+    this.acks.add(reqLine(id, delayMs));
   }
 
   queueTouch(id: string): void {

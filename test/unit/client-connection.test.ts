@@ -152,6 +152,8 @@ describe('NsqConnection against a scripted peer', () => {
     const write = vi.spyOn(net.Socket.prototype, 'write');
     for (let i = 0; i < 100; i++) connection.queueFin(`id${String(i).padStart(14, '0')}`);
     connection.queueReq('0000000000000req', 1500);
+    // Past any broker's max-req-timeout, sent as a number nsqd parses (it clamps), not 1e+21.
+    connection.queueReq('00000000000huge1', 1e21);
     connection.queueTouch('00000000000touch');
     expect(write).not.toHaveBeenCalled();
     const client = peer.clients[0]!;
@@ -161,5 +163,6 @@ describe('NsqConnection against a scripted peer', () => {
     expect(names[0]).toBe('FIN id00000000000000');
     expect(names[99]).toBe('FIN id00000000000099');
     expect(names[100]).toBe('REQ 0000000000000req 1500');
+    expect(names[101]).toBe('REQ 00000000000huge1 1000000000000');
   });
 });
