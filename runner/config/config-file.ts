@@ -86,17 +86,34 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
 const CONFIG_KEYS = [...Object.keys(RunnerSettingsShape), 'workers'];
 const SETTINGS = z.object(RunnerSettingsShape) as unknown as SchemaLike;
 
+const normal = (name: string): string => name.replace(/[-_]/g, '').toLowerCase();
+
+/**
+ * Keys of nsqworker broker's flags that, in a worker's config, mean one of the runner's settings:
+ * the embedded broker's own addresses, lookupd's HTTP API (what a worker polls), the client's side
+ * of deflate and TLS. Answered with that setting rather than sent to `nsqworker broker`.
+ */
+const RUNNER_SETTING_MEANT: ReadonlyMap<string, string> = new Map([
+  ['tcpaddress', 'brokerTcpAddress'],
+  ['httpaddress', 'brokerHttpAddress'],
+  ['lookupdtcpaddresses', 'lookupdHttpAddresses'],
+  ['maxdeflatelevel', 'deflateLevel'],
+  ['tlsrootcafile', 'tlsCaFile'],
+]);
+
 /** A key the config does not take, with the key meant: `max_in_flight` and `MaxInFlight` are `maxInFlight`. */
 function unknownKey(key: string): string {
-  const normal = (name: string): string => name.replace(/[-_]/g, '').toLowerCase();
-  const same = CONFIG_KEYS.find((known) => normal(known) === normal(key));
+  const same = CONFIG_KEYS.find((known) => normal(known) === normal(key)) ?? RUNNER_SETTING_MEANT.get(normal(key));
   const hint = same !== undefined ? `; did you mean ${same}?` : didYouMean(key, CONFIG_KEYS);
   return `unknown key ${key}${hint || " (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"}`;
 }
 
-/** One problem of the file, as a flag's problem is told: the key path, the value given, what would be good. */
-function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[] }, given: unknown): string {
-  if (issue.code === 'unrecognized_keys') return (issue.keys ?? []).map(unknownKey).join('; ');
+/**
+ * One problem of the file, as a flag's problem is told: the key path, the value given, what would be
+ * good. `brokerKeys` tells unknown top-level keys that are nsqworker broker's (brokerKeyProblems).
+ */
+function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[] }, given: unknown, brokerKeys: ReadonlyMap<string, string>): string {
+  if (issue.code === 'unrecognized_keys') return (issue.keys ?? []).map((key) => (issue.path.length === 0 ? brokerKeys.get(key) : undefined) ?? unknownKey(key)).join('; ');
   const path = issue.path;
   if (path.length === 0) return `the default export ${showValue(given)}: expected an object (export default defineConfig({ ... }))`;
   // A `workers` key that is not `<topic>/<channel>`: the problem is the key, not its value.
@@ -112,32 +129,34 @@ function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[
 }
 
 /**
- * A key of `nsqworker broker`'s (nsqd's) flags, camelCased (`memQueueSize`), said where it belongs
- * rather than matched to a runner setting a few letters away (it was `dedupQueueSize`). The
- * broker's flags are loaded only here, on this error, as run-plan.ts does for a flag.
+ * Each of `keys` that names a flag of `nsqworker broker` (`memQueueSize`, `mem_queue_size`), with
+ * where it belongs, rather than a runner setting a few letters away (it was `dedupQueueSize`); not
+ * those in RUNNER_SETTING_MEANT. The broker's flags are loaded only here, on this error, as
+ * run-plan.ts does for a flag.
  */
-async function brokerKeyProblem(keys: readonly string[]): Promise<string | undefined> {
+async function brokerKeyProblems(keys: readonly string[]): Promise<ReadonlyMap<string, string>> {
+  const problems = new Map<string, string>();
+  const candidates = keys.filter((key) => !RUNNER_SETTING_MEANT.has(normal(key)));
+  if (candidates.length === 0) return problems;
   const { BROKER_FLAGS } = await import('../../broker/nsqd/options.ts');
-  const normal = (name: string): string => name.replace(/[-_]/g, '').toLowerCase();
-  for (const key of keys) {
+  for (const key of candidates) {
     const spec = BROKER_FLAGS.find((flag) => normal(flag.option) === normal(key));
-    if (spec !== undefined) {
-      return `${key} is a setting of nsqworker broker (--${spec.flag}): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --${spec.flag} … and point the worker at it with nsqdTcpAddresses`;
-    }
+    if (spec === undefined) continue;
+    problems.set(key, `${key} is a setting of nsqworker broker (--${spec.flag}): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --${spec.flag} … and point the worker at it with nsqdTcpAddresses`);
   }
-  return undefined;
+  return problems;
 }
 
 /**
  * Checks a config module's default export against the schema; unknown keys are errors.
- * @throws RunnerError E_CONFIG_INVALID naming the file and each problem (one a broker flag's key: that alone).
+ * @throws RunnerError E_CONFIG_INVALID naming the file and each problem.
  */
 export async function validateConfig(value: unknown, file: string): Promise<NsqworkerConfig> {
   const result = ConfigSchema.safeParse(value ?? {});
   if (!result.success) {
     const unknownKeys = result.error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' && issue.path.length === 0 ? issue.keys : []));
-    const brokerKey = unknownKeys.length === 0 ? undefined : await brokerKeyProblem(unknownKeys);
-    const problems = brokerKey !== undefined ? [brokerKey] : result.error.issues.map((issue) => configProblem(issue as IssueLike, value ?? {}));
+    const brokerKeys = await brokerKeyProblems(unknownKeys);
+    const problems = result.error.issues.map((issue) => configProblem(issue as IssueLike, value ?? {}, brokerKeys));
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: ${problems.join('; ')}`, { cause: result.error });
   }
   // Only the keys the file sets: zod fills an optional key's inner default, and a value the file

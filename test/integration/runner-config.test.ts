@@ -105,11 +105,15 @@ describe('config file errors exit with status 2', () => {
       ['{ max_in_flight: 3 }', 'nsqworker.config.ts: unknown key max_in_flight; did you mean maxInFlight?'],
       ['{ colour: 3 }', "nsqworker.config.ts: unknown key colour (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"],
       // A setting of `nsqworker broker` (nsqd's --mem-queue-size), not one a few letters from a runner
-      // key (dedupQueueSize), and said alone: the other keys are fine.
+      // key (dedupQueueSize); the file's other problems are told beside it.
       [
-        '{ maxInFlight: 3, mem_queue_size: 100 }',
-        "nsqworker.config.ts: mem_queue_size is a setting of nsqworker broker (--mem-queue-size): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --mem-queue-size … and point the worker at it with nsqdTcpAddresses",
+        "{ maxInFlight: 'lots', maxAtempts: 3, mem_queue_size: 100 }",
+        'nsqworker.config.ts: maxInFlight "lots": expected a whole number of at least 1; unknown key maxAtempts; did you mean maxAttempts?; ' +
+          "mem_queue_size is a setting of nsqworker broker (--mem-queue-size): the broker a worker embeds takes nsqd's defaults; run nsqworker broker --mem-queue-size … and point the worker at it with nsqdTcpAddresses",
       ],
+      // Broker flags that, in a worker's config, mean a runner setting: that setting.
+      ["{ tcpAddress: '127.0.0.1:4150' }", 'nsqworker.config.ts: unknown key tcpAddress; did you mean brokerTcpAddress?'],
+      ["{ lookupdTcpAddresses: ['127.0.0.1:4160'] }", 'nsqworker.config.ts: unknown key lookupdTcpAddresses; did you mean lookupdHttpAddresses?'],
     ];
     const results = await Promise.all(cases.map(async ([config]) => (await project(`export default ${config};\n`)).run(RUN)));
     for (const [index, [, expected]] of cases.entries()) {
