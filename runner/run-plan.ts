@@ -21,7 +21,7 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { editDistance, nearest, unknownFlagMessage } from './config/suggest.ts';
+import { editDistance, unknownFlagMessage } from './config/suggest.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
@@ -102,15 +102,29 @@ function nearMiss(workersDir: string, topic: string, channel: string): string | 
 }
 
 /**
+ * The one name of `names` a typo away from `word`: within two edits, or a third of its length, and
+ * closer than every other; undefined when none is, or several are (`audit` for audit1 and audit2),
+ * or `word` is too short to tell (`a`).
+ */
+function onlyNear(word: string, names: readonly string[]): string | undefined {
+  if (word.length < 3) return undefined;
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).filter(({ distance }) => distance <= limit);
+  const best = Math.min(...near.map(({ distance }) => distance));
+  const closest = near.filter(({ distance }) => distance === best);
+  return closest.length === 1 ? closest[0]!.name : undefined;
+}
+
+/**
  * `--channel billing` for `--channel biling` when the topic has a worker of that channel, or
- * `--topic orders` for `--topic order` when that topic has one of the channel (a typo in one of the
- * two, as nearest() judges it), else undefined.
+ * `--topic orders` for `--topic order` when that topic has one of the channel (onlyNear), else
+ * undefined.
  */
 function nearWorker(workersDir: string, topic: string, channel: string): string | undefined {
   const found = discoverWorkers(workersDir);
-  const nearChannel = nearest(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
+  const nearChannel = onlyNear(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
   if (nearChannel !== undefined) return `--channel ${nearChannel}`;
-  const nearTopic = nearest(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
+  const nearTopic = onlyNear(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
   return nearTopic === undefined ? undefined : `--topic ${nearTopic}`;
 }
 

@@ -144,11 +144,20 @@ describe('usage errors exit with status 2', () => {
     }
   }
 
-  it('a topic or channel a typo away from a worker names that worker', async () => {
-    await expectNoWorker(await projectWithWorker(), [
+  it('a topic or channel a typo away from one worker names that worker; near several, or one letter, the list', async () => {
+    const project = await projectWithWorker();
+    await expectNoWorker(project, [
       ['log', 'pagevew', 'no worker for topic log channel pagevew: did you mean --channel pageview? (or create workers/log/log_pagevew_worker.ts)'],
       ['logs', 'pageview', 'no worker for topic logs channel pageview: did you mean --topic log? (or create workers/logs/logs_pageview_worker.ts)'],
     ]);
+    await project.write('workers/log/log_audit1_worker.ts', OPTIONS_WORKER);
+    // audit2: as near audit as audit1; p: one letter.
+    const runs = await Promise.all(['audit2', 'p'].map((channel) => project.run(['--topic', 'log', '--channel', channel, ...RUN.slice(4)])));
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expect(run.stderr).not.toContain('did you mean');
+      expect(run.stderr).toContain('workers found: --topic log --channel audit1, --topic log --channel audit, --topic log --channel pageview');
+    }
   });
 
   it('a file named almost as the worker should be is pointed at; the other workers of the topic are not', async () => {
