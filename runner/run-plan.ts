@@ -21,7 +21,8 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { editDistance, unknownFlagMessage } from './config/suggest.ts';
+import { editDistance, onlyNear, unknownFlagMessage } from './config/suggest.ts';
+import { environmentTypos } from './config/environment-typos.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
@@ -38,6 +39,8 @@ export interface RunPlan {
   flags: Record<string, unknown>;
   configPath: string | undefined;
   env: NodeJS.ProcessEnv;
+  /** NSQWORKER_* variables a typo from one this run reads, said as warnings at the start (environment-typos.ts). */
+  environmentWarnings?: readonly string[];
 }
 
 /** Flags the runner reads before it knows the worker. */
@@ -99,20 +102,6 @@ function nearMiss(workersDir: string, topic: string, channel: string): string | 
   const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
   const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
   return found === undefined ? undefined : join(workersDir, topic, found);
-}
-
-/**
- * The one name of `names` a typo away from `word`: within two edits, or a third of its length, and
- * closer than every other; undefined when none is, or several are (`audit` for audit1 and audit2),
- * or `word` is too short to tell (`a`).
- */
-function onlyNear(word: string, names: readonly string[]): string | undefined {
-  if (word.length < 3) return undefined;
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).filter(({ distance }) => distance <= limit);
-  const best = Math.min(...near.map(({ distance }) => distance));
-  const closest = near.filter(({ distance }) => distance === best);
-  return closest.length === 1 ? closest[0]!.name : undefined;
 }
 
 /**
@@ -228,7 +217,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
-  return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env };
+  const environmentWarnings = environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env));
+  return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env, environmentWarnings };
 }
 
 /**

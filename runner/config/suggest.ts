@@ -51,3 +51,17 @@ export function unknownFlagMessage(typed: string, knownFlags: readonly string[])
   const name = typed.replace(/^-+/, '').split('=')[0]!;
   return `unknown flag ${typed.split('=')[0]}${didYouMean(name, knownFlags, '--')}`;
 }
+
+/**
+ * The one name of `names` a typo away from `word`: within two edits, or a third of its length, and
+ * closer than every other; undefined when none is, or several are (`audit` for audit1 and audit2),
+ * or `word` is too short to tell (`a`).
+ */
+export function onlyNear(word: string, names: readonly string[]): string | undefined {
+  if (word.length < 3) return undefined;
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).filter(({ distance }) => distance <= limit);
+  const best = Math.min(...near.map(({ distance }) => distance));
+  const closest = near.filter(({ distance }) => distance === best);
+  return closest.length === 1 ? closest[0]!.name : undefined;
+}

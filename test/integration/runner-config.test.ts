@@ -64,11 +64,16 @@ describe('config precedence: schema default < nsqworker.config.ts < NSQWORKER_* 
       NSQWORKER_TIMEOUT: '3s',
       NSQWORKER_MAX_IN_FLIGHT: '4',
       NSQWORKER_DEAD_LETTER_TOPIC: 'dl_env',
+      // A typo of the worker's option, named at the start; another worker's variable, not.
+      NSQWORKER_FROM_ENVV: 'typo',
+      NSQWORKER_BILLING_API_KEY: 'another worker',
     });
     const { tcpAddress, httpAddress } = await run.brokerAddresses();
     // topicPrefix: only in the config file, so it beats the schema's ''.
     const running = await run.waitForMessage('worker jobs/run running');
     expect(running.topic).toBe('cfg_jobs');
+    const unread = run.lines.filter((line) => line.level === 40 && String(line.msg).includes('is set but not read')).map((line) => line.msg);
+    expect(unread).toEqual(['NSQWORKER_FROM_ENVV is set but not read; did you mean NSQWORKER_FROM_ENV?']);
     await run.subscribed(['record']);
 
     await publish(httpAddress, 'cfg_jobs', 'ok');
