@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
 import { Consumer, type NsqdNodeInfo } from '../../client/consumer.ts';
 import { asRequeueMessage } from '../../client/errors.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
 import { LookupdDiscovery } from '../../client/lookupd-discovery.ts';
 import { logDiscovery } from './discovery-log.ts';
 import type { Message } from '../../client/message.ts';
@@ -247,8 +248,9 @@ export async function bindWorker(params: {
       // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
       if (error === undefined && closing !== undefined) log.warn({ messageId: message.id, attempts: message.attempts }, 'shutting down: message requeued before its task finished');
       // A RequeueMessage is the task's own choice, not a failure: one line, no stack.
-      else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, 'message requeued as the task asked');
-      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, 'task failed: message requeued');
+      // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look like a lost message.
+      else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, redelivered in ${formatDurationMs(delayMs)}`);
+      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, `task failed: message requeued, redelivered in ${formatDurationMs(delayMs)}`);
     });
     // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
     consumer.on('error', (error) => log.error({ code: (error as { code?: unknown }).code }, `consumer error: ${error.message}`));

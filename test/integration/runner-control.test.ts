@@ -23,29 +23,35 @@ export default defineWorker({
       await appendFile('ran.jsonl', JSON.stringify({ attempts: message.attempts, body: message.text() }) + '\\n');
       if (message.text() === 'hopeless') throw new GiveUpMessage('cannot ever work');
       if (message.text() === 'later' && message.attempts === 1) throw new RequeueMessage(0, false);
+      if (message.text() === 'flaky' && message.attempts === 1) throw new Error('not yet');
     },
   },
 });
 `);
-    const run = project.startWorker('jobs', 'run', ['--max-attempts', '5']);
+    const run = project.startWorker('jobs', 'run', ['--max-attempts', '5', '--requeue-delay', '100ms']);
     const { tcpAddress, httpAddress } = await run.brokerAddresses();
     await run.subscribed(['run']);
     const deadLetters = collect(projects, tcpAddress, 'jobs.dead_letter');
 
     await publish(httpAddress, 'jobs', 'hopeless');
     await publish(httpAddress, 'jobs', 'later');
+    await publish(httpAddress, 'jobs', 'flaky');
     await eventually(() => (deadLetters.messages.length > 0 ? true : undefined), 'a dead letter');
     const ran = await eventually(async () => {
       const records = await project.records<Ran>('ran.jsonl');
-      return records.filter((r) => r.body === 'later').length >= 2 ? records : undefined;
-    }, 'the requeued message to run again');
+      return ['later', 'flaky'].every((body) => records.filter((r) => r.body === body).length >= 2) ? records : undefined;
+    }, 'the requeued messages to run again');
 
     expect(deadLetters.messages.map((m) => m.json())).toMatchObject([{ body: 'hopeless', attempts: 1, error: 'cannot ever work' }]);
     expect(ran.filter((r) => r.body === 'hopeless').map((r) => r.attempts)).toEqual([1]);
     expect(ran.filter((r) => r.body === 'later').map((r) => r.attempts)).toEqual([1, 2]);
     // Asked for, not failed: an info line without the error and its stack.
-    expect(run.lines.find((line) => line.msg === 'message requeued as the task asked')).toMatchObject({ level: 30, attempts: 1, delayMs: 0 });
-    expect(run.lines.filter((line) => line.msg === 'task failed: message requeued' || line.err !== undefined && JSON.stringify(line.err).includes('RequeueMessage'))).toEqual([]);
+    expect(run.lines.find((line) => String(line.msg).startsWith('message requeued as the task asked'))).toMatchObject({ level: 30, attempts: 1, delayMs: 0, msg: 'message requeued as the task asked, redelivered in 0s' });
+    expect(run.lines.filter((line) => line.err !== undefined && JSON.stringify(line.err).includes('RequeueMessage'))).toEqual([]);
+    // A failure says when the message comes again (--requeue-delay × attempts), in the line itself.
+    expect(run.lines.filter((line) => String(line.msg).startsWith('task failed: message requeued')).map((line) => line.msg)).toEqual([
+      'task failed: message requeued, redelivered in 100ms',
+    ]);
   });
 });
 
