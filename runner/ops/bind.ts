@@ -248,9 +248,10 @@ export async function bindWorker(params: {
       // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
       if (error === undefined && closing !== undefined) log.warn({ messageId: message.id, attempts: message.attempts }, 'shutting down: message requeued before its task finished');
       // A RequeueMessage is the task's own choice, not a failure: one line, no stack.
-      // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look like a lost message.
-      else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, redelivered in ${formatDurationMs(delayMs)}`);
-      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, `task failed: message requeued, redelivered in ${formatDurationMs(delayMs)}`);
+      // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
+      // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
+      else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
+      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
     });
     // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
     consumer.on('error', (error) => log.error({ code: (error as { code?: unknown }).code }, `consumer error: ${error.message}`));

@@ -46,11 +46,11 @@ export default defineWorker({
     expect(ran.filter((r) => r.body === 'hopeless').map((r) => r.attempts)).toEqual([1]);
     expect(ran.filter((r) => r.body === 'later').map((r) => r.attempts)).toEqual([1, 2]);
     // Asked for, not failed: an info line without the error and its stack.
-    expect(run.lines.find((line) => String(line.msg).startsWith('message requeued as the task asked'))).toMatchObject({ level: 30, attempts: 1, delayMs: 0, msg: 'message requeued as the task asked, redelivered in 0s' });
+    expect(run.lines.find((line) => String(line.msg).startsWith('message requeued as the task asked'))).toMatchObject({ level: 30, attempts: 1, delayMs: 0, msg: 'message requeued as the task asked, with a 0s delay' });
     expect(run.lines.filter((line) => line.err !== undefined && JSON.stringify(line.err).includes('RequeueMessage'))).toEqual([]);
-    // A failure says when the message comes again (--requeue-delay × attempts), in the line itself.
+    // A failure says the REQ's delay (--requeue-delay × attempts), the earliest redelivery, in the line itself.
     expect(run.lines.filter((line) => String(line.msg).startsWith('task failed: message requeued')).map((line) => line.msg)).toEqual([
-      'task failed: message requeued, redelivered in 100ms',
+      'task failed: message requeued with a 100ms delay',
     ]);
   });
 });
