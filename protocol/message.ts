@@ -11,6 +11,9 @@
 
 export const MESSAGE_HEADER_SIZE = 26;
 export const MESSAGE_ID_LENGTH = 16;
+/** Where the header's fields start (see the layout above). */
+export const MESSAGE_ATTEMPTS_OFFSET = 8;
+export const MESSAGE_ID_OFFSET = 10;
 
 const TWO_POW_32 = 4294967296;
 
@@ -116,9 +119,9 @@ export function writeMessageHeader(
   // handling cost more than the stores (about 90 ns a header against 55), on a path taken for
   // every message delivered or written to disk.
   storeTimestamp(target, offset, timestampNs);
-  target[offset + 8] = attempts >>> 8;
-  target[offset + 9] = attempts;
-  const at = offset + 10;
+  target[offset + MESSAGE_ATTEMPTS_OFFSET] = attempts >>> 8;
+  target[offset + MESSAGE_ATTEMPTS_OFFSET + 1] = attempts;
+  const at = offset + MESSAGE_ID_OFFSET;
   for (let i = 0; i < MESSAGE_ID_LENGTH; i++) target[at + i] = id.charCodeAt(i);
   return offset + MESSAGE_HEADER_SIZE;
 }
@@ -162,8 +165,8 @@ export function decodeMessagePayload(payload: Buffer): DecodedMessage {
   checkMessagePayload(payload);
   return {
     timestampNs: readTimestamp(payload, 0),
-    attempts: payload.readUInt16BE(8),
-    id: readMessageId(payload, 10),
+    attempts: payload.readUInt16BE(MESSAGE_ATTEMPTS_OFFSET),
+    id: readMessageId(payload, MESSAGE_ID_OFFSET),
     body: payload.subarray(MESSAGE_HEADER_SIZE),
     payload,
   };

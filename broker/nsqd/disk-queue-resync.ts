@@ -10,6 +10,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { readFully } from './disk-queue-files.ts';
+import { MESSAGE_HEADER_SIZE, MESSAGE_ID_OFFSET } from '../../protocol/message.ts';
 
 /** Says whether `length` bytes at `at` in `buf` can be a record payload. */
 export type PayloadCheck = (buf: Buffer, at: number, length: number) => boolean;
@@ -20,10 +21,10 @@ const MAX_TS_HIGH = 960_000_000;
 
 /** nsqd's message payload: `[int64 timestamp ns][uint16 attempts][16-byte hex id][body]`. */
 export const looksLikeMessage: PayloadCheck = (buf, at, length) => {
-  if (length < 26) return false;
+  if (length < MESSAGE_HEADER_SIZE) return false;
   const high = buf.readUInt32BE(at);
   if (high < MIN_TS_HIGH || high > MAX_TS_HIGH) return false;
-  for (let i = at + 10; i < at + 26; i++) {
+  for (let i = at + MESSAGE_ID_OFFSET; i < at + MESSAGE_HEADER_SIZE; i++) {
     const c = buf[i]!;
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
   }

@@ -3,7 +3,7 @@
  * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
-import { MESSAGE_HEADER_SIZE, nowNs, readMessageId, writeTimestamp } from '../../protocol/message.ts';
+import { MESSAGE_ATTEMPTS_OFFSET, MESSAGE_HEADER_SIZE, MESSAGE_ID_OFFSET, nowNs, readMessageId, writeTimestamp } from '../../protocol/message.ts';
 import { deadlineNow } from './deadline-clock.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
@@ -102,17 +102,17 @@ export class Topic {
     }
     const header = this.recordHeader;
     writeTimestamp(header, 0, timestampNs);
-    header.writeUInt16BE(0, 8); // attempts
+    header.writeUInt16BE(0, MESSAGE_ATTEMPTS_OFFSET);
     for (let i = 0; i < ranges.length; i += 2) {
       const start = ranges[i]!;
       const end = ranges[i + 1]!;
-      this.ids.writeNext(header, 10, nowMs);
+      this.ids.writeNext(header, MESSAGE_ID_OFFSET, nowMs);
       let id: string | undefined;
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
         if (channel.queuesNext()) channel.putRecord(header, frame, start, end, channels.length);
         // Each channel its own object: putting one may deliver it, which changes its delivery state.
-        else channel.put(new BrokerMessage((id ??= readMessageId(header, 10)), timestampNs, frame, 0, start, end));
+        else channel.put(new BrokerMessage((id ??= readMessageId(header, MESSAGE_ID_OFFSET)), timestampNs, frame, 0, start, end));
       }
       this.messageCount++;
       this.messageBytes += end - start;
