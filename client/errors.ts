@@ -75,6 +75,16 @@ export class HttpPublishError extends NsqClientError {
 }
 
 /**
+ * Throws E_INVALID_DELAY, naming `what` (`requeue delay`), unless `delayMs` is undefined (the
+ * default delay) or a finite number of ms >= 0: Message.requeue and RequeueMessage both check it.
+ */
+export function checkRequeueDelay(delayMs: number | undefined, what: string): void {
+  if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
+    throw new NsqClientError(ClientErrorCode.InvalidDelay, `${what} must be a number of ms >= 0, got ${delayMs}`);
+  }
+}
+
+/**
  * Thrown by a message handler to requeue with a chosen delay (and, optionally, without a backoff
  * signal), instead of the default delay computed from the attempts.
  *
@@ -92,9 +102,7 @@ export class RequeueMessage extends Error {
     readonly backoff: boolean = true,
     options?: { cause?: unknown },
   ) {
-    if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
-      throw new NsqClientError(ClientErrorCode.InvalidDelay, `RequeueMessage delay must be a number of ms >= 0, got ${delayMs}`);
-    }
+    checkRequeueDelay(delayMs, 'RequeueMessage delay');
     super(delayMs === undefined ? 'requeue requested' : `requeue requested in ${delayMs}ms`, options);
   }
 }

@@ -3,7 +3,7 @@
  * broker: a second answer returns false instead of sending a command nsqd would reject.
  */
 import type { DecodedMessage } from '../protocol/message.ts';
-import { ClientErrorCode, NsqClientError } from './errors.ts';
+import { checkRequeueDelay } from './errors.ts';
 
 /** Who sends a message's answers: the connection it arrived on. */
 export interface MessageResponder {
@@ -86,9 +86,7 @@ export class Message {
    * delay × attempts). Returns false if it was already answered.
    */
   requeue(delayMs?: number, options?: RequeueOptions): boolean {
-    if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
-      throw new NsqClientError(ClientErrorCode.InvalidDelay, `requeue delay must be a number of ms >= 0, got ${delayMs}`);
-    }
+    checkRequeueDelay(delayMs, 'requeue delay');
     if (this.answered) return false;
     this.answered = true;
     this.responder.requeueMessage(this, delayMs, options?.backoff ?? true);
