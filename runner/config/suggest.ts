@@ -20,6 +20,11 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** The most edits a word can be from the one meant and still read as its typo: two, or a third of its length. */
+function typoLimit(word: string): number {
+  return Math.max(2, Math.floor(word.length / 3));
+}
+
 /**
  * The known word nearest to `word`, or undefined when none is close enough to be a likely typo. A
  * single letter (`-t`, a short flag we do not have) matches the first known word it starts.
@@ -36,8 +41,7 @@ export function nearest(word: string, known: readonly string[]): string | undefi
       bestDistance = distance;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  return bestDistance <= typoLimit(word) ? best : undefined;
 }
 
 /** ` (did you mean --topic?)`, or '' when nothing is near. */
@@ -59,8 +63,7 @@ export function unknownFlagMessage(typed: string, knownFlags: readonly string[])
  */
 export function onlyNear(word: string, names: readonly string[]): string | undefined {
   if (word.length < 3) return undefined;
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).filter(({ distance }) => distance <= limit);
+  const near = names.map((name) => ({ name, distance: editDistance(word, name) })).filter(({ distance }) => distance <= typoLimit(word));
   const best = Math.min(...near.map(({ distance }) => distance));
   const closest = near.filter(({ distance }) => distance === best);
   return closest.length === 1 ? closest[0]!.name : undefined;
