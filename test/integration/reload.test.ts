@@ -245,8 +245,8 @@ describe('shutdown', () => {
   });
 });
 
-describe("tsx's disk cache", () => {
-  it("is off in the children that load the code, and the user's code does not see the switch", async () => {
+describe('a child that loads the code', () => {
+  it("starts with tsx's disk cache and V8's optimizer off, and the user's code sees neither", async () => {
     const project = await projects.create();
     await writeReloadProject(project);
     // tsx keeps its cache under the OS's temp folder: this run's own, to look into.
@@ -259,11 +259,16 @@ describe("tsx's disk cache", () => {
     expect(await handle(watched, 'm1')).toMatchObject({ version: 1 });
 
     const marker = `compiled-in-a-child-${process.pid}-${Date.now()}`;
-    const taskPrelude = `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null }) + '\\n');`;
-    await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude }));
+    // V8's status of a function it was asked to optimize: bit 16 is "optimized" (V8's runtime-test.cc).
+    const optimizerStatus = `new Function('function hot(x) { return x * 2 + 1; } %PrepareFunctionForOptimization(hot); hot(1); hot(2); %OptimizeFunctionOnNextCall(hot); hot(3); return %GetOptimizationStatus(hot);')()`;
+    const taskPrelude = [
+      `setFlagsFromString('--allow-natives-syntax');`,
+      `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null, optimized: (${optimizerStatus} & 16) !== 0 }) + '\\n');`,
+    ].join(' ');
+    await project.write(WORKER_FILE, workerSource({ version: 2, prelude: `import { setFlagsFromString } from 'node:v8';`, taskPrelude }));
     await reloaded(run, 1);
     expect(await handle(watched, 'm2')).toMatchObject({ version: 2 });
-    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null }]);
+    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null, optimized: true }]);
 
     // The child compiled version 2; had it used the cache, the compiled code would be in a file there.
     const cached = await cacheFiles(tmp);
