@@ -10,8 +10,9 @@ import { entryFile } from '../../package-paths.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
+import { childExecArgv } from './start-up-optimizer.ts';
 import { stopGuard } from './stop-guard.ts';
-import { deserializeError, OPTIMIZER_OFF_WHILE_STARTING, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { deserializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The host's entry: its bundle when built, its source under tests (package-paths.ts).
 const ENTRY = entryFile('runner/reload/host');
@@ -92,8 +93,8 @@ export class HostProcess {
     // With the first child, not at the first pause, which comes as a reload loads.
     stopGuard.prepare();
     this.child = fork(ENTRY, warmUpFolder === undefined ? [system] : [system, warmUpFolder], {
-      // The runner's own flags, then the optimizer off until the worker's code has loaded (last: host.ts).
-      execArgv: [...process.execArgv, OPTIMIZER_OFF_WHILE_STARTING],
+      // The runner's own flags, and the optimizer off until the child is warm (start-up-optimizer.ts).
+      execArgv: childExecArgv(process.execArgv, process.env['NODE_OPTIONS']),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: childEnvironment(process.env),

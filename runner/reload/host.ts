@@ -8,7 +8,6 @@
  * run once on a throwaway module, and the log output's formatter.
  */
 import { existsSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { clientSecurity } from '../config/client-security.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
@@ -20,10 +19,11 @@ import { workerOptions } from '../config/worker-options.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { LoadSnapshots } from './file-snapshot.ts';
+import { optimizerOnOnceStarted } from './start-up-optimizer.ts';
 import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
-import { OPTIMIZER_ON, serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 
 /**
@@ -65,17 +65,6 @@ async function importConfig(path: string | undefined): Promise<NsqworkerConfig> 
   return validateConfig(defaultExportOf((await importUserModule(path)).exports), path);
 }
 
-/**
- * V8's optimizing compiler back on for the user's tasks (off while this child started and loaded:
- * protocol.ts), unless the runner's own flags or NODE_OPTIONS turned it off. Node warns that a flag
- * set at run time may do nothing; this one is read each time V8 decides to optimize a function.
- */
-function optimizerOn(): void {
-  const ownFlags = [...process.execArgv.slice(0, -1), ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
-  if (ownFlags.some((flag) => /^--(no-turbofan|no-opt|jitless|max-opt)\b/.test(flag))) return;
-  setFlagsFromString(OPTIMIZER_ON);
-}
-
 async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<void> {
   // The config file loads beside the worker (each import waits on tsx's thread); the worker's
   // failure, if both fail, is the one reported.
@@ -105,7 +94,6 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
   const { workers: _workers, ...settings } = config;
-  optimizerOn();
   send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), snapshots: snapshots.take(), settings });
   // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
   let telling: NodeJS.Immediate | undefined;
@@ -195,4 +183,6 @@ await warmUpUserCodeLoader(process.argv[3], process.argv[2] === 'commonjs' ? 'co
 // runner's value goes, the user's stays (host-process.ts).
 if (process.env[TSX_CACHE_SWITCH] === TSX_CACHE_OFF_FOR_HOST) delete process.env[TSX_CACHE_SWITCH];
 preloadLogFormat();
+// Warm: the optimizer on before any of the user's code runs.
+optimizerOnOnceStarted();
 send({ t: 'warm' });

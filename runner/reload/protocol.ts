@@ -18,17 +18,6 @@ import type { FileSnapshot } from './file-snapshot.ts';
 export const TSX_CACHE_SWITCH = 'TSX_DISABLE_CACHE';
 export const TSX_CACHE_OFF_FOR_HOST = 'nsqworker-reload-host';
 
-/**
- * The V8 flag a child starts with, and the one it sets once its worker's code has loaded
- * (host.ts). A child's start and load run code once (Node's loaders, tsx, esbuild's client, the
- * package's and zod's module bodies), which V8's optimizing compiler, TurboFan, would compile again
- * on a thread of its own for nothing: measured here, 640 ms of CPU from fork to warm against 540
- * with it off, on a machine of two cores where the standbys' start-ups are what a reload waits
- * for. The user's code runs optimized as ever: the child turns it back on before the first task.
- */
-export const OPTIMIZER_OFF_WHILE_STARTING = '--no-turbofan';
-export const OPTIMIZER_ON = '--turbofan';
-
 export interface LoadRequest {
   t: 'load';
   file: string;

@@ -259,16 +259,19 @@ describe('a child that loads the code', () => {
     expect(await handle(watched, 'm1')).toMatchObject({ version: 1 });
 
     const marker = `compiled-in-a-child-${process.pid}-${Date.now()}`;
-    // V8's status of a function it was asked to optimize: bit 16 is "optimized" (V8's runtime-test.cc).
-    const optimizerStatus = `new Function('function hot(x) { return x * 2 + 1; } %PrepareFunctionForOptimization(hot); hot(1); hot(2); %OptimizeFunctionOnNextCall(hot); hot(3); return %GetOptimizationStatus(hot);')()`;
-    const taskPrelude = [
+    // V8's status of a function it was asked to optimize, as the module loads: bit 16 is "optimized"
+    // (V8's runtime-test.cc). The flag that allows the status call is set before the call is compiled.
+    const prelude = [
+      `import { setFlagsFromString } from 'node:v8';`,
       `setFlagsFromString('--allow-natives-syntax');`,
-      `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null, optimized: (${optimizerStatus} & 16) !== 0 }) + '\\n');`,
+      `const OPTIMIZED_AT_LOAD = (new Function('function hot(x) { return x * 2 + 1; } %PrepareFunctionForOptimization(hot); hot(1); hot(2); %OptimizeFunctionOnNextCall(hot); hot(3); return %GetOptimizationStatus(hot);')() & 16) !== 0;`,
     ].join(' ');
-    await project.write(WORKER_FILE, workerSource({ version: 2, prelude: `import { setFlagsFromString } from 'node:v8';`, taskPrelude }));
+    const taskPrelude = `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null, optimized: OPTIMIZED_AT_LOAD, execArgv: process.execArgv }) + '\\n');`;
+    await project.write(WORKER_FILE, workerSource({ version: 2, prelude, taskPrelude }));
     await reloaded(run, 1);
     expect(await handle(watched, 'm2')).toMatchObject({ version: 2 });
-    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null, optimized: true }]);
+    // The runner runs with no flags of its own: a fork() in the user's code gets none either.
+    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null, optimized: true, execArgv: [] }]);
 
     // The child compiled version 2; had it used the cache, the compiled code would be in a file there.
     const cached = await cacheFiles(tmp);
