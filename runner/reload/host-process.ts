@@ -10,7 +10,7 @@ import { entryFile } from '../../package-paths.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
-import { childExecArgv } from './start-up-optimizer.ts';
+import { optimizerOffWhileStarting } from './start-up-optimizer.ts';
 import { stopGuard } from './stop-guard.ts';
 import { deserializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
@@ -92,12 +92,13 @@ export class HostProcess {
   constructor(system: ModuleSystem, warmUpFolder?: string) {
     // With the first child, not at the first pause, which comes as a reload loads.
     stopGuard.prepare();
+    // The runner's own flags, and the optimizer off until the child is warm (start-up-optimizer.ts).
+    const { execArgv, env } = optimizerOffWhileStarting(process.execArgv, childEnvironment(process.env));
     this.child = fork(ENTRY, warmUpFolder === undefined ? [system] : [system, warmUpFolder], {
-      // The runner's own flags, and the optimizer off until the child is warm (start-up-optimizer.ts).
-      execArgv: childExecArgv(process.execArgv, process.env['NODE_OPTIONS']),
+      execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: childEnvironment(process.env),
+      env,
     });
     this.warm = new Promise((resolve, reject) => {
       const onMessage = (message: ChildToParent): void => {

@@ -266,12 +266,13 @@ describe('a child that loads the code', () => {
       `setFlagsFromString('--allow-natives-syntax');`,
       `const OPTIMIZED_AT_LOAD = (new Function('function hot(x) { return x * 2 + 1; } %PrepareFunctionForOptimization(hot); hot(1); hot(2); %OptimizeFunctionOnNextCall(hot); hot(3); return %GetOptimizationStatus(hot);')() & 16) !== 0;`,
     ].join(' ');
-    const taskPrelude = `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null, optimized: OPTIMIZED_AT_LOAD, execArgv: process.execArgv }) + '\\n');`;
+    const taskPrelude = `appendFileSync('switch.jsonl', JSON.stringify({ marker: ${JSON.stringify(marker)}, value: process.env.TSX_DISABLE_CACHE ?? null, mark: process.env.NSQWORKER_HOST_OPTIMIZER_OFF_WHILE_STARTING ?? null, optimized: OPTIMIZED_AT_LOAD, execArgv: process.execArgv }) + '\\n');`;
     await project.write(WORKER_FILE, workerSource({ version: 2, prelude, taskPrelude }));
     await reloaded(run, 1);
     expect(await handle(watched, 'm2')).toMatchObject({ version: 2 });
-    // The runner runs with no flags of its own: a fork() in the user's code gets none either.
-    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null, optimized: true, execArgv: [] }]);
+    // The runner runs with no flags of its own: a fork() in the user's code gets none either, and
+    // the environment the user gave.
+    expect(await project.records('switch.jsonl')).toEqual([{ marker, value: null, mark: null, optimized: true, execArgv: [] }]);
 
     // The child compiled version 2; had it used the cache, the compiled code would be in a file there.
     const cached = await cacheFiles(tmp);
