@@ -1,14 +1,16 @@
 /**
  * V8's optimizing compiler, TurboFan, off while a child starts and on before any of the user's code
  * runs. A child's start runs code once (Node's loaders, tsx, esbuild's client, the package's and
- * zod's module bodies), which TurboFan would compile again on threads of its own for nothing:
- * measured here, 640 ms of CPU from fork to warm against 540 with it off, on a machine of two cores
- * where the standbys' start-ups are what a reload waits for. The child turns it on once warm, and
- * takes the flag out of its `process.execArgv` and the mark out of its environment, so neither the
- * user's code nor what it forks sees them.
+ * zod's module bodies), which TurboFan would compile again on threads of its own for nothing: 640 ms
+ * of CPU from fork to warm against 540 with it off (five starts each, read from /proc; README's hot
+ * reload section), on a machine of two cores where the standbys' start-ups are what a reload waits
+ * for. The child turns it on once warm, and takes the flag out of its `process.execArgv` and the mark
+ * out of its environment, so neither the user's code nor what it forks sees them.
  *
- * A runner started with flags of its own for the optimizer (or `--jitless`) passes them on unchanged
- * and adds nothing: its children run as it asked, from the first instruction to the last.
+ * A runner started with a V8 flag of its own about optimizing passes it on and adds nothing: its
+ * children run as it asked, from the first instruction to the last. So does a runner that preloads
+ * code (`--require`, `--import`, `--loader`, in its flags or NODE_OPTIONS): that code runs as a child
+ * starts, before the optimizer would be back, and what it forks would keep the flag.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -20,12 +22,16 @@ const ON = '--turbofan';
  */
 const ADDED_MARK = 'NSQWORKER_HOST_OPTIMIZER_OFF_WHILE_STARTING';
 
-/** V8 flags that decide whether, or how far, functions are optimized: a user who gives one keeps it. */
-const OPTIMIZER_FLAGS = new Set(['turbofan', 'opt', 'max-opt', 'jitless', 'maglev', 'sparkplug']);
+/** V8's flags about optimizing (V8's flag-definitions.h), by the names {@link flagName} gives. */
+const OPTIMIZER_FLAGS = new Set(['turbofan', 'opt', 'max-opt', 'jitless', 'lite-mode', 'always-turbofan', 'maglev', 'sparkplug']);
+
+/** Node's options that load code before the child's own (Node's `node --help`). */
+const PRELOAD_OPTIONS = new Set(['r', 'require', 'import', 'loader', 'experimental-loader']);
 
 /**
- * The V8 flag's name as V8 reads it: `--no-turbofan`, `--noturbofan` and `--no_turbofan` all set
- * `turbofan`, and `--max_opt=0` is `max-opt` (V8's flags.cc: `-` and `_` are the same, `no` negates).
+ * An option's name without its dashes and value, `_` read as `-` (V8's flags.cc: the two are the same);
+ * for a V8 flag about optimizing, without the `no`/`no-` that negates it (`--noturbofan`,
+ * `--no_turbofan` and `--turbofan` are all `turbofan`, `--max_opt=0` is `max-opt`).
  */
 function flagName(arg: string): string {
   const name = arg.replace(/^--?/, '').split('=')[0]!.replaceAll('_', '-');
@@ -35,13 +41,15 @@ function flagName(arg: string): string {
 
 /**
  * How to fork a child: the runner's own flags, then the optimizer off, marked in the child's
- * environment (`env`, returned as a copy when marked) — unless the runner's flags or NODE_OPTIONS
- * (which admits `--jitless`) already say how to optimize; then both as they are.
+ * environment (a copy of `env`, which is never changed) — unless the runner's flags or NODE_OPTIONS
+ * (which admits `--jitless` and preloads) already say how to optimize, or preload code; then its flags
+ * as they are, and no mark (one the runner itself inherited is dropped: it is not the child's to act on).
  */
 export function optimizerOffWhileStarting(runnerExecArgv: readonly string[], env: NodeJS.ProcessEnv): { execArgv: string[]; env: NodeJS.ProcessEnv } {
-  const given = [...runnerExecArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter((arg) => arg.startsWith('-'));
-  if (given.some((arg) => OPTIMIZER_FLAGS.has(flagName(arg)))) return { execArgv: [...runnerExecArgv], env };
-  return { execArgv: [...runnerExecArgv, OFF_WHILE_STARTING], env: { ...env, [ADDED_MARK]: '1' } };
+  const { [ADDED_MARK]: _inherited, ...unmarked } = env;
+  const given = [...runnerExecArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter((arg) => arg.startsWith('-')).map(flagName);
+  if (given.some((name) => OPTIMIZER_FLAGS.has(name) || PRELOAD_OPTIONS.has(name))) return { execArgv: [...runnerExecArgv], env: unmarked };
+  return { execArgv: [...runnerExecArgv, OFF_WHILE_STARTING], env: { ...unmarked, [ADDED_MARK]: '1' } };
 }
 
 /**

@@ -257,6 +257,13 @@ describe('a child that loads the code', () => {
     await run.subscribed([CHANNEL]);
     const watched = { project, run, httpAddress, tcpAddress };
     expect(await handle(watched, 'm1')).toMatchObject({ version: 1 });
+    // The children (the active one and the standbys) were forked with the optimizer off.
+    const forkedWith = await eventually(() => {
+      const children = processTree(run.child.pid!).slice(1).map((pid) => commandLine(pid));
+      const hosts = children.filter((argv) => argv.some((arg) => arg.includes('reload/host')));
+      return hosts.length >= 2 ? hosts.map((argv) => argv[1]) : undefined;
+    }, 'the active child and a standby');
+    expect(new Set(forkedWith)).toEqual(new Set(['--no-turbofan']));
 
     const marker = `compiled-in-a-child-${process.pid}-${Date.now()}`;
     // V8's status of a function it was asked to optimize, as the module loads: bit 16 is "optimized"
@@ -280,6 +287,15 @@ describe('a child that loads the code', () => {
     expect(holding, `tsx cache files holding the new code, of ${cached.length}`).toEqual([]);
   });
 });
+
+/** A process's argv from /proc, or none once it has gone (esbuild's service, say, between the listing and the read). */
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
 
 /** Every file under `dir`'s tsx cache folders (`tsx-<uid>`). */
 async function cacheFiles(dir: string): Promise<string[]> {
