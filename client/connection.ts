@@ -4,10 +4,10 @@
  * and frames handed to a delegate. FIN/REQ/TOUCH are batched: queued as text and written once per
  * tick, so a burst of acknowledgements costs one socket write.
  */
-import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify } from '../protocol/commands.ts';
+import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify, reqLine } from '../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import { AckQueue, reqLine } from './ack-queue.ts';
+import { AckQueue } from './ack-queue.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { DEFAULT_IDENTITY, parseHostPort, readIdentifyAnswer, type ServerIdentity } from './handshake.ts';
 import { identifyBody, type ConnectionOptions } from './options.ts';

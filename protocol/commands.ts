@@ -33,8 +33,16 @@ export const encodeRdy = (count: number): Buffer => encodeCommand('RDY', [Math.m
 // The id is the 16 bytes nsqd sent, decoded as latin1 (one char per byte): it is encoded back the same
 // way so it is echoed byte for byte. UTF-8 would turn any byte >= 0x80 into two and nsqd would reject it.
 export const encodeFin = (id: string): Buffer => Buffer.from(`FIN ${id}\n`, 'latin1');
-export const encodeReq = (id: string, delayMs: number): Buffer =>
-  Buffer.from(`REQ ${id} ${Math.max(0, Math.trunc(delayMs))}\n`, 'latin1');
+/**
+ * The longest REQ delay sent, in ms (about 31 years). nsqd clamps a delay to its --max-req-timeout
+ * (nsqd/protocol_v2.go REQ), but only one it can parse: a larger number would print with an exponent
+ * (1e+21), which nsqd refuses with E_INVALID and a closed connection, or overflow its nanoseconds.
+ */
+const MAX_REQ_DELAY_MS = 1e12;
+
+/** `REQ <id> <ms>\n` as text, the delay truncated to whole ms within 0..MAX_REQ_DELAY_MS (the client's ack queue joins these). */
+export const reqLine = (id: string, delayMs: number): string => `REQ ${id} ${Math.min(MAX_REQ_DELAY_MS, Math.max(0, Math.trunc(delayMs)))}\n`;
+export const encodeReq = (id: string, delayMs: number): Buffer => Buffer.from(reqLine(id, delayMs), 'latin1');
 export const encodeTouch = (id: string): Buffer => Buffer.from(`TOUCH ${id}\n`, 'latin1');
 export const CLS = Buffer.from('CLS\n');
 export const NOP = Buffer.from('NOP\n');

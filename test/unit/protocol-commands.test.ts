@@ -116,6 +116,8 @@ describe('command encoders, byte for byte', () => {
     expect(encodeRdy(-1)).toEqual(Buffer.from('RDY 0\n'));
     expect(encodeReq(ID, 1500.7)).toEqual(Buffer.from(`REQ ${ID} 1500\n`));
     expect(encodeReq(ID, -5)).toEqual(Buffer.from(`REQ ${ID} 0\n`));
+    // Past any broker's max-req-timeout, sent as a number nsqd parses (it clamps), not 1e+21.
+    expect(encodeReq(ID, 1e21)).toEqual(Buffer.from(`REQ ${ID} 1000000000000\n`));
   });
 
   it('echoes a message id byte for byte, even bytes that are not ASCII', () => {
