@@ -76,8 +76,8 @@ function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
 }
 
-function availableWorkers(workersDir: string): string {
-  const found = discoverWorkers(workersDir);
+/** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
+function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir)): string {
   const rejected = rejectedWorkerFiles(workersDir);
   const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
   if (found.length === 0) return `${noWorkersFound(workersDir)}${skipped}`;
@@ -109,8 +109,7 @@ function nearMiss(workersDir: string, topic: string, channel: string): string | 
  * `--topic orders` for `--topic order` when that topic has one of the channel (onlyNear), else
  * undefined.
  */
-function nearWorker(workersDir: string, topic: string, channel: string): string | undefined {
-  const found = discoverWorkers(workersDir);
+function nearWorker(found: readonly WorkerFile[], topic: string, channel: string): string | undefined {
   const nearChannel = onlyNear(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
   if (nearChannel !== undefined) return `--channel ${nearChannel}`;
   const nearTopic = onlyNear(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
@@ -172,19 +171,20 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
   }
   checkNames(pre.topic, pre.channel, workersDir);
-  checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
+  const workers = discoverWorkers(workersDir);
+  checkConfigWorkers(config, configPath, workers, workersDir);
   const file = findWorker(workersDir, pre.topic, pre.channel);
   if (file === undefined) {
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
     const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
-    const meant = misnamed === undefined ? nearWorker(workersDir, pre.topic, pre.channel) : undefined;
+    const meant = misnamed === undefined ? nearWorker(workers, pre.topic, pre.channel) : undefined;
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined
         ? `${misnamed} is named almost so: rename it to ${expected}`
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
-          : `create ${expected}; ${availableWorkers(workersDir)}`;
+          : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   const { runtime } = await loadWorker(file);
