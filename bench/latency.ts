@@ -111,10 +111,11 @@ export async function latencyBenchmarks(): Promise<LatencyResult> {
   const anchor = process.env.NSQD_BIN ? (await probe('nsqd', 'nsqjs', [10_000], MAX_IN_FLIGHT))[0] : undefined;
   const floor = await probe('echo', 'echo', RATES);
   const at = (rate: number): RateResult | undefined => ours.find((each) => each.rate === rate);
+  const floorAt = (rate: number): RateResult | undefined => floor.find((each) => each.rate === rate);
   const rows: Row[] = [];
   for (const result of ours) {
     const peer = result.rate === 10_000 && anchor !== undefined ? anchor : undefined;
-    const echoed = floor.find((each) => each.rate === result.rate);
+    const echoed = floorAt(result.rate);
     for (const key of ['p50Ms', 'p99Ms'] as const) {
       const values: Record<string, number> = { 'nsqworker Producer + Consumer': result[key] };
       if (peer !== undefined) values['nsqd + nsqjs'] = peer[key];
@@ -129,7 +130,7 @@ export async function latencyBenchmarks(): Promise<LatencyResult> {
   }
   const milliseconds = (value: number): string => (value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString('en'));
   const floorText = (rate: number): string => {
-    const echoed = floor.find((each) => each.rate === rate);
+    const echoed = floorAt(rate);
     return echoed === undefined ? '' : `; the machine's floor, a TCP echo: p99 ${milliseconds(echoed.p99Ms)} ms`;
   };
   const goal = (rate: number, withAnchor: boolean): GoalRow[] => {

@@ -96,8 +96,14 @@ export class NsqdHttp {
     const channels = new Map<string, ChannelEntry>();
     for (const c of reported) {
       const name = String(c.channel_name);
-      const counts = { depth: Number(c.depth ?? 0), deferred: Number(c.deferred_count ?? 0), inFlight: Number(c.in_flight_count ?? 0), clients: Number(c.client_count ?? 0) };
-      channels.set(name, { name, ...counts, paused: c.paused === true });
+      channels.set(name, {
+        name,
+        depth: Number(c.depth ?? 0),
+        deferred: Number(c.deferred_count ?? 0),
+        inFlight: Number(c.in_flight_count ?? 0),
+        clients: Number(c.client_count ?? 0),
+        paused: c.paused === true,
+      });
     }
     return { channels, paused: entry.paused === true };
   }
