@@ -4,7 +4,7 @@
  * and frames handed to a delegate. FIN/REQ/TOUCH are batched: queued as text and written once per
  * tick, so a burst of acknowledgements costs one socket write.
  */
-import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify, reqLine } from '../protocol/commands.ts';
+import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify, finLine, reqLine, touchLine } from '../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { AckQueue } from './ack-queue.ts';
@@ -125,7 +125,7 @@ export class NsqConnection {
   }
 
   queueFin(id: string): void {
-    this.acks.add('FIN ' + id + '\n');
+    this.acks.add(finLine(id));
   }
 
   queueReq(id: string, delayMs: number): void {
@@ -133,7 +133,7 @@ export class NsqConnection {
   }
 
   queueTouch(id: string): void {
-    this.acks.add('TOUCH ' + id + '\n');
+    this.acks.add(touchLine(id));
   }
 
   /** Writes queued acknowledgements now. */

@@ -32,7 +32,9 @@ export const encodeDpub = (topic: string, delayMs: number, body: Buffer): Buffer
 export const encodeRdy = (count: number): Buffer => encodeCommand('RDY', [Math.max(0, Math.trunc(count))]);
 // The id is the 16 bytes nsqd sent, decoded as latin1 (one char per byte): it is encoded back the same
 // way so it is echoed byte for byte. UTF-8 would turn any byte >= 0x80 into two and nsqd would reject it.
-export const encodeFin = (id: string): Buffer => Buffer.from(`FIN ${id}\n`, 'latin1');
+// The `…Line` forms are the same commands as text, which the client's ack queue joins into one write per tick.
+export const finLine = (id: string): string => 'FIN ' + id + '\n';
+export const encodeFin = (id: string): Buffer => Buffer.from(finLine(id), 'latin1');
 /**
  * The longest REQ delay sent, in ms (about 31 years). nsqd clamps a delay to its --max-req-timeout
  * (nsqd/protocol_v2.go REQ), but only one it can parse: a larger number would print with an exponent
@@ -40,10 +42,11 @@ export const encodeFin = (id: string): Buffer => Buffer.from(`FIN ${id}\n`, 'lat
  */
 const MAX_REQ_DELAY_MS = 1e12;
 
-/** `REQ <id> <ms>\n` as text, the delay truncated to whole ms within 0..MAX_REQ_DELAY_MS (the client's ack queue joins these). */
+/** `REQ <id> <ms>\n`, the delay truncated to whole ms within 0..MAX_REQ_DELAY_MS. */
 export const reqLine = (id: string, delayMs: number): string => `REQ ${id} ${Math.min(MAX_REQ_DELAY_MS, Math.max(0, Math.trunc(delayMs)))}\n`;
 export const encodeReq = (id: string, delayMs: number): Buffer => Buffer.from(reqLine(id, delayMs), 'latin1');
-export const encodeTouch = (id: string): Buffer => Buffer.from(`TOUCH ${id}\n`, 'latin1');
+export const touchLine = (id: string): string => 'TOUCH ' + id + '\n';
+export const encodeTouch = (id: string): Buffer => Buffer.from(touchLine(id), 'latin1');
 export const CLS = Buffer.from('CLS\n');
 export const NOP = Buffer.from('NOP\n');
 
