@@ -22,7 +22,7 @@ import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
 import { editDistance, onlyNear, unknownFlagMessage } from './config/suggest.ts';
-import { environmentTypos } from './config/environment-typos.ts';
+import { environmentTypoList, environmentTypos, typoText } from './config/environment-typos.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
@@ -168,7 +168,10 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
       process.stdout.write(formatRunHelp(RUN_FIELDS, undefined, helpLayers(config, configPath, env, args, []).runner));
       return undefined;
     }
-    throw usage(`--topic and --channel are required to run a worker; ${availableWorkers(workersDir)}`);
+    // NSQWORKER_CHANEL set for NSQWORKER_CHANNEL (a unit file's slip) is the fix by itself: said first.
+    const misspelt = environmentTypoList(env, RUN_FIELDS.map((field) => field.env)).filter(({ meant }) => meant === 'NSQWORKER_TOPIC' || meant === 'NSQWORKER_CHANNEL');
+    const said = misspelt.map((typo) => `; ${typoText(typo)}`).join('');
+    throw usage(`--topic and --channel are required to run a worker${said}; ${availableWorkers(workersDir)}`);
   }
   checkNames(pre.topic, pre.channel, workersDir);
   const workers = discoverWorkers(workersDir);

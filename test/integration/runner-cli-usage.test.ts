@@ -212,6 +212,12 @@ describe('usage errors exit with status 2', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--topic and --channel are required');
     expect(stderr).toContain('--topic log --channel pageview');
+    // The channel given by a misspelt variable: the variable is named first.
+    const misspelt = await project.run(['--topic', 'log', ...RUN.slice(4)], { NSQWORKER_CHANEL: 'pageview' });
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain(
+      'nsqworker: --topic and --channel are required to run a worker; NSQWORKER_CHANEL is set but not read; did you mean NSQWORKER_CHANNEL?; workers found:',
+    );
   });
 });
 
