@@ -41,7 +41,12 @@ function bundledMain(): Promise<string> {
     }
     const dir = join(tmpdir(), `nsqworker-child-broker-${process.pid}`);
     mkdirSync(dir, { recursive: true });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    // Once per test process: tests remove and rebuild the script, each adding a listener otherwise.
+    const hooked = Symbol.for('nsqworker.test.childBrokerExitHook');
+    if (!(hooked in process)) {
+      Object.defineProperty(process, hooked, { value: true });
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
     const outfile = join(dir, 'child-broker.mjs');
     await build({
       entryPoints: [MAIN],
