@@ -11,14 +11,21 @@ function typeLabel(field: FieldSpec): string {
   return field.kind;
 }
 
-function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined): string[] {
-  // A boolean takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it off), as nsqd's do.
-  const left = fields.map((field) => (field.kind === 'boolean' ? `  --${field.flag}` : `  --${field.flag} <${typeLabel(field)}>`));
-  const width = Math.max(...left.map((text) => text.length)) + 2;
-  return fields.map((field, i) => {
+/** Each field as [flag and value, description with the value in effect and its variable]. */
+function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined): Array<[string, string]> {
+  return fields.map((field) => {
+    // A boolean takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it off), as nsqd's do.
+    const flag = field.kind === 'boolean' ? `--${field.flag}` : `--${field.flag} <${typeLabel(field)}>`;
     const effective = describeEffective(field, layered?.values[field.key], layered?.origins.get(field.key));
-    return `${left[i]!.padEnd(width)}${field.description}${effective}  [${field.env}]`;
+    // An option without a description starts at the column the others' descriptions do.
+    return [flag, `${field.description}${effective}`.trimStart() + `  [${field.env}]`];
   });
+}
+
+/** Two columns, the second aligned two spaces past the widest first. */
+function table(entries: ReadonlyArray<[string, string]>): string[] {
+  const width = Math.max(...entries.map(([left]) => left.length)) + 2;
+  return entries.map(([left, right]) => `  ${left.padEnd(width)}${right}`);
 }
 
 export interface HelpWorker {
@@ -35,12 +42,11 @@ export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: HelpWo
     'Runs workers/<topic>/<topic>_<channel>_worker.ts on the embedded broker, or on remote nsqd/lookupd.',
     '',
     'Runner options:',
-    ...rows(runnerFields, runnerLayered),
-    `  --config <file>  config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]`,
+    ...table([...rows(runnerFields, runnerLayered), ['--config <file>', 'config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]']]),
   ];
   if (worker !== undefined) {
     lines.push('', `Worker ${worker.name}: tasks ${worker.tasks.join(', ')}`);
-    if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...rows(worker.fields, worker.layered));
+    if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...table(rows(worker.fields, worker.layered)));
     else lines.push('(this worker declares no options)');
   }
   lines.push('', 'Other commands: dev, list, admin, broker, lookupd, pub, tail, stats (nsqworker help <command>)', '');
