@@ -13,7 +13,7 @@ import { loadWorker } from './worker/loader.ts';
 import { formatRunHelp } from './commands/run-help.ts';
 import { parseRunArgv, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
-import { fieldsOf } from './config/schema-flags.ts';
+import { fieldsOf, type FieldSpec } from './config/schema-flags.ts';
 import type { RunSettings } from './config/settings.ts';
 import type { WorkerRuntime } from './worker/worker-runtime.ts';
 import type { ValueOrigin } from './config/layered-values.ts';
@@ -119,19 +119,29 @@ function nearWorker(found: readonly WorkerFile[], topic: string, channel: string
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
 const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help'];
 
-/**
- * Without a topic and a channel the worker's flags are unknown, so any other flag is a typo of a
- * runner flag (`--tpoic`, `-t`): name it before saying that --topic is missing.
- */
-function checkPrescanFlags(args: readonly string[]): void {
-  for (const arg of args) {
-    if (arg === '-h' || arg === '--') continue;
+/** The arguments of `args` that are flags but no runner flag's (a worker's options, or typos). */
+function unknownRunnerFlags(args: readonly string[]): string[] {
+  return args.filter((arg) => {
+    if (arg === '-h' || arg === '--') return false;
     // A value (`email`, or a negative number such as `-1`) is not a flag.
-    if (!arg.startsWith('-') || /^-\d/.test(arg)) continue;
+    if (!arg.startsWith('-') || /^-\d/.test(arg)) return false;
     const name = arg.replace(/^-+/, '').split('=')[0]!;
-    if (arg.startsWith('--') && (RUNNER_FLAGS.includes(name) || (name.startsWith('no-') && RUNNER_FLAGS.includes(name.slice(3))))) continue;
-    throw usage(unknownFlagMessage(arg, RUNNER_FLAGS));
-  }
+    return !(arg.startsWith('--') && (RUNNER_FLAGS.includes(name) || (name.startsWith('no-') && RUNNER_FLAGS.includes(name.slice(3)))));
+  });
+}
+
+/**
+ * With no worker named, a short flag (`-t`) or one a typo away from a runner flag (`--tpoic`) is
+ * the error; another (`--smtp-host`) is most often the worker's own option, unknown only because
+ * --topic or --channel is missing: that is the error then, and the flag is said to wait for it.
+ */
+function flagsBeforeAWorker(args: readonly string[]): string {
+  const unknown = unknownRunnerFlags(args);
+  const typo = unknown.find((arg) => !arg.startsWith('--') || onlyNear(arg.slice(2).split('=')[0]!, RUNNER_FLAGS) !== undefined);
+  if (typo !== undefined) throw usage(unknownFlagMessage(typo, RUNNER_FLAGS));
+  if (unknown.length === 0) return '';
+  const names = unknown.map((arg) => arg.split('=')[0]!);
+  return ` (${names.join(', ')} ${names.length === 1 ? 'is no runner flag: a worker option' : 'are no runner flags: worker options'}, read once they name the worker)`;
 }
 
 /** A --topic or --channel that no worker file could be named after gets the rule, not "create …". */
@@ -163,7 +173,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   pre.topic ??= nonEmpty(env.NSQWORKER_TOPIC);
   pre.channel ??= nonEmpty(env.NSQWORKER_CHANNEL);
   if (pre.topic === undefined || pre.channel === undefined) {
-    checkPrescanFlags(args);
+    const waiting = flagsBeforeAWorker(args);
     if (pre.help) {
       process.stdout.write(formatRunHelp(RUN_FIELDS, undefined, helpLayers(config, configPath, env, args, []).runner));
       return undefined;
@@ -171,7 +181,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     // NSQWORKER_CHANEL set for NSQWORKER_CHANNEL (a unit file's slip) is the fix by itself: said first.
     const misspelt = environmentTypoList(env, RUN_FIELDS.map((field) => field.env)).filter(({ meant }) => meant === 'NSQWORKER_TOPIC' || meant === 'NSQWORKER_CHANNEL');
     const said = misspelt.map((typo) => `; ${typoText(typo)}`).join('');
-    throw usage(`--topic and --channel are required to run a worker${said}; ${availableWorkers(workersDir)}`);
+    throw usage(`--topic and --channel are required to run a worker${waiting}${said}; ${availableWorkers(workersDir)}`);
   }
   checkNames(pre.topic, pre.channel, workersDir);
   const workers = discoverWorkers(workersDir);
@@ -216,12 +226,29 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   }
   const runner = runnerLayers(config, configPath, env, flags);
   const settings = parseRunnerSettings(runner);
-  const options = workerOptions(runtime, config, workerKey, env, flags, configPath);
+  const options = withMisspeltVariables(() => workerOptions(runtime, config, workerKey, env, flags, configPath), env, workerFields);
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
   const environmentWarnings = environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env));
   return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env, environmentWarnings };
+}
+
+/**
+ * The worker's options, or their error with each variable set a typo away from one of theirs: an
+ * option required and given nowhere is most often one given under a misspelt name
+ * (NSQWORKER_SMTPHOST), which the run would otherwise warn of only once it started.
+ */
+function withMisspeltVariables<T>(parse: () => T, env: NodeJS.ProcessEnv, workerFields: readonly FieldSpec[]): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof RunnerError)) throw error;
+    const theirs = new Set(workerFields.map((field) => field.env));
+    const misspelt = environmentTypoList(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env)).filter(({ meant }) => theirs.has(meant));
+    if (misspelt.length === 0) throw error;
+    throw new RunnerError(error.code, `${error.message}; ${misspelt.map(typoText).join('; ')}`, { cause: error });
+  }
 }
 
 /**

@@ -140,6 +140,8 @@ function describeIssues(
     const good = whatWouldBeGood(issue, at === undefined ? field?.expected : describeExpected(at, field?.kind === 'duration'));
     if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;
+    // Given nowhere: zod's "expected a string" for a value nobody gave reads as a wrong type.
+    if (field !== undefined && value === undefined && issue.code === 'invalid_type') return `--${field.flag} (${field.env}) is required and not given (${good})`;
     if (field !== undefined) return `--${field.flag} (${field.env}): ${good}`;
     return `${issue.path.join('.') || what}: ${good}`;
   });

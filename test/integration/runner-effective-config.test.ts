@@ -88,6 +88,23 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
   });
 });
 
+describe('a required option given nowhere', () => {
+  it('is said to be required, with a variable set under a misspelt name; a worker option before --channel waits for it', async () => {
+    const p = await project();
+    await p.writeWorker('log', 'audit', WORKER.replace(".default('main')", ''));
+    const [misspelt, noChannel] = await Promise.all([
+      p.run(['--topic', 'log', '--channel', 'audit', ...FREE], { NSQWORKER_LABLE: 'x' }),
+      p.run(['--topic', 'log', '--label', 'x', ...FREE]),
+    ]);
+    expect(misspelt.code, misspelt.stderr).toBe(2);
+    expect(misspelt.stderr.trim()).toBe(
+      'nsqworker: invalid options of worker log/audit: --label (NSQWORKER_LABEL) is required and not given (expected a string); NSQWORKER_LABLE is set but not read; did you mean NSQWORKER_LABEL?',
+    );
+    expect(noChannel.code, noChannel.stderr).toBe(2);
+    expect(noChannel.stderr).toContain('nsqworker: --topic and --channel are required to run a worker (--label is no runner flag: a worker option, read once they name the worker); ');
+  });
+});
+
 describe('list and a value the worker schema refuses', () => {
   it('marks it INVALID where it was given and exits 2, as the run would; a required option not given yet is no problem', async () => {
     const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
