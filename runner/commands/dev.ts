@@ -17,6 +17,7 @@ import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
+import { HostLoadError } from '../reload/host-process.ts';
 import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -91,7 +92,11 @@ class DevSupervisor {
       return await startRun(plan, { logger: this.logger, sharedBroker: this.broker });
     } catch (error) {
       // The file, line, column and reason, as a reload failure says them; the stack only at debug.
-      const location = locateLoadFailure((error as Error).cause ?? error, { workerFile: file.path, configPath: this.configPath });
+      // A worker's child located its own failure, where its error and code were: its word is taken.
+      const location =
+        error instanceof HostLoadError && error.location !== undefined
+          ? error.location
+          : locateLoadFailure((error as Error).cause ?? error, { workerFile: file.path, configPath: this.configPath });
       const where = `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
       const detail = this.logger.isLevelEnabled('debug') ? { err: error } : {};
       this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}; it is retried when its file changes`);

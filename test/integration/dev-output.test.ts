@@ -29,6 +29,15 @@ export default defineWorker({
 });
 `;
 
+// A required option dev is not given: its line 4 declares it.
+const NEEDS_OPTION = `import { z } from 'zod';
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  options: z.object({ smtpHost: z.string() }),
+  tasks: { async send() {} },
+});
+`;
+
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 
 describe('nsqworker dev output', () => {
@@ -51,6 +60,7 @@ describe('nsqworker dev output', () => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
     await p.writeWorker('broken', 'c', BROKEN);
+    await p.writeWorker('needs', 'c', NEEDS_OPTION);
     const dev = p.spawn(['dev', ...FREE]);
     const atStart = await dev.waitForMessage('worker broken/c did not start');
     expect(atStart.file).toBe(p.path('workers/broken/broken_c_worker.ts'));
@@ -58,6 +68,10 @@ describe('nsqworker dev output', () => {
     expect(atStart.column).toEqual(expect.any(Number));
     expect(String(atStart.reason)).toContain('syntax error');
     expect(atStart.err).toBeUndefined();
+    // Failed in its child: located there, at the option's declaration, in the words a run uses.
+    const unconfigured = await dev.waitForMessage('worker needs/c did not start');
+    expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
+    expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
 
     await dev.waitForMessage('subscribed', { task: 'greet' });
     await p.writeWorker('hello', 'c', BROKEN);
