@@ -4,12 +4,11 @@
  * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
-import { readdirSync } from 'node:fs';
-import { join, parse } from 'node:path';
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { channelFromFileName, discoverWorkers, findWorker, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, namingRule, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
+import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
 import { formatRunHelp } from './commands/run-help.ts';
 import { parseRunArgv, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
@@ -21,7 +20,7 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { editDistance, onlyNear, unknownFlagMessage } from './config/suggest.ts';
+import { onlyNear, unknownFlagMessage } from './config/suggest.ts';
 import { environmentTypoList, environmentTypos, typoText } from './config/environment-typos.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 
@@ -74,46 +73,6 @@ export function prescan(argv: readonly string[]): Prescan {
 
 function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
-}
-
-/** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
-function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir)): string {
-  const rejected = rejectedWorkerFiles(workersDir);
-  const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
-  if (found.length === 0) return `${noWorkersFound(workersDir)}${skipped}`;
-  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}${skipped}`;
-}
-
-/**
- * A file in the topic's folder named almost as the worker should be (`_workers.ts`, `.tsx`, a
- * letter off: two edits at most, in any case; or without the `_worker` suffix,
- * `<topic>_<channel>.ts`), as a path, else undefined. Worker files of the topic's other channels (a
- * channel in another case among them) are not offered: they are listed as found.
- */
-function nearMiss(workersDir: string, topic: string, channel: string): string | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync(join(workersDir, topic));
-  } catch {
-    return undefined;
-  }
-  const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
-  const unsuffixed = `${topic}_${channel}`.toLowerCase();
-  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
-  const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
-  return found === undefined ? undefined : join(workersDir, topic, found);
-}
-
-/**
- * `--channel billing` for `--channel biling` when the topic has a worker of that channel, or
- * `--topic orders` for `--topic order` when that topic has one of the channel (onlyNear), else
- * undefined.
- */
-function nearWorker(found: readonly WorkerFile[], topic: string, channel: string): string | undefined {
-  const nearChannel = onlyNear(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
-  if (nearChannel !== undefined) return `--channel ${nearChannel}`;
-  const nearTopic = onlyNear(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
-  return nearTopic === undefined ? undefined : `--topic ${nearTopic}`;
 }
 
 /** Flags the runner knows before it knows the worker (its own, --config, --help). */
@@ -194,7 +153,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined
-        ? `${misnamed} is named almost so: rename it to ${expected}`
+        ? `${misnamed.path} ${misnamed.fix} ${expected}`
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
           : `create ${expected}; ${availableWorkers(workersDir, workers)}`;

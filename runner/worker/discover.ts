@@ -3,7 +3,8 @@
  * (or `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`). The topic is the folder's name; the channel is what
  * lies between `<topic>_` and `_worker.<ext>`, so names with underscores work. A file that ends in
  * `_worker.<ext>` but does not fit (a bad topic or channel name, a name that does not start with its
- * folder's) is reported with the rule, not skipped without a word; other files are ignored. The
+ * folder's) is reported with the rule, not skipped without a word; so is `<topic>_<channel>.ts` in a
+ * topic folder that holds no worker (a worker named without its suffix); other files are ignored. The
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -55,6 +56,14 @@ export function channelFromFileName(topic: string, fileName: string): string | u
   return channel.length > 0 && isValidChannelName(channel) ? channel : undefined;
 }
 
+/** `<topic>_<channel>_worker.ts` for a script named `<topic>_<channel>.ts` (any worker extension), else undefined. */
+function unsuffixedWorkerName(topic: string, fileName: string): string | undefined {
+  const extension = WORKER_EXTENSIONS.find((ext) => fileName.endsWith(ext));
+  if (extension === undefined || !fileName.startsWith(`${topic}_`)) return undefined;
+  const channel = fileName.slice(topic.length + 1, -extension.length);
+  return channel.length > 0 && isValidChannelName(channel) ? `${topic}_${channel}_worker${extension}` : undefined;
+}
+
 /** Whether `path` is a folder (false when missing or a file). */
 export function isDirectory(path: string): boolean {
   try {
@@ -64,10 +73,15 @@ export function isDirectory(path: string): boolean {
   }
 }
 
-/** Why a `*_worker.<ext>` file in folder `topic` is not a worker, or undefined when it is one. */
-function rejection(topic: string, fileName: string): string | undefined {
+/** Why a `*_worker.<ext>` file in folder `topic` (under `root`) is not a worker, or undefined when it is one. */
+function rejection(root: string, topic: string, fileName: string): string | undefined {
   if (!isValidTopicName(topic)) return `the folder name ${JSON.stringify(topic)} is not a valid topic name (${NAME_RULE})`;
-  if (!fileName.startsWith(`${topic}_`)) return `the file name does not start with its folder's topic (${topic}_)`;
+  if (!fileName.startsWith(`${topic}_`)) {
+    // `orders_email_worker.ts` in workers/order/: the topic its name starts with has a folder of its own.
+    const named = fileName.slice(0, fileName.indexOf('_'));
+    const move = isValidTopicName(named) && named !== '' ? `: move it to ${join(root, named, fileName)}, or rename it ${topic}_${fileName.slice(named.length + 1)}` : '';
+    return `the file name does not start with its folder's topic (${topic}_)${move}`;
+  }
   const channel = fileName.slice(topic.length + 1, SUFFIX.exec(fileName)!.index);
   if (channel.length === 0) return 'the file name has no channel between the topic and _worker';
   return `${JSON.stringify(channel)} is not a valid channel name (${NAME_RULE})`;
@@ -85,10 +99,18 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
       if (SUFFIX.test(topic) && !topic.endsWith('.d.ts')) rejected.push({ path: folder, reason: `it is not in a topic folder (move it to ${root}/<topic>/${topic})` });
       continue;
     }
-    for (const fileName of readdirSync(folder).sort()) {
-      if (!SUFFIX.test(fileName) || fileName.endsWith('.d.ts')) continue;
+    const fileNames = readdirSync(folder).sort();
+    const holdsAWorker = isValidTopicName(topic) && fileNames.some((fileName) => channelFromFileName(topic, fileName) !== undefined);
+    for (const fileName of fileNames) {
+      if (fileName.endsWith('.d.ts')) continue;
+      if (!SUFFIX.test(fileName)) {
+        // In a folder of no worker, `<topic>_<channel>.ts` is one named without the suffix, not a helper.
+        const unsuffixed = holdsAWorker || !isValidTopicName(topic) ? undefined : unsuffixedWorkerName(topic, fileName);
+        if (unsuffixed !== undefined) rejected.push({ path: join(folder, fileName), reason: `it has no _worker suffix (rename it to ${unsuffixed})` });
+        continue;
+      }
       if (isValidTopicName(topic) && channelFromFileName(topic, fileName) !== undefined) continue;
-      rejected.push({ path: join(folder, fileName), reason: rejection(topic, fileName)! });
+      rejected.push({ path: join(folder, fileName), reason: rejection(root, topic, fileName)! });
     }
   }
   return rejected;

@@ -58,7 +58,30 @@ describe('bad names are reported with the naming rule', () => {
     expect(listed.stdout).toMatch(/NOT A WORKER: .*workers\/greet_hello_worker\.ts: it is not in a topic folder \(move it to .*workers\/<topic>\/greet_hello_worker\.ts\)/);
     const run = await p.run(['--topic', 'greet', '--channel', 'hello', ...FREE]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/not workers by their names: .*workers\/greet_hello_worker\.ts/);
+    expect(run.stderr.trim()).toBe('nsqworker: no worker for topic greet channel hello: workers/greet_hello_worker.ts is not in its topic folder: move it to workers/greet/greet_hello_worker.ts');
+  });
+
+  it("a worker file in another topic's folder, and one named without _worker in a folder of no worker", async () => {
+    const p = await projects.create();
+    await p.write('workers/order/orders_email_worker.ts', WORKER);
+    await p.write('workers/billing/billing_invoice.ts', WORKER);
+    // Beside a worker, a file so named is a helper: not reported.
+    await p.writeWorker('log', 'pageview', WORKER);
+    await p.write('workers/log/log_format.ts', 'export const format = 1;\n');
+    const [listed, misplaced, unsuffixed] = await Promise.all([
+      p.run(['list']),
+      p.run(['--topic', 'orders', '--channel', 'email', ...FREE]),
+      p.run(['--topic', 'billing', '--channel', 'sms', ...FREE]),
+    ]);
+    expect(listed.code).toBe(2);
+    expect(listed.stdout).toContain(
+      `NOT A WORKER: ${p.path('workers/order/orders_email_worker.ts')}: the file name does not start with its folder's topic (order_): move it to ${p.path('workers/orders/orders_email_worker.ts')}, or rename it order_email_worker.ts`,
+    );
+    expect(listed.stdout).toContain(`NOT A WORKER: ${p.path('workers/billing/billing_invoice.ts')}: it has no _worker suffix (rename it to billing_invoice_worker.ts)`);
+    expect(listed.stdout).not.toContain('log_format');
+    expect(misplaced.stderr.trim()).toBe('nsqworker: no worker for topic orders channel email: workers/order/orders_email_worker.ts is in the folder of another topic: move it to workers/orders/orders_email_worker.ts');
+    // No worker of the topic at all: the files found, without a "no worker files" that the list contradicts.
+    expect(unsuffixed.stderr).toMatch(/create workers\/billing\/billing_sms_worker\.ts; workers found: --topic log --channel pageview; not workers by their names: .*billing_invoice\.ts \(it has no _worker suffix/);
   });
 
   it('at the start of dev', async () => {

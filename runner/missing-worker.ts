@@ -1,0 +1,69 @@
+/**
+ * What a run says when the worker it names is not there: the workers that are, the files skipped by
+ * their names, and the one file or worker most likely meant (named almost so, in another folder, or a
+ * typo away), so that the fix can be said by itself.
+ */
+import { readdirSync } from 'node:fs';
+import { join, parse } from 'node:path';
+import { editDistance, onlyNear } from './config/suggest.ts';
+import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
+
+/** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
+export function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir)): string {
+  const rejected = rejectedWorkerFiles(workersDir);
+  const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
+  // Files named almost so are said at once: "no worker files" would contradict the list that follows.
+  if (found.length === 0) return rejected.length === 0 ? noWorkersFound(workersDir) : `no workers under ${workersDir}/${skipped}`;
+  return `workers found: ${found.map((file) => `--topic ${file.topic} --channel ${file.channel}`).join(', ')}${skipped}`;
+}
+
+/**
+ * A file in the topic's folder named almost as the worker should be (`_workers.ts`, `.tsx`, a
+ * letter off: two edits at most, in any case; or without the `_worker` suffix,
+ * `<topic>_<channel>.ts`), as a path, else undefined. Worker files of the topic's other channels (a
+ * channel in another case among them) are not offered: they are listed as found.
+ */
+export function nearMiss(workersDir: string, topic: string, channel: string): NearMiss | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(join(workersDir, topic));
+  } catch {
+    return isDirectory(workersDir) ? misplaced(workersDir, topic, channel) : undefined;
+  }
+  const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
+  const unsuffixed = `${topic}_${channel}`.toLowerCase();
+  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
+  const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
+  return found === undefined ? misplaced(workersDir, topic, channel) : { path: join(workersDir, topic, found), fix: 'is named almost so: rename it to' };
+}
+
+/** The worker's file by its exact name in another folder (workers/order/orders_email_worker.ts), or straight in workers/. */
+function misplaced(workersDir: string, topic: string, channel: string): NearMiss | undefined {
+  const named = (entry: string): boolean => channelFromFileName(topic, entry) === channel;
+  const folders = readdirSync(workersDir).filter((entry) => entry !== topic && isDirectory(join(workersDir, entry)));
+  const atRoot = readdirSync(workersDir).find((entry) => named(entry) && !isDirectory(join(workersDir, entry)));
+  if (atRoot !== undefined) return { path: join(workersDir, atRoot), fix: 'is not in its topic folder: move it to' };
+  for (const folder of folders.sort()) {
+    const entry = readdirSync(join(workersDir, folder)).find(named);
+    if (entry !== undefined) return { path: join(workersDir, folder, entry), fix: 'is in the folder of another topic: move it to' };
+  }
+  return undefined;
+}
+
+export interface NearMiss {
+  path: string;
+  /** What is wrong and what to do, before the path it should have. */
+  fix: string;
+}
+
+/**
+ * `--channel billing` for `--channel biling` when the topic has a worker of that channel, or
+ * `--topic orders` for `--topic order` when that topic has one of the channel (onlyNear), else
+ * undefined.
+ */
+export function nearWorker(found: readonly WorkerFile[], topic: string, channel: string): string | undefined {
+  const nearChannel = onlyNear(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
+  if (nearChannel !== undefined) return `--channel ${nearChannel}`;
+  const nearTopic = onlyNear(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
+  return nearTopic === undefined ? undefined : `--topic ${nearTopic}`;
+}
