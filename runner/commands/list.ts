@@ -63,7 +63,7 @@ function optionProblems(runtime: WorkerRuntime, key: string, context: ListContex
   }
   const { fields, layered } = layers;
   for (const field of fields) {
-    write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`);
+    write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`.trimEnd());
   }
   const schema = runtime.optionsSchema;
   return schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);

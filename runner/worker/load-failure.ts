@@ -111,7 +111,10 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     // The config's value may be old and the worker's schema new: the reload decides by what was saved.
     const schemaLine = rejectedKeys(error).map((key) => declarationLine(context.workerFile, key)).find((found) => found !== undefined);
     const declaredIn = schemaLine === undefined ? undefined : { file: context.workerFile, line: schemaLine };
-    return { file: context.configPath, line, column: undefined, reason: message, declaredIn };
+    // Said after the file's place: the message's own "nsqworker.config.ts: " would name it twice.
+    const colon = message.indexOf(': ');
+    const reason = colon > 0 && resolve(message.slice(0, colon)) === resolve(context.configPath) ? message.slice(colon + 2) : message;
+    return { file: context.configPath, line, column: undefined, reason, declaredIn };
   }
 
   for (const frame of stack.matchAll(STACK_FRAME)) {

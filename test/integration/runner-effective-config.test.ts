@@ -83,7 +83,8 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     const failed = await run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 'reload failure');
     expect(String(failed.file)).toBe(p.path('nsqworker.config.ts'));
     expect(failed.line).toBe(3);
-    expect(String(failed.msg)).toContain("workers['log/pageview'].slowThresholdMs -5");
+    // The file is named once, with its line.
+    expect(String(failed.msg)).toContain(`reload failed: ${p.path('nsqworker.config.ts')}:3: workers['log/pageview'].slowThresholdMs -5: `);
     expect(String(failed.msg)).not.toContain('log_pageview_worker.ts');
   });
 });
@@ -108,15 +109,16 @@ describe('a required option given nowhere', () => {
 describe('list and a value the worker schema refuses', () => {
   it('marks it INVALID where it was given and exits 2, as the run would; a required option not given yet is no problem', async () => {
     const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
-    await p.writeWorker('log', 'audit', WORKER.replace(".default('main')", ''));
+    await p.writeWorker('log', 'audit', WORKER.replace(".default('main').describe('a label')", ''));
     const [listed, run] = await Promise.all([p.run(['list']), p.run([...RUN, ...FREE])]);
     expect(listed.code, listed.stderr).toBe(2);
     expect(listed.stdout).toContain("    INVALID: nsqworker.config.ts: workers['log/pageview'].slowThresholdMs -5: expected a duration of at least 0ms");
     expect(run.code).toBe(2);
     // The audit worker's label is required and not given: listed as such, not INVALID.
     const audit = listed.stdout.slice(listed.stdout.indexOf('log/audit'), listed.stdout.indexOf('log/pageview'));
-    expect(audit).toContain('--label <string> (required)');
+    expect(audit).toContain('--label <string> (required)\n');
     expect(audit).not.toContain('INVALID');
+    expect(listed.stdout.split('\n').filter((line) => /\s$/.test(line)), 'lines ending in spaces').toEqual([]);
 
     // A value that does not convert, from the environment: INVALID too, under the worker's one line.
     const unconverted = await p.run(['list'], { NSQWORKER_SLOW_THRESHOLD: 'abc' });
