@@ -24,7 +24,7 @@ import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
-import { onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
+import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
 import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 
 export interface RunningWorker {
@@ -37,6 +37,8 @@ export interface RunningWorker {
   /** With --health-address: the metrics and the server of /healthz and /metrics. */
   metrics: WorkerMetrics | undefined;
   health: HealthServer | undefined;
+  /** Each task with messages its code is handling now, and how many (BoundWorker.runningTasks). */
+  runningTasks(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -229,6 +231,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     fatal,
     metrics,
     health,
+    runningTasks: () => bound.runningTasks(),
     stop,
   };
 }
@@ -273,6 +276,7 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
         // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
         // (Read at exit: a worker that took over a stopped broker holds a new one.)
         beforeForcedExit: () => worker.embedded?.handle?.nsqd.persistAndClose(),
+        stillRunning: () => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs),
       }),
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.

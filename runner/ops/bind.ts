@@ -57,6 +57,8 @@ export interface BoundWorker {
   readonly channels: ReadonlyMap<string, string>;
   readonly counters: ReadonlyMap<string, TaskCounters>;
   readonly consumers: readonly Consumer[];
+  /** Each task with messages its code is handling now, and how many: `{ send: 2 }` ({} when none). */
+  runningTasks(): Record<string, number>;
   /** Stops taking messages, lets running tasks finish under the shutdown timeout, requeues the rest. Idempotent. */
   close(): Promise<void>;
 }
@@ -275,6 +277,11 @@ export async function bindWorker(params: {
     channels,
     counters,
     consumers,
+    runningTasks() {
+      const running: Record<string, number> = {};
+      for (const [task, consumer] of consumerOf) if (consumer.runningHandlers > 0) running[task] = consumer.runningHandlers;
+      return running;
+    },
     close() {
       closing ??= (async () => {
         executor.abort();

@@ -5,6 +5,7 @@
  * the start ({@link startHoldingSignals}).
  */
 import type { Logger } from 'pino';
+import { formatDurationMs } from '../../protocol/duration.ts';
 
 export interface ShutdownHooks {
   /**
@@ -13,6 +14,26 @@ export interface ShutdownHooks {
    * messages are in flight, so they are saved and delivered again.
    */
   beforeForcedExit?: () => void;
+  /**
+   * What the stop still waits for, a second after it began (`2 running tasks (send: 2), up to 30s`),
+   * or undefined when nothing: said once, so that a stop that seems to hang says why and how to cut
+   * it short.
+   */
+  stillRunning?: () => string | undefined;
+}
+
+/** How long a stop goes before it says what it waits for. */
+const STILL_RUNNING_NOTE_MS = 1000;
+
+/**
+ * `tasks` (each task's running messages) for {@link ShutdownHooks.stillRunning}, or undefined when
+ * none runs: `2 running tasks (send: 1, audit: 1), up to 30s`.
+ */
+export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: number): string | undefined {
+  const entries = Object.entries(tasks);
+  const total = entries.reduce((sum, [, count]) => sum + count, 0);
+  if (total === 0) return undefined;
+  return `${total} running task${total === 1 ? '' : 's'} (${entries.map(([task, count]) => `${task}: ${count}`).join(', ')}), up to ${formatDurationMs(timeoutMs)}`;
 }
 
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): void {
@@ -29,13 +50,17 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    const note = setTimeout(() => {
+      const waitingFor = hooks.stillRunning?.();
+      if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor} to finish; a second signal (Ctrl-C) stops now, and their messages are delivered again`);
+    }, STILL_RUNNING_NOTE_MS);
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
-    );
+    ).finally(() => clearTimeout(note));
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);

@@ -205,6 +205,9 @@ describe('a task that ignores shutdown', () => {
     for (const body of ['a', 'b', 'c']) await publish(httpAddress, 'events', body);
     run.kill('SIGTERM');
     await run.waitForMessage('shutting down');
+    // A second on, the stop says what it waits for and how to cut it short.
+    const waiting = await run.waitForLine((line) => String(line.msg).startsWith('shutdown waits for'), 'the line naming the running task');
+    expect(waiting.msg).toBe('shutdown waits for 1 running task (process: 1), up to 1m0s to finish; a second signal (Ctrl-C) stops now, and their messages are delivered again');
     run.child.kill('SIGTERM');
     expect(await run.waitForExit(10_000)).toEqual({ code: 130, signal: null });
 
