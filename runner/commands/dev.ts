@@ -18,6 +18,7 @@ import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
 import { HostLoadError } from '../reload/host-process.ts';
+import { NsqdHttp } from '../ops/nsqd-http.ts';
 import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -62,8 +63,17 @@ class DevSupervisor {
     this.running.delete(path);
     const worker = await entry;
     if (worker !== undefined) {
+      const { topicPrefix, topic: name, channel } = worker.settings;
+      const topic = topicPrefix + name;
+      const channels = [...new Set(worker.channels.values())];
       await worker.stop();
-      this.logger.info({ worker: path }, 'worker stopped: its file was removed');
+      // Unlike a task removed from a running worker, the worker's channels stay: a file deleted for a
+      // moment (a branch switch) brings them back with their messages. Said, or they fill unseen.
+      const calls = channels.map((left) => `curl -X POST '${new NsqdHttp(this.broker.httpAddress).baseUrl}/channel/delete?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(left)}'`);
+      this.logger.warn(
+        { worker: `${name}/${channel}`, file: path, topic, channels },
+        `worker ${name}/${channel} stopped: its file was removed; its channel${channels.length === 1 ? '' : 's'} ${channels.join(', ')} on topic ${topic} stay${channels.length === 1 ? 's' : ''} and keep${channels.length === 1 ? 's' : ''} a copy of every message published to it, for the worker to find when its file is back; if it is not coming back, delete ${channels.length === 1 ? 'it' : 'them'} with: ${calls.join(' and ')}`,
+      );
     }
   }
 

@@ -37,6 +37,8 @@ export interface RunningWorker {
   /** With --health-address: the metrics and the server of /healthz and /metrics. */
   metrics: WorkerMetrics | undefined;
   health: HealthServer | undefined;
+  /** Each task's channel (task name → channel name), as consumed now. */
+  readonly channels: ReadonlyMap<string, string>;
   /** Each task with messages its code is handling now, and how many (BoundWorker.runningTasks). */
   runningTasks(): Record<string, number>;
   stop(): Promise<void>;
@@ -231,6 +233,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     fatal,
     metrics,
     health,
+    channels: bound.channels,
     runningTasks: () => bound.runningTasks(),
     stop,
   };

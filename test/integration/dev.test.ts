@@ -55,8 +55,12 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   await eventually(async () => ((await handled()).some((r) => r.worker === 'gamma') ? true : undefined), 'the new worker to handle a message');
 
   await rm(project.path('workers/beta/beta_c_worker.ts'));
-  await dev.waitForMessage('worker stopped: its file was removed');
-  // A removed file is not a failed reload: no error line for it, before or after the stop.
+  const stopped = await dev.waitForLine((line) => String(line.msg).startsWith('worker beta/c stopped: its file was removed'), 'the stop of beta/c');
+  // Its channel stays, with the call that deletes it should the worker not come back.
+  expect(stopped).toMatchObject({ level: 40, worker: 'beta/c', topic: 'beta', channels: ['c'] });
+  expect(stopped.msg).toContain(`its channel c on topic beta stays and keeps a copy of every message published to it`);
+  expect(stopped.msg).toContain(`delete it with: curl -X POST 'http://${httpAddress}/channel/delete?topic=beta&channel=c'`);
+  // A removed file is not a failed reload: no error line for it, before or after the stop (the stop's is a warning).
   expect(dev.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
 
   await project.writeWorker('alpha', 'c', workerSource('alpha', 2));
