@@ -75,10 +75,13 @@ export async function startEmbeddedBroker(params: {
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);
     if (running === undefined) throw error;
-    logger.info(
-      { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath },
-      `an NSQ broker is already running at ${running.tcpAddress}: using it`,
-    );
+    const fields = { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath };
+    // Another folder's broker (or one given another --data-path) keeps the messages where it was told to.
+    if (running.dataPath !== undefined && resolve(running.dataPath) !== dataPath) {
+      logger.warn({ ...fields, ownDataPath: dataPath }, `an NSQ broker is already running at ${running.tcpAddress}: using it; it keeps its messages in ${running.dataPath}, not in this worker's --data-path ${dataPath}`);
+    } else {
+      logger.info(fields, `an NSQ broker is already running at ${running.tcpAddress}: using it`);
+    }
     return joinedBroker(running, params.httpAddress);
   }
 }

@@ -239,6 +239,10 @@ describe('a broker already running', () => {
     ]);
     const joined = await run.waitForMessage('already running');
     expect(joined.tcpAddress).toBe(broker.tcpAddress);
+    // Its messages are where it keeps them, not under this worker's data path: said, not left to find out.
+    expect(joined).toMatchObject({ level: 40, dataPath: brokerData });
+    expect(joined.msg).toBe(`an NSQ broker is already running at ${broker.tcpAddress}: using it; it keeps its messages in ${brokerData}, not in this worker's --data-path ${String(joined.ownDataPath)}`);
+    expect(String(joined.ownDataPath).startsWith(project.path(''))).toBe(true);
     await run.subscribed(['process']);
 
     await publish(broker.httpAddress, 'events', '7');
