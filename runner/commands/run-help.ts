@@ -43,6 +43,7 @@ export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: HelpWo
     '',
     'Runner options:',
     ...table([...rows(runnerFields, runnerLayered), ['--config <file>', 'config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]']]),
+    '  The log is pretty on a terminal, JSON lines otherwise; NSQWORKER_LOG_FORMAT=json|pretty chooses.',
   ];
   if (worker !== undefined) {
     lines.push('', `Worker ${worker.name}: tasks ${worker.tasks.join(', ')}`);

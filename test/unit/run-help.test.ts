@@ -17,6 +17,7 @@ describe('the run help', () => {
 
     expect(row('--max-in-flight <number>')).toBe('  --max-in-flight <number>  messages in flight (default: 1)  [NSQWORKER_MAX_IN_FLIGHT]');
     expect(row('--watch')).toBe('  --watch                   reload on save (default: false)  [NSQWORKER_WATCH]');
+    expect(lines).toContain('  The log is pretty on a terminal, JSON lines otherwise; NSQWORKER_LOG_FORMAT=json|pretty chooses.');
     expect(row('--config <file>')).toBe('  --config <file>           config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]');
 
     expect(row('--limit <number>')).toBe('  --limit <number>  (default: 3)  [NSQWORKER_LIMIT]');
