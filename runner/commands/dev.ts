@@ -12,7 +12,9 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { checkRunNames } from '../config/run-names.ts';
-import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts';
+import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from '../config/runner-settings.ts';
+import { environmentTypos } from '../config/environment-typos.ts';
+import { fieldsOf } from '../config/schema-flags.ts';
 import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
@@ -44,6 +46,8 @@ function workerFileAt(workersDir: string, path: string): WorkerFile | undefined 
 
 class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
+  /** The NSQWORKER_* variables of the workers' options, as each worker loads. */
+  private readonly optionVariables = new Set<string>();
 
   constructor(
     private readonly base: LayeredValues,
@@ -85,6 +89,16 @@ class DevSupervisor {
     this.start(file);
   }
 
+  /**
+   * Once the workers found at the start have started (or failed to): each NSQWORKER_* variable a typo
+   * away from one that the runner or a worker's options read, as a run warns of them.
+   */
+  async warnMisspeltVariables(): Promise<void> {
+    await Promise.all(this.running.values());
+    const known = [...RUN_FIELDS.map((field) => field.env), ...this.optionVariables];
+    for (const warning of environmentTypos(process.env, known)) this.logger.warn(warning);
+  }
+
   async stopAll(): Promise<void> {
     const entries = [...this.running.values()];
     this.running.clear();
@@ -95,6 +109,7 @@ class DevSupervisor {
     const key = `${file.topic}/${file.channel}`;
     try {
       const { runtime } = await loadWorker(file, { fresh: true });
+      for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) this.optionVariables.add(field.env);
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).
@@ -167,6 +182,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
   warnMisnamedFiles(workersDir, logger);
   for (const file of found) supervisor.start(file);
+  void supervisor.warnMisspeltVariables();
 
   onShutdownSignal(
     logger,

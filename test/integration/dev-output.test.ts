@@ -61,7 +61,7 @@ describe('nsqworker dev output', () => {
     await p.writeWorker('hello', 'c', WORKER);
     await p.writeWorker('broken', 'c', BROKEN);
     await p.writeWorker('needs', 'c', NEEDS_OPTION);
-    const dev = p.spawn(['dev', ...FREE]);
+    const dev = p.spawn(['dev', ...FREE], { NSQWORKER_SMTPHOST: 'smtp.example', NSQWORKER_MAX_INFLIGHT: '3' });
     const atStart = await dev.waitForMessage('worker broken/c did not start');
     expect(atStart.file).toBe(p.path('workers/broken/broken_c_worker.ts'));
     expect(atStart.line).toEqual(expect.any(Number));
@@ -72,6 +72,9 @@ describe('nsqworker dev output', () => {
     const unconfigured = await dev.waitForMessage('worker needs/c did not start');
     expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
     expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
+    // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
+    await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
+    await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');
 
     await dev.waitForMessage('subscribed', { task: 'greet' });
     await p.writeWorker('hello', 'c', BROKEN);
