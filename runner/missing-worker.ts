@@ -4,9 +4,9 @@
  * typo away), so that the fix can be said by itself.
  */
 import { readdirSync } from 'node:fs';
-import { join, parse } from 'node:path';
+import { basename, join, parse } from 'node:path';
 import { editDistance, onlyNear } from './config/suggest.ts';
-import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, type WorkerFile } from './worker/discover.ts';
+import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, WORKER_EXTENSIONS, type WorkerFile } from './worker/discover.ts';
 
 /** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
 export function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir)): string {
@@ -18,10 +18,12 @@ export function availableWorkers(workersDir: string, found: readonly WorkerFile[
 }
 
 /**
- * A file in the topic's folder named almost as the worker should be (`_workers.ts`, `.tsx`, a
- * letter off: two edits at most, in any case; or without the `_worker` suffix,
- * `<topic>_<channel>.ts`), as a path, else undefined. Worker files of the topic's other channels (a
- * channel in another case among them) are not offered: they are listed as found.
+ * The file most likely meant for the worker of `topic` and `channel`, with what is wrong and the path
+ * it should have: in the topic's folder, one named almost so (`_workers.ts`, `.tsx`, a letter off: two
+ * edits at most, in any case; or without the `_worker` suffix, `<topic>_<channel>.ts`); else one of
+ * exactly that name in another folder or straight in `workersDir` ({@link misplaced}); else undefined.
+ * Worker files of the topic's other channels (a channel in another case among them) are not offered:
+ * they are listed as found. The path it should have keeps the file's extension when it is a worker's.
  */
 export function nearMiss(workersDir: string, topic: string, channel: string): NearMiss | undefined {
   let entries: string[];
@@ -34,26 +36,35 @@ export function nearMiss(workersDir: string, topic: string, channel: string): Ne
   const unsuffixed = `${topic}_${channel}`.toLowerCase();
   const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
   const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
-  return found === undefined ? misplaced(workersDir, topic, channel) : { path: join(workersDir, topic, found), fix: 'is named almost so: rename it to' };
+  if (found === undefined) return misplaced(workersDir, topic, channel);
+  const extension = WORKER_EXTENSIONS.find((ext) => found.endsWith(ext)) ?? '.ts';
+  return { path: join(workersDir, topic, found), fix: 'is named almost so: rename it to', target: join(workersDir, topic, `${topic}_${channel}_worker${extension}`) };
 }
 
-/** The worker's file by its exact name in another folder (workers/order/orders_email_worker.ts), or straight in workers/. */
+/**
+ * The worker's file by its exact name (any worker extension) straight in `workersDir` or in another
+ * folder where it is not that folder's worker (`workers/order/orders_email_worker.ts`; not
+ * `workers/user_events/user_events_signup_worker.ts` for `--topic user`, a worker of its own folder).
+ */
 function misplaced(workersDir: string, topic: string, channel: string): NearMiss | undefined {
   const named = (entry: string): boolean => channelFromFileName(topic, entry) === channel;
-  const folders = readdirSync(workersDir).filter((entry) => entry !== topic && isDirectory(join(workersDir, entry)));
-  const atRoot = readdirSync(workersDir).find((entry) => named(entry) && !isDirectory(join(workersDir, entry)));
-  if (atRoot !== undefined) return { path: join(workersDir, atRoot), fix: 'is not in its topic folder: move it to' };
-  for (const folder of folders.sort()) {
-    const entry = readdirSync(join(workersDir, folder)).find(named);
-    if (entry !== undefined) return { path: join(workersDir, folder, entry), fix: 'is in the folder of another topic: move it to' };
+  const entries = readdirSync(workersDir).sort();
+  const moved = (path: string, fix: string): NearMiss => ({ path, fix, target: join(workersDir, topic, basename(path)) });
+  const atRoot = entries.find((entry) => named(entry) && !isDirectory(join(workersDir, entry)));
+  if (atRoot !== undefined) return moved(join(workersDir, atRoot), 'is not in its topic folder: move it to');
+  for (const folder of entries.filter((entry) => entry !== topic && isDirectory(join(workersDir, entry)))) {
+    const entry = readdirSync(join(workersDir, folder)).find((name) => named(name) && channelFromFileName(folder, name) === undefined);
+    if (entry !== undefined) return moved(join(workersDir, folder, entry), 'is in the folder of another topic: move it to');
   }
   return undefined;
 }
 
 export interface NearMiss {
   path: string;
-  /** What is wrong and what to do, before the path it should have. */
+  /** What is wrong and what to do, before {@link target}. */
   fix: string;
+  /** The path the file should have. */
+  target: string;
 }
 
 /**

@@ -90,17 +90,20 @@ function unknownRunnerFlags(args: readonly string[]): string[] {
 }
 
 /**
- * With no worker named, a short flag (`-t`) or one a typo away from a runner flag (`--tpoic`) is
- * the error; another (`--smtp-host`) is most often the worker's own option, unknown only because
- * --topic or --channel is missing: that is the error then, and the flag is said to wait for it.
+ * With no worker named, a short flag (`-t`) or one a typo away from --topic or --channel (`--tpoic`,
+ * the flag missing) is the error; another (`--smtp-host`) is most often the worker's own option,
+ * unknown only because --topic or --channel is missing: that is the error then, and the flag is said
+ * to wait for it (with the runner flag it may be a typo of: `--tag`, `--tls`).
  */
 function flagsBeforeAWorker(args: readonly string[]): string {
-  const unknown = unknownRunnerFlags(args);
-  const typo = unknown.find((arg) => !arg.startsWith('--') || onlyNear(arg.slice(2).split('=')[0]!, RUNNER_FLAGS) !== undefined);
+  const names = [...new Set(unknownRunnerFlags(args).map((arg) => arg.split('=')[0]!))];
+  const nearOf = (name: string): string | undefined => (name.startsWith('--') ? onlyNear(name.slice(2), RUNNER_FLAGS) : undefined);
+  const typo = names.find((name) => !name.startsWith('--') || nearOf(name) === 'topic' || nearOf(name) === 'channel');
   if (typo !== undefined) throw usage(unknownFlagMessage(typo, RUNNER_FLAGS));
-  if (unknown.length === 0) return '';
-  const names = unknown.map((arg) => arg.split('=')[0]!);
-  return ` (${names.join(', ')} ${names.length === 1 ? 'is no runner flag: a worker option' : 'are no runner flags: worker options'}, read once they name the worker)`;
+  if (names.length === 0) return '';
+  const typos = names.filter((name) => nearOf(name) !== undefined).map((name) => `${names.length === 1 ? '' : `${name} `}a typo of --${nearOf(name)!}`);
+  const or = typos.length === 0 ? '' : `; or ${typos.join(', ')}`;
+  return ` (${names.join(', ')} ${names.length === 1 ? 'is no runner flag: a worker option' : 'are no runner flags: worker options'}, read once they name the worker${or})`;
 }
 
 /** A --topic or --channel that no worker file could be named after gets the rule, not "create …". */
@@ -153,7 +156,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined
-        ? `${misnamed.path} ${misnamed.fix} ${expected}`
+        ? `${misnamed.path} ${misnamed.fix} ${misnamed.target}`
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
           : `create ${expected}; ${availableWorkers(workersDir, workers)}`;

@@ -17,8 +17,8 @@ function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined):
     // A boolean takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it off), as nsqd's do.
     const flag = field.kind === 'boolean' ? `--${field.flag}` : `--${field.flag} <${typeLabel(field)}>`;
     const effective = describeEffective(field, layered?.values[field.key], layered?.origins.get(field.key));
-    // An option without a description starts at the column the others' descriptions do.
-    return [flag, `${field.description}${effective}`.trimStart() + `  [${field.env}]`];
+    // An option without a description (or a default) starts at the column the others' descriptions do.
+    return [flag, [`${field.description}${effective}`.trim(), `[${field.env}]`].filter((part) => part !== '').join('  ')];
   });
 }
 

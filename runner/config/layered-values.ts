@@ -141,7 +141,7 @@ function describeIssues(
     if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;
     // Given nowhere: zod's "expected a string" for a value nobody gave reads as a wrong type.
-    if (field !== undefined && value === undefined && issue.code === 'invalid_type') return `--${field.flag} (${field.env}) is required and not given (${good})`;
+    if (field !== undefined && value === undefined && field.required) return `--${field.flag} (${field.env}) is required and not given (${good})`;
     if (field !== undefined) return `--${field.flag} (${field.env}): ${good}`;
     return `${issue.path.join('.') || what}: ${good}`;
   });

@@ -3,12 +3,13 @@
  * (or `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`). The topic is the folder's name; the channel is what
  * lies between `<topic>_` and `_worker.<ext>`, so names with underscores work. A file that ends in
  * `_worker.<ext>` but does not fit (a bad topic or channel name, a name that does not start with its
- * folder's) is reported with the rule, not skipped without a word; so is `<topic>_<channel>.ts` in a
- * topic folder that holds no worker (a worker named without its suffix); other files are ignored. The
+ * folder's) is reported with the rule, not skipped without a word; so is `<topic>_<channel>.ts` that
+ * defines a worker in a topic folder that holds none (one named without its suffix); other files are
+ * ignored. The
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
@@ -56,12 +57,23 @@ export function channelFromFileName(topic: string, fileName: string): string | u
   return channel.length > 0 && isValidChannelName(channel) ? channel : undefined;
 }
 
-/** `<topic>_<channel>_worker.ts` for a script named `<topic>_<channel>.ts` (any worker extension), else undefined. */
-function unsuffixedWorkerName(topic: string, fileName: string): string | undefined {
+/**
+ * `<topic>_<channel>_worker.ts` for a script in `folder` named `<topic>_<channel>.ts` (any worker
+ * extension; no second dot: not `.test.ts`, `.d.mts`) that defines a worker (`defineWorker(`, or a
+ * class extending `Worker`), else undefined: a helper so named is not one.
+ */
+function unsuffixedWorkerName(topic: string, folder: string, fileName: string): string | undefined {
   const extension = WORKER_EXTENSIONS.find((ext) => fileName.endsWith(ext));
   if (extension === undefined || !fileName.startsWith(`${topic}_`)) return undefined;
   const channel = fileName.slice(topic.length + 1, -extension.length);
-  return channel.length > 0 && isValidChannelName(channel) ? `${topic}_${channel}_worker${extension}` : undefined;
+  if (channel.length === 0 || channel.includes('.') || !isValidChannelName(channel)) return undefined;
+  let source: string;
+  try {
+    source = readFileSync(join(folder, fileName), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return /\bdefineWorker\s*\(|\bextends\s+Worker\b/.test(source) ? `${topic}_${channel}_worker${extension}` : undefined;
 }
 
 /** Whether `path` is a folder (false when missing or a file). */
@@ -73,13 +85,17 @@ export function isDirectory(path: string): boolean {
   }
 }
 
-/** Why a `*_worker.<ext>` file in folder `topic` (under `root`) is not a worker, or undefined when it is one. */
-function rejection(root: string, topic: string, fileName: string): string | undefined {
+/** Why a `*_worker.<ext>` file in folder `topic` (under `root`, beside `folders`) is not a worker, or undefined when it is one. */
+function rejection(root: string, folders: readonly string[], topic: string, fileName: string): string | undefined {
   if (!isValidTopicName(topic)) return `the folder name ${JSON.stringify(topic)} is not a valid topic name (${NAME_RULE})`;
   if (!fileName.startsWith(`${topic}_`)) {
-    // `orders_email_worker.ts` in workers/order/: the topic its name starts with has a folder of its own.
-    const named = fileName.slice(0, fileName.indexOf('_'));
-    const move = isValidTopicName(named) && named !== '' ? `: move it to ${join(root, named, fileName)}, or rename it ${topic}_${fileName.slice(named.length + 1)}` : '';
+    // `orders_email_worker.ts` in workers/order/ beside workers/orders/: the folder of the topic it
+    // names (the longest that fits: topics may hold underscores). With no such folder, no guess.
+    const named = folders.filter((folder) => folder !== topic && channelFromFileName(folder, fileName) !== undefined).sort((a, b) => b.length - a.length)[0];
+    const move =
+      named === undefined
+        ? `: move it to the folder of its topic, or name it ${topic}_<channel>_worker${extname(fileName)}`
+        : `: move it to ${join(root, named, fileName)}, or rename it ${topic}_${fileName.slice(named.length + 1)}`;
     return `the file name does not start with its folder's topic (${topic}_)${move}`;
   }
   const channel = fileName.slice(topic.length + 1, SUFFIX.exec(fileName)!.index);
@@ -92,7 +108,9 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
   const root = resolve(workersDir);
   if (!isDirectory(root)) return [];
   const rejected: RejectedWorkerFile[] = [];
-  for (const topic of readdirSync(root).sort()) {
+  const entries = readdirSync(root).sort();
+  const folders = entries.filter((entry) => isDirectory(join(root, entry)));
+  for (const topic of entries) {
     const folder = join(root, topic);
     if (!isDirectory(folder)) {
       // A worker file straight in workers/ is a common slip: say where it belongs.
@@ -104,13 +122,13 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
     for (const fileName of fileNames) {
       if (fileName.endsWith('.d.ts')) continue;
       if (!SUFFIX.test(fileName)) {
-        // In a folder of no worker, `<topic>_<channel>.ts` is one named without the suffix, not a helper.
-        const unsuffixed = holdsAWorker || !isValidTopicName(topic) ? undefined : unsuffixedWorkerName(topic, fileName);
+        // In a folder of no worker, `<topic>_<channel>.ts` defining one is a worker named without the suffix.
+        const unsuffixed = holdsAWorker || !isValidTopicName(topic) ? undefined : unsuffixedWorkerName(topic, folder, fileName);
         if (unsuffixed !== undefined) rejected.push({ path: join(folder, fileName), reason: `it has no _worker suffix (rename it to ${unsuffixed})` });
         continue;
       }
       if (isValidTopicName(topic) && channelFromFileName(topic, fileName) !== undefined) continue;
-      rejected.push({ path: join(folder, fileName), reason: rejection(root, topic, fileName)! });
+      rejected.push({ path: join(folder, fileName), reason: rejection(root, folders, topic, fileName)! });
     }
   }
   return rejected;

@@ -95,14 +95,15 @@ describe('a required option given nowhere', () => {
     await p.writeWorker('log', 'audit', WORKER.replace(".default('main')", ''));
     const [misspelt, noChannel] = await Promise.all([
       p.run(['--topic', 'log', '--channel', 'audit', ...FREE], { NSQWORKER_LABLE: 'x' }),
-      p.run(['--topic', 'log', '--label', 'x', ...FREE]),
+      p.run(['--topic', 'log', '--label', 'x', '--tag=y', '--label', 'z', ...FREE]),
     ]);
     expect(misspelt.code, misspelt.stderr).toBe(2);
     expect(misspelt.stderr.trim()).toBe(
       'nsqworker: invalid options of worker log/audit: --label (NSQWORKER_LABEL) is required and not given (expected a string); NSQWORKER_LABLE is set but not read; did you mean NSQWORKER_LABEL?',
     );
     expect(noChannel.code, noChannel.stderr).toBe(2);
-    expect(noChannel.stderr).toContain('nsqworker: --topic and --channel are required to run a worker (--label is no runner flag: a worker option, read once they name the worker); ');
+    // Each named once; one a typo away from a runner flag is said to be possibly that.
+    expect(noChannel.stderr).toContain('nsqworker: --topic and --channel are required to run a worker (--label, --tag are no runner flags: worker options, read once they name the worker; or --tag a typo of --tls); ');
   });
 });
 

@@ -68,20 +68,34 @@ describe('bad names are reported with the naming rule', () => {
     // Beside a worker, a file so named is a helper: not reported.
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/log/log_format.ts', 'export const format = 1;\n');
-    const [listed, misplaced, unsuffixed] = await Promise.all([
+    // Nor is one in a folder of no worker that defines none, or a test file.
+    await p.write('workers/shared/shared_db.ts', 'export const db = 1;\n');
+    await p.write('workers/shared/shared_db.test.ts', WORKER);
+    // A worker of its own folder is not offered to a topic its name also starts with.
+    await p.write('workers/user_events/user_events_signup_worker.ts', WORKER);
+    await p.write('workers/shared/billing_sms_worker.mjs', WORKER);
+    const [listed, misplaced, unsuffixed, ownFolder] = await Promise.all([
       p.run(['list']),
       p.run(['--topic', 'orders', '--channel', 'email', ...FREE]),
       p.run(['--topic', 'billing', '--channel', 'sms', ...FREE]),
+      p.run(['--topic', 'user', '--channel', 'events_signup', ...FREE]),
     ]);
     expect(listed.code).toBe(2);
     expect(listed.stdout).toContain(
-      `NOT A WORKER: ${p.path('workers/order/orders_email_worker.ts')}: the file name does not start with its folder's topic (order_): move it to ${p.path('workers/orders/orders_email_worker.ts')}, or rename it order_email_worker.ts`,
+      `NOT A WORKER: ${p.path('workers/order/orders_email_worker.ts')}: the file name does not start with its folder's topic (order_): move it to the folder of its topic, or name it order_<channel>_worker.ts`,
+    );
+    // With the folder of the topic it names there (the longest such name: topics may hold underscores), that folder.
+    expect(listed.stdout).toContain(
+      `NOT A WORKER: ${p.path('workers/shared/billing_sms_worker.mjs')}: the file name does not start with its folder's topic (shared_): move it to ${p.path('workers/billing/billing_sms_worker.mjs')}, or rename it shared_sms_worker.mjs`,
     );
     expect(listed.stdout).toContain(`NOT A WORKER: ${p.path('workers/billing/billing_invoice.ts')}: it has no _worker suffix (rename it to billing_invoice_worker.ts)`);
     expect(listed.stdout).not.toContain('log_format');
+    expect(listed.stdout).not.toContain('shared_db');
     expect(misplaced.stderr.trim()).toBe('nsqworker: no worker for topic orders channel email: workers/order/orders_email_worker.ts is in the folder of another topic: move it to workers/orders/orders_email_worker.ts');
-    // No worker of the topic at all: the files found, without a "no worker files" that the list contradicts.
-    expect(unsuffixed.stderr).toMatch(/create workers\/billing\/billing_sms_worker\.ts; workers found: --topic log --channel pageview; not workers by their names: .*billing_invoice\.ts \(it has no _worker suffix/);
+    // Moved as it is: a .mjs file stays one.
+    expect(unsuffixed.stderr.trim()).toBe('nsqworker: no worker for topic billing channel sms: workers/shared/billing_sms_worker.mjs is in the folder of another topic: move it to workers/billing/billing_sms_worker.mjs');
+    expect(ownFolder.stderr).not.toContain('user_events_signup_worker.ts is in the folder');
+    expect(ownFolder.stderr).toContain('create workers/user/user_events_signup_worker.ts; workers found: --topic log --channel pageview, --topic user_events --channel signup;');
   });
 
   it('at the start of dev', async () => {

@@ -10,7 +10,7 @@ import { fieldsOf } from '../../runner/config/schema-flags.ts';
 describe('the run help', () => {
   it('starts every second column at one place, whether or not the option has a description', () => {
     const runner = fieldsOf(z.object({ maxInFlight: z.number().int().default(1).describe('messages in flight'), watch: z.boolean().default(false).describe('reload on save') }));
-    const worker = fieldsOf(z.object({ limit: z.number().default(3), name: z.string(), verbose: z.boolean().default(false).describe('say more') }));
+    const worker = fieldsOf(z.object({ limit: z.number().default(3), name: z.string(), tag: z.string().optional(), verbose: z.boolean().default(false).describe('say more') }));
     const help = formatRunHelp(runner, { name: 't/c', fields: worker, tasks: ['send'] });
     const lines = help.split('\n');
     const row = (flag: string): string => lines.find((line) => line.startsWith(`  ${flag}`))!;
@@ -22,6 +22,7 @@ describe('the run help', () => {
 
     expect(row('--limit <number>')).toBe('  --limit <number>  (default: 3)  [NSQWORKER_LIMIT]');
     expect(row('--name <string>')).toBe('  --name <string>   (required)  [NSQWORKER_NAME]');
+    expect(row('--tag <string>')).toBe('  --tag <string>    [NSQWORKER_TAG]');
     expect(row('--verbose')).toBe('  --verbose         say more (default: false)  [NSQWORKER_VERBOSE]');
   });
 });
