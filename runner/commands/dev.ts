@@ -20,7 +20,8 @@ import { checkConfigWorkers } from '../config/config-workers.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
 import { HostLoadError } from '../reload/host-process.ts';
-import { NsqdHttp } from '../ops/nsqd-http.ts';
+import { channelCurl, NsqdHttp } from '../ops/nsqd-http.ts';
+import { isEphemeralName } from '../../protocol/names.ts';
 import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
@@ -69,11 +70,21 @@ class DevSupervisor {
     if (worker !== undefined) {
       const { topicPrefix, topic: name, channel } = worker.settings;
       const topic = topicPrefix + name;
-      const channels = [...new Set(worker.channels.values())];
+      // nsqd deletes an ephemeral channel with its last client: only the others stay.
+      const channels = [...new Set(worker.channels.values())].filter((left) => !isEphemeralName(left));
       await worker.stop();
+      // The file came back while the worker stopped (a branch switch): a new worker has the channels.
+      if (this.running.has(path)) {
+        this.logger.info({ worker: `${name}/${channel}`, file: path }, `worker ${name}/${channel} stopped: its file was removed and is back`);
+        return;
+      }
+      if (channels.length === 0) {
+        this.logger.info({ worker: `${name}/${channel}`, file: path }, `worker ${name}/${channel} stopped: its file was removed`);
+        return;
+      }
       // Unlike a task removed from a running worker, the worker's channels stay: a file deleted for a
       // moment (a branch switch) brings them back with their messages. Said, or they fill unseen.
-      const calls = channels.map((left) => `curl -X POST '${new NsqdHttp(this.broker.httpAddress).baseUrl}/channel/delete?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(left)}'`);
+      const calls = channels.map((left) => channelCurl(new NsqdHttp(this.broker.httpAddress).baseUrl, 'delete', topic, left));
       this.logger.warn(
         { worker: `${name}/${channel}`, file: path, topic, channels },
         `worker ${name}/${channel} stopped: its file was removed; its channel${channels.length === 1 ? '' : 's'} ${channels.join(', ')} on topic ${topic} stay${channels.length === 1 ? 's' : ''} and keep${channels.length === 1 ? 's' : ''} a copy of every message published to it, for the worker to find when its file is back; if it is not coming back, delete ${channels.length === 1 ? 'it' : 'them'} with: ${calls.join(' and ')}`,

@@ -155,3 +155,11 @@ export class NsqdHttp {
     throw new NsqdHttpError(NsqdHttpErrorCode.Refused, message, response.status);
   }
 }
+
+/**
+ * The curl line a warning gives for a user to run: POST `/channel/<action>` (nsqd's HTTP API) for
+ * `channel` of `topic` to the nsqd whose HTTP API is at `httpBase` (`http://host:port`, {@link NsqdHttp}'s baseUrl).
+ */
+export function channelCurl(httpBase: string, action: 'delete' | 'pause' | 'unpause', topic: string, channel: string): string {
+  return `curl -X POST '${httpBase}/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}'`;
+}

@@ -15,7 +15,7 @@ import type { Topic } from '../../broker/nsqd/topic.ts';
 import { isEphemeralName } from '../../protocol/names.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import { TASK_NAME } from '../worker/worker-runtime.ts';
-import type { ChannelEntry } from './nsqd-http.ts';
+import { channelCurl, type ChannelEntry } from './nsqd-http.ts';
 
 /**
  * The stale channels among `channels` for a worker whose channel is `workerChannel` and whose tasks
@@ -52,8 +52,7 @@ export function channelEntries(topic: Topic): ChannelEntry[] {
  */
 export function warnTaskChannels(topic: string, channels: Iterable<ChannelEntry>, workerChannel: string, current: readonly string[], httpBase: string, log: Logger): void {
   const entries = [...channels];
-  const call = (action: 'unpause' | 'delete', channel: string): string =>
-    `curl -X POST '${httpBase}/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}'`;
+  const call = (action: 'unpause' | 'delete', channel: string): string => channelCurl(httpBase, action, topic, channel);
   for (const paused of entries.filter(({ name, paused }) => paused && current.includes(name))) {
     log.warn(
       { topic, channel: paused.name, depth: paused.depth },

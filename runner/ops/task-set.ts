@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { channelForTask } from '../config/run-names.ts';
-import { NsqdHttp, NsqdHttpError, type ChannelEntry } from './nsqd-http.ts';
+import { channelCurl, NsqdHttp, NsqdHttpError, type ChannelEntry } from './nsqd-http.ts';
 
 export interface TaskChannelChange {
   /** Tasks whose channel is no longer consumed: removed, or moved to the channel `movedTo`. */
@@ -113,7 +113,7 @@ export async function retireChannel(
       return;
     }
   }
-  const known = left.filter((t) => t.http !== undefined).map((t) => `curl -X POST '${new NsqdHttp(t.http!).baseUrl}/channel/delete?${query}'`);
+  const known = left.filter((t) => t.http !== undefined).map((t) => channelCurl(new NsqdHttp(t.http!).baseUrl, 'delete', topic, removed.channel));
   const unknown = left.filter((t) => t.http === undefined).map((t) => t.tcp);
   const how = [
     ...(known.length === 0 ? [] : [`delete it with: ${known.join(' and ')}`]),

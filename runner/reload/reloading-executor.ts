@@ -6,11 +6,9 @@
  * and exits. A broken edit leaves the old code running and says why.
  *
  * Why a child process, not an in-process swap of a fresh module graph: Node cannot unload ES modules,
- * so every in-process reload would keep the old graph alive, with whatever timers and sockets the
- * old code opened; memory would grow with each save. A child that exits releases everything. The
- * broker, the connections and the dedup queues stay in the parent, so a reload loses no message and
- * runs none twice. The cost — a child's start-up — is paid ahead of time by keeping standbys warm
- * (standby-pool.ts).
+ * so the old graph, with its timers and sockets, would live on and memory grow with each save; a child
+ * that exits releases everything. The broker, connections and dedup queues stay in the parent (a
+ * reload loses no message, runs none twice); standbys kept warm pay the start-up ahead (standby-pool.ts).
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -39,9 +37,8 @@ export class ReloadingExecutor implements TaskExecutor {
   /** The files watched now: a child loading code snapshots each other file it loads. */
   private watched: string[] = [];
   /**
-   * The files the last refused load had imported, watched beside the running code's until a load
-   * succeeds: a fix may land in one only the broken code imports (a new helper), and the running
-   * code's own list, which grows each time a task imports more, does not have it.
+   * The files the last refused load imported, watched beside the running code's until a load succeeds:
+   * a fix may land in one only the broken code imports (a new helper), not in the running code's list.
    */
   private failedLoadFiles: readonly string[] = [];
   private closed = false;
@@ -50,6 +47,8 @@ export class ReloadingExecutor implements TaskExecutor {
   private readonly retiring = new Set<Promise<void>>();
   /** Files saved since the last reload began: a failure is blamed on the one that changed. */
   private changedFiles = new Set<string>();
+  /** Under dev (no edits expected from the start) a removed worker file stops the worker, which dev says. */
+  private stopsOnRemoval = false;
   /**
    * Each file saved before a reload whose outcome was told (swapped in, or refused and said why),
    * as that reload found it before loading it: the same content again gets the same outcome.
@@ -91,6 +90,7 @@ export class ReloadingExecutor implements TaskExecutor {
   }): Promise<ReloadingExecutor> {
     const { taskNames, deps, request, publishAddresses, workersDir, log, events = {} } = params;
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
+    executor.stopsOnRemoval = params.editing !== true;
     const first = executor.spawnHost();
     // On two cores the first standby starts up beside the first child, so that a save soon after
     // the start finds it warm; a second one waits for the first load, not to slow the start more.
@@ -169,9 +169,10 @@ export class ReloadingExecutor implements TaskExecutor {
     const snapshots = snapshotFiles(changed);
     if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
     if (changed.size > 0 && !existsSync(this.request.file)) {
-      // Removed (nsqworker dev stops its worker for that) or moved away: nothing to load, nothing failed.
-      // After a crash (nothing changed) there is no running code to keep: the load is tried, and says why it fails.
-      this.log.warn({ file: this.request.file }, 'worker file removed: the running code stays in place until the file is back');
+      // Removed (dev stops its worker for that) or moved away: nothing to load, nothing failed. After a
+      // crash (nothing changed) there is no running code to keep: the load is tried, and says why it fails.
+      if (this.stopsOnRemoval) this.log.debug({ file: this.request.file }, 'worker file removed: the worker is stopped');
+      else this.log.warn({ file: this.request.file }, 'worker file removed: the running code stays in place until the file is back');
       this.remember(snapshots);
       return;
     }
