@@ -6,7 +6,7 @@
 import type { CAC } from 'cac';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfig } from '../config/config-file.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config-file.ts';
 import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
@@ -49,6 +49,8 @@ class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
   /** The NSQWORKER_* variables of the workers' options, as each worker loads. */
   private readonly optionVariables = new Set<string>();
+  /** Each worker file started, by path: what a retry starts again. */
+  private readonly files = new Map<string, WorkerFile>();
 
   constructor(
     private readonly base: LayeredValues,
@@ -59,6 +61,7 @@ class DevSupervisor {
 
   start(file: WorkerFile): void {
     if (this.running.has(file.path)) return;
+    this.files.set(file.path, file);
     this.running.set(file.path, this.startWorker(file));
   }
 
@@ -89,6 +92,18 @@ class DevSupervisor {
         { worker: `${name}/${channel}`, file: path, topic, channels },
         `worker ${name}/${channel} stopped: its file was removed; its channel${channels.length === 1 ? '' : 's'} ${channels.join(', ')} on topic ${topic} stay${channels.length === 1 ? 's' : ''} and keep${channels.length === 1 ? 's' : ''} a copy of every message published to it, for the worker to find when its file is back; if it is not coming back, delete ${channels.length === 1 ? 'it' : 'them'} with: ${calls.join(' and ')}`,
       );
+    }
+  }
+
+  /**
+   * The config file was written: each worker that failed to start gets another try (the fix for an
+   * option it requires is there); a running one reloads by itself, its child watching the file.
+   */
+  async retryFailed(): Promise<void> {
+    for (const [path, entry] of [...this.running]) {
+      if ((await entry) !== undefined || this.running.get(path) !== entry) continue;
+      this.running.delete(path);
+      this.start(this.files.get(path)!);
     }
   }
 
@@ -135,7 +150,9 @@ class DevSupervisor {
           : locateLoadFailure((error as Error).cause ?? error, { workerFile: file.path, configPath: this.configPath });
       const where = `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
       const detail = this.logger.isLevelEnabled('debug') ? { err: error } : {};
-      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}; it is retried when its file changes`);
+      // dev takes no worker flags: the options' other two sources are said where a run's error names the flag.
+      const optionsFrom = location.reason.startsWith('invalid options of worker') ? ` (under dev, give worker options in ${DEFAULT_CONFIG_FILE} under workers['${key}'], or as NSQWORKER_* variables)` : '';
+      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file or the config file changes`);
       return undefined;
     }
   }
@@ -187,7 +204,14 @@ async function runDev(flags: DevFlags): Promise<void> {
   folderWatcher.on('unlink', (path) => {
     if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
   });
-  await watching;
+  // The config file, there or not yet: writing it retries the workers that failed to start.
+  const configFile = configPath ?? resolve(DEFAULT_CONFIG_FILE);
+  const configWatcher = watch(dirname(configFile), { ignoreInitial: true, depth: 0 });
+  const watchingConfig = new Promise<void>((resolveReady) => configWatcher.once('ready', () => resolveReady()));
+  configWatcher.on('all', (event, path) => {
+    if ((event === 'add' || event === 'change') && resolve(path) === configFile) void supervisor.retryFailed();
+  });
+  await Promise.all([watching, watchingConfig]);
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
@@ -198,7 +222,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   onShutdownSignal(
     logger,
     async () => {
-      await folderWatcher.close();
+      await Promise.all([folderWatcher.close(), configWatcher.close()]);
       await supervisor.stopAll();
       await webConsole?.close();
       await broker.close();

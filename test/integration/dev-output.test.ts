@@ -72,9 +72,13 @@ describe('nsqworker dev output', () => {
     const unconfigured = await dev.waitForMessage('worker needs/c did not start');
     expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
     expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
+    expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file or the config file changes`);
     // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
     await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
     await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');
+    // The config file, written after the start with the option, starts the worker.
+    await p.write('nsqworker.config.ts', `export default { workers: { 'needs/c': { smtpHost: 'smtp.example' } } };\n`);
+    await dev.waitForMessage('worker needs/c running');
 
     await dev.waitForMessage('subscribed', { task: 'greet' });
     await p.writeWorker('hello', 'c', BROKEN);
