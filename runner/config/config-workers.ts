@@ -4,12 +4,17 @@
  * values silently never applied.
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import type { WorkerFile } from '../worker/discover.ts';
+import { isDirectory, type WorkerFile } from '../worker/discover.ts';
 import { displayPath, type NsqworkerConfig } from './config-file.ts';
 import { didYouMean } from './suggest.ts';
 
-/** Throws E_CONFIG_INVALID for the first `workers` key that names no worker found. */
+/**
+ * Throws E_CONFIG_INVALID for the first `workers` key that names no worker found. With no folder
+ * `workersDir` at all, nothing: the missing folder (run elsewhere, a wrong --workers-dir) is the error
+ * the caller says, not the config's keys.
+ */
 export function checkConfigWorkers(config: NsqworkerConfig, configPath: string | undefined, found: readonly WorkerFile[], workersDir: string): void {
+  if (!isDirectory(workersDir)) return;
   const known = found.map((file) => `${file.topic}/${file.channel}`);
   for (const key of Object.keys(config.workers ?? {})) {
     if (known.includes(key)) continue;

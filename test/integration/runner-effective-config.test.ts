@@ -146,11 +146,15 @@ describe('list and a value the worker schema refuses', () => {
 describe("a workers key that matches no worker", () => {
   it('is an error that lists the known workers, for a run, list and dev', async () => {
     const p = await project(`export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
-    const [run, listed, dev] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list']), p.run(['dev', ...FREE])]);
+    const [run, listed, dev, elsewhere] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list']), p.run(['dev', ...FREE]), p.run(['list', '--workers-dir', 'nope'])]);
     for (const result of [run, listed, dev]) {
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toContain("nsqworker.config.ts: workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
     }
+    // With no workers folder there, that is what is said, not the config's keys.
+    expect(elsewhere.code, elsewhere.stderr).toBe(2);
+    expect(elsewhere.stdout.toLowerCase()).toContain(`no nope/ folder in ${p.path('').toLowerCase()}`);
+    expect(elsewhere.stderr).toBe('');
   });
 });
 
