@@ -4,7 +4,7 @@
  * NSQ broker already listens there (a second worker started beside the first), it uses that one and
  * says so, instead of failing.
  */
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
@@ -77,7 +77,8 @@ export async function startEmbeddedBroker(params: {
     if (running === undefined) throw error;
     const fields = { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath };
     // Another folder's broker (or one given another --data-path) keeps the messages where it was told to.
-    if (running.dataPath !== undefined && resolve(running.dataPath) !== dataPath) {
+    // Compared only when absolute: a relative one is the other process's, from a folder not known here.
+    if (running.dataPath !== undefined && isAbsolute(running.dataPath) && running.dataPath !== dataPath) {
       logger.warn({ ...fields, ownDataPath: dataPath }, `an NSQ broker is already running at ${running.tcpAddress}: using it; it keeps its messages in ${running.dataPath}, not in this worker's --data-path ${dataPath}`);
     } else {
       logger.info(fields, `an NSQ broker is already running at ${running.tcpAddress}: using it`);

@@ -15,7 +15,7 @@ export interface ShutdownHooks {
    */
   beforeForcedExit?: () => void;
   /**
-   * What the stop still waits for, a second after it began (`2 running tasks (send: 2), up to 30s`),
+   * What the stop still waits for, a second after it began (`2 messages its tasks are handling (send: 2) to finish, up to 30s after the signal`),
    * or undefined when nothing: said once, so that a stop that seems to hang says why and how to cut
    * it short.
    */
@@ -26,14 +26,15 @@ export interface ShutdownHooks {
 const STILL_RUNNING_NOTE_MS = 1000;
 
 /**
- * `tasks` (each task's running messages) for {@link ShutdownHooks.stillRunning}, or undefined when
- * none runs: `2 running tasks (send: 1, audit: 1), up to 30s`.
+ * `tasks` (each task's messages its code is handling) for {@link ShutdownHooks.stillRunning}, or
+ * undefined when none is: `2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the signal`.
  */
 export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: number): string | undefined {
   const entries = Object.entries(tasks);
   const total = entries.reduce((sum, [, count]) => sum + count, 0);
   if (total === 0) return undefined;
-  return `${total} running task${total === 1 ? '' : 's'} (${entries.map(([task, count]) => `${task}: ${count}`).join(', ')}), up to ${formatDurationMs(timeoutMs)}`;
+  const counts = entries.map(([task, count]) => `${task}: ${count}`).join(', ');
+  return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the signal`;
 }
 
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): void {
@@ -50,17 +51,21 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const note = setTimeout(() => {
-      const waitingFor = hooks.stillRunning?.();
-      if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor} to finish; a second signal (Ctrl-C) stops now, and their messages are delivered again`);
-    }, STILL_RUNNING_NOTE_MS);
+    const { stillRunning } = hooks;
+    if (stillRunning !== undefined) {
+      // Unref'd: the stop's own end exits the process; the note never holds it.
+      setTimeout(() => {
+        const waitingFor = stillRunning();
+        if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor}; a second signal (Ctrl-C) stops now, and they are delivered again`);
+      }, STILL_RUNNING_NOTE_MS).unref();
+    }
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
-    ).finally(() => clearTimeout(note));
+    );
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
