@@ -53,7 +53,9 @@ function describe(message: Message): Omit<Held, 'answer' | 'message'> {
       bodyPreview: shown.length > PREVIEW_CHARS ? `${shown.slice(0, PREVIEW_CHARS)}…` : shown,
       bodyBytes: isEnvelope ? Buffer.byteLength(body, encoding === 'base64' ? 'base64' : 'utf8') : message.body.length,
     },
-    replay: isEnvelope ? { topic: text('topic'), task: text('task'), body, encoding } : undefined,
+    // A message the worker rejected before any task ran is replayed to every task: '*' (EVERY_TASK of
+    // runner/worker/replay.ts, whose envelope this writes; the console does not import the runner).
+    replay: isEnvelope ? { topic: text('topic'), task: envelope?.rejected === true ? '*' : text('task'), body, encoding } : undefined,
   };
 }
 

@@ -18,7 +18,7 @@ import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
-import { readReplay } from '../worker/replay.ts';
+import { EVERY_TASK, readReplay } from '../worker/replay.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -177,9 +177,9 @@ export async function bindWorker(params: {
 
     // A replayed message that fails again is dead-lettered with its own body, not the envelope.
     const replayed = new WeakMap<Message, Buffer>();
-    const deadLetter = async (message: Message, error: string): Promise<void> => {
+    const deadLetter = async (message: Message, error: string, rejected = false): Promise<void> => {
       if (deadLetterTopic === undefined) return;
-      await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message: { id: message.id, attempts: message.attempts, exactTimestampNs: message.exactTimestampNs, body: replayed.get(message) ?? message.body }, error })));
+      await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message: { id: message.id, attempts: message.attempts, exactTimestampNs: message.exactTimestampNs, body: replayed.get(message) ?? message.body }, error, rejected })));
       count.deadLettered++;
     };
 
@@ -196,7 +196,7 @@ export async function bindWorker(params: {
           // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
           if (task !== current[0]) return undefined;
           log.warn({ messageId: message.id, reason: outcome.reason }, `message rejected: discarded without running the tasks, ${deadLetterFate}`);
-          return deadLetter(message, outcome.reason);
+          return deadLetter(message, outcome.reason, true);
       }
     };
 
@@ -206,7 +206,7 @@ export async function bindWorker(params: {
       const replay = readReplay(message.body);
       if (replay !== undefined) {
         // A replay is for one task: the others finish it without running.
-        if (replay.task !== task) {
+        if (replay.task !== task && replay.task !== EVERY_TASK) {
           if (task === taskNames[0] && !taskNames.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
           return;
         }

@@ -18,13 +18,25 @@ export type DeadLetterEnvelope = {
   body: string;
   body_encoding: 'utf8' | 'base64';
   dead_lettered_at: string;
+  /**
+   * Written (true) only for a message the worker rejected (its body schema or `validate`) before any
+   * task ran: `task` is then the first task, the one that dead-lettered it, and a replay runs every task.
+   */
+  rejected?: true;
 };
 
 function isUtf8(bytes: Buffer): boolean {
   return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
 }
 
-export function deadLetterEnvelope(source: { topic: string; channel: string; task: string; message: Pick<Message, 'id' | 'attempts' | 'exactTimestampNs' | 'body'>; error: string }): DeadLetterEnvelope {
+export function deadLetterEnvelope(source: {
+  topic: string;
+  channel: string;
+  task: string;
+  message: Pick<Message, 'id' | 'attempts' | 'exactTimestampNs' | 'body'>;
+  error: string;
+  rejected?: boolean;
+}): DeadLetterEnvelope {
   const { message } = source;
   const utf8 = isUtf8(message.body);
   const timestamp = message.exactTimestampNs;
@@ -40,6 +52,7 @@ export function deadLetterEnvelope(source: { topic: string; channel: string; tas
     body: utf8 ? message.body.toString('utf8') : message.body.toString('base64'),
     body_encoding: utf8 ? 'utf8' : 'base64',
     dead_lettered_at: new Date().toISOString(),
+    ...(source.rejected === true ? { rejected: true as const } : {}),
   };
 }
 

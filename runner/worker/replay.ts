@@ -1,7 +1,8 @@
 /**
  * The replay envelope: a dead letter sent back to its original topic for one task only. Every task of
  * the worker receives it (each has its own channel); the named task runs on the original body, the
- * others finish it untouched, so a worker's healthy tasks do not run a second time.
+ * others finish it untouched, so a worker's healthy tasks do not run a second time. A rejected
+ * message's replay names {@link EVERY_TASK}: no task ran it, so each does.
  *
  * ```json
  * {"__nsqworker_replay":{"task":"store","dead_letter_id":"0a1b…","replayed_at":"2026-11-30T21:30:00.000Z"},
@@ -13,6 +14,11 @@
  */
 
 export const REPLAY_KEY = '__nsqworker_replay';
+/**
+ * The task of a replay for every task: the dead letter of a message the worker rejected (its body
+ * schema or `validate`) before any task ran, which each task is to run once it is let through.
+ */
+export const EVERY_TASK = '*';
 const PREFIX = Buffer.from(`{"${REPLAY_KEY}":`);
 
 // A type alias, not an interface: it must be assignable to a JSON publish body.

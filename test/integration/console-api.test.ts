@@ -13,6 +13,7 @@ import { startConsole, type ConsoleHandle } from '../../console/server/server.ts
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { waitFor } from '../support/brokers.ts';
+import { Consumer } from '../../client/consumer.ts';
 import { makeTestCertificates } from '../support/certificates.ts';
 import type { ConsoleOptionsInput } from '../../console/server/options.ts';
 
@@ -173,6 +174,35 @@ describe('console server', () => {
     expect(await done.json()).toEqual({ ok: true, errors: [] });
     await waitFor(async () => (await channels()).every((c) => c.depth === 0 && c.in_flight_count === 0), 'the dead letter to be finished');
     expect((await channels()).map((c) => c.channel_name)).toEqual(['nsqworker_console']);
+  });
+
+  it("replays a dead letter to its task, and a message the worker rejected before any task ran to every task ('*')", async () => {
+    const nsqd = await broker();
+    const letter = (task: string, body: string, rejected: boolean) => ({
+      topic: 'orders', channel: `billing.${task}`, task, message_id: body, attempts: 1, timestamp: 0, error: rejected ? 'validate returned false' : 'card declined',
+      body, body_encoding: 'utf8', dead_lettered_at: '2026-11-30T21:00:00.000Z', ...(rejected ? { rejected: true } : {}),
+    });
+    for (const envelope of [letter('charge', 'failed', false), letter('audit', 'rejected', true)]) {
+      await fetch(`http://${nsqd.httpAddress}/pub?topic=orders.dead_letter`, { method: 'POST', body: JSON.stringify(envelope) });
+    }
+    // A channel on the original topic keeps what the replays publish there.
+    await fetch(`http://${nsqd.httpAddress}/channel/create?topic=orders&channel=seen`, { method: 'POST' });
+    const web = await consoleFor({ nsqdHttpAddresses: [nsqd.httpAddress] });
+    await web.nextRound();
+    const read = async () => (await (await fetch(`${web.url}api/dead-letters?topic=orders.dead_letter`)).json()) as DeadLettersAnswer;
+    await waitFor(async () => (await read()).held.length === 2, 'both dead letters to be held');
+    for (const held of (await read()).held) {
+      const done = await post(`${web.url}api/action`, { action: 'replay', topic: 'orders.dead_letter', id: held.id }, { Origin: new URL(web.url).origin });
+      expect(await done.json()).toEqual({ ok: true, errors: [] });
+    }
+    const replays: Array<{ __nsqworker_replay: { task: string }; body: string }> = [];
+    const consumer = new Consumer({ topic: 'orders', channel: 'seen', nsqdTcpAddresses: [nsqd.tcpAddress], maxInFlight: 2 }, (message) => {
+      replays.push(message.json());
+    });
+    cleanups.push(() => consumer.close());
+    consumer.start();
+    await waitFor(() => replays.length === 2, 'both replays');
+    expect(Object.fromEntries(replays.map((replay) => [replay.body, replay.__nsqworker_replay.task]))).toEqual({ failed: 'charge', rejected: '*' });
   });
 
   it('follows a --tls-required nsqd to its https port with the --http-client-tls-* CA, and shows it down without', async () => {

@@ -37,7 +37,7 @@ async function channelClients(httpAddress: string, topic: string): Promise<Recor
   return Object.fromEntries((stats.topics[0]?.channels ?? []).map((c) => [c.channel_name, c.clients]));
 }
 
-it("names each task's consumer in its user agent, and runs a replay on the named task only", async () => {
+it("names each task's consumer in its user agent, and runs a replay on the named task only, or on every task for '*'", async () => {
   const project = await projects.create();
   await project.writeWorker('payments', 'settle', WORKER);
   const run = project.startWorker('payments', 'settle', ['--health-address', '127.0.0.1:0']);
@@ -50,18 +50,20 @@ it("names each task's consumer in its user agent, and runs a replay on the named
   expect(clients['settle.notify']![0]!.user_agent).toContain('task=notify;');
   expect(ledger.client_id).toMatch(new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+$`));
 
-  const envelope = { __nsqworker_replay: { task: 'notify', dead_letter_id: '0123456789abcdef', replayed_at: new Date().toISOString() }, body: '{"amount":7}', body_encoding: 'utf8' };
-  await publish(httpAddress, 'payments', JSON.stringify(envelope));
+  const replay = (task: string, body: string) => ({ __nsqworker_replay: { task, dead_letter_id: '0123456789abcdef', replayed_at: new Date().toISOString() }, body, body_encoding: 'utf8' });
+  await publish(httpAddress, 'payments', JSON.stringify(replay('notify', '{"amount":7}')));
+  // A rejected message's replay (its dead letter marked rejected) is for every task.
+  await publish(httpAddress, 'payments', JSON.stringify(replay('*', '{"amount":8}')));
   await publish(httpAddress, 'payments', 'after');
-  // Both tasks see both messages; the replay ran on notify alone, with the original body.
-  await eventually(async () => ((await project.records<Ran>('ran.jsonl')).length >= 3 ? true : undefined), 'the tasks to run');
+  // Both tasks see every message; the first replay ran on notify alone, with the original body.
+  await eventually(async () => ((await project.records<Ran>('ran.jsonl')).length >= 5 ? true : undefined), 'the tasks to run');
   await eventually(async () => {
     const stats = (await (await fetch(`http://${httpAddress}/stats?format=json&topic=payments`)).json()) as { topics: Array<{ channels: Array<{ depth: number; in_flight_count: number; message_count: number }> }> };
-    return stats.topics[0]!.channels.every((c) => c.message_count === 2 && c.depth === 0 && c.in_flight_count === 0) ? true : undefined;
-  }, 'both channels to finish both messages');
+    return stats.topics[0]!.channels.every((c) => c.message_count === 3 && c.depth === 0 && c.in_flight_count === 0) ? true : undefined;
+  }, 'both channels to finish every message');
   const ran = await project.records<Ran>('ran.jsonl');
-  expect(ran.filter((r) => r.task === 'notify').map((r) => r.body).sort()).toEqual(['after', '{"amount":7}']);
-  expect(ran.filter((r) => r.task === 'ledger').map((r) => r.body)).toEqual(['after']);
+  expect(ran.filter((r) => r.task === 'notify').map((r) => r.body).sort()).toEqual(['after', '{"amount":7}', '{"amount":8}']);
+  expect(ran.filter((r) => r.task === 'ledger').map((r) => r.body).sort()).toEqual(['after', '{"amount":8}']);
   run.kill('SIGTERM');
   expect((await run.waitForExit()).code).toBe(0);
 });
