@@ -8,6 +8,7 @@
  * run once on a throwaway module, and the log output's formatter.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { clientSecurity } from '../config/client-security.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { Producer } from '../../client/producer.ts';
@@ -16,6 +17,8 @@ import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
+import { checkConfigWorkers } from '../config/config-workers.ts';
+import { discoverWorkers } from '../worker/discover.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { LoadSnapshots } from './file-snapshot.ts';
@@ -73,6 +76,9 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
   const moduleExports = (await importUserModule(request.file)).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await configLoading;
+  // A `workers` key saved misspelt is the config's fault, as at start: not "required and not given".
+  const workersDir = dirname(dirname(request.file));
+  checkConfigWorkers(config, request.configPath, discoverWorkers(workersDir), workersDir);
   const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags, request.configPath);
   const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;

@@ -86,6 +86,12 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     // The file is named once, with its line.
     expect(String(failed.msg)).toContain(`reload failed: ${p.path('nsqworker.config.ts')}:3: workers['log/pageview'].slowThresholdMs -5: `);
     expect(String(failed.msg)).not.toContain('log_pageview_worker.ts');
+
+    // A workers key saved misspelt is refused as at start, not taken for a worker with no values.
+    await p.write('nsqworker.config.ts', `export default { workers: { 'log/pageviews': { slowThresholdMs: 5 } } };\n`);
+    const misspelt = await run.waitForLine((line) => String(line.msg).startsWith('reload failed') && line !== failed, 'the refused key');
+    expect(misspelt.file).toBe(p.path('nsqworker.config.ts'));
+    expect(String(misspelt.msg)).toContain("workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
   });
 });
 
