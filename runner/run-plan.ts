@@ -143,7 +143,9 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     // NSQWORKER_CHANEL set for NSQWORKER_CHANNEL (a unit file's slip) is the fix by itself: said first.
     const misspelt = environmentTypoList(env, RUN_FIELDS.map((field) => field.env)).filter(({ meant }) => meant === 'NSQWORKER_TOPIC' || meant === 'NSQWORKER_CHANNEL');
     const said = misspelt.map((typo) => `; ${typoText(typo)}`).join('');
-    throw usage(`--topic and --channel are required to run a worker${waiting}${said}; ${availableWorkers(workersDir)}`);
+    // The one missing is named first: "--topic and --channel are required" alone left it to be worked out.
+    const missing = pre.topic === undefined ? (pre.channel === undefined ? '' : '--topic is missing: ') : '--channel is missing: ';
+    throw usage(`${missing}--topic and --channel are required to run a worker${waiting}${said}; ${availableWorkers(workersDir)}`);
   }
   checkNames(pre.topic, pre.channel, workersDir);
   const workers = discoverWorkers(workersDir);

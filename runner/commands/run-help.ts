@@ -45,6 +45,7 @@ export function formatRunHelp(runnerFields: readonly FieldSpec[], worker: HelpWo
     ...table([...rows(runnerFields, runnerLayered), ['--config <file>', 'config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]']]),
     '  The log is pretty on a terminal, JSON lines otherwise; NSQWORKER_LOG_FORMAT=json|pretty chooses.',
   ];
+  if (worker === undefined) lines.push('', "A worker's own options are listed with --topic and --channel naming it (nsqworker list shows them all).");
   if (worker !== undefined) {
     lines.push('', `Worker ${worker.name}: tasks ${worker.tasks.join(', ')}`);
     if (worker.fields.length > 0) lines.push('', `Options of worker ${worker.name}:`, ...table(rows(worker.fields, worker.layered)));

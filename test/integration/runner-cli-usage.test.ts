@@ -79,6 +79,7 @@ describe('nsqworker --topic T --channel C --help', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('--max-attempts <number>');
     expect(stdout).not.toContain('--slow-threshold');
+    expect(stdout).toContain("A worker's own options are listed with --topic and --channel naming it (nsqworker list shows them all).");
   });
 });
 
@@ -210,13 +211,13 @@ describe('usage errors exit with status 2', () => {
     const project = await projectWithWorker();
     const { code, stderr } = await project.run(['--channel', 'pageview', ...RUN.slice(4)]);
     expect(code).toBe(2);
-    expect(stderr).toContain('--topic and --channel are required');
+    expect(stderr).toContain('nsqworker: --topic is missing: --topic and --channel are required');
     expect(stderr).toContain('--topic log --channel pageview');
     // The channel given by a misspelt variable: the variable is named first.
     const misspelt = await project.run(['--topic', 'log', ...RUN.slice(4)], { NSQWORKER_CHANEL: 'pageview' });
     expect(misspelt.code).toBe(2);
     expect(misspelt.stderr).toContain(
-      'nsqworker: --topic and --channel are required to run a worker; NSQWORKER_CHANEL is set but not read; did you mean NSQWORKER_CHANNEL?; workers found:',
+      'nsqworker: --channel is missing: --topic and --channel are required to run a worker; NSQWORKER_CHANEL is set but not read; did you mean NSQWORKER_CHANNEL?; workers found:',
     );
   });
 });

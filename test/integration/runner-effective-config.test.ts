@@ -109,7 +109,7 @@ describe('a required option given nowhere', () => {
     );
     expect(noChannel.code, noChannel.stderr).toBe(2);
     // Each named once; one a typo away from a runner flag is said to be possibly that.
-    expect(noChannel.stderr).toContain('nsqworker: --topic and --channel are required to run a worker (--label, --tag are no runner flags: worker options, read once they name the worker; or --tag a typo of --tls); ');
+    expect(noChannel.stderr).toContain('nsqworker: --channel is missing: --topic and --channel are required to run a worker (--label, --tag are no runner flags: worker options, read once they name the worker; or --tag a typo of --tls); ');
   });
 });
 
