@@ -42,12 +42,12 @@ const httpAddress = z.string().refine((value) => isHostPort(value) || /^https?:\
 
 export const RunnerSettingsShape = {
   workersDir: z.string().default('workers').describe('folder holding <topic>/<topic>_<channel>_worker.ts files'),
-  nsqdTcpAddresses: z.array(hostPort).default([]).describe('nsqd TCP address to use instead of the embedded broker (repeatable)'),
+  nsqdTcpAddresses: z.array(hostPort).default([]).describe('nsqd TCP address to use instead of the embedded broker'),
   nsqdHttpAddresses: z
     .array(httpAddress)
     .default([])
     .describe("HTTP address of each --nsqd-tcp-address's nsqd, in the same order (default: its TCP port + 1, if that nsqd answers there)"),
-  lookupdHttpAddresses: z.array(httpAddress).default([]).describe('nsqlookupd HTTP address to discover nsqd through (repeatable)'),
+  lookupdHttpAddresses: z.array(httpAddress).default([]).describe('nsqlookupd HTTP address to discover nsqd through'),
   lookupdPollIntervalMs: int.min(10).default(60_000).describe('how often lookupd is asked for the nsqd of the topic'),
   maxInFlight: int.min(1).default(1).describe('messages each task may hold in flight'),
   maxAttempts: int.min(0).default(5).describe('deliveries before a message is dead-lettered (0 = unlimited)'),

@@ -69,6 +69,8 @@ describe('nsqworker --topic T --channel C --help', () => {
     expect(workerPart).toMatch(/--mode <fast\|safe>\s+how rows are written \(default: "safe"\)/);
     expect(workerPart).toMatch(/--label <string>\s+label written with each row \(default: "main"\)/);
     expect(workerPart).toMatch(/--dry-run\s+log rows instead of writing them \(default: false\)/);
+    // What the flag's column says is not said again in its description.
+    expect(stdout).not.toMatch(/repeatable>.*\(repeatable\)/);
     // Runner flags are listed once, before the worker's.
     expect(workerPart).not.toContain('--max-attempts');
   });
