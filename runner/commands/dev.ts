@@ -24,7 +24,7 @@ import { channelCurl, NsqdHttp } from '../ops/nsqd-http.ts';
 import { isEphemeralName } from '../../protocol/names.ts';
 import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
-import { onShutdownSignal } from '../ops/shutdown.ts';
+import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
 
 interface DevFlags {
   workersDir?: string;
@@ -51,6 +51,8 @@ class DevSupervisor {
   private readonly optionVariables = new Set<string>();
   /** Each worker file started, by path: what a retry starts again. */
   private readonly files = new Map<string, WorkerFile>();
+  /** The workers running now, as their starts resolved: what a stop still waits for is read from them. */
+  private readonly started = new Set<RunningWorker>();
 
   constructor(
     private readonly base: LayeredValues,
@@ -62,7 +64,9 @@ class DevSupervisor {
   start(file: WorkerFile): void {
     if (this.running.has(file.path)) return;
     this.files.set(file.path, file);
-    this.running.set(file.path, this.startWorker(file));
+    const starting = this.startWorker(file);
+    void starting.then((worker) => worker !== undefined && this.started.add(worker));
+    this.running.set(file.path, starting);
   }
 
   /** Stops a worker (file deleted), or forgets one that failed to load so a change retries it. */
@@ -76,6 +80,7 @@ class DevSupervisor {
       // nsqd deletes an ephemeral channel with its last client: only the others stay.
       const channels = [...new Set(worker.channels.values())].filter((left) => !isEphemeralName(left));
       await worker.stop();
+      this.started.delete(worker);
       // The file came back while the worker stopped (a branch switch): a new worker has the channels.
       if (this.running.has(path)) {
         this.logger.info({ worker: `${name}/${channel}`, file: path }, `worker ${name}/${channel} stopped: its file was removed and is back`);
@@ -123,6 +128,15 @@ class DevSupervisor {
     await Promise.all(this.running.values());
     const known = [...RUN_FIELDS.map((field) => field.env), ...this.optionVariables];
     for (const warning of environmentTypos(process.env, known)) this.logger.warn(warning);
+  }
+
+  /** Each worker's tasks with messages their code is handling now, keyed `<topic>/<channel> <task>`. */
+  runningTasks(): Record<string, number> {
+    const running: Record<string, number> = {};
+    for (const worker of this.started) {
+      for (const [task, count] of Object.entries(worker.runningTasks())) running[`${worker.settings.topic}/${worker.settings.channel} ${task}`] = count;
+    }
+    return running;
   }
 
   async stopAll(): Promise<void> {
@@ -228,7 +242,10 @@ async function runDev(flags: DevFlags): Promise<void> {
       await broker.close();
       logger.info('dev stopped');
     },
-    { beforeForcedExit: () => broker.handle?.nsqd.persistAndClose() },
+    {
+      beforeForcedExit: () => broker.handle?.nsqd.persistAndClose(),
+      stillRunning: () => describeRunningTasks(supervisor.runningTasks(), probe.shutdownTimeoutMs),
+    },
   );
 }
 

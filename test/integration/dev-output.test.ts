@@ -56,6 +56,32 @@ describe('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   });
 
+  it('says, a second into a stop, which tasks it waits for', async () => {
+    const p = await projects.create();
+    await p.writeWorker('slow', 'c', `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    // Runs until the test ends it: the stop waits for it meanwhile.
+    async hang(_message, context) {
+      context.log.info('task started');
+      await new Promise((resolve) => setTimeout(resolve, 60_000));
+    },
+  },
+});
+`);
+    const dev = p.spawn(['dev', ...FREE]);
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('subscribed', { task: 'hang' });
+    await publish(httpAddress, 'slow', 'x');
+    await dev.waitForMessage('task started');
+    dev.kill('SIGTERM');
+    const waiting = await dev.waitForLine((line) => String(line.msg).startsWith('shutdown waits for'), 'the line naming the running task');
+    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (slow/c hang: 1) to finish, up to 30s after the signal; a second signal (Ctrl-C) stops now, and they are delivered again');
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(130);
+  });
+
   it('reports a worker that fails to load, at start and on reload, by file, line, column and reason', async () => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
