@@ -58,6 +58,16 @@ function optionNames(cli: ReturnType<typeof buildCli>): string[] {
   return options.flatMap((option) => option.names).filter((name) => name.length > 1);
 }
 
+/**
+ * `dev --smtp-host x`: an unknown flag near no option of dev's is most often a worker's option, which
+ * dev (running every worker) takes from the environment or the config file only: said, with its variable.
+ */
+function devWorkerOptionHint(text: string): string {
+  const flag = /^unknown flag --([a-z0-9-]+)$/.exec(text)?.[1];
+  if (flag === undefined) return '';
+  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in nsqworker.config.ts under workers['<topic>/<channel>']`;
+}
+
 async function main(argv: string[]): Promise<void> {
   // A reader that stops early (`nsqworker list | head -1`) is not our failure: exit quietly, as Unix tools do.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -87,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
     await cli.runMatchedCommand();
   } catch (error) {
     const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli) });
-    process.stderr.write(`nsqworker: ${report.text}\n`);
+    process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? devWorkerOptionHint(report.text) : ''}\n`);
     process.exit(report.exitCode);
   }
 }

@@ -99,6 +99,12 @@ export default defineWorker({
     expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
     expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
     expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file or the config file changes`);
+    // Given to dev as a flag, as a run takes it: refused, with where it goes instead.
+    const asFlag = await p.run(['dev', '--smtp-host', 'smtp.example', ...FREE]);
+    expect(asFlag.code).toBe(2);
+    expect(asFlag.stderr.trim()).toBe(
+      "nsqworker: unknown flag --smtp-host; dev runs every worker and takes no worker option as a flag: set NSQWORKER_SMTP_HOST or give it in nsqworker.config.ts under workers['<topic>/<channel>']",
+    );
     // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
     await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
     await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');
