@@ -4,9 +4,10 @@
  * a file that fails to load is reported and retried when it changes.
  */
 import type { CAC } from 'cac';
+import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config-file.ts';
+import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
 import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
@@ -43,6 +44,22 @@ function workerFileAt(workersDir: string, path: string): WorkerFile | undefined 
   if (resolve(dirname(dirname(path))) !== resolve(workersDir)) return undefined;
   const channel = channelFromFileName(topic, basename(path));
   return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
+}
+
+/** How long dev waits for its first workers to load before judging the environment's variables. */
+const STARTS_AWAITED_MS = 3_000;
+
+/** `promise`'s value, or undefined once `ms` have passed first (the timer never holds the process). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms).unref();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 class DevSupervisor {
@@ -102,30 +119,30 @@ class DevSupervisor {
 
   /**
    * The config file was written: each worker that failed to start gets another try (the fix for an
-   * option it requires is there); a running one reloads by itself, its child watching the file.
+   * option it requires is there); a running one reloads by itself, its child watching the file. Each
+   * worker is judged on its own: one still starting (a module awaiting a database) holds no other up.
    */
   async retryFailed(): Promise<void> {
-    for (const [path, entry] of [...this.running]) {
-      if ((await entry) !== undefined || this.running.get(path) !== entry) continue;
-      this.running.delete(path);
-      this.start(this.files.get(path)!);
-    }
+    await Promise.all([...this.running.keys()].map((path) => this.retryIfFailed(this.files.get(path)!)));
   }
 
   /** A file changed: a worker that failed to load gets another try; a running one reloads by itself. */
   async retryIfFailed(file: WorkerFile): Promise<void> {
     const entry = this.running.get(file.path);
     if (entry !== undefined && (await entry) !== undefined) return;
+    // Retried meanwhile (the config and the file saved together), stopped, or gone: not again.
+    if (this.running.get(file.path) !== entry || !existsSync(file.path)) return;
     this.running.delete(file.path);
     this.start(file);
   }
 
   /**
-   * Once the workers found at the start have started (or failed to): each NSQWORKER_* variable a typo
-   * away from one that the runner or a worker's options read, as a run warns of them.
+   * Once the workers found at the start have started or failed (or after STARTS_AWAITED_MS, for one
+   * whose module never finishes loading): each NSQWORKER_* variable a typo away from one that the
+   * runner or a worker's options read, as a run warns of them.
    */
   async warnMisspeltVariables(): Promise<void> {
-    await Promise.all(this.running.values());
+    await settledWithin(Promise.all(this.running.values()), STARTS_AWAITED_MS);
     const known = [...RUN_FIELDS.map((field) => field.env), ...this.optionVariables];
     for (const warning of environmentTypos(process.env, known)) this.logger.warn(warning);
   }
@@ -139,10 +156,11 @@ class DevSupervisor {
     return running;
   }
 
-  async stopAll(): Promise<void> {
+  /** Stops every worker; a start still pending after `timeoutMs` (a module that never loads) is left to the exit. */
+  async stopAll(timeoutMs: number): Promise<void> {
     const entries = [...this.running.values()];
     this.running.clear();
-    await Promise.all(entries.map(async (entry) => (await entry)?.stop()));
+    await Promise.all(entries.map(async (entry) => (await settledWithin(entry, timeoutMs))?.stop()));
   }
 
   private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
@@ -165,7 +183,8 @@ class DevSupervisor {
       const where = `${location.file}${location.line === undefined ? '' : `:${location.line}`}${location.column === undefined ? '' : `:${location.column}`}`;
       const detail = this.logger.isLevelEnabled('debug') ? { err: error } : {};
       // dev takes no worker flags: the options' other two sources are said where a run's error names the flag.
-      const optionsFrom = location.reason.startsWith('invalid options of worker') ? ` (under dev, give worker options in ${DEFAULT_CONFIG_FILE} under workers['${key}'], or as NSQWORKER_* variables)` : '';
+      const configFile = displayPath(this.configPath ?? resolve(DEFAULT_CONFIG_FILE));
+      const optionsFrom = location.reason.startsWith('invalid options of worker') ? ` (under dev, give worker options in ${configFile} under workers['${key}'], or as NSQWORKER_* variables)` : '';
       this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file or the config file changes`);
       return undefined;
     }
@@ -237,7 +256,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     logger,
     async () => {
       await Promise.all([folderWatcher.close(), configWatcher.close()]);
-      await supervisor.stopAll();
+      await supervisor.stopAll(probe.shutdownTimeoutMs);
       await webConsole?.close();
       await broker.close();
       logger.info('dev stopped');

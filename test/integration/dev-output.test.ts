@@ -87,7 +87,9 @@ export default defineWorker({
     await p.writeWorker('hello', 'c', WORKER);
     await p.writeWorker('broken', 'c', BROKEN);
     await p.writeWorker('needs', 'c', NEEDS_OPTION);
-    const dev = p.spawn(['dev', ...FREE], { NSQWORKER_SMTPHOST: 'smtp.example', NSQWORKER_MAX_INFLIGHT: '3' });
+    // A module that never finishes loading (it awaits a database that is down): it holds no other worker up.
+    await p.writeWorker('hang', 'c', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const dev = p.spawn(['dev', ...FREE], { NSQWORKER_SMTPHOST: 'smtp.example', NSQWORKER_MAX_INFLIGHT: '3', NSQWORKER_SHUTDOWN_TIMEOUT: '1s' });
     const atStart = await dev.waitForMessage('worker broken/c did not start');
     expect(atStart.file).toBe(p.path('workers/broken/broken_c_worker.ts'));
     expect(atStart.line).toEqual(expect.any(Number));
@@ -103,8 +105,12 @@ export default defineWorker({
     const asFlag = await p.run(['dev', '--smtp-host', 'smtp.example', ...FREE]);
     expect(asFlag.code).toBe(2);
     expect(asFlag.stderr.trim()).toBe(
-      "nsqworker: unknown flag --smtp-host; dev runs every worker and takes no worker option as a flag: set NSQWORKER_SMTP_HOST or give it in nsqworker.config.ts under workers['<topic>/<channel>']",
+      "nsqworker: unknown flag --smtp-host; dev runs every worker and takes no worker option as a flag: set NSQWORKER_SMTP_HOST or give it in the config file under workers['<topic>/<channel>']",
     );
+    // A run's own flags: where the setting comes from under dev, or that dev decides it.
+    const [setting, decided] = await Promise.all([p.run(['dev', '--nsqd-tcp-address', '127.0.0.1:4150', ...FREE]), p.run(['dev', '--topic', 'needs', ...FREE])]);
+    expect(setting.stderr.trim()).toBe('nsqworker: unknown flag --nsqd-tcp-address; under dev, the runner setting comes from NSQWORKER_NSQD_TCP_ADDRESSES or nsqdTcpAddresses in the config file');
+    expect(decided.stderr.trim()).toBe('nsqworker: unknown flag --topic; dev runs every worker, each watched: it takes no --topic');
     // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
     await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
     await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');
