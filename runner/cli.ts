@@ -59,13 +59,18 @@ function optionNames(cli: ReturnType<typeof buildCli>): string[] {
 }
 
 /**
- * `dev --smtp-host x`: an unknown flag near no option of dev's is most often a worker's option, which
- * dev (running every worker) takes from the environment or the config file only: said, with its variable.
+ * `dev --smtp-host x`: dev takes few flags of a run's. An unknown flag is answered with where its value
+ * goes under dev: a runner setting's variable or config key; none for what dev decides itself (it runs
+ * every worker, each watched); else a worker's option, from its variable or the config's `workers`.
  */
-function devWorkerOptionHint(text: string): string {
+async function devFlagHint(text: string): Promise<string> {
   const flag = /^unknown flag --([a-z0-9-]+)$/.exec(text)?.[1];
   if (flag === undefined) return '';
-  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in nsqworker.config.ts under workers['<topic>/<channel>']`;
+  const { RUN_FIELDS } = await import('./config/runner-settings.ts');
+  const setting = RUN_FIELDS.find((field) => field.flag === flag);
+  if (['topic', 'channel', 'watch', 'health-address'].includes(flag)) return `; dev runs every worker, each watched: it takes no --${flag}`;
+  if (setting !== undefined) return `; under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file`;
+  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -97,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
     await cli.runMatchedCommand();
   } catch (error) {
     const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli) });
-    process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? devWorkerOptionHint(report.text) : ''}\n`);
+    process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? await devFlagHint(report.text) : ''}\n`);
     process.exit(report.exitCode);
   }
 }
