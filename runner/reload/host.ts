@@ -18,6 +18,7 @@ import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
+import { onlyNear } from '../config/suggest.ts';
 import { discoverWorkers } from '../worker/discover.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
@@ -76,9 +77,13 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
   const moduleExports = (await importUserModule(request.file)).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await configLoading;
-  // A `workers` key saved misspelt is the config's fault, as at start: not "required and not given".
+  // This worker's `workers` key saved misspelt is the config's fault, as at start, not "required and
+  // not given". Only keys a typo from its own: another worker's key (dev) is that worker's to judge,
+  // and one naming a worker whose file is not written yet would refuse this reload until saved again.
+  const ownKey = request.workerKey;
+  const nearOwn = Object.entries(config.workers ?? {}).filter(([key]) => key !== ownKey && onlyNear(key, [ownKey]) === ownKey);
   const workersDir = dirname(dirname(request.file));
-  checkConfigWorkers(config, request.configPath, discoverWorkers(workersDir), workersDir);
+  if (nearOwn.length > 0) checkConfigWorkers({ workers: Object.fromEntries(nearOwn) }, request.configPath, discoverWorkers(workersDir), workersDir);
   const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags, request.configPath);
   const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;
