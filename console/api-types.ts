@@ -193,6 +193,8 @@ export interface DeadLetterView {
   /** The held message's id in the dead-letter topic: what replay and discard name. */
   id: string;
   task: string;
+  /** Rejected by the worker (its body schema or `validate`) before any task ran: replayed to every task. */
+  rejected: boolean;
   topic: string;
   channel: string;
   messageId: string;

@@ -58,7 +58,7 @@ function describe(request: ActionRequest): { title: string; body: string; verb: 
     case 'tombstone':
       return { title: `Tombstone ${what} on ${request.node}?`, body: 'lookupd stops listing this node for the topic, and the node deletes it.', verb: 'Tombstone' };
     case 'replay':
-      return { title: 'Replay this dead letter?', body: 'It is published to its topic again for the failed task only; the worker\'s other tasks do not run it. It leaves the dead letters once the publish is taken.', verb: 'Replay' };
+      return { title: 'Replay this dead letter?', body: 'It is published to its topic again for the failed task only (every task, for one the worker rejected before any ran); the worker\'s other tasks do not run it. It leaves the dead letters once the publish is taken.', verb: 'Replay' };
     case 'discard':
       return { title: 'Discard this dead letter?', body: 'It is removed from the dead-letter topic. This cannot be undone.', verb: 'Discard' };
   }

@@ -44,6 +44,7 @@ function describe(message: Message): Omit<Held, 'answer' | 'message'> {
     view: {
       id: message.id,
       task: text('task'),
+      rejected: envelope?.rejected === true,
       topic: text('topic'),
       channel: text('channel'),
       messageId: text('message_id'),

@@ -212,7 +212,7 @@ export async function bindWorker(params: {
         }
         input = { id: message.id, attempts: message.attempts, timestamp: message.timestamp, body: replay.body, touch: () => message.touch() };
         replayed.set(message, replay.body);
-        log.info({ messageId: message.id }, 'replayed dead letter: running the task again');
+        log.info({ messageId: message.id }, replay.task === EVERY_TASK ? 'replayed rejected message: running the task' : 'replayed dead letter: running the task again');
       }
       const outcome = executor.run(task, input);
       if (outcome instanceof Promise) return outcome.then((settled) => afterRun(message, settled));

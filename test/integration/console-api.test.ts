@@ -191,6 +191,7 @@ describe('console server', () => {
     await web.nextRound();
     const read = async () => (await (await fetch(`${web.url}api/dead-letters?topic=orders.dead_letter`)).json()) as DeadLettersAnswer;
     await waitFor(async () => (await read()).held.length === 2, 'both dead letters to be held');
+    expect(Object.fromEntries((await read()).held.map((held) => [held.task, held.rejected]))).toEqual({ charge: false, audit: true });
     for (const held of (await read()).held) {
       const done = await post(`${web.url}api/action`, { action: 'replay', topic: 'orders.dead_letter', id: held.id }, { Origin: new URL(web.url).origin });
       expect(await done.json()).toEqual({ ok: true, errors: [] });

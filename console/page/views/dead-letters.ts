@@ -10,7 +10,7 @@ import { actionButton, type View } from './common.ts';
 
 function row(topic: string, letter: DeadLetterView, canAct: boolean) {
   return html`<tr data-id="${letter.id}">
-    <td><span class="badge badge-info">${letter.task || '?'}</span><div class="sub">${letter.topic}/${letter.channel}</div></td>
+    <td><span class="badge badge-info">${letter.rejected ? 'every task' : letter.task || '?'}</span><div class="sub">${letter.topic}/${letter.channel}</div></td>
     <td class="error-text">${letter.error}</td>
     <td class="num">${count(letter.attempts)}</td>
     <td class="nowrap">${letter.deadLetteredAt === '' ? '—' : new Date(letter.deadLetteredAt).toLocaleString()}</td>
