@@ -130,7 +130,7 @@ export async function bindWorker(params: {
           channels.delete(removed.task);
           counters.delete(removed.task);
           metrics?.unwatchTask({ topic, channel: removed.channel, task: removed.task });
-          await retireChannel(topic, removed, nsqds, cleanup, workerLog);
+          if (removed.kept !== true) await retireChannel(topic, removed, nsqds, cleanup, workerLog);
         }),
       );
       current = [...next];

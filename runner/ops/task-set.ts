@@ -10,8 +10,12 @@ import { channelForTask } from '../config/run-names.ts';
 import { channelCurl, NsqdHttp, NsqdHttpError, type ChannelEntry } from './nsqd-http.ts';
 
 export interface TaskChannelChange {
-  /** Tasks whose channel is no longer consumed: removed, or moved to the channel `movedTo`. */
-  removed: Array<{ task: string; channel: string; movedTo?: string }>;
+  /**
+   * Tasks no longer consuming their channel: removed, or moved to the channel `movedTo`. `kept`: the
+   * channel itself stays, another task of `next` consuming it (a single task renamed: `C` is its
+   * channel whatever its name), so nothing of it is retired.
+   */
+  removed: Array<{ task: string; channel: string; movedTo?: string; kept?: true }>;
   /** Tasks to start consuming: new, or moved from the channel `movedFrom`. */
   added: Array<{ task: string; channel: string; movedFrom?: string }>;
 }
@@ -22,11 +26,12 @@ export interface TaskChannelChange {
  */
 export function diffTaskChannels(current: ReadonlyMap<string, string>, next: readonly string[], channel: string): TaskChannelChange {
   const nextChannels = new Map(next.map((task) => [task, channelForTask(channel, task, next.length)]));
+  const stay = new Set(nextChannels.values());
   const removed: TaskChannelChange['removed'] = [];
   for (const [task, name] of current) {
     const movedTo = nextChannels.get(task);
     if (movedTo === name) continue;
-    removed.push(movedTo === undefined ? { task, channel: name } : { task, channel: name, movedTo });
+    removed.push({ task, channel: name, ...(movedTo === undefined ? {} : { movedTo }), ...(stay.has(name) ? { kept: true as const } : {}) });
   }
   const added: TaskChannelChange['added'] = [];
   for (const [task, name] of nextChannels) {

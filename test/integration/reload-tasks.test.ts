@@ -174,6 +174,31 @@ describe("a removed task's channel with messages in it, under dev", () => {
   });
 });
 
+describe('the single task of a worker renamed, under dev', () => {
+  it('keeps its channel, and the new task gets what waited in it', async () => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['send']));
+    const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('subscribed', { task: 'send' });
+    // Paused, the channel holds what is published until the rename is in.
+    await fetch(`http://${httpAddress}/channel/pause?topic=log&channel=pv`, { method: 'POST' });
+    for (const body of ['m1', 'm2', 'm3']) await publish(httpAddress, 'log', body);
+    await p.writeWorker('log', 'pv', worker(['record']));
+    await dev.waitForMessage('subscribed', { task: 'record' });
+    await fetch(`http://${httpAddress}/channel/unpause?topic=log&channel=pv`, { method: 'POST' });
+    const records = await eventually(async () => {
+      const found = await p.records<{ task: string; body: string }>('records.jsonl');
+      return found.length >= 3 ? found : undefined;
+    }, 'the waiting messages to reach the renamed task');
+    expect(records.map((r) => [r.task, r.body]).sort()).toEqual([['record', 'm1'], ['record', 'm2'], ['record', 'm3']]);
+    expect(dev.lines.filter((line) => String(line.msg).includes('deleted'))).toEqual([]);
+    expect(await channelsOf(httpAddress, 'log')).toEqual(['pv']);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
+
 describe("a removed task's channel on remote nsqd", () => {
   it('is named with the HTTP address from --nsqd-http-address or lookupd, and plainly when none is known', async () => {
     const lookupd = await startLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' });
