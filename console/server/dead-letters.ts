@@ -22,7 +22,7 @@ interface Held {
   message: Message;
   view: DeadLetterView;
   /** The envelope's original topic, body and encoding, when it is one. */
-  replay: { topic: string; task: string; body: string; encoding: string } | undefined;
+  replay: { topic: string; task: string; channel: string; body: string; encoding: string } | undefined;
   answer(finish: boolean): void;
 }
 
@@ -56,7 +56,7 @@ function describe(message: Message): Omit<Held, 'answer' | 'message'> {
     },
     // A message the worker rejected before any task ran is replayed to every task: '*' (EVERY_TASK of
     // runner/worker/replay.ts, whose envelope this writes; the console does not import the runner).
-    replay: isEnvelope ? { topic: text('topic'), task: envelope?.rejected === true ? '*' : text('task'), body, encoding } : undefined,
+    replay: isEnvelope ? { topic: text('topic'), task: envelope?.rejected === true ? '*' : text('task'), channel: text('channel'), body, encoding } : undefined,
   };
 }
 
@@ -134,12 +134,13 @@ export class DeadLetterReaders {
     if (held === undefined) return { ok: false, errors: ['that dead letter is no longer held: reload the list'] };
     if (action === 'replay') {
       if (held.replay === undefined) return { ok: false, errors: ['not a dead-letter envelope: nothing to replay'] };
-      const { topic: original, task, body, encoding } = held.replay;
+      const { topic: original, task, channel, body, encoding } = held.replay;
       const nodes = this.deps.model.nodesWithTopic(original);
       const node = nodes[0] ?? [...this.deps.model.nodes.values()].find((n) => n.up)?.address;
       if (node === undefined) return { ok: false, errors: ['no nsqd to publish the replay to'] };
       // The reserved key first: workers recognise a replay by its first bytes.
-      const envelope = JSON.stringify({ __nsqworker_replay: { task, dead_letter_id: id, replayed_at: new Date().toISOString() }, body, body_encoding: encoding });
+      // With the dead letter's channel: another worker of the topic with a task of that name leaves it.
+      const envelope = JSON.stringify({ __nsqworker_replay: { task, channel, dead_letter_id: id, replayed_at: new Date().toISOString() }, body, body_encoding: encoding });
       try {
         await this.deps.upstream.post(`http://${node}/pub?topic=${encodeURIComponent(original)}`, envelope);
       } catch (error) {

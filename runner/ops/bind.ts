@@ -18,7 +18,7 @@ import { DedupQueue } from '../worker/dedup.ts';
 import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
-import { EVERY_TASK, readReplay } from '../worker/replay.ts';
+import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -175,8 +175,7 @@ export async function bindWorker(params: {
     const log = workerLog.child({ channel, task });
     const taskDedup = dedup.get(task)!;
 
-    // A replayed message that fails again is dead-lettered with its own body, not the envelope.
-    const replayed = new WeakMap<Message, Buffer>();
+    const replayed = new WeakMap<Message, Buffer>(); // a replay failing again is dead-lettered with its own body
     const deadLetter = async (message: Message, error: string, rejected = false): Promise<void> => {
       if (deadLetterTopic === undefined) return;
       await producer.publish(deadLetterTopic, deadLetterJson(deadLetterEnvelope({ topic, channel, task, message: { id: message.id, attempts: message.attempts, exactTimestampNs: message.exactTimestampNs, body: replayed.get(message) ?? message.body }, error, rejected })));
@@ -205,7 +204,8 @@ export async function bindWorker(params: {
       let input: TaskInput = message;
       const replay = readReplay(message.body);
       if (replay !== undefined) {
-        // A replay is for one task: the others finish it without running.
+        // A replay is for one worker and one task (or all its tasks): the others finish it without running.
+        if (!isOwnReplay(replay, settings.channel)) return;
         if (replay.task !== task && replay.task !== EVERY_TASK) {
           if (task === taskNames[0] && !taskNames.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
           return;

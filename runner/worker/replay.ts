@@ -23,14 +23,28 @@ const PREFIX = Buffer.from(`{"${REPLAY_KEY}":`);
 
 // A type alias, not an interface: it must be assignable to a JSON publish body.
 export type ReplayEnvelope = {
-  [REPLAY_KEY]: { task: string; dead_letter_id: string; replayed_at: string };
+  /** `channel`: the dead letter's (the task channel it failed on); absent in envelopes written before it was. */
+  [REPLAY_KEY]: { task: string; channel?: string; dead_letter_id: string; replayed_at: string };
   body: string;
   body_encoding: 'utf8' | 'base64';
 };
 
 export interface Replay {
   task: string;
+  /** The task channel the dead letter came from, when the envelope says. */
+  channel: string | undefined;
   body: Buffer;
+}
+
+/**
+ * Whether a worker consuming channel `workerChannel` (its task channels are it or `<it>.<task>`) is
+ * the one a replay is for: every worker of the topic receives it, and a task of the same name in
+ * another worker must not run it again. An envelope without a channel is taken as this worker's.
+ * (A worker whose channel is another's with a dot and more, `email.x` beside `email`, is not told
+ * apart by this.)
+ */
+export function isOwnReplay(replay: Replay, workerChannel: string): boolean {
+  return replay.channel === undefined || replay.channel === workerChannel || replay.channel.startsWith(`${workerChannel}.`);
 }
 
 /** The replay a message carries, or undefined for an ordinary message (or a malformed envelope). */
@@ -46,6 +60,7 @@ export function readReplay(body: Buffer): Replay | undefined {
   }
   const envelope = parsed as Partial<ReplayEnvelope>;
   const task = envelope[REPLAY_KEY]?.task;
+  const channel = envelope[REPLAY_KEY]?.channel;
   if (typeof task !== 'string' || typeof envelope.body !== 'string') return undefined;
-  return { task, body: Buffer.from(envelope.body, envelope.body_encoding === 'base64' ? 'base64' : 'utf8') };
+  return { task, channel: typeof channel === 'string' ? channel : undefined, body: Buffer.from(envelope.body, envelope.body_encoding === 'base64' ? 'base64' : 'utf8') };
 }

@@ -196,7 +196,7 @@ describe('console server', () => {
       const done = await post(`${web.url}api/action`, { action: 'replay', topic: 'orders.dead_letter', id: held.id }, { Origin: new URL(web.url).origin });
       expect(await done.json()).toEqual({ ok: true, errors: [] });
     }
-    const replays: Array<{ __nsqworker_replay: { task: string }; body: string }> = [];
+    const replays: Array<{ __nsqworker_replay: { task: string; channel: string }; body: string }> = [];
     const consumer = new Consumer({ topic: 'orders', channel: 'seen', nsqdTcpAddresses: [nsqd.tcpAddress], maxInFlight: 2 }, (message) => {
       replays.push(message.json());
     });
@@ -204,6 +204,8 @@ describe('console server', () => {
     consumer.start();
     await waitFor(() => replays.length === 2, 'both replays');
     expect(Object.fromEntries(replays.map((replay) => [replay.body, replay.__nsqworker_replay.task]))).toEqual({ failed: 'charge', rejected: '*' });
+    // With the dead letter's channel, so that only the worker it came from runs it.
+    expect(Object.fromEntries(replays.map((replay) => [replay.body, replay.__nsqworker_replay.channel]))).toEqual({ failed: 'billing.charge', rejected: 'billing.audit' });
   });
 
   it('follows a --tls-required nsqd to its https port with the --http-client-tls-* CA, and shows it down without', async () => {

@@ -50,16 +50,18 @@ it("names each task's consumer in its user agent, and runs a replay on the named
   expect(clients['settle.notify']![0]!.user_agent).toContain('task=notify;');
   expect(ledger.client_id).toMatch(new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+$`));
 
-  const replay = (task: string, body: string) => ({ __nsqworker_replay: { task, dead_letter_id: '0123456789abcdef', replayed_at: new Date().toISOString() }, body, body_encoding: 'utf8' });
-  await publish(httpAddress, 'payments', JSON.stringify(replay('notify', '{"amount":7}')));
+  const replay = (task: string, body: string, channel?: string) => ({ __nsqworker_replay: { task, channel, dead_letter_id: '0123456789abcdef', replayed_at: new Date().toISOString() }, body, body_encoding: 'utf8' });
+  await publish(httpAddress, 'payments', JSON.stringify(replay('notify', '{"amount":7}', 'settle.notify')));
   // A rejected message's replay (its dead letter marked rejected) is for every task.
   await publish(httpAddress, 'payments', JSON.stringify(replay('*', '{"amount":8}')));
+  // Another worker's dead letter, from its channel: this worker's notify leaves it, as its other tasks do.
+  await publish(httpAddress, 'payments', JSON.stringify(replay('notify', '{"amount":9}', 'refund.notify')));
   await publish(httpAddress, 'payments', 'after');
   // Both tasks see every message; the first replay ran on notify alone, with the original body.
   await eventually(async () => ((await project.records<Ran>('ran.jsonl')).length >= 5 ? true : undefined), 'the tasks to run');
   await eventually(async () => {
     const stats = (await (await fetch(`http://${httpAddress}/stats?format=json&topic=payments`)).json()) as { topics: Array<{ channels: Array<{ depth: number; in_flight_count: number; message_count: number }> }> };
-    return stats.topics[0]!.channels.every((c) => c.message_count === 3 && c.depth === 0 && c.in_flight_count === 0) ? true : undefined;
+    return stats.topics[0]!.channels.every((c) => c.message_count === 4 && c.depth === 0 && c.in_flight_count === 0) ? true : undefined;
   }, 'both channels to finish every message');
   const ran = await project.records<Ran>('ran.jsonl');
   expect(ran.filter((r) => r.task === 'notify').map((r) => r.body).sort()).toEqual(['after', '{"amount":7}', '{"amount":8}']);
