@@ -19,6 +19,7 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
+import { logGiveUp } from './give-up-log.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -163,7 +164,6 @@ export async function bindWorker(params: {
           tls: security.tls,
         });
   if (discovery !== undefined) logDiscovery(discovery, workerLog);
-
   const prepare = params.prepareNsqd;
   const prepareNsqd = prepare === undefined ? undefined : (nsqd: NsqdNodeInfo): Promise<void> => prepare(nsqd, [...channels.values()]);
 
@@ -236,7 +236,7 @@ export async function bindWorker(params: {
         userAgent: workerUserAgent({ topic, channel: settings.channel, task, deadLetterTopic, healthAddress: params.healthAddress }),
         clientId: workerClientId(),
         onGiveUp: async (message, error) => {
-          log.error({ messageId: message.id, attempts: message.attempts, err: error }, `giving up on message: ${deadLetterFate}`);
+          logGiveUp(log, message, error, deadLetterFate);
           await deadLetter(message, error?.message ?? 'max attempts exceeded');
         },
       },

@@ -45,6 +45,14 @@ export default defineWorker({
     expect(deadLetters.messages.map((m) => m.json())).toMatchObject([{ body: 'hopeless', attempts: 1, error: 'cannot ever work' }]);
     expect(ran.filter((r) => r.body === 'hopeless').map((r) => r.attempts)).toEqual([1]);
     expect(ran.filter((r) => r.body === 'later').map((r) => r.attempts)).toEqual([1, 2]);
+    // Given up by the task itself: a warning with its reason, without the error and its stack.
+    expect(run.lines.find((line) => String(line.msg).startsWith('the task gave up on the message'))).toMatchObject({
+      level: 40,
+      attempts: 1,
+      reason: 'cannot ever work',
+      msg: 'the task gave up on the message: dead-lettered to topic jobs.dead_letter',
+    });
+    expect(run.lines.filter((line) => line.err !== undefined && JSON.stringify(line.err).includes('GiveUpMessage'))).toEqual([]);
     // Asked for, not failed: an info line without the error and its stack.
     expect(run.lines.find((line) => String(line.msg).startsWith('message requeued as the task asked'))).toMatchObject({ level: 30, attempts: 1, delayMs: 0, msg: 'message requeued as the task asked, with a 0s delay' });
     expect(run.lines.filter((line) => line.err !== undefined && JSON.stringify(line.err).includes('RequeueMessage'))).toEqual([]);
