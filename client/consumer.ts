@@ -22,6 +22,7 @@ import { Subscription, type AnswerKind, type SubscriptionOwner } from './consume
 import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
 import { HandlerRunner } from './handler-runner.ts';
+import { within } from './within.ts';
 
 export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, GiveUpHook, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 
@@ -229,7 +230,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private async retire(subscription: Subscription): Promise<void> {
     this.rdy.remove(subscription);
     await subscription.sendClose();
-    await withDeadline(subscription.whenIdle(), Date.now() + this.options.closeTimeoutMs);
+    await within(subscription.whenIdle(), this.options.closeTimeoutMs);
     await subscription.connection.end();
   }
 
@@ -257,22 +258,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     const deadline = Date.now() + this.options.closeTimeoutMs;
     const subscriptions = [...this.rdy.connections];
     const closeWaits = Promise.all(subscriptions.map((s) => s.sendClose()));
-    if (this.handlers.running > 0) await withDeadline(this.handlers.idle(), deadline);
+    if (this.handlers.running > 0) await within(this.handlers.idle(), deadline - Date.now());
     this.handlers.dropHeld();
     // Whatever is still unanswered (held ones included) goes back to nsqd now rather than after its msg timeout.
     for (const subscription of subscriptions) {
       for (const message of [...subscription.messages]) message.requeue(0, { backoff: false });
     }
-    await withDeadline(closeWaits, deadline);
+    await within(closeWaits, deadline - Date.now());
     await Promise.all(subscriptions.map((s) => s.connection.end()));
     await openings;
     for (const subscription of subscriptions) this.rdy.remove(subscription);
   }
-}
-
-/** Waits for `promise` or until `deadline` (ms since epoch), whichever comes first. */
-function withDeadline(promise: Promise<unknown>, deadline: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
-  return Promise.race([promise.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }

@@ -66,9 +66,9 @@ function optionNames(cli: ReturnType<typeof buildCli>): string[] {
 async function devFlagHint(text: string): Promise<string> {
   const flag = /^unknown flag --([a-z0-9-]+)$/.exec(text)?.[1];
   if (flag === undefined) return '';
+  if (['topic', 'channel', 'watch', 'health-address'].includes(flag)) return `; dev runs every worker, each watched: it takes no --${flag}`;
   const { RUN_FIELDS } = await import('./config/runner-settings.ts');
   const setting = RUN_FIELDS.find((field) => field.flag === flag);
-  if (['topic', 'channel', 'watch', 'health-address'].includes(flag)) return `; dev runs every worker, each watched: it takes no --${flag}`;
   if (setting !== undefined) return `; under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file`;
   return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
 }

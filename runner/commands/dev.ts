@@ -5,6 +5,7 @@
  */
 import type { CAC } from 'cac';
 import { existsSync } from 'node:fs';
+import { within } from '../../client/within.ts';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
@@ -49,19 +50,6 @@ function workerFileAt(workersDir: string, path: string): WorkerFile | undefined 
 /** How long dev waits for its first workers to load before judging the environment's variables. */
 const STARTS_AWAITED_MS = 3_000;
 
-/** `promise`'s value, or undefined once `ms` have passed first (the timer never holds the process). */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms).unref();
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
   /** The NSQWORKER_* variables of the workers' options, as each worker loads. */
@@ -94,25 +82,26 @@ class DevSupervisor {
     if (worker !== undefined) {
       const { topicPrefix, topic: name, channel } = worker.settings;
       const topic = topicPrefix + name;
+      const key = `${name}/${channel}`;
       // nsqd deletes an ephemeral channel with its last client: only the others stay.
       const channels = [...new Set(worker.channels.values())].filter((left) => !isEphemeralName(left));
       await worker.stop();
       this.started.delete(worker);
       // The file came back while the worker stopped (a branch switch): a new worker has the channels.
       if (this.running.has(path)) {
-        this.logger.info({ worker: `${name}/${channel}`, file: path }, `worker ${name}/${channel} stopped: its file was removed and is back`);
+        this.logger.info({ worker: key, file: path }, `worker ${key} stopped: its file was removed and is back`);
         return;
       }
       if (channels.length === 0) {
-        this.logger.info({ worker: `${name}/${channel}`, file: path }, `worker ${name}/${channel} stopped: its file was removed`);
+        this.logger.info({ worker: key, file: path }, `worker ${key} stopped: its file was removed`);
         return;
       }
       // Unlike a task removed from a running worker, the worker's channels stay: a file deleted for a
       // moment (a branch switch) brings them back with their messages. Said, or they fill unseen.
       const calls = channels.map((left) => channelCurl(new NsqdHttp(this.broker.httpAddress).baseUrl, 'delete', topic, left));
       this.logger.warn(
-        { worker: `${name}/${channel}`, file: path, topic, channels },
-        `worker ${name}/${channel} stopped: its file was removed; its channel${channels.length === 1 ? '' : 's'} ${channels.join(', ')} on topic ${topic} stay${channels.length === 1 ? 's' : ''} and keep${channels.length === 1 ? 's' : ''} a copy of every message published to it, for the worker to find when its file is back; if it is not coming back, delete ${channels.length === 1 ? 'it' : 'them'} with: ${calls.join(' and ')}`,
+        { worker: key, file: path, topic, channels },
+        `worker ${key} stopped: its file was removed; its channel${channels.length === 1 ? '' : 's'} ${channels.join(', ')} on topic ${topic} stay${channels.length === 1 ? 's' : ''} and keep${channels.length === 1 ? 's' : ''} a copy of every message published to it, for the worker to find when its file is back; if it is not coming back, delete ${channels.length === 1 ? 'it' : 'them'} with: ${calls.join(' and ')}`,
       );
     }
   }
@@ -142,7 +131,7 @@ class DevSupervisor {
    * runner or a worker's options read, as a run warns of them.
    */
   async warnMisspeltVariables(): Promise<void> {
-    await settledWithin(Promise.all(this.running.values()), STARTS_AWAITED_MS);
+    await within(Promise.all(this.running.values()), STARTS_AWAITED_MS);
     const known = [...RUN_FIELDS.map((field) => field.env), ...this.optionVariables];
     for (const warning of environmentTypos(process.env, known)) this.logger.warn(warning);
   }
@@ -160,7 +149,7 @@ class DevSupervisor {
   async stopAll(timeoutMs: number): Promise<void> {
     const entries = [...this.running.values()];
     this.running.clear();
-    await Promise.all(entries.map(async (entry) => (await settledWithin(entry, timeoutMs))?.stop()));
+    await Promise.all(entries.map(async (entry) => (await within(entry, timeoutMs))?.stop()));
   }
 
   private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
