@@ -139,7 +139,7 @@ export async function handleApi(ctx: ApiContext, path: string, url: URL, req: In
       sendJson(res, 200, await withHealth(workersOf(ctx.model), ctx.workerHealth));
       return true;
     case 'dead-letters':
-      sendJson(res, 200, ctx.deadLetters.view(topic, viewerOf(req, ctx.options).canAct));
+      sendJson(res, 200, await ctx.deadLetters.view(topic, viewerOf(req, ctx.options).canAct));
       return true;
     default:
       return false;

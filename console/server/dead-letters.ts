@@ -14,9 +14,16 @@ import type { TlsOption } from '../../client/options.ts';
 import type { ActionResult, DeadLettersAnswer, DeadLetterView } from '../api-types.ts';
 import type { ClusterModel } from './cluster.ts';
 import type { UpstreamClient } from './http-client.ts';
+import { within } from '../../client/within.ts';
 import { CONSOLE_CHANNEL, deadLettersWaiting } from './workers.ts';
 
 const PREVIEW_CHARS = 400;
+/**
+ * How long, in ms, the first view of a topic waits for its new reader to be given the dead letters
+ * waiting (connect, SUBSCRIBE, RDY and delivery take a few ms on one host): a script's single call
+ * lists them instead of none.
+ */
+const FIRST_VIEW_WAIT_MS = 2_000;
 
 interface Held {
   message: Message;
@@ -64,6 +71,8 @@ class Reader {
   readonly held = new Map<string, Held>();
   lastViewedAt = Date.now();
   private readonly consumer: Consumer;
+  /** Told of each dead letter as it comes in. */
+  private arrived: (() => void) | undefined;
 
   constructor(readonly topic: string, tcpAddresses: string[], limit: number, logger: Logger, tls: TlsOption | undefined) {
     this.consumer = new Consumer(
@@ -80,10 +89,23 @@ class Reader {
               else reject(new RequeueMessage(0, false));
             },
           });
+          this.arrived?.();
         }),
     );
     this.consumer.on('error', (error) => logger.warn({ topic, err: error }, 'dead-letter reader'));
     this.consumer.start();
+  }
+
+  /** Resolves once `count` dead letters are held, or after `ms` milliseconds. */
+  async holding(count: number, ms: number): Promise<void> {
+    if (this.held.size >= count) return;
+    const enough = new Promise<void>((resolve) => {
+      this.arrived = () => {
+        if (this.held.size >= count) resolve();
+      };
+    });
+    await within(enough, ms);
+    this.arrived = undefined;
   }
 
   async close(): Promise<void> {
@@ -111,17 +133,20 @@ export class DeadLetterReaders {
   /**
    * The oldest dead letters of `topic`, opening its reader on the first view. Opening one creates a
    * channel, a change to the cluster: under --read-only, or for a viewer who may not act, only the
-   * count is shown.
+   * count is shown. The view that opens a reader answers once it holds the dead letters waiting (up
+   * to its limit), or after {@link FIRST_VIEW_WAIT_MS}.
    */
-  view(topic: string, mayRead: boolean): DeadLettersAnswer {
+  async view(topic: string, mayRead: boolean): Promise<DeadLettersAnswer> {
     const waiting = deadLettersWaiting(this.deps.model, topic);
     if (this.deps.readOnly || !mayRead) return { topic, channel: null, waiting, held: [], error: null };
     let reader = this.readers.get(topic);
     if (reader === undefined) {
       const tcpAddresses = this.deps.model.nodesWithTopic(topic).flatMap((address) => this.deps.model.nodes.get(address)?.tcpAddress ?? []);
       if (tcpAddresses.length === 0) return { topic, channel: CONSOLE_CHANNEL, waiting, held: [], error: waiting === null ? null : 'no TCP address known for the nodes of this topic' };
-      reader = new Reader(topic, tcpAddresses, this.deps.limit ?? 50, this.deps.logger, this.deps.tls);
+      const limit = this.deps.limit ?? 50;
+      reader = new Reader(topic, tcpAddresses, limit, this.deps.logger, this.deps.tls);
       this.readers.set(topic, reader);
+      if (waiting !== null && waiting > 0) await reader.holding(Math.min(waiting, limit), FIRST_VIEW_WAIT_MS);
     }
     reader.lastViewedAt = Date.now();
     const held = [...reader.held.values()].map((entry) => entry.view).sort((a, b) => a.deadLetteredAt.localeCompare(b.deadLetteredAt));
