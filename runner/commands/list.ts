@@ -4,6 +4,7 @@
  * naming rule (they would otherwise be left out without a word).
  */
 import type { CAC } from 'cac';
+import { isAbsolute, relative } from 'node:path';
 import { discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
 import { loadWorker } from '../worker/loader.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
@@ -38,7 +39,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
       write(`${key}  FAILED TO LOAD: ${(error as Error).message}`);
       continue;
     }
-    write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${file.path})`);
+    write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${shownPath(file.path)})`);
     // A value the worker's schema refuses would stop the worker at start: say so here too, where it was given.
     const problems = optionProblems(runtime, key, context, write);
     if (problems.length > 0) failures++;
@@ -50,6 +51,12 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
   }
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
+}
+
+/** A path under the current folder relative to it (as a run names files), any other as it is. */
+function shownPath(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere.startsWith('..') || isAbsolute(fromHere) ? path : fromHere;
 }
 
 /** Writes the worker's options with their values; returns the problems with the values given. */

@@ -85,13 +85,30 @@ export function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * The folder a worker file `fileName` found outside it belongs in: the longest existing folder whose
+ * topic its name starts with (topics may hold underscores), else the topic when the name splits only
+ * one way (`greet_hello_worker.ts`), else `<topic>`.
+ */
+function topicFolderFor(folders: readonly string[], fileName: string): string {
+  const existing = folderNamedBy(folders, fileName);
+  if (existing !== undefined) return existing;
+  const parts = fileName.slice(0, SUFFIX.exec(fileName)!.index).split('_');
+  return parts.length === 2 && isValidTopicName(parts[0]!) && channelFromFileName(parts[0]!, fileName) !== undefined ? parts[0]! : '<topic>';
+}
+
+/** The longest of `folders` (but `except`) whose topic `fileName` names as a worker's; undefined when none does. */
+function folderNamedBy(folders: readonly string[], fileName: string, except?: string): string | undefined {
+  return folders.filter((folder) => folder !== except && channelFromFileName(folder, fileName) !== undefined).sort((a, b) => b.length - a.length)[0];
+}
+
 /** Why a `*_worker.<ext>` file in folder `topic` (under `root`, beside `folders`) is not a worker, or undefined when it is one. */
 function rejection(root: string, folders: readonly string[], topic: string, fileName: string): string | undefined {
   if (!isValidTopicName(topic)) return `the folder name ${JSON.stringify(topic)} is not a valid topic name (${NAME_RULE})`;
   if (!fileName.startsWith(`${topic}_`)) {
     // `orders_email_worker.ts` in workers/order/ beside workers/orders/: the folder of the topic it
     // names (the longest that fits: topics may hold underscores). With no such folder, no guess.
-    const named = folders.filter((folder) => folder !== topic && channelFromFileName(folder, fileName) !== undefined).sort((a, b) => b.length - a.length)[0];
+    const named = folderNamedBy(folders, fileName, topic);
     const move =
       named === undefined
         ? `: move it to the folder of its topic, or name it ${topic}_<channel>_worker${extname(fileName)}`
@@ -105,7 +122,8 @@ function rejection(root: string, folders: readonly string[], topic: string, file
 
 /** Files under `workersDir` that end in `_worker.<ext>` but are not workers by the naming rule, sorted. */
 export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
-  const root = resolve(workersDir);
+  // Paths as the folder was given (`workers/…` by default), as a run names them.
+  const root = workersDir;
   if (!isDirectory(root)) return [];
   const rejected: RejectedWorkerFile[] = [];
   const entries = readdirSync(root).sort();
@@ -114,7 +132,7 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
     const folder = join(root, topic);
     if (!isDirectory(folder)) {
       // A worker file straight in workers/ is a common slip: say where it belongs.
-      if (SUFFIX.test(topic) && !topic.endsWith('.d.ts')) rejected.push({ path: folder, reason: `it is not in a topic folder (move it to ${root}/<topic>/${topic})` });
+      if (SUFFIX.test(topic) && !topic.endsWith('.d.ts')) rejected.push({ path: folder, reason: `it is not in a topic folder (move it to ${join(root, topicFolderFor(folders, topic), topic)})` });
       continue;
     }
     const fileNames = readdirSync(folder).sort();

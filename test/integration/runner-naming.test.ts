@@ -53,9 +53,17 @@ describe('bad names are reported with the naming rule', () => {
   it('a worker file straight in workers/, not in its topic folder', async () => {
     const p = await projects.create();
     await p.write('workers/greet_hello_worker.ts', WORKER);
+    // The folder its name fits, the longest (topics may hold underscores); no guess when it splits two ways.
+    await p.writeWorker('user_events', 'signup', WORKER);
+    await p.write('workers/user_events_login_worker.ts', WORKER);
+    await p.write('workers/audit_log_all_worker.ts', WORKER);
     const listed = await p.run(['list']);
     expect(listed.code).toBe(2);
-    expect(listed.stdout).toMatch(/NOT A WORKER: .*workers\/greet_hello_worker\.ts: it is not in a topic folder \(move it to .*workers\/<topic>\/greet_hello_worker\.ts\)/);
+    expect(listed.stdout).toContain('user_events/signup  tasks: noop  (workers/user_events/user_events_signup_worker.ts)');
+    expect(listed.stdout).toContain('NOT A WORKER: workers/user_events_login_worker.ts: it is not in a topic folder (move it to workers/user_events/user_events_login_worker.ts)');
+    expect(listed.stdout).toContain('NOT A WORKER: workers/audit_log_all_worker.ts: it is not in a topic folder (move it to workers/<topic>/audit_log_all_worker.ts)');
+    // Paths as a run names them, and the topic when the name splits only one way.
+    expect(listed.stdout).toContain('NOT A WORKER: workers/greet_hello_worker.ts: it is not in a topic folder (move it to workers/greet/greet_hello_worker.ts)');
     const run = await p.run(['--topic', 'greet', '--channel', 'hello', ...FREE]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe('nsqworker: no worker for topic greet channel hello: workers/greet_hello_worker.ts is not in its topic folder: move it to workers/greet/greet_hello_worker.ts');
@@ -82,13 +90,13 @@ describe('bad names are reported with the naming rule', () => {
     ]);
     expect(listed.code).toBe(2);
     expect(listed.stdout).toContain(
-      `NOT A WORKER: ${p.path('workers/order/orders_email_worker.ts')}: the file name does not start with its folder's topic (order_): move it to the folder of its topic, or name it order_<channel>_worker.ts`,
+      `NOT A WORKER: workers/order/orders_email_worker.ts: the file name does not start with its folder's topic (order_): move it to the folder of its topic, or name it order_<channel>_worker.ts`,
     );
     // With the folder of the topic it names there (the longest such name: topics may hold underscores), that folder.
     expect(listed.stdout).toContain(
-      `NOT A WORKER: ${p.path('workers/shared/billing_sms_worker.mjs')}: the file name does not start with its folder's topic (shared_): move it to ${p.path('workers/billing/billing_sms_worker.mjs')}, or rename it shared_sms_worker.mjs`,
+      `NOT A WORKER: workers/shared/billing_sms_worker.mjs: the file name does not start with its folder's topic (shared_): move it to workers/billing/billing_sms_worker.mjs, or rename it shared_sms_worker.mjs`,
     );
-    expect(listed.stdout).toContain(`NOT A WORKER: ${p.path('workers/billing/billing_invoice.ts')}: it has no _worker suffix (rename it to billing_invoice_worker.ts)`);
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/billing/billing_invoice.ts: it has no _worker suffix (rename it to billing_invoice_worker.ts)`);
     expect(listed.stdout).not.toContain('log_format');
     expect(listed.stdout).not.toContain('shared_db');
     expect(misplaced.stderr.trim()).toBe('nsqworker: no worker for topic orders channel email: workers/order/orders_email_worker.ts is in the folder of another topic: move it to workers/orders/orders_email_worker.ts');
