@@ -75,8 +75,8 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   private readonly sequencer = new CommandSequencer({
     execute: (command) => this.handleCommand(this, command),
     answerError: (error) => this.answerError(error),
-    pauseInput: () => this.transport.pauseInput(),
-    resumeInput: () => this.transport.resumeInput(),
+    pauseInput: () => this.transport.pauseInput('command'),
+    resumeInput: () => this.transport.resumeInput('command'),
     isClosed: () => this.closed,
     isUpgrading: () => this.upgrading,
   });
@@ -85,6 +85,13 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   lastReadAtMs = Date.now();
   private backedUp = false;
   private closed = false;
+  /** Its answers waited a heartbeat interval unread: dropped, as nsqd's write deadline drops it. */
+  private readonly onWriteDeadline = (): void => {
+    this.nsqd.logger.info({ client: this.remoteAddress }, 'client read none of its answers for a heartbeat interval: closing');
+    this.output.discard();
+    this.transport.destroy();
+    this.handleClose();
+  };
   private readonly onDrain = (): void => {
     this.backedUp = false;
     this.channel?.pump();
@@ -156,6 +163,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   /** Bytes after the magic. */
   receive(chunk: Buffer): void {
     this.lastReadAtMs = Date.now();
+    this.transport.holdInputWhileBacklogged(SOCKET_BACKLOG_LIMIT, this.settings.heartbeatIntervalMs, this.onWriteDeadline);
     try {
       this.parser.push(chunk);
     } catch (error) {
@@ -181,7 +189,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
     this.output.appendMessage(message);
     if (this.transport.writableLength > SOCKET_BACKLOG_LIMIT && !this.backedUp) {
       this.backedUp = true;
-      this.transport.onceDrain(this.onDrain);
+      this.transport.whenBacklogBelow(SOCKET_BACKLOG_LIMIT, this.onDrain);
     }
   }
 

@@ -24,6 +24,9 @@ export interface TransportEvents {
   closed(): void;
 }
 
+/** Why reading stops: a command still running, or answers the client has not read. */
+export type InputHold = 'command' | 'backlog';
+
 export class ClientTransport {
   private base: Socket;
   /** The TLS socket once upgraded. */
@@ -32,6 +35,9 @@ export class ClientTransport {
   private snappyEncoder: SnappyFrameEncoder | undefined;
   private inflater: InflateRaw | undefined;
   private deflater: DeflateRaw | undefined;
+  /** Why reading is paused now; it reads when there is no reason left. */
+  private readonly holds = new Set<InputHold>();
+  private backlogDeadline: NodeJS.Timeout | undefined;
   private readonly onBaseData = (chunk: Buffer): void => this.decode(chunk);
   private readonly onBaseEnd = (): void => {
     if (this.inflater !== undefined) this.inflater.end();
@@ -51,6 +57,7 @@ export class ClientTransport {
   }
 
   private onClosed(): void {
+    clearTimeout(this.backlogDeadline);
     this.inflater?.destroy();
     this.deflater?.destroy();
     this.events.closed();
@@ -77,10 +84,6 @@ export class ClientTransport {
     return this.base.writableLength + (this.deflater?.writableLength ?? 0);
   }
 
-  onceDrain(listener: () => void): void {
-    this.base.once('drain', listener);
-  }
-
   /** Bytes from the output buffer: compressed if negotiated, then written to the socket (or TLS). */
   write(chunk: Buffer): void {
     if (this.deflater !== undefined) {
@@ -103,15 +106,58 @@ export class ClientTransport {
     this.deflater.end();
   }
 
-  pauseInput(): void {
-    this.base.pause();
-    this.inflater?.pause();
+  /**
+   * Stops reading for `reason` until {@link resumeInput} for the same reason: a command that waits
+   * (AUTH, a TLS upgrade) and answers the client does not read are independent holds.
+   */
+  pauseInput(reason: InputHold): void {
+    if (this.holds.size === 0) {
+      this.base.pause();
+      this.inflater?.pause();
+    }
+    this.holds.add(reason);
   }
 
-  resumeInput(): void {
+  resumeInput(reason: InputHold): void {
+    if (!this.holds.delete(reason) || this.holds.size > 0) return;
     this.base.resume();
     this.inflater?.resume();
   }
+
+  /**
+   * Stops reading while more than `limitBytes` of answers wait to be written, until the socket
+   * drains; calls `stuck` if it has not drained within `deadlineMs` (none when ≤ 0). nsqd answers each
+   * command before it reads the next, with a write deadline of one heartbeat interval
+   * (`protocolV2.Send`, nsqd/protocol_v2.go): a client that sends and never reads stops being read,
+   * and is dropped, instead of filling the broker's memory with its answers.
+   */
+  holdInputWhileBacklogged(limitBytes: number, deadlineMs: number, stuck: () => void): void {
+    if (this.writableLength <= limitBytes || this.holds.has('backlog')) return;
+    this.pauseInput('backlog');
+    if (deadlineMs > 0) this.backlogDeadline = setTimeout(stuck, deadlineMs);
+    this.whenBacklogBelow(limitBytes, () => {
+      clearTimeout(this.backlogDeadline);
+      this.resumeInput('backlog');
+    });
+  }
+
+  /**
+   * Calls `listener` once at most `limitBytes` wait to be written: at once if so now. The bytes wait
+   * in the socket or in the deflate stream before it; whichever holds more than its high-water mark
+   * emits 'drain' once emptied (the other's bytes may then still be too many: checked again).
+   */
+  whenBacklogBelow(limitBytes: number, listener: () => void): void {
+    if (this.writableLength <= limitBytes) return listener();
+    const { base, deflater } = this;
+    const next = (): void => {
+      base.off('drain', next);
+      deflater?.off('drain', next);
+      if (!base.destroyed) this.whenBacklogBelow(limitBytes, listener);
+    };
+    base.on('drain', next);
+    deflater?.on('drain', next);
+  }
+
 
   /**
    * Hands the socket to a TLS server session and waits for the handshake (at most 5s). Bytes already

@@ -2,11 +2,14 @@
  * A consumer that stops reading (RDY high, its socket never read): the broker stops writing to it
  * once its socket holds more than the backlog limit, so the memory it costs stays bounded whatever
  * the backlog; the other consumers of the channel keep getting every other message meanwhile; and
- * what it held in flight goes to them when its messages time out.
+ * what it held in flight goes to them when its messages time out. A client that sends commands and
+ * reads none of the answers stops being read, and is dropped (nsqd's write deadline). A deflate
+ * consumer's backlog held in the deflate stream resumes as that stream drains.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAGIC_V2, encodeMpub, encodeRdy, encodeSub } from '../../protocol/commands.ts';
+import { MAGIC_V2, encodeIdentify, encodeMpub, encodeRdy, encodeSub } from '../../protocol/commands.ts';
+import { Consumer } from '../../client/consumer.ts';
 import { BrokerHarness, uniqueName, waitFor } from './helpers/broker-harness.ts';
 
 const harness = new BrokerHarness();
@@ -71,5 +74,61 @@ describe('a consumer that stops reading', () => {
     expect(peakBytes).toBeGreaterThan(0);
     expect(peakBytes).toBeLessThanOrEqual(BOUND_BYTES);
     console.log(`stuck consumer: ${held} messages held in flight, peak ${peakBytes} bytes queued in its socket (bound ${BOUND_BYTES})`);
+  }, 30_000);
+});
+
+describe('a client that sends commands and never reads the answers', () => {
+  it('is no longer read once its answers back up, and is dropped after its heartbeat interval; others are served', async () => {
+    const broker = await harness.start();
+    const topic = uniqueName();
+    broker.nsqd.getOrCreateTopic(topic).getOrCreateChannel('c');
+    const flooder = connect({ host: '127.0.0.1', port: broker.tcpPort });
+    sockets.push(flooder);
+    flooder.on('error', () => {});
+    await new Promise<void>((resolve) => flooder.once('connect', () => resolve()));
+    // Each FIN of an id not in flight is answered with a ~50-byte E_FIN_FAILED, not fatal; none is read.
+    flooder.write(Buffer.concat([MAGIC_V2, encodeIdentify({ heartbeat_interval: 1000 }), encodeSub(topic, 'c')]));
+    const fins = Buffer.from('FIN 0123456789abcdef\n'.repeat(50_000));
+    let closed = false;
+    flooder.once('close', () => (closed = true));
+    // Unbounded before: every FIN was read and its answer queued (1 GB of memory for 200 MB sent).
+    // Now the broker stops reading past its backlog limit, so the writes back up here, and it
+    // drops the client a heartbeat interval later. At most 200 MB are offered.
+    let offered = 0;
+    while (!closed && offered < 200 * (1 << 20)) {
+      offered += fins.length;
+      if (!flooder.write(fins)) await new Promise<void>((resolve) => (flooder.once('drain', resolve), flooder.once('close', resolve)));
+    }
+    await waitFor(() => closed, 'the broker to drop the client that reads nothing', 10_000);
+    expect(offered).toBeLessThan(200 * (1 << 20));
+    // Everyone else is served meanwhile and after.
+    const other = await harness.connect(broker.tcpAddress);
+    other.send(encodeMpub(topic, [Buffer.from('still here')]));
+    await other.expectResponse('OK');
+  }, 30_000);
+});
+
+describe('a deflate consumer whose messages back up in the deflate stream, not the socket', () => {
+  it('gets every message: delivery resumes once the stream drains', async () => {
+    // The backlog limit counts the bytes the deflate stream has not compressed yet; delivery waited
+    // for the socket's 'drain', which a socket that never filled does not emit: it stopped for good
+    // after about a megabyte (260 of 40,000 messages in 15 s).
+    const broker = await harness.start();
+    const topic = uniqueName();
+    const producer = await harness.connect(broker.tcpAddress);
+    const total = 3000;
+    const body = Buffer.alloc(4000, 'a');
+    for (let start = 0; start < total; start += 100) producer.send(encodeMpub(topic, Array.from({ length: 100 }, () => body)));
+    for (let i = 0; i < total / 100; i++) await producer.expectResponse('OK');
+    let received = 0;
+    const consumer = new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 2500, deflate: true, deflateLevel: 1 }, () => {
+      received++;
+    });
+    consumer.start();
+    try {
+      await waitFor(() => received === total, `every message (${received} so far)`, 20_000);
+    } finally {
+      await consumer.close();
+    }
   }, 30_000);
 });
