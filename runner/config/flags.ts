@@ -83,9 +83,12 @@ export function optionsFromFlags(parsed: Record<string, unknown>, flags: readonl
   return options;
 }
 
-/** An `…Address` option takes host:port; a malformed one is the user's to fix, before anything listens. */
+/**
+ * An `…Address` option takes host:port; a malformed one is the user's to fix, before anything listens.
+ * Not `--broadcast-address`: a host alone, registered beside the ports (nsqd/lookup.go).
+ */
 function checkAddress(spec: FlagSpec, value: string): string {
-  if (!/Address(es)?$/.test(spec.option)) return value;
+  if (!/Address(es)?$/.test(spec.option) || spec.option === 'broadcastAddress') return value;
   try {
     parseHostPort(value);
   } catch {
