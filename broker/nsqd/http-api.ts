@@ -105,7 +105,8 @@ async function publishOne(ctx: HttpContext, req: IncomingMessage, res: ServerRes
   let deferMs = 0;
   const deferParam = query.get('defer');
   if (deferParam !== null) {
-    deferMs = /^\d+$/.test(deferParam) ? Number(deferParam) : -1;
+    // strconv.ParseInt: an optional sign, then digits ("+5" and "-0" are numbers).
+    deferMs = /^[+-]?\d+$/.test(deferParam) ? Number(deferParam) : -1;
     if (deferMs < 0 || deferMs > maxReqTimeoutMs) throw new HttpError(400, 'INVALID_DEFER');
   }
   putOrFail(ctx, () => topic.publish(body, deferMs));

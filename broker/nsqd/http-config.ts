@@ -51,6 +51,11 @@ async function putConfig(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, 
     } catch {
       throw new HttpError(400, 'INVALID_VALUE');
     }
+    // Go's json.Unmarshal of null into the list leaves it nil: no lookupd, answered as null.
+    if (addresses === null) {
+      nsqd.setLookupdTcpAddresses([]);
+      return sendJson(res, null);
+    }
     if (!Array.isArray(addresses) || !addresses.every((address) => typeof address === 'string')) {
       throw new HttpError(400, 'INVALID_VALUE');
     }
@@ -58,7 +63,8 @@ async function putConfig(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, 
     return sendJson(res, addresses);
   }
   if (name === 'log_level') {
-    const level = text.trim().toLowerCase();
+    // lg.ParseLogLevel lower-cases the body, nothing more: "debug\n" is not a level.
+    const level = text.toLowerCase();
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new HttpError(400, 'INVALID_VALUE');
     nsqd.logger.level = level;
     return sendJson(res, LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]) + 1);

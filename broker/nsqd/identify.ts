@@ -74,9 +74,11 @@ export function parseIdentifyBody(body: Buffer): IdentifyRequest {
 /** Applies an IDENTIFY to the client's settings, checking every bound as nsqd does. */
 export function negotiate(current: ClientSettings, request: IdentifyRequest, options: BrokerOptions): ClientSettings {
   const next: ClientSettings = { ...current };
-  if (request.client_id != null) next.clientId = request.client_id;
-  if (request.hostname != null) next.hostname = request.hostname;
-  if (request.user_agent != null) next.userAgent = request.user_agent;
+  // Set whether given or not: nsqd's Identify assigns all three (nsqd/client_v2.go), so a client that
+  // sends none is shown with empty ones, not with the remote host it had before IDENTIFY.
+  next.clientId = request.client_id ?? '';
+  next.hostname = request.hostname ?? '';
+  next.userAgent = request.user_agent ?? '';
 
   const heartbeat = request.heartbeat_interval ?? 0;
   if (heartbeat === -1) next.heartbeatIntervalMs = 0;

@@ -129,7 +129,10 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   const tcpAddress = joinHostPort(tcpBound.host, tcpBound.port);
   const httpAddress = joinHostPort(httpBound.host, httpBound.port);
   logger.info({ tcpAddress, httpAddress, dataPath: options.dataPath }, `TCP: listening on ${tcpAddress}, HTTP: listening on ${httpAddress}`);
-  const registrar = startRegistration(nsqd, tcpBound.port, httpBound.port);
+  // As nsqd does at start: a broadcast port left at 0 becomes the port listened on (/config shows it).
+  if (options.broadcastTcpPort === 0) options.broadcastTcpPort = tcpBound.port;
+  if (options.broadcastHttpPort === 0) options.broadcastHttpPort = httpBound.port;
+  const registrar = startRegistration(nsqd, options.broadcastTcpPort, options.broadcastHttpPort);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -221,9 +221,12 @@ describe('/pub', () => {
       await expectError(post(broker, `/pub?topic=${topic}&defer=${bad}`, 'x'), 400, 'INVALID_DEFER');
     }
     await expectOk(post(broker, `/pub?topic=${topic}&defer=10000`, 'x'), 'OK');
+    // strconv.ParseInt takes a sign: +5 is 5 ms, -0 is 0.
+    await expectOk(post(broker, `/pub?topic=${topic}&defer=%2B5`, 'x'), 'OK');
+    await expectOk(post(broker, `/pub?topic=${topic}&defer=-0`, 'x'), 'OK');
     const stats = await topicStats(broker, topic);
     // nsqd creates the topic when the topic is checked, even if defer is then refused.
-    expect(stats.message_count).toBe(1);
+    expect(stats.message_count).toBe(3);
   });
 
   it('creates the topic before checking defer, and /mpub before reading the body, as nsqd does', async () => {
@@ -783,6 +786,12 @@ describe('/config/:opt', () => {
     expect(addresses.headers['content-type']).toBe('application/json; charset=utf-8');
     // nsqd's levels run 1 (debug) to 5 (fatal); the default silent logger is past fatal.
     expect((await value('log_level')).text).toBe('5');
+    // --node-id's config name is id (cfg:"id" in nsqd/options.go); the broadcast ports are those
+    // listened on when left at 0.
+    expect((await value('id')).text).toBe(String(broker.nsqd.options.nodeId));
+    await expectError(get(broker, '/config/node_id'), 400, 'INVALID_OPTION');
+    expect((await value('broadcast_tcp_port')).text).toBe(String(broker.tcpPort));
+    expect((await value('broadcast_http_port')).text).toBe(String(broker.httpPort));
     await expectError(get(broker, '/config/no_such_option'), 400, 'INVALID_OPTION');
     await expectError(post(broker, '/config/msg_timeout', '1'), 405, 'METHOD_NOT_ALLOWED');
   });
@@ -797,6 +806,8 @@ describe('/config/:opt', () => {
     expect((await get(broker, '/config/log_level')).text).toBe('3');
     await expectOk(put('log_level', 'DEBUG'), '1');
     await expectError(put('log_level', 'loud'), 400, 'INVALID_VALUE');
+    // lg.ParseLogLevel only lower-cases: a trailing newline is not a level.
+    await expectError(put('log_level', 'debug\n'), 400, 'INVALID_VALUE');
     await expectError(put('log_level', ''), 413, 'INVALID_VALUE');
 
     await expectOk(put('nsqlookupd_tcp_addresses', '["127.0.0.1:1","127.0.0.1:2"]'), '["127.0.0.1:1","127.0.0.1:2"]');
@@ -804,6 +815,10 @@ describe('/config/:opt', () => {
     await expectError(put('nsqlookupd_tcp_addresses', 'not json'), 400, 'INVALID_VALUE');
     await expectError(put('nsqlookupd_tcp_addresses', '{"a":1}'), 400, 'INVALID_VALUE');
     await expectOk(put('nsqlookupd_tcp_addresses', '[]'), '[]');
+    // json.Unmarshal of null leaves the list nil: none, answered null.
+    await expectOk(put('nsqlookupd_tcp_addresses', '["127.0.0.1:1"]'), '["127.0.0.1:1"]');
+    await expectOk(put('nsqlookupd_tcp_addresses', 'null'), 'null');
+    expect((await get(broker, '/config/nsqlookupd_tcp_addresses')).text).toBe('[]');
 
     await expectError(put('msg_timeout', '1s'), 400, 'INVALID_OPTION');
     await expectError(put('no_such_option', 'x'), 400, 'INVALID_OPTION');

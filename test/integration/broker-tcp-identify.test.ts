@@ -219,6 +219,18 @@ describe('bundled nsqd TCP: IDENTIFY', () => {
     const stats = await f.channelStats(topic, 'ch');
     expect(stats?.clients?.[0]).toMatchObject({ client_id: 'id-1', hostname: 'host-1', user_agent: 'agent/2.0', sample_rate: 10, state: 3 });
   });
+
+  it('shows empty client_id, hostname and user_agent for an IDENTIFY without them, as nsqd assigns all three', async () => {
+    const f = fixture();
+    const topic = uniqueName('identempty');
+    const client = await f.connect();
+    client.send(encodeIdentify({ msg_timeout: 5000 }));
+    await client.expectResponse('OK');
+    client.send(encodeSub(topic, 'ch'));
+    await client.expectResponse('OK');
+    const stats = await f.channelStats(topic, 'ch');
+    expect(stats?.clients?.[0]).toMatchObject({ client_id: '', hostname: '', user_agent: '' });
+  });
 });
 
 describe('bundled nsqd TCP: IDENTIFY with other broker bounds', () => {

@@ -58,18 +58,19 @@ it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async 
   expect((await run.waitForExit()).code).toBe(0);
 });
 
-it('registers the broker with lookupd under --broadcast-address, a host, beside its ports', async () => {
+it('registers the broker with lookupd under --broadcast-address, a host, beside its ports (--broadcast-*-port)', async () => {
   const project = await projects.create();
   const lookupd = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--broadcast-address', '127.0.0.1']);
   const lookupdListening = await lookupd.waitForMessage('TCP: listening on');
-  const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(), '--broadcast-address', '127.0.0.1', '--lookupd-tcp-address', String(lookupdListening.tcpAddress)]);
+  const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(), '--broadcast-address', '127.0.0.1', '--broadcast-http-port', '4999', '--lookupd-tcp-address', String(lookupdListening.tcpAddress)]);
   const listening = await broker.waitForMessage('TCP: listening on');
   await fetch(`http://${String(listening.httpAddress)}/topic/create?topic=found`, { method: 'POST' });
   const producer = await eventually(async () => {
-    const answer = (await (await fetch(`http://${String(lookupdListening.httpAddress)}/lookup?topic=found`)).json()) as { producers?: Array<{ broadcast_address: string; tcp_port: number }> };
+    const answer = (await (await fetch(`http://${String(lookupdListening.httpAddress)}/lookup?topic=found`)).json()) as { producers?: Array<{ broadcast_address: string; tcp_port: number; http_port: number }> };
     return answer.producers?.[0];
   }, 'the broker registered with the topic');
-  expect(producer).toMatchObject({ broadcast_address: '127.0.0.1', tcp_port: Number(String(listening.tcpAddress).split(':')[1]) });
+  // --broadcast-http-port registers its port; the TCP one, not given, is the port listened on.
+  expect(producer).toMatchObject({ broadcast_address: '127.0.0.1', http_port: 4999, tcp_port: Number(String(listening.tcpAddress).split(':')[1]) });
   broker.kill('SIGTERM');
   lookupd.kill('SIGTERM');
   expect((await broker.waitForExit()).code).toBe(0);
