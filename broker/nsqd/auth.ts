@@ -51,6 +51,7 @@ export interface AuthState {
 export interface AuthRequest {
   remoteIp: string;
   tls: boolean;
+  /** The AUTH body as the client sent it: one char per byte (latin1). */
   secret: string;
   /** CN of the client's TLS certificate, or ''. */
   commonName: string;
@@ -155,14 +156,13 @@ export function parseAuthAnswer(body: Buffer, nowMs: number): AuthState {
 
 /** One auth server: its answer checked as nsqd checks it. Throws with nsqd's reason. */
 export async function queryAuthServer(address: string, request: AuthRequest, options: AuthQueryOptions): Promise<AuthState> {
-  const params = new URLSearchParams({
-    remote_ip: request.remoteIp,
-    tls: request.tls ? 'true' : 'false',
-    secret: request.secret,
-    common_name: request.commonName,
-  });
   let url = new URL(address.includes('://') ? address : `http://${address}/auth`);
-  url.search = params.toString();
+  url.search = goQueryEncode([
+    ['common_name', Buffer.from(request.commonName, 'utf8')],
+    ['remote_ip', Buffer.from(request.remoteIp, 'utf8')],
+    ['secret', Buffer.from(request.secret, 'latin1')],
+    ['tls', Buffer.from(request.tls ? 'true' : 'false')],
+  ]);
   let answer = await get(url, options);
   // nsqd's HTTP client follows an nsqd-style TLS_REQUIRED answer to its https port.
   const port = answer.status === 403 && url.protocol === 'http:' ? httpsRedirectPort(answer.body) : undefined;
@@ -189,4 +189,24 @@ export async function queryAnyAuthServer(addresses: readonly string[], request: 
     }
   }
   throw new AuthQueryError('E_AUTH_QUERY', failures.join('; '));
+}
+
+/**
+ * Go's url.Values.Encode over raw bytes, keys in the order given (Encode sorts them): the secret
+ * reaches the auth server as the very bytes the client sent (URLSearchParams would encode each byte
+ * read as latin1 as its UTF-8 form, `é` twice over). QueryEscape keeps `A-Za-z0-9-_.~`, writes a space
+ * as `+` and every other byte as `%XX` (net/url's shouldEscape).
+ */
+function goQueryEncode(pairs: ReadonlyArray<readonly [string, Buffer]>): string {
+  const escape = (bytes: Buffer): string => {
+    let out = '';
+    for (const byte of bytes) {
+      const char = String.fromCharCode(byte);
+      if (/[A-Za-z0-9\-_.~]/.test(char)) out += char;
+      else if (byte === 0x20) out += '+';
+      else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+    return out;
+  };
+  return pairs.map(([key, value]) => `${key}=${escape(value)}`).join('&');
 }

@@ -268,6 +268,19 @@ describe('AUTH on raw connections', () => {
     await client.expectError('E_INVALID AUTH already set');
   });
 
+  it('sends the secret to the auth server as the bytes the client sent, in the query nsqd writes', async () => {
+    auth.answer = () => grantAll(3600, 'bytes');
+    auth.requests.length = 0;
+    const f = await start({ authHttpAddresses: [auth.address] });
+    const client = await f.connect();
+    client.send(encodeIdentify({ feature_negotiation: true }));
+    await client.nextFrame();
+    // "sé ~*" in UTF-8: url.Values.Encode sorts the keys and escapes bytes (space as +, ~ kept, * escaped).
+    client.send(encodeAuth(Buffer.from([0x73, 0xc3, 0xa9, 0x20, 0x7e, 0x2a])));
+    await client.expectResponse('{"identity":"bytes","identity_url":"https://auth.example/tester","permission_count":1}');
+    expect(auth.requests.at(-1)?.query).toBe('common_name=&remote_ip=127.0.0.1&secret=s%C3%A9+~%2A&tls=false');
+  });
+
   it('E_AUTH_FIRST before AUTH, for SUB and for every publish', async () => {
     const f = await start({ authHttpAddresses: [auth.address] });
     for (const [name, command] of [['SUB', encodeSub('t', 'c')], ['PUB', encodePub('t', Buffer.from('x'))]] as const) {

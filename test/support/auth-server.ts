@@ -18,6 +18,8 @@ export type AuthAnswer =
 
 export interface AuthRequestSeen {
   path: string;
+  /** The query string as sent, without `?`. */
+  query: string;
   params: Record<string, string>;
   accept: string | undefined;
 }
@@ -36,7 +38,7 @@ export async function startAuthServer(answer: TestAuthServer['answer']): Promise
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://auth');
     const params = Object.fromEntries(url.searchParams);
-    state.requests.push({ path: url.pathname, params, accept: req.headers.accept });
+    state.requests.push({ path: url.pathname, query: url.search.slice(1), params, accept: req.headers.accept });
     const reply = state.answer(params);
     if (reply.kind === 'hang') {
       hanging.add(res);
