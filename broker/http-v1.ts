@@ -75,26 +75,37 @@ export function sendError(res: ServerResponse, error: HttpError): void {
   sendJson(res, { message: error.text }, error.status);
 }
 
+/** What is read and thrown away after a body went past its limit before the connection is closed (Go's maxPostHandlerReadBytes). */
+const DISCARD_AFTER_LIMIT = 256 << 10;
+
 /**
  * Reads a request body up to `limit` bytes. Resolves with what was read and whether the body went
- * past the limit; it stops buffering there, so an oversized body never costs more than `limit`.
+ * past the limit. Past it, it resolves at once, without waiting for the end (nsqd reads max+1 bytes
+ * through a LimitReader and answers 413 then, whether the body has an end or not); what follows is
+ * thrown away, and a body that goes on for more than 256 KiB more has its connection closed once the
+ * answer is out. An oversized body never costs more than `limit`.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; tooBig: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
-    let tooBig = false;
+    let discarded = -1;
     req.on('data', (chunk: Buffer) => {
-      if (tooBig) return;
+      if (discarded >= 0) {
+        discarded += chunk.length;
+        if (discarded > DISCARD_AFTER_LIMIT) req.socket.destroySoon();
+        return;
+      }
       if (length + chunk.length > limit) {
-        tooBig = true;
+        discarded = 0;
         chunks.length = 0;
+        resolve({ body: Buffer.alloc(0), tooBig: true });
         return;
       }
       chunks.push(chunk);
       length += chunk.length;
     });
-    req.on('end', () => resolve({ body: tooBig ? Buffer.alloc(0) : Buffer.concat(chunks, length), tooBig }));
+    req.on('end', () => resolve({ body: Buffer.concat(chunks, length), tooBig: false }));
     req.on('error', reject);
   });
 }

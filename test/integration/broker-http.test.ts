@@ -207,6 +207,27 @@ describe('/pub', () => {
     expect((await topicStats(broker, topic)).message_count).toBe(1);
   });
 
+  it('answers a chunked body that goes past max-msg-size at once, before it ends; the connection is closed after 256 KiB more', async () => {
+    const broker = await fixture.start({ maxMsgSize: 1024 });
+    const [host, port] = broker.httpAddress.split(':');
+    const request = http.request({ host, port: Number(port), method: 'POST', path: `/pub?topic=${uniqueName()}`, headers: { 'Transfer-Encoding': 'chunked' } });
+    request.on('error', () => {});
+    const answered = new Promise<{ status: number; body: string }>((resolve) => {
+      request.on('response', (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+    });
+    // Past the limit, and no final chunk: nsqd reads max+1 bytes and answers then.
+    request.write(Buffer.alloc(2048, 0x61));
+    expect(await answered).toEqual({ status: 413, body: '{"message":"MSG_TOO_BIG"}' });
+    // A body that never ends is not read for ever.
+    const closed = new Promise<void>((resolve) => request.on('close', resolve));
+    for (let i = 0; i < 40 && !request.destroyed; i++) request.write(Buffer.alloc(16 << 10, 0x61));
+    await closed;
+  });
+
   it('answers every argument error with nsqd status and text, in nsqd order', async () => {
     const broker = await fixture.start({ maxReqTimeoutMs: 10_000 });
     const topic = uniqueName();
