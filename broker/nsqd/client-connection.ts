@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'node:net';
 import { joinHostPort } from '../../protocol/address.ts';
-import { CommandParser, LineTooLongError, type Command } from '../../protocol/command-parser.ts';
+import { LineTooLongError, type CommandParser, type Command } from '../../protocol/command-parser.ts';
+import { commandParserFor } from './client-parser.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import type { AuthState } from './auth.ts';
@@ -81,8 +82,15 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
     isUpgrading: () => this.upgrading,
   });
   private heartbeat: HeartbeatEntry | undefined;
-  /** Wall-clock ms of the last bytes read: the read deadline is two heartbeat intervals later. */
+  /**
+   * Wall-clock ms of the last read that completed a command: the read deadline is two heartbeat
+   * intervals later. nsqd sets its deadline before reading each command, body included
+   * (protocolV2.IOLoop), so bytes that complete nothing (a line dripped a byte at a time) do not
+   * hold the connection open.
+   */
   lastReadAtMs = Date.now();
+  /** Commands read so far: tells whether a read completed one. */
+  private commandsRead = 0;
   private backedUp = false;
   private closed = false;
   /** Its answers waited a heartbeat interval unread: dropped, as nsqd's write deadline drops it. */
@@ -133,21 +141,10 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   }
 
   private newParser(): CommandParser {
-    const { maxMsgSize, maxBodySize } = this.nsqd.options;
-    return new CommandParser(
-      {
-        bodyLimits: new Map([
-          ['PUB', maxMsgSize],
-          ['DPUB', maxMsgSize],
-          ['MPUB', maxBodySize],
-          ['IDENTIFY', maxBodySize],
-          ['AUTH', maxBodySize],
-        ]),
-        // The sequencer copies the commands it queues.
-        reuseFinCommand: true,
-      },
-      (command) => this.sequencer.accept(command),
-    );
+    return commandParserFor(this.nsqd.options, (command) => {
+      this.commandsRead++;
+      return this.sequencer.accept(command);
+    });
   }
 
   /**
@@ -162,10 +159,11 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
 
   /** Bytes after the magic. */
   receive(chunk: Buffer): void {
-    this.lastReadAtMs = Date.now();
     this.transport.holdInputWhileBacklogged(SOCKET_BACKLOG_LIMIT, this.settings.heartbeatIntervalMs, this.onWriteDeadline);
+    const before = this.commandsRead;
     try {
       this.parser.push(chunk);
+      if (this.commandsRead !== before) this.lastReadAtMs = Date.now();
     } catch (error) {
       // nsqd's reader fails on a line longer than its buffer and closes without an error frame.
       if (error instanceof LineTooLongError) this.close();

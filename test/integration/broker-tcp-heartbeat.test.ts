@@ -1,7 +1,8 @@
 /**
  * Heartbeats and the read deadline on the bundled nsqd: `_heartbeat_` at the negotiated interval to
- * every client, a client that answers (or sends anything) stays, a silent one is closed after about
- * two intervals without an error frame, and none of it when heartbeats are disabled.
+ * every client, a client that answers (or sends any command) stays, a silent one, or one that sends
+ * bytes completing no command, is closed after about two intervals without an error frame, and none
+ * of it when heartbeats are disabled.
  */
 import { describe, expect, it } from 'vitest';
 import { NOP, encodeIdentify, encodePub } from '../../protocol/commands.ts';
@@ -73,6 +74,19 @@ describe('bundled nsqd TCP: heartbeats', () => {
     while (client.pending > 0) frames.push(await client.nextFrame({ heartbeats: true }));
     expect(frames.length).toBeGreaterThanOrEqual(1);
     for (const frame of frames) expect(isHeartbeat(frame)).toBe(true);
+  });
+
+  it('closes a client that drips a command a byte at a time: the deadline runs from the last command read', async () => {
+    const f = fixture();
+    const { client, at } = await identified(f, { heartbeat_interval: 1000 });
+    // A line that never ends, a byte every 400 ms: each read reset the deadline before.
+    const drip = setInterval(() => client.send('P'), 400);
+    try {
+      await client.waitClosed(5000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(Date.now() - at).toBeLessThanOrEqual(3200);
   });
 
   it('keeps a client that sends other commands instead of NOP', async () => {
