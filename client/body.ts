@@ -2,8 +2,12 @@
 import { isValidTopicName } from '../protocol/names.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 
-/** A body: bytes as they are, a string as UTF-8, anything else as JSON. */
-export type PublishBody = Buffer | Uint8Array | string | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
+/**
+ * A body: bytes as they are, a string as UTF-8, anything else as JSON (`JSON.stringify`: an object of
+ * any interface or class, an array, a number, a boolean, null). A value JSON cannot write (a
+ * function, a cycle) throws NsqClientError E_INVALID_BODY.
+ */
+export type PublishBody = Buffer | Uint8Array | string | number | boolean | null | object;
 
 export function toBodyBuffer(body: PublishBody | undefined, maxBytes: number): Buffer {
   let bytes: Buffer;

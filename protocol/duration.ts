@@ -47,6 +47,25 @@ export function parseDurationMs(input: string | number): number {
   return Math.round(total);
 }
 
+/**
+ * A duration as Go's time.ParseDuration takes it, in whole milliseconds: a unit is required (`5` is
+ * refused, `0` alone is not), as for nsqd's, nsqlookupd's and nsqadmin's flags, which the `broker`,
+ * `lookupd`, `admin`, `pub`, `tail` and `stats` commands take. Throws {@link DurationParseError} with
+ * Go's reason for a bare number.
+ */
+export function parseGoDurationMs(input: string | number): number {
+  const text = String(input).trim();
+  if (/^[+-]?\d+(\.\d*)?$/.test(text) && Number(text) !== 0) throw new MissingUnitError(text);
+  return parseDurationMs(input);
+}
+
+export class MissingUnitError extends DurationParseError {
+  constructor(input: string) {
+    super(input);
+    this.message = `time: missing unit in duration ${JSON.stringify(input)} (a Go duration, such as ${input}s or ${input}ms)`;
+  }
+}
+
 /** Formats milliseconds the way Go prints a duration, for help text and logs (`1m0s`, `250ms`). */
 export function formatDurationMs(ms: number): string {
   if (ms === 0) return '0s';

@@ -5,7 +5,7 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
-import { parseDurationMs } from '../../protocol/duration.ts';
+import { parseGoDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 
 /** `switch`: a flag that may stand alone (true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
@@ -53,7 +53,7 @@ function convert(spec: FlagSpec, raw: unknown): unknown {
     }
     case 'duration':
       try {
-        return parseDurationMs(typeof one === 'number' ? one : String(one));
+        return parseGoDurationMs(typeof one === 'number' ? one : String(one));
       } catch (error) {
         throw new UsageError(`--${spec.flag}: ${(error as Error).message}`);
       }

@@ -6,7 +6,7 @@
  * `--topic 007` would arrive as 7 and `--delimiter ' '` as 0. Names and delimiters must keep their
  * exact text, so string flags are read back from the raw argv instead.
  */
-import { parseDurationMs } from '../../protocol/duration.ts';
+import { parseGoDurationMs } from '../../protocol/duration.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { UsageError } from '../config/flags.ts';
 
@@ -75,13 +75,13 @@ export function intValue(parsed: Record<string, unknown>, flag: string, fallback
   return value;
 }
 
-/** A Go duration (`2s`, `500ms`) or a number of milliseconds; must be above zero. */
+/** A Go duration (`2s`, `500ms`), as nsq's tools take it (no bare number); must be above zero. */
 export function durationValue(argv: readonly string[], parsed: Record<string, unknown>, flag: string, fallbackMs: number): number {
   const text = stringValue(argv, parsed, flag);
   if (text === undefined) return fallbackMs;
   let ms: number;
   try {
-    ms = parseDurationMs(text);
+    ms = parseGoDurationMs(text);
   } catch (error) {
     throw new UsageError(`--${flag}: ${(error as Error).message}`);
   }

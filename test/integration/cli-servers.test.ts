@@ -85,6 +85,10 @@ it('answers a bad broker or lookupd flag with status 2 and a message naming it',
   const badDuration = await project.run(['lookupd', '--inactive-producer-timeout', 'soon']);
   expect(badDuration.code).toBe(2);
   expect(badDuration.stderr).toContain('--inactive-producer-timeout');
+  // nsqd's flags are Go durations: a bare number is refused (it would be milliseconds otherwise).
+  const bareNumber = await project.run(['broker', '--msg-timeout', '5']);
+  expect(bareNumber.code).toBe(2);
+  expect(bareNumber.stderr.trim()).toBe('nsqworker: --msg-timeout: time: missing unit in duration "5" (a Go duration, such as 5s or 5ms)');
 });
 
 it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async () => {

@@ -241,6 +241,7 @@ describe.concurrent('nsqworker pub', () => {
       [['tail', '--topic', 't', '--nsqd-tcp-address', '127.0.0.1:1', '--lookupd-http-address', '127.0.0.1:2'], 'not both'],
       [['stats', '--topic', 't', '--nsqd-http-address', 'nowhere'], '--channel is required'],
       [['stats', '--topic', 't', '--channel', 'c', '--status-every', 'soon'], '--status-every: invalid duration'],
+      [['stats', '--topic', 't', '--channel', 'c', '--status-every', '1'], '--status-every: time: missing unit in duration "1"'],
       [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'unknown flag --bogus'],
     ];
     const runs = cases.map(([args]) => fx.cli(args));

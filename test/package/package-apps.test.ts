@@ -50,12 +50,16 @@ async function appSource(): Promise<string> {
     'const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress], retry: { attempts: 3, initialDelayMs: 10, maxDelayMs: 100 } });',
     "await producer.publish('app', 'one');",
     "await producer.publishMany('app', ['two', 'three']);",
+    // An object typed by an interface (no index signature) is a body too, sent as JSON.
+    'interface Signup { kind: string; userId: number }',
+    "const signup: Signup = { kind: 'signup', userId: 1 };",
+    "await producer.publish('app', signup);",
     'const received: string[] = [];',
     'let consumer: Consumer | undefined;',
     'await new Promise<void>((resolve) => {',
     "  consumer = new Consumer({ topic: 'app', channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 10 }, (message: Message) => {",
     '    received.push(message.text());',
-    '    if (received.length === 3) resolve();',
+    '    if (received.length === 4) resolve();',
     '  });',
     '  consumer.start();',
     '});',
@@ -106,7 +110,7 @@ describe('the packed package in an app', () => {
     expect(results).toEqual(checks.map(([tsc, config]) => `${tsc} -p ${config}: clean`));
     await project.exec(process.execPath, [TSC7, '-p', 'tsconfig.json']);
     const { stdout } = await project.exec(process.execPath, ['out/app.js', project.path('data')]);
-    expect(JSON.parse(stdout)).toEqual(['one', 'three', 'two']);
+    expect(JSON.parse(stdout)).toEqual(['one', 'three', 'two', '{"kind":"signup","userId":1}']);
   }, 120_000);
 
   it('is required by a CommonJS script and by a CommonJS TypeScript app (module nodenext) under plain node', async () => {
