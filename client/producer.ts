@@ -187,10 +187,13 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       return;
     }
     this.connecting = false;
-    // Nobody could be reached: fail what waited rather than keep it hanging.
-    const error = new NsqClientError(ClientErrorCode.ConnectionClosed, `no nsqd reachable (${addresses.join(', ')}): ${lastError?.message}`, {
-      cause: lastError,
-    });
+    // Nobody could be reached: fail what waited rather than keep it hanging. A refusal that another
+    // try would meet again (TLS that does not verify, AUTH refused or missing) is the error itself,
+    // with its code, as the README promises, and is not retried; a network failure is E_CONNECTION_CLOSED.
+    const error =
+      lastError !== undefined && (lastError instanceof NsqClientError || lastError instanceof ProtocolError) && !isRetryablePublishError(lastError)
+        ? lastError
+        : new NsqClientError(ClientErrorCode.ConnectionClosed, `no nsqd reachable (${addresses.join(', ')}): ${lastError?.message}`, { cause: lastError });
     for (const pending of this.unsent.drain()) pending.reject(error);
     this.checkIdle();
   }
