@@ -42,6 +42,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private closing = false;
   private closePromise: Promise<void> | undefined;
   private warnedBelowConnections = false;
+  protected override warnUnheardErrors = true;
 
   constructor(
     config: ConsumerConfig,

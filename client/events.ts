@@ -1,7 +1,8 @@
 /**
  * A small typed event emitter. Listeners cannot throw into the client: a throwing listener is
  * reported on `error` (or dropped when it was an `error` listener), and an `error` event with no
- * listener is dropped instead of crashing the process as Node's EventEmitter would.
+ * listener is dropped (the first one warned of, for a Consumer) instead of crashing the process as
+ * Node's EventEmitter would.
  */
 
 // An event map: event name → the listener's argument tuple.
@@ -12,6 +13,13 @@ type StoredListener = (...args: unknown[]) => void;
 
 export class TypedEmitter<Events extends EventMap & { error: [Error] }> {
   private readonly listeners = new Map<keyof Events, StoredListener[]>();
+  /**
+   * Set by a class whose errors reach nobody else (the Consumer's: a Producer's also reject its
+   * publishes): its first `error` with no listener becomes a process warning (stderr), so that a
+   * consumer that cannot connect is not silent. Later ones are dropped.
+   */
+  protected warnUnheardErrors = false;
+  private warnedUnheard = false;
 
   on<E extends keyof Events>(event: E, listener: Listener<Events[E]>): this {
     const list = this.listeners.get(event);
@@ -45,7 +53,14 @@ export class TypedEmitter<Events extends EventMap & { error: [Error] }> {
 
   emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
     const list = this.listeners.get(event);
-    if (list === undefined) return;
+    if (list === undefined) {
+      if (event === 'error' && this.warnUnheardErrors && !this.warnedUnheard) {
+        this.warnedUnheard = true;
+        const name = this.constructor.name;
+        process.emitWarning(`${name} error, and no 'error' listener (${name.toLowerCase()}.on('error', ...) to handle them; later ones are not shown): ${(args[0] as Error).message}`, 'NsqworkerWarning');
+      }
+      return;
+    }
     for (const listener of list) {
       try {
         listener(...(args as unknown[]));

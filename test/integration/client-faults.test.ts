@@ -93,6 +93,26 @@ describe('producer failover and reconnection', () => {
   });
 });
 
+describe('a consumer with no error listener', () => {
+  it('warns of its first error on the process instead of failing in silence', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'NsqworkerWarning') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      // Nothing listens on port 1: every connect fails, and is retried.
+      const consumer = track(new Consumer({ topic: uniqueTopic(), channel: 'c', nsqdTcpAddresses: ['127.0.0.1:1'], reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 20 }, () => {}));
+      consumer.start();
+      await waitFor(() => warnings.length > 0, 'a warning');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^Consumer error, and no 'error' listener \(consumer\.on\('error', \.\.\.\) to handle them; later ones are not shown\): /);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('consumer reconnection and faults', () => {
   it('reconnects after a broker restart on the same port and data path, RDY restored', async () => {
     const broker = await pool.start();
