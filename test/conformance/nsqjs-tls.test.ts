@@ -187,6 +187,7 @@ describe('nsqjs with AUTH', () => {
     await roundTrip(b, { authSecret: 'let-me-in' });
     expect(auth.requests[0]).toEqual({
       path: '/auth',
+      query: 'common_name=&remote_ip=127.0.0.1&secret=let-me-in&tls=false',
       params: { remote_ip: '127.0.0.1', tls: 'false', secret: 'let-me-in', common_name: '' },
       accept: 'application/vnd.nsq; version=1.0',
     });
