@@ -89,7 +89,6 @@ export async function startLookupd(input: LookupdOptionsInput = {}): Promise<Loo
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
   });
-  tcp.on('error', (error) => logger.error({ err: error }, 'TCP listener error'));
 
   let tcpInfo: AddressInfo;
   let httpInfo: AddressInfo;
@@ -100,6 +99,8 @@ export async function startLookupd(input: LookupdOptionsInput = {}): Promise<Loo
     await Promise.all([closeServer(tcp), closeServer(http)]);
     throw error;
   }
+  // After the listens: a port in use is the rejection above, not also a logged stack.
+  tcp.on('error', (error) => logger.error({ err: error }, 'TCP listener error'));
   http.on('error', (error) => logger.error({ err: error }, 'HTTP listener error'));
 
   // Keys sorted, as Go marshals a map.

@@ -8,8 +8,11 @@ import type { Logger } from 'pino';
 
 const positive = z.number().int().min(1);
 
+/** Where the console listens unless told otherwise: loopback, where nsqadmin takes every interface. */
+export const DEFAULT_CONSOLE_ADDRESS = '127.0.0.1:4171';
+
 export const ConsoleOptionsSchema = z.object({
-  httpAddress: z.string().default('127.0.0.1:4171'),
+  httpAddress: z.string().default(DEFAULT_CONSOLE_ADDRESS),
   /** The URL prefix the console is served under, behind a reverse proxy (`/`, or `/nsq/`). */
   basePath: z.string().default('/'),
   nsqdHttpAddresses: z.array(z.string()).default([]),

@@ -1,9 +1,10 @@
 /** `nsqworker admin` (alias `nsqadmin`): the web console, with nsqadmin's flag names. */
 import type { CAC } from 'cac';
-import { CONSOLE_FLAGS } from '../../console/server/options.ts';
+import { CONSOLE_FLAGS, DEFAULT_CONSOLE_ADDRESS } from '../../console/server/options.ts';
 import { addFlags, optionsFromFlags } from '../config/flags.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
+import { listenOrExplain } from '../ops/address-in-use.ts';
 
 export function registerAdminCommand(cli: CAC): void {
   addFlags(cli.command('admin', 'Run the web console for nsqd and nsqlookupd (nsqadmin\'s flags)').alias('nsqadmin'), CONSOLE_FLAGS)
@@ -18,7 +19,10 @@ export function registerAdminCommand(cli: CAC): void {
       // The console logs its URL when it listens.
       // Loaded here, not with the command line: a worker's process never needs the console.
       const { startConsole } = await import('../../console/server/server.ts');
-      const handle = await startConsole({ ...options, readOnly: flags.readOnly === true, httpClientTlsInsecureSkipVerify: flags.httpClientTlsInsecureSkipVerify === true, logger });
+      const listen = [{ flag: '--http-address', address: String(options.httpAddress ?? DEFAULT_CONSOLE_ADDRESS) }];
+      const handle = await listenOrExplain(listen, () =>
+        startConsole({ ...options, readOnly: flags.readOnly === true, httpClientTlsInsecureSkipVerify: flags.httpClientTlsInsecureSkipVerify === true, logger }),
+      );
       if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
         logger.warn('no --nsqd-http-address or --lookupd-http-address: the console has nothing to show');
       }

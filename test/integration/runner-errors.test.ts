@@ -175,16 +175,20 @@ describe('a port held by another program is one line naming the flag and address
     results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
   });
 
-  it('for broker, lookupd and dev', async () => {
+  it('for broker, lookupd, admin and dev', async () => {
     const p = await project();
     const taken = await holdPort();
     const results = await Promise.all([
       p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd4'], {}, SLOW),
       p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', taken], {}, SLOW),
+      p.run(['lookupd', '--tcp-address', taken, '--http-address', '127.0.0.1:0'], {}, SLOW),
+      p.run(['admin', '--http-address', taken, '--nsqd-http-address', '127.0.0.1:1'], {}, SLOW),
       p.run(['dev', '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd5'], {}, SLOW),
     ]);
-    const flags = ['--tcp-address', '--http-address', '--broker-tcp-address'];
+    const flags = ['--tcp-address', '--http-address', '--tcp-address', '--http-address', '--broker-tcp-address'];
     results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
+    // Nor a logged stack beside it.
+    for (const result of results) expect(result.stdout).not.toContain('listener error');
   });
 
   it('before the data path is touched: no state restored, rewritten or created', async () => {
