@@ -38,7 +38,7 @@ function send(url: URL, request: NsqHttpRequest): Promise<NsqHttpResponse> {
   const maxBytes = request.maxAnswerBytes ?? 16 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...tls }) : httpRequest(url, options);
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => reject(notHttpHint(error, url)));
     req.on('response', (res: IncomingMessage) => {
       const pieces: Buffer[] = [];
       let length = 0;
@@ -52,6 +52,15 @@ function send(url: URL, request: NsqHttpRequest): Promise<NsqHttpResponse> {
     });
     req.end(request.body);
   });
+}
+
+/**
+ * An answer that is not HTTP at all is most often nsqd's or lookupd's TCP port given for its HTTP one
+ * (nsqd answers `"GET /stats"` with E_BAD_PROTOCOL): Node's "Parse Error: Expected HTTP/" then says so.
+ */
+function notHttpHint(error: NodeJS.ErrnoException, url: URL): Error {
+  if (typeof error.code !== 'string' || !error.code.startsWith('HPE_')) return error;
+  return new Error(`${url.host} answered with something other than HTTP (${error.message}): is it an nsqd or lookupd TCP port? Give the HTTP one (nsqd's is 4151 by default, lookupd's 4161)`, { cause: error });
 }
 
 /** The https port of nsqd's TLS_REQUIRED answer, or undefined for any other answer. */

@@ -228,6 +228,11 @@ describe.concurrent('nsqworker pub', () => {
     expect(refused.stderr).toContain(`(0 messages published to ${topic})`);
     expect(await unreachable.exitCode()).toBe(1);
     expect(unreachable.stderr).toMatch(/nsqworker pub: .*no nsqd reachable/);
+    // The TCP port given for the HTTP one: said so, not only Node's parser error.
+    const tcpForHttp = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.tcpAddress, '--count-of-polls', '1']);
+    expect(await tcpForHttp.exitCode()).toBe(1);
+    expect(tcpForHttp.stderr).toContain(`${broker.tcpAddress} answered with something other than HTTP`);
+    expect(tcpForHttp.stderr).toContain('is it an nsqd or lookupd TCP port?');
   });
 
   it('exits 2 on bad flags, naming the flag, before touching the network', async ({ task }) => {
