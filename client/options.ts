@@ -8,6 +8,7 @@ import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { PublishRetrySchema } from './publish-retry.ts';
 import { CLIENT_VERSION } from './version.ts';
+import type { ConsumerOptionsInput, ProducerOptionsInput, TlsOptionsInput } from './options-input.ts';
 import { hostname } from 'node:os';
 
 const int = z.number().int();
@@ -103,7 +104,6 @@ export const ConsumerOptionsSchema = z
   })
   .refine(notBothCompressions, BOTH_COMPRESSIONS);
 
-export type ConsumerOptionsInput = z.input<typeof ConsumerOptionsSchema>;
 export type ConsumerOptions = z.output<typeof ConsumerOptionsSchema>;
 
 export const ProducerOptionsSchema = z.object({
@@ -118,8 +118,20 @@ export const ProducerOptionsSchema = z.object({
   ),
 }).refine(notBothCompressions, BOTH_COMPRESSIONS);
 
-export type ProducerOptionsInput = z.input<typeof ProducerOptionsSchema>;
 export type ProducerOptions = z.output<typeof ProducerOptionsSchema>;
+
+export type { ConnectionOptionsInput, ConsumerOptionsInput, ProducerOptionsInput, TlsOptionsInput } from './options-input.ts';
+
+/** True when A and B accept exactly the same values and name the same fields. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
+// The documented interfaces are the schemas' inputs, field for field: a change to one that the other
+// misses fails the type check here.
+const inputsMatch: [
+  Same<ConsumerOptionsInput, z.input<typeof ConsumerOptionsSchema>>,
+  Same<ProducerOptionsInput, z.input<typeof ProducerOptionsSchema>>,
+  Same<TlsOptionsInput, z.input<typeof TlsOptionsSchema>>,
+] = [true, true, true];
+void inputsMatch;
 
 /** Validates options, throwing {@link NsqClientError} `E_INVALID_OPTIONS` with every problem listed. */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
