@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 // zod/mini, as in broker/nsqd/options.ts: the bundled server carries only the functions it uses.
 import * as z from 'zod/mini';
+import '../../protocol/zod-english.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 import { LookupdError, LookupdErrorCode } from './errors.ts';

@@ -9,7 +9,9 @@ import { crc32 } from 'node:zlib';
 // zod/mini: its functions are bundled one by one (scripts/bundle.mjs), where the chained
 // API would bring all of zod into the broker's idle footprint.
 import * as z from 'zod/mini';
+import '../../protocol/zod-english.ts';
 import type { Logger } from 'pino';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { TLS_AND_AUTH_OPTIONS, TLS_REQUIRED_NUMBER, TLS_VERSIONS, type TlsMinVersion, type TlsRequired } from './tls-options.ts';
 
 /** nsqd's default node id: crc32(md5(hostname)) % 1024. */
@@ -23,7 +25,7 @@ const int = (min: number, fallback: number | (() => number), max?: number) =>
   z._default(max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max)), fallback);
 const text = (fallback: string | (() => string)) => z._default(z.string(), fallback);
 
-export const BrokerOptionsSchema = z.object({
+export const BrokerOptionsSchema = z.strictObject({
   tcpAddress: text('0.0.0.0:4150'),
   httpAddress: text('0.0.0.0:4151'),
   broadcastAddress: text(() => hostname()),
@@ -57,6 +59,23 @@ export const BrokerOptionsSchema = z.object({
 
 export type BrokerOptionsInput = z.input<typeof BrokerOptionsSchema>;
 export type BrokerOptions = z.output<typeof BrokerOptionsSchema>;
+
+/** startBroker's options failed validation: a bad value, or a key it does not know (`msgTimeout` for `msgTimeoutMs`). */
+export class BrokerOptionsError extends CodedError<'E_BROKER_INVALID_OPTIONS'> {
+  override readonly name = 'BrokerOptionsError';
+}
+
+/**
+ * Validates `startBroker`'s options and fills nsqd's defaults. Throws {@link BrokerOptionsError}
+ * `E_BROKER_INVALID_OPTIONS` naming each problem (`memQueueSize: Too small: expected number to be >=0`,
+ * `Unrecognized key: "msgTimeout"`).
+ */
+export function resolveBrokerOptions(input: BrokerOptionsInput): BrokerOptions {
+  const parsed = BrokerOptionsSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join('.')}: ${issue.message}`));
+  throw new BrokerOptionsError('E_BROKER_INVALID_OPTIONS', `invalid broker options: ${problems.join('; ')}`, { cause: parsed.error });
+}
 
 /** `switch`: a flag that may stand alone (`--snappy` is true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
 export type FlagKind = 'string' | 'int' | 'duration' | 'list' | 'switch';

@@ -14,7 +14,7 @@ import { createHttpServer, httpHandler } from './http-api.ts';
 import { createHttpsServer, plainHttpHandler } from './https-server.ts';
 import { buildBrokerTls, effectiveOptions } from './tls-context.ts';
 import { Nsqd } from './nsqd.ts';
-import { BrokerOptionsSchema, NSQD_VERSION, type BrokerOptionsInput } from './options.ts';
+import { NSQD_VERSION, resolveBrokerOptions, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
 import { lockDataPath } from './data-lock.ts';
 import { watchFdLimit } from './fd-limit.ts';
@@ -57,7 +57,7 @@ function whenReady(ready: { done: boolean; promise: Promise<void> }, handler: Re
 }
 
 export async function startBroker(input: BrokerOptionsInput = {}): Promise<BrokerHandle> {
-  const options = effectiveOptions(BrokerOptionsSchema.parse(input));
+  const options = effectiveOptions(resolveBrokerOptions(input));
   const tls = buildBrokerTls(options);
   const logger = options.logger ?? pino({ level: 'silent' });
   const nsqd = new Nsqd(options, logger);

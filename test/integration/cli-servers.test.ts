@@ -82,6 +82,10 @@ it('answers a bad broker or lookupd flag with status 2 and a message naming it',
   const badInt = await project.run(['broker', '--mem-queue-size', 'lots']);
   expect(badInt.code).toBe(2);
   expect(badInt.stderr).toContain('--mem-queue-size');
+  // What is wrong and what is good, not zod/mini's bare "Invalid input".
+  const negative = await project.run(['broker', '--mem-queue-size=-5']);
+  expect(negative.code).toBe(2);
+  expect(negative.stderr.trim()).toBe('nsqworker: --mem-queue-size -5: Too small: expected number to be >=0');
   const badDuration = await project.run(['lookupd', '--inactive-producer-timeout', 'soon']);
   expect(badDuration.code).toBe(2);
   expect(badDuration.stderr).toContain('--inactive-producer-timeout');
