@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { parseMpubRanges, MpubFormatError } from '../../protocol/commands.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { HttpError, parseBoolParam, parseQuery, readBody, sendError, sendJson, sendText } from '../http-v1.ts';
+import { answerUnrouted, decideRoute, type RouteKey } from '../http-routing.ts';
 import type { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
 import { TopicExitingError } from './topic.ts';
@@ -31,7 +32,8 @@ interface QueryParams {
   get(name: string): string | null;
 }
 
-type Handler = (ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams) => Promise<void> | void;
+/** `param`: the `:opt` of `/config/:opt`. */
+type Handler = (ctx: HttpContext, req: IncomingMessage, res: ServerResponse, query: QueryParams, param: string | undefined) => Promise<void> | void;
 
 /**
  * nsqd parses the query with Go's url.ParseQuery when a handler first needs a parameter, and answers
@@ -50,13 +52,12 @@ class GoQueryParams implements QueryParams {
   }
 }
 
-interface Route {
-  methods: readonly string[];
+interface Route extends RouteKey {
   handler: Handler;
 }
 
-const GET = ['GET', 'HEAD'];
-const POST = ['POST'];
+const GET = 'GET';
+const POST = 'POST';
 
 function topicParam(query: QueryParams, invalidText = 'INVALID_TOPIC'): string {
   const topic = query.get('topic');
@@ -206,49 +207,51 @@ async function metrics(ctx: HttpContext, _req: IncomingMessage, res: ServerRespo
   res.end(body);
 }
 
-const routes = new Map<string, Route>([
-  ['/ping', { methods: GET, handler: (ctx, _req, res) => {
+const routes: readonly Route[] = [
+  { method: GET, path: '/ping', handler: (ctx, _req, res) => {
     const healthy = ctx.nsqd.health === 'OK';
     sendText(res, ctx.nsqd.health, healthy ? 200 : 500, false);
-  } }],
-  ['/info', { methods: GET, handler: info }],
-  ['/pub', { methods: POST, handler: publishOne }],
-  ['/mpub', { methods: POST, handler: publishMany }],
-  ['/stats', { methods: GET, handler: stats }],
-  ['/metrics', { methods: GET, handler: metrics }],
-  ['/topic/create', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: GET, path: '/info', handler: info },
+  { method: POST, path: '/pub', handler: publishOne },
+  { method: POST, path: '/mpub', handler: publishMany },
+  { method: GET, path: '/stats', handler: stats },
+  { method: GET, path: '/metrics', handler: metrics },
+  { method: POST, path: '/topic/create', handler: (ctx, _req, res, query) => {
     ctx.nsqd.getOrCreateTopic(topicParam(query));
     ok(res);
-  } }],
-  ['/topic/delete', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: POST, path: '/topic/delete', handler: (ctx, _req, res, query) => {
     const name = query.get('topic');
     if (name === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
     if (!ctx.nsqd.deleteTopic(name)) throw new HttpError(404, 'TOPIC_NOT_FOUND');
     ok(res);
-  } }],
-  ['/topic/empty', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: POST, path: '/topic/empty', handler: (ctx, _req, res, query) => {
     existingTopic(ctx, topicParam(query)).backlog.empty();
     ok(res);
-  } }],
-  ['/topic/pause', { methods: POST, handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, true) }],
-  ['/topic/unpause', { methods: POST, handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, false) }],
-  ['/channel/create', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: POST, path: '/topic/pause', handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, true) },
+  { method: POST, path: '/topic/unpause', handler: (ctx, _req, res, query) => setTopicPaused(ctx, res, query, false) },
+  { method: POST, path: '/channel/create', handler: (ctx, _req, res, query) => {
     const { topic, channel } = topicAndChannel(query);
     existingTopic(ctx, topic).getOrCreateChannel(channel);
     ok(res);
-  } }],
-  ['/channel/delete', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: POST, path: '/channel/delete', handler: (ctx, _req, res, query) => {
     const { topic, channel } = existingChannel(ctx, query);
     topic.deleteChannel(channel.name);
     ok(res);
-  } }],
-  ['/channel/empty', { methods: POST, handler: (ctx, _req, res, query) => {
+  } },
+  { method: POST, path: '/channel/empty', handler: (ctx, _req, res, query) => {
     existingChannel(ctx, query).channel.empty();
     ok(res);
-  } }],
-  ['/channel/pause', { methods: POST, handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, true) }],
-  ['/channel/unpause', { methods: POST, handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, false) }],
-]);
+  } },
+  { method: POST, path: '/channel/pause', handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, true) },
+  { method: POST, path: '/channel/unpause', handler: (ctx, _req, res, query) => setChannelPaused(ctx, res, query, false) },
+  { method: GET, path: '/config/:opt', handler: (ctx, req, res, _query, opt) => configValue(ctx.nsqd, req, res, opt!) },
+  { method: 'PUT', path: '/config/:opt', handler: (ctx, req, res, _query, opt) => configValue(ctx.nsqd, req, res, opt!) },
+];
 
 function setTopicPaused(ctx: HttpContext, res: ServerResponse, query: QueryParams, paused: boolean): void {
   const name = query.get('topic');
@@ -269,18 +272,10 @@ function setChannelPaused(ctx: HttpContext, res: ServerResponse, query: QueryPar
 }
 
 async function route(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', 'http://nsqd');
-  } catch {
-    throw new HttpError(400, 'INVALID_REQUEST');
-  }
-  const path = url.pathname;
-  if (path.startsWith('/config/')) return configValue(ctx.nsqd, req, res, path.slice('/config/'.length));
-  const found = routes.get(path);
-  if (found === undefined) throw new HttpError(404, 'NOT_FOUND');
-  if (!found.methods.includes(req.method ?? '')) throw new HttpError(405, 'METHOD_NOT_ALLOWED');
-  await found.handler(ctx, req, res, new GoQueryParams(url.search.slice(1)));
+  const method = req.method ?? 'GET';
+  const decision = decideRoute(routes, method, req.url ?? '/');
+  if (decision.kind !== 'match') return answerUnrouted(res, method, decision);
+  await decision.route.handler(ctx, req, res, new GoQueryParams(decision.rawQuery), decision.param);
 }
 
 /** The API's request handler, shared by the HTTP and HTTPS listeners. */

@@ -29,8 +29,8 @@ function configName(flag: BrokerFlag): string {
 const FLAGS_BY_CONFIG_NAME = new Map(BROKER_FLAGS.map((flag) => [configName(flag), flag]));
 
 export async function configValue(nsqd: Nsqd, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  // The router sends GET and PUT here only (GET /config/:opt and PUT /config/:opt, nsqd/http.go).
   if (req.method === 'PUT') return putConfig(nsqd, req, res, name);
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED');
   if (name === 'log_level') return sendJson(res, nsqdLogLevel(nsqd.logger.level));
   const flag = FLAGS_BY_CONFIG_NAME.get(name);
   if (flag === undefined) throw new HttpError(400, 'INVALID_OPTION');

@@ -856,4 +856,29 @@ describe('routing', () => {
     await expectError(httpRequest(broker.httpAddress, 'DELETE', '/info'), 405, 'METHOD_NOT_ALLOWED');
     await expectError(get(broker, '/channel/pause?topic=a&channel=b'), 405, 'METHOD_NOT_ALLOWED');
   });
+
+  it("routes as nsqd's httprouter does: Allow, OPTIONS, HEAD, redirects, /config/:opt's one segment", async () => {
+    const broker = await fixture.start();
+    const call = (method: string, path: string): Promise<HttpResponse> => httpRequest(broker.httpAddress, method, path);
+    // A wrong method names the right ones; OPTIONS answers them.
+    const wrong = await call('POST', '/stats');
+    expect({ status: wrong.status, allow: wrong.headers.allow }).toEqual({ status: 405, allow: 'GET, OPTIONS' });
+    const options = await call('OPTIONS', '/pub');
+    expect({ status: options.status, allow: options.headers.allow }).toEqual({ status: 200, allow: 'OPTIONS, POST' });
+    // HEAD is a method of its own: no GET route answers it.
+    const head = await call('HEAD', '/ping');
+    expect({ status: head.status, allow: head.headers.allow }).toEqual({ status: 405, allow: 'GET, OPTIONS' });
+    // A trailing slash or other letter case redirects: 301 for GET, 307 otherwise, the query kept.
+    const slash = await call('GET', '/stats/?format=json');
+    expect({ status: slash.status, location: slash.headers.location }).toEqual({ status: 301, location: '/stats?format=json' });
+    const upper = await call('GET', '/Stats');
+    expect({ status: upper.status, location: upper.headers.location }).toEqual({ status: 301, location: '/stats' });
+    const postSlash = await call('POST', '/pub/?topic=t');
+    expect({ status: postSlash.status, location: postSlash.headers.location }).toEqual({ status: 307, location: '/pub?topic=t' });
+    // /config/:opt takes one non-empty segment; anything else is not found.
+    await expectError(get(broker, '/config/'), 404, 'NOT_FOUND');
+    await expectError(get(broker, '/config/a/b'), 404, 'NOT_FOUND');
+    const config = await call('GET', '/Config/msg_timeout');
+    expect({ status: config.status, location: config.headers.location }).toEqual({ status: 301, location: '/config/msg_timeout' });
+  });
 });
