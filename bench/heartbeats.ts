@@ -17,7 +17,7 @@ import { ClientConnection } from '../broker/nsqd/client-connection.ts';
 import { HeartbeatWheel } from '../broker/nsqd/heartbeats.ts';
 import { Nsqd } from '../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../broker/nsqd/options.ts';
-import { handleCommand } from '../broker/nsqd/protocol-v2.ts';
+import { PROTOCOL_V2 } from '../broker/nsqd/protocol-v2.ts';
 import { NOP, encodeIdentify } from '../protocol/commands.ts';
 import type { Row } from './broker.ts';
 
@@ -75,7 +75,7 @@ export async function heartbeatBenchmarks(): Promise<Row[]> {
   const clients: ClientConnection[] = [];
   for (let i = 0; i < CONNS; i++) {
     const socket = new AnsweringSocket();
-    clients.push(new ClientConnection(socket as unknown as Socket, nsqd, handleCommand, () => {}, wheel));
+    clients.push(new ClientConnection(socket as unknown as Socket, nsqd, PROTOCOL_V2, () => {}, wheel));
     socket.emit('data', identify);
     // Connections arrive over a second, so their heartbeats are spread as a real broker's are.
     if (i % Math.ceil(CONNS / 50) === 0) await sleep(20);

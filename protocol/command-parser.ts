@@ -48,6 +48,8 @@ export interface CommandParserOptions {
    * broker allocated per message delivered. Default false: a fresh command each time.
    */
   reuseFinCommand?: boolean;
+  /** A body command's line, before its body is read (nsqd checks the line first); false stops parsing. */
+  onBodyLine?: (command: Command) => boolean;
 }
 
 export class LineTooLongError extends Error {
@@ -107,7 +109,6 @@ export class CommandParser {
   stop(): void {
     this.state = ParseState.Stopped;
   }
-
   get stopped(): boolean {
     return this.state === ParseState.Stopped;
   }
@@ -259,6 +260,7 @@ export class CommandParser {
     const name = params[0] ?? '';
     const command: Command = { name, params, bodySize: -1, body: undefined };
     if (this.options.bodyLimits.has(name)) {
+      if (this.options.onBodyLine?.(command) === false) return void (this.state = ParseState.Stopped);
       this.command = command;
       this.state = ParseState.BodySize;
     } else {

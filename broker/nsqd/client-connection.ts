@@ -31,10 +31,14 @@ export const ClientState = {
 export type ClientState = (typeof ClientState)[keyof typeof ClientState];
 
 /**
- * What runs each command a client sends (protocol-v2.ts's `handleCommand`). Passed in by the server
- * so that the connection, which the protocol drives, does not import the protocol back.
+ * What carries out a client's commands (protocol-v2.ts): `execute` runs one, `checkBodyLine` makes
+ * nsqd's checks of a body command's line before its body is read. Passed in by the server, so that
+ * the connection, which the protocol drives, does not import the protocol back.
  */
-export type CommandHandler = (client: ClientConnection, command: Command) => Promise<void> | void;
+export interface CommandProtocol {
+  execute(client: ClientConnection, command: Command): Promise<void> | void;
+  checkBodyLine(client: ClientConnection, command: Command): void;
+}
 
 /** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
 const SOCKET_BACKLOG_LIMIT = 1 << 20;
@@ -74,7 +78,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   upgrading = false;
   private parser: CommandParser;
   private readonly sequencer = new CommandSequencer({
-    execute: (command) => this.handleCommand(this, command),
+    execute: (command) => this.protocol.execute(this, command),
     answerError: (error) => this.answerError(error),
     pauseInput: () => this.transport.pauseInput('command'),
     resumeInput: () => this.transport.resumeInput('command'),
@@ -83,10 +87,8 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   });
   private heartbeat: HeartbeatEntry | undefined;
   /**
-   * Wall-clock ms of the last read that completed a command: the read deadline is two heartbeat
-   * intervals later. nsqd sets its deadline before reading each command, body included
-   * (protocolV2.IOLoop), so bytes that complete nothing (a line dripped a byte at a time) do not
-   * hold the connection open.
+   * Wall-clock ms of the last read that completed a command; the read deadline is two heartbeat intervals
+   * later, set per command as nsqd's (protocolV2.IOLoop): bytes completing nothing do not hold it off.
    */
   lastReadAtMs = Date.now();
   /** Commands read so far: tells whether a read completed one. */
@@ -108,7 +110,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   constructor(
     readonly socket: Socket,
     readonly nsqd: Nsqd,
-    private readonly handleCommand: CommandHandler,
+    private readonly protocol: CommandProtocol,
     private readonly onClose: (client: ClientConnection) => void,
     private readonly heartbeats: HeartbeatWheel,
   ) {
@@ -141,10 +143,12 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   }
 
   private newParser(): CommandParser {
-    return commandParserFor(this.nsqd.options, (command) => {
+    const onCommand = (command: Command): boolean => {
       this.commandsRead++;
       return this.sequencer.accept(command);
-    });
+    };
+    const checkBodyLine = (command: Command): void => this.protocol.checkBodyLine(this, command);
+    return commandParserFor(this.nsqd.options, onCommand, (command) => this.sequencer.checkLine(command, checkBodyLine));
   }
 
   /**
@@ -230,7 +234,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
     const truncated = this.parser.stopped ? undefined : this.parser.endOfStream();
     if (truncated !== undefined) {
       try {
-        this.handleCommand(this, truncated);
+        this.protocol.execute(this, truncated);
       } catch (error) {
         this.answerError(error);
       }

@@ -5,8 +5,15 @@
 import { CommandParser, type Command } from '../../protocol/command-parser.ts';
 import type { BrokerOptions } from './options.ts';
 
-/** `onCommand` gets each command read, and returns whether parsing goes on. */
-export function commandParserFor(options: Pick<BrokerOptions, 'maxMsgSize' | 'maxBodySize'>, onCommand: (command: Command) => boolean): CommandParser {
+/**
+ * `onCommand` gets each command read, `onBodyLine` each body command's line before its body; each
+ * returns whether parsing goes on.
+ */
+export function commandParserFor(
+  options: Pick<BrokerOptions, 'maxMsgSize' | 'maxBodySize'>,
+  onCommand: (command: Command) => boolean,
+  onBodyLine: (command: Command) => boolean,
+): CommandParser {
   const { maxMsgSize, maxBodySize } = options;
   return new CommandParser(
     {
@@ -19,6 +26,7 @@ export function commandParserFor(options: Pick<BrokerOptions, 'maxMsgSize' | 'ma
       ]),
       // The connection's sequencer copies the commands it queues.
       reuseFinCommand: true,
+      onBodyLine,
     },
     onCommand,
   );

@@ -24,6 +24,21 @@ export class CommandSequencer {
 
   constructor(private readonly connection: SequencedConnection) {}
 
+  /**
+   * Makes `check` (nsqd's checks of a body command's line, before its body) when no command waits
+   * before this one, answering what it throws; a line read behind a waiting command is checked with
+   * its body instead, as nsqd answers in order. Returns whether parsing goes on.
+   */
+  checkLine(command: Command, check: (command: Command) => void): boolean {
+    if (this.waiting !== undefined) return true;
+    try {
+      check(command);
+      return true;
+    } catch (error) {
+      return this.connection.answerError(error);
+    }
+  }
+
   /** The parser's callback: runs the command now, or queues it behind a running one. Returns whether parsing goes on. */
   accept(command: Command): boolean {
     if (this.waiting === undefined) return this.run(command);

@@ -7,13 +7,13 @@ import type { Command } from '../../protocol/command-parser.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { MESSAGE_ID_LENGTH } from '../../protocol/message.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { ClientState, type ClientConnection } from './client-connection.ts';
+import { ClientState, type ClientConnection, type CommandProtocol } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
 import { identifyResponse, negotiate, negotiateFeatures, parseIdentifyBody } from './identify.ts';
 import { authenticate, checkAuth } from './auth-commands.ts';
 import { hasUpgrade, upgradeClient } from './tls-upgrade.ts';
 import { parseBase10, durationNs } from './base10.ts';
-import { COMMAND_BODY, publish, publishDeferred, publishMany, requireBody } from './publish-commands.ts';
+import { COMMAND_BODY, dpubLine, mpubLine, publish, publishDeferred, publishMany, pubLine, requireBody } from './publish-commands.ts';
 
 const invalid = (description: string): ProtocolError => new ProtocolError(ErrorCode.Invalid, description);
 
@@ -22,10 +22,7 @@ const invalid = (description: string): ProtocolError => new ProtocolError(ErrorC
  * fetched again, a stream upgrade); the connection reads nothing else until it settles.
  */
 export function handleCommand(client: ClientConnection, command: Command): Promise<void> | void {
-  // nsqd's enforceTLSPolicy: before the TLS upgrade, only IDENTIFY is allowed when TLS is required.
-  if (command.name !== 'IDENTIFY' && client.nsqd.options.tlsRequired !== 'false' && !client.transport.tls) {
-    throw invalid(`cannot ${command.name} in current state (TLS required)`);
-  }
+  enforceTlsPolicy(client, command.name);
   switch (command.name) {
     case 'FIN':
       return finish(client, command.params);
@@ -56,8 +53,39 @@ export function handleCommand(client: ClientConnection, command: Command): Promi
   }
 }
 
-function identify(client: ClientConnection, command: Command): Promise<void> | void {
+/**
+ * nsqd's checks of a body command's line, made before it reads the size and body (the TLS policy, the
+ * state, the parameters): a bad line is answered at once, not once a body that may never come has
+ * arrived. The same checks run again with the body, in handleCommand.
+ */
+export function checkBodyLine(client: ClientConnection, command: Command): void {
+  enforceTlsPolicy(client, command.name);
+  const { params } = command;
+  if (command.name === 'PUB') pubLine(params);
+  else if (command.name === 'MPUB') mpubLine(params);
+  else if (command.name === 'DPUB') dpubLine(params, client.nsqd.options.maxReqTimeoutMs);
+  else if (command.name === 'IDENTIFY') identifyLine(client);
+  else if (command.name === 'AUTH') authLine(client, params);
+}
+
+/** nsqd's enforceTLSPolicy: before the TLS upgrade, only IDENTIFY is allowed when TLS is required. */
+function enforceTlsPolicy(client: ClientConnection, name: string): void {
+  if (name !== 'IDENTIFY' && client.nsqd.options.tlsRequired !== 'false' && !client.transport.tls) {
+    throw invalid(`cannot ${name} in current state (TLS required)`);
+  }
+}
+
+function identifyLine(client: ClientConnection): void {
   if (client.state !== ClientState.Init) throw invalid('cannot IDENTIFY in current state');
+}
+
+function authLine(client: ClientConnection, params: readonly string[]): void {
+  if (client.state !== ClientState.Init) throw invalid('cannot AUTH in current state');
+  if (params.length !== 1) throw invalid('AUTH invalid number of parameters');
+}
+
+function identify(client: ClientConnection, command: Command): Promise<void> | void {
+  identifyLine(client);
   const body = requireBody(command, 'IDENTIFY', client.nsqd.options.maxBodySize, COMMAND_BODY);
   const request = parseIdentifyBody(body);
   const options = client.nsqd.options;
@@ -70,8 +98,7 @@ function identify(client: ClientConnection, command: Command): Promise<void> | v
 }
 
 function auth(client: ClientConnection, command: Command): Promise<void> {
-  if (client.state !== ClientState.Init) throw invalid('cannot AUTH in current state');
-  if (command.params.length !== 1) throw invalid('AUTH invalid number of parameters');
+  authLine(client, command.params);
   return authenticate(client, requireBody(command, 'AUTH', client.nsqd.options.maxBodySize, COMMAND_BODY));
 }
 
@@ -160,3 +187,6 @@ function startClose(client: ClientConnection): void {
   client.state = ClientState.Closing;
   client.sendResponse('CLOSE_WAIT');
 }
+
+/** Protocol V2 as a client connection runs it. */
+export const PROTOCOL_V2: CommandProtocol = { execute: handleCommand, checkBodyLine };

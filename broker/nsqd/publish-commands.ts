@@ -62,11 +62,38 @@ function putFailed(code: string, command: string, error: unknown): ProtocolError
   return new ProtocolError(code, `${command} failed ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-export function publish(client: ClientConnection, command: Command): Promise<void> | void {
-  const { params } = command;
+/** PUB's checks before its body: returns the topic name. */
+export function pubLine(params: readonly string[]): string {
   if (params.length < 2) throw invalid('PUB insufficient number of parameters');
+  checkTopicName(params[1]!, 'PUB');
+  return params[1]!;
+}
+
+/** MPUB's checks before its body (its auth check aside): returns the topic name. */
+export function mpubLine(params: readonly string[]): string {
+  if (params.length < 2) throw invalid('MPUB insufficient number of parameters');
+  // nsqd really does put the code twice in this one description.
+  checkTopicName(params[1]!, `${ErrorCode.BadTopic} MPUB`);
+  return params[1]!;
+}
+
+/** DPUB's checks before its body: the topic name and the delay, ms. */
+export function dpubLine(params: readonly string[], maxReqTimeoutMs: number): { topicName: string; delay: number } {
+  if (params.length < 3) throw invalid('DPUB insufficient number of parameters');
   const topicName = params[1]!;
-  checkTopicName(topicName, 'PUB');
+  checkTopicName(topicName, 'DPUB');
+  const parsedDelay = parseBase10(params[2]!);
+  if (parsedDelay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
+  const outOfRange =
+    typeof parsedDelay === 'number'
+      ? parsedDelay > maxReqTimeoutMs
+      : durationNs(parsedDelay) < 0n || durationNs(parsedDelay) > BigInt(maxReqTimeoutMs) * 1_000_000n;
+  if (outOfRange) throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
+  return { topicName, delay: Number(parsedDelay) };
+}
+
+export function publish(client: ClientConnection, command: Command): Promise<void> | void {
+  const topicName = pubLine(command.params);
   const body = requireBody(command, 'PUB', client.nsqd.options.maxMsgSize, MESSAGE_BODY);
   // With auth off (or a grant still valid) this is one call: no closure per message.
   const pending = checkAuth(client, 'PUB', topicName, '');
@@ -87,11 +114,7 @@ function publishOne(client: ClientConnection, topicName: string, body: Buffer): 
 }
 
 export function publishMany(client: ClientConnection, command: Command): Promise<void> | void {
-  const { params } = command;
-  if (params.length < 2) throw invalid('MPUB insufficient number of parameters');
-  const topicName = params[1]!;
-  // nsqd really does put the code twice in this one description.
-  checkTopicName(topicName, `${ErrorCode.BadTopic} MPUB`);
+  const topicName = mpubLine(command.params);
   // MPUB checks auth before it reads the body (PUB and DPUB after).
   const pending = checkAuth(client, 'MPUB', topicName, '');
   if (pending === undefined) return publishBatch(client, command, topicName);
@@ -122,19 +145,8 @@ function publishBatch(client: ClientConnection, command: Command, topicName: str
 }
 
 export function publishDeferred(client: ClientConnection, command: Command): Promise<void> | void {
-  const { params } = command;
-  if (params.length < 3) throw invalid('DPUB insufficient number of parameters');
-  const topicName = params[1]!;
-  checkTopicName(topicName, 'DPUB');
-  const parsedDelay = parseBase10(params[2]!);
-  if (parsedDelay === undefined) throw invalid(`DPUB could not parse timeout ${params[2]}`);
   const { maxReqTimeoutMs, maxMsgSize } = client.nsqd.options;
-  const outOfRange =
-    typeof parsedDelay === 'number'
-      ? parsedDelay > maxReqTimeoutMs
-      : durationNs(parsedDelay) < 0n || durationNs(parsedDelay) > BigInt(maxReqTimeoutMs) * 1_000_000n;
-  if (outOfRange) throw invalid(`DPUB timeout ${parsedDelay} out of range 0-${maxReqTimeoutMs}`);
-  const delay = Number(parsedDelay);
+  const { topicName, delay } = dpubLine(command.params, maxReqTimeoutMs);
   const body = requireBody(command, 'DPUB', maxMsgSize, MESSAGE_BODY);
   const pending = checkAuth(client, 'DPUB', topicName, '');
   if (pending === undefined) return publishLater(client, topicName, body, delay);

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/errors.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import { ClientConnection } from './client-connection.ts';
 import type { Nsqd } from './nsqd.ts';
-import { handleCommand } from './protocol-v2.ts';
+import { PROTOCOL_V2 } from './protocol-v2.ts';
 import { HeartbeatWheel } from './heartbeats.ts';
 
 export class TcpServer {
@@ -77,7 +77,7 @@ export class TcpServer {
         socket.destroySoon();
         return;
       }
-      const client = new ClientConnection(socket, this.nsqd, handleCommand, (closed) => this.clients.delete(closed), this.heartbeats);
+      const client = new ClientConnection(socket, this.nsqd, PROTOCOL_V2, (closed) => this.clients.delete(closed), this.heartbeats);
       this.clients.add(client);
       if (magic.length > 4) client.receive(magic.subarray(4));
     };

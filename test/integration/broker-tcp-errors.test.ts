@@ -405,6 +405,29 @@ describe('bundled nsqd TCP: fatal errors', () => {
     expect((await f.topicStats(ephemeral))?.depth).toBe(1);
   });
 
+  it("answers a body command's bad line at once, before any body, as nsqd checks the line first", async () => {
+    const f = fixture();
+    // Each line alone, no size, no body: nsqd answers and closes; a wait for the body would hang.
+    const cases: Array<[string, string]> = [
+      ['PUB bad!\n', 'E_BAD_TOPIC PUB topic name "bad!" is not valid'],
+      ['PUB\n', 'E_INVALID PUB insufficient number of parameters'],
+      ['MPUB\n', 'E_INVALID MPUB insufficient number of parameters'],
+      ['DPUB t1 x\n', 'E_INVALID DPUB could not parse timeout x'],
+      ['AUTH extra\n', 'E_INVALID AUTH invalid number of parameters'],
+    ];
+    for (const [line, error] of cases) {
+      const client = await f.connect();
+      client.send(line);
+      await expectErrorFrame(client, error);
+      await client.waitClosed();
+    }
+    // IDENTIFY after SUB: the state is checked before the body too.
+    const subscribed = await f.subscriber(uniqueName('ident'), 'c', 0);
+    subscribed.send('IDENTIFY\n');
+    await expectErrorFrame(subscribed, 'E_INVALID cannot IDENTIFY in current state');
+    await subscribed.waitClosed();
+  });
+
   it('answers the commands pipelined before a fatal one, and nothing after it', async () => {
     const f = fixture();
     const topic = uniqueName('pipeline');

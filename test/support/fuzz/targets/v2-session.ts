@@ -10,11 +10,11 @@
  */
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { ClientConnection } from '../../../../broker/nsqd/client-connection.ts';
+import { ClientConnection, type CommandProtocol } from '../../../../broker/nsqd/client-connection.ts';
 import { HeartbeatWheel } from '../../../../broker/nsqd/heartbeats.ts';
 import { Nsqd } from '../../../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../../../broker/nsqd/options.ts';
-import { handleCommand } from '../../../../broker/nsqd/protocol-v2.ts';
+import { PROTOCOL_V2 } from '../../../../broker/nsqd/protocol-v2.ts';
 import type { Command } from '../../../../protocol/command-parser.ts';
 import { ProtocolError, isFatalErrorCode } from '../../../../protocol/errors.ts';
 import { FrameDecoder, FrameType } from '../../../../protocol/frames.ts';
@@ -52,16 +52,25 @@ export function v2SessionTarget(): FuzzTarget {
   let sessions = 0;
   let unexpected: unknown;
   // Every handler error must be one of nsqd's answers.
-  const checkedHandler = (client: ClientConnection, parsed: Command): Promise<void> | void => {
-    const note = (error: unknown): never => {
-      if (!(error instanceof ProtocolError)) unexpected ??= error;
-      throw error;
-    };
-    try {
-      return handleCommand(client, parsed)?.catch(note);
-    } catch (error) {
-      return note(error);
-    }
+  const note = (error: unknown): never => {
+    if (!(error instanceof ProtocolError)) unexpected ??= error;
+    throw error;
+  };
+  const checkedProtocol: CommandProtocol = {
+    execute(client: ClientConnection, parsed: Command): Promise<void> | void {
+      try {
+        return PROTOCOL_V2.execute(client, parsed)?.catch(note);
+      } catch (error) {
+        return note(error);
+      }
+    },
+    checkBodyLine(client: ClientConnection, parsed: Command): void {
+      try {
+        PROTOCOL_V2.checkBodyLine(client, parsed);
+      } catch (error) {
+        note(error);
+      }
+    },
   };
   return {
     name: 'v2-session',
@@ -80,7 +89,7 @@ export function v2SessionTarget(): FuzzTarget {
       if (++sessions % RESET_EVERY === 0) for (const name of [...nsqd.topics.keys()]) nsqd.deleteTopic(name);
       unexpected = undefined;
       const socket = new FakeSocket();
-      const client = new ClientConnection(socket.socket, nsqd, checkedHandler, () => {}, heartbeats);
+      const client = new ClientConnection(socket.socket, nsqd, checkedProtocol, () => {}, heartbeats);
       for (const chunk of cutPoints(input, 4)) socket.emit('data', chunk);
       socket.emit('end');
       await socket.closed();
