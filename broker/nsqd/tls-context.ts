@@ -3,6 +3,7 @@
  * `buildClientTLSConfig` build them (`nsqd/nsqd.go`): a server context for TCP upgrades and HTTPS,
  * the client-certificate policy, and the CA used when the broker itself calls an https auth server.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
 import { CodedError } from '../../protocol/coded-error.ts';
@@ -45,6 +46,15 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
+/** Names the file that is not what its flag takes (OpenSSL's "no start line" names none). */
+function checkPem(parse: () => unknown, flag: string, what: string): void {
+  try {
+    parse();
+  } catch (error) {
+    throw new BrokerTlsError('E_TLS_CONFIG', `${flag} is not ${what}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** nsqd's rule: a client-auth policy turns `--tls-required` on when it was off. */
 export function effectiveOptions(options: BrokerOptions): BrokerOptions {
   if (options.tlsClientAuthPolicy !== '' && options.tlsRequired === 'false') return { ...options, tlsRequired: 'true' };
@@ -62,8 +72,13 @@ export function buildBrokerTls(options: BrokerOptions): BrokerTls | undefined {
     }
     return undefined;
   }
+  // nsqd loads the pair and says only "open : no such file or directory" for the one not given.
+  const [given, missing] = options.tlsKey === '' ? ['--tls-cert', '--tls-key'] : ['--tls-key', '--tls-cert'];
+  if (options.tlsCert === '' || options.tlsKey === '') throw new BrokerTlsError('E_TLS_CONFIG', `${given} needs ${missing} too: give the certificate and its key, or neither`);
   const cert = readPem(options.tlsCert, '--tls-cert');
   const key = readPem(options.tlsKey, '--tls-key');
+  checkPem(() => new X509Certificate(cert), `--tls-cert ${options.tlsCert}`, 'a PEM certificate');
+  checkPem(() => createPrivateKey(key), `--tls-key ${options.tlsKey}`, 'a PEM private key');
   const ca = options.tlsRootCaFile === '' ? undefined : readPem(options.tlsRootCaFile, '--tls-root-ca-file');
   const minVersion = NODE_VERSIONS[options.tlsMinVersion];
   // OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and up; nsqd accepts them when asked to.

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { CliProjects, eventually } from './helpers/cli-project.ts';
+import { makeTestCertificates } from '../support/certificates.ts';
 
 const projects = new CliProjects();
 const dirs: string[] = [];
@@ -105,6 +106,18 @@ it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required 
   const required = await project.run([...common, '--tls-required']);
   expect(required.code).toBe(2);
   expect(required.stderr).toContain('cannot require TLS client connections without TLS key and cert');
+  // One of the pair alone, and the two swapped: the flag and the file at fault are named.
+  const certs = makeTestCertificates();
+  try {
+    const alone = await project.run([...common, '--tls-cert', certs.serverCertFile]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr.trim()).toBe('nsqworker: --tls-cert needs --tls-key too: give the certificate and its key, or neither');
+    const swapped = await project.run([...common, '--tls-cert', certs.serverKeyFile, '--tls-key', certs.serverCertFile]);
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toContain(`nsqworker: --tls-cert ${certs.serverKeyFile} is not a PEM certificate`);
+  } finally {
+    certs.remove();
+  }
 });
 
 it('takes nsqd\'s switch flags bare or with a value, and shows them in /config', async () => {
