@@ -70,7 +70,9 @@ const topicName = z.string().refine(isValidTopicName, { message: 'invalid topic 
 const channelName = z
   .string()
   .refine(isValidChannelName, { message: 'invalid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
-const tcpAddress = z.string().regex(/^\[?[^\s\]]*\]?:\d{1,5}$/, { message: 'expected host:port' });
+// No `/` in the host: `http://127.0.0.1:4151` (an HTTP address where the TCP one belongs) is refused here,
+// not at the first connect.
+const tcpAddress = z.string().regex(/^\[?[^\s\]/]*\]?:\d{1,5}$/, { message: 'expected host:port (an nsqd TCP address, not a URL)' });
 
 export const ConsumerOptionsSchema = z
   .object({

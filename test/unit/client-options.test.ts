@@ -43,6 +43,13 @@ describe('consumer options', () => {
     expect(() => parseOptions(ProducerOptionsSchema, { nsqdTcpAddresses: [] }, 'producer')).toThrow(/nsqdTcpAddresses/);
   });
 
+  it('refuses a URL where an nsqd TCP address belongs, at construction rather than at the first publish', () => {
+    expect(() => parseOptions(ProducerOptionsSchema, { nsqdTcpAddresses: ['http://127.0.0.1:4151'] }, 'producer')).toThrow(
+      'nsqdTcpAddresses.0: expected host:port (an nsqd TCP address, not a URL)',
+    );
+    expect(parseOptions(ProducerOptionsSchema, { nsqdTcpAddresses: ['[::1]:4150', 'nsqd-1.internal:4150'] }, 'producer').nsqdTcpAddresses).toHaveLength(2);
+  });
+
   it('IDENTIFY asks for feature negotiation and sends only what was set', () => {
     const o = parseOptions(ProducerOptionsSchema, { nsqdTcpAddresses: ['a:1'], clientId: 'me', msgTimeoutMs: 5000 }, 'producer');
     const body = identifyBody(o);
