@@ -108,7 +108,7 @@ export function registerToolCommands(cli: CAC): void {
     });
 
   addSecurityFlags(cli
-    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)"))
+    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)"), { tlsOnly: true })
     .option('--topic <topic>', 'NSQ topic (required)')
     .option('--channel <channel>', 'NSQ channel (required)')
     .option('--nsqd-http-address <address>', `nsqd HTTP address, may be given more than once (default: ${DEFAULT_NSQD_HTTP} when no lookupd is given)`)

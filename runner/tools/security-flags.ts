@@ -8,13 +8,19 @@ import { clientSecurity, type ClientSecurity } from '../config/client-security.t
 import { UsageError } from '../config/flags.ts';
 import { camelCase, intValue, stringValue } from './args.ts';
 
-export function addSecurityFlags(command: Command): Command {
-  return command
+/**
+ * The flags on `command`; `tlsOnly` for a tool that speaks HTTP(S) alone (`stats`), to which AUTH and
+ * compression, parts of the TCP protocol, do not apply.
+ */
+export function addSecurityFlags(command: Command, { tlsOnly = false }: { tlsOnly?: boolean } = {}): Command {
+  command
     .option('--tls', 'connect to nsqd over TLS (implied by the other --tls-* flags)')
     .option('--tls-ca-file <file>', "PEM file of the CA that signs nsqd's certificate (default: Node's roots)")
     .option('--tls-cert <file>', 'PEM client certificate file')
     .option('--tls-key <file>', 'PEM private key file of --tls-cert')
-    .option('--tls-insecure-skip-verify', "accept any nsqd certificate (insecure: testing only)")
+    .option('--tls-insecure-skip-verify', "accept any nsqd certificate (insecure: testing only)");
+  if (tlsOnly) return command;
+  return command
     .option('--auth-secret <secret>', 'secret sent with AUTH when nsqd requires it')
     .option('--snappy', 'snappy compression (not with --deflate)')
     .option('--deflate', 'deflate compression (not with --snappy)')

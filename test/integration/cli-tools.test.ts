@@ -248,6 +248,9 @@ describe.concurrent('nsqworker pub', () => {
       [['stats', '--topic', 't', '--channel', 'c', '--status-every', 'soon'], '--status-every: invalid duration'],
       [['stats', '--topic', 't', '--channel', 'c', '--status-every', '1'], '--status-every: time: missing unit in duration "1"'],
       [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'unknown flag --bogus'],
+      // stats speaks HTTP only: TLS applies, compression and AUTH (TCP protocol features) do not.
+      [['stats', '--topic', 't', '--channel', 'c', '--snappy'], 'unknown flag --snappy'],
+      [['stats', '--topic', 't', '--channel', 'c', '--auth-secret', 's'], 'unknown flag --auth-secret'],
     ];
     const runs = cases.map(([args]) => fx.cli(args));
     const codes = await Promise.all(runs.map((run) => run.exitCode()));
