@@ -27,7 +27,7 @@ function listens(options: Record<string, unknown>, defaults: { tcp: string; http
 }
 
 export function registerServerCommands(cli: CAC): void {
-  addFlags(cli.command('broker', 'Run the bundled nsqd-compatible broker').alias('nsqd'), BROKER_FLAGS)
+  addFlags(cli.command('broker', 'Run the bundled nsqd-compatible broker').alias('nsqd'), BROKER_FLAGS, BrokerOptionsSchema.parse({}))
     .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
     .example('nsqworker broker --tcp-address 127.0.0.1:4150 --http-address 127.0.0.1:4151 --data-path ./data')
     .action(async (flags: Record<string, unknown>) => {
@@ -43,7 +43,7 @@ export function registerServerCommands(cli: CAC): void {
       onShutdownSignal(logger, () => broker.close(), { beforeForcedExit: () => broker.nsqd.persistAndClose() });
     });
 
-  addFlags(cli.command('lookupd', 'Run the bundled nsqlookupd-compatible discovery server').alias('nsqlookupd'), LOOKUPD_FLAGS as readonly FlagSpec[])
+  addFlags(cli.command('lookupd', 'Run the bundled nsqlookupd-compatible discovery server').alias('nsqlookupd'), LOOKUPD_FLAGS as readonly FlagSpec[], LookupdOptionsSchema.parse({}))
     .option('--log-level <level>', 'debug, info, warn, error', { default: 'info' })
     .action(async (flags: Record<string, unknown>) => {
       const options = optionsFromFlags(flags, LOOKUPD_FLAGS as readonly FlagSpec[]);

@@ -5,7 +5,7 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
-import { parseGoDurationMs } from '../../protocol/duration.ts';
+import { formatDurationMs, parseGoDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 
 /** `switch`: a flag that may stand alone (true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
@@ -26,16 +26,27 @@ export class UsageError extends RunnerError {
   }
 }
 
-export function addFlags(command: Command, flags: readonly FlagSpec[]): Command {
+/**
+ * Adds `flags` to `command`; with `defaults` (the server's options parsed from nothing), each help line
+ * ends with its default as nsqd's `-help` prints it (`(default 1m0s)`), unless its text already gives one.
+ */
+export function addFlags(command: Command, flags: readonly FlagSpec[], defaults?: Readonly<Record<string, unknown>>): Command {
   for (const spec of flags) {
+    const description = spec.description + (defaults === undefined ? '' : defaultNote(spec, defaults[spec.option]));
     if (spec.kind === 'switch') {
-      command.option(`--${spec.flag} [value]`, spec.description);
+      command.option(`--${spec.flag} [value]`, description);
       continue;
     }
     const placeholder = spec.kind === 'int' ? '<n>' : spec.kind === 'duration' ? '<duration>' : '<value>';
-    command.option(`--${spec.flag} ${placeholder}`, spec.description);
+    command.option(`--${spec.flag} ${placeholder}`, description);
   }
   return command;
+}
+
+function defaultNote(spec: FlagSpec, value: unknown): string {
+  if (/\(default|defaults to|; default /i.test(spec.description) || value === undefined || value === '' || Array.isArray(value)) return '';
+  if (spec.option === 'dataPath') return ' (default: the current folder)';
+  return ` (default ${spec.kind === 'duration' ? formatDurationMs(value as number) : String(value)})`;
 }
 
 /** cac's name for a flag's value: `--mem-queue-size` is `memQueueSize`. */

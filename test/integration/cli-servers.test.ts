@@ -78,6 +78,16 @@ it('registers the broker with lookupd under --broadcast-address, a host, beside 
   expect((await lookupd.waitForExit()).code).toBe(0);
 });
 
+it("shows each flag's default in help, as nsqd's -help does", async () => {
+  const project = await projects.create();
+  const [broker, lookupd] = await Promise.all([project.run(['help', 'broker']), project.run(['help', 'lookupd'])]);
+  expect(broker.code).toBe(0);
+  expect(broker.stdout).toMatch(/--tcp-address <value> +<addr>:<port> to listen on for TCP clients \(default 0\.0\.0\.0:4150\)/);
+  expect(broker.stdout).toMatch(/--msg-timeout <duration> +default duration to wait before auto-requeing a message \(default 1m0s\)/);
+  expect(broker.stdout).toMatch(/--snappy \[value\] +enable snappy feature negotiation \(client compression\) \(default true\)/);
+  expect(lookupd.stdout).toMatch(/--tombstone-lifetime <duration> +.* \(default 45s\)/);
+});
+
 it('answers a bad broker or lookupd flag with status 2 and a message naming it', async () => {
   const project = await projects.create();
   const badInt = await project.run(['broker', '--mem-queue-size', 'lots']);
