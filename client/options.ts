@@ -9,6 +9,7 @@ import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { PublishRetrySchema } from './publish-retry.ts';
 import { CLIENT_VERSION } from './version.ts';
 import type { ConsumerOptionsInput, ProducerOptionsInput, TlsOptionsInput } from './options-input.ts';
+import type { SameShape } from '../protocol/same-shape.ts';
 import { hostname } from 'node:os';
 
 const int = z.number().int();
@@ -124,14 +125,12 @@ export type ProducerOptions = z.output<typeof ProducerOptionsSchema>;
 
 export type { ConnectionOptionsInput, ConsumerOptionsInput, ProducerOptionsInput, TlsOptionsInput } from './options-input.ts';
 
-/** True when A and B accept exactly the same values and name the same fields. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
 // The documented interfaces are the schemas' inputs, field for field: a change to one that the other
 // misses fails the type check here.
 const inputsMatch: [
-  Same<ConsumerOptionsInput, z.input<typeof ConsumerOptionsSchema>>,
-  Same<ProducerOptionsInput, z.input<typeof ProducerOptionsSchema>>,
-  Same<TlsOptionsInput, z.input<typeof TlsOptionsSchema>>,
+  SameShape<ConsumerOptionsInput, z.input<typeof ConsumerOptionsSchema>>,
+  SameShape<ProducerOptionsInput, z.input<typeof ProducerOptionsSchema>>,
+  SameShape<TlsOptionsInput, z.input<typeof TlsOptionsSchema>>,
 ] = [true, true, true];
 void inputsMatch;
 

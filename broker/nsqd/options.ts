@@ -12,6 +12,8 @@ import * as z from 'zod/mini';
 import '../../protocol/zod-english.ts';
 import type { Logger } from 'pino';
 import { CodedError } from '../../protocol/coded-error.ts';
+import type { SameShape } from '../../protocol/same-shape.ts';
+import type { BrokerOptionsInput } from './options-input.ts';
 import { TLS_AND_AUTH_OPTIONS, TLS_REQUIRED_NUMBER, TLS_VERSIONS, type TlsMinVersion, type TlsRequired } from './tls-options.ts';
 
 /** nsqd's default node id: crc32(md5(hostname)) % 1024. */
@@ -57,8 +59,12 @@ export const BrokerOptionsSchema = z.strictObject({
   logger: z.optional(z.custom<Logger>()),
 });
 
-export type BrokerOptionsInput = z.input<typeof BrokerOptionsSchema>;
 export type BrokerOptions = z.output<typeof BrokerOptionsSchema>;
+export type { BrokerOptionsInput } from './options-input.ts';
+// The documented interface is the schema's input, field for field: a change to one that the other
+// misses fails the type check here.
+const inputMatches: SameShape<BrokerOptionsInput, z.input<typeof BrokerOptionsSchema>> = true;
+void inputMatches;
 
 /** startBroker's options failed validation: a bad value, or a key it does not know (`msgTimeout` for `msgTimeoutMs`). */
 export class BrokerOptionsError extends CodedError<'E_BROKER_INVALID_OPTIONS'> {
