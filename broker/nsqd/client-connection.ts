@@ -11,7 +11,7 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { FrameType, encodeFrame } from '../../protocol/frames.ts';
 import type { AuthState } from './auth.ts';
 import type { Channel, Subscriber } from './channel.ts';
-import { ClientTransport } from './client-transport.ts';
+import { ClientTransport, SOCKET_BACKLOG_LIMIT } from './client-transport.ts';
 import type { CommitWaiter } from './group-commit.ts';
 import { defaultClientSettings, type ClientSettings } from './identify.ts';
 import type { BrokerMessage } from './message.ts';
@@ -40,8 +40,7 @@ export interface CommandProtocol {
   checkBodyLine(client: ClientConnection, command: Command): void;
 }
 
-/** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
-const SOCKET_BACKLOG_LIMIT = 1 << 20;
+
 /** Encoded once: every heartbeat of every client is these bytes. */
 const HEARTBEAT_FRAME = encodeFrame(FrameType.Response, '_heartbeat_');
 
@@ -163,7 +162,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
 
   /** Bytes after the magic. */
   receive(chunk: Buffer): void {
-    this.transport.holdInputWhileBacklogged(SOCKET_BACKLOG_LIMIT, this.settings.heartbeatIntervalMs, this.onWriteDeadline);
+    this.transport.holdInputIfAnswersBackUp(this.settings.heartbeatIntervalMs, this.onWriteDeadline);
     const before = this.commandsRead;
     try {
       this.parser.push(chunk);
@@ -196,6 +195,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
   }
 
   sendResponse(data: string | Buffer): void {
+    this.transport.answered(data.length);
     this.output.appendFrame(FrameType.Response, data);
   }
 
@@ -257,6 +257,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
     // Descriptions quote the client's own bytes (ids, names, parameters), which the parser decoded as
     // latin1: writing them back as latin1 returns those bytes unchanged, as nsqd does.
     const data = error instanceof ProtocolError ? Buffer.from(protocolError.toFrameData(), 'latin1') : protocolError.toFrameData();
+    this.transport.answered(data.length);
     this.output.appendFrame(FrameType.Error, data);
     if (!protocolError.fatal) return true;
     this.nsqd.logger.debug({ client: this.remoteAddress, err: protocolError.message }, 'closing client after fatal error');

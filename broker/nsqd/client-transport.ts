@@ -24,6 +24,11 @@ export interface TransportEvents {
   closed(): void;
 }
 
+/** Past this many bytes waiting in the socket, a client gets no more messages until it drains. */
+export const SOCKET_BACKLOG_LIMIT = 1 << 20;
+/** Past the backlog limit, this many bytes of answers (responses, errors) queued stop the client being read. */
+const ANSWER_BACKLOG_LIMIT = 64 << 10;
+
 /** Why reading stops: a command still running, or answers the client has not read. */
 export type InputHold = 'command' | 'backlog';
 
@@ -38,6 +43,8 @@ export class ClientTransport {
   /** Why reading is paused now; it reads when there is no reason left. */
   private readonly holds = new Set<InputHold>();
   private backlogDeadline: NodeJS.Timeout | undefined;
+  /** Bytes of answers queued since the socket was last under the backlog limit. */
+  private answerBytes = 0;
   private readonly onBaseData = (chunk: Buffer): void => this.decode(chunk);
   private readonly onBaseEnd = (): void => {
     if (this.inflater !== undefined) this.inflater.end();
@@ -77,6 +84,16 @@ export class ClientTransport {
 
   get destroyed(): boolean {
     return this.base.destroyed;
+  }
+
+  /** Counts `bytes` of an answer (a response or error frame) the client has yet to read. */
+  answered(bytes: number): void {
+    this.answerBytes += bytes;
+  }
+
+  /** Bytes the socket has handed to the kernel so far (written, less what still waits). */
+  private get sentBytes(): number {
+    return this.base.bytesWritten - this.base.writableLength;
   }
 
   /** Bytes accepted but not yet handed to the kernel. */
@@ -125,16 +142,25 @@ export class ClientTransport {
   }
 
   /**
-   * Stops reading while more than `limitBytes` of answers wait to be written, until the socket
-   * drains; calls `stuck` if it has not drained within `deadlineMs` (none when ≤ 0). nsqd answers each
-   * command before it reads the next, with a write deadline of one heartbeat interval
-   * (`protocolV2.Send`, nsqd/protocol_v2.go): a client that sends and never reads stops being read,
-   * and is dropped, instead of filling the broker's memory with its answers.
+   * Stops reading while the socket holds more than {@link SOCKET_BACKLOG_LIMIT} and answers have piled
+   * up in it ({@link answered}), until it drains below the limit; calls `stuck` if nothing at all has
+   * left within `deadlineMs` (none when ≤ 0). nsqd answers each command before it reads the next, with
+   * a write deadline of one heartbeat interval (`protocolV2.Send`, nsqd/protocol_v2.go): a client that
+   * sends and never reads stops being read, and is dropped, instead of filling the broker's memory.
    */
-  holdInputWhileBacklogged(limitBytes: number, deadlineMs: number, stuck: () => void): void {
-    if (this.writableLength <= limitBytes || this.holds.has('backlog')) return;
+  holdInputIfAnswersBackUp(deadlineMs: number, stuck: () => void): void {
+    // Only answers backing up hold reading: a consumer's message backlog stops deliveries (the
+    // connection's sendMessage), and its FINs, which nsqd answers with nothing, must be read to make room.
+    const limitBytes = SOCKET_BACKLOG_LIMIT;
+    if (this.writableLength <= limitBytes) this.answerBytes = 0;
+    if (this.answerBytes <= ANSWER_BACKLOG_LIMIT || this.holds.has('backlog')) return;
     this.pauseInput('backlog');
-    if (deadlineMs > 0) this.backlogDeadline = setTimeout(stuck, deadlineMs);
+    // nsqd's deadline is per write: a client that reads, however slowly, is not dropped. The
+    // deadline starts again while bytes still leave; only a backlog that does not move is stuck.
+    const arm = (sentBefore: number): void => {
+      this.backlogDeadline = setTimeout(() => (this.sentBytes > sentBefore ? arm(this.sentBytes) : stuck()), deadlineMs);
+    };
+    if (deadlineMs > 0) arm(this.sentBytes);
     this.whenBacklogBelow(limitBytes, () => {
       clearTimeout(this.backlogDeadline);
       this.resumeInput('backlog');

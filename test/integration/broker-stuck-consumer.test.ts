@@ -132,3 +132,51 @@ describe('a deflate consumer whose messages back up in the deflate stream, not t
     }
   }, 30_000);
 });
+
+describe('a consumer that reads slowly but steadily (large messages, RDY 2500)', () => {
+  it('is read and FINs as it goes, gets every message, and is not dropped at its heartbeat interval', async () => {
+    // Its socket stays past the backlog limit for longer than its 1 s heartbeat interval while it reads
+    // at 4 MB/s: it was paused (its FINs unread), then dropped as if it had read nothing.
+    const broker = await harness.start();
+    const topic = uniqueName();
+    const total = 150;
+    const producer = await harness.connect(broker.tcpAddress);
+    const body = Buffer.alloc(100_000, 0x78);
+    for (let start = 0; start < total; start += 10) producer.send(encodeMpub(topic, Array.from({ length: 10 }, () => body)));
+    for (let i = 0; i < total / 10; i++) await producer.expectResponse('OK');
+    const consumer = connect({ host: '127.0.0.1', port: broker.tcpPort });
+    sockets.push(consumer);
+    consumer.on('error', () => {});
+    let closed = false;
+    consumer.once('close', () => (closed = true));
+    consumer.write(Buffer.concat([MAGIC_V2, encodeIdentify({ heartbeat_interval: 1000 }), encodeSub(topic, 'c'), encodeRdy(2500)]));
+    // Reads 200 KB every 50 ms, as a slow link would deliver them.
+    let budget = 0;
+    const pacer = setInterval(() => {
+      budget = 200_000;
+      consumer.resume();
+    }, 50);
+    let pending = Buffer.alloc(0);
+    let received = 0;
+    consumer.on('data', (chunk: Buffer) => {
+      budget -= chunk.length;
+      if (budget <= 0) consumer.pause();
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8 && pending.length >= 4 + pending.readUInt32BE(0)) {
+        const size = pending.readUInt32BE(0);
+        const [type, data] = [pending.readUInt32BE(4), pending.subarray(8, 4 + size)];
+        pending = pending.subarray(4 + size);
+        if (type === 2) {
+          received++;
+          consumer.write(`FIN ${data.subarray(10, 26).toString('latin1')}\n`);
+        } else if (type === 0 && data.toString() === '_heartbeat_') consumer.write('NOP\n');
+      }
+    });
+    try {
+      await waitFor(() => received === total || closed, 'every message, or the close', 25_000);
+    } finally {
+      clearInterval(pacer);
+    }
+    expect({ received, closed }).toEqual({ received: total, closed: false });
+  }, 30_000);
+});
