@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 // zod/mini, as in broker/nsqd/options.ts: the bundled server carries only the functions it uses.
 import * as z from 'zod/mini';
-import '../../protocol/zod-english.ts';
+import { ENGLISH } from '../../protocol/zod-english.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 import { LookupdError, LookupdErrorCode } from './errors.ts';
@@ -53,7 +53,7 @@ export interface LookupdOptions extends Omit<z.output<typeof LookupdOptionsSchem
 
 /** Validates options and fills defaults. Throws {@link LookupdError} `E_LOOKUPD_INVALID_OPTIONS`. */
 export function resolveLookupdOptions(input: LookupdOptionsInput = {}): LookupdOptions {
-  const parsed = LookupdOptionsSchema.safeParse(input);
+  const parsed = LookupdOptionsSchema.safeParse(input, ENGLISH);
   if (!parsed.success) {
     throw new LookupdError(LookupdErrorCode.InvalidOptions, `invalid lookupd options: ${z.prettifyError(parsed.error)}`, {
       cause: parsed.error,

@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 // zod/mini: its functions are bundled one by one (scripts/bundle.mjs), where the chained
 // API would bring all of zod into the broker's idle footprint.
 import * as z from 'zod/mini';
-import '../../protocol/zod-english.ts';
+import { ENGLISH } from '../../protocol/zod-english.ts';
 import type { Logger } from 'pino';
 import { CodedError } from '../../protocol/coded-error.ts';
 import type { SameShape } from '../../protocol/same-shape.ts';
@@ -77,7 +77,7 @@ export class BrokerOptionsError extends CodedError<'E_BROKER_INVALID_OPTIONS'> {
  * `Unrecognized key: "msgTimeout"`).
  */
 export function resolveBrokerOptions(input: BrokerOptionsInput): BrokerOptions {
-  const parsed = BrokerOptionsSchema.safeParse(input);
+  const parsed = BrokerOptionsSchema.safeParse(input, ENGLISH);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join('.')}: ${issue.message}`));
   throw new BrokerOptionsError('E_BROKER_INVALID_OPTIONS', `invalid broker options: ${problems.join('; ')}`, { cause: parsed.error });

@@ -6,6 +6,7 @@
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { Command } from 'cac';
 import { formatDurationMs, parseGoDurationMs } from '../../protocol/duration.ts';
+import { ENGLISH } from '../../protocol/zod-english.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 
 /** `switch`: a flag that may stand alone (true) or take a value (`--snappy=false`, `--tls-required=tcp-https`). */
@@ -114,11 +115,11 @@ function checkAddress(spec: FlagSpec, value: string): string {
  */
 /** What checkFlagOptions needs of a schema: zod's classic and mini objects both have it. */
 export interface SafeParser {
-  safeParse(value: unknown): { success: true } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+  safeParse(value: unknown, context?: typeof ENGLISH): { success: true } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
 }
 
 export function checkFlagOptions(schema: SafeParser, options: Record<string, unknown>, flags: readonly FlagSpec[]): void {
-  const result = schema.safeParse(options);
+  const result = schema.safeParse(options, ENGLISH);
   if (result.success) return;
   const problems = result.error.issues.map((issue) => {
     const spec = flags.find((candidate) => candidate.option === issue.path[0]);
