@@ -187,11 +187,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       return;
     }
     this.connecting = false;
-    // Nobody could be reached: fail what waited rather than keep it hanging. A refusal that another
-    // try would meet again (TLS that does not verify, AUTH refused or missing) is the error itself,
-    // with its code, as the README promises, and is not retried; a network failure is E_CONNECTION_CLOSED.
+    // Nobody could be reached: fail what waited rather than keep it hanging. A refusal of the client's
+    // own (TLS, AUTH) is the error itself, with its code, as the README promises (`retry` tries TLS and
+    // AUTH failures again, which may pass); a network failure is E_CONNECTION_CLOSED.
     const error =
-      lastError !== undefined && (lastError instanceof NsqClientError || lastError instanceof ProtocolError) && !isRetryablePublishError(lastError)
+      lastError instanceof ProtocolError || (lastError instanceof NsqClientError && lastError.code !== ClientErrorCode.ConnectionClosed && lastError.code !== ClientErrorCode.ConnectTimeout)
         ? lastError
         : new NsqClientError(ClientErrorCode.ConnectionClosed, `no nsqd reachable (${addresses.join(', ')}): ${lastError?.message}`, { cause: lastError });
     for (const pending of this.unsent.drain()) pending.reject(error);

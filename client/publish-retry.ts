@@ -1,6 +1,7 @@
 /**
  * The producer's optional re-publish policy: a publish that nsqd refused for a reason of its own
- * (`E_PUB_FAILED`, `E_MPUB_FAILED`, `E_DPUB_FAILED`), that no nsqd accepted a connection for, or
+ * (`E_PUB_FAILED`, `E_MPUB_FAILED`, `E_DPUB_FAILED`), that no nsqd accepted a connection for (a
+ * network failure, a TLS handshake or an AUTH that failed: each may pass), or
  * whose connection dropped before nsqd answered (`E_PUBLISH_UNCONFIRMED`) is sent again, on the next
  * nsqd, after an exponential backoff. Retrying an unconfirmed publish may duplicate it: NSQ is at
  * least once, and consumers must tolerate a repeat. A publish that cannot succeed anywhere (a bad
@@ -21,14 +22,17 @@ export const PublishRetrySchema = z.object({
 
 export type PublishRetryOptions = z.output<typeof PublishRetrySchema>;
 
+// E_TLS_FAILED and E_AUTH_FAILED may pass: a connection cut during the handshake reads as a failed
+// handshake, and nsqd answers E_AUTH_FAILED for an auth server it cannot reach as for a refused secret.
 const RETRYABLE_CLIENT_CODES: ReadonlySet<string> = new Set([
   ClientErrorCode.Unconfirmed,
   ClientErrorCode.ConnectionClosed,
   ClientErrorCode.ConnectTimeout,
   ClientErrorCode.ReadTimeout,
+  ClientErrorCode.TlsFailed,
 ]);
 
-const RETRYABLE_BROKER_CODES: ReadonlySet<string> = new Set([ErrorCode.PubFailed, ErrorCode.MpubFailed, ErrorCode.DpubFailed]);
+const RETRYABLE_BROKER_CODES: ReadonlySet<string> = new Set([ErrorCode.PubFailed, ErrorCode.MpubFailed, ErrorCode.DpubFailed, ErrorCode.AuthFailed]);
 
 /** True when another nsqd, or the same one a moment later, may accept what this error refused. */
 export function isRetryablePublishError(error: unknown): boolean {

@@ -9,10 +9,27 @@ import { isRetryablePublishError, retryDelayMs, PublishRetrySchema } from '../..
 import { ClientErrorCode, NsqClientError } from '../../client/errors.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { testResources, uniqueTopic, waitFor } from '../support/brokers.ts';
+import { grantAll, startAuthServer } from '../support/auth-server.ts';
 
 const { pool, track } = testResources();
 
 describe('Producer retry', () => {
+  it('retries a publish whose AUTH failed while the auth server was down, and it goes through once it answers', async () => {
+    let up = false;
+    const auth = await startAuthServer(() => (up ? grantAll() : { kind: 'status', status: 500 }));
+    try {
+      const broker = await pool.start({ authHttpAddresses: [auth.address] });
+      const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], authSecret: 's', retry: { attempts: 20, initialDelayMs: 20, maxDelayMs: 50 } }));
+      producer.on('error', () => {});
+      const published = producer.publish(uniqueTopic(), 'x');
+      await waitFor(() => auth.requests.length > 0, 'a first AUTH');
+      up = true;
+      await expect(published).resolves.toBeUndefined();
+    } finally {
+      await auth.close();
+    }
+  });
+
   it('without retry, a publish while the broker is down rejects with the connection error', async () => {
     const broker = await pool.start();
     const address = broker.tcpAddress;
@@ -73,6 +90,12 @@ describe('Producer retry', () => {
     expect(isRetryablePublishError(new ProtocolError('E_PUB_FAILED', 'disk full'))).toBe(true);
     expect(isRetryablePublishError(new ProtocolError('E_BAD_MESSAGE', 'too big'))).toBe(false);
     expect(isRetryablePublishError(new Error('other'))).toBe(false);
+    // A TLS handshake cut by the network, or an auth server briefly down (nsqd: E_AUTH_FAILED), may pass;
+    // no secret configured, or no permission, will not.
+    expect(isRetryablePublishError(new NsqClientError(ClientErrorCode.TlsFailed, 'socket disconnected before secure TLS connection'))).toBe(true);
+    expect(isRetryablePublishError(new ProtocolError('E_AUTH_FAILED', 'AUTH failed'))).toBe(true);
+    expect(isRetryablePublishError(new NsqClientError(ClientErrorCode.AuthRequired, 'no secret'))).toBe(false);
+    expect(isRetryablePublishError(new ProtocolError('E_UNAUTHORIZED', 'AUTH failed for PUB'))).toBe(false);
     const options = PublishRetrySchema.parse({ initialDelayMs: 100, maxDelayMs: 500 });
     expect(options.attempts).toBe(5);
     expect([2, 3, 4, 5, 6].map((attempt) => retryDelayMs(options, attempt))).toEqual([100, 200, 400, 500, 500]);
