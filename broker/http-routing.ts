@@ -27,6 +27,8 @@ export type RouteDecision<R extends RouteKey> =
 
 /** Where `method` and the request target `url` go among `routes`. */
 export function decideRoute<R extends RouteKey>(routes: readonly R[], method: string, url: string): RouteDecision<R> {
+  // `OPTIONS *` asks about the server: every method it serves.
+  if (url === '*' && method === 'OPTIONS') return { kind: 'options', allow: [...new Set([...routes.map((r) => r.method), 'OPTIONS'])].sort().join(', ') };
   const target = splitTarget(url);
   if (target === undefined) return { kind: 'bad-request' };
   const { path, rawQuery } = target;
@@ -38,7 +40,7 @@ export function decideRoute<R extends RouteKey>(routes: readonly R[], method: st
   const methodRoutes = routes.filter((r) => r.method === method);
   if (methodRoutes.length > 0 && path !== '/') {
     const fixed = fixPath(methodRoutes, path);
-    if (fixed !== undefined) return { kind: 'redirect', location: rawQuery === undefined ? fixed : `${fixed}?${rawQuery}` };
+    if (fixed !== undefined) return { kind: 'redirect', location: rawQuery === undefined ? escapePath(fixed) : `${escapePath(fixed)}?${rawQuery}` };
   }
   const others = routes.filter((r) => r.method !== method && matchPath(r.path, path) !== false).map((r) => r.method);
   if (others.length === 0) return { kind: 'not-found' };
@@ -132,6 +134,20 @@ function fixPath(routes: readonly RouteKey[], path: string): string | undefined 
     if (lower.startsWith(prefix.toLowerCase()) && matchPath(route.path, prefix + cleaned.slice(prefix.length)) !== false) return prefix + cleaned.slice(prefix.length);
   }
   return undefined;
+}
+
+/**
+ * A decoded path escaped again for a `Location` header, as Go's URL.EscapedPath writes it: letters,
+ * digits and `-_.~$&+,/:;=@` kept, every other byte of its UTF-8 as `%XX` (a `?` in a parameter stays
+ * part of the path, a newline cannot break the header).
+ */
+function escapePath(path: string): string {
+  let out = '';
+  for (const byte of Buffer.from(path, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** Go's `path.Clean` for URL paths, keeping a trailing slash (httprouter's `CleanPath`). */

@@ -880,5 +880,12 @@ describe('routing', () => {
     await expectError(get(broker, '/config/a/b'), 404, 'NOT_FOUND');
     const config = await call('GET', '/Config/msg_timeout');
     expect({ status: config.status, location: config.headers.location }).toEqual({ status: 301, location: '/config/msg_timeout' });
+    // The redirect's path is escaped again: a decoded €, newline or ? neither breaks the header nor moves.
+    for (const [target, location] of [['/Config/%E2%82%AC', '/config/%E2%82%AC'], ['/Config/a%0Ab', '/config/a%0Ab'], ['/Config/a%3Fb', '/config/a%3Fb']]) {
+      const moved = await call('GET', target!);
+      expect({ status: moved.status, location: moved.headers.location }).toEqual({ status: 301, location });
+    }
+    const server = await call('OPTIONS', '*');
+    expect({ status: server.status, allow: server.headers.allow }).toEqual({ status: 200, allow: 'GET, OPTIONS, POST, PUT' });
   });
 });
