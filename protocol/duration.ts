@@ -55,14 +55,30 @@ export function parseDurationMs(input: string | number): number {
  */
 export function parseGoDurationMs(input: string | number): number {
   const text = String(input).trim();
-  if (/^[+-]?\d+(\.\d*)?$/.test(text) && Number(text) !== 0) throw new MissingUnitError(text);
-  return parseDurationMs(input);
+  // A bare number but "0" (signed or not) has no unit: Go's special case is exactly "0".
+  if (/^[+-]?\d+(\.\d*)?$/.test(text) && text.replace(/^[+-]/, '') !== '0') throw new MissingUnitError(text);
+  // Go takes a sign: "+5s", "-0s" (a negative one is then refused by the option's own bound).
+  const sign = text.startsWith('-') ? -1 : 1;
+  const unsigned = text.replace(/^[+-]/, '');
+  try {
+    return sign * parseDurationMs(unsigned) || 0;
+  } catch {
+    throw new GoDurationError(text);
+  }
 }
 
 export class MissingUnitError extends DurationParseError {
   constructor(input: string) {
     super(input);
     this.message = `time: missing unit in duration ${JSON.stringify(input)} (a Go duration, such as ${input}s or ${input}ms)`;
+  }
+}
+
+/** A duration nsq's own flags refuse: Go durations only there, so the message offers no bare number. */
+export class GoDurationError extends DurationParseError {
+  constructor(input: string) {
+    super(input);
+    this.message = `invalid duration ${JSON.stringify(input)}: a Go duration, such as 250ms, 60s, 15m, 1h30m`;
   }
 }
 

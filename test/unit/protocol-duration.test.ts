@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DurationParseError, formatDurationMs, parseDurationMs } from '../../protocol/duration.ts';
+import { DurationParseError, formatDurationMs, parseDurationMs, parseGoDurationMs } from '../../protocol/duration.ts';
 
 describe('parseDurationMs', () => {
   it('reads Go durations as NSQ flags take them', () => {
@@ -76,5 +76,15 @@ describe('formatDurationMs', () => {
     for (const ms of [0, 1, 999, 1000, 1001, 59_999, 60_000, 61_500, 3_599_999, 3_600_000, 86_400_000, 90_061_001]) {
       expect(parseDurationMs(formatDurationMs(ms)), String(ms)).toBe(ms);
     }
+  });
+});
+
+describe('parseGoDurationMs (nsq commands: Go durations only)', () => {
+  it("takes what Go's time.ParseDuration takes, a sign included, and refuses a bare number but 0", () => {
+    expect(['0', '+0', '-0', '1.5s', '1h30m', '+5s', '-0s', '.5s'].map((text) => parseGoDurationMs(text))).toEqual([0, 0, 0, 1500, 5_400_000, 5000, 0, 500]);
+    expect(() => parseGoDurationMs('60')).toThrow('time: missing unit in duration "60"');
+    expect(() => parseGoDurationMs('00')).toThrow('time: missing unit in duration "00"');
+    // No "number of milliseconds" offered where none is taken.
+    expect(() => parseGoDurationMs('1m30')).toThrow('invalid duration "1m30": a Go duration, such as 250ms, 60s, 15m, 1h30m');
   });
 });
