@@ -91,11 +91,19 @@ function compile(source: string, what: string): RegExp {
 function get(url: URL, options: AuthQueryOptions): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', headers: { Accept: 'application/vnd.nsq; version=1.0' }, ca: options.ca, timeout: options.connectTimeoutMs });
+    const req = send(url, { method: 'GET', headers: { Accept: 'application/vnd.nsq; version=1.0' }, ca: options.ca });
     const deadline = setTimeout(() => req.destroy(new Error('request timed out')), options.requestTimeoutMs);
-    req.on('timeout', () => req.destroy(new Error('connect timed out')));
+    // The connect timeout bounds the connect alone (nsqd's dialer): a server that answers slowly has
+    // the whole request timeout. (http.request's `timeout` is an idle timeout for the socket's life.)
+    let connecting: NodeJS.Timeout | undefined;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      connecting = setTimeout(() => req.destroy(new Error('connect timed out')), options.connectTimeoutMs);
+      socket.once('connect', () => clearTimeout(connecting));
+    });
     req.on('error', (error) => {
       clearTimeout(deadline);
+      clearTimeout(connecting);
       reject(error);
     });
     req.on('response', (res: IncomingMessage) => {

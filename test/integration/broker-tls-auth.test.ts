@@ -281,6 +281,14 @@ describe('AUTH on raw connections', () => {
     expect(auth.requests.at(-1)?.query).toBe('common_name=&remote_ip=127.0.0.1&secret=s%C3%A9+~%2A&tls=false');
   });
 
+  it('waits for a slow auth server up to --http-client-request-timeout, not the connect timeout', async () => {
+    // The connect timeout was the socket's idle timeout for the whole request, as nsqd's is not.
+    auth.answer = () => ({ kind: 'later', afterMs: 800, then: grantAll(3600, 'slow') });
+    const f = await start({ authHttpAddresses: [auth.address], httpClientConnectTimeoutMs: 300, httpClientRequestTimeoutMs: 5000 });
+    const client = await authed(f);
+    await client.expectResponse('{"identity":"slow","identity_url":"https://auth.example/tester","permission_count":1}');
+  });
+
   it('E_AUTH_FIRST before AUTH, for SUB and for every publish', async () => {
     const f = await start({ authHttpAddresses: [auth.address] });
     for (const [name, command] of [['SUB', encodeSub('t', 'c')], ['PUB', encodePub('t', Buffer.from('x'))]] as const) {

@@ -14,7 +14,9 @@ export interface AuthGrant {
 export type AuthAnswer =
   | { kind: 'grant'; ttl: number; identity?: string; identityUrl?: string; authorizations: AuthGrant[] }
   | { kind: 'status'; status: number; body?: string }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** `then`, once `afterMs` have passed: a slow auth server. */
+  | { kind: 'later'; afterMs: number; then: Exclude<AuthAnswer, { kind: 'later' }> };
 
 export interface AuthRequestSeen {
   path: string;
@@ -39,7 +41,15 @@ export async function startAuthServer(answer: TestAuthServer['answer']): Promise
     const url = new URL(req.url ?? '/', 'http://auth');
     const params = Object.fromEntries(url.searchParams);
     state.requests.push({ path: url.pathname, query: url.search.slice(1), params, accept: req.headers.accept });
-    const reply = state.answer(params);
+    write(res, state.answer(params));
+  });
+  const write = (res: ServerResponse, reply: AuthAnswer): void => {
+    if (reply.kind === 'later') {
+      hanging.add(res);
+      const timer = setTimeout(() => (hanging.delete(res), write(res, reply.then)), reply.afterMs);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (reply.kind === 'hang') {
       hanging.add(res);
       return;
@@ -53,7 +63,7 @@ export async function startAuthServer(answer: TestAuthServer['answer']): Promise
     res.end(
       JSON.stringify({ ttl: reply.ttl, identity: reply.identity ?? '', identity_url: reply.identityUrl ?? '', authorizations: reply.authorizations }),
     );
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   state.close = () =>
