@@ -16,7 +16,7 @@ export type AuthAnswer =
   | { kind: 'status'; status: number; body?: string }
   | { kind: 'hang' }
   /** `then`, once `afterMs` have passed: a slow auth server. */
-  | { kind: 'later'; afterMs: number; then: Exclude<AuthAnswer, { kind: 'later' }> };
+  | { kind: 'later'; afterMs: number; then: AuthAnswer };
 
 export interface AuthRequestSeen {
   path: string;
