@@ -40,7 +40,6 @@ export interface CommandProtocol {
   checkBodyLine(client: ClientConnection, command: Command): void;
 }
 
-
 /** Encoded once: every heartbeat of every client is these bytes. */
 const HEARTBEAT_FRAME = encodeFrame(FrameType.Response, '_heartbeat_');
 
@@ -190,7 +189,7 @@ export class ClientConnection implements Subscriber, CommitWaiter, HeartbeatClie
     this.output.appendMessage(message);
     if (this.transport.writableLength > SOCKET_BACKLOG_LIMIT && !this.backedUp) {
       this.backedUp = true;
-      this.transport.whenBacklogBelow(SOCKET_BACKLOG_LIMIT, this.onDrain);
+      this.transport.whenBacklogBelow(this.onDrain);
     }
   }
 

@@ -151,8 +151,7 @@ export class ClientTransport {
   holdInputIfAnswersBackUp(deadlineMs: number, stuck: () => void): void {
     // Only answers backing up hold reading: a consumer's message backlog stops deliveries (the
     // connection's sendMessage), and its FINs, which nsqd answers with nothing, must be read to make room.
-    const limitBytes = SOCKET_BACKLOG_LIMIT;
-    if (this.writableLength <= limitBytes) this.answerBytes = 0;
+    if (this.writableLength <= SOCKET_BACKLOG_LIMIT) this.answerBytes = 0;
     if (this.answerBytes <= ANSWER_BACKLOG_LIMIT || this.holds.has('backlog')) return;
     this.pauseInput('backlog');
     // nsqd's deadline is per write: a client that reads, however slowly, is not dropped. The
@@ -161,29 +160,28 @@ export class ClientTransport {
       this.backlogDeadline = setTimeout(() => (this.sentBytes > sentBefore ? arm(this.sentBytes) : stuck()), deadlineMs);
     };
     if (deadlineMs > 0) arm(this.sentBytes);
-    this.whenBacklogBelow(limitBytes, () => {
+    this.whenBacklogBelow(() => {
       clearTimeout(this.backlogDeadline);
       this.resumeInput('backlog');
     });
   }
 
   /**
-   * Calls `listener` once at most `limitBytes` wait to be written: at once if so now. The bytes wait
-   * in the socket or in the deflate stream before it; whichever holds more than its high-water mark
-   * emits 'drain' once emptied (the other's bytes may then still be too many: checked again).
+   * Calls `listener` once at most {@link SOCKET_BACKLOG_LIMIT} bytes wait to be written: at once if so
+   * now. The bytes wait in the socket or in the deflate stream before it; whichever holds more than its
+   * high-water mark emits 'drain' once emptied (the other's bytes may then still be too many: checked again).
    */
-  whenBacklogBelow(limitBytes: number, listener: () => void): void {
-    if (this.writableLength <= limitBytes) return listener();
+  whenBacklogBelow(listener: () => void): void {
+    if (this.writableLength <= SOCKET_BACKLOG_LIMIT) return listener();
     const { base, deflater } = this;
     const next = (): void => {
       base.off('drain', next);
       deflater?.off('drain', next);
-      if (!base.destroyed) this.whenBacklogBelow(limitBytes, listener);
+      if (!base.destroyed) this.whenBacklogBelow(listener);
     };
     base.on('drain', next);
     deflater?.on('drain', next);
   }
-
 
   /**
    * Hands the socket to a TLS server session and waits for the handshake (at most 5s). Bytes already

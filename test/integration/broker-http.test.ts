@@ -860,32 +860,25 @@ describe('routing', () => {
   it("routes as nsqd's httprouter does: Allow, OPTIONS, HEAD, redirects, /config/:opt's one segment", async () => {
     const broker = await fixture.start();
     const call = (method: string, path: string): Promise<HttpResponse> => httpRequest(broker.httpAddress, method, path);
+    const allowed = async (method: string, path: string) => (({ status, headers }) => ({ status, allow: headers.allow }))(await call(method, path));
+    const moved = async (method: string, path: string) => (({ status, headers }) => ({ status, location: headers.location }))(await call(method, path));
     // A wrong method names the right ones; OPTIONS answers them.
-    const wrong = await call('POST', '/stats');
-    expect({ status: wrong.status, allow: wrong.headers.allow }).toEqual({ status: 405, allow: 'GET, OPTIONS' });
-    const options = await call('OPTIONS', '/pub');
-    expect({ status: options.status, allow: options.headers.allow }).toEqual({ status: 200, allow: 'OPTIONS, POST' });
+    expect(await allowed('POST', '/stats')).toEqual({ status: 405, allow: 'GET, OPTIONS' });
+    expect(await allowed('OPTIONS', '/pub')).toEqual({ status: 200, allow: 'OPTIONS, POST' });
     // HEAD is a method of its own: no GET route answers it.
-    const head = await call('HEAD', '/ping');
-    expect({ status: head.status, allow: head.headers.allow }).toEqual({ status: 405, allow: 'GET, OPTIONS' });
+    expect(await allowed('HEAD', '/ping')).toEqual({ status: 405, allow: 'GET, OPTIONS' });
     // A trailing slash or other letter case redirects: 301 for GET, 307 otherwise, the query kept.
-    const slash = await call('GET', '/stats/?format=json');
-    expect({ status: slash.status, location: slash.headers.location }).toEqual({ status: 301, location: '/stats?format=json' });
-    const upper = await call('GET', '/Stats');
-    expect({ status: upper.status, location: upper.headers.location }).toEqual({ status: 301, location: '/stats' });
-    const postSlash = await call('POST', '/pub/?topic=t');
-    expect({ status: postSlash.status, location: postSlash.headers.location }).toEqual({ status: 307, location: '/pub?topic=t' });
+    expect(await moved('GET', '/stats/?format=json')).toEqual({ status: 301, location: '/stats?format=json' });
+    expect(await moved('GET', '/Stats')).toEqual({ status: 301, location: '/stats' });
+    expect(await moved('POST', '/pub/?topic=t')).toEqual({ status: 307, location: '/pub?topic=t' });
     // /config/:opt takes one non-empty segment; anything else is not found.
     await expectError(get(broker, '/config/'), 404, 'NOT_FOUND');
     await expectError(get(broker, '/config/a/b'), 404, 'NOT_FOUND');
-    const config = await call('GET', '/Config/msg_timeout');
-    expect({ status: config.status, location: config.headers.location }).toEqual({ status: 301, location: '/config/msg_timeout' });
+    expect(await moved('GET', '/Config/msg_timeout')).toEqual({ status: 301, location: '/config/msg_timeout' });
     // The redirect's path is escaped again: a decoded €, newline or ? neither breaks the header nor moves.
     for (const [target, location] of [['/Config/%E2%82%AC', '/config/%E2%82%AC'], ['/Config/a%0Ab', '/config/a%0Ab'], ['/Config/a%3Fb', '/config/a%3Fb']]) {
-      const moved = await call('GET', target!);
-      expect({ status: moved.status, location: moved.headers.location }).toEqual({ status: 301, location });
+      expect(await moved('GET', target!)).toEqual({ status: 301, location });
     }
-    const server = await call('OPTIONS', '*');
-    expect({ status: server.status, allow: server.headers.allow }).toEqual({ status: 200, allow: 'GET, OPTIONS, POST, PUT' });
+    expect(await allowed('OPTIONS', '*')).toEqual({ status: 200, allow: 'GET, OPTIONS, POST, PUT' });
   });
 });
