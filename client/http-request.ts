@@ -19,6 +19,8 @@ export interface NsqHttpRequest {
   tls?: TlsOption;
   /** Most bytes of answer read before giving up (default 16 MiB). */
   maxAnswerBytes?: number;
+  /** Whether a plain-HTTP TLS_REQUIRED answer is followed to the https port (default true); false returns it. */
+  followTlsRequired?: boolean;
 }
 
 export interface NsqHttpResponse {
@@ -78,7 +80,7 @@ export function tlsRequiredPort(status: number, text: string): number | undefine
 export async function nsqHttpRequest(url: string | URL, request: NsqHttpRequest = {}): Promise<NsqHttpResponse> {
   const target = new URL(url);
   const response = await send(target, request);
-  const httpsPort = target.protocol === 'http:' ? tlsRequiredPort(response.status, response.text) : undefined;
+  const httpsPort = target.protocol === 'http:' && request.followTlsRequired !== false ? tlsRequiredPort(response.status, response.text) : undefined;
   if (httpsPort === undefined) return response;
   const secure = new URL(target.href);
   secure.protocol = 'https:';

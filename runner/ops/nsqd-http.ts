@@ -37,6 +37,13 @@ export class NsqdHttpError extends CodedError<NsqdHttpErrorCode> {
   readonly httpsPort: number | undefined;
 }
 
+/** Why a request got no answer: the socket's error code (ECONNREFUSED), or the timeout's message. */
+function failureReason(cause: unknown): string {
+  const error = cause as NodeJS.ErrnoException & { cause?: unknown };
+  if (error.code === 'ABORT_ERR' && error.cause instanceof Error) return error.cause.message;
+  return (typeof error.code === 'string' ? error.code : error.message) || 'no answer';
+}
+
 /** The https_port of a 403 TLS_REQUIRED answer, if it has one. */
 function httpsPortOf(text: string): number | undefined {
   try {
@@ -135,16 +142,13 @@ export class NsqdHttp {
     const headers = { Accept: 'application/vnd.nsq; version=1.0' };
     let response: { status: number; text: string };
     try {
-      if (this.tls !== undefined && this.tls !== false) {
-        // With TLS configured, nsqd's 403 TLS_REQUIRED is followed to its https port (client/http-request.ts).
-        response = await nsqHttpRequest(url, { method, headers, signal: AbortSignal.timeout(this.timeoutMs), tls: this.tls });
-      } else {
-        const answer = await fetch(url, { method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
-        response = { status: answer.status, text: await answer.text().catch(() => '') };
-      }
+      // node:http, not fetch: a runner's first request would load fetch's HTTP stack (undici), about
+      // 30 ms of its start. With TLS configured, nsqd's 403 TLS_REQUIRED is followed to its https port
+      // (client/http-request.ts); without, it is this call's own error below.
+      const followTlsRequired = this.tls !== undefined && this.tls !== false;
+      response = await nsqHttpRequest(url, { method, headers, signal: AbortSignal.timeout(this.timeoutMs), tls: this.tls, followTlsRequired });
     } catch (cause) {
-      const reason = ((cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).message) || 'no answer';
-      throw new NsqdHttpError(NsqdHttpErrorCode.Unreachable, `${method} ${url}: ${reason}`, undefined, { cause });
+      throw new NsqdHttpError(NsqdHttpErrorCode.Unreachable, `${method} ${url}: ${failureReason(cause)}`, undefined, { cause });
     }
     const text = response.text;
     if (response.status === 200) return text;

@@ -5,15 +5,28 @@
  * 127.0.0.1 port 0 plays nsqd.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NsqdHttp, NsqdHttpError } from '../../runner/ops/nsqd-http.ts';
 import { ensureTaskChannels, TopicLeftPausedError } from '../../runner/ops/task-channels.ts';
 
-const servers: Server[] = [];
+const servers: Array<Server | TcpServer> = [];
+const sockets: Socket[] = [];
 afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
+
+/** A TCP server on 127.0.0.1 port 0 handing each connection to `onConnection`; its address. */
+async function rawServer(onConnection: (socket: Socket) => void): Promise<string> {
+  const server = createTcpServer((socket) => {
+    sockets.push(socket);
+    onConnection(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 /** An HTTP server answering each request with `answer(method, path)`; records the requests. */
 async function scripted(answer: (method: string, path: string) => { status: number; body: string }): Promise<{ address: string; seen: string[] }> {
@@ -36,6 +49,25 @@ describe('task channels over nsqd HTTP', () => {
     const error = await ensureTaskChannels(new NsqdHttp(nsqd.address), 't', ['a', 'b'], 'c').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NsqdHttpError);
     expect(error).toMatchObject({ code: 'E_NSQD_TLS_REQUIRED', status: 403, httpsPort: 4152 });
+    // Without TLS options the redirect is not followed: one request, answered with this error.
+    expect(nsqd.seen).toEqual(['GET /stats']);
+  });
+
+  it('says why an nsqd gave no answer: refused, timed out, or not HTTP at all', async () => {
+    const refused = await new NsqdHttp('127.0.0.1:1').info().catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'E_NSQD_HTTP_UNREACHABLE', status: undefined });
+    expect((refused as Error).message).toBe('GET http://127.0.0.1:1/info: ECONNREFUSED');
+
+    // A TCP server that never answers, and one that answers as nsqd's TCP port does.
+    const silent = await rawServer(() => {});
+    const timedOut = await new NsqdHttp(silent, 200).info().catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ code: 'E_NSQD_HTTP_UNREACHABLE' });
+    expect((timedOut as Error).message).toBe(`GET http://${silent}/info: The operation was aborted due to timeout`);
+
+    const tcpPort = await rawServer((socket) => socket.end('\x00\x00\x00\x12\x00\x00\x00\x01E_BAD_PROTOCOL'));
+    const notHttp = await new NsqdHttp(tcpPort).info().catch((e: unknown) => e);
+    expect(notHttp).toMatchObject({ code: 'E_NSQD_HTTP_UNREACHABLE' });
+    expect((notHttp as Error).message).toMatch(/answered with something other than HTTP .*is it an nsqd or lookupd TCP port\?/);
   });
 
   it('pauses a topic with no channel, creates each channel, and says so when the unpause fails', async () => {
