@@ -49,6 +49,31 @@ it('runs the broker with nsqd flags, stops cleanly on SIGTERM, and keeps its mes
   expect((await second.waitForExit()).code).toBe(0);
 });
 
+it('stops on SIGTERM, keeping its messages, after the reader of its log (stdout) has gone', async () => {
+  // A log pipe whose reader died (a log shipper restarted, `nsqworker broker | head`): the broker's last
+  // log lines fail with EPIPE, and it must still stop as asked rather than retry them for ever.
+  const project = await projects.create();
+  const dataPath = await dataDir();
+  const flags = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath];
+  const first = project.spawn(['broker', ...flags]);
+  const httpAddress = String((await first.waitForMessage('TCP: listening on')).httpAddress);
+  for (const topic of ['a', 'b', 'c']) {
+    expect((await fetch(`http://${httpAddress}/pub?topic=${topic}`, { method: 'POST', body: topic })).status).toBe(200);
+  }
+  await first.waitForMessage('TOPIC: created', { topic: 'c' });
+  // Gone with nothing logged since: the lines of the stop are the first to fail.
+  first.child.stdout!.destroy();
+  first.kill('SIGTERM');
+  expect(await first.waitForExit(10_000)).toEqual({ code: 0, signal: null });
+
+  const second = project.spawn(['broker', ...flags]);
+  const again = String((await second.waitForMessage('TCP: listening on')).httpAddress);
+  const stats = (await (await fetch(`http://${again}/stats?format=json`)).json()) as { topics: Array<{ topic_name: string; depth: number }> };
+  expect(stats.topics.map((topic) => [topic.topic_name, topic.depth])).toEqual([['a', 1], ['b', 1], ['c', 1]]);
+  second.kill('SIGTERM');
+  expect((await second.waitForExit()).code).toBe(0);
+});
+
 it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async () => {
   const project = await projects.create();
   const run = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--tombstone-lifetime', '5s']);
