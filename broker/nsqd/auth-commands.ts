@@ -52,23 +52,34 @@ export function authenticate(client: ClientConnection, body: Buffer): Promise<vo
 }
 
 /**
+ * The part of CheckAuth that needs no auth server: true when the command may go ahead (auth off, or a
+ * grant still valid that allows it), false when the grant has expired and must be fetched again.
+ * Throws nsqd's fatal `E_AUTH_FIRST` or `E_UNAUTHORIZED`. MPUB's line is checked with it before its
+ * body is read, as nsqd checks MPUB's grant before it reads the body (`protocolV2.MPUB`).
+ */
+export function checkAuthNow(client: ClientConnection, command: string, topic: string, channel: string): boolean {
+  if (!authEnabled(client)) return true;
+  if (!hasAuthorizations(client)) throw new ProtocolError(ErrorCode.AuthFirst, `AUTH required before ${command}`);
+  const state = client.authState!;
+  if (state.expiresAtMs < Date.now()) return false;
+  refuseUnlessAllowed(state, command, topic, channel);
+  return true;
+}
+
+function refuseUnlessAllowed(state: AuthState, command: string, topic: string, channel: string): void {
+  if (!isAllowed(state, topic, channel)) {
+    throw new ProtocolError(ErrorCode.Unauthorized, `AUTH failed for ${command} on ${goQuote(topic)} ${goQuote(channel)}`);
+  }
+}
+
+/**
  * nsqd's CheckAuth: with auth on, the client must have a grant that allows `command` on the topic
  * (and channel, for SUB); an expired grant is fetched again first. Throws or rejects with nsqd's
  * fatal `E_AUTH_FIRST`, `E_AUTH_FAILED` or `E_UNAUTHORIZED`.
  */
 export function checkAuth(client: ClientConnection, command: string, topic: string, channel: string): Promise<void> | undefined {
-  if (!authEnabled(client)) return undefined;
-  if (!hasAuthorizations(client)) throw new ProtocolError(ErrorCode.AuthFirst, `AUTH required before ${command}`);
-  const verdict = (state: AuthState): void => {
-    if (!isAllowed(state, topic, channel)) {
-      throw new ProtocolError(ErrorCode.Unauthorized, `AUTH failed for ${command} on ${goQuote(topic)} ${goQuote(channel)}`);
-    }
-  };
-  const state = client.authState!;
-  if (state.expiresAtMs >= Date.now()) {
-    verdict(state);
-    return undefined;
-  }
+  if (checkAuthNow(client, command, topic, channel)) return undefined;
+  const verdict = (state: AuthState): void => refuseUnlessAllowed(state, command, topic, channel);
   return queryAuth(client).then(verdict, (error: unknown) => {
     client.nsqd.logger.warn({ client: client.remoteAddress, err: (error as Error).message }, 'AUTH failed');
     throw authFailed();

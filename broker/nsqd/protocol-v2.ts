@@ -10,7 +10,7 @@ import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { ClientState, type ClientConnection, type CommandProtocol } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
 import { identifyResponse, negotiate, negotiateFeatures, parseIdentifyBody } from './identify.ts';
-import { authenticate, checkAuth } from './auth-commands.ts';
+import { authenticate, checkAuth, checkAuthNow } from './auth-commands.ts';
 import { hasUpgrade, upgradeClient } from './tls-upgrade.ts';
 import { parseBase10, durationNs } from './base10.ts';
 import { COMMAND_BODY, dpubLine, mpubLine, publish, publishDeferred, publishMany, pubLine, requireBody } from './publish-commands.ts';
@@ -62,7 +62,7 @@ export function checkBodyLine(client: ClientConnection, command: Command): void 
   enforceTlsPolicy(client, command.name);
   const { params } = command;
   if (command.name === 'PUB') pubLine(params);
-  else if (command.name === 'MPUB') mpubLine(params);
+  else if (command.name === 'MPUB') checkAuthNow(client, 'MPUB', mpubLine(params), '');
   else if (command.name === 'DPUB') dpubLine(params, client.nsqd.options.maxReqTimeoutMs);
   else if (command.name === 'IDENTIFY') identifyLine(client);
   else if (command.name === 'AUTH') authLine(client, params);

@@ -115,7 +115,8 @@ function publishOne(client: ClientConnection, topicName: string, body: Buffer): 
 
 export function publishMany(client: ClientConnection, command: Command): Promise<void> | void {
   const topicName = mpubLine(command.params);
-  // MPUB checks auth before it reads the body (PUB and DPUB after).
+  // MPUB checks auth before it reads the body (PUB and DPUB after): on its line (checkBodyLine) where it
+  // can answer at once, and here for a line read while an earlier command waited or a grant to fetch again.
   const pending = checkAuth(client, 'MPUB', topicName, '');
   if (pending === undefined) return publishBatch(client, command, topicName);
   return pending.then(() => publishBatch(client, command, topicName));

@@ -13,7 +13,7 @@ import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
-import { MAGIC_V2, encodeAuth, encodeIdentify, encodePub, encodeSub } from '../../protocol/commands.ts';
+import { MAGIC_V2, encodeAuth, encodeIdentify, encodeMpub, encodePub, encodeSub } from '../../protocol/commands.ts';
 import { FrameDecoder, FrameType } from '../../protocol/frames.ts';
 import { SNAPPY_STREAM_IDENTIFIER, SnappyFrameDecoder, SnappyFrameEncoder } from '../../protocol/snappy-framing.ts';
 import { grantAll, startAuthServer, type TestAuthServer } from '../support/auth-server.ts';
@@ -338,6 +338,25 @@ describe('AUTH on raw connections', () => {
       secure.closeAllConnections();
       await new Promise((resolve) => secure.close(resolve));
     }
+  });
+
+  it("checks MPUB's grant on its line, before its body, as nsqd does", async () => {
+    auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^allowed$', channels: ['.*'], permissions: ['publish'] }] });
+    const f = await start({ authHttpAddresses: [auth.address] });
+    // Lines alone, no body: the error comes without it.
+    const first = await f.connect();
+    first.send(Buffer.from('MPUB allowed\n'));
+    await first.expectError('E_AUTH_FIRST AUTH required before MPUB');
+    await first.waitClosed();
+    const denied = await authed(f);
+    await denied.nextFrame();
+    denied.send(Buffer.from('MPUB other\n'));
+    await denied.expectError('E_UNAUTHORIZED AUTH failed for MPUB on "other" ""');
+    await denied.waitClosed();
+    const allowed = await authed(f);
+    await allowed.nextFrame();
+    allowed.send(encodeMpub('allowed', [Buffer.from('a'), Buffer.from('b')]));
+    await allowed.expectResponse('OK');
   });
 
   it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async () => {
