@@ -14,18 +14,18 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Producer } from '../../client/producer.ts';
 import { CliProjects, eventually, REPO_ROOT, type CliProject } from './helpers/cli-project.ts';
-import { DeployResources, IN_CI, missingTool } from './deploy-support.ts';
+import { DeployResources, freePort, IN_CI, missingTool } from './deploy-support.ts';
 
 const projects = new CliProjects();
 const resources = new DeployResources();
 
 const missing = missingTool('supervisord', 'supervisor') ?? missingTool('supervisorctl', 'supervisor');
 
-/** The shipped example's program section: key → value, in file order. */
-async function shippedProgram(): Promise<Map<string, string>> {
+/** A program section of the shipped example (the worker's by default): key → value, in file order. */
+async function shippedProgram(name = 'nsqworker-log-pageview'): Promise<Map<string, string>> {
   const text = await readFile(path.join(REPO_ROOT, 'deploy/supervisord.conf'), 'utf8');
-  const section = /^\[program:nsqworker-log-pageview\]\n([\s\S]*?)(?=^\[|^;\[|(?![\s\S]))/m.exec(text);
-  if (section === null) throw new Error('deploy/supervisord.conf has no [program:nsqworker-log-pageview] section');
+  const section = new RegExp(`^\\[program:${name}\\]\\n([\\s\\S]*?)(?=^\\[|^;\\[|(?![\\s\\S]))`, 'm').exec(text);
+  if (section === null) throw new Error(`deploy/supervisord.conf has no [program:${name}] section`);
   const entries = new Map<string, string>();
   for (const line of section[1]!.split('\n')) {
     const match = /^([a-z_]+)=(.*)$/.exec(line.trim());
@@ -123,17 +123,14 @@ async function supervisorFor(
   args: string[],
   environment: Record<string, string>,
   overrides: Record<string, string> = {},
+  /** The shipped broker program too, run with these arguments (its addresses and data path). */
+  brokerArgs?: string[],
 ): Promise<Supervisor> {
   const dir = await resources.tempDir('nsqworker-supervisor-');
-  const shipped = await shippedProgram();
-  shipped.delete('user');
-  shipped.set('command', [process.execPath, project.path('node_modules/nsqworker/bin/nsqworker.js'), ...args].join(' '));
-  shipped.set('directory', project.dir);
-  shipped.set('environment', Object.entries(environment).map(([key, value]) => `${key}="${value}"`).join(','));
-  shipped.set('stdout_logfile', path.join(dir, `${program}.log`));
-  for (const [key, value] of Object.entries(overrides)) {
-    if (!shipped.has(key)) throw new Error(`the shipped program section has no ${key} to override`);
-    shipped.set(key, value);
+  const sections = [await programFor(dir, project, program, shippedProgram(), args, environment, overrides)];
+  if (brokerArgs !== undefined) {
+    const brokerSection = programFor(dir, project, 'nsqworker-broker', shippedProgram('nsqworker-broker'), brokerArgs, { NODE_ENV: 'production' }, { startsecs: '1' });
+    sections.unshift(await brokerSection);
   }
   const config = [
     '[unix_http_server]',
@@ -148,8 +145,7 @@ async function supervisorFor(
     'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
     '[supervisorctl]',
     `serverurl=unix://${path.join(dir, 'supervisor.sock')}`,
-    `[program:${program}]`,
-    ...[...shipped].map(([key, value]) => `${key}=${value}`),
+    ...sections.flat(),
     '',
   ].join('\n');
   const file = path.join(dir, 'supervisord.conf');
@@ -157,6 +153,29 @@ async function supervisorFor(
   const supervisor = new Supervisor(dir, file);
   resources.defer(() => supervisor.stop());
   return supervisor;
+}
+
+/** A shipped program section as lines of config, with the test project's command, folder, environment and log. */
+async function programFor(
+  dir: string,
+  project: CliProject,
+  program: string,
+  section: Promise<Map<string, string>>,
+  args: string[],
+  environment: Record<string, string>,
+  overrides: Record<string, string>,
+): Promise<string[]> {
+  const shipped = await section;
+  shipped.delete('user');
+  shipped.set('command', [process.execPath, project.path('node_modules/nsqworker/bin/nsqworker.js'), ...args].join(' '));
+  shipped.set('directory', project.dir);
+  shipped.set('environment', Object.entries(environment).map(([key, value]) => `${key}="${value}"`).join(','));
+  shipped.set('stdout_logfile', path.join(dir, `${program}.log`));
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!shipped.has(key)) throw new Error(`the shipped program section has no ${key} to override`);
+    shipped.set(key, value);
+  }
+  return [`[program:${program}]`, ...[...shipped].map(([key, value]) => `${key}=${value}`)];
 }
 
 /** Appends "<id> <pid>" for each message after a short piece of work, so a restart finds tasks running. */
@@ -174,6 +193,9 @@ export default defineWorker({
   },
 });
 `;
+
+/** STREAM_WORKER at 50 ms a message: a stream that is still running when the worker is killed. */
+const SLOW_STREAM_WORKER = STREAM_WORKER.replace('sleep(15)', 'sleep(50)');
 
 async function handled(project: CliProject): Promise<string[]> {
   const file = project.path('handled.txt');
@@ -246,6 +268,49 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     expect(log.match(new RegExp(`stopped: ${program} \\(exit status 0\\)`, 'g'))?.length, log).toBe(2);
     expect(await readFile(workerLog, 'utf8')).toContain('"msg":"worker stopped"');
     expect(await supervisor.state(program)).toBe('STOPPED');
+  });
+
+  it('runs the shipped broker program beside the worker: a worker killed with SIGKILL is restarted and every message handled', { timeout: 120_000 }, async () => {
+    // The shipped file: the broker first (lower priority starts first, stops last), the worker pointed at it.
+    const [shippedBroker, shippedWorker] = [await shippedProgram('nsqworker-broker'), await shippedProgram()];
+    expect(shippedBroker.get('command')).toMatch(/\/nsqworker broker --tcp-address 127\.0\.0\.1:4150 --http-address 127\.0\.0\.1:4151 --data-path /);
+    expect(shippedWorker.get('environment')).toContain('NSQWORKER_NSQD_TCP_ADDRESSES="127.0.0.1:4150"');
+    expect(Number(shippedBroker.get('priority'))).toBeLessThan(Number(shippedWorker.get('priority')));
+
+    const project = await projects.create();
+    await project.writeWorker('stream', 'handle', SLOW_STREAM_WORKER);
+    const [tcpPort, httpPort] = [await freePort(), await freePort()];
+    const tcpAddress = `127.0.0.1:${tcpPort}`;
+    const dataPath = await resources.tempDir('nsqworker-supervised-broker-');
+    const program = 'nsqworker-stream-handle';
+    const supervisor = await supervisorFor(
+      project,
+      program,
+      ['--topic', 'stream', '--channel', 'handle'],
+      { NSQWORKER_NSQD_TCP_ADDRESSES: tcpAddress, NSQWORKER_NSQD_HTTP_ADDRESSES: `127.0.0.1:${httpPort}`, NSQWORKER_MAX_IN_FLIGHT: '2' },
+      { startsecs: '1' },
+      ['broker', '--tcp-address', tcpAddress, '--http-address', `127.0.0.1:${httpPort}`, '--data-path', dataPath],
+    );
+    const workerLog = path.join(supervisor.dir, `${program}.log`);
+    await eventually(async () => ((await readFile(workerLog, 'utf8').catch(() => '')).includes('"msg":"subscribed"') ? true : undefined), 'the worker to subscribe', 30_000);
+
+    const total = 100;
+    const producer = new Producer({ nsqdTcpAddresses: [tcpAddress] });
+    resources.defer(() => producer.close());
+    await producer.publishMany('stream', Array.from({ length: total }, (_, i) => `m${i}`));
+    await eventually(async () => ((await handled(project)).length >= 10 ? true : undefined), '10 messages to be handled');
+    const [, firstPid] = /pid (\d+)/.exec((await supervisor.ctl('status', program)).output) ?? [];
+    expect(firstPid).toBeDefined();
+    process.kill(Number(firstPid), 'SIGKILL');
+
+    // At least once: what the killed worker had in flight comes again; nothing is lost.
+    const lines = await eventually(async () => {
+      const current = await handled(project);
+      return new Set(current.map((line) => line.split(' ')[0])).size >= total ? current : undefined;
+    }, `all ${total} messages to be handled`, 60_000);
+    expect(new Set(lines.map((line) => line.split(' ')[0]))).toEqual(new Set(Array.from({ length: total }, (_, i) => `m${i}`)));
+    expect(new Set(lines.map((line) => line.split(' ')[1])).size, 'the worker supervisord started again handled the rest').toBe(2);
+    expect(await supervisor.state('nsqworker-broker')).toBe('RUNNING');
   });
 
   it('does not keep restarting a worker that exits with a usage error (2)', { timeout: 120_000 }, async () => {
