@@ -22,7 +22,7 @@ export function parseActionRequest(body: unknown): ActionRequest {
   if (channel !== undefined && (typeof channel !== 'string' || !isValidChannelName(channel))) throw new ActionError('the channel name is not valid');
   if (action === 'tombstone' && (typeof node !== 'string' || channel !== undefined)) throw new ActionError('tombstone takes a topic and a node');
   const onDeadLetter = action === 'replay' || action === 'discard';
-  if (onDeadLetter && (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id) || channel !== undefined)) throw new ActionError(`${action} takes a dead-letter topic and a message id`);
+  if (onDeadLetter) checkDeadLetterTarget(action, id, channel);
   return {
     action: action as ActionName,
     topic,
@@ -30,6 +30,15 @@ export function parseActionRequest(body: unknown): ActionRequest {
     ...(typeof node === 'string' ? { node } : {}),
     ...(onDeadLetter ? { id: id as string } : {}),
   };
+}
+
+/** replay and discard name a dead letter by its topic and message id (nsqd's: 16 hex digits), no channel. */
+function checkDeadLetterTarget(action: string, id: unknown, channel: unknown): void {
+  if (channel !== undefined) throw new ActionError(`${action} takes a dead-letter topic and a message id, not a channel`);
+  if (id === undefined) throw new ActionError(`${action} takes a dead-letter topic and a message id: no id given`);
+  if (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id)) {
+    throw new ActionError(`${action}: ${JSON.stringify(id)} is not a message id (16 hex digits, as /api/dead-letters lists them)`);
+  }
 }
 
 export interface ActionTargets {

@@ -206,6 +206,15 @@ describe('console server', () => {
     expect(Object.fromEntries(replays.map((replay) => [replay.body, replay.__nsqworker_replay.task]))).toEqual({ failed: 'charge', rejected: '*' });
     // With the dead letter's channel, so that only the worker it came from runs it.
     expect(Object.fromEntries(replays.map((replay) => [replay.body, replay.__nsqworker_replay.channel]))).toEqual({ failed: 'billing.charge', rejected: 'billing.audit' });
+
+    // What is wrong with a replay that cannot be done, named.
+    const origin = { Origin: new URL(web.url).origin };
+    const replay = (fields: Record<string, unknown>) => post(`${web.url}api/action`, { action: 'replay', topic: 'orders.dead_letter', ...fields }, origin);
+    const notAnId = await replay({ id: 'abc' });
+    expect(notAnId.status).toBe(400);
+    expect(await notAnId.json()).toEqual({ message: 'replay: "abc" is not a message id (16 hex digits, as /api/dead-letters lists them)' });
+    expect(await (await replay({})).json()).toEqual({ message: 'replay takes a dead-letter topic and a message id: no id given' });
+    expect(await (await replay({ id: '0123456789abcdef' })).json()).toEqual({ ok: false, errors: ['that dead letter is no longer held: reload the list'] });
   });
 
   it('follows a --tls-required nsqd to its https port with the --http-client-tls-* CA, and shows it down without', async () => {
