@@ -217,7 +217,9 @@ async function runDev(flags: DevFlags): Promise<void> {
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
   folderWatcher.on('add', (path) => {
     const file = workerFileAt(workersDir, path);
-    if (file !== undefined) supervisor.start(file);
+    // A file added with a name that is not a worker's is named, as at dev's start.
+    if (file === undefined) warnMisnamedFiles(workersDir, logger, resolve(path));
+    else supervisor.start(file);
   });
   folderWatcher.on('change', (path) => {
     const file = workerFileAt(workersDir, path);

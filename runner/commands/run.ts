@@ -103,8 +103,9 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
 }
 
 /** Files that look like workers but break the naming rule would otherwise be skipped without a word. */
-export function warnMisnamedFiles(workersDir: string, logger: Logger): void {
+export function warnMisnamedFiles(workersDir: string, logger: Logger, onlyPath?: string): void {
   for (const rejected of rejectedWorkerFiles(workersDir)) {
+    if (onlyPath !== undefined && resolve(rejected.path) !== onlyPath) continue;
     logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
   }
 }

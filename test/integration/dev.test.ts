@@ -54,6 +54,11 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   await publish(httpAddress, 'gamma', 'g1');
   await eventually(async () => ((await handled()).some((r) => r.worker === 'gamma') ? true : undefined), 'the new worker to handle a message');
 
+  // A file added with a name that is not a worker's is named, as dev names them at its start.
+  await project.write('workers/gamma/gamma-d_worker.ts', workerSource('gamma-d', 1));
+  const misnamed = await dev.waitForLine((line) => String(line.msg).startsWith('not a worker by its name, skipped'), 'the misnamed file to be named');
+  expect(misnamed).toMatchObject({ level: 40, file: 'workers/gamma/gamma-d_worker.ts' });
+
   await rm(project.path('workers/beta/beta_c_worker.ts'));
   const stopped = await dev.waitForLine((line) => String(line.msg).startsWith('worker beta/c stopped: its file was removed'), 'the stop of beta/c');
   // Its channel stays, with the call that deletes it should the worker not come back.
