@@ -20,6 +20,7 @@ import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import { logGiveUp } from './give-up-log.ts';
+import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -255,8 +256,7 @@ export async function bindWorker(params: {
       else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
       else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
     });
-    // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
-    consumer.on('error', (error) => log.error({ code: (error as { code?: unknown }).code }, `consumer error: ${error.message}`));
+    consumer.on('error', (error) => logConsumerError(log, error));
     consumer.on('warning', (warning) => log.warn(warning, warning.message));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {

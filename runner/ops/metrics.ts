@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Consumer, MessageHandler } from '../../client/consumer.ts';
 import type { Message } from '../../client/message.ts';
 import type { TaskCounters } from './task-counters.ts';
+import { errorCode, LATE_ANSWER_CODES } from './late-answer.ts';
 
 /** The labels of every per-task series. */
 export interface TaskLabels {
@@ -54,9 +55,6 @@ interface WatchedTask {
 
 const TASK_LABELS = ['topic', 'channel', 'task'] as const;
 
-/** nsqd's answers to a FIN or REQ for a message no longer in flight: it timed out (see above). */
-const LATE_ANSWER_CODES: ReadonlySet<string> = new Set(['E_FIN_FAILED', 'E_REQ_FAILED']);
-
 /** Counter name → the TaskCounters field it mirrors. */
 const MIRRORED: ReadonlyArray<[name: string, help: string, read: (task: WatchedTask) => number]> = [
   ['nsqworker_messages_received_total', 'Messages delivered to the task.', (t) => t.counters.received],
@@ -70,11 +68,6 @@ const MIRRORED: ReadonlyArray<[name: string, help: string, read: (task: WatchedT
 
 function taskKey(labels: TaskLabels): string {
   return `${labels.topic}\u0000${labels.channel}\u0000${labels.task}`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** One worker process's metrics and readiness. */

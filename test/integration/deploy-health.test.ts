@@ -171,6 +171,11 @@ describe('nsqworker --health-address', () => {
     expect(sample(text, 'nsqworker_messages_timed_out_total', FAST), run.describe()).toBe(0);
     expect(sample(text, 'nsqworker_messages_received_total', SLOW)).toBe(2);
     expect((await lines(project)).filter((line) => line.startsWith('slow')).sort()).toEqual(['slow late 1', 'slow late 2']);
+    // The refused FIN is logged as what it is: a warning naming the message timeout, not a consumer error.
+    const late = await run.waitForLine((line) => line.code === 'E_FIN_FAILED', 'the refused FIN to be logged');
+    expect(late).toMatchObject({ level: 40, task: 'slow' });
+    expect(late.msg).toMatch(/^E_FIN_FAILED FIN [0-9a-f]{16} failed ID not in flight: the task answered after the message timeout \(nsqd's --msg-timeout\)/);
+    expect(run.lines.filter((line) => String(line.msg).startsWith('consumer error'))).toEqual([]);
   });
 
   it('exits 2 for a health address that is not host:port, and 1 when its port is taken', async () => {
