@@ -57,6 +57,11 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     return this.connection.identity.maxRdyCount;
   }
 
+  /** Its nsqd's message timeout for this connection (IDENTIFY's msg_timeout), ms. */
+  get msgTimeoutMs(): number {
+    return this.connection.identity.msgTimeoutMs;
+  }
+
   /** Connects, identifies and subscribes. SUB's OK is not awaited: nsqd answers in order and fails fatally. */
   async open(): Promise<void> {
     await this.connection.connect();

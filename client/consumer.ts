@@ -23,6 +23,7 @@ import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } fro
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
 import { HandlerRunner } from './handler-runner.ts';
 import { within } from './within.ts';
+import { OverdueWatch } from './overdue-watch.ts';
 
 export type { ConsumerConfig, ConsumerEvents, ConsumerWarning, GiveUpHook, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 
@@ -38,6 +39,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private readonly onSharedResult = (result: LookupdPollResult): void => this.onLookupResult(result);
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
+  private readonly overdue = new OverdueWatch(() => this.rdy.connections, (warning) => this.emit('warning', warning));
   private started = false;
   private closing = false;
   private closePromise: Promise<void> | undefined;
@@ -112,6 +114,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       if (this.rdy.rotating || this.backoff.backingOff) this.rdy.redistribute();
     }, this.options.rdyRedistributeIntervalMs);
     this.redistributeTimer.unref();
+    this.overdue.start();
     if (this.options.autoTouch) {
       const periodMs = Math.max(500, (this.options.msgTimeoutMs ?? 60_000) / 2);
       this.touchTimer = setInterval(() => this.touchRunning(), periodMs);
@@ -255,6 +258,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.backoff.stop();
     clearInterval(this.redistributeTimer);
     clearInterval(this.touchTimer);
+    this.overdue.stop();
     const openings = this.endpoints.stop();
     const deadline = Date.now() + this.options.closeTimeoutMs;
     const subscriptions = [...this.rdy.connections];

@@ -30,6 +30,9 @@ export class Message {
   private readonly payload: Buffer | undefined;
   /** Its index among its connection's messages in flight (in-flight.ts), -1 when not among them. */
   private inFlightSlot = -1;
+  /** The overdue watch's scans that found it in flight since its delivery or last TOUCH (overdue-watch.ts). */
+  private inFlightScans = 0;
+  private overdueWarned = false;
 
   constructor(
     decoded: DecodedMessage,
@@ -96,6 +99,7 @@ export class Message {
   /** Resets the message's in-flight timeout (TOUCH). Returns false once the message is answered. */
   touch(): boolean {
     if (this.answered) return false;
+    this.inFlightScans = 0;
     this.responder.touchMessage(this);
     return true;
   }

@@ -186,13 +186,40 @@ describe('message timeouts', () => {
         await new Promise((resolve) => setTimeout(resolve, 2200));
       }),
     );
+    const warnings: ConsumerWarning[] = [];
     consumer.on('error', (e) => errors.push(e));
+    consumer.on('warning', (w) => warnings.push(w));
     consumer.on('finished', () => finished++);
     consumer.start();
     await waitFor(() => finished === 1, 'slow message finished', 6000);
     await waitFor(async () => (await channelStats(broker.httpAddress, topic, 'c'))?.in_flight_count === 0, 'FIN applied');
     expect(attempts).toEqual([1]);
     expect(errors).toEqual([]);
+    // Touched, it never outlived its timeout: no warning that it did.
+    expect(warnings).toEqual([]);
+  });
+
+  it('warns once of a message its handler holds past the message timeout', async () => {
+    const broker = await pool.start({ msgTimeoutMs: 1000 });
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['hangs']);
+    const warnings: ConsumerWarning[] = [];
+    // No msgTimeoutMs of its own: the broker's, from IDENTIFY. The first delivery's handler never ends.
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 2, closeTimeoutMs: 100 }, (m) =>
+        m.attempts === 1 ? new Promise<void>(() => {}) : undefined,
+      ),
+    );
+    consumer.on('error', () => {});
+    consumer.on('warning', (w) => warnings.push(w));
+    consumer.start();
+    await waitFor(() => warnings.length > 0, 'the warning', 6000);
+    expect(warnings[0]!.code).toBe('W_MESSAGE_PAST_MSG_TIMEOUT');
+    expect(warnings[0]!.message).toMatch(new RegExp(`^message [0-9a-f]{16} has been in flight for over 1s, the message timeout of nsqd ${broker.tcpAddress}, unanswered: nsqd takes it back`));
+    // Scans go on: the same message is not named again.
+    const scansLater = Date.now() + 2500;
+    await waitFor(() => Date.now() > scansLater, 'two more scans', 4000);
+    expect(warnings.filter((w) => w.code === 'W_MESSAGE_PAST_MSG_TIMEOUT')).toHaveLength(1);
   });
 
   it('without autoTouch the broker times the message out; the late FIN is a non-fatal error event and the connection stays', async () => {
