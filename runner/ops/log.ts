@@ -1,17 +1,13 @@
 /**
  * The process logger: pino, JSON lines on stdout for journald and log shippers, and pretty lines
  * when stdout is a terminal (or NSQWORKER_LOG_FORMAT=pretty). The prettifier runs in-process, so
- * log lines are written before the process exits.
- *
- * JSON lines are written synchronously, each as it is logged, as nsqd's logger does: nothing is
- * left to flush at exit. pino's default asynchronous destination flushes what it holds at exit with
- * sonic-boom's flushSync, which retries a failed write every 100 ms whatever the error: with the
- * log's reader gone (EPIPE), a process stopped by SIGTERM never exited. A synchronous write's EPIPE
- * instead turns the destination off (pino's buildSafeSonicBoom), and the process stops as asked.
+ * log lines are written before the process exits. JSON lines go through log-destination.ts, which
+ * neither blocks on a reader that falls behind nor holds the process at exit when the reader has gone.
  */
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { LogDestination } from './log-destination.ts';
 
 // pino-pretty is loaded only when a terminal asks for pretty lines: a service logging JSON never
 // pays for it. It is CommonJS, so a synchronous require keeps createLogger synchronous.
@@ -38,5 +34,9 @@ export function createLogger(level: LogLevel = 'info', name = 'nsqworker', forma
     const pretty = requireHere('pino-pretty') as PrettyFactory;
     return pino({ name, level }, pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
-  return pino({ name, level }, pino.destination({ dest: 1, sync: true }));
+  stdoutDestination ??= new LogDestination(1);
+  return pino({ name, level }, stdoutDestination);
 }
+
+/** One for the process: every logger made writes through it, in order. */
+let stdoutDestination: LogDestination | undefined;

@@ -74,6 +74,27 @@ it('stops on SIGTERM, keeping its messages, after the reader of its log (stdout)
   expect((await second.waitForExit()).code).toBe(0);
 });
 
+it('keeps serving while its log (stdout) is not read, and still stops on SIGTERM', async () => {
+  // A log reader that falls behind or hangs: the pipe fills, and logging must wait without the broker waiting.
+  const project = await projects.create();
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir()]);
+  const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
+  run.child.stdout!.pause();
+  // Each topic logs a line of about 150 bytes: 1,000 of them are more than a pipe holds (64 KiB).
+  const slowest = { ms: 0 };
+  for (let i = 0; i < 1000; i++) {
+    const started = Date.now();
+    const response = await fetch(`http://${httpAddress}/topic/create?topic=unread_${i}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    expect(response.status).toBe(200);
+    slowest.ms = Math.max(slowest.ms, Date.now() - started);
+  }
+  expect(slowest.ms, 'no request waited for the log reader').toBeLessThan(1000);
+  run.kill('SIGTERM');
+  const exited = run.waitForExit(10_000);
+  run.child.stdout!.resume();
+  expect(await exited).toEqual({ code: 0, signal: null });
+});
+
 it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async () => {
   const project = await projects.create();
   const run = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--tombstone-lifetime', '5s']);
