@@ -12,7 +12,7 @@
  * Lines wait in memory while the pipe is full, tried again every {@link RETRY_MS}; past
  * {@link MAX_WAITING_BYTES} new lines are dropped and counted, and the count is logged once lines
  * flow again. With the reader gone (EPIPE, or any other write error) lines are dropped. At exit,
- * what waits is written once, as far as the pipe takes it.
+ * what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS}.
  */
 import { writeSync } from 'node:fs';
 
@@ -20,6 +20,10 @@ import { writeSync } from 'node:fs';
 export const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 /** How often lines held for a full pipe are tried again, ms. */
 export const RETRY_MS = 20;
+/** How long the exit waits for a full pipe to take the lines held, ms. */
+export const EXIT_WAIT_MS = 2000;
+/** For a synchronous sleep at exit, when the event loop has stopped. */
+const EXIT_SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 export class LogDestination {
   private readonly waiting: Buffer[] = [];
@@ -107,10 +111,14 @@ export class LogDestination {
     return true;
   }
 
-  /** At exit: one pass over what waits, as far as the pipe takes it, never waiting for the reader. */
+  /**
+   * At exit: what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS} (a reader that
+   * is only slow gets the last lines, the shutdown's among them); a reader that does not read in that
+   * time does not hold the exit, and the rest is lost.
+   */
   private writeWaitingOnce(): void {
-    if (this.gone) return;
     clearTimeout(this.retry);
-    this.flushWaiting();
+    const deadline = Date.now() + EXIT_WAIT_MS;
+    while (!this.gone && !this.flushWaiting() && Date.now() < deadline) Atomics.wait(EXIT_SLEEP, 0, 0, RETRY_MS);
   }
 }

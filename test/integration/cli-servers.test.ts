@@ -93,6 +93,9 @@ it('keeps serving while its log (stdout) is not read, and still stops on SIGTERM
   const exited = run.waitForExit(10_000);
   run.child.stdout!.resume();
   expect(await exited).toEqual({ code: 0, signal: null });
+  // A reader that reads again within the exit's wait gets every line, the stop's last among them.
+  expect(run.lines.filter((line) => String(line.msg) === 'TOPIC: created').length).toBe(1000);
+  expect(run.lines.at(-1)?.msg).toBe('broker stopped; state persisted');
 });
 
 it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async () => {
