@@ -37,7 +37,8 @@ function checkDeadLetterTarget(action: string, id: unknown, channel: unknown): v
   if (channel !== undefined) throw new ActionError(`${action} takes a dead-letter topic and a message id, not a channel`);
   if (id === undefined) throw new ActionError(`${action} takes a dead-letter topic and a message id: no id given`);
   if (typeof id !== 'string' || !/^[0-9a-f]{16}$/.test(id)) {
-    throw new ActionError(`${action}: ${JSON.stringify(id)} is not a message id (16 hex digits, as /api/dead-letters lists them)`);
+    const shown = typeof id === 'string' && id.length > 40 ? `${JSON.stringify(id.slice(0, 40))}…` : JSON.stringify(id);
+    throw new ActionError(`${action}: ${shown} is not a message id (16 lowercase hex digits, as /api/dead-letters lists them)`);
   }
 }
 

@@ -212,7 +212,9 @@ describe('console server', () => {
     const replay = (fields: Record<string, unknown>) => post(`${web.url}api/action`, { action: 'replay', topic: 'orders.dead_letter', ...fields }, origin);
     const notAnId = await replay({ id: 'abc' });
     expect(notAnId.status).toBe(400);
-    expect(await notAnId.json()).toEqual({ message: 'replay: "abc" is not a message id (16 hex digits, as /api/dead-letters lists them)' });
+    expect(await notAnId.json()).toEqual({ message: 'replay: "abc" is not a message id (16 lowercase hex digits, as /api/dead-letters lists them)' });
+    const long = await (await replay({ id: 'x'.repeat(1000) })).json();
+    expect(long).toEqual({ message: `replay: "${'x'.repeat(40)}"… is not a message id (16 lowercase hex digits, as /api/dead-letters lists them)` });
     expect(await (await replay({})).json()).toEqual({ message: 'replay takes a dead-letter topic and a message id: no id given' });
     expect(await (await replay({ id: '0123456789abcdef' })).json()).toEqual({ ok: false, errors: ['that dead letter is no longer held: reload the list'] });
   });
