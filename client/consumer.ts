@@ -39,6 +39,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private readonly onSharedResult = (result: LookupdPollResult): void => this.onLookupResult(result);
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
+  private touchPeriodMs = Infinity;
   private readonly overdue = new OverdueWatch(() => this.rdy.connections, (warning) => this.emit('warning', warning));
   private started = false;
   private closing = false;
@@ -75,6 +76,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       create: (address) => new Subscription(address, o.topic, o.channel, o, this),
       connected: (subscription) => {
         this.rdy.add(subscription);
+        this.touchOftenEnoughFor(subscription.msgTimeoutMs);
         this.checkInFlightWarning();
         this.emit('connected', subscription.address);
       },
@@ -115,12 +117,21 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     }, this.options.rdyRedistributeIntervalMs);
     this.redistributeTimer.unref();
     this.overdue.start();
-    if (this.options.autoTouch) {
-      const periodMs = Math.max(500, (this.options.msgTimeoutMs ?? 60_000) / 2);
-      this.touchTimer = setInterval(() => this.touchRunning(), periodMs);
-      this.touchTimer.unref();
-    }
+    this.touchOftenEnoughFor(this.options.msgTimeoutMs ?? 60_000);
     return this;
+  }
+
+  /**
+   * autoTouch touches every message in flight at half the shortest message timeout seen: the option's
+   * until a connection's IDENTIFY gives the nsqd's own (`--msg-timeout`, when the option is not set).
+   */
+  private touchOftenEnoughFor(msgTimeoutMs: number): void {
+    const periodMs = Math.max(500, msgTimeoutMs / 2);
+    if (!this.options.autoTouch || this.closing || periodMs >= this.touchPeriodMs) return;
+    this.touchPeriodMs = periodMs;
+    clearInterval(this.touchTimer);
+    this.touchTimer = setInterval(() => this.touchRunning(), periodMs);
+    this.touchTimer.unref();
   }
 
   /** Changes maxInFlight at run time; 0 pauses delivery. */

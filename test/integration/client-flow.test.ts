@@ -199,6 +199,27 @@ describe('message timeouts', () => {
     expect(warnings).toEqual([]);
   });
 
+  it("autoTouch touches at half the nsqd's own message timeout when the consumer sets none", async () => {
+    const broker = await pool.start({ msgTimeoutMs: 1000 });
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['slow']);
+    const attempts: number[] = [];
+    const warnings: ConsumerWarning[] = [];
+    let finished = 0;
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], autoTouch: true }, async (m) => {
+        attempts.push(m.attempts);
+        await new Promise((resolve) => setTimeout(resolve, 2200));
+      }),
+    );
+    consumer.on('warning', (w) => warnings.push(w));
+    consumer.on('finished', () => finished++);
+    consumer.start();
+    await waitFor(() => finished === 1, 'slow message finished', 6000);
+    expect(attempts).toEqual([1]);
+    expect(warnings).toEqual([]);
+  });
+
   it('warns once of a message its handler holds past the message timeout', async () => {
     const broker = await pool.start({ msgTimeoutMs: 1000 });
     const topic = uniqueTopic();
