@@ -1,8 +1,9 @@
 /**
  * nsqd's refusal of a FIN or REQ for a message it no longer has in flight (`E_FIN_FAILED`,
  * `E_REQ_FAILED`: "ID not in flight", `nsqd/channel.go`). For a worker that almost always means the
- * task ran past the message timeout: nsqd took the message back and delivered it again, so the
- * task may run twice. The log says so, where a bare "consumer error" read like a broker fault.
+ * message's timeout passed first: a task ran past it, or a copy waited past it (a redelivered copy
+ * the dedup queue finishes, one held behind a running task); nsqd took the message back and delivers
+ * it again, so a task may run twice. The log says so, where a bare "consumer error" read like a broker fault.
  */
 import type { Logger } from 'pino';
 
@@ -21,7 +22,7 @@ export function logConsumerError(log: Logger, error: Error): void {
   if (code !== undefined && LATE_ANSWER_CODES.has(code)) {
     log.warn(
       { code },
-      `${error.message}: the task answered after the message timeout (nsqd's --msg-timeout), so nsqd had taken the message back and delivers it again; call context.touch() in a long task to keep its message`,
+      `${error.message}: the message's timeout at nsqd (--msg-timeout) passed before this answer, so nsqd had taken it back and delivers it again; a long task keeps its message with context.touch()`,
     );
     return;
   }

@@ -174,7 +174,7 @@ describe('nsqworker --health-address', () => {
     // The refused FIN is logged as what it is: a warning naming the message timeout, not a consumer error.
     const late = await run.waitForLine((line) => line.code === 'E_FIN_FAILED', 'the refused FIN to be logged');
     expect(late).toMatchObject({ level: 40, task: 'slow' });
-    expect(late.msg).toMatch(/^E_FIN_FAILED FIN [0-9a-f]{16} failed ID not in flight: the task answered after the message timeout \(nsqd's --msg-timeout\)/);
+    expect(late.msg).toMatch(/^E_FIN_FAILED FIN [0-9a-f]{16} failed ID not in flight: the message's timeout at nsqd \(--msg-timeout\) passed before this answer/);
     expect(run.lines.filter((line) => String(line.msg).startsWith('consumer error'))).toEqual([]);
   });
 
