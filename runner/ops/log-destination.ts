@@ -33,7 +33,7 @@ export class LogDestination {
   private dropped = 0;
 
   constructor(private readonly fd: number) {
-    process.once('exit', () => this.writeWaitingOnce());
+    process.once('exit', () => this.writeWaitingAtExit());
   }
 
   /** pino's destination interface: one serialized line (with its newline). */
@@ -116,7 +116,7 @@ export class LogDestination {
    * is only slow gets the last lines, the shutdown's among them); a reader that does not read in that
    * time does not hold the exit, and the rest is lost.
    */
-  private writeWaitingOnce(): void {
+  private writeWaitingAtExit(): void {
     clearTimeout(this.retry);
     const deadline = Date.now() + EXIT_WAIT_MS;
     while (!this.gone && !this.flushWaiting() && Date.now() < deadline) Atomics.wait(EXIT_SLEEP, 0, 0, RETRY_MS);

@@ -127,10 +127,9 @@ async function supervisorFor(
   brokerArgs?: string[],
 ): Promise<Supervisor> {
   const dir = await resources.tempDir('nsqworker-supervisor-');
-  const sections = [await programFor(dir, project, program, shippedProgram(), args, environment, overrides)];
+  const sections = [programFor(dir, project, program, await shippedProgram(), args, environment, overrides)];
   if (brokerArgs !== undefined) {
-    const brokerSection = programFor(dir, project, 'nsqworker-broker', shippedProgram('nsqworker-broker'), brokerArgs, { NODE_ENV: 'production' }, { startsecs: '1' });
-    sections.unshift(await brokerSection);
+    sections.unshift(programFor(dir, project, 'nsqworker-broker', await shippedProgram('nsqworker-broker'), brokerArgs, { NODE_ENV: 'production' }, { startsecs: '1' }));
   }
   const config = [
     '[unix_http_server]',
@@ -156,16 +155,15 @@ async function supervisorFor(
 }
 
 /** A shipped program section as lines of config, with the test project's command, folder, environment and log. */
-async function programFor(
+function programFor(
   dir: string,
   project: CliProject,
   program: string,
-  section: Promise<Map<string, string>>,
+  shipped: Map<string, string>,
   args: string[],
   environment: Record<string, string>,
   overrides: Record<string, string>,
-): Promise<string[]> {
-  const shipped = await section;
+): string[] {
   shipped.delete('user');
   shipped.set('command', [process.execPath, project.path('node_modules/nsqworker/bin/nsqworker.js'), ...args].join(' '));
   shipped.set('directory', project.dir);
