@@ -38,6 +38,24 @@ function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[])
   return commandNames(cli).includes(first);
 }
 
+/** Flags that a run and the commands that read the workers (list, dev) all take, each with a value. */
+const SHARED_VALUE_FLAGS = new Set(['--workers-dir', '--config']);
+
+/**
+ * argv with a command written after those shared flags moved first: `nsqworker --workers-dir w list`
+ * is `nsqworker list --workers-dir w`, as `git -C dir status` is read. Only those flags: any other
+ * flag before a word makes the word that flag's value (`--topic list` names a topic), and a run takes
+ * no bare words, so a command after them would only be refused as one. argv as it was otherwise.
+ */
+function commandFirst(cli: ReturnType<typeof buildCli>, argv: readonly string[]): string[] {
+  const args = argv.slice(2);
+  let i = 0;
+  while (i < args.length && SHARED_VALUE_FLAGS.has(args[i]!.split('=')[0]!)) i += args[i]!.includes('=') ? 1 : 2;
+  const command = args[i];
+  if (i === 0 || command === undefined || !commandNames(cli).includes(command)) return [...argv];
+  return [...argv.slice(0, 2), command, ...args.slice(0, i), ...args.slice(i + 1)];
+}
+
 /** `nsqworker help [command]`: the same as `nsqworker [command] --help`. */
 async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): Promise<void> {
   // Running a worker is the root command, flags only: `help run` asks for its help.
@@ -73,13 +91,14 @@ async function devFlagHint(text: string): Promise<string> {
   return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(given: readonly string[]): Promise<void> {
   // A reader that stops early (`nsqworker list | head -1`) is not our failure: exit quietly, as Unix tools do.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
   const cli = buildCli();
+  const argv = commandFirst(cli, given);
   try {
     const first = argv[2];
     if (first === 'help') {

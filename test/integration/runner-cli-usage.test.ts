@@ -199,6 +199,22 @@ describe('usage errors exit with status 2', () => {
     expect(stderr.trim()).toBe('nsqworker: --broker-tcp-address 127.0.0.1:4570 and --broker-http-address 0.0.0.0:4570 share port 4570: give each its own port');
   });
 
+  it('a command written after --workers-dir or --config is that command, as git reads git -C dir status', async () => {
+    const project = await projectWithWorker();
+    const dir = project.path('workers');
+    const [spaced, joined, asTopic] = await Promise.all([
+      project.run(['--workers-dir', dir, 'list']),
+      project.run([`--workers-dir=${dir}`, '--config', project.path('none.config.ts'), 'list']),
+      // After any other flag the word is that flag's value: a topic named list.
+      project.run(['--topic', 'list', '--channel', 'pageview', ...RUN.slice(4)]),
+    ]);
+    expect([spaced.stderr, spaced.code, joined.code, asTopic.code]).toEqual(['', 0, 2, 2]);
+    expect(spaced.stdout).toContain('log/pageview');
+    // The listing read the config file named, as `list --config` would.
+    expect(joined.stderr).toContain('none.config.ts');
+    expect(asTopic.stderr).toContain('no worker for topic list channel pageview');
+  });
+
   it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {
     const project = await projectWithWorker();
     const run = project.spawn(['list']);
