@@ -9,7 +9,9 @@
  * (EAGAIN) blocked the process 100 ms at a time: a broker whose log pipe was not read stopped
  * answering HTTP for seconds at a time.
  *
- * Lines wait in memory while the pipe is full, tried again every {@link RETRY_MS}; past
+ * Lines wait in memory while the pipe is full, tried again every {@link RETRY_MS}, or on the next
+ * turn of the event loop while the reader is taking them (a pipe takes 64 KiB at a time: at one
+ * pipeful per {@link RETRY_MS} a reader back at work would get 3 MB/s); past
  * {@link MAX_WAITING_BYTES} new lines are dropped and counted, and the count is logged once lines
  * flow again. With the reader gone (EPIPE, or any other write error) lines are dropped. At exit,
  * what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS}.
@@ -79,8 +81,9 @@ export class LogDestination {
 
   private writeWaiting(): void {
     this.retry = undefined;
+    const before = this.waitingBytes;
     if (!this.flushWaiting()) {
-      if (!this.gone) this.retry = setTimeout(() => this.writeWaiting(), RETRY_MS).unref();
+      if (!this.gone) this.retry = setTimeout(() => this.writeWaiting(), this.waitingBytes < before ? 0 : RETRY_MS).unref();
       return;
     }
     if (this.dropped > 0) {
@@ -119,6 +122,8 @@ export class LogDestination {
   private writeWaitingAtExit(): void {
     clearTimeout(this.retry);
     const deadline = Date.now() + EXIT_WAIT_MS;
-    while (!this.gone && !this.flushWaiting() && Date.now() < deadline) Atomics.wait(EXIT_SLEEP, 0, 0, RETRY_MS);
+    for (let before = this.waitingBytes; !this.gone && !this.flushWaiting() && Date.now() < deadline; before = this.waitingBytes) {
+      Atomics.wait(EXIT_SLEEP, 0, 0, this.waitingBytes < before ? 1 : RETRY_MS);
+    }
   }
 }
