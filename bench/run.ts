@@ -14,6 +14,7 @@ import { consoleBenchmarks } from './console.ts';
 import { footprintBenchmarks } from './footprint.ts';
 import { reloadBenchmarks, reloadProbeBenchmark } from './reload.ts';
 import { runnerBenchmarks } from './runner.ts';
+import { runnerInstructionBenchmarks } from './runner-instructions.ts';
 import { syncBenchmarks } from './sync.ts';
 import { crashBenchmark } from './crash.ts';
 import { scaleBenchmarks } from './scale.ts';
@@ -25,7 +26,8 @@ function format(value: number, unit: string): string {
   if (unit === 'MB') return value.toFixed(1);
   if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(0);
   if (unit === 'msg/s') return Math.round(value).toLocaleString('en');
-  if (unit === 'messages' || unit === 'ns') return Math.round(value).toLocaleString('en');
+  if (unit === 'messages' || unit === 'ns' || unit === 'instructions') return Math.round(value).toLocaleString('en');
+  if (unit === 'µs') return value.toFixed(2);
   return value.toFixed(1);
 }
 
@@ -95,6 +97,14 @@ await section('runner', async () => {
   printTable('Runner (a no-op worker against the bare Consumer, same broker, same run)', rows);
   goals.push(...runnerGoal(rows));
 });
+await section(
+  'runner-instructions',
+  async () => {
+    // Three minutes under callgrind, and valgrind is not everywhere: only when named.
+    printTable('Runner, counted: instructions per message under callgrind (start-up subtracted)', await runnerInstructionBenchmarks());
+  },
+  true,
+);
 await section('latency', async () => {
   const { rows, goals: latencyGoals } = await latencyBenchmarks();
   printTable('End-to-end latency, steady rate (broker in its own process; publisher and consumer in one other)', rows);

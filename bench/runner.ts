@@ -1,21 +1,16 @@
 /**
  * The runner's cost per message: a worker with one no-op task, bound as the runner binds it
  * (consumer, executor, pipeline, dedup queue), against the bare Consumer with a no-op handler, both
- * draining the same backlog from a bundled broker in its own process, in the same run.
+ * draining the same backlog from a bundled broker in its own process, in the same run. Beside the
+ * rates, the CPU each took per message: both drains are often held to the broker's pace, which hides
+ * what the runner adds (runner-instructions.ts counts it without the machine's noise).
  */
-import pino from 'pino';
-import { Consumer } from '../client/consumer.ts';
-import { bindWorker } from '../runner/ops/bind.ts';
-import { InProcessExecutor } from '../runner/ops/executor.ts';
-import { RunSettingsSchema } from '../runner/config/settings.ts';
-import { defineWorker } from '../runner/worker/worker.ts';
-import { workerRuntimeOf } from '../runner/worker/worker-runtime.ts';
+import { drain, MAX_IN_FLIGHT, type DrainKind } from './lib/runner-drains.ts';
 import { startBrokerProcess, type BrokerProcess } from './lib/broker-process.ts';
 import { publishLoad } from './lib/raw-load.ts';
 import type { Row } from './broker.ts';
 
 const BACKLOG = Number(process.env.BENCH_RUNNER_BACKLOG ?? 200_000);
-const MAX_IN_FLIGHT = 1000;
 const body = Buffer.alloc(200, 0x62);
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -25,66 +20,22 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function fill(broker: BrokerProcess, topic: string, channel: string): Promise<void> {
-  for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=${channel}`]) {
-    const response = await fetch(`http://127.0.0.1:${broker.httpPort}${path}`, { method: 'POST' });
+/** Creates `topic` with channel `c` and publishes `count` 200-byte messages to it. */
+export async function fillTopic(broker: BrokerProcess, topic: string, count: number): Promise<void> {
+  for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=c`]) {
+    // A connection each: a kept-alive one may have been closed by the broker while a long step ran.
+    const response = await fetch(`http://127.0.0.1:${broker.httpPort}${path}`, { method: 'POST', headers: { connection: 'close' } });
     if (!response.ok) throw new Error(`${path}: ${response.status}`);
   }
-  await publishLoad(broker.tcpPort, topic, body, BACKLOG, 200, 16);
+  await publishLoad(broker.tcpPort, topic, body, count, 200, 16);
 }
 
-async function bareConsumer(broker: BrokerProcess, round: number): Promise<number> {
-  const topic = `bench_bare_${round}`;
-  await fill(broker, topic, 'c');
-  let count = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const consumer = new Consumer(
-    { topic, channel: 'c', nsqdTcpAddresses: [`127.0.0.1:${broker.tcpPort}`], maxInFlight: MAX_IN_FLIGHT },
-    () => {
-      if (++count === BACKLOG) done();
-    },
-  );
-  const started = performance.now();
-  consumer.start();
-  await finished;
-  const elapsed = performance.now() - started;
-  await consumer.close();
-  return (BACKLOG / elapsed) * 1000;
-}
-
-async function throughRunner(broker: BrokerProcess, round: number): Promise<number> {
-  const topic = `bench_runner_${round}`;
-  await fill(broker, topic, 'c');
-  let count = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const runtime = workerRuntimeOf(
-    {
-      default: defineWorker({
-        tasks: {
-          noop() {
-            if (++count === BACKLOG) done();
-          },
-        },
-      }),
-    },
-    'bench worker',
-  );
-  const settings = RunSettingsSchema.parse({ topic, channel: 'c', maxInFlight: MAX_IN_FLIGHT, logLevel: 'silent' });
-  const address = `127.0.0.1:${broker.tcpPort}`;
-  const started = performance.now();
-  const bound = await bindWorker({
-    settings,
-    taskNames: runtime.taskNames,
-    createExecutor: (deps) => new InProcessExecutor({ ...deps, runtime, options: {} }),
-    endpoints: { nsqdTcpAddresses: [address], lookupdHttpAddresses: [], publishAddresses: [address] },
-    logger: pino({ level: 'silent' }),
-  });
-  await finished;
-  const elapsed = performance.now() - started;
-  await bound.close();
-  return (BACKLOG / elapsed) * 1000;
+/** One round of `kind`: its rate (msg/s) and CPU per message (µs). */
+async function round(broker: BrokerProcess, kind: DrainKind, name: string): Promise<{ rate: number; cpuUs: number }> {
+  const topic = `bench_${kind}_${name}`;
+  await fillTopic(broker, topic, BACKLOG);
+  const { elapsedMs, cpuMs } = await drain(kind, `127.0.0.1:${broker.tcpPort}`, topic, BACKLOG);
+  return { rate: (BACKLOG / elapsedMs) * 1000, cpuUs: (cpuMs * 1000) / BACKLOG };
 }
 
 export async function runnerBenchmarks(): Promise<Row[]> {
@@ -92,22 +43,27 @@ export async function runnerBenchmarks(): Promise<Row[]> {
   try {
     // Alternate, after a warm-up of each, and keep the medians: these machines are noisy and the JIT
     // favours whichever runs second.
-    await bareConsumer(broker, -1);
-    await throughRunner(broker, -1);
-    const bareRates: number[] = [];
-    const runnerRates: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      bareRates.push(await bareConsumer(broker, round));
-      runnerRates.push(await throughRunner(broker, round));
+    await round(broker, 'bare', 'warm');
+    await round(broker, 'runner', 'warm');
+    const bare: Array<{ rate: number; cpuUs: number }> = [];
+    const runner: Array<{ rate: number; cpuUs: number }> = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      bare.push(await round(broker, 'bare', String(i)));
+      runner.push(await round(broker, 'runner', String(i)));
     }
-    const bare = median(bareRates);
-    const runner = median(runnerRates);
+    const what = `drain ${BACKLOG.toLocaleString('en')} backlog, one no-op task, maxInFlight ${MAX_IN_FLIGHT}`;
     return [
       {
-        metric: `drain ${BACKLOG.toLocaleString('en')} backlog, one no-op task, maxInFlight ${MAX_IN_FLIGHT}`,
+        metric: what,
         unit: 'msg/s',
         higherIsBetter: true,
-        values: { runner, 'bare Consumer': bare },
+        values: { runner: median(runner.map((r) => r.rate)), 'bare Consumer': median(bare.map((r) => r.rate)) },
+      },
+      {
+        metric: `  the same, CPU of the consuming process per message`,
+        unit: 'µs',
+        higherIsBetter: false,
+        values: { runner: median(runner.map((r) => r.cpuUs)), 'bare Consumer': median(bare.map((r) => r.cpuUs)) },
       },
     ];
   } finally {
