@@ -10,11 +10,13 @@
  * answering HTTP for seconds at a time.
  *
  * Lines wait in memory while the pipe is full, tried again every {@link RETRY_MS}, or on the next
- * turn of the event loop while the reader is taking them (a pipe takes 64 KiB at a time: at one
- * pipeful per {@link RETRY_MS} a reader back at work would get 3 MB/s); past
+ * turn of the event loop (at most {@link MAX_BYTES_PER_RETRY} a turn) while the reader is taking them
+ * (a pipe takes 64 KiB at a time: at one pipeful per {@link RETRY_MS} a reader back at work would get
+ * 3 MB/s); past
  * {@link MAX_WAITING_BYTES} new lines are dropped and counted, and the count is logged once lines
  * flow again. With the reader gone (EPIPE, or any other write error) lines are dropped. At exit,
- * what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS}.
+ * what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS}, then the count of lines
+ * dropped if there is one.
  */
 import { writeSync } from 'node:fs';
 
@@ -24,24 +26,36 @@ export const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 export const RETRY_MS = 20;
 /** How long the exit waits for a full pipe to take the lines held, ms. */
 export const EXIT_WAIT_MS = 2000;
+/**
+ * Most bytes written in one retry: a reader as fast as we are would otherwise keep one retry writing
+ * for as long as lines wait, and the event loop with it.
+ */
+const MAX_BYTES_PER_RETRY = 256 * 1024;
+/** What a written line's place in the queue holds until the queue is emptied. */
+const EMPTY_CHUNK = Buffer.alloc(0);
 /** For a synchronous sleep at exit, when the event loop has stopped. */
 const EXIT_SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 export class LogDestination {
-  private readonly waiting: Buffer[] = [];
+  /** Lines held, oldest at `first`: an index, not shift(), which copies an array of 100,000 short lines each time. */
+  private waiting: Buffer[] = [];
+  private first = 0;
   private waitingBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private gone = false;
   private dropped = 0;
 
   constructor(private readonly fd: number) {
+    // Node makes standard output non-blocking (for a pipe) only once process.stdout is made: without
+    // it a full pipe blocked writeSync, and the process, until its reader read.
+    if (fd === 1) void process.stdout;
     process.once('exit', () => this.writeWaitingAtExit());
   }
 
   /** pino's destination interface: one serialized line (with its newline). */
   write(line: string): void {
     if (this.gone) return;
-    if (this.waiting.length > 0) {
+    if (this.first < this.waiting.length) {
       this.hold(Buffer.from(line));
       return;
     }
@@ -74,7 +88,8 @@ export class LogDestination {
       return;
     }
     this.gone = true;
-    this.waiting.length = 0;
+    this.waiting = [];
+    this.first = 0;
     this.waitingBytes = 0;
     clearTimeout(this.retry);
   }
@@ -82,21 +97,28 @@ export class LogDestination {
   private writeWaiting(): void {
     this.retry = undefined;
     const before = this.waitingBytes;
-    if (!this.flushWaiting()) {
+    if (!this.flushWaiting(MAX_BYTES_PER_RETRY)) {
       if (!this.gone) this.retry = setTimeout(() => this.writeWaiting(), this.waitingBytes < before ? 0 : RETRY_MS).unref();
       return;
     }
-    if (this.dropped > 0) {
-      const dropped = this.dropped;
-      this.dropped = 0;
-      this.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: `${dropped} log lines dropped: standard output was not read` })}\n`);
-    }
+    if (this.dropped > 0) this.write(this.droppedLine());
   }
 
-  /** Writes what waits, in order, until the pipe is full; true when nothing waits any more. */
-  private flushWaiting(): boolean {
-    while (this.waiting.length > 0) {
-      const chunk = this.waiting[0]!;
+  /** The line that says how many lines were dropped since it was last said; the count starts again. */
+  private droppedLine(): string {
+    const dropped = this.dropped;
+    this.dropped = 0;
+    return `${JSON.stringify({ level: 40, time: Date.now(), msg: `${dropped} log lines dropped: standard output was not read` })}\n`;
+  }
+
+  /**
+   * Writes what waits, in order, until the pipe is full or `budget` bytes are written; true when
+   * nothing waits any more.
+   */
+  private flushWaiting(budget = Number.POSITIVE_INFINITY): boolean {
+    let left = budget;
+    while (this.first < this.waiting.length && left > 0) {
+      const chunk = this.waiting[this.first]!;
       let written: number;
       try {
         written = writeSync(this.fd, chunk);
@@ -105,13 +127,24 @@ export class LogDestination {
         return false;
       }
       this.waitingBytes -= written;
+      left -= written;
       if (written < chunk.length) {
-        this.waiting[0] = chunk.subarray(written);
+        this.waiting[this.first] = chunk.subarray(written);
         return false;
       }
-      this.waiting.shift();
+      this.waiting[this.first++] = EMPTY_CHUNK;
     }
-    return true;
+    if (this.first === this.waiting.length) {
+      this.waiting = [];
+      this.first = 0;
+      return true;
+    }
+    // A reader that stays behind: the lines written leave the queue now and then, not one by one.
+    if (this.first >= 1024 && this.first * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.first);
+      this.first = 0;
+    }
+    return false;
   }
 
   /**
@@ -124,6 +157,12 @@ export class LogDestination {
     const deadline = Date.now() + EXIT_WAIT_MS;
     for (let before = this.waitingBytes; !this.gone && !this.flushWaiting() && Date.now() < deadline; before = this.waitingBytes) {
       Atomics.wait(EXIT_SLEEP, 0, 0, this.waitingBytes < before ? 1 : RETRY_MS);
+    }
+    if (this.gone || this.first < this.waiting.length || this.dropped === 0) return;
+    try {
+      writeSync(this.fd, this.droppedLine());
+    } catch {
+      // The reader is gone or full at the very end: the count is lost with the lines.
     }
   }
 }

@@ -77,7 +77,9 @@ it('stops on SIGTERM, keeping its messages, after the reader of its log (stdout)
 it('keeps serving while its log (stdout) is not read, and still stops on SIGTERM', async () => {
   // A log reader that falls behind or hangs: the pipe fills, and logging must wait without the broker waiting.
   const project = await projects.create();
-  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir()]);
+  // The format named, as a supervisor's environment may: then nothing looks at stdout to choose it,
+  // and stdout was left blocking (writes into the full pipe blocked the broker).
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir()], { NSQWORKER_LOG_FORMAT: 'json' });
   const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
   run.child.stdout!.pause();
   // Each topic logs a line of about 150 bytes: 1,000 of them are more than a pipe holds (64 KiB).

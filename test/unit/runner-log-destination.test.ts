@@ -79,3 +79,21 @@ it('holds lines up to its limit while the pipe is full, drops the rest, and says
   destination.write(line(total));
   expect(readNow(readFd)).toBe(line(total));
 });
+
+it('writes a line longer than the pipe holds in parts, whole and in order with the lines around it', async () => {
+  const { readFd, writeFd } = pipe();
+  const destination = new LogDestination(writeFd);
+  // 200 KiB: a pipe takes 64 KiB, so the line is written in parts and its rest held between them.
+  const long = `${'y'.repeat(200 * 1024)}\n`;
+  destination.write('before\n');
+  destination.write(long);
+  destination.write('after\n');
+  let text = '';
+  const deadline = Date.now() + 10_000;
+  while (!text.endsWith('after\n')) {
+    if (Date.now() > deadline) throw new Error(`the lines did not all come: ${text.length} bytes`);
+    text += readNow(readFd);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(text).toBe(`before\n${long}after\n`);
+});
