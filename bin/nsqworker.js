@@ -5,5 +5,7 @@
 // (runner/worker/user-code.ts), so `nsqworker broker` and `nsqworker lookupd` never pay for it.
 const SERVER_COMMANDS = new Set(['broker', 'nsqd', 'lookupd', 'nsqlookupd']);
 const [first = '-'] = process.argv.slice(2);
-const rootHelp = first.startsWith('-') && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
+// A command may follow --workers-dir and --config (runner/cli.ts reads them so): its help is its own.
+const sharedFlagFirst = /^--(workers-dir|config)(=|$)/.test(first);
+const rootHelp = first.startsWith('-') && !sharedFlagFirst && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
 await import(SERVER_COMMANDS.has(first) ? '../dist/servers.js' : rootHelp ? '../dist/bundle/runner/help-cli.js' : '../dist/bundle/runner/cli.js');

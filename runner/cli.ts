@@ -42,24 +42,25 @@ function isSubcommand(cli: ReturnType<typeof buildCli>, argv: readonly string[])
 const SHARED_VALUE_FLAGS = new Set(['--workers-dir', '--config']);
 
 /**
- * argv with a command written after those shared flags moved first: `nsqworker --workers-dir w list`
- * is `nsqworker list --workers-dir w`, as `git -C dir status` is read. Only those flags: any other
- * flag before a word makes the word that flag's value (`--topic list` names a topic), and a run takes
- * no bare words, so a command after them would only be refused as one. argv as it was otherwise.
+ * argv with a word written after those shared flags moved first: `nsqworker --workers-dir w list`
+ * is `nsqworker list --workers-dir w`, as `git -C dir status` is read, and `--workers-dir w help list`
+ * is `help list --workers-dir w`. Only those flags: any other flag before a word makes the word that
+ * flag's value (`--topic list` names a topic). A run takes no bare words, so the word is a command,
+ * `help`, or a mistyped command, answered as one. argv as it was otherwise.
  */
-function commandFirst(cli: ReturnType<typeof buildCli>, argv: readonly string[]): string[] {
+function commandFirst(argv: readonly string[]): string[] {
   const args = argv.slice(2);
   let i = 0;
   while (i < args.length && SHARED_VALUE_FLAGS.has(args[i]!.split('=')[0]!)) i += args[i]!.includes('=') ? 1 : 2;
-  const command = args[i];
-  if (i === 0 || command === undefined || !commandNames(cli).includes(command)) return [...argv];
-  return [...argv.slice(0, 2), command, ...args.slice(0, i), ...args.slice(i + 1)];
+  const word = args[i];
+  if (i === 0 || word === undefined || word.startsWith('-')) return [...argv];
+  return [...argv.slice(0, 2), ...args.slice(i), ...args.slice(0, i)];
 }
 
 /** `nsqworker help [command]`: the same as `nsqworker [command] --help`. */
 async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[]): Promise<void> {
-  // Running a worker is the root command, flags only: `help run` asks for its help.
-  const topic = argv[3] === 'run' ? undefined : argv[3];
+  // Running a worker is the root command, flags only: `help run` asks for its help (and `help --config x`).
+  const topic = argv[3] === 'run' || argv[3]?.startsWith('-') ? undefined : argv[3];
   if (topic !== undefined && commandNames(cli).includes(topic)) {
     cli.parse([...argv.slice(0, 2), topic, '--help'], { run: false });
     return;
@@ -98,7 +99,7 @@ async function main(given: readonly string[]): Promise<void> {
     throw error;
   });
   const cli = buildCli();
-  const argv = commandFirst(cli, given);
+  const argv = commandFirst(given);
   try {
     const first = argv[2];
     if (first === 'help') {

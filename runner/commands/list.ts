@@ -12,6 +12,7 @@ import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { describeEffective, givenValueProblems } from '../config/layered-values.ts';
 import { workerOptionLayers } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
+import { stringValue } from '../tools/args.ts';
 
 export interface ListContext {
   config: NsqworkerConfig;
@@ -81,9 +82,10 @@ export function registerListCommand(cli: CAC): void {
     .command('list', 'List the workers found, their tasks and options, and load errors')
     .option('--workers-dir <dir>', 'folder holding the workers')
     .option('--config <file>', 'config file (default: nsqworker.config.ts)')
-    .action(async (flags: { workersDir?: string; config?: string }) => {
-      const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
-      const workersDir = flags.workersDir ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
+    .action(async (flags: Record<string, unknown>) => {
+      // The last of a repeated flag, as for a run (cac hands over an array).
+      const { config, path: configPath } = await loadConfig(stringValue(cli.rawArgs, flags, 'config') ?? process.env.NSQWORKER_CONFIG);
+      const workersDir = stringValue(cli.rawArgs, flags, 'workers-dir') ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
       checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
       const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
       // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.

@@ -215,6 +215,25 @@ describe('usage errors exit with status 2', () => {
     expect(asTopic.stderr).toContain('no worker for topic list channel pageview');
   });
 
+  it("after --workers-dir, help is the command's, a mistyped command is named, and a repeated flag's last value counts", async () => {
+    const project = await projectWithWorker();
+    const dir = project.path('workers');
+    const [listHelp, helpList, typo, repeated] = await Promise.all([
+      project.run(['--workers-dir', dir, 'list', '--help']),
+      project.run(['--workers-dir', dir, 'help', 'list']),
+      project.run(['--workers-dir', dir, 'lst']),
+      project.run(['--workers-dir', project.path('elsewhere'), '--workers-dir', dir, 'list']),
+    ]);
+    for (const help of [listHelp, helpList]) {
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('$ nsqworker list');
+    }
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown command "lst"; did you mean list?');
+    expect([repeated.stderr, repeated.code]).toEqual(['', 0]);
+    expect(repeated.stdout).toContain('log/pageview');
+  });
+
   it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {
     const project = await projectWithWorker();
     const run = project.spawn(['list']);
