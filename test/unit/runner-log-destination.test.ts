@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { LogDestination, MAX_WAITING_BYTES } from '../../runner/ops/log-destination.ts';
+import { afterEach, expect, it, vi } from 'vitest';
+import { LogDestination, MAX_WAITING_BYTES, RETRY_MS } from '../../runner/ops/log-destination.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -96,4 +96,23 @@ it('writes a line longer than the pipe holds in parts, whole and in order with t
     await new Promise((resolve) => setImmediate(resolve));
   }
   expect(text).toBe(`before\n${long}after\n`);
+});
+
+it('gives a reader that reads again the lines held at its pace, not one pipeful per retry', () => {
+  // On a fake clock, so that what is counted is the destination's waits, not this machine's speed.
+  vi.useFakeTimers();
+  cleanups.push(() => vi.useRealTimers());
+  const { readFd, writeFd } = pipe();
+  const destination = new LogDestination(writeFd);
+  const line = `${'z'.repeat(1023)}\n`;
+  for (let n = 0; n < 4096; n++) destination.write(line); // 4 MiB held: 64 pipefuls
+  let read = 0;
+  let elapsedMs = 0;
+  while (read < 4096 * line.length) {
+    read += Buffer.byteLength(readNow(readFd));
+    vi.advanceTimersByTime(1);
+    if (++elapsedMs > 64 * RETRY_MS) throw new Error(`${read} bytes read after ${elapsedMs} ms of retries`);
+  }
+  // A retry that wrote something comes again on the next turn: about 1 ms a pipeful, not RETRY_MS.
+  expect(elapsedMs).toBeLessThan(64 * 2);
 });
