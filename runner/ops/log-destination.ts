@@ -149,8 +149,9 @@ export class LogDestination {
 
   /**
    * At exit: what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS} (a reader that
-   * is only slow gets the last lines, the shutdown's among them); a reader that does not read in that
-   * time does not hold the exit, and the rest is lost.
+   * is only slow gets the last lines, the shutdown's among them), then the count of lines dropped. A
+   * reader that does not read in that time does not hold the exit: the rest is lost, and standard
+   * error says how many lines (for standard output's destination), where a person may see it.
    */
   private writeWaitingAtExit(): void {
     clearTimeout(this.retry);
@@ -158,11 +159,15 @@ export class LogDestination {
     for (let before = this.waitingBytes; !this.gone && !this.flushWaiting() && Date.now() < deadline; before = this.waitingBytes) {
       Atomics.wait(EXIT_SLEEP, 0, 0, this.waitingBytes < before ? 1 : RETRY_MS);
     }
-    if (this.gone || this.first < this.waiting.length || this.dropped === 0) return;
+    if (this.gone) return;
+    const unwritten = this.waiting.length - this.first;
     try {
-      writeSync(this.fd, this.droppedLine());
+      if (unwritten === 0 && this.dropped > 0) writeSync(this.fd, this.droppedLine());
+      else if (unwritten > 0 && this.fd === 1) {
+        writeSync(2, `nsqworker: ${unwritten + this.dropped} log lines not written at exit: standard output was not read for ${EXIT_WAIT_MS / 1000} s\n`);
+      }
     } catch {
-      // The reader is gone or full at the very end: the count is lost with the lines.
+      // Full or gone at the very end as well: the count is lost with the lines.
     }
   }
 }
