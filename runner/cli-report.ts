@@ -27,8 +27,13 @@ function isCacError(error: unknown): error is Error {
   return (error as { name?: unknown } | undefined)?.name === 'CACError';
 }
 
-/** cac's "Unknown option `--tpoic`" with the nearest option of the command. */
+/**
+ * cac's "Unknown option `--tpoic`" with the nearest option of the command, and its "Unused args:
+ * `extra`" as the run's own stray-argument error says it.
+ */
 function cacMessage(error: Error, knownOptions: readonly string[]): string {
+  const unused = /^Unused args: (.+)$/.exec(error.message);
+  if (unused !== null) return `unexpected argument ${unused[1]!.replaceAll('`', '"')}: the command takes flags only (its --help lists them)`;
   const unknown = /^Unknown option `(-{1,2})([^`]+)`$/.exec(error.message);
   if (unknown === null) return error.message;
   // mri reads a negative value (`--mem-queue-size -1`) as a flag of its own.

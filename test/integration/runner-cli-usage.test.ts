@@ -215,14 +215,15 @@ describe('usage errors exit with status 2', () => {
     expect(asTopic.stderr).toContain('no worker for topic list channel pageview');
   });
 
-  it("after --workers-dir, help is the command's, a mistyped command is named, and a repeated flag's last value counts", async () => {
+  it("after --workers-dir, help is the command's, a mistyped command is named, a repeated flag's last value counts; a stray word", async () => {
     const project = await projectWithWorker();
     const dir = project.path('workers');
-    const [listHelp, helpList, typo, repeated] = await Promise.all([
+    const [listHelp, helpList, typo, repeated, stray] = await Promise.all([
       project.run(['--workers-dir', dir, 'list', '--help']),
       project.run(['--workers-dir', dir, 'help', 'list']),
       project.run(['--workers-dir', dir, 'lst']),
       project.run(['--workers-dir', project.path('elsewhere'), '--workers-dir', dir, 'list']),
+      project.run(['list', 'extra']),
     ]);
     for (const help of [listHelp, helpList]) {
       expect(help.code).toBe(0);
@@ -232,6 +233,8 @@ describe('usage errors exit with status 2', () => {
     expect(typo.stderr).toContain('unknown command "lst"; did you mean list?');
     expect([repeated.stderr, repeated.code]).toEqual(['', 0]);
     expect(repeated.stdout).toContain('log/pageview');
+    // A stray word, said as a run says it (not cac's "Unused args").
+    expect([stray.stderr, stray.code]).toEqual(['nsqworker: unexpected argument "extra": the command takes flags only (its --help lists them)\n', 2]);
   });
 
   it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {
