@@ -24,7 +24,7 @@ import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { LoadSnapshots } from './file-snapshot.ts';
 import { optimizerOnOnceStarted } from './start-up-optimizer.ts';
-import { importUserModule, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
+import { importUserModule, isProjectFile, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
 import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
@@ -159,14 +159,14 @@ process.on('message', (message: ParentToChild) => {
       onProjectFileLoaded((path) => void snapshots.loaded(path));
       load(message, snapshots).catch((error: unknown) => {
         const location = locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath });
-        send({
-          t: 'load-failed',
-          error: serializeError(error),
-          location,
-          // With the files an import names that are not written yet: watched, their creation reloads.
-          files: [...projectFilesImported(message.file), ...missingModuleFiles(error, location.file)],
-          snapshots: snapshots.take(),
-        });
+        // With the files an import names that are not written yet: watched, their creation reloads.
+        const files = [...projectFilesImported(message.file), ...missingModuleFiles(error, location.file)];
+        if (location.file !== undefined && isProjectFile(location.file) && !files.includes(location.file)) files.push(location.file);
+        // Each as it is now, unless the load took it already: tsx's thread tells of an ES module's
+        // import by message, which may come after the failure, and without a snapshot the runner
+        // cannot tell a fix saved before its watch on the file starts (project-watcher.ts, checkLoaded).
+        for (const file of files) snapshots.loaded(file);
+        send({ t: 'load-failed', error: serializeError(error), location, files, snapshots: snapshots.take() });
       });
       return;
     }
