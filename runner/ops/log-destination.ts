@@ -12,9 +12,8 @@
  * Lines wait in memory while the pipe is full, tried again every {@link RETRY_MS}, or on the next
  * turn of the event loop (at most {@link MAX_BYTES_PER_RETRY} a turn) while the reader is taking them
  * (a pipe takes 64 KiB at a time: at one pipeful per {@link RETRY_MS} a reader back at work would get
- * 3 MB/s); past
- * {@link MAX_WAITING_BYTES} new lines are dropped and counted, and the count is logged once lines
- * flow again. With the reader gone (EPIPE, or any other write error) lines are dropped. At exit,
+ * 3 MB/s). Past {@link MAX_WAITING_BYTES} new lines are dropped and counted, and the count is logged
+ * once lines flow again. With the reader gone (EPIPE, or any other write error) lines are dropped. At exit,
  * what waits is written as the pipe takes it, for up to {@link EXIT_WAIT_MS}, then the count of lines
  * dropped if there is one.
  */

@@ -161,7 +161,7 @@ process.on('message', (message: ParentToChild) => {
         const location = locateLoadFailure(error, { workerFile: message.file, configPath: message.configPath });
         // With the files an import names that are not written yet: watched, their creation reloads.
         const files = [...projectFilesImported(message.file), ...missingModuleFiles(error, location.file)];
-        if (location.file !== undefined && isProjectFile(location.file) && !files.includes(location.file)) files.push(location.file);
+        if (isProjectFile(location.file) && !files.includes(location.file)) files.push(location.file);
         // Each as it is now, unless the load took it already: tsx's thread tells of an ES module's
         // import by message, which may come after the failure, and without a snapshot the runner
         // cannot tell a fix saved before its watch on the file starts (project-watcher.ts, checkLoaded).
