@@ -1,7 +1,7 @@
 /**
- * The parent's handle on one child host: spawn, wait until warm, load the worker, run tasks with
- * their replies matched by sequence number, and close. If the child dies, every run it held fails,
- * so the consumer requeues those messages.
+ * The parent's handle on one child host: spawn, wait until warm, load the worker (again, beside the
+ * running code, and swap to it), run tasks with their replies matched by sequence number, and close.
+ * If the child dies, every run it held fails, so the consumer requeues those messages.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { warmUpModuleOf, type ModuleSystem } from '../worker/user-code.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
 import { optimizerOffWhileStarting } from './start-up-optimizer.ts';
 import { stopGuard } from './stop-guard.ts';
-import { deserializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { childEnvironment } from './child-environment.ts';
+import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The host's entry: its bundle when built, its source under tests (package-paths.ts).
 const ENTRY = entryFile('runner/reload/host');
@@ -46,22 +47,6 @@ export class HostLoadError extends RunnerError {
   }
 }
 
-/**
- * A child's environment: the runner's, with tsx's disk cache off unless the user set that switch.
- *
- * Why: tsx keeps compiled files in one folder per user (`os.tmpdir()/tsx-<uid>`), and each process
- * that compiles a file lists that whole folder once, to expire entries older than about a week.
- * A child compiles the saved file at every reload, so every child listed it, beside the standby
- * starting and the swap, on a machine of two cores: a folder of 47,000 entries (some weeks of
- * tests here; every project and tool that runs tsx adds to it) took 100-200 ms of CPU per child.
- * Without the cache a child compiles each of the worker's unchanged files again, a few ms each.
- * `npm run bench reload-probe`, alternating in one hour with that folder: median 131 and 170 ms,
- * max 478 and 631, against 597 and 498, max 891 and 1,037 (saves 300 ms apart).
- */
-function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env[TSX_CACHE_SWITCH] === undefined ? { ...env, [TSX_CACHE_SWITCH]: TSX_CACHE_OFF_FOR_HOST } : env;
-}
-
 export class HostProcess {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, PendingRun>();
@@ -69,6 +54,7 @@ export class HostProcess {
   private idleWaiters: Array<() => void> = [];
   private exited = false;
   private warmed = false;
+  private versions = 0;
   /** Stopped by {@link pause}. */
   private paused = false;
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
@@ -165,7 +151,21 @@ export class HostProcess {
     if (!this.exited && this.child.connected) this.child.send(message);
   }
 
-  /** Loads the worker; resolves with its task names and the runner's settings in the config file (its files: {@link files}). */
+  /** How many times the worker's code loaded into this child (past the first, beside the running code). */
+  get loadedVersions(): number {
+    return this.versions;
+  }
+
+  /** The code of the last {@link load} takes over from the code that ran before in this child, whose close hook runs. */
+  swapLoaded(): void {
+    this.post({ t: 'swap' });
+  }
+
+  /**
+   * Loads the worker; resolves with its task names and the runner's settings in the config file (its
+   * files: {@link files}). Into a child that has code loaded, the new code loads beside it, every
+   * project file imported afresh, and takes over at {@link swapLoaded}.
+   */
   async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
     this.resume();
     await this.warm;
@@ -173,9 +173,18 @@ export class HostProcess {
       this.loadReply = resolve;
       this.post({ t: 'load', ...request });
     });
-    if (reply.t === 'loaded') return { taskNames: reply.taskNames, settings: reply.settings };
+    if (reply.t === 'loaded') {
+      this.versions++;
+      return { taskNames: reply.taskNames, settings: reply.settings };
+    }
     if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files, reply.snapshots);
     throw new HostLoadError('the worker host exited while loading');
+  }
+
+  /** The {@link load} going on fails now (shutdown); what the child still loads closes with it. */
+  abandonLoad(): void {
+    this.loadReply?.({ t: 'closed' });
+    this.loadReply = undefined;
   }
 
   run(task: string, input: TaskInput): Promise<TaskOutcome> {

@@ -1,7 +1,10 @@
 /**
  * The child side of `--watch`: loads the worker's code in a process of its own, runs tasks the
  * parent sends, and answers with their outcomes. The parent keeps the broker, the connections and
- * the dedup queues; a reload replaces this whole process, so nothing of the old code lingers.
+ * the dedup queues. A reload mostly replaces this whole process, so nothing of the old code lingers;
+ * one that comes before a fresh process is ready loads the new code beside the old here (a second
+ * 'load': every project file imported afresh, user-code.ts) and swaps to it on 'swap', and the
+ * runner moves the code to a fresh process once one is (reloading-executor.ts).
  *
  * It warms up first, so that loading a changed worker file costs only the user's own files: the
  * nsqworker package (and the zod it imports, the one a worker's schema uses), tsx registered and
@@ -43,11 +46,21 @@ process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 process.on('disconnect', () => process.exit(0));
 
-let env: TaskEnvironment | undefined;
+/** One load of the worker's code: its tasks' environment, and the signal its tasks are given. */
+interface Version {
+  env: TaskEnvironment;
+  abort: AbortController;
+}
+
+/** The code tasks run on. */
+let current: Version | undefined;
+/** Code loaded beside {@link current}, until the parent's 'swap' makes it current. */
+let pending: Version | undefined;
+/** Tells the parent of the files the loaded code imports later; a failed load beside it sets it back. */
+let tellLaterImports: ((path: string) => void) | undefined;
 let dedup = new Map<string, DedupQueue>();
 let dedupQueueSize = 0;
 let producer: Producer | undefined;
-const abort = new AbortController();
 
 function replaceDedup(keys: Record<string, string[]>): void {
   dedup = new Map(
@@ -63,18 +76,20 @@ function replaceDedup(keys: Record<string, string[]>): void {
  * The config file: this process loads code once, so the import is fresh, and the `nsqworker` it
  * imports is the copy already warm here. A file that throws keeps its own stack, which names its line.
  */
-async function importConfig(path: string | undefined): Promise<NsqworkerConfig> {
+async function importConfig(path: string | undefined, fresh: boolean): Promise<NsqworkerConfig> {
   // The default config file is watched before it exists: until it is created, there is none.
   if (path === undefined || !existsSync(path)) return {};
-  return validateConfig(defaultExportOf((await importUserModule(path)).exports), path);
+  return validateConfig(defaultExportOf((await importUserModule(path, { fresh })).exports), path);
 }
 
 async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<void> {
+  // Code loaded here before is cached by Node: a load beside it imports every project file afresh.
+  const fresh = current !== undefined;
   // The config file loads beside the worker (each import waits on tsx's thread); the worker's
   // failure, if both fail, is the one reported.
-  const configLoading = importConfig(request.configPath);
+  const configLoading = importConfig(request.configPath, fresh);
   configLoading.catch(() => {});
-  const moduleExports = (await importUserModule(request.file)).exports;
+  const moduleExports = (await importUserModule(request.file, { fresh })).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await configLoading;
   // This worker's `workers` key saved misspelt is the config's fault, as at start, not "required and
@@ -89,7 +104,8 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
   dedupQueueSize = request.dedupQueueSize;
   replaceDedup(request.dedup);
   const publishAddresses = request.publishAddresses;
-  env = {
+  const abort = new AbortController();
+  const env: TaskEnvironment = {
     topic: request.topic,
     // This code's own tasks name the channels: a reload may have changed them.
     channelOf: (task) => channelForTask(request.channel, task, runtime.taskNames.length),
@@ -104,24 +120,27 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
+  if (current === undefined) current = { env, abort };
+  else pending = { env, abort };
   const { workers: _workers, ...settings } = config;
   send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), snapshots: snapshots.take(), settings });
   // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
   let telling: NodeJS.Immediate | undefined;
-  onProjectFileLoaded((path) => {
+  tellLaterImports = (path) => {
     if (!snapshots.loaded(path)) return;
     telling ??= setImmediate(() => {
       telling = undefined;
       send({ t: 'files', snapshots: snapshots.take() });
     });
-  });
+  };
+  onProjectFileLoaded(tellLaterImports);
 }
 
 async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void> {
-  const current = env!;
+  const { env } = current!;
   const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
   try {
-    const outcome = await runTask(current, message.task, {
+    const outcome = await runTask(env, message.task, {
       id: message.id,
       attempts: message.attempts,
       timestamp: message.timestamp,
@@ -140,10 +159,27 @@ async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void>
   }
 }
 
-async function close(): Promise<void> {
-  abort.abort(new Error('worker code replaced or shutting down'));
+/**
+ * The code loaded beside becomes current; the old one's close hook runs now (the parent swaps once
+ * none of its tasks runs), and what it throws is logged: the new code is in, nothing to undo.
+ */
+async function swap(): Promise<void> {
+  const old = current!;
+  current = pending;
+  pending = undefined;
+  old.abort.abort(new Error('worker code replaced'));
   try {
-    await env?.instance.close();
+    await old.env.instance.close();
+  } catch (error) {
+    old.env.log.error({ err: error }, "the replaced worker code's close hook failed");
+  }
+}
+
+async function close(): Promise<void> {
+  const versions = [current, pending].filter((version) => version !== undefined);
+  for (const { abort } of versions) abort.abort(new Error('worker code replaced or shutting down'));
+  try {
+    await Promise.all(versions.map(({ env }) => env.instance.close()));
   } finally {
     await producer?.close();
     send({ t: 'closed' });
@@ -167,6 +203,8 @@ process.on('message', (message: ParentToChild) => {
         // cannot tell a fix saved before its watch on the file starts (project-watcher.ts, checkLoaded).
         for (const file of files) snapshots.loaded(file);
         send({ t: 'load-failed', error: serializeError(error), location, files, snapshots: snapshots.take() });
+        // The code running before this load goes on, and its later imports are told again.
+        onProjectFileLoaded(tellLaterImports);
       });
       return;
     }
@@ -176,8 +214,11 @@ process.on('message', (message: ParentToChild) => {
     case 'dedup':
       replaceDedup(message.dedup);
       return;
+    case 'swap':
+      void swap();
+      return;
     case 'abort':
-      abort.abort(new Error('worker shutting down'));
+      current?.abort.abort(new Error('worker shutting down'));
       return;
     case 'close':
       void close();

@@ -1,14 +1,15 @@
 /**
  * Hot reload for `--watch`. The worker's code runs in a child process; when one of its files (or the
- * config file) changes, a warm standby child loads the new code, and only if that succeeds do we
- * swap: new messages wait at a gate, the running ones finish on the old child, the dedup queues are
- * brought up to date in the new one, the gate opens, and the old child runs the worker's close hook
- * and exits. A broken edit leaves the old code running and says why.
+ * config file) changes, the new code loads (beside the old in the running child, or in a warm
+ * standby child: load-placement.ts), and only if that succeeds do we swap: new messages wait at a
+ * gate, the running ones finish on the old code, the dedup queues are brought up to date in the
+ * child of the new, the gate opens, and the old code runs the worker's close hook (and its child,
+ * if the new code is in another, exits). A broken edit leaves the old code running and says why.
  *
- * Why a child process, not an in-process swap of a fresh module graph: Node cannot unload ES modules,
- * so the old graph, with its timers and sockets, would live on and memory grow with each save; a child
- * that exits releases everything. The broker, connections and dedup queues stay in the parent (a
- * reload loses no message, runs none twice); standbys kept warm pay the start-up ahead (standby-pool.ts).
+ * Why children: Node cannot unload ES modules, so code loaded in one process, with its timers and
+ * sockets, lives as long as the process; a child that exits releases everything. Code loaded beside
+ * older code moves to a fresh child once the saves pause. The broker, connections and dedup queues
+ * stay in the parent (a reload loses no message, runs none twice).
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -17,9 +18,10 @@ import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
 import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
-import { ProjectWatcher, watchableFiles } from './project-watcher.ts';
+import { CodeWatch } from './code-watch.ts';
 import { StandbyPool } from './standby-pool.ts';
-import { sameSnapshots, snapshotFiles, unchangedSince, type FileSnapshot } from './file-snapshot.ts';
+import { LoadPlacement } from './load-placement.ts';
+import { unchangedSince } from './file-snapshot.ts';
 import type { ReloadEvents, ReloadRequest } from './protocol.ts';
 import { reloadFailureLine } from './reload-failure.ts';
 
@@ -33,29 +35,18 @@ export class ReloadingExecutor implements TaskExecutor {
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
-  private watcher: ProjectWatcher | undefined;
-  /** The files watched now: a child loading code snapshots each other file it loads. */
-  private watched: string[] = [];
-  /**
-   * The files the last refused load imported, watched beside the running code's until a load succeeds:
-   * a fix may land in one only the broken code imports (a new helper), not in the running code's list.
-   */
-  private failedLoadFiles: readonly string[] = [];
+  private readonly watch: CodeWatch;
   private closed = false;
   private aborted = false;
   /** Old children running their close hook: shutdown waits for them. */
   private readonly retiring = new Set<Promise<void>>();
-  /** Files saved since the last reload began: a failure is blamed on the one that changed. */
-  private changedFiles = new Set<string>();
   /** Under dev (no edits expected from the start) a removed worker file stops the worker, which dev says. */
   private stopsOnRemoval = false;
-  /**
-   * Each file saved before a reload whose outcome was told (swapped in, or refused and said why),
-   * as that reload found it before loading it: the same content again gets the same outcome.
-   */
-  private readonly triedSnapshots = new Map<string, FileSnapshot>();
   /** The child a reload loads the new code into, until that reload ends. */
   private loading: HostProcess | undefined;
+  private readonly placement: LoadPlacement;
+  /** The next reload moves the code to a fresh child (load-placement.ts). */
+  private moving = false;
   reloads = 0;
 
   private constructor(
@@ -69,6 +60,12 @@ export class ReloadingExecutor implements TaskExecutor {
   ) {
     this.moduleSystem = isCommonJsFile(request.file) ? 'commonjs' : 'module';
     this.standbys = new StandbyPool(log, () => this.spawnHost());
+    this.watch = new CodeWatch(workersDir, request.configPath);
+    this.placement = new LoadPlacement(this.standbys, () => this.spawnHost(), () => {
+      if (this.closed || this.aborted) return;
+      this.moving = true;
+      void this.reload();
+    });
   }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
@@ -80,9 +77,8 @@ export class ReloadingExecutor implements TaskExecutor {
     workersDir: string;
     watch: boolean;
     /**
-     * Edits are expected from the start (one worker run with --watch): the first standbys start
-     * beside the first child, and two are kept from then on. Under dev, each worker waits for its
-     * first save.
+     * Edits are expected from the start (one worker run with --watch): the standby starts beside
+     * the first child. Under dev, each worker waits for its first save.
      */
     editing?: boolean;
     log: Logger;
@@ -92,8 +88,8 @@ export class ReloadingExecutor implements TaskExecutor {
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     executor.stopsOnRemoval = params.editing !== true;
     const first = executor.spawnHost();
-    // On two cores the first standby starts up beside the first child, so that a save soon after
-    // the start finds it warm; a second one waits for the first load, not to slow the start more.
+    // On two cores the standby starts up beside the first child, so that a save soon after the
+    // start whose old code has a task running finds it warm.
     if (params.editing === true) executor.standbys.fill();
     await executor.loadInto(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
@@ -102,14 +98,10 @@ export class ReloadingExecutor implements TaskExecutor {
       throw error;
     });
     executor.activate(first);
-    if (params.editing === true) executor.standbys.markEditing();
     executor.standbys.fill();
     if (params.watch) {
-      executor.watcher = new ProjectWatcher((changed) => {
-        for (const file of changed) executor.changedFiles.add(file);
-        void executor.reload();
-      }, params.log);
-      executor.updateWatch(first.snapshots);
+      executor.watch.start(() => void executor.reload(), params.log);
+      executor.watch.update(first.files, first.snapshots);
     }
     return executor;
   }
@@ -127,16 +119,20 @@ export class ReloadingExecutor implements TaskExecutor {
     // Shutting down: a reload finishing now must not swap in a child that never heard of it, and
     // no reload comes after, so no standby is of use: none starts while the tasks drain.
     this.aborted = true;
+    this.placement.cancel();
     this.standbys.close();
     this.active.abort();
     // A load still going (a module awaiting at its top level, for ever perhaps) is of no use now,
-    // and shutdown waits for the reload: it ends, failed, and is not reported.
-    this.loading?.kill();
+    // and shutdown waits for the reload: it ends, failed, and is not reported. One beside the
+    // running code ends with it.
+    if (this.loading === this.active) this.loading.abandonLoad();
+    else this.loading?.kill();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.watcher?.close();
+    this.placement.cancel();
+    await this.watch.close();
     await this.reloading;
     this.standbys.close();
     await Promise.all([this.active.close(), ...this.retiring]);
@@ -155,30 +151,30 @@ export class ReloadingExecutor implements TaskExecutor {
       if (this.reloadAgain) {
         this.reloadAgain = false;
         void this.reload();
-      }
+      } else if (!this.closed && !this.aborted) this.placement.afterReload(this.active, () => this.reloading !== undefined);
     });
     return this.reloading;
   }
 
   private async reloadOnce(): Promise<void> {
     const started = performance.now();
-    const changed = this.changedFiles;
-    this.changedFiles = new Set();
-    // The tail of a save already tried (its last event came after the load had begun) needs no
-    // second try; a crash, with no file changed, does.
-    const snapshots = snapshotFiles(changed);
-    if (changed.size > 0 && sameSnapshots(this.triedSnapshots, snapshots)) return;
+    const saves = this.watch.takeSaves();
+    if (saves === undefined) return;
+    const { changed, snapshots } = saves;
     if (changed.size > 0 && !existsSync(this.request.file)) {
       // Removed (dev stops its worker for that) or moved away: nothing to load, nothing failed. After a
       // crash (nothing changed) there is no running code to keep: the load is tried, and says why it fails.
       if (this.stopsOnRemoval) this.log.debug({ file: this.request.file }, 'worker file removed: the worker is stopped');
       else this.log.warn({ file: this.request.file }, 'worker file removed: the running code stays in place until the file is back');
-      this.remember(snapshots);
+      this.watch.told(saves);
       return;
     }
-    this.standbys.markEditing();
+    const moving = this.moving;
+    this.moving = false;
     const hold = this.standbys.hold();
-    const next = this.standbys.take() ?? this.spawnHost();
+    const next = this.placement.target(this.active, moving);
+    if (next === undefined) return hold.release();
+    const inPlace = next === this.active;
     this.loading = next;
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
@@ -193,7 +189,7 @@ export class ReloadingExecutor implements TaskExecutor {
         this.taskNames = loaded.taskNames;
       }
     } catch (error) {
-      next.kill();
+      if (!inPlace) next.kill();
       hold.release();
       if (this.aborted) return;
       if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
@@ -203,13 +199,13 @@ export class ReloadingExecutor implements TaskExecutor {
         return;
       }
       if (error instanceof HostLoadError) {
-        this.failedLoadFiles = error.files;
-        this.updateWatch(error.snapshots);
+        this.watch.loadFailed(error.files);
+        this.watch.update(this.active.files, error.snapshots);
       }
       const { fields, message } = reloadFailureLine(error, changed, this.log.isLevelEnabled('debug'));
       this.log.error(fields, message);
       this.events.reloadFailed?.(error as Error);
-      this.remember(snapshots);
+      this.watch.told(saves);
       return;
     }
     // Swap: hold new messages, let the old code finish what it has, then hand over.
@@ -227,27 +223,32 @@ export class ReloadingExecutor implements TaskExecutor {
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.aborted) {
       // Shutdown began during the load: keep the code that has been told to stop. The pool closed
-      // at abort(), so the end of the hold starts nothing.
-      next.kill();
+      // at abort(), so the end of the hold starts nothing. (Code loaded beside closes with its child.)
+      if (!inPlace) next.kill();
       hold.release();
       this.gate = undefined;
       open();
       return;
     }
     next.syncDedup(this.deps.dedupSnapshot());
-    this.activate(next);
+    if (inPlace) next.swapLoaded();
+    else this.activate(next);
     this.gate = undefined;
     open();
     hold.releaseSoon({ orOnFirstRun: true });
     startAdded?.();
-    this.reloads++;
     const durationMs = performance.now() - started;
-    this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
-    this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
-    this.failedLoadFiles = [];
-    this.remember(snapshots);
+    if (moving) this.log.debug({ hostPid: next.pid, durationMs: Math.round(durationMs) }, 'worker code moved to a fresh worker host');
+    else {
+      this.reloads++;
+      this.log.info({ reloads: this.reloads, durationMs: Math.round(durationMs) }, 'worker code reloaded');
+      this.events.reloaded?.({ reloads: this.reloads, durationMs, settings });
+    }
+    this.watch.loaded();
+    this.watch.told(saves);
     // With what it loaded before it took over, as a standby.
-    this.updateWatch(next.snapshots);
+    this.watch.update(next.files, next.snapshots);
+    if (inPlace) return;
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
   }
@@ -267,7 +268,7 @@ export class ReloadingExecutor implements TaskExecutor {
     });
     host.onFiles((loadedAs) => {
       if (host !== this.active || this.closed) return;
-      this.updateWatch(loadedAs);
+      this.watch.update(host.files, loadedAs);
     });
   }
 
@@ -278,23 +279,7 @@ export class ReloadingExecutor implements TaskExecutor {
       channel: this.deps.channel,
       publishAddresses: this.publishAddresses,
       dedup: this.deps.dedupSnapshot(),
-      watched: this.watched,
+      watched: this.watch.watched,
     });
-  }
-
-  private remember(snapshots: ReadonlyMap<string, FileSnapshot>): void {
-    for (const [file, snapshot] of snapshots) this.triedSnapshots.set(file, snapshot);
-  }
-
-  /**
-   * Watches the running code's files, those of a refused load and the config file; `loadedAs`: the
-   * snapshots of files a child loaded before they were watched, to compare now (file-snapshot.ts).
-   */
-  private updateWatch(loadedAs: ReadonlyMap<string, FileSnapshot>): void {
-    if (this.watcher === undefined) return;
-    const configFiles = this.request.configPath === undefined ? [] : [this.request.configPath];
-    this.watched = watchableFiles([...this.active.files, ...this.failedLoadFiles, ...configFiles], this.workersDir, this.request.configPath);
-    this.watcher.set(this.watched);
-    this.watcher.checkLoaded(loadedAs);
   }
 }

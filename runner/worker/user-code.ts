@@ -15,6 +15,7 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
+import { FRESH_LOAD_QUERY, freshLoadBegins, registerFreshImports } from './fresh-imports.ts';
 import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -81,6 +82,7 @@ function registerModuleHooks(): void {
       projectFileListener?.(path);
     },
   });
+  registerFreshImports();
 }
 
 type LoadExtension = (module: NodeJS.Module, filename: string) => void;
@@ -220,9 +222,10 @@ export interface LoadedModule {
 }
 
 /**
- * Imports a file of the user's project. With `fresh`, the file is read from disk again even if this
- * process loaded it before (for `dev`, which retries a worker that failed to load; the modules it
- * imports as ES modules stay cached — a reload proper runs in a new process).
+ * Imports a file of the user's project. With `fresh`, the file and every project file it imports
+ * are read from disk again even if this process loaded them before (fresh-imports.ts): for `dev`,
+ * which retries a worker that failed to load, and a reload into a process with code loaded already.
+ * The package and node_modules are never loaded again.
  *
  * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged.
  */
@@ -233,7 +236,8 @@ export async function importUserModule(path: string, options: { fresh?: boolean 
   let url = pathToFileURL(path).href;
   if (options.fresh === true) {
     forgetProjectCommonJs();
-    url += `?nsqworker-load=${++freshLoads}`;
+    url += `?${FRESH_LOAD_QUERY}=${++freshLoads}`;
+    freshLoadBegins(freshLoads);
   }
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.

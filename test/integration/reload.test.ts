@@ -1,7 +1,8 @@
 /**
  * Hot reload, black-box: `nsqworker --topic T --channel C --watch` in a throwaway project. A save of
  * the worker, of a helper it imports, or of the config file swaps in the new code for the next
- * message; a broken edit keeps the old code and logs the file, line and reason; the old code's
+ * message (loaded beside the old code in its child, then moved to a fresh child once the saves
+ * pause); a broken edit keeps the old code and logs the file, line and reason; the old code's
  * close hook runs; reloads under a steady publish load handle every message exactly once; SIGTERM
  * exits 0 and leaves no child process behind.
  */
@@ -40,25 +41,39 @@ const projects = new CliProjects();
 afterEach(() => projects.cleanup());
 
 describe('a save reloads the code', () => {
-  it('switches from version 1 to version 2 on the next message, and runs the old code close hook', async () => {
+  it('switches from version 1 to version 2 on the next message, runs the old code close hook, and moves to a fresh child once the saves pause', async () => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
-    expect(await handle(watched, 'm1')).toMatchObject({ version: 1, tag: 'h1', label: 'a' });
+    const before = await handle(watched, 'm1');
+    expect(before).toMatchObject({ version: 1, tag: 'h1', label: 'a' });
 
     await project.write(WORKER_FILE, workerSource({ version: 2 }));
     const line = await reloaded(run, 1);
     expect(line.durationMs).toEqual(expect.any(Number));
-    const after = await handle(watched, 'm2');
-    expect(after).toMatchObject({ version: 2 });
-    const before = (await project.records<Handled>('handled.jsonl')).find((record) => record.id === 'm1')!;
-    expect(after.pid, 'the new code runs in a new child').not.toBe(before.pid);
+    expect(await handle(watched, 'm2')).toMatchObject({ version: 2 });
 
     // The old code released what it held before it was dropped.
-    const closed = await eventually(async () => {
+    const closedFirst = await eventually(async () => {
       const records = await project.records<Closed>('closed.jsonl');
       return records.length > 0 ? records : undefined;
     }, 'the close hook of version 1');
-    expect(closed).toEqual([{ version: 1, pid: before.pid }]);
+    expect(closedFirst).toEqual([{ version: 1, pid: before.pid }]);
+
+    // Loaded beside version 1 in its child, version 2 moves to a fresh one once the saves pause:
+    // the old child runs its close hook and exits, and with it whatever version 1's module left
+    // running. No reload is counted for the move.
+    let probes = 0;
+    const moved = await eventually(async () => {
+      const record = await handle(watched, `after-${probes++}`);
+      return record.pid === before.pid ? undefined : record;
+    }, 'a message handled in a fresh child');
+    expect(moved).toMatchObject({ version: 2 });
+    await eventually(() => (isAlive(before.pid) ? undefined : true), 'the old child to exit');
+    expect(await project.records<Closed>('closed.jsonl')).toEqual([
+      { version: 1, pid: before.pid },
+      { version: 2, pid: before.pid },
+    ]);
+    expect(run.lines.filter((logged) => logged.msg === 'worker code reloaded')).toHaveLength(1);
   });
 
   it('watches a helper module the worker imports, and the config file', async () => {
@@ -160,6 +175,8 @@ describe('reloads under load', () => {
 
     const RELOADS = 10;
     for (let version = 2; version <= RELOADS + 1; version++) {
+      // Messages between every two reloads, however fast a reload is.
+      await eventually(() => (acked.length >= 25 * (version - 1) ? true : undefined), `${25 * (version - 1)} messages published`);
       await project.write(WORKER_FILE, workerSource({ version }));
       await reloaded(run, version - 1);
     }

@@ -1,12 +1,12 @@
 /**
- * The standby pool of --watch: one warm standby at rest, two while the code is being edited (each
- * started a swap before it is needed), back to one after the editing window; a reload takes a warm
- * one first, else the oldest; a dead one is never handed out; none starts while a reload holds the
- * pool, and those still starting are paused until its load is done; close kills them all.
+ * The standby pool of --watch: as many standbys as its size (one in the runner; two here, to see
+ * which is handed out); a reload takes a warm one first, else the oldest, or with `warmOnly` a warm
+ * one or none; a dead one is never handed out; none starts while a reload holds the pool, and those
+ * still starting are paused until its load is done; close kills them all.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StandbyPool, STANDBY_HOLD_MS, STANDBYS_IDLE, STANDBYS_WHILE_EDITING, type Standby, type StandbyHold } from '../../runner/reload/standby-pool.ts';
+import { StandbyPool, STANDBY_HOLD_MS, STANDBYS, type Standby, type StandbyHold } from '../../runner/reload/standby-pool.ts';
 
 let nextPid = 1;
 
@@ -37,7 +37,7 @@ class FakeStandby implements Standby {
   }
 }
 
-function pool(editingWindowMs = 60_000): { pool: StandbyPool<FakeStandby>; spawned: FakeStandby[] } {
+function pool(size = STANDBYS): { pool: StandbyPool<FakeStandby>; spawned: FakeStandby[] } {
   const spawned: FakeStandby[] = [];
   const created = new StandbyPool(
     pino({ level: 'silent' }),
@@ -46,15 +46,14 @@ function pool(editingWindowMs = 60_000): { pool: StandbyPool<FakeStandby>; spawn
       spawned.push(standby);
       return standby;
     },
-    editingWindowMs,
+    size,
   );
   return { pool: created, spawned };
 }
 
-/** A pool of code being edited, filled: its two standbys, both still starting. */
-function editingPool(): { standbys: StandbyPool<FakeStandby>; spawned: FakeStandby[]; first: FakeStandby; second: FakeStandby } {
-  const { pool: standbys, spawned } = pool();
-  standbys.markEditing();
+/** A pool of two, filled: its two standbys, both still starting. */
+function poolOfTwo(): { standbys: StandbyPool<FakeStandby>; spawned: FakeStandby[]; first: FakeStandby; second: FakeStandby } {
+  const { pool: standbys, spawned } = pool(2);
   standbys.fill();
   return { standbys, spawned, first: spawned[0]!, second: spawned[1]! };
 }
@@ -77,24 +76,28 @@ afterEach(() => {
 });
 
 describe('StandbyPool', () => {
-  it('keeps one standby at rest and two while the code is being edited', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.fill();
-    standbys.fill();
-    expect(spawned).toHaveLength(STANDBYS_IDLE);
-    standbys.markEditing();
-    standbys.fill();
-    expect(spawned).toHaveLength(STANDBYS_WHILE_EDITING);
-    standbys.close();
+  it('keeps one standby in the runner, and as many as its size', () => {
+    const { pool: one, spawned: spawnedByOne } = pool(STANDBYS);
+    one.fill();
+    one.fill();
+    expect(spawnedByOne).toHaveLength(1);
+    one.close();
+    const { pool: two, spawned } = pool(2);
+    two.fill();
+    two.fill();
+    expect(spawned).toHaveLength(2);
+    two.close();
   });
 
   it('hands out a warm standby first, else the one started first', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
+    const { pool: standbys, spawned } = pool(2);
     standbys.fill();
     const [older, newer] = spawned;
     newer!.becomeWarm();
+    expect(standbys.hasWarm()).toBe(true);
     expect(standbys.take()).toBe(newer);
+    expect(standbys.hasWarm()).toBe(false);
+    expect(standbys.take({ warmOnly: true }), 'none warm').toBeUndefined();
     expect(standbys.take()).toBe(older);
     expect(standbys.take()).toBeUndefined();
     standbys.close();
@@ -110,34 +113,16 @@ describe('StandbyPool', () => {
     standbys.close();
   });
 
-  it('goes back to one standby, keeping the oldest, once the editing window has passed without an edit', () => {
-    vi.useFakeTimers();
-    const { pool: standbys, spawned } = pool(1000);
-    standbys.markEditing();
-    standbys.fill();
-    vi.advanceTimersByTime(900);
-    // An edit within the window starts it again.
-    standbys.markEditing();
-    vi.advanceTimersByTime(900);
-    expect(spawned.filter((standby) => standby.hasExited)).toEqual([]);
-    vi.advanceTimersByTime(100);
-    expect(spawned.map((standby) => standby.hasExited)).toEqual([false, true]);
-    standbys.fill();
-    expect(spawned).toHaveLength(2);
-    standbys.close();
-  });
-
   it('starts none while a reload holds the pool, and what the pool lacks once released', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
+    const { pool: standbys, spawned } = pool(2);
     standbys.fill();
     const hold = standbys.hold();
     standbys.take();
     standbys.take();
     standbys.fill();
-    expect(spawned).toHaveLength(STANDBYS_WHILE_EDITING);
+    expect(spawned).toHaveLength(2);
     hold.release();
-    expect(spawned).toHaveLength(2 * STANDBYS_WHILE_EDITING);
+    expect(spawned).toHaveLength(2 * 2);
     standbys.close();
   });
 
@@ -196,7 +181,7 @@ describe('StandbyPool', () => {
   });
 
   it('pauses the standbys still starting while a reload loads, and lets them go on once the load is done', () => {
-    const { standbys, spawned, first: warm, second: starting } = editingPool();
+    const { standbys, spawned, first: warm, second: starting } = poolOfTwo();
     warm.becomeWarm();
     // Outside a reload nothing is paused.
     expect(standbys.take()).toBe(warm);
@@ -205,6 +190,7 @@ describe('StandbyPool', () => {
     const started = spawned[2]!;
 
     const hold = standbys.hold();
+    expect([starting.paused, started.paused], 'held for a load beside the running code: both paused').toEqual([true, true]);
     expect(standbys.take()).toBe(starting);
     expect(started.paused, 'a standby still starting, beside the load').toBe(true);
     expect(starting.paused, 'the one taken').toBe(false);
@@ -215,7 +201,7 @@ describe('StandbyPool', () => {
   });
 
   it('never pauses a warm standby, and a failed load lets the others go on', () => {
-    const { standbys, spawned, first, second } = editingPool();
+    const { standbys, spawned, first, second } = poolOfTwo();
     second.becomeWarm();
     const hold = standbys.hold();
     expect(standbys.take()).toBe(second);
@@ -233,7 +219,7 @@ describe('StandbyPool', () => {
   });
 
   it('resumes a paused standby that the next reload takes', () => {
-    const { standbys, spawned, first, second } = editingPool();
+    const { standbys, spawned, first, second } = poolOfTwo();
     standbys.hold();
     expect(standbys.take()).toBe(first);
     expect(second.paused).toBe(true);
@@ -245,12 +231,11 @@ describe('StandbyPool', () => {
   });
 
   it('close kills every standby and starts no more', () => {
-    const { pool: standbys, spawned } = pool();
-    standbys.markEditing();
+    const { pool: standbys, spawned } = pool(2);
     standbys.fill();
     standbys.close();
     standbys.fill();
-    expect(spawned).toHaveLength(STANDBYS_WHILE_EDITING);
+    expect(spawned).toHaveLength(2);
     expect(spawned.every((standby) => standby.hasExited)).toBe(true);
     expect(standbys.take()).toBeUndefined();
   });

@@ -1,0 +1,66 @@
+/**
+ * Which child a reload loads the code into, and when code loaded beside older code moves to a
+ * fresh child (reloading-executor.ts).
+ *
+ * A save loads into the running child, beside its code: 30-50 ms from save to swap, where a
+ * standby's first load takes 60-90 ms and a child's start-up half a second of CPU, more than the
+ * time between two saves of a person at work (standby-pool.ts). `npm run bench reload-probe`, saves
+ * 300 ms apart: median 38-42 ms and max 60-70, against 540 and 646 ms with every save in a standby.
+ *
+ * But the code loaded beside shares its child with what the old code's modules left running (a
+ * timer, a socket: Node cannot unload a module), and memory grows with each load: once the saves
+ * pause for {@link MOVE_AFTER_QUIET_MS} and a standby is warm, the code is loaded into it and swapped
+ * in as for a save, and the old child exits. No child takes more than {@link MAX_LOADS_PER_HOST}.
+ */
+import type { HostProcess } from './host-process.ts';
+import type { StandbyPool } from './standby-pool.ts';
+
+/** Loads into one child, its first among them: past it a reload waits for a standby. */
+export const MAX_LOADS_PER_HOST = 20;
+/** How long without a reload, in ms, before code loaded beside older code moves to a fresh child. */
+export const MOVE_AFTER_QUIET_MS = 1000;
+
+export class LoadPlacement {
+  private moveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly standbys: StandbyPool,
+    private readonly spawn: () => HostProcess,
+    /** Moves the code to a fresh child now: a reload that takes a warm standby ({@link target}). */
+    private readonly move: () => void,
+  ) {}
+
+  /**
+   * Where a reload loads: the running child `active`; but a warm standby when the old code has tasks
+   * running (the swap waits for them anyway, and one that holds its child's event loop would hold a
+   * load beside it up), and else, after a crash or past {@link MAX_LOADS_PER_HOST}, a standby still
+   * starting or a new child. A move (`moving`) takes a warm standby, or nothing.
+   */
+  target(active: HostProcess, moving: boolean): HostProcess | undefined {
+    if (moving || (active.inFlight > 0 && this.standbys.hasWarm())) return this.standbys.take({ warmOnly: true });
+    if (!active.hasExited && active.loadedVersions < MAX_LOADS_PER_HOST) return active;
+    return this.standbys.take() ?? this.spawn();
+  }
+
+  /**
+   * A reload ended and none follows: if `active` runs code loaded beside older code, it moves once
+   * {@link MOVE_AFTER_QUIET_MS} pass without a reload (`reloading` says whether one runs then; its
+   * end calls this again) and a standby is warm.
+   */
+  afterReload(active: HostProcess, reloading: () => boolean): void {
+    this.cancel();
+    if (active.loadedVersions < 2) return;
+    this.moveTimer = setTimeout(() => {
+      if (reloading()) return;
+      if (this.standbys.hasWarm()) this.move();
+      else this.afterReload(active, reloading);
+    }, MOVE_AFTER_QUIET_MS);
+    // A watcher that only waits for the next save must not keep the process alive.
+    this.moveTimer.unref();
+  }
+
+  /** No move comes: shutting down. */
+  cancel(): void {
+    clearTimeout(this.moveTimer);
+  }
+}
