@@ -151,7 +151,7 @@ export class HostProcess {
     if (!this.exited && this.child.connected) this.child.send(message);
   }
 
-  /** How many times the worker's code loaded into this child (past the first, beside the running code). */
+  /** How many loads of the worker's code this child began, failed ones too (past the first, beside the running code). */
   get loadedVersions(): number {
     return this.versions;
   }
@@ -169,14 +169,12 @@ export class HostProcess {
   async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
     this.resume();
     await this.warm;
+    this.versions++;
     const reply = await new Promise<ChildToParent>((resolve) => {
       this.loadReply = resolve;
       this.post({ t: 'load', ...request });
     });
-    if (reply.t === 'loaded') {
-      this.versions++;
-      return { taskNames: reply.taskNames, settings: reply.settings };
-    }
+    if (reply.t === 'loaded') return { taskNames: reply.taskNames, settings: reply.settings };
     if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files, reply.snapshots);
     throw new HostLoadError('the worker host exited while loading');
   }

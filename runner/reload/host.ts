@@ -27,7 +27,8 @@ import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { LoadSnapshots } from './file-snapshot.ts';
 import { optimizerOnOnceStarted } from './start-up-optimizer.ts';
-import { importUserModule, isProjectFile, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
+import { freshLoadTookOver } from '../worker/fresh-imports.ts';
+import { beginFreshLoad, importUserModule, isProjectFile, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
 import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
 import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
@@ -50,6 +51,8 @@ process.on('disconnect', () => process.exit(0));
 interface Version {
   env: TaskEnvironment;
   abort: AbortController;
+  /** Its fresh load's number (user-code.ts), or undefined for the child's first load. */
+  load: number | undefined;
 }
 
 /** The code tasks run on. */
@@ -76,20 +79,21 @@ function replaceDedup(keys: Record<string, string[]>): void {
  * The config file: this process loads code once, so the import is fresh, and the `nsqworker` it
  * imports is the copy already warm here. A file that throws keeps its own stack, which names its line.
  */
-async function importConfig(path: string | undefined, fresh: boolean): Promise<NsqworkerConfig> {
+async function importConfig(path: string | undefined, load: number | undefined): Promise<NsqworkerConfig> {
   // The default config file is watched before it exists: until it is created, there is none.
   if (path === undefined || !existsSync(path)) return {};
-  return validateConfig(defaultExportOf((await importUserModule(path, { fresh })).exports), path);
+  return validateConfig(defaultExportOf((await importUserModule(path, { load })).exports), path);
 }
 
 async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<void> {
-  // Code loaded here before is cached by Node: a load beside it imports every project file afresh.
-  const fresh = current !== undefined;
+  // Code loaded here before is cached by Node: a load beside it imports every project file afresh,
+  // the config's and the worker's as one load (a module both import is one module).
+  const load = current === undefined ? undefined : beginFreshLoad();
   // The config file loads beside the worker (each import waits on tsx's thread); the worker's
   // failure, if both fail, is the one reported.
-  const configLoading = importConfig(request.configPath, fresh);
+  const configLoading = importConfig(request.configPath, load);
   configLoading.catch(() => {});
-  const moduleExports = (await importUserModule(request.file, { fresh })).exports;
+  const moduleExports = (await importUserModule(request.file, { load })).exports;
   const runtime = workerRuntimeOf(moduleExports, request.file);
   const config = await configLoading;
   // This worker's `workers` key saved misspelt is the config's fault, as at start, not "required and
@@ -120,8 +124,8 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
     },
     seen: (task, key) => dedup.get(task)?.has(key) ?? false,
   };
-  if (current === undefined) current = { env, abort };
-  else pending = { env, abort };
+  if (current === undefined) current = { env, abort, load };
+  else pending = { env, abort, load };
   const { workers: _workers, ...settings } = config;
   send({ t: 'loaded', taskNames: [...runtime.taskNames], files: projectFilesImported(request.file), snapshots: snapshots.take(), settings });
   // Files imported later (an import() in a task) are watched too: told once per event-loop turn.
@@ -165,8 +169,9 @@ async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void>
  */
 async function swap(): Promise<void> {
   const old = current!;
-  current = pending;
+  current = pending!;
   pending = undefined;
+  if (current.load !== undefined) freshLoadTookOver(current.load);
   old.abort.abort(new Error('worker code replaced'));
   try {
     await old.env.instance.close();

@@ -9,16 +9,32 @@
  *
  * But the code loaded beside shares its child with what the old code's modules left running (a
  * timer, a socket: Node cannot unload a module), and memory grows with each load: once the saves
- * pause for {@link MOVE_AFTER_QUIET_MS} and a standby is warm, the code is loaded into it and swapped
- * in as for a save, and the old child exits. No child takes more than {@link MAX_LOADS_PER_HOST}.
+ * pause for {@link MOVE_AFTER_QUIET_MS}, no task runs and a standby is warm, the code is loaded into
+ * it and swapped in as for a save, and the old child exits. No child takes more than
+ * {@link MAX_LOADS_PER_HOST} loads, failed ones counted (each may leave what its modules started).
+ * A load beside that fails is tried in a fresh child before it counts (reloading-executor.ts).
  */
 import type { HostProcess } from './host-process.ts';
 import type { StandbyPool } from './standby-pool.ts';
 
-/** Loads into one child, its first among them: past it a reload waits for a standby. */
+/** Loads begun in one child, its first and failed ones among them: past it a reload takes a standby. */
 export const MAX_LOADS_PER_HOST = 20;
 /** How long without a reload, in ms, before code loaded beside older code moves to a fresh child. */
 export const MOVE_AFTER_QUIET_MS = 1000;
+/**
+ * How long, in ms, a move holds new messages for the old child's running tasks: past it the move is
+ * given up until the next pause, rather than hold new messages behind a long task no save asked to wait for.
+ */
+export const MOVE_IDLE_WAIT_MS = 100;
+
+/** Resolves true once `host` runs no task, false if it still does after `ms`. */
+export async function idleWithin(host: Pick<HostProcess, 'idle'>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const idle = await Promise.race([host.idle().then(() => true as const), late]);
+  clearTimeout(timer);
+  return idle;
+}
 
 export class LoadPlacement {
   private moveTimer: NodeJS.Timeout | undefined;
@@ -43,16 +59,16 @@ export class LoadPlacement {
   }
 
   /**
-   * A reload ended and none follows: if `active` runs code loaded beside older code, it moves once
-   * {@link MOVE_AFTER_QUIET_MS} pass without a reload (`reloading` says whether one runs then; its
-   * end calls this again) and a standby is warm.
+   * New code took over in `active`: if it was loaded beside older code, it moves once
+   * {@link MOVE_AFTER_QUIET_MS} pass without a reload (`reloading` says whether one runs then: a
+   * reload cancels this as it begins), no task runs and a standby is warm; else later.
    */
   afterReload(active: HostProcess, reloading: () => boolean): void {
     this.cancel();
     if (active.loadedVersions < 2) return;
     this.moveTimer = setTimeout(() => {
       if (reloading()) return;
-      if (this.standbys.hasWarm()) this.move();
+      if (this.standbys.hasWarm() && active.inFlight === 0) this.move();
       else this.afterReload(active, reloading);
     }, MOVE_AFTER_QUIET_MS);
     // A watcher that only waits for the next save must not keep the process alive.

@@ -3,6 +3,8 @@
  * IPC channel with structured-clone serialisation (Buffers travel as they are); and what the runner
  * asks of the reloading executor and is told by it.
  */
+import type { Logger } from 'pino';
+import type { ExecutorDeps } from '../ops/bind.ts';
 import type { LoadFailureLocation } from '../worker/load-failure.ts';
 
 export type { LoadFailureLocation };
@@ -107,4 +109,21 @@ export interface ReloadEvents {
   reloaded?(info: { reloads: number; durationMs: number; settings: Record<string, unknown> }): void;
   /** A reload was refused; the old code keeps running. */
   reloadFailed?(error: Error): void;
+}
+
+/** What the runner starts the reloading executor with (ReloadingExecutor.start). */
+export interface ReloadStart {
+  taskNames: readonly string[];
+  deps: ExecutorDeps;
+  request: ReloadRequest;
+  publishAddresses: string[];
+  workersDir: string;
+  watch: boolean;
+  /**
+   * Edits are expected from the start (one worker run with --watch): the standby starts beside
+   * the first child. Under dev, each worker waits for its first save.
+   */
+  editing?: boolean;
+  log: Logger;
+  events?: ReloadEvents;
 }

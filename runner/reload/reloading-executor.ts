@@ -16,22 +16,19 @@ import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import type { TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
-import { HostLoadError, HostProcess, type LoadedCode } from './host-process.ts';
-import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
-import { CodeWatch } from './code-watch.ts';
+import { HostLoadError, type HostProcess, type LoadedCode } from './host-process.ts';
+import { CodeLoader } from './code-loader.ts';
+import { CodeWatch, type Saves } from './code-watch.ts';
 import { StandbyPool } from './standby-pool.ts';
-import { LoadPlacement } from './load-placement.ts';
+import { idleWithin, LoadPlacement, MOVE_IDLE_WAIT_MS } from './load-placement.ts';
 import { unchangedSince } from './file-snapshot.ts';
-import type { ReloadEvents, ReloadRequest } from './protocol.ts';
+import type { ReloadEvents, ReloadRequest, ReloadStart } from './protocol.ts';
 import { reloadFailureLine } from './reload-failure.ts';
 
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
   private readonly standbys: StandbyPool;
-  /** Where each child writes the throwaway module it warms tsx up with. */
-  private readonly warmUpFolder = warmUpFolder();
-  /** Which of tsx's loaders the children warm up: the worker file's module system. */
-  private readonly moduleSystem: ModuleSystem;
+  private readonly loader: CodeLoader;
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
@@ -53,15 +50,15 @@ export class ReloadingExecutor implements TaskExecutor {
     public taskNames: readonly string[],
     private readonly deps: ExecutorDeps,
     private readonly request: ReloadRequest,
-    private readonly publishAddresses: string[],
-    private readonly workersDir: string,
+    publishAddresses: string[],
+    workersDir: string,
     private readonly log: Logger,
     private readonly events: ReloadEvents,
   ) {
-    this.moduleSystem = isCommonJsFile(request.file) ? 'commonjs' : 'module';
-    this.standbys = new StandbyPool(log, () => this.spawnHost());
     this.watch = new CodeWatch(workersDir, request.configPath);
-    this.placement = new LoadPlacement(this.standbys, () => this.spawnHost(), () => {
+    this.loader = new CodeLoader(request, deps, publishAddresses, () => this.watch.watched);
+    this.standbys = new StandbyPool(log, () => this.loader.spawn());
+    this.placement = new LoadPlacement(this.standbys, () => this.loader.spawn(), () => {
       if (this.closed || this.aborted) return;
       this.moving = true;
       void this.reload();
@@ -69,29 +66,15 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
-  static async start(params: {
-    taskNames: readonly string[];
-    deps: ExecutorDeps;
-    request: ReloadRequest;
-    publishAddresses: string[];
-    workersDir: string;
-    watch: boolean;
-    /**
-     * Edits are expected from the start (one worker run with --watch): the standby starts beside
-     * the first child. Under dev, each worker waits for its first save.
-     */
-    editing?: boolean;
-    log: Logger;
-    events?: ReloadEvents;
-  }): Promise<ReloadingExecutor> {
+  static async start(params: ReloadStart): Promise<ReloadingExecutor> {
     const { taskNames, deps, request, publishAddresses, workersDir, log, events = {} } = params;
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     executor.stopsOnRemoval = params.editing !== true;
-    const first = executor.spawnHost();
+    const first = executor.loader.spawn();
     // On two cores the standby starts up beside the first child, so that a save soon after the
     // start whose old code has a task running finds it warm.
     if (params.editing === true) executor.standbys.fill();
-    await executor.loadInto(first).catch((error: unknown) => {
+    await executor.loader.load(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
       first.kill();
       executor.standbys.close();
@@ -138,7 +121,7 @@ export class ReloadingExecutor implements TaskExecutor {
     await Promise.all([this.active.close(), ...this.retiring]);
   }
 
-  /** Loads the current code into a new child and swaps it in; resolves when done or refused. */
+  /** Loads the current code and swaps it in; resolves when done or refused. */
   reload(): Promise<void> {
     if (this.closed || this.aborted) return Promise.resolve();
     if (this.reloading !== undefined) {
@@ -151,7 +134,7 @@ export class ReloadingExecutor implements TaskExecutor {
       if (this.reloadAgain) {
         this.reloadAgain = false;
         void this.reload();
-      } else if (!this.closed && !this.aborted) this.placement.afterReload(this.active, () => this.reloading !== undefined);
+      }
     });
     return this.reloading;
   }
@@ -160,6 +143,8 @@ export class ReloadingExecutor implements TaskExecutor {
     const started = performance.now();
     const saves = this.watch.takeSaves();
     if (saves === undefined) return;
+    // A move waiting for the saves to pause: they did not.
+    this.placement.cancel();
     const { changed, snapshots } = saves;
     if (changed.size > 0 && !existsSync(this.request.file)) {
       // Removed (dev stops its worker for that) or moved away: nothing to load, nothing failed. After a
@@ -172,14 +157,14 @@ export class ReloadingExecutor implements TaskExecutor {
     const moving = this.moving;
     this.moving = false;
     const hold = this.standbys.hold();
-    const next = this.placement.target(this.active, moving);
-    if (next === undefined) return hold.release();
-    const inPlace = next === this.active;
-    this.loading = next;
+    const target = this.placement.target(this.active, moving);
+    if (target === undefined) return hold.release();
+    let next = target;
     let settings: Record<string, unknown>;
     let startAdded: (() => void) | undefined;
     try {
-      const loaded = await this.loadInto(next);
+      const { host, loaded } = await this.loadCode(target, saves);
+      next = host;
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
@@ -189,9 +174,15 @@ export class ReloadingExecutor implements TaskExecutor {
         this.taskNames = loaded.taskNames;
       }
     } catch (error) {
-      if (!inPlace) next.kill();
+      // One loaded that failed after (the change of tasks): it never took over.
+      if (next !== this.active) next.kill();
       hold.release();
       if (this.aborted) return;
+      if (moving) {
+        // The code it moves ran, so a save came since: that save's reload says what is wrong.
+        this.log.debug({ err: error }, 'moving the worker code to a fresh worker host failed');
+        return;
+      }
       if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
         // Saved again while this loaded (a quick fix, or the next save began and the child read
         // it half-written): the newer content is loaded next, its outcome is the one to report.
@@ -208,26 +199,31 @@ export class ReloadingExecutor implements TaskExecutor {
       this.watch.told(saves);
       return;
     }
+    const inPlace = next === this.active;
     // Swap: hold new messages, let the old code finish what it has, then hand over.
     let open!: () => void;
     this.gate = new Promise((resolve) => (open = resolve));
     const old = this.active;
     // Tasks that run long hold the swap up, not the standbys; and every new message: say so.
     hold.releaseSoon();
+    // No one asked for a move: new messages never wait behind a long task for one.
+    const givenUp = moving && !(await idleWithin(old, MOVE_IDLE_WAIT_MS));
     const waitNote = setTimeout(() => this.log.info({ running: old.inFlight }, `reload waits for ${old.inFlight} task(s) still running on the old code; new messages wait too`), 1000);
-    await old.idle();
+    if (!givenUp) await old.idle();
     clearTimeout(waitNote);
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
     // the snapshot below holds the key of every message the old code finished.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (this.aborted) {
-      // Shutdown began during the load: keep the code that has been told to stop. The pool closed
-      // at abort(), so the end of the hold starts nothing. (Code loaded beside closes with its child.)
+    if (this.aborted || givenUp) {
+      // Shutdown began during the load: keep the code that has been told to stop (the pool closed at
+      // abort(), so the end of the hold starts nothing; code loaded beside closes with its child).
+      // A move given up comes again at the next pause.
       if (!inPlace) next.kill();
       hold.release();
       this.gate = undefined;
       open();
+      if (givenUp) this.placement.afterReload(this.active, () => this.reloading !== undefined);
       return;
     }
     next.syncDedup(this.deps.dedupSnapshot());
@@ -248,13 +244,35 @@ export class ReloadingExecutor implements TaskExecutor {
     this.watch.told(saves);
     // With what it loaded before it took over, as a standby.
     this.watch.update(next.files, next.snapshots);
+    this.placement.afterReload(this.active, () => this.reloading !== undefined);
     if (inPlace) return;
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
   }
 
-  private spawnHost(): HostProcess {
-    return new HostProcess(this.moduleSystem, this.warmUpFolder);
+  /**
+   * Loads the code into `target` (load-placement.ts). A load beside the running code that fails may
+   * fail for what that code left in its child (a metric registered once per process, a port taken),
+   * so it is tried again in a fresh child before it counts as failed, unless a newer save came.
+   * A child other than the running one that fails is killed.
+   */
+  private async loadCode(target: HostProcess, saves: Saves): Promise<{ host: HostProcess; loaded: LoadedCode }> {
+    let host = target;
+    try {
+      this.loading = host;
+      try {
+        return { host, loaded: await this.loader.load(host) };
+      } catch (error) {
+        if (host !== this.active || this.aborted || this.reloadAgain || !unchangedSince(saves.snapshots, saves.changed)) throw error;
+        this.log.debug({ err: error }, 'the code did not load beside the running code: trying a fresh worker host');
+      }
+      host = this.standbys.take() ?? this.loader.spawn();
+      this.loading = host;
+      return { host, loaded: await this.loader.load(host) };
+    } catch (error) {
+      if (host !== this.active) host.kill();
+      throw error;
+    }
   }
 
   private activate(host: HostProcess): void {
@@ -269,17 +287,6 @@ export class ReloadingExecutor implements TaskExecutor {
     host.onFiles((loadedAs) => {
       if (host !== this.active || this.closed) return;
       this.watch.update(host.files, loadedAs);
-    });
-  }
-
-  private loadInto(host: HostProcess): Promise<LoadedCode> {
-    return host.load({
-      ...this.request,
-      topic: this.deps.topic,
-      channel: this.deps.channel,
-      publishAddresses: this.publishAddresses,
-      dedup: this.deps.dedupSnapshot(),
-      watched: this.watch.watched,
     });
   }
 }

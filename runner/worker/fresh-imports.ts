@@ -6,11 +6,11 @@
  * tsx's (so it sees the URL tsx resolved), gives each project file a module with a fresh-load query the
  * query of the module importing it; the package's own code and node_modules keep their one copy
  * (one `zod`, one `nsqworker` for every load). A CommonJS module has no query (its fresh load empties
- * require.cache instead): what it imports with import() gets the query of the latest fresh load,
- * which the hook reads from memory it shares with this thread (so do code loaded before the first
- * fresh load, and older code still finishing its tasks). Node's `module.register` (Node 20:
- * customization hooks, run in the hooks thread), from a data: URL, so that the hook needs no file of
- * its own in the build.
+ * require.cache instead): what it imports with import() gets the query of the load whose code runs
+ * now, which the hook reads from memory it shares with this thread ({@link freshLoadTookOver}); so
+ * does code loaded before the first fresh load (all of it, in a process that did not load code
+ * afresh). Node's `module.register` (Node 20: customization hooks, run in the hooks thread), from a
+ * data: URL, so that the hook needs no file of its own in the build.
  */
 import { register } from 'node:module';
 import { OWN_CODE_ROOT } from './own-files.ts';
@@ -18,9 +18,10 @@ import { OWN_CODE_ROOT } from './own-files.ts';
 /** The query that marks a fresh load: `?nsqworker-load=<n>`. */
 export const FRESH_LOAD_QUERY = 'nsqworker-load';
 
-// Runs in the hooks thread: plain JavaScript, nothing imported. `ownCodeRoot`: isOwnCode's root;
-// `latest`: the latest fresh load's number, 0 before the first.
+// Runs in the hooks thread: plain JavaScript, Node's own modules only. `ownCodeRoot`: isOwnCode's
+// root; `latest`: the number of the fresh load whose code runs, 0 before the first.
 const HOOK = `
+import { fileURLToPath } from 'node:url';
 const QUERY = ${JSON.stringify(FRESH_LOAD_QUERY)};
 let ownCodeRoot = '';
 let latest;
@@ -30,8 +31,8 @@ export function initialize(data) {
 }
 function isProjectFile(url) {
   if (!url.startsWith('file:')) return false;
-  const path = decodeURIComponent(new URL(url).pathname);
-  return !path.includes('/node_modules/') && !path.startsWith(ownCodeRoot);
+  const path = fileURLToPath(url);
+  return !/[\\\\/]node_modules[\\\\/]/.test(path) && !path.startsWith(ownCodeRoot);
 }
 export async function resolve(specifier, context, nextResolve) {
   const resolved = await nextResolve(specifier, context);
@@ -42,7 +43,7 @@ export async function resolve(specifier, context, nextResolve) {
 }
 `;
 
-/** The latest fresh load's number, shared with the hook. */
+/** The number of the fresh load whose code runs, shared with the hook. */
 const latest = new Int32Array(new SharedArrayBuffer(4));
 
 let registered = false;
@@ -51,11 +52,14 @@ let registered = false;
 export function registerFreshImports(): void {
   if (registered) return;
   registered = true;
-  // A path with Windows' separators would never match a file: URL's: the hook is then a no-op there.
   register(`data:text/javascript,${encodeURIComponent(HOOK)}`, { data: { ownCodeRoot: OWN_CODE_ROOT, latest: latest.buffer } });
 }
 
-/** A fresh load numbered `load` begins: the URL of its first module has `?nsqworker-load=<load>`. */
-export function freshLoadBegins(load: number): void {
+/**
+ * The code of fresh load `load` (user-code.ts's beginFreshLoad) took over: import() from code with
+ * no load of its own (a CommonJS module) now gets that load's modules. A load that failed never
+ * takes over, and the code running keeps its own.
+ */
+export function freshLoadTookOver(load: number): void {
   Atomics.store(latest, 0, load);
 }

@@ -15,7 +15,10 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
-import { FRESH_LOAD_QUERY, freshLoadBegins, registerFreshImports } from './fresh-imports.ts';
+import { FRESH_LOAD_QUERY, registerFreshImports } from './fresh-imports.ts';
+
+/** The query of a worker file imported again alone (`fresh`): not one fresh-imports.ts passes on. */
+const RETRY_QUERY = 'nsqworker-retry';
 import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -222,22 +225,33 @@ export interface LoadedModule {
 }
 
 /**
- * Imports a file of the user's project. With `fresh`, the file and every project file it imports
- * are read from disk again even if this process loaded them before (fresh-imports.ts): for `dev`,
- * which retries a worker that failed to load, and a reload into a process with code loaded already.
- * The package and node_modules are never loaded again.
+ * Begins a load of the user's code afresh, in a process that loaded it before (a reload beside the
+ * running code): the project's CommonJS modules are forgotten, and the number returned, passed to
+ * {@link importUserModule} as `load` for each file of this load, takes every project file they
+ * import afresh (fresh-imports.ts). The package and node_modules are never loaded again.
+ */
+export function beginFreshLoad(): number {
+  forgetProjectCommonJs();
+  return ++freshLoads;
+}
+
+/**
+ * Imports a file of the user's project. With `load` (from {@link beginFreshLoad}), the file and
+ * every project file it imports are read from disk again, as that load; with `fresh`, the file
+ * alone (`dev` retries a worker that failed to load: the modules it imports as ES modules stay
+ * cached, as in any process that loads its code once).
  *
  * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged.
  */
-export async function importUserModule(path: string, options: { fresh?: boolean } = {}): Promise<LoadedModule> {
+export async function importUserModule(path: string, options: { fresh?: boolean; load?: number } = {}): Promise<LoadedModule> {
   const commonJs = isCommonJsFile(path);
   await registerTsx(commonJs ? 'commonjs' : 'module');
   await shareThisPackage(path);
   let url = pathToFileURL(path).href;
-  if (options.fresh === true) {
+  if (options.load !== undefined) url += `?${FRESH_LOAD_QUERY}=${options.load}`;
+  else if (options.fresh === true) {
     forgetProjectCommonJs();
-    url += `?${FRESH_LOAD_QUERY}=${++freshLoads}`;
-    freshLoadBegins(freshLoads);
+    url += `?${RETRY_QUERY}=${++freshLoads}`;
   }
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
