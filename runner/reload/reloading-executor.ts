@@ -35,6 +35,9 @@ export class ReloadingExecutor implements TaskExecutor {
   private readonly watch: CodeWatch;
   private closed = false;
   private aborted = false;
+  private abortNow: () => void = () => {};
+  /** Resolves at abort(): a swap waiting for tasks that never end must not hold shutdown up. */
+  private readonly abortion = new Promise<void>((resolve) => (this.abortNow = resolve));
   /** Old children running their close hook: shutdown waits for them. */
   private readonly retiring = new Set<Promise<void>>();
   /** Under dev (no edits expected from the start) a removed worker file stops the worker, which dev says. */
@@ -102,6 +105,7 @@ export class ReloadingExecutor implements TaskExecutor {
     // Shutting down: a reload finishing now must not swap in a child that never heard of it, and
     // no reload comes after, so no standby is of use: none starts while the tasks drain.
     this.aborted = true;
+    this.abortNow();
     this.placement.cancel();
     this.standbys.close();
     this.active.abort();
@@ -209,7 +213,7 @@ export class ReloadingExecutor implements TaskExecutor {
     // No one asked for a move: new messages never wait behind a long task for one.
     const givenUp = moving && !(await idleWithin(old, MOVE_IDLE_WAIT_MS));
     const waitNote = setTimeout(() => this.log.info({ running: old.inFlight }, `reload waits for ${old.inFlight} task(s) still running on the old code; new messages wait too`), 1000);
-    if (!givenUp) await old.idle();
+    if (!givenUp) await Promise.race([old.idle(), this.abortion]);
     clearTimeout(waitNote);
     // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
     // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so

@@ -1,7 +1,7 @@
 /**
  * Shutdown under --watch while a reload is under way: the swap is given up, the old code finishes
  * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used);
- * a load that never ends is given up too.
+ * a swap waiting for a task that never ends, and a load that never ends, are given up too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually } from './helpers/cli-project.ts';
@@ -37,6 +37,25 @@ describe('SIGTERM while a swap waits for a running task', () => {
     const started = run.lines.slice(shutdown).filter((line) => line.msg === 'standby worker host starting');
     expect(started, run.describe()).toEqual([]);
     expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
+  });
+});
+
+describe('SIGTERM while a swap waits for a task that never ends', () => {
+  it('exits once the shutdown timeout has passed, leaving no child behind', async () => {
+    const project = await projects.create();
+    const task = ["if (message.text() === 'stuck') { console.log(JSON.stringify({ msg: 'stuck started' })); await new Promise(() => {}); }"];
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ task }), ['--shutdown-timeout', '1s']);
+    const runner = run.child.pid!;
+    await publish('stuck');
+    await run.waitForMessage('stuck started');
+    await project.writeWorker('log', 'pageview', noopWorker({ task: ["console.log(JSON.stringify({ msg: 'new code' }));"] }));
+    await run.waitForMessage('reload waits for 1 task(s) still running on the old code');
+    const children = processTree(runner).filter((pid) => pid !== runner);
+    run.kill('SIGTERM');
+
+    expect((await run.waitForExit(15_000)).signal, run.describe()).toBeNull();
+    expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
+    await eventually(async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 'every child of the runner gone');
   });
 });
 
