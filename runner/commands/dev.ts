@@ -19,6 +19,7 @@ import { environmentTypos } from '../config/environment-typos.ts';
 import { fieldsOf } from '../config/schema-flags.ts';
 import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
+import { EmptyWorkerFiles } from './empty-worker-files.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { locateLoadFailure } from '../worker/load-failure.ts';
 import { HostLoadError } from '../reload/host-process.ts';
@@ -213,19 +214,23 @@ async function runDev(flags: DevFlags): Promise<void> {
   // New and removed worker files; changes inside a running worker are its own watcher's business.
   // The watch is up before the folder is read, so a file added meanwhile is seen by one or the other.
   const { watch } = await import('chokidar');
-  const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1 });
+  // alwaysStat: each add and change comes with the file's size (an empty new file waits, below).
+  const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1, alwaysStat: true });
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
-  folderWatcher.on('add', (path) => {
+  const createdEmpty = new EmptyWorkerFiles((file) => supervisor.start(file));
+  folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
     // A file added with a name that is not a worker's is named, as at dev's start.
     if (file === undefined) warnMisnamedFiles(workersDir, logger, resolve(path));
+    else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
   folderWatcher.on('change', (path) => {
     const file = workerFileAt(workersDir, path);
-    if (file !== undefined) void supervisor.retryIfFailed(file);
+    if (file !== undefined && !createdEmpty.written(file)) void supervisor.retryIfFailed(file);
   });
   folderWatcher.on('unlink', (path) => {
+    createdEmpty.forget(resolve(path));
     if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
   });
   // The config file, there or not yet: writing it retries the workers that failed to start.

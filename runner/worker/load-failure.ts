@@ -117,6 +117,11 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     return { file: context.configPath, line, column: undefined, reason, declaredIn };
   }
 
+  if (code === 'E_WORKER_INVALID') {
+    // Said after the file's place: the message's own "<worker file>: " would name it twice.
+    const prefix = `${context.workerFile}: `;
+    return { file: context.workerFile, line: undefined, column: undefined, reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
+  }
   for (const frame of stack.matchAll(STACK_FRAME)) {
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;

@@ -3,6 +3,9 @@
  * stdout is not a terminal (pretty on one). A worker that fails to load, at start or on reload, is
  * reported with its file, line, column and reason, not a compiler's stack.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, publish } from './helpers/cli-project.ts';
 
@@ -52,6 +55,27 @@ describe('nsqworker dev output', () => {
     const nonJson = dev.text.filter((line) => line.trim() !== '' && !line.trim().startsWith('{'));
     expect(nonJson, dev.describe()).toEqual([]);
     expect(dev.text.join('\n')).not.toMatch(/\u001b\[/);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+
+  it('starts a worker file created empty once it is written (cat > file), and names a bad one once', async () => {
+    const p = await projects.create();
+    await p.writeWorker('hello', 'c', WORKER);
+    const file = p.path('workers/later/later_c_worker.ts');
+    await mkdir(dirname(file), { recursive: true });
+    const dev = p.spawn(['dev', ...FREE]);
+    await dev.waitForMessage('subscribed', { task: 'greet' });
+    await writeFile(file, '');
+    // Long enough for dev's folder watch to see the file empty (it reports within milliseconds).
+    await delay(300);
+    await writeFile(file, WORKER);
+    await dev.waitForMessage('subscribed', { topic: 'later' });
+    expect(dev.lines.filter((line) => String(line.msg).includes('did not start')), dev.describe()).toEqual([]);
+
+    await p.writeWorker('bad', 'c', 'export default {};\n');
+    const bad = await dev.waitForMessage('worker bad/c did not start');
+    expect(String(bad.msg).split(p.path('workers/bad/bad_c_worker.ts')).length - 1, String(bad.msg)).toBe(1);
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
   });
