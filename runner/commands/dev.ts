@@ -48,6 +48,15 @@ function workerFileAt(workersDir: string, path: string): WorkerFile | undefined 
   return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
 }
 
+/** The worker files left for `file`'s topic and channel: none, one, or a pair still (then none: it is refused). */
+function workerFilesOf(workersDir: string, file: WorkerFile): WorkerFile[] {
+  try {
+    return discoverWorkers(workersDir).filter((left) => left.topic === file.topic && left.channel === file.channel);
+  } catch {
+    return [];
+  }
+}
+
 /** How long dev waits for its first workers to load before judging the environment's variables. */
 const STARTS_AWAITED_MS = 3_000;
 
@@ -69,6 +78,12 @@ class DevSupervisor {
 
   start(file: WorkerFile): void {
     if (this.running.has(file.path)) return;
+    // A second file for a worker that runs (worker.js beside worker.ts): refused, as at dev's start.
+    const twin = [...this.running.keys()].map((path) => this.files.get(path)!).find((other) => other.topic === file.topic && other.channel === file.channel);
+    if (twin !== undefined) {
+      this.logger.error({ worker: `${file.topic}/${file.channel}`, file: file.path, twin: twin.path }, `two worker files for topic ${file.topic} channel ${file.channel}: ${twin.path} and ${file.path}; keep one (the second is not started)`);
+      return;
+    }
     this.files.set(file.path, file);
     const starting = this.startWorker(file);
     void starting.then((worker) => worker !== undefined && this.started.add(worker));
@@ -231,7 +246,13 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   folderWatcher.on('unlink', (path) => {
     createdEmpty.forget(resolve(path));
-    if (workerFileAt(workersDir, path) !== undefined) void supervisor.stop(resolve(path));
+    const file = workerFileAt(workersDir, path);
+    if (file === undefined) return;
+    // A file refused as the second of its worker's starts once the first is gone.
+    void supervisor.stop(file.path).then(() => {
+      const left = workerFilesOf(workersDir, file).at(0);
+      if (left !== undefined) supervisor.start(left);
+    });
   });
   // The config file, there or not yet: writing it retries the workers that failed to start.
   const configFile = configPath ?? resolve(DEFAULT_CONFIG_FILE);

@@ -25,7 +25,7 @@ export default defineWorker({
 `;
 }
 
-it('runs every worker, starts new ones, stops deleted ones, and reloads edited ones', async () => {
+it('runs every worker, starts new ones, refuses a second file for one, stops deleted ones, and reloads edited ones', async () => {
   const project = await projects.create();
   await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
   await project.writeWorker('beta', 'c', workerSource('beta', 1));
@@ -54,6 +54,15 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   await publish(httpAddress, 'gamma', 'g1');
   await eventually(async () => ((await handled()).some((r) => r.worker === 'gamma') ? true : undefined), 'the new worker to handle a message');
 
+  // A second file for a running worker is refused, as at dev's start; it starts once the first is gone.
+  await project.write('workers/gamma/gamma_c_worker.js', workerSource('gamma-js', 1));
+  const twin = await dev.waitForLine((line) => String(line.msg).startsWith('two worker files for topic gamma channel c'), 'the second file of gamma/c refused');
+  expect(twin).toMatchObject({ level: 50, file: project.path('workers/gamma/gamma_c_worker.js') });
+  await rm(project.path('workers/gamma/gamma_c_worker.ts'));
+  const gammaJs = await dev.waitForLine((line) => String(line.msg).startsWith('worker gamma/c running') && line.file === project.path('workers/gamma/gamma_c_worker.js'), 'gamma/c from its .js file');
+  expect(dev.lines.filter((line) => String(line.msg).startsWith('worker gamma/c running'))).toHaveLength(2);
+  expect(dev.lines.indexOf(gammaJs)).toBeGreaterThan(dev.lines.findIndex((line) => String(line.msg).startsWith('worker gamma/c stopped')));
+
   // A file added with a name that is not a worker's is named, as dev names them at its start.
   await project.write('workers/gamma/gamma-d_worker.ts', workerSource('gamma-d', 1));
   const misnamed = await dev.waitForLine((line) => String(line.msg).startsWith('not a worker by its name, skipped'), 'the misnamed file to be named');
@@ -66,7 +75,7 @@ it('runs every worker, starts new ones, stops deleted ones, and reloads edited o
   expect(stopped.msg).toContain(`its channel c on topic beta stays and keeps a copy of every message published to it`);
   expect(stopped.msg).toContain(`delete it with: curl -X POST 'http://${httpAddress}/channel/delete?topic=beta&channel=c'`);
   // A removed file is not a failed reload: no error line for it, before or after the stop (the stop's is a warning).
-  expect(dev.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+  expect(dev.lines.filter((line) => Number(line.level) >= 50 && line !== twin)).toEqual([]);
 
   await project.writeWorker('alpha', 'c', workerSource('alpha', 2));
   await dev.waitForMessage('worker code reloaded', { worker: 'alpha/c' });
