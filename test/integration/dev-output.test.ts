@@ -70,7 +70,8 @@ describe('nsqworker dev output', () => {
     // Long enough for dev's folder watch to see the file empty (it reports within milliseconds).
     await delay(300);
     await writeFile(file, WORKER);
-    await dev.waitForMessage('subscribed', { topic: 'later' });
+    // A worker's start under dev is a child's start and load: slow on a loaded machine.
+    await dev.waitForMessage('subscribed', { topic: 'later' }, 25_000);
     expect(dev.lines.filter((line) => String(line.msg).includes('did not start')), dev.describe()).toEqual([]);
 
     await p.writeWorker('bad', 'c', 'export default {};\n');
@@ -78,7 +79,7 @@ describe('nsqworker dev output', () => {
     expect(String(bad.msg).split(p.path('workers/bad/bad_c_worker.ts')).length - 1, String(bad.msg)).toBe(1);
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
-  });
+  }, 45_000);
 
   it('says, a second into a stop, which tasks it waits for', async () => {
     const p = await projects.create();
