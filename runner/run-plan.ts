@@ -23,6 +23,7 @@ import { checkConfigWorkers } from './config/config-workers.ts';
 import { onlyNear, unknownFlagMessage } from './config/suggest.ts';
 import { environmentTypoList, environmentTypos, typoText } from './config/environment-typos.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
+import { exitOnceWritten } from './one-shot-exit.ts';
 
 export { RUN_FIELDS } from './config/runner-settings.ts';
 
@@ -179,7 +180,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     process.stdout.write(
       formatRunHelp(RUN_FIELDS, { name: workerKey, fields: workerFields, tasks: runtime.taskNames, layered: worker.layered }, layers.runner),
     );
-    return undefined;
+    // The worker's module is loaded: what its top level started must not keep the help open.
+    return exitOnceWritten();
   }
 
   let flags: RawFlags;

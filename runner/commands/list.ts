@@ -13,6 +13,7 @@ import { describeEffective, givenValueProblems } from '../config/layered-values.
 import { workerOptionLayers } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { stringValue } from '../tools/args.ts';
+import { exitOnceWritten } from '../one-shot-exit.ts';
 
 export interface ListContext {
   config: NsqworkerConfig;
@@ -90,5 +91,6 @@ export function registerListCommand(cli: CAC): void {
       const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
       // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.
       if (failures > 0) process.exitCode = 2;
+      await exitOnceWritten();
     });
 }

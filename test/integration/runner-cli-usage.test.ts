@@ -75,6 +75,17 @@ describe('nsqworker --topic T --channel C --help', () => {
     expect(workerPart).not.toContain('--max-attempts');
   });
 
+  it('exits after its output, and so does list, when a worker module starts a timer at its top level', async () => {
+    const project = await projects.create();
+    await project.writeWorker('log', 'pageview', "import { defineWorker } from 'nsqworker';\nsetInterval(() => {}, 1000);\nexport default defineWorker({ tasks: { async store() {} } });\n");
+    const help = await project.run(['--topic', 'log', '--channel', 'pageview', '--help'], {}, 10_000);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('Worker log/pageview: tasks store');
+    const list = await project.run(['list'], {}, 10_000);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('log/pageview');
+  });
+
   it('without a worker, lists the runner flags only', async () => {
     const project = await projectWithWorker();
     const { code, stdout } = await project.run(['--help']);

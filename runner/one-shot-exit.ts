@@ -1,0 +1,11 @@
+/**
+ * The end of a command that prints and is done (`list`, a run's `--help`): it loaded the user's
+ * worker modules to print their options, and a timer or socket one of them started at its top level
+ * would keep the process alive for ever after the output. The process exits once what it wrote to
+ * stdout has been handed to the OS, with `process.exitCode` (0 unless the command set it).
+ */
+export function exitOnceWritten(): Promise<never> {
+  return new Promise(() => {
+    process.stdout.write('', () => process.exit());
+  });
+}
