@@ -38,6 +38,8 @@ export async function idleWithin(host: Pick<HostProcess, 'idle'>, ms: number): P
 
 export class LoadPlacement {
   private moveTimer: NodeJS.Timeout | undefined;
+  /** A load beside failed where a fresh child's succeeded: the code cannot load twice in one process. */
+  private besideFails = false;
 
   constructor(
     private readonly standbys: StandbyPool,
@@ -49,13 +51,25 @@ export class LoadPlacement {
   /**
    * Where a reload loads: the running child `active`; but a warm standby when the old code has tasks
    * running (the swap waits for them anyway, and one that holds its child's event loop would hold a
-   * load beside it up), and else, after a crash or past {@link MAX_LOADS_PER_HOST}, a standby still
-   * starting or a new child. A move (`moving`) takes a warm standby, or nothing.
+   * load beside it up), and else, after a crash, past {@link MAX_LOADS_PER_HOST} or once the code
+   * cannot load beside itself ({@link loadsBesideFail}), a standby still starting or a new child. A
+   * move (`moving`) takes a warm standby, or nothing.
    */
   target(active: HostProcess, moving: boolean): HostProcess | undefined {
     if (moving || (active.inFlight > 0 && this.standbys.hasWarm())) return this.standbys.take({ warmOnly: true });
-    if (!active.hasExited && active.loadedVersions < MAX_LOADS_PER_HOST) return active;
+    if (!this.besideFails && !active.hasExited && active.loadedVersions < MAX_LOADS_PER_HOST) return active;
     return this.standbys.take() ?? this.spawn();
+  }
+
+  /**
+   * The code failed to load beside older code and then loaded in a fresh child (a name registered
+   * once per process, say): from now on every save loads in a standby, as the first load did, rather
+   * than fail beside the running code first. Returns true the first time, to say so once.
+   */
+  loadsBesideFail(): boolean {
+    const first = !this.besideFails;
+    this.besideFails = true;
+    return first;
   }
 
   /**

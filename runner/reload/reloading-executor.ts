@@ -272,7 +272,9 @@ export class ReloadingExecutor implements TaskExecutor {
       }
       host = this.standbys.take() ?? this.loader.spawn();
       this.loading = host;
-      return { host, loaded: await this.loader.load(host) };
+      const loaded = await this.loader.load(host);
+      if (this.placement.loadsBesideFail()) this.log.info("the worker code did not load beside the code it replaces, and did in a fresh worker host (a name its modules register once per process?): saves load in fresh worker hosts from now on, slower (the error at --log-level debug)");
+      return { host, loaded };
     } catch (error) {
       if (host !== this.active) host.kill();
       throw error;

@@ -61,7 +61,14 @@ describe('a save loaded beside the running code', () => {
     await publish('second');
     const second = await run.waitForMessage('version', { version: 2, id: 'second' });
     expect(second.pid).not.toBe(first.pid);
+    // Said once, and the next save goes to a fresh child without trying beside first.
+    await project.writeWorker('log', 'pageview', noopWorker({ head, task: [says(3)] }));
+    await run.waitForMessage('worker code reloaded', { reloads: 2 });
+    await publish('third');
+    const third = await run.waitForMessage('version', { version: 3, id: 'third' });
+    expect(third.pid).not.toBe(second.pid);
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+    expect(run.lines.filter((line) => String(line.msg).startsWith('the worker code did not load beside'))).toHaveLength(1);
   });
 
   it('moves no code while a long task runs: new messages go on being handled', async () => {

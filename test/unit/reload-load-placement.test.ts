@@ -86,6 +86,15 @@ describe('LoadPlacement', () => {
     expect(spawnedNow).toBe(spawned[1]);
   });
 
+  it('once the code failed to load beside itself, loads every save in a standby; says so once', () => {
+    const { placement, standbys, spawned } = setUp();
+    standbys.fill();
+    const active = new FakeHost();
+    expect(placement.loadsBesideFail()).toBe(true);
+    expect(placement.loadsBesideFail()).toBe(false);
+    expect(placement.target(asHost(active), false)).toBe(spawned[0]);
+  });
+
   it('a move takes a warm standby, or nothing', () => {
     const { placement, standbys, spawned } = setUp();
     standbys.fill();
