@@ -232,7 +232,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   // alwaysStat: each add and change comes with the file's size (an empty new file waits, below).
   const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1, alwaysStat: true });
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
-  const createdEmpty = new EmptyWorkerFiles((file) => supervisor.start(file));
+  const createdEmpty = new EmptyWorkerFiles((file) => supervisor.start(file), logger);
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
     // A file added with a name that is not a worker's is named, as at dev's start.
@@ -242,7 +242,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   });
   folderWatcher.on('change', (path) => {
     const file = workerFileAt(workersDir, path);
-    if (file !== undefined && !createdEmpty.written(file)) void supervisor.retryIfFailed(file);
+    if (file !== undefined && !createdEmpty.changed(file)) void supervisor.retryIfFailed(file);
   });
   folderWatcher.on('unlink', (path) => {
     createdEmpty.forget(resolve(path));

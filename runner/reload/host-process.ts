@@ -54,7 +54,7 @@ export class HostProcess {
   private idleWaiters: Array<() => void> = [];
   private exited = false;
   private warmed = false;
-  private versions = 0;
+  private loads = 0;
   /** Stopped by {@link pause}. */
   private paused = false;
   /** Set once the parent asked the child to go (close or kill): an exit after that is no surprise. */
@@ -152,8 +152,8 @@ export class HostProcess {
   }
 
   /** How many loads of the worker's code this child began, failed ones too (past the first, beside the running code). */
-  get loadedVersions(): number {
-    return this.versions;
+  get loadsBegun(): number {
+    return this.loads;
   }
 
   /** The code of the last {@link load} takes over from the code that ran before in this child, whose close hook runs. */
@@ -169,7 +169,7 @@ export class HostProcess {
   async load(request: Omit<LoadRequest, 't'>): Promise<LoadedCode> {
     this.resume();
     await this.warm;
-    this.versions++;
+    this.loads++;
     const reply = await new Promise<ChildToParent>((resolve) => {
       this.loadReply = resolve;
       this.post({ t: 'load', ...request });

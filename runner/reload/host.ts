@@ -1,10 +1,10 @@
 /**
  * The child side of `--watch`: loads the worker's code in a process of its own, runs tasks the
  * parent sends, and answers with their outcomes. The parent keeps the broker, the connections and
- * the dedup queues. A reload mostly replaces this whole process, so nothing of the old code lingers;
- * one that comes before a fresh process is ready loads the new code beside the old here (a second
- * 'load': every project file imported afresh, user-code.ts) and swaps to it on 'swap', and the
- * runner moves the code to a fresh process once one is (reloading-executor.ts).
+ * the dedup queues. A save loads the new code beside the old here (a second 'load': every project
+ * file imported afresh, user-code.ts) and swaps to it on 'swap'; once the saves pause, the runner
+ * moves the code to a fresh process and this one exits, with whatever the old code left running
+ * (load-placement.ts).
  *
  * It warms up first, so that loading a changed worker file costs only the user's own files: the
  * nsqworker package (and the zod it imports, the one a worker's schema uses), tsx registered and

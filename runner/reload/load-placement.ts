@@ -46,6 +46,8 @@ export class LoadPlacement {
     private readonly spawn: () => HostProcess,
     /** Moves the code to a fresh child now: a reload that takes a warm standby ({@link target}). */
     private readonly move: () => void,
+    /** Whether a reload runs now (it cancels a move as it begins, and calls {@link afterReload} if it swaps). */
+    private readonly reloading: () => boolean,
   ) {}
 
   /**
@@ -57,7 +59,7 @@ export class LoadPlacement {
    */
   target(active: HostProcess, moving: boolean): HostProcess | undefined {
     if (moving || (active.inFlight > 0 && this.standbys.hasWarm())) return this.standbys.take({ warmOnly: true });
-    if (!this.besideFails && !active.hasExited && active.loadedVersions < MAX_LOADS_PER_HOST) return active;
+    if (!this.besideFails && !active.hasExited && active.loadsBegun < MAX_LOADS_PER_HOST) return active;
     return this.standbys.take() ?? this.spawn();
   }
 
@@ -74,16 +76,15 @@ export class LoadPlacement {
 
   /**
    * New code took over in `active`: if it was loaded beside older code, it moves once
-   * {@link MOVE_AFTER_QUIET_MS} pass without a reload (`reloading` says whether one runs then: a
-   * reload cancels this as it begins), no task runs and a standby is warm; else later.
+   * {@link MOVE_AFTER_QUIET_MS} pass without a reload, no task runs and a standby is warm; else later.
    */
-  afterReload(active: HostProcess, reloading: () => boolean): void {
+  afterReload(active: HostProcess): void {
     this.cancel();
-    if (active.loadedVersions < 2) return;
+    if (active.loadsBegun < 2) return;
     this.moveTimer = setTimeout(() => {
-      if (reloading()) return;
+      if (this.reloading()) return;
       if (this.standbys.hasWarm() && active.inFlight === 0) this.move();
-      else this.afterReload(active, reloading);
+      else this.afterReload(active);
     }, MOVE_AFTER_QUIET_MS);
     // A watcher that only waits for the next save must not keep the process alive.
     this.moveTimer.unref();

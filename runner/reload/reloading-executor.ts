@@ -61,11 +61,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.watch = new CodeWatch(workersDir, request.configPath);
     this.loader = new CodeLoader(request, deps, publishAddresses, () => this.watch.watched);
     this.standbys = new StandbyPool(log, () => this.loader.spawn());
-    this.placement = new LoadPlacement(this.standbys, () => this.loader.spawn(), () => {
-      if (this.closed || this.aborted) return;
-      this.moving = true;
-      void this.reload();
-    });
+    this.placement = new LoadPlacement(this.standbys, () => this.loader.spawn(), () => this.move(), () => this.reloading !== undefined);
   }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
@@ -74,8 +70,7 @@ export class ReloadingExecutor implements TaskExecutor {
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     executor.stopsOnRemoval = params.editing !== true;
     const first = executor.loader.spawn();
-    // On two cores the standby starts up beside the first child, so that a save soon after the
-    // start whose old code has a task running finds it warm.
+    // The standby starts up beside the first child: an early save while a task runs finds it warm.
     if (params.editing === true) executor.standbys.fill();
     await executor.loader.load(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
@@ -109,9 +104,8 @@ export class ReloadingExecutor implements TaskExecutor {
     this.placement.cancel();
     this.standbys.close();
     this.active.abort();
-    // A load still going (a module awaiting at its top level, for ever perhaps) is of no use now,
-    // and shutdown waits for the reload: it ends, failed, and is not reported. One beside the
-    // running code ends with it.
+    // A load still going (a module awaiting at its top level, for ever perhaps) is of no use now, and
+    // shutdown waits for the reload: it ends, failed, unreported (one beside the running code, with it).
     if (this.loading === this.active) this.loading.abandonLoad();
     else this.loading?.kill();
   }
@@ -149,7 +143,7 @@ export class ReloadingExecutor implements TaskExecutor {
     if (saves === undefined) return;
     // A move waiting for the saves to pause: they did not.
     this.placement.cancel();
-    const { changed, snapshots } = saves;
+    const { changed } = saves;
     if (changed.size > 0 && !existsSync(this.request.file)) {
       // Removed (dev stops its worker for that) or moved away: nothing to load, nothing failed. After a
       // crash (nothing changed) there is no running code to keep: the load is tried, and says why it fails.
@@ -182,12 +176,9 @@ export class ReloadingExecutor implements TaskExecutor {
       if (next !== this.active) next.kill();
       hold.release();
       if (this.aborted) return;
-      if (moving) {
-        // The code it moves ran, so a save came since: that save's reload says what is wrong.
-        this.log.debug({ err: error }, 'moving the worker code to a fresh worker host failed');
-        return;
-      }
-      if (this.reloadAgain || !unchangedSince(snapshots, changed)) {
+      // A move's code ran, so its failure means a save came since: that save's reload says what is wrong.
+      if (moving) return this.log.debug({ err: error }, 'moving the worker code to a fresh worker host failed');
+      if (this.superseded(saves)) {
         // Saved again while this loaded (a quick fix, or the next save began and the child read
         // it half-written): the newer content is loaded next, its outcome is the one to report.
         this.log.debug({ err: error }, 'reload superseded by a newer save');
@@ -227,7 +218,7 @@ export class ReloadingExecutor implements TaskExecutor {
       hold.release();
       this.gate = undefined;
       open();
-      if (givenUp) this.placement.afterReload(this.active, () => this.reloading !== undefined);
+      if (givenUp) this.placement.afterReload(this.active);
       return;
     }
     next.syncDedup(this.deps.dedupSnapshot());
@@ -248,7 +239,7 @@ export class ReloadingExecutor implements TaskExecutor {
     this.watch.told(saves);
     // With what it loaded before it took over, as a standby.
     this.watch.update(next.files, next.snapshots);
-    this.placement.afterReload(this.active, () => this.reloading !== undefined);
+    this.placement.afterReload(this.active);
     if (inPlace) return;
     const retired = old.close().finally(() => this.retiring.delete(retired));
     this.retiring.add(retired);
@@ -267,7 +258,7 @@ export class ReloadingExecutor implements TaskExecutor {
       try {
         return { host, loaded: await this.loader.load(host) };
       } catch (error) {
-        if (host !== this.active || this.aborted || this.reloadAgain || !unchangedSince(saves.snapshots, saves.changed)) throw error;
+        if (host !== this.active || this.aborted || this.superseded(saves)) throw error;
         this.log.debug({ err: error }, 'the code did not load beside the running code: trying a fresh worker host');
       }
       host = this.standbys.take() ?? this.loader.spawn();
@@ -279,6 +270,17 @@ export class ReloadingExecutor implements TaskExecutor {
       if (host !== this.active) host.kill();
       throw error;
     }
+  }
+
+  /** Moves the code to a fresh child now: a reload that takes a warm standby (load-placement.ts). */
+  private move(): void {
+    this.moving = true;
+    void this.reload();
+  }
+
+  /** Saved again since `saves` began to load (a quick fix, or a file read half-written): the newer content loads next. */
+  private superseded(saves: Saves): boolean {
+    return this.reloadAgain || !unchangedSince(saves.snapshots, saves.changed);
   }
 
   private activate(host: HostProcess): void {

@@ -5,7 +5,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, publish } from './helpers/cli-project.ts';
 
@@ -64,11 +63,10 @@ describe('nsqworker dev output', () => {
     await p.writeWorker('hello', 'c', WORKER);
     const file = p.path('workers/later/later_c_worker.ts');
     await mkdir(dirname(file), { recursive: true });
-    const dev = p.spawn(['dev', ...FREE]);
+    const dev = p.spawn(['dev', ...FREE, '--log-level', 'debug']);
     await dev.waitForMessage('subscribed', { task: 'greet' });
     await writeFile(file, '');
-    // Long enough for dev's folder watch to see the file empty (it reports within milliseconds).
-    await delay(300);
+    await dev.waitForMessage('worker file created empty', { file });
     await writeFile(file, WORKER);
     // A worker's start under dev is a child's start and load: slow on a loaded machine.
     await dev.waitForMessage('subscribed', { topic: 'later' }, 25_000);

@@ -17,7 +17,7 @@ class FakeHost implements Standby {
   isWarm = false;
   hasExited = false;
   inFlight = 0;
-  loadedVersions = 1;
+  loadsBegun = 1;
   readonly warm = Promise.resolve();
   kill(): void {
     this.hasExited = true;
@@ -26,7 +26,7 @@ class FakeHost implements Standby {
   resume(): void {}
 }
 
-function setUp(): { placement: LoadPlacement; standbys: StandbyPool<FakeHost>; spawned: FakeHost[]; moves: number[] } {
+function setUp(): { placement: LoadPlacement; standbys: StandbyPool<FakeHost>; spawned: FakeHost[]; moves: number[]; reload: { running: boolean } } {
   const spawned: FakeHost[] = [];
   const standbys = new StandbyPool<FakeHost>(pino({ level: 'silent' }), () => {
     const host = new FakeHost();
@@ -34,6 +34,7 @@ function setUp(): { placement: LoadPlacement; standbys: StandbyPool<FakeHost>; s
     return host;
   });
   const moves: number[] = [];
+  const reload = { running: false };
   const placement = new LoadPlacement(
     standbys as unknown as StandbyPool,
     () => {
@@ -42,8 +43,9 @@ function setUp(): { placement: LoadPlacement; standbys: StandbyPool<FakeHost>; s
       return host as unknown as HostProcess;
     },
     () => moves.push(Date.now()),
+    () => reload.running,
   );
-  return { placement, standbys, spawned, moves };
+  return { placement, standbys, spawned, moves, reload };
 }
 
 const asHost = (host: FakeHost): HostProcess => host as unknown as HostProcess;
@@ -59,7 +61,7 @@ describe('LoadPlacement', () => {
     spawned[0]!.isWarm = true;
     const active = new FakeHost();
     expect(placement.target(asHost(active), false)).toBe(active);
-    active.loadedVersions = MAX_LOADS_PER_HOST - 1;
+    active.loadsBegun = MAX_LOADS_PER_HOST - 1;
     expect(placement.target(asHost(active), false)).toBe(active);
   });
 
@@ -80,7 +82,7 @@ describe('LoadPlacement', () => {
     crashed.hasExited = true;
     expect(placement.target(asHost(crashed), false)).toBe(spawned[0]);
     const full = new FakeHost();
-    full.loadedVersions = MAX_LOADS_PER_HOST;
+    full.loadsBegun = MAX_LOADS_PER_HOST;
     const spawnedNow = placement.target(asHost(full), false);
     expect(spawned).toHaveLength(2);
     expect(spawnedNow).toBe(spawned[1]);
@@ -106,34 +108,33 @@ describe('LoadPlacement', () => {
 
   it('moves code loaded beside older code once the saves pause and a standby is warm; never code loaded alone', () => {
     vi.useFakeTimers();
-    const { placement, standbys, spawned, moves } = setUp();
+    const { placement, standbys, spawned, moves, reload } = setUp();
     standbys.fill();
     const alone = new FakeHost();
-    placement.afterReload(asHost(alone), () => false);
+    placement.afterReload(asHost(alone));
     vi.advanceTimersByTime(10 * MOVE_AFTER_QUIET_MS);
     expect(moves).toEqual([]);
 
     const beside = new FakeHost();
-    beside.loadedVersions = 2;
-    let reloading = false;
-    placement.afterReload(asHost(beside), () => reloading);
+    beside.loadsBegun = 2;
+    placement.afterReload(asHost(beside));
     vi.advanceTimersByTime(MOVE_AFTER_QUIET_MS - 1);
     // A save within the pause starts the wait again.
-    placement.afterReload(asHost(beside), () => reloading);
+    placement.afterReload(asHost(beside));
     vi.advanceTimersByTime(MOVE_AFTER_QUIET_MS - 1);
     expect(moves).toEqual([]);
     // No standby warm yet: it waits for one.
     vi.advanceTimersByTime(3 * MOVE_AFTER_QUIET_MS);
     expect(moves).toEqual([]);
     spawned[0]!.isWarm = true;
-    reloading = true;
+    reload.running = true;
     vi.advanceTimersByTime(MOVE_AFTER_QUIET_MS);
     expect(moves, 'a reload is running: its end calls afterReload again').toEqual([]);
-    reloading = false;
-    placement.afterReload(asHost(beside), () => reloading);
+    reload.running = false;
+    placement.afterReload(asHost(beside));
     vi.advanceTimersByTime(MOVE_AFTER_QUIET_MS);
     expect(moves).toHaveLength(1);
-    placement.afterReload(asHost(beside), () => reloading);
+    placement.afterReload(asHost(beside));
     placement.cancel();
     vi.advanceTimersByTime(10 * MOVE_AFTER_QUIET_MS);
     expect(moves).toHaveLength(1);
