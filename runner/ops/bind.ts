@@ -23,7 +23,7 @@ import { logGiveUp } from './give-up-log.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
-import type { TaskExecutor } from './executor.ts';
+import { NotStartedAtShutdown, type TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
 import { createTaskChannel, diffTaskChannels, retireChannel, type ChannelCleanup } from './task-set.ts';
@@ -249,7 +249,7 @@ export async function bindWorker(params: {
     consumer.on('requeued', (message, delayMs, error) => {
       count.requeued++;
       // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
-      if (error === undefined && closing !== undefined) log.warn({ messageId: message.id, attempts: message.attempts }, 'shutting down: message requeued before its task finished');
+      if (closing !== undefined && (error === undefined || error instanceof NotStartedAtShutdown)) log.warn({ messageId: message.id, attempts: message.attempts }, `shutting down: message requeued before its task ${error === undefined ? 'finished' : 'started'}`);
       // A RequeueMessage is the task's own choice, not a failure: one line, no stack.
       // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
       // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
+import { RequeueMessage } from '../../client/errors.ts';
 import { runTask, type TaskInput, type TaskOutcome } from '../worker/pipeline.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
@@ -16,6 +17,18 @@ export interface TaskExecutor {
   abort(): void;
   /** Releases the worker (its close hook); no task runs after this. */
   close(): Promise<void>;
+}
+
+/**
+ * What run() throws for a message that waited (at a reload's swap, or for its code to load again)
+ * until shutdown began: nsqd has it back at once, without a backoff, rather than it starting on code
+ * that has been told to stop, perhaps after nsqd timed it out and sent it to another consumer.
+ */
+export class NotStartedAtShutdown extends RequeueMessage {
+  constructor() {
+    super(0, false);
+    this.message = 'shutting down: the task had not started';
+  }
 }
 
 export class InProcessExecutor implements TaskExecutor {

@@ -86,6 +86,9 @@ async function importConfig(path: string | undefined, load: number | undefined):
 }
 
 async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<void> {
+  // Code loaded beside that never took over (a newer save superseded it) closes as the next loads.
+  if (pending !== undefined) void closeVersion(pending, 'worker code superseded by a newer save');
+  pending = undefined;
   // Code loaded here before is cached by Node: a load beside it imports every project file afresh,
   // the config's and the worker's as one load (a module both import is one module).
   const load = current === undefined ? undefined : beginFreshLoad();
@@ -172,11 +175,16 @@ async function swap(): Promise<void> {
   current = pending!;
   pending = undefined;
   if (current.load !== undefined) freshLoadTookOver(current.load);
-  old.abort.abort(new Error('worker code replaced'));
+  await closeVersion(old, 'worker code replaced');
+}
+
+/** Raises the tasks' AbortSignal of code no longer used and runs its close hook; what that throws is logged. */
+async function closeVersion(version: Version, reason: string): Promise<void> {
+  version.abort.abort(new Error(reason));
   try {
-    await old.env.instance.close();
+    await version.env.instance.close();
   } catch (error) {
-    old.env.log.error({ err: error }, "the replaced worker code's close hook failed");
+    version.env.log.error({ err: error }, "the replaced worker code's close hook failed");
   }
 }
 

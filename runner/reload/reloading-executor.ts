@@ -6,24 +6,23 @@
  * child of the new, the gate opens, and the old code runs the worker's close hook (and its child,
  * if the new code is in another, exits). A broken edit leaves the old code running and says why.
  *
- * Why children: Node cannot unload ES modules, so code loaded in one process, with its timers and
- * sockets, lives as long as the process; a child that exits releases everything. Code loaded beside
- * older code moves to a fresh child once the saves pause. The broker, connections and dedup queues
- * stay in the parent (a reload loses no message, runs none twice).
+ * Why children: Node cannot unload ES modules; a child that exits releases all its code left running
+ * (code loaded beside older code moves to a fresh child once the saves pause). The broker, connections
+ * and dedup queues stay in the parent: a reload loses no message, runs none twice.
  */
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
-import type { TaskExecutor } from '../ops/executor.ts';
+import { NotStartedAtShutdown, type TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
-import { HostLoadError, type HostProcess, type LoadedCode } from './host-process.ts';
+import type { HostProcess, LoadedCode } from './host-process.ts';
 import { CodeLoader } from './code-loader.ts';
 import { CodeWatch, type Saves } from './code-watch.ts';
 import { StandbyPool } from './standby-pool.ts';
 import { idleWithin, LoadPlacement, MOVE_IDLE_WAIT_MS } from './load-placement.ts';
 import { unchangedSince } from './file-snapshot.ts';
 import type { ReloadEvents, ReloadRequest, ReloadStart } from './protocol.ts';
-import { reloadFailureLine } from './reload-failure.ts';
+import { reportReloadFailure } from './reload-failure.ts';
 
 export class ReloadingExecutor implements TaskExecutor {
   private active!: HostProcess;
@@ -88,11 +87,13 @@ export class ReloadingExecutor implements TaskExecutor {
   }
 
   async run(task: string, input: TaskInput): Promise<TaskOutcome> {
-    // Wait at the gate of a swap, and while the code is loaded again after its child died.
+    // Wait at the gate of a swap, and while the code is loaded again after its child died; a message
+    // still waiting when shutdown begins goes back to nsqd (it may have timed out there by then).
     for (;;) {
       if (this.gate !== undefined) await this.gate;
       else if (this.active.hasExited && this.reloading !== undefined) await this.reloading;
       else return this.standbys.ran(this.active.run(task, input));
+      if (this.aborted) throw new NotStartedAtShutdown();
     }
   }
 
@@ -163,6 +164,9 @@ export class ReloadingExecutor implements TaskExecutor {
     try {
       const { host, loaded } = await this.loadCode(target, saves);
       next = host;
+      // Saved again while this loaded: the newer content takes over, not code perhaps read half-written.
+      // Not while old tasks run: the newer load would wait on them unseen, beside them in their child.
+      if (!moving && this.active.inFlight === 0 && this.superseded(saves)) throw new Error('superseded by a newer save before it took over');
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
@@ -179,20 +183,12 @@ export class ReloadingExecutor implements TaskExecutor {
       // A move's code ran, so its failure means a save came since: that save's reload says what is wrong.
       if (moving) return this.log.debug({ err: error }, 'moving the worker code to a fresh worker host failed');
       if (this.superseded(saves)) {
-        // Saved again while this loaded (a quick fix, or the next save began and the child read
-        // it half-written): the newer content is loaded next, its outcome is the one to report.
+        // Saved again while this loaded (a quick fix, or the next save began and the child read it
+        // half-written): the newer content is loaded next, its outcome the one to report or swap in.
         this.log.debug({ err: error }, 'reload superseded by a newer save');
         return;
       }
-      if (error instanceof HostLoadError) {
-        this.watch.loadFailed(error.files);
-        this.watch.update(this.active.files, error.snapshots);
-      }
-      const { fields, message } = reloadFailureLine(error, changed, this.log.isLevelEnabled('debug'));
-      this.log.error(fields, message);
-      this.events.reloadFailed?.(error as Error);
-      this.watch.told(saves);
-      return;
+      return reportReloadFailure(error, saves, { watch: this.watch, running: this.active, log: this.log, events: this.events });
     }
     const inPlace = next === this.active;
     // Swap: hold new messages, let the old code finish what it has, then hand over.

@@ -32,6 +32,22 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 
+  it('code that loaded but was saved again meanwhile never takes over, no task running: the newer save does', async () => {
+    const watched = await startWatched(projects);
+    const { project, run } = watched;
+    // Version 2 saves version 3 as it loads: its load succeeds, and a newer save has come since.
+    const saveNewer = `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(WORKER_FILE)}, ${JSON.stringify(workerSource({ version: 3 }))});`;
+    await project.write(WORKER_FILE, workerSource({ version: 2, prelude: saveNewer }));
+
+    // The first reload is version 3's: a message published now finds it.
+    await reloaded(run, 1);
+    expect(await handle(watched, 'after-the-first-reload')).toMatchObject({ version: 3 });
+    expect(run.lines.filter((line) => line.msg === 'worker code reloaded'), run.describe()).toHaveLength(1);
+    // What version 2 started is closed: its close hook ran as version 3 loaded.
+    await eventually(async () => ((await project.records<Closed>('closed.jsonl')).some((record) => record.version === 2) ? true : undefined), 'version 2 closed');
+    expect(run.lines.filter((line) => Number(line.level) >= 50), run.describe()).toEqual([]);
+  });
+
   it('a worker file removed keeps the running code, with a warning and no failure; written back, it reloads', async () => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
@@ -63,7 +79,7 @@ describe('saves faster than reloads', () => {
   });
 
   it('a save while a swap waits for a running task: that swap completes, then the save applies', async () => {
-    const watched = await startWatched(projects);
+    const watched = await startWatched(projects, ['--log-level', 'debug']);
     const { project, run } = watched;
     // The task of 'slow' holds its child until the file 'release' exists (looking every 20 ms, without
     // spinning); every task says when it starts.
@@ -78,6 +94,11 @@ describe('saves faster than reloads', () => {
 
     await publish(watched.httpAddress, TOPIC, 'slow');
     await eventually(async () => ((await project.records<{ id: string }>('started.jsonl')).some((record) => record.id === 'slow') ? true : undefined), 'the slow task to start');
+    // The slow task holds its child's event loop: version 3 loads in a warm standby (none moves the
+    // code while a task runs), where a load beside the slow task would wait for it, unseen.
+    const count = (msg: string): number => run.lines.filter((line) => line.msg === msg).length;
+    const starting = (): number => count('standby worker host starting');
+    await eventually(() => (starting() > 0 && count('standby worker host warm') === starting() ? true : undefined), 'the standby warm');
     await project.write(WORKER_FILE, source(3));
     // Version 3 has loaded in a standby: its swap now waits for the slow task.
     await eventually(async () => ((await project.records<{ version: number }>('loaded.jsonl')).some((record) => record.version === 3) ? true : undefined), 'version 3 loaded');

@@ -1,10 +1,11 @@
 /**
  * Shutdown under --watch while a reload is under way: the swap is given up, the old code finishes
  * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used);
- * a swap waiting for a task that never ends, and a load that never ends, are given up too.
+ * a swap waiting for a task that never ends, and a load that never ends, are given up too, and the
+ * messages held at that swap's gate go back to nsqd rather than start on the old code.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, eventually } from './helpers/cli-project.ts';
+import { brokerStats, CliProjects, eventually } from './helpers/cli-project.ts';
 import { isAlive, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
 
@@ -56,6 +57,30 @@ describe('SIGTERM while a swap waits for a task that never ends', () => {
     expect((await run.waitForExit(15_000)).signal, run.describe()).toBeNull();
     expect(run.lines.filter((line) => line.msg === 'worker code reloaded')).toEqual([]);
     await eventually(async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 'every child of the runner gone');
+  });
+});
+
+describe('SIGTERM while messages wait at the gate of a swap', () => {
+  it('requeues them, with a line each, rather than start their task on the old code', async () => {
+    const project = await projects.create();
+    const task = ["if (message.text() === 'stuck') { console.log(JSON.stringify({ msg: 'stuck started' })); await new Promise(() => {}); }"];
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ task }), ['--shutdown-timeout', '1s', '--max-in-flight', '5']);
+    const { httpAddress } = await run.brokerAddresses();
+    await publish('stuck');
+    await run.waitForMessage('stuck started');
+    await project.writeWorker('log', 'pageview', noopWorker({ task: ["console.log(JSON.stringify({ msg: 'new code' }));"] }));
+    await run.waitForMessage('reload waits for 1 task(s) still running on the old code');
+    await publish('held 1');
+    await publish('held 2');
+    // Delivered, so in flight: with the stuck one, three.
+    const inFlight = async (): Promise<number | undefined> => (await brokerStats(httpAddress)).topics.find((topic) => topic.topic_name === 'log')?.channels[0]?.in_flight_count;
+    await eventually(async () => ((await inFlight()) === 3 ? true : undefined), 'both messages waiting at the gate');
+    run.kill('SIGTERM');
+
+    expect((await run.waitForExit(15_000)).signal, run.describe()).toBeNull();
+    expect(run.lines.filter((line) => line.msg === 'handled' || line.msg === 'new code'), run.describe()).toEqual([]);
+    const requeued = run.lines.filter((line) => line.msg === 'shutting down: message requeued before its task started');
+    expect(requeued, run.describe()).toHaveLength(2);
   });
 });
 

@@ -111,11 +111,11 @@ export interface Watched {
   tcpAddress: string;
 }
 
-/** Writes the project, starts `--watch` on it and waits until its task is subscribed. */
-export async function startWatched(projects: CliProjects): Promise<Watched> {
+/** Writes the project, starts `--watch` (and `args`) on it and waits until its task is subscribed. */
+export async function startWatched(projects: CliProjects, args: readonly string[] = []): Promise<Watched> {
   const project = await projects.create();
   await writeReloadProject(project);
-  const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS);
+  const run = project.startWorker(TOPIC, CHANNEL, [...WATCH_ARGS, ...args]);
   const { httpAddress, tcpAddress } = await run.brokerAddresses();
   await run.subscribed(['apply']);
   return { project, run, httpAddress, tcpAddress };
