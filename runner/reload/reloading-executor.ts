@@ -164,9 +164,10 @@ export class ReloadingExecutor implements TaskExecutor {
     try {
       const { host, loaded } = await this.loadCode(target, saves);
       next = host;
-      // Saved again while this loaded: the newer content takes over, not code perhaps read half-written.
-      // Not while old tasks run: the newer load would wait on them unseen, beside them in their child.
-      if (!moving && this.active.inFlight === 0 && this.superseded(saves)) throw new Error('superseded by a newer save before it took over');
+      // A file of the save changed while this loaded: the newer content takes over, not code perhaps
+      // read half-written (a late event of the same save changes nothing). Not while old tasks run:
+      // the newer load would wait on them unseen, beside them in their child.
+      if (!moving && this.active.inFlight === 0 && !unchangedSince(saves.snapshots, saves.changed)) throw new Error('superseded by a newer save before it took over');
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {
