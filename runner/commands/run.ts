@@ -162,7 +162,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
         publishAddresses: endpoints.publishAddresses,
         workersDir: settings.workersDir,
         watch: true,
-        // One worker under --watch is the one being edited; under dev, the one saved is.
+        // One worker under --watch is the one being edited; under dev, any of them may be.
         editing: startOptions.sharedBroker === undefined,
         log,
         events: {

@@ -70,7 +70,7 @@ export type ChildToParent =
   | { t: 'loaded'; taskNames: string[]; files: string[]; snapshots: Map<string, FileSnapshot>; settings: Record<string, unknown> }
   /** After 'loaded': the project files code loaded since (a task's import()), each with its snapshot as it loaded. */
   | { t: 'files'; snapshots: Map<string, FileSnapshot> }
-  | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; files: string[]; snapshots: Map<string, FileSnapshot> }
+  | { t: 'load-failed'; error: SerializedError; location: LoadFailureLocation; failsAnywhere: boolean; files: string[]; snapshots: Map<string, FileSnapshot> }
   | { t: 'result'; seq: number; outcome: import('../worker/pipeline.ts').TaskOutcome }
   | { t: 'failed'; seq: number; error: SerializedError }
   | { t: 'touch'; seq: number }
@@ -120,8 +120,8 @@ export interface ReloadStart {
   workersDir: string;
   watch: boolean;
   /**
-   * Edits are expected from the start (one worker run with --watch): the standby starts beside
-   * the first child. Under dev, each worker waits for its first save.
+   * One worker run with --watch, being edited, rather than one of dev's: its file removed, the
+   * running code stays until the file is back (dev stops that worker).
    */
   editing?: boolean;
   log: Logger;

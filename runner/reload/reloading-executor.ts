@@ -69,16 +69,13 @@ export class ReloadingExecutor implements TaskExecutor {
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     executor.stopsOnRemoval = params.editing !== true;
     const first = executor.loader.spawn();
-    // The standby starts up beside the first child: an early save while a task runs finds it warm.
-    if (params.editing === true) executor.standbys.fill();
     await executor.loader.load(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
       first.kill();
-      executor.standbys.close();
       throw error;
     });
     executor.activate(first);
-    executor.standbys.fill();
+    // No standby until the first save (standby-pool.ts): a run that is never edited starts none.
     if (params.watch) {
       executor.watch.start(() => void executor.reload(), params.log);
       executor.watch.update(first.files, first.snapshots);

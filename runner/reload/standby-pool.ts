@@ -3,7 +3,9 @@
  * hooks thread) takes about half a second of CPU, more than the time between two saves of a person
  * at work, so a save loads the new code beside the old in the running child (reloading-executor.ts);
  * a standby takes the code when the saves pause, when the old code has tasks running (a task that
- * holds its event loop would hold a load beside it up), and after a crash. One is kept.
+ * holds its event loop would hold a load beside it up), and after a crash. One is kept, from the first
+ * save on: a run that is never edited (most under dev, where every worker is watched) starts none,
+ * and a save's first load goes beside the running code anyway.
  *
  * While a reload loads and swaps, none starts ({@link StandbyPool.hold}): a start-up is a fork in
  * the runner's thread (5-15 ms, measured, during which no message moves) and half a second of CPU,
