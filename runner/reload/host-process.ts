@@ -42,6 +42,8 @@ export class HostLoadError extends RunnerError {
     readonly files: readonly string[] = [],
     /** The snapshots the child took of those the runner did not watch, as it loaded them. */
     readonly snapshots: ReadonlyMap<string, FileSnapshot> = new Map(),
+    /** The code itself is at fault: it would fail the same in a fresh child (load-failure.ts). */
+    readonly failsAnywhere = false,
   ) {
     super(RunnerErrorCode.WorkerLoadFailed, message);
   }
@@ -175,7 +177,7 @@ export class HostProcess {
       this.post({ t: 'load', ...request });
     });
     if (reply.t === 'loaded') return { taskNames: reply.taskNames, settings: reply.settings };
-    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files, reply.snapshots);
+    if (reply.t === 'load-failed') throw new HostLoadError(reply.error.stack ?? reply.error.message, reply.location, reply.files, reply.snapshots, reply.failsAnywhere);
     throw new HostLoadError('the worker host exited while loading');
   }
 

@@ -30,7 +30,7 @@ import { optimizerOnOnceStarted } from './start-up-optimizer.ts';
 import { freshLoadTookOver } from '../worker/fresh-imports.ts';
 import { beginFreshLoad, importUserModule, isProjectFile, onProjectFileLoaded, projectFilesImported, warmUpUserCodeLoader } from '../worker/user-code.ts';
 import { workerRuntimeOf } from '../worker/worker-runtime.ts';
-import { locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
+import { failsInAnyProcess, locateLoadFailure, missingModuleFiles } from '../worker/load-failure.ts';
 import { serializeError, TSX_CACHE_OFF_FOR_HOST, TSX_CACHE_SWITCH, type ChildToParent, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 
@@ -215,7 +215,7 @@ process.on('message', (message: ParentToChild) => {
         // import by message, which may come after the failure, and without a snapshot the runner
         // cannot tell a fix saved before its watch on the file starts (project-watcher.ts, checkLoaded).
         for (const file of files) snapshots.loaded(file);
-        send({ t: 'load-failed', error: serializeError(error), location, files, snapshots: snapshots.take() });
+        send({ t: 'load-failed', error: serializeError(error), location, failsAnywhere: failsInAnyProcess(error), files, snapshots: snapshots.take() });
         // The code running before this load goes on, and its later imports are told again.
         onProjectFileLoaded(tellLaterImports);
       });

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { ExecutorDeps } from '../ops/bind.ts';
 import { NotStartedAtShutdown, type TaskExecutor } from '../ops/executor.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
-import type { HostProcess, LoadedCode } from './host-process.ts';
+import { HostLoadError, type HostProcess, type LoadedCode } from './host-process.ts';
 import { CodeLoader } from './code-loader.ts';
 import { CodeWatch, type Saves } from './code-watch.ts';
 import { StandbyPool } from './standby-pool.ts';
@@ -242,7 +242,8 @@ export class ReloadingExecutor implements TaskExecutor {
   /**
    * Loads the code into `target` (load-placement.ts). A load beside the running code that fails may
    * fail for what that code left in its child (a metric registered once per process, a port taken),
-   * so it is tried again in a fresh child before it counts as failed, unless a newer save came.
+   * so it is tried again in a fresh child before it counts as failed, unless a newer save came or
+   * the code fails the same anywhere (it does not compile, say: load-failure.ts).
    * A child other than the running one that fails is killed.
    */
   private async loadCode(target: HostProcess, saves: Saves): Promise<{ host: HostProcess; loaded: LoadedCode }> {
@@ -252,7 +253,7 @@ export class ReloadingExecutor implements TaskExecutor {
       try {
         return { host, loaded: await this.loader.load(host) };
       } catch (error) {
-        if (host !== this.active || this.aborted || this.superseded(saves)) throw error;
+        if (host !== this.active || this.aborted || this.superseded(saves) || (error instanceof HostLoadError && error.failsAnywhere)) throw error;
         this.log.debug({ err: error }, 'the code did not load beside the running code: trying a fresh worker host');
       }
       host = this.standbys.take() ?? this.loader.spawn();

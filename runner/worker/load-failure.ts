@@ -130,6 +130,21 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
   return { file: context.workerFile, line: undefined, column: undefined, reason: `${error.name}: ${firstLine(message)}` };
 }
 
+/** The codes of the errors that say the code itself is at fault (see {@link failsInAnyProcess}). */
+const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID', 'ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
+
+/**
+ * Whether a load failed for the code itself, whatever process loads it: it does not compile, imports
+ * a file that is not there, exports no worker, or its schema or config refuses the values. An error
+ * thrown as a module ran may instead come of the process (a name registered in it already).
+ */
+export function failsInAnyProcess(thrown: unknown): boolean {
+  if (!(thrown instanceof Error)) return false;
+  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError') return true;
+  const code = (thrown as { code?: unknown }).code;
+  return typeof code === 'string' && CODE_AT_FAULT.has(code);
+}
+
 const MISSING_MODULE = /Cannot find module '([^']+)'/;
 /** A `.js` specifier in TypeScript names the `.ts` file beside it (and so on). */
 const SOURCE_OF: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };

@@ -1,7 +1,7 @@
 /**
  * A save loads beside the running code in its child (load-placement.ts), and the code moves to a
- * fresh child once the saves pause. What that must not cost: a refused load retried for ever, a
- * load refused for what the old code left in its child (a registry of the process), new messages
+ * fresh child once the saves pause. What that must not cost: a refused load retried for ever (or in a
+ * fresh child, when it does not compile), a load refused for what the old code left in its child (a registry of the process), new messages
  * held behind a long task for a move nobody asked for, and the running code's later import()s
  * taking the files of a load that was refused.
  */
@@ -32,6 +32,8 @@ describe('a save loaded beside the running code', () => {
     const since = run.lines.slice(run.lines.indexOf(refused));
     expect(since.filter((line) => String(line.msg).startsWith('reload failed'))).toHaveLength(1);
     expect(since.filter((line) => line.msg === 'worker code moved to a fresh worker host')).toEqual([]);
+    // Code that does not compile fails the same in any child: not tried in a fresh one before it is said.
+    expect(run.lines.filter((line) => String(line.msg).includes('trying a fresh worker host'))).toEqual([]);
     await publish('still-2');
     await run.waitForMessage('version', { version: 2, id: 'still-2' });
     await project.write('lib/helper.ts', 'export const helper = 2;\n');
