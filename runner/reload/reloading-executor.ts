@@ -161,10 +161,12 @@ export class ReloadingExecutor implements TaskExecutor {
     try {
       const { host, loaded } = await this.loadCode(target, saves);
       next = host;
-      // A file of the save changed while this loaded: the newer content takes over, not code perhaps
-      // read half-written (a late event of the same save changes nothing). Not while old tasks run:
-      // the newer load would wait on them unseen, beside them in their child.
-      if (!moving && this.active.inFlight === 0 && !unchangedSince(saves.snapshots, saves.changed)) throw new Error('superseded by a newer save before it took over');
+      // A file of the save changed while this loaded beside the running code: the newer content,
+      // loaded next as fast, takes over, not code perhaps read half-written (a late event of the same
+      // save changes nothing). Not a load in another child: each would take a start-up, and saves
+      // coming faster would leave the old code running; nor while old tasks run: the newer load
+      // would wait on them unseen, beside them in their child.
+      if (!moving && host === this.active && host.inFlight === 0 && !unchangedSince(saves.snapshots, saves.changed)) throw new Error('superseded by a newer save before it took over');
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
       if (!same) {

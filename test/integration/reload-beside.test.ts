@@ -42,7 +42,7 @@ describe('a save loaded beside the running code', () => {
     await run.waitForMessage('version', { version: 2, id: 'after-fix' });
   });
 
-  it("refused for what the old code left in its child, loads in a fresh child and says nothing", async () => {
+  it("refused for what the old code left in its child, loads in a fresh child, and so do later saves, each taking over", async () => {
     const project = await projects.create();
     // A registry of the process, as prom-client's or an ORM's: a name registered twice throws.
     await project.write(
@@ -69,6 +69,16 @@ describe('a save loaded beside the running code', () => {
     await publish('third');
     const third = await run.waitForMessage('version', { version: 3, id: 'third' });
     expect(third.pid).not.toBe(second.pid);
+
+    // A save while each load in a fresh child runs: each still takes over, where giving way to the
+    // next save (as a load beside the running code does) would leave the old code running for as
+    // long as the saves come, each a child's start-up apart.
+    for (let version = 4; version <= 7; version++) {
+      const loading = `console.log(JSON.stringify({ msg: 'loading', version: ${version} }));`;
+      await project.writeWorker('log', 'pageview', noopWorker({ head: [...head, loading], task: [says(version)] }));
+      await run.waitForMessage('loading', { version });
+    }
+    await run.waitForMessage('worker code reloaded', { reloads: 6 });
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
     expect(run.lines.filter((line) => String(line.msg).startsWith('the worker code did not load beside'))).toHaveLength(1);
   });

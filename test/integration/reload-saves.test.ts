@@ -10,7 +10,7 @@ import { rm, truncate, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
-import { TOPIC, WORKER_FILE, handle, handledBy, reloaded, startWatched, workerSource, type Closed, type Handled } from './helpers/reload-fixture.ts';
+import { CHANNEL, TOPIC, WATCH_ARGS, WORKER_FILE, handle, handledBy, reloaded, startWatched, workerSource, writeReloadProject, type Closed, type Handled } from './helpers/reload-fixture.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -76,6 +76,26 @@ describe('saves faster than reloads', () => {
     await reloaded(run, 2);
     expect(await handle(watched, 'after-the-next-save')).toMatchObject({ version: 3 });
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
+  });
+
+  it('the first save while a task holds its event loop loads in a new child, and its swap waits for the task', async () => {
+    // The slow task is in the code the run starts with: the save below is its first.
+    const project = await projects.create();
+    await writeReloadProject(project);
+    const taskPrelude = `if (message.text() === 'slow') { appendFileSync('slow.jsonl', '{}\\n'); while (!existsSync('release')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); }`;
+    const source = (version: number): string => workerSource({ version, prelude: `import { existsSync } from 'node:fs';`, taskPrelude });
+    await project.write(WORKER_FILE, source(1));
+    const run = project.startWorker(TOPIC, CHANNEL, WATCH_ARGS);
+    const watched = { project, run, ...(await run.brokerAddresses()) };
+    await run.subscribed(['apply']);
+    await publish(watched.httpAddress, TOPIC, 'slow');
+    await eventually(async () => ((await project.records('slow.jsonl')).length > 0 ? true : undefined), 'the slow task to start');
+
+    await project.write(WORKER_FILE, source(2));
+    // Loaded beside the slow task, the new code would wait for it unseen, and say nothing.
+    expect(await run.waitForMessage('reload waits for 1 task(s) still running on the old code; new messages wait too')).toMatchObject({ running: 1 });
+    await project.write('release', '');
+    expect(await handledBy(watched, 2)).toMatchObject({ version: 2 });
   });
 
   it('a save while a swap waits for a running task: that swap completes, then the save applies', async () => {

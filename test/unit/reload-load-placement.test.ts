@@ -75,6 +75,15 @@ describe('LoadPlacement', () => {
     expect(placement.target(asHost(active), false)).toBe(spawned[0]);
   });
 
+  it('the first save, with tasks running and no standby started yet, loads in a new child; without tasks, beside', () => {
+    const { placement, spawned } = setUp();
+    const active = new FakeHost();
+    expect(placement.target(asHost(active), false)).toBe(active);
+    active.inFlight = 1;
+    expect(placement.target(asHost(active), false)).toBe(spawned[0]);
+    expect(spawned).toHaveLength(1);
+  });
+
   it('after a crash or past the limit of loads: a standby even still starting, else a new child', () => {
     const { placement, standbys, spawned } = setUp();
     standbys.fill();
