@@ -100,11 +100,11 @@ export class HostProcess {
     });
     this.warm.catch(() => {});
     this.child.on('message', (message: ChildToParent) => this.onMessage(message));
+    if (this.child.pid !== undefined) stopGuard.childStarted(this.child.pid);
     this.child.once('exit', (code, signal) => {
-      if (this.paused) {
-        this.paused = false;
-        stopGuard.forget(this.child.pid!);
-      }
+      // Stopped or not, the guard forgets it.
+      stopGuard.childExited(this.child.pid!);
+      this.paused = false;
       // Killed while warming up, the child left its throwaway module behind.
       if (warmUpFolder !== undefined && this.child.pid !== undefined) rmSync(warmUpModuleOf(warmUpFolder, this.child.pid, system), { force: true });
       this.onExit();

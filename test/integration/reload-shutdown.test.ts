@@ -2,12 +2,14 @@
  * Shutdown under --watch while a reload is under way: the swap is given up, the old code finishes
  * its task, the runner exits 0, and no standby starts once shutdown has begun (none would be used);
  * a swap waiting for a task that never ends, and a load that never ends, are given up too, and the
- * messages held at that swap's gate go back to nsqd rather than start on the old code.
+ * messages held at that swap's gate go back to nsqd rather than start on the old code. A runner
+ * killed outright leaves no child, even one whose task never lets it hear of that.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerStats, CliProjects, eventually } from './helpers/cli-project.ts';
 import { isAlive, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
+import { ORPHAN_GRACE_S } from '../../runner/reload/stop-guard.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -81,6 +83,22 @@ describe('SIGTERM while messages wait at the gate of a swap', () => {
     expect(run.lines.filter((line) => line.msg === 'handled' || line.msg === 'new code'), run.describe()).toEqual([]);
     const requeued = run.lines.filter((line) => line.msg === 'shutting down: message requeued before its task started');
     expect(requeued, run.describe()).toHaveLength(2);
+  });
+});
+
+describe("SIGKILL of the runner while a task holds its child's event loop", () => {
+  it('leaves no child behind: the guard kills it once the grace for exiting on its own has passed', async () => {
+    const project = await projects.create();
+    // The child never hears its runner is gone: its event loop never turns again.
+    const task = ["if (message.text() === 'block') { console.log(JSON.stringify({ msg: 'block started' })); for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); }"];
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ task }));
+    const runner = run.child.pid!;
+    await publish('block');
+    await run.waitForMessage('block started');
+    const children = processTree(runner).filter((pid) => pid !== runner);
+    run.kill('SIGKILL');
+    await run.waitForExit();
+    await eventually(async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 'every child of the runner gone', (ORPHAN_GRACE_S + 10) * 1000);
   });
 });
 

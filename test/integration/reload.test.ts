@@ -276,7 +276,7 @@ describe('a child that loads the code', () => {
     await run.subscribed([CHANNEL]);
     const watched = { project, run, httpAddress, tcpAddress };
     expect(await handle(watched, 'm1')).toMatchObject({ version: 1 });
-    const hosts = (): string[][] => processTree(run.child.pid!).slice(1).map((pid) => commandLine(pid)).filter((argv) => argv.some((arg) => arg.includes('reload/host')));
+    const hosts = (): string[][] => processTree(run.child.pid!).slice(1).map((pid) => commandLine(pid)).filter((argv) => argv.some((arg) => arg.endsWith('reload/host.js')));
     // No standby before the first save: a run never edited starts none.
     expect(hosts()).toHaveLength(1);
 
