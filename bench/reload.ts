@@ -19,6 +19,7 @@
  *
  * Run: npm run bench reload (the probe alone: npm run bench reload-probe)
  */
+import { readFileSync } from 'node:fs';
 import { Producer } from '../client/producer.ts';
 import { brokerStats, CliProjects, eventually, publish, type CliProject, type CliRun } from '../test/integration/helpers/cli-project.ts';
 import {
@@ -52,6 +53,17 @@ const TARGET_PROBE_MEDIAN_MS = 100;
 const TARGET_PROBE_MAX_MS = 250;
 const TARGET_GROWTH_MB = 50;
 
+/** How many of `pids` are reload children with their esbuild service started (warm, tsx has compiled). */
+function hostsIn(pids: readonly number[]): number {
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('reload/host.js') && processTree(pid).length > 1;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -75,12 +87,14 @@ class ReloadSession {
   ) {}
 
   /**
-   * Waits until every standby of the pool is warm after the last reload: the runner logs each
-   * standby's warm-up at debug, with how many of the pool are warm by then.
+   * Waits until every standby of the pool is warm after the last reload (there is none before the
+   * first): the runner logs each standby's warm-up at debug, with how many of the pool are warm by then.
    */
   async standbyWarm(): Promise<void> {
+    // None starts before the first save.
+    if (this.reloads === 0) return;
     const lines = this.run.lines;
-    const from = this.reloads === 0 ? 0 : lines.findIndex((line) => line.msg === 'worker code reloaded' && line.reloads === this.reloads) + 1;
+    const from = lines.findIndex((line) => line.msg === 'worker code reloaded' && line.reloads === this.reloads) + 1;
     await this.run.waitForLine(
       (line) =>
         line.msg === 'standby worker host warm' && line.warm === line.standbys && Number(line.standbys) >= STANDBYS && lines.indexOf(line) >= from,
@@ -120,12 +134,22 @@ class ReloadSession {
     }
   }
 
-  /** Memory at rest: the standby warm, the child that ran the code before the last save gone (the code moved on). */
+  /**
+   * Memory at rest: the child that ran the code before the last save gone (the code moved on), and
+   * the running child and its standby all there is, every standby started warm (the one the move's
+   * refill started too): the same processes in the same state at every measurement.
+   */
   async memoryAtRest(): Promise<{ total: number; parent: number; processes: number }> {
     await this.standbyWarm();
     const retired = this.retiredPid;
     if (retired !== undefined) await eventually(() => (isAlive(retired) ? undefined : true), 'the replaced child to exit', 30_000);
     const pid = this.run.child.pid!;
+    const count = (msg: string): number => this.run.lines.filter((line) => line.msg === msg).length;
+    await eventually(
+      () => (hostsIn(processTree(pid)) === 1 + STANDBYS && count('standby worker host warm') === count('standby worker host starting') ? true : undefined),
+      'the running child and a warm standby, no other',
+      60_000,
+    );
     const tree = processTree(pid);
     return { total: tree.reduce((sum, each) => sum + rssBytes(each), 0), parent: rssBytes(pid), processes: tree.length };
   }

@@ -53,14 +53,12 @@ export class LoadPlacement {
   /**
    * Where a reload loads: the running child `active`; but a warm standby when the old code has tasks
    * running (the swap waits for them anyway, and one that holds its child's event loop would hold a
-   * load beside it up), or a new child if none was ever started; and else, after a crash, past {@link MAX_LOADS_PER_HOST} or once the code
+   * load beside it up; none is before the first save, which loads beside them); and else, after a crash, past {@link MAX_LOADS_PER_HOST} or once the code
    * cannot load beside itself ({@link loadsBesideFail}), a standby still starting or a new child. A
    * move (`moving`) takes a warm standby, or nothing.
    */
   target(active: HostProcess, moving: boolean): HostProcess | undefined {
     if (moving || (active.inFlight > 0 && this.standbys.hasWarm())) return this.standbys.take({ warmOnly: true });
-    // The first save, with tasks running: no standby has started yet (none does before a save).
-    if (active.inFlight > 0 && !this.standbys.started) return this.spawn();
     if (!this.besideFails && !active.hasExited && active.loadsBegun < MAX_LOADS_PER_HOST) return active;
     return this.standbys.take() ?? this.spawn();
   }

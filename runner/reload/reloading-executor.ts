@@ -252,11 +252,15 @@ export class ReloadingExecutor implements TaskExecutor {
     let host = target;
     try {
       this.loading = host;
+      // Beside running tasks (the first save), one holding its child's event loop holds the load too.
+      const note = setTimeout(() => host.inFlight > 0 && this.log.info({ running: host.inFlight }, `reload waits for ${host.inFlight} task(s) still running on the old code, beside which it loads (one holds its event loop?); new messages run on the old code until then`), 1000);
       try {
         return { host, loaded: await this.loader.load(host) };
       } catch (error) {
         if (host !== this.active || this.aborted || this.superseded(saves) || (error instanceof HostLoadError && error.failsAnywhere)) throw error;
         this.log.debug({ err: error }, 'the code did not load beside the running code: trying a fresh worker host');
+      } finally {
+        clearTimeout(note);
       }
       host = this.standbys.take() ?? this.loader.spawn();
       this.loading = host;
@@ -289,9 +293,6 @@ export class ReloadingExecutor implements TaskExecutor {
       this.log.error({ hostPid: host.pid, code, signal }, 'worker host exited unexpectedly: loading the worker code again');
       void this.reload();
     });
-    host.onFiles((loadedAs) => {
-      if (host !== this.active || this.closed) return;
-      this.watch.update(host.files, loadedAs);
-    });
+    host.onFiles((loadedAs) => host === this.active && !this.closed && this.watch.update(host.files, loadedAs));
   }
 }

@@ -80,7 +80,6 @@ export class StandbyPool<T extends Standby = HostProcess> {
   /** Oldest first: the oldest has had the longest to warm up. */
   private readonly standbys: T[] = [];
   private closed = false;
-  private startedOne = false;
   /**
    * The hold of the reload that loads and swaps now: no standby starts while it lasts. Only this
    * one's end starts them, so what is left of an earlier swap (its deadline, its first run
@@ -109,11 +108,6 @@ export class StandbyPool<T extends Standby = HostProcess> {
     return taken;
   }
 
-  /** Whether a standby was ever started: none is before the first save's reload ends. */
-  get started(): boolean {
-    return this.startedOne;
-  }
-
   /** Whether a standby is warm now. */
   hasWarm(): boolean {
     return this.standbys.some((standby) => standby.isWarm);
@@ -124,7 +118,6 @@ export class StandbyPool<T extends Standby = HostProcess> {
     this.dropExited();
     while (!this.closed && this.held === undefined && this.standbys.length < this.size) {
       const standby = this.spawn();
-      this.startedOne = true;
       this.standbys.push(standby);
       this.log.debug({ hostPid: standby.pid, standbys: this.standbys.length }, 'standby worker host starting');
       standby.warm.then(

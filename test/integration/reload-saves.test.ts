@@ -78,7 +78,7 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 
-  it('the first save while a task holds its event loop loads in a new child, and its swap waits for the task', async () => {
+  it('the first save while a task holds its event loop loads beside it once it ends, and says why it waits', async () => {
     // The slow task is in the code the run starts with: the save below is its first.
     const project = await projects.create();
     await writeReloadProject(project);
@@ -91,9 +91,9 @@ describe('saves faster than reloads', () => {
     await publish(watched.httpAddress, TOPIC, 'slow');
     await eventually(async () => ((await project.records('slow.jsonl')).length > 0 ? true : undefined), 'the slow task to start');
 
+    // No standby before the first save: the new code loads beside the slow task, and waits for it.
     await project.write(WORKER_FILE, source(2));
-    // Loaded beside the slow task, the new code would wait for it unseen, and say nothing.
-    expect(await run.waitForMessage('reload waits for 1 task(s) still running on the old code; new messages wait too')).toMatchObject({ running: 1 });
+    expect(await run.waitForMessage('reload waits for 1 task(s) still running on the old code, beside which it loads')).toMatchObject({ running: 1 });
     await project.write('release', '');
     expect(await handledBy(watched, 2)).toMatchObject({ version: 2 });
   });
