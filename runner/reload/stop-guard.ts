@@ -26,10 +26,10 @@ import type { Socket } from 'node:net';
 export const ORPHAN_GRACE_S = 5;
 
 /**
- * The guard's script: `+PID` is a child stopped, `-PID` one continued; `cPID` a child started, `xPID`
- * one that exited (stopped or not). At the end of input it continues those stopped, waits for the children to
- * exit (looking every 0.1 s), and kills those still running a reload child's code then (`ps` tells
- * one from another process given a freed PID since).
+ * The guard's script: `+PID` is a child stopped, `-PID` one continued; `cPID` a child started,
+ * `xPID` one that exited (stopped or not). At the end of input it continues those stopped, waits
+ * for the children to exit (looking every 0.1 s), and kills those still running a reload child's
+ * code then (`ps` tells one from another process given a freed PID since).
  */
 const GUARD_SCRIPT = `trap '' INT TERM HUP
 stopped=' '
