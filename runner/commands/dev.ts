@@ -6,10 +6,10 @@
 import type { CAC } from 'cac';
 import { existsSync } from 'node:fs';
 import { within } from '../../client/within.ts';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
-import { channelFromFileName, discoverWorkers, type WorkerFile } from '../worker/discover.ts';
+import { discoverWorkers, workerFileAt, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
@@ -37,15 +37,6 @@ interface DevFlags {
   brokerTcpAddress?: string;
   brokerHttpAddress?: string;
   consoleAddress?: string;
-}
-
-
-/** The worker a path names, if it is a worker file (`<dir>/<topic>/<topic>_<channel>_worker.ts`). */
-function workerFileAt(workersDir: string, path: string): WorkerFile | undefined {
-  const topic = basename(dirname(path));
-  if (resolve(dirname(dirname(path))) !== resolve(workersDir)) return undefined;
-  const channel = channelFromFileName(topic, basename(path));
-  return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
 }
 
 /** The worker files left for `file`'s topic and channel: none, one, or a pair still (then none: it is refused). */
@@ -232,7 +223,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   // alwaysStat: each add and change comes with the file's size (an empty new file waits, below).
   const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1, alwaysStat: true });
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
-  const createdEmpty = new EmptyWorkerFiles((file) => supervisor.start(file), logger);
+  const createdEmpty = new EmptyWorkerFiles((file) => void supervisor.retryIfFailed(file), logger);
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
     // A file added with a name that is not a worker's is named, as at dev's start.
@@ -240,9 +231,12 @@ async function runDev(flags: DevFlags): Promise<void> {
     else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
-  folderWatcher.on('change', (path) => {
+  folderWatcher.on('change', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    if (file !== undefined && !createdEmpty.changed(file)) void supervisor.retryIfFailed(file);
+    if (file === undefined || createdEmpty.changed(file)) return;
+    // Between a save's truncate and write, whose 'change' chokidar may drop (5 ms apart): as if created empty.
+    if (stats?.size === 0) createdEmpty.wait(file);
+    else void supervisor.retryIfFailed(file);
   });
   folderWatcher.on('unlink', (path) => {
     createdEmpty.forget(resolve(path));

@@ -20,7 +20,7 @@ export class EmptyWorkerFiles {
 
   /** `file` was seen empty: it starts once it has content, at its 'change' ({@link changed}) or a later look. */
   wait(file: WorkerFile, look = 0): void {
-    if (look === 0) this.log.debug({ file: file.path }, 'worker file created empty: it starts once written');
+    if (look === 0) this.log.debug({ file: file.path }, 'worker file seen empty: it starts (or is retried) once written');
     const delayMs = EMPTY_FILE_LOOKS_MS[look];
     const timer = delayMs === undefined ? undefined : setTimeout(() => this.startIfWritten(file) || this.wait(file, look + 1), delayMs).unref();
     this.waiting.set(file.path, { file, timer });

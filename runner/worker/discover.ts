@@ -9,7 +9,7 @@
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
@@ -55,6 +55,17 @@ export function channelFromFileName(topic: string, fileName: string): string | u
   if (!fileName.startsWith(`${topic}_`) || suffix === null || fileName.endsWith('.d.ts')) return undefined;
   const channel = fileName.slice(topic.length + 1, suffix.index);
   return channel.length > 0 && isValidChannelName(channel) ? channel : undefined;
+}
+
+/**
+ * The worker a path under `workersDir` names, if it is a worker file (`<dir>/<topic>/<topic>_<channel>_worker.ts`,
+ * its folder named as a topic): what dev's watch of the folder makes of a file added, changed or removed.
+ */
+export function workerFileAt(workersDir: string, path: string): WorkerFile | undefined {
+  const topic = basename(dirname(path));
+  if (resolve(dirname(dirname(path))) !== resolve(workersDir) || !isValidTopicName(topic)) return undefined;
+  const channel = channelFromFileName(topic, basename(path));
+  return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
 }
 
 /**

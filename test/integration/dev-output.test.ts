@@ -3,7 +3,7 @@
  * stdout is not a terminal (pretty on one). A worker that fails to load, at start or on reload, is
  * reported with its file, line, column and reason, not a compiler's stack.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, publish } from './helpers/cli-project.ts';
@@ -58,7 +58,7 @@ describe('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   });
 
-  it('starts a worker file created empty once it is written (cat > file), and names a bad one once', async () => {
+  it('starts a worker file created empty once it is written (cat > file), names a bad one once and retries its fix once written; skips a folder named as no topic', async () => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
     const file = p.path('workers/later/later_c_worker.ts');
@@ -66,7 +66,7 @@ describe('nsqworker dev output', () => {
     const dev = p.spawn(['dev', ...FREE, '--log-level', 'debug']);
     await dev.waitForMessage('subscribed', { task: 'greet' });
     await writeFile(file, '');
-    await dev.waitForMessage('worker file created empty', { file });
+    await dev.waitForMessage('worker file seen empty', { file });
     await writeFile(file, WORKER);
     // A worker's start under dev is a child's start and load: slow on a loaded machine.
     await dev.waitForMessage('subscribed', { topic: 'later' }, 25_000);
@@ -75,6 +75,19 @@ describe('nsqworker dev output', () => {
     await p.writeWorker('bad', 'c', 'export default {};\n');
     const bad = await dev.waitForMessage('worker bad/c did not start');
     expect(String(bad.msg).split(p.path('workers/bad/bad_c_worker.ts')).length - 1, String(bad.msg)).toBe(1);
+    // Its fix saved as `cat > file` does, seen between the truncate and the write (whose own event
+    // may be dropped): retried once written, not loaded empty and refused again.
+    const badFile = p.path('workers/bad/bad_c_worker.ts');
+    await truncate(badFile);
+    await dev.waitForMessage('worker file seen empty', { file: badFile });
+    await writeFile(badFile, WORKER);
+    await dev.waitForMessage('subscribed', { topic: 'bad' }, 25_000);
+    expect(dev.lines.filter((line) => String(line.msg).startsWith('worker bad/c did not start'))).toHaveLength(1);
+
+    // A folder whose name is no topic: named as at dev's start, not loaded.
+    await p.writeWorker('bad name', 'x', WORKER);
+    await dev.waitForMessage('not a worker by its name, skipped');
+    expect(dev.lines.filter((line) => String(line.msg).includes('bad name/x')), dev.describe()).toEqual([]);
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
   }, 45_000);
