@@ -37,7 +37,10 @@ export function describeExports(moduleExports: ModuleExports): string {
     : typeof value === 'function'
       ? `default: ${value.toString().startsWith('class') ? 'a class' : 'a function'} ${value.name || '(anonymous)'}`
       : typeof value === 'object' && value !== null
-        ? `default: an object with keys ${Object.keys(value).join(', ') || '(none)'}`
+        ? Object.keys(value).length === 0 && allNamed.length === 0
+          ? // What a module that exports nothing gives as CommonJS (module.exports is {}), as well as `export default {}`.
+            'default: an empty object (nothing exported: is `export default` missing before defineWorker(...)?)'
+          : `default: an object with keys ${Object.keys(value).join(', ') || '(none)'}`
         : `default: ${typeof value} ${JSON.stringify(value)}`;
   return allNamed.length === 0 ? shape : `${shape}; named exports: ${allNamed.join(', ')}`;
 }
