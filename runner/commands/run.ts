@@ -162,8 +162,8 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
         publishAddresses: endpoints.publishAddresses,
         workersDir: settings.workersDir,
         watch: true,
-        // One worker under --watch is the one being edited; under dev, any of them may be.
-        editing: startOptions.sharedBroker === undefined,
+        // dev's workers share its broker.
+        stopsOnRemoval: startOptions.sharedBroker !== undefined,
         log,
         events: {
           reloaded: (info) => {

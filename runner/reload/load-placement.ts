@@ -14,6 +14,7 @@
  * {@link MAX_LOADS_PER_HOST} loads, failed ones counted (each may leave what its modules started).
  * A load beside that fails is tried in a fresh child before it counts (reloading-executor.ts).
  */
+import type { Logger } from 'pino';
 import type { HostProcess } from './host-process.ts';
 import type { StandbyPool } from './standby-pool.ts';
 
@@ -42,6 +43,7 @@ export class LoadPlacement {
   private besideFails = false;
 
   constructor(
+    private readonly log: Logger,
     private readonly standbys: StandbyPool,
     private readonly spawn: () => HostProcess,
     /** Moves the code to a fresh child now: a reload that takes a warm standby ({@link target}). */
@@ -78,13 +80,15 @@ export class LoadPlacement {
    * New code took over in `active`: if it was loaded beside older code, it moves once
    * {@link MOVE_AFTER_QUIET_MS} pass without a reload, no task runs and a standby is warm; else later.
    */
-  afterReload(active: HostProcess): void {
+  afterReload(active: HostProcess, deferred = false): void {
     this.cancel();
     if (active.loadsBegun < 2) return;
     this.moveTimer = setTimeout(() => {
       if (this.reloading()) return;
-      if (this.standbys.hasWarm() && active.inFlight === 0) this.move();
-      else this.afterReload(active);
+      if (this.standbys.hasWarm() && active.inFlight === 0) return this.move();
+      // Said once per pause, not every second of a long task.
+      if (!deferred) this.log.debug({ running: active.inFlight, standbyWarm: this.standbys.hasWarm() }, 'worker code not moved yet: a task runs, or no standby is warm');
+      this.afterReload(active, true);
     }, MOVE_AFTER_QUIET_MS);
     // A watcher that only waits for the next save must not keep the process alive.
     this.moveTimer.unref();

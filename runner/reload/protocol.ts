@@ -119,11 +119,8 @@ export interface ReloadStart {
   publishAddresses: string[];
   workersDir: string;
   watch: boolean;
-  /**
-   * One worker run with --watch, being edited, rather than one of dev's: its file removed, the
-   * running code stays until the file is back (dev stops that worker).
-   */
-  editing?: boolean;
+  /** Under dev: a removed worker file stops the worker (dev says so); else the running code stays until the file is back. */
+  stopsOnRemoval?: boolean;
   log: Logger;
   events?: ReloadEvents;
 }

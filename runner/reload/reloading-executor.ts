@@ -39,7 +39,7 @@ export class ReloadingExecutor implements TaskExecutor {
   private readonly abortion = new Promise<void>((resolve) => (this.abortNow = resolve));
   /** Old children running their close hook: shutdown waits for them. */
   private readonly retiring = new Set<Promise<void>>();
-  /** Under dev (no edits expected from the start) a removed worker file stops the worker, which dev says. */
+  /** Under dev a removed worker file stops the worker, which dev says. */
   private stopsOnRemoval = false;
   /** The child a reload loads the new code into, until that reload ends. */
   private loading: HostProcess | undefined;
@@ -60,14 +60,14 @@ export class ReloadingExecutor implements TaskExecutor {
     this.watch = new CodeWatch(workersDir, request.configPath);
     this.loader = new CodeLoader(request, deps, publishAddresses, () => this.watch.watched);
     this.standbys = new StandbyPool(log, () => this.loader.spawn());
-    this.placement = new LoadPlacement(this.standbys, () => this.loader.spawn(), () => this.move(), () => this.reloading !== undefined);
+    this.placement = new LoadPlacement(log, this.standbys, () => this.loader.spawn(), () => this.move(), () => this.reloading !== undefined);
   }
 
   /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
   static async start(params: ReloadStart): Promise<ReloadingExecutor> {
     const { taskNames, deps, request, publishAddresses, workersDir, log, events = {} } = params;
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
-    executor.stopsOnRemoval = params.editing !== true;
+    executor.stopsOnRemoval = params.stopsOnRemoval === true;
     const first = executor.loader.spawn();
     await executor.loader.load(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.

@@ -16,10 +16,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
 import { FRESH_LOAD_QUERY, registerFreshImports } from './fresh-imports.ts';
+import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 /** The query of a worker file imported again alone (`fresh`): not one fresh-imports.ts passes on. */
 const RETRY_QUERY = 'nsqworker-retry';
-import { PACKAGE_ROOT } from '../../package-paths.ts';
 
 const requireHere = createRequire(import.meta.url);
 

@@ -91,13 +91,13 @@ describe('a save loaded beside the running code', () => {
       "while (message.text() === 'slow' && !existsSync('release')) await new Promise((resolve) => setTimeout(resolve, 10));",
       says(version),
     ];
-    const { run, publish } = await watchNoopWorker(project, noopWorker({ head, task: task(1) }), ['--max-in-flight', '5']);
+    const { run, publish } = await watchNoopWorker(project, noopWorker({ head, task: task(1) }), ['--max-in-flight', '5', '--log-level', 'debug']);
     await project.writeWorker('log', 'pageview', noopWorker({ head, task: task(2) }));
     await run.waitForMessage('worker code reloaded', { reloads: 1 });
     await publish('slow');
     await run.waitForMessage('slow started');
-    // Past the pause after which the code would move: a message now is handled at once.
-    await delay(MOVE_AFTER_QUIET_MS + 500);
+    // The pause after which the code would move has passed, the slow task running: a message now is handled at once.
+    expect(await run.waitForMessage('worker code not moved yet')).toMatchObject({ running: 1 });
     await publish('fast');
     const fast = await run.waitForMessage('version', { version: 2, id: 'fast' }, 5_000);
     expect(run.lines.some((line) => line.msg === 'version' && line.id === 'slow'), 'the slow task still runs').toBe(false);

@@ -96,6 +96,8 @@ describe("SIGKILL of the runner while a task holds its child's event loop", () =
     await publish('block');
     await run.waitForMessage('block started');
     const children = processTree(runner).filter((pid) => pid !== runner);
+    // Should the guard fail, the test still leaves nothing running.
+    projects.defer(async () => children.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
     run.kill('SIGKILL');
     await run.waitForExit();
     await eventually(async () => (children.every((pid) => !isAlive(pid)) ? true : undefined), 'every child of the runner gone', (ORPHAN_GRACE_S + 10) * 1000);

@@ -36,6 +36,7 @@ function setUp(): { placement: LoadPlacement; standbys: StandbyPool<FakeHost>; s
   const moves: number[] = [];
   const reload = { running: false };
   const placement = new LoadPlacement(
+    pino({ level: 'silent' }),
     standbys as unknown as StandbyPool,
     () => {
       const host = new FakeHost();
