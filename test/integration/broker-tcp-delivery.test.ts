@@ -2,11 +2,11 @@
  * Delivery through the bundled nsqd over raw protocol V2: multicast across channels, sharing within
  * a channel, RDY as a window, REQ, timeouts, TOUCH, DPUB, CLS, and ephemeral topics and channels.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { CLS, encodeCommand, encodeDpub, encodeIdentify, encodePub, encodeRdy, encodeReq, encodeTouch } from '../../protocol/commands.ts';
 import { FrameType } from '../../protocol/frames.ts';
 import type { DecodedMessage } from '../../protocol/message.ts';
-import { bodyOf, brokerPerTest, messagesBeforeBarrier, uniqueName, waitFor } from './helpers/broker-tcp-fixture.ts';
+import { bodyOf, brokerTest, messagesBeforeBarrier, uniqueName, waitFor } from './helpers/broker-tcp-fixture.ts';
 import type { RawClient } from './helpers/raw-client.ts';
 
 async function receive(client: RawClient, count: number): Promise<DecodedMessage[]> {
@@ -17,11 +17,11 @@ async function receive(client: RawClient, count: number): Promise<DecodedMessage
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('bundled nsqd TCP: delivery', () => {
-  const fixture = brokerPerTest();
+// A broker per test, and the tests at once: several wait a second or two on the broker's timers.
+describe.concurrent('bundled nsqd TCP: delivery', () => {
+  const it = brokerTest();
 
-  it('delivers a published message with a 16-hex-digit id, attempts 1 and a timestamp of now', async () => {
-    const f = fixture();
+  it('delivers a published message with a 16-hex-digit id, attempts 1 and a timestamp of now', async ({ broker: f }) => {
     const topic = uniqueName('pubsub');
     const sub = await f.subscriber(topic, 'ch', 1);
     const before = Date.now();
@@ -37,8 +37,7 @@ describe('bundled nsqd TCP: delivery', () => {
     await f.waitForChannel(topic, 'ch', (c) => c.in_flight_count === 0 && c.clients?.[0]?.finish_count === 1, 'the FIN');
   });
 
-  it('gives unique ids to every message, across PUB and MPUB', async () => {
-    const f = fixture();
+  it('gives unique ids to every message, across PUB and MPUB', async ({ broker: f }) => {
     const topic = uniqueName('ids');
     const sub = await f.subscriber(topic, 'ch', 300);
     await f.mpublish(topic, Array.from({ length: 150 }, (_, i) => `m${i}`));
@@ -48,8 +47,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(new Set(ids).size).toBe(200);
   });
 
-  it('copies every message to every channel, with the same id', async () => {
-    const f = fixture();
+  it('copies every message to every channel, with the same id', async ({ broker: f }) => {
     const topic = uniqueName('multicast');
     const a = await f.subscriber(topic, 'a', 10);
     const b = await f.subscriber(topic, 'b', 10);
@@ -63,8 +61,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(await messagesBeforeBarrier(b)).toEqual([]);
   });
 
-  it('gives each message of a shared channel to exactly one of its consumers', async () => {
-    const f = fixture();
+  it('gives each message of a shared channel to exactly one of its consumers', async ({ broker: f }) => {
     const topic = uniqueName('shared');
     const a = await f.subscriber(topic, 'ch', 20);
     const b = await f.subscriber(topic, 'ch', 20);
@@ -78,8 +75,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(new Set([...fromA, ...fromB].map((m) => m.id)).size).toBe(20);
   });
 
-  it('treats RDY as a window: RDY 2 keeps two in flight, and each FIN lets one more through without a new RDY', async () => {
-    const f = fixture();
+  it('treats RDY as a window: RDY 2 keeps two in flight, and each FIN lets one more through without a new RDY', async ({ broker: f }) => {
     const topic = uniqueName('window');
     await f.publish(topic, 'm0', 'm1', 'm2', 'm3', 'm4');
     const sub = await f.subscriber(topic, 'ch', 2);
@@ -103,8 +99,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect((await f.channelStats(topic, 'ch'))?.clients?.[0]?.ready_count).toBe(2);
   });
 
-  it('pauses delivery with RDY 0 and resumes with a new RDY', async () => {
-    const f = fixture();
+  it('pauses delivery with RDY 0 and resumes with a new RDY', async ({ broker: f }) => {
     const topic = uniqueName('rdy0');
     const sub = await f.subscriber(topic, 'ch', 5);
     await f.publish(topic, 'before');
@@ -118,8 +113,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect((await receive(sub, 2)).map(bodyOf)).toEqual(['p1', 'p2']);
   });
 
-  it('REQ 0 redelivers at once with the same id and attempts + 1', async () => {
-    const f = fixture();
+  it('REQ 0 redelivers at once with the same id and attempts + 1', async ({ broker: f }) => {
     const topic = uniqueName('req0');
     const sub = await f.subscriber(topic, 'ch', 1);
     await f.publish(topic, 'again');
@@ -134,8 +128,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(stats?.clients?.[0]).toMatchObject({ requeue_count: 1, message_count: 2 });
   });
 
-  it('REQ with a delay holds the message as deferred until the delay has passed', async () => {
-    const f = fixture();
+  it('REQ with a delay holds the message as deferred until the delay has passed', async ({ broker: f }) => {
     const topic = uniqueName('reqdelay');
     const sub = await f.subscriber(topic, 'ch', 1);
     await f.publish(topic, 'later');
@@ -150,8 +143,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(second.attempts).toBe(2);
   });
 
-  it('redelivers a message whose msg_timeout passed, with attempts + 1', async () => {
-    const f = fixture();
+  it('redelivers a message whose msg_timeout passed, with attempts + 1', async ({ broker: f }) => {
     const topic = uniqueName('timeout');
     const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1000 });
     await f.publish(topic, 'slow');
@@ -167,8 +159,7 @@ describe('bundled nsqd TCP: delivery', () => {
     await f.waitForChannel(topic, 'ch', (c) => c.in_flight_count === 0, 'the FIN of the redelivery');
   });
 
-  it('TOUCH keeps a message in flight past its msg_timeout', async () => {
-    const f = fixture();
+  it('TOUCH keeps a message in flight past its msg_timeout', async ({ broker: f }) => {
     const topic = uniqueName('touch');
     const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1500 });
     await f.publish(topic, 'long job');
@@ -189,8 +180,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(await f.channelStats(topic, 'ch')).toMatchObject({ timeout_count: 0, in_flight_count: 0 });
   });
 
-  it('DPUB does not deliver before its delay', async () => {
-    const f = fixture();
+  it('DPUB does not deliver before its delay', async ({ broker: f }) => {
     const topic = uniqueName('dpub');
     const sub = await f.subscriber(topic, 'ch', 1);
     const producer = await f.connect();
@@ -204,8 +194,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(message.attempts).toBe(1);
   });
 
-  it('DPUB to a topic with no channel yet keeps its delay until a channel takes it', async () => {
-    const f = fixture();
+  it('DPUB to a topic with no channel yet keeps its delay until a channel takes it', async ({ broker: f }) => {
     const topic = uniqueName('dpubwait');
     const producer = await f.connect();
     producer.send(encodeDpub(topic, 400, Buffer.from('deferred')));
@@ -221,8 +210,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(bodyOf(deferred)).toBe('deferred');
   });
 
-  it('redelivers the in-flight messages of a consumer that disconnects to another at once', async () => {
-    const f = fixture();
+  it('redelivers the in-flight messages of a consumer that disconnects to another at once', async ({ broker: f }) => {
     const topic = uniqueName('disconnect');
     // The default msg_timeout is 60 s: a redelivery within the test's 5 s wait is not a timeout.
     const leaving = await f.subscriber(topic, 'ch', 2);
@@ -236,8 +224,7 @@ describe('bundled nsqd TCP: delivery', () => {
     for (const message of redelivered) expect(message.attempts).toBe(2);
   });
 
-  it('CLS answers CLOSE_WAIT, stops new deliveries, ignores RDY, and FIN still works', async () => {
-    const f = fixture();
+  it('CLS answers CLOSE_WAIT, stops new deliveries, ignores RDY, and FIN still works', async ({ broker: f }) => {
     const topic = uniqueName('cls');
     const sub = await f.subscriber(topic, 'ch', 5);
     await f.publish(topic, 'in flight');
@@ -257,8 +244,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(after?.clients?.[0]).toMatchObject({ finish_count: 1, in_flight_count: 0 });
   });
 
-  it('keeps messages in a topic with no channel until the first SUB', async () => {
-    const f = fixture();
+  it('keeps messages in a topic with no channel until the first SUB', async ({ broker: f }) => {
     const topic = uniqueName('nochannel');
     await f.publish(topic, 'a', 'b', 'c');
     expect(await f.topicStats(topic)).toMatchObject({ depth: 3, message_count: 3, channels: [] });
@@ -267,8 +253,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(await f.topicStats(topic)).toMatchObject({ depth: 0 });
   });
 
-  it('delivers an MPUB batch in order', async () => {
-    const f = fixture();
+  it('delivers an MPUB batch in order', async ({ broker: f }) => {
     const topic = uniqueName('mpub');
     const sub = await f.subscriber(topic, 'ch', 100);
     const bodies = Array.from({ length: 60 }, (_, i) => `batch-${i}`);
@@ -276,8 +261,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect((await receive(sub, 60)).map(bodyOf)).toEqual(bodies);
   });
 
-  it('accepts PUB on a subscribed connection', async () => {
-    const f = fixture();
+  it('accepts PUB on a subscribed connection', async ({ broker: f }) => {
     const topic = uniqueName('selfpub');
     const sub = await f.subscriber(topic, 'ch', 1);
     sub.send(encodePub(topic, Buffer.from('to myself')));
@@ -290,8 +274,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(sub.closed).toBe(false);
   });
 
-  it('removes an ephemeral channel when its last consumer leaves, and keeps the topic', async () => {
-    const f = fixture();
+  it('removes an ephemeral channel when its last consumer leaves, and keeps the topic', async ({ broker: f }) => {
     const topic = uniqueName('ephch');
     const a = await f.subscriber(topic, 'tail#ephemeral', 1);
     const b = await f.subscriber(topic, 'tail#ephemeral', 1);
@@ -304,8 +287,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect((await f.topicStats(topic))?.channels.map((c) => c.channel_name)).toEqual(['durable']);
   });
 
-  it('removes an ephemeral topic with its last channel', async () => {
-    const f = fixture();
+  it('removes an ephemeral topic with its last channel', async ({ broker: f }) => {
     const topic = `${uniqueName('ephtopic')}#ephemeral`;
     const sub = await f.subscriber(topic, 'c#ephemeral', 1);
     await f.publish(topic, 'gone soon');
@@ -315,8 +297,7 @@ describe('bundled nsqd TCP: delivery', () => {
     await waitFor(async () => (await f.topicStats(topic)) === undefined, 'the ephemeral topic to go');
   });
 
-  it('keeps an ephemeral topic whose channel is not ephemeral', async () => {
-    const f = fixture();
+  it('keeps an ephemeral topic whose channel is not ephemeral', async ({ broker: f }) => {
     const topic = `${uniqueName('ephkeep')}#ephemeral`;
     const sub = await f.subscriber(topic, 'durable', 1);
     sub.close();
@@ -325,8 +306,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(await f.topicStats(topic)).toBeDefined();
   });
 
-  it('applies msg_timeout per client: a 1 s client and a default client on one channel', async () => {
-    const f = fixture();
+  it('applies msg_timeout per client: a 1 s client and a default client on one channel', async ({ broker: f }) => {
     const topic = uniqueName('pertimeout');
     const fast = await f.subscriber(topic, 'ch', 1, { msg_timeout: 1000 });
     await f.publish(topic, 'm');
@@ -338,8 +318,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(redelivered.attempts).toBe(2);
   });
 
-  it('with sample_rate N drops about (100-N-1)% of the messages for that client, and delivers all with 0', async () => {
-    const f = fixture();
+  it('with sample_rate N drops about (100-N-1)% of the messages for that client, and delivers all with 0', async ({ broker: f }) => {
     const topic = uniqueName('sample');
     const sampled = await f.subscriber(topic, 'sampled', 200, { sample_rate: 1 });
     const full = await f.subscriber(topic, 'full', 200);
@@ -354,8 +333,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect(await messagesBeforeBarrier(full)).toHaveLength(200);
   });
 
-  it('delivers through the smallest output buffers: output_buffer_size 64, and -1 (unbuffered)', async () => {
-    const f = fixture();
+  it('delivers through the smallest output buffers: output_buffer_size 64, and -1 (unbuffered)', async ({ broker: f }) => {
     const topic = uniqueName('smallbuf');
     const small = await f.subscriber(topic, 'small', 100, { output_buffer_size: 64, output_buffer_timeout: 25 });
     const unbuffered = await f.subscriber(topic, 'none', 100, { output_buffer_size: -1 });
@@ -365,8 +343,7 @@ describe('bundled nsqd TCP: delivery', () => {
     expect((await receive(unbuffered, 100)).map(bodyOf)).toEqual(bodies);
   });
 
-  it('identifies before SUB and keeps working after IDENTIFY with the default settings', async () => {
-    const f = fixture();
+  it('identifies before SUB and keeps working after IDENTIFY with the default settings', async ({ broker: f }) => {
     const topic = uniqueName('identified');
     const sub = await f.connect();
     sub.send(encodeIdentify({ client_id: 'worker-1', hostname: 'box', user_agent: 'test/1.0' }));
@@ -380,11 +357,10 @@ describe('bundled nsqd TCP: delivery', () => {
   });
 });
 
-describe('bundled nsqd TCP: REQ delay bound', () => {
-  const fixture = brokerPerTest({ maxReqTimeoutMs: 300 });
+describe.concurrent('bundled nsqd TCP: REQ delay bound', () => {
+  const it = brokerTest({ maxReqTimeoutMs: 300 });
 
-  it('clamps a REQ delay above max-req-timeout instead of refusing it', async () => {
-    const f = fixture();
+  it('clamps a REQ delay above max-req-timeout instead of refusing it', async ({ broker: f }) => {
     const topic = uniqueName('reqclamp');
     const sub = await f.subscriber(topic, 'ch', 1);
     await f.publish(topic, 'clamped');
@@ -397,8 +373,7 @@ describe('bundled nsqd TCP: REQ delay bound', () => {
     expect(sub.closed).toBe(false);
   });
 
-  it('requeues at once a REQ whose delay overflows as nanoseconds (nsqd clamps the negative duration to 0)', async () => {
-    const f = fixture();
+  it('requeues at once a REQ whose delay overflows as nanoseconds (nsqd clamps the negative duration to 0)', async ({ broker: f }) => {
     const topic = uniqueName('reqoverflow');
     const sub = await f.subscriber(topic, 'ch', 1);
     await f.publish(topic, 'wrapped');
@@ -411,10 +386,9 @@ describe('bundled nsqd TCP: REQ delay bound', () => {
 });
 
 describe('bundled nsqd TCP: TOUCH bound', () => {
-  const fixture = brokerPerTest({ maxMsgTimeoutMs: 2500 });
+  const it = brokerTest({ maxMsgTimeoutMs: 2500 });
 
-  it('caps a TOUCH at delivery + max-msg-timeout', async () => {
-    const f = fixture();
+  it('caps a TOUCH at delivery + max-msg-timeout', async ({ broker: f }) => {
     const topic = uniqueName('touchcap');
     const sub = await f.subscriber(topic, 'ch', 1, { msg_timeout: 2000 });
     await f.publish(topic, 'capped');

@@ -4,10 +4,10 @@
  * bytes completing no command, is closed after about two intervals without an error frame, and none
  * of it when heartbeats are disabled.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { NOP, encodeIdentify, encodePub } from '../../protocol/commands.ts';
 import { FrameType } from '../../protocol/frames.ts';
-import { brokerPerTest, framesBeforeOk, messagesBeforeBarrier, uniqueName } from './helpers/broker-tcp-fixture.ts';
+import { brokerTest, framesBeforeOk, messagesBeforeBarrier, uniqueName, type BrokerFixture } from './helpers/broker-tcp-fixture.ts';
 import type { RawClient } from './helpers/raw-client.ts';
 
 const isHeartbeat = (frame: { type: number; data: Buffer }): boolean =>
@@ -25,18 +25,18 @@ async function heartbeatTimes(client: RawClient, count: number, answer = true): 
   return times;
 }
 
-async function identified(f: ReturnType<ReturnType<typeof brokerPerTest>>, body: object): Promise<{ client: RawClient; at: number }> {
+async function identified(f: BrokerFixture, body: object): Promise<{ client: RawClient; at: number }> {
   const client = await f.connect();
   client.send(encodeIdentify(body));
   await client.expectResponse('OK');
   return { client, at: Date.now() };
 }
 
-describe('bundled nsqd TCP: heartbeats', () => {
-  const fixture = brokerPerTest();
+// Each test waits seconds on the broker's timers and costs little CPU: they wait together.
+describe.concurrent('bundled nsqd TCP: heartbeats', () => {
+  const it = brokerTest();
 
-  it('sends _heartbeat_ about every heartbeat_interval to a subscriber that answers NOP, and keeps it', async () => {
-    const f = fixture();
+  it('sends _heartbeat_ about every heartbeat_interval to a subscriber that answers NOP, and keeps it', async ({ broker: f }) => {
     const topic = uniqueName('hb');
     const client = await f.subscriber(topic, 'ch', 1, { heartbeat_interval: 1000 });
     const start = Date.now();
@@ -53,8 +53,7 @@ describe('bundled nsqd TCP: heartbeats', () => {
     expect(await messagesBeforeBarrier(client)).toEqual([]);
   });
 
-  it('sends heartbeats to a producer that never subscribes', async () => {
-    const f = fixture();
+  it('sends heartbeats to a producer that never subscribes', async ({ broker: f }) => {
     const { client, at } = await identified(f, { heartbeat_interval: 1000 });
     const [first] = await heartbeatTimes(client, 1);
     expect(first! - at).toBeGreaterThanOrEqual(700);
@@ -62,8 +61,7 @@ describe('bundled nsqd TCP: heartbeats', () => {
     expect(await framesBeforeOk(client, uniqueName('scratch'))).toBe(0);
   });
 
-  it('closes a silent client after about two intervals, with no error frame', async () => {
-    const f = fixture();
+  it('closes a silent client after about two intervals, with no error frame', async ({ broker: f }) => {
     const { client, at } = await identified(f, { heartbeat_interval: 1000 });
     await client.waitClosed(5000);
     const elapsed = Date.now() - at;
@@ -76,8 +74,7 @@ describe('bundled nsqd TCP: heartbeats', () => {
     for (const frame of frames) expect(isHeartbeat(frame)).toBe(true);
   });
 
-  it('closes a client that drips a command a byte at a time: the deadline runs from the last command read', async () => {
-    const f = fixture();
+  it('closes a client that drips a command a byte at a time: the deadline runs from the last command read', async ({ broker: f }) => {
     const { client, at } = await identified(f, { heartbeat_interval: 1000 });
     // A line that never ends, a byte every 400 ms: each read reset the deadline before.
     const drip = setInterval(() => client.send('P'), 400);
@@ -89,8 +86,7 @@ describe('bundled nsqd TCP: heartbeats', () => {
     expect(Date.now() - at).toBeLessThanOrEqual(3200);
   });
 
-  it('keeps a client that sends other commands instead of NOP', async () => {
-    const f = fixture();
+  it('keeps a client that sends other commands instead of NOP', async ({ broker: f }) => {
     const topic = uniqueName('busy');
     const { client } = await identified(f, { heartbeat_interval: 1000 });
     // Publish on every heartbeat instead of answering it: any command resets the read deadline.
@@ -103,8 +99,7 @@ describe('bundled nsqd TCP: heartbeats', () => {
     expect(await f.topicStats(topic)).toMatchObject({ message_count: 3 });
   });
 
-  it('sends no heartbeats and sets no deadline when heartbeats are disabled', async () => {
-    const f = fixture();
+  it('sends no heartbeats and sets no deadline when heartbeats are disabled', async ({ broker: f }) => {
     const { client, at } = await identified(f, { heartbeat_interval: -1 });
     // Beyond what a 1 s interval would allow; the test's own schedule, not a synchronisation.
     await new Promise((resolve) => setTimeout(resolve, 2300));
@@ -119,10 +114,9 @@ describe('bundled nsqd TCP: heartbeats', () => {
 
 describe('bundled nsqd TCP: default heartbeat interval', () => {
   // nsqd's default interval is half its client timeout (60 s → 30 s); a 2 s timeout makes it 1 s.
-  const fixture = brokerPerTest({ clientTimeoutMs: 2000 });
+  const it = brokerTest({ clientTimeoutMs: 2000 });
 
-  it('uses half the client timeout without IDENTIFY, and with heartbeat_interval 0', async () => {
-    const f = fixture();
+  it('uses half the client timeout without IDENTIFY, and with heartbeat_interval 0', async ({ broker: f }) => {
     const bare = await f.connect();
     const connectedAt = Date.now();
     const { client: zero } = await identified(f, { heartbeat_interval: 0 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Consumer, type ConsumerWarning } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
 import type { Message } from '../../client/message.ts';
-import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, testResources, resourcesTest } from '../support/brokers.ts';
 
 const { pool, track } = testResources();
 
@@ -173,12 +173,14 @@ describe('flow control', () => {
   });
 });
 
-describe('message timeouts', () => {
+// Each test waits seconds for a timeout and costs little CPU: they wait together, each with brokers of its own.
+describe.concurrent('message timeouts', () => {
+  const it = resourcesTest;
   // The timeout the consumer asks for in IDENTIFY, or, when it asks for none, the nsqd's own (--msg-timeout).
-  it.each([
+  it.for([
     { whose: "the consumer's msgTimeoutMs", consumerTimeout: { msgTimeoutMs: 1000 }, brokerTimeout: {} },
     { whose: "the nsqd's own timeout, the consumer setting none", consumerTimeout: {}, brokerTimeout: { msgTimeoutMs: 1000 } },
-  ])('autoTouch keeps a slow message in flight past $whose', async ({ consumerTimeout, brokerTimeout }) => {
+  ])('autoTouch keeps a slow message in flight past $whose', async ({ consumerTimeout, brokerTimeout }, { pool, track }) => {
     const broker = await pool.start(brokerTimeout);
     const topic = uniqueTopic();
     await publishTo(broker.tcpAddress, topic, ['slow']);
@@ -204,7 +206,7 @@ describe('message timeouts', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('warns once of a message its handler holds past the message timeout', async () => {
+  it('warns once of a message its handler holds past the message timeout', async ({ pool, track }) => {
     const broker = await pool.start({ msgTimeoutMs: 1000 });
     const topic = uniqueTopic();
     await publishTo(broker.tcpAddress, topic, ['hangs']);
@@ -230,7 +232,7 @@ describe('message timeouts', () => {
     expect(warnings.filter((w) => w.code === 'W_MESSAGE_PAST_MSG_TIMEOUT')).toHaveLength(1);
   });
 
-  it('without autoTouch the broker times the message out; the late FIN is a non-fatal error event and the connection stays', async () => {
+  it('without autoTouch the broker times the message out; the late FIN is a non-fatal error event and the connection stays', async ({ pool, track }) => {
     const broker = await pool.start();
     const topic = uniqueTopic();
     await publishTo(broker.tcpAddress, topic, ['slow']);

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, test } from 'vitest';
 import { encodeCommand, encodeMpub, encodePub } from '../../../protocol/commands.ts';
 import { FrameType } from '../../../protocol/frames.ts';
 import { decodeMessagePayload, type DecodedMessage } from '../../../protocol/message.ts';
@@ -120,6 +120,25 @@ export class BrokerFixture {
     this.clients.push(client);
     return client;
   }
+}
+
+/**
+ * `test` with a fresh broker per test as its `broker` fixture, closed when the test ends: unlike
+ * {@link brokerPerTest}, safe in `describe.concurrent`, for tests that mostly wait on the broker's
+ * timers (heartbeats, timeouts) and so can share the time they wait.
+ */
+export function brokerTest(options: BrokerOptionsInput = {}) {
+  return test.extend<{ broker: BrokerFixture }>({
+    // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
+    broker: async ({}, use) => {
+      const fixture = await BrokerFixture.start(options);
+      try {
+        await use(fixture);
+      } finally {
+        await fixture.close();
+      }
+    },
+  });
 }
 
 /**
