@@ -4,8 +4,12 @@
 // command's --help loads only the run plan; tsx is loaded only when the user's own TypeScript is
 // (runner/worker/user-code.ts), so `nsqworker broker` and `nsqworker lookupd` never pay for it.
 const SERVER_COMMANDS = new Set(['broker', 'nsqd', 'lookupd', 'nsqlookupd']);
+// NSQ's tools run from a bundle of their own (dist/tools.js) in the same way: the client, no runner.
+const TOOL_COMMANDS = new Set(['pub', 'tail', 'stats']);
 const [first = '-'] = process.argv.slice(2);
 // A command may follow --workers-dir and --config (runner/cli.ts reads them so): its help is its own.
 const sharedFlagFirst = /^--(workers-dir|config)(=|$)/.test(first);
 const rootHelp = first.startsWith('-') && !sharedFlagFirst && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
-await import(SERVER_COMMANDS.has(first) ? '../dist/servers.js' : rootHelp ? '../dist/bundle/runner/help-cli.js' : '../dist/bundle/runner/cli.js');
+await import(
+  SERVER_COMMANDS.has(first) ? '../dist/servers.js' : TOOL_COMMANDS.has(first) ? '../dist/tools.js' : rootHelp ? '../dist/bundle/runner/help-cli.js' : '../dist/bundle/runner/cli.js'
+);

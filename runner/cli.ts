@@ -12,6 +12,7 @@ import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
 import { didYouMean } from './config/suggest.ts';
 import { describeFailure, wantsStacks } from './cli-report.ts';
+import { exitQuietlyWhenStdoutCloses } from './standalone-cli.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');
@@ -93,11 +94,7 @@ async function devFlagHint(text: string): Promise<string> {
 }
 
 async function main(given: readonly string[]): Promise<void> {
-  // A reader that stops early (`nsqworker list | head -1`) is not our failure: exit quietly, as Unix tools do.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+  exitQuietlyWhenStdoutCloses();
   const cli = buildCli();
   const argv = commandFirst(given);
   try {

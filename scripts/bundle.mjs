@@ -4,7 +4,8 @@
 //
 // - dist/servers.js: `nsqworker broker` and `nsqworker lookupd` (dist/runner/server-cli.js, with the
 //   server, zod, pino and cac) in one file; libraries loaded on demand through createRequire
-//   (pino-pretty on a terminal) stay outside, resolved from node_modules.
+//   (pino-pretty on a terminal) stay outside, resolved from node_modules. dist/tools.js: `pub`,
+//   `tail` and `stats` (dist/runner/tool-cli.js, with the client) in the same way.
 // - dist/bundle/: what the package's other entry points load — the public API (index.js, what
 //   `import 'nsqworker'` gets), the CLI, the root --help and the reload child — with the code they
 //   share in chunks and what they load on demand split off. Dependencies stay in node_modules: a
@@ -28,17 +29,22 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({
-  ...common,
-  entryPoints: ['dist/runner/server-cli.js'],
-  outfile: 'dist/servers.js',
-  minify: true,
-  keepNames: true,
-  // Bundled CommonJS (pino, cac) calls require() for Node's own modules.
-  banner: { js: "import { createRequire as __nsqworkerCreateRequire } from 'node:module'; const require = __nsqworkerCreateRequire(import.meta.url);" },
-  // Native addons (snappy framing) are loaded on first use from node_modules, never bundled.
-  external: ['snappy', '@node-rs/crc32'],
-});
+// A command that runs none of the user's code, in one file with what it imports (zod, pino, cac).
+const standalone = (entry, outfile) =>
+  build({
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    minify: true,
+    keepNames: true,
+    // Bundled CommonJS (pino, cac) calls require() for Node's own modules.
+    banner: { js: "import { createRequire as __nsqworkerCreateRequire } from 'node:module'; const require = __nsqworkerCreateRequire(import.meta.url);" },
+    // Native addons (snappy framing) are loaded on first use from node_modules, never bundled.
+    external: ['snappy', '@node-rs/crc32'],
+  });
+
+await standalone('dist/runner/server-cli.js', 'dist/servers.js');
+await standalone('dist/runner/tool-cli.js', 'dist/tools.js');
 
 await build({
   ...common,

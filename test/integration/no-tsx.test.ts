@@ -1,9 +1,10 @@
 /**
  * The package's own processes run compiled JavaScript: `nsqworker broker` and `nsqworker lookupd`
- * run from their bundle (dist/servers.js) and never load tsx or the runner, the rest runs from the
- * package's bundle (dist/bundle/; its source maps name what each loaded file holds), and a worker's process
- * loads tsx only for the user's files (and, for a CommonJS project, only tsx's require hooks). A module hook,
- * registered in each child with --import, records every module URL the child resolves.
+ * run from their bundle (dist/servers.js), `pub`, `tail` and `stats` from theirs (dist/tools.js),
+ * and never load tsx or the runner; the rest runs from the package's bundle (dist/bundle/; its
+ * source maps name what each loaded file holds), and a worker's process loads tsx only for the
+ * user's files (and, for a CommonJS project, only tsx's require hooks). A module hook, registered in
+ * each child with --import, records every module URL the child resolves.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -109,6 +110,17 @@ describe('processes that run no user code never load tsx', () => {
     expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
     expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
+  });
+
+  it('nsqworker pub and stats: from their bundle, nothing of the runner', async () => {
+    // Port 1: nothing listens there, so pub fails at once; stats without --topic is a usage error.
+    const pub = await modulesLoadedBy(['pub', '--topic', 'notsx', '--nsqd-tcp-address', '127.0.0.1:1', 'body'], (run) => run.waitForExit());
+    const stats = await modulesLoadedBy(['stats'], (run) => run.waitForExit());
+    for (const urls of [pub, stats]) {
+      expect(urls.some((url) => url.endsWith('/dist/tools.js'))).toBe(true);
+      expect(loadsTsx(urls)).toBe(false);
+      expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
+    }
   });
 
   it("nsqworker --help loads the run plan only: no tsx, broker, client or subcommands", async () => {

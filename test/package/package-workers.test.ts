@@ -64,9 +64,10 @@ describe('the packed package', () => {
     expect(files).toContain('dist/bundle/index.js');
     expect(files).toContain('dist/bundle/runner/cli.js');
     expect(files).toContain('dist/servers.js');
+    expect(files).toContain('dist/tools.js');
     expect(files).toContain('dist/index.d.ts');
     // tsc's JavaScript is only the bundles' input: nothing runs it.
-    expect(files.filter((file) => file.endsWith('.js') && !/^(dist\/bundle\/|dist\/servers\.js$|dist\/console\/page-assets\/|bin\/)/.test(file))).toEqual([]);
+    expect(files.filter((file) => file.endsWith('.js') && !/^(dist\/bundle\/|dist\/(servers|tools)\.js$|dist\/console\/page-assets\/|bin\/)/.test(file))).toEqual([]);
     expect(files).toContain('bin/nsqworker.js');
     expect(files).toContain('LICENSE');
     expect(files).toContain('README.md');
