@@ -5,17 +5,14 @@
  * messages held at that swap's gate go back to nsqd rather than start on the old code. A runner
  * killed outright leaves no child, even one whose task never lets it hear of that.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { brokerStats, CliProjects, eventually } from './helpers/cli-project.ts';
+import { describe, expect } from 'vitest';
+import { brokerStats, cliTest as it, eventually } from './helpers/cli-project.ts';
 import { isAlive, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
 import { ORPHAN_GRACE_S } from '../../runner/reload/stop-guard.ts';
 
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
-
-describe('SIGTERM while a swap waits for a running task', () => {
-  it('gives the swap up, finishes the task on the old code and starts no standby', async () => {
+describe.concurrent('SIGTERM while a swap waits for a running task', () => {
+  it('gives the swap up, finishes the task on the old code and starts no standby', async ({ projects }) => {
     const project = await projects.create();
     // Message `slow` holds the old code until the file `release` exists, so the swap waits.
     const task = [
@@ -43,8 +40,8 @@ describe('SIGTERM while a swap waits for a running task', () => {
   });
 });
 
-describe('SIGTERM while a swap waits for a task that never ends', () => {
-  it('exits once the shutdown timeout has passed, leaving no child behind', async () => {
+describe.concurrent('SIGTERM while a swap waits for a task that never ends', () => {
+  it('exits once the shutdown timeout has passed, leaving no child behind', async ({ projects }) => {
     const project = await projects.create();
     const task = ["if (message.text() === 'stuck') { console.log(JSON.stringify({ msg: 'stuck started' })); await new Promise(() => {}); }"];
     const { run, publish } = await watchNoopWorker(project, noopWorker({ task }), ['--shutdown-timeout', '1s']);
@@ -62,8 +59,8 @@ describe('SIGTERM while a swap waits for a task that never ends', () => {
   });
 });
 
-describe('SIGTERM while messages wait at the gate of a swap', () => {
-  it('requeues them, with a line each, rather than start their task on the old code', async () => {
+describe.concurrent('SIGTERM while messages wait at the gate of a swap', () => {
+  it('requeues them, with a line each, rather than start their task on the old code', async ({ projects }) => {
     const project = await projects.create();
     const task = ["if (message.text() === 'stuck') { console.log(JSON.stringify({ msg: 'stuck started' })); await new Promise(() => {}); }"];
     const { run, publish } = await watchNoopWorker(project, noopWorker({ task }), ['--shutdown-timeout', '1s', '--max-in-flight', '5']);
@@ -86,8 +83,8 @@ describe('SIGTERM while messages wait at the gate of a swap', () => {
   });
 });
 
-describe("SIGKILL of the runner while a task holds its child's event loop", () => {
-  it('leaves no child behind: the guard kills it once the grace for exiting on its own has passed', async () => {
+describe.concurrent("SIGKILL of the runner while a task holds its child's event loop", () => {
+  it('leaves no child behind: the guard kills it once the grace for exiting on its own has passed', async ({ projects }) => {
     const project = await projects.create();
     // The child never hears its runner is gone: its event loop never turns again.
     const task = ["if (message.text() === 'block') { console.log(JSON.stringify({ msg: 'block started' })); for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); }"];
@@ -104,8 +101,8 @@ describe("SIGKILL of the runner while a task holds its child's event loop", () =
   });
 });
 
-describe('SIGTERM while the new code never finishes loading', () => {
-  it('gives the load up and exits 0, reporting no failed reload and leaving no child behind', async () => {
+describe.concurrent('SIGTERM while the new code never finishes loading', () => {
+  it('gives the load up and exits 0, reporting no failed reload and leaving no child behind', async ({ projects }) => {
     const project = await projects.create();
     const { run } = await watchNoopWorker(project, noopWorker({}), ['--log-level', 'debug']);
     const runner = run.child.pid!;
