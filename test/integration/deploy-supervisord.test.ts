@@ -292,13 +292,15 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     const workerLog = path.join(supervisor.dir, `${program}.log`);
     await eventually(async () => ((await readFile(workerLog, 'utf8').catch(() => '')).includes('"msg":"subscribed"') ? true : undefined), 'the worker to subscribe', 30_000);
 
+    // The pid first: supervisorctl takes a second or more on a loaded machine, in which the worker
+    // (50 ms a message, two at a time) could handle the rest before the kill.
+    const [, firstPid] = /pid (\d+)/.exec((await supervisor.ctl('status', program)).output) ?? [];
+    expect(firstPid).toBeDefined();
     const total = 100;
     const producer = new Producer({ nsqdTcpAddresses: [tcpAddress] });
     resources.defer(() => producer.close());
     await producer.publishMany('stream', Array.from({ length: total }, (_, i) => `m${i}`));
     await eventually(async () => ((await handled(project)).length >= 10 ? true : undefined), '10 messages to be handled');
-    const [, firstPid] = /pid (\d+)/.exec((await supervisor.ctl('status', program)).output) ?? [];
-    expect(firstPid).toBeDefined();
     process.kill(Number(firstPid), 'SIGKILL');
 
     // At least once: what the killed worker had in flight comes again; nothing is lost.
