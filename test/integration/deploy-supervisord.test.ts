@@ -38,7 +38,7 @@ async function shippedProgram(name = 'nsqworker-log-pageview'): Promise<Map<stri
 class Supervisor {
   readonly child: ChildProcess;
   output = '';
-  /** Worker pids seen in `status`, killed in cleanup should supervisord fail to stop them. */
+  /** Worker pids seen in `status` (and, at stop, in the log), killed in cleanup should supervisord fail to stop them. */
   readonly workerPids = new Set<number>();
 
   constructor(
@@ -100,6 +100,9 @@ class Supervisor {
       await exited;
       clearTimeout(timer);
     }
+    // Every program supervisord started, as its log names them: one it failed to stop (a stop cut
+    // short by the deadline above, say) outlives it, parented to init, holding its ports.
+    for (const [, pid] of (await this.log()).matchAll(/spawned: '[^']+' with pid (\d+)/g)) this.workerPids.add(Number(pid));
     for (const pid of this.workerPids) {
       try {
         process.kill(pid, 'SIGKILL');
