@@ -164,6 +164,21 @@ describe("a workers key that matches no worker", () => {
   });
 });
 
+describe("a workers key whose worker file is misplaced", () => {
+  it('names the file and where it belongs, not the list: the key is right, the file is not', async () => {
+    const p = await projects.create();
+    await p.write('workers/log_pageview_worker.ts', WORKER);
+    await p.write('nsqworker.config.ts', CONFIG);
+    const [run, listed] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list'])]);
+    for (const result of [run, listed]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        "nsqworker: nsqworker.config.ts: workers['log/pageview'] matches no worker: workers/log_pageview_worker.ts is not in its topic folder: move it to workers/log/log_pageview_worker.ts",
+      );
+    }
+  });
+});
+
 describe('durations take the same forms in the config file, the environment and flags', () => {
   it('2s, 500ms and numbers of milliseconds', async () => {
     const p = await project(`export default { requeueDelayMs: '2s', shutdownTimeoutMs: 1500, maxBackoffDurationMs: '1m', workers: { 'log/pageview': { slowThresholdMs: '250ms' } } };\n`);
