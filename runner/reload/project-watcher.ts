@@ -33,11 +33,13 @@ const LATE_WATCH_SETTLE_MS = 1000;
 
 /**
  * How long a save may leave a file empty or missing (a truncate or a rename done, the write not
- * yet) before the reload goes ahead anyway: a busy machine can hold an editor that long between
- * two calls, and a reload that reads the file then spends a standby on nothing. An edit that
- * really empties or deletes a file waits this long too.
+ * yet) before the reload goes ahead anyway; the reload goes ahead at the save's next event. A file
+ * written by a program that truncates it, then takes its time (`gen | formatter > file`, a
+ * formatter starting, a busy machine holding an editor between two calls), stayed empty past 100 ms
+ * often enough that its reload failed on the empty file before the content came. An edit that
+ * really empties or deletes a file is said this much later.
  */
-const HALF_SAVED_WAIT_MS = 100;
+const HALF_SAVED_WAIT_MS = 1000;
 
 /** Empty or missing: what a file looks like between the two halves of a save. */
 function looksHalfSaved(file: string): boolean {

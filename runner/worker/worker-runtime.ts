@@ -2,6 +2,7 @@
  * Turns a worker module, in either form, into one runtime shape: its schemas, its task names, and
  * a way to make an instance with parsed options.
  */
+import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -156,9 +157,21 @@ export function workerRuntimeOf(moduleExports: Record<string, unknown>, path: st
   const candidate = defaultExportOf(moduleExports);
   if (isWorkerClass(candidate)) return fromClass(candidate, path);
   if (isWorkerDefinition(candidate)) return fromDefinition(candidate, path);
+  // Loaded while a save had emptied it and not written it yet, or emptied for good: not a code mistake.
+  if (isEmptyFile(path)) {
+    throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the file is empty (saved half-way?): a worker file exports its worker, export default defineWorker(...)`);
+  }
   throw new RunnerError(
     RunnerErrorCode.WorkerInvalid,
     `${path}: expected the default export (export default, or module.exports) to be a class extending Worker ` +
       `or the result of defineWorker(); found ${describeExports(moduleExports)}`,
   );
+}
+
+function isEmptyFile(path: string): boolean {
+  try {
+    return statSync(path).size === 0;
+  } catch {
+    return false;
+  }
 }

@@ -66,8 +66,8 @@ describe('saves faster than reloads', () => {
     const { project, run } = watched;
     const file = project.path(WORKER_FILE);
     await truncate(file);
-    // The editor held up between the two calls of its save, as on a busy machine.
-    await delay(40);
+    // The writer held up between the two calls of its save (a formatter starting, a busy machine).
+    await delay(400);
     await writeFile(file, workerSource({ version: 2 }));
     await reloaded(run, 1);
     expect(await handle(watched, 'after-the-split-save')).toMatchObject({ version: 2 });

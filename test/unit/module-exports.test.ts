@@ -1,9 +1,14 @@
 /**
  * What a worker module exports, in words, for the error that says a worker file exports no worker
- * (module-exports.ts): a module that exports nothing reads as a missing `export default`.
+ * (module-exports.ts): a module that exports nothing reads as a missing `export default`, an empty
+ * file as one saved half-way (worker-runtime.ts).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeExports } from '../../runner/worker/module-exports.ts';
+import { workerRuntimeOf } from '../../runner/worker/worker-runtime.ts';
 
 describe('describeExports', () => {
   it('asks whether export default is missing when nothing is exported (CommonJS gives an empty object)', () => {
@@ -14,5 +19,20 @@ describe('describeExports', () => {
     expect(describeExports({ default: { tasks: {}, options: 1 } })).toMatch(/^default: an object with keys tasks, options/);
     expect(describeExports({ default: {}, helper: 1 })).toBe('default: an object with keys (none); named exports: helper');
     expect(describeExports({ helper: 1 })).toBe('no default export; named exports: helper');
+  });
+});
+
+describe('workerRuntimeOf', () => {
+  it('says a worker file is empty rather than that its export default is missing', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nsqworker-exports-'));
+    try {
+      const file = path.join(dir, 'log_pageview_worker.ts');
+      writeFileSync(file, '');
+      expect(() => workerRuntimeOf({ default: {} }, file)).toThrow(`${file}: the file is empty (saved half-way?)`);
+      writeFileSync(file, 'defineWorker({});\n');
+      expect(() => workerRuntimeOf({ default: {} }, file)).toThrow('nothing exported: is `export default` missing');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
