@@ -25,7 +25,8 @@ import { locateLoadFailure } from '../worker/load-failure.ts';
 import { HostLoadError } from '../reload/host-process.ts';
 import { channelCurl, NsqdHttp } from '../ops/nsqd-http.ts';
 import { isEphemeralName } from '../../protocol/names.ts';
-import { startRun, warnMisnamedFiles, type RunningWorker } from './run.ts';
+import { startRun, type RunningWorker } from './run.ts';
+import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
 
@@ -224,22 +225,25 @@ async function runDev(flags: DevFlags): Promise<void> {
   const folderWatcher = watch(resolve(workersDir), { ignoreInitial: true, depth: 1, alwaysStat: true });
   const watching = new Promise<void>((resolveReady) => folderWatcher.once('ready', () => resolveReady()));
   const createdEmpty = new EmptyWorkerFiles((file) => void supervisor.retryIfFailed(file), logger);
+  const misnamed = new MisnamedFileWarnings(workersDir, logger);
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
     // A file added with a name that is not a worker's is named, as at dev's start.
-    if (file === undefined) warnMisnamedFiles(workersDir, logger, resolve(path));
+    if (file === undefined) misnamed.check(path);
     else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
   folderWatcher.on('change', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    if (file === undefined || createdEmpty.changed(file)) return;
+    if (file === undefined) return misnamed.check(path);
+    if (createdEmpty.changed(file)) return;
     // Between a save's truncate and write, whose 'change' chokidar may drop (5 ms apart): as if created empty.
     if (stats?.size === 0) createdEmpty.wait(file);
     else void supervisor.retryIfFailed(file);
   });
   folderWatcher.on('unlink', (path) => {
     createdEmpty.forget(resolve(path));
+    misnamed.forget(path);
     const file = workerFileAt(workersDir, path);
     if (file === undefined) return;
     // A file refused as the second of its worker's starts once the first is gone.
@@ -259,7 +263,7 @@ async function runDev(flags: DevFlags): Promise<void> {
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
-  warnMisnamedFiles(workersDir, logger);
+  misnamed.check();
   for (const file of found) supervisor.start(file);
   void supervisor.warnMisspeltVariables();
 

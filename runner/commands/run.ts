@@ -5,7 +5,6 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
 import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
 import { bindWorker, type Endpoints } from '../ops/bind.ts';
 import { channelForTask } from '../config/run-names.ts';
@@ -22,6 +21,7 @@ import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
+import { warnMisnamedFiles } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
@@ -100,14 +100,6 @@ async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedB
   const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses };
   const httpAddressOf = async (): Promise<string> => broker.httpAddress;
   return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddressOf, embeddedHttpAddress: broker.httpAddress };
-}
-
-/** Files that look like workers but break the naming rule would otherwise be skipped without a word. */
-export function warnMisnamedFiles(workersDir: string, logger: Logger, onlyPath?: string): void {
-  for (const rejected of rejectedWorkerFiles(workersDir)) {
-    if (onlyPath !== undefined && resolve(rejected.path) !== onlyPath) continue;
-    logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
-  }
 }
 
 export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {

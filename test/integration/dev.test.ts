@@ -2,7 +2,7 @@
  * `nsqworker dev`: every worker in one process on the embedded broker, reloading on change; a new
  * worker file starts its worker and a deleted one stops it. The web console runs beside it.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
@@ -29,6 +29,8 @@ it('runs every worker, starts new ones, refuses a second file for one, stops del
   const project = await projects.create();
   await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
   await project.writeWorker('beta', 'c', workerSource('beta', 1));
+  // A folder of no worker yet, watched from the start (for the file created empty, below).
+  await mkdir(project.path('workers/delta'));
   const dev = project.spawn(
     ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', '127.0.0.1:0'],
     { NSQWORKER_LOG_FORMAT: 'json' },
@@ -67,6 +69,14 @@ it('runs every worker, starts new ones, refuses a second file for one, stops del
   await project.write('workers/gamma/gamma-d_worker.ts', workerSource('gamma-d', 1));
   const misnamed = await dev.waitForLine((line) => String(line.msg).startsWith('not a worker by its name, skipped'), 'the misnamed file to be named');
   expect(misnamed).toMatchObject({ level: 40, file: 'workers/gamma/gamma-d_worker.ts' });
+  // One created empty and then written, as `: > file` and a copy do, is named once it defines a
+  // worker without the _worker suffix: at its change. The next misnamed file's line says its add was seen.
+  await project.write('workers/delta/delta_c.ts', '');
+  await project.write('workers/gamma/gamma-e_worker.ts', workerSource('gamma-e', 1));
+  await dev.waitForLine((line) => line.file === 'workers/gamma/gamma-e_worker.ts', 'the misnamed file after the empty one to be named');
+  await project.write('workers/delta/delta_c.ts', workerSource('delta', 1));
+  const unsuffixed = await dev.waitForLine((line) => line.file === 'workers/delta/delta_c.ts', 'the file written after its creation to be named');
+  expect(unsuffixed.msg).toContain('it has no _worker suffix (rename it to delta_c_worker.ts)');
 
   await rm(project.path('workers/beta/beta_c_worker.ts'));
   const stopped = await dev.waitForLine((line) => String(line.msg).startsWith('worker beta/c stopped: its file was removed'), 'the stop of beta/c');

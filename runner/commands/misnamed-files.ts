@@ -1,0 +1,48 @@
+/**
+ * Warnings for files under the workers folder that are not workers by their names
+ * (discover.ts's rejectedWorkerFiles): a run says them at its start; dev at its start and for each
+ * file added or changed later, once per file.
+ */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { namingRule, rejectedWorkerFiles, type RejectedWorkerFile } from '../worker/discover.ts';
+
+function warn(rejected: RejectedWorkerFile, workersDir: string, logger: Logger): void {
+  logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
+}
+
+/** Warns of every file under `workersDir` that is not a worker by its name. */
+export function warnMisnamedFiles(workersDir: string, logger: Logger): void {
+  for (const rejected of rejectedWorkerFiles(workersDir)) warn(rejected, workersDir, logger);
+}
+
+/**
+ * dev's warnings, each file's once. A file is judged again at each change until it is warned of:
+ * one created empty (`: > file`, `cat > file`) is no worker named without its `_worker` suffix
+ * until it defines one, and its 'add' comes before its content.
+ */
+export class MisnamedFileWarnings {
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly workersDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Warns of the misnamed files not warned of yet; of `path` only, when given. */
+  check(path?: string): void {
+    const only = path === undefined ? undefined : resolve(path);
+    if (only !== undefined && this.warned.has(only)) return;
+    for (const rejected of rejectedWorkerFiles(this.workersDir)) {
+      const absolute = resolve(rejected.path);
+      if ((only !== undefined && absolute !== only) || this.warned.has(absolute)) continue;
+      this.warned.add(absolute);
+      warn(rejected, this.workersDir, this.logger);
+    }
+  }
+
+  /** `path` was removed: should it come back misnamed, it is warned of again. */
+  forget(path: string): void {
+    this.warned.delete(resolve(path));
+  }
+}
