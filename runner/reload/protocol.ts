@@ -51,6 +51,8 @@ export type ParentToChild =
   | { t: 'close' };
 
 export interface SerializedError {
+  /** The name of its class (its constructor's), which a log line gives as `err.type`. */
+  type: string;
   name: string;
   message: string;
   stack: string | undefined;
@@ -80,6 +82,7 @@ export function serializeError(thrown: unknown): SerializedError {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const extra = error as Error & { code?: unknown; delayMs?: unknown; backoff?: unknown };
   return {
+    type: typeof error.constructor === 'function' && error.constructor.name !== '' ? error.constructor.name : error.name,
     name: error.name,
     message: error.message,
     stack: error.stack,
@@ -89,9 +92,29 @@ export function serializeError(thrown: unknown): SerializedError {
   };
 }
 
-/** Rebuilds an error on the parent's side, keeping the fields the consumer steers by. */
+/** At most this many error class names are rebuilt as classes of that name; past it, as Error. */
+const MAX_ERROR_CLASSES = 100;
+const errorClasses = new Map<string, ErrorConstructor>();
+
+/**
+ * A class of Error named `name`: a log line's `err.type` is its error's constructor's name (pino's
+ * err serializer), so a task's TypeError reads as one whether the task ran in this process or in a
+ * child. Not the user's class (instanceof does not hold): only its name.
+ */
+function errorClassNamed(name: string): ErrorConstructor {
+  let named = errorClasses.get(name);
+  if (named === undefined) {
+    if (errorClasses.size >= MAX_ERROR_CLASSES) return Error;
+    named = class extends Error {} as ErrorConstructor;
+    Object.defineProperty(named, 'name', { value: name });
+    errorClasses.set(name, named);
+  }
+  return named;
+}
+
+/** Rebuilds an error on the parent's side, of its class's name, keeping the fields the consumer steers by. */
 export function deserializeError(serialized: SerializedError): Error {
-  const error = new Error(serialized.message) as Error & { code?: string; delayMs?: number; backoff?: boolean };
+  const error = new (errorClassNamed(serialized.type))(serialized.message) as Error & { code?: string; delayMs?: number; backoff?: boolean };
   error.name = serialized.name;
   if (serialized.stack !== undefined) error.stack = serialized.stack;
   if (serialized.code !== undefined) error.code = serialized.code;

@@ -1,0 +1,26 @@
+/**
+ * A task's error thrown in a reload child and rebuilt in the runner (reload/protocol.ts): its
+ * message, stack and the fields the consumer steers by, and its class's name, which a log line
+ * gives as `err.type` (pino's err serializer reads the constructor's name).
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { deserializeError, serializeError } from '../../runner/reload/protocol.ts';
+
+const logged = (error: Error): Record<string, unknown> => pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+
+describe('an error sent from a reload child', () => {
+  it("keeps its class's name for the log: a TypeError, a user's class", () => {
+    class PaymentError extends Error {}
+    for (const thrown of [new TypeError('x is not a function'), new PaymentError('card declined'), new Error('plain')]) {
+      const rebuilt = deserializeError(serializeError(thrown));
+      expect(logged(rebuilt)).toMatchObject({ type: logged(thrown).type, message: thrown.message, stack: thrown.stack });
+      expect(rebuilt).toBeInstanceOf(Error);
+    }
+  });
+
+  it('keeps the fields a requeue steers by', () => {
+    const thrown = Object.assign(new Error('later'), { code: 'E_LATER', delayMs: 500, backoff: false });
+    expect(deserializeError(serializeError(thrown))).toMatchObject({ message: 'later', code: 'E_LATER', delayMs: 500, backoff: false });
+  });
+});
