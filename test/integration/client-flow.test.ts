@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Consumer, type ConsumerWarning } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
 import type { Message } from '../../client/message.ts';
-import { channelStats, uniqueTopic, waitFor, testResources, resourcesTest } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
+import { resourcesTest } from '../support/resources-test.ts';
 
 const { pool, track } = testResources();
 

@@ -6,7 +6,8 @@
  * killed outright leaves no child, even one whose task never lets it hear of that.
  */
 import { describe, expect } from 'vitest';
-import { brokerStats, cliTest as it, eventually } from './helpers/cli-project.ts';
+import { brokerStats, eventually } from './helpers/cli-project.ts';
+import { cliTest as it } from './helpers/cli-test.ts';
 import { isAlive, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
 import { ORPHAN_GRACE_S } from '../../runner/reload/stop-guard.ts';

@@ -3,7 +3,7 @@
  * bundled broker by default; real nsqd when NSQD_BIN names its binary.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { afterEach, test } from 'vitest';
+import { afterEach } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { startBroker } from '../../broker/nsqd/server.ts';
@@ -124,32 +124,3 @@ export function testResources(): {
   };
   return { pool, closers, track };
 }
-
-/**
- * `test` with the resources of {@link testResources} as fixtures of each test (`pool`, `track`),
- * released when that test ends, clients before brokers: safe in `describe.concurrent`, for tests
- * that mostly wait on timeouts and so can share the time they wait.
- */
-export const resourcesTest = test.extend<{ pool: BrokerPool; track: <T extends Closable>(thing: T) => T }>({
-  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
-  pool: async ({}, use) => {
-    const pool = new BrokerPool();
-    try {
-      await use(pool);
-    } finally {
-      await pool.closeAll();
-    }
-  },
-  // Depends on pool, so that vitest releases it first: the clients close before their brokers.
-  track: async ({ pool: _pool }, use) => {
-    const closers: Array<() => Promise<void>> = [];
-    try {
-      await use((thing) => {
-        closers.push(() => thing.close());
-        return thing;
-      });
-    } finally {
-      for (const close of closers.reverse()) await close();
-    }
-  },
-});

@@ -13,7 +13,6 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'vitest';
 import { Consumer } from '../../../client/consumer.ts';
 import type { Message } from '../../../client/message.ts';
 
@@ -280,22 +279,6 @@ export class CliProjects {
     await Promise.all(this.dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
-
-/**
- * `test` with a {@link CliProjects} of its own as its `projects` fixture, cleaned up when that test
- * ends: safe in `describe.concurrent`, for tests that mostly wait (a shutdown timeout, a grace).
- */
-export const cliTest = test.extend<{ projects: CliProjects }>({
-  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
-  projects: async ({}, use) => {
-    const projects = new CliProjects();
-    try {
-      await use(projects);
-    } finally {
-      await projects.cleanup();
-    }
-  },
-});
 
 /** Publishes one message through the broker's HTTP API. */
 export async function publish(httpAddress: string, topic: string, body: string | object): Promise<void> {

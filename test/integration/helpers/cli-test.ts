@@ -1,0 +1,22 @@
+/**
+ * `test` with a {@link CliProjects} of its own per test: for test files only (vitest's `test.extend`
+ * runs as the module loads, and benchmarks import cli-project.ts outside vitest).
+ */
+import { test } from 'vitest';
+import { CliProjects } from './cli-project.ts';
+
+/**
+ * `test` with a {@link CliProjects} of its own as its `projects` fixture, cleaned up when that test
+ * ends: safe in `describe.concurrent`, for tests that mostly wait (a shutdown timeout, a grace).
+ */
+export const cliTest = test.extend<{ projects: CliProjects }>({
+  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
+  projects: async ({}, use) => {
+    const projects = new CliProjects();
+    try {
+      await use(projects);
+    } finally {
+      await projects.cleanup();
+    }
+  },
+});
