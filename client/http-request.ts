@@ -5,7 +5,8 @@
  * once, to `https://host:N` with the same TLS options. Node's fetch cannot take a CA or a client
  * certificate without a dispatcher package, so this uses node:http and node:https.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import type { TlsOption } from './options.ts';
 
@@ -15,6 +16,8 @@ export interface NsqHttpRequest {
   headers?: Record<string, string>;
   /** Aborts the request (a timeout, a close). */
   signal?: AbortSignal;
+  /** Fails the request when its TCP connection is not up within this many ms (nsq's --http-client-connect-timeout); none by default. */
+  connectTimeoutMs?: number;
   /** TLS for https URLs: true (Node's defaults) or { ca, cert, key, servername, rejectUnauthorized }. */
   tls?: TlsOption;
   /** Most bytes of answer read before giving up (default 16 MiB). */
@@ -41,6 +44,7 @@ function send(url: URL, request: NsqHttpRequest): Promise<NsqHttpResponse> {
   return new Promise((resolve, reject) => {
     const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...tls }) : httpRequest(url, options);
     req.on('error', (error: NodeJS.ErrnoException) => reject(notHttpHint(error, url)));
+    if (request.connectTimeoutMs !== undefined) failUnconnectedAfter(req, url, request.connectTimeoutMs);
     req.on('response', (res: IncomingMessage) => {
       const pieces: Buffer[] = [];
       let length = 0;
@@ -53,6 +57,16 @@ function send(url: URL, request: NsqHttpRequest): Promise<NsqHttpResponse> {
       res.on('error', reject);
     });
     req.end(request.body);
+  });
+}
+
+/** Destroys `req` with an error naming `url` if its socket has not connected within `timeoutMs`. */
+function failUnconnectedAfter(req: ClientRequest, url: URL, timeoutMs: number): void {
+  req.once('socket', (socket: Socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => req.destroy(new Error(`${url.host}: no connection within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
   });
 }
 

@@ -113,10 +113,11 @@ export function registerToolCommands(cli: CAC): void {
     .option('--channel <channel>', 'NSQ channel (required)')
     .option('--nsqd-http-address <address>', `nsqd HTTP address, may be given more than once (default: ${DEFAULT_NSQD_HTTP} when no lookupd is given)`)
     .option('--lookupd-http-address <address>', 'nsqlookupd HTTP address, may be given more than once: polls the nsqd it lists for the topic')
-    .option('--status-every <duration>', 'interval between polls, a Go duration (default: 2s)')
-    .option('--count-of-polls <n>', 'polls before exiting; 0 polls until SIGINT/SIGTERM (default: 0)')
+    .option('--interval <duration>', 'duration between polls, a Go duration (default: 2s)')
+    .option('--count <n>', 'number of reports, then exit (default: until SIGINT/SIGTERM)')
+    .option('--http-client-connect-timeout <duration>', 'timeout for the HTTP connect (default: 2s)')
     .option('--http-client-request-timeout <duration>', 'timeout of one HTTP request (default: 5s)')
-    .example('nsqworker stats --topic events --channel archive --status-every 1s')
+    .example('nsqworker stats --topic events --channel archive --interval 1s')
     .action(async (flags: Flags) => {
       const topic = checkTopicName(requiredString(argv(), flags, 'topic'));
       const channel = checkChannelName(requiredString(argv(), flags, 'channel'));
@@ -126,9 +127,12 @@ export function registerToolCommands(cli: CAC): void {
         throw new UsageError('use --nsqd-http-address or --lookupd-http-address, not both');
       }
       const nsqdHttpAddresses = addresses(givenNsqd, [DEFAULT_NSQD_HTTP], checkHttpAddress, 'nsqd-http-address');
-      const intervalMs = durationValue(argv(), flags, 'status-every', 2000);
-      const countOfPolls = intValue(flags, 'count-of-polls', 0);
-      const requestTimeoutMs = durationValue(argv(), flags, 'http-client-request-timeout', 5000);
+      const intervalMs = durationValue(argv(), flags, 'interval', 2000);
+      const count = flags.count === undefined ? undefined : intValue(flags, 'count', 1, 1);
+      const timeouts = {
+        connectMs: durationValue(argv(), flags, 'http-client-connect-timeout', 2000),
+        requestMs: durationValue(argv(), flags, 'http-client-request-timeout', 5000),
+      };
       const { tls } = securityFromFlags(argv(), flags);
       await runTool('stats', async () => {
         const { runStats } = await import('../tools/stats.ts');
@@ -139,8 +143,8 @@ export function registerToolCommands(cli: CAC): void {
           nsqdHttpAddresses,
           lookupdHttpAddresses,
           intervalMs,
-          countOfPolls,
-          requestTimeoutMs,
+          count,
+          timeouts,
           output: process.stdout,
           signal: abort.signal,
           tls,

@@ -41,17 +41,28 @@ const LookupReply = z.object({
   producers: z.array(z.object({ broadcast_address: z.string(), http_port: z.number().int() })),
 });
 
+/** nsq_stat's two HTTP timeouts (--http-client-connect-timeout, --http-client-request-timeout), in ms. */
+export interface HttpTimeouts {
+  connectMs: number;
+  requestMs: number;
+}
+
 function baseUrl(address: string): string {
   return /^https?:\/\//i.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
 }
 
 /** A GET over http or https (with `tls`), following nsqd's 403 TLS_REQUIRED to its https port. */
-async function getJson(url: string, timeoutMs: number, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<{ status: number; body: unknown }> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+async function getJson(url: string, timeouts: HttpTimeouts, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<{ status: number; body: unknown }> {
+  const timeout = AbortSignal.timeout(timeouts.requestMs);
   let response: { status: number; text: string };
   let text: string;
   try {
-    response = await nsqHttpRequest(url, { headers: { Accept: ACCEPT }, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]), tls });
+    response = await nsqHttpRequest(url, {
+      headers: { Accept: ACCEPT },
+      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      connectTimeoutMs: timeouts.connectMs,
+      tls,
+    });
     text = response.text;
   } catch (cause) {
     throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} failed: ${(cause as Error).message}`, { cause });
@@ -86,7 +97,7 @@ function totalsOf(found: ChannelStats): ChannelTotals {
 export async function fetchTopicChannelTotals(
   httpAddresses: readonly string[],
   topic: string,
-  timeoutMs: number,
+  timeouts: HttpTimeouts,
   signal?: AbortSignal,
   tls?: TlsOption,
 ): Promise<Map<string, ChannelTotals>> {
@@ -94,7 +105,7 @@ export async function fetchTopicChannelTotals(
     httpAddresses.map(async (address) => {
       const url = new URL(`${baseUrl(address)}/stats`);
       url.search = new URLSearchParams({ format: 'json', topic, include_clients: 'false' }).toString();
-      const { status, body } = await getJson(url.toString(), timeoutMs, signal, tls);
+      const { status, body } = await getJson(url.toString(), timeouts, signal, tls);
       if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
       const parsed = StatsReply.safeParse(body);
       if (!parsed.success) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered a /stats body without the expected fields`, { cause: parsed.error });
@@ -113,13 +124,13 @@ export async function fetchChannelStats(
   httpAddress: string,
   topic: string,
   channel: string,
-  timeoutMs: number,
+  timeouts: HttpTimeouts,
   signal?: AbortSignal,
   tls?: TlsOption,
 ): Promise<ChannelTotals | undefined> {
   const url = new URL(`${baseUrl(httpAddress)}/stats`);
   url.search = new URLSearchParams({ format: 'json', topic, channel, include_clients: 'false' }).toString();
-  const { status, body } = await getJson(url.toString(), timeoutMs, signal, tls);
+  const { status, body } = await getJson(url.toString(), timeouts, signal, tls);
   if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
   const parsed = StatsReply.safeParse(body);
   if (!parsed.success) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered a /stats body without the expected fields`, { cause: parsed.error });
@@ -136,11 +147,11 @@ export async function fetchChannelTotals(
   httpAddresses: readonly string[],
   topic: string,
   channel: string,
-  timeoutMs: number,
+  timeouts: HttpTimeouts,
   signal?: AbortSignal,
   tls?: TlsOption,
 ): Promise<ChannelTotals | undefined> {
-  const each = await Promise.all(httpAddresses.map((address) => fetchChannelStats(address, topic, channel, timeoutMs, signal, tls)));
+  const each = await Promise.all(httpAddresses.map((address) => fetchChannelStats(address, topic, channel, timeouts, signal, tls)));
   let totals: ChannelTotals | undefined;
   for (const stats of each) if (stats !== undefined) totals = addTotals(totals ?? EMPTY_TOTALS, stats);
   return totals;
@@ -154,11 +165,11 @@ export async function fetchChannelTotals(
 export async function lookupTopicProducers(
   lookupdAddresses: readonly string[],
   topic: string,
-  timeoutMs: number,
+  timeouts: HttpTimeouts,
   signal?: AbortSignal,
   tls?: TlsOption,
 ): Promise<string[]> {
-  const results = await Promise.allSettled(lookupdAddresses.map((address) => lookupOne(address, topic, timeoutMs, signal, tls)));
+  const results = await Promise.allSettled(lookupdAddresses.map((address) => lookupOne(address, topic, timeouts, signal, tls)));
   const producers = new Set<string>();
   let failure: unknown;
   let answered = 0;
@@ -173,9 +184,9 @@ export async function lookupTopicProducers(
   return [...producers].sort();
 }
 
-async function lookupOne(address: string, topic: string, timeoutMs: number, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<string[]> {
+async function lookupOne(address: string, topic: string, timeouts: HttpTimeouts, signal: AbortSignal | undefined, tls: TlsOption | undefined): Promise<string[]> {
   const url = lookupUrl(address, topic);
-  const { status, body } = await getJson(url, timeoutMs, signal, tls);
+  const { status, body } = await getJson(url, timeouts, signal, tls);
   if (status === 404) return [];
   if (status !== 200) throw new ToolError(ToolErrorCode.QueryFailed, `GET ${url} answered ${status}: ${String(body).slice(0, 200)}`);
   const parsed = LookupReply.safeParse(body);

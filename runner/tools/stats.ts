@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import type { TlsOption } from '../../client/options.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
-import { fetchChannelTotals, fetchTopicChannelTotals, lookupTopicProducers } from './stats-source.ts';
+import { fetchChannelTotals, fetchTopicChannelTotals, lookupTopicProducers, type HttpTimeouts } from './stats-source.ts';
 import { StatsTable } from './stats-table.ts';
 import { TaskChannelsTable, taskChannelsOf } from './task-channels-table.ts';
 
@@ -18,9 +18,9 @@ export interface StatsOptions {
   nsqdHttpAddresses: string[];
   lookupdHttpAddresses: string[];
   intervalMs: number;
-  /** Polls before stopping; 0 polls until the signal aborts. */
-  countOfPolls: number;
-  requestTimeoutMs: number;
+  /** Reports before stopping (nsq_stat's --count); undefined polls until the signal aborts. */
+  count: number | undefined;
+  timeouts: HttpTimeouts;
   output: Writable;
   signal: AbortSignal;
   /** TLS for https addresses and for an nsqd that redirects plain HTTP to HTTPS. */
@@ -33,7 +33,7 @@ export async function runStats(options: StatsOptions): Promise<void> {
   const taskTable = new TaskChannelsTable();
   const { signal } = options;
   let nextPollAt = Date.now();
-  for (let poll = 0; options.countOfPolls === 0 || poll < options.countOfPolls; poll++) {
+  for (let poll = 0; options.count === undefined || poll < options.count; poll++) {
     if (poll > 0) {
       nextPollAt += options.intervalMs;
       // A poll that overran the interval does not cause a burst of catch-up polls.
@@ -45,13 +45,13 @@ export async function runStats(options: StatsOptions): Promise<void> {
     try {
       const addresses =
         options.lookupdHttpAddresses.length > 0
-          ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.requestTimeoutMs, signal, options.tls)
+          ? await lookupTopicProducers(options.lookupdHttpAddresses, options.topic, options.timeouts, signal, options.tls)
           : options.nsqdHttpAddresses;
-      const totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.requestTimeoutMs, signal, options.tls);
+      const totals = await fetchChannelTotals(addresses, options.topic, options.channel, options.timeouts, signal, options.tls);
       if (totals !== undefined) text = table.render(totals);
       else {
         // A worker's channel: its tasks consume <channel>.<task>; show each of them.
-        const all = await fetchTopicChannelTotals(addresses, options.topic, options.requestTimeoutMs, signal, options.tls);
+        const all = await fetchTopicChannelTotals(addresses, options.topic, options.timeouts, signal, options.tls);
         const tasks = taskChannelsOf(all.keys(), options.channel);
         if (tasks.length > 0) text = taskTable.render(all, tasks);
       }

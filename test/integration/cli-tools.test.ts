@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -163,6 +163,27 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port whose connects hang: a listener (python, which can listen without accepting) with a
+ * backlog of 0, filled by one connection held open, so that the kernel drops the next SYNs.
+ */
+async function hangingPort(): Promise<{ port: number; close: () => void }> {
+  const listener = spawn('python3', ['-c', "import socket, sys\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\nprint(s.getsockname()[1], flush=True)\nsys.stdin.read()"], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(listener.stdout!, 'data')) as [Buffer];
+  const port = Number(line.toString().trim());
+  const filler = connect(port, '127.0.0.1');
+  await once(filler, 'connect');
+  return {
+    port,
+    close: () => {
+      filler.destroy();
+      listener.stdin!.end();
+    },
+  };
+}
+
 /** A table row's nine numbers: total mem disk inflt def req t-o msgs clients. */
 function rowNumbers(row: string): number[] {
   return row.replace('|', ' ').trim().split(/\s+/).map(Number);
@@ -229,10 +250,22 @@ describe.concurrent('nsqworker pub', () => {
     expect(await unreachable.exitCode()).toBe(1);
     expect(unreachable.stderr).toMatch(/nsqworker pub: .*no nsqd reachable/);
     // The TCP port given for the HTTP one: said so, not only Node's parser error.
-    const tcpForHttp = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.tcpAddress, '--count-of-polls', '1']);
+    const tcpForHttp = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.tcpAddress, '--count', '1']);
     expect(await tcpForHttp.exitCode()).toBe(1);
     expect(tcpForHttp.stderr).toContain(`${broker.tcpAddress} answered with something other than HTTP`);
     expect(tcpForHttp.stderr).toContain('is it an nsqd or lookupd TCP port?');
+  });
+
+  it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {
+    const fx = fixtureOf(task);
+    const hanging = await hangingPort();
+    try {
+      const stats = fx.cli(['stats', '--topic', 't', '--channel', 'c', '--nsqd-http-address', `127.0.0.1:${hanging.port}`, '--http-client-connect-timeout', '300ms', '--count', '1']);
+      expect(await stats.exitCode()).toBe(1);
+      expect(stats.stderr).toContain(`127.0.0.1:${hanging.port}: no connection within 300 ms`);
+    } finally {
+      hanging.close();
+    }
   });
 
   it('exits 2 on bad flags, naming the flag, before touching the network', async ({ task }) => {
@@ -245,8 +278,10 @@ describe.concurrent('nsqworker pub', () => {
       [['tail', '--topic', 't', '--max-in-flight', '0'], '--max-in-flight takes a whole number >= 1'],
       [['tail', '--topic', 't', '--nsqd-tcp-address', '127.0.0.1:1', '--lookupd-http-address', '127.0.0.1:2'], 'not both'],
       [['stats', '--topic', 't', '--nsqd-http-address', 'nowhere'], '--channel is required'],
-      [['stats', '--topic', 't', '--channel', 'c', '--status-every', 'soon'], '--status-every: invalid duration'],
-      [['stats', '--topic', 't', '--channel', 'c', '--status-every', '1'], '--status-every: time: missing unit in duration "1"'],
+      [['stats', '--topic', 't', '--channel', 'c', '--interval', 'soon'], '--interval: invalid duration'],
+      [['stats', '--topic', 't', '--channel', 'c', '--interval', '1'], '--interval: time: missing unit in duration "1"'],
+      [['stats', '--topic', 't', '--channel', 'c', '--count', '0'], '--count takes a whole number >= 1'],
+      [['stats', '--topic', 't', '--channel', 'c', '--http-client-connect-timeout', '2'], '--http-client-connect-timeout: time: missing unit in duration "2"'],
       [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'unknown flag --bogus'],
       // stats speaks HTTP only: TLS applies, compression and AUTH (TCP protocol features) do not.
       [['stats', '--topic', 't', '--channel', 'c', '--snappy'], 'unknown flag --snappy'],
@@ -333,9 +368,9 @@ describe.concurrent('nsqworker stats', () => {
       first.httpAddress,
       '--nsqd-http-address',
       second.httpAddress,
-      '--status-every',
+      '--interval',
       '50ms',
-      '--count-of-polls',
+      '--count',
       '2',
     ]);
     expect(await stats.exitCode()).toBe(0);
@@ -364,7 +399,7 @@ describe.concurrent('nsqworker stats', () => {
     consumer.start();
     await waitFor(async () => (await topicStats(broker, topic, 'c')).channel?.in_flight_count === 1, 'one message in flight');
 
-    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.httpAddress, '--status-every', '50ms']);
+    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.httpAddress, '--interval', '50ms']);
     await stats.waitForLines(3);
     expect(rowNumbers(stats.lines[2]!)).toEqual([1, 1, 0, 1, 0, 0, 0, 2, 1]);
     await producer.publishMany(topic, ['c', 'd', 'e']);
@@ -384,7 +419,7 @@ describe.concurrent('nsqworker stats', () => {
     await createChannel(broker, topic, 'c');
     await fx.producer(broker).publishMany(topic, ['a', 'b', 'c']);
     await waitFor(async () => (await fetch(`http://${lookupd.httpAddress}/lookup?topic=${topic}`)).status === 200, 'the topic in lookupd');
-    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--lookupd-http-address', lookupd.httpAddress, '--count-of-polls', '1']);
+    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--lookupd-http-address', lookupd.httpAddress, '--count', '1']);
     expect(await stats.exitCode()).toBe(0);
     expect(stats.lines).toHaveLength(3);
     expect(rowNumbers(stats.lines[2]!)).toEqual([3, 3, 0, 0, 0, 0, 0, 3, 0]);
@@ -395,7 +430,7 @@ describe.concurrent('nsqworker stats', () => {
     const broker = await fx.brokers.start();
     const topic = uniqueTopic('stats-missing');
     await createChannel(broker, topic, 'other');
-    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'absent', '--nsqd-http-address', broker.httpAddress, '--count-of-polls', '1']);
+    const stats = fx.cli(['stats', '--topic', topic, '--channel', 'absent', '--nsqd-http-address', broker.httpAddress, '--count', '1']);
     expect(await stats.exitCode()).toBe(1);
     expect(stats.stderr).toContain(`failed to find channel(absent) in stats metadata for topic(${topic})`);
     expect(stats.lines).toEqual([]);

@@ -27,7 +27,7 @@ describe('stats for a worker channel', () => {
     }, 'the message counted on both task channels');
     // The marker of a pause a killed worker left (runner/ops/task-channels.ts) is not a task: no row.
     expect((await fetch(`http://${httpAddress}/channel/create?topic=log&channel=pageview.paused-by-nsqworker`, { method: 'POST' })).status).toBe(200);
-    const stats = await p.run(['stats', '--topic', 'log', '--channel', 'pageview', '--nsqd-http-address', httpAddress, '--count-of-polls', '2', '--status-every', '50ms']);
+    const stats = await p.run(['stats', '--topic', 'log', '--channel', 'pageview', '--nsqd-http-address', httpAddress, '--count', '2', '--interval', '50ms']);
     expect(stats.code, stats.stderr).toBe(0);
     const lines = stats.stdout.split('\n');
     expect(lines[1]).toMatch(/^channel\s+total\s+mem/);
@@ -37,7 +37,7 @@ describe('stats for a worker channel', () => {
     // msgs (after the name, five depth cells, '|', req and t-o) counts the message once per task channel.
     expect(rows.slice(0, 2).map((row) => row.trim().split(/\s+/)[9])).toEqual(['1', '1']);
 
-    const absent = await p.run(['stats', '--topic', 'log', '--channel', 'nope', '--nsqd-http-address', httpAddress, '--count-of-polls', '1']);
+    const absent = await p.run(['stats', '--topic', 'log', '--channel', 'nope', '--nsqd-http-address', httpAddress, '--count', '1']);
     expect(absent.code).toBe(1);
     expect(absent.stderr).toContain('failed to find channel(nope)');
   });

@@ -123,9 +123,9 @@ export default defineWorker({
     const project = await projects.create();
     const topic = `secure_stats_${process.pid}`;
     broker.nsqd.getOrCreateTopic(topic).getOrCreateChannel('watch');
-    const plain = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count-of-polls', '1']);
+    const plain = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count', '1']);
     expect(plain.code).toBe(1);
-    const secure = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count-of-polls', '1', '--tls-ca-file', certs.caFile]);
+    const secure = await project.run(['stats', '--topic', topic, '--channel', 'watch', '--nsqd-http-address', broker.httpAddress, '--count', '1', '--tls-ca-file', certs.caFile]);
     expect(secure.code).toBe(0);
     expect(secure.stdout).toContain('depth');
   });
