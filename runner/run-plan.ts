@@ -39,8 +39,11 @@ export interface RunPlan {
   flags: Record<string, unknown>;
   configPath: string | undefined;
   env: NodeJS.ProcessEnv;
-  /** NSQWORKER_* variables a typo from one this run reads, said as warnings at the start (environment-typos.ts). */
-  environmentWarnings?: readonly string[];
+  /**
+   * Said as warnings at the start: NSQWORKER_* variables a typo from one this run reads
+   * (environment-typos.ts), and config `workers` keys of no worker (config-workers.ts).
+   */
+  startWarnings?: readonly string[];
 }
 
 /** Flags the runner reads before it knows the worker. */
@@ -150,7 +153,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   }
   checkNames(pre.topic, pre.channel, workersDir);
   const workers = discoverWorkers(workersDir);
-  checkConfigWorkers(config, configPath, workers, workersDir);
+  const configWarnings = checkConfigWorkers(config, configPath, workers, workersDir);
   const file = findWorker(workersDir, pre.topic, pre.channel);
   if (file === undefined) {
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
@@ -196,8 +199,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
-  const environmentWarnings = environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env));
-  return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env, environmentWarnings };
+  const startWarnings = [...configWarnings, ...environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env))];
+  return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env, startWarnings };
 }
 
 /**

@@ -201,7 +201,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   const probe = parseRunnerSettings({ values: { ...base.values, topic: 'dev', channel: 'dev' }, origins: base.origins });
   // One rule for every line, the runner's and the tasks': pretty on a terminal, JSON otherwise.
   const logger = createLogger(probe.logLevel as LogLevel);
-  checkConfigWorkers(config, configPath, discoverWorkers(probe.workersDir), probe.workersDir);
+  for (const warning of checkConfigWorkers(config, configPath, discoverWorkers(probe.workersDir), probe.workersDir)) logger.warn(warning);
   const listens = [
     { flag: '--broker-tcp-address', address: probe.brokerTcpAddress },
     { flag: '--broker-http-address', address: probe.brokerHttpAddress },

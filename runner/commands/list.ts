@@ -87,7 +87,7 @@ export function registerListCommand(cli: CAC): void {
       // The last of a repeated flag, as for a run (cac hands over an array).
       const { config, path: configPath } = await loadConfig(stringValue(cli.rawArgs, flags, 'config') ?? process.env.NSQWORKER_CONFIG);
       const workersDir = stringValue(cli.rawArgs, flags, 'workers-dir') ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
-      checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir);
+      for (const warning of checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir)) process.stderr.write(`nsqworker: ${warning}\n`);
       const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
       // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.
       if (failures > 0) process.exitCode = 2;

@@ -107,7 +107,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   const logger = startOptions.logger ?? createLogger(settings.logLevel);
   // dev says it once for every worker; a single run says it at its start.
   if (startOptions.sharedBroker === undefined) warnMisnamedFiles(settings.workersDir, logger);
-  for (const warning of plan.environmentWarnings ?? []) logger.warn(warning);
+  for (const warning of plan.startWarnings ?? []) logger.warn(warning);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.
   // prom-client is loaded only when metrics are served (--health-address).
   const metrics =

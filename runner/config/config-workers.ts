@@ -10,15 +10,18 @@ import { displayPath, type NsqworkerConfig } from './config-file.ts';
 import { didYouMean } from './suggest.ts';
 
 /**
- * Throws E_CONFIG_INVALID for the first `workers` key that names no worker found. A file that looks
- * meant for that worker (misnamed, or in the wrong folder: missing-worker.ts) is the fix by itself
- * and is said instead of the list: the key is most likely right and the file wrong. With no folder
- * `workersDir` at all, nothing: the missing folder (run elsewhere, a wrong --workers-dir) is the error
- * the caller says, not the config's keys.
+ * The `workers` keys that name no worker found, each as a warning to log; throws E_CONFIG_INVALID
+ * for one that looks meant for a worker that is there, whose values would otherwise silently apply
+ * to nothing: a typo of a known worker's key (`'log/pageviews'`), or a key whose worker file is
+ * misnamed or misplaced (missing-worker.ts: the file and its fix are said instead of the list). A key
+ * of no worker at all (one removed, its settings left behind) is only a warning: one worker's
+ * leftover must not stop every other worker's start. With no folder `workersDir` at all, nothing:
+ * the missing folder (run elsewhere, a wrong --workers-dir) is the error the caller says.
  */
-export function checkConfigWorkers(config: NsqworkerConfig, configPath: string | undefined, found: readonly WorkerFile[], workersDir: string): void {
-  if (!isDirectory(workersDir)) return;
+export function checkConfigWorkers(config: NsqworkerConfig, configPath: string | undefined, found: readonly WorkerFile[], workersDir: string): string[] {
+  if (!isDirectory(workersDir)) return [];
   const known = found.map((file) => `${file.topic}/${file.channel}`);
+  const warnings: string[] = [];
   for (const key of Object.keys(config.workers ?? {})) {
     if (known.includes(key)) continue;
     const file = configPath === undefined ? 'config' : displayPath(configPath);
@@ -28,6 +31,9 @@ export function checkConfigWorkers(config: NsqworkerConfig, configPath: string |
       throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${key}'] matches no worker: ${misnamed.path} ${misnamed.fix} ${misnamed.target}`);
     }
     const listed = known.length === 0 ? `no workers under ${workersDir}/` : `known workers: ${known.join(', ')}`;
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${key}'] matches no worker${didYouMean(key, known)} (${listed})`);
+    const meant = didYouMean(key, known);
+    if (meant !== '') throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${key}'] matches no worker${meant} (${listed})`);
+    warnings.push(`${file}: workers['${key}'] matches no worker (${listed}): its values apply to nothing; remove the key if that worker is gone`);
   }
+  return warnings;
 }

@@ -162,6 +162,17 @@ describe("a workers key that matches no worker", () => {
     expect(elsewhere.stdout.toLowerCase()).toContain(`no nope/ folder in ${p.path('').toLowerCase()}`);
     expect(elsewhere.stderr).toBe('');
   });
+
+  it("of no worker at all (one removed, its settings left) is a warning: the other workers start", async () => {
+    const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: 1 }, 'mail/send': { smtpHost: 'x' } } };\n`);
+    const warning = "nsqworker.config.ts: workers['mail/send'] matches no worker (known workers: log/pageview): its values apply to nothing; remove the key if that worker is gone";
+    const listed = await p.run(['list']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr.trim()).toBe(`nsqworker: ${warning}`);
+    const run = p.startWorker('log', 'pageview', FREE);
+    await run.subscribed(['count', 'store']);
+    expect(run.lines.find((line) => line.msg === warning)).toMatchObject({ level: 40 });
+  });
 });
 
 describe("a workers key whose worker file is misplaced", () => {
