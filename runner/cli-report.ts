@@ -5,7 +5,7 @@
  * `--log-level debug` (or trace) every failure shows its stack.
  */
 import { RunnerError } from './errors.ts';
-import { didYouMean } from './config/suggest.ts';
+import { didYouMean, unknownFlagMessage } from './config/suggest.ts';
 
 export interface FailureReport {
   text: string;
@@ -31,7 +31,7 @@ function isCacError(error: unknown): error is Error {
  * cac's "Unknown option `--tpoic`" with the nearest option of the command, and its "Unused args:
  * `extra`" as the run's own stray-argument error says it.
  */
-function cacMessage(error: Error, knownOptions: readonly string[]): string {
+function cacMessage(error: Error, knownOptions: readonly string[], argv: readonly string[]): string {
   const unused = /^Unused args: (.+)$/.exec(error.message);
   if (unused !== null) return `unexpected argument ${unused[1]!.replaceAll('`', '"')}: the command takes flags only (its --help lists them)`;
   const unknown = /^Unknown option `(-{1,2})([^`]+)`$/.exec(error.message);
@@ -41,17 +41,22 @@ function cacMessage(error: Error, knownOptions: readonly string[]): string {
   // cac names options camel-cased (`workersDri`); the user typed them kebab-cased.
   const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
   const typed = kebab(unknown[2]!);
-  return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, [...new Set(knownOptions.map(kebab))], '--')}`;
+  const known = [...new Set(knownOptions.map(kebab))];
+  // nsqd's and NSQ's tools take Go's one-dash long flags (`-topic=t`), which mri reads as letters
+  // (`-t -o -p ...`): the flag is named as it was typed, with the two dashes it takes here.
+  const goStyle = unknown[1] === '-' ? argv.find((arg) => /^-[a-z][a-z0-9-]+(=|$)/i.test(arg) && arg.startsWith(`-${unknown[2]!}`)) : undefined;
+  if (goStyle !== undefined) return `${unknownFlagMessage(goStyle, known)} (flags take two dashes here, where NSQ's Go programs take one)`;
+  return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, known, '--')}`;
 }
 
-export function describeFailure(error: unknown, options: { stacks: boolean; knownOptions: readonly string[] }): FailureReport {
+export function describeFailure(error: unknown, options: { stacks: boolean; knownOptions: readonly string[]; argv?: readonly string[] }): FailureReport {
   const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ');
   // By name, not instanceof: the servers' bundle carries zod/mini, not the classic ZodError class.
   if ((error as { name?: unknown } | undefined)?.name === 'ZodError') {
     const issues = (error as { issues: Array<{ path: PropertyKey[]; message: string }> }).issues;
     return { text: oneLine(issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`).join('\n')), exitCode: 2 };
   }
-  if (isCacError(error)) return { text: cacMessage(error, options.knownOptions), exitCode: 2 };
+  if (isCacError(error)) return { text: cacMessage(error, options.knownOptions, options.argv ?? []), exitCode: 2 };
   const err = error instanceof Error ? error : new Error(String(error));
   const usage = error instanceof RunnerError && error.isUsage;
   const coded = typeof (err as { code?: unknown }).code === 'string';

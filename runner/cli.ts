@@ -118,7 +118,7 @@ async function main(given: readonly string[]): Promise<void> {
     }
     await cli.runMatchedCommand();
   } catch (error) {
-    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli) });
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli), argv });
     process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? await devFlagHint(report.text) : ''}\n`);
     process.exit(report.exitCode);
   }

@@ -24,7 +24,7 @@ export async function runStandaloneCli(argv: readonly string[], register: (cli: 
     await cli.runMatchedCommand();
   } catch (error) {
     const known = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options].flatMap((option) => option.names).filter((name) => name.length > 1);
-    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: known });
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: known, argv });
     process.stderr.write(`nsqworker: ${report.text}\n`);
     process.exit(report.exitCode);
   }

@@ -176,6 +176,10 @@ it('answers a bad broker or lookupd flag with status 2 and a message naming it',
   const bareNumber = await project.run(['broker', '--msg-timeout', '5']);
   expect(bareNumber.code).toBe(2);
   expect(bareNumber.stderr.trim()).toBe('nsqworker: --msg-timeout: time: missing unit in duration "5" (a Go duration, such as 5s or 5ms)');
+  // nsqd's own one-dash form, from a unit file written for nsqd: named as typed, not as the letter -m.
+  const goStyle = await project.run(['broker', '-mem-queue-size=5']);
+  expect(goStyle.code).toBe(2);
+  expect(goStyle.stderr.trim()).toBe("nsqworker: unknown flag -mem-queue-size; did you mean --mem-queue-size? (flags take two dashes here, where NSQ's Go programs take one)");
 });
 
 it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async () => {

@@ -283,6 +283,9 @@ describe.concurrent('nsqworker pub', () => {
       [['stats', '--topic', 't', '--channel', 'c', '--count', '0'], '--count takes a whole number >= 1'],
       [['stats', '--topic', 't', '--channel', 'c', '--http-client-connect-timeout', '2'], '--http-client-connect-timeout: time: missing unit in duration "2"'],
       [['stats', '--topic', 't', '--channel', 'c', '--bogus'], 'unknown flag --bogus'],
+      // Go's one-dash long flags, as to_nsq and nsq_stat take them: named as typed, not as the letter -t.
+      [['pub', '-topic=t', 'body'], 'unknown flag -topic; did you mean --topic? (flags take two dashes here'],
+      [['stats', '-interval', '1s', '--topic', 't', '--channel', 'c'], 'unknown flag -interval; did you mean --interval?'],
       // stats speaks HTTP only: TLS applies, compression and AUTH (TCP protocol features) do not.
       [['stats', '--topic', 't', '--channel', 'c', '--snappy'], 'unknown flag --snappy'],
       [['stats', '--topic', 't', '--channel', 'c', '--auth-secret', 's'], 'unknown flag --auth-secret'],
