@@ -83,7 +83,8 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
 
   const compiled = ESBUILD_ERROR.exec(message);
   if (compiled !== null) {
-    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]), reason: `syntax error: ${compiled[4]!}` };
+    // esbuild counts columns from 0; a file:line:column (an editor's link, a stack frame) from 1.
+    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]) + 1, reason: `syntax error: ${compiled[4]!}` };
   }
 
   const stack = error.stack ?? '';

@@ -155,7 +155,7 @@ describe('config file errors exit with status 2', () => {
     const broken = await project(`export default {\n  maxInFlight: 3\n  oops\n};\n`);
     const syntax = await broken.run(RUN);
     expect(syntax.code).toBe(2);
-    expect(syntax.stderr.trim()).toBe(`nsqworker: ${broken.path('nsqworker.config.ts')}:3:2: failed to load: syntax error: Expected "}" but found "oops"`);
+    expect(syntax.stderr.trim()).toBe(`nsqworker: ${broken.path('nsqworker.config.ts')}:3:3: failed to load: syntax error: Expected "}" but found "oops"`);
     const throwing = await project(`throw new Error('no config today');\nexport default {};\n`);
     const thrown = await throwing.run(RUN);
     expect(thrown.code).toBe(2);
