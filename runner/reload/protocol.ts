@@ -59,6 +59,8 @@ export interface SerializedError {
   code: string | undefined;
   delayMs: number | undefined;
   backoff: boolean | undefined;
+  /** Its other own fields of a primitive value (a user's `orderId`), which a log line shows. */
+  fields: Record<string, string | number | boolean | null>;
 }
 
 
@@ -89,7 +91,20 @@ export function serializeError(thrown: unknown): SerializedError {
     code: typeof extra.code === 'string' ? extra.code : undefined,
     delayMs: typeof extra.delayMs === 'number' ? extra.delayMs : undefined,
     backoff: typeof extra.backoff === 'boolean' ? extra.backoff : undefined,
+    fields: primitiveFields(error),
   };
+}
+
+const STEERING_FIELDS = new Set(['code', 'delayMs', 'backoff']);
+
+/** Own enumerable fields of `error` whose values cross the IPC channel as they are: primitives. */
+function primitiveFields(error: Error): Record<string, string | number | boolean | null> {
+  const fields: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (STEERING_FIELDS.has(key)) continue;
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  return fields;
 }
 
 /** At most this many error class names are rebuilt as classes of that name; past it, as Error. */
@@ -115,6 +130,7 @@ function errorClassNamed(name: string): ErrorConstructor {
 /** Rebuilds an error on the parent's side, of its class's name, keeping the fields the consumer steers by. */
 export function deserializeError(serialized: SerializedError): Error {
   const error = new (errorClassNamed(serialized.type))(serialized.message) as Error & { code?: string; delayMs?: number; backoff?: boolean };
+  Object.assign(error, serialized.fields);
   error.name = serialized.name;
   if (serialized.stack !== undefined) error.stack = serialized.stack;
   if (serialized.code !== undefined) error.code = serialized.code;

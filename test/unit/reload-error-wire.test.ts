@@ -19,6 +19,22 @@ describe('an error sent from a reload child', () => {
     }
   });
 
+  it("keeps a user's own fields of primitive values, as a log line shows them in process", () => {
+    class PaymentDeclined extends Error {
+      constructor(
+        readonly orderId: string,
+        readonly code: string,
+      ) {
+        super(`order ${orderId} declined`);
+      }
+    }
+    const thrown = Object.assign(new PaymentDeclined('o-17', 'E_DECLINED'), { attempt: 2, card: { last4: '4242' } });
+    const rebuilt = logged(deserializeError(serializeError(thrown)));
+    expect(rebuilt).toMatchObject({ type: 'PaymentDeclined', orderId: 'o-17', code: 'E_DECLINED', attempt: 2 });
+    // An object field does not cross: it might not survive the channel's copy.
+    expect(rebuilt.card).toBeUndefined();
+  });
+
   it('keeps the fields a requeue steers by', () => {
     const thrown = Object.assign(new Error('later'), { code: 'E_LATER', delayMs: 500, backoff: false });
     expect(deserializeError(serializeError(thrown))).toMatchObject({ message: 'later', code: 'E_LATER', delayMs: 500, backoff: false });
