@@ -68,15 +68,24 @@ export function workerFileAt(workersDir: string, path: string): WorkerFile | und
   return channel === undefined ? undefined : { topic, channel, path: resolve(path) };
 }
 
+/** A name's end that says "worker" another way than `_worker`: `.worker`, `-worker`, `_workers`, `_Worker`, `Worker`. */
+const WORKERISH_END = /(?:[._-](?:[wW]orkers?|WORKERS?)|Workers?)$/;
+
 /**
- * `<topic>_<channel>_worker.ts` for a script in `folder` named `<topic>_<channel>.ts` (any worker
- * extension; no second dot: not `.test.ts`, `.d.mts`) that defines a worker (`defineWorker(`, or a
- * class extending `Worker`), else undefined: a helper so named is not one.
+ * What a script in `folder` named `<topic>_<channel>.ts` (any worker extension; no second dot: not
+ * `.test.ts`, `.d.mts`), or `<topic>_<channel>` ending in "worker" another way
+ * (`orders_email.worker.ts`, `orders_email_workers.ts`), that defines a worker (`defineWorker(`, or
+ * a class extending `Worker`) should be named, and why; else undefined: a helper so named is not one.
+ * Without such an end only in a folder that `holdsAWorker` not: there `<topic>_<x>.ts` is more
+ * likely a helper (a base class extending Worker, say).
  */
-function unsuffixedWorkerName(topic: string, folder: string, fileName: string): string | undefined {
+function misnamedWorker(topic: string, folder: string, fileName: string, holdsAWorker: boolean): { target: string; reason: string } | undefined {
   const extension = WORKER_EXTENSIONS.find((ext) => fileName.endsWith(ext));
   if (extension === undefined || !fileName.startsWith(`${topic}_`)) return undefined;
-  const channel = fileName.slice(topic.length + 1, -extension.length);
+  const rest = fileName.slice(topic.length + 1, -extension.length);
+  const end = WORKERISH_END.exec(rest);
+  if (end === null && holdsAWorker) return undefined;
+  const channel = end === null ? rest : rest.slice(0, end.index);
   if (channel.length === 0 || channel.includes('.') || !isValidChannelName(channel)) return undefined;
   let source: string;
   try {
@@ -84,7 +93,9 @@ function unsuffixedWorkerName(topic: string, folder: string, fileName: string): 
   } catch {
     return undefined;
   }
-  return /\bdefineWorker\s*\(|\bextends\s+Worker\b/.test(source) ? `${topic}_${channel}_worker${extension}` : undefined;
+  if (!/\bdefineWorker\s*\(|\bextends\s+Worker\b/.test(source)) return undefined;
+  const target = `${topic}_${channel}_worker${extension}`;
+  return { target, reason: end === null ? `it has no _worker suffix (rename it to ${target})` : `its name ends in ${end[0]} where a worker's ends in _worker (rename it to ${target})` };
 }
 
 /** Whether `path` is a folder (false when missing or a file). */
@@ -151,9 +162,8 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
     for (const fileName of fileNames) {
       if (fileName.endsWith('.d.ts')) continue;
       if (!SUFFIX.test(fileName)) {
-        // In a folder of no worker, `<topic>_<channel>.ts` defining one is a worker named without the suffix.
-        const unsuffixed = holdsAWorker || !isValidTopicName(topic) ? undefined : unsuffixedWorkerName(topic, folder, fileName);
-        if (unsuffixed !== undefined) rejected.push({ path: join(folder, fileName), reason: `it has no _worker suffix (rename it to ${unsuffixed})` });
+        const misnamed = isValidTopicName(topic) ? misnamedWorker(topic, folder, fileName, holdsAWorker) : undefined;
+        if (misnamed !== undefined) rejected.push({ path: join(folder, fileName), reason: misnamed.reason });
         continue;
       }
       if (isValidTopicName(topic) && channelFromFileName(topic, fileName) !== undefined) continue;

@@ -76,6 +76,10 @@ describe('bad names are reported with the naming rule', () => {
     // Beside a worker, a file so named is a helper: not reported.
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/log/log_format.ts', 'export const format = 1;\n');
+    // But one whose name says worker another way is reported, beside a worker too, with the right name.
+    await p.write('workers/log/log_search.worker.ts', WORKER);
+    await p.write('workers/log/log_audit_workers.ts', WORKER);
+    await p.write('workers/refunds/refunds_seen_Worker.ts', WORKER);
     // Nor is one in a folder of no worker that defines none, or a test file.
     await p.write('workers/shared/shared_db.ts', 'export const db = 1;\n');
     await p.write('workers/shared/shared_db.test.ts', WORKER);
@@ -97,6 +101,9 @@ describe('bad names are reported with the naming rule', () => {
       `NOT A WORKER: workers/shared/billing_sms_worker.mjs: the file name does not start with its folder's topic (shared_): move it to workers/billing/billing_sms_worker.mjs, or rename it shared_sms_worker.mjs`,
     );
     expect(listed.stdout).toContain(`NOT A WORKER: workers/billing/billing_invoice.ts: it has no _worker suffix (rename it to billing_invoice_worker.ts)`);
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/log/log_search.worker.ts: its name ends in .worker where a worker's ends in _worker (rename it to log_search_worker.ts)`);
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/log/log_audit_workers.ts: its name ends in _workers where a worker's ends in _worker (rename it to log_audit_worker.ts)`);
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/refunds_seen_Worker.ts: its name ends in _Worker where a worker's ends in _worker (rename it to refunds_seen_worker.ts)`);
     expect(listed.stdout).not.toContain('log_format');
     expect(listed.stdout).not.toContain('shared_db');
     expect(misplaced.stderr.trim()).toBe('nsqworker: no worker for topic orders channel email: workers/order/orders_email_worker.ts is in the folder of another topic: move it to workers/orders/orders_email_worker.ts');
