@@ -161,6 +161,13 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
     const holdsAWorker = isValidTopicName(topic) && fileNames.some((fileName) => channelFromFileName(topic, fileName) !== undefined);
     for (const fileName of fileNames) {
       if (fileName.endsWith('.d.ts')) continue;
+      if (isDirectory(join(folder, fileName))) {
+        // `workers/orders/billing/orders_billing_worker.ts`: a folder per channel is a common slip.
+        for (const deeper of readdirSync(join(folder, fileName)).filter((name) => SUFFIX.test(name)).sort()) {
+          rejected.push({ path: join(folder, fileName, deeper), reason: `it is a folder too deep (move it to ${join(root, topicFolderFor(folders, deeper), deeper)})` });
+        }
+        continue;
+      }
       if (!SUFFIX.test(fileName)) {
         const misnamed = isValidTopicName(topic) ? misnamedWorker(topic, folder, fileName, holdsAWorker) : undefined;
         if (misnamed !== undefined) rejected.push({ path: join(folder, fileName), reason: misnamed.reason });

@@ -185,7 +185,9 @@ describe('usage errors exit with status 2', () => {
     const none = await project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no worker for topic log channel visits: create workers/log/log_visits_worker.ts; workers found:');
-    expect(none.stderr).not.toContain('rename');
+    // Not offered as the fix for another channel; listed with the files misnamed (a worker's by its end, _workers).
+    expect(none.stderr).not.toContain('is named almost so');
+    expect(none.stderr).toContain("not workers by their names: workers/log/log_clicks_workers.ts (its name ends in _workers where a worker's ends in _worker (rename it to log_clicks_worker.ts))");
   });
 
   it('run outside the project (no workers/ folder here), the worker and list say where they looked and how to point elsewhere', async () => {

@@ -80,6 +80,8 @@ describe('bad names are reported with the naming rule', () => {
     await p.write('workers/log/log_search.worker.ts', WORKER);
     await p.write('workers/log/log_audit_workers.ts', WORKER);
     await p.write('workers/refunds/refunds_seen_Worker.ts', WORKER);
+    // A folder per channel, one too deep.
+    await p.write('workers/refunds/audit/refunds_audit_worker.ts', WORKER);
     // Nor is one in a folder of no worker that defines none, or a test file.
     await p.write('workers/shared/shared_db.ts', 'export const db = 1;\n');
     await p.write('workers/shared/shared_db.test.ts', WORKER);
@@ -104,6 +106,7 @@ describe('bad names are reported with the naming rule', () => {
     expect(listed.stdout).toContain(`NOT A WORKER: workers/log/log_search.worker.ts: its name ends in .worker where a worker's ends in _worker (rename it to log_search_worker.ts)`);
     expect(listed.stdout).toContain(`NOT A WORKER: workers/log/log_audit_workers.ts: its name ends in _workers where a worker's ends in _worker (rename it to log_audit_worker.ts)`);
     expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/refunds_seen_Worker.ts: its name ends in _Worker where a worker's ends in _worker (rename it to refunds_seen_worker.ts)`);
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/audit/refunds_audit_worker.ts: it is a folder too deep (move it to workers/refunds/refunds_audit_worker.ts)`);
     expect(listed.stdout).not.toContain('log_format');
     expect(listed.stdout).not.toContain('shared_db');
     expect(misplaced.stderr.trim()).toBe('nsqworker: no worker for topic orders channel email: workers/order/orders_email_worker.ts is in the folder of another topic: move it to workers/orders/orders_email_worker.ts');
