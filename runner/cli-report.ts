@@ -49,6 +49,11 @@ function cacMessage(error: Error, knownOptions: readonly string[], argv: readonl
   return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, known, '--')}`;
 }
 
+/**
+ * The line and exit status for `error`. `knownOptions`: the matched command's option names (cac's,
+ * camel-cased), for "did you mean"; `argv`: the command line as given, to name a flag as it was
+ * typed where cac split it (Go's one-dash `-topic`); `stacks`: add the stack (--log-level debug).
+ */
 export function describeFailure(error: unknown, options: { stacks: boolean; knownOptions: readonly string[]; argv?: readonly string[] }): FailureReport {
   const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ');
   // By name, not instanceof: the servers' bundle carries zod/mini, not the classic ZodError class.
