@@ -111,6 +111,11 @@ async function main(given: readonly string[]): Promise<void> {
       return;
     }
     cli.parse(argv, { run: false });
+    // `list --version`, `dev --version`: the version, as without a command (cac ran the command).
+    if ((argv.includes('--version') || argv.includes('-v')) && cli.matchedCommand !== undefined) {
+      cli.outputVersion();
+      return;
+    }
     if (cli.matchedCommand === undefined && !cli.options.help && !cli.options.version) {
       if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}`);
       cli.outputHelp();

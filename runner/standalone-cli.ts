@@ -21,6 +21,13 @@ export async function runStandaloneCli(argv: readonly string[], register: (cli: 
   cli.version('0.1.0');
   try {
     cli.parse([...argv], { run: false });
+    // `nsqd --version` prints its version and exits, as nsq's programs all do: cac prints it only
+    // without a command, and ran the command (a broker started on the default ports). As typed,
+    // not cac's option: mri reads Go's `-interval` as letters, -v among them.
+    if (argv.includes('--version') || argv.includes('-v')) {
+      cli.outputVersion();
+      return;
+    }
     await cli.runMatchedCommand();
   } catch (error) {
     const known = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options].flatMap((option) => option.names).filter((name) => name.length > 1);

@@ -160,6 +160,20 @@ it("shows each flag's default in help, as nsqd's -help does", async () => {
   expect(lookupd.stdout).toMatch(/--tombstone-lifetime <duration> +.* \(default 45s\)/);
 });
 
+it('prints the version for --version and exits 0, as nsqd does, instead of starting (and so do the tools and dev)', async () => {
+  const project = await projects.create();
+  const data = await dataDir();
+  // Free ports and a data path of its own: should --version start a server, it takes nothing of anyone's.
+  const free = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'];
+  const runs = await Promise.all([
+    project.run(['broker', '--version', ...free, '--data-path', data], {}, 10_000),
+    project.run(['lookupd', '--version', ...free], {}, 10_000),
+    project.run(['pub', '--version'], {}, 10_000),
+    project.run(['dev', '--version', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', data, '--console-address', 'off'], {}, 10_000),
+  ]);
+  for (const run of runs) expect({ code: run.code, stdout: run.stdout.trim() }).toEqual({ code: 0, stdout: expect.stringMatching(/^nsqworker\/0\.1\.0 /) });
+});
+
 it('answers a bad broker or lookupd flag with status 2 and a message naming it', async () => {
   const project = await projects.create();
   const badInt = await project.run(['broker', '--mem-queue-size', 'lots']);
