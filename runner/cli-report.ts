@@ -4,12 +4,28 @@
  * 1 for a failure at run time. Expected failures carry a code and get no stack trace; with
  * `--log-level debug` (or trace) every failure shows its stack.
  */
+import type { CAC } from 'cac';
 import { RunnerError } from './errors.ts';
 import { didYouMean, unknownFlagMessage } from './config/suggest.ts';
 
 export interface FailureReport {
   text: string;
   exitCode: 1 | 2;
+}
+
+/**
+ * Whether the command line asks for the version (`-v`, `--version`), as typed: cac prints it only
+ * when no command is named and runs the command otherwise (`broker --version` started a broker), and
+ * its own option cannot tell: mri reads Go's `-interval` as letters, -v among them.
+ */
+export function asksForVersion(argv: readonly string[]): boolean {
+  return argv.includes('--version') || argv.includes('-v');
+}
+
+/** The long option names of the command cac matched (and the global ones), for "did you mean". */
+export function commandOptionNames(cli: CAC): string[] {
+  const options = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options];
+  return options.flatMap((option) => option.names).filter((name) => name.length > 1);
 }
 
 /** Whether the command line or the environment asks for debug logs. */

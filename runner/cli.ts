@@ -11,8 +11,8 @@ import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
 import { didYouMean } from './config/suggest.ts';
-import { describeFailure, wantsStacks } from './cli-report.ts';
-import { exitQuietlyWhenStdoutCloses } from './standalone-cli.ts';
+import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
+import { exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');
@@ -72,12 +72,6 @@ async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[
   await planRun([...argv.slice(0, 2), '--help'], process.env);
 }
 
-/** The options of the command argv names, for "did you mean" on a mistyped flag. */
-function optionNames(cli: ReturnType<typeof buildCli>): string[] {
-  const options = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options];
-  return options.flatMap((option) => option.names).filter((name) => name.length > 1);
-}
-
 /**
  * `dev --smtp-host x`: dev takes few flags of a run's. An unknown flag is answered with where its value
  * goes under dev: a runner setting's variable or config key; none for what dev decides itself (it runs
@@ -111,8 +105,8 @@ async function main(given: readonly string[]): Promise<void> {
       return;
     }
     cli.parse(argv, { run: false });
-    // `list --version`, `dev --version`: the version, as without a command (cac ran the command).
-    if ((argv.includes('--version') || argv.includes('-v')) && cli.matchedCommand !== undefined) {
+    // `list --version`, `dev --version`: the version, as without a command.
+    if (asksForVersion(argv) && cli.matchedCommand !== undefined) {
       cli.outputVersion();
       return;
     }
@@ -123,7 +117,7 @@ async function main(given: readonly string[]): Promise<void> {
     }
     await cli.runMatchedCommand();
   } catch (error) {
-    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: optionNames(cli), argv });
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: commandOptionNames(cli), argv });
     process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? await devFlagHint(report.text) : ''}\n`);
     process.exit(report.exitCode);
   }

@@ -9,3 +9,14 @@ export function exitOnceWritten(): Promise<never> {
     process.stdout.write('', () => process.exit());
   });
 }
+
+/**
+ * A reader that stops early (`nsqworker list | head -1`) is not the command's failure: the process
+ * exits 0 quietly on EPIPE, as Unix tools do. For commands whose output is data, not a server's log.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}

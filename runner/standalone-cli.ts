@@ -7,7 +7,7 @@
  * Exit status 2 for usage errors, 1 for run-time failures, as in cli.ts.
  */
 import { cac, type CAC } from 'cac';
-import { describeFailure, wantsStacks } from './cli-report.ts';
+import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
 
 /**
  * Parses `argv` (process.argv's shape) for the commands `register` adds and runs the one it names;
@@ -21,29 +21,15 @@ export async function runStandaloneCli(argv: readonly string[], register: (cli: 
   cli.version('0.1.0');
   try {
     cli.parse([...argv], { run: false });
-    // `nsqd --version` prints its version and exits, as nsq's programs all do: cac prints it only
-    // without a command, and ran the command (a broker started on the default ports). As typed,
-    // not cac's option: mri reads Go's `-interval` as letters, -v among them.
-    if (argv.includes('--version') || argv.includes('-v')) {
+    // `nsqd --version` prints its version and exits, as nsq's programs all do.
+    if (asksForVersion(argv)) {
       cli.outputVersion();
       return;
     }
     await cli.runMatchedCommand();
   } catch (error) {
-    const known = [...(cli.matchedCommand?.options ?? []), ...cli.globalCommand.options].flatMap((option) => option.names).filter((name) => name.length > 1);
-    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: known, argv });
+    const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: commandOptionNames(cli), argv });
     process.stderr.write(`nsqworker: ${report.text}\n`);
     process.exit(report.exitCode);
   }
-}
-
-/**
- * A reader that stops early (`nsqworker list | head -1`) is not the command's failure: the process
- * exits 0 quietly on EPIPE, as Unix tools do. For commands whose output is data, not a server's log.
- */
-export function exitQuietlyWhenStdoutCloses(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
 }

@@ -4,7 +4,8 @@
  * and none of the runner, the server, the file watcher or the metrics library.
  */
 import { registerToolCommands } from './commands/tools.ts';
-import { exitQuietlyWhenStdoutCloses, runStandaloneCli } from './standalone-cli.ts';
+import { exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
+import { runStandaloneCli } from './standalone-cli.ts';
 
 exitQuietlyWhenStdoutCloses();
 await runStandaloneCli(process.argv, registerToolCommands);

@@ -5,19 +5,11 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { namingRule, rejectedWorkerFiles, type RejectedWorkerFile } from '../worker/discover.ts';
-
-function warn(rejected: RejectedWorkerFile, workersDir: string, logger: Logger): void {
-  logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(workersDir)}`);
-}
-
-/** Warns of every file under `workersDir` that is not a worker by its name. */
-export function warnMisnamedFiles(workersDir: string, logger: Logger): void {
-  for (const rejected of rejectedWorkerFiles(workersDir)) warn(rejected, workersDir, logger);
-}
+import { namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
 
 /**
- * dev's warnings, each file's once. A file is judged again at each change until it is warned of:
+ * The warnings, each file's once: a run calls {@link check} at its start; dev at its start and for
+ * each file added or changed later. A file is judged again at each change until it is warned of:
  * one created empty (`: > file`, `cat > file`) is no worker named without its `_worker` suffix
  * until it defines one, and its 'add' comes before its content.
  */
@@ -37,7 +29,7 @@ export class MisnamedFileWarnings {
       const absolute = resolve(rejected.path);
       if ((only !== undefined && absolute !== only) || this.warned.has(absolute)) continue;
       this.warned.add(absolute);
-      warn(rejected, this.workersDir, this.logger);
+      this.logger.warn({ file: rejected.path }, `not a worker by its name, skipped: ${rejected.path}: ${rejected.reason}; ${namingRule(this.workersDir)}`);
     }
   }
 

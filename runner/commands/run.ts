@@ -21,7 +21,7 @@ import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
-import { warnMisnamedFiles } from './misnamed-files.ts';
+import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
@@ -106,7 +106,7 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   const { file, runtime, settings } = plan;
   const logger = startOptions.logger ?? createLogger(settings.logLevel);
   // dev says it once for every worker; a single run says it at its start.
-  if (startOptions.sharedBroker === undefined) warnMisnamedFiles(settings.workersDir, logger);
+  if (startOptions.sharedBroker === undefined) new MisnamedFileWarnings(settings.workersDir, logger).check();
   for (const warning of plan.startWarnings ?? []) logger.warn(warning);
   // Up before the broker connections, so /healthz answers 503 while the worker starts.
   // prom-client is loaded only when metrics are served (--health-address).
