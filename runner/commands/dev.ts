@@ -229,13 +229,13 @@ async function runDev(flags: DevFlags): Promise<void> {
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
     // A file added with a name that is not a worker's is named, as at dev's start.
-    if (file === undefined) misnamed.check(path);
+    if (file === undefined) misnamed.check(path, stats?.size === 0);
     else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
   folderWatcher.on('change', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    if (file === undefined) return misnamed.check(path);
+    if (file === undefined) return misnamed.check(path, stats?.size === 0);
     if (createdEmpty.changed(file)) return;
     // Between a save's truncate and write, whose 'change' chokidar may drop (5 ms apart): as if created empty.
     if (stats?.size === 0) createdEmpty.wait(file);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { WorkerFile } from '../worker/discover.ts';
 
 /** When a worker file seen empty is looked at again, in ms after it was seen: its 'change' may have come before the watch. */
-const EMPTY_FILE_LOOKS_MS = [100, 500, 2_000];
+export const EMPTY_FILE_LOOKS_MS = [100, 500, 2_000];
 
 /**
  * Worker files created empty (`cat > file`, an editor's new buffer), started once they have content:

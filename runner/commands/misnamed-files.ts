@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
+import { EMPTY_FILE_LOOKS_MS } from './empty-worker-files.ts';
 
 /**
  * The warnings, each file's once: a run calls {@link check} at its start; dev at its start and for
@@ -21,10 +22,15 @@ export class MisnamedFileWarnings {
     private readonly logger: Logger,
   ) {}
 
-  /** Warns of the misnamed files not warned of yet; of `path` only, when given. */
-  check(path?: string): void {
+  /**
+   * Warns of the misnamed files not warned of yet; of `path` only, when given. A file seen `empty`
+   * is looked at again a few times, as dev's empty worker files are: the 'change' of its write may
+   * come too soon after its 'add' for the watcher to pass it on.
+   */
+  check(path?: string, empty = false): void {
     const only = path === undefined ? undefined : resolve(path);
     if (only !== undefined && this.warned.has(only)) return;
+    if (empty && path !== undefined) for (const ms of EMPTY_FILE_LOOKS_MS) setTimeout(() => this.check(path), ms).unref();
     for (const rejected of rejectedWorkerFiles(this.workersDir)) {
       const absolute = resolve(rejected.path);
       if ((only !== undefined && absolute !== only) || this.warned.has(absolute)) continue;
