@@ -5,26 +5,27 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDurationMs } from '../../protocol/duration.ts';
+import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
-import { describeExpected, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
+import { describeExpected, durationWithUnit, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
 import { didYouMean } from './suggest.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
 import { formatLocation, locateLoadFailure } from '../worker/load-failure.ts';
 
 /**
- * A duration key (`requeueDelayMs`) takes milliseconds or the forms flags and NSQWORKER_* take
- * (`2s`, `500ms`): one way to write a duration wherever it is written.
+ * A duration key (`requeueDelayMs`) takes a number of milliseconds, as its name says, or a string in
+ * the form flags and NSQWORKER_* take (`2s`, `500ms`), unit included: `'90'` is refused as `--requeue-delay 90` is.
  */
 function durationKey(schema: z.ZodType): z.ZodType {
   const converted = z.unknown().transform((value, context) => {
     if (typeof value !== 'string') return value;
     try {
-      return parseDurationMs(value);
-    } catch {
-      context.addIssue({ code: 'custom', message: `expected ${describeExpected(schema as unknown as SchemaLike, true)}` });
+      return parseGoDurationMs(value);
+    } catch (error) {
+      const expected = error instanceof MissingUnitError ? durationWithUnit(value.trim(), 'config') : describeExpected(schema as unknown as SchemaLike, 'config');
+      context.addIssue({ code: 'custom', message: `expected ${expected}` });
       return z.NEVER;
     }
   });
@@ -124,7 +125,7 @@ function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[
       ? path.length === 1
         ? "an object keyed '<topic>/<channel>' (e.g. { 'log/pageview': { ... } })"
         : "an object of the worker's option values"
-      : describeExpected(schemaAt(SETTINGS, path) ?? SETTINGS, String(path[0]).endsWith('Ms') && path.length === 1);
+      : describeExpected(schemaAt(SETTINGS, path) ?? SETTINGS, String(path[0]).endsWith('Ms') && path.length === 1 && 'config');
   return `${keyPath(path)} ${showValue(value)}: ${whatWouldBeGood(issue, expected)}`;
 }
 

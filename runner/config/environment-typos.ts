@@ -48,7 +48,7 @@ export function environmentTypoList(env: NodeJS.ProcessEnv, known: readonly stri
 
 /** `NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?` */
 export function typoText({ variable, meant }: EnvironmentTypo): string {
-  const durations = variable === meant + DURATION_SUFFIX ? ` (a duration's variable has no ${DURATION_SUFFIX}; it takes 2s, 500ms or a number of ms)` : '';
+  const durations = variable === meant + DURATION_SUFFIX ? ` (a duration's variable has no ${DURATION_SUFFIX}; it takes a duration such as 2s or 500ms)` : '';
   return `${variable} is set but not read; did you mean ${meant}?${durations}`;
 }
 

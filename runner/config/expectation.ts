@@ -51,7 +51,11 @@ export function schemaAt(schema: SchemaLike, path: readonly PropertyKey[]): Sche
   return at;
 }
 
-const DURATION_FORMS = '250ms, 60s, 1h30m, or a number of milliseconds';
+/** How a duration is written: a flag or variable needs the unit; the config file also takes a number of ms (its key ends in `Ms`). */
+const DURATION_FORMS = { flag: '250ms, 60s, 1h30m', config: '250ms, 60s, 1h30m, or a number of milliseconds' } as const;
+
+/** Where a duration is written, for {@link describeExpected}: on a command line or in the environment, or in the config file. */
+export type DurationWrittenIn = keyof typeof DURATION_FORMS;
 
 function bounds(def: SchemaLike['def'], show: (value: number) => string): string {
   let min: number | undefined;
@@ -72,14 +76,15 @@ function bounds(def: SchemaLike['def'], show: (value: number) => string): string
 
 /**
  * The values a schema accepts, in words, or undefined for a kind this does not describe (a union, a
- * custom type): the caller then keeps zod's message. `duration` reads a number as milliseconds.
+ * custom type): the caller then keeps zod's message. With `duration`, a number schema is a duration
+ * in milliseconds, described in the forms it takes where it is written.
  */
-export function describeExpected(schema: SchemaLike, duration = false): string | undefined {
+export function describeExpected(schema: SchemaLike, duration: DurationWrittenIn | false = false): string | undefined {
   const def = unwrap(schema).def;
   switch (def.type) {
     case 'number':
     case 'int': {
-      if (duration) return `a duration${bounds(def, (ms) => `${ms}ms`)} (${DURATION_FORMS})`;
+      if (duration !== false) return `a duration${bounds(def, (ms) => `${ms}ms`)} (${DURATION_FORMS[duration]})`;
       const whole = def.type === 'int' || (def.checks ?? []).some((check) => check._zod.def.check === 'number_format' && /int/.test(check._zod.def.format ?? ''));
       return `${whole ? 'a whole number' : 'a number'}${bounds(def, String)}`;
     }
@@ -101,6 +106,14 @@ export function describeExpected(schema: SchemaLike, duration = false): string |
     default:
       return undefined;
   }
+}
+
+/**
+ * What would be good instead of a bare number for a duration (`90`): the same with its unit, since it
+ * could mean seconds or milliseconds; the config file may also give the number itself, as milliseconds.
+ */
+export function durationWithUnit(bare: string, writtenIn: DurationWrittenIn): string {
+  return writtenIn === 'flag' ? `a duration with its unit, such as ${bare}s or ${bare}ms` : `a duration with its unit, such as '${bare}s' or '${bare}ms', or the number ${bare} for milliseconds`;
 }
 
 /** The codes of problems with a value's type or range: the description of what fits says it better. */

@@ -59,7 +59,7 @@ export function layerValues(fields: readonly FieldSpec[], layers: Layers): Layer
       const raw = config.values[field.key];
       const where = configWhere(config, field.key);
       // Durations take the same forms everywhere: `2s` in the config file as on the command line.
-      const value = field.kind === 'duration' && typeof raw === 'string' ? configError(() => coerce(field, raw, where)) : raw;
+      const value = field.kind === 'duration' && typeof raw === 'string' ? configError(() => coerce(field, raw, where, 'config')) : raw;
       values[field.key] = value;
       origins.set(field.key, { kind: 'config', where, raw });
     }
@@ -137,7 +137,9 @@ function describeIssues(
     const value = layered.values[key];
     const inList = Array.isArray(value) && typeof issue.path[1] === 'number';
     const at = inList ? schemaAt(schema as unknown as SchemaLike, issue.path) : undefined;
-    const good = whatWouldBeGood(issue, at === undefined ? field?.expected : describeExpected(at, field?.kind === 'duration'));
+    const inConfig = origin?.kind === 'config';
+    const durationIn = field?.kind === 'duration' && (inConfig ? 'config' : 'flag');
+    const good = whatWouldBeGood(issue, at === undefined ? (inConfig ? field?.expectedInConfig : field?.expected) : describeExpected(at, durationIn));
     if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;
     // Given nowhere: zod's "expected a string" for a value nobody gave reads as a wrong type.

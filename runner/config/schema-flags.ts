@@ -6,12 +6,13 @@
  *
  * Naming: `maxInFlight` is `--max-in-flight` and `NSQWORKER_MAX_IN_FLIGHT`. A key ending in `Ms` is
  * a duration: its flag drops the suffix (`shutdownTimeoutMs` is `--shutdown-timeout`) and takes a
- * Go duration (`30s`) or milliseconds.
+ * Go duration (`30s`, `250ms`) with its unit, as nsqd's flags do: a bare `90` could mean seconds or
+ * milliseconds, so it is refused (but `0`). A number in the config file is milliseconds: its key says `Ms`.
  */
 import type { z } from 'zod';
-import { parseDurationMs } from '../../protocol/duration.ts';
+import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import { describeExpected, showValue, type SchemaLike } from './expectation.ts';
+import { describeExpected, durationWithUnit, showValue, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
 
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration';
 
@@ -26,6 +27,8 @@ export interface FieldSpec {
   enumValues: readonly string[];
   /** What a good value is, in words (`a whole number of at least 1`), for errors; undefined when the schema's kind is not described. */
   expected: string | undefined;
+  /** The same for a value in the config file, where a duration may also be a number of milliseconds. */
+  expectedInConfig: string | undefined;
 }
 
 interface ZodLike extends SchemaLike {
@@ -77,21 +80,22 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       defaultValue,
       required,
       enumValues: kind === 'enum' ? Object.values(inner.def.entries ?? {}).map(String) : [],
-      expected: describeExpected(inner, isDuration),
+      expected: describeExpected(inner, isDuration && 'flag'),
+      expectedInConfig: describeExpected(inner, isDuration && 'config'),
     };
   });
 }
 
 /**
  * Converts one raw value (a flag's, an environment variable's, or a duration string in the config
- * file) to the field's kind. A value that does not convert is named as every bad value is: where it
+ * file: `writtenIn` 'config') to the field's kind. A value that does not convert is named as every bad value is: where it
  * was given, the value, and what would be good.
  */
-export function coerce(field: FieldSpec, raw: unknown, source: string): unknown {
+export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn: DurationWrittenIn = 'flag'): unknown {
   const values = Array.isArray(raw) ? raw : [raw];
   const last = values[values.length - 1];
-  const bad = (cause?: unknown): RunnerError =>
-    new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(last)}: expected ${field.expected ?? field.kind}`, { cause });
+  const bad = (cause?: unknown, expected = (writtenIn === 'config' ? field.expectedInConfig : field.expected) ?? field.kind): RunnerError =>
+    new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(last)}: expected ${expected}`, { cause });
   switch (field.kind) {
     case 'list':
       return values.flatMap((value) => String(value).split(',')).map((value) => value.trim()).filter((value) => value !== '');
@@ -102,9 +106,9 @@ export function coerce(field: FieldSpec, raw: unknown, source: string): unknown 
     }
     case 'duration':
       try {
-        return parseDurationMs(typeof last === 'number' ? last : String(last));
+        return parseGoDurationMs(String(last));
       } catch (error) {
-        throw bad(error);
+        throw bad(error, error instanceof MissingUnitError ? durationWithUnit(String(last).trim(), writtenIn) : undefined);
       }
     case 'boolean':
       if (last === true || last === false) return last;

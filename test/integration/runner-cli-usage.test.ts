@@ -104,6 +104,22 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toMatch(/--slow-threshold "abc": expected a duration .*250ms/);
   });
 
+  it('a duration given without its unit is refused, as nsqd refuses it: 90 could be seconds or milliseconds', async () => {
+    const project = await projectWithWorker();
+    const [flag, variable, zero] = await Promise.all([
+      project.run([...RUN, '--requeue-delay', '90']),
+      project.run(RUN, { NSQWORKER_SLOW_THRESHOLD: '5' }),
+      project.run([...RUN, '--slow-threshold', '0', '--help']),
+    ]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim()).toBe('nsqworker: --requeue-delay "90": expected a duration with its unit, such as 90s or 90ms');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr.trim()).toBe('nsqworker: NSQWORKER_SLOW_THRESHOLD "5": expected a duration with its unit, such as 5s or 5ms');
+    // Go's one exception: 0 needs no unit.
+    expect(zero.code, zero.stderr).toBe(0);
+    expect(zero.stdout).toMatch(/--slow-threshold <duration>.*\(0s from flag --slow-threshold; default: 500ms\)/);
+  });
+
   it("a value failing the worker's schema names the flag and the value given", async () => {
     const project = await projectWithWorker();
     const [tooBig, badEnum, notNumber] = await Promise.all([

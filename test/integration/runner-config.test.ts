@@ -134,6 +134,8 @@ describe('config file errors exit with status 2', () => {
       ["{ watch: 'yes' }", 'watch "yes": expected true or false'],
       ["{ logLevel: 'verbose' }", 'logLevel "verbose": expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent"'],
       ["{ lookupdPollIntervalMs: '5ms' }", 'lookupdPollIntervalMs "5ms": expected a duration of at least 10ms (250ms, 60s, 1h30m, or a number of milliseconds)'],
+      // A string is written as on the command line, unit and all; a number is milliseconds, as the key says.
+      ["{ requeueDelayMs: '90' }", `requeueDelayMs "90": expected a duration with its unit, such as '90s' or '90ms', or the number 90 for milliseconds`],
       ["{ nsqdTcpAddresses: '127.0.0.1:4150' }", 'nsqdTcpAddresses "127.0.0.1:4150": expected an array of strings'],
       ["{ nsqdTcpAddresses: ['127.0.0.1:4150', 'localhost'] }", 'nsqdTcpAddresses[1] "localhost": expected host:port (e.g. 127.0.0.1:4150)'],
       ["{ workers: { jobs: {} } }", "workers['jobs']: expected a key '<topic>/<channel>' (e.g. 'log/pageview')"],
@@ -170,14 +172,19 @@ describe('config file errors exit with status 2', () => {
   });
 
   it("a value of the wrong type for a worker's option", async () => {
-    const [duration, text] = await Promise.all([
+    const [duration, bare, text] = await Promise.all([
       project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`).then((p) => p.run(RUN)),
+      project(`export default { workers: { 'jobs/run': { timeoutMs: '5' } } };\n`).then((p) => p.run(RUN)),
       project(`export default { workers: { 'jobs/run': { fromConfig: 5 } } };\n`).then((p) => p.run(RUN)),
     ]);
     // The value came from the config file: the message names the file and the key, not a flag.
     expect(duration.code).toBe(2);
     expect(duration.stderr.trim()).toBe(
       `nsqworker: nsqworker.config.ts: workers['jobs/run'].timeoutMs "soon": expected a duration (250ms, 60s, 1h30m, or a number of milliseconds)`,
+    );
+    expect(bare.code).toBe(2);
+    expect(bare.stderr.trim()).toBe(
+      `nsqworker: nsqworker.config.ts: workers['jobs/run'].timeoutMs "5": expected a duration with its unit, such as '5s' or '5ms', or the number 5 for milliseconds`,
     );
     expect(text.code).toBe(2);
     expect(text.stderr.trim()).toBe(`nsqworker: nsqworker.config.ts: workers['jobs/run'].fromConfig 5: expected a string`);

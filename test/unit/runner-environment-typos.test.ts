@@ -37,8 +37,8 @@ describe('NSQWORKER_* variables a typo from one a run reads', () => {
   it("names a duration's variable written with its key's _MS, with what it takes", () => {
     const known = [...KNOWN, 'NSQWORKER_WORK', 'NSQWORKER_REQUEUE_DELAY'];
     expect(environmentTypos({ NSQWORKER_WORK_MS: '2s', NSQWORKER_REQUEUE_DELAY_MS: '5s', NSQWORKER_WORK: '1s' }, known)).toEqual([
-      "NSQWORKER_WORK_MS is set but not read; did you mean NSQWORKER_WORK? (a duration's variable has no _MS; it takes 2s, 500ms or a number of ms)",
-      "NSQWORKER_REQUEUE_DELAY_MS is set but not read; did you mean NSQWORKER_REQUEUE_DELAY? (a duration's variable has no _MS; it takes 2s, 500ms or a number of ms)",
+      "NSQWORKER_WORK_MS is set but not read; did you mean NSQWORKER_WORK? (a duration's variable has no _MS; it takes a duration such as 2s or 500ms)",
+      "NSQWORKER_REQUEUE_DELAY_MS is set but not read; did you mean NSQWORKER_REQUEUE_DELAY? (a duration's variable has no _MS; it takes a duration such as 2s or 500ms)",
     ]);
   });
 });
