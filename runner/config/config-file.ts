@@ -106,7 +106,9 @@ const RUNNER_SETTING_MEANT: ReadonlyMap<string, string> = new Map([
 function unknownKey(key: string): string {
   const same = CONFIG_KEYS.find((known) => normal(known) === normal(key)) ?? RUNNER_SETTING_MEANT.get(normal(key));
   const hint = same !== undefined ? `; did you mean ${same}?` : didYouMean(key, CONFIG_KEYS);
-  return `unknown key ${key}${hint || " (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"}`;
+  // Most often a worker's own option written at the top, where the runner's settings go.
+  const where = ` (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers: a worker's own option goes in workers['<topic>/<channel>'].${key})`;
+  return `unknown key ${key}${hint || where}`;
 }
 
 /**

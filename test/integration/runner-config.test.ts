@@ -108,7 +108,7 @@ describe('config file errors exit with status 2', () => {
     const cases: Array<[string, string]> = [
       ['{ maxAtempts: 3 }', 'nsqworker.config.ts: unknown key maxAtempts; did you mean maxAttempts?'],
       ['{ max_in_flight: 3 }', 'nsqworker.config.ts: unknown key max_in_flight; did you mean maxInFlight?'],
-      ['{ colour: 3 }', "nsqworker.config.ts: unknown key colour (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers)"],
+      ['{ colour: 3 }', "nsqworker.config.ts: unknown key colour (the keys are the runner's settings that nsqworker --help lists, camelCased, and workers: a worker's own option goes in workers['<topic>/<channel>'].colour)"],
       // A setting of `nsqworker broker` (nsqd's --mem-queue-size), not one a few letters from a runner
       // key (dedupQueueSize); the file's other problems are told beside it.
       [
