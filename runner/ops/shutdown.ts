@@ -28,11 +28,13 @@ const STILL_RUNNING_NOTE_MS = 1000;
 /**
  * `tasks` (each task's messages its code is handling) for {@link ShutdownHooks.stillRunning}, or
  * undefined when none is: `2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the signal`.
+ * Undefined too when the stop's `timeoutMs` ends before the note is due: by then those messages are
+ * being requeued, and a line saying the stop waits for them would come after the one saying so.
  */
 export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: number): string | undefined {
   const entries = Object.entries(tasks);
   const total = entries.reduce((sum, [, count]) => sum + count, 0);
-  if (total === 0) return undefined;
+  if (total === 0 || timeoutMs <= STILL_RUNNING_NOTE_MS) return undefined;
   const counts = entries.map(([task, count]) => `${task}: ${count}`).join(', ');
   return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the signal`;
 }
