@@ -13,7 +13,7 @@ import type { FileSnapshot } from './file-snapshot.ts';
 import { optimizerOffWhileStarting } from './start-up-optimizer.ts';
 import { stopGuard } from './stop-guard.ts';
 import { childEnvironment } from './child-environment.ts';
-import { deserializeError, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { deserializeThrown, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
 
 // The host's entry: its bundle when built, its source under tests (package-paths.ts).
 const ENTRY = entryFile('runner/reload/host');
@@ -27,7 +27,7 @@ export interface LoadedCode {
 
 interface PendingRun {
   resolve(outcome: TaskOutcome): void;
-  reject(error: Error): void;
+  reject(thrown: unknown): void;
   input: TaskInput;
 }
 
@@ -264,7 +264,7 @@ export class HostProcess {
         if (run === undefined) return;
         this.pending.delete(message.seq);
         if (message.t === 'result') run.resolve(message.outcome);
-        else run.reject(deserializeError(message.error));
+        else run.reject(deserializeThrown(message.error));
         if (this.pending.size === 0) for (const waiter of this.idleWaiters.splice(0)) waiter();
         return;
       }

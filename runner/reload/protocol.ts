@@ -61,6 +61,8 @@ export interface SerializedError {
   backoff: boolean | undefined;
   /** Its other own fields of a primitive value (a user's `orderId`), which a log line shows. */
   fields: Record<string, string | number | boolean | null>;
+  /** Set when what was thrown is no Error (`throw 'out of paper'`): it, as a string. */
+  nonError?: string;
 }
 
 
@@ -84,6 +86,7 @@ export function serializeError(thrown: unknown): SerializedError {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const extra = error as Error & { code?: unknown; delayMs?: unknown; backoff?: unknown };
   return {
+    ...(thrown instanceof Error ? {} : { nonError: String(thrown) }),
     type: typeof error.constructor === 'function' && error.constructor.name !== '' ? error.constructor.name : error.name,
     name: error.name,
     message: error.message,
@@ -137,6 +140,14 @@ export function deserializeError(serialized: SerializedError): Error {
   if (serialized.delayMs !== undefined) error.delayMs = serialized.delayMs;
   if (serialized.backoff !== undefined) error.backoff = serialized.backoff;
   return error;
+}
+
+/**
+ * What a task threw, on the parent's side: the error {@link deserializeError} rebuilds, or the string
+ * a task threw that was no Error, so that the runner words it as it does a task's in its own process.
+ */
+export function deserializeThrown(serialized: SerializedError): unknown {
+  return serialized.nonError ?? deserializeError(serialized);
 }
 
 /** What the runner asks of every load: the request but for what the executor fills in itself. */

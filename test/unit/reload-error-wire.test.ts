@@ -5,7 +5,8 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { deserializeError, serializeError } from '../../runner/reload/protocol.ts';
+import { coerceError } from '../../client/errors.ts';
+import { deserializeError, deserializeThrown, serializeError } from '../../runner/reload/protocol.ts';
 
 const logged = (error: Error): Record<string, unknown> => pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
 
@@ -38,5 +39,15 @@ describe('an error sent from a reload child', () => {
   it('keeps the fields a requeue steers by', () => {
     const thrown = Object.assign(new Error('later'), { code: 'E_LATER', delayMs: 500, backoff: false });
     expect(deserializeError(serializeError(thrown))).toMatchObject({ message: 'later', code: 'E_LATER', delayMs: 500, backoff: false });
+  });
+
+  it('a thrown value that is no Error reaches the runner as thrown, to be worded as a task in process has it', () => {
+    for (const thrown of ['out of paper', 42, null]) {
+      const rebuilt = deserializeThrown(serializeError(thrown));
+      expect(rebuilt).toBe(String(thrown));
+      expect(coerceError(rebuilt)).toMatchObject({ code: 'E_HANDLER_FAILED', message: `non-error thrown: ${String(thrown)}` });
+    }
+    const error = new RangeError('too far');
+    expect(logged(deserializeThrown(serializeError(error)) as Error)).toMatchObject({ type: 'RangeError', message: 'too far' });
   });
 });
