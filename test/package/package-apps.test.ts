@@ -157,7 +157,8 @@ describe('the packed package in an app', () => {
     );
     await project.write(
       'tsconfig.json',
-      JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, types: ['node'], outDir: 'out', rootDir: 'src' }, include: ['src'] }),
+      // The declarations were checked whole above, from the same files; here, what a require of them resolves to.
+      JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, types: ['node'], outDir: 'out', rootDir: 'src', skipLibCheck: true }, include: ['src'] }),
     );
     await project.exec(process.execPath, [TSC5(project), '-p', 'tsconfig.json']);
     expect(await readFile(project.path('out/app.js'), 'utf8')).toContain('require("nsqworker")');
