@@ -3,16 +3,23 @@
  * every task is subscribed, 200 then, and 503 again from the first SIGTERM while the drain runs;
  * /metrics counts what happened to messages, per task.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Producer } from '../../client/producer.ts';
-import { CliProjects, eventually, type CliProject, type CliRun } from './helpers/cli-project.ts';
+import { eventually, type CliProject, type CliProjects, type CliRun } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 import { DeployResources, freePort, httpGet, sample } from './deploy-support.ts';
 
-const projects = new CliProjects();
-const resources = new DeployResources();
-afterEach(async () => {
-  await projects.cleanup();
-  await resources.cleanup();
+/** Each test with projects and brokers of its own, so that the tests' waits (a drain, a timeout) overlap. */
+const healthTest = cliTest.extend<{ resources: DeployResources }>({
+  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
+  resources: async ({}, use) => {
+    const resources = new DeployResources();
+    try {
+      await use(resources);
+    } finally {
+      await resources.cleanup();
+    }
+  },
 });
 
 /**
@@ -47,7 +54,7 @@ interface Started {
   base: string;
 }
 
-async function startWorker(nsqdTcpAddress: string, extra: string[] = []): Promise<Started> {
+async function startWorker(projects: CliProjects, nsqdTcpAddress: string, extra: string[] = []): Promise<Started> {
   const project = await projects.create();
   await project.writeWorker('jobs', 'work', WORKER);
   const port = await freePort();
@@ -88,12 +95,12 @@ async function lines(project: CliProject): Promise<string[]> {
 const FAST = { topic: 'jobs', channel: 'work.fast', task: 'fast' };
 const SLOW = { topic: 'jobs', channel: 'work.slow', task: 'slow' };
 
-describe('nsqworker --health-address', () => {
-  it('answers 503 until every task is subscribed, then 200', async () => {
+describe.concurrent('nsqworker --health-address', () => {
+  healthTest('answers 503 until every task is subscribed, then 200', async ({ projects, resources }) => {
     // The nsqd address is taken before anything listens there: the worker starts, cannot connect,
     // and must say so; then a broker appears on that port and the worker's reconnect finds it.
     const nsqdPort = await freePort();
-    const { run, base } = await startWorker(`127.0.0.1:${nsqdPort}`);
+    const { run, base } = await startWorker(projects, `127.0.0.1:${nsqdPort}`);
     const before = await eventually(() => healthz(base), '/healthz to answer');
     expect(before.status, run.describe()).toBe(503);
     expect(['starting', 'connecting']).toContain(before.body.status);
@@ -114,9 +121,9 @@ describe('nsqworker --health-address', () => {
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
   });
 
-  it('counts received, finished, requeued, discarded and dead-lettered messages per task, and task durations', async () => {
+  healthTest('counts received, finished, requeued, discarded and dead-lettered messages per task, and task durations', async ({ projects, resources }) => {
     const broker = await resources.broker();
-    const { project, run, base } = await startWorker(broker.tcpAddress, ['--requeue-delay', '50ms']);
+    const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--requeue-delay', '50ms']);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
     const before = await metrics(base);
     expect(sample(before, 'nsqworker_messages_received_total', FAST)).toBe(0);
@@ -155,9 +162,9 @@ describe('nsqworker --health-address', () => {
     expect((await lines(project)).sort()).toEqual(['fast a 1', 'fast b 1', 'fast c 1', 'fast d 2', 'slow a 1', 'slow b 1', 'slow c 1', 'slow d 1']);
   });
 
-  it('counts a task that answers after nsqd timed its message out', async () => {
+  healthTest('counts a task that answers after nsqd timed its message out', async ({ projects, resources }) => {
     const broker = await resources.broker({ msgTimeoutMs: 1000 });
-    const { project, run, base } = await startWorker(broker.tcpAddress);
+    const { project, run, base } = await startWorker(projects, broker.tcpAddress);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
     resources.defer(() => producer.close());
@@ -178,7 +185,7 @@ describe('nsqworker --health-address', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('consumer error'))).toEqual([]);
   });
 
-  it('exits 2 for a health address that is not host:port, and 1 when its port is taken', async () => {
+  healthTest('exits 2 for a health address that is not host:port, and 1 when its port is taken', async ({ projects, resources }) => {
     const project = await projects.create();
     await project.writeWorker('jobs', 'work', WORKER);
     const bad = await project.run(['--topic', 'jobs', '--channel', 'work', '--health-address', 'localhost']);
@@ -192,9 +199,9 @@ describe('nsqworker --health-address', () => {
     expect(busy.stderr.trim()).toBe(`nsqworker: --health-address ${taken}: the address is already in use by another program; stop it, or choose another address`);
   });
 
-  it('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async () => {
+  healthTest('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async ({ projects, resources }) => {
     const broker = await resources.broker();
-    const { project, run, base } = await startWorker(broker.tcpAddress, ['--shutdown-timeout', '10s']);
+    const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--shutdown-timeout', '10s']);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
     resources.defer(() => producer.close());

@@ -3,12 +3,11 @@
  * failing task's channel only, dead letters in their JSON envelope, dedup by the worker's key,
  * messages rejected by the body schema or by validate, and publish() from a task.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { startBroker } from '../../broker/nsqd/server.ts';
-import { brokerStats, CliProjects, collect, eventually, publish, type BrokerStats } from './helpers/cli-project.ts';
+import { brokerStats, collect, eventually, publish, type BrokerStats } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
 
 type Ran = { task: string; id: string; attempts: number; body: string };
 
@@ -28,8 +27,8 @@ async function drained(httpAddress: string, topic: string, channel: string, coun
   }, `${topic}/${channel} to finish ${count} messages`);
 }
 
-describe('a worker with several tasks', () => {
-  it('runs each on its own channel; a failing task is retried there only, then dead-lettered in an envelope', async () => {
+describe.concurrent('a worker with several tasks', () => {
+  cliTest('runs each on its own channel; a failing task is retried there only, then dead-lettered in an envelope', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('payments', 'settle', `
 import { appendFile } from 'node:fs/promises';
@@ -97,8 +96,8 @@ export default defineWorker({
   });
 });
 
-describe('a backlog waiting before the first start', () => {
-  it('reaches every task, not only the one that subscribed first', async () => {
+describe.concurrent('a backlog waiting before the first start', () => {
+  cliTest('reaches every task, not only the one that subscribed first', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('visits', 'count', `
 import { appendFile } from 'node:fs/promises';
@@ -126,8 +125,8 @@ export default defineWorker({ tasks: { daily: record, total: record } });
   });
 });
 
-describe('dedup', () => {
-  it("finishes a message whose dedup key a task has processed, without running the task again", async () => {
+describe.concurrent('dedup', () => {
+  cliTest("finishes a message whose dedup key a task has processed, without running the task again", async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('orders', 'ship', `
 import { appendFile } from 'node:fs/promises';
@@ -161,8 +160,8 @@ export default defineWorker({
   });
 });
 
-describe('rejected messages', () => {
-  it('a body failing the schema, or validate returning false: no task runs, the message is dead-lettered', async () => {
+describe.concurrent('rejected messages', () => {
+  cliTest('a body failing the schema, or validate returning false: no task runs, the message is dead-lettered', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('metrics', 'ingest', `
 import { appendFile } from 'node:fs/promises';
@@ -203,8 +202,8 @@ export default defineWorker({
   });
 });
 
-describe('a rejected message with several tasks', () => {
-  it('is dead-lettered once, though every task channel rejects it', async () => {
+describe.concurrent('a rejected message with several tasks', () => {
+  cliTest('is dead-lettered once, though every task channel rejects it', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('events', 'fan', `
 import { appendFile } from 'node:fs/promises';
@@ -235,8 +234,8 @@ export default defineWorker({
   });
 });
 
-describe('publish() from a task', () => {
-  it('reaches another topic', async () => {
+describe.concurrent('publish() from a task', () => {
+  cliTest('reaches another topic', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('signups', 'welcome', `
 import { defineWorker } from 'nsqworker';

@@ -6,13 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { Producer } from '../../client/producer.ts';
-import { brokerStats, CliProjects, eventually, publish } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
+import { brokerStats, eventually, publish } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
 /** Each message takes about 20 ms, then its sequence number and the process id are recorded. */
 const SLOW_WORKER = `
@@ -45,13 +43,13 @@ export default defineWorker({ tasks: { ${tasks.map((task) => `${task}: work`).jo
 `;
 }
 
-describe('shutdown', () => {
-  it.each([
+describe.concurrent('shutdown', () => {
+  cliTest.for([
     { tasks: ['process'], maxInFlight: 4 },
     { tasks: ['archive', 'index'], maxInFlight: 8 },
   ])(
     'SIGTERM mid-stream exits 0; after a restart on the same data path every message was processed exactly once ($tasks.length task(s), $maxInFlight in flight)',
-    async ({ tasks, maxInFlight }) => {
+    async ({ tasks, maxInFlight }, { projects }) => {
       const project = await projects.create();
       await project.writeWorker('events', 'store', slowWorker(tasks));
       const dataPath = project.path('data');
@@ -135,8 +133,8 @@ export default defineWorker({
 });
 `;
 
-describe('a signal while the worker starts', () => {
-  it('stops it cleanly once started (exit 0, messages the broker took are kept), instead of killing it', async () => {
+describe.concurrent('a signal while the worker starts', () => {
+  cliTest('stops it cleanly once started (exit 0, messages the broker took are kept), instead of killing it', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('events', 'store', SLOW_WORKER);
     const dataPath = project.path('data');
@@ -163,8 +161,8 @@ describe('a signal while the worker starts', () => {
   });
 });
 
-describe('a task that ignores shutdown', () => {
-  it('is cut off after --shutdown-timeout; its message runs again after a restart', async () => {
+describe.concurrent('a task that ignores shutdown', () => {
+  cliTest('is cut off after --shutdown-timeout; its message runs again after a restart', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('events', 'store', HANGING_WORKER);
     const first = project.startWorker('events', 'store', ['--shutdown-timeout', '500ms']);
@@ -193,7 +191,7 @@ describe('a task that ignores shutdown', () => {
     ]);
   });
 
-  it('a second signal exits at once, with status 130, and loses nothing the broker accepted', async () => {
+  cliTest('a second signal exits at once, with status 130, and loses nothing the broker accepted', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('events', 'store', HANGING_WORKER);
     const run = project.startWorker('events', 'store', ['--shutdown-timeout', '60s']);
@@ -222,8 +220,8 @@ describe('a task that ignores shutdown', () => {
   });
 });
 
-describe('a broker already running', () => {
-  it('is joined by a worker started with its addresses, and left running when the worker stops', async () => {
+describe.concurrent('a broker already running', () => {
+  cliTest('is joined by a worker started with its addresses, and left running when the worker stops', async ({ projects }) => {
     const brokerData = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-join-'));
     projects.defer(() => rm(brokerData, { recursive: true, force: true }));
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: brokerData });
