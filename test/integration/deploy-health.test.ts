@@ -6,20 +6,16 @@
 import { describe, expect } from 'vitest';
 import { Producer } from '../../client/producer.ts';
 import { eventually, type CliProject, type CliProjects, type CliRun } from './helpers/cli-project.ts';
+import { ownedFixture } from '../support/owned-fixture.ts';
 import { cliTest } from './helpers/cli-test.ts';
 import { DeployResources, freePort, httpGet, sample } from './deploy-support.ts';
 
 /** Each test with projects and brokers of its own, so that the tests' waits (a drain, a timeout) overlap. */
 const healthTest = cliTest.extend<{ resources: DeployResources }>({
-  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
-  resources: async ({}, use) => {
-    const resources = new DeployResources();
-    try {
-      await use(resources);
-    } finally {
-      await resources.cleanup();
-    }
-  },
+  resources: ownedFixture(
+    () => new DeployResources(),
+    (resources) => resources.cleanup(),
+  ),
 });
 
 /**

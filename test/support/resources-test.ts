@@ -4,6 +4,7 @@
  */
 import { test } from 'vitest';
 import { BrokerPool, type Closable } from './brokers.ts';
+import { ownedFixture } from './owned-fixture.ts';
 
 /**
  * `test` with the resources of testResources (brokers.ts) as fixtures of each test (`pool`, `track`),
@@ -11,15 +12,10 @@ import { BrokerPool, type Closable } from './brokers.ts';
  * that mostly wait on timeouts and so can share the time they wait.
  */
 export const resourcesTest = test.extend<{ pool: BrokerPool; track: <T extends Closable>(thing: T) => T }>({
-  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
-  pool: async ({}, use) => {
-    const pool = new BrokerPool();
-    try {
-      await use(pool);
-    } finally {
-      await pool.closeAll();
-    }
-  },
+  pool: ownedFixture(
+    () => new BrokerPool(),
+    (pool) => pool.closeAll(),
+  ),
   // Depends on pool, so that vitest releases it first: the clients close before their brokers.
   track: async ({ pool: _pool }, use) => {
     const closers: Array<() => Promise<void>> = [];

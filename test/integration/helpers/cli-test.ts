@@ -3,6 +3,7 @@
  * runs as the module loads, and benchmarks import cli-project.ts outside vitest).
  */
 import { test } from 'vitest';
+import { ownedFixture } from '../../support/owned-fixture.ts';
 import { CliProjects } from './cli-project.ts';
 
 /**
@@ -10,13 +11,8 @@ import { CliProjects } from './cli-project.ts';
  * ends: safe in `describe.concurrent`, for tests that mostly wait (a shutdown timeout, a grace).
  */
 export const cliTest = test.extend<{ projects: CliProjects }>({
-  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
-  projects: async ({}, use) => {
-    const projects = new CliProjects();
-    try {
-      await use(projects);
-    } finally {
-      await projects.cleanup();
-    }
-  },
+  projects: ownedFixture(
+    () => new CliProjects(),
+    (projects) => projects.cleanup(),
+  ),
 });
