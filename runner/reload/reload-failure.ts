@@ -10,14 +10,15 @@ import type { ReloadEvents } from './protocol.ts';
 
 /**
  * A value the options schema rejects is both a config value and a schema line: the file saved
- * decides. A new schema that rejects the config's value points at the schema's line; a new value in
- * the config points at the config file.
+ * decides. A new schema that rejects the config's value points at the schema's line, and says where
+ * the value was given, which may be what to change; a new value in the config points at the config file.
  */
 function blame(location: LoadFailureLocation | undefined, changed: ReadonlySet<string>): LoadFailureLocation | undefined {
   const declared = location?.declaredIn;
   if (location === undefined) return undefined;
   if (declared === undefined || changed.has(location.file) || !changed.has(declared.file)) return location;
-  return { ...location, file: declared.file, line: declared.line, column: undefined, declaredIn: undefined };
+  const reason = `${location.reason}, the value given in ${formatLocation(location)}`;
+  return { ...location, file: declared.file, line: declared.line, column: undefined, reason, declaredIn: undefined };
 }
 
 /** The fields and message of the error line for `error`, a load that failed after `changed` were saved. */

@@ -75,7 +75,7 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     expect(b.stderr).not.toContain('log_pageview_worker.ts');
   });
 
-  it('on reload, the failure points at the config file, not the worker file', async () => {
+  it('on reload, the failure points at the config file, not the worker file; at the schema saved that refuses a config value, with where it was given', async () => {
     const p = await project();
     const run = p.startWorker('log', 'pageview', ['--watch']);
     await run.waitForMessage('worker log/pageview running');
@@ -92,6 +92,18 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     const misspelt = await run.waitForLine((line) => String(line.msg).startsWith('reload failed') && line !== failed, 'the refused key');
     expect(misspelt.file).toBe(p.path('nsqworker.config.ts'));
     expect(String(misspelt.msg)).toContain("workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
+
+    // A good value, then a worker saved with a schema that refuses it: the schema's line, and where the value was given.
+    await p.write('nsqworker.config.ts', `export default {\n  workers: {\n    'log/pageview': { slowThresholdMs: 300 },\n  },\n};\n`);
+    await run.waitForMessage('reloaded');
+    const seen = run.lines.length;
+    await p.writeWorker('log', 'pageview', WORKER.replace('.min(0)', '.min(0).max(100)'));
+    const narrowed = await run.waitForLine((line) => String(line.msg).startsWith('reload failed') && run.lines.indexOf(line) >= seen, 'the narrowed schema');
+    const workerFile = p.path('workers/log/log_pageview_worker.ts');
+    expect(String(narrowed.msg)).toBe(
+      `reload failed: ${workerFile}:${WORKER.split('\n').findIndex((line) => line.includes('slowThresholdMs')) + 1}: ` +
+        `workers['log/pageview'].slowThresholdMs 300: expected a duration from 0ms to 100ms (250ms, 60s, 1h30m, or a number of milliseconds), the value given in ${p.path('nsqworker.config.ts')}:3; the running code stays in place until the next good save`,
+    );
   });
 });
 
