@@ -9,7 +9,7 @@ import { within } from '../../client/within.ts';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
-import { discoverWorkers, workerFileAt, type WorkerFile } from '../worker/discover.ts';
+import { discoverWorkers, soleWorkerFile, workerFileAt, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
@@ -40,15 +40,6 @@ interface DevFlags {
   consoleAddress?: string;
 }
 
-/** The worker files left for `file`'s topic and channel: none, one, or a pair still (then none: it is refused). */
-function workerFilesOf(workersDir: string, file: WorkerFile): WorkerFile[] {
-  try {
-    return discoverWorkers(workersDir).filter((left) => left.topic === file.topic && left.channel === file.channel);
-  } catch {
-    return [];
-  }
-}
-
 /** How long dev waits for its first workers to load before judging the environment's variables. */
 const STARTS_AWAITED_MS = 3_000;
 
@@ -60,6 +51,8 @@ class DevSupervisor {
   private readonly files = new Map<string, WorkerFile>();
   /** The workers running now, as their starts resolved: what a stop still waits for is read from them. */
   private readonly started = new Set<RunningWorker>();
+  /** Second files of a running worker, refused: said once, not again at each save (a write's add and change). */
+  private readonly refused = new Set<string>();
 
   constructor(
     private readonly base: LayeredValues,
@@ -73,9 +66,11 @@ class DevSupervisor {
     // A second file for a worker that runs (worker.js beside worker.ts): refused, as at dev's start.
     const twin = [...this.running.keys()].map((path) => this.files.get(path)!).find((other) => other.topic === file.topic && other.channel === file.channel);
     if (twin !== undefined) {
-      this.logger.error({ worker: `${file.topic}/${file.channel}`, file: file.path, twin: twin.path }, `two worker files for topic ${file.topic} channel ${file.channel}: ${twin.path} and ${file.path}; keep one (the second is not started)`);
+      if (!this.refused.has(file.path)) this.logger.error({ worker: `${file.topic}/${file.channel}`, file: file.path, twin: twin.path }, `two worker files for topic ${file.topic} channel ${file.channel}: ${twin.path} and ${file.path}; keep one (the second is not started)`);
+      this.refused.add(file.path);
       return;
     }
+    this.refused.delete(file.path);
     this.files.set(file.path, file);
     const starting = this.startWorker(file);
     void starting.then((worker) => worker !== undefined && this.started.add(worker));
@@ -84,6 +79,7 @@ class DevSupervisor {
 
   /** Stops a worker (file deleted), or forgets one that failed to load so a change retries it. */
   async stop(path: string): Promise<void> {
+    this.refused.delete(path);
     const entry = this.running.get(path);
     this.running.delete(path);
     const worker = await entry;
@@ -248,7 +244,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     if (file === undefined) return;
     // A file refused as the second of its worker's starts once the first is gone.
     void supervisor.stop(file.path).then(() => {
-      const left = workerFilesOf(workersDir, file).at(0);
+      const left = soleWorkerFile(workersDir, file.topic, file.channel);
       if (left !== undefined) supervisor.start(left);
     });
   });

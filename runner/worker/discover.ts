@@ -214,3 +214,12 @@ export function discoverWorkers(workersDir: string): WorkerFile[] {
 export function findWorker(workersDir: string, topic: string, channel: string): WorkerFile | undefined {
   return discoverWorkers(workersDir).find((file) => file.topic === topic && file.channel === channel);
 }
+
+/** The worker file for a topic and channel when there is exactly one: undefined for none, and for two still (refused). */
+export function soleWorkerFile(workersDir: string, topic: string, channel: string): WorkerFile | undefined {
+  try {
+    return findWorker(workersDir, topic, channel);
+  } catch {
+    return undefined;
+  }
+}

@@ -60,6 +60,8 @@ it('runs every worker, starts new ones, refuses a second file for one, stops del
   await project.write('workers/gamma/gamma_c_worker.js', workerSource('gamma-js', 1));
   const twin = await dev.waitForLine((line) => String(line.msg).startsWith('two worker files for topic gamma channel c'), 'the second file of gamma/c refused');
   expect(twin).toMatchObject({ level: 50, file: project.path('workers/gamma/gamma_c_worker.js') });
+  // Said once: a save of the refused file is no news (no second error line, checked below).
+  await project.write('workers/gamma/gamma_c_worker.js', `${workerSource('gamma-js', 1)}\n// saved again\n`);
   await rm(project.path('workers/gamma/gamma_c_worker.ts'));
   const gammaJs = await dev.waitForLine((line) => String(line.msg).startsWith('worker gamma/c running') && line.file === project.path('workers/gamma/gamma_c_worker.js'), 'gamma/c from its .js file');
   expect(dev.lines.filter((line) => String(line.msg).startsWith('worker gamma/c running'))).toHaveLength(2);
