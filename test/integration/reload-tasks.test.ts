@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { testResources, uniqueTopic } from '../support/brokers.ts';
 import { brokerStats, CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
+// The tests on remote nsqd share these; the others wait together, each with projects of its own.
 const projects = new CliProjects();
 const { pool, closers } = testResources();
 afterEach(() => projects.cleanup());
@@ -50,8 +52,8 @@ async function channelsOf(httpAddress: string, topic: string): Promise<string[]>
   return (stats.topics.find((t) => t.topic_name === topic)?.channels ?? []).map((c) => c.channel_name).sort();
 }
 
-describe('a change to the set of tasks applies on reload', () => {
-  it('adds and removes tasks under --watch; a config file created after the start applies', async () => {
+describe.concurrent('a change to the set of tasks applies on reload', () => {
+  cliTest('adds and removes tasks under --watch; a config file created after the start applies', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count', 'store']));
     const run = p.startWorker('log', 'pv', ['--watch']);
@@ -86,7 +88,7 @@ describe('a change to the set of tasks applies on reload', () => {
     expect((await p.records<Record>('records.jsonl')).filter((r) => r.task === 'store').map((r) => r.body)).toEqual(['m1']);
   });
 
-  it("a removed task's series leave /metrics; a moved task's follow its channel", async () => {
+  cliTest("a removed task's series leave /metrics; a moved task's follow its channel", async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count']));
     const run = p.startWorker('log', 'pv', ['--watch', '--health-address', '127.0.0.1:0']);
@@ -114,7 +116,7 @@ describe('a change to the set of tasks applies on reload', () => {
     expect(tasksIn(await series())).toEqual(['channel="pv.count",task="count"', 'channel="pv.notify",task="notify"']);
   });
 
-  it('from one task to two: the channel C becomes C.<task>, and C is named as left behind', async () => {
+  cliTest('from one task to two: the channel C becomes C.<task>, and C is named as left behind', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count']));
     const run = p.startWorker('log', 'pv', ['--watch']);
@@ -134,7 +136,7 @@ describe('a change to the set of tasks applies on reload', () => {
     ]);
   });
 
-  it('under dev, a removed task’s channel is deleted', async () => {
+  cliTest('under dev, a removed task’s channel is deleted', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['count', 'store']));
     const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
@@ -151,8 +153,8 @@ describe('a change to the set of tasks applies on reload', () => {
   });
 });
 
-describe("a removed task's channel with messages in it, under dev", () => {
-  it('is deleted with a warning that counts what it held: a retry waiting in it is lost with it', async () => {
+describe.concurrent("a removed task's channel with messages in it, under dev", () => {
+  cliTest('is deleted with a warning that counts what it held: a retry waiting in it is lost with it', async ({ projects }) => {
     const p = await projects.create();
     const failing = (tasks: string[]): string =>
       `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { ${tasks.map((task) => (task === 'store' ? `store() { throw new Error('not yet'); }` : `${task}() {}`)).join(', ')} } });\n`;
@@ -174,8 +176,8 @@ describe("a removed task's channel with messages in it, under dev", () => {
   });
 });
 
-describe('the single task of a worker renamed, under dev', () => {
-  it('keeps its channel, and the new task gets what waited in it', async () => {
+describe.concurrent('the single task of a worker renamed, under dev', () => {
+  cliTest('keeps its channel, and the new task gets what waited in it', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pv', worker(['send']));
     const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
