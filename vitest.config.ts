@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import UnitFilesLast from './test/support/sequencer.ts';
 
 // Every child process a test starts (workers, brokers, tsc, npm) would load the extra CA bundle
 // this variable names, 70-80 ms of CPU per start on machines that set it. The tests reach only
@@ -17,5 +18,6 @@ export default defineConfig({
     // Each fork runs file after file without a fresh module graph: loading the sources again for
     // each of 120 files cost about 30 s of the run. Files share no state but what they clean up.
     isolate: false,
+    sequence: { sequencer: UnitFilesLast },
   },
 });
