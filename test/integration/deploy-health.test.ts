@@ -6,17 +6,8 @@
 import { describe, expect } from 'vitest';
 import { Producer } from '../../client/producer.ts';
 import { eventually, type CliProject, type CliProjects, type CliRun } from './helpers/cli-project.ts';
-import { ownedFixture } from '../support/owned-fixture.ts';
-import { cliTest } from './helpers/cli-test.ts';
-import { DeployResources, freePort, httpGet, sample } from './deploy-support.ts';
-
-/** Each test with projects and brokers of its own, so that the tests' waits (a drain, a timeout) overlap. */
-const healthTest = cliTest.extend<{ resources: DeployResources }>({
-  resources: ownedFixture(
-    () => new DeployResources(),
-    (resources) => resources.cleanup(),
-  ),
-});
+import { deployTest } from './helpers/deploy-test.ts';
+import { freePort, httpGet, sample } from './deploy-support.ts';
 
 /**
  * Two tasks (channels jobs.fast and jobs.slow). A body is {id, sleepMs?, failOnce?}; `slow` sleeps
@@ -92,7 +83,7 @@ const FAST = { topic: 'jobs', channel: 'work.fast', task: 'fast' };
 const SLOW = { topic: 'jobs', channel: 'work.slow', task: 'slow' };
 
 describe.concurrent('nsqworker --health-address', () => {
-  healthTest('answers 503 until every task is subscribed, then 200', async ({ projects, resources }) => {
+  deployTest('answers 503 until every task is subscribed, then 200', async ({ projects, resources }) => {
     // The nsqd address is taken before anything listens there: the worker starts, cannot connect,
     // and must say so; then a broker appears on that port and the worker's reconnect finds it.
     const nsqdPort = await freePort();
@@ -117,7 +108,7 @@ describe.concurrent('nsqworker --health-address', () => {
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
   });
 
-  healthTest('counts received, finished, requeued, discarded and dead-lettered messages per task, and task durations', async ({ projects, resources }) => {
+  deployTest('counts received, finished, requeued, discarded and dead-lettered messages per task, and task durations', async ({ projects, resources }) => {
     const broker = await resources.broker();
     const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--requeue-delay', '50ms']);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
@@ -158,7 +149,7 @@ describe.concurrent('nsqworker --health-address', () => {
     expect((await lines(project)).sort()).toEqual(['fast a 1', 'fast b 1', 'fast c 1', 'fast d 2', 'slow a 1', 'slow b 1', 'slow c 1', 'slow d 1']);
   });
 
-  healthTest('counts a task that answers after nsqd timed its message out', async ({ projects, resources }) => {
+  deployTest('counts a task that answers after nsqd timed its message out', async ({ projects, resources }) => {
     const broker = await resources.broker({ msgTimeoutMs: 1000 });
     const { project, run, base } = await startWorker(projects, broker.tcpAddress);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
@@ -181,7 +172,7 @@ describe.concurrent('nsqworker --health-address', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('consumer error'))).toEqual([]);
   });
 
-  healthTest('exits 2 for a health address that is not host:port, and 1 when its port is taken', async ({ projects, resources }) => {
+  deployTest('exits 2 for a health address that is not host:port, and 1 when its port is taken', async ({ projects, resources }) => {
     const project = await projects.create();
     await project.writeWorker('jobs', 'work', WORKER);
     const bad = await project.run(['--topic', 'jobs', '--channel', 'work', '--health-address', 'localhost']);
@@ -195,7 +186,7 @@ describe.concurrent('nsqworker --health-address', () => {
     expect(busy.stderr.trim()).toBe(`nsqworker: --health-address ${taken}: the address is already in use by another program; stop it, or choose another address`);
   });
 
-  healthTest('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async ({ projects, resources }) => {
+  deployTest('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async ({ projects, resources }) => {
     const broker = await resources.broker();
     const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--shutdown-timeout', '10s']);
     await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');

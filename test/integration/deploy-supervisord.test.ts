@@ -11,13 +11,11 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Producer } from '../../client/producer.ts';
-import { CliProjects, eventually, REPO_ROOT, type CliProject } from './helpers/cli-project.ts';
-import { DeployResources, freePort, IN_CI, missingTool } from './deploy-support.ts';
-
-const projects = new CliProjects();
-const resources = new DeployResources();
+import { eventually, REPO_ROOT, type CliProject } from './helpers/cli-project.ts';
+import { IN_CI, freePort, missingTool, type DeployResources } from './deploy-support.ts';
+import { deployTest } from './helpers/deploy-test.ts';
 
 const missing = missingTool('supervisord', 'supervisor') ?? missingTool('supervisorctl', 'supervisor');
 
@@ -121,6 +119,7 @@ class Supervisor {
  * before it: a test whose subject is not those numbers sets smaller ones.
  */
 async function supervisorFor(
+  resources: DeployResources,
   project: CliProject,
   program: string,
   args: string[],
@@ -205,22 +204,19 @@ async function handled(project: CliProject): Promise<string[]> {
   return (await readFile(file, 'utf8')).split('\n').slice(0, -1);
 }
 
-describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
-  afterEach(async () => {
-    await resources.cleanup();
-    await projects.cleanup();
-  });
+// Each test has a supervisord, projects and brokers of its own: their starts and waits overlap.
+describe.skipIf(missing !== undefined && !IN_CI).concurrent(`supervisord${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
 
-  it('has supervisord and supervisorctl installed', () => {
+  deployTest('has supervisord and supervisorctl installed', () => {
     expect(missing, 'under CI the deploy tests must run: .ci/run installs supervisor').toBeUndefined();
   });
 
-  it('restarts a worker mid-stream without losing or repeating a message, and stops it with exit 0', { timeout: 120_000 }, async () => {
+  deployTest('restarts a worker mid-stream without losing or repeating a message, and stops it with exit 0', { timeout: 120_000 }, async ({ projects, resources }) => {
     const broker = await resources.broker();
     const project = await projects.create();
     await project.writeWorker('stream', 'handle', STREAM_WORKER);
     const program = 'nsqworker-stream-handle';
-    const supervisor = await supervisorFor(project, program, ['--topic', 'stream', '--channel', 'handle'], {
+    const supervisor = await supervisorFor(resources, project, program, ['--topic', 'stream', '--channel', 'handle'], {
       NSQWORKER_NSQD_TCP_ADDRESSES: broker.tcpAddress,
       NSQWORKER_MAX_IN_FLIGHT: '8',
       NSQWORKER_SHUTDOWN_TIMEOUT: '10s',
@@ -271,7 +267,7 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     expect(await supervisor.state(program)).toBe('STOPPED');
   });
 
-  it('runs the shipped broker program beside the worker: a worker killed with SIGKILL is restarted and every message handled', { timeout: 120_000 }, async () => {
+  deployTest('runs the shipped broker program beside the worker: a worker killed with SIGKILL is restarted and every message handled', { timeout: 120_000 }, async ({ projects, resources }) => {
     // The shipped file: the broker first (lower priority starts first, stops last), the worker pointed at it.
     const [shippedBroker, shippedWorker] = [await shippedProgram('nsqworker-broker'), await shippedProgram()];
     expect(shippedBroker.get('command')).toMatch(/\/nsqworker broker --tcp-address 127\.0\.0\.1:4150 --http-address 127\.0\.0\.1:4151 --data-path /);
@@ -285,6 +281,7 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     const dataPath = await resources.tempDir('nsqworker-supervised-broker-');
     const program = 'nsqworker-stream-handle';
     const supervisor = await supervisorFor(
+      resources,
       project,
       program,
       ['--topic', 'stream', '--channel', 'handle'],
@@ -316,14 +313,14 @@ describe.skipIf(missing !== undefined && !IN_CI)(`supervisord${missing === undef
     expect(await supervisor.state('nsqworker-broker')).toBe('RUNNING');
   });
 
-  it('does not keep restarting a worker that exits with a usage error (2)', { timeout: 120_000 }, async () => {
+  deployTest('does not keep restarting a worker that exits with a usage error (2)', { timeout: 120_000 }, async ({ projects, resources }) => {
     const project = await projects.create();
     await project.writeWorker('stream', 'handle', STREAM_WORKER);
     const program = 'nsqworker-bad-flag';
     // One retry, not the shipped three: each waits a second longer than the last, and what is tested
     // is that the shipped exitcodes and startsecs make exit 2 a failed start, so the tries end.
     const startretries = 1;
-    const supervisor = await supervisorFor(project, program, ['--topic', 'stream', '--channel', 'handle', '--no-such-flag', '1'], {}, { startretries: String(startretries) });
+    const supervisor = await supervisorFor(resources, project, program, ['--topic', 'stream', '--channel', 'handle', '--no-such-flag', '1'], {}, { startretries: String(startretries) });
     // Exit 2 within startsecs is a failed start: retried startretries times, then FATAL. (Should a
     // loaded machine take longer than startsecs to fail, exit 2 is an expected exit: EXITED at once.)
     const settled = new RegExp(`gave up: ${program} entered FATAL state|exited: ${program} \\(exit status 2; expected\\)`);
