@@ -77,8 +77,11 @@ class DevSupervisor {
     this.running.set(file.path, starting);
   }
 
-  /** Stops a worker (file deleted), or forgets one that failed to load so a change retries it. */
-  async stop(path: string): Promise<void> {
+  /**
+   * Stops a worker (file deleted), or forgets one that failed to load so a change retries it.
+   * `successor`: the worker's other file, refused beside this one, which starts next and takes the channels.
+   */
+  async stop(path: string, successor?: WorkerFile): Promise<void> {
     this.refused.delete(path);
     const entry = this.running.get(path);
     this.running.delete(path);
@@ -96,8 +99,9 @@ class DevSupervisor {
         this.logger.info({ worker: key, file: path }, `worker ${key} stopped: its file was removed and is back`);
         return;
       }
-      if (channels.length === 0) {
-        this.logger.info({ worker: key, file: path }, `worker ${key} stopped: its file was removed`);
+      if (channels.length === 0 || successor !== undefined) {
+        const next = successor === undefined ? '' : `; ${successor.path} runs it now`;
+        this.logger.info({ worker: key, file: path }, `worker ${key} stopped: its file was removed${next}`);
         return;
       }
       // Unlike a task removed from a running worker, the worker's channels stay: a file deleted for a
@@ -243,10 +247,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     const file = workerFileAt(workersDir, path);
     if (file === undefined) return;
     // A file refused as the second of its worker's starts once the first is gone.
-    void supervisor.stop(file.path).then(() => {
-      const left = soleWorkerFile(workersDir, file.topic, file.channel);
-      if (left !== undefined) supervisor.start(left);
-    });
+    const left = soleWorkerFile(workersDir, file.topic, file.channel);
+    void supervisor.stop(file.path, left).then(() => left !== undefined && existsSync(left.path) && supervisor.start(left));
   });
   // The config file, there or not yet: writing it retries the workers that failed to start.
   const configFile = configPath ?? resolve(DEFAULT_CONFIG_FILE);

@@ -66,6 +66,9 @@ it('runs every worker, starts new ones, refuses a second file for one, stops del
   const gammaJs = await dev.waitForLine((line) => String(line.msg).startsWith('worker gamma/c running') && line.file === project.path('workers/gamma/gamma_c_worker.js'), 'gamma/c from its .js file');
   expect(dev.lines.filter((line) => String(line.msg).startsWith('worker gamma/c running'))).toHaveLength(2);
   expect(dev.lines.indexOf(gammaJs)).toBeGreaterThan(dev.lines.findIndex((line) => String(line.msg).startsWith('worker gamma/c stopped')));
+  // The channel goes on with the other file: no word of it staying, nor of a call to delete it.
+  const handedOver = dev.lines.find((line) => String(line.msg).startsWith('worker gamma/c stopped'));
+  expect(handedOver).toMatchObject({ level: 30, msg: `worker gamma/c stopped: its file was removed; ${project.path('workers/gamma/gamma_c_worker.js')} runs it now` });
 
   // A file added with a name that is not a worker's is named, as dev names them at its start.
   await project.write('workers/gamma/gamma-d_worker.ts', workerSource('gamma-d', 1));
