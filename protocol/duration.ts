@@ -1,6 +1,8 @@
 /**
  * Go duration strings, as NSQ's flags take them: `60s`, `250ms`, `15m`, `1h30m`, `1.5s`.
- * A bare number is taken as milliseconds, which is what our own options are measured in.
+ * {@link parseGoDurationMs} reads what a user writes (flags, NSQWORKER_* variables, strings in the
+ * config file): a unit is required, as Go's time.ParseDuration requires it. {@link parseDurationMs}
+ * also takes a bare number as milliseconds, what our own options are measured in.
  */
 
 const UNIT_MS: Readonly<Record<string, number>> = {
