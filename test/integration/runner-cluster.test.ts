@@ -5,33 +5,31 @@
  * and discovery through lookupd starts at once and says what it found or waits for. Runs against
  * real nsqd and nsqlookupd when NSQD_BIN and NSQLOOKUPD_BIN are set.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { NSQD_BIN, NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
-import { testResources, uniqueTopic } from '../support/brokers.ts';
-import { CliProjects, publish, type CliProject } from './helpers/cli-project.ts';
+import { uniqueTopic } from '../support/brokers.ts';
+import { publish, type CliProject, type CliProjects } from './helpers/cli-project.ts';
+import { cliPoolTest } from './helpers/cli-test.ts';
 import { eachTaskRan, twoTaskProject } from './helpers/two-tasks.ts';
 
-const projects = new CliProjects();
-const { pool, closers } = testResources();
-afterEach(() => projects.cleanup());
-
-async function lookupd(): Promise<ServerHandle> {
+/** A lookupd (real nsqlookupd with NSQLOOKUPD_BIN) closed when the test's projects are. */
+async function lookupd(projects: CliProjects): Promise<ServerHandle> {
   const options = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' };
   const handle = NSQLOOKUPD_BIN === undefined ? await startLookupd(options) : await startNsqlookupdProcess(NSQLOOKUPD_BIN, options);
-  closers.push(() => handle.close());
+  projects.defer(() => handle.close());
   return handle;
 }
 
-const project = (topic: string): Promise<CliProject> => twoTaskProject(() => projects.create(), topic);
+const project = (projects: CliProjects, topic: string): Promise<CliProject> => twoTaskProject(() => projects.create(), topic);
 
-describe('every task sees the backlog and what follows', () => {
-  it('through lookupd: found by the first query (at once), and the topic is paused while the channels are made', async () => {
-    const l = await lookupd();
+describe.concurrent('every task sees the backlog and what follows', () => {
+  cliPoolTest('through lookupd: found by the first query (at once), and the topic is paused while the channels are made', async ({ projects, pool }) => {
+    const l = await lookupd(projects);
     const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
     const topic = uniqueTopic('log');
     for (const n of ['1', '2', '3']) await publish(nsqd.httpAddress, topic, n);
-    const p = await project(topic);
+    const p = await project(projects, topic);
     // The default poll interval (60s): only a query at start finds the nsqd within the test's deadline.
     const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress]);
     await run.waitForMessage(`found 1 nsqd for topic ${topic}`, {}, 20_000);
@@ -46,12 +44,12 @@ describe('every task sees the backlog and what follows', () => {
     expect(stats.topics[0]!.paused).toBe(false);
   });
 
-  it('with --nsqd-tcp-address and --nsqd-http-address (NSQWORKER_NSQD_HTTP_ADDRESSES and nsqdHttpAddresses alike)', async () => {
+  cliPoolTest('with --nsqd-tcp-address and --nsqd-http-address (NSQWORKER_NSQD_HTTP_ADDRESSES and nsqdHttpAddresses alike)', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     for (const via of ['flag', 'env', 'config'] as const) {
       const topic = uniqueTopic('log');
       for (const n of ['a', 'b']) await publish(nsqd.httpAddress, topic, n);
-      const p = await project(topic);
+      const p = await project(projects, topic);
       if (via === 'config') await p.write('nsqworker.config.ts', `export default { nsqdHttpAddresses: ['${nsqd.httpAddress}'] };\n`);
       const direct = ['--nsqd-tcp-address', nsqd.tcpAddress];
       const run =
@@ -68,10 +66,10 @@ describe('every task sees the backlog and what follows', () => {
     }
   });
 
-  it('a connection nsqd drops is one warning line with its reason and no stack, and the tasks subscribe again when it is back', async () => {
+  cliPoolTest('a connection nsqd drops is one warning line with its reason and no stack, and the tasks subscribe again when it is back', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');
-    const p = await project(topic);
+    const p = await project(projects, topic);
     const run = p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
     await run.subscribed(['count', 'store']);
     await nsqd.restart();
@@ -84,21 +82,21 @@ describe('every task sees the backlog and what follows', () => {
     await eachTaskRan(p, run, ['after']);
   });
 
-  it('refuses --nsqd-http-address given a different number of times than --nsqd-tcp-address (exit 2)', async () => {
+  cliPoolTest('refuses --nsqd-http-address given a different number of times than --nsqd-tcp-address (exit 2)', async ({ projects }) => {
     const topic = uniqueTopic('log');
-    const p = await project(topic);
+    const p = await project(projects, topic);
     const args = ['--topic', topic, '--channel', 'pageview', '--nsqd-tcp-address', '127.0.0.1:1', '--nsqd-tcp-address', '127.0.0.1:3'];
     const { code, stderr } = await p.run([...args, '--nsqd-http-address', '127.0.0.1:2']);
     expect(code).toBe(2);
     expect(stderr).toContain('--nsqd-http-address is given 1 time(s) for 2 --nsqd-tcp-address: give one per nsqd, in the same order');
   });
 
-  it('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async () => {
+  cliPoolTest('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');
     await publish(nsqd.httpAddress, topic, 'held');
     expect((await fetch(`http://${nsqd.httpAddress}/topic/pause?topic=${topic}`, { method: 'POST' })).status).toBe(200);
-    const p = await project(topic);
+    const p = await project(projects, topic);
     const run = p.startWorker(topic, 'pageview', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
     await run.subscribed(['count', 'store']);
     const stats = (await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).json()) as {
@@ -111,7 +109,7 @@ describe('every task sees the backlog and what follows', () => {
     await eachTaskRan(p, run, ['held']);
   });
 
-  it("on another worker's embedded broker that it joined", async () => {
+  cliPoolTest("on another worker's embedded broker that it joined", async ({ projects }) => {
     const topic = uniqueTopic('log');
     const first = await projects.create();
     await first.writeWorker('other', 'job', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async run() {} } });\n`);
@@ -120,7 +118,7 @@ describe('every task sees the backlog and what follows', () => {
     await host.waitForMessage('worker other/job running');
     for (const n of ['x', 'y']) await publish(httpAddress, topic, n);
 
-    const p = await project(topic);
+    const p = await project(projects, topic);
     const run = p.startWorker(topic, 'pageview', ['--broker-tcp-address', tcpAddress, '--broker-http-address', httpAddress, '--data-path', first.path('data')]);
     await run.waitForMessage('already running');
     await run.subscribed(['count', 'store']);
@@ -130,12 +128,12 @@ describe('every task sees the backlog and what follows', () => {
   });
 });
 
-describe('discovery through lookupd', () => {
-  it('says what it waits for, polls on the interval, and starts both tasks together once an nsqd has the topic', async () => {
-    const l = await lookupd();
+describe.concurrent('discovery through lookupd', () => {
+  cliPoolTest('says what it waits for, polls on the interval, and starts both tasks together once an nsqd has the topic', async ({ projects, pool }) => {
+    const l = await lookupd(projects);
     const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
     const topic = uniqueTopic('log');
-    const p = await project(topic);
+    const p = await project(projects, topic);
     const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress, '--lookupd-poll-interval', '300ms']);
     await run.waitForMessage(`no nsqd has topic ${topic} yet; polling lookupd every 300ms`);
     // Published before any channel exists: the topic keeps it until the worker's channels are made.

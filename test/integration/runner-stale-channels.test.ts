@@ -6,13 +6,10 @@
  * A task channel left paused (nsqd keeps a pause across restarts) is named too, with the call that
  * unpauses it: its task would otherwise wait for messages with no word of why.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { testResources, uniqueTopic } from '../support/brokers.ts';
-import { brokerStats, CliProjects, collect, eventually, publish, type CliProject } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
-const { pool } = testResources();
+import { describe, expect } from 'vitest';
+import { uniqueTopic } from '../support/brokers.ts';
+import { brokerStats, collect, eventually, publish, type CliProject } from './helpers/cli-project.ts';
+import { cliPoolTest } from './helpers/cli-test.ts';
 
 const worker = (tasks: string[]): string =>
   `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { ${tasks.map((task) => `${task}() {}`).join(', ')} } });\n`;
@@ -28,8 +25,8 @@ async function runOnce(project: CliProject, tasks: string[], publishOne = false)
   return run.lines.filter((line) => line.level === 40 && String(line.msg).includes('looks like a task channel')).map((line) => String(line.msg));
 }
 
-describe('task channels of an earlier run', () => {
-  it('are named at the start, with their depth and the delete call; channels in use are not', async () => {
+describe.concurrent('task channels of an earlier run', () => {
+  cliPoolTest('are named at the start, with their depth and the delete call; channels in use are not', async ({ projects }) => {
     const project = await projects.create();
     expect(await runOnce(project, ['bill', 'notify', 'audit'])).toEqual([]);
     // The next run drops notify and audit; a message published while it runs lands in their channels too.
@@ -43,14 +40,14 @@ describe('task channels of an earlier run', () => {
     expect(warnings[0]).toMatch(/Delete it with: curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/channel\/delete\?topic=orders&channel=process\.audit'/);
   });
 
-  it('from several tasks to one: the task channels stay and are named; the worker channel is in use', async () => {
+  cliPoolTest('from several tasks to one: the task channels stay and are named; the worker channel is in use', async ({ projects }) => {
     const project = await projects.create();
     await runOnce(project, ['bill', 'ship']);
     const warnings = await runOnce(project, ['bill']);
     expect(warnings.map((warning) => warning.split(' ')[1])).toEqual(['process.bill', 'process.ship']);
   });
 
-  it('on a remote nsqd: named once, with that nsqd\'s HTTP address; a channel a client still reads is not', async () => {
+  cliPoolTest('on a remote nsqd: named once, with that nsqd\'s HTTP address; a channel a client still reads is not', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('orders');
     for (const path of [`/topic/create?topic=${topic}`, ...['process.audit', 'process.old'].map((channel) => `/channel/create?topic=${topic}&channel=${channel}`)]) {
@@ -85,11 +82,11 @@ describe('task channels of an earlier run', () => {
   });
 });
 
-describe('a paused task channel', () => {
+describe.concurrent('a paused task channel', () => {
   const pausedWarnings = (lines: Array<{ level?: unknown; msg?: unknown }>): string[] =>
     lines.filter((line) => line.level === 40 && String(line.msg).includes(' is paused: ')).map((line) => String(line.msg));
 
-  it('on the embedded broker, paused in an earlier run, is named at the start with its depth and the unpause call', async () => {
+  cliPoolTest('on the embedded broker, paused in an earlier run, is named at the start with its depth and the unpause call', async ({ projects }) => {
     const project = await projects.create();
     await project.writeWorker('orders', 'process', worker(['bill']));
     const first = project.startWorker('orders', 'process');
@@ -113,7 +110,7 @@ describe('a paused task channel', () => {
     await second.waitForExit();
   });
 
-  it("on a remote nsqd, is named with that nsqd's HTTP address; a channel not paused is not", async () => {
+  cliPoolTest("on a remote nsqd, is named with that nsqd's HTTP address; a channel not paused is not", async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('orders');
     for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=process.bill`, `/channel/create?topic=${topic}&channel=process.ship`, `/channel/pause?topic=${topic}&channel=process.ship`]) {
