@@ -2,29 +2,22 @@
  * `nsqworker broker` and `nsqworker lookupd` as processes: nsqd's flag names, bound addresses in the
  * startup log, a clean stop on SIGTERM that keeps every message, and usage errors with status 2.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { CliProjects, eventually } from './helpers/cli-project.ts';
+import { mkdir } from 'node:fs/promises';
+import { expect } from 'vitest';
+import { eventually, type CliProject } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 import { makeTestCertificates } from '../support/certificates.ts';
 
-const projects = new CliProjects();
-const dirs: string[] = [];
-afterEach(async () => {
-  await projects.cleanup();
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function dataDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-cli-broker-'));
-  dirs.push(dir);
+/** A data path in the test's project, removed with it. */
+async function dataDir(project: CliProject): Promise<string> {
+  const dir = project.path('data');
+  await mkdir(dir, { recursive: true });
   return dir;
 }
 
-it('runs the broker with nsqd flags, stops cleanly on SIGTERM, and keeps its messages across a restart', async () => {
+cliTest.concurrent('runs the broker with nsqd flags, stops cleanly on SIGTERM, and keeps its messages across a restart', async ({ projects }) => {
   const project = await projects.create();
-  const dataPath = await dataDir();
+  const dataPath = await dataDir(project);
   const flags = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath, '--msg-timeout', '10s', '--mem-queue-size', '5'];
   const first = project.spawn(['broker', ...flags]);
   const listening = await first.waitForMessage('TCP: listening on');
@@ -49,11 +42,11 @@ it('runs the broker with nsqd flags, stops cleanly on SIGTERM, and keeps its mes
   expect((await second.waitForExit()).code).toBe(0);
 });
 
-it('stops on SIGTERM, keeping its messages, after the reader of its log (stdout) has gone', async () => {
+cliTest.concurrent('stops on SIGTERM, keeping its messages, after the reader of its log (stdout) has gone', async ({ projects }) => {
   // A log pipe whose reader died (a log shipper restarted, `nsqworker broker | head`): the broker's last
   // log lines fail with EPIPE, and it must still stop as asked rather than retry them for ever.
   const project = await projects.create();
-  const dataPath = await dataDir();
+  const dataPath = await dataDir(project);
   const flags = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath];
   const first = project.spawn(['broker', ...flags]);
   const httpAddress = String((await first.waitForMessage('TCP: listening on')).httpAddress);
@@ -74,12 +67,12 @@ it('stops on SIGTERM, keeping its messages, after the reader of its log (stdout)
   expect((await second.waitForExit()).code).toBe(0);
 });
 
-it('keeps serving while its log (stdout) is not read, and still stops on SIGTERM', async () => {
+cliTest.concurrent('keeps serving while its log (stdout) is not read, and still stops on SIGTERM', async ({ projects }) => {
   // A log reader that falls behind or hangs: the pipe fills, and logging must wait without the broker waiting.
   const project = await projects.create();
   // The format named, as a supervisor's environment may: then nothing looks at stdout to choose it,
   // and stdout was left blocking (writes into the full pipe blocked the broker).
-  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir()], { NSQWORKER_LOG_FORMAT: 'json' });
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(project)], { NSQWORKER_LOG_FORMAT: 'json' });
   const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
   run.child.stdout!.pause();
   expect(await slowestTopicCreation(httpAddress, 500), 'no request waited for the log reader').toBeLessThan(1000);
@@ -109,9 +102,9 @@ async function slowestTopicCreation(httpAddress: string, count: number): Promise
   return slowestMs;
 }
 
-it('says on stderr how many log lines it could not write when stdout is not read by its exit', async () => {
+cliTest.concurrent('says on stderr how many log lines it could not write when stdout is not read by its exit', async ({ projects }) => {
   const project = await projects.create();
-  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir()]);
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(project)]);
   const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
   run.child.stdout!.pause();
   await slowestTopicCreation(httpAddress, 500);
@@ -121,7 +114,7 @@ it('says on stderr how many log lines it could not write when stdout is not read
   expect(run.stderr).toMatch(/^nsqworker: [1-9]\d* log lines not written at exit: standard output was not read for 2 s\n$/);
 });
 
-it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async () => {
+cliTest.concurrent('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async ({ projects }) => {
   const project = await projects.create();
   const run = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--tombstone-lifetime', '5s']);
   const httpAddress = String((await run.waitForMessage('TCP: listening on')).httpAddress);
@@ -131,11 +124,11 @@ it('runs the lookupd with nsqlookupd flags and stops cleanly on SIGTERM', async 
   expect((await run.waitForExit()).code).toBe(0);
 });
 
-it('registers the broker with lookupd under --broadcast-address, a host, beside its ports (--broadcast-*-port)', async () => {
+cliTest.concurrent('registers the broker with lookupd under --broadcast-address, a host, beside its ports (--broadcast-*-port)', async ({ projects }) => {
   const project = await projects.create();
   const lookupd = project.spawn(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--broadcast-address', '127.0.0.1']);
   const lookupdListening = await lookupd.waitForMessage('TCP: listening on');
-  const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(), '--broadcast-address', '127.0.0.1', '--broadcast-http-port', '4999', '--lookupd-tcp-address', String(lookupdListening.tcpAddress)]);
+  const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(project), '--broadcast-address', '127.0.0.1', '--broadcast-http-port', '4999', '--lookupd-tcp-address', String(lookupdListening.tcpAddress)]);
   const listening = await broker.waitForMessage('TCP: listening on');
   await fetch(`http://${String(listening.httpAddress)}/topic/create?topic=found`, { method: 'POST' });
   const producer = await eventually(async () => {
@@ -150,7 +143,7 @@ it('registers the broker with lookupd under --broadcast-address, a host, beside 
   expect((await lookupd.waitForExit()).code).toBe(0);
 });
 
-it("shows each flag's default in help, as nsqd's -help does", async () => {
+cliTest.concurrent("shows each flag's default in help, as nsqd's -help does", async ({ projects }) => {
   const project = await projects.create();
   const [broker, lookupd] = await Promise.all([project.run(['help', 'broker']), project.run(['help', 'lookupd'])]);
   expect(broker.code).toBe(0);
@@ -160,9 +153,9 @@ it("shows each flag's default in help, as nsqd's -help does", async () => {
   expect(lookupd.stdout).toMatch(/--tombstone-lifetime <duration> +.* \(default 45s\)/);
 });
 
-it('prints the version for --version and exits 0, as nsqd does, instead of starting (and so do the tools and dev)', async () => {
+cliTest.concurrent('prints the version for --version and exits 0, as nsqd does, instead of starting (and so do the tools and dev)', async ({ projects }) => {
   const project = await projects.create();
-  const data = await dataDir();
+  const data = await dataDir(project);
   // Free ports and a data path of its own: should --version start a server, it takes nothing of anyone's.
   const free = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'];
   const runs = await Promise.all([
@@ -174,7 +167,7 @@ it('prints the version for --version and exits 0, as nsqd does, instead of start
   for (const run of runs) expect({ code: run.code, stdout: run.stdout.trim() }).toEqual({ code: 0, stdout: expect.stringMatching(/^nsqworker\/0\.1\.0 /) });
 });
 
-it('answers a bad broker or lookupd flag with status 2 and a message naming it', async () => {
+cliTest.concurrent('answers a bad broker or lookupd flag with status 2 and a message naming it', async ({ projects }) => {
   const project = await projects.create();
   const badInt = await project.run(['broker', '--mem-queue-size', 'lots']);
   expect(badInt.code).toBe(2);
@@ -196,9 +189,9 @@ it('answers a bad broker or lookupd flag with status 2 and a message naming it',
   expect(goStyle.stderr.trim()).toBe("nsqworker: unknown flag -mem-queue-size; did you mean --mem-queue-size? (flags take two dashes here, where NSQ's Go programs take one)");
 });
 
-it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async () => {
+cliTest.concurrent('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async ({ projects }) => {
   const project = await projects.create();
-  const data = await dataDir();
+  const data = await dataDir(project);
   const common = ['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', data];
   const missing = await project.run([...common, '--tls-cert', project.path('missing.pem'), '--tls-key', project.path('missing.key')]);
   expect(missing.code).toBe(2);
@@ -220,9 +213,9 @@ it('exits 2 naming the flag for a TLS file that cannot be read, or TLS required 
   }
 });
 
-it('takes nsqd\'s switch flags bare or with a value, and shows them in /config', async () => {
+cliTest.concurrent('takes nsqd\'s switch flags bare or with a value, and shows them in /config', async ({ projects }) => {
   const project = await projects.create();
-  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(), '--snappy=false', '--deflate', '--max-deflate-level', '9']);
+  const run = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', await dataDir(project), '--snappy=false', '--deflate', '--max-deflate-level', '9']);
   const started = await run.waitForLine((line) => typeof line.httpAddress === 'string', 'the startup line');
   const read = async (name: string): Promise<string> => (await fetch(`http://${String(started.httpAddress)}/config/${name}`)).text();
   expect([await read('snappy'), await read('deflate'), await read('max_deflate_level'), await read('tls_required')]).toEqual(['false', 'true', '9', '0']);
@@ -230,9 +223,9 @@ it('takes nsqd\'s switch flags bare or with a value, and shows them in /config',
   expect((await run.waitForExit()).code).toBe(0);
 });
 
-it('runs the console with nsqadmin flags from the build, serving the bundled page, and the broker its /metrics', async () => {
+cliTest.concurrent('runs the console with nsqadmin flags from the build, serving the bundled page, and the broker its /metrics', async ({ projects }) => {
   const project = await projects.create();
-  const dataPath = await dataDir();
+  const dataPath = await dataDir(project);
   const broker = project.spawn(['broker', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', dataPath]);
   const nsqdHttp = String((await broker.waitForMessage('TCP: listening on')).httpAddress);
   // The broker runs from its own bundle, which leaves prom-client out: /metrics requires it on demand.

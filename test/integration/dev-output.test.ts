@@ -5,11 +5,9 @@
  */
 import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
+import { describe, expect } from 'vitest';
+import { eventually, publish } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
 const WORKER = `
 import { defineWorker } from 'nsqworker';
@@ -42,8 +40,8 @@ export default defineWorker({
 
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 
-describe('nsqworker dev output', () => {
-  it('is JSON, for the runner and the tasks alike, when stdout is not a terminal', async () => {
+describe.concurrent('nsqworker dev output', () => {
+  cliTest('is JSON, for the runner and the tasks alike, when stdout is not a terminal', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
     const dev = p.spawn(['dev', ...FREE]);
@@ -58,7 +56,7 @@ describe('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   });
 
-  it('starts a worker file created empty once it is written (cat > file), names a bad one once and retries its fix once written; skips a folder named as no topic', async () => {
+  cliTest('starts a worker file created empty once it is written (cat > file), names a bad one once and retries its fix once written; skips a folder named as no topic', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
     const file = p.path('workers/later/later_c_worker.ts');
@@ -95,7 +93,7 @@ describe('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   }, 45_000);
 
-  it('says, a second into a stop, which tasks it waits for', async () => {
+  cliTest('says, a second into a stop, which tasks it waits for', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('slow', 'c', `
 import { defineWorker } from 'nsqworker';
@@ -121,7 +119,7 @@ export default defineWorker({
     expect((await dev.waitForExit()).code).toBe(130);
   });
 
-  it('reports a worker that fails to load, at start and on reload, by file, line, column and reason', async () => {
+  cliTest('reports a worker that fails to load, at start and on reload, by file, line, column and reason', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('hello', 'c', WORKER);
     await p.writeWorker('broken', 'c', BROKEN);

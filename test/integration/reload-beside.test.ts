@@ -6,18 +6,16 @@
  * taking the files of a load that was refused.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { MOVE_AFTER_QUIET_MS } from '../../runner/reload/load-placement.ts';
-import { CliProjects, eventually } from './helpers/cli-project.ts';
+import { eventually } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
 
 const says = (version: number): string => `console.log(JSON.stringify({ msg: 'version', version, id: message.text(), pid: process.pid }));`.replace('version,', `version: ${version},`);
 
-describe('a save loaded beside the running code', () => {
-  it('refused, is said once, and neither retried nor moved until the next good save', async () => {
+describe.concurrent('a save loaded beside the running code', () => {
+  cliTest('refused, is said once, and neither retried nor moved until the next good save', async ({ projects }) => {
     const project = await projects.create();
     await project.write('lib/helper.ts', 'export const helper = 1;\n');
     const head = ["import { helper } from '../../lib/helper.ts';", 'void helper;'];
@@ -42,7 +40,7 @@ describe('a save loaded beside the running code', () => {
     await run.waitForMessage('version', { version: 2, id: 'after-fix' });
   });
 
-  it("refused for what the old code left in its child, loads in a fresh child, and so do later saves, each taking over", async () => {
+  cliTest("refused for what the old code left in its child, loads in a fresh child, and so do later saves, each taking over", async ({ projects }) => {
     const project = await projects.create();
     // A registry of the process, as prom-client's or an ORM's: a name registered twice throws.
     await project.write(
@@ -83,7 +81,7 @@ describe('a save loaded beside the running code', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('the worker code did not load beside'))).toHaveLength(1);
   });
 
-  it('moves no code while a long task runs: new messages go on being handled', async () => {
+  cliTest('moves no code while a long task runs: new messages go on being handled', async ({ projects }) => {
     const project = await projects.create();
     const head = ["import { existsSync } from 'node:fs';"];
     const task = (version: number): string[] => [
@@ -113,7 +111,7 @@ describe('a save loaded beside the running code', () => {
     }, 'a message handled in a fresh child');
   });
 
-  it('refused, leaves the running code importing its own files with import()', async () => {
+  cliTest('refused, leaves the running code importing its own files with import()', async ({ projects }) => {
     const project = await projects.create();
     await project.write('lib/dyn.ts', "export const dyn = 'dyn-1';\n");
     const task = ["const { dyn } = await import('../../lib/dyn.ts');", "console.log(JSON.stringify({ msg: 'dyn', dyn, id: message.text() }));"];

@@ -8,18 +8,16 @@
  */
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
+import { describe, expect } from 'vitest';
+import { eventually, publish } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 import { CHANNEL, TOPIC, WATCH_ARGS, WORKER_FILE, handle, handledBy, reloaded, startWatched, workerSource, writeReloadProject, type Closed, type Handled } from './helpers/reload-fixture.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
 
 /** Module evaluation of each version, recorded: when it is there, that version has loaded in a child. */
 const LOADED_MARKER = `appendFileSync('loaded.jsonl', JSON.stringify({ version: VERSION }) + '\\n');`;
 
-describe('saves faster than reloads', () => {
-  it('saves back to back end with the last content running, and nothing older runs after it', async () => {
+describe.concurrent('saves faster than reloads', () => {
+  cliTest('saves back to back end with the last content running, and nothing older runs after it', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     const LAST = 9;
@@ -32,7 +30,7 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 
-  it('code that loaded but was saved again meanwhile never takes over, no task running: the newer save does', async () => {
+  cliTest('code that loaded but was saved again meanwhile never takes over, no task running: the newer save does', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     // Version 2 saves version 3 as it loads: its load succeeds, and a newer save has come since.
@@ -48,7 +46,7 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => Number(line.level) >= 50), run.describe()).toEqual([]);
   });
 
-  it('a worker file removed keeps the running code, with a warning and no failure; written back, it reloads', async () => {
+  cliTest('a worker file removed keeps the running code, with a warning and no failure; written back, it reloads', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     await rm(project.path(WORKER_FILE));
@@ -61,7 +59,7 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
   });
 
-  it('a save split by a pause, the file emptied and then written, makes one reload and no failure', async () => {
+  cliTest('a save split by a pause, the file emptied and then written, makes one reload and no failure', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     const file = project.path(WORKER_FILE);
@@ -78,7 +76,7 @@ describe('saves faster than reloads', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 
-  it('the first save while a task holds its event loop loads beside it once it ends, and says why it waits', async () => {
+  cliTest('the first save while a task holds its event loop loads beside it once it ends, and says why it waits', async ({ projects }) => {
     // The slow task is in the code the run starts with: the save below is its first.
     const project = await projects.create();
     await writeReloadProject(project);
@@ -98,7 +96,7 @@ describe('saves faster than reloads', () => {
     expect(await handledBy(watched, 2)).toMatchObject({ version: 2 });
   });
 
-  it('a save while a swap waits for a running task: that swap completes, then the save applies', async () => {
+  cliTest('a save while a swap waits for a running task: that swap completes, then the save applies', async ({ projects }) => {
     const watched = await startWatched(projects, ['--log-level', 'debug']);
     const { project, run } = watched;
     // The task of 'slow' holds its child until the file 'release' exists (looking every 20 ms, without

@@ -6,11 +6,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, publish, REPO_ROOT, type CliProject, type CliRun } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
+import { describe, expect } from 'vitest';
+import { publish, REPO_ROOT, type CliProject, type CliProjects, type CliRun } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
 function worker(siblingFile: string): string {
   return `
@@ -21,7 +19,7 @@ export default defineWorker({ tasks: { async noop() { void version; void label; 
 `;
 }
 
-async function setUp(parent?: string): Promise<{ project: CliProject; sibling: CliProject; run: CliRun }> {
+async function setUp(projects: CliProjects, parent?: string): Promise<{ project: CliProject; sibling: CliProject; run: CliRun }> {
   const project = await projects.create(parent === undefined ? {} : { parent });
   const sibling = await projects.create();
   await sibling.write('shared/label.ts', "export const label = 'a';\n");
@@ -38,21 +36,21 @@ async function expectReloadOnChange(run: CliRun, file: string, text: string, rel
   expect(line.reloads).toBe(reloads);
 }
 
-describe('--watch follows the module graph wherever it goes', () => {
-  it('a lib/ file beside workers/ and a file in a sibling folder outside the project', async () => {
-    const { project, sibling, run } = await setUp();
+describe.concurrent('--watch follows the module graph wherever it goes', () => {
+  cliTest('a lib/ file beside workers/ and a file in a sibling folder outside the project', async ({ projects }) => {
+    const { project, sibling, run } = await setUp(projects);
     await expectReloadOnChange(run, project.path('lib/version.ts'), 'export const version = 2;\n', 1);
     await expectReloadOnChange(run, sibling.path('shared/label.ts'), "export const label = 'b';\n", 2);
   });
 
-  it("a project inside this package's root: its lib/ file is the project's, not the package's", async () => {
-    const { project, run } = await setUp(REPO_ROOT);
+  cliTest("a project inside this package's root: its lib/ file is the project's, not the package's", async ({ projects }) => {
+    const { project, run } = await setUp(projects, REPO_ROOT);
     expect(project.dir.startsWith(REPO_ROOT + path.sep)).toBe(true);
     await expectReloadOnChange(run, project.path('lib/version.ts'), 'export const version = 2;\n', 1);
   });
 
   for (const type of ['module', 'commonjs'] as const) {
-    it(`a file a task imports later, with import(), in a "type": "${type}" project`, async () => {
+    cliTest(`a file a task imports later, with import(), in a "type": "${type}" project`, async ({ projects }) => {
       const project = await projects.create();
       await writeFile(project.path('package.json'), `{"type":"${type}"}\n`);
       await project.write('lib/later.ts', "export const word: string = 'one';\n");

@@ -3,18 +3,15 @@
  * load, the files only the broken code imports stay watched when the running code loads more; a
  * file the new code loads while its swap waits for the old code's tasks is watched once it takes over.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects } from './helpers/cli-project.ts';
+import { describe, expect } from 'vitest';
+import { cliTest } from './helpers/cli-test.ts';
 import { noopWorker, watchNoopWorker } from './helpers/noop-worker.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
 
 /** Says which version handled each message. */
 const says = (version: number): string => `console.log(JSON.stringify({ msg: 'version', version: ${version}, id: message.text() }));`;
 
-describe('the watched files', () => {
-  it('after a refused load, keep the files only the broken code imports while the running code loads more', async () => {
+describe.concurrent('the watched files', () => {
+  cliTest('after a refused load, keep the files only the broken code imports while the running code loads more', async ({ projects }) => {
     const project = await projects.create();
     await project.write('lib/later.ts', 'export const later = 1;\n');
     // Message `late` makes version 1 import lib/later.ts.
@@ -40,7 +37,7 @@ describe('the watched files', () => {
     await run.waitForMessage('version', { version: 2, id: 'after' });
   });
 
-  it('include what a standby loaded on its own before it took over', async () => {
+  cliTest('include what a standby loaded on its own before it took over', async ({ projects }) => {
     const project = await projects.create();
     await project.write('workers/log/lazy.ts', 'export const lazy = 1;\n');
     // Version 1 holds message `slow` until the file `release` exists, so the swap to version 2 waits.
@@ -75,7 +72,7 @@ describe('the watched files', () => {
     await project.write('workers/log/lazy.ts', 'export const lazy = 2;\n');
     expect((await run.waitForMessage('worker code reloaded', { reloads: 2 })).reloads).toBe(2);
   });
-  it('in a CommonJS project, a new helper that does not compile is watched: its fix reloads', async () => {
+  cliTest('in a CommonJS project, a new helper that does not compile is watched: its fix reloads', async ({ projects }) => {
     const project = await projects.create();
     await project.write('package.json', '{"type":"commonjs"}\n');
     const { run, publish } = await watchNoopWorker(project, noopWorker({ task: [says(1)] }));
@@ -94,7 +91,7 @@ describe('the watched files', () => {
     await publish('after');
     await run.waitForMessage('version', { version: 2, id: 'after' });
   });
-  it.each(['module', 'commonjs'])('an import written before its file (in a folder not there yet), "type": "%s": creating the file reloads', async (type) => {
+  cliTest.for(['module', 'commonjs'])('an import written before its file (in a folder not there yet), "type": "%s": creating the file reloads', async (type, { projects }) => {
     const project = await projects.create();
     await project.write('package.json', `{"type":"${type}"}\n`);
     const { run, publish } = await watchNoopWorker(project, noopWorker({ task: [says(1)] }));

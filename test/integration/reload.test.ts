@@ -10,9 +10,10 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Producer } from '../../client/producer.ts';
-import { brokerStats, CliProjects, eventually, publish } from './helpers/cli-project.ts';
+import { brokerStats, eventually, publish } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 import {
   CHANNEL,
   CONFIG_FILE,
@@ -37,11 +38,8 @@ import {
   type Handled,
 } from './helpers/reload-fixture.ts';
 
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
-
-describe('a save reloads the code', () => {
-  it('switches from version 1 to version 2 on the next message, runs the old code close hook, and moves to a fresh child once the saves pause', async () => {
+describe.concurrent('a save reloads the code', () => {
+  cliTest('switches from version 1 to version 2 on the next message, runs the old code close hook, and moves to a fresh child once the saves pause', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     const before = await handle(watched, 'm1');
@@ -76,7 +74,7 @@ describe('a save reloads the code', () => {
     expect(run.lines.filter((logged) => logged.msg === 'worker code reloaded')).toHaveLength(1);
   });
 
-  it('watches a helper module the worker imports, and the config file', async () => {
+  cliTest('watches a helper module the worker imports, and the config file', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     expect(await handle(watched, 'm1')).toMatchObject({ tag: 'h1', label: 'a' });
@@ -91,8 +89,8 @@ describe('a save reloads the code', () => {
   });
 });
 
-describe('saves that replace the file', () => {
-  it('reloads on every save of an editor that writes the file, then renames a new copy over it', async () => {
+describe.concurrent('saves that replace the file', () => {
+  cliTest('reloads on every save of an editor that writes the file, then renames a new copy over it', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project } = watched;
     const file = project.path(WORKER_FILE);
@@ -110,8 +108,8 @@ describe('saves that replace the file', () => {
   });
 });
 
-describe('a broken edit', () => {
-  it('keeps version 1 running and logs file, line and reason for each kind, then a good save reloads', async () => {
+describe.concurrent('a broken edit', () => {
+  cliTest('keeps version 1 running and logs file, line and reason for each kind, then a good save reloads', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     const workerPath = project.path(WORKER_FILE);
@@ -151,8 +149,8 @@ describe('a broken edit', () => {
   });
 });
 
-describe('reloads under load', () => {
-  it('handles every message exactly once across 10 reloads during a steady publish', async () => {
+describe.concurrent('reloads under load', () => {
+  cliTest('handles every message exactly once across 10 reloads during a steady publish', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run, tcpAddress } = watched;
     const producer = new Producer({ nsqdTcpAddresses: [tcpAddress], closeTimeoutMs: 1000 });
@@ -218,8 +216,8 @@ describe('reloads under load', () => {
   });
 });
 
-describe('a crash of the worker code', () => {
-  it('loads the code again in a new child, and the message is handled on its next attempt', async () => {
+describe.concurrent('a crash of the worker code', () => {
+  cliTest('loads the code again in a new child, and the message is handled on its next attempt', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude: `if (message.text() === 'crash' && message.attempts === 1) process.exit(3);` }));
@@ -238,8 +236,8 @@ describe('a crash of the worker code', () => {
   });
 });
 
-describe('shutdown', () => {
-  it('SIGTERM while watching exits 0, runs the close hook and leaves no child process behind', async () => {
+describe.concurrent('shutdown', () => {
+  cliTest('SIGTERM while watching exits 0, runs the close hook and leaves no child process behind', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
     await project.write(WORKER_FILE, workerSource({ version: 2 }));
@@ -264,8 +262,8 @@ describe('shutdown', () => {
   });
 });
 
-describe('a child that loads the code', () => {
-  it("starts with tsx's disk cache and V8's optimizer off, and the user's code sees neither; the standby only once saved", async () => {
+describe.concurrent('a child that loads the code', () => {
+  cliTest("starts with tsx's disk cache and V8's optimizer off, and the user's code sees neither; the standby only once saved", async ({ projects }) => {
     const project = await projects.create();
     await writeReloadProject(project);
     // tsx keeps its cache under the OS's temp folder: this run's own, to look into.
