@@ -120,12 +120,12 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-
-
 /** Steps of planning that a caller may act on before planning ends. */
 export interface PlanHooks {
   /** The config file is loaded (the worker is not yet): e.g. a health address set only there. */
   configLoaded?(config: NsqworkerConfig): Promise<void>;
+  /** The worker's file is found, about to load for its options and tasks (not for --help). */
+  workerFound?(file: WorkerFile, config: NsqworkerConfig): Promise<void>;
 }
 
 /** The run argv asks for, or undefined when it asked for help (printed here). */
@@ -168,6 +168,7 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
           : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
+  if (!pre.help) await hooks.workerFound?.(file, config);
   const { runtime } = await loadWorker(file);
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
   const runnerFlags = new Set(RUNNER_FLAGS);

@@ -21,6 +21,8 @@ import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
+import { FirstHost } from './first-host.ts';
+import type { HostProcess } from '../reload/host-process.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
@@ -50,6 +52,8 @@ export interface StartOptions {
   sharedBroker?: EmbeddedBroker;
   /** The health server, already listening on settings.healthAddress (answering `starting`). */
   health?: HealthServer;
+  /** Under --watch: the first child, forked before the plan was made (CodeLoader.spawnFirst). */
+  firstHost?: HostProcess;
 }
 
 interface Connected {
@@ -138,33 +142,36 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
       // Watched even before it exists: a config file created after the start applies on reload.
       const configPath = plan.configPath ?? resolve(DEFAULT_CONFIG_FILE);
       const changes = new RunnerSettingsChanges(settings, plan.origins, displayPath(configPath), deps.setMaxInFlight, log);
-      return ReloadingExecutor.start({
-        taskNames: runtime.taskNames,
-        deps,
-        request: {
-          file: file.path,
-          workerKey,
-          configPath,
-          flags: plan.flags,
-          env: { ...plan.env },
-          logLevel: settings.logLevel,
-          dedupQueueSize: settings.dedupQueueSize,
-          security: securitySettingsOf(settings),
-        },
-        publishAddresses: endpoints.publishAddresses,
-        workersDir: settings.workersDir,
-        watch: true,
-        // dev's workers share its broker.
-        stopsOnRemoval: startOptions.sharedBroker !== undefined,
-        log,
-        events: {
-          reloaded: (info) => {
-            metrics?.recordReload('applied');
-            changes.configLoaded(info.settings);
+      return ReloadingExecutor.start(
+        {
+          taskNames: runtime.taskNames,
+          deps,
+          request: {
+            file: file.path,
+            workerKey,
+            configPath,
+            flags: plan.flags,
+            env: { ...plan.env },
+            logLevel: settings.logLevel,
+            dedupQueueSize: settings.dedupQueueSize,
+            security: securitySettingsOf(settings),
           },
-          reloadFailed: () => metrics?.recordReload('failed'),
+          publishAddresses: endpoints.publishAddresses,
+          workersDir: settings.workersDir,
+          watch: true,
+          // dev's workers share its broker.
+          stopsOnRemoval: startOptions.sharedBroker !== undefined,
+          log,
+          events: {
+            reloaded: (info) => {
+              metrics?.recordReload('applied');
+              changes.configLoaded(info.settings);
+            },
+            reloadFailed: () => metrics?.recordReload('failed'),
+          },
         },
-      });
+        startOptions.firstHost,
+      );
     },
     endpoints,
     logger,
@@ -242,18 +249,24 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   // line or the environment names its address, else as soon as the config file does.
   const decided = healthAddressBeforeConfig(argv.slice(2), env);
   let health = await listenOrExplain(healthListens(decided), () => listenEarly(decided));
+  // --watch's child starts while this process loads the config, the worker and the broker.
+  const early = new FirstHost(argv.slice(2), env);
   try {
+    await early.atStart();
     const plan = await planRun(argv, env, {
       configLoaded: async (config) => {
         if (decided === undefined) health = await listenOrExplain(healthListens(config.healthAddress), () => listenEarly(config.healthAddress));
       },
+      workerFound: (file, config) => early.workerFound(file.path, config),
     });
+    const firstHost = early.take(plan);
     if (plan === undefined || plan.settings.healthAddress === '') {
       await health?.close();
-      return plan === undefined ? undefined : await startRun(plan);
+      return plan === undefined ? undefined : await startRun(plan, { firstHost });
     }
-    return await startRun(plan, { health });
+    return await startRun(plan, { health, firstHost });
   } catch (error) {
+    await early.discard();
     await health?.close();
     throw error;
   }

@@ -101,3 +101,30 @@ export function parseRunArgv(
   }
   return out;
 }
+
+const TRUE_WORDS = new Set(['true', '1', 'yes']);
+
+/** A variable's boolean word as the runner reads it (true/1/yes, any case), or undefined when unset or empty. */
+export function isTrueWord(value: string | undefined): boolean | undefined {
+  return value === undefined || value === '' ? undefined : TRUE_WORDS.has(value.toLowerCase());
+}
+
+/**
+ * What `args` say of the boolean flag `--<flag>` before they can be read (parseRunArgv needs the
+ * worker's flags, known once its file has loaded): its last `--flag`, `--flag <word>`,
+ * `--flag=<word>` or `--no-flag`, read as parseRunArgv reads them; undefined when not given. A
+ * guess that never throws: the real reading decides, and says what is wrong.
+ */
+export function booleanFlagAhead(args: readonly string[], flag: string): boolean | undefined {
+  let given: boolean | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === `--no-${flag}`) given = false;
+    else if (arg.startsWith(`--${flag}=`)) given = TRUE_WORDS.has(arg.slice(flag.length + 3).toLowerCase());
+    else if (arg === `--${flag}`) {
+      const next = args[i + 1]?.toLowerCase();
+      given = next !== undefined && BOOLEAN_WORDS.has(next) ? TRUE_WORDS.has(next) : true;
+    }
+  }
+  return given;
+}

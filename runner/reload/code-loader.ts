@@ -28,6 +28,15 @@ export class CodeLoader {
     return new HostProcess(this.moduleSystem, this.warmUpFolder);
   }
 
+  /**
+   * The first child of a run, forked as soon as the worker file is known (run.ts): it starts (Node,
+   * the package, tsx's hooks, a warm-up load) while the runner loads the worker for its options and
+   * starts the broker, instead of after them. It is the child {@link CodeLoader.spawn} would make.
+   */
+  static spawnFirst(file: string): HostProcess {
+    return new HostProcess(isCommonJsFile(file) ? 'commonjs' : 'module', warmUpFolder());
+  }
+
   /** Loads the worker's code into `host` (beside its code, if it has some: HostProcess.load). */
   load(host: HostProcess): Promise<LoadedCode> {
     return host.load({

@@ -63,12 +63,12 @@ export class ReloadingExecutor implements TaskExecutor {
     this.placement = new LoadPlacement(log, this.standbys, () => this.loader.spawn(), () => this.move(), () => this.reloading !== undefined);
   }
 
-  /** Starts the first child and loads the worker in it; a worker that does not load is an error here. */
-  static async start(params: ReloadStart): Promise<ReloadingExecutor> {
+  /** Starts the first child (or takes `firstHost`, forked earlier) and loads the worker in it; a worker that does not load is an error here. */
+  static async start(params: ReloadStart, firstHost?: HostProcess): Promise<ReloadingExecutor> {
     const { taskNames, deps, request, publishAddresses, workersDir, log, events = {} } = params;
     const executor = new ReloadingExecutor(taskNames, deps, request, publishAddresses, workersDir, log, events);
     executor.stopsOnRemoval = params.stopsOnRemoval === true;
-    const first = executor.loader.spawn();
+    const first = firstHost ?? executor.loader.spawn();
     await executor.loader.load(first).catch((error: unknown) => {
       // Nothing of a start that failed stays behind.
       first.kill();

@@ -1,0 +1,64 @@
+/**
+ * Under --watch the worker's child is forked at the start, while the runner loads the config, the
+ * worker and the broker (runner/commands/first-host.ts): it is the child that then runs the worker,
+ * and a run that stops before it could use it leaves neither the child nor its warm-up module.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect } from 'vitest';
+import { publish } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
+import { processTree } from './helpers/reload-fixture.ts';
+import { noopWorker } from './helpers/noop-worker.ts';
+
+const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
+
+/** Pids of the processes whose command line names `dir` (the children's name their warm-up folder in it). */
+function processesIn(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const hostsOf = (pid: number): number[] =>
+  processTree(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8')
+        .split('\0')
+        .some((arg) => /reload\/host\.[jt]s$/.test(arg));
+    } catch {
+      return false;
+    }
+  });
+
+describe.concurrent('the child forked at the start of a --watch run', () => {
+  cliTest('runs the worker: the run has that one child, no second', async ({ projects }) => {
+    const project = await projects.create();
+    await project.writeWorker('log', 'pageview', noopWorker({ task: ["console.log(JSON.stringify({ msg: 'ran', pid: process.pid }));"] }));
+    const run = project.startWorker('log', 'pageview', ['--watch']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['noop']);
+    await publish(httpAddress, 'log', 'one');
+    const ran = await run.waitForMessage('ran');
+    expect(hostsOf(run.child.pid!)).toEqual([ran.pid]);
+  });
+
+  cliTest('is killed, with its warm-up module removed, when the run is refused: nothing is left', async ({ projects }) => {
+    const project = await projects.create();
+    await project.writeWorker('log', 'pageview', noopWorker({}));
+    const refused = await project.run(['--topic', 'log', '--channel', 'pageview', '--watch', '--max-in-flight', 'lots', ...FREE]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--max-in-flight');
+    // The child was forked: it made its warm-up folder in the project's node_modules.
+    const warmUps = readdirSync(project.path('node_modules/.cache/nsqworker'));
+    // Gone by the time the runner exits, not later by itself.
+    expect(processesIn(project.dir)).toEqual([]);
+    expect(warmUps).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * What the command line says of a boolean flag before the worker's flags are known (run-argv.ts):
+ * read as parseRunArgv reads it, the last mention counting; a guess that never throws.
+ */
+import { describe, expect, it } from 'vitest';
+import { booleanFlagAhead, isTrueWord, parseRunArgv } from '../../runner/config/run-argv.ts';
+import { RUN_FIELDS } from '../../runner/config/runner-settings.ts';
+
+describe('booleanFlagAhead', () => {
+  const cases: Array<[string[], boolean | undefined]> = [
+    [['--topic', 'log', '--channel', 'pv'], undefined],
+    [['--watch'], true],
+    [['--watch', '--topic', 'log'], true],
+    [['--watch', 'false'], false],
+    [['--watch', 'NO'], false],
+    [['--watch', 'yes'], true],
+    [['--watch=0'], false],
+    [['--watch=true'], true],
+    [['--no-watch'], false],
+    [['--watch', '--no-watch'], false],
+    [['--no-watch', '--watch=1'], true],
+    // A value of another flag is no mention.
+    [['--topic', 'watch'], undefined],
+    [['--watcher'], undefined],
+  ];
+  it.each(cases)('%j → %s, as the run reads it', (args, expected) => {
+    expect(booleanFlagAhead(args, 'watch')).toBe(expected);
+    const known = args.filter((arg) => arg !== '--watcher');
+    const watch = parseRunArgv(known, RUN_FIELDS, { valueFlags: ['config'], switches: ['help'] }).watch;
+    const last = Array.isArray(watch) ? watch.at(-1) : watch;
+    expect(last === undefined ? undefined : isTrueWord(String(last))).toBe(expected);
+  });
+
+  it('never throws on what the run refuses', () => {
+    expect(booleanFlagAhead(['-w', '--watch=maybe', 'stray'], 'watch')).toBe(false);
+  });
+});
+
+describe('isTrueWord', () => {
+  it('reads true/1/yes in any case as true, other words as false, nothing as undefined', () => {
+    expect([isTrueWord('TRUE'), isTrueWord('1'), isTrueWord('Yes'), isTrueWord('false'), isTrueWord('on'), isTrueWord(''), isTrueWord(undefined)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      undefined,
+      undefined,
+    ]);
+  });
+});
