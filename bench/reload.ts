@@ -15,7 +15,8 @@
  * - 50 reloads in a row under a steady publish load (about 400 msg/s), then the exactly-once check:
  *   every acknowledged message handled once, none twice, none missing;
  * - resident memory (VmRSS) of the runner plus its child processes after the 1st and after the
- *   100th reload, each taken at rest: standby warm, old child gone.
+ *   100th reload, each taken at rest: standby warm, old child gone;
+ * - the start: the command → every task subscribed, with --watch and without, runs interleaved.
  *
  * Run: npm run bench reload (the probe alone: npm run bench reload-probe)
  */
@@ -45,6 +46,7 @@ const MEMORY_RELOADS = 100;
 const LOAD_TICK_MS = 5;
 const LOAD_PER_TICK = 2;
 
+const STARTS = 7;
 const PROBE_SAVES = 10;
 const PROBE_SPACING_MS = 300;
 /** The same probe with saves this far apart, beside it: a calmer pace of saves. */
@@ -215,6 +217,24 @@ async function reloadsUnderLoad(session: ReloadSession, count: number): Promise<
   return { published: acked.size, duplicates, missing, seconds };
 }
 
+/** Milliseconds from the command to every task subscribed, `STARTS` runs each with and without --watch, interleaved. */
+async function startTimes(projects: CliProjects): Promise<{ plain: number[]; watch: number[] }> {
+  const project = await projects.create();
+  await writeReloadProject(project);
+  const times = { plain: [] as number[], watch: [] as number[] };
+  for (let i = 0; i < STARTS; i++) {
+    for (const mode of ['plain', 'watch'] as const) {
+      const startedAt = Date.now();
+      const run = project.startWorker(TOPIC, CHANNEL, mode === 'watch' ? ['--watch'] : []);
+      await run.subscribed(['apply']);
+      times[mode].push(Date.now() - startedAt);
+      run.kill('SIGTERM');
+      await run.waitForExit();
+    }
+  }
+  return times;
+}
+
 export interface ReloadBenchmark {
   rows: Row[];
   /** Each target, and whether this run met it. */
@@ -287,6 +307,10 @@ export async function reloadBenchmarks(): Promise<ReloadBenchmark> {
     }
     const memoryAfterLast = await session.memoryAtRest();
 
+    run.kill('SIGTERM');
+    await run.waitForExit();
+    const starts = await startTimes(projects);
+
     const growthMb = (memoryAfterLast.total - memoryAfterFirst.total) / MB;
     const rows: Row[] = [
       ...probe.rows,
@@ -304,6 +328,8 @@ export async function reloadBenchmarks(): Promise<ReloadBenchmark> {
       row(`RSS, runner and its ${memoryAfterLast.processes - 1} descendant processes, after reload ${MEMORY_RELOADS}`, 'MB', memoryAfterLast.total / MB),
       row(`RSS growth from reload 1 to ${MEMORY_RELOADS}`, 'MB', growthMb, TARGET_GROWTH_MB),
       row(`  of which the runner (parent): after reload 1 → ${MEMORY_RELOADS}`, 'MB', (memoryAfterLast.parent - memoryAfterFirst.parent) / MB),
+      row(`start → every task subscribed, --watch, median of ${STARTS}`, 'ms', percentile(starts.watch, 0.5)),
+      row(`start → every task subscribed, without --watch, median of ${STARTS}`, 'ms', percentile(starts.plain, 0.5)),
     ];
     const verdicts = [
       ...probe.verdicts,
