@@ -20,7 +20,8 @@ export function availableWorkers(workersDir: string, found: readonly WorkerFile[
 /**
  * The file most likely meant for the worker of `topic` and `channel`, with what is wrong and the path
  * it should have: in the topic's folder, one named almost so (`_workers.ts`, `.tsx`, a letter off: two
- * edits at most, in any case; or without the `_worker` suffix, `<topic>_<channel>.ts`); else one of
+ * edits at most, in any case; without the `_worker` suffix, `<topic>_<channel>.ts`; or without the
+ * topic, `<channel>_worker.ts`, the folder naming it already); else one of
  * exactly that name in another folder or straight in `workersDir` ({@link misplaced}); else undefined.
  * Worker files of the topic's other channels (a channel in another case among them) are not offered:
  * they are listed as found. The path it should have keeps the file's extension when it is a worker's.
@@ -34,7 +35,11 @@ export function nearMiss(workersDir: string, topic: string, channel: string): Ne
   }
   const expected = `${topic}_${channel}_worker.ts`.toLowerCase();
   const unsuffixed = `${topic}_${channel}`.toLowerCase();
-  const looksMeant = (entry: string): boolean => editDistance(entry.toLowerCase(), expected) <= 2 || parse(entry).name.toLowerCase() === unsuffixed;
+  const untopiced = `${channel}_worker`.toLowerCase();
+  const looksMeant = (entry: string): boolean => {
+    const name = parse(entry).name.toLowerCase();
+    return editDistance(entry.toLowerCase(), expected) <= 2 || name === unsuffixed || name === untopiced;
+  };
   const found = entries.filter((entry) => channelFromFileName(topic, entry) === undefined).find(looksMeant);
   if (found === undefined) return misplaced(workersDir, topic, channel);
   const extension = WORKER_EXTENSIONS.find((ext) => found.endsWith(ext)) ?? '.ts';

@@ -194,9 +194,12 @@ describe('usage errors exit with status 2', () => {
     const project = await projectWithWorker();
     await project.write('workers/log/log_clicks_workers.ts', OPTIONS_WORKER);
     await project.write('workers/log/log_views.ts', OPTIONS_WORKER);
+    await project.write('workers/log/signups_worker.ts', OPTIONS_WORKER);
     await expectNoWorker(project, [
       ['log', 'clicks', 'no worker for topic log channel clicks: workers/log/log_clicks_workers.ts is named almost so: rename it to workers/log/log_clicks_worker.ts'],
       ['log', 'views', 'no worker for topic log channel views: workers/log/log_views.ts is named almost so: rename it to workers/log/log_views_worker.ts'],
+      // The folder names the topic: a file named for the channel alone is that worker's.
+      ['log', 'signups', 'no worker for topic log channel signups: workers/log/signups_worker.ts is named almost so: rename it to workers/log/log_signups_worker.ts'],
     ]);
     const none = await project.run(['--topic', 'log', '--channel', 'visits', ...RUN.slice(4)]);
     expect(none.code).toBe(2);
