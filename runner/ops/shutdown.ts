@@ -2,7 +2,8 @@
  * Signal handling shared by every long-running command: the first SIGTERM or SIGINT runs the
  * graceful stop once; a second one exits at once. Exit codes: 0 after a clean stop, 1 if it failed,
  * 130 when a second signal cut it short. A signal that comes while the command starts waits for
- * the start ({@link startHoldingSignals}).
+ * the start ({@link startHoldingSignals}). Started by npm (`npx nsqworker`), the end of npm is a
+ * SIGTERM too ({@link whenNpmGone}).
  */
 import type { Logger } from 'pino';
 import { formatDurationMs } from '../../protocol/duration.ts';
@@ -71,6 +72,32 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
+  whenNpmGone(() => {
+    // A stop under way (its own signal came first: a supervisor that signals the whole group) goes on.
+    if (stopping) return;
+    logger.info('npm, which started this process, has exited: stopping as on SIGTERM');
+    handle('SIGTERM');
+  });
+}
+
+/** How often a process started by npm looks whether npm is still its parent. */
+const NPM_CHECK_MS = 1000;
+
+/**
+ * Calls `gone` once when this process was started by npm (`npx`, `npm exec`: npm sets npm_command)
+ * and npm has exited, this process left to another parent. npx passes no SIGTERM on to the command it
+ * started and exits: a supervisor's stop, or `timeout`, ended npx and left nsqworker running, holding
+ * its ports. Node has no event for a parent's end: the parent's pid is looked at every second, on an
+ * unref'd timer.
+ */
+export function whenNpmGone(gone: () => void): void {
+  if (process.env.npm_command === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone();
+  }, NPM_CHECK_MS).unref();
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;

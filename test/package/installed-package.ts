@@ -113,11 +113,14 @@ export class UserProject extends ProjectFolder {
     super(dir);
   }
 
-  /** Starts a long-running command in the project (`npx ...`, `node ...`), its stdout read as JSON lines. */
-  start(command: string, args: readonly string[], env: Record<string, string> = {}): CliRun {
+  /**
+   * Starts a long-running command in the project (`npx ...`, `node ...`), its stdout read as JSON lines;
+   * with `ownGroup`, in a process group of its own, which a test may signal as a whole.
+   */
+  start(command: string, args: readonly string[], env: Record<string, string> = {}, { ownGroup = false } = {}): CliRun {
     const childEnv: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('NSQWORKER_') && !key.startsWith('npm_')) childEnv[key] = value;
-    const child = new CliRun(spawn(command, args, { cwd: this.dir, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = new CliRun(spawn(command, args, { cwd: this.dir, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup }));
     this.track(child);
     return child;
   }

@@ -122,6 +122,69 @@ describe('the packed package', () => {
     await runEach(project, ['expdef']);
   }, 120_000);
 
+  it('started with npx, stops as on SIGTERM once a SIGTERM has ended npx, which passes none on', async () => {
+    const project = await installed.project();
+    await project.write('workers/npx/npx_hello_worker.ts', objectWorker('npx', "import { defineWorker } from 'nsqworker';", 'export default '));
+    const free = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0'];
+    const npx = project.start('npx', ['--offline', 'nsqworker', '--topic', 'npx', '--channel', 'hello', ...free], { NSQWORKER_LOG_FORMAT: 'json' });
+    // pino's pid: the worker's own, npx's child.
+    const worker = Number((await npx.waitForMessage('subscribed', {}, 30_000)).pid);
+    try {
+      npx.kill('SIGTERM');
+      // Read to the end of the output, which the worker writes too: it has exited as well.
+      await npx.waitForExit(30_000);
+      expect(npx.lines.map((line) => line.msg)).toEqual(
+        expect.arrayContaining(['npm, which started this process, has exited: stopping as on SIGTERM', 'shutting down', 'worker stopped']),
+      );
+    } finally {
+      // Left running by a failure above: not left to hold its ports.
+      try {
+        process.kill(worker, 'SIGKILL');
+      } catch {
+        // Gone, as it should be.
+      }
+    }
+  }, 120_000);
+
+  it("started with npx, a SIGTERM to the whole group drains as ever: npx's exit meanwhile is no second signal", async () => {
+    const project = await installed.project();
+    const slow = [
+      "import { defineWorker } from 'nsqworker';",
+      'export default defineWorker({',
+      '  tasks: {',
+      '    async greet(message, context) {',
+      "      context.log.info('slow task started');",
+      // Longer than nsqworker takes to look whether npm is still there.
+      '      await new Promise((resolve) => setTimeout(resolve, 2500));',
+      "      context.log.info('slow task finished');",
+      '    },',
+      '  },',
+      '});',
+      '',
+    ].join('\n');
+    await project.write('workers/group/group_hello_worker.ts', slow);
+    const free = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0'];
+    const npx = project.start('npx', ['--offline', 'nsqworker', '--topic', 'group', '--channel', 'hello', ...free], { NSQWORKER_LOG_FORMAT: 'json' }, { ownGroup: true });
+    try {
+      const listening = await npx.waitForMessage('embedded broker listening', {}, 30_000);
+      await npx.waitForMessage('subscribed', {}, 30_000);
+      await publishOverHttp(String(listening.httpAddress), 'group', 'hi');
+      await npx.waitForMessage('slow task started', {}, 30_000);
+      // npx and nsqworker alike, as systemd's KillMode=control-group and supervisord's stopasgroup stop them.
+      process.kill(-npx.child.pid!, 'SIGTERM');
+      await npx.waitForExit(30_000);
+      const said = npx.lines.map((line) => line.msg);
+      expect(said).toEqual(expect.arrayContaining(['shutting down', 'slow task finished', 'worker stopped']));
+      expect(said).not.toContain('second signal: exiting now');
+    } finally {
+      try {
+        process.kill(-npx.child.pid!, 'SIGKILL');
+      } catch {
+        // The group is gone, as it should be.
+      }
+    }
+  }, 120_000);
+
   it('says what a wrong export is, and names both files when a worker is there twice', async () => {
     const project = await installed.project();
     await project.write('workers/wrong/wrong_hello_worker.ts', 'export const tasks = {};\nexport default { greet() {} };\n');
