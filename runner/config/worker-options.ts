@@ -20,9 +20,9 @@ function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly
   if (unknown.length === 0) return;
   const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
   const file = configPath === undefined ? 'config' : displayPath(configPath);
-  // load-failure.ts reads the names back from "unknown option a, b;" to find the config file's line.
+  // load-failure.ts reads the names back from "unknown option a, b (" to find the config file's line.
   const hint = unknown.length === 1 ? didYouMean(unknown[0]!, [...known]) : '';
-  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${name}']: unknown option ${unknown.join(', ')}${hint}; ${options}`);
+  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${name}']: unknown option ${unknown.join(', ')} (${options})${hint}`);
 }
 
 /** The layers of a worker's options, each value with its source; conversion errors name the source. */

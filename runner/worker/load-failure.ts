@@ -104,8 +104,8 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     return { file: context.workerFile, line: undefined, column: undefined, reason: message };
   }
   if (code === 'E_CONFIG_INVALID' && context.configPath !== undefined) {
-    // An unknown option ("unknown option a, b;") or the last key of a path the config schema refused.
-    const named = /unknown option ([^;]+);/.exec(message)?.[1]?.split(', ') ?? [];
+    // An unknown option ("unknown option a, b (its options are …)") or the last key of a path the config schema refused.
+    const named = /unknown option (.+?) \(/.exec(message)?.[1]?.split(', ') ?? [];
     const issues = (error.cause as { issues?: Array<{ path?: PropertyKey[] }> } | undefined)?.issues ?? [];
     const keys = [...named, ...issues.map((issue) => issue.path?.at(-1)).filter((key): key is string => typeof key === 'string')];
     const line = keys.map((key) => declarationLine(context.configPath!, key)).find((found) => found !== undefined);

@@ -168,7 +168,7 @@ describe('config file errors exit with status 2', () => {
     const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo' } } };\n`, 'staging.config.ts');
     const { code, stderr } = await p.run([...RUN, '--config', 'staging.config.ts']);
     expect(code).toBe(2);
-    expect(stderr).toContain("staging.config.ts: workers['jobs/run']: unknown option fromConfg; did you mean fromConfig?");
+    expect(stderr.trim()).toMatch(/staging\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*fromConfig[a-zA-Z, ]*\); did you mean fromConfig\?$/);
   });
 
   it("a value of the wrong type for a worker's option", async () => {

@@ -93,6 +93,11 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     expect(misspelt.file).toBe(p.path('nsqworker.config.ts'));
     expect(String(misspelt.msg)).toContain("workers['log/pageviews'] matches no worker; did you mean log/pageview? (known workers: log/pageview)");
 
+    // An option of the worker's misspelt: the line of that key.
+    await p.write('nsqworker.config.ts', `export default {\n  workers: {\n    'log/pageview': {\n      slowThresholdMs: 5,\n      slowTreshold: 5,\n    },\n  },\n};\n`);
+    const unknown = await run.waitForLine((line) => String(line.msg).includes('unknown option'), 'the unknown option');
+    expect({ file: unknown.file, line: unknown.line }).toEqual({ file: p.path('nsqworker.config.ts'), line: 5 });
+    expect(String(unknown.msg)).toContain("workers['log/pageview']: unknown option slowTreshold (its options are ");
   });
 });
 
