@@ -101,6 +101,11 @@ async function main(given: readonly string[]): Promise<void> {
       throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, commandNames(cli))} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
     }
     if (!isSubcommand(cli, argv)) {
+      // `--topic T --channel C --version`, `--workers-dir w --version`: the version, as for every command.
+      if (asksForVersion(argv)) {
+        cli.outputVersion();
+        return;
+      }
       await runWorkerCommand(argv);
       return;
     }

@@ -79,8 +79,8 @@ function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
 }
 
-/** Flags the runner knows before it knows the worker (its own, --config, --help). */
-const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help'];
+/** Flags the runner knows before it knows the worker (its own, --config, --help, --version: no worker option may take them). */
+const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help', 'version'];
 
 /** The arguments of `args` that are flags but no runner flag's (a worker's options, or typos). */
 function unknownRunnerFlags(args: readonly string[]): string[] {

@@ -165,6 +165,9 @@ cliTest.concurrent('prints the version for --version and exits 0, as nsqd does, 
     project.run(['lookupd', '--version', ...free], {}, 10_000),
     project.run(['pub', '--version'], {}, 10_000),
     project.run(['dev', '--version', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', data, '--console-address', 'off'], {}, 10_000),
+    // A run's command line, with or without a worker named: the version, and no worker starts.
+    project.run(['--topic', 'log', '--channel', 'pageview', '--data-path', data, '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--version'], {}, 10_000),
+    project.run(['--workers-dir', 'workers', '--version'], {}, 10_000),
   ]);
   for (const run of runs) expect({ code: run.code, stdout: run.stdout.trim() }).toEqual({ code: 0, stdout: expect.stringMatching(/^nsqworker\/0\.1\.0 /) });
 });
