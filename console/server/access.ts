@@ -24,7 +24,8 @@ export function viewerOf(req: IncomingMessage, options: Pick<ConsoleOptions, 're
 /** Why a state-changing request is refused, or undefined when it comes from this console's page. */
 export function crossOriginReason(req: IncomingMessage): string | undefined {
   const contentType = req.headers['content-type'] ?? '';
-  if (!contentType.startsWith('application/json')) return 'actions take a JSON body';
+  // Said by the header: `curl -d '{...}'` sends JSON text as a form (application/x-www-form-urlencoded).
+  if (!contentType.startsWith('application/json')) return `actions take Content-Type: application/json, not ${contentType === '' ? 'none' : contentType}`;
   const fetchSite = req.headers['sec-fetch-site'];
   if (fetchSite !== undefined && fetchSite !== 'same-origin') return `cross-site request (${fetchSite})`;
   const origin = req.headers.origin;

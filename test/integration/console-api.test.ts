@@ -71,10 +71,15 @@ describe('console server', () => {
     await web.nextRound();
     const origin = new URL(web.url).origin;
     const pause = { action: 'pause', topic: 'orders', channel: 'billing' };
-    expect((await post(`${web.url}api/action`, pause, { Origin: 'http://evil.example' })).status).toBe(403);
-    expect((await post(`${web.url}api/action`, pause, {})).status).toBe(403);
-    const form = await fetch(`${web.url}api/action`, { method: 'POST', body: JSON.stringify(pause), headers: { Origin: origin, 'Content-Type': 'text/plain' } });
-    expect(form.status).toBe(403);
+    const refused = async (response: Promise<Response>): Promise<[number, unknown]> => {
+      const answer = await response;
+      return [answer.status, await answer.json()];
+    };
+    expect(await refused(post(`${web.url}api/action`, pause, { Origin: 'http://evil.example' }))).toEqual([403, { message: `Origin http://evil.example does not match this console` }]);
+    expect(await refused(post(`${web.url}api/action`, pause, {}))).toEqual([403, { message: 'no Origin header' }]);
+    // JSON text sent as a form (curl -d) is refused by its header, which the answer names.
+    const form = fetch(`${web.url}api/action`, { method: 'POST', body: JSON.stringify(pause), headers: { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded' } });
+    expect(await refused(form)).toEqual([403, { message: 'actions take Content-Type: application/json, not application/x-www-form-urlencoded' }]);
     expect((await post(`${web.url}api/action`, { action: 'explode', topic: 'orders' }, { Origin: origin })).status).toBe(400);
     const done = await post(`${web.url}api/action`, pause, { Origin: origin });
     expect(await done.json()).toEqual({ ok: true, errors: [] });
