@@ -122,7 +122,8 @@ describe('the packed package', () => {
     await runEach(project, ['expdef']);
   }, 120_000);
 
-  it('started with npx, stops as on SIGTERM once a SIGTERM has ended npx, which passes none on', async () => {
+  // The two npx tests wait on their timers together, each in a project of its own.
+  it.concurrent('started with npx, stops as on SIGTERM once a SIGTERM has ended npx, which passes none on', async () => {
     const project = await installed.project();
     await project.write('workers/npx/npx_hello_worker.ts', objectWorker('npx', "import { defineWorker } from 'nsqworker';", 'export default '));
     const free = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0'];
@@ -146,7 +147,7 @@ describe('the packed package', () => {
     }
   }, 120_000);
 
-  it("started with npx, a SIGTERM to the whole group drains as ever: npx's exit meanwhile is no second signal", async () => {
+  it.concurrent("started with npx, a SIGTERM to the whole group drains as ever: npx's exit meanwhile is no second signal", async () => {
     const project = await installed.project();
     const slow = [
       "import { defineWorker } from 'nsqworker';",
