@@ -180,10 +180,20 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   const workerKey = `${file.topic}/${file.channel}`;
   if (pre.help) {
     const layers = helpLayers(config, configPath, env, args, workerFields);
-    const worker = workerOptionLayers(runtime, config, configPath, workerKey, env, layers.flags);
+    // An option the worker lacks in its config section: the help still lists the options, then the error says it.
+    let refused: RunnerError | undefined;
+    let worker: ReturnType<typeof workerOptionLayers>;
+    try {
+      worker = workerOptionLayers(runtime, config, configPath, workerKey, env, layers.flags);
+    } catch (error) {
+      if (!(error instanceof RunnerError) || error.code !== RunnerErrorCode.ConfigInvalid) throw error;
+      refused = error;
+      worker = workerOptionLayers(runtime, { ...config, workers: {} }, configPath, workerKey, env, layers.flags);
+    }
     process.stdout.write(
       formatRunHelp(RUN_FIELDS, { name: workerKey, fields: workerFields, tasks: runtime.taskNames, layered: worker.layered }, layers.runner),
     );
+    if (refused !== undefined) throw refused;
     // The worker's module is loaded: what its top level started must not keep the help open.
     return exitOnceWritten();
   }

@@ -164,9 +164,11 @@ describe('config file errors exit with status 2', () => {
     expect(thrown.stderr.trim()).toBe(`nsqworker: ${throwing.path('nsqworker.config.ts')}:1:7: failed to load: Error: no config today`);
   });
 
-  it("an unknown key in a worker's options names the option meant (from a file named by --config)", async () => {
+  it("an unknown key in a worker's options names the option meant (from a file named by --config); --help still lists the options", async () => {
     const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo' } } };\n`, 'staging.config.ts');
-    const { code, stderr } = await p.run([...RUN, '--config', 'staging.config.ts']);
+    const [{ code, stderr }, help] = await Promise.all([p.run([...RUN, '--config', 'staging.config.ts']), p.run([...RUN, '--config', 'staging.config.ts', '--help'])]);
+    expect(help.stdout).toMatch(/--from-config <string>/);
+    expect({ code: help.code, stderr: help.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringContaining('unknown option fromConfg (its options are') });
     expect(code).toBe(2);
     expect(stderr.trim()).toMatch(/staging\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*fromConfig[a-zA-Z, ]*\); did you mean fromConfig\?$/);
   });
