@@ -100,21 +100,16 @@ async function main(given: readonly string[]): Promise<void> {
     if (first !== undefined && !first.startsWith('-') && !isSubcommand(cli, argv)) {
       throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, commandNames(cli))} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
     }
+    // `list --version`, `--topic T --channel C --version`: the version, as without a command.
+    if (asksForVersion(argv)) {
+      cli.outputVersion();
+      return;
+    }
     if (!isSubcommand(cli, argv)) {
-      // `--topic T --channel C --version`, `--workers-dir w --version`: the version, as for every command.
-      if (asksForVersion(argv)) {
-        cli.outputVersion();
-        return;
-      }
       await runWorkerCommand(argv);
       return;
     }
     cli.parse(argv, { run: false });
-    // `list --version`, `dev --version`: the version, as without a command.
-    if (asksForVersion(argv) && cli.matchedCommand !== undefined) {
-      cli.outputVersion();
-      return;
-    }
     if (cli.matchedCommand === undefined && !cli.options.help && !cli.options.version) {
       if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}`);
       cli.outputHelp();

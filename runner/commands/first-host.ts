@@ -8,14 +8,15 @@
  * Forked on a guess at the setting: --watch or NSQWORKER_WATCH, read ahead of the plan; or, when
  * neither is given, the config file's `watch` once it is loaded. The plan's setting decides: a child
  * forked for a run that does not watch is killed, and one that does watch without a guess forks its
- * child as before. The child warms up for the module system of the file the flags name; the file
- * found may differ (.cts, say): it loads all the same, with the hooks it needs registered then.
+ * child as before. At the start, the worker's file is looked for where the flags say (the config,
+ * not read yet, may name another folder: then the child still loads the file the plan finds).
  */
-import { join } from 'node:path';
 import type { NsqworkerConfig } from '../config/config-file.ts';
-import { booleanFlagAhead, isTrueWord } from '../config/run-argv.ts';
+import { booleanFlagAhead } from '../config/run-argv.ts';
+import { isTrueWord } from '../config/schema-flags.ts';
 import type { HostProcess } from '../reload/host-process.ts';
 import { prescan, type RunPlan } from '../run-plan.ts';
+import { soleWorkerFile } from '../worker/discover.ts';
 
 export class FirstHost {
   private host: HostProcess | undefined;
@@ -36,9 +37,9 @@ export class FirstHost {
     const topic = pre.topic ?? this.env.NSQWORKER_TOPIC;
     const channel = pre.channel ?? this.env.NSQWORKER_CHANNEL;
     if (pre.help || !topic || !channel) return;
-    // The file's folder as the flags name it (the config may name another, unread yet).
-    const workersDir = pre.workersDir ?? this.env.NSQWORKER_WORKERS_DIR ?? 'workers';
-    await this.fork(join(workersDir, topic, `${topic}_${channel}_worker.ts`));
+    // None found (or two): the plan says what is wrong, and no child was started for it.
+    const file = soleWorkerFile(pre.workersDir ?? this.env.NSQWORKER_WORKERS_DIR ?? 'workers', topic, channel);
+    if (file !== undefined) await this.fork(file.path);
   }
 
   /** The worker's file is found: forks when only the config file asks for --watch. */

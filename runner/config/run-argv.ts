@@ -7,7 +7,7 @@
  * the field's kind (schema-flags.ts) converts it.
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import type { FieldSpec } from './schema-flags.ts';
+import { FALSE_WORDS, TRUE_WORDS, type FieldSpec } from './schema-flags.ts';
 import { unknownFlagMessage } from './suggest.ts';
 
 /** A flag neither the runner nor the worker declares (E_USAGE); `flag` is its name without dashes. */
@@ -24,7 +24,7 @@ export class UnknownFlagError extends RunnerError {
 /** Raw flag values keyed by camel-cased flag name (`maxInFlight`), as valuesFromFlags reads them. */
 export type RawFlags = Record<string, string | boolean | Array<string | boolean>>;
 
-const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
+const BOOLEAN_WORDS = new Set([...TRUE_WORDS, ...FALSE_WORDS]);
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -100,13 +100,6 @@ export function parseRunArgv(
     i++;
   }
   return out;
-}
-
-const TRUE_WORDS = new Set(['true', '1', 'yes']);
-
-/** A variable's boolean word as the runner reads it (true/1/yes, any case), or undefined when unset or empty. */
-export function isTrueWord(value: string | undefined): boolean | undefined {
-  return value === undefined || value === '' ? undefined : TRUE_WORDS.has(value.toLowerCase());
 }
 
 /**

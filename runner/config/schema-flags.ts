@@ -14,6 +14,15 @@ import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts'
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
 
+/** The words a boolean flag, variable or config string takes, in any case. */
+export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes']);
+export const FALSE_WORDS: ReadonlySet<string> = new Set(['false', '0', 'no']);
+
+/** A variable's boolean word read ahead of its field (true/1/yes are true, any other word false), or undefined when unset or empty. */
+export function isTrueWord(value: string | undefined): boolean | undefined {
+  return value === undefined || value === '' ? undefined : TRUE_WORDS.has(value.toLowerCase());
+}
+
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration';
 
 export interface FieldSpec {
@@ -112,8 +121,8 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
       }
     case 'boolean':
       if (last === true || last === false) return last;
-      if (['true', '1', 'yes'].includes(String(last).toLowerCase())) return true;
-      if (['false', '0', 'no'].includes(String(last).toLowerCase())) return false;
+      if (TRUE_WORDS.has(String(last).toLowerCase())) return true;
+      if (FALSE_WORDS.has(String(last).toLowerCase())) return false;
       throw bad();
     default:
       return String(last);

@@ -3,7 +3,7 @@
  * (the run's request, the broker's addresses, the dedup queues as they are now, the files watched).
  */
 import type { ExecutorDeps } from '../ops/bind.ts';
-import { isCommonJsFile, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
+import { moduleSystemOf, warmUpFolder, type ModuleSystem } from '../worker/user-code.ts';
 import { HostProcess, type LoadedCode } from './host-process.ts';
 import type { ReloadRequest } from './protocol.ts';
 
@@ -20,7 +20,7 @@ export class CodeLoader {
     /** The files watched now: a child loading code snapshots each other file it loads. */
     private readonly watched: () => string[],
   ) {
-    this.moduleSystem = isCommonJsFile(request.file) ? 'commonjs' : 'module';
+    this.moduleSystem = moduleSystemOf(request.file);
   }
 
   /** A new child, warming up. */
@@ -34,7 +34,7 @@ export class CodeLoader {
    * starts the broker, instead of after them. It is the child {@link CodeLoader.spawn} would make.
    */
   static spawnFirst(file: string): HostProcess {
-    return new HostProcess(isCommonJsFile(file) ? 'commonjs' : 'module', warmUpFolder());
+    return new HostProcess(moduleSystemOf(file), warmUpFolder());
   }
 
   /** Loads the worker's code into `host` (beside its code, if it has some: HostProcess.load). */

@@ -211,6 +211,11 @@ export function isCommonJsFile(path: string): boolean {
   }
 }
 
+/** Which of tsx's loaders a file needs ({@link isCommonJsFile}). */
+export function moduleSystemOf(path: string): ModuleSystem {
+  return isCommonJsFile(path) ? 'commonjs' : 'module';
+}
+
 /** Forgets the project's CommonJS modules, so that the next require reads them from disk again. */
 function forgetProjectCommonJs(): void {
   for (const path of Object.keys(requireHere.cache)) {

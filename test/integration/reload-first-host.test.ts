@@ -3,39 +3,23 @@
  * worker and the broker (runner/commands/first-host.ts): it is the child that then runs the worker,
  * and a run that stops before it could use it leaves neither the child nor its warm-up module.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, expect } from 'vitest';
 import { publish } from './helpers/cli-project.ts';
 import { cliTest } from './helpers/cli-test.ts';
-import { processTree } from './helpers/reload-fixture.ts';
+import { commandLine, processTree } from './helpers/reload-fixture.ts';
 import { noopWorker } from './helpers/noop-worker.ts';
 
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 
 /** Pids of the processes whose command line names `dir` (the children's name their warm-up folder in it). */
-function processesIn(dir: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        return false;
-      }
-    })
+const processesIn = (dir: string): number[] =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && commandLine(Number(entry)).some((arg) => arg.includes(dir)))
     .map(Number);
-}
 
-const hostsOf = (pid: number): number[] =>
-  processTree(pid).filter((child) => {
-    try {
-      return readFileSync(`/proc/${child}/cmdline`, 'utf8')
-        .split('\0')
-        .some((arg) => /reload\/host\.[jt]s$/.test(arg));
-    } catch {
-      return false;
-    }
-  });
+/** The reload children under `pid`. */
+const hostsOf = (pid: number): number[] => processTree(pid).filter((child) => commandLine(child).some((arg) => /reload\/host\.[jt]s$/.test(arg)));
 
 describe.concurrent('the child forked at the start of a --watch run', () => {
   cliTest('runs the worker: the run has that one child, no second', async ({ projects }) => {

@@ -16,6 +16,7 @@ import { brokerStats, eventually, publish } from './helpers/cli-project.ts';
 import { cliTest } from './helpers/cli-test.ts';
 import {
   CHANNEL,
+  commandLine,
   CONFIG_FILE,
   HELPER_FILE,
   TOPIC,
@@ -303,15 +304,6 @@ describe.concurrent('a child that loads the code', () => {
     expect(holding, `tsx cache files holding the new code, of ${cached.length}`).toEqual([]);
   });
 });
-
-/** A process's argv from /proc, or none once it has gone (esbuild's service, say, between the listing and the read). */
-function commandLine(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
 
 /** Every file under `dir`'s tsx cache folders (`tsx-<uid>`). */
 async function cacheFiles(dir: string): Promise<string[]> {

@@ -3,7 +3,8 @@
  * read as parseRunArgv reads it, the last mention counting; a guess that never throws.
  */
 import { describe, expect, it } from 'vitest';
-import { booleanFlagAhead, isTrueWord, parseRunArgv } from '../../runner/config/run-argv.ts';
+import { booleanFlagAhead, parseRunArgv } from '../../runner/config/run-argv.ts';
+import { isTrueWord } from '../../runner/config/schema-flags.ts';
 import { RUN_FIELDS } from '../../runner/config/runner-settings.ts';
 
 describe('booleanFlagAhead', () => {

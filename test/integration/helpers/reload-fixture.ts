@@ -193,6 +193,15 @@ export function isAlive(pid: number): boolean {
   return stat !== undefined && stat.state !== 'Z';
 }
 
+/** A process's argv from /proc, or none once it has gone (esbuild's service, say, between the listing and the read). */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
 /** Resident memory of a process in bytes (VmRSS), 0 once it is gone. */
 export function rssBytes(pid: number): number {
   try {
