@@ -82,13 +82,27 @@ export class InstalledPackage {
     return path.join(this.root, 'install/node_modules');
   }
 
-  /** A new project: `npm init -y` (CommonJS, as npm writes it), then `type` if given, with the install's node_modules. */
+  /** package.json as `npm init -y` wrote it for this install's first project. */
+  private initManifest: Record<string, unknown> | undefined;
+
+  /**
+   * A new project: `npm init -y` (CommonJS, as npm writes it), then `type` if given, with the
+   * install's node_modules. npm runs once per install (0.6 s of CPU each): later projects get what
+   * it wrote, named after their own folder as npm names it, and `type` set or deleted as
+   * `npm pkg` would.
+   */
   async project(type?: 'module' | 'commonjs' | 'none'): Promise<UserProject> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-user-'));
     this.dirs.push(dir);
-    await run('npm', ['init', '-y'], { cwd: dir });
-    if (type === 'module' || type === 'commonjs') await run('npm', ['pkg', 'set', `type=${type}`], { cwd: dir });
-    if (type === 'none') await run('npm', ['pkg', 'delete', 'type'], { cwd: dir });
+    const manifestFile = path.join(dir, 'package.json');
+    if (this.initManifest === undefined) {
+      await run('npm', ['init', '-y'], { cwd: dir });
+      this.initManifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+    }
+    const manifest: Record<string, unknown> = { ...this.initManifest, name: path.basename(dir).toLowerCase() };
+    if (type === 'module' || type === 'commonjs') manifest.type = type;
+    if (type === 'none') delete manifest.type;
+    await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     await symlink(this.nodeModules, path.join(dir, 'node_modules'), 'dir');
     return new UserProject(dir, (child) => this.runs.push(child));
   }
