@@ -10,7 +10,7 @@ import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
 import { formatRunHelp } from './commands/run-help.ts';
-import { parseRunArgv, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
+import { parseRunArgv, runnerFlagsAhead, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
 import { fieldsOf, type FieldSpec } from './config/schema-flags.ts';
 import type { RunSettings } from './config/settings.ts';
@@ -168,7 +168,12 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
           : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
-  if (!pre.help) await hooks.workerFound?.(file, config);
+  if (!pre.help) {
+    // A bad value of a runner flag needs no worker to be known: said before its file loads (tsx and
+    // the worker's imports), and before a --watch run forks its child for it.
+    parseRunnerSettings(runnerLayers(config, configPath, env, runnerFlagsAhead(args, RUN_FIELDS)));
+    await hooks.workerFound?.(file, config);
+  }
   const { runtime } = await loadWorker(file);
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
   const runnerFlags = new Set(RUNNER_FLAGS);

@@ -42,7 +42,7 @@ function usage(message: string): RunnerError {
 export function parseRunArgv(
   args: readonly string[],
   fields: readonly FieldSpec[],
-  extra: { valueFlags: readonly string[]; switches: readonly string[] },
+  extra: { valueFlags: readonly string[]; switches: readonly string[]; passUnknown?: boolean },
 ): RawFlags {
   const byFlag = new Map<string, FieldSpec | 'value' | 'switch'>();
   for (const field of fields) byFlag.set(field.flag, field);
@@ -61,6 +61,7 @@ export function parseRunArgv(
       set('help', true);
       continue;
     }
+    if (extra.passUnknown === true && !arg.startsWith('--')) continue;
     if (/^-[^-]/.test(arg) && Number.isNaN(Number(arg))) throw usage(`${unknownFlagMessage(arg, [...byFlag.keys()])} (flags are --name value)`);
     if (!arg.startsWith('--') || arg === '--') {
       throw usage(`unexpected argument ${JSON.stringify(arg)}: flags are --name value (a value that starts with -- needs --name=value)`);
@@ -75,6 +76,11 @@ export function parseRunArgv(
         set(negated.flag, false);
         continue;
       }
+    }
+    if (spec === undefined && extra.passUnknown === true) {
+      // Most likely the worker's, and most of its options take a value: the next word is passed over with it.
+      if (inline === undefined && args[i + 1]?.startsWith('--') === false) i++;
+      continue;
     }
     if (spec === undefined) throw new UnknownFlagError(name, [...byFlag.keys()]);
     if (spec === 'switch') {
@@ -95,11 +101,25 @@ export function parseRunArgv(
       }
       continue;
     }
-    if (next === undefined || next.startsWith('--')) throw usage(`--${name} needs a value`);
+    if (next === undefined || next.startsWith('--')) {
+      if (extra.passUnknown === true) continue;
+      throw usage(`--${name} needs a value`);
+    }
     set(name, next);
     i++;
   }
   return out;
+}
+
+/**
+ * The values `args` give the runner's own flags (`fields`), read before the worker's flags are known
+ * (parseRunArgv needs them, known once its file has loaded), so that a bad value of a runner flag is
+ * said before the worker loads: 0.3 s after the command, not 0.7. Every other flag, and the word after
+ * it, is passed over, and nothing is refused here: parseRunArgv reads the whole line once the worker
+ * is known, and says what is wrong with the rest.
+ */
+export function runnerFlagsAhead(args: readonly string[], fields: readonly FieldSpec[]): RawFlags {
+  return parseRunArgv(args, fields, { valueFlags: [], switches: ['help'], passUnknown: true });
 }
 
 /**

@@ -140,6 +140,29 @@ describe('a worker that does not load', () => {
     expectOneLine(throws, 2, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
   });
 
+  it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
+    const p = await project();
+    // Its top level leaves a mark: the run must refuse before it runs.
+    await p.writeWorker(
+      'log',
+      'marked',
+      "import { writeFileSync } from 'node:fs';\nimport { z } from 'zod';\nimport { defineWorker } from 'nsqworker';\nwriteFileSync('loaded', '');\nexport default defineWorker({ options: z.object({ label: z.string().default('a'), verbose: z.boolean().default(false) }), tasks: { async x() {} } });\n",
+    );
+    await p.writeWorker('bad', 'throws', "throw new Error('no database');\n");
+    const marked = ['--topic', 'log', '--channel', 'marked', ...FREE, '--data-path', 'd1'];
+    const [flagged, broken] = await Promise.all([
+      p.run([...marked, '--label', 'x', '--verbose', '--max-in-flight', 'lots']),
+      p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd2', '--max-attempts=-1']),
+    ]);
+    expectOneLine(flagged, 2, '--max-in-flight "lots": expected a whole number of at least 1');
+    expectOneLine(broken, 2, '--max-attempts "-1"');
+    expect(existsSync(p.path('loaded')), 'the worker was loaded for a bad runner flag').toBe(false);
+    // Read ahead, `--label --verbose` is passed over: the full reading, once the worker loaded, refuses it.
+    const good = await p.run([...marked, '--label', '--verbose', '--max-in-flight', '5']);
+    expectOneLine(good, 2, '--label needs a value');
+    expect(existsSync(p.path('loaded'))).toBe(true);
+  });
+
   it('with a zod 3 schema, or options that are not an object schema: one line naming the fix, exit 2', async () => {
     const p = await project();
     const worker = (head: string, options: string): string =>

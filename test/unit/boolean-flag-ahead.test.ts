@@ -3,7 +3,7 @@
  * read as parseRunArgv reads it, the last mention counting; a guess that never throws.
  */
 import { describe, expect, it } from 'vitest';
-import { booleanFlagAhead, parseRunArgv } from '../../runner/config/run-argv.ts';
+import { booleanFlagAhead, parseRunArgv, runnerFlagsAhead } from '../../runner/config/run-argv.ts';
 import { isTrueWord } from '../../runner/config/schema-flags.ts';
 import { RUN_FIELDS } from '../../runner/config/runner-settings.ts';
 
@@ -34,6 +34,17 @@ describe('booleanFlagAhead', () => {
 
   it('never throws on what the run refuses', () => {
     expect(booleanFlagAhead(['-w', '--watch=maybe', 'stray'], 'watch')).toBe(false);
+  });
+});
+
+describe('runnerFlagsAhead', () => {
+  it("reads the runner's flags as the run does, passing over every other flag with the word after it", () => {
+    const args = ['--topic', 'log', '--label', 'x', '--max-in-flight', '5', '--dry-run', '--watch', 'no', '--offset', '-5', '--config', 'c.ts', '--max-attempts=3', '--max-attempts', '4'];
+    expect(runnerFlagsAhead(args, RUN_FIELDS)).toEqual({ topic: 'log', maxInFlight: '5', watch: 'no', maxAttempts: ['3', '4'] });
+  });
+
+  it('never throws on what the run refuses: a missing value, a stray word, a short flag', () => {
+    expect(runnerFlagsAhead(['-x', 'stray', '--label', '--max-in-flight', '--topic'], RUN_FIELDS)).toEqual({});
   });
 });
 
