@@ -10,7 +10,7 @@ import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
 import { formatRunHelp } from './commands/run-help.ts';
-import { parseRunArgv, runnerFlagsAhead, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
+import { parseRunArgv, prescan, runnerFlagsAhead, UnknownFlagError, type RawFlags } from './config/run-argv.ts';
 import { checkRunNames } from './config/run-names.ts';
 import { fieldsOf, type FieldSpec } from './config/schema-flags.ts';
 import type { RunSettings } from './config/settings.ts';
@@ -44,35 +44,6 @@ export interface RunPlan {
    * (environment-typos.ts), and config `workers` keys of no worker (config-workers.ts).
    */
   startWarnings?: readonly string[];
-}
-
-/** Flags the runner reads before it knows the worker. */
-interface Prescan {
-  topic?: string;
-  channel?: string;
-  workersDir?: string;
-  config?: string;
-  help: boolean;
-}
-
-export function prescan(argv: readonly string[]): Prescan {
-  const out: Prescan = { help: false };
-  const wanted: Record<string, keyof Omit<Prescan, 'help'>> = {
-    '--topic': 'topic',
-    '--channel': 'channel',
-    '--workers-dir': 'workersDir',
-    '--config': 'config',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') out.help = true;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const key = wanted[name];
-    if (key === undefined) continue;
-    out[key] = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-  }
-  return out;
 }
 
 function usage(message: string): RunnerError {

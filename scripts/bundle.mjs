@@ -7,7 +7,8 @@
 //   (pino-pretty on a terminal) stay outside, resolved from node_modules. dist/tools.js: `pub`,
 //   `tail` and `stats` (dist/runner/tool-cli.js, with the client) in the same way.
 // - dist/bundle/: what the package's other entry points load — the public API (index.js, what
-//   `import 'nsqworker'` gets), the CLI, the root --help and the reload child — with the code they
+//   `import 'nsqworker'` gets), the CLI, the root --help, the reload child and what forks it early
+//   (runner/commands/first-host.ts, loaded before the CLI for a --watch run) — with the code they
 //   share in chunks and what they load on demand split off. Dependencies stay in node_modules: a
 //   user's worker imports zod and nsqworker, and must get the very modules the runner uses.
 //
@@ -48,7 +49,7 @@ await standalone('dist/runner/tool-cli.js', 'dist/tools.js');
 
 await build({
   ...common,
-  entryPoints: ['dist/index.js', 'dist/runner/cli.js', 'dist/runner/help-cli.js', 'dist/runner/reload/host.js'],
+  entryPoints: ['dist/index.js', 'dist/runner/cli.js', 'dist/runner/help-cli.js', 'dist/runner/reload/host.js', 'dist/runner/commands/first-host.js'],
   outbase: 'dist',
   outdir: 'dist/bundle',
   chunkNames: 'chunks/[name]-[hash]',

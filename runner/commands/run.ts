@@ -21,7 +21,7 @@ import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { RunnerSettingsChanges } from '../reload/settings-change.ts';
 import { planRun, type RunPlan } from '../run-plan.ts';
-import { FirstHost } from './first-host.ts';
+import { FirstHost, takeFirstHostStartedEarly } from './first-host.ts';
 import type { HostProcess } from '../reload/host-process.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
@@ -250,7 +250,7 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   const decided = healthAddressBeforeConfig(argv.slice(2), env);
   let health = await listenOrExplain(healthListens(decided), () => listenEarly(decided));
   // --watch's child starts while this process loads the config, the worker and the broker.
-  const early = new FirstHost(argv.slice(2), env);
+  const early = takeFirstHostStartedEarly() ?? new FirstHost(argv.slice(2), env);
   try {
     await early.atStart();
     const plan = await planRun(argv, env, {

@@ -141,3 +141,39 @@ export function booleanFlagAhead(args: readonly string[], flag: string): boolean
   }
   return given;
 }
+
+/** Flags the runner reads before it knows the worker. */
+export interface Prescan {
+  topic?: string;
+  channel?: string;
+  workersDir?: string;
+  config?: string;
+  help: boolean;
+  /** --version or -v anywhere, as the CLI reads it (cli-report.ts): the version is printed, nothing run. */
+  version: boolean;
+}
+
+/**
+ * --topic, --channel, --workers-dir, --config and --help, read before anything is known of the
+ * worker: which file to load, and where from. A guess that never throws, as runnerFlagsAhead.
+ */
+export function prescan(argv: readonly string[]): Prescan {
+  const out: Prescan = { help: false, version: false };
+  const wanted: Record<string, keyof Omit<Prescan, 'help' | 'version'>> = {
+    '--topic': 'topic',
+    '--channel': 'channel',
+    '--workers-dir': 'workersDir',
+    '--config': 'config',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') out.help = true;
+    if (arg === '--version' || arg === '-v') out.version = true;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = wanted[name];
+    if (key === undefined) continue;
+    out[key] = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+  }
+  return out;
+}

@@ -45,4 +45,18 @@ describe.concurrent('the child forked at the start of a --watch run', () => {
     expect(processesIn(project.dir)).toEqual([]);
     expect(warmUps).toEqual([]);
   });
+
+  cliTest('is not forked for a run that asks for the version: the version, exit 0, nothing left to hold the exit', async ({ projects }) => {
+    const project = await projects.create();
+    await project.writeWorker('log', 'pageview', noopWorker({}));
+    const [long, short] = await Promise.all([
+      project.run(['--topic', 'log', '--channel', 'pageview', '--watch', ...FREE, '--version']),
+      project.run(['-v', '--topic', 'log', '--channel', 'pageview', '--watch', ...FREE]),
+    ]);
+    for (const printed of [long, short]) {
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stdout).toMatch(/^nsqworker\/\d+\.\d+\.\d+ /);
+    }
+    expect(processesIn(project.dir)).toEqual([]);
+  });
 });
