@@ -10,10 +10,11 @@ const [first = '-'] = process.argv.slice(2);
 // A command may follow --workers-dir and --config (runner/cli.ts reads them so): its help is its own.
 const sharedFlagFirst = /^--(workers-dir|config)(=|$)/.test(first);
 const rootHelp = first.startsWith('-') && !sharedFlagFirst && process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h');
-// A run's command line (flags first, no command): a --watch run forks its child before the CLI loads.
-if (first.startsWith('-') && !sharedFlagFirst && !rootHelp) {
-  const { startFirstHostEarly } = await import('../dist/bundle/runner/commands/first-host.js');
-  await startFirstHostEarly(process.argv.slice(2), process.env);
+// A run's command line (flags first, no command) or dev: a --watch run's child, and dev's children,
+// are forked before the CLI loads.
+if (first === 'dev' || (first.startsWith('-') && !sharedFlagFirst && !rootHelp)) {
+  const { startChildrenEarly } = await import('../dist/bundle/runner/commands/first-host.js');
+  await startChildrenEarly(process.argv.slice(2), process.env);
 }
 await import(
   SERVER_COMMANDS.has(first) ? '../dist/servers.js' : TOOL_COMMANDS.has(first) ? '../dist/tools.js' : rootHelp ? '../dist/bundle/runner/help-cli.js' : '../dist/bundle/runner/cli.js'

@@ -26,6 +26,7 @@ import { HostLoadError } from '../reload/host-process.ts';
 import { channelCurl, NsqdHttp } from '../ops/nsqd-http.ts';
 import { isEphemeralName } from '../../protocol/names.ts';
 import { startRun, type RunningWorker } from './run.ts';
+import { takeDevHostsStartedEarly, type EarlyDevHosts } from './first-host.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
@@ -59,6 +60,7 @@ class DevSupervisor {
     private readonly configPath: string | undefined,
     private readonly broker: EmbeddedBroker,
     private readonly logger: Logger,
+    private readonly early: EarlyDevHosts | undefined, // forked as dev started (first-host.ts)
   ) {}
 
   start(file: WorkerFile): void {
@@ -162,6 +164,7 @@ class DevSupervisor {
 
   private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
     const key = `${file.topic}/${file.channel}`;
+    const firstHost = this.early?.take(file.path);
     try {
       const { runtime } = await loadWorker(file, { fresh: true });
       for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) this.optionVariables.add(field.env);
@@ -169,8 +172,9 @@ class DevSupervisor {
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).
       const plan = { file, runtime, settings, origins: this.base.origins, options: {}, flags: {}, configPath: this.configPath, env: process.env };
-      return await startRun(plan, { logger: this.logger, sharedBroker: this.broker });
+      return await startRun(plan, { logger: this.logger, sharedBroker: this.broker, firstHost });
     } catch (error) {
+      await firstHost?.close(0);
       // The file, line, column and reason, as a reload failure says them; the stack only at debug.
       // A worker's child located its own failure, where its error and code were: its word is taken.
       const location =
@@ -186,7 +190,6 @@ class DevSupervisor {
       return undefined;
     }
   }
-
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
@@ -215,7 +218,8 @@ async function runDev(flags: DevFlags): Promise<void> {
     }),
   );
   const webConsole = await startDevConsole(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS, broker.httpAddress, logger);
-  const supervisor = new DevSupervisor(base, configPath, broker, logger);
+  const early = takeDevHostsStartedEarly();
+  const supervisor = new DevSupervisor(base, configPath, broker, logger, early);
   const workersDir = probe.workersDir;
 
   // New and removed worker files; changes inside a running worker are its own watcher's business.
@@ -263,6 +267,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
   misnamed.check();
   for (const file of found) supervisor.start(file);
+  void early?.discardRest(); // forked for files that are no worker's (the config names another folder)
   void supervisor.warnMisspeltVariables();
 
   onShutdownSignal(

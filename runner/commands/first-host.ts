@@ -16,7 +16,7 @@ import { booleanFlagAhead, prescan } from '../config/run-argv.ts';
 import { isTrueWord } from '../config/schema-flags.ts';
 import type { HostProcess } from '../reload/host-process.ts';
 import type { RunPlan } from '../run-plan.ts';
-import { soleWorkerFile } from '../worker/discover.ts';
+import { discoverWorkers, soleWorkerFile } from '../worker/discover.ts';
 
 export class FirstHost {
   private host: HostProcess | undefined;
@@ -81,14 +81,19 @@ export class FirstHost {
 }
 
 let startedEarly: FirstHost | undefined;
+let devHostsStartedEarly: EarlyDevHosts | undefined;
 
 /**
- * Called by the package's entry (bin/nsqworker.js) for a run's command line, before it loads the
- * CLI: the child is forked 0.3 s sooner, before the CLI's modules (zod, pino, the broker) compile,
- * and starts on the other core meanwhile. Its graph is the few modules this one imports (a bundle
- * entry of its own: scripts/bundle.mjs). Never throws: the run says what is wrong.
+ * Called by the package's entry (bin/nsqworker.js) for a run's command line and for `dev`, before
+ * it loads the CLI: the children are forked 0.3 s sooner, before the CLI's modules (zod, pino, the
+ * broker) compile, and start on the other core meanwhile. Its graph is the few modules this one
+ * imports (a bundle entry of its own: scripts/bundle.mjs). Never throws: the command says what is wrong.
  */
-export async function startFirstHostEarly(args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function startChildrenEarly(args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  if (args[0] === 'dev') {
+    devHostsStartedEarly = await EarlyDevHosts.fork(args, env);
+    return;
+  }
   const early = new FirstHost(args, env);
   try {
     await early.atStart();
@@ -98,9 +103,54 @@ export async function startFirstHostEarly(args: readonly string[], env: NodeJS.P
   }
 }
 
-/** The FirstHost {@link startFirstHostEarly} started for this process's run, once; undefined after, or when none was. */
+/** The FirstHost {@link startChildrenEarly} started for this process's run, once; undefined after, or when none was. */
 export function takeFirstHostStartedEarly(): FirstHost | undefined {
   const early = startedEarly;
   startedEarly = undefined;
   return early;
+}
+
+/** The children {@link startChildrenEarly} forked for `dev`, once; undefined after, or when none were. */
+export function takeDevHostsStartedEarly(): EarlyDevHosts | undefined {
+  const early = devHostsStartedEarly;
+  devHostsStartedEarly = undefined;
+  return early;
+}
+
+/**
+ * `nsqworker dev`'s children, forked before the CLI loads: one per worker file in the folder that
+ * --workers-dir or NSQWORKER_WORKERS_DIR names (else `workers`; the config file, not read yet, may
+ * name another), each taken by its worker's start. The ones no start took are killed once dev has
+ * started the workers it found.
+ */
+export class EarlyDevHosts {
+  private readonly hosts = new Map<string, HostProcess>();
+
+  static async fork(args: readonly string[], env: NodeJS.ProcessEnv): Promise<EarlyDevHosts> {
+    const early = new EarlyDevHosts();
+    const pre = prescan(args);
+    if (pre.help || pre.version) return early;
+    try {
+      const files = discoverWorkers(pre.workersDir ?? env.NSQWORKER_WORKERS_DIR ?? 'workers');
+      const { CodeLoader } = await import('../reload/code-loader.ts');
+      for (const file of files) early.hosts.set(file.path, CodeLoader.spawnFirst(file.path));
+    } catch {
+      // Only a head start (no workers folder, a package.json that does not parse): dev says what is wrong.
+    }
+    return early;
+  }
+
+  /** The child forked for the worker file at `path`, taken once. */
+  take(path: string): HostProcess | undefined {
+    const host = this.hosts.get(path);
+    this.hosts.delete(path);
+    return host;
+  }
+
+  /** Kills the children no worker's start took. */
+  async discardRest(): Promise<void> {
+    const rest = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(rest.map((host) => host.close(0)));
+  }
 }

@@ -2,11 +2,12 @@
  * `nsqworker dev`: every worker in one process on the embedded broker, reloading on change; a new
  * worker file starts its worker and a deleted one stops it. The web console runs beside it.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
+import { commandLine, processTree } from './helpers/reload-fixture.ts';
 
 const projects = new CliProjects();
 afterEach(() => projects.cleanup());
@@ -129,4 +130,26 @@ it('runs on without the console, after one warning, when its address is taken', 
   } finally {
     await new Promise((resolve) => taken.close(resolve));
   }
+});
+
+it("runs each worker in the child forked as dev started; one forked for a file of no worker's (the config names another folder) is killed", async () => {
+  const project = await projects.create();
+  const pidWorker = "import { appendFile } from 'node:fs/promises';\nimport { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async record() { await appendFile('pids.txt', process.pid + '\\n'); } } });\n";
+  // Forked for at the start (workers/ is the folder when the config is not read yet), then not a worker.
+  await project.writeWorker('alpha', 'c', pidWorker);
+  await project.write('elsewhere/beta/beta_c_worker.ts', pidWorker);
+  await project.write('nsqworker.config.ts', "export default { workersDir: 'elsewhere' };\n");
+  const dev = project.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', 'off'], {
+    NSQWORKER_LOG_FORMAT: 'json',
+  });
+  const { httpAddress } = await dev.brokerAddresses();
+  await dev.waitForMessage('worker beta/c running');
+  await publish(httpAddress, 'beta', 'b1');
+  const ran = await eventually(async () => (await readFile(project.path('pids.txt'), 'utf8').catch(() => '')).trim() || undefined, 'beta to handle its message');
+  const hosts = (): number[] => processTree(dev.child.pid!).filter((pid) => commandLine(pid).some((arg) => /reload\/host\.[jt]s$/.test(arg)));
+  await eventually(async () => (hosts().length === 1 ? true : undefined), "the child forked for alpha's file to be gone");
+  expect(hosts()).toEqual([Number(ran)]);
+  expect(dev.lines.some((line) => String(line.msg).includes('alpha'))).toBe(false);
+  dev.kill('SIGTERM');
+  expect((await dev.waitForExit()).code).toBe(0);
 });
