@@ -16,7 +16,7 @@
  *   every acknowledged message handled once, none twice, none missing;
  * - resident memory (VmRSS) of the runner plus its child processes after the 1st and after the
  *   100th reload, each taken at rest: standby warm, old child gone;
- * - the start: the command → every task subscribed, with --watch and without, runs interleaved.
+ * - the start: the command → every task subscribed, with --watch, without, and of `dev`, runs interleaved.
  *
  * Run: npm run bench reload (the probe alone: npm run bench reload-probe)
  */
@@ -217,15 +217,16 @@ async function reloadsUnderLoad(session: ReloadSession, count: number): Promise<
   return { published: acked.size, duplicates, missing, seconds };
 }
 
-/** Milliseconds from the command to every task subscribed, `STARTS` runs each with and without --watch, interleaved. */
-async function startTimes(projects: CliProjects): Promise<{ plain: number[]; watch: number[] }> {
+/** Milliseconds from the command to every task subscribed, `STARTS` runs each with and without --watch and of `dev`, interleaved. */
+async function startTimes(projects: CliProjects): Promise<Record<'plain' | 'watch' | 'dev', number[]>> {
   const project = await projects.create();
   await writeReloadProject(project);
-  const times = { plain: [] as number[], watch: [] as number[] };
+  const times = { plain: [] as number[], watch: [] as number[], dev: [] as number[] };
+  const dev = ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('dev-data'), '--console-address', 'off'];
   for (let i = 0; i < STARTS; i++) {
-    for (const mode of ['plain', 'watch'] as const) {
+    for (const mode of ['plain', 'watch', 'dev'] as const) {
       const startedAt = Date.now();
-      const run = project.startWorker(TOPIC, CHANNEL, mode === 'watch' ? ['--watch'] : []);
+      const run = mode === 'dev' ? project.spawn(dev) : project.startWorker(TOPIC, CHANNEL, mode === 'watch' ? ['--watch'] : []);
       await run.subscribed(['apply']);
       times[mode].push(Date.now() - startedAt);
       run.kill('SIGTERM');
@@ -330,6 +331,7 @@ export async function reloadBenchmarks(): Promise<ReloadBenchmark> {
       row(`  of which the runner (parent): after reload 1 → ${MEMORY_RELOADS}`, 'MB', (memoryAfterLast.parent - memoryAfterFirst.parent) / MB),
       row(`start → every task subscribed, --watch, median of ${STARTS}`, 'ms', percentile(starts.watch, 0.5)),
       row(`start → every task subscribed, without --watch, median of ${STARTS}`, 'ms', percentile(starts.plain, 0.5)),
+      row(`start → every task subscribed, nsqworker dev, median of ${STARTS}`, 'ms', percentile(starts.dev, 0.5)),
     ];
     const verdicts = [
       ...probe.verdicts,
