@@ -47,6 +47,12 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private warnedBelowConnections = false;
   protected override warnUnheardErrors = true;
 
+  /**
+   * Checks the options (see ConsumerOptionsInput for units and defaults); connects at start().
+   * @throws NsqClientError `E_INVALID_OPTIONS` listing every problem: a bad topic or channel name, a
+   *   value out of range, no address, an unknown key (with the nearest known one), a handler that is
+   *   not a function, or a `discovery` of another topic.
+   */
   constructor(
     config: ConsumerConfig,
     handler: MessageHandler,

@@ -24,7 +24,7 @@ export const LookupdDiscoveryOptionsSchema = z.object({
   lookupdPollJitter: z.number().min(0).max(1).default(0.3).describe('Fraction of the interval used as random jitter'),
   lookupdRequestTimeoutMs: int.min(1).default(5000).describe('Timeout of one lookupd query, ms'),
   tls: z.union([z.boolean(), TlsOptionsSchema]).default(false).describe('TLS options for https lookupd addresses'),
-});
+}).strict();
 
 export type LookupdDiscoveryOptionsInput = z.input<typeof LookupdDiscoveryOptionsSchema>;
 export type LookupdDiscoveryOptions = z.output<typeof LookupdDiscoveryOptionsSchema>;

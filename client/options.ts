@@ -8,6 +8,7 @@ import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { PublishRetrySchema } from './publish-retry.ts';
 import { CLIENT_VERSION } from './version.ts';
+import { didYouMean } from '../protocol/suggest.ts';
 import type { ConsumerOptionsInput, ProducerOptionsInput, TlsOptionsInput } from './options-input.ts';
 import type { SameShape } from '../protocol/same-shape.ts';
 import { hostname } from 'node:os';
@@ -102,6 +103,7 @@ export const ConsumerOptionsSchema = z
     closeTimeoutMs: ms('How long close() waits for running handlers and CLOSE_WAIT, ms').default(30_000),
     autoTouch: z.boolean().default(false).describe('TOUCH messages whose handler runs longer than half the msg timeout'),
   })
+  .strict()
   .refine((o) => o.nsqdTcpAddresses.length > 0 || o.lookupdHttpAddresses.length > 0, {
     message: 'give nsqdTcpAddresses or lookupdHttpAddresses',
   })
@@ -119,7 +121,7 @@ export const ProducerOptionsSchema = z.object({
   retry: PublishRetrySchema.optional().describe(
     'Re-publish a refused or unconfirmed publish on the next nsqd with exponential backoff (at least once: may duplicate); off by default',
   ),
-}).refine(notBothCompressions, BOTH_COMPRESSIONS);
+}).strict().refine(notBothCompressions, BOTH_COMPRESSIONS);
 
 export type ProducerOptions = z.output<typeof ProducerOptionsSchema>;
 
@@ -134,14 +136,41 @@ const inputsMatch: [
 ] = [true, true, true];
 void inputsMatch;
 
-/** Validates options, throwing {@link NsqClientError} `E_INVALID_OPTIONS` with every problem listed. */
+/**
+ * Validates options, throwing {@link NsqClientError} `E_INVALID_OPTIONS` with every problem listed.
+ * An unknown key is refused, with the nearest known one: options passed through a variable escape
+ * TypeScript's excess-property check, and a misspelt `maxInflight` (or nsqjs's `requeueDelay`, in
+ * seconds) would otherwise leave the default in force without a word.
+ */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+  // An unknown key first: it is likely the cause of the rest (`nsqdTCPAddresses` leaves nsqdTcpAddresses missing).
+  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const problems = issues.flatMap((issue) => {
+    const at = issue.path.join('.');
+    if (issue.code !== 'unrecognized_keys') return [`${at || '(options)'}: ${issue.message}`];
+    const known = knownKeys(schema, issue.path);
+    return issue.keys.map((key) => `${at ? `${at}.` : ''}${key}: unknown option${didYouMean(key, known)}`);
+  });
   throw new NsqClientError(ClientErrorCode.InvalidOptions, `invalid ${what} options: ${problems.join('; ')}`, {
     cause: result.error,
   });
+}
+
+/** The keys an object schema (or the object schema at `path` within it) takes; [] where there is none. */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let shape = objectShape(schema);
+  for (const key of path) shape = objectShape(shape?.[String(key)]);
+  return Object.keys(shape ?? {});
+}
+
+/** The shape of an object schema, seen through `.optional()`, `.default()` and a union's object branch (`tls`). */
+function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> | undefined {
+  let at = schema;
+  while (at instanceof z.ZodOptional || at instanceof z.ZodDefault) at = at.unwrap() as z.ZodType;
+  if (at instanceof z.ZodUnion) at = (at.options as readonly z.ZodType[]).find((option) => option instanceof z.ZodObject);
+  return at instanceof z.ZodObject ? (at.shape as Record<string, z.ZodType>) : undefined;
 }
 
 /** The IDENTIFY body for these options. */

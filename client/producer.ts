@@ -50,6 +50,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   private closePromise: Promise<void> | undefined;
   private idleWaiter: (() => void) | undefined;
 
+  /**
+   * Checks the options (see ProducerOptionsInput for units and defaults); connects at the first publish.
+   * @throws NsqClientError `E_INVALID_OPTIONS` listing every problem: a value out of range, a missing
+   *   address, an unknown key (with the nearest known one).
+   */
   constructor(options: ProducerOptionsInput) {
     super();
     this.options = parseOptions(ProducerOptionsSchema, options, 'producer');

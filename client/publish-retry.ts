@@ -18,7 +18,7 @@ export const PublishRetrySchema = z.object({
   attempts: int.min(1).max(100).default(5).describe('Attempts in all, the first included (1 = no retry)'),
   initialDelayMs: int.min(0).default(100).describe('Wait before the second attempt, ms; doubles on each attempt after'),
   maxDelayMs: int.min(0).default(5000).describe('Longest wait between attempts, ms'),
-});
+}).strict();
 
 export type PublishRetryOptions = z.output<typeof PublishRetrySchema>;
 

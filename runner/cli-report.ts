@@ -6,7 +6,7 @@
  */
 import type { CAC } from 'cac';
 import { RunnerError } from './errors.ts';
-import { didYouMean, unknownFlagMessage } from './config/suggest.ts';
+import { didYouMean, unknownFlagMessage } from '../protocol/suggest.ts';
 
 export interface FailureReport {
   text: string;

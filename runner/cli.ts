@@ -10,7 +10,7 @@ import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
-import { didYouMean } from './config/suggest.ts';
+import { didYouMean } from '../protocol/suggest.ts';
 import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
 import { exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
 

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { basename, join, parse } from 'node:path';
-import { editDistance, onlyNear } from './config/suggest.ts';
+import { editDistance, onlyNear } from '../protocol/suggest.ts';
 import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, WORKER_EXTENSIONS, type WorkerFile } from './worker/discover.ts';
 
 /** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */

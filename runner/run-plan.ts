@@ -20,7 +20,7 @@ import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
 import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
-import { onlyNear, unknownFlagMessage } from './config/suggest.ts';
+import { onlyNear, unknownFlagMessage } from '../protocol/suggest.ts';
 import { environmentTypoList, environmentTypos, typoText } from './config/environment-typos.ts';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.ts';
 import { exitOnceWritten } from './one-shot-exit.ts';

@@ -9,7 +9,7 @@ import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts'
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
 import { describeExpected, durationWithUnit, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../../protocol/suggest.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
 import { formatLocation, locateLoadFailure } from '../worker/load-failure.ts';

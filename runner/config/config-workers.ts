@@ -7,7 +7,7 @@ import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { nearMiss } from '../missing-worker.ts';
 import { isDirectory, type WorkerFile } from '../worker/discover.ts';
 import { displayPath, type NsqworkerConfig } from './config-file.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../../protocol/suggest.ts';
 
 /**
  * The `workers` keys that name no worker found, each as a warning to log; throws E_CONFIG_INVALID

@@ -7,7 +7,7 @@
  * a variable no name is near is not named: only a near miss.
  */
 
-import { onlyNear } from './suggest.ts';
+import { onlyNear } from '../../protocol/suggest.ts';
 
 const PREFIX = 'NSQWORKER_';
 /** What a duration key's variable does not end with: `requeueDelayMs` is NSQWORKER_REQUEUE_DELAY. */

@@ -8,7 +8,7 @@
  */
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { FALSE_WORDS, TRUE_WORDS, type FieldSpec } from './schema-flags.ts';
-import { unknownFlagMessage } from './suggest.ts';
+import { unknownFlagMessage } from '../../protocol/suggest.ts';
 
 /** A flag neither the runner nor the worker declares (E_USAGE); `flag` is its name without dashes. */
 export class UnknownFlagError extends RunnerError {

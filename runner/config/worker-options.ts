@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { displayPath, type NsqworkerConfig } from './config-file.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { fieldsOf, type FieldSpec } from './schema-flags.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean } from '../../protocol/suggest.ts';
 import { layerValues, parseLayered, type LayeredValues } from './layered-values.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 

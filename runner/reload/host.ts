@@ -21,7 +21,7 @@ import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
-import { onlyNear } from '../config/suggest.ts';
+import { onlyNear } from '../../protocol/suggest.ts';
 import { discoverWorkers } from '../worker/discover.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { defaultExportOf } from '../worker/module-exports.ts';

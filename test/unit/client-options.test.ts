@@ -39,6 +39,27 @@ describe('consumer options', () => {
     expect(long.heartbeatIntervalMs).toBe(120_000);
   });
 
+  it('refuses an unknown key, nested ones too, naming the nearest known key first', () => {
+    // Through a variable (as a config object read at run time) TypeScript's excess-property check is silent.
+    const consumer: Record<string, unknown> = { topic: 't', channel: 'c', nsqdTcpAddresses: ['a:1'], maxInflight: 10, requeueDelay: 30 };
+    expect(() => parseOptions(ConsumerOptionsSchema, consumer, 'consumer')).toThrow(
+      'invalid consumer options: maxInflight: unknown option; did you mean maxInFlight?; requeueDelay: unknown option; did you mean requeueDelayMs?',
+    );
+    const producer: Record<string, unknown> = { nsqdTCPAddresses: ['a:1'], retry: { attempt: 3 }, tls: { rejectUnauthorised: false }, zzz: 1 };
+    let message = '';
+    try {
+      parseOptions(ProducerOptionsSchema, producer, 'producer');
+    } catch (error) {
+      expect((error as NsqClientError).code).toBe('E_INVALID_OPTIONS');
+      message = (error as Error).message;
+    }
+    expect(message).toContain('nsqdTCPAddresses: unknown option; did you mean nsqdTcpAddresses?; zzz: unknown option; ');
+    expect(message).toContain('retry.attempt: unknown option; did you mean attempts?');
+    expect(message).toContain('tls.rejectUnauthorised: unknown option; did you mean rejectUnauthorized?');
+    // The missing key the unknown one stands for comes last, after the likely cause.
+    expect(message).toMatch(/unknown option; nsqdTcpAddresses: [^;]*expected array[^;]*$/);
+  });
+
   it('producer options need at least one address', () => {
     expect(() => parseOptions(ProducerOptionsSchema, { nsqdTcpAddresses: [] }, 'producer')).toThrow(/nsqdTcpAddresses/);
   });
