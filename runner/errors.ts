@@ -7,7 +7,10 @@ export const RunnerErrorCode = {
   Usage: 'E_USAGE',
   /** No worker file for the topic and channel asked for. */
   WorkerNotFound: 'E_WORKER_NOT_FOUND',
-  /** A worker file that does not load (syntax error, throw at import). */
+  /**
+   * A worker file that does not load: a usage error when its code is at fault (a syntax error, a
+   * missing import), a failure at run time when it threw as it ran (a database down at import).
+   */
   WorkerLoadFailed: 'E_WORKER_LOAD_FAILED',
   /** A worker file that loads but is not a worker. */
   WorkerInvalid: 'E_WORKER_INVALID',
@@ -24,7 +27,8 @@ export type RunnerErrorCode = (typeof RunnerErrorCode)[keyof typeof RunnerErrorC
 const USAGE_CODES: ReadonlySet<string> = new Set([
   RunnerErrorCode.Usage,
   RunnerErrorCode.WorkerNotFound,
-  // A broken worker file does not mend itself: restarting the process would not help.
+  // A broken worker file does not mend itself: restarting the process would not help. One that threw
+  // as it ran is marked otherwise where it is raised (load-failure.ts's failsInAnyProcess).
   RunnerErrorCode.WorkerLoadFailed,
   RunnerErrorCode.WorkerInvalid,
   RunnerErrorCode.ConfigInvalid,
@@ -32,9 +36,16 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
 
 export class RunnerError extends CodedError<RunnerErrorCode> {
   override readonly name: string = 'RunnerError';
+  private readonly usage: boolean | undefined;
+
+  /** `usage` overrides what the code says (a worker that threw at import may mend on a restart). */
+  constructor(code: RunnerErrorCode, message: string, options?: { cause?: unknown; usage?: boolean }) {
+    super(code, message, options);
+    this.usage = options?.usage;
+  }
 
   /** Whether this is the user's mistake (exit 2) rather than a failure at run time (exit 1). */
   get isUsage(): boolean {
-    return USAGE_CODES.has(this.code);
+    return this.usage ?? USAGE_CODES.has(this.code);
   }
 }

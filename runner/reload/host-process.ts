@@ -45,7 +45,7 @@ export class HostLoadError extends RunnerError {
     /** The code itself is at fault: it would fail the same in a fresh child (load-failure.ts). */
     readonly failsAnywhere = false,
   ) {
-    super(RunnerErrorCode.WorkerLoadFailed, message);
+    super(RunnerErrorCode.WorkerLoadFailed, message, { usage: failsAnywhere });
   }
 }
 

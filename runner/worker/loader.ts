@@ -5,7 +5,7 @@
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import type { WorkerFile } from './discover.ts';
 import { importUserModule } from './user-code.ts';
-import { formatLocation, locateLoadFailure } from './load-failure.ts';
+import { failsInAnyProcess, formatLocation, locateLoadFailure } from './load-failure.ts';
 import { workerRuntimeOf, type WorkerRuntime } from './worker-runtime.ts';
 
 export interface LoadedWorker {
@@ -19,8 +19,9 @@ export interface LoadedWorker {
  * Loads and checks a worker. `fresh` reads the file from disk again though this process loaded it
  * before (`dev` retries a worker that failed).
  *
- * Errors: RunnerError E_WORKER_LOAD_FAILED when the module throws while loading, E_WORKER_INVALID
- * when its export is not a worker.
+ * Errors: RunnerError E_WORKER_LOAD_FAILED when the module throws while loading (a usage error, exit 2,
+ * when the code does not compile or import; exit 1 when it threw as it ran), E_WORKER_INVALID when
+ * its export is not a worker.
  */
 export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } = {}): Promise<LoadedWorker> {
   let loaded;
@@ -29,7 +30,12 @@ export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } 
   } catch (error) {
     // The file, line, column and reason, in one line: not the compiler's report and stack.
     const location = locateLoadFailure(error, { workerFile: file.path, configPath: undefined });
-    throw new RunnerError(RunnerErrorCode.WorkerLoadFailed, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
+    // A throw as the module ran (a connection refused at import) may mend on a restart: exit 1, which
+    // systemd's and supervisord's configs restart; code that does not compile or import exits 2.
+    throw new RunnerError(RunnerErrorCode.WorkerLoadFailed, `${formatLocation(location)}: failed to load: ${location.reason}`, {
+      cause: error,
+      usage: failsInAnyProcess(error),
+    });
   }
   return { file, runtime: workerRuntimeOf(loaded.exports, file.path), files: loaded.files };
 }

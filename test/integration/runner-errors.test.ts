@@ -128,16 +128,23 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
 });
 
 describe('a worker that does not load', () => {
-  it('is one line with its file, line, column and reason, exit 2', async () => {
+  it('is one line with its file, line, column and reason: exit 2 for code at fault, exit 1 for a throw as it ran', async () => {
     const p = await project();
     await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
+    await p.writeWorker('bad', 'missing', "import { defineWorker } from 'nsqworker';\nimport './nope.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
-    const [syntax, throws] = await Promise.all([
+    const [syntax, missing, throws, watched] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd1']),
-      p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd2']),
+      p.run(['--topic', 'bad', '--channel', 'missing', ...FREE, '--data-path', 'd2']),
+      p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd3']),
+      p.run(['--topic', 'bad', '--channel', 'throws', '--watch', ...FREE, '--data-path', 'd4']),
     ]);
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
-    expectOneLine(throws, 2, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
+    expectOneLine(missing, 2, `${p.path('workers/bad/bad_missing_worker.ts')}:`, 'Cannot find module', 'nope.ts');
+    // A database down at import may be up at the next start: systemd's and supervisord's configs
+    // restart exit 1, not exit 2.
+    expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
+    expectOneLine(watched, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
