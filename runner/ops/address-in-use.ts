@@ -2,6 +2,7 @@
  * A port another program holds is not a usage error — a restart may mend it once the old holder
  * exits — but it is expected, so it is one line naming the flag and the address, not Node's stack.
  */
+import { connect } from 'node:net';
 import { parseHostPort } from '../../protocol/address.ts';
 import { UsageError } from '../config/flags.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -12,8 +13,12 @@ export interface ListenFlag {
   address: string;
 }
 
-/** The error to report when `error` is a taken address among `listens`, else undefined. */
-export function addressInUse(error: unknown, listens: readonly ListenFlag[]): RunnerError | undefined {
+/**
+ * The error to report when `error` is a taken address among `listens`, else undefined. The holder
+ * is asked who it is ({@link answersAsNsq}): a second `nsqworker broker` beside a worker's embedded
+ * one is the usual case, and "another program" would send the user looking for a stranger.
+ */
+export async function addressInUse(error: unknown, listens: readonly ListenFlag[]): Promise<RunnerError | undefined> {
   // The servers may wrap the listen error ("cannot listen for HTTP on …"): look down the causes.
   let failed = error as (NodeJS.ErrnoException & { port?: unknown; address?: unknown }) | undefined;
   while (failed !== undefined && failed !== null && failed.code !== 'EADDRINUSE') failed = failed.cause as typeof failed;
@@ -28,11 +33,42 @@ export function addressInUse(error: unknown, listens: readonly ListenFlag[]): Ru
       }
     }) ?? (listens.length === 1 ? listens[0] : undefined);
   const where = match === undefined ? `${String(failed.address)}:${String(port)}` : `${match.flag} ${match.address}`;
-  return new RunnerError(
-    RunnerErrorCode.AddressInUse,
-    `${where}: the address is already in use by another program; stop it, or choose another address`,
-    { cause: error },
-  );
+  const holder = port !== undefined && (await answersAsNsq(typeof failed.address === 'string' ? failed.address : '', port)) ? 'an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)' : 'another program';
+  return new RunnerError(RunnerErrorCode.AddressInUse, `${where}: the address is already in use by ${holder}; stop it, or choose another address`, {
+    cause: error,
+  });
+}
+
+/** How long the holder of a taken port has to answer: a local server answers in a few ms. */
+const PROBE_TIMEOUT_MS = 300;
+
+/**
+ * Whether the server on `host:port` answers as NSQ's do: an HTTP `GET /ping` answered `OK` (nsqd's,
+ * nsqlookupd's and nsqadmin's HTTP ports, and ours), or the `E_BAD_PROTOCOL` nsqd and
+ * nsqlookupd send a TCP client whose first bytes are not a protocol magic (nsqd/tcp.go). A wildcard
+ * host is asked on loopback. Never throws; false on silence, refusal or anything else.
+ */
+export function answersAsNsq(host: string, port: number): Promise<boolean> {
+  const target = WILDCARD_HOSTS.has(host) ? (host.includes(':') ? '::1' : '127.0.0.1') : host.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    let received = '';
+    const socket = connect({ host: target, port });
+    const done = (answer: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), PROBE_TIMEOUT_MS);
+    socket.setEncoding('latin1');
+    socket.on('connect', () => socket.write('GET /ping HTTP/1.0\r\n\r\n'));
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (received.includes('E_BAD_PROTOCOL') || /^HTTP\/1\.[01] 200 [^]*\r\n\r\nOK\s*$/.test(received)) done(true);
+      else if (received.length > 4096) done(false);
+    });
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(false));
+  });
 }
 
 const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -70,6 +106,6 @@ export async function listenOrExplain<T>(listens: readonly ListenFlag[], listen:
   try {
     return await listen();
   } catch (error) {
-    throw addressInUse(error, listens) ?? error;
+    throw (await addressInUse(error, listens)) ?? error;
   }
 }

@@ -182,8 +182,10 @@ describe.concurrent('nsqworker --health-address', () => {
     const taken = broker.httpAddress;
     const busy = await project.run(['--topic', 'jobs', '--channel', 'work', '--nsqd-tcp-address', broker.tcpAddress, '--health-address', taken]);
     expect(busy.code).toBe(1);
-    // One line naming the flag and the address, no stack: a restart may mend it.
-    expect(busy.stderr.trim()).toBe(`nsqworker: --health-address ${taken}: the address is already in use by another program; stop it, or choose another address`);
+    // One line naming the flag, the address and the holder (the broker's HTTP port), no stack: a restart may mend it.
+    expect(busy.stderr.trim()).toBe(
+      `nsqworker: --health-address ${taken}: the address is already in use by an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one); stop it, or choose another address`,
+    );
   });
 
   deployTest('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async ({ projects, resources }) => {

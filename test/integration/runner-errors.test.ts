@@ -216,9 +216,25 @@ describe('a port held by another program is one line naming the flag and address
       p.run(['dev', '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd5'], {}, SLOW),
     ]);
     const flags = ['--tcp-address', '--http-address', '--tcp-address', '--http-address', '--broker-tcp-address'];
-    results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
+    results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}: the address is already in use by another program`));
     // Nor a logged stack beside it.
     for (const result of results) expect(result.stdout).not.toContain('listener error');
+  });
+
+  it('names an NSQ server as one when the holder answers as one (a second broker beside a running one)', async () => {
+    const p = await project();
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('held') });
+    try {
+      const [tcp, http] = await Promise.all([
+        p.run(['broker', '--tcp-address', broker.tcpAddress, '--http-address', '127.0.0.1:0', '--data-path', 'd6'], {}, SLOW),
+        p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', broker.httpAddress], {}, SLOW),
+      ]);
+      const nsq = 'the address is already in use by an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)';
+      expectOneLine(tcp, 1, `--tcp-address ${broker.tcpAddress}: ${nsq}`);
+      expectOneLine(http, 1, `--http-address ${broker.httpAddress}: ${nsq}`);
+    } finally {
+      await broker.close();
+    }
   });
 
   it('before the data path is touched: no state restored, rewritten or created', async () => {
