@@ -49,28 +49,42 @@ export function configWhere(layer: ConfigLayer, key: string): string {
   return `${layer.file}: ${layer.keyPath(key)}`;
 }
 
-/** Merges the layers; a value that does not convert to its field's kind throws, naming its source. */
+/**
+ * Merges the layers. Values that do not convert to their field's kind (`--max-in-flight x`) throw
+ * together, one problem each naming its source, in one RunnerError: E_CONFIG_INVALID when any came
+ * from the config file (a reload points at that file), E_USAGE otherwise.
+ */
 export function layerValues(fields: readonly FieldSpec[], layers: Layers): LayeredValues {
   const values: Record<string, unknown> = {};
   const origins = new Map<string, ValueOrigin>();
+  const problems: string[] = [];
+  let inConfig = false;
+  const converted = (convert: () => unknown, fromConfig: boolean): unknown => {
+    try {
+      return convert();
+    } catch (error) {
+      problems.push((error as Error).message);
+      inConfig ||= fromConfig;
+      return undefined;
+    }
+  };
   const config = layers.config;
   for (const field of fields) {
     if (config !== undefined && config.values[field.key] !== undefined) {
       const raw = config.values[field.key];
       const where = configWhere(config, field.key);
       // Durations take the same forms everywhere: `2s` in the config file as on the command line.
-      const value = field.kind === 'duration' && typeof raw === 'string' ? configError(() => coerce(field, raw, where, 'config')) : raw;
-      values[field.key] = value;
+      values[field.key] = field.kind === 'duration' && typeof raw === 'string' ? converted(() => coerce(field, raw, where, 'config'), true) : raw;
       origins.set(field.key, { kind: 'config', where, raw });
     }
     const fromEnv = layers.env?.[field.env];
     if (fromEnv !== undefined && fromEnv !== '') {
-      values[field.key] = coerce(field, fromEnv, field.env);
+      values[field.key] = converted(() => coerce(field, fromEnv, field.env), false);
       origins.set(field.key, { kind: 'env', where: field.env, raw: fromEnv });
     }
     const fromFlag = layers.flags?.[camel(field.flag)];
     if (fromFlag !== undefined) {
-      values[field.key] = coerce(field, fromFlag, `--${field.flag}`);
+      values[field.key] = converted(() => coerce(field, fromFlag, `--${field.flag}`), false);
       origins.set(field.key, { kind: 'flag', where: `--${field.flag}`, raw: Array.isArray(fromFlag) ? fromFlag.at(-1) : fromFlag });
     }
     if (layers.fixed?.[field.key] !== undefined) {
@@ -78,15 +92,8 @@ export function layerValues(fields: readonly FieldSpec[], layers: Layers): Layer
       origins.set(field.key, { kind: 'flag', where: `--${field.flag}`, raw: layers.fixed[field.key] });
     }
   }
+  if (problems.length > 0) throw new RunnerError(inConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage, problems.join('; '));
   return { values, origins };
-}
-
-function configError<T>(convert: () => T): T {
-  try {
-    return convert();
-  } catch (error) {
-    throw new RunnerError(RunnerErrorCode.ConfigInvalid, (error as Error).message, { cause: error });
-  }
 }
 
 /**

@@ -157,12 +157,20 @@ describe('a worker that does not load', () => {
     );
     await p.writeWorker('bad', 'throws', "throw new Error('no database');\n");
     const marked = ['--topic', 'log', '--channel', 'marked', ...FREE, '--data-path', 'd1'];
-    const [flagged, broken] = await Promise.all([
+    const [flagged, broken, several] = await Promise.all([
       p.run([...marked, '--label', 'x', '--verbose', '--max-in-flight', 'lots']),
       p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd2', '--max-attempts=-1']),
+      p.run([...marked, '--requeue-delay', 'soon', '--shutdown-timeout', '5'], { NSQWORKER_MAX_IN_FLIGHT: 'lots' }),
     ]);
     expectOneLine(flagged, 2, '--max-in-flight "lots": expected a whole number of at least 1');
     expectOneLine(broken, 2, '--max-attempts "-1"');
+    // Every value that does not convert, in one line: not one mistake per run.
+    expectOneLine(
+      several,
+      2,
+      'NSQWORKER_MAX_IN_FLIGHT "lots": expected a whole number of at least 1; --requeue-delay "soon": expected a duration',
+      '; --shutdown-timeout "5": expected a duration with its unit',
+    );
     expect(existsSync(p.path('loaded')), 'the worker was loaded for a bad runner flag').toBe(false);
     // Read ahead, `--label --verbose` is passed over: the full reading, once the worker loaded, refuses it.
     const good = await p.run([...marked, '--label', '--verbose', '--max-in-flight', '5']);
