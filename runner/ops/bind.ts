@@ -20,6 +20,7 @@ import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import { logGiveUp } from './give-up-log.ts';
+import { loggedTaskError } from './task-stack.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
@@ -254,7 +255,7 @@ export async function bindWorker(params: {
       // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
       // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
       else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
-      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: error }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
+      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
     });
     consumer.on('error', (error) => logConsumerError(log, error));
     consumer.on('warning', (warning) => log.warn(warning, warning.message));

@@ -71,7 +71,14 @@ export default defineWorker({
     expect(new Set(notify.map((r) => r.id))).toEqual(new Set([id]));
 
     expect(deadLetters.messages).toHaveLength(1);
-    expect((await run.waitForMessage('giving up on message: dead-lettered to topic payments.dead_letter')).attempts).toBe(3);
+    const givenUp = await run.waitForMessage('giving up on message: dead-lettered to topic payments.dead_letter');
+    expect(givenUp.attempts).toBe(3);
+    // The stack ends at the task's own frame: the runner's and the client's below it are left out.
+    const stack = (givenUp.err as { stack: string }).stack.split('\n');
+    expect(stack[0]).toBe('Error: mail server down');
+    expect(stack.at(-1)).toMatch(/^ {4}at .*payments_settle_worker\.ts:\d+:\d+\)?$/);
+    const failed = run.lines.find((line) => String(line.msg).startsWith('task failed: message requeued'));
+    expect((failed?.err as { stack: string } | undefined)?.stack).toBe(stack.join('\n'));
     const envelope = deadLetters.messages[0]!.json<Record<string, unknown>>();
     expect(envelope).toMatchObject({
       topic: 'payments',
