@@ -8,8 +8,6 @@ import { clientSecurity } from '../config/client-security.ts';
 import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
 import { Consumer, type NsqdNodeInfo } from '../../client/consumer.ts';
-import { asRequeueMessage } from '../../client/errors.ts';
-import { formatDurationMs } from '../../protocol/duration.ts';
 import { LookupdDiscovery } from '../../client/lookupd-discovery.ts';
 import { logDiscovery } from './discovery-log.ts';
 import type { Message } from '../../client/message.ts';
@@ -19,12 +17,11 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
-import { logGiveUp } from './give-up-log.ts';
-import { loggedTaskError } from './task-stack.ts';
+import { logGiveUp, logRequeue } from './task-outcome-log.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
-import { NotStartedAtShutdown, type TaskExecutor } from './executor.ts';
+import type { TaskExecutor } from './executor.ts';
 import { channelForTask } from '../config/run-names.ts';
 import { deadLetterTopicFor, type RunSettings } from '../config/settings.ts';
 import { createTaskChannel, diffTaskChannels, retireChannel, type ChannelCleanup } from './task-set.ts';
@@ -249,13 +246,7 @@ export async function bindWorker(params: {
     consumer.on('finished', () => count.finished++);
     consumer.on('requeued', (message, delayMs, error) => {
       count.requeued++;
-      // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
-      if (closing !== undefined && (error === undefined || error instanceof NotStartedAtShutdown)) log.warn({ messageId: message.id, attempts: message.attempts }, `shutting down: message requeued before its task ${error === undefined ? 'finished' : 'started'}`);
-      // A RequeueMessage is the task's own choice, not a failure: one line, no stack.
-      // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
-      // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
-      else if (asRequeueMessage(error) !== undefined) log.info({ messageId: message.id, attempts: message.attempts, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
-      else log.warn({ messageId: message.id, attempts: message.attempts, delayMs, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
+      logRequeue(log, message, delayMs, error, closing !== undefined);
     });
     consumer.on('error', (error) => logConsumerError(log, error));
     consumer.on('warning', (warning) => log.warn(warning, warning.message));

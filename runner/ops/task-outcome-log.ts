@@ -1,0 +1,30 @@
+/**
+ * The lines a worker logs when a task's message is requeued or given up. A task's own
+ * RequeueMessage or GiveUpMessage is its decision: one line with its delay or reason, no stack. A
+ * throw, or running out of attempts, is a failure, logged with its stack down to the task's frames
+ * (task-stack.ts).
+ */
+import type { Logger } from 'pino';
+import type { Message } from '../../client/message.ts';
+import { asRequeueMessage, isGiveUpMessage } from '../../client/errors.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
+import { NotStartedAtShutdown } from './executor.ts';
+import { loggedTaskError } from './task-stack.ts';
+
+/** `closing`: the worker is shutting down, when a requeue is no failure of the task. */
+export function logRequeue(log: Logger, message: Message, delayMs: number, error: Error | undefined, closing: boolean): void {
+  const where = { messageId: message.id, attempts: message.attempts };
+  // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
+  if (closing && (error === undefined || error instanceof NotStartedAtShutdown)) log.warn(where, `shutting down: message requeued before its task ${error === undefined ? 'finished' : 'started'}`);
+  // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
+  // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
+  else if (asRequeueMessage(error) !== undefined) log.info({ ...where, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
+  else log.warn({ ...where, delayMs, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
+}
+
+/** `fate`: where the message goes (`dead-lettered to topic t.dead_letter`, or dropped). */
+export function logGiveUp(log: Logger, message: Message, error: Error | undefined, fate: string): void {
+  const where = { messageId: message.id, attempts: message.attempts };
+  if (isGiveUpMessage(error)) log.warn({ ...where, reason: error!.message }, `the task gave up on the message: ${fate}`);
+  else log.error({ ...where, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `giving up on message: ${fate}`);
+}
