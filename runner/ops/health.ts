@@ -62,12 +62,18 @@ async function answer(req: IncomingMessage, res: ServerResponse, source: HealthS
     send(res, readiness.ready ? 200 : 503, 'application/json', `${JSON.stringify(readiness)}\n`, head);
     return;
   }
+  // Liveness, answered as nsqd answers it (http_api.go's doPing: 200 "OK"): the process serves,
+  // ready or not. It also tells a second process that finds this port taken who holds it.
+  if (path === '/ping') {
+    send(res, 200, 'text/plain; charset=utf-8', 'OK', head);
+    return;
+  }
   if (path === '/metrics') {
     const { contentType, body } = await source.scrape();
     send(res, 200, contentType, body, head);
     return;
   }
-  send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz or /metrics\n', head);
+  send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz, /ping or /metrics\n', head);
 }
 
 /**

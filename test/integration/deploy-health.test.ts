@@ -92,6 +92,9 @@ describe.concurrent('nsqworker --health-address', () => {
     expect(before.status, run.describe()).toBe(503);
     expect(['starting', 'connecting']).toContain(before.body.status);
     expect(sample(await metrics(base), 'nsqworker_ready')).toBe(0);
+    // Liveness, as nsqd's /ping: the process answers, ready or not.
+    const ping = await fetch(`${base}/ping`);
+    expect([ping.status, await ping.text()]).toEqual([200, 'OK']);
 
     await resources.broker({ tcpAddress: `127.0.0.1:${nsqdPort}` });
     const after = await eventually(async () => {
