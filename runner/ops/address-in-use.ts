@@ -33,7 +33,8 @@ export async function addressInUse(error: unknown, listens: readonly ListenFlag[
       }
     }) ?? (listens.length === 1 ? listens[0] : undefined);
   const where = match === undefined ? `${String(failed.address)}:${String(port)}` : `${match.flag} ${match.address}`;
-  const holder = port !== undefined && (await answersAsNsq(typeof failed.address === 'string' ? failed.address : '', port)) ? 'an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)' : 'another program';
+  const nsq = port !== undefined && (await answersAsNsq(typeof failed.address === 'string' ? failed.address : '', port));
+  const holder = nsq ? 'an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)' : 'another program';
   return new RunnerError(RunnerErrorCode.AddressInUse, `${where}: the address is already in use by ${holder}; stop it, or choose another address`, {
     cause: error,
   });
@@ -44,8 +45,8 @@ const PROBE_TIMEOUT_MS = 300;
 
 /**
  * Whether the server on `host:port` answers as NSQ's do: an HTTP `GET /ping` answered `OK` (nsqd's,
- * nsqlookupd's and nsqadmin's HTTP ports, and ours), or the `E_BAD_PROTOCOL` nsqd and
- * nsqlookupd send a TCP client whose first bytes are not a protocol magic (nsqd/tcp.go). A wildcard
+ * nsqlookupd's and nsqadmin's HTTP ports, and ours, the health address's too), or the
+ * `E_BAD_PROTOCOL` nsqd and nsqlookupd send a TCP client whose first bytes are not a protocol magic (nsqd/tcp.go). A wildcard
  * host is asked on loopback. Never throws; false on silence, refusal or anything else.
  */
 export function answersAsNsq(host: string, port: number): Promise<boolean> {
