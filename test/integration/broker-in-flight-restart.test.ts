@@ -5,28 +5,24 @@
  * Also the in-flight counts in /stats, per client and channel, and the errors for FIN/REQ/TOUCH of
  * ids not held.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { encodeDpub, encodeIdentify, encodeReq, encodeTouch } from '../../protocol/commands.ts';
-import { killAllChildBrokers, startChildBroker } from '../support/child-broker.ts';
+import { killAllChildBrokers } from '../support/child-broker.ts';
 import { channelStats } from '../support/brokers.ts';
-import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { harnessTest as it } from './helpers/harness-test.ts';
 import { RawClient } from './helpers/raw-client.ts';
 
-let harness = new BrokerHarness();
-afterEach(async () => {
-  await killAllChildBrokers();
-  await harness.cleanup();
-  harness = new BrokerHarness();
-});
+afterAll(killAllChildBrokers);
 
 /** Channel `c` of `topic`. */
 const channelCounts = (http: string, topic: string): ReturnType<typeof channelStats> => channelStats(http, topic, 'c');
 
 for (const mode of [{ name: 'memory', options: {} }, { name: 'sync', options: { memQueueSize: 0, syncEvery: 1 } }]) {
-  describe(`clean restart in another process (${mode.name} mode)`, () => {
-    it('keeps the due times of deferred messages and redelivers the in-flight one at once', async () => {
+  describe.concurrent(`clean restart in another process (${mode.name} mode)`, () => {
+    it('keeps the due times of deferred messages and redelivers the in-flight one at once', async ({ harness, children }) => {
       const dataPath = await harness.tempDir();
-      const broker = await startChildBroker({ dataPath, ...mode.options });
+      const broker = await children.start({ dataPath, ...mode.options });
       const topic = uniqueName('restart');
       const sub = harness.track(await RawClient.subscriber(broker.tcp, topic, 'c', 2));
       const pub = harness.track(await RawClient.connect(broker.tcp));
@@ -48,7 +44,7 @@ for (const mode of [{ name: 'memory', options: {} }, { name: 'sync', options: { 
       }, 'two deferred and one in flight');
       expect(await broker.stop('SIGTERM')).toBe(0);
 
-      const restarted = await startChildBroker({ dataPath, ...mode.options });
+      const restarted = await children.start({ dataPath, ...mode.options });
       const counts = await channelCounts(restarted.http, topic);
       expect({ deferred: counts?.deferred_count, depth: counts?.depth, inFlight: counts?.in_flight_count }).toEqual({ deferred: 2, depth: 1, inFlight: 0 });
       const again = harness.track(await RawClient.subscriber(restarted.tcp, topic, 'c', 10));
@@ -65,8 +61,8 @@ for (const mode of [{ name: 'memory', options: {} }, { name: 'sync', options: { 
   });
 }
 
-describe('in-flight errors and counts', () => {
-  it('answers FIN, REQ and TOUCH of an id another client holds, one not in flight, or one finished twice, as nsqd', async () => {
+describe.concurrent('in-flight errors and counts', () => {
+  it('answers FIN, REQ and TOUCH of an id another client holds, one not in flight, or one finished twice, as nsqd', async ({ harness }) => {
     const broker = await harness.start({});
     const topic = uniqueName('owners');
     const a = await harness.subscriber(broker.tcpAddress, topic, 'c', 1, { msg_timeout: 60_000 });
@@ -100,8 +96,8 @@ describe('in-flight errors and counts', () => {
   }, 20_000);
 });
 
-describe('TOUCH with a default msg-timeout above max-msg-timeout', () => {
-  it('times the message out at delivery + max-msg-timeout, as the TOUCH set it', async () => {
+describe.concurrent('TOUCH with a default msg-timeout above max-msg-timeout', () => {
+  it('times the message out at delivery + max-msg-timeout, as the TOUCH set it', async ({ harness }) => {
     const broker = await harness.start({ msgTimeoutMs: 8000, maxMsgTimeoutMs: 1500 });
     const topic = uniqueName('touchshort');
     const sub = await harness.subscriber(broker.tcpAddress, topic, 'c', 1);
@@ -118,8 +114,8 @@ describe('TOUCH with a default msg-timeout above max-msg-timeout', () => {
   }, 20_000);
 });
 
-describe('channel operations with messages in flight', () => {
-  it('empty, pause and delete leave no count behind, and the client is ready again after empty', async () => {
+describe.concurrent('channel operations with messages in flight', () => {
+  it('empty, pause and delete leave no count behind, and the client is ready again after empty', async ({ harness }) => {
     const broker = await harness.start({});
     const http = broker.httpAddress;
     const topic = uniqueName('ops');

@@ -7,31 +7,28 @@
  * consumer's backlog held in the deflate stream resumes as that stream drains.
  */
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { MAGIC_V2, encodeIdentify, encodeMpub, encodeRdy, encodeSub } from '../../protocol/commands.ts';
 import { Consumer } from '../../client/consumer.ts';
-import { BrokerHarness, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { harnessTest as it } from './helpers/harness-test.ts';
 
-const harness = new BrokerHarness();
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await harness.cleanup();
-});
+/** A raw socket destroyed when the test ends. */
+const destroyedAtEnd = (socket: Socket): { close(): void } => ({ close: () => socket.destroy() });
 
 /** The socket backlog limit (client-connection.ts), the output buffer capacity, one message of slack. */
 const BOUND_BYTES = (1 << 20) + 65_536 + 8192;
 const MESSAGE_TIMEOUT_MS = 4000;
 
-describe('a consumer that stops reading', () => {
-  it('costs bounded memory, does not slow the others, and its messages go to them after the timeout', async () => {
+describe.concurrent('a consumer that stops reading', () => {
+  it('costs bounded memory, does not slow the others, and its messages go to them after the timeout', async ({ harness }) => {
     const broker = await harness.start({ msgTimeoutMs: MESSAGE_TIMEOUT_MS });
     const topic = uniqueName();
     const channel = broker.nsqd.getOrCreateTopic(topic).getOrCreateChannel('c');
 
     // Subscribes with RDY 2500 and never reads a byte: no 'data' listener, so the socket stays paused.
     const stuck = connect({ host: '127.0.0.1', port: broker.tcpPort });
-    sockets.push(stuck);
+    harness.track(destroyedAtEnd(stuck));
     stuck.on('error', () => {});
     await new Promise<void>((resolve) => stuck.once('connect', () => resolve()));
     stuck.write(Buffer.concat([MAGIC_V2, encodeSub(topic, 'c'), encodeRdy(2500)]));
@@ -77,13 +74,13 @@ describe('a consumer that stops reading', () => {
   }, 30_000);
 });
 
-describe('a client that sends commands and never reads the answers', () => {
-  it('is no longer read once its answers back up, and is dropped after its heartbeat interval; others are served', async () => {
+describe.concurrent('a client that sends commands and never reads the answers', () => {
+  it('is no longer read once its answers back up, and is dropped after its heartbeat interval; others are served', async ({ harness }) => {
     const broker = await harness.start();
     const topic = uniqueName();
     broker.nsqd.getOrCreateTopic(topic).getOrCreateChannel('c');
     const flooder = connect({ host: '127.0.0.1', port: broker.tcpPort });
-    sockets.push(flooder);
+    harness.track(destroyedAtEnd(flooder));
     flooder.on('error', () => {});
     await new Promise<void>((resolve) => flooder.once('connect', () => resolve()));
     // Each FIN of an id not in flight is answered with a ~50-byte E_FIN_FAILED, not fatal; none is read.
@@ -108,8 +105,8 @@ describe('a client that sends commands and never reads the answers', () => {
   }, 30_000);
 });
 
-describe('a deflate consumer whose messages back up in the deflate stream, not the socket', () => {
-  it('gets every message: delivery resumes once the stream drains', async () => {
+describe.concurrent('a deflate consumer whose messages back up in the deflate stream, not the socket', () => {
+  it('gets every message: delivery resumes once the stream drains', async ({ harness }) => {
     // The backlog limit counts the bytes the deflate stream has not compressed yet; delivery waited
     // for the socket's 'drain', which a socket that never filled does not emit: it stopped for good
     // after about a megabyte (260 of 40,000 messages in 15 s).
@@ -133,8 +130,8 @@ describe('a deflate consumer whose messages back up in the deflate stream, not t
   }, 30_000);
 });
 
-describe('a consumer that reads slowly but steadily (large messages, RDY 2500)', () => {
-  it('is read and FINs as it goes, gets every message, and is not dropped at its heartbeat interval', async () => {
+describe.concurrent('a consumer that reads slowly but steadily (large messages, RDY 2500)', () => {
+  it('is read and FINs as it goes, gets every message, and is not dropped at its heartbeat interval', async ({ harness }) => {
     // Its socket stays past the backlog limit for longer than its 1 s heartbeat interval while it reads
     // at 4 MB/s: it was paused (its FINs unread), then dropped as if it had read nothing.
     const broker = await harness.start();
@@ -145,7 +142,7 @@ describe('a consumer that reads slowly but steadily (large messages, RDY 2500)',
     for (let start = 0; start < total; start += 10) producer.send(encodeMpub(topic, Array.from({ length: 10 }, () => body)));
     for (let i = 0; i < total / 10; i++) await producer.expectResponse('OK');
     const consumer = connect({ host: '127.0.0.1', port: broker.tcpPort });
-    sockets.push(consumer);
+    harness.track(destroyedAtEnd(consumer));
     consumer.on('error', () => {});
     let closed = false;
     consumer.once('close', () => (closed = true));

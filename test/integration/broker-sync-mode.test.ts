@@ -4,17 +4,13 @@
  * until a consumer finishes it (nsqd loses the last three: nsqio/nsq#1386). The broker runs in a
  * child process killed with SIGKILL and restarted on the same data path.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { encodeDpub, encodeFin, encodePub, encodeReq } from '../../protocol/commands.ts';
-import { killAllChildBrokers, startChildBroker, type ChildBroker } from '../support/child-broker.ts';
-import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
+import { killAllChildBrokers, type ChildBroker, type ChildBrokers } from '../support/child-broker.ts';
+import { httpRequest, uniqueName, waitFor, type BrokerHarness } from './helpers/broker-harness.ts';
+import { harnessTest as it } from './helpers/harness-test.ts';
 
-let harness = new BrokerHarness();
-afterEach(async () => {
-  await killAllChildBrokers();
-  await harness.cleanup();
-  harness = new BrokerHarness();
-});
+afterAll(killAllChildBrokers);
 
 const SYNC = { memQueueSize: 0, syncEvery: 1 };
 
@@ -37,26 +33,26 @@ async function counts(http: string, topic: string, channel: string): Promise<Cou
 }
 
 /** Kills the broker with SIGKILL and starts a new one on the same data path. */
-async function crashAndRestart(broker: ChildBroker, dataPath: string): Promise<ChildBroker> {
+async function crashAndRestart(children: ChildBrokers, broker: ChildBroker, dataPath: string): Promise<ChildBroker> {
   await broker.kill();
-  return startChildBroker({ dataPath, ...SYNC });
+  return children.start({ dataPath, ...SYNC });
 }
 
-async function setup(): Promise<{ broker: ChildBroker; dataPath: string; topic: string }> {
+async function setup(harness: BrokerHarness, children: ChildBrokers): Promise<{ broker: ChildBroker; dataPath: string; topic: string }> {
   const dataPath = await harness.tempDir();
-  const broker = await startChildBroker({ dataPath, ...SYNC });
+  const broker = await children.start({ dataPath, ...SYNC });
   const topic = uniqueName('k9');
   await post(broker.http, `/topic/create?topic=${topic}`);
   await post(broker.http, `/channel/create?topic=${topic}&channel=c`);
   return { broker, dataPath, topic };
 }
 
-describe('sync mode keeps every acknowledged message across kill -9', () => {
-  it('a deferred publish (HTTP defer) survives and arrives when due, not before', async () => {
-    const { broker, dataPath, topic } = await setup();
+describe.concurrent('sync mode keeps every acknowledged message across kill -9', () => {
+  it('a deferred publish (HTTP defer) survives and arrives when due, not before', async ({ harness, children }) => {
+    const { broker, dataPath, topic } = await setup(harness, children);
     const publishedAt = Date.now();
     expect(await post(broker.http, `/pub?topic=${topic}&defer=2000`, 'later')).toBe('OK');
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     // Still deferred, unless the restart took longer than the delay on a loaded machine.
     const after = await counts(restarted.http, topic, 'c');
     expect(after!.deferred_count + after!.depth).toBe(1);
@@ -67,18 +63,18 @@ describe('sync mode keeps every acknowledged message across kill -9', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(publishedAt + 2000 - 5);
   });
 
-  it('a DPUB survives', async () => {
-    const { broker, dataPath, topic } = await setup();
+  it('a DPUB survives', async ({ harness, children }) => {
+    const { broker, dataPath, topic } = await setup(harness, children);
     const pub = await harness.connect(broker.tcp);
     pub.send(encodeDpub(topic, 1500, Buffer.from('later')));
     await pub.expectResponse('OK');
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     const sub = await harness.subscriber(restarted.tcp, topic, 'c', 1);
     expect((await sub.nextMessage(10_000)).body.toString()).toBe('later');
   });
 
-  it('a message in flight (received, not finished) is delivered again', async () => {
-    const { broker, dataPath, topic } = await setup();
+  it('a message in flight (received, not finished) is delivered again', async ({ harness, children }) => {
+    const { broker, dataPath, topic } = await setup(harness, children);
     const sub = await harness.subscriber(broker.tcp, topic, 'c', 1);
     const pub = await harness.connect(broker.tcp);
     pub.send(encodePub(topic, Buffer.from('only')));
@@ -86,14 +82,14 @@ describe('sync mode keeps every acknowledged message across kill -9', () => {
     const first = await sub.nextMessage();
     expect(first.body.toString()).toBe('only');
     await waitFor(async () => (await counts(broker.http, topic, 'c'))?.in_flight_count === 1, 'in flight');
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     const again = await harness.subscriber(restarted.tcp, topic, 'c', 1);
     const redelivered = await again.nextMessage(10_000);
     expect({ body: redelivered.body.toString(), id: redelivered.id }).toEqual({ body: 'only', id: first.id });
   });
 
-  it('a message requeued with a delay survives, still deferred', async () => {
-    const { broker, dataPath, topic } = await setup();
+  it('a message requeued with a delay survives, still deferred', async ({ harness, children }) => {
+    const { broker, dataPath, topic } = await setup(harness, children);
     const sub = await harness.subscriber(broker.tcp, topic, 'c', 1);
     const pub = await harness.connect(broker.tcp);
     pub.send(encodePub(topic, Buffer.from('again')));
@@ -101,7 +97,7 @@ describe('sync mode keeps every acknowledged message across kill -9', () => {
     const message = await sub.nextMessage();
     sub.send(encodeReq(message.id, 1500));
     await waitFor(async () => (await counts(broker.http, topic, 'c'))?.deferred_count === 1, 'deferred');
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     const after = await counts(restarted.http, topic, 'c');
     // Deferred from the journal; the queue record may be delivered again too (at least once).
     expect(after!.deferred_count + after!.depth).toBeGreaterThanOrEqual(1);
@@ -109,8 +105,8 @@ describe('sync mode keeps every acknowledged message across kill -9', () => {
     expect((await again.nextMessage(10_000)).body.toString()).toBe('again');
   });
 
-  it('a finished message is not delivered again; waiting ones are', async () => {
-    const { broker, dataPath, topic } = await setup();
+  it('a finished message is not delivered again; waiting ones are', async ({ harness, children }) => {
+    const { broker, dataPath, topic } = await setup(harness, children);
     const pub = await harness.connect(broker.tcp);
     for (const body of ['a', 'b', 'c']) {
       pub.send(encodePub(topic, Buffer.from(body)));
@@ -130,22 +126,22 @@ describe('sync mode keeps every acknowledged message across kill -9', () => {
     await sub.expectError('E_TOUCH_FAILED TOUCH 0000000000000000 failed ID not in flight');
     pub.send(encodePub(topic, Buffer.from('d')));
     await pub.expectResponse('OK');
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     const again = await harness.subscriber(restarted.tcp, topic, 'c', 10);
     const bodies = [(await again.nextMessage(10_000)).body.toString(), (await again.nextMessage(10_000)).body.toString()];
     expect(bodies).toEqual(['c', 'd']);
   });
 
-  it('messages waiting at a topic with no channel survive, and reach the first channel', async () => {
+  it('messages waiting at a topic with no channel survive, and reach the first channel', async ({ harness, children }) => {
     const dataPath = await harness.tempDir();
-    const broker = await startChildBroker({ dataPath, ...SYNC });
+    const broker = await children.start({ dataPath, ...SYNC });
     const topic = uniqueName('alone');
     const pub = await harness.connect(broker.tcp);
     for (let i = 0; i < 5; i++) {
       pub.send(encodePub(topic, Buffer.from(`m${i}`)));
       await pub.expectResponse('OK');
     }
-    const restarted = await crashAndRestart(broker, dataPath);
+    const restarted = await crashAndRestart(children, broker, dataPath);
     const sub = await harness.subscriber(restarted.tcp, topic, 'c', 10);
     const bodies = [];
     for (let i = 0; i < 5; i++) bodies.push((await sub.nextMessage(10_000)).body.toString());

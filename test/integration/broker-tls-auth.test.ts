@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BrokerOptionsInput } from '../../broker/nsqd/options.ts';
 import { startBroker } from '../../broker/nsqd/server.ts';
 import { MAGIC_V2, encodeAuth, encodeIdentify, encodeMpub, encodePub, encodeSub } from '../../protocol/commands.ts';
@@ -26,16 +26,34 @@ beforeAll(() => {
 });
 afterAll(() => certs.remove());
 
-const fixtures: BrokerFixture[] = [];
-afterEach(async () => {
-  for (const fixture of fixtures.splice(0)) await fixture.close();
+/**
+ * `it` with a `start` of its own: the brokers a test starts close when that test ends, so that the
+ * tests of a `describe.concurrent` (TLS's, one of which waits out nsqd's 5 s deadline) share their waits.
+ */
+const it = test.extend<{ start: (options: BrokerOptionsInput) => Promise<BrokerFixture>; auth: TestAuthServer }>({
+  // The empty pattern is vitest's: it reads a fixture's dependencies from it (none here).
+  start: async ({}, use) => {
+    const started: BrokerFixture[] = [];
+    try {
+      await use(async (options) => {
+        const fixture = await BrokerFixture.start(options);
+        started.push(fixture);
+        return fixture;
+      });
+    } finally {
+      for (const fixture of started) await fixture.close();
+    }
+  },
+  // An auth server of the test's own, granting everything until the test sets its answer.
+  auth: async ({}, use) => {
+    const auth = await startAuthServer(() => grantAll());
+    try {
+      await use(auth);
+    } finally {
+      await auth.close();
+    }
+  },
 });
-
-async function start(options: BrokerOptionsInput): Promise<BrokerFixture> {
-  const fixture = await BrokerFixture.start(options);
-  fixtures.push(fixture);
-  return fixture;
-}
 
 /** Publishing and consuming still work for a fresh client: one bad connection hurt no one else. */
 async function expectServing(f: BrokerFixture): Promise<void> {
@@ -82,8 +100,8 @@ async function framesUntil(frames: Array<{ type: number; data: string }>, count:
   }
 }
 
-describe('compression on raw connections', () => {
-  it('deflate: level 9 is capped to 6 by default, the OK comes compressed, and commands go compressed', async () => {
+describe.concurrent('compression on raw connections', () => {
+  it('deflate: level 9 is capped to 6 by default, the OK comes compressed, and commands go compressed', async ({ start }) => {
     const f = await start({});
     const client = await compressedClient(f, { deflate: true, deflate_level: 9 });
     expect(client.answer).toMatchObject({ deflate: true, deflate_level: 6, max_deflate_level: 6, snappy: false });
@@ -94,7 +112,7 @@ describe('compression on raw connections', () => {
     expect(client.frames[1]).toEqual({ type: FrameType.Response, data: 'OK' });
   });
 
-  it('deflate: a bomb whose body exceeds --max-msg-size is cut with nsqd\'s error; others are served', async () => {
+  it('deflate: a bomb whose body exceeds --max-msg-size is cut with nsqd\'s error; others are served', async ({ start }) => {
     const f = await start({ maxMsgSize: 1024 * 1024 });
     const client = await compressedClient(f, { deflate: true });
     await framesUntil(client.frames, 1);
@@ -111,7 +129,7 @@ describe('compression on raw connections', () => {
     await expectServing(f);
   });
 
-  it('snappy: the OK follows the stream identifier; a corrupt chunk closes that connection only', async () => {
+  it('snappy: the OK follows the stream identifier; a corrupt chunk closes that connection only', async ({ start }) => {
     const f = await start({});
     const client = await compressedClient(f, { snappy: true });
     expect(client.answer).toMatchObject({ snappy: true, deflate: false });
@@ -122,7 +140,7 @@ describe('compression on raw connections', () => {
     await expectServing(f);
   });
 
-  it('snappy: commands before a corrupt chunk in the same read are carried out and answered, then the connection closes', async () => {
+  it('snappy: commands before a corrupt chunk in the same read are carried out and answered, then the connection closes', async ({ start }) => {
     const f = await start({});
     const topic = uniqueName('before_damage');
     const sub = await f.subscriber(topic, 'ch', 1);
@@ -135,7 +153,7 @@ describe('compression on raw connections', () => {
     expect((await sub.nextMessage()).body.toString()).toBe('kept');
   });
 
-  it('fuzz: random and mutated bytes after a snappy or deflate upgrade close that connection only', async () => {
+  it('fuzz: random and mutated bytes after a snappy or deflate upgrade close that connection only', async ({ start }) => {
     const f = await start({});
     for (let round = 0; round < 40; round++) {
       const client = await compressedClient(f, round % 2 === 0 ? { snappy: true } : { deflate: true });
@@ -154,7 +172,7 @@ describe('compression on raw connections', () => {
     await expectServing(f);
   });
 
-  it('refuses snappy and deflate as nsqd does when both are off: false, and plain frames', async () => {
+  it('refuses snappy and deflate as nsqd does when both are off: false, and plain frames', async ({ start }) => {
     const f = await start({ snappy: false, deflate: false });
     const client = await f.connect();
     client.send(encodeIdentify({ feature_negotiation: true, snappy: true }));
@@ -162,8 +180,8 @@ describe('compression on raw connections', () => {
   });
 });
 
-describe('TLS on raw connections', () => {
-  it('--tls-required refuses every command but IDENTIFY before the upgrade, with nsqd\'s words', async () => {
+describe.concurrent('TLS on raw connections', () => {
+  it('--tls-required refuses every command but IDENTIFY before the upgrade, with nsqd\'s words', async ({ start }) => {
     const f = await start({ tlsRequired: 'tcp-https', tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
     for (const command of [encodeSub(uniqueName('t'), 'ch'), Buffer.from('NOP\n'), Buffer.from('BOGUS\n')]) {
       const client = await f.connect();
@@ -176,7 +194,7 @@ describe('TLS on raw connections', () => {
     expect((await fetch(`http://${f.broker.httpAddress}/ping`)).status).toBe(200);
   });
 
-  it('garbage instead of a TLS handshake closes that connection only', async () => {
+  it('garbage instead of a TLS handshake closes that connection only', async ({ start }) => {
     const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
     const client = await f.connect();
     client.send(encodeIdentify({ feature_negotiation: true, tls_v1: true }));
@@ -186,7 +204,7 @@ describe('TLS on raw connections', () => {
     await expectServing(f);
   });
 
-  it('a client that never starts the TLS handshake is closed after nsqd\'s 5s deadline; others are served meanwhile', async () => {
+  it('a client that never starts the TLS handshake is closed after nsqd\'s 5s deadline; others are served meanwhile', async ({ start }) => {
     const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile });
     const client = await f.connect();
     client.send(encodeIdentify({ feature_negotiation: true, tls_v1: true }));
@@ -197,7 +215,7 @@ describe('TLS on raw connections', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
   }, 15_000);
 
-  it('--tls-min-version tls1.3 refuses a TLS 1.2 client', async () => {
+  it('--tls-min-version tls1.3 refuses a TLS 1.2 client', async ({ start }) => {
     const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsMinVersion: 'tls1.3' });
     const raw = connect(f.broker.tcpPort, '127.0.0.1');
     await once(raw, 'connect');
@@ -210,7 +228,7 @@ describe('TLS on raw connections', () => {
     await expectServing(f);
   });
 
-  it('--tls-min-version tls1.0 lets a TLS 1.0 client in, as nsqd\'s default does (OpenSSL\'s security level lowered)', async () => {
+  it('--tls-min-version tls1.0 lets a TLS 1.0 client in, as nsqd\'s default does (OpenSSL\'s security level lowered)', async ({ start }) => {
     const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsMinVersion: 'tls1.0' });
     const raw = connect(f.broker.tcpPort, '127.0.0.1');
     await once(raw, 'connect');
@@ -228,7 +246,7 @@ describe('TLS on raw connections', () => {
     );
   });
 
-  it('/config reads answer as nsqd\'s do', async () => {
+  it('/config reads answer as nsqd\'s do', async ({ start }) => {
     const f = await start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, tlsRequired: 'tcp-https', authHttpAddresses: ['127.0.0.1:1'], httpsAddress: '127.0.0.1:0' });
     const read = async (name: string): Promise<string> => (await fetch(`http://${f.broker.httpAddress}/config/${name}`)).text();
     expect(await read('tls_required')).toBe('1');
@@ -242,12 +260,7 @@ describe('TLS on raw connections', () => {
   });
 });
 
-describe('AUTH on raw connections', () => {
-  let auth: TestAuthServer;
-  beforeAll(async () => {
-    auth = await startAuthServer(() => grantAll());
-  });
-  afterAll(() => auth.close());
+describe.concurrent('AUTH on raw connections', () => {
 
   const authed = async (f: BrokerFixture, secret = 's') => {
     const client = await f.connect();
@@ -257,7 +270,7 @@ describe('AUTH on raw connections', () => {
     return client;
   };
 
-  it('answers AUTH with identity, identity_url and permission_count; refuses a second AUTH; publishes pipelined behind AUTH', async () => {
+  it('answers AUTH with identity, identity_url and permission_count; refuses a second AUTH; publishes pipelined behind AUTH', async ({ start, auth }) => {
     auth.answer = () => grantAll(3600, 'bob');
     const f = await start({ authHttpAddresses: [auth.address] });
     const client = await authed(f);
@@ -268,7 +281,7 @@ describe('AUTH on raw connections', () => {
     await client.expectError('E_INVALID AUTH already set');
   });
 
-  it('sends the secret to the auth server as the bytes the client sent, in the query nsqd writes', async () => {
+  it('sends the secret to the auth server as the bytes the client sent, in the query nsqd writes', async ({ start, auth }) => {
     auth.answer = () => grantAll(3600, 'bytes');
     auth.requests.length = 0;
     const f = await start({ authHttpAddresses: [auth.address] });
@@ -281,7 +294,7 @@ describe('AUTH on raw connections', () => {
     expect(auth.requests.at(-1)?.query).toBe('common_name=&remote_ip=127.0.0.1&secret=s%C3%A9+~%2A&tls=false');
   });
 
-  it('waits for a slow auth server up to --http-client-request-timeout, not the connect timeout', async () => {
+  it('waits for a slow auth server up to --http-client-request-timeout, not the connect timeout', async ({ start, auth }) => {
     // The connect timeout was the socket's idle timeout for the whole request, as nsqd's is not.
     auth.answer = () => ({ kind: 'later', afterMs: 800, then: grantAll(3600, 'slow') });
     const f = await start({ authHttpAddresses: [auth.address], httpClientConnectTimeoutMs: 300, httpClientRequestTimeoutMs: 5000 });
@@ -289,7 +302,7 @@ describe('AUTH on raw connections', () => {
     await client.expectResponse('{"identity":"slow","identity_url":"https://auth.example/tester","permission_count":1}');
   });
 
-  it('E_AUTH_FIRST before AUTH, for SUB and for every publish', async () => {
+  it('E_AUTH_FIRST before AUTH, for SUB and for every publish', async ({ start, auth }) => {
     const f = await start({ authHttpAddresses: [auth.address] });
     for (const [name, command] of [['SUB', encodeSub('t', 'c')], ['PUB', encodePub('t', Buffer.from('x'))]] as const) {
       const client = await f.connect();
@@ -308,7 +321,7 @@ describe('AUTH on raw connections', () => {
     ['no answer in time', () => ({ kind: 'hang' }), 'E_AUTH_FAILED AUTH failed'],
   ];
   for (const [label, answer, error] of failures) {
-    it(`an auth server answering with ${label}: ${error}, and only that client is closed`, async () => {
+    it(`an auth server answering with ${label}: ${error}, and only that client is closed`, async ({ start, auth }) => {
       auth.answer = answer;
       const f = await start({ authHttpAddresses: [auth.address], httpClientRequestTimeoutMs: 300 });
       const client = await authed(f);
@@ -322,7 +335,7 @@ describe('AUTH on raw connections', () => {
     });
   }
 
-  it('follows an auth server\'s 403 with https_port to its https side, verified with --tls-root-ca-file', async () => {
+  it('follows an auth server\'s 403 with https_port to its https side, verified with --tls-root-ca-file', async ({ start, auth }) => {
     const secure = createHttpsServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ ttl: 60, identity: `https ${new URL(req.url ?? '/', 'https://x').searchParams.get('secret')}`, authorizations: [{ topic: '.*', channels: ['.*'], permissions: ['publish'] }] }));
@@ -340,7 +353,7 @@ describe('AUTH on raw connections', () => {
     }
   });
 
-  it("checks MPUB's grant on its line, before its body, as nsqd does", async () => {
+  it("checks MPUB's grant on its line, before its body, as nsqd does", async ({ start, auth }) => {
     auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '^allowed$', channels: ['.*'], permissions: ['publish'] }] });
     const f = await start({ authHttpAddresses: [auth.address] });
     // Lines alone, no body: the error comes without it.
@@ -359,7 +372,7 @@ describe('AUTH on raw connections', () => {
     await allowed.expectResponse('OK');
   });
 
-  it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async () => {
+  it('SUB needs subscribe on a matching topic and channel; the channel regex is unanchored', async ({ start, auth }) => {
     // (?i) is Go RE2's flag group: JavaScript has no inline flags, the broker turns it into one.
     auth.answer = () => ({ kind: 'grant', ttl: 60, authorizations: [{ topic: '(?i)^FEED', channels: ['^good'], permissions: ['subscribe'] }] });
     const f = await start({ authHttpAddresses: [auth.address] });

@@ -167,3 +167,25 @@ export async function killAllChildBrokers(): Promise<void> {
   bundled = undefined;
   if (script !== undefined) rmSync(dirname(script), { recursive: true, force: true });
 }
+
+/**
+ * The child brokers one test starts, killed together when it ends: for tests that run side by side
+ * (`describe.concurrent`), where killAllChildBrokers would kill the brokers of the others too.
+ */
+export class ChildBrokers {
+  private readonly started = new Set<ChildBroker>();
+
+  /** {@link startChildBroker}, the broker kept to be killed by {@link killAll}. */
+  async start(options: ChildBrokerOptions, fdLimit?: number): Promise<ChildBroker> {
+    const broker = await startChildBroker(options, fdLimit);
+    this.started.add(broker);
+    return broker;
+  }
+
+  /** SIGKILL to every broker this group started (those already gone resolve at once). */
+  async killAll(): Promise<void> {
+    const brokers = [...this.started];
+    this.started.clear();
+    await Promise.all(brokers.map((broker) => broker.kill()));
+  }
+}
