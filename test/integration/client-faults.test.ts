@@ -1,15 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Consumer } from '../../client/consumer.ts';
 import { Producer } from '../../client/producer.ts';
-import { channelStats, uniqueTopic, waitFor, testResources } from '../support/brokers.ts';
+import { channelStats, uniqueTopic, waitFor, type Closable } from '../support/brokers.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
+import { resourcesTest as it } from '../support/resources-test.ts';
 
-const { pool, closers, track } = testResources();
-
-async function proxyTo(address: string): Promise<{ proxy: FaultProxy; address: string }> {
-  const proxy = new FaultProxy(address);
+/** A fault proxy in front of `address`, closed with the test's other resources (`track`). */
+async function proxyTo(track: <T extends Closable>(thing: T) => T, address: string): Promise<{ proxy: FaultProxy; address: string }> {
+  const proxy = track(new FaultProxy(address));
   const proxied = await proxy.start();
-  closers.push(() => proxy.close());
   return { proxy, address: proxied };
 }
 
@@ -19,82 +18,9 @@ async function topicDepth(httpAddress: string, topic: string): Promise<number> {
   return stats.topics.find((t) => t.topic_name === topic)?.message_count ?? 0;
 }
 
-describe('producer failover and reconnection', () => {
-  it('fails over to the next nsqd when the first one goes away', async () => {
-    const a = await pool.start();
-    const b = await pool.start();
-    const topic = uniqueTopic();
-    const producer = track(new Producer({ nsqdTcpAddresses: [a.tcpAddress, b.tcpAddress], connectTimeoutMs: 500 }));
-    const disconnected = new Promise((resolve) => producer.once('disconnected', resolve));
-    await producer.publish(topic, 'on-a');
-    await a.stop();
-    await disconnected;
-    await producer.publish(topic, 'on-b');
-    await Promise.all(Array.from({ length: 10 }, (_, i) => producer.publish(topic, `more-${i}`)));
-    expect(await topicDepth(b.httpAddress, topic)).toBe(11);
-    expect(producer.address).toBe(b.tcpAddress);
-  });
-
-  it('rejects, never hangs, when no nsqd is reachable, and works again once one is', async () => {
-    const a = await pool.start();
-    const { proxy, address } = await proxyTo(a.tcpAddress);
-    const topic = uniqueTopic();
-    const producer = track(new Producer({ nsqdTcpAddresses: [address], connectTimeoutMs: 300 }));
-    producer.on('error', () => {});
-    proxy.refuse(true);
-    await expect(producer.publish(topic, 'x')).rejects.toMatchObject({ code: 'E_CONNECTION_CLOSED' });
-    proxy.refuse(false);
-    await producer.publish(topic, 'y');
-    expect(await topicDepth(a.httpAddress, topic)).toBe(1);
-  });
-
-  it('settles every pipelined publish when the connection is cut mid-stream; none is lost silently', async () => {
-    const a = await pool.start();
-    const { proxy, address } = await proxyTo(a.tcpAddress);
-    const topic = uniqueTopic();
-    const producer = track(new Producer({ nsqdTcpAddresses: [address] }));
-    producer.on('error', () => {});
-    await producer.publish(topic, 'warm-up');
-    const promises = Array.from({ length: 2000 }, (_, i) => producer.publish(topic, `m${i}`));
-    setImmediate(() => proxy.cutAll());
-    const results = await Promise.allSettled(promises);
-    const ok = results.filter((r) => r.status === 'fulfilled').length;
-    const rejected = results.filter((r) => r.status === 'rejected');
-    for (const r of rejected) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
-    // Every accepted publish is in the broker; unconfirmed ones may or may not be.
-    const depth = await topicDepth(a.httpAddress, topic);
-    expect(depth).toBeGreaterThanOrEqual(ok + 1);
-    expect(depth).toBeLessThanOrEqual(2001);
-    await producer.publish(topic, 'after');
-  });
-
-  it('a silent nsqd (proxy stops forwarding) fails pending publishes after the read timeout', async () => {
-    const a = await pool.start();
-    const { proxy, address } = await proxyTo(a.tcpAddress);
-    const topic = uniqueTopic();
-    const producer = track(new Producer({ nsqdTcpAddresses: [address], heartbeatIntervalMs: 1000 }));
-    producer.on('error', () => {});
-    await producer.publish(topic, 'ok');
-    proxy.stopForwarding();
-    await expect(producer.publish(topic, 'lost in the void')).rejects.toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
-    proxy.resumeForwarding();
-    await producer.publish(topic, 'ok again');
-  });
-
-  it('close() waits for outstanding answers, and later publishes are refused', async () => {
-    const a = await pool.start();
-    const producer = new Producer({ nsqdTcpAddresses: [a.tcpAddress] });
-    const topic = uniqueTopic();
-    const pending = Array.from({ length: 100 }, (_, i) => producer.publish(topic, `p${i}`));
-    await producer.close();
-    await Promise.all(pending);
-    await expect(producer.publish(topic, 'late')).rejects.toMatchObject({ code: 'E_CLOSED' });
-    expect(await topicDepth(a.httpAddress, topic)).toBe(100);
-  });
-});
-
+// The sequential describe first: the two concurrent ones after it run side by side.
 describe('a consumer with no error listener', () => {
-  it('warns of its first error on the process instead of failing in silence', async () => {
+  it('warns of its first error on the process instead of failing in silence', async ({ track }) => {
     const warnings: string[] = [];
     const onWarning = (warning: Error): void => {
       if (warning.name === 'NsqworkerWarning') warnings.push(warning.message);
@@ -113,8 +39,82 @@ describe('a consumer with no error listener', () => {
   });
 });
 
-describe('consumer reconnection and faults', () => {
-  it('reconnects after a broker restart on the same port and data path, RDY restored', async () => {
+describe.concurrent('producer failover and reconnection', () => {
+  it('fails over to the next nsqd when the first one goes away', async ({ pool, track }) => {
+    const a = await pool.start();
+    const b = await pool.start();
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [a.tcpAddress, b.tcpAddress], connectTimeoutMs: 500 }));
+    const disconnected = new Promise((resolve) => producer.once('disconnected', resolve));
+    await producer.publish(topic, 'on-a');
+    await a.stop();
+    await disconnected;
+    await producer.publish(topic, 'on-b');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => producer.publish(topic, `more-${i}`)));
+    expect(await topicDepth(b.httpAddress, topic)).toBe(11);
+    expect(producer.address).toBe(b.tcpAddress);
+  });
+
+  it('rejects, never hangs, when no nsqd is reachable, and works again once one is', async ({ pool, track }) => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(track, a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address], connectTimeoutMs: 300 }));
+    producer.on('error', () => {});
+    proxy.refuse(true);
+    await expect(producer.publish(topic, 'x')).rejects.toMatchObject({ code: 'E_CONNECTION_CLOSED' });
+    proxy.refuse(false);
+    await producer.publish(topic, 'y');
+    expect(await topicDepth(a.httpAddress, topic)).toBe(1);
+  });
+
+  it('settles every pipelined publish when the connection is cut mid-stream; none is lost silently', async ({ pool, track }) => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(track, a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address] }));
+    producer.on('error', () => {});
+    await producer.publish(topic, 'warm-up');
+    const promises = Array.from({ length: 2000 }, (_, i) => producer.publish(topic, `m${i}`));
+    setImmediate(() => proxy.cutAll());
+    const results = await Promise.allSettled(promises);
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const rejected = results.filter((r) => r.status === 'rejected');
+    for (const r of rejected) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
+    // Every accepted publish is in the broker; unconfirmed ones may or may not be.
+    const depth = await topicDepth(a.httpAddress, topic);
+    expect(depth).toBeGreaterThanOrEqual(ok + 1);
+    expect(depth).toBeLessThanOrEqual(2001);
+    await producer.publish(topic, 'after');
+  });
+
+  it('a silent nsqd (proxy stops forwarding) fails pending publishes after the read timeout', async ({ pool, track }) => {
+    const a = await pool.start();
+    const { proxy, address } = await proxyTo(track, a.tcpAddress);
+    const topic = uniqueTopic();
+    const producer = track(new Producer({ nsqdTcpAddresses: [address], heartbeatIntervalMs: 1000 }));
+    producer.on('error', () => {});
+    await producer.publish(topic, 'ok');
+    proxy.stopForwarding();
+    await expect(producer.publish(topic, 'lost in the void')).rejects.toMatchObject({ code: 'E_PUBLISH_UNCONFIRMED' });
+    proxy.resumeForwarding();
+    await producer.publish(topic, 'ok again');
+  });
+
+  it('close() waits for outstanding answers, and later publishes are refused', async ({ pool }) => {
+    const a = await pool.start();
+    const producer = new Producer({ nsqdTcpAddresses: [a.tcpAddress] });
+    const topic = uniqueTopic();
+    const pending = Array.from({ length: 100 }, (_, i) => producer.publish(topic, `p${i}`));
+    await producer.close();
+    await Promise.all(pending);
+    await expect(producer.publish(topic, 'late')).rejects.toMatchObject({ code: 'E_CLOSED' });
+    expect(await topicDepth(a.httpAddress, topic)).toBe(100);
+  });
+});
+
+describe.concurrent('consumer reconnection and faults', () => {
+  it('reconnects after a broker restart on the same port and data path, RDY restored', async ({ pool, track }) => {
     const broker = await pool.start();
     const topic = uniqueTopic();
     const received: string[] = [];
@@ -141,9 +141,9 @@ describe('consumer reconnection and faults', () => {
     await waitFor(() => received.includes('after'), 'message after restart');
   });
 
-  it('survives cuts, a silent peer and garbage through a fault proxy, consuming every message', async () => {
+  it('survives cuts, a silent peer and garbage through a fault proxy, consuming every message', async ({ pool, track }) => {
     const broker = await pool.start();
-    const { proxy, address } = await proxyTo(broker.tcpAddress);
+    const { proxy, address } = await proxyTo(track, broker.tcpAddress);
     const topic = uniqueTopic();
     const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress] }));
     await producer.publishMany(topic, Array.from({ length: 300 }, (_, i) => `m${i}`));
