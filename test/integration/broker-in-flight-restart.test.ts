@@ -6,7 +6,7 @@
  * ids not held.
  */
 import { afterAll, describe, expect } from 'vitest';
-import { encodeDpub, encodeIdentify, encodeReq, encodeTouch } from '../../protocol/commands.ts';
+import { encodeDpub, encodeReq, encodeTouch } from '../../protocol/commands.ts';
 import { killAllChildBrokers } from '../support/child-broker.ts';
 import { channelStats } from '../support/brokers.ts';
 import { httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
