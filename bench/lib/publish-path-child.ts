@@ -23,7 +23,7 @@ import type { BrokerMessage } from '../../broker/nsqd/message.ts';
 import { Nsqd } from '../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
 import { encodeMpub, parseMpubRanges } from '../../protocol/commands.ts';
-import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
+import { writeMessageHeader } from '../../protocol/message.ts';
 
 const MEMORY = Number(process.env.BENCH_PUBLISH_PATH_MEMORY ?? 1_000_000);
 const BATCH = 200;

@@ -12,7 +12,7 @@ import pino, { type Logger } from 'pino';
 import { encodeCommand, encodeIdentify } from '../../protocol/commands.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { joinHostPort } from '../../protocol/address.ts';
-import { LookupdPeer, type LookupdInfo, type RegistrarSettings } from './lookupd-peer.ts';
+import { LookupdPeer, type RegistrarSettings } from './lookupd-peer.ts';
 
 export type { LookupdInfo } from './lookupd-peer.ts';
 

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { encodeCommand, MAGIC_V1 } from '../../protocol/commands.ts';
 import { SizedPayloadDecoder } from '../../protocol/frames.ts';
-import { joinHostPort, parseHostPort, type HostPort } from '../../protocol/address.ts';
+import { parseHostPort, type HostPort } from '../../protocol/address.ts';
 
 /** What a lookupd answered to IDENTIFY. */
 export interface LookupdInfo {

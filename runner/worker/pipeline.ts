@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { PublishBody } from '../../client/body.ts';
 import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
-import type { HookContext, TaskContext, WorkerMessage } from './worker.ts';
+import type { TaskContext, WorkerMessage } from './worker.ts';
 
 /** The message fields a task needs, wherever it runs. */
 export interface TaskInput {

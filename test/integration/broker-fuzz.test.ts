@@ -10,12 +10,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { MAGIC_V2, encodeCommand, encodeDpub, encodeMpub, encodePub } from '../../protocol/commands.ts';
+import { MAGIC_V2, encodeDpub, encodeMpub, encodePub } from '../../protocol/commands.ts';
 import type { BrokerHandle } from '../../broker/nsqd/server.ts';
 import { BrokerHarness, httpRequest, uniqueName, waitFor } from './helpers/broker-harness.ts';
 import { RawClient } from './helpers/raw-client.ts';
 import { seededRandom } from '../support/prng.ts';
-import { Fuzz, command, mpubBody, randomHttpRequest } from '../support/fuzz/corpus-broker.ts';
+import { Fuzz, command, randomHttpRequest } from '../support/fuzz/corpus-broker.ts';
 
 let harness: BrokerHarness;
 beforeEach(() => {

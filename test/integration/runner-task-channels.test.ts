@@ -72,7 +72,7 @@ describe('task channels over nsqd HTTP', () => {
 
   it('pauses a topic with no channel, creates each channel, and says so when the unpause fails', async () => {
     const topicState = '{"topics":[{"topic_name":"t","channels":[],"paused":false}]}';
-    const nsqd = await scripted((method, path) => {
+    const nsqd = await scripted((_method, path) => {
       if (path.startsWith('/stats')) return { status: 200, body: topicState };
       if (path.startsWith('/topic/unpause')) return { status: 500, body: '{"message":"INTERNAL_ERROR"}' };
       return { status: 200, body: '' };

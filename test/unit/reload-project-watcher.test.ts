@@ -154,7 +154,7 @@ describe('ProjectWatcher in a folder other files are written to', () => {
 
 describe('ProjectWatcher and a watched folder that is replaced', () => {
   it('deleted and made again, its files are reported and later saves in it are too', async () => {
-    const { lib, util, reports, next } = watchedLib();
+    const { lib, util, next } = watchedLib();
 
     const replaced = next();
     rmSync(lib, { recursive: true });

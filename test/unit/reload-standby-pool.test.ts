@@ -219,7 +219,7 @@ describe('StandbyPool', () => {
   });
 
   it('resumes a paused standby that the next reload takes', () => {
-    const { standbys, spawned, first, second } = poolOfTwo();
+    const { standbys, first, second } = poolOfTwo();
     standbys.hold();
     expect(standbys.take()).toBe(first);
     expect(second.paused).toBe(true);

@@ -144,10 +144,7 @@ export class DrainingConsumer {
   private waiters: Array<() => void> = [];
   private closed = false;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly onMessage: (message: DecodedMessage) => void,
-  ) {}
+  private constructor(private readonly socket: Socket) {}
 
   static async start(address: string, topic: string, channel: string, rdy: number, onMessage: (message: DecodedMessage) => void): Promise<DrainingConsumer> {
     const colon = address.lastIndexOf(':');
@@ -156,7 +153,7 @@ export class DrainingConsumer {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    const consumer = new DrainingConsumer(socket, onMessage);
+    const consumer = new DrainingConsumer(socket);
     const fins: string[] = [];
     const decoder = new FrameDecoder((type, data) => {
       if (type === FrameType.Message) {
