@@ -30,8 +30,9 @@ export function formatLocation(location: LoadFailureLocation): string {
 }
 
 const ESBUILD_ERROR = /^(.+?):(\d+):(\d+): ERROR: (.+)$/m;
-const SYNTAX_ERROR_HEADER = /^(file:\/\/\S+|\/\S+?):(\d+)\n/;
-const STACK_FRAME = /^\s*at (?:.*? \()?(file:\/\/[^\s()]+?|\/[^\s()]+?):(\d+):(\d+)\)?$/gm;
+// A path may hold spaces (`/Users/Ann Lee/app`): CommonJS frames and headers give it as it is.
+const SYNTAX_ERROR_HEADER = /^(file:\/\/\S+|\/[^\n]+?):(\d+)\n/;
+const STACK_FRAME = /^\s*at (?:.*? \()?(file:\/\/[^\s()]+?|\/[^()\n]+?):(\d+):(\d+)\)?$/gm;
 
 /**
  * A file of the user's project: not a dependency, not nsqworker's own sources, except the workers

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker } from '../../broker/nsqd/server.ts';
@@ -145,6 +146,21 @@ describe('a worker that does not load', () => {
     // restart exit 1, not exit 2.
     expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
     expectOneLine(watched, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
+  });
+
+  it('names the line in a CommonJS project whose path has a space (its stack frames give the path as it is)', async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), 'nsqworker cli '));
+    projects.defer(() => rm(parent, { recursive: true, force: true }));
+    const p = await projects.create({ parent });
+    await p.write('package.json', '{}\n');
+    await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nfunction connect(): never {\n  throw new Error('no database');\n}\nconnect();\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
+    const [throws, syntax] = await Promise.all([
+      p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd1']),
+      p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd2']),
+    ]);
+    expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:3:9: failed to load: Error: no database`);
+    expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
