@@ -6,6 +6,7 @@
  */
 import { clientSecurity } from '../config/client-security.ts';
 import type { Logger } from 'pino';
+import { childWithFields } from '../worker/log-fields.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { Consumer, type NsqdNodeInfo } from '../../client/consumer.ts';
 import { LookupdDiscovery } from '../../client/lookupd-discovery.ts';
@@ -86,7 +87,7 @@ export async function bindWorker(params: {
   const deadLetterTopic = deadLetterTopicFor(settings, settings.topic);
   // Said in the log line, so that whoever reads it knows where to look (or that there is nowhere).
   const deadLetterFate = deadLetterTopic === undefined ? 'dropped (--dead-letter-topic is empty)' : `dead-lettered to topic ${deadLetterTopic}`;
-  const workerLog = logger.child({ topic });
+  const workerLog = childWithFields(logger, { topic });
   // Every connection of the worker (tasks, dead letters, publish()) shares the same TLS, compression and AUTH.
   const security = clientSecurity(settings);
   const producer = new Producer({ nsqdTcpAddresses: endpoints.publishAddresses, closeTimeoutMs: settings.shutdownTimeoutMs, ...security });
@@ -171,7 +172,7 @@ export async function bindWorker(params: {
     channels.set(task, channel);
     const count: TaskCounters = { received: 0, finished: 0, requeued: 0, deadLettered: 0, deduplicated: 0, discarded: 0 };
     counters.set(task, count);
-    const log = workerLog.child({ channel, task });
+    const log = childWithFields(workerLog, { channel, task });
     const taskDedup = dedup.get(task)!;
 
     const replayed = new WeakMap<Message, Buffer>(); // a replay failing again is dead-lettered with its own body

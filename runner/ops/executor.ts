@@ -4,6 +4,7 @@
  * binding to NSQ, the dead letters and the dedup queues stay with the caller either way.
  */
 import type { Logger } from 'pino';
+import { childWithFields } from '../worker/log-fields.ts';
 import type { PublishBody } from '../../client/body.ts';
 import { RequeueMessage } from '../../client/errors.ts';
 import { runTask, type TaskInput, type TaskOutcome } from '../worker/pipeline.ts';
@@ -50,7 +51,7 @@ export class InProcessExecutor implements TaskExecutor {
     this.taskNames = runtime.taskNames;
     this.env = {
       ...params,
-      instance: runtime.instantiate(params.options, params.log.child({ channel: params.channel })),
+      instance: runtime.instantiate(params.options, childWithFields(params.log, { channel: params.channel })),
       signal: this.abortController.signal,
     };
   }

@@ -18,6 +18,7 @@ import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
+import { childWithFields } from '../worker/log-fields.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
@@ -107,7 +108,7 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
   const workersDir = dirname(dirname(request.file));
   if (nearOwn.length > 0) checkConfigWorkers({ workers: Object.fromEntries(nearOwn) }, request.configPath, discoverWorkers(workersDir), workersDir);
   const options = workerOptions(runtime, config, request.workerKey, request.env, request.flags, request.configPath);
-  const log = createLogger(request.logLevel as LogLevel).child({ topic: request.topic });
+  const log = childWithFields(createLogger(request.logLevel as LogLevel), { topic: request.topic });
   dedupQueueSize = request.dedupQueueSize;
   replaceDedup(request.dedup);
   const publishAddresses = request.publishAddresses;
@@ -117,7 +118,7 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
     // This code's own tasks name the channels: a reload may have changed them.
     channelOf: (task) => channelForTask(request.channel, task, runtime.taskNames.length),
     runtime,
-    instance: runtime.instantiate(options, log.child({ channel: request.channel })),
+    instance: runtime.instantiate(options, childWithFields(log, { channel: request.channel })),
     options,
     log,
     signal: abort.signal,

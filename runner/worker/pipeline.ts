@@ -7,6 +7,7 @@
  * It runs in the worker process, or in a reloadable child under `--watch`: it needs no connection.
  */
 import type { Logger } from 'pino';
+import { childWithFields } from './log-fields.ts';
 import type { PublishBody } from '../../client/body.ts';
 import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
 import type { TaskContext, WorkerMessage } from './worker.ts';
@@ -90,7 +91,7 @@ class Context implements TaskContext {
     return this.env.signal;
   }
   get log(): Logger {
-    this.childLog ??= this.env.log.child({ channel: this.channel, task: this.task, messageId: this.input.id, attempts: this.input.attempts });
+    this.childLog ??= childWithFields(this.env.log, { channel: this.channel, task: this.task, messageId: this.input.id, attempts: this.input.attempts });
     return this.childLog;
   }
   // Getters returning functions, so that `const { publish, touch } = context` works.

@@ -41,6 +41,8 @@ export default defineWorker({
     },
     async notify(message, context) {
       await record(message, context);
+      // Keys the runner gives each of a task's lines too: each written once, the task's value kept.
+      context.log.warn({ attempts: message.attempts * 10, topic: 'mail', extra: 1 }, 'mail server check');
       throw new Error('mail server down');
     },
   },
@@ -78,6 +80,10 @@ export default defineWorker({
     expect(stack[0]).toBe('Error: mail server down');
     expect(stack.at(-1)).toMatch(/^ {4}at .*payments_settle_worker\.ts:\d+:\d+\)?$/);
     const failed = run.lines.find((line) => String(line.msg).startsWith('task failed: message requeued'));
+    const logged = run.text.filter((line) => line.includes('"mail server check"'));
+    expect(logged).toHaveLength(3);
+    for (const line of logged) for (const key of ['topic', 'channel', 'task', 'messageId', 'attempts', 'extra']) expect(line.split(`"${key}":`), line).toHaveLength(2);
+    expect(JSON.parse(logged[2]!)).toMatchObject({ topic: 'mail', channel: 'settle.notify', task: 'notify', messageId: id, attempts: 30, extra: 1 });
     expect((failed?.err as { stack: string } | undefined)?.stack).toBe(stack.join('\n'));
     const envelope = deadLetters.messages[0]!.json<Record<string, unknown>>();
     expect(envelope).toMatchObject({
