@@ -166,5 +166,7 @@ export default defineWorker({
     expect(JSON.stringify(onReload)).not.toMatch(/\n\s+at /);
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(0);
-  });
+    // dev with four workers' children, three more dev runs and two reloads: 10-14 s alone, past 30 s
+    // once on two busy cores. Each wait above has its own deadline against a hang.
+  }, 60_000);
 });
