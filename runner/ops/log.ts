@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
 import { LogDestination } from './log-destination.ts';
-import { logFieldsMixin } from '../worker/log-fields.ts';
+import { logFieldsMixin, mergeLineIntoFields } from '../worker/log-fields.ts';
 
 // pino-pretty is loaded only when a terminal asks for pretty lines: a service logging JSON never
 // pays for it. It is CommonJS, so a synchronous require keeps createLogger synchronous.
@@ -33,10 +33,10 @@ export function preloadLogFormat(format: LogFormat = chooseFormat()): void {
 export function createLogger(level: LogLevel = 'info', name = 'nsqworker', format: LogFormat = chooseFormat()): Logger {
   if (format === 'pretty') {
     const pretty = requireHere('pino-pretty') as PrettyFactory;
-    return pino({ name, level, mixin: logFieldsMixin }, pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino({ name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields }, pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   stdoutDestination ??= new LogDestination(1);
-  return pino({ name, level, mixin: logFieldsMixin }, stdoutDestination);
+  return pino({ name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields }, stdoutDestination);
 }
 
 /** One for the process: every logger made writes through it, in order. */
