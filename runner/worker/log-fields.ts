@@ -53,8 +53,10 @@ function splitBindings(bindings: Bindings, fields: Fields): { named: Record<stri
   let named: Record<string, unknown> | undefined;
   const rest: Bindings = {};
   for (const [key, value] of Object.entries(bindings)) {
-    if (key in fields) (named ??= {})[key] = value;
-    else rest[key] = value;
+    // An undefined binding of a field leaves it as it is, as a line's does.
+    if (key in fields) {
+      if (value !== undefined) (named ??= {})[key] = value;
+    } else rest[key] = value;
   }
   return { named, rest };
 }
@@ -68,6 +70,7 @@ function fieldAwareMethods(base: Logger): Record<'child' | 'bindings' | 'setBind
   const { bindings, setBindings } = base;
   return {
     child(this: FieldLogger, given: Bindings, options?: ChildLoggerOptions): Logger {
+      if (given === null || typeof given !== 'object') return child.call(this, given, options); // pino's own error
       const fields = this[FIELDS] ?? {};
       const { named, rest } = splitBindings(given, fields);
       const made = child.call(this, rest, options) as FieldLogger;

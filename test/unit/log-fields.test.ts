@@ -56,6 +56,8 @@ describe('childWithFields', () => {
     child.info({ attempts: 8 }, 'child repeats');
     child.child({ task: 'other' }).info('grandchild');
     task.info('parent unchanged');
+    task.child({ attempts: undefined }).info('child undefined');
+    expect(() => task.child(undefined as unknown as object)).toThrow('missing bindings for child Pino');
     const set = task.child({});
     set.setBindings({ messageId: 'b2', user: 'u' });
     set.info({ messageId: undefined }, 'set');
@@ -64,6 +66,7 @@ describe('childWithFields', () => {
       { attempts: 8, request: 'r1', task: 'bill', msg: 'child repeats' },
       { attempts: 7, request: 'r1', task: 'other', msg: 'grandchild' },
       { attempts: 1, task: 'bill', msg: 'parent unchanged' },
+      { attempts: 1, msg: 'child undefined' },
       { messageId: 'b2', user: 'u', msg: 'set' },
     ]);
     expect(child.bindings()).toEqual({ name: 'test', request: 'r1', topic: 'orders', channel: 'billing', task: 'bill', messageId: 'a1', attempts: 7 });
