@@ -161,10 +161,12 @@ export function workerRuntimeOf(moduleExports: Record<string, unknown>, path: st
   if (isEmptyFile(path)) {
     throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the file is empty (saved half-way?): a worker file exports its worker, export default defineWorker(...)`);
   }
+  // A worker's definition written without defineWorker: what to write is known.
+  const unwrapped = typeof candidate === 'object' && candidate !== null && 'tasks' in candidate ? ' (a definition not passed through defineWorker: write export default defineWorker({ ... }))' : '';
   throw new RunnerError(
     RunnerErrorCode.WorkerInvalid,
     `${path}: expected the default export (export default, or module.exports) to be a class extending Worker ` +
-      `or the result of defineWorker(); found ${describeExports(moduleExports)}`,
+      `or the result of defineWorker(); found ${describeExports(moduleExports)}${unwrapped}`,
   );
 }
 

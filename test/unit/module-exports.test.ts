@@ -31,6 +31,9 @@ describe('workerRuntimeOf', () => {
       expect(() => workerRuntimeOf({ default: {} }, file)).toThrow(`${file}: the file is empty (saved half-way?)`);
       writeFileSync(file, 'defineWorker({});\n');
       expect(() => workerRuntimeOf({ default: {} }, file)).toThrow('nothing exported: is `export default` missing');
+      expect(() => workerRuntimeOf({ default: { tasks: {} } }, file)).toThrow(
+        /found default: an object with keys tasks.* \(a definition not passed through defineWorker: write export default defineWorker\(\{ \.\.\. \}\)\)$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
