@@ -30,12 +30,13 @@ type Flags = Record<string, unknown>;
 export function registerToolCommands(cli: CAC): void {
   const argv = (): readonly string[] => cli.rawArgs;
 
+  // Each command's own flags come first in its --help, then the TLS, AUTH and compression ones.
   addSecurityFlags(cli
-    .command('pub [...body]', 'Publish messages (like to_nsq): each argument, or each line of stdin'))
+    .command('pub [...body]', 'Publish messages (like to_nsq): each argument, or each line of stdin')
     .option('--topic <topic>', 'NSQ topic to publish to (required)')
     .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once: the first is used, the next ones on failure (default: ${DEFAULT_NSQD_TCP})`)
     .option('--delimiter <char>', 'one byte that ends a message on stdin; \\n, \\t, \\r, \\0 are understood (default: newline)')
-    .option('--rate <n>', 'throttle to n messages per second; 0 publishes in batches as fast as nsqd takes them (default: 0)')
+    .option('--rate <n>', 'throttle to n messages per second; 0 publishes in batches as fast as nsqd takes them (default: 0)'))
     .example('seq 1000 | nsqworker pub --topic numbers')
     .example('nsqworker pub --topic events \'{"id":1}\' \'{"id":2}\'')
     .action(async (bodies: unknown[], flags: Flags) => {
@@ -63,14 +64,14 @@ export function registerToolCommands(cli: CAC): void {
     });
 
   addSecurityFlags(cli
-    .command('tail', 'Print the messages of a topic (like nsq_tail): each body and a newline on stdout'))
+    .command('tail', 'Print the messages of a topic (like nsq_tail): each body and a newline on stdout')
     .option('--topic <topic>', 'NSQ topic, may be given more than once (required)')
     .option('--channel <channel>', 'NSQ channel (default: tail<6 random digits>#ephemeral)')
     .option('--nsqd-tcp-address <address>', `nsqd TCP address, may be given more than once (default: ${DEFAULT_NSQD_TCP} when no lookupd is given)`)
     .option('--lookupd-http-address <address>', 'nsqlookupd HTTP address, may be given more than once')
     .option('-n, --n <count>', 'total messages to show, then exit; 0 runs until SIGINT/SIGTERM (default: 0)')
     .option('--print-topic', 'print "<topic> | " before each message')
-    .option('--max-in-flight <n>', 'messages to allow in flight (default: 200)')
+    .option('--max-in-flight <n>', 'messages to allow in flight (default: 200)'))
     .example('nsqworker tail --topic events -n 10')
     .action(async (flags: Flags) => {
       const topics = stringValues(argv(), flags, 'topic').map((topic) => checkTopicName(topic));
@@ -108,7 +109,7 @@ export function registerToolCommands(cli: CAC): void {
     });
 
   addSecurityFlags(cli
-    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)"), { tlsOnly: true })
+    .command('stats', "Poll a channel's numbers on every nsqd and print them as a table (like nsq_stat)")
     .option('--topic <topic>', 'NSQ topic (required)')
     .option('--channel <channel>', 'NSQ channel (required)')
     .option('--nsqd-http-address <address>', `nsqd HTTP address, may be given more than once (default: ${DEFAULT_NSQD_HTTP} when no lookupd is given)`)
@@ -116,7 +117,7 @@ export function registerToolCommands(cli: CAC): void {
     .option('--interval <duration>', 'duration between polls, a Go duration (default: 2s)')
     .option('--count <n>', 'number of reports, then exit (default: until SIGINT/SIGTERM)')
     .option('--http-client-connect-timeout <duration>', 'timeout for the HTTP connect (default: 2s)')
-    .option('--http-client-request-timeout <duration>', 'timeout of one HTTP request (default: 5s)')
+    .option('--http-client-request-timeout <duration>', 'timeout of one HTTP request (default: 5s)'), { tlsOnly: true })
     .example('nsqworker stats --topic events --channel archive --interval 1s')
     .action(async (flags: Flags) => {
       const topic = checkTopicName(requiredString(argv(), flags, 'topic'));

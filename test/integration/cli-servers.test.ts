@@ -145,10 +145,14 @@ cliTest.concurrent('registers the broker with lookupd under --broadcast-address,
   expect((await lookupd.waitForExit()).code).toBe(0);
 });
 
-cliTest.concurrent("shows each flag's default in help, as nsqd's -help does", async ({ projects }) => {
+cliTest.concurrent("shows each flag's default in help, as nsqd's -help does; a tool's own flags first", async ({ projects }) => {
   const project = await projects.create();
-  const [broker, lookupd] = await Promise.all([project.run(['help', 'broker']), project.run(['help', 'lookupd'])]);
+  const [broker, lookupd, pub] = await Promise.all([project.run(['help', 'broker']), project.run(['help', 'lookupd']), project.run(['help', 'pub'])]);
   expect(broker.code).toBe(0);
+  // A tool's own flags first, then the TLS, AUTH and compression flags it shares with the others.
+  const flags = [...pub.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((match) => match[1]);
+  expect(flags.slice(0, 4)).toEqual(['--topic', '--nsqd-tcp-address', '--delimiter', '--rate']);
+  expect(flags.indexOf('--tls')).toBeGreaterThan(3);
   expect(broker.stdout).toMatch(/--tcp-address <value> +<addr>:<port> to listen on for TCP clients \(default 0\.0\.0\.0:4150\)/);
   expect(broker.stdout).toMatch(/--msg-timeout <duration> +default duration to wait before auto-requeing a message \(default 1m0s\)/);
   expect(broker.stdout).toMatch(/--snappy \[value\] +enable snappy feature negotiation \(client compression\) \(default true\)/);
