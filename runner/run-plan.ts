@@ -5,7 +5,7 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, namingRule, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, isDirectory, namingRule, workersFolderNear, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
@@ -136,7 +136,10 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
         ? `${misnamed.path} ${misnamed.fix} ${misnamed.target}`
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
-          : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
+          : // Worker files in a folder named almost so: that folder is the fix, not a file to create.
+            !isDirectory(workersDir) && workersFolderNear(workersDir) !== undefined
+            ? availableWorkers(workersDir, workers)
+            : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   if (!pre.help) {

@@ -9,7 +9,7 @@ import { within } from '../../client/within.ts';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
-import { discoverWorkers, soleWorkerFile, workerFileAt, type WorkerFile } from '../worker/discover.ts';
+import { discoverWorkers, noWorkersYet, soleWorkerFile, workerFileAt, type WorkerFile } from '../worker/discover.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
@@ -264,7 +264,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   await Promise.all([watching, watchingConfig]);
 
   const found = discoverWorkers(workersDir);
-  if (found.length === 0) logger.warn({ workersDir }, `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`);
+  if (found.length === 0) logger.warn({ workersDir }, noWorkersYet(workersDir));
   misnamed.check();
   for (const file of found) supervisor.start(file);
   void early?.discardRest(); // forked for files that are no worker's (the config names another folder)

@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
+import { editDistance } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export interface WorkerFile {
@@ -40,9 +41,44 @@ export function namingRule(workersDir: string): string {
 export function noWorkersFound(workersDir: string): string {
   if (!isDirectory(workersDir)) {
     if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
+    const near = workersFolderNear(workersDir);
+    if (near !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${near}/ holds worker files: rename it ${workersDir}/, or give --workers-dir ${near}`;
     return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
   }
   return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
+}
+
+/**
+ * A folder beside the missing `workersDir` that holds worker files, named a typo away from it
+ * (`worker/`, `Workers/`) or under `src/` (`src/workers/`), as a path relative to the current folder.
+ */
+export function workersFolderNear(workersDir: string): string | undefined {
+  const parent = dirname(workersDir);
+  const name = basename(workersDir);
+  let siblings: string[];
+  try {
+    siblings = readdirSync(parent);
+  } catch {
+    return undefined;
+  }
+  const candidates = [
+    ...siblings.filter((sibling) => sibling !== name && editDistance(sibling.toLowerCase(), name.toLowerCase()) <= 2),
+    ...(siblings.includes('src') ? [join('src', name)] : []),
+  ].map((folder) => join(parent, folder));
+  return candidates.find((folder) => {
+    try {
+      return isDirectory(folder) && discoverWorkers(folder).length > 0;
+    } catch {
+      return true; // Two files for one worker: worker files all the same.
+    }
+  });
+}
+
+/** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
+export function noWorkersYet(workersDir: string): string {
+  const near = isDirectory(workersDir) ? undefined : workersFolderNear(workersDir);
+  if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
+  return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: rename it ${workersDir}/, or give --workers-dir ${near}`;
 }
 
 /** The extensions a worker file may have: TypeScript and JavaScript, ES module or CommonJS. */

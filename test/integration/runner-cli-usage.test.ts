@@ -224,6 +224,17 @@ describe('usage errors exit with status 2', () => {
     expect(elsewhere.stderr).toContain(`no folder ${project.path('nope')}/: name the folder of your workers with --workers-dir`);
   });
 
+  it('with the workers in a folder a typo from workers/, or in src/workers/, names that folder', async () => {
+    const [singular, underSrc] = await Promise.all([projects.create(), projects.create()]);
+    await singular.write('worker/log/log_pageview_worker.ts', 'export default {};\n');
+    await underSrc.write('src/workers/log/log_pageview_worker.ts', 'export default {};\n');
+    const [run, list] = await Promise.all([singular.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)]), underSrc.run(['list'])]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(`nsqworker: no worker for topic log channel pageview: no workers/ folder in ${singular.path('.')}, but worker/ holds worker files: rename it workers/, or give --workers-dir worker`);
+    expect(list.code).toBe(2);
+    expect(list.stdout).toContain(`no workers/ folder in ${underSrc.path('.')}, but src/workers/ holds worker files: rename it workers/, or give --workers-dir src/workers`);
+  });
+
   it('the broker flags on one port: a usage error before anything listens, not "in use by another program"', async () => {
     const project = await projectWithWorker();
     const { code, stderr } = await project.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:4570', '--broker-http-address', '0.0.0.0:4570', '--data-path', 'data']);

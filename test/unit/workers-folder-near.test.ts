@@ -1,0 +1,44 @@
+/**
+ * Worker files in a folder named almost as the workers folder (runner/worker/discover.ts): what a
+ * run, `list` and `dev` say when `workers/` is missing but `worker/` or `src/workers/` holds them.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A project folder holding `files` (paths relative to it), as a path relative to the current folder. */
+function project(files: string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nsqworker-near-'));
+  dirs.push(dir);
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), 'export default {};\n');
+  }
+  return path.relative(process.cwd(), dir);
+}
+
+it('finds worker files in a folder a typo from the one named, or under src/', () => {
+  const singular = project(['worker/log/log_pageview_worker.ts']);
+  expect(workersFolderNear(path.join(singular, 'workers'))).toBe(path.join(singular, 'worker'));
+  const capital = project(['Workers/log/log_pageview_worker.ts']);
+  expect(workersFolderNear(path.join(capital, 'workers'))).toBe(path.join(capital, 'Workers'));
+  const underSrc = project(['src/workers/log/log_pageview_worker.ts']);
+  expect(workersFolderNear(path.join(underSrc, 'workers'))).toBe(path.join(underSrc, 'src/workers'));
+  expect(noWorkersYet(path.join(underSrc, 'workers'))).toBe(
+    `no workers yet: ${path.join(underSrc, 'src/workers')}/ holds worker files, not ${path.join(underSrc, 'workers')}/: rename it ${path.join(underSrc, 'workers')}/, or give --workers-dir ${path.join(underSrc, 'src/workers')}`,
+  );
+});
+
+it('offers no folder whose files are not workers, or whose name is far from the one named', () => {
+  const helpers = project(['worker/helpers.ts', 'jobs/log/log_pageview_worker.ts']);
+  expect(workersFolderNear(path.join(helpers, 'workers'))).toBeUndefined();
+  expect(noWorkersFound(path.join(helpers, 'workers'))).toContain(": run nsqworker in your project's folder, or name the folder with --workers-dir");
+  expect(noWorkersYet(path.join(helpers, 'workers'))).toBe(`no workers yet: add ${path.join(helpers, 'workers')}/<topic>/<topic>_<channel>_worker.ts`);
+});
