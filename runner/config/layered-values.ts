@@ -171,7 +171,7 @@ export function formatValue(field: FieldSpec, value: unknown): string {
 export function describeEffective(field: FieldSpec, effective: unknown, origin: ValueOrigin | undefined): string {
   const def = field.defaultValue === undefined || (Array.isArray(field.defaultValue) && field.defaultValue.length === 0) ? undefined : formatValue(field, field.defaultValue);
   if (origin === undefined || origin.kind === 'default') {
-    if (def === undefined) return field.required ? ' (required)' : '';
+    if (def === undefined) return field.required ? ' (required; not given)' : '';
     return ` (default: ${def})`;
   }
   const value = effective === undefined ? showValue(origin.raw, Number.POSITIVE_INFINITY) : formatValue(field, effective);

@@ -145,7 +145,7 @@ describe('list and a value the worker schema refuses', () => {
     expect(run.code).toBe(2);
     // The audit worker's label is required and not given: listed as such, not INVALID.
     const audit = listed.stdout.slice(listed.stdout.indexOf('log/audit'), listed.stdout.indexOf('log/pageview'));
-    expect(audit).toContain('--label <string> (required)\n');
+    expect(audit).toContain('--label <string> (required; not given)\n');
     expect(audit).not.toContain('INVALID');
     expect(listed.stdout.split('\n').filter((line) => /\s$/.test(line)), 'lines ending in spaces').toEqual([]);
 

@@ -21,7 +21,7 @@ describe('the run help', () => {
     expect(row('--config <file>')).toBe('  --config <file>           config file (default: nsqworker.config.ts)  [NSQWORKER_CONFIG]');
 
     expect(row('--limit <number>')).toBe('  --limit <number>  (default: 3)  [NSQWORKER_LIMIT]');
-    expect(row('--name <string>')).toBe('  --name <string>   (required)  [NSQWORKER_NAME]');
+    expect(row('--name <string>')).toBe('  --name <string>   (required; not given)  [NSQWORKER_NAME]');
     expect(row('--tag <string>')).toBe('  --tag <string>    [NSQWORKER_TAG]');
     expect(row('--verbose')).toBe('  --verbose         say more (default: false)  [NSQWORKER_VERBOSE]');
   });
