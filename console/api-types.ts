@@ -166,12 +166,23 @@ export interface WorkerInstance {
   connectedAt: number;
 }
 
+/**
+ * The worker process a connection belongs to: the runner's client_id is `host:pid`, the same on every
+ * nsqd it reads from; with the address nsqd saw it connect from, for two machines of one name.
+ */
+export function processOf(instance: WorkerInstance): string {
+  return `${instance.clientId}@${instance.remoteAddress.slice(0, instance.remoteAddress.lastIndexOf(':'))}`;
+}
+
 export interface WorkerTask {
   task: string;
   /** The channel its consumers subscribe. */
   channel: string;
   counts: ChannelCounts | null;
+  /** Its consumers' connections: one per nsqd each worker process reads the channel from. */
   instances: WorkerInstance[];
+  /** The worker processes running it: its instances told apart by their client_id (host:pid). */
+  processes: number;
   /** Summed over the instances that serve /metrics; null when none does. */
   handledRate: number | null;
   failedRate: number | null;

@@ -4,7 +4,7 @@
  * [; health=<host:port>])`, grouped by worker and task. Nothing is asked of the workers themselves.
  */
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
-import type { WorkerTask, WorkerView } from '../api-types.ts';
+import { processOf, type WorkerTask, type WorkerView } from '../api-types.ts';
 import type { ClusterModel } from './cluster.ts';
 import type { WorkerHealthReader } from './worker-health.ts';
 
@@ -103,7 +103,7 @@ export function workersOf(model: ClusterModel): WorkerView[] {
           }
           let task = worker.taskMap.get(agent.task);
           if (task === undefined) {
-            task = { task: agent.task, channel: channel.channel_name, counts: model.channel(topic.topic_name, channel.channel_name)?.counts ?? null, instances: [], handledRate: null, failedRate: null, deadLetteredRate: null };
+            task = { task: agent.task, channel: channel.channel_name, counts: model.channel(topic.topic_name, channel.channel_name)?.counts ?? null, instances: [], processes: 0, handledRate: null, failedRate: null, deadLetteredRate: null };
             worker.taskMap.set(agent.task, task);
           }
           task.instances.push({
@@ -128,7 +128,7 @@ export function workersOf(model: ClusterModel): WorkerView[] {
   return [...workers.values()]
     .map(({ taskMap, ...worker }) => ({
       ...worker,
-      tasks: [...taskMap.values()].sort((a, b) => a.task.localeCompare(b.task)),
+      tasks: [...taskMap.values()].map((task) => ({ ...task, processes: new Set(task.instances.map(processOf)).size })).sort((a, b) => a.task.localeCompare(b.task)),
       deadLetters: worker.deadLetterTopic === null ? null : deadLettersWaiting(model, worker.deadLetterTopic),
     }))
     .sort((a, b) => `${a.topic}/${a.channel}`.localeCompare(`${b.topic}/${b.channel}`));

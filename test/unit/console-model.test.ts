@@ -85,6 +85,29 @@ describe('the worker user agent', () => {
   });
 });
 
+describe('a worker read from several nsqd', () => {
+  it('counts each process once, however many nsqd it reads the channel from', async () => {
+    const { workerUserAgent } = await import('../../runner/ops/user-agent.ts');
+    const { workersOf } = await import('../../console/server/workers.ts');
+    const agent = workerUserAgent({ topic: 'orders', channel: 'billing', task: 'bill', deadLetterTopic: undefined, healthAddress: undefined });
+    const client = (clientId: string, remote: string) => ({
+      client_id: clientId, hostname: 'vm', remote_address: remote, state: 3, ready_count: 1, in_flight_count: 1, message_count: 5,
+      finish_count: 5, requeue_count: 0, connect_ts: 1, user_agent: agent, deflate: false, snappy: false, tls: false,
+    });
+    // Two processes on one machine, and a third of the same host name and pid on another machine.
+    const withClients = (): NsqStats => {
+      const s = stats(10, 0);
+      s.topics[0]!.channels[0]!.clients = [client('vm:11', '10.0.0.1:40001'), client('vm:12', '10.0.0.1:40002'), client('vm:11', '10.0.0.2:40001')];
+      return s;
+    };
+    const model = new ClusterModel(1000);
+    model.applyRound(0, [up('a:1', withClients()), up('b:1', withClients())], []);
+    const [task] = workersOf(model)[0]!.tasks;
+    expect(task).toMatchObject({ task: 'bill', processes: 3 });
+    expect(task!.instances).toHaveLength(6);
+  });
+});
+
 describe("a worker's health address and metrics", () => {
   it('is asked where nsqd sees the worker when it is bound to every interface or to a remote loopback', async () => {
     const { reachableHealth } = await import('../../console/server/workers.ts');

@@ -2,7 +2,7 @@
  * nsqworker workers connected to the cluster, found from the user agents their consumers send: each
  * worker's tasks with their channel's figures, where they run, and their dead letters.
  */
-import type { Overview, WorkerTask, WorkerView } from '../../api-types.ts';
+import { processOf, type Overview, type WorkerTask, type WorkerView } from '../../api-types.ts';
 import { getWorkers } from '../api.ts';
 import { element, hashFor, html, setHtml } from '../dom.ts';
 import { count, duration, rate } from '../format.ts';
@@ -14,7 +14,7 @@ function taskRow(worker: WorkerView, task: WorkerTask, first: boolean, nowSecond
   return html`<tr data-worker="${worker.topic}/${worker.channel}" data-task="${task.task}" class="${first ? 'group-start' : ''}">
     <td class="name">${first ? html`<a href="${hashFor.topic(worker.topic)}">${worker.topic}</a> / ${worker.channel}` : ''}</td>
     <td><span class="badge badge-info">${task.task}</span>${counts?.paused ? badge('paused', 'paused') : ''}<div class="sub"><a class="mono" href="${hashFor.channel(worker.topic, task.channel)}">${task.channel}</a></div></td>
-    <td class="num">${count(task.instances.length)}</td>
+    <td class="num" title="worker processes (each reads the channel from every nsqd that has it)">${count(task.processes)}</td>
     <td class="num">${counts === null ? '—' : count(counts.depth)}</td>
     <td class="num">${count(task.instances.reduce((sum, i) => sum + i.inFlight, 0))}</td>
     <td class="num">${task.handledRate !== null ? rate(task.handledRate) : counts === null ? '—' : rate(counts.messageRate)}</td>
@@ -25,10 +25,15 @@ function taskRow(worker: WorkerView, task: WorkerTask, first: boolean, nowSecond
   </tr>`;
 }
 
-/** Each instance's state from its /metrics, counted: "2 ready", "1 draining". */
+/** Each process's state from its /metrics, counted: "2 ready", "1 draining" (one per process, not per connection). */
 function states(task: WorkerTask) {
   const counted = new Map<string, number>();
-  for (const instance of task.instances) counted.set(instance.state ?? 'no metrics', (counted.get(instance.state ?? 'no metrics') ?? 0) + 1);
+  const seen = new Set<string>();
+  for (const instance of task.instances) {
+    if (seen.has(processOf(instance))) continue;
+    seen.add(processOf(instance));
+    counted.set(instance.state ?? 'no metrics', (counted.get(instance.state ?? 'no metrics') ?? 0) + 1);
+  }
   return [...counted].map(([state, n]) => badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : state === 'starting' ? 'info' : 'muted'));
 }
 
