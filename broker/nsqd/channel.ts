@@ -96,13 +96,17 @@ export class Channel {
     this.subscribers.push(subscriber);
   }
 
-  /** A subscriber left: its in-flight messages go back to the queue at once (nsqd waits for the timeout). */
+  /**
+   * A subscriber left: its in-flight messages go back to the queue at once (nsqd waits for the
+   * timeout), each counted in timeout_count, as nsqd counts it once that timeout passes.
+   */
   removeSubscriber(subscriber: Subscriber): void {
     const index = this.subscribers.indexOf(subscriber);
     if (index < 0) return;
     this.subscribers.splice(index, 1);
     for (const message of subscriber.inFlight.drain()) {
       this.inFlight.forget(message);
+      this.timeoutCount++;
       this.putBack(message);
     }
     this.pump();

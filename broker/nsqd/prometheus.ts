@@ -76,7 +76,7 @@ export function createBrokerMetrics(nsqd: Nsqd, clients: () => Iterable<ClientCo
   channelGauge('nsq_channel_paused', '1 when the channel is paused', (c) => (c.paused ? 1 : 0));
   channelCounter('nsq_channel_messages_total', 'Messages put into the channel', (c) => c.messageCount);
   channelCounter('nsq_channel_requeued_total', 'Messages requeued by a consumer', (c) => c.requeueCount);
-  channelCounter('nsq_channel_timed_out_total', 'Messages whose in-flight timeout expired', (c) => c.timeoutCount);
+  channelCounter('nsq_channel_timed_out_total', 'Messages whose in-flight timeout expired, or whose consumer left with them in flight', (c) => c.timeoutCount);
   new Gauge({
     name: 'nsq_clients', help: 'TCP clients connected to the broker', registers: [registry],
     collect() {

@@ -210,7 +210,7 @@ describe.concurrent('bundled nsqd TCP: delivery', () => {
     expect(bodyOf(deferred)).toBe('deferred');
   });
 
-  it('redelivers the in-flight messages of a consumer that disconnects to another at once', async ({ broker: f }) => {
+  it('redelivers the in-flight messages of a consumer that disconnects to another at once, counted as timed out', async ({ broker: f }) => {
     const topic = uniqueName('disconnect');
     // The default msg_timeout is 60 s: a redelivery within the test's 5 s wait is not a timeout.
     const leaving = await f.subscriber(topic, 'ch', 2);
@@ -222,6 +222,8 @@ describe.concurrent('bundled nsqd TCP: delivery', () => {
     const redelivered = await receive(staying, 2);
     expect(redelivered.map((m) => m.id).sort()).toEqual(held.map((m) => m.id).sort());
     for (const message of redelivered) expect(message.attempts).toBe(2);
+    // Counted as nsqd counts them once their timeout passes: not requeues, which consumers ask for.
+    expect(await f.channelStats(topic, 'ch')).toMatchObject({ timeout_count: 2, requeue_count: 0 });
   });
 
   it('CLS answers CLOSE_WAIT, stops new deliveries, ignores RDY, and FIN still works', async ({ broker: f }) => {
