@@ -27,6 +27,7 @@ import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
+import { finishedAndRequeued, stopSummary } from '../ops/task-counters.ts';
 import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 
 export interface RunningWorker {
@@ -214,10 +215,11 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
       // /healthz answers 503 from the first signal on; it closes last, so the drain can be watched.
       metrics?.setDraining();
       try {
+        const before = finishedAndRequeued(bound.counters);
         await watch?.stop();
         await bound.close();
         await (watch?.current ?? embedded)?.close();
-        logger.info({ worker: workerKey }, 'worker stopped');
+        logger.info({ worker: workerKey, ...stopSummary(before, finishedAndRequeued(bound.counters)) }, 'worker stopped');
       } finally {
         await health?.close();
       }

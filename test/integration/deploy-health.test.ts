@@ -219,5 +219,7 @@ describe.concurrent('nsqworker --health-address', () => {
     // The health server stopped after the worker and the producer had closed.
     const stopped = run.lines.findIndex((line) => line.msg === 'worker stopped');
     expect(stopped).toBeGreaterThan(-1);
+    // The line says what the stop did with the messages in hand: the slow one finished.
+    expect(run.lines[stopped]).toMatchObject({ finishedWhileStopping: 1, requeuedWhileStopping: 0 });
   });
 });
