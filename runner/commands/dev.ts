@@ -14,8 +14,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { checkRunNames } from '../config/run-names.ts';
-import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from '../config/runner-settings.ts';
-import { environmentTypos } from '../config/environment-typos.ts';
+import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts';
+import { MisspeltVariables } from './dev-variables.ts';
 import { fieldsOf } from '../config/schema-flags.ts';
 import type { LayeredValues } from '../config/layered-values.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
@@ -41,13 +41,10 @@ interface DevFlags {
   consoleAddress?: string;
 }
 
-/** How long dev waits for its first workers to load before judging the environment's variables. */
-const STARTS_AWAITED_MS = 3_000;
-
 class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
-  /** The NSQWORKER_* variables of the workers' options, as each worker loads. */
-  private readonly optionVariables = new Set<string>();
+  /** Judges the NSQWORKER_* variables, knowing those of the workers' options as each worker loads. */
+  private readonly variables: MisspeltVariables;
   /** Each worker file started, by path: what a retry starts again. */
   private readonly files = new Map<string, WorkerFile>();
   /** The workers running now, as their starts resolved: what a stop still waits for is read from them. */
@@ -61,7 +58,9 @@ class DevSupervisor {
     private readonly broker: EmbeddedBroker,
     private readonly logger: Logger,
     private readonly early: EarlyDevHosts | undefined, // forked as dev started (first-host.ts)
-  ) {}
+  ) {
+    this.variables = new MisspeltVariables(logger);
+  }
 
   start(file: WorkerFile): void {
     if (this.running.has(file.path)) return;
@@ -135,15 +134,9 @@ class DevSupervisor {
     this.start(file);
   }
 
-  /**
-   * Once the workers found at the start have started or failed (or after STARTS_AWAITED_MS, for one
-   * whose module never finishes loading): each NSQWORKER_* variable a typo away from one that the
-   * runner or a worker's options read, as a run warns of them.
-   */
-  async warnMisspeltVariables(): Promise<void> {
-    await within(Promise.all(this.running.values()), STARTS_AWAITED_MS);
-    const known = [...RUN_FIELDS.map((field) => field.env), ...this.optionVariables];
-    for (const warning of environmentTypos(process.env, known)) this.logger.warn(warning);
+  /** Each NSQWORKER_* variable a typo away from one read, once the first workers loaded (dev-variables.ts). */
+  warnMisspeltVariables(): Promise<void> {
+    return this.variables.warnAfter(Promise.all(this.running.values()));
   }
 
   /** Each worker's tasks with messages their code is handling now, keyed `<topic>/<channel> <task>`. */
@@ -167,7 +160,7 @@ class DevSupervisor {
     const firstHost = this.early?.take(file.path);
     try {
       const { runtime } = await loadWorker(file, { fresh: true });
-      for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) this.optionVariables.add(field.env);
+      this.variables.read(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema).map((field) => field.env));
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);
       // Options are merged again by the worker's child on every load (flags: none in dev).
