@@ -5,7 +5,7 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, isDirectory, namingRule, workersFolderNear, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, namingRule, workersFolderNear, type WorkerFile } from './worker/discover.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
@@ -130,16 +130,15 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
     const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
     const meant = misnamed === undefined ? nearWorker(workers, pre.topic, pre.channel) : undefined;
+    // Worker files in a folder named almost as the workers folder: that folder is the fix, not a file to create.
+    const create = workersFolderNear(workersDir) === undefined ? `create ${expected}; ` : '';
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined
         ? `${misnamed.path} ${misnamed.fix} ${misnamed.target}`
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
-          : // Worker files in a folder named almost so: that folder is the fix, not a file to create.
-            !isDirectory(workersDir) && workersFolderNear(workersDir) !== undefined
-            ? availableWorkers(workersDir, workers)
-            : `create ${expected}; ${availableWorkers(workersDir, workers)}`;
+          : `${create}${availableWorkers(workersDir, workers)}`;
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   if (!pre.help) {

@@ -11,21 +11,26 @@ export interface TaskCounters {
   discarded: number;
 }
 
-/** Messages finished and requeued over every task: {@link stopSummary} takes two of these. */
-export function finishedAndRequeued(counters: ReadonlyMap<string, TaskCounters>): { finished: number; requeued: number } {
-  let finished = 0;
-  let requeued = 0;
+/** Messages finished and requeued, summed over every task. */
+export interface Handled {
+  finished: number;
+  requeued: number;
+}
+
+export function finishedAndRequeued(counters: ReadonlyMap<string, TaskCounters>): Handled {
+  const sum: Handled = { finished: 0, requeued: 0 };
   for (const count of counters.values()) {
-    finished += count.finished;
-    requeued += count.requeued;
+    sum.finished += count.finished;
+    sum.requeued += count.requeued;
   }
-  return { finished, requeued };
+  return sum;
 }
 
 /**
  * What a stop did to the messages in hand, for the "worker stopped" line: those finished and those
- * requeued (a task that failed, or gave up under the shutdown timeout) since the stop began.
+ * requeued (a task that failed or was cut off at --shutdown-timeout, a message that came after the
+ * close began) between `before` and `after`.
  */
-export function stopSummary(before: { finished: number; requeued: number }, after: { finished: number; requeued: number }): { finishedWhileStopping: number; requeuedWhileStopping: number } {
+export function stopSummary(before: Handled, after: Handled): { finishedWhileStopping: number; requeuedWhileStopping: number } {
   return { finishedWhileStopping: after.finished - before.finished, requeuedWhileStopping: after.requeued - before.requeued };
 }

@@ -49,10 +49,12 @@ export function noWorkersFound(workersDir: string): string {
 }
 
 /**
- * A folder beside the missing `workersDir` that holds worker files, named a typo away from it
- * (`worker/`, `Workers/`) or under `src/` (`src/workers/`), as a path relative to the current folder.
+ * When `workersDir` is missing, a folder beside it that holds worker files, named a typo away from it
+ * (`worker/`, `Workers/`) or under `src/` (`src/workers/`), as a path relative to the current folder;
+ * undefined when `workersDir` is there, or no such folder is.
  */
 export function workersFolderNear(workersDir: string): string | undefined {
+  if (isDirectory(workersDir)) return undefined;
   const parent = dirname(workersDir);
   const name = basename(workersDir);
   let siblings: string[];
@@ -76,7 +78,7 @@ export function workersFolderNear(workersDir: string): string | undefined {
 
 /** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
 export function noWorkersYet(workersDir: string): string {
-  const near = isDirectory(workersDir) ? undefined : workersFolderNear(workersDir);
+  const near = workersFolderNear(workersDir);
   if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
   return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: rename it ${workersDir}/, or give --workers-dir ${near}`;
 }

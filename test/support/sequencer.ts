@@ -8,7 +8,7 @@
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Files that took 10 s or more in a CI run (at 935595d), longest first (less one since cut to 1 s). An order, not a limit. */
+/** Files that took 10 s or more in a CI run (at 935595d), longest first; the disk-backlog test left it once cut to 1 s. An order, not a limit. */
 const LONGEST_IN_CI = [
   'package-apps',
   'runner-cli-usage',

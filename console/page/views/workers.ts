@@ -30,8 +30,9 @@ function states(task: WorkerTask) {
   const counted = new Map<string, number>();
   const seen = new Set<string>();
   for (const instance of task.instances) {
-    if (seen.has(processOf(instance))) continue;
-    seen.add(processOf(instance));
+    const key = processOf(instance);
+    if (seen.has(key)) continue;
+    seen.add(key);
     counted.set(instance.state ?? 'no metrics', (counted.get(instance.state ?? 'no metrics') ?? 0) + 1);
   }
   return [...counted].map(([state, n]) => badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : state === 'starting' ? 'info' : 'muted'));
