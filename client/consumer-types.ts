@@ -12,6 +12,8 @@ export type GiveUpHook = (message: Message, lastError: Error | undefined) => Pro
 export interface ConsumerWarning {
   code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER' | 'W_MESSAGE_PAST_MSG_TIMEOUT';
   message: string;
+  /** With `W_MAX_IN_FLIGHT_BELOW_CONNECTIONS`: the nsqd connections (made or being made) that share maxInFlight. */
+  connections?: number;
 }
 
 export type ConsumerEvents = {

@@ -256,12 +256,18 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   }
 
   private checkInFlightWarning(): void {
-    const n = this.rdy.connections.length;
-    const below = this.options.maxInFlight > 0 && this.options.maxInFlight < n;
+    const below = this.options.maxInFlight > 0 && this.options.maxInFlight < this.rdy.connections.length;
     if (below && !this.warnedBelowConnections) {
+      // Said once, as the second connection comes up: count the nsqd still connecting too, so the
+      // advice covers them all.
+      const n = Math.max(this.rdy.connections.length, this.endpoints.size);
       this.emit('warning', {
         code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
-        message: `maxInFlight ${this.options.maxInFlight} is below the ${n} connections: RDY rotates among them every ${this.options.rdyRedistributeIntervalMs}ms`,
+        // A holder gives RDY up at the first tick after holding it an interval: up to two intervals.
+        message:
+          `maxInFlight ${this.options.maxInFlight} is below the ${n} connections: RDY rotates among them every ${this.options.rdyRedistributeIntervalMs}ms, ` +
+          `so a message may wait at an nsqd up to ${2 * this.options.rdyRedistributeIntervalMs}ms; a maxInFlight of ${n} or more reads from every nsqd at once`,
+        connections: n,
       });
     }
     this.warnedBelowConnections = below;

@@ -39,6 +39,11 @@ export class Endpoints {
     return [...this.endpoints.keys()].sort();
   }
 
+  /** How many nsqd are known, connected or not. */
+  get size(): number {
+    return this.endpoints.size;
+  }
+
   /** Adds an address (or a new source for a known one) and connects if not connected. */
   add(address: string, source: 'direct' | 'lookupd'): void {
     let endpoint = this.endpoints.get(address);

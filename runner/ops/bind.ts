@@ -19,6 +19,7 @@ import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import { logGiveUp, logRequeue } from './task-outcome-log.ts';
+import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
@@ -250,7 +251,7 @@ export async function bindWorker(params: {
       logRequeue(log, message, delayMs, error, closing !== undefined);
     });
     consumer.on('error', (error) => logConsumerError(log, error));
-    consumer.on('warning', (warning) => log.warn(warning, warning.message));
+    consumer.on('warning', (warning) => logConsumerWarning(log, consumer, warning));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {
       // No stack either: a dropped connection is the network's doing, and the reconnects follow.

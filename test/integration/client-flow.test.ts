@@ -45,7 +45,11 @@ describe.each([1, 2])('RDY distribution over three brokers with maxInFlight %i',
     consumer.start();
     await waitFor(() => received.size === 18, 'all 18 messages', 15_000);
     expect(maxRunning).toBeLessThanOrEqual(maxInFlight);
-    expect(warnings.map((w) => w.code)).toContain('W_MAX_IN_FLIGHT_BELOW_CONNECTIONS');
+    expect(warnings.find((w) => w.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS')).toEqual({
+      code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
+      message: `maxInFlight ${maxInFlight} is below the 3 connections: RDY rotates among them every 100ms, so a message may wait at an nsqd up to 200ms; a maxInFlight of 3 or more reads from every nsqd at once`,
+      connections: 3,
+    });
   });
 });
 

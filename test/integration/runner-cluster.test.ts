@@ -66,6 +66,27 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     }
   });
 
+  cliPoolTest('on two nsqd: --max-in-flight below the connections is one warning per task naming the flag and the value that reads from both', async ({ projects, pool }) => {
+    const [one, two] = await Promise.all([pool.start(), pool.start()]);
+    const [topic, other] = [uniqueTopic('log'), uniqueTopic('log')];
+    await publish(one.httpAddress, other, 'a');
+    await publish(two.httpAddress, other, 'b');
+    const both = ['--nsqd-tcp-address', one.tcpAddress, '--nsqd-tcp-address', two.tcpAddress, '--nsqd-http-address', one.httpAddress, '--nsqd-http-address', two.httpAddress];
+    const [low, enough] = await Promise.all([project(projects, topic), project(projects, other)]);
+    const rotating = low.startWorker(topic, 'pageview', both);
+    const reading = enough.startWorker(other, 'pageview', [...both, '--max-in-flight', '2']);
+    for (const task of ['count', 'store']) {
+      const warning = await rotating.waitForLine((line) => line.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' && line.task === task, `${task}'s warning`);
+      expect(warning).toMatchObject({ level: 40, maxInFlight: 1, connections: 2 });
+      expect(warning.msg).toBe(
+        '--max-in-flight 1 is below the 2 nsqd this task reads from: each gets RDY in turn for 5s, so a message may wait at an nsqd up to 10s; --max-in-flight 2 or more reads from every nsqd at once',
+      );
+    }
+    // At that value each nsqd sends at once: both messages, and no warning.
+    await eachTaskRan(enough, reading, ['a', 'b']);
+    expect(reading.lines.filter((line) => line.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS')).toEqual([]);
+  });
+
   cliPoolTest('a connection nsqd drops is one warning line with its reason and no stack, and the tasks subscribe again when it is back', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');

@@ -1,0 +1,25 @@
+/**
+ * A task consumer's warnings, in the runner's terms. The client words them for its options
+ * (`maxInFlight`); a worker's user sets `--max-in-flight`, per task, so the line names the flag and
+ * the value that ends the wait. With `--max-in-flight 1` (the default, as go-nsq's) and two nsqd,
+ * each nsqd gets RDY 1 in turn (client/rdy.ts): nothing is lost, but a message can wait its turn.
+ */
+import type { Logger } from 'pino';
+import type { Consumer } from '../../client/consumer.ts';
+import type { ConsumerWarning } from '../../client/consumer-types.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
+
+/** Logs `warning` from `consumer` as one warning line, its code and figures as fields. */
+export function logConsumerWarning(log: Logger, consumer: Consumer, warning: ConsumerWarning): void {
+  const { maxInFlight, rdyRedistributeIntervalMs } = consumer.options;
+  if (warning.code !== 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' || warning.connections === undefined) {
+    log.warn(warning, warning.message);
+    return;
+  }
+  const n = warning.connections;
+  log.warn(
+    { code: warning.code, maxInFlight, connections: n },
+    `--max-in-flight ${maxInFlight} is below the ${n} nsqd this task reads from: each gets RDY in turn for ${formatDurationMs(rdyRedistributeIntervalMs)}, ` +
+      `so a message may wait at an nsqd up to ${formatDurationMs(2 * rdyRedistributeIntervalMs)}; --max-in-flight ${n} or more reads from every nsqd at once`,
+  );
+}
