@@ -4,9 +4,10 @@
  * its default settings but for `--max-in-flight` (both clients default to 1: one message at a time,
  * so a round trip per message, which on this machine caps a consumer near 10,000 msg/s); or, with
  * `--client echo`, no NSQ at all: the bodies' round trip through lib/echo-server.ts, the machine's
- * floor. For each rate it publishes a steady stream for `--seconds` (after
- * `--warmup-seconds` not counted), one PUB per message, spread evenly: every tick of about 1 ms sends
- * what is due by then, so at 50,000 msg/s a tick carries about 50. Each body carries its send time
+ * floor. It first publishes the first rate for `--process-warmup-seconds` (2), not counted; then, for
+ * each rate, a steady stream for `--seconds` (after `--warmup-seconds` not counted), one PUB per
+ * message, spread evenly: every tick of about 1 ms sends what is due by then, so at 50,000 msg/s a
+ * tick carries about 50. Each body carries its send time
  * (`performance.now()`, an 8-byte double); the consumer takes its receive time minus that.
  *
  * Prints one JSON line per rate: `{ rate, sent, received, p50Ms, p99Ms, maxMs }`. `received` short
@@ -14,7 +15,7 @@
  *
  * Run (spawned by bench/latency.ts): tsx bench/lib/latency-client.ts --client ours|nsqjs|echo
  *   --nsqd-tcp-address 127.0.0.1:4150 --topic T --rates 10000,50000 --seconds 3 --warmup-seconds 1
- *   [--max-in-flight N]
+ *   [--max-in-flight N] [--process-warmup-seconds 2]
  */
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,15 @@ interface Client {
 }
 
 type OnBody = (body: Buffer) => void;
+
+interface RateResult {
+  rate: number;
+  sent: number;
+  received: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
 function ours(address: string, topic: string, maxInFlight: number | undefined, onBody: OnBody): Client {
   const consumer = new Consumer({ topic, channel: 'latency', nsqdTcpAddresses: [address], maxInFlight }, (message) => onBody(message.body));
@@ -130,6 +140,7 @@ async function main(): Promise<void> {
       rates: { type: 'string', default: '10000' },
       seconds: { type: 'string', default: '3' },
       'warmup-seconds': { type: 'string', default: '1' },
+      'process-warmup-seconds': { type: 'string', default: '2' },
       'max-in-flight': { type: 'string' },
     },
   });
@@ -137,6 +148,7 @@ async function main(): Promise<void> {
   if (address === undefined) fail('--nsqd-tcp-address is required');
   const measureMs = Number(values.seconds) * 1000;
   const warmupMs = Number(values['warmup-seconds']) * 1000;
+  const processWarmupMs = Number(values['process-warmup-seconds']) * 1000;
 
   // Received latencies of the current phase, and how many of its messages arrived at all.
   let samples = new Float64Array(0);
@@ -182,7 +194,8 @@ async function main(): Promise<void> {
     if (Date.now() > readyDeadline) fail('the consumer never received a message');
   }
 
-  for (const rate of values.rates.split(',').map(Number)) {
+  /** Publishes `rate` for `warmupMs` not counted, then `measureMs` counted; the counted messages' latencies. */
+  const phase = async (rate: number, warmupMs: number, measureMs: number): Promise<RateResult> => {
     samples = new Float64Array(Math.ceil((rate * measureMs) / 1000) + 1000);
     sampleCount = 0;
     received = 0;
@@ -212,9 +225,15 @@ async function main(): Promise<void> {
     const graceUntil = performance.now() + GRACE_MS;
     while (received < sent && performance.now() < graceUntil) await sleep(10);
     const sorted = samples.subarray(0, sampleCount).sort();
-    const result = { rate, sent: counted, received: sampleCount, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: percentile(sorted, 1) };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  }
+    return { rate, sent: counted, received: sampleCount, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: percentile(sorted, 1) };
+  };
+
+  const rates = values.rates.split(',').map(Number);
+  // A process's first seconds of traffic run code V8 has not optimised yet (and grow its heap): a
+  // first phase measured that, not the steady state. A phase at the first rate, not counted, warms
+  // both ends first, as the same process's later phases are.
+  await phase(rates[0]!, processWarmupMs, 0);
+  for (const rate of rates) process.stdout.write(`${JSON.stringify(await phase(rate, warmupMs, measureMs))}\n`);
   await client.close();
   process.exit(0);
 }
