@@ -19,26 +19,49 @@ class Reference {
   }
 }
 
+/** Adds `steps` keys drawn from `universe` to a queue and to the reference, checking they agree throughout. */
+function churn(capacity: number, universe: readonly string[], seed: number, steps: number, checkEvery: number): void {
+  const random = seededRandom(seed);
+  const queue = new DedupQueue(capacity);
+  const reference = new Reference(capacity);
+  for (let step = 0; step < steps; step++) {
+    const key = universe[Math.floor(random() * universe.length)]!;
+    expect(queue.has(key), `capacity ${capacity}, step ${step}, key ${key}`).toBe(reference.has(key));
+    queue.add(key);
+    reference.add(key);
+    if (step % checkEvery === 0) {
+      for (const each of universe) expect(queue.has(each), `capacity ${capacity}, step ${step}, key ${each}`).toBe(reference.has(each));
+      expect(queue.keysOldestFirst()).toEqual(reference.keys());
+      expect(queue.size).toBe(reference.keys().length);
+    }
+  }
+}
+
 describe('DedupQueue', () => {
   it('remembers the last `capacity` distinct keys, as a Set and a ring would, through many evictions', () => {
-    const random = seededRandom(42);
     for (const capacity of [0, 1, 2, 3, 7, 50]) {
-      const queue = new DedupQueue(capacity);
-      const reference = new Reference(capacity);
       // Few distinct keys for the table's size: long probe runs, repeats and evictions of every kind.
       const universe = Array.from({ length: capacity * 3 + 5 }, (_, i) => (i * 2654435761).toString(16).padStart(16, '0'));
-      for (let step = 0; step < 4000; step++) {
-        const key = universe[Math.floor(random() * universe.length)]!;
-        expect(queue.has(key)).toBe(reference.has(key));
-        queue.add(key);
-        reference.add(key);
-        if (step % 97 === 0) {
-          for (const each of universe) expect(queue.has(each), `capacity ${capacity}, step ${step}, key ${each}`).toBe(reference.has(each));
-          expect(queue.keysOldestFirst()).toEqual(reference.keys());
-          expect(queue.size).toBe(reference.keys().length);
-        }
-      }
+      churn(capacity, universe, 42, 4000, 97);
     }
+  });
+
+  it('keeps message ids packed and other keys as strings in one ring, in the order they came', () => {
+    // Ids (16 characters below 256: packed) beside keys that do not pack (other lengths, a character
+    // above 255), and 16-character keys a character apart, which must not be taken for each other.
+    const universe = [
+      ...Array.from({ length: 12 }, (_, i) => (0x0a1b2c3d4e5f + i * 4099).toString(16).padStart(16, '0')),
+      'order-1',
+      'order-10',
+      '{"order":1}',
+      'é'.repeat(16),
+      'é'.repeat(15) + 'ĉ',
+      'x'.repeat(17),
+      'abcdefghijklmnop',
+      'abcdefghijklmnoq',
+      'bbcdefghijklmnop',
+    ];
+    for (const capacity of [1, 4, 9]) churn(capacity, universe, 7, 3000, 50);
   });
 
   it('tells apart keys of any length and content, the empty one included', () => {
