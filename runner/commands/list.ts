@@ -14,6 +14,7 @@ import { workerOptionLayers } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { stringValue } from '../tools/args.ts';
 import { exitOnceWritten } from '../one-shot-exit.ts';
+import { flagLabel } from './run-help.ts';
 
 export interface ListContext {
   config: NsqworkerConfig;
@@ -72,7 +73,7 @@ function optionProblems(runtime: WorkerRuntime, key: string, context: ListContex
   }
   const { fields, layered } = layers;
   for (const field of fields) {
-    write(`    --${field.flag} <${field.kind}>${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`.trimEnd());
+    write(`    ${flagLabel(field)}${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`.trimEnd());
   }
   const schema = runtime.optionsSchema;
   return schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);

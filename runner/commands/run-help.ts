@@ -11,11 +11,19 @@ function typeLabel(field: FieldSpec): string {
   return field.kind;
 }
 
+/**
+ * A field's flag as `--help` and `list` show it: `--currency <EUR|USD>`, `--retries <number>`; a
+ * boolean bare, as it takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it
+ * off), as nsqd's do.
+ */
+export function flagLabel(field: FieldSpec): string {
+  return field.kind === 'boolean' ? `--${field.flag}` : `--${field.flag} <${typeLabel(field)}>`;
+}
+
 /** Each field as [flag and value, description with the value in effect and its variable]. */
 function rows(fields: readonly FieldSpec[], layered: LayeredValues | undefined): Array<[string, string]> {
   return fields.map((field) => {
-    // A boolean takes no value (a bare flag is true; --no-<flag> or --<flag>=false turns it off), as nsqd's do.
-    const flag = field.kind === 'boolean' ? `--${field.flag}` : `--${field.flag} <${typeLabel(field)}>`;
+    const flag = flagLabel(field);
     const effective = describeEffective(field, layered?.values[field.key], layered?.origins.get(field.key));
     // An option without a description (or a default) starts at the column the others' descriptions do.
     return [flag, [`${field.description}${effective}`.trim(), `[${field.env}]`].filter((part) => part !== '').join('  ')];

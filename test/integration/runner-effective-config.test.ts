@@ -18,6 +18,8 @@ export default defineWorker({
   options: z.object({
     slowThresholdMs: z.number().int().min(0).default(500).describe('page views slower than this are stored'),
     label: z.string().default('main').describe('a label'),
+    currency: z.enum(['EUR', 'USD']).default('EUR').describe('currency to bill in'),
+    dryRun: z.boolean().default(false).describe('log instead of storing'),
   }),
   tasks: { async count() {}, async store() {} },
 });
@@ -60,6 +62,11 @@ describe('--help and list show the value in effect and its source', () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain("--slow-threshold <duration> (300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
     expect(listed.stdout).toContain('--label <string> ("env" from env NSQWORKER_LABEL; default: "main")');
+    // Flags as --help shows them: an enum's values, a boolean bare.
+    expect(line('currency')).toContain('--currency <EUR|USD> ');
+    expect(listed.stdout).toContain('    --currency <EUR|USD> (default: "EUR")  currency to bill in\n');
+    expect(line('dry-run')).toMatch(/^  --dry-run {2,}/);
+    expect(listed.stdout).toContain('    --dry-run (default: false)  log instead of storing');
   });
 });
 
