@@ -92,7 +92,8 @@ class Reader {
           this.arrived?.();
         }),
     );
-    this.consumer.on('error', (error) => logger.warn({ topic, err: error }, 'dead-letter reader'));
+    // One line, no stack: an nsqd that cannot be reached is an expected state (it retries, backing off).
+    this.consumer.on('error', (error) => logger.warn({ topic, code: (error as { code?: unknown }).code }, `dead-letter reader of ${topic}: ${error.message}`));
     this.consumer.start();
   }
 

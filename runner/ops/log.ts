@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
 import { LogDestination } from './log-destination.ts';
 import { logFieldsMixin, mergeLineIntoFields } from '../worker/log-fields.ts';
+import { serializeError } from './log-error.ts';
 
 // pino-pretty is loaded only when a terminal asks for pretty lines: a service logging JSON never
 // pays for it. It is CommonJS, so a synchronous require keeps createLogger synchronous.
@@ -33,10 +34,18 @@ export function preloadLogFormat(format: LogFormat = chooseFormat()): void {
 export function createLogger(level: LogLevel = 'info', name = 'nsqworker', format: LogFormat = chooseFormat()): Logger {
   if (format === 'pretty') {
     const pretty = requireHere('pino-pretty') as PrettyFactory;
-    return pino({ name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields }, pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(loggerOptions(name, level), pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   stdoutDestination ??= new LogDestination(1);
-  return pino({ name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields }, stdoutDestination);
+  return pino(loggerOptions(name, level), stdoutDestination);
+}
+
+/**
+ * The options {@link createLogger} gives pino, whatever the output: the task logger's fields
+ * (runner/worker/log-fields.ts) and errors written with each cause's message once (log-error.ts).
+ */
+export function loggerOptions(name: string, level: LogLevel): pino.LoggerOptions {
+  return { name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields, serializers: { err: serializeError } };
 }
 
 /** One for the process: every logger made writes through it, in order. */
