@@ -24,7 +24,28 @@ export function encodeCommand(name: string, params: readonly (string | number)[]
 export const encodeIdentify = (body: object): Buffer => encodeCommand('IDENTIFY', [], Buffer.from(JSON.stringify(body)));
 export const encodeAuth = (secret: Buffer | string): Buffer => encodeCommand('AUTH', [], Buffer.from(secret));
 export const encodeSub = (topic: string, channel: string): Buffer => encodeCommand('SUB', [topic, channel]);
-export const encodePub = (topic: string, body: Buffer): Buffer => encodeCommand('PUB', [topic], body);
+/**
+ * `PUB <topic>\n[int32 size][body]`, one allocation and no string: a producer's per-message path.
+ * A topic name is ASCII (protocol/names.ts), a byte a character; any other is encoded as UTF-8 by
+ * {@link encodeCommand}, for nsqd to refuse as it would.
+ */
+export function encodePub(topic: string, body: Buffer): Buffer {
+  const lineLength = 5 + topic.length;
+  const out = Buffer.allocUnsafe(lineLength + 4 + body.length);
+  out[0] = 0x50; // P
+  out[1] = 0x55; // U
+  out[2] = 0x42; // B
+  out[3] = 0x20;
+  for (let i = 0; i < topic.length; i++) {
+    const code = topic.charCodeAt(i);
+    if (code > 0x7f) return encodeCommand('PUB', [topic], body);
+    out[4 + i] = code;
+  }
+  out[lineLength - 1] = 0x0a;
+  out.writeInt32BE(body.length, lineLength);
+  out.set(body, lineLength + 4);
+  return out;
+}
 export const encodeDpub = (topic: string, delayMs: number, body: Buffer): Buffer =>
   encodeCommand('DPUB', [topic, Math.trunc(delayMs)], body);
 // nsqd parses RDY as an unsigned integer: a fractional count (a share of max_in_flight) or a negative one

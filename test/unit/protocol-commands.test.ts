@@ -84,6 +84,10 @@ describe('command encoders, byte for byte', () => {
   it('SUB, PUB, DPUB', () => {
     expect(encodeSub('orders', 'billing#ephemeral')).toEqual(Buffer.from('SUB orders billing#ephemeral\n'));
     expect(encodePub('orders', Buffer.from('abc'))).toEqual(bytes('PUB orders\n', hex('00000003'), 'abc'));
+    // Written byte by byte: the same as the general encoder for every topic, valid or not.
+    for (const topic of ['t', 'a.b_c-d', 'orders#ephemeral', 'x'.repeat(64), '', 'café', '日本']) {
+      expect(encodePub(topic, Buffer.from('body')), topic).toEqual(encodeCommand('PUB', [topic], Buffer.from('body')));
+    }
     expect(encodeDpub('orders', 1500, Buffer.from('x'))).toEqual(bytes('DPUB orders 1500\n', hex('00000001'), 'x'));
     // nsqd parses the delay as an integer: a fraction is cut, not sent.
     expect(encodeDpub('orders', 1500.9, Buffer.from('x'))).toEqual(bytes('DPUB orders 1500\n', hex('00000001'), 'x'));
