@@ -1,7 +1,7 @@
 /**
  * A task's memory of the messages it has processed: a bounded set of keys (message ids, or the
  * worker's dedup keys). When full, the oldest key is forgotten. O(1) per check and per add, with
- * no allocation after construction: every message is checked and added, and the oldest key
+ * no allocation once full: every message is checked and added, and the oldest key
  * forgotten, so a `Set` of 10,000 (the default) churned, and each lookup read key strings scattered
  * over the heap (protocol/string-table.ts says what the table does instead).
  *
@@ -31,7 +31,8 @@ export class DedupQueue {
 
   constructor(readonly capacity: number) {
     const wanted = Math.max(0, capacity);
-    this.strings = new StringTable<true>(wanted);
+    // Grown as string keys come: a worker without a dedupKey keeps none (its ids are packed).
+    this.strings = new StringTable<true>();
     this.ringStrings = new Array<string | undefined>(wanted).fill(undefined);
     this.ringWords = new Int32Array(wanted * 4);
     this.ringHashes = new Int32Array(wanted);
