@@ -17,7 +17,7 @@ import { TypedEmitter } from './events.ts';
 import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
-import { RdyController } from './rdy.ts';
+import { RdyController, rotationWaitMs } from './rdy.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
 import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
@@ -263,10 +263,10 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       const n = Math.max(this.rdy.connections.length, this.endpoints.size);
       this.emit('warning', {
         code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
-        // A holder gives RDY up at the first tick after holding it an interval: up to two intervals.
         message:
           `maxInFlight ${this.options.maxInFlight} is below the ${n} connections: RDY rotates among them every ${this.options.rdyRedistributeIntervalMs}ms, ` +
-          `so a message may wait at an nsqd up to ${2 * this.options.rdyRedistributeIntervalMs}ms; a maxInFlight of ${n} or more reads from every nsqd at once`,
+          `so a message may wait at an nsqd up to ${rotationWaitMs(n, this.options.maxInFlight, this.options.rdyRedistributeIntervalMs)}ms; ` +
+          `a maxInFlight of ${n} or more reads from every nsqd at once`,
         connections: n,
       });
     }

@@ -8,9 +8,20 @@
  *
  * When the limit is at least the number of connections, each gets go-nsq's share,
  * `min(max(1, floor(limit / n)), limit)`. When it is smaller, RDY 1 rotates: each tick, holders
- * that have held it for a full interval (or had no message for the idle timeout) give it up, and
- * the connections that waited longest get it, so every nsqd's messages are consumed.
+ * that have held it since the tick before (or had no message for the idle timeout) give it up, and
+ * the connections that waited longest get it, so every nsqd's messages are consumed: with n
+ * connections and a limit of m, each waits at most ceil(n / m) - 1 intervals for its turn once
+ * rotating (up to one more at the start, when the first holders were granted between ticks).
  */
+
+/**
+ * The longest a message may wait at an nsqd for its connection's turn while RDY rotates over
+ * `connections` with a limit of `maxInFlight`, in ms: ceil(n / m) intervals, which covers the start
+ * (see above).
+ */
+export function rotationWaitMs(connections: number, maxInFlight: number, intervalMs: number): number {
+  return Math.ceil(connections / maxInFlight) * intervalMs;
+}
 
 export interface RdyConnection {
   /** The server's max_rdy_count. */
@@ -145,27 +156,37 @@ export class RdyController<C extends RdyConnection = RdyConnection> {
     const now = this.now();
     let waiting = 0;
     for (const c of this.connections) if (c.rdy === 0) waiting++;
+    const released: C[] = [];
     if (waiting > 0) {
       for (const c of this.connections) {
         if (c.rdy === 0) continue;
-        const heldLong = now - c.rdyGrantedAt >= this.options.rotateAfterMs;
+        // Half an interval, not a whole one: a holder granted at the last tick has held it one
+        // interval by the clock's reading, give or take the timer's jitter. Against a whole one, a
+        // tick read a millisecond early kept it a second interval, and two nsqd's messages waited 10s.
+        const heldLong = now - c.rdyGrantedAt >= this.options.rotateAfterMs / 2;
         const idle = now - Math.max(c.lastMessageAt, c.rdyGrantedAt) >= this.options.lowRdyIdleTimeoutMs;
-        if (heldLong || idle) this.send(c, 0);
+        if (heldLong || idle) {
+          this.send(c, 0);
+          released.push(c);
+        }
       }
     }
-    this.grantWaiting(this.limit);
+    this.grantWaiting(this.limit, released);
   }
 
-  private grantWaiting(limit: number): void {
+  /** Grants RDY 1 to waiting connections within `limit`, those that just gave it up (`released`) last. */
+  private grantWaiting(limit: number, released: readonly C[] = []): void {
     let used = 0;
     for (const c of this.connections) used += Math.max(c.rdy, c.inFlight);
     if (used >= limit) {
       this.deficit = this.connections.some((c) => c.rdy === 0);
       return;
     }
-    // Longest-waiting first; ties keep connection order. Connections are few, so sorting is cheap.
+    // Longest-waiting first, then the holders just released (else a tie between two granted at the
+    // same tick went to the first connection every time); ties keep connection order. Connections
+    // are few, so sorting is cheap.
     const candidates = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0);
-    candidates.sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
+    candidates.sort((a, b) => Number(released.includes(a)) - Number(released.includes(b)) || a.rdyGrantedAt - b.rdyGrantedAt);
     for (const c of candidates) {
       if (used >= limit) break;
       this.send(c, 1);

@@ -2,11 +2,12 @@
  * A task consumer's warnings, in the runner's terms. The client words them for its options
  * (`maxInFlight`); a worker's user sets `--max-in-flight`, per task, so the line names the flag and
  * the value that ends the wait. With `--max-in-flight 1` (the default, as go-nsq's) and two nsqd,
- * each nsqd gets RDY 1 in turn (client/rdy.ts): nothing is lost, but a message can wait its turn.
+ * the nsqd take turns at RDY 1 (client/rdy.ts): nothing is lost, but a message can wait its turn.
  */
 import type { Logger } from 'pino';
 import type { Consumer } from '../../client/consumer.ts';
 import type { ConsumerWarning } from '../../client/consumer-types.ts';
+import { rotationWaitMs } from '../../client/rdy.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 
 /** Logs `warning` from `consumer` as one warning line, its code and figures as fields. */
@@ -19,7 +20,7 @@ export function logConsumerWarning(log: Logger, consumer: Consumer, warning: Con
   const n = warning.connections;
   log.warn(
     { code: warning.code, maxInFlight, connections: n },
-    `--max-in-flight ${maxInFlight} is below the ${n} nsqd this task reads from: each gets RDY in turn for ${formatDurationMs(rdyRedistributeIntervalMs)}, ` +
-      `so a message may wait at an nsqd up to ${formatDurationMs(2 * rdyRedistributeIntervalMs)}; --max-in-flight ${n} or more reads from every nsqd at once`,
+    `--max-in-flight ${maxInFlight} is below the ${n} nsqd this task reads from: they take turns at RDY, ${formatDurationMs(rdyRedistributeIntervalMs)} a turn, ` +
+      `so a message may wait at an nsqd up to ${formatDurationMs(rotationWaitMs(n, maxInFlight, rdyRedistributeIntervalMs))}; --max-in-flight ${n} or more reads from every nsqd at once`,
   );
 }

@@ -47,7 +47,7 @@ describe.each([1, 2])('RDY distribution over three brokers with maxInFlight %i',
     expect(maxRunning).toBeLessThanOrEqual(maxInFlight);
     expect(warnings.find((w) => w.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS')).toEqual({
       code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
-      message: `maxInFlight ${maxInFlight} is below the 3 connections: RDY rotates among them every 100ms, so a message may wait at an nsqd up to 200ms; a maxInFlight of 3 or more reads from every nsqd at once`,
+      message: `maxInFlight ${maxInFlight} is below the 3 connections: RDY rotates among them every 100ms, so a message may wait at an nsqd up to ${maxInFlight === 1 ? 300 : 200}ms; a maxInFlight of 3 or more reads from every nsqd at once`,
       connections: 3,
     });
   });

@@ -79,7 +79,7 @@ describe.concurrent('every task sees the backlog and what follows', () => {
       const warning = await rotating.waitForLine((line) => line.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' && line.task === task, `${task}'s warning`);
       expect(warning).toMatchObject({ level: 40, maxInFlight: 1, connections: 2 });
       expect(warning.msg).toBe(
-        '--max-in-flight 1 is below the 2 nsqd this task reads from: each gets RDY in turn for 5s, so a message may wait at an nsqd up to 10s; --max-in-flight 2 or more reads from every nsqd at once',
+        '--max-in-flight 1 is below the 2 nsqd this task reads from: they take turns at RDY, 5s a turn, so a message may wait at an nsqd up to 10s; --max-in-flight 2 or more reads from every nsqd at once',
       );
     }
     // At that value each nsqd sends at once: both messages, and no warning.

@@ -95,6 +95,30 @@ describe('RdyController', () => {
     expect([...served].sort()).toEqual(['c0', 'c1', 'c2']);
   });
 
+  it.each([
+    [1, 2],
+    [1, 3],
+    [2, 3],
+    [2, 5],
+  ])('rotating maxInFlight %i over %i connections, each waits at most ceil(n / m) - 1 intervals, though ticks come a millisecond early', (maxInFlight, count) => {
+    const { rdy, connections, clock } = setup(maxInFlight, count);
+    const lastHeld = new Map(connections.map((c) => [c, clock.now]));
+    let longest = 0;
+    for (let tick = 1; tick <= 40; tick++) {
+      // setInterval's ticks against Date.now(): now 4,999 ms apart, now 5,001.
+      clock.now += tick % 2 === 0 ? 4999 : 5001;
+      for (const c of connections) if (c.rdy > 0) c.lastMessageAt = clock.now;
+      rdy.redistribute();
+      expect(rdy.totalRdy).toBe(maxInFlight);
+      for (const c of connections) {
+        if (c.rdy > 0) lastHeld.set(c, clock.now);
+        // Past the start (the first holders were granted between ticks), in whole intervals.
+        else if (tick > 2) longest = Math.max(longest, Math.round((clock.now - lastHeld.get(c)!) / 5000));
+      }
+    }
+    expect(longest).toBe(Math.ceil(count / maxInFlight) - 1);
+  });
+
   it('rotation with maxInFlight 2 over 3 connections keeps the total at 2', () => {
     const { rdy, connections, clock } = setup(2, 3);
     const served = new Set<string>();
