@@ -17,7 +17,8 @@ import { TypedEmitter } from './events.ts';
 import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
-import { RdyController, rotationWaitMs } from './rdy.ts';
+import { RdyController } from './rdy.ts';
+import { belowConnectionsWarning, warnUnheardFailure } from './consumer-warnings.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
 import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
@@ -46,6 +47,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private closePromise: Promise<void> | undefined;
   private warnedBelowConnections = false;
   protected override warnUnheardErrors = true;
+  private warnedUnheardFailure = false;
 
   /**
    * Checks the options (see ConsumerOptionsInput for units and defaults); connects at start().
@@ -211,6 +213,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       if (this.hasListeners('finished')) this.emit('finished', message);
     } else if (this.hasListeners('requeued')) {
       this.emit('requeued', message, delayMs, this.handlers.failureInProgress);
+    } else if (!this.warnedUnheardFailure && warnUnheardFailure(this.handlers.failureInProgress, message, delayMs, this.options.maxAttempts)) {
+      this.warnedUnheardFailure = true;
     }
   }
 
@@ -261,14 +265,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       // Said once, as the second connection comes up: count the nsqd still connecting too, so the
       // advice covers them all.
       const n = Math.max(this.rdy.connections.length, this.endpoints.size);
-      this.emit('warning', {
-        code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS',
-        message:
-          `maxInFlight ${this.options.maxInFlight} is below the ${n} connections: RDY rotates among them every ${this.options.rdyRedistributeIntervalMs}ms, ` +
-          `so a message may wait at an nsqd up to ${rotationWaitMs(n, this.options.maxInFlight, this.options.rdyRedistributeIntervalMs)}ms; ` +
-          `a maxInFlight of ${n} or more reads from every nsqd at once`,
-        connections: n,
-      });
+      this.emit('warning', belowConnectionsWarning(this.options.maxInFlight, n, this.options.rdyRedistributeIntervalMs));
     }
     this.warnedBelowConnections = below;
   }

@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { Consumer } from '../../client/consumer.ts';
+import { RequeueMessage } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { channelStats, uniqueTopic, waitFor, type Closable } from '../support/brokers.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
@@ -33,6 +34,41 @@ describe('a consumer with no error listener', () => {
       await waitFor(() => warnings.length > 0, 'a warning');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^Consumer error, and no 'error' listener \(consumer\.on\('error', \.\.\.\) to handle them; later ones are not shown\): /);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
+describe('a consumer with no requeued listener', () => {
+  it("warns of its handler's first failure, not of a RequeueMessage it asked for", async ({ pool, track }) => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'NsqworkerWarning') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const broker = await pool.start();
+      const topic = uniqueTopic();
+      const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress] }));
+      const seen: string[] = [];
+      const consumer = track(
+        new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], requeueDelayMs: 0 }, (message) => {
+          seen.push(`${message.text()} ${message.attempts}`);
+          if (message.text() === 'asked' && message.attempts === 1) throw new RequeueMessage(0);
+          if (message.text() === 'boom' && message.attempts < 3) throw new Error('card declined');
+        }),
+      );
+      consumer.start();
+      await producer.publish(topic, 'asked');
+      await waitFor(() => seen.includes('asked 2'), 'the asked-for requeue to come back');
+      expect(warnings).toEqual([]);
+      await producer.publish(topic, 'boom');
+      await waitFor(() => seen.includes('boom 3'), 'the failing message to come back twice');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^Consumer handler failed, and no 'requeued' listener \(consumer\.on\('requeued', \(message, delayMs, error\) => \.\.\.\) to see each; later ones are not shown\): card declined; message [0-9a-f]{16} requeued with a 0ms delay \(attempt 1 of 5\)$/,
+      );
     } finally {
       process.off('warning', onWarning);
     }
