@@ -18,7 +18,7 @@ import type { WorkerRuntime } from './worker/worker-runtime.ts';
 import type { ValueOrigin } from './config/layered-values.ts';
 import { workerOptionLayers, workerOptions } from './config/worker-options.ts';
 import { clientSecurity } from './config/client-security.ts';
-import { parseRunnerSettings, RUN_FIELDS, runnerLayers } from './config/runner-settings.ts';
+import { parseRunnerSettings, RUN_FIELDS, RUNNER_FLAGS, runnerFlagClash, runnerLayers } from './config/runner-settings.ts';
 import { checkConfigWorkers } from './config/config-workers.ts';
 import { onlyNear, unknownFlagMessage } from '../protocol/suggest.ts';
 import { environmentTypoList, environmentTypos, typoText } from './config/environment-typos.ts';
@@ -50,8 +50,6 @@ function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
 }
 
-/** Flags the runner knows before it knows the worker (its own, --config, --help, --version: no worker option may take them). */
-const RUNNER_FLAGS = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help', 'version'];
 
 /** The arguments of `args` that are flags but no runner flag's (a worker's options, or typos). */
 function unknownRunnerFlags(args: readonly string[]): string[] {
@@ -149,12 +147,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   }
   const { runtime } = await loadWorker(file);
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const runnerFlags = new Set(RUNNER_FLAGS);
-  for (const field of workerFields) {
-    if (runnerFlags.has(field.flag)) {
-      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: option ${field.key} clashes with the runner's flag --${field.flag}; rename it`);
-    }
-  }
+  const clash = runnerFlagClash(workerFields);
+  if (clash !== undefined) throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: ${clash}`);
   const workerKey = `${file.topic}/${file.channel}`;
   if (pre.help) {
     const layers = helpLayers(config, configPath, env, args, workerFields);

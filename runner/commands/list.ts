@@ -15,6 +15,8 @@ import { checkConfigWorkers } from '../config/config-workers.ts';
 import { stringValue } from '../tools/args.ts';
 import { exitOnceWritten } from '../one-shot-exit.ts';
 import { flagLabel } from './run-help.ts';
+import { runnerFlagClash } from '../config/runner-settings.ts';
+import { fieldsOf } from '../config/schema-flags.ts';
 
 export interface ListContext {
   config: NsqworkerConfig;
@@ -43,8 +45,10 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
       continue;
     }
     write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${shownPath(file.path)})`);
-    // A value the worker's schema refuses would stop the worker at start: say so here too, where it was given.
-    const problems = optionProblems(runtime, key, context, write);
+    // A value the worker's schema refuses, or an option a run refuses, would stop the worker at
+    // start: say so here too.
+    const clash = runnerFlagClash(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema));
+    const problems = [...(clash === undefined ? [] : [clash]), ...optionProblems(runtime, key, context, write)];
     if (problems.length > 0) failures++;
     for (const problem of problems) write(`    INVALID: ${problem}`);
   }

@@ -10,6 +10,15 @@ import { FLAG_NAMES, RunSettingsSchema, type RunSettings } from './settings.ts';
 
 export const RUN_FIELDS: FieldSpec[] = fieldsOf(RunSettingsSchema, FLAG_NAMES);
 
+/** Flags the runner knows before it knows the worker (its own, --config, --help, --version: no worker option may take them). */
+export const RUNNER_FLAGS: readonly string[] = [...RUN_FIELDS.map((field) => field.flag), 'config', 'help', 'version'];
+
+/** What to say of the first worker option whose flag is the runner's (a run refuses it), or undefined. */
+export function runnerFlagClash(workerFields: readonly FieldSpec[]): string | undefined {
+  const field = workerFields.find((each) => RUNNER_FLAGS.includes(each.flag));
+  return field === undefined ? undefined : `option ${field.key} clashes with the runner's flag --${field.flag}; rename it`;
+}
+
 export function runnerLayers(
   config: NsqworkerConfig,
   configPath: string | undefined,

@@ -194,18 +194,25 @@ describe('a worker that does not load', () => {
     expect(existsSync(p.path('loaded'))).toBe(true);
   });
 
-  it('with a zod 3 schema, or options that are not an object schema: one line naming the fix, exit 2', async () => {
+  it('with a zod 3 schema, options that are not an object schema, or an option a runner flag has: one line naming the fix, exit 2; list says so too', async () => {
     const p = await project();
     const worker = (head: string, options: string): string =>
       `import { defineWorker } from 'nsqworker';\n${head}\nexport default defineWorker({ options: ${options}, tasks: { async x() {} } });\n`;
     // zod 4's package carries zod 3's API at zod/v3: schemas as a project on zod 3 makes them.
     await p.writeWorker('bad', 'zod3', worker("import { z } from 'zod/v3';", 'z.object({ n: z.number().default(1) })'));
     await p.writeWorker('bad', 'notobject', worker("import { z } from 'zod';", 'z.string()'));
-    const [zod3, notObject, listed] = await Promise.all([
+    await p.writeWorker('bad', 'clash', worker("import { z } from 'zod';", 'z.object({ maxAttempts: z.number().default(2) })'));
+    const [zod3, notObject, clash, listed] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'zod3', ...FREE, '--data-path', 'd1']),
       p.run(['--topic', 'bad', '--channel', 'notobject', ...FREE, '--data-path', 'd2']),
+      p.run(['--topic', 'bad', '--channel', 'clash', ...FREE, '--data-path', 'd3']),
       p.run(['list']),
     ]);
+    const clashing = "option maxAttempts clashes with the runner's flag --max-attempts; rename it";
+    expectOneLine(clash, 2, `${p.path('workers/bad/bad_clash_worker.ts')}: ${clashing}`);
+    // As a run refuses it, list does (it listed the option as the worker's, and exited 0).
+    expect(listed.stdout).toContain(`    INVALID: ${clashing}`);
+    expect(listed.code).not.toBe(0);
     expectOneLine(zod3, 2, "the worker's options is a zod 3 schema: nsqworker takes zod 4 (import { z } from 'zod' with zod 4 installed: npm install zod@^4; or from 'zod/v4' with zod 3.25)");
     expectOneLine(notObject, 2, "the worker's options must be z.object({ ... }), not a zod string schema");
     expect(listed.stdout).toContain("bad/zod3  FAILED TO LOAD: ");
