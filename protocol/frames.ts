@@ -42,6 +42,17 @@ export function encodeSizedPayload(data: Buffer | string): Buffer {
   return frame;
 }
 
+/** "HTTP" read as a size word: the classic symptom of pointing a client at an HTTP port. */
+const HTTP_AS_SIZE = 1213486160;
+
+/** Whether `error`, or an error it was caused by, is a {@link FrameSizeError} of an HTTP response. */
+export function isHttpResponseError(error: unknown): boolean {
+  for (let depth = 0; error instanceof Error && depth < 8; error = error.cause, depth++) {
+    if (error instanceof FrameSizeError && error.size === HTTP_AS_SIZE) return true;
+  }
+  return false;
+}
+
 /** Thrown by a decoder when a size word is negative or beyond the configured limit. */
 export class FrameSizeError extends Error {
   override readonly name = 'FrameSizeError';
@@ -53,8 +64,7 @@ export class FrameSizeError extends Error {
     readonly min: number = 0,
   ) {
     super(
-      // 1213486160 is "HTTP" read as a size: the classic symptom of pointing a client at an HTTP port.
-      size === 1213486160
+      size === HTTP_AS_SIZE
         ? 'received an HTTP response: this address is an HTTP port, not an NSQ TCP port'
         : `frame size ${size} is outside ${min}..${limit}`,
     );

@@ -20,6 +20,7 @@ import {
   unescapeDelimiter,
 } from '../tools/args.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
+import { isHttpResponseError } from '../../protocol/frames.ts';
 import { addSecurityFlags, securityFromFlags } from '../tools/security-flags.ts';
 
 const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
@@ -89,6 +90,8 @@ export function registerToolCommands(cli: CAC): void {
       const security = securityFromFlags(argv(), flags);
       await runTool('tail', async () => {
         const { startTail } = await import('../tools/tail.ts');
+        // An HTTP port given for an nsqd's TCP one answers the same at every reconnect: said once, exit 1, as pub does.
+        let wrongPort: Error | undefined;
         const tail = startTail({
           topics,
           channel,
@@ -98,13 +101,20 @@ export function registerToolCommands(cli: CAC): void {
           printTopic,
           maxInFlight,
           output: process.stdout,
-          onError: (error) => process.stderr.write(`nsqworker tail: ${error.message}\n`),
+          onError: (error) => {
+            if (!isHttpResponseError(error)) process.stderr.write(`nsqworker tail: ${error.message}\n`);
+            else if (wrongPort === undefined) {
+              wrongPort = error;
+              void tail.stop();
+            }
+          },
           security,
         });
         // A reader that went away (`| head`) ends the tail like a signal does.
         process.stdout.on('error', () => void tail.stop());
         onShutdownSignal(stderrLogger('tail'), () => tail.stop());
         await tail.done;
+        if (wrongPort !== undefined) throw wrongPort;
       });
     });
 

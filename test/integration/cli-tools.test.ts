@@ -254,6 +254,10 @@ describe.concurrent('nsqworker pub', () => {
     expect(await tcpForHttp.exitCode()).toBe(1);
     expect(tcpForHttp.stderr).toContain(`${broker.tcpAddress} answered with something other than HTTP`);
     expect(tcpForHttp.stderr).toContain('is it an nsqd or lookupd TCP port?');
+    // And the HTTP port given to tail for the TCP one: said once, exit 1 (it reconnected for ever).
+    const httpForTcp = fx.cli(['tail', '--topic', topic, '--nsqd-tcp-address', broker.httpAddress]);
+    expect(await httpForTcp.exitCode()).toBe(1);
+    expect(httpForTcp.stderr).toBe('nsqworker tail: received an HTTP response: this address is an HTTP port, not an NSQ TCP port\n');
   });
 
   it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {
