@@ -237,15 +237,20 @@ export function discoverWorkers(workersDir: string): WorkerFile[] {
       const path = join(folder, fileName);
       const twin = found.find((file) => file.topic === topic && file.channel === channel);
       if (twin !== undefined) {
-        throw new RunnerError(
-          RunnerErrorCode.WorkerInvalid,
-          `two worker files for topic ${topic} channel ${channel}: ${twin.path} and ${path}; keep one`,
-        );
+        throw new RunnerError(RunnerErrorCode.WorkerInvalid, `two worker files for topic ${topic} channel ${channel}: ${twin.path} and ${path}; keep one${compiledTwinHint(twin.path, path)}`);
       }
       found.push({ topic, channel, path });
     }
   }
   return found;
+}
+
+/** For a `.js` beside the `.ts` of the same name, what made it (tsc without --noEmit), else nothing. */
+function compiledTwinHint(first: string, second: string): string {
+  const base = (file: string): string => file.slice(0, -extname(file).length);
+  const extensions = [extname(first), extname(second)].sort().join(' ');
+  if (base(first) !== base(second) || !['.js .ts', '.mjs .mts', '.cjs .cts'].includes(extensions)) return '';
+  return ` (a compiled copy, as \`tsc\` writes one beside its source: delete the ${extensions.split(' ')[0]} file, and type-check with \`tsc --noEmit\`)`;
 }
 
 /** The worker file for a topic and channel, if there is one. */

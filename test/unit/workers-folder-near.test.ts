@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
+import { discoverWorkers, noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -41,4 +41,13 @@ it('offers no folder whose files are not workers, or whose name is far from the 
   expect(workersFolderNear(path.join(helpers, 'workers'))).toBeUndefined();
   expect(noWorkersFound(path.join(helpers, 'workers'))).toContain(": run nsqworker in your project's folder, or name the folder with --workers-dir");
   expect(noWorkersYet(path.join(helpers, 'workers'))).toBe(`no workers yet: add ${path.join(helpers, 'workers')}/<topic>/<topic>_<channel>_worker.ts`);
+});
+
+it('names a compiled .js beside its .ts as what tsc wrote, when two files name one worker', () => {
+  const compiled = project(['workers/log/log_pageview_worker.ts', 'workers/log/log_pageview_worker.js']);
+  expect(() => discoverWorkers(path.join(compiled, 'workers'))).toThrow(
+    /; keep one \(a compiled copy, as `tsc` writes one beside its source: delete the \.js file, and type-check with `tsc --noEmit`\)$/,
+  );
+  const different = project(['workers/log/log_pageview_worker.ts', 'workers/log/log_pageview_worker.mjs']);
+  expect(() => discoverWorkers(path.join(different, 'workers'))).toThrow(/; keep one$/);
 });
