@@ -78,8 +78,16 @@ export interface NearMiss {
  * undefined.
  */
 export function nearWorker(found: readonly WorkerFile[], topic: string, channel: string): string | undefined {
-  const nearChannel = onlyNear(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
+  const nearChannel = nearOrStartOf(channel, found.filter((file) => file.topic === topic).map((file) => file.channel));
   if (nearChannel !== undefined) return `--channel ${nearChannel}`;
-  const nearTopic = onlyNear(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
+  const nearTopic = nearOrStartOf(topic, found.filter((file) => file.channel === channel).map((file) => file.topic));
   return nearTopic === undefined ? undefined : `--topic ${nearTopic}`;
+}
+
+/** The one name a typo from `word`, else the one name `word` (three letters or more) begins: `bill` for `billing`. */
+function nearOrStartOf(word: string, names: readonly string[]): string | undefined {
+  const near = onlyNear(word, names);
+  if (near !== undefined || word.length < 3) return near;
+  const begun = names.filter((name) => name.startsWith(word));
+  return begun.length === 1 ? begun[0] : undefined;
 }

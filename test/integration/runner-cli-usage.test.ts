@@ -174,11 +174,13 @@ describe('usage errors exit with status 2', () => {
     }
   }
 
-  it('a topic or channel a typo away from one worker names that worker; near several, or one letter, the list', async () => {
+  it('a topic or channel a typo away from one worker, or the start of its name, names that worker; near several, or one letter, the list', async () => {
     const project = await projectWithWorker();
     await expectNoWorker(project, [
       ['log', 'pagevew', 'no worker for topic log channel pagevew: did you mean --channel pageview? (or create workers/log/log_pagevew_worker.ts)'],
       ['logs', 'pageview', 'no worker for topic logs channel pageview: did you mean --topic log? (or create workers/logs/logs_pageview_worker.ts)'],
+      // The start of one worker's channel, too far for a typo.
+      ['log', 'page', 'no worker for topic log channel page: did you mean --channel pageview? (or create workers/log/log_page_worker.ts)'],
     ]);
     await project.write('workers/log/log_audit1_worker.ts', OPTIONS_WORKER);
     // audit2: as near audit as audit1; p: one letter.
