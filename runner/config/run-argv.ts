@@ -55,8 +55,12 @@ export function parseRunArgv(
     out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
   };
 
+  // A boolean flag given alone just before: a word after it reads as its value to a newcomer.
+  let bareBoolean: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    const afterBoolean = bareBoolean;
+    bareBoolean = undefined;
     if (arg === '-h') {
       set('help', true);
       continue;
@@ -64,6 +68,9 @@ export function parseRunArgv(
     if (extra.passUnknown === true && !arg.startsWith('--')) continue;
     if (/^-[^-]/.test(arg) && Number.isNaN(Number(arg))) throw usage(`${unknownFlagMessage(arg, [...byFlag.keys()])} (flags are --name value)`);
     if (!arg.startsWith('--') || arg === '--') {
+      if (afterBoolean !== undefined && arg !== '--') {
+        throw usage(`unexpected argument ${JSON.stringify(arg)} after --${afterBoolean}, which takes no value: alone it is true; --${afterBoolean}=false or --no-${afterBoolean} turns it off`);
+      }
       throw usage(`unexpected argument ${JSON.stringify(arg)}: flags are --name value (a value that starts with -- needs --name=value)`);
     }
     const eq = arg.indexOf('=');
@@ -98,6 +105,7 @@ export function parseRunArgv(
         i++;
       } else {
         set(name, true);
+        bareBoolean = name;
       }
       continue;
     }

@@ -61,3 +61,13 @@ describe('isTrueWord', () => {
     ]);
   });
 });
+
+describe('a word after a bare boolean flag', () => {
+  it('is named as given to a flag that takes no value, with the ways to turn it off', () => {
+    const parse = (args: string[]) => () => parseRunArgv(args, RUN_FIELDS, { valueFlags: ['config'], switches: ['help'] });
+    expect(parse(['--watch', 'maybe'])).toThrow('unexpected argument "maybe" after --watch, which takes no value: alone it is true; --watch=false or --no-watch turns it off');
+    // Elsewhere the general rule.
+    expect(parse(['--topic', 'log', 'stray'])).toThrow('unexpected argument "stray": flags are --name value');
+    expect(parse(['--watch', '--topic', 'log', 'stray'])).toThrow('unexpected argument "stray": flags are --name value');
+  });
+});
