@@ -161,7 +161,7 @@ function describeIssues(
 export function formatValue(field: FieldSpec, value: unknown): string {
   if (field.kind === 'duration' && typeof value === 'number') return formatDurationMs(value);
   if (Array.isArray(value)) return value.join(',');
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
 }
 
 /**

@@ -23,7 +23,7 @@ export function isTrueWord(value: string | undefined): boolean | undefined {
   return value === undefined || value === '' ? undefined : TRUE_WORDS.has(value.toLowerCase());
 }
 
-export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration';
+export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration' | 'json';
 
 export interface FieldSpec {
   key: string;
@@ -78,7 +78,9 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
             ? 'enum'
             : type === 'array'
               ? 'list'
-              : 'string';
+              : type === 'object' || type === 'record'
+                ? 'json'
+                : 'string';
     const baseKey = isDuration ? key.slice(0, -2) : key;
     return {
       key,
@@ -89,7 +91,8 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       defaultValue,
       required,
       enumValues: kind === 'enum' ? Object.values(inner.def.entries ?? {}).map(String) : [],
-      expected: describeExpected(inner, isDuration && 'flag'),
+      // An object is given on the command line and in the environment as JSON; the config file writes it as it is.
+      expected: kind === 'json' ? 'an object as JSON, such as {"max":5}' : describeExpected(inner, isDuration && 'flag'),
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
     };
   });
@@ -124,6 +127,13 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
       if (TRUE_WORDS.has(String(last).toLowerCase())) return true;
       if (FALSE_WORDS.has(String(last).toLowerCase())) return false;
       throw bad();
+    case 'json':
+      if (typeof last !== 'string') return last;
+      try {
+        return JSON.parse(last) as unknown;
+      } catch (error) {
+        throw bad(error);
+      }
     default:
       return String(last);
   }

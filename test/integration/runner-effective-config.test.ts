@@ -20,6 +20,7 @@ export default defineWorker({
     label: z.string().default('main').describe('a label'),
     currency: z.enum(['EUR', 'USD']).default('EUR').describe('currency to bill in'),
     dryRun: z.boolean().default(false).describe('log instead of storing'),
+    limits: z.object({ max: z.number() }).default({ max: 5 }).describe('limits'),
   }),
   tasks: { async count() {}, async store() {} },
 });
@@ -47,7 +48,7 @@ const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '1
 describe('--help and list show the value in effect and its source', () => {
   it('default, config, env and flag', async () => {
     const p = await project();
-    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s' });
+    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s' });
     expect(help.code, help.stderr).toBe(0);
     const line = (flag: string): string => help.stdout.split('\n').find((text) => text.startsWith(`  --${flag} `)) ?? '';
     expect(line('max-in-flight')).toContain('(10 from config nsqworker.config.ts: maxInFlight; default: 1)');
@@ -57,6 +58,7 @@ describe('--help and list show the value in effect and its source', () => {
     expect(line('dedup-queue-size')).toContain('(default: 10000)');
     expect(line('slow-threshold')).toContain("(300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
     expect(line('label')).toContain('("flagged" from flag --label; default: "main")');
+    expect(line('limits')).toContain('({"max":7} from flag --limits; default: {"max":5})');
 
     const listed = await p.run(['list'], { NSQWORKER_LABEL: 'env' });
     expect(listed.code, listed.stderr).toBe(0);
@@ -67,14 +69,19 @@ describe('--help and list show the value in effect and its source', () => {
     expect(listed.stdout).toContain('    --currency <EUR|USD> (default: "EUR")  currency to bill in\n');
     expect(line('dry-run')).toMatch(/^  --dry-run {2,}/);
     expect(listed.stdout).toContain('    --dry-run (default: false)  log instead of storing');
+    // An object option: JSON on the command line and in the environment.
+    expect(listed.stdout).toContain('    --limits <json> (default: {"max":5})  limits');
   });
 });
 
 describe('a bad value in nsqworker.config.ts names the config file and key', () => {
-  it('at start, for a runner setting and for a worker option', async () => {
+  it('at start, for a runner setting and for a worker option (and an object option given as a flag: JSON)', async () => {
     const runner = await project(`export default { maxInFlight: 0 };\n`);
     const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
-    const [a, b] = await Promise.all([runner.run([...RUN, ...FREE]), worker.run([...RUN, ...FREE])]);
+    const good = await project();
+    const [a, b, json] = await Promise.all([runner.run([...RUN, ...FREE]), worker.run([...RUN, ...FREE]), good.run([...RUN, ...FREE, '--limits', '{max: 2}'])]);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain('--limits "{max: 2}": expected an object as JSON, such as {"max":5}');
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('nsqworker.config.ts: maxInFlight 0: expected a whole number of at least 1');
     expect(b.code).toBe(2);
