@@ -5,7 +5,7 @@
  * tick, so a burst of acknowledgements costs one socket write.
  */
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify, finLine, reqLine, touchLine } from '../protocol/commands.ts';
-import { FrameDecoder, FrameType } from '../protocol/frames.ts';
+import { FrameDecoder, FrameSizeError, FrameType } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { AckQueue } from './ack-queue.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
@@ -101,6 +101,8 @@ export class NsqConnection {
     try {
       this.decoder.push(chunk);
     } catch (error) {
+      // Which nsqd sent it: a tool or consumer given several says which address is wrong.
+      if (error instanceof FrameSizeError) error.message = `${this.address}: ${error.message}`;
       this.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }

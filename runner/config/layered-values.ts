@@ -143,10 +143,14 @@ function describeIssues(
     // One element of a list is judged, and named, by itself: `--nsqd-tcp-address "localhost"`.
     const value = layered.values[key];
     const inList = Array.isArray(value) && typeof issue.path[1] === 'number';
-    const at = inList ? schemaAt(schema as unknown as SchemaLike, issue.path) : undefined;
+    // Inside an object option (JSON on a command line): the key at fault, and what fits there.
+    const inObject = field?.kind === 'json' && issue.path.length > 1;
+    const at = inList || inObject ? schemaAt(schema as unknown as SchemaLike, issue.path) : undefined;
     const inConfig = origin?.kind === 'config';
     const durationIn = field?.kind === 'duration' && (inConfig ? 'config' : 'flag');
-    const good = whatWouldBeGood(issue, at === undefined ? (inConfig ? field?.expectedInConfig : field?.expected) : describeExpected(at, durationIn));
+    const good =
+      (inObject ? `${issue.path.slice(1).join('.')}: ` : '') +
+      whatWouldBeGood(issue, at === undefined ? (inConfig ? field?.expectedInConfig : field?.expected) : describeExpected(at, durationIn));
     if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;
     // Given nowhere: zod's "expected a string" for a value nobody gave reads as a wrong type.

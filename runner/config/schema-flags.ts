@@ -92,7 +92,7 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       required,
       enumValues: kind === 'enum' ? Object.values(inner.def.entries ?? {}).map(String) : [],
       // An object is given on the command line and in the environment as JSON; the config file writes it as it is.
-      expected: kind === 'json' ? 'an object as JSON, such as {"max":5}' : describeExpected(inner, isDuration && 'flag'),
+      expected: kind === 'json' ? `an object as JSON${defaultValue === undefined ? '' : `, such as ${JSON.stringify(defaultValue)}`}` : describeExpected(inner, isDuration && 'flag'),
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
     };
   });

@@ -4,21 +4,30 @@
  * to the error's (`pino-std-serializers`' messageWithCauses), and this package's errors already say
  * their cause (`127.0.0.1:4150: connect ECONNREFUSED 127.0.0.1:4150`, the cause being Node's `connect
  * ECONNREFUSED 127.0.0.1:4150`), so a refused connection read its reason three times in one line. A
- * cause whose message the text does not hold yet is still appended, as pino does.
+ * cause whose message does not end the text yet is still appended, as pino does.
  */
 import pino from 'pino';
 
 type SerializedError = ReturnType<typeof pino.stdSerializers.err>;
 
-/** The message of `error` and its causes (through `cause`, as pino follows them), each said once. */
+/**
+ * The message of `error` and its causes (through `cause`, as pino follows them: any object with a
+ * string `message`), each said once: a cause whose message already ends the text (`…: <cause>`) is
+ * not appended again.
+ */
 export function messageOnce(error: Error): string {
   let text = error.message;
   const seen = new Set<unknown>([error]);
-  for (let cause: unknown = error.cause; cause instanceof Error && !seen.has(cause); cause = cause.cause) {
+  for (let cause = messageHolder(error.cause); cause !== undefined && !seen.has(cause); cause = messageHolder(cause.cause)) {
     seen.add(cause);
-    if (cause.message !== '' && !text.includes(cause.message)) text += `: ${cause.message}`;
+    if (cause.message !== '' && text !== cause.message && !text.endsWith(`: ${cause.message}`)) text += `: ${cause.message}`;
   }
   return text;
+}
+
+/** `value` when it carries a string `message` (pino's test of a cause), else undefined. */
+function messageHolder(value: unknown): { message: string; cause?: unknown } | undefined {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string' ? (value as { message: string; cause?: unknown }) : undefined;
 }
 
 /** pino's `err` serializer with {@link messageOnce} for the message. */

@@ -257,7 +257,7 @@ describe.concurrent('nsqworker pub', () => {
     // And the HTTP port given to tail for the TCP one: said once, exit 1 (it reconnected for ever).
     const httpForTcp = fx.cli(['tail', '--topic', topic, '--nsqd-tcp-address', broker.httpAddress]);
     expect(await httpForTcp.exitCode()).toBe(1);
-    expect(httpForTcp.stderr).toBe('nsqworker tail: received an HTTP response: this address is an HTTP port, not an NSQ TCP port\n');
+    expect(httpForTcp.stderr).toBe(`nsqworker tail: ${broker.httpAddress}: received an HTTP response: this address is an HTTP port, not an NSQ TCP port\n`);
   });
 
   it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {

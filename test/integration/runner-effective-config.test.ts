@@ -79,9 +79,17 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     const runner = await project(`export default { maxInFlight: 0 };\n`);
     const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
     const good = await project();
-    const [a, b, json] = await Promise.all([runner.run([...RUN, ...FREE]), worker.run([...RUN, ...FREE]), good.run([...RUN, ...FREE, '--limits', '{max: 2}'])]);
+    const [a, b, json, inside] = await Promise.all([
+      runner.run([...RUN, ...FREE]),
+      worker.run([...RUN, ...FREE]),
+      good.run([...RUN, ...FREE, '--limits', '{max: 2}']),
+      good.run([...RUN, ...FREE, '--data-path', 'data2'], { NSQWORKER_LIMITS: '{"max":"7"}' }),
+    ]);
     expect(json.code).toBe(2);
     expect(json.stderr).toContain('--limits "{max: 2}": expected an object as JSON, such as {"max":5}');
+    // JSON the schema refuses: the key inside it.
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toContain('NSQWORKER_LIMITS "{\\"max\\":\\"7\\"}": max: expected a number');
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('nsqworker.config.ts: maxInFlight 0: expected a whole number of at least 1');
     expect(b.code).toBe(2);

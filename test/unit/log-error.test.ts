@@ -20,6 +20,10 @@ describe("a logged error's message", () => {
     const b = new Error('b', { cause: a });
     a.cause = b;
     expect(messageOnce(a)).toBe('a: b');
+    // A cause that is not an Error but has a message, as pino follows it; one whose text only
+    // appears inside the message, not at its end, is still said.
+    expect(messageOnce(new Error('charge failed', { cause: { message: 'card declined' } }))).toBe('charge failed: card declined');
+    expect(messageOnce(new Error('error 10', { cause: new Error('1') }))).toBe('error 10: 1');
   });
 
   it('leaves what is not an Error as pino would', () => {
