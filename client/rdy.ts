@@ -145,8 +145,10 @@ export class RdyController<C extends RdyConnection = RdyConnection> {
   }
 
   /**
-   * The periodic pass while rotating: take RDY from connections that held it a full interval or
-   * went idle, and give it to those that waited longest.
+   * The periodic pass while rotating: the holders that held RDY since the tick before (or went idle)
+   * give way to the connections that waited longest; a slot nobody waits for stays with such a
+   * holder (no RDY 0 and RDY 1 on its wire), the one that has held it the shortest first, so that
+   * with 2 slots over 3 connections each holds two ticks in three.
    */
   redistribute(): void {
     if (!this.rotating) {
@@ -154,39 +156,42 @@ export class RdyController<C extends RdyConnection = RdyConnection> {
       return;
     }
     const now = this.now();
-    let waiting = 0;
-    for (const c of this.connections) if (c.rdy === 0) waiting++;
-    const released: C[] = [];
-    if (waiting > 0) {
-      for (const c of this.connections) {
-        if (c.rdy === 0) continue;
-        // Half an interval, not a whole one: a holder granted at the last tick has held it one
-        // interval by the clock's reading, give or take the timer's jitter. Against a whole one, a
-        // tick read a millisecond early kept it a second interval, and two nsqd's messages waited 10s.
-        const heldLong = now - c.rdyGrantedAt >= this.options.rotateAfterMs / 2;
-        const idle = now - Math.max(c.lastMessageAt, c.rdyGrantedAt) >= this.options.lowRdyIdleTimeoutMs;
-        if (heldLong || idle) {
-          this.send(c, 0);
-          released.push(c);
-        }
-      }
+    const due: C[] = [];
+    for (const c of this.connections) {
+      if (c.rdy === 0) continue;
+      // Half an interval, not a whole one: a holder granted at the last tick has held it one
+      // interval by the clock's reading, give or take the timer's jitter. Against a whole one, a
+      // tick read a millisecond early kept it a second interval, and two nsqd's messages waited 10s.
+      const heldLong = now - c.rdyGrantedAt >= this.options.rotateAfterMs / 2;
+      const idle = now - Math.max(c.lastMessageAt, c.rdyGrantedAt) >= this.options.lowRdyIdleTimeoutMs;
+      if (heldLong || idle) due.push(c);
     }
-    this.grantWaiting(this.limit, released);
+    const limit = this.limit;
+    let used = 0;
+    for (const c of this.connections) used += due.includes(c) ? c.inFlight : Math.max(c.rdy, c.inFlight);
+    const waiting = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0).sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
+    const mayKeep = due.filter((c) => c.inFlight === 0).sort((a, b) => b.rdyGrantedAt - a.rdyGrantedAt);
+    for (const c of [...waiting, ...mayKeep]) {
+      if (used < limit) {
+        if (c.rdy === 0) this.send(c, 1);
+        used++;
+      } else if (c.rdy > 0) this.send(c, 0);
+    }
+    for (const c of due) if (c.inFlight > 0) this.send(c, 0);
+    this.deficit = used < limit || this.connections.some((c) => c.rdy === 0);
   }
 
-  /** Grants RDY 1 to waiting connections within `limit`, those that just gave it up (`released`) last. */
-  private grantWaiting(limit: number, released: readonly C[] = []): void {
+  /** Grants RDY 1 to waiting connections within `limit`, longest-waiting first. */
+  private grantWaiting(limit: number): void {
     let used = 0;
     for (const c of this.connections) used += Math.max(c.rdy, c.inFlight);
     if (used >= limit) {
       this.deficit = this.connections.some((c) => c.rdy === 0);
       return;
     }
-    // Longest-waiting first, then the holders just released (else a tie between two granted at the
-    // same tick went to the first connection every time); ties keep connection order. Connections
-    // are few, so sorting is cheap.
+    // Ties keep connection order. Connections are few, so sorting is cheap.
     const candidates = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0);
-    candidates.sort((a, b) => Number(released.includes(a)) - Number(released.includes(b)) || a.rdyGrantedAt - b.rdyGrantedAt);
+    candidates.sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
     for (const c of candidates) {
       if (used >= limit) break;
       this.send(c, 1);

@@ -119,6 +119,20 @@ describe('RdyController', () => {
     expect(longest).toBe(Math.ceil(count / maxInFlight) - 1);
   });
 
+  it('rotating 2 slots over 3 connections, each holds two ticks in three, and a holder that keeps its slot is sent nothing', () => {
+    const { rdy, connections, clock } = setup(2, 3);
+    const held = new Map(connections.map((c) => [c, 0]));
+    for (let tick = 1; tick <= 30; tick++) {
+      clock.now += 5000;
+      const sentBefore = connections.map((c) => c.sent.length);
+      rdy.redistribute();
+      // One command at most a tick: never RDY 0 then RDY 1 to the same connection.
+      connections.forEach((c, i) => expect(c.sent.length - sentBefore[i]!, `${c.name} at tick ${tick}`).toBeLessThanOrEqual(1));
+      for (const c of connections) if (c.rdy > 0) held.set(c, held.get(c)! + 1);
+    }
+    expect([...held.values()]).toEqual([20, 20, 20]);
+  });
+
   it('rotation with maxInFlight 2 over 3 connections keeps the total at 2', () => {
     const { rdy, connections, clock } = setup(2, 3);
     const served = new Set<string>();
