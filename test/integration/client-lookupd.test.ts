@@ -80,4 +80,12 @@ describe('consumer discovery through lookupd', () => {
     await waitFor(() => errors.length >= 2, 'two polls');
     for (const e of errors) expect(e).toMatchObject({ code: 'E_LOOKUP_FAILED', url: expect.stringContaining('127.0.0.1:1') });
   });
+
+  it("an nsqd's HTTP address given for lookupd's is said to be no lookupd, not polled as a topic unknown", async () => {
+    const nsqd = await pool.start();
+    await expect(queryLookupd(nsqd.httpAddress, uniqueTopic(), 1000)).rejects.toMatchObject({
+      code: 'E_LOOKUP_FAILED',
+      message: expect.stringContaining("answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)"),
+    });
+  });
 });
