@@ -27,6 +27,8 @@ import type { Row } from './broker.ts';
 import type { GoalRow } from './goals.ts';
 import { startBrokerProcess } from './lib/broker-process.ts';
 import { trackProcess } from './lib/children.ts';
+// Type only: erased, so the probe's module (a script) is not run here.
+import type { RateResult } from './lib/latency-client.ts';
 
 const CLIENT = fileURLToPath(new URL('./lib/latency-client.ts', import.meta.url));
 const ECHO_SERVER = fileURLToPath(new URL('./lib/echo-server.ts', import.meta.url));
@@ -36,14 +38,6 @@ const WARMUP_S = 1;
 const MAX_IN_FLIGHT = 1000;
 const GOAL_P99_MS = 1;
 
-interface RateResult {
-  rate: number;
-  sent: number;
-  received: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
 
 interface Server {
   tcpPort: number;

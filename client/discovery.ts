@@ -4,7 +4,7 @@
  * topic is not registered yet, which is an empty answer, not an error.
  */
 import { LookupError } from './errors.ts';
-import { nsqHttpRequest } from './http-request.ts';
+import { errorMessageOf, nsqHttpRequest } from './http-request.ts';
 import type { TlsOption } from './options.ts';
 import { joinHostPort } from '../protocol/address.ts';
 
@@ -75,7 +75,7 @@ export async function queryLookupdNodes(address: string, topic: string, timeoutM
   const text = response.text;
   // lookupd answers a topic it does not know with TOPIC_NOT_FOUND; NOT_FOUND is any other HTTP API's
   // answer to a path it lacks, nsqd's above all: polling that one would wait for ever for nothing.
-  if (response.status === 404 && notFoundMessage(text) === 'NOT_FOUND') {
+  if (response.status === 404 && errorMessageOf(text) === 'NOT_FOUND') {
     throw new LookupError(url, `lookupd query ${url} answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`, 404);
   }
   if (response.status === 404) return [];
@@ -86,16 +86,6 @@ export async function queryLookupdNodes(address: string, topic: string, timeoutM
     return parseLookupNodes(JSON.parse(text));
   } catch (cause) {
     throw new LookupError(url, `lookupd query ${url} sent an unreadable reply`, 200, { cause });
-  }
-}
-
-/** The `message` of an NSQ HTTP API's JSON error body, if it is one. */
-function notFoundMessage(text: string): string | undefined {
-  try {
-    const body = JSON.parse(text) as { message?: unknown };
-    return typeof body.message === 'string' ? body.message : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { checkTopic, toBodyBuffer, type PublishBody } from './body.ts';
 import { ClientErrorCode, HttpPublishError, NsqClientError } from './errors.ts';
-import { nsqHttpRequest } from './http-request.ts';
+import { errorMessageOf, nsqHttpRequest } from './http-request.ts';
 import type { TlsOption } from './options.ts';
 
 export interface HttpPublishOptions {
@@ -78,12 +78,6 @@ export async function publishHttp(
   }
   const text = response.text;
   if (response.status === 200) return;
-  let reason = text;
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') reason = parsed.message;
-  } catch {
-    // Not JSON: keep the raw text as the reason.
-  }
-  throw new HttpPublishError(response.status, reason);
+  // Not JSON: the raw text is the reason.
+  throw new HttpPublishError(response.status, errorMessageOf(text) ?? text);
 }

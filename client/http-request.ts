@@ -79,6 +79,16 @@ function notHttpHint(error: NodeJS.ErrnoException, url: URL): Error {
   return new Error(`${url.host} answered with something other than HTTP (${error.message}): is it an nsqd or lookupd TCP port? Give the HTTP one (nsqd's is 4151 by default, lookupd's 4161)`, { cause: error });
 }
 
+/** The `message` of an NSQ HTTP API's error body (`{"message": "TOPIC_NOT_FOUND"}`, `http_api/api_response.go`), or undefined for any other text. */
+export function errorMessageOf(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    return typeof body.message === 'string' ? body.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The https port of nsqd's TLS_REQUIRED answer, or undefined for any other answer. */
 export function tlsRequiredPort(status: number, text: string): number | undefined {
   if (status !== 403) return undefined;

@@ -169,7 +169,7 @@ export class RdyController<C extends RdyConnection = RdyConnection> {
     const limit = this.limit;
     let used = 0;
     for (const c of this.connections) used += due.includes(c) ? c.inFlight : Math.max(c.rdy, c.inFlight);
-    const waiting = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0).sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
+    const waiting = this.waitingLongestFirst();
     const mayKeep = due.filter((c) => c.inFlight === 0).sort((a, b) => b.rdyGrantedAt - a.rdyGrantedAt);
     for (const c of [...waiting, ...mayKeep]) {
       if (used < limit) {
@@ -189,15 +189,20 @@ export class RdyController<C extends RdyConnection = RdyConnection> {
       this.deficit = this.connections.some((c) => c.rdy === 0);
       return;
     }
-    // Ties keep connection order. Connections are few, so sorting is cheap.
-    const candidates = this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0);
-    candidates.sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
-    for (const c of candidates) {
+    for (const c of this.waitingLongestFirst()) {
       if (used >= limit) break;
       this.send(c, 1);
       used++;
     }
     this.deficit = used < limit || this.connections.some((c) => c.rdy === 0);
+  }
+
+  /**
+   * The connections that may take RDY 1 (none, no message in flight, a server that takes RDY),
+   * longest-waiting first; ties keep connection order. Connections are few, so sorting is cheap.
+   */
+  private waitingLongestFirst(): C[] {
+    return this.connections.filter((c) => c.rdy === 0 && c.inFlight === 0 && c.maxRdyCount > 0).sort((a, b) => a.rdyGrantedAt - b.rdyGrantedAt);
   }
 
   /** Raises `c` toward `target` within what the others leave of the limit. */

@@ -50,7 +50,6 @@ function usage(message: string): RunnerError {
   return new RunnerError(RunnerErrorCode.Usage, message);
 }
 
-
 /** The arguments of `args` that are flags but no runner flag's (a worker's options, or typos). */
 function unknownRunnerFlags(args: readonly string[]): string[] {
   return args.filter((arg) => {

@@ -34,7 +34,8 @@ interface Client {
 
 type OnBody = (body: Buffer) => void;
 
-interface RateResult {
+/** One rate's figures, as the probe prints them (a JSON line each). */
+export interface RateResult {
   rate: number;
   sent: number;
   received: number;
