@@ -2,7 +2,7 @@
  * Where a worker connects when NSQ is remote: the nsqd and lookupd addresses it was given, and an
  * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
  */
-import { nsqHttpRequest } from '../../client/http-request.ts';
+import { errorMessageOf, nsqHttpRequest } from '../../client/http-request.ts';
 import type { TlsOption } from '../../client/options.ts';
 import { clientSecurity } from '../config/client-security.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -19,6 +19,9 @@ async function nodesFromLookupd(address: string, tls: TlsOption): Promise<string
     signal: AbortSignal.timeout(5000),
     tls,
   });
+  if (response.status === 404 && errorMessageOf(response.text) === 'NOT_FOUND') {
+    throw new Error(`${base}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`);
+  }
   if (response.status !== 200) throw new Error(`${base}/nodes answered ${response.status}`);
   const body = JSON.parse(response.text) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
   return (body.producers ?? [])
@@ -35,20 +38,24 @@ export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints>
     );
   }
   let publishAddresses = settings.nsqdTcpAddresses;
+  // What each lookupd answered, when none listed an nsqd: an address that is no lookupd says so here.
+  const answers: string[] = [];
   if (publishAddresses.length === 0) {
     for (const lookupd of settings.lookupdHttpAddresses) {
       try {
         publishAddresses = await nodesFromLookupd(lookupd, clientSecurity(settings).tls);
-      } catch {
+      } catch (error) {
+        answers.push(`${lookupd}: ${(error as Error).message}`);
         continue;
       }
       if (publishAddresses.length > 0) break;
+      answers.push(`${lookupd}: no nsqd registered yet`);
     }
   }
   if (publishAddresses.length === 0) {
     throw new RunnerError(
       RunnerErrorCode.Usage,
-      'no nsqd to publish to: give --nsqd-tcp-address, or a --lookupd-http-address that lists at least one nsqd',
+      `no nsqd to publish to: give --nsqd-tcp-address, or a --lookupd-http-address that lists at least one nsqd${answers.length === 0 ? '' : ` (${answers.join('; ')})`}`,
     );
   }
   return { nsqdTcpAddresses: settings.nsqdTcpAddresses, lookupdHttpAddresses: settings.lookupdHttpAddresses, publishAddresses };

@@ -112,6 +112,18 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     expect(stderr).toContain('--nsqd-http-address is given 1 time(s) for 2 --nsqd-tcp-address: give one per nsqd, in the same order');
   });
 
+  cliPoolTest("with lookupd only: a lookupd that lists no nsqd yet, or an nsqd's HTTP address given for one, is said in the refusal (exit 2)", async ({ projects, pool }) => {
+    const [l, nsqd] = await Promise.all([lookupd(projects), pool.start()]);
+    const topic = uniqueTopic('log');
+    const p = await project(projects, topic);
+    const run = (address: string) => p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', address]);
+    const [empty, notLookupd] = await Promise.all([run(l.httpAddress), run(nsqd.httpAddress)]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain(`a --lookupd-http-address that lists at least one nsqd (${l.httpAddress}: no nsqd registered yet)`);
+    expect(notLookupd.code).toBe(2);
+    expect(notLookupd.stderr).toContain(`(${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd`);
+  });
+
   cliPoolTest('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');
