@@ -41,20 +41,23 @@ interface Started {
   base: string;
 }
 
+/**
+ * Starts the worker with its health server on a port of its own choosing (port 0: no other test
+ * can take it between a probe and the listen) and reads the bound address from its log line.
+ */
 async function startWorker(projects: CliProjects, nsqdTcpAddress: string, extra: string[] = []): Promise<Started> {
   const project = await projects.create();
   await project.writeWorker('jobs', 'work', WORKER);
-  const port = await freePort();
-  const run = project.startWorker('jobs', 'work', [
-    '--nsqd-tcp-address',
-    nsqdTcpAddress,
-    '--health-address',
-    `127.0.0.1:${port}`,
-    '--max-in-flight',
-    '4',
-    ...extra,
-  ]);
-  return { project, run, base: `http://127.0.0.1:${port}` };
+  const run = project.startWorker('jobs', 'work', ['--nsqd-tcp-address', nsqdTcpAddress, '--health-address', '127.0.0.1:0', '--max-in-flight', '4', ...extra]);
+  const line = await run.waitForLine((entry) => typeof entry.healthAddress === 'string', 'the health address', 30_000);
+  return { project, run, base: `http://${String(line.healthAddress)}` };
+}
+
+/** Waits for /healthz 200; on a timeout the error carries the worker's output. */
+async function untilReady({ run, base }: Started): Promise<void> {
+  await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready', 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${run.describe()}`);
+  });
 }
 
 async function healthz(base: string): Promise<{ status: number; body: { status: string; ready: boolean } } | undefined> {
@@ -113,8 +116,9 @@ describe.concurrent('nsqworker --health-address', () => {
 
   deployTest('counts received, finished, requeued, discarded and dead-lettered messages per task, and task durations', async ({ projects, resources }) => {
     const broker = await resources.broker();
-    const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--requeue-delay', '50ms']);
-    await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
+    const started = await startWorker(projects, broker.tcpAddress, ['--requeue-delay', '50ms']);
+    const { project, run, base } = started;
+    await untilReady(started);
     const before = await metrics(base);
     expect(sample(before, 'nsqworker_messages_received_total', FAST)).toBe(0);
 
@@ -154,8 +158,9 @@ describe.concurrent('nsqworker --health-address', () => {
 
   deployTest('counts a task that answers after nsqd timed its message out', async ({ projects, resources }) => {
     const broker = await resources.broker({ msgTimeoutMs: 1000 });
-    const { project, run, base } = await startWorker(projects, broker.tcpAddress);
-    await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
+    const started = await startWorker(projects, broker.tcpAddress);
+    const { project, run, base } = started;
+    await untilReady(started);
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
     resources.defer(() => producer.close());
     // slow sleeps 2.5s on the first delivery: nsqd times it out after 1s and delivers it again,
@@ -193,8 +198,9 @@ describe.concurrent('nsqworker --health-address', () => {
 
   deployTest('answers 503 from the first SIGTERM while running tasks drain, and stops serving last', async ({ projects, resources }) => {
     const broker = await resources.broker();
-    const { project, run, base } = await startWorker(projects, broker.tcpAddress, ['--shutdown-timeout', '10s']);
-    await eventually(async () => ((await healthz(base))?.status === 200 ? true : undefined), 'the worker to be ready');
+    const started = await startWorker(projects, broker.tcpAddress, ['--shutdown-timeout', '10s']);
+    const { project, run, base } = started;
+    await untilReady(started);
     const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress] });
     resources.defer(() => producer.close());
     await producer.publish('jobs', { id: 'slow-one', sleepMs: 3000 });
