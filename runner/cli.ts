@@ -12,7 +12,7 @@ import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
 import { didYouMean } from '../protocol/suggest.ts';
 import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
-import { exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
+import { exitAfterFileWork, exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
 
 export function buildCli() {
   const cli = cac('nsqworker');
@@ -119,7 +119,7 @@ async function main(given: readonly string[]): Promise<void> {
   } catch (error) {
     const report = describeFailure(error, { stacks: wantsStacks(argv, process.env), knownOptions: commandOptionNames(cli), argv });
     process.stderr.write(`nsqworker: ${report.text}${cli.matchedCommand?.name === 'dev' ? await devFlagHint(report.text) : ''}\n`);
-    process.exit(report.exitCode);
+    await exitAfterFileWork(report.exitCode);
   }
 }
 

@@ -5,6 +5,7 @@
  * file watcher unloaded. Failures are reported as cli.ts reports them.
  */
 import { describeFailure, wantsStacks } from './cli-report.ts';
+import { exitAfterFileWork } from './one-shot-exit.ts';
 import { planRun } from './run-plan.ts';
 
 try {
@@ -13,5 +14,5 @@ try {
 } catch (error) {
   const report = describeFailure(error, { stacks: wantsStacks(process.argv, process.env), knownOptions: [] });
   process.stderr.write(`nsqworker: ${report.text}\n`);
-  process.exit(report.exitCode);
+  await exitAfterFileWork(report.exitCode);
 }
