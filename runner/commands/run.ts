@@ -6,14 +6,11 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
-import { bindWorker, type Endpoints } from '../ops/bind.ts';
-import { channelForTask } from '../config/run-names.ts';
-import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
-import { httpAddressResolver, remoteEndpoints } from '../ops/endpoints.ts';
-import { TaskChannelGate } from '../ops/task-channels.ts';
+import { bindWorker } from '../ops/bind.ts';
+import { connectEndpoints, type Connected } from '../ops/connect.ts';
+import { createTaskChannels, type EmbeddedBroker } from '../ops/embedded.ts';
 import { watchJoinedBroker } from '../ops/embedded-takeover.ts';
 import type { RunnerError } from '../errors.ts';
-import type { NsqdNodeInfo } from '../../client/consumer.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { listenHealthServer, type HealthServer } from '../ops/health.ts';
 import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
@@ -55,59 +52,12 @@ export interface StartOptions {
   health?: HealthServer;
   /** Under --watch: the first child, forked before the plan was made (CodeLoader.spawnFirst). */
   firstHost?: HostProcess;
+  /** Aborted by a signal during the start: a wait for lookupd's first nsqd ends, and nothing runs. */
+  stopWaiting?: AbortSignal;
 }
 
-interface Connected {
-  endpoints: Endpoints;
-  started: EmbeddedBroker | undefined;
-  /** Readies an nsqd for the tasks before they subscribe there (remote nsqd: their channels). */
-  prepareNsqd: ((nsqd: NsqdNodeInfo, channels: readonly string[]) => Promise<void>) | undefined;
-  /** Where each nsqd's HTTP API is, for the channel of a task removed on reload. */
-  httpAddressOf(nsqdTcpAddress: string): Promise<string | undefined>;
-  /** The embedded broker's HTTP address: an added task's channel is created there at once. */
-  embeddedHttpAddress?: string;
-}
-
-/** Where the worker connects: remote nsqd/lookupd, a shared broker, or an embedded one it starts. */
-async function connectEndpoints(plan: RunPlan, logger: Logger, shared: EmbeddedBroker | undefined): Promise<Connected> {
-  const { settings, runtime } = plan;
-  if (shared === undefined && (settings.nsqdTcpAddresses.length > 0 || settings.lookupdHttpAddresses.length > 0)) {
-    const topic = settings.topicPrefix + settings.topic;
-    const { tls } = clientSecurity(settings);
-    const gate = new TaskChannelGate(topic, settings.channel, httpAddressResolver(settings, tls), logger.child({ topic }), tls);
-    return { endpoints: await remoteEndpoints(settings), started: undefined, prepareNsqd: gate.prepare, httpAddressOf: gate.httpAddressOf };
-  }
-  const listens = [
-    { flag: '--broker-tcp-address', address: settings.brokerTcpAddress },
-    { flag: '--broker-http-address', address: settings.brokerHttpAddress },
-  ];
-  const broker =
-    shared ??
-    (await listenOrExplain(listens, () =>
-      startEmbeddedBroker({
-        tcpAddress: settings.brokerTcpAddress,
-        httpAddress: settings.brokerHttpAddress,
-        dataPath: settings.dataPath,
-        logger,
-      }),
-    ));
-  try {
-    const { taskNames } = runtime;
-    const channels = taskNames.map((task) => channelForTask(settings.channel, task, taskNames.length));
-    await createTaskChannels(broker, { topic: settings.topicPrefix + settings.topic, workerChannel: settings.channel, channels }, logger, clientSecurity(settings).tls);
-  } catch (error) {
-    if (shared === undefined) await broker.close();
-    throw error;
-  }
-  // A joined broker may be replaced by one on this worker's own TCP address: publishing fails over to it.
-  const own = settings.brokerTcpAddress;
-  const publishAddresses = broker.joined !== undefined && own !== broker.tcpAddress && !own.endsWith(':0') ? [broker.tcpAddress, own] : [broker.tcpAddress];
-  const endpoints = { nsqdTcpAddresses: [broker.tcpAddress], lookupdHttpAddresses: [], publishAddresses };
-  const httpAddressOf = async (): Promise<string> => broker.httpAddress;
-  return { endpoints, started: shared === undefined ? broker : undefined, prepareNsqd: undefined, httpAddressOf, embeddedHttpAddress: broker.httpAddress };
-}
-
-export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker> {
+/** Starts the planned worker; undefined when `stopWaiting` ended the start before anything ran. */
+export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): Promise<RunningWorker | undefined> {
   const { file, runtime, settings } = plan;
   const logger = startOptions.logger ?? createLogger(settings.logLevel);
   // dev says it once for every worker; a single run says it at its start.
@@ -122,12 +72,17 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   const health =
     metrics === undefined ? undefined : (startOptions.health ?? (await listenOrExplain(healthListens(settings.healthAddress), () => listenHealthServer(settings.healthAddress))));
   if (metrics !== undefined) health?.serve(metrics, logger);
-  let connected: Connected;
+  let connected: Connected | undefined;
   try {
-    connected = await connectEndpoints(plan, logger, startOptions.sharedBroker);
+    connected = await connectEndpoints(plan, logger, startOptions.sharedBroker, startOptions.stopWaiting);
   } catch (error) {
     await health?.close();
     throw error;
+  }
+  if (connected === undefined) {
+    await health?.close();
+    await startOptions.firstHost?.close(0);
+    return undefined;
   }
   const { endpoints, started: embedded } = connected;
   const workerKey = `${file.topic}/${file.channel}`;
@@ -246,7 +201,8 @@ function healthListens(address: string | undefined): ListenFlag[] {
   return address === undefined || address === '' ? [] : [{ flag: '--health-address', address }];
 }
 
-export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker | undefined> {
+/** Plans and starts a run; undefined when nothing runs (`stopWaiting` aborted the start, see StartOptions). */
+export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, stopWaiting?: AbortSignal): Promise<RunningWorker | undefined> {
   // /healthz answers `starting` while the config and the worker load: from here when the command
   // line or the environment names its address, else as soon as the config file does.
   const decided = healthAddressBeforeConfig(argv.slice(2), env);
@@ -264,9 +220,9 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
     const firstHost = early.take(plan);
     if (plan === undefined || plan.settings.healthAddress === '') {
       await health?.close();
-      return plan === undefined ? undefined : await startRun(plan, { firstHost });
+      return plan === undefined ? undefined : await startRun(plan, { firstHost, stopWaiting });
     }
-    return await startRun(plan, { health, firstHost });
+    return await startRun(plan, { health, firstHost, stopWaiting });
   } catch (error) {
     await early.discard();
     await health?.close();
@@ -281,7 +237,7 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
   // still stop it cleanly, persisting them. The signal waits for the start; a second one exits now
   // (nothing bound yet: the broker persists on its own close only).
   const worker = await startHoldingSignals(
-    () => runWorker(argv),
+    (held) => runWorker(argv, process.env, held),
     (worker: RunningWorker) =>
       onShutdownSignal(worker.logger, worker.stop, {
         // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.

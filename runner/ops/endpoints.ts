@@ -1,8 +1,11 @@
 /**
  * Where a worker connects when NSQ is remote: the nsqd and lookupd addresses it was given, and an
- * nsqd to publish to (the first nsqd given, else the nodes lookupd knows).
+ * nsqd to publish to (the first nsqd given, else the nodes lookupd knows, waited for).
  */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
 import { errorMessageOf, nsqHttpRequest } from '../../client/http-request.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
 import type { TlsOption } from '../../client/options.ts';
 import { clientSecurity } from '../config/client-security.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -12,53 +15,90 @@ import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import type { HttpAddressResolver } from './task-channels.ts';
 
-async function nodesFromLookupd(address: string, tls: TlsOption): Promise<string[]> {
+/** What one lookupd's /nodes said: the nsqd it lists, or why there are none (`notLookupd`: it is no lookupd at all). */
+type NodesAnswer = { nodes: string[] } | { problem: string; notLookupd: boolean };
+
+async function nodesFromLookupd(address: string, tls: TlsOption): Promise<NodesAnswer> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
-  const response = await nsqHttpRequest(`${base}/nodes`, {
-    headers: { Accept: 'application/vnd.nsq; version=1.0' },
-    signal: AbortSignal.timeout(5000),
-    tls,
-  });
-  if (response.status === 404 && errorMessageOf(response.text) === 'NOT_FOUND') {
-    throw new Error(`${base}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`);
+  let response: Awaited<ReturnType<typeof nsqHttpRequest>>;
+  try {
+    response = await nsqHttpRequest(`${base}/nodes`, {
+      headers: { Accept: 'application/vnd.nsq; version=1.0' },
+      signal: AbortSignal.timeout(5000),
+      tls,
+    });
+  } catch (error) {
+    return { problem: (error as Error).message, notLookupd: false };
   }
-  if (response.status !== 200) throw new Error(`${base}/nodes answered ${response.status}`);
-  const body = JSON.parse(response.text) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
-  return (body.producers ?? [])
-    .filter((node) => typeof node.broadcast_address === 'string' && typeof node.tcp_port === 'number')
-    .map((node) => `${node.broadcast_address}:${node.tcp_port}`);
+  if (response.status === 404 && errorMessageOf(response.text) === 'NOT_FOUND') {
+    return {
+      problem: `${base}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`,
+      notLookupd: true,
+    };
+  }
+  if (response.status !== 200) return { problem: `${base}/nodes answered ${response.status}`, notLookupd: false };
+  try {
+    const body = JSON.parse(response.text) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
+    const nodes = (body.producers ?? [])
+      .filter((node) => typeof node.broadcast_address === 'string' && typeof node.tcp_port === 'number')
+      .map((node) => `${node.broadcast_address}:${node.tcp_port}`);
+    return nodes.length > 0 ? { nodes } : { problem: 'no nsqd registered yet', notLookupd: false };
+  } catch {
+    return { problem: `${base}/nodes answered 200 with no JSON: this is not an nsqlookupd`, notLookupd: true };
+  }
 }
 
-export async function remoteEndpoints(settings: RunSettings): Promise<Endpoints> {
-  const { nsqdTcpAddresses, nsqdHttpAddresses } = settings;
+/** The longest wait between two asks of lookupd for a first nsqd, in ms (the poll interval when shorter). */
+const FIRST_NSQD_POLL_MS = 5000;
+
+/**
+ * Where the worker connects and publishes. Publishes go to the first --nsqd-tcp-address, else to
+ * the nsqd lookupd lists (/nodes, asked in order until one lists any). While no lookupd lists an
+ * nsqd, or none answers, the start waits, as go-nsq's consumers do: lookupd is asked again every
+ * --lookupd-poll-interval, at most every 5 s, with a warning whenever the answers change.
+ * @returns undefined when `stopWaiting` aborted that wait (a signal during the start).
+ * @throws RunnerError E_USAGE for --nsqd-http-address given a different number of times than
+ *   --nsqd-tcp-address, and at once for an address that answers as no lookupd (an nsqd's HTTP port).
+ */
+export async function remoteEndpoints(settings: RunSettings, logger: Logger, stopWaiting?: AbortSignal): Promise<Endpoints | undefined> {
+  const { nsqdTcpAddresses, nsqdHttpAddresses, lookupdHttpAddresses } = settings;
   if (nsqdHttpAddresses.length > 0 && nsqdHttpAddresses.length !== nsqdTcpAddresses.length) {
     throw new RunnerError(
       RunnerErrorCode.Usage,
       `--nsqd-http-address is given ${nsqdHttpAddresses.length} time(s) for ${nsqdTcpAddresses.length} --nsqd-tcp-address: give one per nsqd, in the same order`,
     );
   }
-  let publishAddresses = settings.nsqdTcpAddresses;
-  // What each lookupd answered, when none listed an nsqd: an address that is no lookupd says so here.
-  const answers: string[] = [];
-  if (publishAddresses.length === 0) {
-    for (const lookupd of settings.lookupdHttpAddresses) {
-      try {
-        publishAddresses = await nodesFromLookupd(lookupd, clientSecurity(settings).tls);
-      } catch (error) {
-        answers.push(`${lookupd}: ${(error as Error).message}`);
-        continue;
+  const endpoints = (publishAddresses: string[]): Endpoints => ({ nsqdTcpAddresses, lookupdHttpAddresses, publishAddresses });
+  if (nsqdTcpAddresses.length > 0) return endpoints(nsqdTcpAddresses);
+  const everyMs = Math.min(settings.lookupdPollIntervalMs, FIRST_NSQD_POLL_MS);
+  let said = '';
+  for (;;) {
+    // What each lookupd answered, when none listed an nsqd.
+    const answers: string[] = [];
+    for (const lookupd of lookupdHttpAddresses) {
+      const answer = await nodesFromLookupd(lookupd, clientSecurity(settings).tls);
+      if ('nodes' in answer) {
+        if (said !== '') logger.info({ lookupd, publishAddresses: answer.nodes }, `lookupd ${lookupd} lists an nsqd now: starting`);
+        return endpoints(answer.nodes);
       }
-      if (publishAddresses.length > 0) break;
-      answers.push(`${lookupd}: no nsqd registered yet`);
+      if (answer.notLookupd) throw new RunnerError(RunnerErrorCode.Usage, `--lookupd-http-address ${lookupd}: ${answer.problem}`);
+      answers.push(`${lookupd}: ${answer.problem}`);
+    }
+    const text = answers.join('; ');
+    if (text !== said) {
+      logger.warn(
+        { lookupd: lookupdHttpAddresses },
+        `no nsqd to publish to yet: waiting for one to register with lookupd, asking every ${formatDurationMs(everyMs)} (${text}); or give --nsqd-tcp-address`,
+      );
+      said = text;
+    }
+    try {
+      await delay(everyMs, undefined, { signal: stopWaiting });
+    } catch {
+      logger.info('stopped while waiting for an nsqd');
+      return undefined;
     }
   }
-  if (publishAddresses.length === 0) {
-    throw new RunnerError(
-      RunnerErrorCode.Usage,
-      `no nsqd to publish to: give --nsqd-tcp-address, or a --lookupd-http-address that lists at least one nsqd${answers.length === 0 ? '' : ` (${answers.join('; ')})`}`,
-    );
-  }
-  return { nsqdTcpAddresses: settings.nsqdTcpAddresses, lookupdHttpAddresses: settings.lookupdHttpAddresses, publishAddresses };
 }
 
 /**

@@ -103,8 +103,9 @@ export function whenNpmGone(gone: () => void): void {
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
- * Runs `start` with SIGTERM and SIGINT held: the first that comes meanwhile waits for the start, a
- * second exits at once (130). Once `start` resolves to a value, `started(value)` installs the
+ * Runs `start` with SIGTERM and SIGINT held: the first that comes meanwhile waits for the start (and
+ * aborts the AbortSignal `start` is given, for a wait that may never end on its own), a second
+ * exits at once (130). Once `start` resolves to a value, `started(value)` installs the
  * command's own handlers and a held signal is sent again, to them; resolved to undefined (nothing
  * left running), a held signal is dropped. Rejections of `start` pass through.
  *
@@ -113,16 +114,18 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * but not yet delivered (one that came in that turn) was lost with it. Seen: a SIGTERM during
  * start-up ignored, the worker running on.
  */
-export async function startHoldingSignals<T>(start: () => Promise<T | undefined>, started: (value: T) => void): Promise<T | undefined> {
+export async function startHoldingSignals<T>(start: (held: AbortSignal) => Promise<T | undefined>, started: (value: T) => void): Promise<T | undefined> {
   let held: NodeJS.Signals | undefined;
+  const holding = new AbortController();
   const hold = (signal: NodeJS.Signals): void => {
     if (held !== undefined) process.exit(130);
     held = signal;
+    holding.abort();
   };
   for (const signal of SIGNALS) process.on(signal, hold);
   let value: T | undefined;
   try {
-    value = await start();
+    value = await start(holding.signal);
     if (value !== undefined) started(value);
   } finally {
     for (const signal of SIGNALS) process.off(signal, hold);

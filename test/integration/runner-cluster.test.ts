@@ -112,16 +112,40 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     expect(stderr).toContain('--nsqd-http-address is given 1 time(s) for 2 --nsqd-tcp-address: give one per nsqd, in the same order');
   });
 
-  cliPoolTest("with lookupd only: a lookupd that lists no nsqd yet, or an nsqd's HTTP address given for one, is said in the refusal (exit 2)", async ({ projects, pool }) => {
-    const [l, nsqd] = await Promise.all([lookupd(projects), pool.start()]);
+  cliPoolTest("with lookupd only: waits for lookupd's first nsqd, saying so, then runs; a signal ends the wait (exit 0)", async ({ projects, pool }) => {
+    const l = await lookupd(projects);
     const topic = uniqueTopic('log');
     const p = await project(projects, topic);
-    const run = (address: string) => p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', address]);
-    const [empty, notLookupd] = await Promise.all([run(l.httpAddress), run(nsqd.httpAddress)]);
-    expect(empty.code).toBe(2);
-    expect(empty.stderr).toContain(`a --lookupd-http-address that lists at least one nsqd (${l.httpAddress}: no nsqd registered yet)`);
-    expect(notLookupd.code).toBe(2);
-    expect(notLookupd.stderr).toContain(`(${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd`);
+    const args = ['--lookupd-http-address', l.httpAddress, '--lookupd-poll-interval', '100ms'];
+    const [waiting, stopped] = [p.startWorker(topic, 'pageview', args), p.startWorker(topic, 'pageview', args)];
+    for (const run of [waiting, stopped]) {
+      const said = await run.waitForLine((line) => String(line.msg).startsWith('no nsqd to publish to yet'), 'the wait to be said');
+      expect(said).toMatchObject({ level: 40 });
+      expect(said.msg).toBe(`no nsqd to publish to yet: waiting for one to register with lookupd, asking every 100ms (${l.httpAddress}: no nsqd registered yet); or give --nsqd-tcp-address`);
+    }
+    stopped.kill('SIGTERM');
+    expect(await stopped.waitForExit(), stopped.describe()).toEqual({ code: 0, signal: null });
+    expect(stopped.lines.map((line) => line.msg)).toContain('stopped while waiting for an nsqd');
+
+    const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
+    await waiting.waitForMessage(`lookupd ${l.httpAddress} lists an nsqd now: starting`, {}, 20_000);
+    // As ever with lookupd, the tasks subscribe once an nsqd has the topic.
+    await publish(nsqd.httpAddress, topic, 'after the wait');
+    await waiting.subscribed(['count', 'store']);
+    await eachTaskRan(p, waiting, ['after the wait']);
+    // Said once, not at every ask.
+    expect(waiting.lines.filter((line) => String(line.msg).startsWith('no nsqd to publish to yet'))).toHaveLength(1);
+  });
+
+  cliPoolTest("with lookupd only: an nsqd's HTTP address given for lookupd is refused at once (exit 2)", async ({ projects, pool }) => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('log');
+    const p = await project(projects, topic);
+    const { code, stderr } = await p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', nsqd.httpAddress]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      `nsqworker: --lookupd-http-address ${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`,
+    );
   });
 
   cliPoolTest('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async ({ projects, pool }) => {
