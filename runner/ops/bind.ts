@@ -43,7 +43,7 @@ export interface ExecutorDeps {
   channelOf(task: string): string;
   log: Logger;
   publish(topic: string, body: PublishBody): Promise<void>;
-  seen(task: string, key: string): boolean;
+  seen(task: string, key: string, scope: number): boolean;
   /** Each task's processed keys, oldest first: what a replacement executor starts from. */
   dedupSnapshot(): Record<string, string[]>;
   /**
@@ -109,7 +109,7 @@ export async function bindWorker(params: {
     channelOf: (task) => channelForTask(settings.channel, task, current.length),
     log: workerLog,
     publish,
-    seen: (task, key) => dedup.get(task)?.has(key) ?? false,
+    seen: (task, key, scope) => dedup.get(task)?.has(key, scope) ?? false,
     dedupSnapshot: () => Object.fromEntries([...dedup].map(([task, queue]) => [task, queue.keysOldestFirst()])),
     setMaxInFlight: (next) => {
       maxInFlight = next;
@@ -186,7 +186,7 @@ export async function bindWorker(params: {
     const afterRun = (message: Message, outcome: TaskOutcome): Promise<void> | undefined => {
       switch (outcome.kind) {
         case 'done':
-          taskDedup.add(outcome.key);
+          taskDedup.add(outcome.key, outcome.scope);
           return undefined;
         case 'deduplicated':
           count.deduplicated++;
@@ -211,7 +211,7 @@ export async function bindWorker(params: {
           if (task === taskNames[0] && !taskNames.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
           return;
         }
-        input = { id: message.id, attempts: message.attempts, timestamp: message.timestamp, body: replay.body, touch: () => message.touch() };
+        input = { id: message.id, nsqdAddress: message.nsqdAddress, attempts: message.attempts, timestamp: message.timestamp, body: replay.body, touch: () => message.touch() };
         replayed.set(message, replay.body);
         log.info({ messageId: message.id }, replay.task === EVERY_TASK ? 'replayed rejected message: running the task' : 'replayed dead letter: running the task again');
       }

@@ -45,7 +45,7 @@ export class InProcessExecutor implements TaskExecutor {
     options: Record<string, unknown>;
     log: Logger;
     publish(topic: string, body: PublishBody): Promise<void>;
-    seen(task: string, key: string): boolean;
+    seen(task: string, key: string, scope: number): boolean;
   }) {
     const { runtime } = params;
     this.taskNames = runtime.taskNames;

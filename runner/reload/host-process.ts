@@ -192,7 +192,7 @@ export class HostProcess {
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, input });
-      this.post({ t: 'run', seq, task, id: input.id, attempts: input.attempts, timestamp: input.timestamp, body: input.body });
+      this.post({ t: 'run', seq, task, id: input.id, nsqdAddress: input.nsqdAddress, attempts: input.attempts, timestamp: input.timestamp, body: input.body });
     });
   }
 

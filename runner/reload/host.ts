@@ -126,7 +126,7 @@ async function load(request: LoadRequest, snapshots: LoadSnapshots): Promise<voi
       producer ??= new Producer({ nsqdTcpAddresses: publishAddresses, ...clientSecurity(request.security) });
       return producer.publish(topic, body);
     },
-    seen: (task, key) => dedup.get(task)?.has(key) ?? false,
+    seen: (task, key, scope) => dedup.get(task)?.has(key, scope) ?? false,
   };
   if (current === undefined) current = { env, abort, load };
   else pending = { env, abort, load };
@@ -150,6 +150,7 @@ async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void>
   try {
     const outcome = await runTask(env, message.task, {
       id: message.id,
+      nsqdAddress: message.nsqdAddress,
       attempts: message.attempts,
       timestamp: message.timestamp,
       body,
@@ -159,7 +160,7 @@ async function run(message: Extract<ParentToChild, { t: 'run' }>): Promise<void>
       // A task added by this reload has no queue yet in the snapshot this child started from.
       let queue = dedup.get(message.task);
       if (queue === undefined) dedup.set(message.task, (queue = new DedupQueue(dedupQueueSize)));
-      queue.add(outcome.key);
+      queue.add(outcome.key, outcome.scope);
     }
     send({ t: 'result', seq: message.seq, outcome });
   } catch (error) {

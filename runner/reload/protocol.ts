@@ -43,7 +43,7 @@ export interface LoadRequest {
 
 export type ParentToChild =
   | LoadRequest
-  | { t: 'run'; seq: number; task: string; id: string; attempts: number; timestamp: number; body: Uint8Array }
+  | { t: 'run'; seq: number; task: string; id: string; nsqdAddress: string; attempts: number; timestamp: number; body: Uint8Array }
   | { t: 'dedup'; dedup: Record<string, string[]> }
   /** The code of the last 'load' into a child that had code already takes over; the old code's close hook runs. */
   | { t: 'swap' }

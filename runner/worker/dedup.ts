@@ -8,9 +8,43 @@
  * The keys are kept in a ring in the order they came. A message id (or any key of 16 characters
  * below 256) is kept packed in four integers and indexed by packed-key-index.ts, so the queue holds
  * no string of it; other keys are kept as strings in a StringTable.
+ *
+ * A message id is unique at the nsqd that made it only: nsqd's ids are the time, its --node-id and a
+ * sequence from 0 in each millisecond (nsqd/guid.go), and two nsqd on one host take the same node id
+ * by default. An id is therefore kept with a scope, a 16-bit number from its nsqd's address
+ * ({@link idScopeOf}), set into bit 7 of its 16 characters' bytes, where a hex digit has none: the
+ * same id from two nsqd is two keys. A snapshot (keysOldestFirst) gives such a key as the string of
+ * those bytes, which packs to the same words again.
  */
 import { StringTable, hashKey } from '../../protocol/string-table.ts';
 import { PackedKeyIndex, hashPacked, packKey, unpackKey } from './packed-key-index.ts';
+
+/** For each 4 bits of a scope, the word that sets them as bit 7 of a packed word's four bytes. */
+const SCOPE_BITS = Int32Array.from({ length: 16 }, (_, bits) => {
+  let word = 0;
+  for (let byte = 0; byte < 4; byte++) if ((bits >> byte) & 1) word |= 0x80 << (8 * byte);
+  return word;
+});
+
+let lastAddress: string | undefined;
+let lastAddressScope = 0;
+
+/**
+ * The scope of the message ids from the nsqd at `address` (host:port): a 16-bit number, never 0,
+ * the same in every process (a worker's --watch child keeps the keys its parent gave it). Two
+ * addresses share one with a chance of 1 in 65,535; their ids then collide only if their
+ * node ids do too.
+ */
+export function idScopeOf(address: string): number {
+  if (address === lastAddress) return lastAddressScope;
+  // FNV-1a, folded to 16 bits.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
+  const scope = ((hash >>> 16) ^ hash) & 0xffff;
+  lastAddress = address;
+  lastAddressScope = scope === 0 ? 1 : scope;
+  return lastAddressScope;
+}
 
 export class DedupQueue {
   private readonly strings: StringTable<true>;
@@ -25,6 +59,7 @@ export class DedupQueue {
   private count = 0;
   /** The key last looked at, its hash, and whether (then how) it packs: a check then an add hash it once. */
   private lastKey: string | undefined;
+  private lastScope = 0;
   private lastHash = 0;
   private lastPacked = false;
   private readonly lastWords = new Int32Array(4);
@@ -39,13 +74,15 @@ export class DedupQueue {
     this.packed = new PackedKeyIndex(wanted, this.ringWords);
   }
 
-  has(key: string): boolean {
-    this.look(key);
+  /** Whether `key` is remembered; `scope` (0: none) as {@link idScopeOf} gives for a message id. */
+  has(key: string, scope = 0): boolean {
+    this.look(key, scope);
     return this.lastPacked ? this.packed.find(this.lastHash, this.lastWords) >= 0 : this.strings.has(key, this.lastHash);
   }
 
-  add(key: string): void {
-    if (this.capacity === 0 || this.has(key)) return;
+  /** Remembers `key` in `scope` (see has), forgetting the oldest key when full. */
+  add(key: string, scope = 0): void {
+    if (this.capacity === 0 || this.has(key, scope)) return;
     const slot = this.next;
     this.forget(slot);
     const hash = this.lastHash;
@@ -95,11 +132,15 @@ export class DedupQueue {
     this.ringHashes[slot] = 0;
   }
 
-  private look(key: string): void {
-    if (key === this.lastKey) return;
+  private look(key: string, scope: number): void {
+    if (key === this.lastKey && scope === this.lastScope) return;
     this.lastKey = key;
+    this.lastScope = scope;
     this.lastPacked = packKey(key, this.lastWords);
     const words = this.lastWords;
+    if (this.lastPacked && scope !== 0) {
+      for (let word = 0; word < 4; word++) words[word]! ^= SCOPE_BITS[(scope >> (4 * word)) & 15]!;
+    }
     this.lastHash = this.lastPacked ? hashPacked(words[0]!, words[1]!, words[2]!, words[3]!) : hashKey(key);
   }
 }

@@ -7,6 +7,7 @@
  * It runs in the worker process, or in a reloadable child under `--watch`: it needs no connection.
  */
 import type { Logger } from 'pino';
+import { idScopeOf } from './dedup.ts';
 import { childWithFields } from './log-fields.ts';
 import type { PublishBody } from '../../client/body.ts';
 import type { WorkerInstance, WorkerRuntime } from './worker-runtime.ts';
@@ -15,6 +16,8 @@ import type { TaskContext, WorkerMessage } from './worker.ts';
 /** The message fields a task needs, wherever it runs. */
 export interface TaskInput {
   readonly id: string;
+  /** The nsqd the message came from (host:port): ids are unique per nsqd only ({@link idScopeOf}). */
+  readonly nsqdAddress: string;
   readonly attempts: number;
   readonly timestamp: number;
   readonly body: Buffer;
@@ -22,8 +25,8 @@ export interface TaskInput {
 }
 
 export type TaskOutcome =
-  | { kind: 'done'; key: string }
-  | { kind: 'deduplicated'; key: string }
+  | { kind: 'done'; key: string; scope: number }
+  | { kind: 'deduplicated'; key: string; scope: number }
   | { kind: 'discarded'; reason: string };
 
 export interface TaskEnvironment {
@@ -37,12 +40,14 @@ export interface TaskEnvironment {
   signal: AbortSignal;
   publish(topic: string, body: PublishBody): Promise<void>;
   /** Whether this task has processed the key already. */
-  seen(task: string, key: string): boolean;
+  /** Whether `task` processed `key` in `scope` ({@link DedupQueue.has}). */
+  seen(task: string, key: string, scope: number): boolean;
 }
 
 class MessageView implements WorkerMessage {
   data: unknown = undefined;
-  constructor(private readonly input: TaskInput) {}
+  /** Not the worker's to read: the pipeline's way to the message's nsqd. */
+  constructor(readonly input: TaskInput) {}
   get id(): string {
     return this.input.id;
   }
@@ -154,14 +159,17 @@ function preprocessThenRun(env: TaskEnvironment, task: string, view: MessageView
 }
 
 function runUnlessSeen(env: TaskEnvironment, task: string, view: MessageView, context: Context): TaskOutcome | Promise<TaskOutcome> {
-  const key = env.instance.dedupKey?.(view) ?? view.id;
-  if (env.seen(task, key)) {
+  const own = env.instance.dedupKey?.(view);
+  const key = own ?? view.id;
+  // A worker's own key means the same thing at every nsqd; a message id only at the nsqd that made it.
+  const scope = own === undefined ? idScopeOf(view.input.nsqdAddress) : 0;
+  if (env.seen(task, key, scope)) {
     if (env.log.isLevelEnabled('debug')) context.log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
-    return { kind: 'deduplicated', key };
+    return { kind: 'deduplicated', key, scope };
   }
   // A task's RequeueMessage or GiveUpMessage reaches the consumer as thrown: it recognises them by
   // code, so one from the worker's own copy of the package (a fresh module graph) steers it as well.
   const done = env.instance.tasks.get(task)!(view, context);
-  if (isPromiseLike(done)) return Promise.resolve(done).then(() => ({ kind: 'done', key }));
-  return { kind: 'done', key };
+  if (isPromiseLike(done)) return Promise.resolve(done).then(() => ({ kind: 'done', key, scope }));
+  return { kind: 'done', key, scope };
 }

@@ -87,6 +87,37 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     expect(reading.lines.filter((line) => line.code === 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS')).toEqual([]);
   });
 
+  cliPoolTest('on two nsqd with the same --node-id: a message id both use is two messages, each run once per task (and under --watch)', async ({ projects, pool }) => {
+    // Two nsqd on one host take the same node id by default (a hash of the host name), and each
+    // numbers the messages of a millisecond from 0: ids repeat across them, not within one.
+    const [one, two] = await Promise.all([pool.start({ nodeId: 7 }), pool.start({ nodeId: 7 })]);
+    const both = ['--nsqd-tcp-address', one.tcpAddress, '--nsqd-tcp-address', two.tcpAddress, '--nsqd-http-address', one.httpAddress, '--nsqd-http-address', two.httpAddress];
+    const runs = await Promise.all(
+      [[], ['--watch']].map(async (mode) => {
+        const topic = uniqueTopic('log');
+        const p = await project(projects, topic);
+        const run = p.startWorker(topic, 'pageview', [...both, '--max-in-flight', '50', ...mode]);
+        await run.subscribed(['count', 'store']);
+        return { topic, p, run, bodies: [] as string[] };
+      }),
+    );
+    const mpub = async (nsqd: { httpAddress: string }, prefix: string, round: number): Promise<void> => {
+      const batch = Array.from({ length: 10 }, (_, i) => `${prefix}${round}-${i}`);
+      for (const { topic, bodies } of runs) {
+        bodies.push(...batch);
+        const response = await fetch(`http://${nsqd.httpAddress}/mpub?topic=${topic}`, { method: 'POST', body: batch.join('\n') });
+        expect(response.status).toBe(200);
+      }
+    };
+    // Now and then both take a batch in the same millisecond: their ids then match, sequence for
+    // sequence (a quarter of 2,000 messages did so in 50 rounds of this, made by hand).
+    for (let round = 0; round < 40; round++) await Promise.all([mpub(one, 'one-', round), mpub(two, 'two-', round)]);
+    for (const { p, run, bodies } of runs) {
+      await eachTaskRan(p, run, bodies);
+      expect(run.lines.filter((line) => line.msg === 'already processed: finishing without running the task again')).toEqual([]);
+    }
+  });
+
   cliPoolTest('a connection nsqd drops is one warning line with its reason and no stack, and the tasks subscribe again when it is back', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');

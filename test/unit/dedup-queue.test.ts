@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DedupQueue } from '../../runner/worker/dedup.ts';
+import { DedupQueue, idScopeOf } from '../../runner/worker/dedup.ts';
 import { seededRandom } from '../support/prng.ts';
 
 /** The behaviour to match: a Set of the last `capacity` distinct keys added. */
@@ -70,5 +70,28 @@ describe('DedupQueue', () => {
     expect(queue.has('')).toBe(false); // the oldest of five, forgotten
     for (const key of ['a', 'é', '{"order":1}', 'x'.repeat(1000)]) expect(queue.has(key)).toBe(true);
     expect(queue.has('x'.repeat(999))).toBe(false);
+  });
+
+  it('keeps one message id from two nsqd as two keys, through a snapshot too; a scope leaves other keys alone', () => {
+    const one = idScopeOf('127.0.0.1:4150');
+    const two = idScopeOf('127.0.0.1:4250');
+    expect([one, two].every((scope) => scope > 0 && scope <= 0xffff)).toBe(true);
+    expect(one).not.toBe(two);
+    // The same number in every process: a --watch child's queue must match its parent's.
+    expect(idScopeOf('127.0.0.1:4150')).toBe(one);
+
+    const id = '1d8af2437f807000';
+    const queue = new DedupQueue(8);
+    queue.add(id, one);
+    expect(queue.has(id, one)).toBe(true);
+    expect(queue.has(id, two)).toBe(false);
+    expect(queue.has(id)).toBe(false);
+    queue.add(id, two);
+    queue.add('order-1', 0);
+    // A snapshot replayed into a new queue (as a --watch child is given it) keeps each scope apart.
+    const copy = new DedupQueue(8);
+    for (const key of queue.keysOldestFirst()) copy.add(key);
+    expect([copy.has(id, one), copy.has(id, two), copy.has(id), copy.has('order-1')]).toEqual([true, true, false, true]);
+    expect(copy.size).toBe(3);
   });
 });
