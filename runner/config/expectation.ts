@@ -15,6 +15,8 @@ export interface SchemaLike {
     element?: SchemaLike;
     valueType?: SchemaLike;
     shape?: Record<string, SchemaLike>;
+    /** An object's schema for keys outside its shape: undefined for z.object, which drops them. */
+    catchall?: SchemaLike;
     entries?: Record<string, string | number>;
     values?: readonly unknown[];
     checks?: ReadonlyArray<{ _zod: { def: { check: string; format?: string; value?: unknown; inclusive?: boolean } } }>;

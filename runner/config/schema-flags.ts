@@ -11,6 +11,7 @@
  */
 import type { z } from 'zod';
 import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
+import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
 
@@ -38,6 +39,11 @@ export interface FieldSpec {
   expected: string | undefined;
   /** The same for a value in the config file, where a duration may also be a number of milliseconds. */
   expectedInConfig: string | undefined;
+  /**
+   * The keys of an object option that drops other keys (z.object, not z.looseObject, z.strictObject
+   * or z.record): a key given as JSON outside them is refused rather than dropped in silence.
+   */
+  objectKeys?: readonly string[];
 }
 
 interface ZodLike extends SchemaLike {
@@ -94,6 +100,7 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       // An object is given on the command line and in the environment as JSON; the config file writes it as it is.
       expected: kind === 'json' ? `an object as JSON${defaultValue === undefined ? '' : `, such as ${JSON.stringify(defaultValue)}`}` : describeExpected(inner, isDuration && 'flag'),
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
+      ...(type === 'object' && inner.def.catchall === undefined ? { objectKeys: Object.keys(inner.def.shape ?? {}) } : {}),
     };
   });
 }
@@ -129,12 +136,27 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
       throw bad();
     case 'json':
       if (typeof last !== 'string') return last;
+      let parsed: unknown;
       try {
-        return JSON.parse(last) as unknown;
+        parsed = JSON.parse(last) as unknown;
       } catch (error) {
         throw bad(error);
       }
+      checkObjectKeys(field, parsed, bad);
+      return parsed;
     default:
       return String(last);
   }
 }
+
+/** Refuses a key of a JSON object value that the option's object would drop (see FieldSpec.objectKeys), naming the nearest known key. */
+function checkObjectKeys(field: FieldSpec, value: unknown, bad: (cause: unknown, expected: string) => RunnerError): void {
+  const known = field.objectKeys;
+  if (known === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const first = unknown[0]!;
+  const named = unknown.map((key) => JSON.stringify(key)).join(', ');
+  throw bad(undefined, `${field.expected ?? 'an object as JSON'}, with the keys ${known.join(', ')}: ${named} ${unknown.length === 1 ? 'is' : 'are'} not among them${didYouMean(first, known)}`);
+}
+

@@ -79,12 +79,18 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     const runner = await project(`export default { maxInFlight: 0 };\n`);
     const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
     const good = await project();
-    const [a, b, json, inside] = await Promise.all([
+    const [a, b, json, inside, misspelt] = await Promise.all([
       runner.run([...RUN, ...FREE]),
       worker.run([...RUN, ...FREE]),
       good.run([...RUN, ...FREE, '--limits', '{max: 2}']),
       good.run([...RUN, ...FREE, '--data-path', 'data2'], { NSQWORKER_LIMITS: '{"max":"7"}' }),
+      good.run([...RUN, ...FREE, '--data-path', 'data3', '--limits', '{"mx":3}']),
     ]);
+    // A key the option's object would drop in silence: refused, with the key it was meant to be.
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr.trim()).toBe(
+      'nsqworker: --limits "{\\"mx\\":3}": expected an object as JSON, such as {"max":5}, with the keys max: "mx" is not among them; did you mean max?',
+    );
     expect(json.code).toBe(2);
     expect(json.stderr).toContain('--limits "{max: 2}": expected an object as JSON, such as {"max":5}');
     // JSON the schema refuses: the key inside it.
