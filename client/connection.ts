@@ -5,7 +5,7 @@
  * tick, so a burst of acknowledgements costs one socket write.
  */
 import { CLS, MAGIC_V2, NOP, encodeAuth, encodeIdentify, finLine, reqLine, touchLine } from '../protocol/commands.ts';
-import { FrameDecoder, FrameSizeError, FrameType } from '../protocol/frames.ts';
+import { FrameDecoder, FrameSizeError, FrameType, isLookupdRefusal } from '../protocol/frames.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { AckQueue } from './ack-queue.ts';
 import { ClientErrorCode, NsqClientError } from './errors.ts';
@@ -225,7 +225,8 @@ export class NsqConnection {
       return;
     }
     if (type !== FrameType.Response) {
-      this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} sent frame type ${type} during the handshake`));
+      const message = isLookupdRefusal(type, data) ? "answered E_BAD_PROTOCOL, as an nsqlookupd's TCP port does: give an nsqd's TCP port (4150 by default)" : `sent frame type ${type} during the handshake`;
+      this.fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${this.address} ${message}`));
       return;
     }
     if (this.state === 'authenticating') {

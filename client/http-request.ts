@@ -70,6 +70,12 @@ function failUnconnectedAfter(req: ClientRequest, url: URL, timeoutMs: number): 
   });
 }
 
+/** Whether `error` is {@link notHttpHint}'s: the address answered, but not with HTTP. */
+export function isNotHttpAnswer(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return error instanceof Error && typeof cause?.code === 'string' && cause.code.startsWith('HPE_');
+}
+
 /**
  * An answer that is not HTTP at all is most often nsqd's or lookupd's TCP port given for its HTTP one
  * (nsqd answers `"GET /stats"` with E_BAD_PROTOCOL): Node's "Parse Error: Expected HTTP/" then says so.

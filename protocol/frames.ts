@@ -45,6 +45,18 @@ export function encodeSizedPayload(data: Buffer | string): Buffer {
 /** "HTTP" read as a size word: the classic symptom of pointing a client at an HTTP port. */
 const HTTP_AS_SIZE = 1213486160;
 
+/** "E_BA" read as a frame-type word: the start of nsqlookupd's E_BAD_PROTOCOL. */
+const E_BA_AS_TYPE = 0x455f4241;
+
+/**
+ * Whether a frame read during the V2 handshake is nsqlookupd's refusal of it: lookupd answers a
+ * protocol it does not speak with a sized "E_BAD_PROTOCOL" and no frame type (nsq's
+ * internal/protocol/tcp_server.go), so the type word holds its first four letters.
+ */
+export function isLookupdRefusal(type: number, data: Buffer): boolean {
+  return type === E_BA_AS_TYPE && data.toString('latin1') === 'D_PROTOCOL';
+}
+
 /** Whether `error`, or an error it was caused by, is a {@link FrameSizeError} of an HTTP response. */
 export function isHttpResponseError(error: unknown): boolean {
   for (let depth = 0; error instanceof Error && depth < 8; error = error.cause, depth++) {

@@ -4,7 +4,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { errorMessageOf, nsqHttpRequest } from '../../client/http-request.ts';
+import { errorMessageOf, isNotHttpAnswer, nsqHttpRequest } from '../../client/http-request.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import type { TlsOption } from '../../client/options.ts';
 import { clientSecurity } from '../config/client-security.ts';
@@ -28,7 +28,8 @@ async function nodesFromLookupd(address: string, tls: TlsOption): Promise<NodesA
       tls,
     });
   } catch (error) {
-    return { problem: (error as Error).message, notLookupd: false };
+    // A TCP port (nsqd's or lookupd's) answers, but not with HTTP: certainly no lookupd's HTTP API.
+    return { problem: (error as Error).message, notLookupd: isNotHttpAnswer(error) };
   }
   if (response.status === 404 && errorMessageOf(response.text) === 'NOT_FOUND') {
     return {

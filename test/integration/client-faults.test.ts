@@ -4,6 +4,8 @@ import { RequeueMessage } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { channelStats, uniqueTopic, waitFor, type Closable } from '../support/brokers.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
+import { NSQLOOKUPD_BIN, startNsqlookupdProcess } from '../support/nsq-processes.ts';
+import { startLookupd } from '../../broker/lookupd/server.ts';
 import { resourcesTest as it } from '../support/resources-test.ts';
 
 /** A fault proxy in front of `address`, closed with the test's other resources (`track`). */
@@ -89,6 +91,16 @@ describe.concurrent('producer failover and reconnection', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => producer.publish(topic, `more-${i}`)));
     expect(await topicDepth(b.httpAddress, topic)).toBe(11);
     expect(producer.address).toBe(b.tcpAddress);
+  });
+
+  it("says an nsqlookupd's TCP port given for nsqd's is one (lookupd refuses the V2 protocol unframed)", async ({ track }) => {
+    const options = { tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1' };
+    const lookupd = track(NSQLOOKUPD_BIN === undefined ? await startLookupd(options) : await startNsqlookupdProcess(NSQLOOKUPD_BIN, options));
+    const producer = track(new Producer({ nsqdTcpAddresses: [lookupd.tcpAddress] }));
+    producer.on('error', () => {});
+    await expect(producer.publish(uniqueTopic(), 'x')).rejects.toThrow(
+      `${lookupd.tcpAddress} answered E_BAD_PROTOCOL, as an nsqlookupd's TCP port does: give an nsqd's TCP port (4150 by default)`,
+    );
   });
 
   it('rejects, never hangs, when no nsqd is reachable, and works again once one is', async ({ pool, track }) => {

@@ -168,15 +168,24 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     expect(waiting.lines.filter((line) => String(line.msg).startsWith('no nsqd to publish to yet'))).toHaveLength(1);
   });
 
-  cliPoolTest("with lookupd only: an nsqd's HTTP address given for lookupd is refused at once (exit 2)", async ({ projects, pool }) => {
-    const nsqd = await pool.start();
+  cliPoolTest("with lookupd only: an nsqd's HTTP address, or a TCP port, given for lookupd is refused at once (exit 2)", async ({ projects, pool }) => {
+    const [nsqd, l] = await Promise.all([pool.start(), lookupd(projects)]);
     const topic = uniqueTopic('log');
     const p = await project(projects, topic);
-    const { code, stderr } = await p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', nsqd.httpAddress]);
-    expect(code).toBe(2);
-    expect(stderr.trim()).toBe(
+    const run = (address: string) => p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', address]);
+    const [http, nsqdTcp, lookupdTcp] = await Promise.all([run(nsqd.httpAddress), run(nsqd.tcpAddress), run(l.tcpAddress)]);
+    expect(http.code).toBe(2);
+    expect(http.stderr.trim()).toBe(
       `nsqworker: --lookupd-http-address ${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`,
     );
+    for (const [result, address] of [
+      [nsqdTcp, nsqd.tcpAddress],
+      [lookupdTcp, l.tcpAddress],
+    ] as const) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`nsqworker: --lookupd-http-address ${address}: ${address} answered with something other than HTTP`);
+      expect(result.stderr).toContain('is it an nsqd or lookupd TCP port? Give the HTTP one');
+    }
   });
 
   cliPoolTest('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async ({ projects, pool }) => {
