@@ -10,7 +10,7 @@ import { bindWorker } from '../ops/bind.ts';
 import { connectEndpoints, type Connected } from '../ops/connect.ts';
 import { createTaskChannels, type EmbeddedBroker } from '../ops/embedded.ts';
 import { watchJoinedBroker } from '../ops/embedded-takeover.ts';
-import type { RunnerError } from '../errors.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { InProcessExecutor } from '../ops/executor.ts';
 import { listenHealthServer, type HealthServer } from '../ops/health.ts';
 import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
@@ -86,6 +86,9 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
   }
   const { endpoints, started: embedded } = connected;
   const workerKey = `${file.topic}/${file.channel}`;
+  let failed: (error: RunnerError) => void = () => {};
+  const fatal = new Promise<RunnerError>((resolve) => (failed = resolve));
+  let wrongPort = false;
   const bound = await bindWorker({
     settings,
     ...(health === undefined ? {} : { healthAddress: health.address }),
@@ -135,13 +138,18 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     prepareNsqd: connected.prepareNsqd,
     // A task removed on reload leaves its channel: deleted under dev, named with the call elsewhere.
     channelCleanup: { httpAddressOf: connected.httpAddressOf, createAt: connected.embeddedHttpAddress, deleteRemoved: startOptions.sharedBroker !== undefined },
+    onWrongPort: (error) => {
+      if (wrongPort) return;
+      wrongPort = true;
+      const wrong = new RunnerError(RunnerErrorCode.Usage, `${error.message}: give nsqd's TCP port (4150 by default); stopping`, { cause: error });
+      logger.error({ code: wrong.code }, wrong.message);
+      failed(wrong);
+    },
   });
   logger.info(
     { worker: workerKey, topic: settings.topicPrefix + settings.topic, channels: Object.fromEntries(bound.channels), file: file.path },
     `worker ${workerKey} running: tasks ${runtime.taskNames.join(', ')}`,
   );
-  let failed: (error: RunnerError) => void = () => {};
-  const fatal = new Promise<RunnerError>((resolve) => (failed = resolve));
   // A joined broker (another worker's) may stop before this worker does: then it takes its place.
   const watch =
     embedded?.joined === undefined
@@ -247,9 +255,10 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
       }),
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.
-  void worker?.fatal.then(() =>
+  // Exit 2 for the user's mistake (an HTTP port given for nsqd's TCP one), as at start; 1 otherwise.
+  void worker?.fatal.then((error) =>
     worker.stop().then(
-      () => process.exit(1),
+      () => process.exit(error.isUsage ? 2 : 1),
       () => process.exit(1),
     ),
   );

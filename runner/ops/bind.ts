@@ -21,6 +21,7 @@ import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import { logGiveUp, logRequeue } from './task-outcome-log.ts';
 import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
+import { isHttpResponseError } from '../../protocol/frames.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -82,6 +83,8 @@ export async function bindWorker(params: {
   healthAddress?: string;
   /** What happens to the channel of a task removed on reload (warned about by default). */
   channelCleanup?: ChannelCleanup;
+  /** Called when an nsqd address answered HTTP: an HTTP port given for nsqd's TCP one, which no retry mends. */
+  onWrongPort?: (error: Error) => void;
 }): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
@@ -250,7 +253,10 @@ export async function bindWorker(params: {
       count.requeued++;
       logRequeue(log, message, delayMs, error, closing !== undefined);
     });
-    consumer.on('error', (error) => logConsumerError(log, error));
+    consumer.on('error', (error) => {
+      logConsumerError(log, error);
+      if (isHttpResponseError(error)) params.onWrongPort?.(error);
+    });
     consumer.on('warning', (warning) => logConsumerWarning(log, consumer, warning));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));
     consumer.on('disconnected', (address, error) => {

@@ -188,6 +188,21 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     }
   });
 
+  cliPoolTest("an nsqd's HTTP port given as --nsqd-tcp-address stops the worker, exit 2, naming it", async ({ projects, pool }) => {
+    const nsqd = await pool.start();
+    const topic = uniqueTopic('log');
+    const p = await project(projects, topic);
+    const { code, stdout } = await p.run(['--topic', topic, '--channel', 'pageview', '--nsqd-tcp-address', nsqd.httpAddress]);
+    expect(code, stdout).toBe(2);
+    const stopping = stdout.split('\n').filter((line) => line.includes('stopping'));
+    expect(stopping).toHaveLength(1);
+    expect(JSON.parse(stopping[0]!)).toMatchObject({
+      level: 50,
+      code: 'E_USAGE',
+      msg: `${nsqd.httpAddress}: received an HTTP response: this address is an HTTP port, not an NSQ TCP port: give nsqd's TCP port (4150 by default); stopping`,
+    });
+  });
+
   cliPoolTest('never unpauses a topic an operator paused: the channels wait with it, and all get the backlog on unpause', async ({ projects, pool }) => {
     const nsqd = await pool.start();
     const topic = uniqueTopic('log');
