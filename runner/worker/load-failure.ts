@@ -9,8 +9,10 @@
  * still has its cause and the files are at hand.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { didYouMean } from '../../protocol/suggest.ts';
 import { isOwnCode } from './own-files.ts';
 import { WORKER_EXTENSIONS } from './discover.ts';
 
@@ -91,7 +93,9 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
   const stack = error.stack ?? '';
   const header = SYNTAX_ERROR_HEADER.exec(stack);
   if (header !== null) {
-    return { file: toPath(header[1]!), line: Number(header[2]), column: undefined, reason: `${error.name}: ${firstLine(message)}` };
+    const unlinked = UNLINKED_EXPORT.exec(firstLine(message));
+    const meant = unlinked === null ? '' : didYouMean(unlinked[1]!, nsqworkerExports(context.workerFile));
+    return { file: toPath(header[1]!), line: Number(header[2]), column: undefined, reason: `${error.name}: ${firstLine(message)}${meant}` };
   }
 
   const code = (error as { code?: unknown }).code;
@@ -124,12 +128,39 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const prefix = `${context.workerFile}: `;
     return { file: context.workerFile, line: undefined, column: undefined, reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
   }
+  const reason = missingExportReason(error, context.workerFile) ?? `${error.name}: ${firstLine(message)}`;
   for (const frame of stack.matchAll(STACK_FRAME)) {
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;
-    return { file, line: Number(frame[2]), column: Number(frame[3]), reason: `${error.name}: ${firstLine(message)}` };
+    return { file, line: Number(frame[2]), column: Number(frame[3]), reason };
   }
-  return { file: context.workerFile, line: undefined, column: undefined, reason: `${error.name}: ${firstLine(message)}` };
+  return { file: context.workerFile, line: undefined, column: undefined, reason };
+}
+
+/**
+ * A named import the module does not export, in a file compiled to CommonJS: esbuild calls it as
+ * `(0 , import_nsqworker.defineWorkr)(...)`, which throws "is not a function" (an ES module's import
+ * fails to link instead, a SyntaxError that names the export).
+ */
+const MISSING_EXPORT_CALL = /^(?:\(0 , )?import_([\w$]+)\.([\w$]+)\)? is not a (?:function|constructor)$/;
+
+/** The same mistake in an ES module: it fails to link. */
+const UNLINKED_EXPORT = /^The requested module 'nsqworker' does not provide an export named '([\w$]+)'/;
+
+/** The names nsqworker exports, as the worker's own import found the package (loaded already); [] when unreadable. */
+function nsqworkerExports(workerFile: string): string[] {
+  try {
+    return Object.keys(createRequire(workerFile)('nsqworker') as object).filter((name) => name !== 'default' && name !== '__esModule');
+  } catch {
+    return [];
+  }
+}
+
+/** What a missing named import of nsqworker is, in words, with the nearest export ({@link MISSING_EXPORT_CALL}). */
+function missingExportReason(error: Error, workerFile: string): string | undefined {
+  const match = error instanceof TypeError ? MISSING_EXPORT_CALL.exec(firstLine(error.message)) : null;
+  if (match === null || match[1] !== 'nsqworker') return undefined;
+  return `nsqworker has no export named ${match[2]!}${didYouMean(match[2]!, nsqworkerExports(workerFile))}`;
 }
 
 /** The codes of the errors that say the code itself is at fault (see {@link failsInAnyProcess}). */
@@ -143,6 +174,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
   if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError') return true;
+  if (thrown instanceof TypeError && MISSING_EXPORT_CALL.test(firstLine(thrown.message))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);
 }

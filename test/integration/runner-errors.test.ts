@@ -163,6 +163,19 @@ describe('a worker that does not load', () => {
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
   });
 
+  it('names a misspelt import from nsqworker, with the export meant, in a CommonJS project and an ES module one (exit 2)', async () => {
+    const [cjs, esm] = await Promise.all([projects.create(), projects.create()]);
+    await cjs.write('package.json', '{}\n');
+    const source = "import { z } from 'zod';\nimport { defineWorkr } from 'nsqworker';\nexport default defineWorkr({ tasks: { async x() {} } });\n";
+    await Promise.all([cjs.writeWorker('bad', 'typo', source), esm.writeWorker('bad', 'typo', source)]);
+    const args = ['--topic', 'bad', '--channel', 'typo', ...FREE];
+    const [fromCjs, fromEsm] = await Promise.all([cjs.run(args), esm.run(args)]);
+    // CommonJS: esbuild's (0 , import_nsqworker.defineWorkr)(...) throws "is not a function" as it runs.
+    expectOneLine(fromCjs, 2, `${cjs.path('workers/bad/bad_typo_worker.ts')}:3:`, 'failed to load: nsqworker has no export named defineWorkr; did you mean defineWorker?');
+    // An ES module fails to link, naming the export itself.
+    expectOneLine(fromEsm, 2, `${esm.path('workers/bad/bad_typo_worker.ts')}`, "does not provide an export named 'defineWorkr'; did you mean defineWorker?");
+  });
+
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
     const p = await project();
     // Its top level leaves a mark: the run must refuse before it runs.
