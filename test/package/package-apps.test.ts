@@ -165,7 +165,7 @@ describe('the packed package in an app', () => {
     expect((await project.exec(process.execPath, ['out/app.js', project.path('data-cts')])).stdout.trim()).toBe('published');
   }, 120_000);
 
-  it("README's client snippet runs as written, and exits by itself", async () => {
+  it("README's client snippet runs as written, and exits by itself; as publish.mts it type-checks under tsc --init", async () => {
     const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const snippet = /```js\n(import \{ Consumer, Producer \} from 'nsqworker';[\s\S]*?)```/.exec(readme)?.[1];
     expect(snippet).toBeDefined();
@@ -176,6 +176,11 @@ describe('the packed package in an app', () => {
       await project.write('publish.mjs', snippet!.replaceAll('127.0.0.1:4150', broker.tcpAddress));
       const { stdout } = await project.exec(process.execPath, ['publish.mjs']);
       expect(stdout.trim().split('\n').sort()).toEqual(['1 a', '1 b', '1 later', '1 {"kind":"signup"}']);
+      // The README tells TypeScript users to save it as publish.mts: strict, as tsc --init sets it up.
+      await project.write('publish.mts', snippet!);
+      const strict = { compilerOptions: { module: 'nodenext', target: 'esnext', strict: true, types: ['node'], noEmit: true, skipLibCheck: true }, files: ['publish.mts'] };
+      await project.write('tsconfig.snippet.json', JSON.stringify(strict));
+      expect(await typeCheck(project, TSC7, 'tsconfig.snippet.json')).toBe('');
     } finally {
       await broker.close();
     }
