@@ -9,7 +9,7 @@ import { editDistance, onlyNear } from '../protocol/suggest.ts';
 import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, WORKER_EXTENSIONS, type WorkerFile } from './worker/discover.ts';
 
 /** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
-export function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir)): string {
+export function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir, 'skip')): string {
   const rejected = rejectedWorkerFiles(workersDir);
   const skipped = rejected.length === 0 ? '' : `; not workers by their names: ${rejected.map((file) => `${file.path} (${file.reason})`).join(', ')}; ${namingRule(workersDir)}`;
   // Files named almost so are said at once: "no worker files" would contradict the list that follows.

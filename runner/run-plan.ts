@@ -120,7 +120,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     throw usage(`${missing}--topic and --channel are required to run a worker${waiting}${said}; ${availableWorkers(workersDir)}`);
   }
   checkNames(pre.topic, pre.channel, workersDir);
-  const workers = discoverWorkers(workersDir);
+  // Another worker's compiled twin (tsc's .js beside its .ts) does not stop this one: findWorker refuses this one's only.
+  const workers = discoverWorkers(workersDir, 'skip');
   const configWarnings = checkConfigWorkers(config, configPath, workers, workersDir);
   const file = findWorker(workersDir, pre.topic, pre.channel);
   if (file === undefined) {

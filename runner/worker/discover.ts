@@ -218,31 +218,45 @@ export function rejectedWorkerFiles(workersDir: string): RejectedWorkerFile[] {
   return rejected;
 }
 
-/**
- * Every worker file under `workersDir`, sorted by topic then channel. A missing folder has none.
- *
- * Errors: RunnerError E_WORKER_INVALID when two files name the same topic and channel
- * (`x_y_worker.ts` beside `x_y_worker.js`): which one runs would be a guess.
- */
-export function discoverWorkers(workersDir: string): WorkerFile[] {
+/** Every worker file under `workersDir`, sorted by topic then channel, and the second files of a topic and channel. */
+function scanWorkers(workersDir: string): { files: WorkerFile[]; twins: WorkerFile[] } {
   const root = resolve(workersDir);
-  if (!isDirectory(root)) return [];
-  const found: WorkerFile[] = [];
+  const files: WorkerFile[] = [];
+  const twins: WorkerFile[] = [];
+  if (!isDirectory(root)) return { files, twins };
   for (const topic of readdirSync(root).sort()) {
     const folder = join(root, topic);
     if (!isValidTopicName(topic) || !isDirectory(folder)) continue;
     for (const fileName of readdirSync(folder).sort()) {
       const channel = channelFromFileName(topic, fileName);
       if (channel === undefined) continue;
-      const path = join(folder, fileName);
-      const twin = found.find((file) => file.topic === topic && file.channel === channel);
-      if (twin !== undefined) {
-        throw new RunnerError(RunnerErrorCode.WorkerInvalid, `two worker files for topic ${topic} channel ${channel}: ${twin.path} and ${path}; keep one${compiledTwinHint(twin.path, path)}`);
-      }
-      found.push({ topic, channel, path });
+      const file = { topic, channel, path: join(folder, fileName) };
+      (files.some((found) => found.topic === topic && found.channel === channel) ? twins : files).push(file);
     }
   }
-  return found;
+  return { files, twins };
+}
+
+/** The refusal of `twin`, a second file for a worker of `files`: which one runs would be a guess. */
+function twinError(files: readonly WorkerFile[], twin: WorkerFile): RunnerError {
+  const first = files.find((file) => file.topic === twin.topic && file.channel === twin.channel)!;
+  return new RunnerError(
+    RunnerErrorCode.WorkerInvalid,
+    `two worker files for topic ${twin.topic} channel ${twin.channel}: ${first.path} and ${twin.path}; keep one${compiledTwinHint(first.path, twin.path)}`,
+  );
+}
+
+/**
+ * Every worker file under `workersDir`, sorted by topic then channel. A missing folder has none.
+ * With `twins: 'skip'`, the second file of a topic and channel is left out (a run of another worker).
+ *
+ * Errors: RunnerError E_WORKER_INVALID when two files name the same topic and channel
+ * (`x_y_worker.ts` beside `x_y_worker.js`), unless skipped.
+ */
+export function discoverWorkers(workersDir: string, twins: 'refuse' | 'skip' = 'refuse'): WorkerFile[] {
+  const scanned = scanWorkers(workersDir);
+  if (twins === 'refuse' && scanned.twins.length > 0) throw twinError(scanned.files, scanned.twins[0]!);
+  return scanned.files;
 }
 
 /** For a `.js` beside the `.ts` of the same name, what made it (tsc without --noEmit), else nothing. */
@@ -253,9 +267,16 @@ function compiledTwinHint(first: string, second: string): string {
   return ` (a compiled copy, as \`tsc\` writes one beside its source: delete the ${extensions.split(' ')[0]} file, and type-check with \`tsc --noEmit\`)`;
 }
 
-/** The worker file for a topic and channel, if there is one. */
+/**
+ * The worker file for a topic and channel, if there is one. Another worker's second file is no
+ * matter here: it is refused when that worker runs.
+ * @throws RunnerError E_WORKER_INVALID when two files name this topic and channel.
+ */
 export function findWorker(workersDir: string, topic: string, channel: string): WorkerFile | undefined {
-  return discoverWorkers(workersDir).find((file) => file.topic === topic && file.channel === channel);
+  const { files, twins } = scanWorkers(workersDir);
+  const twin = twins.find((file) => file.topic === topic && file.channel === channel);
+  if (twin !== undefined) throw twinError(files, twin);
+  return files.find((file) => file.topic === topic && file.channel === channel);
 }
 
 /** The worker file for a topic and channel when there is exactly one: undefined for none, and for two still (refused). */

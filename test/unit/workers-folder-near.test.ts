@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { discoverWorkers, noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
+import { discoverWorkers, findWorker, noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,3 +51,13 @@ it('names a compiled .js beside its .ts as what tsc wrote, when two files name o
   const different = project(['workers/log/log_pageview_worker.ts', 'workers/log/log_pageview_worker.mjs']);
   expect(() => discoverWorkers(path.join(different, 'workers'))).toThrow(/; keep one$/);
 });
+
+it("refuses a worker's second file when that worker is asked for, not when another is", () => {
+  const twin = project(['workers/log/log_pageview_worker.ts', 'workers/log/log_pageview_worker.js', 'workers/mail/mail_out_worker.ts']);
+  const workers = path.join(twin, 'workers');
+  expect(findWorker(workers, 'mail', 'out')?.path).toBe(path.resolve(workers, 'mail/mail_out_worker.ts'));
+  expect(() => findWorker(workers, 'log', 'pageview')).toThrow(/^two worker files for topic log channel pageview: /);
+  expect(discoverWorkers(workers, 'skip').map((file) => `${file.topic}/${file.channel}`)).toEqual(['log/pageview', 'mail/out']);
+  expect(() => discoverWorkers(workers)).toThrow(/^two worker files/);
+});
+
