@@ -241,13 +241,24 @@ describe.concurrent('every task sees the backlog and what follows', () => {
 });
 
 describe.concurrent('discovery through lookupd', () => {
+  cliPoolTest("asks lookupd every 5s while no nsqd has the topic, not the interval's minute", async ({ projects, pool }) => {
+    const l = await lookupd(projects);
+    const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
+    const topic = uniqueTopic('log');
+    const p = await project(projects, topic);
+    const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress]);
+    await run.waitForMessage(`no nsqd has topic ${topic} yet; asking lookupd every 5s until one has (then every 1m0s)`);
+    await publish(nsqd.httpAddress, topic, 'first');
+    await eachTaskRan(p, run, ['first']);
+  });
+
   cliPoolTest('says what it waits for, polls on the interval, and starts both tasks together once an nsqd has the topic', async ({ projects, pool }) => {
     const l = await lookupd(projects);
     const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
     const topic = uniqueTopic('log');
     const p = await project(projects, topic);
     const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', l.httpAddress, '--lookupd-poll-interval', '300ms']);
-    await run.waitForMessage(`no nsqd has topic ${topic} yet; polling lookupd every 300ms`);
+    await run.waitForMessage(`no nsqd has topic ${topic} yet; asking lookupd every 300ms`);
     // Published before any channel exists: the topic keeps it until the worker's channels are made.
     await publish(nsqd.httpAddress, topic, 'first');
     await run.waitForMessage(`found 1 nsqd for topic ${topic}`);
