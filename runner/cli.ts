@@ -98,7 +98,10 @@ async function main(given: readonly string[]): Promise<void> {
       return;
     }
     if (first !== undefined && !first.startsWith('-') && !isSubcommand(cli, argv)) {
-      throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, commandNames(cli))} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
+      // `nsqworker orders billing`: a topic and a channel given as words, when no command is near.
+      const second = argv[3];
+      const meant = didYouMean(first, commandNames(cli)) || (second !== undefined && !second.startsWith('-') ? `; to run a worker: nsqworker --topic ${first} --channel ${second}` : '');
+      throw new UsageError(`unknown command ${JSON.stringify(first)}${meant} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
     }
     // `list --version`, `--topic T --channel C --version`: the version, as without a command.
     if (asksForVersion(argv)) {

@@ -35,7 +35,7 @@ export function describeExports(moduleExports: ModuleExports): string {
   const shape = noDefault
     ? 'no default export'
     : typeof value === 'function'
-      ? `default: ${value.toString().startsWith('class') ? 'a class' : 'a function'} ${value.name || '(anonymous)'}`
+      ? describeFunction(value)
       : typeof value === 'object' && value !== null
         ? Object.keys(value).length === 0 && allNamed.length === 0
           ? // What a module that exports nothing gives as CommonJS (module.exports is {}), as well as `export default {}`.
@@ -44,3 +44,14 @@ export function describeExports(moduleExports: ModuleExports): string {
         : `default: ${typeof value} ${JSON.stringify(value)}`;
   return allNamed.length === 0 ? shape : `${shape}; named exports: ${allNamed.join(', ')}`;
 }
+
+/**
+ * A default export that is a function, in words: a class by its name, and a plain function (an
+ * anonymous one is named `default` by the language) with what a worker is instead.
+ */
+function describeFunction(value: { name: string; toString(): string }): string {
+  if (value.toString().startsWith('class')) return `default: a class ${value.name || '(anonymous)'}`;
+  const name = value.name === '' || value.name === 'default' ? 'a function' : `a function ${value.name}`;
+  return `default: ${name} (a task alone is no worker: export default defineWorker({ tasks: { name: yourFunction } }))`;
+}
+

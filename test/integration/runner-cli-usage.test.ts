@@ -263,12 +263,13 @@ describe('usage errors exit with status 2', () => {
   it("after --workers-dir, help is the command's, a mistyped command is named, a repeated flag's last value counts; a stray word", async () => {
     const project = await projectWithWorker();
     const dir = project.path('workers');
-    const [listHelp, helpList, typo, repeated, stray] = await Promise.all([
+    const [listHelp, helpList, typo, repeated, stray, words] = await Promise.all([
       project.run(['--workers-dir', dir, 'list', '--help']),
       project.run(['--workers-dir', dir, 'help', 'list']),
       project.run(['--workers-dir', dir, 'lst']),
       project.run(['--workers-dir', project.path('elsewhere'), '--workers-dir', dir, 'list']),
       project.run(['list', 'extra']),
+      project.run(['log', 'pageview']),
     ]);
     for (const help of [listHelp, helpList]) {
       expect(help.code).toBe(0);
@@ -280,6 +281,9 @@ describe('usage errors exit with status 2', () => {
     expect(repeated.stdout).toContain('log/pageview');
     // A stray word, said as a run says it (not cac's "Unused args").
     expect([stray.stderr, stray.code]).toEqual(['nsqworker: unexpected argument "extra": the command takes flags only (its --help lists them)\n', 2]);
+    // A topic and a channel as words: the run they meant.
+    expect(words.code).toBe(2);
+    expect(words.stderr).toContain('unknown command "log"; to run a worker: nsqworker --topic log --channel pageview (commands: ');
   });
 
   it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {

@@ -20,6 +20,15 @@ describe('describeExports', () => {
     expect(describeExports({ default: {}, helper: 1 })).toBe('default: an object with keys (none); named exports: helper');
     expect(describeExports({ helper: 1 })).toBe('no default export; named exports: helper');
   });
+
+  it('says a plain function is a task alone, without the name the language gives an anonymous default', () => {
+    const anonymous = { default: async function () {} };
+    Object.defineProperty(anonymous.default, 'name', { value: 'default' });
+    const hint = ' (a task alone is no worker: export default defineWorker({ tasks: { name: yourFunction } }))';
+    expect(describeExports(anonymous)).toBe(`default: a function${hint}`);
+    expect(describeExports({ default: async function handle() {} })).toBe(`default: a function handle${hint}`);
+    expect(describeExports({ default: class Billing {} })).toBe('default: a class Billing');
+  });
 });
 
 describe('workerRuntimeOf', () => {
