@@ -137,6 +137,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
         : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
           : `${create}${availableWorkers(workersDir, workers)}`;
+    // Help asked for still shows the runner's flags; the error after it says why the worker's are missing.
+    if (pre.help) process.stdout.write(formatRunHelp(RUN_FIELDS, undefined, helpLayers(config, configPath, env, args, []).runner));
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
   if (!pre.help) {

@@ -35,7 +35,9 @@ export async function addressInUse(error: unknown, listens: readonly ListenFlag[
   const where = match === undefined ? `${String(failed.address)}:${String(port)}` : `${match.flag} ${match.address}`;
   const nsq = port !== undefined && (await answersAsNsq(typeof failed.address === 'string' ? failed.address : '', port));
   const holder = nsq ? 'an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)' : 'another program';
-  return new RunnerError(RunnerErrorCode.AddressInUse, `${where}: the address is already in use by ${holder}; stop it, or choose another address`, {
+  // A worker joins a running broker found at its --broker-http-address: with another HTTP address it cannot tell.
+  const join = nsq && match?.flag === '--broker-tcp-address' ? '; a worker uses a broker already running only when --broker-http-address is that broker\'s too' : '';
+  return new RunnerError(RunnerErrorCode.AddressInUse, `${where}: the address is already in use by ${holder}; stop it, or choose another address${join}`, {
     cause: error,
   });
 }

@@ -163,6 +163,11 @@ describe('usage errors exit with status 2', () => {
     expect(stderr).toContain('no worker for topic log channel clicks');
     expect(stderr).toContain('workers/log/log_clicks_worker.ts');
     expect(stderr).toContain('--topic log --channel audit, --topic log --channel pageview');
+    // Asked for help, it still shows the runner's flags, then says why the worker's are not there.
+    const help = await project.run(['--topic', 'log', '--channel', 'clicks', '--help']);
+    expect(help.code).toBe(2);
+    expect(help.stdout).toContain('--max-in-flight');
+    expect(help.stderr).toContain('no worker for topic log channel clicks');
   });
 
   /** Runs each `[topic, channel]` at once; each exits 2 with the one line given. */

@@ -269,13 +269,16 @@ describe('a port held by another program is one line naming the flag and address
     const p = await project();
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('held') });
     try {
-      const [tcp, http] = await Promise.all([
+      const [tcp, http, worker] = await Promise.all([
         p.run(['broker', '--tcp-address', broker.tcpAddress, '--http-address', '127.0.0.1:0', '--data-path', 'd6'], {}, SLOW),
         p.run(['lookupd', '--tcp-address', '127.0.0.1:0', '--http-address', broker.httpAddress], {}, SLOW),
+        // A worker on the broker's TCP address but another HTTP one: it cannot tell it is a broker to join.
+        p.run([...RUN, '--broker-tcp-address', broker.tcpAddress, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd7'], {}, SLOW),
       ]);
       const nsq = 'the address is already in use by an NSQ server (an nsqd, an nsqlookupd or another nsqworker: it answered as one)';
       expectOneLine(tcp, 1, `--tcp-address ${broker.tcpAddress}: ${nsq}`);
       expectOneLine(http, 1, `--http-address ${broker.httpAddress}: ${nsq}`);
+      expectOneLine(worker, 1, `--broker-tcp-address ${broker.tcpAddress}: ${nsq}; stop it, or choose another address; a worker uses a broker already running only when --broker-http-address is that broker's too`);
     } finally {
       await broker.close();
     }
