@@ -12,11 +12,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests start real servers and child processes, and wait on them: with two forks on
-    // CI's two cores about a quarter of the CPU sat idle (user+sys 481 s in a 329 s run); a third
-    // fork fills it (283 and 296 s where two forks took 328 s).
+    // Integration tests start real servers and child processes; two cores are all CI has. (A third
+    // fork ran the suite faster once by hand, but slower under .ci/run: 313 and 341 s against 297 to
+    // 318 s with two.)
     pool: 'forks',
-    maxWorkers: 3,
+    maxWorkers: 2,
     // Each fork runs file after file without a fresh module graph: loading the sources again for
     // each of 120 files cost about 30 s of the run. Files share no state but what they clean up.
     isolate: false,
