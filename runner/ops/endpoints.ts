@@ -18,13 +18,13 @@ import type { HttpAddressResolver } from './task-channels.ts';
 /** What one lookupd's /nodes said: the nsqd it lists, or why there are none (`notLookupd`: it is no lookupd at all). */
 type NodesAnswer = { nodes: string[] } | { problem: string; notLookupd: boolean };
 
-async function nodesFromLookupd(address: string, tls: TlsOption): Promise<NodesAnswer> {
+async function nodesFromLookupd(address: string, tls: TlsOption, stop: AbortSignal | undefined): Promise<NodesAnswer> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
   let response: Awaited<ReturnType<typeof nsqHttpRequest>>;
   try {
     response = await nsqHttpRequest(`${base}/nodes`, {
       headers: { Accept: 'application/vnd.nsq; version=1.0' },
-      signal: AbortSignal.timeout(5000),
+      signal: stop === undefined ? AbortSignal.timeout(5000) : AbortSignal.any([AbortSignal.timeout(5000), stop]),
       tls,
     });
   } catch (error) {
@@ -77,7 +77,8 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
     // What each lookupd answered, when none listed an nsqd.
     const answers: string[] = [];
     for (const lookupd of lookupdHttpAddresses) {
-      const answer = await nodesFromLookupd(lookupd, clientSecurity(settings).tls);
+      const answer = await nodesFromLookupd(lookupd, clientSecurity(settings).tls, stopWaiting);
+      if (stopWaiting?.aborted === true) break;
       if ('nodes' in answer) {
         if (said !== '') logger.info({ lookupd, publishAddresses: answer.nodes }, `lookupd ${lookupd} lists an nsqd now: starting`);
         return endpoints(answer.nodes);
@@ -85,6 +86,7 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
       if (answer.notLookupd) throw new RunnerError(RunnerErrorCode.Usage, `--lookupd-http-address ${lookupd}: ${answer.problem}`);
       answers.push(`${lookupd}: ${answer.problem}`);
     }
+    if (stopWaiting?.aborted === true) break;
     const text = answers.join('; ');
     if (text !== said) {
       logger.warn(
@@ -96,10 +98,11 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
     try {
       await delay(everyMs, undefined, { signal: stopWaiting });
     } catch {
-      logger.info('stopped while waiting for an nsqd');
-      return undefined;
+      break;
     }
   }
+  logger.info('stopped while waiting for an nsqd');
+  return undefined;
 }
 
 /**

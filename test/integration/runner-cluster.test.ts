@@ -5,6 +5,8 @@
  * and discovery through lookupd starts at once and says what it found or waits for. Runs against
  * real nsqd and nsqlookupd when NSQD_BIN and NSQLOOKUPD_BIN are set.
  */
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect } from 'vitest';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { NSQD_BIN, NSQLOOKUPD_BIN, startNsqlookupdProcess, type ServerHandle } from '../support/nsq-processes.ts';
@@ -166,6 +168,28 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     await eachTaskRan(p, waiting, ['after the wait']);
     // Said once, not at every ask.
     expect(waiting.lines.filter((line) => String(line.msg).startsWith('no nsqd to publish to yet'))).toHaveLength(1);
+  });
+
+  cliPoolTest('with lookupd only: a signal ends the wait while lookupd has not answered yet, without waiting for its answer', async ({ projects }) => {
+    // A lookupd that takes connections and never answers: the worker's first ask is still out.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    projects.defer(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const topic = uniqueTopic('log');
+    const p = await project(projects, topic);
+    const asked = once(silent, 'connection');
+    const run = p.startWorker(topic, 'pageview', ['--lookupd-http-address', address]);
+    await asked;
+    run.kill('SIGTERM');
+    expect(await run.waitForExit(), run.describe()).toEqual({ code: 0, signal: null });
+    // Stopped at once: the ask was given up, not answered by its 5 s timeout and then said as a wait.
+    expect(run.lines.map((line) => line.msg)).toContain('stopped while waiting for an nsqd');
+    expect(run.lines.filter((line) => String(line.msg).startsWith('no nsqd to publish to yet'))).toEqual([]);
   });
 
   cliPoolTest("with lookupd only: an nsqd's HTTP address, or a TCP port, given for lookupd is refused at once (exit 2)", async ({ projects, pool }) => {
