@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
 import { bindWorker } from '../ops/bind.ts';
 import { connectEndpoints, type Connected } from '../ops/connect.ts';
+import { wrongNsqdPort } from '../ops/wrong-port.ts';
 import { createTaskChannels, type EmbeddedBroker } from '../ops/embedded.ts';
 import { watchJoinedBroker } from '../ops/embedded-takeover.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -138,10 +139,10 @@ export async function startRun(plan: RunPlan, startOptions: StartOptions = {}): 
     prepareNsqd: connected.prepareNsqd,
     // A task removed on reload leaves its channel: deleted under dev, named with the call elsewhere.
     channelCleanup: { httpAddressOf: connected.httpAddressOf, createAt: connected.embeddedHttpAddress, deleteRemoved: startOptions.sharedBroker !== undefined },
-    onWrongPort: (error) => {
-      if (wrongPort) return;
+    onConsumerError: (error) => {
+      if (wrongPort || wrongNsqdPort(error, settings.nsqdTcpAddresses) === undefined) return;
       wrongPort = true;
-      const wrong = new RunnerError(RunnerErrorCode.Usage, `${error.message}: give nsqd's TCP port (4150 by default); stopping`, { cause: error });
+      const wrong = new RunnerError(RunnerErrorCode.Usage, `--nsqd-tcp-address ${error.message}; stopping`, { cause: error });
       logger.error({ code: wrong.code }, wrong.message);
       failed(wrong);
     },

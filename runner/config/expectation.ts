@@ -33,7 +33,7 @@ export interface IssueLike {
 const WRAPPERS = new Set(['default', 'optional', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional']);
 
 /** The schema under its wrappers (`.default()`, `.optional()`, a pipe's output). */
-function unwrap(schema: SchemaLike): SchemaLike {
+export function unwrap(schema: SchemaLike): SchemaLike {
   let inner = schema;
   for (;;) {
     if (WRAPPERS.has(inner.def.type) && inner.def.innerType !== undefined) inner = inner.def.innerType;

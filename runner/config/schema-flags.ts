@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import { describeExpected, durationWithUnit, showValue, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
+import { describeExpected, durationWithUnit, showValue, unwrap, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
 
 /** The words a boolean flag, variable or config string takes, in any case. */
 export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes']);
@@ -40,10 +40,11 @@ export interface FieldSpec {
   /** The same for a value in the config file, where a duration may also be a number of milliseconds. */
   expectedInConfig: string | undefined;
   /**
-   * The keys of an object option that drops other keys (z.object, not z.looseObject, z.strictObject
-   * or z.record): a key given as JSON outside them is refused rather than dropped in silence.
+   * An object option's schema, when it drops keys outside its shape (z.object, not z.looseObject,
+   * z.strictObject or z.record): a key given as JSON that it, or an object in it, would drop is
+   * refused rather than dropped in silence.
    */
-  objectKeys?: readonly string[];
+  objectSchema?: SchemaLike;
 }
 
 interface ZodLike extends SchemaLike {
@@ -100,7 +101,7 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       // An object is given on the command line and in the environment as JSON; the config file writes it as it is.
       expected: kind === 'json' ? `an object as JSON${defaultValue === undefined ? '' : `, such as ${JSON.stringify(defaultValue)}`}` : describeExpected(inner, isDuration && 'flag'),
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
-      ...(type === 'object' && inner.def.catchall === undefined ? { objectKeys: Object.keys(inner.def.shape ?? {}) } : {}),
+      ...(type === 'object' ? { objectSchema: inner } : {}),
     };
   });
 }
@@ -149,14 +150,30 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
   }
 }
 
-/** Refuses a key of a JSON object value that the option's object would drop (see FieldSpec.objectKeys), naming the nearest known key. */
-function checkObjectKeys(field: FieldSpec, value: unknown, bad: (cause: unknown, expected: string) => RunnerError): void {
-  const known = field.objectKeys;
-  if (known === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return;
-  const unknown = Object.keys(value).filter((key) => !known.includes(key));
-  if (unknown.length === 0) return;
-  const first = unknown[0]!;
-  const named = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw bad(undefined, `${field.expected ?? 'an object as JSON'}, with the keys ${known.join(', ')}: ${named} ${unknown.length === 1 ? 'is' : 'are'} not among them${didYouMean(first, known)}`);
+/** A key a JSON object value has where its schema drops it: its path, and the keys the schema has there. */
+interface DroppedKey {
+  path: string;
+  known: string[];
 }
 
+/** The keys of `value` that `schema` (a strip-mode z.object, at any depth) would drop, as paths. */
+function droppedKeys(schema: SchemaLike, value: unknown, prefix = ''): DroppedKey[] {
+  const def = unwrap(schema).def;
+  if (def.type !== 'object' || def.catchall !== undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const shape = def.shape ?? {};
+  const known = Object.keys(shape);
+  return Object.entries(value).flatMap(([key, inner]) => (key in shape ? droppedKeys(shape[key]!, inner, `${prefix}${key}.`) : [{ path: `${prefix}${key}`, known }]));
+}
+
+/** Refuses a key of a JSON object value that the option's object would drop (FieldSpec.objectSchema), naming the nearest known key. */
+function checkObjectKeys(field: FieldSpec, value: unknown, bad: (cause: unknown, expected: string) => RunnerError): void {
+  if (field.objectSchema === undefined) return;
+  const dropped = droppedKeys(field.objectSchema, value);
+  if (dropped.length === 0) return;
+  const said = dropped.map(({ path, known }) => {
+    const parent = path.includes('.') ? `${path.slice(0, path.lastIndexOf('.'))}'s` : 'its';
+    const key = path.slice(path.lastIndexOf('.') + 1);
+    return `${JSON.stringify(path)} is not among ${parent} keys (${known.join(', ') || 'it takes none'})${didYouMean(key, known)}`;
+  });
+  throw bad(undefined, `${field.expected ?? 'an object as JSON'}: ${said.join('; ')}`);
+}

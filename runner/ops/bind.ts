@@ -21,7 +21,6 @@ import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
 import { logGiveUp, logRequeue } from './task-outcome-log.ts';
 import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
-import { isHttpResponseError } from '../../protocol/frames.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
 import { workerClientId, workerUserAgent } from './user-agent.ts';
 import type { TaskExecutor } from './executor.ts';
@@ -83,8 +82,8 @@ export async function bindWorker(params: {
   healthAddress?: string;
   /** What happens to the channel of a task removed on reload (warned about by default). */
   channelCleanup?: ChannelCleanup;
-  /** Called when an nsqd address answered HTTP: an HTTP port given for nsqd's TCP one, which no retry mends. */
-  onWrongPort?: (error: Error) => void;
+  /** Each error of a task's consumer, after it is logged (run.ts stops on a wrong --nsqd-tcp-address). */
+  onConsumerError?: (error: Error) => void;
 }): Promise<BoundWorker> {
   const { settings, taskNames, endpoints, logger, metrics } = params;
   const topic = settings.topicPrefix + settings.topic;
@@ -255,7 +254,7 @@ export async function bindWorker(params: {
     });
     consumer.on('error', (error) => {
       logConsumerError(log, error);
-      if (isHttpResponseError(error)) params.onWrongPort?.(error);
+      params.onConsumerError?.(error);
     });
     consumer.on('warning', (warning) => logConsumerWarning(log, consumer, warning));
     consumer.on('connected', (address) => log.info({ nsqd: address }, 'subscribed'));

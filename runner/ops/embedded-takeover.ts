@@ -14,6 +14,7 @@ import { startBroker } from '../../broker/nsqd/server.ts';
 import { parseHostPort } from '../../protocol/address.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { joinedBroker, probeRunningBroker, type EmbeddedBroker } from './embedded.ts';
+import { carryIdScope } from '../worker/dedup.ts';
 
 export interface TakeoverParams {
   /** The broker joined at start. */
@@ -159,6 +160,8 @@ export function watchJoinedBroker(
   const watch = new JoinedBrokerWatch({
     ...params,
     onBroker: async (next, previous) => {
+      // The next broker holds the stopped one's messages (its data path): a redelivery is known by its id.
+      carryIdScope(next.tcpAddress, previous.tcpAddress);
       await worker.createChannels(next);
       for (const consumer of worker.consumers) {
         await consumer.removeNsqdAddress(previous.tcpAddress);

@@ -18,16 +18,21 @@ import type { HttpAddressResolver } from './task-channels.ts';
 /** What one lookupd's /nodes said: the nsqd it lists, or why there are none (`notLookupd`: it is no lookupd at all). */
 type NodesAnswer = { nodes: string[] } | { problem: string; notLookupd: boolean };
 
+/** How long one ask of lookupd's /nodes may take, in ms. */
+const ASK_TIMEOUT_MS = 5000;
+
 async function nodesFromLookupd(address: string, tls: TlsOption, stop: AbortSignal | undefined): Promise<NodesAnswer> {
   const base = /^https?:\/\//.test(address) ? address.replace(/\/+$/, '') : `http://${address}`;
   let response: Awaited<ReturnType<typeof nsqHttpRequest>>;
   try {
     response = await nsqHttpRequest(`${base}/nodes`, {
       headers: { Accept: 'application/vnd.nsq; version=1.0' },
-      signal: stop === undefined ? AbortSignal.timeout(5000) : AbortSignal.any([AbortSignal.timeout(5000), stop]),
+      signal: stop === undefined ? AbortSignal.timeout(ASK_TIMEOUT_MS) : AbortSignal.any([AbortSignal.timeout(ASK_TIMEOUT_MS), stop]),
       tls,
     });
   } catch (error) {
+    // Aborted by the start's signal, the answer is not read; by the timeout, Node says only "aborted".
+    if (stop?.aborted !== true && (error as Error).name === 'AbortError') return { problem: `no answer within ${ASK_TIMEOUT_MS / 1000}s`, notLookupd: false };
     // A TCP port (nsqd's or lookupd's) answers, but not with HTTP: certainly no lookupd's HTTP API.
     return { problem: (error as Error).message, notLookupd: isNotHttpAnswer(error) };
   }
@@ -53,13 +58,15 @@ async function nodesFromLookupd(address: string, tls: TlsOption, stop: AbortSign
 const FIRST_NSQD_POLL_MS = 5000;
 
 /**
- * Where the worker connects and publishes. Publishes go to the first --nsqd-tcp-address, else to
- * the nsqd lookupd lists (/nodes, asked in order until one lists any). While no lookupd lists an
- * nsqd, or none answers, the start waits, as go-nsq's consumers do: lookupd is asked again every
- * --lookupd-poll-interval, at most every 5 s, with a warning whenever the answers change.
+ * Where the worker connects and publishes. Every --lookupd-http-address is asked once at start, and
+ * one that answers as no lookupd (nsqd's HTTP port: 404 NOT_FOUND; a TCP port: not HTTP) is refused
+ * whatever the others answer. Publishes go to the --nsqd-tcp-address given, else to the nsqd the
+ * lookupds list (/nodes). While none lists an nsqd, or none answers, the start waits, as go-nsq's
+ * consumers do: the lookupds are asked again every --lookupd-poll-interval, at most every 5 s, with a
+ * warning whenever the answers change.
  * @returns undefined when `stopWaiting` aborted that wait (a signal during the start).
  * @throws RunnerError E_USAGE for --nsqd-http-address given a different number of times than
- *   --nsqd-tcp-address, and at once for an address that answers as no lookupd (an nsqd's HTTP port).
+ *   --nsqd-tcp-address, and for an address that answers as no lookupd.
  */
 export async function remoteEndpoints(settings: RunSettings, logger: Logger, stopWaiting?: AbortSignal): Promise<Endpoints | undefined> {
   const { nsqdTcpAddresses, nsqdHttpAddresses, lookupdHttpAddresses } = settings;
@@ -70,24 +77,23 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
     );
   }
   const endpoints = (publishAddresses: string[]): Endpoints => ({ nsqdTcpAddresses, lookupdHttpAddresses, publishAddresses });
-  if (nsqdTcpAddresses.length > 0) return endpoints(nsqdTcpAddresses);
+  const { tls } = clientSecurity(settings);
   const everyMs = Math.min(settings.lookupdPollIntervalMs, FIRST_NSQD_POLL_MS);
   let said = '';
   for (;;) {
-    // What each lookupd answered, when none listed an nsqd.
-    const answers: string[] = [];
-    for (const lookupd of lookupdHttpAddresses) {
-      const answer = await nodesFromLookupd(lookupd, clientSecurity(settings).tls, stopWaiting);
-      if (stopWaiting?.aborted === true) break;
-      if ('nodes' in answer) {
-        if (said !== '') logger.info({ lookupd, publishAddresses: answer.nodes }, `lookupd ${lookupd} lists an nsqd now: starting`);
-        return endpoints(answer.nodes);
-      }
-      if (answer.notLookupd) throw new RunnerError(RunnerErrorCode.Usage, `--lookupd-http-address ${lookupd}: ${answer.problem}`);
-      answers.push(`${lookupd}: ${answer.problem}`);
-    }
+    const askedAt = Date.now();
+    const answers = await Promise.all(lookupdHttpAddresses.map(async (lookupd) => ({ lookupd, answer: await nodesFromLookupd(lookupd, tls, stopWaiting) })));
     if (stopWaiting?.aborted === true) break;
-    const text = answers.join('; ');
+    for (const { lookupd, answer } of answers) {
+      if ('problem' in answer && answer.notLookupd) throw new RunnerError(RunnerErrorCode.Usage, `--lookupd-http-address ${lookupd}: ${answer.problem}`);
+    }
+    if (nsqdTcpAddresses.length > 0) return endpoints(nsqdTcpAddresses);
+    const nodes = [...new Set(answers.flatMap(({ answer }) => ('nodes' in answer ? answer.nodes : [])))];
+    if (nodes.length > 0) {
+      if (said !== '') logger.info({ publishAddresses: nodes }, `lookupd lists an nsqd now: starting`);
+      return endpoints(nodes);
+    }
+    const text = answers.map(({ lookupd, answer }) => `${lookupd}: ${'problem' in answer ? answer.problem : ''}`).join('; ');
     if (text !== said) {
       logger.warn(
         { lookupd: lookupdHttpAddresses },
@@ -96,7 +102,8 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
       said = text;
     }
     try {
-      await delay(everyMs, undefined, { signal: stopWaiting });
+      // Every 5 s from ask to ask: a lookupd that took its 5 s to time out has used the wait.
+      await delay(Math.max(0, everyMs - (Date.now() - askedAt)), undefined, { signal: stopWaiting });
     } catch {
       break;
     }

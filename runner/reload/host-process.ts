@@ -14,9 +14,9 @@ import { optimizerOffWhileStarting } from './start-up-optimizer.ts';
 import { stopGuard } from './stop-guard.ts';
 import { childEnvironment } from './child-environment.ts';
 import { deserializeThrown, type ChildToParent, type LoadFailureLocation, type LoadRequest, type ParentToChild } from './protocol.ts';
+import { scopeAddressOf } from '../worker/dedup.ts';
 
-// The host's entry: its bundle when built, its source under tests (package-paths.ts).
-const ENTRY = entryFile('runner/reload/host');
+const ENTRY = entryFile('runner/reload/host'); // its bundle when built, its source under tests (package-paths.ts)
 
 /** What a child answers once the worker's code is loaded. */
 export interface LoadedCode {
@@ -192,7 +192,7 @@ export class HostProcess {
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, input });
-      this.post({ t: 'run', seq, task, id: input.id, nsqdAddress: input.nsqdAddress, attempts: input.attempts, timestamp: input.timestamp, body: input.body });
+      this.post({ t: 'run', seq, task, id: input.id, nsqdAddress: scopeAddressOf(input.nsqdAddress), attempts: input.attempts, timestamp: input.timestamp, body: input.body });
     });
   }
 

@@ -28,18 +28,38 @@ const SCOPE_BITS = Int32Array.from({ length: 16 }, (_, bits) => {
 
 let lastAddress: string | undefined;
 let lastAddressScope = 0;
+/** Addresses whose nsqd holds the messages of an nsqd that was at another: see {@link carryIdScope}. */
+const carriedFrom = new Map<string, string>();
+
+/**
+ * Says that the nsqd now at `address` holds the messages, and so the ids, of the one that was at
+ * `previous`: the embedded broker a joined worker starts on its own address, on the stopped one's
+ * data path (embedded-takeover.ts). Their ids then share one scope, and a redelivery of a message
+ * the worker processed before the move is still known.
+ */
+export function carryIdScope(address: string, previous: string): void {
+  if (address === previous) return;
+  carriedFrom.set(address, scopeAddressOf(previous));
+  lastAddress = undefined;
+}
+
+/** The address whose scope the ids from `address` take (itself, unless {@link carryIdScope} said otherwise). */
+export function scopeAddressOf(address: string): string {
+  return carriedFrom.get(address) ?? address;
+}
 
 /**
  * The scope of the message ids from the nsqd at `address` (host:port): a 16-bit number, never 0,
- * the same in every process (a worker's --watch child keeps the keys its parent gave it). Two
- * addresses share one with a chance of 1 in 65,535; their ids then collide only if their
- * node ids do too.
+ * the same in every process for one address (a worker's --watch child is given
+ * {@link scopeAddressOf} its message's address, and keeps the keys its parent gave it). Two addresses
+ * share one with a chance of 1 in 65,535; their ids then collide only if their node ids do too.
  */
 export function idScopeOf(address: string): number {
   if (address === lastAddress) return lastAddressScope;
+  const scoped = scopeAddressOf(address);
   // FNV-1a, folded to 16 bits.
   let hash = 0x811c9dc5;
-  for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < scoped.length; i++) hash = Math.imul(hash ^ scoped.charCodeAt(i), 0x01000193);
   const scope = ((hash >>> 16) ^ hash) & 0xffff;
   lastAddress = address;
   lastAddressScope = scope === 0 ? 1 : scope;

@@ -161,7 +161,7 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     expect(stopped.lines.map((line) => line.msg)).toContain('stopped while waiting for an nsqd');
 
     const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
-    await waiting.waitForMessage(`lookupd ${l.httpAddress} lists an nsqd now: starting`, {}, 20_000);
+    await waiting.waitForMessage('lookupd lists an nsqd now: starting', {}, 20_000);
     // As ever with lookupd, the tasks subscribe once an nsqd has the topic.
     await publish(nsqd.httpAddress, topic, 'after the wait');
     await waiting.subscribed(['count', 'store']);
@@ -193,11 +193,24 @@ describe.concurrent('every task sees the backlog and what follows', () => {
   });
 
   cliPoolTest("with lookupd only: an nsqd's HTTP address, or a TCP port, given for lookupd is refused at once (exit 2)", async ({ projects, pool }) => {
-    const [nsqd, l] = await Promise.all([pool.start(), lookupd(projects)]);
+    const l = await lookupd(projects);
+    // An nsqd that lookupd lists: a good lookupd beside the wrong address does not make it pass.
+    const nsqd = await pool.start({ lookupdTcpAddresses: [l.tcpAddress] });
     const topic = uniqueTopic('log');
+    await publish(nsqd.httpAddress, topic, 'registered');
     const p = await project(projects, topic);
-    const run = (address: string) => p.run(['--topic', topic, '--channel', 'pageview', '--lookupd-http-address', address]);
-    const [http, nsqdTcp, lookupdTcp] = await Promise.all([run(nsqd.httpAddress), run(nsqd.tcpAddress), run(l.tcpAddress)]);
+    const run = (address: string, before: string[] = []) => p.run(['--topic', topic, '--channel', 'pageview', ...before, '--lookupd-http-address', address]);
+    const [http, nsqdTcp, lookupdTcp, besideGood, besideNsqd] = await Promise.all([
+      run(nsqd.httpAddress),
+      run(nsqd.tcpAddress),
+      run(l.tcpAddress),
+      run(nsqd.httpAddress, ['--lookupd-http-address', l.httpAddress]),
+      run(nsqd.httpAddress, ['--nsqd-tcp-address', nsqd.tcpAddress]),
+    ]);
+    for (const result of [besideGood, besideNsqd]) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`nsqworker: --lookupd-http-address ${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND`);
+    }
     expect(http.code).toBe(2);
     expect(http.stderr.trim()).toBe(
       `nsqworker: --lookupd-http-address ${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`,
@@ -212,18 +225,27 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     }
   });
 
-  cliPoolTest("an nsqd's HTTP port given as --nsqd-tcp-address stops the worker, exit 2, naming it", async ({ projects, pool }) => {
-    const nsqd = await pool.start();
+  cliPoolTest("an nsqd's HTTP port, or lookupd's TCP port, given as --nsqd-tcp-address stops the worker, exit 2, naming it", async ({ projects, pool }) => {
+    const [nsqd, l] = await Promise.all([pool.start(), lookupd(projects)]);
     const topic = uniqueTopic('log');
     const p = await project(projects, topic);
-    const { code, stdout } = await p.run(['--topic', topic, '--channel', 'pageview', '--nsqd-tcp-address', nsqd.httpAddress]);
-    expect(code, stdout).toBe(2);
-    const stopping = stdout.split('\n').filter((line) => line.includes('stopping'));
-    expect(stopping).toHaveLength(1);
-    expect(JSON.parse(stopping[0]!)).toMatchObject({
+    const run = (address: string) => p.run(['--topic', topic, '--channel', 'pageview', '--nsqd-tcp-address', address]);
+    const [http, lookupdTcp] = await Promise.all([run(nsqd.httpAddress), run(l.tcpAddress)]);
+    const stoppingLine = (stdout: string): Record<string, unknown> => {
+      const stopping = stdout.split('\n').filter((line) => line.includes('stopping'));
+      expect(stopping, stdout).toHaveLength(1);
+      return JSON.parse(stopping[0]!) as Record<string, unknown>;
+    };
+    expect(http.code, http.stdout).toBe(2);
+    expect(stoppingLine(http.stdout)).toMatchObject({
       level: 50,
       code: 'E_USAGE',
-      msg: `${nsqd.httpAddress}: received an HTTP response: this address is an HTTP port, not an NSQ TCP port: give nsqd's TCP port (4150 by default); stopping`,
+      msg: `--nsqd-tcp-address ${nsqd.httpAddress}: received an HTTP response: this address is an HTTP port, not an NSQ TCP port; stopping`,
+    });
+    expect(lookupdTcp.code, lookupdTcp.stdout).toBe(2);
+    expect(stoppingLine(lookupdTcp.stdout)).toMatchObject({
+      code: 'E_USAGE',
+      msg: `--nsqd-tcp-address ${l.tcpAddress} answered E_BAD_PROTOCOL, as an nsqlookupd's TCP port does: give an nsqd's TCP port (4150 by default); stopping`,
     });
   });
 

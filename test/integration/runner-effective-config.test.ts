@@ -89,7 +89,7 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     // A key the option's object would drop in silence: refused, with the key it was meant to be.
     expect(misspelt.code).toBe(2);
     expect(misspelt.stderr.trim()).toBe(
-      'nsqworker: --limits "{\\"mx\\":3}": expected an object as JSON, such as {"max":5}, with the keys max: "mx" is not among them; did you mean max?',
+      'nsqworker: --limits "{\\"mx\\":3}": expected an object as JSON, such as {"max":5}: "mx" is not among its keys (max); did you mean max?',
     );
     expect(json.code).toBe(2);
     expect(json.stderr).toContain('--limits "{max: 2}": expected an object as JSON, such as {"max":5}');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DedupQueue, idScopeOf } from '../../runner/worker/dedup.ts';
+import { DedupQueue, carryIdScope, idScopeOf, scopeAddressOf } from '../../runner/worker/dedup.ts';
 import { seededRandom } from '../support/prng.ts';
 
 /** The behaviour to match: a Set of the last `capacity` distinct keys added. */
@@ -94,4 +94,16 @@ describe('DedupQueue', () => {
     expect([copy.has(id, one), copy.has(id, two), copy.has(id), copy.has('order-1')]).toEqual([true, true, false, true]);
     expect(copy.size).toBe(3);
   });
+
+  it("gives the ids of a broker started on another address with the stopped one's data the stopped one's scope", () => {
+    const [stopped, next, later] = ['127.0.0.1:6150', '127.0.0.1:6152', '127.0.0.1:6154'];
+    const before = idScopeOf(stopped);
+    expect(idScopeOf(next)).not.toBe(before);
+    carryIdScope(next, stopped);
+    expect([idScopeOf(next), scopeAddressOf(next)]).toEqual([before, stopped]);
+    // A second move carries the first address's scope on.
+    carryIdScope(later, next);
+    expect([idScopeOf(later), scopeAddressOf(later)]).toEqual([before, stopped]);
+  });
 });
+
