@@ -20,6 +20,22 @@ async function record(message, context) {
 }
 export default defineWorker({ tasks: { count: record, store: record } });
 `;
+/** Records each run's start, then holds it until the file release exists, and records its end. */
+const HOLDING = `
+import { appendFileSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineWorker } from 'nsqworker';
+const record = (at, message) => appendFileSync('runs.jsonl', JSON.stringify({ at, attempts: message.attempts }) + '\\n');
+export default defineWorker({
+  tasks: {
+    async run(message) {
+      record('start', message);
+      while (!existsSync('release')) await sleep(10);
+      record('done', message);
+    },
+  },
+});
+`;
 const IDLE = `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async run() {} } });\n`;
 
 async function worker(topic: string, channel: string, source: string): Promise<CliProject> {
@@ -91,6 +107,34 @@ describe('a worker on a joined embedded broker, when that broker stops', () => {
       expect(run.exit).toBeUndefined();
       expect(run.stderr).toBe('');
     }
+  });
+
+  it('knows a message it processed when the broker that took over, on its own address, delivers it again', async () => {
+    const [, ownerTcp, , sharedHttp] = await fixedAddresses();
+    const host = await worker('other', 'job', IDLE);
+    const data = host.path('data');
+    const first = host.startWorker('other', 'job', ['--broker-tcp-address', ownerTcp!, '--broker-http-address', sharedHttp!, '--data-path', data]);
+    await first.waitForMessage('worker other/job running');
+    // Joins the broker by its HTTP address; if that broker stops, starts the next on its own TCP address.
+    const p = await worker('held', 'once', HOLDING);
+    const joined = p.startWorker('held', 'once', ['--broker-tcp-address', `127.0.0.1:${await freePort()}`, '--broker-http-address', sharedHttp!, '--data-path', data, '--log-level', 'debug']);
+    await joined.waitForMessage('already running');
+    await joined.subscribed(['run']);
+    await publish(sharedHttp!, 'held', 'm1');
+    await eventually(async () => ((await p.records<{ at: string }>('runs.jsonl')).length === 1 ? true : undefined), 'the task to start', 20_000);
+
+    // The broker stops with the message in flight (kept for the next broker), and the FIN of the run
+    // that ends after it is lost: the next broker delivers the message again, from another address.
+    first.kill('SIGTERM');
+    expect((await first.waitForExit()).code).toBe(0);
+    await joined.waitForLine((line) => String(line.msg).includes('replacing the one that stopped'), 'the next broker', 20_000);
+    await p.write('release', '');
+    const known = await joined.waitForLine((line) => line.msg === 'already processed: finishing without running the task again', 'the redelivery to be known', 20_000);
+    expect(known.messageId ?? known.dedupKey).toBeDefined();
+    expect(await p.records<{ at: string; attempts: number }>('runs.jsonl')).toEqual([
+      { at: 'start', attempts: 1 },
+      { at: 'done', attempts: 1 },
+    ]);
   });
 
   it('exits 1 with one line when its --data-path is not the stopped broker’s', async () => {
