@@ -11,6 +11,7 @@ import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
 import { didYouMean } from '../protocol/suggest.ts';
+import { discoverWorkers } from './worker/discover.ts';
 import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
 import { exitAfterFileWork, exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
 
@@ -98,9 +99,10 @@ async function main(given: readonly string[]): Promise<void> {
       return;
     }
     if (first !== undefined && !first.startsWith('-') && !isSubcommand(cli, argv)) {
-      // `nsqworker orders billing`: a topic and a channel given as words, when no command is near.
+      // `nsqworker orders billing`: a worker's topic and channel given as words.
       const second = argv[3];
-      const meant = didYouMean(first, commandNames(cli)) || (second !== undefined && !second.startsWith('-') ? `; to run a worker: nsqworker --topic ${first} --channel ${second}` : '');
+      const worker = second !== undefined && discoverWorkers(process.env.NSQWORKER_WORKERS_DIR ?? 'workers', 'skip').some((file) => file.topic === first && file.channel === second);
+      const meant = worker ? `; to run a worker: nsqworker --topic ${first} --channel ${second}` : didYouMean(first, commandNames(cli));
       throw new UsageError(`unknown command ${JSON.stringify(first)}${meant} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
     }
     // `list --version`, `--topic T --channel C --version`: the version, as without a command.

@@ -132,7 +132,8 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
   for (const frame of stack.matchAll(STACK_FRAME)) {
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;
-    return { file, line: Number(frame[2]), column: Number(frame[3]), reason };
+    const line = Number(frame[2]);
+    return { file, line, column: Number(frame[3]), reason: missingBaseClassReason(error, file, line, context.workerFile) ?? reason };
   }
   return { file: context.workerFile, line: undefined, column: undefined, reason };
 }
@@ -163,6 +164,32 @@ function missingExportReason(error: Error, workerFile: string): string | undefin
   return `nsqworker has no export named ${match[2]!}${didYouMean(match[2]!, nsqworkerExports(workerFile))}`;
 }
 
+/** A class that extends a name whose import gave undefined: in CommonJS, a misspelt `import { Workr } from 'nsqworker'`. */
+const EXTENDS_UNDEFINED = /^Class extends value undefined is not a constructor or null$/;
+
+/**
+ * {@link EXTENDS_UNDEFINED} at `file:line`, when the class extends a name the file imports from
+ * nsqworker and nsqworker has no such export: said as for a call ({@link missingExportReason}).
+ */
+function missingBaseClassReason(error: Error, file: string, line: number, workerFile: string): string | undefined {
+  if (!(error instanceof TypeError) || !EXTENDS_UNDEFINED.test(firstLine(error.message))) return undefined;
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const base = /\bextends\s+([\w$]+)/.exec(source.split('\n')[line - 1] ?? '')?.[1];
+  // `import { Workr }` or `import { Workr as Base }`: the name exported, by the name used.
+  const imported = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
+    match[1]!.split(',').map((entry) => entry.trim().split(/\s+as\s+/)),
+  );
+  const exported = imported.find((names) => names[names.length - 1] === base)?.[0];
+  const exports = nsqworkerExports(workerFile);
+  if (exported === undefined || exports.includes(exported)) return undefined;
+  return `nsqworker has no export named ${exported}${didYouMean(exported, exports)}`;
+}
+
 /** The codes of the errors that say the code itself is at fault (see {@link failsInAnyProcess}). */
 const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID', 'ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
 
@@ -174,7 +201,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
   if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError') return true;
-  if (thrown instanceof TypeError && MISSING_EXPORT_CALL.test(firstLine(thrown.message))) return true;
+  if (thrown instanceof TypeError && (MISSING_EXPORT_CALL.test(firstLine(thrown.message)) || EXTENDS_UNDEFINED.test(firstLine(thrown.message)))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);
 }

@@ -50,8 +50,10 @@ export function describeExports(moduleExports: ModuleExports): string {
  * anonymous one is named `default` by the language) with what a worker is instead.
  */
 function describeFunction(value: { name: string; toString(): string }): string {
-  if (value.toString().startsWith('class')) return `default: a class ${value.name || '(anonymous)'}`;
-  const name = value.name === '' || value.name === 'default' ? 'a function' : `a function ${value.name}`;
+  const named = value.name !== '' && value.name !== 'default';
+  if (value.toString().startsWith('class')) return `default: a class ${named ? value.name : '(anonymous)'}`;
+  if (value.name === 'defineWorker') return 'default: defineWorker itself (call it: export default defineWorker({ tasks: { ... } }))';
+  const name = named ? `a function ${value.name}` : 'a function';
   return `default: ${name} (a task alone is no worker: export default defineWorker({ tasks: { name: yourFunction } }))`;
 }
 

@@ -268,13 +268,14 @@ describe('usage errors exit with status 2', () => {
   it("after --workers-dir, help is the command's, a mistyped command is named, a repeated flag's last value counts; a stray word", async () => {
     const project = await projectWithWorker();
     const dir = project.path('workers');
-    const [listHelp, helpList, typo, repeated, stray, words] = await Promise.all([
+    const [listHelp, helpList, typo, repeated, stray, words, noWorker] = await Promise.all([
       project.run(['--workers-dir', dir, 'list', '--help']),
       project.run(['--workers-dir', dir, 'help', 'list']),
       project.run(['--workers-dir', dir, 'lst']),
       project.run(['--workers-dir', project.path('elsewhere'), '--workers-dir', dir, 'list']),
       project.run(['list', 'extra']),
       project.run(['log', 'pageview']),
+      project.run(['run', 'nothing']),
     ]);
     for (const help of [listHelp, helpList]) {
       expect(help.code).toBe(0);
@@ -289,6 +290,8 @@ describe('usage errors exit with status 2', () => {
     // A topic and a channel as words: the run they meant.
     expect(words.code).toBe(2);
     expect(words.stderr).toContain('unknown command "log"; to run a worker: nsqworker --topic log --channel pageview (commands: ');
+    // Words that name no worker are not offered as one.
+    expect(noWorker.stderr).not.toContain('to run a worker');
   });
 
   it('a reader that stops early (nsqworker list | head -1) ends the listing quietly, exit 0', async () => {

@@ -174,6 +174,10 @@ describe('a worker that does not load', () => {
     expectOneLine(fromCjs, 2, `${cjs.path('workers/bad/bad_typo_worker.ts')}:3:`, 'failed to load: nsqworker has no export named defineWorkr; did you mean defineWorker?');
     // An ES module fails to link, naming the export itself.
     expectOneLine(fromEsm, 2, `${esm.path('workers/bad/bad_typo_worker.ts')}`, "does not provide an export named 'defineWorkr'; did you mean defineWorker?");
+    // The class form in CommonJS: extending the undefined import is named the same way.
+    await cjs.writeWorker('bad', 'klass', "import { Workr } from 'nsqworker';\nexport default class Billing extends Workr {\n  async sendTask() {}\n}\n");
+    const klass = await cjs.run(['--topic', 'bad', '--channel', 'klass', ...FREE]);
+    expectOneLine(klass, 2, `${cjs.path('workers/bad/bad_klass_worker.ts')}:2:`, 'failed to load: nsqworker has no export named Workr; did you mean Worker?');
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {

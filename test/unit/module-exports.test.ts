@@ -28,6 +28,10 @@ describe('describeExports', () => {
     expect(describeExports(anonymous)).toBe(`default: a function${hint}`);
     expect(describeExports({ default: async function handle() {} })).toBe(`default: a function handle${hint}`);
     expect(describeExports({ default: class Billing {} })).toBe('default: a class Billing');
+    const anonymousClass = { default: class {} };
+    Object.defineProperty(anonymousClass.default, 'name', { value: 'default' });
+    expect(describeExports(anonymousClass)).toBe('default: a class (anonymous)');
+    expect(describeExports({ default: function defineWorker() {} })).toBe('default: defineWorker itself (call it: export default defineWorker({ tasks: { ... } }))');
   });
 });
 
