@@ -162,7 +162,7 @@ function droppedKeys(schema: SchemaLike, value: unknown, prefix = ''): DroppedKe
   if (def.type !== 'object' || def.catchall !== undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
   const shape = def.shape ?? {};
   const known = Object.keys(shape);
-  return Object.entries(value).flatMap(([key, inner]) => (key in shape ? droppedKeys(shape[key]!, inner, `${prefix}${key}.`) : [{ path: `${prefix}${key}`, known }]));
+  return Object.entries(value).flatMap(([key, inner]) => (Object.hasOwn(shape, key) ? droppedKeys(shape[key]!, inner, `${prefix}${key}.`) : [{ path: `${prefix}${key}`, known }]));
 }
 
 /** Refuses a key of a JSON object value that the option's object would drop (FieldSpec.objectSchema), naming the nearest known key. */

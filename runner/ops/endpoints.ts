@@ -58,10 +58,10 @@ async function nodesFromLookupd(address: string, tls: TlsOption, stop: AbortSign
 const FIRST_NSQD_POLL_MS = 5000;
 
 /**
- * Where the worker connects and publishes. Every --lookupd-http-address is asked once at start, and
- * one that answers as no lookupd (nsqd's HTTP port: 404 NOT_FOUND; a TCP port: not HTTP) is refused
- * whatever the others answer. Publishes go to the --nsqd-tcp-address given, else to the nsqd the
- * lookupds list (/nodes). While none lists an nsqd, or none answers, the start waits, as go-nsq's
+ * Where the worker connects and publishes: to the --nsqd-tcp-address given, at once; else to the
+ * nsqd the lookupds list (/nodes). Every --lookupd-http-address is then asked at start, and one that
+ * answers as no lookupd (nsqd's HTTP port: 404 NOT_FOUND; a TCP port: not HTTP) is refused whatever
+ * the others answer. While none lists an nsqd, or none answers, the start waits, as go-nsq's
  * consumers do: the lookupds are asked again every --lookupd-poll-interval, at most every 5 s, with a
  * warning whenever the answers change.
  * @returns undefined when `stopWaiting` aborted that wait (a signal during the start).
@@ -77,6 +77,8 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
     );
   }
   const endpoints = (publishAddresses: string[]): Endpoints => ({ nsqdTcpAddresses, lookupdHttpAddresses, publishAddresses });
+  // An nsqd given is enough to start: the lookupds are the consumers' to ask (and to warn of), not the start's to wait for.
+  if (nsqdTcpAddresses.length > 0) return endpoints(nsqdTcpAddresses);
   const { tls } = clientSecurity(settings);
   const everyMs = Math.min(settings.lookupdPollIntervalMs, FIRST_NSQD_POLL_MS);
   let said = '';
@@ -87,7 +89,6 @@ export async function remoteEndpoints(settings: RunSettings, logger: Logger, sto
     for (const { lookupd, answer } of answers) {
       if ('problem' in answer && answer.notLookupd) throw new RunnerError(RunnerErrorCode.Usage, `--lookupd-http-address ${lookupd}: ${answer.problem}`);
     }
-    if (nsqdTcpAddresses.length > 0) return endpoints(nsqdTcpAddresses);
     const nodes = [...new Set(answers.flatMap(({ answer }) => ('nodes' in answer ? answer.nodes : [])))];
     if (nodes.length > 0) {
       if (said !== '') logger.info({ publishAddresses: nodes }, `lookupd lists an nsqd now: starting`);

@@ -26,8 +26,8 @@ const SCOPE_BITS = Int32Array.from({ length: 16 }, (_, bits) => {
   return word;
 });
 
-let lastAddress: string | undefined;
-let lastAddressScope = 0;
+/** Each address's scope, as {@link idScopeOf} computed it: a worker reads from a few nsqd, each message names one. */
+const scopes = new Map<string, number>();
 /** Addresses whose nsqd holds the messages of an nsqd that was at another: see {@link carryIdScope}. */
 const carriedFrom = new Map<string, string>();
 
@@ -40,7 +40,7 @@ const carriedFrom = new Map<string, string>();
 export function carryIdScope(address: string, previous: string): void {
   if (address === previous) return;
   carriedFrom.set(address, scopeAddressOf(previous));
-  lastAddress = undefined;
+  scopes.delete(address);
 }
 
 /** The address whose scope the ids from `address` take (itself, unless {@link carryIdScope} said otherwise). */
@@ -55,15 +55,16 @@ export function scopeAddressOf(address: string): string {
  * share one with a chance of 1 in 65,535; their ids then collide only if their node ids do too.
  */
 export function idScopeOf(address: string): number {
-  if (address === lastAddress) return lastAddressScope;
+  const known = scopes.get(address);
+  if (known !== undefined) return known;
   const scoped = scopeAddressOf(address);
   // FNV-1a, folded to 16 bits.
   let hash = 0x811c9dc5;
   for (let i = 0; i < scoped.length; i++) hash = Math.imul(hash ^ scoped.charCodeAt(i), 0x01000193);
-  const scope = ((hash >>> 16) ^ hash) & 0xffff;
-  lastAddress = address;
-  lastAddressScope = scope === 0 ? 1 : scope;
-  return lastAddressScope;
+  const folded = ((hash >>> 16) ^ hash) & 0xffff;
+  const scope = folded === 0 ? 1 : folded;
+  scopes.set(address, scope);
+  return scope;
 }
 
 export class DedupQueue {

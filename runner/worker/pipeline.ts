@@ -46,25 +46,32 @@ export interface TaskEnvironment {
 
 class MessageView implements WorkerMessage {
   data: unknown = undefined;
-  /** Not the worker's to read: the pipeline's way to the message's nsqd. */
-  constructor(readonly input: TaskInput) {}
+  // Private to the language too: the view is the worker's, and its input holds touch() and the nsqd.
+  readonly #input: TaskInput;
+  constructor(input: TaskInput) {
+    this.#input = input;
+  }
+  /** The nsqd `view`'s message came from: the pipeline's, not the worker's (no property of the view). */
+  static nsqdAddressOf(view: MessageView): string {
+    return view.#input.nsqdAddress;
+  }
   get id(): string {
-    return this.input.id;
+    return this.#input.id;
   }
   get attempts(): number {
-    return this.input.attempts;
+    return this.#input.attempts;
   }
   get timestamp(): number {
-    return this.input.timestamp;
+    return this.#input.timestamp;
   }
   get body(): Buffer {
-    return this.input.body;
+    return this.#input.body;
   }
   text(): string {
-    return this.input.body.toString('utf8');
+    return this.#input.body.toString('utf8');
   }
   json<T = unknown>(): T {
-    return JSON.parse(this.input.body.toString('utf8')) as T;
+    return JSON.parse(this.#input.body.toString('utf8')) as T;
   }
 }
 
@@ -162,7 +169,7 @@ function runUnlessSeen(env: TaskEnvironment, task: string, view: MessageView, co
   const own = env.instance.dedupKey?.(view);
   const key = own ?? view.id;
   // A worker's own key means the same thing at every nsqd; a message id only at the nsqd that made it.
-  const scope = own === undefined ? idScopeOf(view.input.nsqdAddress) : 0;
+  const scope = own === undefined ? idScopeOf(MessageView.nsqdAddressOf(view)) : 0;
   if (env.seen(task, key, scope)) {
     if (env.log.isLevelEnabled('debug')) context.log.debug({ dedupKey: key }, 'already processed: finishing without running the task again');
     return { kind: 'deduplicated', key, scope };

@@ -200,14 +200,13 @@ describe.concurrent('every task sees the backlog and what follows', () => {
     await publish(nsqd.httpAddress, topic, 'registered');
     const p = await project(projects, topic);
     const run = (address: string, before: string[] = []) => p.run(['--topic', topic, '--channel', 'pageview', ...before, '--lookupd-http-address', address]);
-    const [http, nsqdTcp, lookupdTcp, besideGood, besideNsqd] = await Promise.all([
+    const [http, nsqdTcp, lookupdTcp, besideGood] = await Promise.all([
       run(nsqd.httpAddress),
       run(nsqd.tcpAddress),
       run(l.tcpAddress),
       run(nsqd.httpAddress, ['--lookupd-http-address', l.httpAddress]),
-      run(nsqd.httpAddress, ['--nsqd-tcp-address', nsqd.tcpAddress]),
     ]);
-    for (const result of [besideGood, besideNsqd]) {
+    for (const result of [besideGood]) {
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toContain(`nsqworker: --lookupd-http-address ${nsqd.httpAddress}: http://${nsqd.httpAddress}/nodes answered 404 NOT_FOUND`);
     }

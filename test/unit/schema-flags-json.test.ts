@@ -27,6 +27,9 @@ describe('a JSON object option', () => {
     expect(() => given('limits', '{"mx":3}')).toThrow('--limits "{\\"mx\\":3}": expected an object as JSON, such as {"max":1}: "mx" is not among its keys (max, inner); did you mean max?');
     expect(() => given('limits', '{"max":2,"inner":{"limit":1,"limt":2}}')).toThrow('"inner.limt" is not among inner\'s keys (limit); did you mean limit?');
     expect(() => given('empty', '{"y":1}')).toThrow('"y" is not among its keys (it takes none)');
+    // A key named as an object's own members is a key like any other.
+    expect(() => given('limits', '{"max":1,"constructor":{}}')).toThrow('"constructor" is not among its keys (max, inner)');
+    expect(() => given('limits', '{"toString":1}')).toThrow('"toString" is not among its keys (max, inner)');
   });
 
   it('leaves a loose object and a record their other keys', () => {
