@@ -10,6 +10,13 @@ import { joinHostPort } from '../protocol/address.ts';
 
 const ACCEPT = 'application/vnd.nsq; version=1.0';
 
+/**
+ * What a 404 NOT_FOUND from an address given as lookupd's means: lookupd answers a topic it does not
+ * know with TOPIC_NOT_FOUND, and NOT_FOUND is any other HTTP API's answer to a path it lacks, nsqd's
+ * above all (runner/ops/endpoints.ts says the same of /nodes).
+ */
+export const NOT_A_LOOKUPD = "this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)";
+
 /** The lookup URL for an address given as `host:port` or as a full URL (an empty path or `/` becomes `/lookup`). */
 export function lookupUrl(address: string, topic: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
@@ -73,11 +80,8 @@ export async function queryLookupdNodes(address: string, topic: string, timeoutM
     throw new LookupError(url, `lookupd query ${url} failed: ${(cause as Error).message}`, undefined, { cause });
   }
   const text = response.text;
-  // lookupd answers a topic it does not know with TOPIC_NOT_FOUND; NOT_FOUND is any other HTTP API's
-  // answer to a path it lacks, nsqd's above all: polling that one would wait for ever for nothing.
-  if (response.status === 404 && errorMessageOf(text) === 'NOT_FOUND') {
-    throw new LookupError(url, `lookupd query ${url} answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`, 404);
-  }
+  // Polling an address that is no lookupd would wait for ever for nothing.
+  if (response.status === 404 && errorMessageOf(text) === 'NOT_FOUND') throw new LookupError(url, `lookupd query ${url} answered 404 NOT_FOUND: ${NOT_A_LOOKUPD}`, 404);
   if (response.status === 404) return [];
   if (response.status !== 200) {
     throw new LookupError(url, `lookupd query ${url} answered ${response.status}: ${text.slice(0, 200)}`, response.status);

@@ -4,6 +4,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { NOT_A_LOOKUPD, parseLookupProducers } from '../../client/discovery.ts';
 import { errorMessageOf, isNotHttpAnswer, nsqHttpRequest } from '../../client/http-request.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import type { TlsOption } from '../../client/options.ts';
@@ -37,20 +38,15 @@ async function nodesFromLookupd(address: string, tls: TlsOption, stop: AbortSign
     return { problem: (error as Error).message, notLookupd: isNotHttpAnswer(error) };
   }
   if (response.status === 404 && errorMessageOf(response.text) === 'NOT_FOUND') {
-    return {
-      problem: `${base}/nodes answered 404 NOT_FOUND: this is not an nsqlookupd (an nsqd's HTTP address? lookupd's HTTP port is 4161 by default)`,
-      notLookupd: true,
-    };
+    return { problem: `${base}/nodes answered 404 NOT_FOUND: ${NOT_A_LOOKUPD}`, notLookupd: true };
   }
   if (response.status !== 200) return { problem: `${base}/nodes answered ${response.status}`, notLookupd: false };
   try {
-    const body = JSON.parse(response.text) as { producers?: Array<{ broadcast_address?: string; tcp_port?: number }> };
-    const nodes = (body.producers ?? [])
-      .filter((node) => typeof node.broadcast_address === 'string' && typeof node.tcp_port === 'number')
-      .map((node) => `${node.broadcast_address}:${node.tcp_port}`);
+    // /nodes lists producers as /lookup does: the client's reader joins an IPv6 host in brackets.
+    const nodes = parseLookupProducers(JSON.parse(response.text));
     return nodes.length > 0 ? { nodes } : { problem: 'no nsqd registered yet', notLookupd: false };
   } catch {
-    return { problem: `${base}/nodes answered 200 with no JSON: this is not an nsqlookupd`, notLookupd: true };
+    return { problem: `${base}/nodes answered 200 with no list of producers: this is not an nsqlookupd`, notLookupd: true };
   }
 }
 

@@ -39,7 +39,6 @@ export interface TaskEnvironment {
   log: Logger;
   signal: AbortSignal;
   publish(topic: string, body: PublishBody): Promise<void>;
-  /** Whether this task has processed the key already. */
   /** Whether `task` processed `key` in `scope` ({@link DedupQueue.has}). */
   seen(task: string, key: string, scope: number): boolean;
 }
