@@ -7,7 +7,8 @@ import type { FieldSpec } from '../config/schema-flags.ts';
 
 function typeLabel(field: FieldSpec): string {
   if (field.kind === 'enum') return field.enumValues.join('|');
-  if (field.kind === 'list') return 'value, repeatable';
+  // A list's element kind: `--ids <number, repeatable>`; objects are JSON, an array or one per flag.
+  if (field.kind === 'list') return `${field.elementKind === 'string' || field.elementKind === undefined ? 'value' : field.elementKind}, repeatable`;
   return field.kind;
 }
 

@@ -26,6 +26,9 @@ export function isTrueWord(value: string | undefined): boolean | undefined {
 
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration' | 'json';
 
+/** What each element of a list is converted to from a flag's or variable's text. */
+export type ListElementKind = 'string' | 'number' | 'boolean' | 'json';
+
 export interface FieldSpec {
   key: string;
   flag: string;
@@ -35,6 +38,8 @@ export interface FieldSpec {
   defaultValue: unknown;
   required: boolean;
   enumValues: readonly string[];
+  /** A list's elements: numbers and booleans are converted from their words, objects and arrays read as JSON. */
+  elementKind?: ListElementKind;
   /** What a good value is, in words (`a whole number of at least 1`), for errors; undefined when the schema's kind is not described. */
   expected: string | undefined;
   /** The same for a value in the config file, where a duration may also be a number of milliseconds. */
@@ -102,8 +107,50 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       expected: kind === 'json' ? `an object as JSON${defaultValue === undefined ? '' : `, such as ${JSON.stringify(defaultValue)}`}` : describeExpected(inner, isDuration && 'flag'),
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
       ...(type === 'object' ? { objectSchema: inner } : {}),
+      ...(kind === 'list' ? listFieldOf(inner) : {}),
     };
   });
+}
+
+/**
+ * A list field's element kind (an element of another kind, a string enum say, stays a string), and
+ * for elements that are objects, how to write them and the schema that refuses keys they would drop.
+ */
+function listFieldOf(array: ZodLike): Partial<Pick<FieldSpec, 'elementKind' | 'objectSchema' | 'expected'>> {
+  const element = array.def.element === undefined ? undefined : unwrap(array.def.element);
+  const type = element?.def.type;
+  if (type === 'number' || type === 'int') return { elementKind: 'number' };
+  if (type === 'boolean') return { elementKind: 'boolean' };
+  if (type !== 'object' && type !== 'record' && type !== 'array') return { elementKind: 'string' };
+  const expected = `a JSON array of ${type === 'array' ? 'arrays' : 'objects'}, or one ${type === 'array' ? 'array' : 'object'} as JSON per value`;
+  return { elementKind: 'json', expected, ...(type === 'object' ? { objectSchema: element } : {}) };
+}
+
+/**
+ * A list's elements from one flag or variable value: a JSON array whole (`[{"sku":"a"},{"sku":"b"}]`),
+ * one JSON object when the elements are objects (its commas are JSON's), else the text split at
+ * commas (`--ids 1,2 --ids 3`), each element converted to its kind. A word that does not convert is
+ * kept as it is, for the schema to name with its element's path.
+ */
+function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown) => RunnerError): unknown[] {
+  if (typeof value !== 'string') return [value];
+  const text = value.trim();
+  const kind = field.elementKind ?? 'string';
+  if (kind === 'json' || text.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch (error) {
+      throw bad(error);
+    }
+    const elements = text.startsWith('[') && Array.isArray(parsed) ? parsed : [parsed];
+    for (const element of elements) checkObjectKeys(field, element, bad);
+    return elements;
+  }
+  const words = text.split(',').map((word) => word.trim()).filter((word) => word !== '');
+  if (kind === 'number') return words.map((word) => (Number.isNaN(Number(word)) ? word : Number(word)));
+  if (kind === 'boolean') return words.map((word) => (TRUE_WORDS.has(word.toLowerCase()) ? true : FALSE_WORDS.has(word.toLowerCase()) ? false : word));
+  return words;
 }
 
 /**
@@ -118,7 +165,8 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
     new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(last)}: expected ${expected}`, { cause });
   switch (field.kind) {
     case 'list':
-      return values.flatMap((value) => String(value).split(',')).map((value) => value.trim()).filter((value) => value !== '');
+      // Each value is named on its own: one of several repeated flags may be the bad one.
+      return values.flatMap((value) => listElements(field, value, (cause, expected = field.expected ?? 'a list') => new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(value)}: expected ${expected}`, { cause })));
     case 'number': {
       const value = typeof last === 'number' ? last : Number(String(last).trim());
       if (String(last).trim() === '' || Number.isNaN(value)) throw bad();

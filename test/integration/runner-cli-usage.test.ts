@@ -22,6 +22,8 @@ export default defineWorker({
     label: z.string().default('main').describe('label written with each row'),
     dryRun: z.boolean().default(false).describe('log rows instead of writing them'),
     offset: z.number().default(0).describe('added to every value'),
+    skipIds: z.array(z.number().int()).default([]).describe('ids not written'),
+    routes: z.array(z.object({ path: z.string(), weight: z.number() })).default([]).describe('where rows go'),
   }),
   tasks: {
     async store(_message, context) {
@@ -69,6 +71,8 @@ describe('nsqworker --topic T --channel C --help', () => {
     expect(workerPart).toMatch(/--mode <fast\|safe>\s+how rows are written \(default: "safe"\)/);
     expect(workerPart).toMatch(/--label <string>\s+label written with each row \(default: "main"\)/);
     expect(workerPart).toMatch(/--dry-run\s+log rows instead of writing them \(default: false\)/);
+    expect(workerPart).toMatch(/--skip-ids <number, repeatable>\s+ids not written/);
+    expect(workerPart).toMatch(/--routes <json, repeatable>\s+where rows go/);
     // What the flag's column says is not said again in its description.
     expect(stdout).not.toMatch(/repeatable>.*\(repeatable\)/);
     // Runner flags are listed once, before the worker's.
@@ -334,13 +338,35 @@ describe('option values reach the task', () => {
       '--dry-run',
       '--offset',
       '-5',
+      // A list's words converted to its element kind; its objects as JSON, never split at JSON's commas.
+      '--skip-ids',
+      '3,4',
+      '--skip-ids',
+      '5',
+      '--routes',
+      '[{"path":"/a","weight":1},{"path":"/b","weight":2}]',
+      '--routes',
+      '{"path":"/c","weight":3}',
     ]);
-    expect(seen).toEqual({ slowThresholdMs: 2000, batchSize: 25, mode: 'fast', label: '007', dryRun: true, offset: -5 });
+    expect(seen).toEqual({
+      slowThresholdMs: 2000,
+      batchSize: 25,
+      mode: 'fast',
+      label: '007',
+      dryRun: true,
+      offset: -5,
+      skipIds: [3, 4, 5],
+      routes: [
+        { path: '/a', weight: 1 },
+        { path: '/b', weight: 2 },
+        { path: '/c', weight: 3 },
+      ],
+    });
   });
 
   it('schema defaults when nothing is given', async () => {
     const project = await projectWithWorker();
     const seen = await optionsSeen(project, []);
-    expect(seen).toEqual({ slowThresholdMs: 500, batchSize: 10, mode: 'safe', label: 'main', dryRun: false, offset: 0 });
+    expect(seen).toEqual({ slowThresholdMs: 500, batchSize: 10, mode: 'safe', label: 'main', dryRun: false, offset: 0, skipIds: [], routes: [] });
   });
 });

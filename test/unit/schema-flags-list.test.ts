@@ -1,0 +1,61 @@
+/**
+ * An array option given on the command line or in the environment: text split at commas and
+ * repeated flags joined, each element converted to the array's element kind; elements that are
+ * objects written as JSON, a whole JSON array or one object per value, their commas left to JSON.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { coerce, fieldsOf } from '../../runner/config/schema-flags.ts';
+
+const fields = fieldsOf(
+  z.object({
+    tags: z.array(z.string()).default([]),
+    ids: z.array(z.number().int()).default([]),
+    switches: z.array(z.boolean()).optional(),
+    modes: z.array(z.enum(['fast', 'safe'])).optional(),
+    items: z.array(z.object({ sku: z.string(), qty: z.number() })).optional(),
+    pairs: z.array(z.array(z.number())).optional(),
+  }),
+);
+const field = (key: string) => fields.find((each) => each.key === key)!;
+const given = (key: string, raw: unknown): unknown => coerce(field(key), raw, `--${field(key).flag}`);
+
+describe('an array option', () => {
+  it('of strings (an enum among them) splits at commas and joins repeated flags', () => {
+    expect(given('tags', 'a, b,,c')).toEqual(['a', 'b', 'c']);
+    expect(given('tags', ['a,b', 'c'])).toEqual(['a', 'b', 'c']);
+    expect(given('modes', 'fast,safe')).toEqual(['fast', 'safe']);
+  });
+
+  it('of numbers and booleans converts each word, leaving one that does not convert for the schema to name', () => {
+    expect(given('ids', '1,2 ,-3')).toEqual([1, 2, -3]);
+    // cac hands a lone number over as a number.
+    expect(given('ids', [4, '5,6'])).toEqual([4, 5, 6]);
+    expect(given('ids', '1,x')).toEqual([1, 'x']);
+    expect(given('switches', 'true,no,1,maybe')).toEqual([true, false, true, 'maybe']);
+  });
+
+  it('takes a JSON array whole, of any element kind', () => {
+    expect(given('ids', '[1, 2]')).toEqual([1, 2]);
+    expect(given('tags', '["a,b", "c"]')).toEqual(['a,b', 'c']);
+    expect(given('pairs', '[[1,2],[3]]')).toEqual([[1, 2], [3]]);
+  });
+
+  it('of objects takes a JSON array, or one object per value, and never splits JSON at its commas', () => {
+    expect(given('items', '[{"sku":"a","qty":1},{"sku":"b","qty":2}]')).toEqual([
+      { sku: 'a', qty: 1 },
+      { sku: 'b', qty: 2 },
+    ]);
+    expect(given('items', ['{"sku":"a","qty":1}', '[{"sku":"b","qty":2}]'])).toEqual([
+      { sku: 'a', qty: 1 },
+      { sku: 'b', qty: 2 },
+    ]);
+  });
+
+  it('of objects names the value that is not JSON, and a key its objects would drop', () => {
+    expect(() => given('items', ['{"sku":"a","qty":1}', '[{"sku":"b",'])).toThrow(
+      '--items "[{\\"sku\\":\\"b\\",": expected a JSON array of objects, or one object as JSON per value',
+    );
+    expect(() => given('items', '[{"sku":"a","qty":1,"qtty":2}]')).toThrow('"qtty" is not among its keys (sku, qty); did you mean qty?');
+  });
+});
