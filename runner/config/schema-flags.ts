@@ -129,8 +129,9 @@ function listFieldOf(array: ZodLike): Partial<Pick<FieldSpec, 'elementKind' | 'o
 /**
  * A list's elements from one flag or variable value: a JSON array whole (`[{"sku":"a"},{"sku":"b"}]`),
  * one JSON object when the elements are objects (its commas are JSON's), else the text split at
- * commas (`--ids 1,2 --ids 3`), each element converted to its kind. A word that does not convert is
- * kept as it is, for the schema to name with its element's path.
+ * commas (`--ids 1,2 --ids 3`), each element converted to its kind. Text that starts with `[` but is
+ * no JSON array is words like any other (a pattern, `[0-9]+`). A word that does not convert is kept
+ * as it is, for the schema to name with its element's path.
  */
 function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown) => RunnerError): unknown[] {
   if (typeof value !== 'string') return [value];
@@ -141,11 +142,14 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown) =>
     try {
       parsed = JSON.parse(text) as unknown;
     } catch (error) {
-      throw bad(error);
+      if (kind === 'json') throw bad(error);
     }
-    const elements = text.startsWith('[') && Array.isArray(parsed) ? parsed : [parsed];
-    for (const element of elements) checkObjectKeys(field, element, bad);
-    return elements;
+    if (kind === 'json') {
+      const elements = text.startsWith('[') && Array.isArray(parsed) ? parsed : [parsed];
+      for (const element of elements) checkObjectKeys(field, element, bad);
+      return elements;
+    }
+    if (Array.isArray(parsed)) return parsed;
   }
   const words = text.split(',').map((word) => word.trim()).filter((word) => word !== '');
   if (kind === 'number') return words.map((word) => (Number.isNaN(Number(word)) ? word : Number(word)));

@@ -39,6 +39,8 @@ describe('an array option', () => {
     expect(given('ids', '[1, 2]')).toEqual([1, 2]);
     expect(given('tags', '["a,b", "c"]')).toEqual(['a,b', 'c']);
     expect(given('pairs', '[[1,2],[3]]')).toEqual([[1, 2], [3]]);
+    // Text that starts with [ but is no JSON array is words, as before: a pattern, say.
+    expect(given('tags', '[0-9]+,x')).toEqual(['[0-9]+', 'x']);
   });
 
   it('of objects takes a JSON array, or one object per value, and never splits JSON at its commas', () => {
