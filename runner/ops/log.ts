@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
 import { LogDestination } from './log-destination.ts';
-import { logFieldsMixin, mergeLineIntoFields } from '../worker/log-fields.ts';
+import { childWithFields, logFieldsMixin, mergeLineIntoFields } from '../worker/log-fields.ts';
 import { serializeError } from './log-error.ts';
 
 // pino-pretty is loaded only when a terminal asks for pretty lines: a service logging JSON never
@@ -31,21 +31,27 @@ export function preloadLogFormat(format: LogFormat = chooseFormat()): void {
   if (format === 'pretty') requireHere('pino-pretty');
 }
 
+/**
+ * The process's logger, named `name` (the `name` key of each line). The name is a field of the
+ * task logger's kind (runner/worker/log-fields.ts), not pino's `name` option: a line that gives a
+ * `name` of its own (a signup's, a product's) has the key once, with its value, where pino wrote
+ * it twice.
+ */
 export function createLogger(level: LogLevel = 'info', name = 'nsqworker', format: LogFormat = chooseFormat()): Logger {
   if (format === 'pretty') {
     const pretty = requireHere('pino-pretty') as PrettyFactory;
-    return pino(loggerOptions(name, level), pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return childWithFields(pino(loggerOptions(level), pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' })), { name });
   }
   stdoutDestination ??= new LogDestination(1);
-  return pino(loggerOptions(name, level), stdoutDestination);
+  return childWithFields(pino(loggerOptions(level), stdoutDestination), { name });
 }
 
 /**
  * The options {@link createLogger} gives pino, whatever the output: the task logger's fields
  * (runner/worker/log-fields.ts) and errors written with each cause's message once (log-error.ts).
  */
-export function loggerOptions(name: string, level: LogLevel): pino.LoggerOptions {
-  return { name, level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields, serializers: { err: serializeError } };
+export function loggerOptions(level: LogLevel): pino.LoggerOptions {
+  return { level, mixin: logFieldsMixin, mixinMergeStrategy: mergeLineIntoFields, serializers: { err: serializeError } };
 }
 
 /** One for the process: every logger made writes through it, in order. */

@@ -42,7 +42,7 @@ export default defineWorker({
     async notify(message, context) {
       await record(message, context);
       // Keys the runner gives each of a task's lines too: each written once, the task's value kept.
-      context.log.warn({ attempts: message.attempts * 10, topic: 'mail', extra: 1 }, 'mail server check');
+      context.log.warn({ attempts: message.attempts * 10, topic: 'mail', extra: 1, name: 'ann' }, 'mail server check');
       throw new Error('mail server down');
     },
   },
@@ -82,8 +82,10 @@ export default defineWorker({
     const failed = run.lines.find((line) => String(line.msg).startsWith('task failed: message requeued'));
     const logged = run.text.filter((line) => line.includes('"mail server check"'));
     expect(logged).toHaveLength(3);
-    for (const line of logged) for (const key of ['topic', 'channel', 'task', 'messageId', 'attempts', 'extra']) expect(line.split(`"${key}":`), line).toHaveLength(2);
-    expect(JSON.parse(logged[2]!)).toMatchObject({ topic: 'mail', channel: 'settle.notify', task: 'notify', messageId: id, attempts: 30, extra: 1 });
+    // pino's own name too: a signup's name, say, is written once, over the logger's.
+    for (const line of logged) for (const key of ['topic', 'channel', 'task', 'messageId', 'attempts', 'extra', 'name']) expect(line.split(`"${key}":`), line).toHaveLength(2);
+    expect(JSON.parse(logged[2]!)).toMatchObject({ topic: 'mail', channel: 'settle.notify', task: 'notify', messageId: id, attempts: 30, extra: 1, name: 'ann' });
+    expect(JSON.parse(run.text.find((line) => line.includes('"subscribed"'))!)).toMatchObject({ name: 'nsqworker' });
     expect((failed?.err as { stack: string } | undefined)?.stack).toBe(stack.join('\n'));
     const envelope = deadLetters.messages[0]!.json<Record<string, unknown>>();
     expect(envelope).toMatchObject({

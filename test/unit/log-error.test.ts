@@ -36,7 +36,7 @@ describe("a logged error's message", () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
     const refused = new Error('connect ECONNREFUSED 127.0.0.1:4150');
-    pino(loggerOptions('nsqadmin', 'info'), sink).warn({ err: new Error(`127.0.0.1:4150: ${refused.message}`, { cause: refused }) }, 'x');
+    pino(loggerOptions('info'), sink).warn({ err: new Error(`127.0.0.1:4150: ${refused.message}`, { cause: refused }) }, 'x');
     expect(JSON.parse(lines[0]!).err.message).toBe('127.0.0.1:4150: connect ECONNREFUSED 127.0.0.1:4150');
   });
 });
