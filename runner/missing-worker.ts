@@ -6,7 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { basename, join, parse } from 'node:path';
 import { editDistance, onlyNear } from '../protocol/suggest.ts';
-import { channelFromFileName, discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles, WORKER_EXTENSIONS, type WorkerFile } from './worker/discover.ts';
+import { channelFromFileName, discoverWorkers, isDirectory, namingRule, rejectedWorkerFiles, WORKER_EXTENSIONS, type WorkerFile } from './worker/discover.ts';
+import { noWorkersFound } from './worker/workers-folder-hints.ts';
 
 /** The workers of `workersDir` (`found`, when already discovered) and the files skipped by their names, as one clause. */
 export function availableWorkers(workersDir: string, found: readonly WorkerFile[] = discoverWorkers(workersDir, 'skip')): string {

@@ -5,7 +5,8 @@
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
 import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
-import { discoverWorkers, findWorker, namingRule, workersFolderNear, type WorkerFile } from './worker/discover.ts';
+import { discoverWorkers, findWorker, namingRule, type WorkerFile } from './worker/discover.ts';
+import { workersElsewhere } from './worker/workers-folder-hints.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
@@ -128,8 +129,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
     const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
     const meant = misnamed === undefined ? nearWorker(workers, pre.topic, pre.channel) : undefined;
-    // Worker files in a folder named almost as the workers folder: that folder is the fix, not a file to create.
-    const create = workersFolderNear(workersDir) === undefined ? `create ${expected}; ` : '';
+    // Worker files in a folder named almost as the workers folder, or in the project above: that is the fix, not a file to create.
+    const create = workersElsewhere(workersDir) ? '' : `create ${expected}; `;
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined

@@ -5,7 +5,8 @@
  */
 import type { CAC } from 'cac';
 import { isAbsolute, relative } from 'node:path';
-import { discoverWorkers, isDirectory, namingRule, noWorkersFound, rejectedWorkerFiles } from '../worker/discover.ts';
+import { discoverWorkers, isDirectory, namingRule, rejectedWorkerFiles } from '../worker/discover.ts';
+import { noWorkersFound } from '../worker/workers-folder-hints.ts';
 import { loadWorker } from '../worker/loader.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';

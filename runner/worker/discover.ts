@@ -9,9 +9,8 @@
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
-import { editDistance } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export interface WorkerFile {
@@ -32,55 +31,6 @@ const NAME_RULE = '^[.a-zA-Z0-9_-]+$, 1..64 bytes';
 /** The naming rule, for messages. */
 export function namingRule(workersDir: string): string {
   return `worker files are ${workersDir}/<topic>/<topic>_<channel>_worker.ts, with topic and channel names matching ${NAME_RULE}`;
-}
-
-/**
- * What to say when no worker file is found: with the folder missing, where it was looked for (the
- * usual cause is a command run outside the project's folder); else the naming rule.
- */
-export function noWorkersFound(workersDir: string): string {
-  if (!isDirectory(workersDir)) {
-    if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
-    const near = workersFolderNear(workersDir);
-    if (near !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${near}/ holds worker files: rename it ${workersDir}/, or give --workers-dir ${near}`;
-    return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
-  }
-  return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
-}
-
-/**
- * When `workersDir` is missing, a folder beside it that holds worker files, named a typo away from it
- * (`worker/`, `Workers/`) or under `src/` (`src/workers/`), as a path relative to the current folder;
- * undefined when `workersDir` is there, or no such folder is.
- */
-export function workersFolderNear(workersDir: string): string | undefined {
-  if (isDirectory(workersDir)) return undefined;
-  const parent = dirname(workersDir);
-  const name = basename(workersDir);
-  let siblings: string[];
-  try {
-    siblings = readdirSync(parent);
-  } catch {
-    return undefined;
-  }
-  const candidates = [
-    ...siblings.filter((sibling) => sibling !== name && editDistance(sibling.toLowerCase(), name.toLowerCase()) <= 2),
-    ...(siblings.includes('src') ? [join('src', name)] : []),
-  ].map((folder) => join(parent, folder));
-  return candidates.find((folder) => {
-    try {
-      return isDirectory(folder) && discoverWorkers(folder).length > 0;
-    } catch {
-      return true; // Two files for one worker: worker files all the same.
-    }
-  });
-}
-
-/** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
-export function noWorkersYet(workersDir: string): string {
-  const near = workersFolderNear(workersDir);
-  if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
-  return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: rename it ${workersDir}/, or give --workers-dir ${near}`;
 }
 
 /** The extensions a worker file may have: TypeScript and JavaScript, ES module or CommonJS. */

@@ -246,6 +246,23 @@ describe('usage errors exit with status 2', () => {
     expect(list.stdout).toContain(`no workers/ folder in ${underSrc.path('.')}, but src/workers/ holds worker files: rename it workers/, or give --workers-dir src/workers`);
   });
 
+  it('run in a subfolder of the project names the project; --workers-dir a typo from workers/ names the flag alone', async () => {
+    const outer = await projectWithWorker();
+    await outer.write('sub/notes.txt', '');
+    const inner = await projects.create({ parent: outer.path('sub') });
+    const [below, typo] = await Promise.all([
+      inner.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)]),
+      outer.run(['--topic', 'log', '--channel', 'pageview', '--workers-dir', 'worker', ...RUN.slice(4)]),
+    ]);
+    expect(below.code).toBe(2);
+    expect(below.stderr.trim()).toBe(
+      `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${inner.path('.')}, but ${outer.path('.')} has one with worker files: run nsqworker there, or name the folder with --workers-dir`,
+    );
+    // Renaming workers/ to worker/ would be no help: the flag is what to change.
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim()).toBe(`nsqworker: no worker for topic log channel pageview: no worker/ folder in ${outer.path('.')}, but workers/ holds worker files: give --workers-dir workers`);
+  });
+
   it('the broker flags on one port: a usage error before anything listens, not "in use by another program"', async () => {
     const project = await projectWithWorker();
     const { code, stderr } = await project.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:4570', '--broker-http-address', '0.0.0.0:4570', '--data-path', 'data']);

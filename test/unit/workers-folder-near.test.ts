@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { discoverWorkers, findWorker, noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/discover.ts';
+import { discoverWorkers, findWorker } from '../../runner/worker/discover.ts';
+import { noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/workers-folder-hints.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -34,6 +35,23 @@ it('finds worker files in a folder a typo from the one named, or under src/', ()
   expect(noWorkersYet(path.join(underSrc, 'workers'))).toBe(
     `no workers yet: ${path.join(underSrc, 'src/workers')}/ holds worker files, not ${path.join(underSrc, 'workers')}/: rename it ${path.join(underSrc, 'workers')}/, or give --workers-dir ${path.join(underSrc, 'src/workers')}`,
   );
+});
+
+it('offers the flag alone for a folder named with --workers-dir, and the project above a subfolder', () => {
+  // --workers-dir worker, where the project has workers/: renaming workers/ to worker/ would be no help.
+  const plural = project(['workers/log/log_pageview_worker.ts']);
+  expect(noWorkersFound(path.join(plural, 'worker'))).toBe(
+    `no ${path.join(plural, 'worker')}/ folder in ${process.cwd()}, but ${path.join(plural, 'workers')}/ holds worker files: give --workers-dir ${path.join(plural, 'workers')}`,
+  );
+  // Run in a subfolder of a project: the project's folder is named.
+  const root = path.resolve(project(['workers/log/log_pageview_worker.ts', 'sub/deeper/notes.txt']));
+  const cwd = process.cwd();
+  process.chdir(path.join(root, 'sub/deeper'));
+  try {
+    expect(noWorkersFound('workers')).toBe(`no workers/ folder in ${path.join(root, 'sub/deeper')}, but ${root} has one with worker files: run nsqworker there, or name the folder with --workers-dir`);
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 it('offers no folder whose files are not workers, or whose name is far from the one named', () => {

@@ -1,0 +1,90 @@
+/**
+ * What a run, `list` and `dev` say when no worker file is where they looked: the folder a typo away
+ * that holds them (`worker/`, `src/workers/`), or the project folder above when a command is run in
+ * a subfolder; else where they looked and how to point elsewhere.
+ */
+import { readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { editDistance } from '../../protocol/suggest.ts';
+import { discoverWorkers, isDirectory } from './discover.ts';
+
+/**
+ * What to say when no worker file is found: with the folder missing, where it was looked for (the
+ * usual cause is a command run outside the project's folder); else the naming rule.
+ */
+export function noWorkersFound(workersDir: string): string {
+  if (!isDirectory(workersDir)) {
+    if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
+    const near = workersFolderNear(workersDir);
+    if (near !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${near}/ holds worker files: ${useFolder(workersDir, near)}`;
+    const project = projectAbove(workersDir);
+    if (project !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${project} has one with worker files: run nsqworker there, or name the folder with --workers-dir`;
+    return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
+  }
+  return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
+}
+
+/**
+ * How to use the folder `near` that holds the workers: renaming it is offered only when the folder
+ * looked for is the conventional workers/; one the user named with --workers-dir is the flag's typo.
+ */
+function useFolder(workersDir: string, near: string): string {
+  return basename(workersDir) === 'workers' ? `rename it ${workersDir}/, or give --workers-dir ${near}` : `give --workers-dir ${near}`;
+}
+
+/**
+ * Whether the workers are in another folder than `workersDir`: one a typo away, or the same folder
+ * of a project above the current one. Then that folder is the fix, not a worker file to create.
+ */
+export function workersElsewhere(workersDir: string): boolean {
+  return !isDirectory(workersDir) && !isAbsolute(workersDir) && (workersFolderNear(workersDir) !== undefined || projectAbove(workersDir) !== undefined);
+}
+
+/** The nearest folder above the current one whose `workersDir` holds worker files (a command run in a subfolder), or undefined. */
+function projectAbove(workersDir: string): string | undefined {
+  let folder = dirname(process.cwd());
+  for (let depth = 0; depth < 8 && folder !== dirname(folder); depth++, folder = dirname(folder)) {
+    const candidate = join(folder, workersDir);
+    try {
+      if (isDirectory(candidate) && discoverWorkers(candidate, 'skip').length > 0) return folder;
+    } catch {
+      // An unreadable folder on the way up is no project of the user's.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * When `workersDir` is missing, a folder beside it that holds worker files, named a typo away from it
+ * (`worker/`, `Workers/`) or under `src/` (`src/workers/`), as a path relative to the current folder;
+ * undefined when `workersDir` is there, or no such folder is.
+ */
+export function workersFolderNear(workersDir: string): string | undefined {
+  if (isDirectory(workersDir)) return undefined;
+  const parent = dirname(workersDir);
+  const name = basename(workersDir);
+  let siblings: string[];
+  try {
+    siblings = readdirSync(parent);
+  } catch {
+    return undefined;
+  }
+  const candidates = [
+    ...siblings.filter((sibling) => sibling !== name && editDistance(sibling.toLowerCase(), name.toLowerCase()) <= 2),
+    ...(siblings.includes('src') ? [join('src', name)] : []),
+  ].map((folder) => join(parent, folder));
+  return candidates.find((folder) => {
+    try {
+      return isDirectory(folder) && discoverWorkers(folder).length > 0;
+    } catch {
+      return true; // Two files for one worker: worker files all the same.
+    }
+  });
+}
+
+/** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
+export function noWorkersYet(workersDir: string): string {
+  const near = workersFolderNear(workersDir);
+  if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
+  return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: ${useFolder(workersDir, near)}`;
+}
