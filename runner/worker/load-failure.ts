@@ -24,6 +24,8 @@ export interface LoadFailureLocation {
   reason: string;
   /** For an option value the schema rejects: where the schema declares that option. */
   declaredIn?: { file: string; line: number | undefined };
+  /** A throw as the module ran that is the code's fault all the same (a misspelt import used): it fails in any process. */
+  codeAtFault?: true;
 }
 
 /** `file:line:column`, as far as known. */
@@ -133,7 +135,11 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;
     const line = Number(frame[2]);
-    return { file, line, column: Number(frame[3]), reason: missingBaseClassReason(error, file, line, context.workerFile) ?? reason };
+    const column = Number(frame[3]);
+    const baseClass = missingBaseClassReason(error, file, line, context.workerFile);
+    if (baseClass !== undefined) return { file, line, column, reason: baseClass };
+    const unimported = unimportedReason(error, file, context.workerFile);
+    return unimported === undefined ? { file, line, column, reason } : { file, line, column, reason: unimported, codeAtFault: true };
   }
   return { file: context.workerFile, line: undefined, column: undefined, reason };
 }
@@ -164,6 +170,35 @@ function missingExportReason(error: Error, workerFile: string): string | undefin
   return `nsqworker has no export named ${match[2]!}${didYouMean(match[2]!, nsqworkerExports(workerFile))}`;
 }
 
+/** The names `source` imports from nsqworker, each as [exported, used] (`import { Workr as Base }`). */
+function importsFromNsqworker(source: string): string[][] {
+  return [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
+    match[1]!.split(',').map((entry) => entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/)),
+  );
+}
+
+/**
+ * A ReferenceError for an nsqworker export that `file` uses but imports misspelt (`import {
+ * defineWorkr }`, then `defineWorker(...)`): in CommonJS the misspelt import fails only where used,
+ * by the name written there. Said as the import's fault ({@link missingExportReason}).
+ */
+function unimportedReason(error: Error, file: string, workerFile: string): string | undefined {
+  const used = error instanceof ReferenceError ? /^([\w$]+) is not defined$/.exec(firstLine(error.message))?.[1] : undefined;
+  if (used === undefined) return undefined;
+  const exports = nsqworkerExports(workerFile);
+  if (!exports.includes(used)) return undefined;
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const misspelt = importsFromNsqworker(source)
+    .map((names) => names[0]!)
+    .find((exported) => exported !== '' && !exports.includes(exported) && didYouMean(exported, [used]) !== '');
+  return misspelt === undefined ? undefined : `${used} is not defined: nsqworker has no export named ${misspelt}${didYouMean(misspelt, exports)}`;
+}
+
 /** A class that extends a name whose import gave undefined: in CommonJS, a misspelt `import { Workr } from 'nsqworker'`. */
 const EXTENDS_UNDEFINED = /^Class extends value undefined is not a constructor or null$/;
 
@@ -181,9 +216,7 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   }
   const base = /\bextends\s+([\w$]+)/.exec(source.split('\n')[line - 1] ?? '')?.[1];
   // `import { Workr }` or `import { Workr as Base }`: the name exported, by the name used.
-  const imported = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
-    match[1]!.split(',').map((entry) => entry.trim().split(/\s+as\s+/)),
-  );
+  const imported = importsFromNsqworker(source);
   const exported = imported.find((names) => names[names.length - 1] === base)?.[0];
   const exports = nsqworkerExports(workerFile);
   if (exported === undefined || exports.includes(exported)) return undefined;

@@ -178,6 +178,10 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'klass', "import { Workr } from 'nsqworker';\nexport default class Billing extends Workr {\n  async sendTask() {}\n}\n");
     const klass = await cjs.run(['--topic', 'bad', '--channel', 'klass', ...FREE]);
     expectOneLine(klass, 2, `${cjs.path('workers/bad/bad_klass_worker.ts')}:2:`, 'failed to load: nsqworker has no export named Workr; did you mean Worker?');
+    // Imported misspelt, used as it should be: CommonJS fails only where it is used, by that name.
+    await cjs.writeWorker('bad', 'used', "import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const used = await cjs.run(['--topic', 'bad', '--channel', 'used', ...FREE]);
+    expectOneLine(used, 2, `${cjs.path('workers/bad/bad_used_worker.ts')}:2:`, 'failed to load: defineWorker is not defined: nsqworker has no export named defineWorkr; did you mean defineWorker?');
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
