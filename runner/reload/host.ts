@@ -217,7 +217,7 @@ process.on('message', (message: ParentToChild) => {
         // import by message, which may come after the failure, and without a snapshot the runner
         // cannot tell a fix saved before its watch on the file starts (project-watcher.ts, checkLoaded).
         for (const file of files) snapshots.loaded(file);
-        send({ t: 'load-failed', error: serializeError(error), location, failsAnywhere: failsInAnyProcess(error) || location.codeAtFault === true, files, snapshots: snapshots.take() });
+        send({ t: 'load-failed', error: serializeError(error), location, failsAnywhere: failsInAnyProcess(error), files, snapshots: snapshots.take() });
         // The code running before this load goes on, and its later imports are told again.
         onProjectFileLoaded(tellLaterImports);
       });

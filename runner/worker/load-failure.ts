@@ -24,9 +24,13 @@ export interface LoadFailureLocation {
   reason: string;
   /** For an option value the schema rejects: where the schema declares that option. */
   declaredIn?: { file: string; line: number | undefined };
-  /** A throw as the module ran that is the code's fault all the same (a misspelt import used): it fails in any process. */
-  codeAtFault?: true;
 }
+
+/**
+ * Errors thrown as a module ran that {@link locateLoadFailure} found to be the code's fault all the
+ * same (a misspelt import used by its right name): {@link failsInAnyProcess} counts them so.
+ */
+const FOUND_AT_FAULT = new WeakSet<Error>();
 
 /** `file:line:column`, as far as known. */
 export function formatLocation(location: LoadFailureLocation): string {
@@ -139,7 +143,9 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const baseClass = missingBaseClassReason(error, file, line, context.workerFile);
     if (baseClass !== undefined) return { file, line, column, reason: baseClass };
     const unimported = unimportedReason(error, file, context.workerFile);
-    return unimported === undefined ? { file, line, column, reason } : { file, line, column, reason: unimported, codeAtFault: true };
+    if (unimported === undefined) return { file, line, column, reason };
+    FOUND_AT_FAULT.add(error);
+    return { file, line, column, reason: unimported };
   }
   return { file: context.workerFile, line: undefined, column: undefined, reason };
 }
@@ -171,9 +177,11 @@ function missingExportReason(error: Error, workerFile: string): string | undefin
 }
 
 /** The names `source` imports from nsqworker, each as [exported, used] (`import { Workr as Base }`). */
-function importsFromNsqworker(source: string): string[][] {
-  return [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
-    match[1]!.split(',').map((entry) => entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/)),
+function importsFromNsqworker(source: string): Array<[exported: string, ...local: string[]]> {
+  // Comments first: an import written in one (`// was: import { defineWorkr } …`) is none.
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  return [...code.matchAll(/import\s*(?:type\s+)?\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
+    match[1]!.split(',').map((entry) => entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/) as [string, ...string[]]),
   );
 }
 
@@ -233,7 +241,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
  */
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
-  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError') return true;
+  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown)) return true;
   if (thrown instanceof TypeError && (MISSING_EXPORT_CALL.test(firstLine(thrown.message)) || EXTENDS_UNDEFINED.test(firstLine(thrown.message)))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);

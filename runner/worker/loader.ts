@@ -34,7 +34,7 @@ export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } 
     // systemd's and supervisord's configs restart; code that does not compile or import exits 2.
     throw new RunnerError(RunnerErrorCode.WorkerLoadFailed, `${formatLocation(location)}: failed to load: ${location.reason}`, {
       cause: error,
-      usage: failsInAnyProcess(error) || location.codeAtFault === true,
+      usage: failsInAnyProcess(error),
     });
   }
   return { file, runtime: workerRuntimeOf(loaded.exports, file.path), files: loaded.files };

@@ -3,7 +3,7 @@
  * that holds them (`worker/`, `src/workers/`), or the project folder above when a command is run in
  * a subfolder; else where they looked and how to point elsewhere.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { editDistance } from '../../protocol/suggest.ts';
 import { discoverWorkers, isDirectory } from './discover.ts';
@@ -40,10 +40,15 @@ export function workersElsewhere(workersDir: string): boolean {
   return !isDirectory(workersDir) && !isAbsolute(workersDir) && (workersFolderNear(workersDir) !== undefined || projectAbove(workersDir) !== undefined);
 }
 
-/** The nearest folder above the current one whose `workersDir` holds worker files (a command run in a subfolder), or undefined. */
+/**
+ * The nearest folder above the current one whose `workersDir` holds worker files (a command run in a
+ * subfolder of the project), or undefined. The walk stops at a folder with a package.json: that is
+ * the current project's own root (a service of a monorepo, say), and a folder above it another's.
+ */
 function projectAbove(workersDir: string): string | undefined {
-  let folder = dirname(process.cwd());
-  for (let depth = 0; depth < 8 && folder !== dirname(folder); depth++, folder = dirname(folder)) {
+  if (isAbsolute(workersDir)) return undefined;
+  for (let folder = process.cwd(), depth = 0; depth < 8 && !existsSync(join(folder, 'package.json')) && folder !== dirname(folder); depth++) {
+    folder = dirname(folder);
     const candidate = join(folder, workersDir);
     try {
       if (isDirectory(candidate) && discoverWorkers(candidate, 'skip').length > 0) return folder;
@@ -85,6 +90,8 @@ export function workersFolderNear(workersDir: string): string | undefined {
 /** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
 export function noWorkersYet(workersDir: string): string {
   const near = workersFolderNear(workersDir);
+  const project = near === undefined && !isDirectory(workersDir) ? projectAbove(workersDir) : undefined;
+  if (project !== undefined) return `no workers yet in ${process.cwd()}, but ${project} has a ${workersDir}/ folder with worker files: run nsqworker dev there`;
   if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
   return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: ${useFolder(workersDir, near)}`;
 }

@@ -246,18 +246,22 @@ describe('usage errors exit with status 2', () => {
     expect(list.stdout).toContain(`no workers/ folder in ${underSrc.path('.')}, but src/workers/ holds worker files: rename it workers/, or give --workers-dir src/workers`);
   });
 
-  it('run in a subfolder of the project names the project; --workers-dir a typo from workers/ names the flag alone', async () => {
+  it('run in a subfolder of the project names the project, not past a package.json; --workers-dir a typo from workers/ names the flag alone', async () => {
     const outer = await projectWithWorker();
-    await outer.write('sub/notes.txt', '');
-    const inner = await projects.create({ parent: outer.path('sub') });
-    const [below, typo] = await Promise.all([
+    await outer.write('src/jobs/notes.txt', '');
+    // A project of its own inside (a service of a monorepo): the workers above are another's.
+    const inner = await projects.create({ parent: outer.path('src') });
+    const [below, own, typo] = await Promise.all([
+      outer.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)], {}, 15_000, outer.path('src/jobs')),
       inner.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)]),
       outer.run(['--topic', 'log', '--channel', 'pageview', '--workers-dir', 'worker', ...RUN.slice(4)]),
     ]);
     expect(below.code).toBe(2);
     expect(below.stderr.trim()).toBe(
-      `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${inner.path('.')}, but ${outer.path('.')} has one with worker files: run nsqworker there, or name the folder with --workers-dir`,
+      `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${outer.path('src/jobs')}, but ${outer.path('.')} has one with worker files: run nsqworker there, or name the folder with --workers-dir`,
     );
+    expect(own.code).toBe(2);
+    expect(own.stderr).toContain(`create workers/log/log_pageview_worker.ts; no workers/ folder in ${inner.path('.')}: run nsqworker in your project's folder`);
     // Renaming workers/ to worker/ would be no help: the flag is what to change.
     expect(typo.code).toBe(2);
     expect(typo.stderr.trim()).toBe(`nsqworker: no worker for topic log channel pageview: no worker/ folder in ${outer.path('.')}, but workers/ holds worker files: give --workers-dir workers`);

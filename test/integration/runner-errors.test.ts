@@ -182,6 +182,10 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'used', "import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     const used = await cjs.run(['--topic', 'bad', '--channel', 'used', ...FREE]);
     expectOneLine(used, 2, `${cjs.path('workers/bad/bad_used_worker.ts')}:2:`, 'failed to load: defineWorker is not defined: nsqworker has no export named defineWorkr; did you mean defineWorker?');
+    // An import in a comment is none: the ReferenceError is said as it is, a throw as the module ran.
+    await cjs.writeWorker('bad', 'noted', "// was: import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const noted = await cjs.run(['--topic', 'bad', '--channel', 'noted', ...FREE]);
+    expectOneLine(noted, 1, `${cjs.path('workers/bad/bad_noted_worker.ts')}:2:`, 'failed to load: ReferenceError: defineWorker is not defined');
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {

@@ -198,11 +198,14 @@ export class CliProject extends ProjectFolder {
       .map((line) => JSON.parse(line) as T);
   }
 
-  /** Spawns `nsqworker <args>` in the project. NSQWORKER_* variables of the test process are not passed on. */
-  spawn(args: readonly string[], env: Record<string, string> = {}): CliRun {
+  /**
+   * Spawns `nsqworker <args>` in the project (or in `cwd`, a folder inside it, say). NSQWORKER_*
+   * variables of the test process are not passed on.
+   */
+  spawn(args: readonly string[], env: Record<string, string> = {}, cwd = this.dir): CliRun {
     const childEnv: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('NSQWORKER_')) childEnv[key] = value;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const run = new CliRun(child);
     this.track(run);
     return run;
@@ -236,8 +239,8 @@ export class CliProject extends ProjectFolder {
   }
 
   /** Runs a command that exits on its own, and returns its output. */
-  async run(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<CliResult> {
-    const run = this.spawn(args, env);
+  async run(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 15_000, cwd = this.dir): Promise<CliResult> {
+    const run = this.spawn(args, env, cwd);
     const { code } = await run.waitForExit(timeoutMs);
     return { code, stdout: run.text.join('\n'), stderr: run.stderr };
   }
