@@ -14,6 +14,8 @@ export interface SchemaLike {
     out?: SchemaLike;
     element?: SchemaLike;
     valueType?: SchemaLike;
+    /** A union's schemas. */
+    options?: readonly SchemaLike[];
     shape?: Record<string, SchemaLike>;
     /** An object's schema for keys outside its shape: undefined for z.object, which drops them. */
     catchall?: SchemaLike;

@@ -164,7 +164,8 @@ function describeIssues(
 /** A value for people: durations in their unit (`500ms`), strings quoted. */
 export function formatValue(field: FieldSpec, value: unknown): string {
   if (field.kind === 'duration' && typeof value === 'number') return formatDurationMs(value);
-  if (Array.isArray(value)) return value.join(',');
+  // A list of words as it is written (`a,b`); one with objects, arrays or commas in its words as JSON.
+  if (Array.isArray(value)) return value.every((element) => ['number', 'boolean'].includes(typeof element) || (typeof element === 'string' && !element.includes(','))) ? value.join(',') : JSON.stringify(value);
   return typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
 }
 

@@ -26,8 +26,8 @@ export function isTrueWord(value: string | undefined): boolean | undefined {
 
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration' | 'json';
 
-/** What each element of a list is converted to from a flag's or variable's text. */
-export type ListElementKind = 'string' | 'number' | 'boolean' | 'json';
+/** What each element of a list is converted to from a flag's or variable's text: `json` an object, `array` an array (or tuple), each as JSON. */
+export type ListElementKind = 'string' | 'number' | 'boolean' | 'json' | 'array';
 
 export interface FieldSpec {
   key: string;
@@ -112,44 +112,76 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
   });
 }
 
+/** How an element schema is written in a flag's value: `json` for an object (or a union with one), `array` for an array or tuple. */
+function elementKindOf(element: SchemaLike | undefined): ListElementKind {
+  const def = element === undefined ? undefined : unwrap(element).def;
+  switch (def?.type) {
+    case 'number':
+    case 'int':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'object':
+    case 'record':
+      return 'json';
+    case 'array':
+    case 'tuple':
+      return 'array';
+    case 'union': {
+      const kinds = (def.options ?? []).map(elementKindOf);
+      return kinds.includes('json') ? 'json' : kinds.includes('array') ? 'array' : 'string';
+    }
+    default:
+      return 'string'; // a string enum, a literal, a union of words: kept as written
+  }
+}
+
 /**
- * A list field's element kind (an element of another kind, a string enum say, stays a string), and
- * for elements that are objects, how to write them and the schema that refuses keys they would drop.
+ * A list field's element kind, and for elements written as JSON, how to write them and (objects) the
+ * schema that refuses keys they would drop.
  */
 function listFieldOf(array: ZodLike): Partial<Pick<FieldSpec, 'elementKind' | 'objectSchema' | 'expected'>> {
   const element = array.def.element === undefined ? undefined : unwrap(array.def.element);
-  const type = element?.def.type;
-  if (type === 'number' || type === 'int') return { elementKind: 'number' };
-  if (type === 'boolean') return { elementKind: 'boolean' };
-  if (type !== 'object' && type !== 'record' && type !== 'array') return { elementKind: 'string' };
-  const expected = `a JSON array of ${type === 'array' ? 'arrays' : 'objects'}, or one ${type === 'array' ? 'array' : 'object'} as JSON per value`;
-  return { elementKind: 'json', expected, ...(type === 'object' ? { objectSchema: element } : {}) };
+  const elementKind = elementKindOf(element);
+  if (elementKind !== 'json' && elementKind !== 'array') return { elementKind };
+  const noun = elementKind === 'array' ? 'array' : 'object';
+  const expected = `a JSON array of ${noun}s, or one ${noun} as JSON per value`;
+  return { elementKind, expected, ...(element?.def.type === 'object' ? { objectSchema: element } : {}) };
+}
+
+/** Whether a value read as JSON is the whole list: for elements that are arrays, an array of arrays. */
+function isWholeList(kind: ListElementKind, parsed: unknown): parsed is unknown[] {
+  if (!Array.isArray(parsed)) return false;
+  if (kind === 'array') return parsed.every(Array.isArray);
+  // Text that reads as a JSON array of other things than words is words too (`[0]`, a pattern).
+  return kind !== 'string' || parsed.every((element) => typeof element === 'string');
 }
 
 /**
  * A list's elements from one flag or variable value: a JSON array whole (`[{"sku":"a"},{"sku":"b"}]`),
- * one JSON object when the elements are objects (its commas are JSON's), else the text split at
- * commas (`--ids 1,2 --ids 3`), each element converted to its kind. Text that starts with `[` but is
- * no JSON array is words like any other (a pattern, `[0-9]+`). A word that does not convert is kept
- * as it is, for the schema to name with its element's path.
+ * one JSON object (or array) when the elements are written as JSON (their commas are JSON's), else
+ * the text split at commas (`--ids 1,2 --ids 3`), each element converted to its kind. Text that
+ * starts with `[` but is no JSON array is words like any other (a pattern, `[0-9]+`). A word that
+ * does not convert is kept as it is, for the schema to name with its element's path.
  */
-function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown) => RunnerError): unknown[] {
+function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, expected?: string) => RunnerError): unknown[] {
   if (typeof value !== 'string') return [value];
   const text = value.trim();
   const kind = field.elementKind ?? 'string';
-  if (kind === 'json' || text.startsWith('[')) {
+  const asJson = kind === 'json' || kind === 'array';
+  if (asJson || text.startsWith('[')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text) as unknown;
     } catch (error) {
-      if (kind === 'json') throw bad(error);
+      if (asJson) throw bad(error);
     }
-    if (kind === 'json') {
-      const elements = text.startsWith('[') && Array.isArray(parsed) ? parsed : [parsed];
+    if (asJson) {
+      const elements = text.startsWith('[') && isWholeList(kind, parsed) ? parsed : [parsed];
       for (const element of elements) checkObjectKeys(field, element, bad);
       return elements;
     }
-    if (Array.isArray(parsed)) return parsed;
+    if (isWholeList(kind, parsed)) return parsed;
   }
   const words = text.split(',').map((word) => word.trim()).filter((word) => word !== '');
   if (kind === 'number') return words.map((word) => (Number.isNaN(Number(word)) ? word : Number(word)));
@@ -211,6 +243,8 @@ interface DroppedKey {
 /** The keys of `value` that `schema` (a strip-mode z.object, at any depth) would drop, as paths. */
 function droppedKeys(schema: SchemaLike, value: unknown, prefix = ''): DroppedKey[] {
   const def = unwrap(schema).def;
+  // Into an array's elements too: `lines.0.skuu`.
+  if (def.type === 'array' && def.element !== undefined && Array.isArray(value)) return value.flatMap((element, index) => droppedKeys(def.element!, element, `${prefix}${index}.`));
   if (def.type !== 'object' || def.catchall !== undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
   const shape = def.shape ?? {};
   const known = Object.keys(shape);

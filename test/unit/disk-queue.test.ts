@@ -353,10 +353,11 @@ describe('DiskQueue sync policy', () => {
     const errors: unknown[] = [];
     // Descriptors of this queue's files only: the fork's other descriptors (a child process's pipes,
     // a socket an earlier file's server is closing) come and go on their own.
+    const realDir = fs.realpathSync(dir); // the links name real paths: a temp folder behind a symlink would match nothing
     const queueFds = (): number =>
       fs.readdirSync('/proc/self/fd').filter((fd) => {
         try {
-          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${realDir}/`);
         } catch {
           return false; // closed since the listing (the listing's own descriptor among them)
         }
@@ -367,6 +368,7 @@ describe('DiskQueue sync policy', () => {
     const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('x', 'y', 20_000, 32, 'sha256'));
     for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // file 0 is full: its fdatasync is queued
     q.put(payload(10, 46)); // rolls to file 1 while that runs
+    expect(queueFds()).toBeGreaterThan(0); // the count sees the queue's files
     // Closed at the roll, file 0's descriptor number would go to this, and the fdatasync with it.
     const taker = fs.openSync('/dev/null', 'r');
     expect(fs.statSync(file(0)).size).toBe(500);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { formatValue } from '../../runner/config/layered-values.ts';
 import { coerce, fieldsOf } from '../../runner/config/schema-flags.ts';
 
 const fields = fieldsOf(
@@ -15,6 +16,9 @@ const fields = fieldsOf(
     modes: z.array(z.enum(['fast', 'safe'])).optional(),
     items: z.array(z.object({ sku: z.string(), qty: z.number() })).optional(),
     pairs: z.array(z.array(z.number())).optional(),
+    points: z.array(z.tuple([z.string(), z.number()])).optional(),
+    shapes: z.array(z.discriminatedUnion('kind', [z.object({ kind: z.literal('a'), r: z.number() }), z.object({ kind: z.literal('b') })])).optional(),
+    orders: z.array(z.object({ id: z.number(), lines: z.array(z.object({ sku: z.string() })) })).optional(),
   }),
 );
 const field = (key: string) => fields.find((each) => each.key === key)!;
@@ -39,8 +43,9 @@ describe('an array option', () => {
     expect(given('ids', '[1, 2]')).toEqual([1, 2]);
     expect(given('tags', '["a,b", "c"]')).toEqual(['a,b', 'c']);
     expect(given('pairs', '[[1,2],[3]]')).toEqual([[1, 2], [3]]);
-    // Text that starts with [ but is no JSON array is words, as before: a pattern, say.
+    // Text that starts with [ but is no JSON array of words is words, as before: a pattern, say.
     expect(given('tags', '[0-9]+,x')).toEqual(['[0-9]+', 'x']);
+    expect(given('tags', '[0]')).toEqual(['[0]']);
   });
 
   it('of objects takes a JSON array, or one object per value, and never splits JSON at its commas', () => {
@@ -52,6 +57,28 @@ describe('an array option', () => {
       { sku: 'a', qty: 1 },
       { sku: 'b', qty: 2 },
     ]);
+  });
+
+  it('of arrays and tuples takes one per value or a JSON array of them; of a union with objects, objects', () => {
+    expect(given('pairs', ['[1,2]', '[3]'])).toEqual([[1, 2], [3]]);
+    expect(given('points', ['["a",1]', '[["b",2],["c",3]]'])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
+    expect(given('shapes', ['{"kind":"a","r":1}', '{"kind":"b"}'])).toEqual([{ kind: 'a', r: 1 }, { kind: 'b' }]);
+    expect(field('points').expected).toBe('a JSON array of arrays, or one array as JSON per value');
+  });
+
+  it("of objects refuses a key dropped in an object of an array inside them, by its path", () => {
+    expect(() => given('orders', '{"id":1,"lines":[{"sku":"a"},{"sku":"b","skuu":"c"}]}')).toThrow('"lines.1.skuu" is not among lines.1\'s keys (sku); did you mean sku?');
+  });
+
+  it('is shown by --help and list as written: words joined, anything else as JSON', () => {
+    expect(formatValue(field('ids'), [1, 2])).toBe('1,2');
+    expect(formatValue(field('tags'), ['a,b', 'c'])).toBe('["a,b","c"]');
+    expect(formatValue(field('items'), [{ sku: 'a', qty: 1 }])).toBe('[{"sku":"a","qty":1}]');
+    expect(formatValue(field('pairs'), [[1, 2], [3]])).toBe('[[1,2],[3]]');
   });
 
   it('of objects names the value that is not JSON, and a key its objects would drop', () => {
