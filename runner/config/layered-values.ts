@@ -143,13 +143,14 @@ function describeIssues(
     // One element of a list is judged, and named, by itself: `--nsqd-tcp-address "localhost"`.
     const value = layered.values[key];
     const inList = Array.isArray(value) && typeof issue.path[1] === 'number';
-    // Inside an object option (JSON on a command line): the key at fault, and what fits there.
+    // Inside an object option (JSON on a command line), or an object in a list: the key at fault, and what fits there.
     const inObject = field?.kind === 'json' && issue.path.length > 1;
+    const keyPath = inObject ? issue.path.slice(1) : inList ? issue.path.slice(2) : [];
     const at = inList || inObject ? schemaAt(schema as unknown as SchemaLike, issue.path) : undefined;
     const inConfig = origin?.kind === 'config';
     const durationIn = field?.kind === 'duration' && (inConfig ? 'config' : 'flag');
     const good =
-      (inObject ? `${issue.path.slice(1).join('.')}: ` : '') +
+      (keyPath.length > 0 ? `${keyPath.join('.')}: ` : '') +
       whatWouldBeGood(issue, at === undefined ? (inConfig ? field?.expectedInConfig : field?.expected) : describeExpected(at, durationIn));
     if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { formatValue } from '../../runner/config/layered-values.ts';
+import { formatValue, layerValues, parseLayered } from '../../runner/config/layered-values.ts';
 import { coerce, fieldsOf } from '../../runner/config/schema-flags.ts';
 
 const fields = fieldsOf(
@@ -86,5 +86,22 @@ describe('an array option', () => {
       '--items "[{\\"sku\\":\\"b\\",": expected a JSON array of objects, or one object as JSON per value',
     );
     expect(() => given('items', '[{"sku":"a","qty":1,"qtty":2}]')).toThrow('"qtty" is not among its keys (sku, qty); did you mean qty?');
+  });
+});
+
+describe("an array option's element the schema refuses", () => {
+  it('is named by itself where it was given, and by its key inside an object', () => {
+    const schema = z.object({ ids: z.array(z.number()).default([]), items: z.array(z.object({ sku: z.string(), qty: z.number() })).default([]) });
+    const problem = (flags: Record<string, unknown>): string => {
+      const listFields = fieldsOf(schema);
+      try {
+        parseLayered(schema, listFields, layerValues(listFields, { env: {}, flags }), 'options of worker t/c');
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(problem({ ids: '1,x' })).toContain('--ids "x": expected a number');
+    expect(problem({ items: '[{"sku":"a","qty":"1"}]' })).toContain('--items {"sku":"a","qty":"1"}: qty: expected a number');
   });
 });
