@@ -5,7 +5,8 @@
  * its top level for a file), so "while loading" is a state the test controls, not a race.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects, eventually, type CliProject } from './helpers/cli-project.ts';
+import { writeFileSync } from 'node:fs';
+import { CliProjects, eventually, type CliProject, type CliRun } from './helpers/cli-project.ts';
 import { freePort, httpGet, sample } from './deploy-support.ts';
 
 const projects = new CliProjects();
@@ -34,8 +35,28 @@ async function slowProject(): Promise<CliProject> {
   return project;
 }
 
-async function expectStartingThenReady(project: CliProject, base: string, run: ReturnType<CliProject['startWorker']>): Promise<void> {
-  const first = await eventually(() => healthz(base), '/healthz to answer', 20_000);
+type HealthAnswer = NonNullable<Awaited<ReturnType<typeof healthz>>>;
+
+/**
+ * Starts the worker with its health address on a probed free port, and returns its first /healthz
+ * answer. The worker reads the address before it can log (the test's point), so it cannot pick its
+ * own port and say which; another test's server may take the probed port first (its 404 NOT_FOUND
+ * answered once): then the worker exits naming the address in use, and starts again on another.
+ */
+async function startWithHealthPort(start: (address: string) => CliRun): Promise<{ run: CliRun; base: string; first: HealthAnswer }> {
+  for (let attempt = 1; ; attempt++) {
+    const address = `127.0.0.1:${await freePort()}`;
+    const run = start(address);
+    const base = `http://${address}`;
+    const first = await eventually(() => healthz(base), '/healthz to answer', 20_000);
+    if (first.status !== 404 || attempt === 3) return { run, base, first };
+    await run.waitForExit(20_000);
+    expect(`${run.stderr}${run.text.join('\n')}`, run.describe()).toContain('already in use');
+  }
+}
+
+async function expectStartingThenReady(project: CliProject, start: (address: string) => CliRun): Promise<void> {
+  const { run, base, first } = await startWithHealthPort(start);
   expect(first, run.describe()).toEqual({ status: 503, body: { ready: false, status: 'starting', tasks: {} } });
   const metrics = await httpGet(`${base}/metrics`);
   expect('status' in metrics && metrics.status).toBe(200);
@@ -54,23 +75,20 @@ async function expectStartingThenReady(project: CliProject, base: string, run: R
 describe('/healthz while the worker loads', () => {
   it('answers 503 starting before the worker code has loaded (address from the command line)', async () => {
     const project = await slowProject();
-    const port = await freePort();
-    const run = project.startWorker('mail', 'out', ['--health-address', `127.0.0.1:${port}`]);
-    await expectStartingThenReady(project, `http://127.0.0.1:${port}`, run);
+    await expectStartingThenReady(project, (address) => project.startWorker('mail', 'out', ['--health-address', address]));
   });
 
   it('answers 503 starting before the worker code has loaded (address from the environment)', async () => {
     const project = await slowProject();
-    const port = await freePort();
-    const run = project.startWorker('mail', 'out', [], { NSQWORKER_HEALTH_ADDRESS: `127.0.0.1:${port}` });
-    await expectStartingThenReady(project, `http://127.0.0.1:${port}`, run);
+    await expectStartingThenReady(project, (address) => project.startWorker('mail', 'out', [], { NSQWORKER_HEALTH_ADDRESS: address }));
   });
 
   it('answers 503 starting before the worker code has loaded (address from nsqworker.config.ts)', async () => {
     const project = await slowProject();
-    const port = await freePort();
-    await project.write('nsqworker.config.ts', `export default { healthAddress: '127.0.0.1:${port}' };\n`);
-    const run = project.startWorker('mail', 'out');
-    await expectStartingThenReady(project, `http://127.0.0.1:${port}`, run);
+    await expectStartingThenReady(project, (address) => {
+      // Written before the start: the worker reads it as it starts.
+      writeFileSync(project.path('nsqworker.config.ts'), `export default { healthAddress: '${address}' };\n`);
+      return project.startWorker('mail', 'out');
+    });
   });
 });
