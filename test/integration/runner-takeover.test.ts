@@ -57,14 +57,30 @@ async function fixedAddresses(): Promise<string[]> {
   return ['--broker-tcp-address', `127.0.0.1:${await freePort()}`, '--broker-http-address', `127.0.0.1:${await freePort()}`];
 }
 
+/**
+ * Starts the first worker, whose embedded broker the others join, on probed free ports (a takeover
+ * needs known addresses, not port 0). Another test's server may take a probed port before the broker
+ * listens: the worker then exits naming the address in use, and starts again on others.
+ */
+async function startHost(host: CliProject, data: string): Promise<{ first: CliRun; addresses: string[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const addresses = await fixedAddresses();
+    const first = host.startWorker('other', 'job', [...addresses, '--data-path', data]);
+    try {
+      await first.waitForMessage('worker other/job running');
+      return { first, addresses };
+    } catch (error) {
+      if (attempt === 3 || first.exit === undefined || !`${first.stderr}${first.text.join('\n')}`.includes('already in use')) throw error;
+    }
+  }
+}
+
 describe('a worker on a joined embedded broker, when that broker stops', () => {
   it('starts the broker itself on the same data path, another orphan joins it, and every task carries on', async () => {
-    const addresses = await fixedAddresses();
     const host = await worker('other', 'job', IDLE);
     const data = host.path('data');
-    const first = host.startWorker('other', 'job', [...addresses, '--data-path', data]);
+    const { first, addresses } = await startHost(host, data);
     const { httpAddress } = await first.brokerAddresses();
-    await first.waitForMessage('worker other/job running');
 
     const logProject = await worker('log', 'pageview', RECORDING);
     const auditProject = await worker('log', 'audit', RECORDING);
@@ -110,11 +126,10 @@ describe('a worker on a joined embedded broker, when that broker stops', () => {
   });
 
   it('knows a message it processed when the broker that took over, on its own address, delivers it again', async () => {
-    const [, ownerTcp, , sharedHttp] = await fixedAddresses();
     const host = await worker('other', 'job', IDLE);
     const data = host.path('data');
-    const first = host.startWorker('other', 'job', ['--broker-tcp-address', ownerTcp!, '--broker-http-address', sharedHttp!, '--data-path', data]);
-    await first.waitForMessage('worker other/job running');
+    const { first, addresses } = await startHost(host, data);
+    const sharedHttp = addresses[3];
     // Joins the broker by its HTTP address; if that broker stops, starts the next on its own TCP address.
     const p = await worker('held', 'once', HOLDING);
     const joined = p.startWorker('held', 'once', ['--broker-tcp-address', `127.0.0.1:${await freePort()}`, '--broker-http-address', sharedHttp!, '--data-path', data, '--log-level', 'debug']);
@@ -138,11 +153,8 @@ describe('a worker on a joined embedded broker, when that broker stops', () => {
   });
 
   it('exits 1 with one line when its --data-path is not the stopped broker’s', async () => {
-    const addresses = await fixedAddresses();
     const host = await worker('other', 'job', IDLE);
-    const first = host.startWorker('other', 'job', [...addresses, '--data-path', host.path('data')]);
-    await first.brokerAddresses();
-    await first.waitForMessage('worker other/job running');
+    const { first, addresses } = await startHost(host, host.path('data'));
 
     const p = await worker('log', 'pageview', RECORDING);
     const orphan = p.startWorker('log', 'pageview', [...addresses, '--data-path', p.path('elsewhere')]);
