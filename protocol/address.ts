@@ -15,6 +15,16 @@ export class AddressError extends CodedError<'E_INVALID_ADDRESS'> {
   override readonly name = 'AddressError';
 }
 
+/** Whether `address` is one {@link parseHostPort} takes. */
+export function isHostPort(address: string): boolean {
+  try {
+    parseHostPort(address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses `host:port`, `[v6]:port` or `:port`. Throws {@link AddressError} `E_INVALID_ADDRESS`. */
 export function parseHostPort(address: string): HostPort {
   const invalid = (): AddressError => new AddressError('E_INVALID_ADDRESS', `invalid address ${JSON.stringify(address)}: expected host:port`);

@@ -4,8 +4,19 @@
  */
 import type { Logger } from 'pino';
 import type { ConsoleHandle } from '../../console/server/server.ts';
+import { isHostPort } from '../../protocol/address.ts';
+import { UsageError } from '../config/flags.ts';
 
 export const DEV_CONSOLE_ADDRESS = '127.0.0.1:4171';
+
+/**
+ * `address` when it is host:port or `off`. A malformed one is the user's to fix before anything
+ * starts, as the broker's are (UsageError, exit 2); one that is taken only leaves dev without it.
+ */
+export function checkConsoleAddress(address: string): string {
+  if (address === 'off' || address === '' || isHostPort(address)) return address;
+  throw new UsageError(`--console-address ${JSON.stringify(address)}: expected host:port (e.g. ${DEV_CONSOLE_ADDRESS}; port 0 picks a free one), or off to skip the console`);
+}
 
 export async function startDevConsole(address: string, nsqdHttpAddress: string, logger: Logger): Promise<ConsoleHandle | undefined> {
   if (address === '' || address === 'off') return undefined;

@@ -29,7 +29,7 @@ import { isEphemeralName } from '../../protocol/names.ts';
 import { startRun, type RunningWorker } from './run.ts';
 import { takeDevHostsStartedEarly, type EarlyDevHosts } from './first-host.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
-import { DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
+import { checkConsoleAddress, DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
 
 interface DevFlags {
@@ -187,6 +187,7 @@ class DevSupervisor {
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
+  const consoleAddress = checkConsoleAddress(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS);
   const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
   const fromFlags: Record<string, unknown> = {};
   for (const key of ['workersDir', 'logLevel', 'dataPath', 'brokerTcpAddress', 'brokerHttpAddress'] as const) {
@@ -211,7 +212,7 @@ async function runDev(flags: DevFlags): Promise<void> {
       logger,
     }),
   );
-  const webConsole = await startDevConsole(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS, broker.httpAddress, logger);
+  const webConsole = await startDevConsole(consoleAddress, broker.httpAddress, logger);
   const early = takeDevHostsStartedEarly();
   const supervisor = new DevSupervisor(base, configPath, broker, logger, early);
   const workersDir = probe.workersDir;

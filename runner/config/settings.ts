@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { SecuritySettingsShape } from './client-security.ts';
 import { parseHealthAddress } from './health-address.ts';
-import { parseHostPort } from '../../protocol/address.ts';
+import { isHostPort } from '../../protocol/address.ts';
 
 const topic = z.string().refine(isValidTopicName, { message: 'not a valid topic name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
 const channel = z.string().refine(isValidChannelName, { message: 'not a valid channel name: ^[.a-zA-Z0-9_-]+(#ephemeral)?$, 1..64 bytes' });
@@ -25,14 +25,6 @@ const healthAddress = z.string().refine(
   { message: "expected host:port (e.g. 127.0.0.1:9102), or '' for none" },
 );
 
-function isHostPort(value: string): boolean {
-  try {
-    parseHostPort(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Addresses are checked here, so a malformed one is named by its flag, variable or key before anything connects. */
 const hostPort = z.string().refine(isHostPort, { message: 'expected host:port (e.g. 127.0.0.1:4150)' });

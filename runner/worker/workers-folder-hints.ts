@@ -18,7 +18,8 @@ export function noWorkersFound(workersDir: string): string {
     const near = workersFolderNear(workersDir);
     if (near !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${near}/ holds worker files: ${useFolder(workersDir, near)}`;
     const project = projectAbove(workersDir);
-    if (project !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${project} has one with worker files: run nsqworker there, or name the folder with --workers-dir`;
+    // Only `cd` there: --workers-dir alone would leave the project's config file and broker data behind.
+    if (project !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${project} has one with worker files: run nsqworker there (cd ${project}), where its config file and broker data are`;
     return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
   }
   return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;

@@ -258,7 +258,7 @@ describe('usage errors exit with status 2', () => {
     ]);
     expect(below.code).toBe(2);
     expect(below.stderr.trim()).toBe(
-      `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${outer.path('src/jobs')}, but ${outer.path('.')} has one with worker files: run nsqworker there, or name the folder with --workers-dir`,
+      `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${outer.path('src/jobs')}, but ${outer.path('.')} has one with worker files: run nsqworker there (cd ${outer.path('.')}), where its config file and broker data are`,
     );
     expect(own.code).toBe(2);
     expect(own.stderr).toContain(`create workers/log/log_pageview_worker.ts; no workers/ folder in ${inner.path('.')}: run nsqworker in your project's folder`);

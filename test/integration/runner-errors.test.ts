@@ -105,8 +105,9 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run(['tail', '--topic', 't', '--lookupd-http-address', 'nowhere']),
       p.run(['stats', '--topic', 't', '--channel', 'c', '--nsqd-http-address', 'nowhere']),
       p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
+      p.run(['dev', '--console-address', 'localhost', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'd8']),
     ]);
-    const [broker, memQueue, lookupd, logLevel, pub, tail, stats, dev] = results;
+    const [broker, memQueue, lookupd, logLevel, pub, tail, stats, dev, devConsole] = results;
     expectOneLine(logLevel!, 2, '--log-level "loud"', 'expected one of');
     expectOneLine(broker!, 2, '--tcp-address "localhost"', 'expected host:port');
     expectOneLine(memQueue!, 2, '--mem-queue-size -1');
@@ -115,6 +116,8 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
     expectOneLine(tail!, 2, '--lookupd-http-address', '"nowhere"', 'expected host:port');
     expectOneLine(stats!, 2, '--nsqd-http-address', '"nowhere"', 'expected host:port');
     expectOneLine(dev!, 2, '--broker-tcp-address "localhost"', 'expected host:port');
+    // Refused before anything starts, not a console left out with a logged stack.
+    expectOneLine(devConsole!, 2, '--console-address "localhost": expected host:port', 'or off to skip the console');
   });
 
   it('a missing config file and a bad value in the environment', async () => {

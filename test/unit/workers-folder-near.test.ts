@@ -48,7 +48,7 @@ it('offers the flag alone for a folder named with --workers-dir, and the project
   const cwd = process.cwd();
   process.chdir(path.join(root, 'sub/deeper'));
   try {
-    expect(noWorkersFound('workers')).toBe(`no workers/ folder in ${path.join(root, 'sub/deeper')}, but ${root} has one with worker files: run nsqworker there, or name the folder with --workers-dir`);
+    expect(noWorkersFound('workers')).toBe(`no workers/ folder in ${path.join(root, 'sub/deeper')}, but ${root} has one with worker files: run nsqworker there (cd ${root}), where its config file and broker data are`);
     expect(noWorkersYet('workers')).toBe(`no workers yet in ${path.join(root, 'sub/deeper')}, but ${root} has a workers/ folder with worker files: run nsqworker dev there`);
     // A package.json on the way up is the current project's root: nothing above it is named.
     writeFileSync(path.join(root, 'sub/package.json'), '{}\n');
