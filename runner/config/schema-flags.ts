@@ -174,7 +174,8 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, ex
     try {
       parsed = JSON.parse(text) as unknown;
     } catch (error) {
-      if (asJson) throw bad(error);
+      // No number or boolean starts with [: a JSON array broken somewhere, said so rather than split.
+      if (asJson || kind === 'number' || kind === 'boolean') throw bad(error, asJson ? undefined : `${field.expected ?? 'a list'}: values separated by commas, or a JSON array (${(error as Error).message})`);
     }
     if (asJson) {
       const elements = text.startsWith('[') && isWholeList(kind, parsed) ? parsed : [parsed];

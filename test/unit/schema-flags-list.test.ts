@@ -39,6 +39,10 @@ describe('an array option', () => {
     expect(given('switches', 'true,no,1,maybe')).toEqual([true, false, true, 'maybe']);
   });
 
+  it('names a broken JSON array of numbers as one, not by its first word', () => {
+    expect(() => given('ids', '[1, 2')).toThrow(/^--ids "\[1, 2": expected an array of numbers: values separated by commas, or a JSON array \(/);
+  });
+
   it('takes a JSON array whole, of any element kind', () => {
     expect(given('ids', '[1, 2]')).toEqual([1, 2]);
     expect(given('tags', '["a,b", "c"]')).toEqual(['a,b', 'c']);
