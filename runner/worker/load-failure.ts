@@ -134,7 +134,7 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const prefix = `${context.workerFile}: `;
     return { file: context.workerFile, line: undefined, column: undefined, reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
   }
-  const reason = missingExportReason(error, context.workerFile) ?? `${error.name}: ${firstLine(message)}`;
+  const reason = missingExportReason(error, context.workerFile) ?? `${error.name}: ${firstLine(message)}${misspeltPackage(message)}`;
   for (const frame of stack.matchAll(STACK_FRAME)) {
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;
@@ -229,6 +229,18 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   const exports = nsqworkerExports(workerFile);
   if (exported === undefined || exports.includes(exported)) return undefined;
   return `nsqworker has no export named ${exported}${didYouMean(exported, exports)}`;
+}
+
+/** A package an import names that is not installed: CommonJS's "Cannot find module", an ES module's "Cannot find package". */
+const MISSING_PACKAGE = /^Cannot find (?:module|package) '([^'./][^']*)'/;
+
+/** The packages a worker imports by name, for a misspelt one (`from 'nsqworkr'`). */
+const WORKER_PACKAGES = ['nsqworker', 'zod'];
+
+/** "; did you mean nsqworker?" for a missing package a typo away from one a worker imports, else ''. */
+function misspeltPackage(message: string): string {
+  const name = MISSING_PACKAGE.exec(firstLine(message))?.[1];
+  return name === undefined || WORKER_PACKAGES.includes(name) ? '' : didYouMean(name, WORKER_PACKAGES);
 }
 
 /** The codes of the errors that say the code itself is at fault (see {@link failsInAnyProcess}). */

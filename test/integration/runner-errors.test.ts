@@ -185,6 +185,12 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'used', "import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     const used = await cjs.run(['--topic', 'bad', '--channel', 'used', ...FREE]);
     expectOneLine(used, 2, `${cjs.path('workers/bad/bad_used_worker.ts')}:2:`, 'failed to load: defineWorker is not defined: nsqworker has no export named defineWorkr; did you mean defineWorker?');
+    // A misspelt package name, in both kinds of project.
+    const packageTypo = "import { defineWorker } from 'nsqworkr';\nexport default defineWorker({ tasks: { async x() {} } });\n";
+    await Promise.all([cjs.writeWorker('bad', 'pkg', packageTypo), esm.writeWorker('bad', 'pkg', packageTypo)]);
+    const [pkgCjs, pkgEsm] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'pkg', ...FREE]), esm.run(['--topic', 'bad', '--channel', 'pkg', ...FREE])]);
+    expectOneLine(pkgCjs, 2, "Cannot find module 'nsqworkr'; did you mean nsqworker?");
+    expectOneLine(pkgEsm, 2, "Cannot find package 'nsqworkr'", '; did you mean nsqworker?');
     // An import in a comment is none: the ReferenceError is said as it is, a throw as the module ran.
     await cjs.writeWorker('bad', 'noted', "// was: import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     const noted = await cjs.run(['--topic', 'bad', '--channel', 'noted', ...FREE]);
