@@ -169,11 +169,25 @@ function nsqworkerExports(workerFile: string): string[] {
   }
 }
 
+/** A name imported from nsqworker that it does not export, in words, with the nearest export. */
+function noSuchExport(name: string, exports: readonly string[]): string {
+  return `nsqworker has no export named ${name}${didYouMean(name, exports)}`;
+}
+
+/** A project file's text, or undefined when it cannot be read (gone since the failure). */
+function readSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a missing named import of nsqworker is, in words, with the nearest export ({@link MISSING_EXPORT_CALL}). */
 function missingExportReason(error: Error, workerFile: string): string | undefined {
   const match = error instanceof TypeError ? MISSING_EXPORT_CALL.exec(firstLine(error.message)) : null;
   if (match === null || match[1] !== 'nsqworker') return undefined;
-  return `nsqworker has no export named ${match[2]!}${didYouMean(match[2]!, nsqworkerExports(workerFile))}`;
+  return noSuchExport(match[2]!, nsqworkerExports(workerFile));
 }
 
 /** The names `source` imports from nsqworker, each as [exported, used] (`import { Workr as Base }`). */
@@ -194,17 +208,12 @@ function unimportedReason(error: Error, file: string, workerFile: string): strin
   const used = error instanceof ReferenceError ? /^([\w$]+) is not defined$/.exec(firstLine(error.message))?.[1] : undefined;
   if (used === undefined) return undefined;
   const exports = nsqworkerExports(workerFile);
-  if (!exports.includes(used)) return undefined;
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const source = exports.includes(used) ? readSource(file) : undefined;
+  if (source === undefined) return undefined;
   const misspelt = importsFromNsqworker(source)
     .map((names) => names[0]!)
     .find((exported) => exported !== '' && !exports.includes(exported) && didYouMean(exported, [used]) !== '');
-  return misspelt === undefined ? undefined : `${used} is not defined: nsqworker has no export named ${misspelt}${didYouMean(misspelt, exports)}`;
+  return misspelt === undefined ? undefined : `${used} is not defined: ${noSuchExport(misspelt, exports)}`;
 }
 
 /** A class that extends a name whose import gave undefined: in CommonJS, a misspelt `import { Workr } from 'nsqworker'`. */
@@ -215,20 +224,14 @@ const EXTENDS_UNDEFINED = /^Class extends value undefined is not a constructor o
  * nsqworker and nsqworker has no such export: said as for a call ({@link missingExportReason}).
  */
 function missingBaseClassReason(error: Error, file: string, line: number, workerFile: string): string | undefined {
-  if (!(error instanceof TypeError) || !EXTENDS_UNDEFINED.test(firstLine(error.message))) return undefined;
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const source = error instanceof TypeError && EXTENDS_UNDEFINED.test(firstLine(error.message)) ? readSource(file) : undefined;
+  if (source === undefined) return undefined;
   const base = /\bextends\s+([\w$]+)/.exec(source.split('\n')[line - 1] ?? '')?.[1];
   // `import { Workr }` or `import { Workr as Base }`: the name exported, by the name used.
   const imported = importsFromNsqworker(source);
   const exported = imported.find((names) => names[names.length - 1] === base)?.[0];
   const exports = nsqworkerExports(workerFile);
-  if (exported === undefined || exports.includes(exported)) return undefined;
-  return `nsqworker has no export named ${exported}${didYouMean(exported, exports)}`;
+  return exported === undefined || exports.includes(exported) ? undefined : noSuchExport(exported, exports);
 }
 
 /** A package an import names that is not installed: CommonJS's "Cannot find module", an ES module's "Cannot find package". */
