@@ -5,11 +5,9 @@
  * the config file as in flags and the environment; under --watch, a changed runner setting applies
  * at once (maxInFlight) or is named as taking effect at the next start.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { brokerStats, CliProjects, eventually, type CliProject } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
+import { describe, expect } from 'vitest';
+import { brokerStats, eventually, type CliProject, type CliProjects } from './helpers/cli-project.ts';
+import { cliTest } from './helpers/cli-test.ts';
 
 const WORKER = `
 import { z } from 'zod';
@@ -35,7 +33,7 @@ export default defineConfig({
 });
 `;
 
-async function project(config = CONFIG): Promise<CliProject> {
+async function project(projects: CliProjects, config = CONFIG): Promise<CliProject> {
   const p = await projects.create();
   await p.writeWorker('log', 'pageview', WORKER);
   await p.write('nsqworker.config.ts', config);
@@ -45,9 +43,9 @@ async function project(config = CONFIG): Promise<CliProject> {
 const RUN = ['--topic', 'log', '--channel', 'pageview'];
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 
-describe('--help and list show the value in effect and its source', () => {
-  it('default, config, env and flag', async () => {
-    const p = await project();
+describe.concurrent('--help and list show the value in effect and its source', () => {
+  cliTest('default, config, env and flag', async ({ projects }) => {
+    const p = await project(projects);
     const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s' });
     expect(help.code, help.stderr).toBe(0);
     const line = (flag: string): string => help.stdout.split('\n').find((text) => text.startsWith(`  --${flag} `)) ?? '';
@@ -74,11 +72,11 @@ describe('--help and list show the value in effect and its source', () => {
   });
 });
 
-describe('a bad value in nsqworker.config.ts names the config file and key', () => {
-  it('at start, for a runner setting and for a worker option (and an object option given as a flag: JSON)', async () => {
-    const runner = await project(`export default { maxInFlight: 0 };\n`);
-    const worker = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
-    const good = await project();
+describe.concurrent('a bad value in nsqworker.config.ts names the config file and key', () => {
+  cliTest('at start, for a runner setting and for a worker option (and an object option given as a flag: JSON)', async ({ projects }) => {
+    const runner = await project(projects, `export default { maxInFlight: 0 };\n`);
+    const worker = await project(projects, `export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
+    const good = await project(projects);
     const [a, b, json, inside, misspelt] = await Promise.all([
       runner.run([...RUN, ...FREE]),
       worker.run([...RUN, ...FREE]),
@@ -103,8 +101,8 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
     expect(b.stderr).not.toContain('log_pageview_worker.ts');
   });
 
-  it('on reload, the failure points at the config file, not the worker file', async () => {
-    const p = await project();
+  cliTest('on reload, the failure points at the config file, not the worker file', async ({ projects }) => {
+    const p = await project(projects);
     const run = p.startWorker('log', 'pageview', ['--watch']);
     await run.waitForMessage('worker log/pageview running');
     await p.write('nsqworker.config.ts', `export default {\n  workers: {\n    'log/pageview': { slowThresholdMs: -5 },\n  },\n};\n`);
@@ -129,9 +127,9 @@ describe('a bad value in nsqworker.config.ts names the config file and key', () 
   });
 });
 
-describe('a worker saved with a schema that refuses the value in nsqworker.config.ts', () => {
-  it("fails its reload at the schema's line, saying where the value was given: either may be what to change", async () => {
-    const p = await project();
+describe.concurrent('a worker saved with a schema that refuses the value in nsqworker.config.ts', () => {
+  cliTest("fails its reload at the schema's line, saying where the value was given: either may be what to change", async ({ projects }) => {
+    const p = await project(projects);
     const run = p.startWorker('log', 'pageview', ['--watch']);
     await run.waitForMessage('worker log/pageview running');
     await p.writeWorker('log', 'pageview', WORKER.replace('.min(0)', '.min(0).max(100)'));
@@ -145,9 +143,9 @@ describe('a worker saved with a schema that refuses the value in nsqworker.confi
   });
 });
 
-describe('a required option given nowhere', () => {
-  it('is said to be required, with a variable set under a misspelt name; a worker option before --channel waits for it', async () => {
-    const p = await project();
+describe.concurrent('a required option given nowhere', () => {
+  cliTest('is said to be required, with a variable set under a misspelt name; a worker option before --channel waits for it', async ({ projects }) => {
+    const p = await project(projects);
     await p.writeWorker('log', 'audit', WORKER.replace(".default('main')", ''));
     const [misspelt, noChannel] = await Promise.all([
       p.run(['--topic', 'log', '--channel', 'audit', ...FREE], { NSQWORKER_LABLE: 'x' }),
@@ -163,9 +161,9 @@ describe('a required option given nowhere', () => {
   });
 });
 
-describe('list and a value the worker schema refuses', () => {
-  it('marks it INVALID where it was given and exits 2, as the run would; a required option not given yet is no problem', async () => {
-    const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
+describe.concurrent('list and a value the worker schema refuses', () => {
+  cliTest('marks it INVALID where it was given and exits 2, as the run would; a required option not given yet is no problem', async ({ projects }) => {
+    const p = await project(projects, `export default { workers: { 'log/pageview': { slowThresholdMs: -5 } } };\n`);
     await p.writeWorker('log', 'audit', WORKER.replace(".default('main').describe('a label')", ''));
     const [listed, run] = await Promise.all([p.run(['list']), p.run([...RUN, ...FREE])]);
     expect(listed.code, listed.stderr).toBe(2);
@@ -185,23 +183,23 @@ describe('list and a value the worker schema refuses', () => {
     expect(unconverted.stdout.split('\n').filter((line) => line.startsWith('log/audit  tasks:'))).toHaveLength(1);
 
     // A problem of the options together (a refine across them), with values given in the config.
-    const refined = await project(`export default { workers: { 'log/pageview': { label: 'x' } } };\n`);
+    const refined = await project(projects, `export default { workers: { 'log/pageview': { label: 'x' } } };\n`);
     await refined.writeWorker('log', 'pageview', WORKER.replace('  }),\n  tasks', "  }).refine((o) => o.label.length > 1, 'label too short'),\n  tasks"));
     const refusedTogether = await refined.run(['list']);
     expect(refusedTogether.code, refusedTogether.stdout).toBe(2);
     expect(refusedTogether.stdout).toContain('INVALID: ');
     expect(refusedTogether.stdout).toContain('label too short');
 
-    const fine = await project();
+    const fine = await project(projects);
     const ok = await fine.run(['list']);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).not.toContain('INVALID');
   });
 });
 
-describe("a workers key that matches no worker", () => {
-  it('is an error that lists the known workers, for a run, list and dev', async () => {
-    const p = await project(`export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
+describe.concurrent("a workers key that matches no worker", () => {
+  cliTest('is an error that lists the known workers, for a run, list and dev', async ({ projects }) => {
+    const p = await project(projects, `export default { workers: { 'log/pageviews': { slowThresholdMs: 1 } } };\n`);
     const [run, listed, dev, elsewhere] = await Promise.all([p.run([...RUN, ...FREE]), p.run(['list']), p.run(['dev', ...FREE]), p.run(['list', '--workers-dir', 'nope'])]);
     for (const result of [run, listed, dev]) {
       expect(result.code, result.stderr).toBe(2);
@@ -213,8 +211,8 @@ describe("a workers key that matches no worker", () => {
     expect(elsewhere.stderr).toBe('');
   });
 
-  it("of no worker at all (one removed, its settings left) is a warning: the other workers start", async () => {
-    const p = await project(`export default { workers: { 'log/pageview': { slowThresholdMs: 1 }, 'mail/send': { smtpHost: 'x' } } };\n`);
+  cliTest("of no worker at all (one removed, its settings left) is a warning: the other workers start", async ({ projects }) => {
+    const p = await project(projects, `export default { workers: { 'log/pageview': { slowThresholdMs: 1 }, 'mail/send': { smtpHost: 'x' } } };\n`);
     const warning = "nsqworker.config.ts: workers['mail/send'] matches no worker (known workers: log/pageview): its values apply to nothing; remove the key if that worker is gone";
     const listed = await p.run(['list']);
     expect(listed.code, listed.stderr).toBe(0);
@@ -225,8 +223,8 @@ describe("a workers key that matches no worker", () => {
   });
 });
 
-describe("a workers key whose worker file is misplaced", () => {
-  it('names the file and where it belongs, not the list: the key is right, the file is not', async () => {
+describe.concurrent("a workers key whose worker file is misplaced", () => {
+  cliTest('names the file and where it belongs, not the list: the key is right, the file is not', async ({ projects }) => {
     const p = await projects.create();
     await p.write('workers/log_pageview_worker.ts', WORKER);
     await p.write('nsqworker.config.ts', CONFIG);
@@ -240,9 +238,9 @@ describe("a workers key whose worker file is misplaced", () => {
   });
 });
 
-describe('durations take the same forms in the config file, the environment and flags', () => {
-  it('2s, 500ms and numbers of milliseconds', async () => {
-    const p = await project(`export default { requeueDelayMs: '2s', shutdownTimeoutMs: 1500, maxBackoffDurationMs: '1m', workers: { 'log/pageview': { slowThresholdMs: '250ms' } } };\n`);
+describe.concurrent('durations take the same forms in the config file, the environment and flags', () => {
+  cliTest('2s, 500ms and numbers of milliseconds', async ({ projects }) => {
+    const p = await project(projects, `export default { requeueDelayMs: '2s', shutdownTimeoutMs: 1500, maxBackoffDurationMs: '1m', workers: { 'log/pageview': { slowThresholdMs: '250ms' } } };\n`);
     const help = await p.run([...RUN, '--help'], { NSQWORKER_LABEL: 'x' });
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('(2s from config nsqworker.config.ts: requeueDelayMs');
@@ -252,18 +250,18 @@ describe('durations take the same forms in the config file, the environment and 
     // And a run accepts them.
     const run = p.startWorker('log', 'pageview');
     await run.waitForMessage('worker log/pageview running');
-    const bad = await project(`export default { requeueDelayMs: 'soon' };\n`);
+    const bad = await project(projects, `export default { requeueDelayMs: 'soon' };\n`);
     const refused = await bad.run([...RUN, ...FREE]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('nsqworker.config.ts: requeueDelayMs "soon": expected a duration of at least 0ms (250ms, 60s, 1h30m, or a number of milliseconds)');
   });
 });
 
-describe("the runner's settings in the config file, changed under --watch", () => {
-  it('maxInFlight applies at once; another setting is named once as taking effect on restart; one a flag outranks is not named', async () => {
+describe.concurrent("the runner's settings in the config file, changed under --watch", () => {
+  cliTest('maxInFlight applies at once; another setting is named once as taking effect on restart; one a flag outranks is not named', async ({ projects }) => {
     const config = (settings: string, label: string): string =>
       `export default { ${settings}, workers: { 'log/pageview': { label: '${label}' } } };\n`;
-    const p = await project(config(`maxInFlight: 2, dedupQueueSize: 100, maxAttempts: 4`, 'a'));
+    const p = await project(projects, config(`maxInFlight: 2, dedupQueueSize: 100, maxAttempts: 4`, 'a'));
     const run = p.startWorker('log', 'pageview', ['--watch', '--max-attempts', '3']);
     const { httpAddress } = await run.brokerAddresses();
     await run.subscribed(['count', 'store']);

@@ -3,11 +3,8 @@
  * with the rule; a worker class whose methods are not named as tasks is told how tasks are named
  * and which methods it has.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliProjects } from './helpers/cli-project.ts';
-
-const projects = new CliProjects();
-afterEach(() => projects.cleanup());
+import { describe, expect } from 'vitest';
+import { cliTest } from './helpers/cli-test.ts';
 
 const WORKER = `
 import { defineWorker } from 'nsqworker';
@@ -25,8 +22,8 @@ export default class EmailWorker extends Worker {
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 const RULE = 'worker files are workers/<topic>/<topic>_<channel>_worker.ts';
 
-describe('bad names are reported with the naming rule', () => {
-  it('in list, and when a run asks for such a worker', async () => {
+describe.concurrent('bad names are reported with the naming rule', () => {
+  cliTest('in list, and when a run asks for such a worker', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
@@ -50,7 +47,7 @@ describe('bad names are reported with the naming rule', () => {
     expect(missing.stderr).toMatch(/not workers by their names: .*orders!_email_worker\.ts/);
   });
 
-  it('a worker file straight in workers/, not in its topic folder', async () => {
+  cliTest('a worker file straight in workers/, not in its topic folder', async ({ projects }) => {
     const p = await projects.create();
     await p.write('workers/greet_hello_worker.ts', WORKER);
     // The folder its name fits, the longest (topics may hold underscores); no guess when it splits two ways.
@@ -69,7 +66,7 @@ describe('bad names are reported with the naming rule', () => {
     expect(run.stderr.trim()).toBe('nsqworker: no worker for topic greet channel hello: workers/greet_hello_worker.ts is not in its topic folder: move it to workers/greet/greet_hello_worker.ts');
   });
 
-  it("a worker file in another topic's folder, and one named without _worker in a folder of no worker", async () => {
+  cliTest("a worker file in another topic's folder, and one named without _worker in a folder of no worker", async ({ projects }) => {
     const p = await projects.create();
     await p.write('workers/order/orders_email_worker.ts', WORKER);
     await p.write('workers/billing/billing_invoice.ts', WORKER);
@@ -116,7 +113,7 @@ describe('bad names are reported with the naming rule', () => {
     expect(ownFolder.stderr).toContain('create workers/user/user_events_signup_worker.ts; workers found: --topic log --channel pageview, --topic user_events --channel signup;');
   });
 
-  it('at the start of dev', async () => {
+  cliTest('at the start of dev', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
@@ -131,8 +128,8 @@ describe('bad names are reported with the naming rule', () => {
   });
 });
 
-describe('a worker run beside a misnamed file', () => {
-  it('warns about it at start, with the rule', async () => {
+describe.concurrent('a worker run beside a misnamed file', () => {
+  cliTest('warns about it at start, with the rule', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/log/log_page view_worker.ts', WORKER);
@@ -145,8 +142,8 @@ describe('a worker run beside a misnamed file', () => {
   });
 });
 
-describe('a worker class without task methods', () => {
-  it('is told how tasks are named and which methods were found', async () => {
+describe.concurrent('a worker class without task methods', () => {
+  cliTest('is told how tasks are named and which methods were found', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('orders', 'email', SEND_WORKER);
     const [run, listed] = await Promise.all([p.run(['--topic', 'orders', '--channel', 'email', ...FREE]), p.run(['list'])]);
