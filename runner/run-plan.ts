@@ -168,6 +168,8 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     process.stdout.write(
       formatRunHelp(RUN_FIELDS, { name: workerKey, fields: workerFields, tasks: runtime.taskNames, layered: worker.layered }, layers.runner),
     );
+    // What a run would warn of at start: the help shows defaults where such a variable meant otherwise.
+    for (const warning of [...configWarnings, ...runWarnings(env, workerFields)]) process.stderr.write(`nsqworker: ${warning}\n`);
     if (refused !== undefined) throw refused;
     // The worker's module is loaded: what its top level started must not keep the help open.
     return exitOnceWritten();
@@ -185,8 +187,13 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   checkRunNames(settings, runtime.taskNames);
   // A CA, certificate or key file that cannot be read stops the run here, as a usage error naming its flag.
   clientSecurity(settings);
-  const startWarnings = [...configWarnings, ...environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env))];
+  const startWarnings = [...configWarnings, ...runWarnings(env, workerFields)];
   return { file, runtime, settings, origins: runner.origins, options, flags, configPath, env, startWarnings };
+}
+
+/** The NSQWORKER_* variables a typo away from one of the runner's or the worker's options' ({@link environmentTypos}). */
+function runWarnings(env: NodeJS.ProcessEnv, workerFields: readonly FieldSpec[]): string[] {
+  return environmentTypos(env, [...RUN_FIELDS, ...workerFields].map((field) => field.env));
 }
 
 /**

@@ -18,11 +18,18 @@ import { exitOnceWritten } from '../one-shot-exit.ts';
 import { flagLabel } from './run-help.ts';
 import { runnerFlagClash } from '../config/runner-settings.ts';
 import { fieldsOf } from '../config/schema-flags.ts';
+import { RUN_FIELDS } from '../config/runner-settings.ts';
+import { environmentTypos } from '../config/environment-typos.ts';
 
 export interface ListContext {
   config: NsqworkerConfig;
   configPath: string | undefined;
   env: Record<string, string | undefined>;
+  /**
+   * Told each NSQWORKER_* variable a typo away from one a run of a listed worker reads, as a run
+   * warns of it: the listing shows the value in effect, which such a variable left at its default.
+   */
+  warn?: (line: string) => void;
 }
 
 /** Writes the listing; resolves to the number of files that fail to load, break the naming rule, or are given values their schema refuses. */
@@ -35,6 +42,8 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
     return isDirectory(workersDir) ? 0 : 1;
   }
   let failures = 0;
+  // The variables a run reads: the runner's, and each worker's options' that loaded.
+  const variables = RUN_FIELDS.map((field) => field.env);
   for (const file of files) {
     const key = `${file.topic}/${file.channel}`;
     let runtime: WorkerRuntime;
@@ -48,7 +57,9 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
     write(`${key}  tasks: ${runtime.taskNames.join(', ')}  (${shownPath(file.path)})`);
     // A value the worker's schema refuses, or an option a run refuses, would stop the worker at
     // start: say so here too.
-    const clash = runnerFlagClash(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema));
+    const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
+    variables.push(...fields.map((field) => field.env));
+    const clash = runnerFlagClash(fields);
     const problems = [...(clash === undefined ? [] : [clash]), ...optionProblems(runtime, key, context, write)];
     if (problems.length > 0) failures++;
     for (const problem of problems) write(`    INVALID: ${problem}`);
@@ -57,6 +68,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
     failures++;
     write(`NOT A WORKER: ${file.path}: ${file.reason}`);
   }
+  for (const typo of environmentTypos(context.env, variables)) context.warn?.(typo);
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
 }
@@ -94,7 +106,12 @@ export function registerListCommand(cli: CAC): void {
       const { config, path: configPath } = await loadConfig(stringValue(cli.rawArgs, flags, 'config') ?? process.env.NSQWORKER_CONFIG);
       const workersDir = stringValue(cli.rawArgs, flags, 'workers-dir') ?? process.env.NSQWORKER_WORKERS_DIR ?? config.workersDir ?? 'workers';
       for (const warning of checkConfigWorkers(config, configPath, discoverWorkers(workersDir), workersDir)) process.stderr.write(`nsqworker: ${warning}\n`);
-      const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), { config, configPath, env: process.env });
+      const failures = await listWorkers(workersDir, (line) => process.stdout.write(`${line}\n`), {
+        config,
+        configPath,
+        env: process.env,
+        warn: (line) => process.stderr.write(`nsqworker: ${line}\n`),
+      });
       // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.
       if (failures > 0) process.exitCode = 2;
       await exitOnceWritten();

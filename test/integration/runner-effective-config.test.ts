@@ -46,8 +46,15 @@ const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '1
 describe.concurrent('--help and list show the value in effect and its source', () => {
   cliTest('default, config, env and flag', async ({ projects }) => {
     const p = await project(projects);
-    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s' });
+    // Two variables set under misspelt names (a runner setting's, a worker option's): said on stderr, as a run's start warns.
+    const misspelt = { NSQWORKER_MAX_INFLIGHT: '3', NSQWORKER_SLOW_THRESHOLD_MS: '100' };
+    const warnings = [
+      'nsqworker: NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?',
+      "nsqworker: NSQWORKER_SLOW_THRESHOLD_MS is set but not read; did you mean NSQWORKER_SLOW_THRESHOLD? (a duration's variable has no _MS; it takes a duration such as 2s or 500ms)",
+    ];
+    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s', ...misspelt });
     expect(help.code, help.stderr).toBe(0);
+    expect(help.stderr.trim().split('\n')).toEqual(warnings);
     const line = (flag: string): string => help.stdout.split('\n').find((text) => text.startsWith(`  --${flag} `)) ?? '';
     expect(line('max-in-flight')).toContain('(10 from config nsqworker.config.ts: maxInFlight; default: 1)');
     expect(line('requeue-delay')).toContain('(2s from config nsqworker.config.ts: requeueDelayMs; default: 1m30s)');
@@ -58,8 +65,9 @@ describe.concurrent('--help and list show the value in effect and its source', (
     expect(line('label')).toContain('("flagged" from flag --label; default: "main")');
     expect(line('limits')).toContain('({"max":7} from flag --limits; default: {"max":5})');
 
-    const listed = await p.run(['list'], { NSQWORKER_LABEL: 'env' });
+    const listed = await p.run(['list'], { NSQWORKER_LABEL: 'env', ...misspelt });
     expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr.trim().split('\n')).toEqual(warnings);
     expect(listed.stdout).toContain("--slow-threshold <duration> (300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
     expect(listed.stdout).toContain('--label <string> ("env" from env NSQWORKER_LABEL; default: "main")');
     // Flags as --help shows them: an enum's values, a boolean bare.
