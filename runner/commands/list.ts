@@ -85,7 +85,9 @@ function optionProblems(runtime: WorkerRuntime, key: string, context: ListContex
   try {
     layers = workerOptionLayers(runtime, context.config, context.configPath, key, context.env, {});
   } catch (error) {
-    // A value that does not even convert (NSQWORKER_SHIP_LIMIT=abc for a number).
+    // A value that does not even convert (NSQWORKER_SHIP_LIMIT=abc for a number): the options are
+    // still listed, without the values in effect, which that one leaves unknown.
+    for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) write(`    ${flagLabel(field)}  ${field.description}`.trimEnd());
     return [(error as Error).message];
   }
   const { fields, layered } = layers;

@@ -189,6 +189,10 @@ describe.concurrent('list and a value the worker schema refuses', () => {
     expect(unconverted.stdout).toContain('    INVALID: NSQWORKER_SLOW_THRESHOLD "abc": expected a duration');
     expect(unconverted.stdout).not.toContain('FAILED TO LOAD');
     expect(unconverted.stdout.split('\n').filter((line) => line.startsWith('log/audit  tasks:'))).toHaveLength(1);
+    // The options are still listed, without values: the one that does not convert leaves them unknown.
+    const pageview = unconverted.stdout.slice(unconverted.stdout.indexOf('log/pageview'));
+    expect(pageview).toContain('\n    --slow-threshold <duration>  page views slower than this are stored\n');
+    expect(pageview).toContain('\n    --currency <EUR|USD>  currency to bill in\n');
 
     // A problem of the options together (a refine across them), with values given in the config.
     const refined = await project(projects, `export default { workers: { 'log/pageview': { label: 'x' } } };\n`);
