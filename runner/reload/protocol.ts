@@ -134,7 +134,9 @@ function errorClassNamed(name: string): ErrorConstructor {
 export function deserializeError(serialized: SerializedError): Error {
   const error = new (errorClassNamed(serialized.type))(serialized.message) as Error & { code?: string; delayMs?: number; backoff?: boolean };
   Object.assign(error, serialized.fields);
-  error.name = serialized.name;
+  // Not an own field unless the user's error had one (this.name in its constructor: among the
+  // fields): assigned, it would show in a log line as `name` beside `type`, as in process it does not.
+  if (error.name !== serialized.name) Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true, enumerable: false });
   if (serialized.stack !== undefined) error.stack = serialized.stack;
   if (serialized.code !== undefined) error.code = serialized.code;
   if (serialized.delayMs !== undefined) error.delayMs = serialized.delayMs;

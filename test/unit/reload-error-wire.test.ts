@@ -17,7 +17,20 @@ describe('an error sent from a reload child', () => {
       const rebuilt = deserializeError(serializeError(thrown));
       expect(logged(rebuilt)).toMatchObject({ type: logged(thrown).type, message: thrown.message, stack: thrown.stack });
       expect(rebuilt).toBeInstanceOf(Error);
+      // The same keys as in process: no `name` of the rebuilt error's own beside pino's `type`.
+      expect(Object.keys(logged(rebuilt)).sort()).toEqual(Object.keys(logged(thrown)).sort());
+      expect(rebuilt.name).toBe(thrown.name);
     }
+    // A class that names its errors (this.name in its constructor, an own field): kept as in process.
+    class QuotaError extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = 'QuotaError';
+      }
+    }
+    const named = new QuotaError('over quota');
+    expect(logged(deserializeError(serializeError(named)))).toMatchObject({ type: 'QuotaError', name: 'QuotaError', message: 'over quota' });
+    expect(Object.keys(logged(deserializeError(serializeError(named)))).sort()).toEqual(Object.keys(logged(named)).sort());
   });
 
   it("keeps a user's own fields of primitive values, as a log line shows them in process", () => {
