@@ -26,20 +26,26 @@ export interface ListContext {
   configPath: string | undefined;
   env: Record<string, string | undefined>;
   /**
-   * Told each NSQWORKER_* variable a typo away from one a run of a listed worker reads, as a run
-   * warns of it: the listing shows the value in effect, which such a variable left at its default.
+   * Told what is no listing, for stderr (as a run's errors and warnings): a missing workers folder,
+   * and each NSQWORKER_* variable a typo away from one a run of a listed worker reads (the listing
+   * shows the value in effect, which such a variable left at its default). `write` when not given.
    */
-  warn?: (line: string) => void;
+  report?: (line: string) => void;
 }
 
 /** Writes the listing; resolves to the number of files that fail to load, break the naming rule, or are given values their schema refuses. */
 export async function listWorkers(workersDir: string, write: (line: string) => void, context: ListContext = { config: {}, configPath: undefined, env: {} }): Promise<number> {
   const files = discoverWorkers(workersDir);
   const rejected = rejectedWorkerFiles(workersDir);
+  const report = context.report ?? write;
   if (files.length === 0 && rejected.length === 0) {
-    write(noWorkersFound(workersDir));
     // No folder at all is a mistake (run elsewhere, or a wrong --workers-dir), as for a run: an empty one is not.
-    return isDirectory(workersDir) ? 0 : 1;
+    if (isDirectory(workersDir)) {
+      write(noWorkersFound(workersDir));
+      return 0;
+    }
+    report(noWorkersFound(workersDir));
+    return 1;
   }
   let failures = 0;
   // The variables a run reads: the runner's, and each worker's options' that loaded.
@@ -68,7 +74,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
     failures++;
     write(`NOT A WORKER: ${file.path}: ${file.reason}`);
   }
-  for (const typo of environmentTypos(context.env, variables)) context.warn?.(typo);
+  for (const typo of environmentTypos(context.env, variables)) report(typo);
   if (rejected.length > 0) write(`(${namingRule(workersDir)})`);
   return failures;
 }
@@ -112,7 +118,7 @@ export function registerListCommand(cli: CAC): void {
         config,
         configPath,
         env: process.env,
-        warn: (line) => process.stderr.write(`nsqworker: ${line}\n`),
+        report: (line) => process.stderr.write(`nsqworker: ${line}\n`),
       });
       // A broken or misnamed worker file, or a value its schema refuses, is the user's to fix, as when running it: exit 2.
       if (failures > 0) process.exitCode = 2;

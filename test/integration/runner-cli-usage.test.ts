@@ -229,7 +229,7 @@ describe('usage errors exit with status 2', () => {
     ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`no workers/ folder in ${project.path('.')}: run nsqworker in your project's folder, or name the folder with --workers-dir`);
-    expect(list.stdout).toContain(`no workers/ folder in ${project.path('.')}`);
+    expect(list.stderr.trim()).toBe(`nsqworker: no workers/ folder in ${project.path('.')}: run nsqworker in your project's folder, or name the folder with --workers-dir`);
     expect(list.code).toBe(2);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toContain(`no folder ${project.path('nope')}/: name the folder of your workers with --workers-dir`);
@@ -243,7 +243,7 @@ describe('usage errors exit with status 2', () => {
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(`nsqworker: no worker for topic log channel pageview: no workers/ folder in ${singular.path('.')}, but worker/ holds worker files: rename it workers/, or give --workers-dir worker`);
     expect(list.code).toBe(2);
-    expect(list.stdout).toContain(`no workers/ folder in ${underSrc.path('.')}, but src/workers/ holds worker files: rename it workers/, or give --workers-dir src/workers`);
+    expect(list.stderr.trim()).toBe(`nsqworker: no workers/ folder in ${underSrc.path('.')}, but src/workers/ holds worker files: rename it workers/, or give --workers-dir src/workers`);
   });
 
   it('run in a subfolder of the project names the project, not past a package.json; --workers-dir a typo from workers/ names the flag alone', async () => {
