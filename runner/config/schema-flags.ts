@@ -127,12 +127,20 @@ function elementKindOf(element: SchemaLike | undefined): ListElementKind {
     case 'array':
     case 'tuple':
       return 'array';
+    case 'literal': {
+      // z.literal(80), z.literal([80, 443]): numbers as for z.number(); so booleans.
+      const values = def.values ?? [];
+      return values.length > 0 && values.every((value) => typeof value === 'number') ? 'number' : values.length > 0 && values.every((value) => typeof value === 'boolean') ? 'boolean' : 'string';
+    }
     case 'union': {
       const kinds = (def.options ?? []).map(elementKindOf);
-      return kinds.includes('json') ? 'json' : kinds.includes('array') ? 'array' : 'string';
+      if (kinds.includes('json')) return 'json';
+      if (kinds.includes('array')) return 'array';
+      // All numbers (literals among them), or all booleans: converted as such; a union with words stays words.
+      return kinds.length > 0 && kinds.every((kind) => kind === kinds[0]) ? kinds[0]! : 'string';
     }
     default:
-      return 'string'; // a string enum, a literal, a union of words: kept as written
+      return 'string'; // a string enum, a string literal, a union of words: kept as written
   }
 }
 

@@ -19,6 +19,10 @@ const fields = fieldsOf(
     points: z.array(z.tuple([z.string(), z.number()])).optional(),
     shapes: z.array(z.discriminatedUnion('kind', [z.object({ kind: z.literal('a'), r: z.number() }), z.object({ kind: z.literal('b') })])).optional(),
     orders: z.array(z.object({ id: z.number(), lines: z.array(z.object({ sku: z.string() })) })).optional(),
+    ports: z.array(z.union([z.literal(80), z.literal(443)])).optional(),
+    sizes: z.array(z.union([z.number().int(), z.number().min(0.5)])).optional(),
+    flags: z.array(z.literal(true)).optional(),
+    limits: z.array(z.number().nullable()).optional(),
   }),
 );
 const field = (key: string) => fields.find((each) => each.key === key)!;
@@ -37,6 +41,15 @@ describe('an array option', () => {
     expect(given('ids', [4, '5,6'])).toEqual([4, 5, 6]);
     expect(given('ids', '1,x')).toEqual([1, 'x']);
     expect(given('switches', 'true,no,1,maybe')).toEqual([true, false, true, 'maybe']);
+  });
+
+  it('of number literals, or a union of number schemas, converts each word as for numbers; booleans too', () => {
+    expect(given('ports', '80,443')).toEqual([80, 443]);
+    expect(given('sizes', '1,2.5')).toEqual([1, 2.5]);
+    expect(given('flags', 'true')).toEqual([true]);
+    expect(field('ports').elementKind).toBe('number');
+    // Nullable numbers: a word is a number, as for numbers.
+    expect(given('limits', '1,2')).toEqual([1, 2]);
   });
 
   it('names a broken JSON array of numbers as one, not by its first word', () => {
