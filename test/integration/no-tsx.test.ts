@@ -11,13 +11,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect } from 'vitest';
-import { CliRun, REPO_ROOT } from './helpers/cli-project.ts';
-import { cliTest } from './helpers/cli-test.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, CliRun, REPO_ROOT } from './helpers/cli-project.ts';
 
-// Removed when the file ends: its tests run at once, each adding its own.
+const projects = new CliProjects();
 const dirs: string[] = [];
-afterAll(async () => {
+afterEach(async () => {
+  await projects.cleanup();
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -95,8 +95,8 @@ async function registersModuleHooks(dir: string, args: readonly string[], until:
 const runArgs = (topic: string, dataPath: string): string[] => ['--topic', topic, '--channel', 'c', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', dataPath];
 const free = ['--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0'];
 
-describe.concurrent('processes that run no user code never load tsx', () => {
-  cliTest('nsqworker broker', async ({ projects }) => {
+describe('processes that run no user code never load tsx', () => {
+  it('nsqworker broker', async () => {
     const dataPath = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-notsx-data-'));
     dirs.push(dataPath);
     const urls = await modulesLoadedBy(['broker', ...free, '--data-path', dataPath], (run) => run.waitForMessage('TCP: listening'));
@@ -105,14 +105,14 @@ describe.concurrent('processes that run no user code never load tsx', () => {
     expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
   });
 
-  cliTest('nsqworker lookupd', async ({ projects }) => {
+  it('nsqworker lookupd', async () => {
     const urls = await modulesLoadedBy(['lookupd', ...free], (run) => run.waitForMessage('TCP: listening'));
     expect(urls.some((url) => url.endsWith('/dist/servers.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
     expect(urls.filter((url) => url.includes('/dist/bundle/'))).toEqual([]);
   });
 
-  cliTest('nsqworker pub and stats: from their bundle, nothing of the runner', async ({ projects }) => {
+  it('nsqworker pub and stats: from their bundle, nothing of the runner', async () => {
     // Port 1: nothing listens there, so pub fails at once; stats without --topic is a usage error.
     const pub = await modulesLoadedBy(['pub', '--topic', 'notsx', '--nsqd-tcp-address', '127.0.0.1:1', 'body'], (run) => run.waitForExit());
     const stats = await modulesLoadedBy(['stats'], (run) => run.waitForExit());
@@ -123,7 +123,7 @@ describe.concurrent('processes that run no user code never load tsx', () => {
     }
   });
 
-  cliTest("nsqworker --help loads the run plan only: no tsx, broker, client or subcommands", async ({ projects }) => {
+  it("nsqworker --help loads the run plan only: no tsx, broker, client or subcommands", async () => {
     const urls = await modulesLoadedBy(['--help'], (run) => run.waitForExit());
     expect(urls.some((url) => url.endsWith('/dist/bundle/runner/help-cli.js'))).toBe(true);
     expect(loadsTsx(urls)).toBe(false);
@@ -132,7 +132,7 @@ describe.concurrent('processes that run no user code never load tsx', () => {
     expect(sources.filter((source) => /^(broker|client|console)\/|^runner\/commands\/(?!run-help\.ts)/.test(source))).toEqual([]);
   });
 
-  cliTest('but a worker process loads it for the worker file, and not for the package', async ({ projects }) => {
+  it('but a worker process loads it for the worker file, and not for the package', async () => {
     const project = await projects.create();
     await project.writeWorker('notsx', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { t() {} } });\n");
     const urls = await modulesLoadedBy(
@@ -148,14 +148,14 @@ describe.concurrent('processes that run no user code never load tsx', () => {
     expect(ours.filter((url) => url.includes('/dist/') && !url.includes('/dist/bundle/'))).toEqual([]);
   });
 
-  cliTest("a CommonJS project's worker gets tsx's require hooks only, not its ES module hooks and their thread", async ({ projects }) => {
+  it("a CommonJS project's worker gets tsx's require hooks only, not its ES module hooks and their thread", async () => {
     const project = await projects.create();
     await writeFile(project.path('package.json'), '{"type":"commonjs"}\n');
     await project.writeWorker('cjs', 'c', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { t() {} } });\n");
     expect(await registersModuleHooks(project.dir, runArgs('cjs', project.path('data')), 'subscribed')).toBe(false);
   });
 
-  cliTest("but one whose code calls import() gets the ES module hooks too, and imports TypeScript with it", async ({ projects }) => {
+  it("but one whose code calls import() gets the ES module hooks too, and imports TypeScript with it", async () => {
     const project = await projects.create();
     await writeFile(project.path('package.json'), '{"type":"commonjs"}\n');
     await project.writeWorker(

@@ -3,9 +3,11 @@
  * bin/nsqworker.js in a fixture project, an embedded broker on free ports, messages published over
  * HTTP, and tasks that append what they saw to a file in the project.
  */
-import { describe, expect } from 'vitest';
-import { eventually, publish } from './helpers/cli-project.ts';
-import { cliTest } from './helpers/cli-test.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects, eventually, publish } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
 
 /** A class-form worker: every `xTask` method is a task; each appends what it saw to ran.jsonl. */
 const CLASS_WORKER = `
@@ -46,8 +48,8 @@ export default defineWorker({
 
 type Ran = { task: string; topic: string; channel: string; body: string; greeting?: string };
 
-describe.concurrent('workers found by convention', () => {
-  cliTest('runs a class-form worker: its xTask method on the channel itself', async ({ projects }) => {
+describe('workers found by convention', () => {
+  it('runs a class-form worker: its xTask method on the channel itself', async () => {
     const project = await projects.create();
     await project.writeWorker('clicks', 'record', CLASS_WORKER);
     const run = project.startWorker('clicks', 'record');
@@ -64,7 +66,7 @@ describe.concurrent('workers found by convention', () => {
     expect(ran).toEqual([{ task: 'record', topic: 'clicks', channel: 'record', body: 'first click', greeting: 'hello' }]);
   });
 
-  cliTest('runs a defineWorker-form worker named with underscores: every task on its own channel', async ({ projects }) => {
+  it('runs a defineWorker-form worker named with underscores: every task on its own channel', async () => {
     const project = await projects.create();
     // Topic user_events, channel signup: the topic is the folder, the channel what lies between.
     await project.writeWorker('user_events', 'signup', DEFINED_WORKER);
@@ -85,7 +87,7 @@ describe.concurrent('workers found by convention', () => {
     ]);
   });
 
-  cliTest('runs the right worker beside a sibling with a syntax error, and `list` reports the broken one', async ({ projects }) => {
+  it('runs the right worker beside a sibling with a syntax error, and `list` reports the broken one', async () => {
     const project = await projects.create();
     await project.writeWorker('orders', 'paid', CLASS_WORKER);
     await project.writeWorker('orders', 'broken', 'export default class {{{ not typescript\n');
@@ -121,7 +123,7 @@ describe.concurrent('workers found by convention', () => {
     expect(listed.stdout).not.toContain('helpers.ts');
   });
 
-  cliTest("keeps an ephemeral channel's tasks ephemeral: #ephemeral ends each task's channel name", async ({ projects }) => {
+  it("keeps an ephemeral channel's tasks ephemeral: #ephemeral ends each task's channel name", async () => {
     const project = await projects.create();
     await project.writeWorker('user_events', 'live#ephemeral', DEFINED_WORKER);
     const run = project.startWorker('user_events', 'live#ephemeral');

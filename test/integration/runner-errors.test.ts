@@ -9,14 +9,13 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker } from '../../broker/nsqd/server.ts';
-import { type CliProject, type CliProjects, type CliResult } from './helpers/cli-project.ts';
-import { cliTest } from './helpers/cli-test.ts';
+import { CliProjects, type CliProject, type CliResult } from './helpers/cli-project.ts';
 
-// Closed when the file ends: its tests run at once, each holding its own.
+const projects = new CliProjects();
 const held: Array<Server & { closeAllConnections?: () => void }> = [];
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(
     held.splice(0).map((server) => {
       // A probe's socket may still be open on the held port; close() would wait for it.
@@ -24,6 +23,7 @@ afterAll(async () => {
       return new Promise((resolve) => server.close(resolve));
     }),
   );
+  await projects.cleanup();
 });
 
 const WORKER = `
@@ -31,7 +31,7 @@ import { defineWorker } from 'nsqworker';
 export default defineWorker({ tasks: { async noop() {} } });
 `;
 
-async function project(projects: CliProjects): Promise<CliProject> {
+async function project(): Promise<CliProject> {
   const p = await projects.create();
   await p.writeWorker('log', 'pageview', WORKER);
   return p;
@@ -78,9 +78,9 @@ function expectOneLine(result: CliResult, code: number, ...parts: string[]): voi
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0'];
 const RUN = ['--topic', 'log', '--channel', 'pageview'];
 
-describe.concurrent('a malformed address is one line naming where it was given, exit 2', () => {
-  cliTest('for a worker run: flag, environment variable and config key', async ({ projects }) => {
-    const p = await project(projects);
+describe('a malformed address is one line naming where it was given, exit 2', () => {
+  it('for a worker run: flag, environment variable and config key', async () => {
+    const p = await project();
     const [flag, env, broker] = await Promise.all([
       p.run([...RUN, ...FREE, '--data-path', 'd1', '--nsqd-tcp-address', 'localhost']),
       p.run([...RUN, ...FREE, '--data-path', 'd2'], { NSQWORKER_LOOKUPD_HTTP_ADDRESSES: 'nowhere' }),
@@ -94,8 +94,8 @@ describe.concurrent('a malformed address is one line naming where it was given, 
     expectOneLine(config, 2, 'nsqworker.config.ts', 'nsqdTcpAddresses', '"localhost"', 'expected host:port');
   });
 
-  cliTest('for broker, lookupd, pub, tail, stats and dev', async ({ projects }) => {
-    const p = await project(projects);
+  it('for broker, lookupd, pub, tail, stats and dev', async () => {
+    const p = await project();
     const results = await Promise.all([
       p.run(['broker', '--tcp-address', 'localhost', '--data-path', 'd1']),
       p.run(['broker', '--http-address', '127.0.0.1:0', '--tcp-address', '127.0.0.1:0', '--mem-queue-size=-1', '--data-path', 'd2']),
@@ -120,8 +120,8 @@ describe.concurrent('a malformed address is one line naming where it was given, 
     expectOneLine(devConsole!, 2, '--console-address "localhost": expected host:port', 'or off to skip the console');
   });
 
-  cliTest('a missing config file and a bad value in the environment', async ({ projects }) => {
-    const p = await project(projects);
+  it('a missing config file and a bad value in the environment', async () => {
+    const p = await project();
     const [missing, badEnv] = await Promise.all([
       p.run(['list', '--config', 'nope.config.ts']),
       p.run([...RUN, ...FREE, '--data-path', 'd1'], { NSQWORKER_MAX_IN_FLIGHT: '0' }),
@@ -131,9 +131,9 @@ describe.concurrent('a malformed address is one line naming where it was given, 
   });
 });
 
-describe.concurrent('a worker that does not load', () => {
-  cliTest('is one line with its file, line, column and reason: exit 2 for code at fault, exit 1 for a throw as it ran', async ({ projects }) => {
-    const p = await project(projects);
+describe('a worker that does not load', () => {
+  it('is one line with its file, line, column and reason: exit 2 for code at fault, exit 1 for a throw as it ran', async () => {
+    const p = await project();
     await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
     await p.writeWorker('bad', 'missing', "import { defineWorker } from 'nsqworker';\nimport './nope.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
@@ -151,7 +151,7 @@ describe.concurrent('a worker that does not load', () => {
     expectOneLine(watched, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
   });
 
-  cliTest('names the line in a CommonJS project whose path has a space (its stack frames give the path as it is)', async ({ projects }) => {
+  it('names the line in a CommonJS project whose path has a space (its stack frames give the path as it is)', async () => {
     const parent = await mkdtemp(path.join(os.tmpdir(), 'nsqworker cli '));
     projects.defer(() => rm(parent, { recursive: true, force: true }));
     const p = await projects.create({ parent });
@@ -166,7 +166,7 @@ describe.concurrent('a worker that does not load', () => {
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
   });
 
-  cliTest('names a misspelt import from nsqworker, with the export meant, in a CommonJS project and an ES module one (exit 2)', async ({ projects }) => {
+  it('names a misspelt import from nsqworker, with the export meant, in a CommonJS project and an ES module one (exit 2)', async () => {
     const [cjs, esm] = await Promise.all([projects.create(), projects.create()]);
     await cjs.write('package.json', '{}\n');
     const source = "import { z } from 'zod';\nimport { defineWorkr } from 'nsqworker';\nexport default defineWorkr({ tasks: { async x() {} } });\n";
@@ -197,8 +197,8 @@ describe.concurrent('a worker that does not load', () => {
     expectOneLine(noted, 1, `${cjs.path('workers/bad/bad_noted_worker.ts')}:2:`, 'failed to load: ReferenceError: defineWorker is not defined');
   });
 
-  cliTest("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async ({ projects }) => {
-    const p = await project(projects);
+  it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
+    const p = await project();
     // Its top level leaves a mark: the run must refuse before it runs.
     await p.writeWorker(
       'log',
@@ -228,8 +228,8 @@ describe.concurrent('a worker that does not load', () => {
     expect(existsSync(p.path('loaded'))).toBe(true);
   });
 
-  cliTest('with a zod 3 schema, options that are not an object schema, or an option a runner flag has: one line naming the fix, exit 2; list says so too', async ({ projects }) => {
-    const p = await project(projects);
+  it('with a zod 3 schema, options that are not an object schema, or an option a runner flag has: one line naming the fix, exit 2; list says so too', async () => {
+    const p = await project();
     const worker = (head: string, options: string): string =>
       `import { defineWorker } from 'nsqworker';\n${head}\nexport default defineWorker({ options: ${options}, tasks: { async x() {} } });\n`;
     // zod 4's package carries zod 3's API at zod/v3: schemas as a project on zod 3 makes them.
@@ -254,12 +254,12 @@ describe.concurrent('a worker that does not load', () => {
   });
 });
 
-describe.concurrent('a port held by another program is one line naming the flag and address, exit 1', () => {
+describe('a port held by another program is one line naming the flag and address, exit 1', () => {
   // Three processes at a time, with room to start on a busy machine: each loads tsx and the worker.
   const SLOW = 25_000;
 
-  cliTest('for a worker run: broker TCP, broker HTTP and health addresses', async ({ projects }) => {
-    const p = await project(projects);
+  it('for a worker run: broker TCP, broker HTTP and health addresses', async () => {
+    const p = await project();
     const taken = await holdPort();
     const results = await Promise.all([
       p.run([...RUN, '--broker-tcp-address', taken, '--broker-http-address', '127.0.0.1:0', '--data-path', 'd1'], {}, SLOW),
@@ -270,8 +270,8 @@ describe.concurrent('a port held by another program is one line naming the flag 
     results.forEach((result, i) => expectOneLine(result, 1, `${flags[i]!} ${taken}`, 'already in use'));
   });
 
-  cliTest('for broker, lookupd, admin and dev', async ({ projects }) => {
-    const p = await project(projects);
+  it('for broker, lookupd, admin and dev', async () => {
+    const p = await project();
     const taken = await holdPort();
     const results = await Promise.all([
       p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd4'], {}, SLOW),
@@ -286,8 +286,8 @@ describe.concurrent('a port held by another program is one line naming the flag 
     for (const result of results) expect(result.stdout).not.toContain('listener error');
   });
 
-  cliTest('names an NSQ server as one when the holder answers as one (a second broker beside a running one)', async ({ projects }) => {
-    const p = await project(projects);
+  it('names an NSQ server as one when the holder answers as one (a second broker beside a running one)', async () => {
+    const p = await project();
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('held') });
     try {
       const [tcp, http, worker] = await Promise.all([
@@ -305,8 +305,8 @@ describe.concurrent('a port held by another program is one line naming the flag 
     }
   });
 
-  cliTest('before the data path is touched: no state restored, rewritten or created', async ({ projects }) => {
-    const p = await project(projects);
+  it('before the data path is touched: no state restored, rewritten or created', async () => {
+    const p = await project();
     // A data path with saved state, as a stopped broker leaves it: topics, channels, a paused topic, messages.
     const dataPath = p.path('state');
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath });
@@ -337,8 +337,8 @@ describe.concurrent('a port held by another program is one line naming the flag 
     expect(existsSync(p.path('never'))).toBe(false);
   });
 
-  cliTest('--log-level debug adds the stack', async ({ projects }) => {
-    const p = await project(projects);
+  it('--log-level debug adds the stack', async () => {
+    const p = await project();
     const taken = await holdPort();
     const result = await p.run(['broker', '--tcp-address', taken, '--http-address', '127.0.0.1:0', '--data-path', 'd', '--log-level', 'debug']);
     expect(result.code).toBe(1);

@@ -3,8 +3,11 @@
  * with the rule; a worker class whose methods are not named as tasks is told how tasks are named
  * and which methods it has.
  */
-import { describe, expect } from 'vitest';
-import { cliTest } from './helpers/cli-test.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CliProjects } from './helpers/cli-project.ts';
+
+const projects = new CliProjects();
+afterEach(() => projects.cleanup());
 
 const WORKER = `
 import { defineWorker } from 'nsqworker';
@@ -22,8 +25,8 @@ export default class EmailWorker extends Worker {
 const FREE = ['--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'data'];
 const RULE = 'worker files are workers/<topic>/<topic>_<channel>_worker.ts';
 
-describe.concurrent('bad names are reported with the naming rule', () => {
-  cliTest('in list, and when a run asks for such a worker', async ({ projects }) => {
+describe('bad names are reported with the naming rule', () => {
+  it('in list, and when a run asks for such a worker', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
@@ -47,7 +50,7 @@ describe.concurrent('bad names are reported with the naming rule', () => {
     expect(missing.stderr).toMatch(/not workers by their names: .*orders!_email_worker\.ts/);
   });
 
-  cliTest('a worker file straight in workers/, not in its topic folder', async ({ projects }) => {
+  it('a worker file straight in workers/, not in its topic folder', async () => {
     const p = await projects.create();
     await p.write('workers/greet_hello_worker.ts', WORKER);
     // The folder its name fits, the longest (topics may hold underscores); no guess when it splits two ways.
@@ -66,7 +69,7 @@ describe.concurrent('bad names are reported with the naming rule', () => {
     expect(run.stderr.trim()).toBe('nsqworker: no worker for topic greet channel hello: workers/greet_hello_worker.ts is not in its topic folder: move it to workers/greet/greet_hello_worker.ts');
   });
 
-  cliTest("a worker file in another topic's folder, and one named without _worker in a folder of no worker", async ({ projects }) => {
+  it("a worker file in another topic's folder, and one named without _worker in a folder of no worker", async () => {
     const p = await projects.create();
     await p.write('workers/order/orders_email_worker.ts', WORKER);
     await p.write('workers/billing/billing_invoice.ts', WORKER);
@@ -113,7 +116,7 @@ describe.concurrent('bad names are reported with the naming rule', () => {
     expect(ownFolder.stderr).toContain('create workers/user/user_events_signup_worker.ts; workers found: --topic log --channel pageview, --topic user_events --channel signup;');
   });
 
-  cliTest('at the start of dev', async ({ projects }) => {
+  it('at the start of dev', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/orders!/orders!_email_worker.ts', WORKER);
@@ -128,8 +131,8 @@ describe.concurrent('bad names are reported with the naming rule', () => {
   });
 });
 
-describe.concurrent('a worker run beside a misnamed file', () => {
-  cliTest('warns about it at start, with the rule', async ({ projects }) => {
+describe('a worker run beside a misnamed file', () => {
+  it('warns about it at start, with the rule', async () => {
     const p = await projects.create();
     await p.writeWorker('log', 'pageview', WORKER);
     await p.write('workers/log/log_page view_worker.ts', WORKER);
@@ -142,8 +145,8 @@ describe.concurrent('a worker run beside a misnamed file', () => {
   });
 });
 
-describe.concurrent('a worker class without task methods', () => {
-  cliTest('is told how tasks are named and which methods were found', async ({ projects }) => {
+describe('a worker class without task methods', () => {
+  it('is told how tasks are named and which methods were found', async () => {
     const p = await projects.create();
     await p.writeWorker('orders', 'email', SEND_WORKER);
     const [run, listed] = await Promise.all([p.run(['--topic', 'orders', '--channel', 'email', ...FREE]), p.run(['list'])]);
