@@ -62,14 +62,17 @@ const WORKERISH_END = /(?:[._-](?:[wW]orkers?|WORKERS?)|Workers?)$/;
 /**
  * What a script in `folder` named `<topic>_<channel>.ts` (any worker extension; no second dot: not
  * `.test.ts`, `.d.mts`), or `<topic>_<channel>` ending in "worker" another way
- * (`orders_email.worker.ts`, `orders_email_workers.ts`), that defines a worker (`defineWorker(`, or
+ * (`orders_email.worker.ts`, `orders_email_workers.ts`), or written with dashes
+ * (`orders-email-worker.ts`), that defines a worker (`defineWorker(`, or
  * a class extending `Worker`) should be named, and why; else undefined: a helper so named is not one.
  * Without such an end only in a folder that `holdsAWorker` not: there `<topic>_<x>.ts` is more
  * likely a helper (a base class extending Worker, say).
  */
 function misnamedWorker(topic: string, folder: string, fileName: string, holdsAWorker: boolean): { target: string; reason: string } | undefined {
   const extension = WORKER_EXTENSIONS.find((ext) => fileName.endsWith(ext));
-  if (extension === undefined || !fileName.startsWith(`${topic}_`)) return undefined;
+  // `refunds-audit-worker.ts`: the topic followed by a dash, as file names are often written.
+  const dashed = fileName.startsWith(`${topic}-`);
+  if (extension === undefined || !(fileName.startsWith(`${topic}_`) || dashed)) return undefined;
   const rest = fileName.slice(topic.length + 1, -extension.length);
   const end = WORKERISH_END.exec(rest);
   if (end === null && holdsAWorker) return undefined;
@@ -83,7 +86,12 @@ function misnamedWorker(topic: string, folder: string, fileName: string, holdsAW
   }
   if (!/\bdefineWorker\s*\(|\bextends\s+Worker\b/.test(source)) return undefined;
   const target = `${topic}_${channel}_worker${extension}`;
-  return { target, reason: end === null ? `it has no _worker suffix (rename it to ${target})` : `its name ends in ${end[0]} where a worker's ends in _worker (rename it to ${target})` };
+  const reason = dashed
+    ? `its name has dashes where a worker's has underscores`
+    : end === null
+      ? 'it has no _worker suffix'
+      : `its name ends in ${end[0]} where a worker's ends in _worker`;
+  return { target, reason: `${reason} (rename it to ${target})` };
 }
 
 /** Whether `path` is a folder (false when missing or a file). */
