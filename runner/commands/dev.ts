@@ -10,7 +10,8 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_CONFIG_FILE, displayPath, loadConfig } from '../config/config-file.ts';
 import { discoverWorkers, soleWorkerFile, workerFileAt, type WorkerFile } from '../worker/discover.ts';
-import { noWorkersYet } from '../worker/workers-folder-hints.ts';
+import { noWorkersFound, noWorkersYet, workersElsewhere } from '../worker/workers-folder-hints.ts';
+import { UsageError } from '../config/flags.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker } from '../worker/loader.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
@@ -198,6 +199,9 @@ async function runDev(flags: DevFlags): Promise<void> {
   const base = runnerLayers(config, configPath, process.env, fromFlags, { watch: true, healthAddress: '' });
   const probe = parseRunnerSettings({ values: { ...base.values, topic: 'dev', channel: 'dev' }, origins: base.origins });
   // One rule for every line, the runner's and the tasks': pretty on a terminal, JSON otherwise.
+  // The workers in a folder a typo away or in the project above (dev run in a subfolder): waiting here
+  // for a folder that will not fill, with the broker's data in the wrong place, helps no one.
+  if (workersElsewhere(probe.workersDir)) throw new UsageError(noWorkersFound(probe.workersDir, 'nsqworker dev'));
   const logger = createLogger(probe.logLevel as LogLevel);
   for (const warning of checkConfigWorkers(config, configPath, discoverWorkers(probe.workersDir), probe.workersDir)) logger.warn(warning);
   const listens = [

@@ -10,16 +10,17 @@ import { discoverWorkers, isDirectory } from './discover.ts';
 
 /**
  * What to say when no worker file is found: with the folder missing, where it was looked for (the
- * usual cause is a command run outside the project's folder); else the naming rule.
+ * usual cause is a command run outside the project's folder); else the naming rule. `command` is
+ * what to run in the project above, when that is the fix.
  */
-export function noWorkersFound(workersDir: string): string {
+export function noWorkersFound(workersDir: string, command = 'nsqworker'): string {
   if (!isDirectory(workersDir)) {
     if (isAbsolute(workersDir)) return `no folder ${workersDir}/: name the folder of your workers with --workers-dir`;
     const near = workersFolderNear(workersDir);
     if (near !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${near}/ holds worker files: ${useFolder(workersDir, near)}`;
     const project = projectAbove(workersDir);
     // Only `cd` there: --workers-dir alone would leave the project's config file and broker data behind.
-    if (project !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${project} has one with worker files: run nsqworker there (cd ${project}), where its config file and broker data are`;
+    if (project !== undefined) return `no ${workersDir}/ folder in ${process.cwd()}, but ${project} has one with worker files: run ${command} there (cd ${project}), where its config file and broker data are`;
     return `no ${workersDir}/ folder in ${process.cwd()}: run nsqworker in your project's folder, or name the folder with --workers-dir`;
   }
   return `no worker files under ${workersDir}/ (expected ${workersDir}/<topic>/<topic>_<channel>_worker.ts)`;
@@ -88,11 +89,12 @@ export function workersFolderNear(workersDir: string): string | undefined {
   });
 }
 
-/** What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them. */
+/**
+ * What `dev` says with no worker yet: where to add one, or the folder a typo away that holds them
+ * (given as a path: one given relative, or the project above, stops dev first: {@link workersElsewhere}).
+ */
 export function noWorkersYet(workersDir: string): string {
   const near = workersFolderNear(workersDir);
-  const project = near === undefined && !isDirectory(workersDir) ? projectAbove(workersDir) : undefined;
-  if (project !== undefined) return `no workers yet in ${process.cwd()}, but ${project} has a ${workersDir}/ folder with worker files: run nsqworker dev there`;
   if (near === undefined) return `no workers yet: add ${workersDir}/<topic>/<topic>_<channel>_worker.ts`;
   return `no workers yet: ${near}/ holds worker files, not ${workersDir}/: ${useFolder(workersDir, near)}`;
 }

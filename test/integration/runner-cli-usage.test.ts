@@ -2,6 +2,7 @@
  * The runner's command line as a user meets it: `--help` for a worker, and the usage errors that
  * exit with status 2 and say what to fix. Options that parse are checked by what a task sees.
  */
+import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProjects, eventually, publish, type CliProject } from './helpers/cli-project.ts';
 
@@ -251,8 +252,9 @@ describe('usage errors exit with status 2', () => {
     await outer.write('src/jobs/notes.txt', '');
     // A project of its own inside (a service of a monorepo): the workers above are another's.
     const inner = await projects.create({ parent: outer.path('src') });
-    const [below, own, typo] = await Promise.all([
+    const [below, devBelow, own, typo] = await Promise.all([
       outer.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)], {}, 15_000, outer.path('src/jobs')),
+      outer.run(['dev', ...RUN.slice(4), '--console-address', 'off'], {}, 15_000, outer.path('src/jobs')),
       inner.run(['--topic', 'log', '--channel', 'pageview', ...RUN.slice(4)]),
       outer.run(['--topic', 'log', '--channel', 'pageview', '--workers-dir', 'worker', ...RUN.slice(4)]),
     ]);
@@ -260,6 +262,12 @@ describe('usage errors exit with status 2', () => {
     expect(below.stderr.trim()).toBe(
       `nsqworker: no worker for topic log channel pageview: no workers/ folder in ${outer.path('src/jobs')}, but ${outer.path('.')} has one with worker files: run nsqworker there (cd ${outer.path('.')}), where its config file and broker data are`,
     );
+    // dev too, before anything starts: it would wait on a folder that will not fill, its broker data there.
+    expect(devBelow.code, devBelow.stderr).toBe(2);
+    expect(devBelow.stderr.trim()).toBe(
+      `nsqworker: no workers/ folder in ${outer.path('src/jobs')}, but ${outer.path('.')} has one with worker files: run nsqworker dev there (cd ${outer.path('.')}), where its config file and broker data are`,
+    );
+    expect(await readdir(outer.path('src/jobs'))).toEqual(['notes.txt']);
     expect(own.code).toBe(2);
     expect(own.stderr).toContain(`create workers/log/log_pageview_worker.ts; no workers/ folder in ${inner.path('.')}: run nsqworker in your project's folder`);
     // Renaming workers/ to worker/ would be no help: the flag is what to change.

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { discoverWorkers, findWorker } from '../../runner/worker/discover.ts';
-import { noWorkersFound, noWorkersYet, workersFolderNear } from '../../runner/worker/workers-folder-hints.ts';
+import { noWorkersFound, noWorkersYet, workersElsewhere, workersFolderNear } from '../../runner/worker/workers-folder-hints.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -49,10 +49,12 @@ it('offers the flag alone for a folder named with --workers-dir, and the project
   process.chdir(path.join(root, 'sub/deeper'));
   try {
     expect(noWorkersFound('workers')).toBe(`no workers/ folder in ${path.join(root, 'sub/deeper')}, but ${root} has one with worker files: run nsqworker there (cd ${root}), where its config file and broker data are`);
-    expect(noWorkersYet('workers')).toBe(`no workers yet in ${path.join(root, 'sub/deeper')}, but ${root} has a workers/ folder with worker files: run nsqworker dev there`);
+    expect(noWorkersFound('workers', 'nsqworker dev')).toContain(`: run nsqworker dev there (cd ${root})`);
+    expect(workersElsewhere('workers')).toBe(true);
     // A package.json on the way up is the current project's root: nothing above it is named.
     writeFileSync(path.join(root, 'sub/package.json'), '{}\n');
     expect(noWorkersFound('workers')).toContain(": run nsqworker in your project's folder");
+    expect(workersElsewhere('workers')).toBe(false);
     expect(noWorkersYet('workers')).toBe('no workers yet: add workers/<topic>/<topic>_<channel>_worker.ts');
   } finally {
     process.chdir(cwd);
