@@ -35,7 +35,7 @@ function usage(message: string): RunnerError {
 /**
  * Parses `args` (argv without node and the script). A flag is `--name value` or `--name=value`; a
  * value may start with a single dash (`--offset -5`) but not with two. A boolean flag alone is
- * true, `--no-name` is false, and it takes the next word only when that word is true/false/1/0/yes/no.
+ * true, `--no-name` is false, and it takes the next word only when that word is true/false/1/0/yes/no/on/off.
  * `valueFlags` are extra flags that take a value (`config`); `switches` extra ones that do not (`help`).
  * A repeated flag collects its values in order.
  */

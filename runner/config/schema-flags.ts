@@ -15,11 +15,13 @@ import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, unwrap, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
 
-/** The words a boolean flag, variable or config string takes, in any case. */
-export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes']);
-export const FALSE_WORDS: ReadonlySet<string> = new Set(['false', '0', 'no']);
+/** The words a boolean flag or variable takes, in any case. */
+export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
+export const FALSE_WORDS: ReadonlySet<string> = new Set(['false', '0', 'no', 'off']);
+/** What a boolean flag or variable given another word is told. */
+const BOOLEAN_EXPECTED = 'true or false (or 1/0, yes/no, on/off)';
 
-/** A variable's boolean word read ahead of its field (true/1/yes are true, any other word false), or undefined when unset or empty. */
+/** A variable's boolean word read ahead of its field (true/1/yes/on are true, any other word false), or undefined when unset or empty. */
 export function isTrueWord(value: string | undefined): boolean | undefined {
   return value === undefined || value === '' ? undefined : TRUE_WORDS.has(value.toLowerCase());
 }
@@ -227,7 +229,7 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
       if (last === true || last === false) return last;
       if (TRUE_WORDS.has(String(last).toLowerCase())) return true;
       if (FALSE_WORDS.has(String(last).toLowerCase())) return false;
-      throw bad();
+      throw bad(undefined, writtenIn === 'config' ? undefined : BOOLEAN_EXPECTED);
     case 'json':
       if (typeof last !== 'string') return last;
       let parsed: unknown;

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { booleanFlagAhead, parseRunArgv, runnerFlagsAhead } from '../../runner/config/run-argv.ts';
-import { isTrueWord } from '../../runner/config/schema-flags.ts';
+import { z } from 'zod';
+import { coerce, fieldsOf, isTrueWord } from '../../runner/config/schema-flags.ts';
 import { RUN_FIELDS } from '../../runner/config/runner-settings.ts';
 
 describe('booleanFlagAhead', () => {
@@ -15,6 +16,8 @@ describe('booleanFlagAhead', () => {
     [['--watch', 'false'], false],
     [['--watch', 'NO'], false],
     [['--watch', 'yes'], true],
+    [['--watch', 'On'], true],
+    [['--watch=off'], false],
     [['--watch=0'], false],
     [['--watch=true'], true],
     [['--no-watch'], false],
@@ -49,12 +52,13 @@ describe('runnerFlagsAhead', () => {
 });
 
 describe('isTrueWord', () => {
-  it('reads true/1/yes in any case as true, other words as false, nothing as undefined', () => {
-    expect([isTrueWord('TRUE'), isTrueWord('1'), isTrueWord('Yes'), isTrueWord('false'), isTrueWord('on'), isTrueWord(''), isTrueWord(undefined)]).toEqual([
+  it('reads true/1/yes/on in any case as true, other words as false, nothing as undefined', () => {
+    expect([isTrueWord('TRUE'), isTrueWord('1'), isTrueWord('Yes'), isTrueWord('false'), isTrueWord('On'), isTrueWord('maybe'), isTrueWord(''), isTrueWord(undefined)]).toEqual([
       true,
       true,
       true,
       false,
+      true,
       false,
       undefined,
       undefined,
@@ -69,5 +73,14 @@ describe('a word after a bare boolean flag', () => {
     // Elsewhere the general rule.
     expect(parse(['--topic', 'log', 'stray'])).toThrow('unexpected argument "stray": flags are --name value');
     expect(parse(['--watch', '--topic', 'log', 'stray'])).toThrow('unexpected argument "stray": flags are --name value');
+  });
+});
+
+describe("a boolean option's word from a flag or variable", () => {
+  const [dryRun] = fieldsOf(z.object({ dryRun: z.boolean().default(false) }));
+  it('is true/1/yes/on or false/0/no/off in any case; another word names them all', () => {
+    expect(['TRUE', '1', 'yes', 'on'].map((word) => coerce(dryRun!, word, 'NSQWORKER_DRY_RUN'))).toEqual([true, true, true, true]);
+    expect(['False', '0', 'NO', 'off'].map((word) => coerce(dryRun!, word, 'NSQWORKER_DRY_RUN'))).toEqual([false, false, false, false]);
+    expect(() => coerce(dryRun!, 'maybe', 'NSQWORKER_DRY_RUN')).toThrow('NSQWORKER_DRY_RUN "maybe": expected true or false (or 1/0, yes/no, on/off)');
   });
 });

@@ -41,6 +41,7 @@ describe('an array option', () => {
     expect(given('ids', [4, '5,6'])).toEqual([4, 5, 6]);
     expect(given('ids', '1,x')).toEqual([1, 'x']);
     expect(given('switches', 'true,no,1,maybe')).toEqual([true, false, true, 'maybe']);
+    expect(given('switches', 'on,OFF')).toEqual([true, false]);
   });
 
   it('of number literals, or a union of number schemas, converts each word as for numbers; booleans too', () => {
