@@ -14,18 +14,24 @@ import type { WorkerRuntime } from '../worker/worker-runtime.ts';
  * The worker's section of the config file may only name its options: the options schema is a
  * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
  */
-function checkWorkerConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string, configPath: string | undefined): void {
+function unknownConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string, configPath: string | undefined): string | undefined {
   const known = new Set(fields.map((field) => field.key));
   const unknown = Object.keys(values).filter((key) => !known.has(key));
-  if (unknown.length === 0) return;
+  if (unknown.length === 0) return undefined;
   const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
   const file = configPath === undefined ? 'config' : displayPath(configPath);
   // load-failure.ts reads the names back from "unknown option a, b (" to find the config file's line.
   const hint = unknown.length === 1 ? didYouMean(unknown[0]!, [...known]) : '';
-  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${file}: workers['${name}']: unknown option ${unknown.join(', ')} (${options})${hint}`);
+  return `${file}: workers['${name}']: unknown option ${unknown.join(', ')} (${options})${hint}`;
 }
 
-/** The layers of a worker's options, each value with its source; conversion errors name the source. */
+type WorkerOptionLayers = { fields: FieldSpec[]; layered: LayeredValues };
+
+/**
+ * The layers of a worker's options, each value with its source; conversion errors name the source.
+ * Throws RunnerError ConfigInvalid for a key of the worker's config section it has no option for,
+ * or for a value that does not convert (Usage when given by a flag or variable).
+ */
 export function workerOptionLayers(
   runtime: WorkerRuntime,
   config: NsqworkerConfig,
@@ -33,16 +39,52 @@ export function workerOptionLayers(
   workerKey: string,
   env: Record<string, string | undefined>,
   flags: Record<string, unknown>,
-): { fields: FieldSpec[]; layered: LayeredValues } {
-  const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const configured = config.workers?.[workerKey] ?? {};
-  checkWorkerConfigKeys(configured, fields, workerKey, configPath);
-  const layered = layerValues(fields, {
+): WorkerOptionLayers {
+  return withUnknownKeysNamed(runtime, config, configPath, workerKey, (fields, configured) => ({
+    fields,
+    layered: layersOf(fields, configured, configPath, workerKey, env, flags),
+  }));
+}
+
+function layersOf(
+  fields: readonly FieldSpec[],
+  configured: Record<string, unknown>,
+  configPath: string | undefined,
+  workerKey: string,
+  env: Record<string, string | undefined>,
+  flags: Record<string, unknown>,
+): LayeredValues {
+  return layerValues(fields, {
     config: { file: configPath === undefined ? 'config' : displayPath(configPath), values: configured, keyPath: (key) => `workers['${workerKey}'].${key}` },
     env,
     flags,
   });
-  return { fields, layered };
+}
+
+/**
+ * `use` given the worker's fields and its config section without the keys it has no option for; a
+ * key so dropped is an error, named with what `use` throws (a value refused), not in a run of its own.
+ */
+function withUnknownKeysNamed<T>(
+  runtime: WorkerRuntime,
+  config: NsqworkerConfig,
+  configPath: string | undefined,
+  workerKey: string,
+  use: (fields: FieldSpec[], configured: Record<string, unknown>) => T,
+): T {
+  const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
+  const configured = config.workers?.[workerKey] ?? {};
+  const unknown = unknownConfigKeys(configured, fields, workerKey, configPath);
+  if (unknown === undefined) return use(fields, configured);
+  const keys = new Set(fields.map((field) => field.key));
+  let refused = '';
+  try {
+    use(fields, Object.fromEntries(Object.entries(configured).filter(([key]) => keys.has(key))));
+  } catch (error) {
+    if (!(error instanceof RunnerError)) throw error;
+    refused = `; ${error.message}`;
+  }
+  throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${unknown}${refused}`);
 }
 
 /**
@@ -57,7 +99,9 @@ export function workerOptions(
   flags: Record<string, unknown>,
   configPath?: string,
 ): Record<string, unknown> {
-  const { fields, layered } = workerOptionLayers(runtime, config, configPath, workerKey, env, flags);
-  if (runtime.optionsSchema === undefined) return {};
-  return parseLayered(runtime.optionsSchema as z.ZodObject, fields, layered, `options of worker ${workerKey}`) as Record<string, unknown>;
+  return withUnknownKeysNamed(runtime, config, configPath, workerKey, (fields, configured) => {
+    const layered = layersOf(fields, configured, configPath, workerKey, env, flags);
+    if (runtime.optionsSchema === undefined) return {};
+    return parseLayered(runtime.optionsSchema as z.ZodObject, fields, layered, `options of worker ${workerKey}`) as Record<string, unknown>;
+  });
 }

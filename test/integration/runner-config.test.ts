@@ -173,6 +173,15 @@ describe('config file errors exit with status 2', () => {
     expect(stderr.trim()).toMatch(/staging\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*fromConfig[a-zA-Z, ]*\); did you mean fromConfig\?$/);
   });
 
+  it("an unknown key and a bad value in a worker's section are named in one run, not one after the other", async () => {
+    const p = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo', timeoutMs: 'soon' } } };\n`);
+    const { code, stderr } = await p.run(RUN);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(
+      /^nsqworker: nsqworker\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*\); did you mean fromConfig\?; nsqworker\.config\.ts: workers\['jobs\/run'\]\.timeoutMs "soon": expected a duration \(/,
+    );
+  });
+
   it("a value of the wrong type for a worker's option", async () => {
     const [duration, bare, text] = await Promise.all([
       project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`).then((p) => p.run(RUN)),
