@@ -133,11 +133,25 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     this.connection.queueTouch(message.id);
   }
 
+  /**
+   * Takes out, unanswered, a message nsqd has taken back (timed out before its handler started):
+   * nothing is sent, and the owner is told nothing but what the caller tells it.
+   */
+  forget(message: Message): void {
+    if (!this.messages.delete(message)) return;
+    this.inFlight--;
+    this.resolveIfIdle();
+  }
+
   private settle(message: Message, kind: AnswerKind, delayMs: number, backoff: boolean): void {
     // A message answered after its connection died is nsqd's to redeliver; the counts were reset then.
     if (!this.messages.delete(message)) return;
     this.inFlight--;
     this.owner.onSubscriptionAnswered(message, this, kind, delayMs, backoff);
+    this.resolveIfIdle();
+  }
+
+  private resolveIfIdle(): void {
     if (this.inFlight === 0 && this.idleResolve !== undefined) {
       this.idleResolve();
       this.idleResolve = undefined;

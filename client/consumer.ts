@@ -41,7 +41,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private redistributeTimer: NodeJS.Timeout | undefined;
   private touchTimer: NodeJS.Timeout | undefined;
   private touchPeriodMs = Infinity;
-  private readonly overdue = new OverdueWatch(() => this.rdy.connections, (warning) => this.emit('warning', warning));
+  private readonly overdue = new OverdueWatch(() => this.rdy.connections, (warning) => this.emit('warning', warning), (message, at) => this.letGo(message, at));
   private started = false;
   private closing = false;
   private closePromise: Promise<void> | undefined;
@@ -113,11 +113,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       if (latest !== undefined) this.onLookupResult(latest);
       this.discovery.start();
     } else if (this.options.lookupdHttpAddresses.length > 0) {
-      this.poller = new LookupdPoller(
-        lookupdPollerOptions(this.options),
-        (result) => this.onLookupResult(result),
-        (error) => this.emit('error', error),
-      );
+      this.poller = new LookupdPoller(lookupdPollerOptions(this.options), (result) => this.onLookupResult(result), (error) => this.emit('error', error));
       this.poller.start();
     }
     this.redistributeTimer = setInterval(() => {
@@ -240,6 +236,14 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     return Math.min(this.options.requeueDelayMs * message.attempts, this.options.maxRequeueDelayMs);
   }
 
+  /** A held message past its timeout, nsqd's again (overdue-watch.ts): out of the counts, unanswered. */
+  private letGo(message: Message, subscription: Subscription): boolean {
+    if (!this.handlers.releaseHeld(message)) return false;
+    subscription.forget(message);
+    this.rdy.onMessageDone();
+    return true;
+  }
+
   private touchRunning(): void {
     for (const subscription of this.rdy.connections) for (const message of subscription.messages) message.touch();
   }
@@ -262,8 +266,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
   private checkInFlightWarning(): void {
     const below = this.options.maxInFlight > 0 && this.options.maxInFlight < this.rdy.connections.length;
     if (below && !this.warnedBelowConnections) {
-      // Said once, as the second connection comes up: count the nsqd still connecting too, so the
-      // advice covers them all.
+      // Said once, as the second connection comes up: count the nsqd still connecting too, so the advice covers them all.
       const n = Math.max(this.rdy.connections.length, this.endpoints.size);
       this.emit('warning', belowConnectionsWarning(this.options.maxInFlight, n, this.options.rdyRedistributeIntervalMs));
     }

@@ -51,6 +51,19 @@ export class HandlerRunner {
     return new Promise<void>((resolve) => (this.drainWaiter = resolve));
   }
 
+  /**
+   * Takes `message` out of the held ones, with any whose connection has gone meanwhile; false when
+   * it is not held (its handler runs, or ran). Scans the held ones: for the overdue watch, once a
+   * second at most, not per message.
+   */
+  releaseHeld(message: Message): boolean {
+    if (this.held.length === 0) return false;
+    const items = this.held.drain();
+    const kept = items.filter((item) => item.message !== message && item.subscription.messages.has(item.message));
+    this.held.unshiftAll(kept);
+    return items.some((item) => item.message === message);
+  }
+
   /** Forgets the held messages (their subscriptions requeue them) and any idle waiter. */
   dropHeld(): void {
     this.drainWaiter = undefined;

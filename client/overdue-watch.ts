@@ -5,6 +5,11 @@
  * only one, and the channel stalls. nsqd says nothing of this; without the warning a hung handler
  * looked like a quiet queue.
  *
+ * A message past its timeout whose handler never started (held while maxInFlight handlers ran) is
+ * let go instead, without a word: nsqd has it back, and an answer to it would fail (E_FIN_FAILED,
+ * E_REQ_FAILED). Kept, such copies piled up while a handler hung, one per timeout, each holding its
+ * body, to be requeued in vain at close.
+ *
  * One timer per consumer and a count on each message (the scans that found it in flight), reset
  * by its TOUCH: no clock read or timer per message.
  */
@@ -22,12 +27,14 @@ export interface WatchedConnection {
   readonly msgTimeoutMs: number;
 }
 
-export class OverdueWatch {
+export class OverdueWatch<C extends WatchedConnection> {
   private timer: NodeJS.Timeout | undefined;
 
+  /** `letGo` takes a message past its timeout out of the connection's when its handler has not started, and says whether it did. */
   constructor(
-    private readonly connections: () => Iterable<WatchedConnection>,
+    private readonly connections: () => Iterable<C>,
     private readonly warn: (warning: ConsumerWarning) => void,
+    private readonly letGo: (message: Message, connection: C) => boolean,
   ) {}
 
   start(): void {
@@ -41,10 +48,15 @@ export class OverdueWatch {
 
   private scan(): void {
     for (const connection of this.connections()) {
+      let overdue: Message[] | undefined;
       for (const message of connection.messages) {
         // Seen in k scans: in flight at least (k - 1) scan periods.
         const scans = ++message['inFlightScans'];
-        if ((scans - 1) * OVERDUE_SCAN_MS < connection.msgTimeoutMs || message['overdueWarned']) continue;
+        if ((scans - 1) * OVERDUE_SCAN_MS >= connection.msgTimeoutMs && !message['overdueWarned']) (overdue ??= []).push(message);
+      }
+      // Not while iterating: letting one go takes it out of connection.messages.
+      for (const message of overdue ?? []) {
+        if (this.letGo(message, connection)) continue;
         message['overdueWarned'] = true;
         this.warn({
           code: 'W_MESSAGE_PAST_MSG_TIMEOUT',

@@ -237,6 +237,34 @@ describe.concurrent('message timeouts', () => {
     expect(warnings.filter((w) => w.code === 'W_MESSAGE_PAST_MSG_TIMEOUT')).toHaveLength(1);
   });
 
+  it('lets go of a held message past its timeout, unwarned: copies do not pile up behind a hung handler', async ({ pool, track }) => {
+    const broker = await pool.start({ msgTimeoutMs: 1000 });
+    const topic = uniqueTopic();
+    await publishTo(broker.tcpAddress, topic, ['hangs', 'waits']);
+    const warnings: ConsumerWarning[] = [];
+    const errors: Error[] = [];
+    // maxInFlight 1, taken for good by the first message: nsqd sends again what times out (its
+    // count drops), and the consumer holds it, its one handler busy.
+    const consumer = track(
+      new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 1, closeTimeoutMs: 100 }, (m) =>
+        m.body.toString() === 'hangs' && m.attempts === 1 ? new Promise<void>(() => {}) : undefined,
+      ),
+    );
+    consumer.on('error', (e) => errors.push(e));
+    consumer.on('warning', (w) => warnings.push(w));
+    consumer.start();
+    // Six timeouts: the hung one's first, then held copies' (each held one nsqd took back and sent again).
+    await waitFor(async () => ((await channelStats(broker.httpAddress, topic, 'c'))?.timeout_count ?? 0) >= 6, 'six timeouts', 20_000);
+    const subscription = consumer['rdy'].connections[0]!;
+    // The hung one, and the copies sent since the last scans (once a second, against a 1 s timeout):
+    // not one per timeout, as when every copy was kept (7 here).
+    expect(subscription.messages.size).toBeLessThanOrEqual(4);
+    expect(subscription.inFlight).toBe(subscription.messages.size);
+    // Only the running handler's message is named: a held copy never ran, and nsqd has it back.
+    expect(warnings.filter((w) => w.code === 'W_MESSAGE_PAST_MSG_TIMEOUT')).toHaveLength(1);
+    expect(consumer.runningHandlers).toBe(1);
+  });
+
   it('without autoTouch the broker times the message out; the late FIN is a non-fatal error event and the connection stays', async ({ pool, track }) => {
     const broker = await pool.start();
     const topic = uniqueTopic();

@@ -87,6 +87,7 @@ export async function channelStats(
       deferred_count: number;
       message_count: number;
       requeue_count: number;
+      timeout_count: number;
       client_count: number;
       clients: Array<{ in_flight_count: number }>;
     }
