@@ -9,12 +9,12 @@
  * still has its cause and the files are at hand.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { isOwnCode } from './own-files.ts';
 import { WORKER_EXTENSIONS } from './discover.ts';
+import { MisspeltImportError, noSuchExport, nsqworkerExports, nsqworkerImports } from './nsqworker-imports.ts';
 
 /** Where a load failed, as far as it can be told: the file and line to fix, and why. */
 export interface LoadFailureLocation {
@@ -89,6 +89,7 @@ export interface LoadContext {
 export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFailureLocation {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const message = error.message;
+  if (error instanceof MisspeltImportError) return { file: error.file, line: error.line, column: undefined, reason: error.reason };
 
   const compiled = ESBUILD_ERROR.exec(message);
   if (compiled !== null) {
@@ -160,20 +161,6 @@ const MISSING_EXPORT_CALL = /^(?:\(0 , )?import_([\w$]+)\.([\w$]+)\)? is not a (
 /** The same mistake in an ES module: it fails to link. */
 const UNLINKED_EXPORT = /^The requested module 'nsqworker' does not provide an export named '([\w$]+)'/;
 
-/** The names nsqworker exports, as the worker's own import found the package (loaded already); [] when unreadable. */
-function nsqworkerExports(workerFile: string): string[] {
-  try {
-    return Object.keys(createRequire(workerFile)('nsqworker') as object).filter((name) => name !== 'default' && name !== '__esModule');
-  } catch {
-    return [];
-  }
-}
-
-/** A name imported from nsqworker that it does not export, in words, with the nearest export. */
-function noSuchExport(name: string, exports: readonly string[]): string {
-  return `nsqworker has no export named ${name}${didYouMean(name, exports)}`;
-}
-
 /** A project file's text, or undefined when it cannot be read (gone since the failure). */
 function readSource(file: string): string | undefined {
   try {
@@ -190,15 +177,6 @@ function missingExportReason(error: Error, workerFile: string): string | undefin
   return noSuchExport(match[2]!, nsqworkerExports(workerFile));
 }
 
-/** The names `source` imports from nsqworker, each as [exported, used] (`import { Workr as Base }`). */
-function importsFromNsqworker(source: string): Array<[exported: string, ...local: string[]]> {
-  // Comments first: an import written in one (`// was: import { defineWorkr } …`) is none.
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
-  return [...code.matchAll(/import\s*(?:type\s+)?\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)].flatMap((match) =>
-    match[1]!.split(',').map((entry) => entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/) as [string, ...string[]]),
-  );
-}
-
 /**
  * A ReferenceError for an nsqworker export that `file` uses but imports misspelt (`import {
  * defineWorkr }`, then `defineWorker(...)`): in CommonJS the misspelt import fails only where used,
@@ -210,9 +188,9 @@ function unimportedReason(error: Error, file: string, workerFile: string): strin
   const exports = nsqworkerExports(workerFile);
   const source = exports.includes(used) ? readSource(file) : undefined;
   if (source === undefined) return undefined;
-  const misspelt = importsFromNsqworker(source)
-    .map((names) => names[0]!)
-    .find((exported) => exported !== '' && !exports.includes(exported) && didYouMean(exported, [used]) !== '');
+  const misspelt = nsqworkerImports(source)
+    .map((entry) => entry.exported)
+    .find((exported) => !exports.includes(exported) && didYouMean(exported, [used]) !== '');
   return misspelt === undefined ? undefined : `${used} is not defined: ${noSuchExport(misspelt, exports)}`;
 }
 
@@ -228,8 +206,7 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   if (source === undefined) return undefined;
   const base = /\bextends\s+([\w$]+)/.exec(source.split('\n')[line - 1] ?? '')?.[1];
   // `import { Workr }` or `import { Workr as Base }`: the name exported, by the name used.
-  const imported = importsFromNsqworker(source);
-  const exported = imported.find((names) => names[names.length - 1] === base)?.[0];
+  const exported = nsqworkerImports(source).find((entry) => entry.local === base)?.exported;
   const exports = nsqworkerExports(workerFile);
   return exported === undefined || exports.includes(exported) ? undefined : noSuchExport(exported, exports);
 }
@@ -256,7 +233,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
  */
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
-  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown)) return true;
+  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown) || thrown instanceof MisspeltImportError) return true;
   if (thrown instanceof TypeError && (MISSING_EXPORT_CALL.test(firstLine(thrown.message)) || EXTENDS_UNDEFINED.test(firstLine(thrown.message)))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);

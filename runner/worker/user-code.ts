@@ -17,6 +17,7 @@ import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
 import { FRESH_LOAD_QUERY, registerFreshImports } from './fresh-imports.ts';
 import { PACKAGE_ROOT } from '../../package-paths.ts';
+import { checkNsqworkerImports } from './nsqworker-imports.ts';
 
 /** The query of a worker file imported again alone (`fresh`): not one fresh-imports.ts passes on. */
 const RETRY_QUERY = 'nsqworker-retry';
@@ -246,7 +247,8 @@ export function beginFreshLoad(): number {
  * alone (`dev` retries a worker that failed to load: the modules it imports as ES modules stay
  * cached, as in any process that loads its code once).
  *
- * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged.
+ * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged;
+ * MisspeltImportError for a CommonJS file that imports from nsqworker a name it does not export.
  */
 export async function importUserModule(path: string, options: { fresh?: boolean; load?: number } = {}): Promise<LoadedModule> {
   const commonJs = isCommonJsFile(path);
@@ -261,6 +263,8 @@ export async function importUserModule(path: string, options: { fresh?: boolean;
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
   const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await import(url)) as ModuleExports);
+  // A misspelt import of nsqworker used only inside a task: said now, as an ES module's link fails.
+  if (commonJs) checkNsqworkerImports(path, readFileSync(path, 'utf8'));
   return { exports: moduleExports, files: projectFilesImported(path) };
 }
 

@@ -185,6 +185,17 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'used', "import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     const used = await cjs.run(['--topic', 'bad', '--channel', 'used', ...FREE]);
     expectOneLine(used, 2, `${cjs.path('workers/bad/bad_used_worker.ts')}:2:`, 'failed to load: defineWorker is not defined: nsqworker has no export named defineWorkr; did you mean defineWorker?');
+    // Used only inside a task, CommonJS would fail message after message: refused at load, at the
+    // import's line, as an ES module's link is. A type imported without `type` is no mistake.
+    await cjs.writeWorker(
+      'bad',
+      'intask',
+      "import { defineWorker, GiveUpMesage, TaskContext } from 'nsqworker';\nexport default defineWorker({ tasks: { async x(_m: unknown, _c: TaskContext) { throw new GiveUpMesage('no'); } } });\n",
+    );
+    await cjs.writeWorker('bad', 'typed', "import { defineWorker, TaskContext, type WorkerMessage } from 'nsqworker';\nexport default defineWorker({ tasks: { async x(_m: WorkerMessage, _c: TaskContext) {} } });\n");
+    const [inTask, typed] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'intask', ...FREE]), cjs.run(['--topic', 'bad', '--channel', 'typed', ...FREE, '--help'])]);
+    expectOneLine(inTask, 2, `${cjs.path('workers/bad/bad_intask_worker.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
+    expect(typed.code, typed.stderr).toBe(0);
     // A misspelt package name, in both kinds of project.
     const packageTypo = "import { defineWorker } from 'nsqworkr';\nexport default defineWorker({ tasks: { async x() {} } });\n";
     await Promise.all([cjs.writeWorker('bad', 'pkg', packageTypo), esm.writeWorker('bad', 'pkg', packageTypo)]);

@@ -1,0 +1,93 @@
+/**
+ * Names imported from nsqworker that it does not export (`import { GiveUpMesage } from 'nsqworker'`).
+ * An ES module fails to link on one; CommonJS (what esbuild makes of a worker in a CommonJS project)
+ * fails only where the name is used: at load for a top-level call (load-failure.ts words it), but
+ * inside a task only when a message runs it, message after message. {@link checkNsqworkerImports}
+ * says it at load instead, as an ES module would fail.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { didYouMean } from '../../protocol/suggest.ts';
+import { CODE_ROOT } from '../../package-paths.ts';
+
+/** One name of an `import { … } from 'nsqworker'`: as exported, as used in the file, and where. */
+export interface NsqworkerImport {
+  exported: string;
+  local: string;
+  /** `import type { X }` or `import { type X }`: gone once compiled. */
+  typeOnly: boolean;
+  /** The 1-based line of its import statement. */
+  line: number;
+}
+
+/** The names `source` imports from nsqworker; none of an import written inside a comment. */
+export function nsqworkerImports(source: string): NsqworkerImport[] {
+  // Comments blanked, not removed: what follows keeps its line.
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, (comment) => comment.replace(/[^\n]/g, ' ')).replace(/\/\/.*$/gm, '');
+  const imports: NsqworkerImport[] = [];
+  for (const match of code.matchAll(/import\s*(type\s+)?\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)) {
+    const line = code.slice(0, match.index).split('\n').length;
+    for (const entry of match[2]!.split(',').map((text) => text.trim())) {
+      if (entry === '') continue;
+      const typeOnly = match[1] !== undefined || /^type\s/.test(entry);
+      const [exported, local = exported] = entry.replace(/^type\s+/, '').split(/\s+as\s+/) as [string, string?];
+      imports.push({ exported, local, typeOnly, line });
+    }
+  }
+  return imports;
+}
+
+/** The names nsqworker exports at run time, as the worker's own import finds the package; [] when unreadable. */
+export function nsqworkerExports(workerFile: string): string[] {
+  try {
+    return Object.keys(createRequire(workerFile)('nsqworker') as object).filter((name) => name !== 'default' && name !== '__esModule');
+  } catch {
+    return [];
+  }
+}
+
+/** A name imported from nsqworker that it does not export, in words, with the nearest export. */
+export function noSuchExport(name: string, exports: readonly string[]): string {
+  return `nsqworker has no export named ${name}${didYouMean(name, exports)}`;
+}
+
+let declared: Set<string> | undefined;
+
+/** Every name nsqworker's declarations export, types among them (its index.ts, or dist/index.d.ts built). */
+function declaredExports(): Set<string> {
+  if (declared !== undefined) return declared;
+  const index = [join(CODE_ROOT, 'index.d.ts'), join(CODE_ROOT, 'index.ts')].find((file) => existsSync(file));
+  const text = index === undefined ? '' : readFileSync(index, 'utf8');
+  declared = new Set([...text.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)].flatMap((match) => match[1]!.split(',').map((entry) => entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!)));
+  return declared;
+}
+
+/** What {@link checkNsqworkerImports} throws: where the import is, and why, for load-failure.ts. */
+export class MisspeltImportError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = 'MisspeltImportError';
+  }
+}
+
+/**
+ * Throws MisspeltImportError for a value imported from nsqworker in `file`'s source that nsqworker
+ * neither exports nor declares, a typo away from a name it exports; nothing for a name it declares
+ * as a type, or one no export is near (a name used only as a type compiles away).
+ */
+export function checkNsqworkerImports(file: string, source: string): void {
+  const imports = nsqworkerImports(source).filter((entry) => !entry.typeOnly);
+  if (imports.length === 0) return;
+  const exports = nsqworkerExports(file);
+  if (exports.length === 0) return;
+  const known = declaredExports();
+  for (const entry of imports) {
+    if (exports.includes(entry.exported) || known.has(entry.exported) || didYouMean(entry.exported, exports) === '') continue;
+    throw new MisspeltImportError(file, entry.line, noSuchExport(entry.exported, exports));
+  }
+}
