@@ -1,6 +1,6 @@
 /**
  * `dev`'s warning of NSQWORKER_* variables a typo away from one that the runner or a worker's options
- * read, as a run warns of them. Said once the workers found at the start have started or failed, or
+ * read, as a run warns of them, and of those of settings dev makes itself (the health address). Said once the workers found at the start have started or failed, or
  * after STARTS_AWAITED_MS for one whose module never finishes loading; a worker loaded later (slowly,
  * or retried) makes more variables known, and a typo of one of those is said then. Each variable once.
  */
@@ -11,6 +11,12 @@ import { RUN_FIELDS } from '../config/runner-settings.ts';
 
 /** How long dev waits for its first workers to load before judging the environment's variables. */
 const STARTS_AWAITED_MS = 3_000;
+
+/** Runner settings dev sets itself, as it takes no flag for them: a variable for one is set in vain. */
+const SET_BY_DEV: Readonly<Record<string, string>> = {
+  NSQWORKER_HEALTH_ADDRESS: 'dev runs every worker in one process, with no /healthz or /metrics of its own (a run of one worker serves them)',
+  NSQWORKER_WATCH: 'dev always reloads a worker when its code changes',
+};
 
 export class MisspeltVariables {
   private readonly known = new Set(RUN_FIELDS.map((field) => field.env));
@@ -32,6 +38,9 @@ export class MisspeltVariables {
 
   /** Warns once `starts` have settled (or `waitMs` passed), then as more workers load. */
   async warnAfter(starts: Promise<unknown>): Promise<void> {
+    for (const [variable, why] of Object.entries(SET_BY_DEV)) {
+      if (this.env[variable] !== undefined && this.env[variable] !== '') this.logger.warn(`${variable} is set but not read by dev: ${why}`);
+    }
     await within(starts, this.waitMs);
     this.judging = true;
     this.warn();

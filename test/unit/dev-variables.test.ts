@@ -38,3 +38,13 @@ it('says nothing before the first workers have loaded, then every typo at once',
   await judged;
   expect(said).toHaveLength(2);
 });
+
+it('says at once that a variable of a setting dev makes itself is not read: the health address, watch', async () => {
+  const { logger, said } = warnings();
+  const variables = new MisspeltVariables(logger, { NSQWORKER_HEALTH_ADDRESS: '127.0.0.1:4199', NSQWORKER_WATCH: 'false', NSQWORKER_MAX_IN_FLIGHT: '2' }, 60_000);
+  void variables.warnAfter(new Promise(() => {}));
+  expect(said).toEqual([
+    'NSQWORKER_HEALTH_ADDRESS is set but not read by dev: dev runs every worker in one process, with no /healthz or /metrics of its own (a run of one worker serves them)',
+    'NSQWORKER_WATCH is set but not read by dev: dev always reloads a worker when its code changes',
+  ]);
+});
