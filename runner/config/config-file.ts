@@ -2,7 +2,7 @@
  * `nsqworker.config.ts`: the project's settings and per-worker option values, validated by zod.
  * Unknown keys are errors, so a typo never silently does nothing.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
@@ -10,7 +10,7 @@ import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
 import { describeExpected, durationWithUnit, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
 import { didYouMean } from '../../protocol/suggest.ts';
-import { defaultExportOf } from '../worker/module-exports.ts';
+import { defaultExportOf, describeExports, lacksDefaultExport } from '../worker/module-exports.ts';
 import { importUserModule } from '../worker/user-code.ts';
 import { formatLocation, locateLoadFailure } from '../worker/load-failure.ts';
 
@@ -55,7 +55,17 @@ export function defineConfig(config: NsqworkerConfig): NsqworkerConfig {
   return config;
 }
 
-export const DEFAULT_CONFIG_FILE = 'nsqworker.config.ts';
+/** The names a project's config file may have, in the order they are looked for when --config names none. */
+export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].map((extension) => `nsqworker.config.${extension}`);
+/** The name a config file is expected under (and watched for, under --watch and dev, before it exists). */
+export const DEFAULT_CONFIG_FILE = CONFIG_FILE_NAMES[0]!;
+
+/** The project's config file in `cwd` by its conventional name; undefined when there is none. */
+function conventionalConfigFile(cwd: string): string | undefined {
+  const found = CONFIG_FILE_NAMES.filter((name) => existsSync(resolve(cwd, name)));
+  if (found.length > 1) throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config files ${found.join(' and ')} both in ${cwd}: keep one, or name the one to use with --config`);
+  return found[0] === undefined ? undefined : resolve(cwd, found[0]);
+}
 
 /** A path as a message shows it: relative to the working folder when inside it. */
 export function displayPath(path: string, cwd = process.cwd()): string {
@@ -64,15 +74,15 @@ export function displayPath(path: string, cwd = process.cwd()): string {
 }
 
 /**
- * Loads and validates the config file. An explicitly named file must exist; the default one is
- * optional.
+ * Loads and validates the config file: `path`, which must exist, or else nsqworker.config.ts (or
+ * .mts, .cts, .js, .mjs, .cjs) in `cwd`, if there is one. Throws RunnerError E_CONFIG_INVALID for a
+ * file that is missing, does not load, exports no config as its default, or holds a bad value, and
+ * for two files by the conventional name.
  */
 export async function loadConfig(path: string | undefined, cwd = process.cwd()): Promise<{ path: string | undefined; config: NsqworkerConfig }> {
-  const file = resolve(cwd, path ?? DEFAULT_CONFIG_FILE);
-  if (!existsSync(file)) {
-    if (path !== undefined) throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config file ${file} does not exist`);
-    return { path: undefined, config: {} };
-  }
+  const file = path === undefined ? conventionalConfigFile(cwd) : resolve(cwd, path);
+  if (file === undefined) return { path: undefined, config: {} };
+  if (!existsSync(file)) throw new RunnerError(RunnerErrorCode.ConfigInvalid, `config file ${file} does not exist`);
   let loaded: Record<string, unknown>;
   try {
     loaded = (await importUserModule(file)).exports;
@@ -81,8 +91,14 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
     const location = locateLoadFailure(error, { workerFile: file, configPath: file });
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
   }
-  return { path: file, config: await validateConfig(defaultExportOf(loaded), file) };
+  const value = defaultExportOf(loaded);
+  // defineConfig(...) called and not exported: the file would count as empty, its values unused.
+  const unexported = lacksDefaultExport(loaded) || (isEmptyObject(value) && /\bdefineConfig\s*\(/.test(readFileSync(file, 'utf8')));
+  if (unexported) throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: expected the config as its default export (export default defineConfig({ ... })); found ${isEmptyObject(value) ? 'nothing exported' : describeExports(loaded)}`);
+  return { path: file, config: await validateConfig(value, file) };
 }
+
+const isEmptyObject = (value: unknown): boolean => typeof value === 'object' && value !== null && Object.keys(value).length === 0;
 
 const CONFIG_KEYS = [...Object.keys(RunnerSettingsShape), 'workers'];
 const SETTINGS = z.object(RunnerSettingsShape) as unknown as SchemaLike;

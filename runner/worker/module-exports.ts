@@ -23,15 +23,20 @@ export function defaultExportOf(moduleExports: ModuleExports): unknown {
   return value;
 }
 
+/** Whether a module has no default export: none, or a compiled ES module loaded as CommonJS without one. */
+export function lacksDefaultExport(moduleExports: ModuleExports): boolean {
+  // A compiled ES module loaded as CommonJS marks itself __esModule; without `default` it has none.
+  const raw = moduleExports.default as { __esModule?: unknown } | undefined;
+  return defaultExportOf(moduleExports) === undefined || (typeof raw === 'object' && raw !== null && raw.__esModule === true && !('default' in raw));
+}
+
 /** What a module exports, in words, for an error that says what was found: "default: an object with keys a, b; named: x". */
 export function describeExports(moduleExports: ModuleExports): string {
   const value = defaultExportOf(moduleExports);
   const named = Object.keys(moduleExports).filter((key) => key !== 'default' && key !== '__esModule');
   const commonJsNamed = typeof moduleExports.default === 'object' && moduleExports.default !== null ? Object.keys(moduleExports.default).filter((key) => key !== 'default' && key !== '__esModule') : [];
   const allNamed = [...new Set([...named, ...commonJsNamed])];
-  // A compiled ES module loaded as CommonJS marks itself __esModule; without `default` it has none.
-  const raw = moduleExports.default as { __esModule?: unknown } | undefined;
-  const noDefault = value === undefined || (typeof raw === 'object' && raw !== null && raw.__esModule === true && !('default' in raw));
+  const noDefault = lacksDefaultExport(moduleExports);
   const shape = noDefault
     ? 'no default export'
     : typeof value === 'function'

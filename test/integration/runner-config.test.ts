@@ -182,6 +182,25 @@ describe('config file errors exit with status 2', () => {
     );
   });
 
+  it('a config of another extension is read by its conventional name; two such files, or one exporting no config, are errors', async () => {
+    const [mjs, both, unexported, namedOnly] = await Promise.all([
+      project(`export default { maxInFlight: 7 };\n`, 'nsqworker.config.mjs'),
+      project(`export default { maxInFlight: 7 };\n`, 'nsqworker.config.js'),
+      project(`import { defineConfig } from 'nsqworker';\nconst config = defineConfig({ maxInFlight: 7 });\n`),
+      project(`import { defineConfig } from 'nsqworker';\nexport const config = defineConfig({ maxInFlight: 7 });\n`),
+    ]);
+    await both.write('nsqworker.config.ts', 'export default {};\n');
+    const [read, twice, none, named] = await Promise.all([mjs, both, unexported, namedOnly].map((p) => p.run([...RUN, '--help'])));
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout).toContain('(7 from config nsqworker.config.mjs: maxInFlight; default: 1)');
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.trim()).toBe(`nsqworker: config files nsqworker.config.ts and nsqworker.config.js both in ${both.path('.')}: keep one, or name the one to use with --config`);
+    // defineConfig(...) called, not exported: its values would apply to nothing, without a word.
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim()).toBe('nsqworker: nsqworker.config.ts: expected the config as its default export (export default defineConfig({ ... })); found no default export');
+    expect(named.stderr.trim()).toBe('nsqworker: nsqworker.config.ts: expected the config as its default export (export default defineConfig({ ... })); found no default export; named exports: config');
+  });
+
   it("a value of the wrong type for a worker's option", async () => {
     const [duration, bare, text] = await Promise.all([
       project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon' } } };\n`).then((p) => p.run(RUN)),
