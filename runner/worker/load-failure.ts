@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { isOwnCode } from './own-files.ts';
 import { WORKER_EXTENSIONS } from './discover.ts';
-import { MisspeltImportError, noSuchExport, nsqworkerExports, nsqworkerImports } from './nsqworker-imports.ts';
+import { noSuchExport, nsqworkerExports, nsqworkerImports } from './nsqworker-imports.ts';
+import { PlacedLoadError } from './placed-load-error.ts';
 
 /** Where a load failed, as far as it can be told: the file and line to fix, and why. */
 export interface LoadFailureLocation {
@@ -89,7 +90,7 @@ export interface LoadContext {
 export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFailureLocation {
   const error = thrown instanceof Error ? thrown : new Error(String(thrown));
   const message = error.message;
-  if (error instanceof MisspeltImportError) return { file: error.file, line: error.line, column: undefined, reason: error.reason };
+  if (error instanceof PlacedLoadError) return { file: error.file, line: error.line, column: undefined, reason: error.reason };
 
   const compiled = ESBUILD_ERROR.exec(message);
   if (compiled !== null) {
@@ -233,7 +234,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
  */
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
-  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown) || thrown instanceof MisspeltImportError) return true;
+  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown) || thrown instanceof PlacedLoadError) return true;
   if (thrown instanceof TypeError && (MISSING_EXPORT_CALL.test(firstLine(thrown.message)) || EXTENDS_UNDEFINED.test(firstLine(thrown.message)))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);

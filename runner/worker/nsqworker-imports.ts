@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { CODE_ROOT } from '../../package-paths.ts';
+import { PlacedLoadError } from './placed-load-error.ts';
 
 /** One name of an `import { … } from 'nsqworker'`: as exported, as used in the file, and where. */
 export interface NsqworkerImport {
@@ -63,20 +64,8 @@ function declaredExports(): Set<string> {
   return declared;
 }
 
-/** What {@link checkNsqworkerImports} throws: where the import is, and why, for load-failure.ts. */
-export class MisspeltImportError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly reason: string,
-  ) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = 'MisspeltImportError';
-  }
-}
-
 /**
- * Throws MisspeltImportError for a value imported from nsqworker in `file`'s source that nsqworker
+ * Throws PlacedLoadError for a value imported from nsqworker in `file`'s source that nsqworker
  * neither exports nor declares, a typo away from a name it exports; nothing for a name it declares
  * as a type, or one no export is near (a name used only as a type compiles away).
  */
@@ -88,6 +77,6 @@ export function checkNsqworkerImports(file: string, source: string): void {
   const known = declaredExports();
   for (const entry of imports) {
     if (exports.includes(entry.exported) || known.has(entry.exported) || didYouMean(entry.exported, exports) === '') continue;
-    throw new MisspeltImportError(file, entry.line, noSuchExport(entry.exported, exports));
+    throw new PlacedLoadError(file, entry.line, noSuchExport(entry.exported, exports));
   }
 }

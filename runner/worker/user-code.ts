@@ -18,6 +18,7 @@ import { isProjectFile } from './own-files.ts';
 import { FRESH_LOAD_QUERY, registerFreshImports } from './fresh-imports.ts';
 import { PACKAGE_ROOT } from '../../package-paths.ts';
 import { checkNsqworkerImports } from './nsqworker-imports.ts';
+import { PlacedLoadError } from './placed-load-error.ts';
 
 /** The query of a worker file imported again alone (`fresh`): not one fresh-imports.ts passes on. */
 const RETRY_QUERY = 'nsqworker-retry';
@@ -248,7 +249,8 @@ export function beginFreshLoad(): number {
  * cached, as in any process that loads its code once).
  *
  * Errors: whatever the module throws while loading (a syntax error, a missing import), unchanged;
- * MisspeltImportError for a CommonJS file that imports from nsqworker a name it does not export.
+ * PlacedLoadError for a CommonJS file that imports from nsqworker a name it does not export, or for
+ * an ES module whose top-level await nothing is left to settle.
  */
 export async function importUserModule(path: string, options: { fresh?: boolean; load?: number } = {}): Promise<LoadedModule> {
   const commonJs = isCommonJsFile(path);
@@ -262,10 +264,24 @@ export async function importUserModule(path: string, options: { fresh?: boolean;
   }
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
-  const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await import(url)) as ModuleExports);
+  const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await settledOrStuck(import(url), path)) as ModuleExports);
   // A misspelt import of nsqworker used only inside a task: said now, as an ES module's link fails.
   if (commonJs) checkNsqworkerImports(path, readFileSync(path, 'utf8'));
   return { exports: moduleExports, files: projectFilesImported(path) };
+}
+
+/**
+ * `loading`, or a PlacedLoadError once the process has nothing else to run while it is pending: a
+ * top-level await on a promise nothing will settle (`await new Promise(() => {})`), on which Node
+ * would exit with status 13 and not a word.
+ */
+function settledOrStuck<T>(loading: Promise<T>, path: string): Promise<T> {
+  let onIdle!: () => void;
+  const stuck = new Promise<never>((_resolve, reject) => {
+    onIdle = () => reject(new PlacedLoadError(path, undefined, 'its top-level await never finishes: it waits on a promise that nothing left to run will settle'));
+  });
+  process.once('beforeExit', onIdle);
+  return Promise.race([loading, stuck]).finally(() => process.off('beforeExit', onIdle));
 }
 
 /**

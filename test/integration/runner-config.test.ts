@@ -190,7 +190,8 @@ describe('config file errors exit with status 2', () => {
       project(`import { defineConfig } from 'nsqworker';\nexport const config = defineConfig({ maxInFlight: 7 });\n`),
     ]);
     await both.write('nsqworker.config.ts', 'export default {};\n');
-    const [read, twice, none, named] = await Promise.all([mjs, both, unexported, namedOnly].map((p) => p.run([...RUN, '--help'])));
+    const help = [...RUN, '--help'];
+    const [read, twice, none, named] = await Promise.all([mjs.run(help), both.run(help), unexported.run(help), namedOnly.run(help)]);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toContain('(7 from config nsqworker.config.mjs: maxInFlight; default: 1)');
     expect(twice.code).toBe(2);

@@ -151,6 +151,18 @@ describe('a worker that does not load', () => {
     expectOneLine(watched, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
   });
 
+  it('whose top-level await nothing will settle is one line, exit 2, in a run and in list: not a silent exit 13', async () => {
+    const p = await project();
+    await p.writeWorker('stuck', 'forever', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const [run, listed] = await Promise.all([p.run(['--topic', 'stuck', '--channel', 'forever', ...FREE]), p.run(['list'])]);
+    const reason = 'failed to load: its top-level await never finishes: it waits on a promise that nothing left to run will settle';
+    expectOneLine(run, 2, `${p.path('workers/stuck/stuck_forever_worker.ts')}: ${reason}`);
+    // list names it among the others.
+    expect(listed.code).toBe(2);
+    expect(listed.stdout).toContain(`stuck/forever  FAILED TO LOAD: ${p.path('workers/stuck/stuck_forever_worker.ts')}: ${reason}`);
+    expect(listed.stdout).toContain('log/pageview  tasks: noop');
+  });
+
   it('names the line in a CommonJS project whose path has a space (its stack frames give the path as it is)', async () => {
     const parent = await mkdtemp(path.join(os.tmpdir(), 'nsqworker cli '));
     projects.defer(() => rm(parent, { recursive: true, force: true }));
