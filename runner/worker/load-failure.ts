@@ -136,7 +136,7 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
     const prefix = `${context.workerFile}: `;
     return { file: context.workerFile, line: undefined, column: undefined, reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
   }
-  const reason = missingExportReason(error, context.workerFile) ?? `${error.name}: ${firstLine(message)}${misspeltPackage(message)}`;
+  const reason = missingExportReason(error, context.workerFile) ?? `${error.name}: ${firstLine(message)}${misspeltPackage(message)}${commonJsInModuleHint(error)}`;
   for (const frame of stack.matchAll(STACK_FRAME)) {
     const file = toPath(frame[1]!);
     if (!isProjectFile(file, context)) continue;
@@ -210,6 +210,16 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   const exported = nsqworkerImports(source).find((entry) => entry.local === base)?.exported;
   const exports = nsqworkerExports(workerFile);
   return exported === undefined || exports.includes(exported) ? undefined : noSuchExport(exported, exports);
+}
+
+/** CommonJS's own names used in an ES module: Node's ReferenceError, which fails wherever the file loads. */
+const COMMONJS_IN_MODULE = /^(?:require|module|exports|__dirname|__filename) is not defined in ES module scope/;
+
+/** The way out of {@link COMMONJS_IN_MODULE}, and marks it as the code's fault (exit 2); '' for any other error. */
+function commonJsInModuleHint(error: Error): string {
+  if (!(error instanceof ReferenceError) || !COMMONJS_IN_MODULE.test(firstLine(error.message))) return '';
+  FOUND_AT_FAULT.add(error);
+  return ' (the file is an ES module: its package.json says "type": "module", or its name ends in .mts or .mjs; write import and export, import.meta.dirname for __dirname, or name it .cts)';
 }
 
 /** A package an import names that is not installed: CommonJS's "Cannot find module", an ES module's "Cannot find package". */

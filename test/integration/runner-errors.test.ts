@@ -137,12 +137,16 @@ describe('a worker that does not load', () => {
     await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
     await p.writeWorker('bad', 'missing', "import { defineWorker } from 'nsqworker';\nimport './nope.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
-    const [syntax, missing, throws, watched] = await Promise.all([
+    await p.writeWorker('bad', 'required', "const fs = require('node:fs');\nimport { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const [syntax, missing, throws, watched, required] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd1']),
       p.run(['--topic', 'bad', '--channel', 'missing', ...FREE, '--data-path', 'd2']),
       p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd3']),
       p.run(['--topic', 'bad', '--channel', 'throws', '--watch', ...FREE, '--data-path', 'd4']),
+      p.run(['--topic', 'bad', '--channel', 'required', ...FREE, '--data-path', 'd5']),
     ]);
+    // CommonJS's require in an ES module project fails wherever it loads: the code's fault, with the ways out.
+    expectOneLine(required, 2, `${p.path('workers/bad/bad_required_worker.ts')}:1:`, 'ReferenceError: require is not defined in ES module scope', 'its package.json says "type": "module"', 'or name it .cts');
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
     expectOneLine(missing, 2, `${p.path('workers/bad/bad_missing_worker.ts')}:`, 'Cannot find module', 'nope.ts');
     // A database down at import may be up at the next start: systemd's and supervisord's configs
