@@ -102,7 +102,8 @@ async function main(given: readonly string[]): Promise<void> {
       // `nsqworker orders billing`: a worker's topic and channel given as words.
       const second = argv[3];
       const worker = second !== undefined && discoverWorkers(process.env.NSQWORKER_WORKERS_DIR ?? 'workers', 'skip').some((file) => file.topic === first && file.channel === second);
-      const meant = worker ? `; to run a worker: nsqworker --topic ${first} --channel ${second}` : didYouMean(first, commandNames(cli));
+      // `nsqworker version`, as go and npm take it: the flag nsqd's tools have.
+      const meant = worker ? `; to run a worker: nsqworker --topic ${first} --channel ${second}` : first === 'version' ? '; the version is nsqworker --version' : didYouMean(first, commandNames(cli));
       throw new UsageError(`unknown command ${JSON.stringify(first)}${meant} (commands: ${[...new Set(cli.commands.map((c) => c.name).filter((n) => n !== ''))].join(', ')}, help)`);
     }
     // `list --version`, `--topic T --channel C --version`: the version, as without a command.

@@ -316,6 +316,9 @@ describe('usage errors exit with status 2', () => {
     }
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown command "lst"; did you mean list?');
+    const version = await project.run(['version']);
+    expect(version.code).toBe(2);
+    expect(version.stderr).toContain('unknown command "version"; the version is nsqworker --version (commands: ');
     expect([repeated.stderr, repeated.code]).toEqual(['', 0]);
     expect(repeated.stdout).toContain('log/pageview');
     // A stray word, said as a run says it (not cac's "Unused args").
