@@ -15,7 +15,7 @@
  * temporary directory instead, named by a hash of the data path.
  */
 import { createHash } from 'node:crypto';
-import { realpathSync, unlinkSync } from 'node:fs';
+import { mkdirSync, realpathSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,21 @@ export class DataPathLockedError extends CodedError<typeof DataLockErrorCode.Loc
 
 export class DataLockError extends CodedError<typeof DataLockErrorCode.Failed> {
   override readonly name = 'DataLockError';
+}
+
+/**
+ * Creates `dataPath` and the folders above it if missing. Throws DataLockError E_DATA_PATH_LOCK_FAILED,
+ * naming the path, when a file stands where a folder must be (`--data-path /etc/passwd`): Node's own
+ * "EEXIST: file already exists, mkdir" named neither the setting nor what was wrong.
+ */
+export function makeDataPath(dataPath: string): void {
+  try {
+    mkdirSync(dataPath, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is there, or above it, where a folder must be' : (error as Error).message;
+    throw new DataLockError(DataLockErrorCode.Failed, `cannot use data path ${dataPath}: ${why}`, { cause: error });
+  }
 }
 
 /** Longest socket file path used in place (sun_path is 108 bytes on Linux, 104 on macOS). */

@@ -4,7 +4,6 @@
  * everything.
  */
 import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
@@ -16,7 +15,7 @@ import { buildBrokerTls, effectiveOptions } from './tls-context.ts';
 import { Nsqd } from './nsqd.ts';
 import { NSQD_VERSION, resolveBrokerOptions, type BrokerOptionsInput } from './options.ts';
 import { TcpServer } from './tcp-server.ts';
-import { lockDataPath } from './data-lock.ts';
+import { lockDataPath, makeDataPath } from './data-lock.ts';
 import { watchFdLimit } from './fd-limit.ts';
 import { LookupdRegistrar } from './lookup-registration.ts';
 import type { Nsqd as NsqdState } from './nsqd.ts';
@@ -107,7 +106,7 @@ export async function startBroker(input: BrokerOptionsInput = {}): Promise<Broke
   }
   let unlock: () => void;
   try {
-    mkdirSync(options.dataPath, { recursive: true });
+    makeDataPath(options.dataPath);
     unlock = await lockDataPath(options.dataPath);
     try {
       nsqd.load();

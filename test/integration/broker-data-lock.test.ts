@@ -31,6 +31,18 @@ describe('data-path lock', () => {
     expect((await httpRequest(first.http, 'GET', '/ping')).text).toBe('OK');
   });
 
+  it('a file where the data path must be a folder is named as such', async () => {
+    const dir = await harness.tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    for (const dataPath of [file, join(file, 'below')]) {
+      await expect(harness.start({ dataPath })).rejects.toMatchObject({
+        code: 'E_DATA_PATH_LOCK_FAILED',
+        message: `cannot use data path ${dataPath}: a file is there, or above it, where a folder must be`,
+      });
+    }
+  });
+
   it('takes over the lock of a broker killed with SIGKILL', async () => {
     const dataPath = await harness.tempDir();
     const killed = await startChildBroker({ dataPath });
