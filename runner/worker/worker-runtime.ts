@@ -78,8 +78,11 @@ function checkSchemas(options: unknown, body: unknown, path: string): void {
     const zod = (schema as { _zod?: { def?: { type?: unknown } } } | null)?._zod;
     if (zod === undefined) {
       const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
-      const why = zod3 ? 'a zod 3 schema' : 'not a zod schema';
-      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is ${why}: nsqworker takes zod 4 (import { z } from 'zod' with zod 4 installed: npm install zod@^4; or from 'zod/v4' with zod 3.25)`);
+      if (zod3) {
+        throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is a zod 3 schema: nsqworker takes zod 4 (import { z } from 'zod' with zod 4 installed: npm install zod@^4; or from 'zod/v4' with zod 3.25)`);
+      }
+      // Most often the values themselves (`options: { feePercent: 2 }`): what the schema is made of.
+      throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's ${key} is not a zod schema: give one made with zod 4's z (${key === 'options' ? 'options: z.object({ feePercent: z.number().default(2) })' : 'body: z.object({ ... })'})`);
     }
     if (key === 'options' && zod.def?.type !== 'object') {
       throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${path}: the worker's options must be z.object({ ... }), not a zod ${String(zod.def?.type)} schema`);

@@ -263,12 +263,16 @@ describe('a worker that does not load', () => {
     await p.writeWorker('bad', 'zod3', worker("import { z } from 'zod/v3';", 'z.object({ n: z.number().default(1) })'));
     await p.writeWorker('bad', 'notobject', worker("import { z } from 'zod';", 'z.string()'));
     await p.writeWorker('bad', 'clash', worker("import { z } from 'zod';", 'z.object({ maxAttempts: z.number().default(2) })'));
-    const [zod3, notObject, clash, listed] = await Promise.all([
+    await p.writeWorker('bad', 'values', worker('', '{ feePercent: 2 }'));
+    const [zod3, notObject, clash, values, listed] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'zod3', ...FREE, '--data-path', 'd1']),
       p.run(['--topic', 'bad', '--channel', 'notobject', ...FREE, '--data-path', 'd2']),
       p.run(['--topic', 'bad', '--channel', 'clash', ...FREE, '--data-path', 'd3']),
+      p.run(['--topic', 'bad', '--channel', 'values', ...FREE, '--data-path', 'd4']),
       p.run(['list']),
     ]);
+    // The values where their schema belongs: no advice to install zod.
+    expectOneLine(values, 2, "the worker's options is not a zod schema: give one made with zod 4's z (options: z.object({ feePercent: z.number().default(2) }))");
     const clashing = "option maxAttempts clashes with the runner's flag --max-attempts; rename it";
     expectOneLine(clash, 2, `${p.path('workers/bad/bad_clash_worker.ts')}: ${clashing}`);
     // As a run refuses it, list does (it listed the option as the worker's, and exited 0).
