@@ -22,12 +22,65 @@ export interface NsqworkerImport {
   line: number;
 }
 
-/** The names `source` imports from nsqworker; none of an import written inside a comment. */
+/**
+ * `source` with what is not code blanked, lines kept: comments, and the text of strings and template
+ * literals (a `${…}` in a template is code); and each string literal's text by its opening quote's
+ * index. Enough to find import statements: a regular expression literal is read as code.
+ */
+function scanCode(source: string): { code: string; strings: Map<number, string> } {
+  const code = source.split('');
+  const strings = new Map<number, string>();
+  const blank = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) if (code[i] !== '\n') code[i] = ' ';
+  };
+  const templates: number[] = []; // for each open template's `${`, the brace depth it began at
+  let depth = 0;
+  let i = 0;
+  const template = (start: number): void => {
+    // From `start` (inside a template's text) to its closing backtick, or to a `${`, which is code.
+    let j = start;
+    while (j < source.length && source[j] !== '`' && !(source[j] === '$' && source[j + 1] === '{')) j += source[j] === '\\' ? 2 : 1;
+    blank(start, Math.min(j, source.length));
+    if (source[j] === '$') templates.push(depth++);
+    i = j + (source[j] === '$' ? 2 : 1);
+  };
+  while (i < source.length) {
+    const c = source[i]!;
+    if (c === '/' && source[i + 1] === '/') {
+      const end = source.indexOf('\n', i);
+      blank(i, end === -1 ? source.length : end);
+      i = end === -1 ? source.length : end;
+    } else if (c === '/' && source[i + 1] === '*') {
+      const end = source.indexOf('*/', i + 2);
+      blank(i, end === -1 ? source.length : end + 2);
+      i = end === -1 ? source.length : end + 2;
+    } else if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < source.length && source[j] !== c && source[j] !== '\n') j += source[j] === '\\' ? 2 : 1;
+      strings.set(i, source.slice(i + 1, j));
+      blank(i + 1, j);
+      i = j + 1;
+    } else if (c === '`') {
+      template(i + 1);
+    } else if (c === '}' && templates.length > 0 && templates.at(-1) === depth - 1) {
+      templates.pop();
+      depth--;
+      template(i + 1);
+    } else {
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      i++;
+    }
+  }
+  return { code: code.join(''), strings };
+}
+
+/** The names `source` imports from nsqworker (`import { a, type B, c as d }`, after a default import too); none written in a comment or a string. */
 export function nsqworkerImports(source: string): NsqworkerImport[] {
-  // Comments blanked, not removed: what follows keeps its line.
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, (comment) => comment.replace(/[^\n]/g, ' ')).replace(/\/\/.*$/gm, '');
+  const { code, strings } = scanCode(source);
   const imports: NsqworkerImport[] = [];
-  for (const match of code.matchAll(/import\s*(type\s+)?\{([^}]*)\}\s*from\s*['"]nsqworker['"]/g)) {
+  for (const match of code.matchAll(/\bimport\s*(type\s+)?(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*(['"])/g)) {
+    if (strings.get(match.index + match[0].length - 1) !== 'nsqworker') continue;
     const line = code.slice(0, match.index).split('\n').length;
     for (const entry of match[2]!.split(',').map((text) => text.trim())) {
       if (entry === '') continue;
@@ -69,7 +122,13 @@ function declaredExports(): Set<string> {
  * neither exports nor declares, a typo away from a name it exports; nothing for a name it declares
  * as a type, or one no export is near (a name used only as a type compiles away).
  */
-export function checkNsqworkerImports(file: string, source: string): void {
+export function checkNsqworkerImports(file: string): void {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return; // gone since it loaded: nothing to say of it
+  }
   const imports = nsqworkerImports(source).filter((entry) => !entry.typeOnly);
   if (imports.length === 0) return;
   const exports = nsqworkerExports(file);

@@ -265,9 +265,11 @@ export async function importUserModule(path: string, options: { fresh?: boolean;
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
   const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await settledOrStuck(import(url), path)) as ModuleExports);
-  // A misspelt import of nsqworker used only inside a task: said now, as an ES module's link fails.
-  if (commonJs) checkNsqworkerImports(path, readFileSync(path, 'utf8'));
-  return { exports: moduleExports, files: projectFilesImported(path) };
+  const files = projectFilesImported(path);
+  // A misspelt import of nsqworker used only inside a task, in the file or a helper it requires:
+  // said now, as an ES module's link fails.
+  if (commonJs) for (const file of files) if (isCommonJsFile(file)) checkNsqworkerImports(file);
+  return { exports: moduleExports, files };
 }
 
 /**

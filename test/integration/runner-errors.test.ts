@@ -212,6 +212,13 @@ describe('a worker that does not load', () => {
     const [inTask, typed] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'intask', ...FREE]), cjs.run(['--topic', 'bad', '--channel', 'typed', ...FREE, '--help'])]);
     expectOneLine(inTask, 2, `${cjs.path('workers/bad/bad_intask_worker.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
     expect(typed.code, typed.stderr).toBe(0);
+    // In a helper the worker requires, the same; an import written in a string is none.
+    await cjs.write('workers/lib/stop.ts', "import { GiveUpMesage } from 'nsqworker';\nexport const stop = (): never => { throw new GiveUpMesage('no'); };\n");
+    await cjs.writeWorker('bad', 'helper', "import { defineWorker } from 'nsqworker';\nimport { stop } from '../lib/stop';\nexport default defineWorker({ tasks: { async x() { stop(); } } });\n");
+    await cjs.writeWorker('bad', 'quoted', "import { defineWorker } from 'nsqworker';\nconst doc = `as in:\nimport { defineWorkr } from 'nsqworker'`;\nexport default defineWorker({ tasks: { async x() { void doc; } } });\n");
+    const [helper, quoted] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'helper', ...FREE]), cjs.run(['--topic', 'bad', '--channel', 'quoted', ...FREE, '--help'])]);
+    expectOneLine(helper, 2, `${cjs.path('workers/lib/stop.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
+    expect(quoted.code, quoted.stderr).toBe(0);
     // A misspelt package name, in both kinds of project.
     const packageTypo = "import { defineWorker } from 'nsqworkr';\nexport default defineWorker({ tasks: { async x() {} } });\n";
     await Promise.all([cjs.writeWorker('bad', 'pkg', packageTypo), esm.writeWorker('bad', 'pkg', packageTypo)]);
