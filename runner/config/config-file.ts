@@ -11,6 +11,7 @@ import { RunnerSettingsShape } from './settings.ts';
 import { describeExpected, durationWithUnit, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { defaultExportOf, describeExports, lacksDefaultExport } from '../worker/module-exports.ts';
+import { scanCode } from '../worker/source-code.ts';
 import { importUserModule } from '../worker/user-code.ts';
 import { formatLocation, locateLoadFailure } from '../worker/load-failure.ts';
 
@@ -92,13 +93,23 @@ export async function loadConfig(path: string | undefined, cwd = process.cwd()):
     throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${formatLocation(location)}: failed to load: ${location.reason}`, { cause: error });
   }
   const value = defaultExportOf(loaded);
-  // defineConfig(...) called and not exported: the file would count as empty, its values unused.
-  const unexported = lacksDefaultExport(loaded) || (isEmptyObject(value) && /\bdefineConfig\s*\(/.test(readFileSync(file, 'utf8')));
-  if (unexported) throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: expected the config as its default export (export default defineConfig({ ... })); found ${isEmptyObject(value) ? 'nothing exported' : describeExports(loaded)}`);
+  if (lacksDefaultExport(loaded) || (isEmptyObject(value) && callsButExportsNot(file))) {
+    const written = file.endsWith('.cjs') ? 'module.exports = defineConfig({ ... })' : 'export default defineConfig({ ... })';
+    throw new RunnerError(RunnerErrorCode.ConfigInvalid, `${displayPath(file)}: expected the config as its default export (${written}); found ${isEmptyObject(value) ? 'nothing exported' : describeExports(loaded)}`);
+  }
   return { path: file, config: await validateConfig(value, file) };
 }
 
 const isEmptyObject = (value: unknown): boolean => typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+
+/**
+ * Whether `file`'s code calls defineConfig(...) and exports nothing: compiled to CommonJS, such a
+ * file gives an empty object, as `export default {}` does, and its values would apply to nothing.
+ */
+function callsButExportsNot(file: string): boolean {
+  const { code } = scanCode(readFileSync(file, 'utf8'));
+  return /\bdefineConfig\s*\(/.test(code) && !/\bexport\s+default\b|\bmodule\.exports\b|\bexports\.default\b/.test(code);
+}
 
 const CONFIG_KEYS = [...Object.keys(RunnerSettingsShape), 'workers'];
 const SETTINGS = z.object(RunnerSettingsShape) as unknown as SchemaLike;

@@ -200,6 +200,23 @@ describe('config file errors exit with status 2', () => {
     expect(none.code).toBe(2);
     expect(none.stderr.trim()).toBe('nsqworker: nsqworker.config.ts: expected the config as its default export (export default defineConfig({ ... })); found no default export');
     expect(named.stderr.trim()).toBe('nsqworker: nsqworker.config.ts: expected the config as its default export (export default defineConfig({ ... })); found no default export; named exports: config');
+
+    // In a CommonJS project, where a config exporting nothing and one exporting {} both read as {}:
+    // an empty config exported is one, and so is a file that names defineConfig only in a comment.
+    const commonJs = async (config: string, file = 'nsqworker.config.ts'): Promise<CliProject> => {
+      const p = await project(config, file);
+      await p.write('package.json', '{}\n');
+      return p;
+    };
+    const [emptyTs, emptyCjs, commented, unexportedCjs] = await Promise.all([
+      commonJs(`import { defineConfig } from 'nsqworker';\nexport default defineConfig({});\n`),
+      commonJs(`const { defineConfig } = require('nsqworker');\nmodule.exports = defineConfig({});\n`, 'nsqworker.config.cjs'),
+      commonJs(`// later: defineConfig({ maxInFlight: 7 })\nexport default {};\n`),
+      commonJs(`const { defineConfig } = require('nsqworker');\ndefineConfig({ maxInFlight: 7 });\n`, 'nsqworker.config.cjs'),
+    ]);
+    for (const fine of await Promise.all([emptyTs.run(help), emptyCjs.run(help), commented.run(help)])) expect(fine.code, fine.stderr).toBe(0);
+    const refused = await unexportedCjs.run(help);
+    expect(refused.stderr.trim()).toBe('nsqworker: nsqworker.config.cjs: expected the config as its default export (module.exports = defineConfig({ ... })); found nothing exported');
   });
 
   it("a value of the wrong type for a worker's option", async () => {
