@@ -75,7 +75,8 @@ function misnamedWorker(topic: string, folder: string, fileName: string, holdsAW
   if (extension === undefined || !(fileName.startsWith(`${topic}_`) || dashed)) return undefined;
   const rest = fileName.slice(topic.length + 1, -extension.length);
   const end = WORKERISH_END.exec(rest);
-  if (end === null && holdsAWorker) return undefined;
+  // Helpers are often named with dashes (orders-base.ts, a base class): one must end as a worker's does.
+  if (end === null && (holdsAWorker || dashed)) return undefined;
   const channel = end === null ? rest : rest.slice(0, end.index);
   if (channel.length === 0 || channel.includes('.') || !isValidChannelName(channel)) return undefined;
   let source: string;
@@ -87,7 +88,7 @@ function misnamedWorker(topic: string, folder: string, fileName: string, holdsAW
   if (!/\bdefineWorker\s*\(|\bextends\s+Worker\b/.test(source)) return undefined;
   const target = `${topic}_${channel}_worker${extension}`;
   const reason = dashed
-    ? `its name has dashes where a worker's has underscores`
+    ? `its name joins topic, channel and worker with dashes, where a worker's joins them with underscores`
     : end === null
       ? 'it has no _worker suffix'
       : `its name ends in ${end[0]} where a worker's ends in _worker`;
