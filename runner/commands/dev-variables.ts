@@ -14,7 +14,7 @@ const STARTS_AWAITED_MS = 3_000;
 
 /** Runner settings dev sets itself, as it takes no flag for them: a variable for one is set in vain. */
 const SET_BY_DEV: Readonly<Record<string, string>> = {
-  NSQWORKER_HEALTH_ADDRESS: 'dev runs every worker in one process, with no /healthz or /metrics of its own (a run of one worker serves them)',
+  NSQWORKER_HEALTH_ADDRESS: 'dev serves no /healthz or /metrics (a run of one worker does: nsqworker --topic T --channel C)',
   NSQWORKER_WATCH: 'dev always reloads a worker when its code changes',
 };
 

@@ -44,7 +44,7 @@ it('says at once that a variable of a setting dev makes itself is not read: the 
   const variables = new MisspeltVariables(logger, { NSQWORKER_HEALTH_ADDRESS: '127.0.0.1:4199', NSQWORKER_WATCH: 'false', NSQWORKER_MAX_IN_FLIGHT: '2' }, 60_000);
   void variables.warnAfter(new Promise(() => {}));
   expect(said).toEqual([
-    'NSQWORKER_HEALTH_ADDRESS is set but not read by dev: dev runs every worker in one process, with no /healthz or /metrics of its own (a run of one worker serves them)',
+    'NSQWORKER_HEALTH_ADDRESS is set but not read by dev: dev serves no /healthz or /metrics (a run of one worker does: nsqworker --topic T --channel C)',
     'NSQWORKER_WATCH is set but not read by dev: dev always reloads a worker when its code changes',
   ]);
 });
