@@ -281,12 +281,12 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     this.backoff.stop();
     clearInterval(this.redistributeTimer);
     clearInterval(this.touchTimer);
-    this.overdue.stop();
     const openings = this.endpoints.stop();
     const deadline = Date.now() + this.options.closeTimeoutMs;
     const subscriptions = [...this.rdy.connections];
     const closeWaits = Promise.all(subscriptions.map((s) => s.sendClose()));
     if (this.handlers.running > 0) await within(this.handlers.idle(), deadline - Date.now());
+    this.overdue.stop(); // only now: a held copy timed out during the drain was let go, not requeued in vain
     this.handlers.dropHeld();
     // Whatever is still unanswered (held ones included) goes back to nsqd now rather than after its msg timeout.
     for (const subscription of subscriptions) {
