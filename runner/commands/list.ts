@@ -11,7 +11,7 @@ import { loadWorker } from '../worker/loader.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 import { loadConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { describeEffective, givenValueProblems } from '../config/layered-values.ts';
-import { workerOptionLayers } from '../config/worker-options.ts';
+import { knownConfigKeys, workerOptionLayers } from '../config/worker-options.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
 import { stringValue } from '../tools/args.ts';
 import { exitOnceWritten } from '../one-shot-exit.ts';
@@ -87,21 +87,25 @@ function shownPath(path: string): string {
 
 /** Writes the worker's options with their values; returns the problems with the values given. */
 function optionProblems(runtime: WorkerRuntime, key: string, context: ListContext, write: (line: string) => void): string[] {
+  // A key the worker has no option for is named, and the values beside it judged too, as a run does.
+  const { known, unknown } = knownConfigKeys(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema), context.config, context.configPath, key);
+  const config = { ...context.config, workers: { ...context.config.workers, [key]: known } };
+  const said = unknown === undefined ? [] : [unknown];
   let layers: ReturnType<typeof workerOptionLayers>;
   try {
-    layers = workerOptionLayers(runtime, context.config, context.configPath, key, context.env, {});
+    layers = workerOptionLayers(runtime, config, context.configPath, key, context.env, {});
   } catch (error) {
     // A value that does not even convert (NSQWORKER_SHIP_LIMIT=abc for a number): the options are
     // still listed, without the values in effect, which that one leaves unknown.
     for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) write(`    ${flagLabel(field)}  ${field.description}`.trimEnd());
-    return [(error as Error).message];
+    return [...said, (error as Error).message];
   }
   const { fields, layered } = layers;
   for (const field of fields) {
     write(`    ${flagLabel(field)}${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`.trimEnd());
   }
   const schema = runtime.optionsSchema;
-  return schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`);
+  return [...said, ...(schema === undefined ? [] : givenValueProblems(schema, fields, layered, `options of worker ${key}`))];
 }
 
 export function registerListCommand(cli: CAC): void {

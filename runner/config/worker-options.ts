@@ -62,6 +62,23 @@ function layersOf(
 }
 
 /**
+ * The worker's config section (`workers['<topic>/<channel>']`) without the keys it has no option
+ * for, and the error naming those; `unknown` undefined when there are none.
+ */
+export function knownConfigKeys(
+  fields: readonly FieldSpec[],
+  config: NsqworkerConfig,
+  configPath: string | undefined,
+  workerKey: string,
+): { known: Record<string, unknown>; unknown: string | undefined } {
+  const configured = config.workers?.[workerKey] ?? {};
+  const unknown = unknownConfigKeys(configured, fields, workerKey, configPath);
+  if (unknown === undefined) return { known: configured, unknown };
+  const keys = new Set(fields.map((field) => field.key));
+  return { known: Object.fromEntries(Object.entries(configured).filter(([key]) => keys.has(key))), unknown };
+}
+
+/**
  * `use` given the worker's fields and its config section without the keys it has no option for; a
  * key so dropped is an error, named with what `use` throws (a value refused), not in a run of its own.
  */
@@ -73,13 +90,11 @@ function withUnknownKeysNamed<T>(
   use: (fields: FieldSpec[], configured: Record<string, unknown>) => T,
 ): T {
   const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
-  const configured = config.workers?.[workerKey] ?? {};
-  const unknown = unknownConfigKeys(configured, fields, workerKey, configPath);
-  if (unknown === undefined) return use(fields, configured);
-  const keys = new Set(fields.map((field) => field.key));
+  const { known, unknown } = knownConfigKeys(fields, config, configPath, workerKey);
+  if (unknown === undefined) return use(fields, known);
   let refused = '';
   try {
-    use(fields, Object.fromEntries(Object.entries(configured).filter(([key]) => keys.has(key))));
+    use(fields, known);
   } catch (error) {
     if (!(error instanceof RunnerError)) throw error;
     refused = `; ${error.message}`;

@@ -180,6 +180,15 @@ describe('config file errors exit with status 2', () => {
     expect(stderr.trim()).toMatch(
       /^nsqworker: nsqworker\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*\); did you mean fromConfig\?; nsqworker\.config\.ts: workers\['jobs\/run'\]\.timeoutMs "soon": expected a duration \(/,
     );
+    // list too: the unknown key, and a value its schema refuses beside it (fromConfig 5, not a string).
+    const both = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo', fromConfig: 5 } } };\n`);
+    const listed = await both.run(['list']);
+    expect(listed.code).toBe(2);
+    const invalid = listed.stdout.split('\n').filter((line) => line.includes('INVALID: '));
+    expect(invalid).toEqual([
+      expect.stringContaining("INVALID: nsqworker.config.ts: workers['jobs/run']: unknown option fromConfg ("),
+      "    INVALID: nsqworker.config.ts: workers['jobs/run'].fromConfig 5: expected a string",
+    ]);
   });
 
   it('a config of another extension is read by its conventional name; two such files, or one exporting no config, are errors', async () => {
