@@ -150,7 +150,7 @@ export class DevSupervisor {
     const key = `${file.topic}/${file.channel}`;
     const firstHost = this.early?.take(file.path);
     try {
-      const { runtime } = await loadWorker(file, { fresh: true });
+      const { runtime } = await loadWorker(file, { fresh: true, quiet: true });
       this.variables.read(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema).map((field) => field.env));
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);

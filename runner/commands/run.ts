@@ -220,12 +220,21 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   const early = takeFirstHostStartedEarly() ?? new FirstHost(argv.slice(2), env);
   try {
     await early.atStart();
-    const plan = await planRun(argv, env, {
+    const planning = planRun(argv, env, {
       configLoaded: async (config) => {
         if (decided === undefined) health = await listenOrExplain(healthListens(config.healthAddress), () => listenEarly(config.healthAddress));
       },
       workerFound: (file, config) => early.workerFound(file.path, config),
     });
+    // A signal while the config and the worker's code load (a top level that never finishes, say)
+    // stops the run there: nothing holds a message yet, and the load may never end to let it through.
+    const plan = stopWaiting === undefined ? await planning : await Promise.race([planning, whenAborted(stopWaiting)]);
+    if (plan === STOPPED) {
+      planning.catch(() => {});
+      await early.discard();
+      await health?.close();
+      return undefined;
+    }
     const firstHost = early.take(plan);
     if (plan === undefined || plan.settings.healthAddress === '') {
       await health?.close();
@@ -237,6 +246,13 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
     await health?.close();
     throw error;
   }
+}
+
+const STOPPED = Symbol('stopped');
+
+/** Resolves to STOPPED once `signal` aborts. */
+function whenAborted(signal: AbortSignal): Promise<typeof STOPPED> {
+  return new Promise((resolve) => (signal.aborted ? resolve(STOPPED) : signal.addEventListener('abort', () => resolve(STOPPED), { once: true })));
 }
 
 /** The CLI entry for the root command: run, and stop cleanly on the first signal. */

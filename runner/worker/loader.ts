@@ -15,16 +15,24 @@ export interface LoadedWorker {
   files: string[];
 }
 
+/** How long a worker's module may take to load before the runner says it is still loading, ms. */
+const SLOW_LOAD_MS = 10_000;
+
 /**
  * Loads and checks a worker. `fresh` reads the file from disk again though this process loaded it
- * before (`dev` retries a worker that failed).
+ * before (`dev` retries a worker that failed). Past SLOW_LOAD_MS, says on stderr that the file is
+ * still loading, unless `quiet` (`dev` says it in its log): a top level waiting on a connection that
+ * never answers, or under --watch on any promise (the child's channel keeps the process alive), is
+ * otherwise silent.
  *
  * Errors: RunnerError E_WORKER_LOAD_FAILED when the module throws while loading (a usage error, exit 2,
  * when the code does not compile or import; exit 1 when it threw as it ran), E_WORKER_INVALID when
  * its export is not a worker.
  */
-export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } = {}): Promise<LoadedWorker> {
+export async function loadWorker(file: WorkerFile, options: { fresh?: boolean; quiet?: boolean } = {}): Promise<LoadedWorker> {
   let loaded;
+  const said = `nsqworker: ${file.path} is still loading after ${SLOW_LOAD_MS / 1000}s: is its module's top level waiting on something (a connection, an await)?\n`;
+  const slow = options.quiet === true ? undefined : setTimeout(() => process.stderr.write(said), SLOW_LOAD_MS).unref();
   try {
     loaded = await importUserModule(file.path, options);
   } catch (error) {
@@ -36,6 +44,8 @@ export async function loadWorker(file: WorkerFile, options: { fresh?: boolean } 
       cause: error,
       usage: failsInAnyProcess(error),
     });
+  } finally {
+    clearTimeout(slow);
   }
   return { file, runtime: workerRuntimeOf(loaded.exports, file.path), files: loaded.files };
 }
