@@ -36,6 +36,8 @@ export class DevSupervisor {
   private readonly files = new Map<string, WorkerFile>();
   /** The workers running now, as their starts resolved: what a stop still waits for is read from them. */
   private readonly started = new Set<RunningWorker>();
+  /** Worker files whose module this process is loading now. */
+  private readonly loading = new Set<string>();
   /** Second files of a running worker, refused: said once, not again at each save (a write's add and change). */
   private readonly refused = new Set<string>();
 
@@ -139,9 +141,12 @@ export class DevSupervisor {
     return running;
   }
 
-  /** Stops every worker; a start still pending after `timeoutMs` (a module that never loads) is left to the exit. */
+  /**
+   * Stops every worker; a start still pending after `timeoutMs` is left to the exit, and one whose
+   * module is still loading (a top level that never finishes) is not waited for: it holds nothing.
+   */
   async stopAll(timeoutMs: number): Promise<void> {
-    const entries = [...this.running.values()];
+    const entries = [...this.running].filter(([path]) => !this.loading.has(path)).map(([, entry]) => entry);
     this.running.clear();
     await Promise.all(entries.map(async (entry) => (await within(entry, timeoutMs))?.stop()));
   }
@@ -150,7 +155,8 @@ export class DevSupervisor {
     const key = `${file.topic}/${file.channel}`;
     const firstHost = this.early?.take(file.path);
     try {
-      const { runtime } = await loadWorker(file, { fresh: true, quiet: true });
+      this.loading.add(file.path);
+      const { runtime } = await loadWorker(file, { fresh: true, quiet: true }).finally(() => this.loading.delete(file.path));
       this.variables.read(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema).map((field) => field.env));
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);

@@ -161,12 +161,12 @@ it('says a worker is still starting when its module has not loaded after 10 s; t
   await project.writeWorker('stuck', 'c', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
   const dev = project.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', 'off'], {
     NSQWORKER_LOG_FORMAT: 'json',
-    NSQWORKER_SHUTDOWN_TIMEOUT: '1s',
   });
   await dev.waitForMessage('worker alpha/c running');
   const slow = await dev.waitForLine((line) => String(line.msg).startsWith('worker stuck/c is still starting'), 'the slow start to be said', 20_000);
   expect(slow.msg).toBe("worker stuck/c is still starting after 10s: is its module's top level waiting on something (a connection, an await)?");
   expect(slow.level).toBe(40);
+  // A stop does not wait for it (the shutdown timeout is 30 s): a module still loading holds nothing.
   dev.kill('SIGTERM');
-  expect((await dev.waitForExit()).code).toBe(0);
+  expect((await dev.waitForExit(10_000)).code).toBe(0);
 });
