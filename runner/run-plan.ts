@@ -232,7 +232,13 @@ function helpLayers(config: NsqworkerConfig, configPath: string | undefined, env
   try {
     flags = parseRunArgv(args, [...RUN_FIELDS, ...workerFields], { valueFlags: ['config'], switches: ['help'] });
   } catch {
-    // A bad flag is reported when the worker runs; --help still shows what it can.
+    // A bad flag is reported when the worker runs; --help still shows what it can: the runner's
+    // flags around it (--topic given is not "not given" for a stray word after a boolean).
+    try {
+      flags = runnerFlagsAhead(args, RUN_FIELDS);
+    } catch {
+      // Not even those: the defaults and the other sources.
+    }
   }
   return { flags, runner: runnerLayers(config, configPath, env, flags) };
 }
