@@ -8,7 +8,7 @@
  * ignored. The
  * result is sorted, so every listing and every `dev` run sees the workers in the same order.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
@@ -92,7 +92,9 @@ function misnamedWorker(topic: string, folder: string, fileName: string, holdsAW
     : end === null
       ? 'it has no _worker suffix'
       : `its name ends in ${end[0]} where a worker's ends in _worker`;
-  return { target, reason: `${reason} (rename it to ${target})` };
+  // The right name taken already (a copy saved under both): renaming would overwrite it.
+  const fix = existsSync(join(folder, target)) ? `${target} is there already: keep one` : `rename it to ${target}`;
+  return { target, reason: `${reason} (${fix})` };
 }
 
 /** Whether `path` is a folder (false when missing or a file). */

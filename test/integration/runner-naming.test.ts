@@ -83,6 +83,8 @@ describe('bad names are reported with the naming rule', () => {
     await p.write('workers/refunds/refunds-issued-worker.ts', WORKER);
     // A helper named with dashes that defines a worker (a base class, a fake for tests): no worker by its name.
     await p.write('workers/refunds/refunds-base.ts', WORKER);
+    // A copy under the wrong name beside the worker itself: renaming it would overwrite the worker.
+    await p.write('workers/log/log-pageview-worker.ts', WORKER);
     // A folder per channel, one too deep.
     await p.write('workers/refunds/audit/refunds_audit_worker.ts', WORKER);
     // Nor is one in a folder of no worker that defines none, or a test file.
@@ -111,6 +113,7 @@ describe('bad names are reported with the naming rule', () => {
     expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/refunds_seen_Worker.ts: its name ends in _Worker where a worker's ends in _worker (rename it to refunds_seen_worker.ts)`);
     expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/refunds-issued-worker.ts: its name joins topic, channel and worker with dashes, where a worker's joins them with underscores (rename it to refunds_issued_worker.ts)`);
     expect(listed.stdout).not.toContain('refunds-base');
+    expect(listed.stdout).toContain(`NOT A WORKER: workers/log/log-pageview-worker.ts: its name joins topic, channel and worker with dashes, where a worker's joins them with underscores (log_pageview_worker.ts is there already: keep one)`);
     expect(listed.stdout).toContain(`NOT A WORKER: workers/refunds/audit/refunds_audit_worker.ts: it is a folder too deep (move it to workers/refunds/refunds_audit_worker.ts)`);
     expect(listed.stdout).not.toContain('log_format');
     expect(listed.stdout).not.toContain('shared_db');
