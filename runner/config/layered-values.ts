@@ -55,6 +55,17 @@ export function configWhere(layer: ConfigLayer, key: string): string {
  * from the config file (a reload points at that file), E_USAGE otherwise.
  */
 export function layerValues(fields: readonly FieldSpec[], layers: Layers): LayeredValues {
+  const { layered, problems, inConfig } = layerValuesNamingProblems(fields, layers);
+  if (problems.length > 0) throw new RunnerError(inConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage, problems.join('; '));
+  return layered;
+}
+
+/**
+ * {@link layerValues} without the throw: the values that converted (one that did not is left out,
+ * as if not given), and a problem for each that did not; `inConfig` when any of those came from
+ * the config file. For naming the values a schema refuses beside those, in the same line.
+ */
+export function layerValuesNamingProblems(fields: readonly FieldSpec[], layers: Layers): { layered: LayeredValues; problems: string[]; inConfig: boolean } {
   const values: Record<string, unknown> = {};
   const origins = new Map<string, ValueOrigin>();
   const problems: string[] = [];
@@ -92,8 +103,7 @@ export function layerValues(fields: readonly FieldSpec[], layers: Layers): Layer
       origins.set(field.key, { kind: 'flag', where: `--${field.flag}`, raw: layers.fixed[field.key] });
     }
   }
-  if (problems.length > 0) throw new RunnerError(inConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage, problems.join('; '));
-  return { values, origins };
+  return { layered: { values, origins }, problems, inConfig };
 }
 
 /**

@@ -7,7 +7,7 @@ import { displayPath, type NsqworkerConfig } from './config-file.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { fieldsOf, type FieldSpec } from './schema-flags.ts';
 import { didYouMean } from '../../protocol/suggest.ts';
-import { layerValues, parseLayered, type LayeredValues } from './layered-values.ts';
+import { givenValueProblems, layerValues, layerValuesNamingProblems, parseLayered, type LayeredValues } from './layered-values.ts';
 import type { WorkerRuntime } from '../worker/worker-runtime.ts';
 
 /**
@@ -54,11 +54,16 @@ function layersOf(
   env: Record<string, string | undefined>,
   flags: Record<string, unknown>,
 ): LayeredValues {
-  return layerValues(fields, {
-    config: { file: configPath === undefined ? 'config' : displayPath(configPath), values: configured, keyPath: (key) => `workers['${workerKey}'].${key}` },
+  return layerValues(fields, layersInput(configured, configPath, workerKey, env, flags));
+}
+
+/** A worker's layers as layerValues takes them: its config section (keys named by their path), the environment, the flags. */
+function layersInput(configured: Record<string, unknown>, configPath: string | undefined, workerKey: string, env: Record<string, string | undefined>, flags: Record<string, unknown>) {
+  return {
+    config: { file: configPath === undefined ? 'config' : displayPath(configPath), values: configured, keyPath: (key: string) => `workers['${workerKey}'].${key}` },
     env,
     flags,
-  });
+  };
 }
 
 /**
@@ -114,9 +119,13 @@ export function workerOptions(
   flags: Record<string, unknown>,
   configPath?: string,
 ): Record<string, unknown> {
+  const what = `options of worker ${workerKey}`;
   return withUnknownKeysNamed(runtime, config, configPath, workerKey, (fields, configured) => {
-    const layered = layersOf(fields, configured, configPath, workerKey, env, flags);
-    if (runtime.optionsSchema === undefined) return {};
-    return parseLayered(runtime.optionsSchema as z.ZodObject, fields, layered, `options of worker ${workerKey}`) as Record<string, unknown>;
+    const { layered, problems, inConfig } = layerValuesNamingProblems(fields, layersInput(configured, configPath, workerKey, env, flags));
+    const schema = runtime.optionsSchema as z.ZodObject | undefined;
+    if (problems.length === 0) return schema === undefined ? {} : (parseLayered(schema, fields, layered, what) as Record<string, unknown>);
+    // A value that does not convert, and what the schema refuses among the others: one line, not a run each.
+    const beside = schema === undefined ? [] : givenValueProblems(schema, fields, layered, what);
+    throw new RunnerError(inConfig ? RunnerErrorCode.ConfigInvalid : RunnerErrorCode.Usage, [...problems, ...beside].join('; '));
   });
 }

@@ -180,6 +180,13 @@ describe('config file errors exit with status 2', () => {
     expect(stderr.trim()).toMatch(
       /^nsqworker: nsqworker\.config\.ts: workers\['jobs\/run'\]: unknown option fromConfg \(its options are [a-zA-Z, ]*\); did you mean fromConfig\?; nsqworker\.config\.ts: workers\['jobs\/run'\]\.timeoutMs "soon": expected a duration \(/,
     );
+    // A value that does not convert (a duration) and one the schema refuses (a number for a string): one line too.
+    const kinds = await project(`export default { workers: { 'jobs/run': { timeoutMs: 'soon', fromConfig: 5 } } };\n`);
+    const twoKinds = await kinds.run(RUN);
+    expect(twoKinds.code).toBe(2);
+    expect(twoKinds.stderr.trim()).toMatch(
+      /^nsqworker: nsqworker\.config\.ts: workers\['jobs\/run'\]\.timeoutMs "soon": expected a duration \(.*\); nsqworker\.config\.ts: workers\['jobs\/run'\]\.fromConfig 5: expected a string$/,
+    );
     // list too: the unknown key, and a value its schema refuses beside it (fromConfig 5, not a string).
     const both = await project(`export default { workers: { 'jobs/run': { fromConfg: 'typo', fromConfig: 5 } } };\n`);
     const listed = await both.run(['list']);
