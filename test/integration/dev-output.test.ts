@@ -126,7 +126,7 @@ export default defineWorker({
     await p.writeWorker('needs', 'c', NEEDS_OPTION);
     // A module that never finishes loading (it awaits a database that is down): it holds no other worker up.
     await p.writeWorker('hang', 'c', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
-    const dev = p.spawn(['dev', ...FREE], { NSQWORKER_SMTPHOST: 'smtp.example', NSQWORKER_MAX_INFLIGHT: '3', NSQWORKER_SHUTDOWN_TIMEOUT: '1s' });
+    const dev = p.spawn(['dev', ...FREE], { NSQWORKER_SMTPHOST: 'smtp.example', NSQWORKER_MAX_INFLIGHT: '3' });
     const atStart = await dev.waitForMessage('worker broken/c did not start');
     expect(atStart.file).toBe(p.path('workers/broken/broken_c_worker.ts'));
     expect(atStart.line).toEqual(expect.any(Number));
@@ -164,9 +164,29 @@ export default defineWorker({
     expect(String(onReload.msg)).toMatch(/hello_c_worker\.ts:\d+:\d+: syntax error/);
     expect(onReload.err).toBeUndefined();
     expect(JSON.stringify(onReload)).not.toMatch(/\n\s+at /);
+    // The module that never finishes loading is said after 10 s (its load keeps nothing else from
+    // running, and dev's own work keeps the process alive: nothing else would say it).
+    const slow = await dev.waitForLine((line) => String(line.msg).startsWith('worker hang/c is still starting'), 'the slow start to be said', 20_000);
+    expect(slow.msg).toBe("worker hang/c is still starting after 10s: is its module's top level waiting on something (a connection, an await)?");
+    expect(slow.level).toBe(40);
+    // A stop does not wait for it (the shutdown timeout is 30 s): a module still loading holds nothing.
     dev.kill('SIGTERM');
-    expect((await dev.waitForExit()).code).toBe(0);
+    expect((await dev.waitForExit(10_000)).code).toBe(0);
     // dev with four workers' children, three more dev runs and two reloads: 10-14 s alone, past 30 s
     // once on two busy cores. Each wait above has its own deadline against a hang.
   }, 60_000);
+
+  cliTest('a --watch run whose worker never finishes loading says so after 10 s, and a SIGTERM stops it there', async ({ projects }) => {
+    const p = await projects.create();
+    await p.writeWorker('stuck', 'forever', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    // The early child's channel keeps the process alive: no end of the wait would say it, nor let a signal through.
+    const watched = p.spawn(['--topic', 'stuck', '--channel', 'forever', '--watch', ...FREE]);
+    await eventually(() => (watched.stderr.includes('is still loading after 10s') ? true : undefined), 'the slow load to be said', 25_000);
+    expect(watched.stderr.trim()).toBe(
+      `nsqworker: ${p.path('workers/stuck/stuck_forever_worker.ts')} is still loading after 10s: is its module's top level waiting on something (a connection, an await)?`,
+    );
+    // Nothing holds a message yet: it ends there, at once.
+    watched.kill('SIGTERM');
+    expect((await watched.waitForExit()).code).toBe(0);
+  }, 45_000);
 });

@@ -153,20 +153,3 @@ it("runs each worker in the child forked as dev started; one forked for a file o
   dev.kill('SIGTERM');
   expect((await dev.waitForExit()).code).toBe(0);
 });
-
-it('says a worker is still starting when its module has not loaded after 10 s; the others run', async () => {
-  const project = await projects.create();
-  await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
-  // A top level that waits on what never answers: dev's own work keeps the process alive, so nothing else would say it.
-  await project.writeWorker('stuck', 'c', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
-  const dev = project.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', 'off'], {
-    NSQWORKER_LOG_FORMAT: 'json',
-  });
-  await dev.waitForMessage('worker alpha/c running');
-  const slow = await dev.waitForLine((line) => String(line.msg).startsWith('worker stuck/c is still starting'), 'the slow start to be said', 20_000);
-  expect(slow.msg).toBe("worker stuck/c is still starting after 10s: is its module's top level waiting on something (a connection, an await)?");
-  expect(slow.level).toBe(40);
-  // A stop does not wait for it (the shutdown timeout is 30 s): a module still loading holds nothing.
-  dev.kill('SIGTERM');
-  expect((await dev.waitForExit(10_000)).code).toBe(0);
-});
