@@ -13,6 +13,7 @@ import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
 import { channelEntries, warnTaskChannels } from './task-channel-warnings.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;
@@ -72,6 +73,11 @@ export async function startEmbeddedBroker(params: {
   } catch (error) {
     // Taken ports, or our data path locked by a running broker: perhaps a sibling worker's broker.
     const code = (error as NodeJS.ErrnoException).code;
+    // A data path that cannot be a folder (a file is there): the setting's to change, exit 2.
+    const cause = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'E_DATA_PATH_LOCK_FAILED' && (cause === 'EEXIST' || cause === 'ENOTDIR')) {
+      throw new RunnerError(RunnerErrorCode.Usage, `--data-path ${params.dataPath}: ${(error as Error).message.replace(/^cannot use data path \S+: /, '')}`, { cause: error });
+    }
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);
     if (running === undefined) throw error;

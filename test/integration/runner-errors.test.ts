@@ -384,3 +384,12 @@ describe('a port held by another program is one line naming the flag and address
     expect(result.stderr).toMatch(/\n\s+at /);
   });
 });
+
+describe('a data path that cannot be a folder', () => {
+  it('is one line naming the flag, exit 2', async () => {
+    const p = await project();
+    await p.write('taken', 'a file\n');
+    const result = await p.run(['--topic', 'log', '--channel', 'pageview', ...FREE, '--data-path', 'taken']);
+    expectOneLine(result, 2, 'nsqworker: --data-path taken: a file is there, or above it, where a folder must be');
+  });
+});
