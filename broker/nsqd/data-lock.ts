@@ -44,6 +44,9 @@ export class DataLockError extends CodedError<typeof DataLockErrorCode.Failed> {
   override readonly name = 'DataLockError';
 }
 
+/** Why {@link makeDataPath} cannot make its folder when a file stands in the way. */
+export const DATA_PATH_NOT_A_FOLDER = 'a file is there, or above it, where a folder must be';
+
 /**
  * Creates `dataPath` and the folders above it if missing. Throws DataLockError E_DATA_PATH_LOCK_FAILED,
  * naming the path, when a file stands where a folder must be (`--data-path /etc/passwd`): Node's own
@@ -54,7 +57,7 @@ export function makeDataPath(dataPath: string): void {
     mkdirSync(dataPath, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is there, or above it, where a folder must be' : (error as Error).message;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? DATA_PATH_NOT_A_FOLDER : (error as Error).message;
     throw new DataLockError(DataLockErrorCode.Failed, `cannot use data path ${dataPath}: ${why}`, { cause: error });
   }
 }

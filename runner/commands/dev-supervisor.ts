@@ -11,7 +11,7 @@ import { within } from '../../client/within.ts';
 import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
 import type { WorkerFile } from '../worker/discover.ts';
 import type { EmbeddedBroker } from '../ops/embedded.ts';
-import { loadWorker } from '../worker/loader.ts';
+import { loadWorker, SLOW_LOAD_MS, SLOW_LOAD_QUESTION } from '../worker/loader.ts';
 import { checkRunNames } from '../config/run-names.ts';
 import { parseRunnerSettings } from '../config/runner-settings.ts';
 import { MisspeltVariables } from './dev-variables.ts';
@@ -24,9 +24,6 @@ import { isEphemeralName } from '../../protocol/names.ts';
 import { startRun, type RunningWorker } from './run.ts';
 import type { EarlyDevHosts } from './first-host.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
-
-/** How long a worker's start may take before dev says it is still starting, ms: tsx and a worker's imports take a second or two. */
-const SLOW_START_MS = 10_000;
 
 export class DevSupervisor {
   private readonly running = new Map<string, Promise<RunningWorker | undefined>>();
@@ -63,10 +60,6 @@ export class DevSupervisor {
     this.refused.delete(file.path);
     this.files.set(file.path, file);
     const starting = this.startWorker(file);
-    const key = `${file.topic}/${file.channel}`;
-    const slow = setTimeout(() => this.logger.warn({ worker: key }, `worker ${key} is still starting after ${formatDurationMs(SLOW_START_MS)}: is its module's top level waiting on something (a connection, an await)?`), SLOW_START_MS);
-    slow.unref();
-    void starting.finally(() => clearTimeout(slow));
     void starting.then((worker) => worker !== undefined && this.started.add(worker));
     this.running.set(file.path, starting);
   }
@@ -156,7 +149,9 @@ export class DevSupervisor {
     const firstHost = this.early?.take(file.path);
     try {
       this.loading.add(file.path);
-      const { runtime } = await loadWorker(file, { fresh: true, quiet: true }).finally(() => this.loading.delete(file.path));
+      // Said in the log, as dev says everything: a top level that never finishes keeps nothing else from running.
+      const onSlow = (): void => void this.logger.warn({ worker: key }, `worker ${key} is still starting after ${formatDurationMs(SLOW_LOAD_MS)}: ${SLOW_LOAD_QUESTION}`);
+      const { runtime } = await loadWorker(file, { fresh: true, onSlow }).finally(() => this.loading.delete(file.path));
       this.variables.read(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema).map((field) => field.env));
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);

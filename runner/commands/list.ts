@@ -17,7 +17,7 @@ import { stringValue } from '../tools/args.ts';
 import { exitOnceWritten } from '../one-shot-exit.ts';
 import { flagLabel } from './run-help.ts';
 import { runnerFlagClash } from '../config/runner-settings.ts';
-import { fieldsOf } from '../config/schema-flags.ts';
+import { fieldsOf, type FieldSpec } from '../config/schema-flags.ts';
 import { RUN_FIELDS } from '../config/runner-settings.ts';
 import { environmentTypos } from '../config/environment-typos.ts';
 
@@ -66,7 +66,7 @@ export async function listWorkers(workersDir: string, write: (line: string) => v
     const fields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
     variables.push(...fields.map((field) => field.env));
     const clash = runnerFlagClash(fields);
-    const problems = [...(clash === undefined ? [] : [clash]), ...optionProblems(runtime, key, context, write)];
+    const problems = [...(clash === undefined ? [] : [clash]), ...optionProblems(runtime, fields, key, context, write)];
     if (problems.length > 0) failures++;
     for (const problem of problems) write(`    INVALID: ${problem}`);
   }
@@ -86,9 +86,9 @@ function shownPath(path: string): string {
 }
 
 /** Writes the worker's options with their values; returns the problems with the values given. */
-function optionProblems(runtime: WorkerRuntime, key: string, context: ListContext, write: (line: string) => void): string[] {
+function optionProblems(runtime: WorkerRuntime, fields: readonly FieldSpec[], key: string, context: ListContext, write: (line: string) => void): string[] {
   // A key the worker has no option for is named, and the values beside it judged too, as a run does.
-  const { known, unknown } = knownConfigKeys(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema), context.config, context.configPath, key);
+  const { known, unknown } = knownConfigKeys(fields, context.config, context.configPath, key);
   const config = { ...context.config, workers: { ...context.config.workers, [key]: known } };
   const said = unknown === undefined ? [] : [unknown];
   let layers: ReturnType<typeof workerOptionLayers>;
@@ -97,10 +97,10 @@ function optionProblems(runtime: WorkerRuntime, key: string, context: ListContex
   } catch (error) {
     // A value that does not even convert (NSQWORKER_SHIP_LIMIT=abc for a number): the options are
     // still listed, without the values in effect, which that one leaves unknown.
-    for (const field of runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema)) write(`    ${flagLabel(field)}  ${field.description}`.trimEnd());
+    for (const field of fields) write(`    ${flagLabel(field)}  ${field.description}`.trimEnd());
     return [...said, (error as Error).message];
   }
-  const { fields, layered } = layers;
+  const { layered } = layers;
   for (const field of fields) {
     write(`    ${flagLabel(field)}${describeEffective(field, layered.values[field.key], layered.origins.get(field.key))}  ${field.description}`.trimEnd());
   }

@@ -14,10 +14,7 @@ import type { WorkerRuntime } from '../worker/worker-runtime.ts';
  * The worker's section of the config file may only name its options: the options schema is a
  * plain (stripping) z.object, so a typo such as `slowTreshold` would otherwise do nothing, silently.
  */
-function unknownConfigKeys(values: Record<string, unknown>, fields: readonly FieldSpec[], name: string, configPath: string | undefined): string | undefined {
-  const known = new Set(fields.map((field) => field.key));
-  const unknown = Object.keys(values).filter((key) => !known.has(key));
-  if (unknown.length === 0) return undefined;
+function unknownKeysMessage(unknown: readonly string[], known: ReadonlySet<string>, name: string, configPath: string | undefined): string {
   const options = known.size === 0 ? 'it declares no options' : `its options are ${[...known].join(', ')}`;
   const file = configPath === undefined ? 'config' : displayPath(configPath);
   // load-failure.ts reads the names back from "unknown option a, b (" to find the config file's line.
@@ -42,19 +39,8 @@ export function workerOptionLayers(
 ): WorkerOptionLayers {
   return withUnknownKeysNamed(runtime, config, configPath, workerKey, (fields, configured) => ({
     fields,
-    layered: layersOf(fields, configured, configPath, workerKey, env, flags),
+    layered: layerValues(fields, layersInput(configured, configPath, workerKey, env, flags)),
   }));
-}
-
-function layersOf(
-  fields: readonly FieldSpec[],
-  configured: Record<string, unknown>,
-  configPath: string | undefined,
-  workerKey: string,
-  env: Record<string, string | undefined>,
-  flags: Record<string, unknown>,
-): LayeredValues {
-  return layerValues(fields, layersInput(configured, configPath, workerKey, env, flags));
 }
 
 /** A worker's layers as layerValues takes them: its config section (keys named by their path), the environment, the flags. */
@@ -77,10 +63,10 @@ export function knownConfigKeys(
   workerKey: string,
 ): { known: Record<string, unknown>; unknown: string | undefined } {
   const configured = config.workers?.[workerKey] ?? {};
-  const unknown = unknownConfigKeys(configured, fields, workerKey, configPath);
-  if (unknown === undefined) return { known: configured, unknown };
   const keys = new Set(fields.map((field) => field.key));
-  return { known: Object.fromEntries(Object.entries(configured).filter(([key]) => keys.has(key))), unknown };
+  const unknown = Object.keys(configured).filter((key) => !keys.has(key));
+  if (unknown.length === 0) return { known: configured, unknown: undefined };
+  return { known: Object.fromEntries(Object.entries(configured).filter(([key]) => keys.has(key))), unknown: unknownKeysMessage(unknown, keys, workerKey, configPath) };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
+import { DATA_PATH_NOT_A_FOLDER } from '../../broker/nsqd/data-lock.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
@@ -74,9 +75,8 @@ export async function startEmbeddedBroker(params: {
     // Taken ports, or our data path locked by a running broker: perhaps a sibling worker's broker.
     const code = (error as NodeJS.ErrnoException).code;
     // A data path that cannot be a folder (a file is there): the setting's to change, exit 2.
-    const cause = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'E_DATA_PATH_LOCK_FAILED' && (cause === 'EEXIST' || cause === 'ENOTDIR')) {
-      throw new RunnerError(RunnerErrorCode.Usage, `--data-path ${params.dataPath}: ${(error as Error).message.replace(/^cannot use data path \S+: /, '')}`, { cause: error });
+    if (code === 'E_DATA_PATH_LOCK_FAILED' && (error as Error).message.endsWith(DATA_PATH_NOT_A_FOLDER)) {
+      throw new RunnerError(RunnerErrorCode.Usage, `--data-path ${params.dataPath}: ${DATA_PATH_NOT_A_FOLDER}`, { cause: error });
     }
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);

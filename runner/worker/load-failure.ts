@@ -215,10 +215,12 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
 /** CommonJS's own names used in an ES module: Node's ReferenceError, which fails wherever the file loads. */
 const COMMONJS_IN_MODULE = /^(?:require|module|exports|__dirname|__filename) is not defined in ES module scope/;
 
-/** The way out of {@link COMMONJS_IN_MODULE}, and marks it as the code's fault (exit 2); '' for any other error. */
+/** Whether `error` is {@link COMMONJS_IN_MODULE}'s. */
+const isCommonJsInModule = (error: Error): boolean => error instanceof ReferenceError && COMMONJS_IN_MODULE.test(firstLine(error.message));
+
+/** The way out of {@link COMMONJS_IN_MODULE}; '' for any other error. */
 function commonJsInModuleHint(error: Error): string {
-  if (!(error instanceof ReferenceError) || !COMMONJS_IN_MODULE.test(firstLine(error.message))) return '';
-  FOUND_AT_FAULT.add(error);
+  if (!isCommonJsInModule(error)) return '';
   return ' (the file is an ES module: its package.json says "type": "module", or its name ends in .mts or .mjs; write import and export, import.meta.dirname for __dirname, or name it .cts)';
 }
 
@@ -244,7 +246,7 @@ const CODE_AT_FAULT = new Set(['E_USAGE', 'E_CONFIG_INVALID', 'E_WORKER_INVALID'
  */
 export function failsInAnyProcess(thrown: unknown): boolean {
   if (!(thrown instanceof Error)) return false;
-  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown) || thrown instanceof PlacedLoadError) return true;
+  if (ESBUILD_ERROR.test(thrown.message) || thrown.name === 'SyntaxError' || FOUND_AT_FAULT.has(thrown) || thrown instanceof PlacedLoadError || isCommonJsInModule(thrown)) return true;
   if (thrown instanceof TypeError && (MISSING_EXPORT_CALL.test(firstLine(thrown.message)) || EXTENDS_UNDEFINED.test(firstLine(thrown.message)))) return true;
   const code = (thrown as { code?: unknown }).code;
   return typeof code === 'string' && CODE_AT_FAULT.has(code);

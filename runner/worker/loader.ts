@@ -7,6 +7,7 @@ import type { WorkerFile } from './discover.ts';
 import { importUserModule } from './user-code.ts';
 import { failsInAnyProcess, formatLocation, locateLoadFailure } from './load-failure.ts';
 import { workerRuntimeOf, type WorkerRuntime } from './worker-runtime.ts';
+import { formatDurationMs } from '../../protocol/duration.ts';
 
 export interface LoadedWorker {
   file: WorkerFile;
@@ -16,23 +17,25 @@ export interface LoadedWorker {
 }
 
 /** How long a worker's module may take to load before the runner says it is still loading, ms. */
-const SLOW_LOAD_MS = 10_000;
+export const SLOW_LOAD_MS = 10_000;
+/** What a load that slow is asked, after the file's name. */
+export const SLOW_LOAD_QUESTION = "is its module's top level waiting on something (a connection, an await)?";
 
 /**
  * Loads and checks a worker. `fresh` reads the file from disk again though this process loaded it
- * before (`dev` retries a worker that failed). Past SLOW_LOAD_MS, says on stderr that the file is
- * still loading, unless `quiet` (`dev` says it in its log): a top level waiting on a connection that
- * never answers, or under --watch on any promise (the child's channel keeps the process alive), is
- * otherwise silent.
+ * before (`dev` retries a worker that failed). Past SLOW_LOAD_MS, calls `onSlow`, by default a line
+ * on stderr that the file is still loading (`dev` says it in its log): a top level waiting on a
+ * connection that never answers, or under --watch on any promise (the child's channel keeps the
+ * process alive), is otherwise silent.
  *
  * Errors: RunnerError E_WORKER_LOAD_FAILED when the module throws while loading (a usage error, exit 2,
  * when the code does not compile or import; exit 1 when it threw as it ran), E_WORKER_INVALID when
  * its export is not a worker.
  */
-export async function loadWorker(file: WorkerFile, options: { fresh?: boolean; quiet?: boolean } = {}): Promise<LoadedWorker> {
+export async function loadWorker(file: WorkerFile, options: { fresh?: boolean; onSlow?: () => void } = {}): Promise<LoadedWorker> {
   let loaded;
-  const said = `nsqworker: ${file.path} is still loading after ${SLOW_LOAD_MS / 1000}s: is its module's top level waiting on something (a connection, an await)?\n`;
-  const slow = options.quiet === true ? undefined : setTimeout(() => process.stderr.write(said), SLOW_LOAD_MS).unref();
+  const onSlow = options.onSlow ?? (() => process.stderr.write(`nsqworker: ${file.path} is still loading after ${formatDurationMs(SLOW_LOAD_MS)}: ${SLOW_LOAD_QUESTION}\n`));
+  const slow = setTimeout(onSlow, SLOW_LOAD_MS).unref();
   try {
     loaded = await importUserModule(file.path, options);
   } catch (error) {
