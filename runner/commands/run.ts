@@ -25,6 +25,7 @@ import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
+import { exitOnceWritten } from '../one-shot-exit.ts';
 import { finishedAndRequeued, stopSummary } from '../ops/task-counters.ts';
 import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
 
@@ -233,7 +234,8 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
       planning.catch(() => {});
       await early.discard();
       await health?.close();
-      return undefined;
+      // What the worker's top level started (a retry timer, a socket) would keep the process running.
+      return exitOnceWritten();
     }
     const firstHost = early.take(plan);
     if (plan === undefined || plan.settings.healthAddress === '') {

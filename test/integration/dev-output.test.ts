@@ -178,7 +178,8 @@ export default defineWorker({
 
   cliTest('a --watch run whose worker never finishes loading says so after 10 s, and a SIGTERM stops it there', async ({ projects }) => {
     const p = await projects.create();
-    await p.writeWorker('stuck', 'forever', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => {});\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    // Its top level retries a database for ever: its timer alone would keep the process running.
+    await p.writeWorker('stuck', 'forever', "import { defineWorker } from 'nsqworker';\nawait new Promise(() => { setInterval(() => {}, 1000); });\nexport default defineWorker({ tasks: { async x() {} } });\n");
     // The early child's channel keeps the process alive: no end of the wait would say it, nor let a signal through.
     const watched = p.spawn(['--topic', 'stuck', '--channel', 'forever', '--watch', ...FREE]);
     await eventually(() => (watched.stderr.includes('is still loading after 10s') ? true : undefined), 'the slow load to be said', 25_000);
