@@ -5,6 +5,7 @@ import { addFlags, optionsFromFlags } from '../config/flags.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
+import { RunnerError, RunnerErrorCode } from '../errors.ts';
 
 export function registerAdminCommand(cli: CAC): void {
   addFlags(cli.command('admin', 'Run the web console for nsqd and nsqlookupd (nsqadmin\'s flags)').alias('nsqadmin'), CONSOLE_FLAGS)
@@ -16,6 +17,12 @@ export function registerAdminCommand(cli: CAC): void {
     .action(async (flags: Record<string, unknown>) => {
       const logger = createLogger(flags.logLevel as LogLevel, 'nsqadmin');
       const options = optionsFromFlags(flags, CONSOLE_FLAGS);
+      // nsqadmin v1.3.0 refuses to start with nothing to show (nsqadmin/nsqadmin.go's New), before it
+      // listens; so does this. Both given is taken (nsqadmin refuses that too): an nsqd that lookupd
+      // does not know of is shown beside those it does.
+      if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
+        throw new RunnerError(RunnerErrorCode.Usage, '--nsqd-http-address or --lookupd-http-address required: an nsqd, or an nsqlookupd, whose topics the console shows');
+      }
       // The console logs its URL when it listens.
       // Loaded here, not with the command line: a worker's process never needs the console.
       const { startConsole } = await import('../../console/server/server.ts');
@@ -23,9 +30,6 @@ export function registerAdminCommand(cli: CAC): void {
       const handle = await listenOrExplain(listen, () =>
         startConsole({ ...options, readOnly: flags.readOnly === true, httpClientTlsInsecureSkipVerify: flags.httpClientTlsInsecureSkipVerify === true, logger }),
       );
-      if (options.nsqdHttpAddresses === undefined && options.lookupdHttpAddresses === undefined) {
-        logger.warn('no --nsqd-http-address or --lookupd-http-address: the console has nothing to show');
-      }
       onShutdownSignal(logger, () => handle.close());
     });
 }

@@ -94,12 +94,14 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
     expectOneLine(config, 2, 'nsqworker.config.ts', 'nsqdTcpAddresses', '"localhost"', 'expected host:port');
   });
 
-  it('for broker, lookupd, pub, tail, stats and dev', async () => {
+  it('for broker, lookupd, admin, pub, tail, stats and dev', async () => {
     const p = await project();
     const results = await Promise.all([
       p.run(['broker', '--tcp-address', 'localhost', '--data-path', 'd1']),
       p.run(['broker', '--http-address', '127.0.0.1:0', '--tcp-address', '127.0.0.1:0', '--mem-queue-size=-1', '--data-path', 'd2']),
       p.run(['lookupd', '--http-address', 'nowhere']),
+      // No address at all: nsqadmin v1.3.0 refuses to start so, and so does admin, before it listens.
+      p.run(['admin', '--http-address', '127.0.0.1:0']),
       p.run(['broker', '--log-level', 'loud', '--tcp-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--data-path', 'd9']),
       p.run(['pub', '--topic', 't', '--nsqd-tcp-address', 'localhost', 'x']),
       p.run(['tail', '--topic', 't', '--lookupd-http-address', 'nowhere']),
@@ -107,7 +109,8 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
       p.run(['dev', '--console-address', 'localhost', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'd8']),
     ]);
-    const [broker, memQueue, lookupd, logLevel, pub, tail, stats, dev, devConsole] = results;
+    const [broker, memQueue, lookupd, admin, logLevel, pub, tail, stats, dev, devConsole] = results;
+    expectOneLine(admin!, 2, '--nsqd-http-address or --lookupd-http-address required');
     expectOneLine(logLevel!, 2, '--log-level "loud"', 'expected one of');
     expectOneLine(broker!, 2, '--tcp-address "localhost"', 'expected host:port');
     expectOneLine(memQueue!, 2, '--mem-queue-size -1');
