@@ -10,6 +10,14 @@ import { asRequeueMessage, isGiveUpMessage } from '../../client/errors.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { NotStartedAtShutdown } from './executor.ts';
 import { loggedTaskError } from './task-stack.ts';
+import { COMMONJS_IN_MODULE_FIX, isCommonJsInModule } from '../worker/commonjs-in-module.ts';
+
+/** A task's failure as logged: its error, cut to the task's frames, and the fix where Node's words lack it. */
+function failure(error: Error | undefined, log: Logger): { err: Error | undefined; hint?: string } {
+  const err = loggedTaskError(error, log.isLevelEnabled('debug'));
+  // `require` in a task of an ES module worker fails each message as it would the file's load (which says why).
+  return isCommonJsInModule(error) ? { err, hint: COMMONJS_IN_MODULE_FIX } : { err };
+}
 
 /** `closing`: the worker is shutting down, when a requeue is no failure of the task. */
 export function logRequeue(log: Logger, message: Message, delayMs: number, error: Error | undefined, closing: boolean): void {
@@ -19,12 +27,12 @@ export function logRequeue(log: Logger, message: Message, delayMs: number, error
   // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
   // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
   else if (asRequeueMessage(error) !== undefined) log.info({ ...where, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
-  else log.warn({ ...where, delayMs, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
+  else log.warn({ ...where, delayMs, ...failure(error, log) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
 }
 
 /** `fate`: where the message goes (`dead-lettered to topic t.dead_letter`, or dropped). */
 export function logGiveUp(log: Logger, message: Message, error: Error | undefined, fate: string): void {
   const where = { messageId: message.id, attempts: message.attempts };
   if (isGiveUpMessage(error)) log.warn({ ...where, reason: error!.message }, `the task gave up on the message: ${fate}`);
-  else log.error({ ...where, err: loggedTaskError(error, log.isLevelEnabled('debug')) }, `giving up on message: ${fate}`);
+  else log.error({ ...where, ...failure(error, log) }, `giving up on message: ${fate}`);
 }

@@ -16,6 +16,7 @@ import { isOwnCode } from './own-files.ts';
 import { WORKER_EXTENSIONS } from './discover.ts';
 import { noSuchExport, nsqworkerExports, nsqworkerImports } from './nsqworker-imports.ts';
 import { PlacedLoadError } from './placed-load-error.ts';
+import { COMMONJS_IN_MODULE_FIX, isCommonJsInModule } from './commonjs-in-module.ts';
 
 /** Where a load failed, as far as it can be told: the file and line to fix, and why. */
 export interface LoadFailureLocation {
@@ -212,16 +213,9 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   return exported === undefined || exports.includes(exported) ? undefined : noSuchExport(exported, exports);
 }
 
-/** CommonJS's own names used in an ES module: Node's ReferenceError, which fails wherever the file loads. */
-const COMMONJS_IN_MODULE = /^(?:require|module|exports|__dirname|__filename) is not defined in ES module scope/;
-
-/** Whether `error` is {@link COMMONJS_IN_MODULE}'s. */
-const isCommonJsInModule = (error: Error): boolean => error instanceof ReferenceError && COMMONJS_IN_MODULE.test(firstLine(error.message));
-
-/** The way out of {@link COMMONJS_IN_MODULE}; '' for any other error. */
+/** The way out of a CommonJS name in an ES module (commonjs-in-module.ts); '' for any other error. */
 function commonJsInModuleHint(error: Error): string {
-  if (!isCommonJsInModule(error)) return '';
-  return ' (the file is an ES module: its package.json says "type": "module", or its name ends in .mts or .mjs; write import and export, import.meta.dirname for __dirname, or name it .cts)';
+  return isCommonJsInModule(error) ? ` (${COMMONJS_IN_MODULE_FIX})` : '';
 }
 
 /** A package an import names that is not installed: CommonJS's "Cannot find module", an ES module's "Cannot find package". */

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../client/message.ts';
+import { logGiveUp, logRequeue } from '../../runner/ops/task-outcome-log.ts';
+
+/** A logger at `level` whose lines are parsed into `lines`, synchronously. */
+function capture(level = 'info'): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: pino({ level }, sink), lines };
+}
+
+const message = { id: '0a1b2c3d4e5f6a7b', attempts: 2 } as Message;
+// Node's own words for `require('node:fs')` in an ES module, thrown where the task calls it.
+const requireInModule = new ReferenceError('require is not defined in ES module scope, you can use import instead');
+
+describe('a task that uses require in an ES module worker', () => {
+  it('fails each message with the fix beside the error, as the file would fail to load', async () => {
+    const { log, lines } = capture();
+    logRequeue(log, message, 90_000, requireInModule, false);
+    logGiveUp(log, message, requireInModule, 'dead-lettered to topic orders.dead_letter');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.hint).toMatch(/^the file is an ES module: its package\.json says "type": "module".*or name it \.cts$/);
+      expect((line.err as { message: string }).message).toContain('require is not defined in ES module scope');
+    }
+  });
+
+  it('and no other failure gets that hint', async () => {
+    const { log, lines } = capture();
+    logRequeue(log, message, 90_000, new ReferenceError('total is not defined'), false);
+    logGiveUp(log, message, new Error('card declined'), 'dropped');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((line) => line.hint)).toEqual([undefined, undefined]);
+  });
+});
