@@ -54,7 +54,7 @@ describe('--help and list show the value in effect and its source', () => {
       'nsqworker: NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?',
       "nsqworker: NSQWORKER_SLOW_THRESHOLD_MS is set but not read; did you mean NSQWORKER_SLOW_THRESHOLD? (a duration's variable has no _MS; it takes a duration such as 2s or 500ms)",
     ];
-    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s', ...misspelt });
+    const help = await p.run([...RUN, '--help', '--max-attempts', '7', '--label', 'flagged', '--limits', '{"max":7}'], { NSQWORKER_SHUTDOWN_TIMEOUT: '5s', NSQWORKER_AUTH_SECRET: 's3cr3t', ...misspelt });
     expect(help.code, help.stderr).toBe(0);
     expect(help.stderr.trim().split('\n')).toEqual(warnings);
     const line = (flag: string): string => help.stdout.split('\n').find((text) => text.startsWith(`  --${flag} `)) ?? '';
@@ -66,6 +66,9 @@ describe('--help and list show the value in effect and its source', () => {
     expect(line('slow-threshold')).toContain("(300ms from config nsqworker.config.ts: workers['log/pageview'].slowThresholdMs; default: 500ms)");
     expect(line('label')).toContain('("flagged" from flag --label; default: "main")');
     expect(line('limits')).toContain('({"max":7} from flag --limits; default: {"max":5})');
+    // Output pasted into issues: where a secret came from, never the secret.
+    expect(line('auth-secret')).toContain('(*** from env NSQWORKER_AUTH_SECRET; default: "")');
+    expect(help.stdout).not.toContain('s3cr3t');
 
     const listed = await p.run(['list'], { NSQWORKER_LABEL: 'env', ...misspelt });
     expect(listed.code, listed.stderr).toBe(0);

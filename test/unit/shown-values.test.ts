@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { describeEffective } from '../../runner/config/layered-values.ts';
+import { fieldsOf } from '../../runner/config/schema-flags.ts';
+import { isSecretOption, withoutUrlPasswords } from '../../runner/config/shown-values.ts';
+
+describe('the values --help and list show', () => {
+  it('hide the value of an option whose name says it holds a secret, and say where it came from', () => {
+    const fields = fieldsOf(z.object({ apiKey: z.string(), smtpPassword: z.string().default('hunter2'), clientSecret: z.string().default(''), limit: z.number().default(3) }));
+    const [apiKey, smtpPassword, clientSecret, limit] = fields;
+    expect(describeEffective(apiKey!, 'sk_live_1', { kind: 'env', where: 'NSQWORKER_API_KEY', raw: 'sk_live_1' })).toBe(' (*** from env NSQWORKER_API_KEY)');
+    expect(describeEffective(smtpPassword!, undefined, undefined)).toBe(' (default: ***)');
+    // Nothing to hide in an empty value.
+    expect(describeEffective(clientSecret!, undefined, undefined)).toBe(' (default: "")');
+    expect(describeEffective(limit!, 4, { kind: 'flag', where: '--limit', raw: '4' })).toBe(' (4 from flag --limit; default: 3)');
+  });
+
+  it('take names of secrets in camelCase, kebab-case or snake_case, and not names that merely contain "key" or "auth"', () => {
+    for (const key of ['authSecret', 'apiKey', 'API_KEY', 'dbPassword', 'passwd', 'accessToken', 'private-key', 'awsCredentials', 'keyPassphrase']) expect(isSecretOption(key), key).toBe(true);
+    for (const key of ['tlsKey', 'dedupKey', 'author', 'keyspace']) expect(isSecretOption(key), key).toBe(false);
+  });
+
+  it("mask a URL's password in any value, keeping the rest", () => {
+    expect(withoutUrlPasswords('"postgres://app:pw@db:5432/app"')).toBe('"postgres://app:***@db:5432/app"');
+    expect(withoutUrlPasswords('redis://:secret@cache:6379,amqp://user:p%40ss@mq/vhost')).toBe('redis://:***@cache:6379,amqp://user:***@mq/vhost');
+    expect(withoutUrlPasswords('"http://127.0.0.1:4161"')).toBe('"http://127.0.0.1:4161"');
+    expect(withoutUrlPasswords('"user@example.com"')).toBe('"user@example.com"');
+  });
+});
