@@ -8,7 +8,7 @@ import type { FieldSpec } from '../config/schema-flags.ts';
 function typeLabel(field: FieldSpec): string {
   if (field.kind === 'enum') return field.enumValues.join('|');
   // A list's element kind: `--ids <number, repeatable>`; objects are JSON, an array or one per flag.
-  if (field.kind === 'list') return `${field.elementKind === 'string' || field.elementKind === undefined ? 'value' : field.elementKind}, repeatable`;
+  if (field.kind === 'list') return `${field.elementKind === 'string' || field.elementKind === 'number-or-word' || field.elementKind === undefined ? 'value' : field.elementKind}, repeatable`;
   return field.kind;
 }
 

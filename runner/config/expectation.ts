@@ -79,8 +79,8 @@ function bounds(def: SchemaLike['def'], show: (value: number) => string): string
 }
 
 /**
- * The values a schema accepts, in words, or undefined for a kind this does not describe (a union, a
- * custom type): the caller then keeps zod's message. With `duration`, a number schema is a duration
+ * The values a schema accepts, in words, or undefined for a kind this does not describe (a custom
+ * type, a union with one): the caller then keeps zod's message. With `duration`, a number schema is a duration
  * in milliseconds, described in the forms it takes where it is written.
  */
 export function describeExpected(schema: SchemaLike, duration: DurationWrittenIn | false = false): string | undefined {
@@ -107,6 +107,11 @@ export function describeExpected(schema: SchemaLike, duration: DurationWrittenIn
     case 'object':
     case 'record':
       return 'an object';
+    case 'union': {
+      // `a number or "auto"`: zod says only "Invalid input" of a value no option takes.
+      const each = (def.options ?? []).map((option) => describeExpected(option, duration));
+      return each.length > 0 && each.every((words) => words !== undefined) ? [...new Set(each)].join(' or ') : undefined;
+    }
     default:
       return undefined;
   }
@@ -121,7 +126,7 @@ export function durationWithUnit(bare: string, writtenIn: DurationWrittenIn): st
 }
 
 /** The codes of problems with a value's type or range: the description of what fits says it better. */
-const DESCRIBED = new Set(['invalid_type', 'too_small', 'too_big', 'invalid_value', 'not_multiple_of']);
+const DESCRIBED = new Set(['invalid_type', 'too_small', 'too_big', 'invalid_value', 'not_multiple_of', 'invalid_union']);
 
 /**
  * What would be good instead, for one problem: the schema's description for a wrong type or range;

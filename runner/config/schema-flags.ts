@@ -29,7 +29,8 @@ export function isTrueWord(value: string | undefined): boolean | undefined {
 export type FieldKind = 'string' | 'number' | 'boolean' | 'enum' | 'list' | 'duration' | 'json';
 
 /** What each element of a list is converted to from a flag's or variable's text: `json` an object, `array` an array (or tuple), each as JSON. */
-export type ListElementKind = 'string' | 'number' | 'boolean' | 'json' | 'array';
+/** `number-or-word`: a union of numbers and words (`z.union([z.number(), z.literal('auto')])`): each word that reads as a number is one. */
+export type ListElementKind = 'string' | 'number' | 'number-or-word' | 'boolean' | 'json' | 'array';
 
 export interface FieldSpec {
   key: string;
@@ -138,8 +139,10 @@ function elementKindOf(element: SchemaLike | undefined): ListElementKind {
       const kinds = (def.options ?? []).map(elementKindOf);
       if (kinds.includes('json')) return 'json';
       if (kinds.includes('array')) return 'array';
-      // All numbers (literals among them), or all booleans: converted as such; a union with words stays words.
-      return kinds.length > 0 && kinds.every((kind) => kind === kinds[0]) ? kinds[0]! : 'string';
+      // All numbers (literals among them), or all booleans: converted as such; numbers and words
+      // (`1,auto`): each word a number is converted; other unions stay words.
+      if (kinds.length > 0 && kinds.every((kind) => kind === kinds[0])) return kinds[0]!;
+      return kinds.includes('number') && kinds.every((kind) => kind === 'number' || kind === 'string') ? 'number-or-word' : 'string';
     }
     default:
       return 'string'; // a string enum, a string literal, a union of words: kept as written
@@ -195,7 +198,7 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, ex
     if (isWholeList(kind, parsed)) return parsed;
   }
   const words = text.split(',').map((word) => word.trim()).filter((word) => word !== '');
-  if (kind === 'number') return words.map((word) => (Number.isNaN(Number(word)) ? word : Number(word)));
+  if (kind === 'number' || kind === 'number-or-word') return words.map((word) => (Number.isNaN(Number(word)) ? word : Number(word)));
   if (kind === 'boolean') return words.map((word) => (TRUE_WORDS.has(word.toLowerCase()) ? true : FALSE_WORDS.has(word.toLowerCase()) ? false : word));
   return words;
 }

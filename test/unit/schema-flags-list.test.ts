@@ -23,6 +23,8 @@ const fields = fieldsOf(
     sizes: z.array(z.union([z.number().int(), z.number().min(0.5)])).optional(),
     flags: z.array(z.literal(true)).optional(),
     limits: z.array(z.number().nullable()).optional(),
+    widths: z.array(z.union([z.number(), z.literal('auto')])).optional(),
+    labels: z.array(z.union([z.string(), z.boolean()])).optional(),
   }),
 );
 const field = (key: string) => fields.find((each) => each.key === key)!;
@@ -51,6 +53,13 @@ describe('an array option', () => {
     expect(field('ports').elementKind).toBe('number');
     // Nullable numbers: a word is a number, as for numbers.
     expect(given('limits', '1,2')).toEqual([1, 2]);
+  });
+
+  it('of a union of numbers and words converts the words that are numbers, and keeps the others', () => {
+    expect(given('widths', '1,auto, 2.5')).toEqual([1, 'auto', 2.5]);
+    expect(field('widths').elementKind).toBe('number-or-word');
+    // Any other mix stays words.
+    expect(given('labels', 'true,x')).toEqual(['true', 'x']);
   });
 
   it('names a broken JSON array of numbers as one, not by its first word', () => {
@@ -109,7 +118,11 @@ describe('an array option', () => {
 
 describe("an array option's element the schema refuses", () => {
   it('is named by itself where it was given, and by its key inside an object', () => {
-    const schema = z.object({ ids: z.array(z.number()).default([]), items: z.array(z.object({ sku: z.string(), qty: z.number() })).default([]) });
+    const schema = z.object({
+      ids: z.array(z.number()).default([]),
+      items: z.array(z.object({ sku: z.string(), qty: z.number() })).default([]),
+      widths: z.array(z.union([z.number().int().min(1), z.literal('auto')])).default([]),
+    });
     const problem = (flags: Record<string, unknown>): string => {
       const listFields = fieldsOf(schema);
       try {
@@ -121,5 +134,7 @@ describe("an array option's element the schema refuses", () => {
     };
     expect(problem({ ids: '1,x' })).toContain('--ids "x": expected a number');
     expect(problem({ items: '[{"sku":"a","qty":"1"}]' })).toContain('--items {"sku":"a","qty":"1"}: qty: expected a number');
+    // A union said by its options, not zod's "Invalid input".
+    expect(problem({ widths: '2,wide' })).toContain('--widths "wide": expected a whole number of at least 1 or "auto"');
   });
 });
