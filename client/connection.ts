@@ -13,6 +13,7 @@ import { DEFAULT_IDENTITY, parseHostPort, readIdentifyAnswer, type ServerIdentit
 import { identifyBody, type ConnectionOptions } from './options.ts';
 import { ClientTransport } from './transport.ts';
 import { startUpgrade, upgradeSteps, type UpgradeStep } from './upgrade.ts';
+import { socketFailure } from './tls-failure.ts';
 
 /** What the connection reports once the handshake is done. */
 export interface ConnectionDelegate {
@@ -79,7 +80,7 @@ export class NsqConnection {
         this.fail(new NsqClientError(ClientErrorCode.ConnectTimeout, `connecting to ${this.address} timed out after ${this.options.connectTimeoutMs}ms`));
       }, this.options.connectTimeoutMs);
       // Writes, cork and end go through the transport: plain, or TLS and compression once negotiated.
-      const fail = (error: Error): void => this.fail(new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address}: ${error.message}`, { cause: error }));
+      const fail = (error: Error): void => this.fail(socketFailure(this.address, error));
       this.socket = new ClientTransport(host, port, this.options.maxFrameSize + 65536, {
         connected: () => {
           if (this.state !== 'connecting') return;
