@@ -3,10 +3,13 @@
  * producer, dead letters, `publish()`, `nsqworker pub`, `tail`, `stats`), declared once: the settings
  * (flags `--tls`, `--tls-ca-file`, `--tls-cert`, `--tls-key`, `--tls-insecure-skip-verify`,
  * `--auth-secret`, `--snappy`, `--deflate`, `--deflate-level`, with NSQWORKER_* twins and config keys)
- * and their reading into the client's options. A CA, certificate or key file that cannot be read is a
- * usage error (exit 2) naming its flag. The secret is never logged.
+ * and their reading into the client's options. A CA, certificate or key file that cannot be read,
+ * holds no PEM certificate or key, or a key that is not the certificate's, is a usage error (exit 2)
+ * naming its flag: every connection would fail on it, retried for ever. The secret is never logged.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import type { ConnectionOptions, TlsOption } from '../../client/options.ts';
 import { UsageError } from './flags.ts';
@@ -37,24 +40,48 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
+/** Whether `pem` parses as what `parse` reads (an X.509 certificate, a private key). */
+function parses(pem: Buffer, parse: (pem: Buffer) => unknown): boolean {
+  try {
+    parse(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The files' contents checked as a connection would use them: Node's TLS takes a CA file with no
+ * certificate in it without a word (and then no nsqd verifies), and finds a key that is not the
+ * certificate's only at the first connection.
+ */
+function checkPems(settings: SecuritySettings, { ca, cert, key }: { ca?: Buffer; cert?: Buffer; key?: Buffer }): void {
+  if (ca !== undefined && !parses(ca, (pem) => new X509Certificate(pem))) throw new UsageError(`--tls-ca-file ${settings.tlsCaFile}: no PEM certificate in it`);
+  if (cert === undefined || key === undefined) return;
+  if (!parses(cert, (pem) => new X509Certificate(pem))) throw new UsageError(`--tls-cert ${settings.tlsCert}: no PEM certificate in it`);
+  if (!parses(key, (pem) => createPrivateKey(pem))) throw new UsageError(`--tls-key ${settings.tlsKey}: no PEM private key in it`);
+  if (!parses(cert, (pem) => createSecureContext({ cert: pem, key }))) throw new UsageError(`--tls-key ${settings.tlsKey} is not the key of --tls-cert ${settings.tlsCert}`);
+}
+
 /** Just the security settings out of a worker's settings (for a reloadable child, which reads the files itself). */
 export function securitySettingsOf(settings: SecuritySettings): SecuritySettings {
   const { tls, tlsCaFile, tlsCert, tlsKey, tlsInsecureSkipVerify, authSecret, snappy, deflate, deflateLevel } = settings;
   return { tls, tlsCaFile, tlsCert, tlsKey, tlsInsecureSkipVerify, authSecret, snappy, deflate, deflateLevel };
 }
 
-/** Reads the files the settings name. Throws {@link UsageError} for a file that cannot be read, or snappy with deflate. */
+/** Reads the files the settings name. Throws {@link UsageError} for a file that cannot be read or holds no PEM certificate or key, a key not the certificate's, or snappy with deflate. */
 export function clientSecurity(settings: SecuritySettings): ClientSecurity {
   if (settings.snappy && settings.deflate) throw new UsageError('--snappy and --deflate cannot both be on: nsqd refuses the pair');
   if ((settings.tlsCert === '') !== (settings.tlsKey === '')) throw new UsageError('--tls-cert and --tls-key go together');
   const wantTls = settings.tls || settings.tlsCaFile !== '' || settings.tlsCert !== '' || settings.tlsInsecureSkipVerify;
   let tls: TlsOption = false;
   if (wantTls) {
-    tls = {
+    const files = {
       ...(settings.tlsCaFile === '' ? {} : { ca: readPem(settings.tlsCaFile, 'tls-ca-file') }),
       ...(settings.tlsCert === '' ? {} : { cert: readPem(settings.tlsCert, 'tls-cert'), key: readPem(settings.tlsKey, 'tls-key') }),
-      ...(settings.tlsInsecureSkipVerify ? { rejectUnauthorized: false } : {}),
     };
+    checkPems(settings, files);
+    tls = { ...files, ...(settings.tlsInsecureSkipVerify ? { rejectUnauthorized: false } : {}) };
   }
   return {
     tls,

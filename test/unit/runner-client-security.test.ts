@@ -8,10 +8,15 @@ import { clientSecurity, SecuritySettingsShape, type SecuritySettings } from '..
 import { UsageError } from '../../runner/config/flags.ts';
 import { RUN_FIELDS } from '../../runner/run-plan.ts';
 import { nsqdIdentifyAnswer } from '../support/nsqd-answers.ts';
+import { makeTestCertificates } from '../support/certificates.ts';
 import { IdentifyResponseSchema } from '../../protocol/identify.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsqworker-security-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const certs = makeTestCertificates();
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  certs.remove();
+});
 const file = (name: string, text: string): string => {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -41,13 +46,10 @@ describe('runner security settings', () => {
   });
 
   it('read the CA, certificate and key; any --tls-* flag turns TLS on', () => {
-    const ca = file('ca.pem', 'CA');
-    const cert = file('cert.pem', 'CERT');
-    const key = file('key.pem', 'KEY');
     expect(clientSecurity(defaults)).toEqual({ tls: false, snappy: false, deflate: false, deflateLevel: 6 });
     expect(clientSecurity({ ...defaults, tls: true })).toMatchObject({ tls: {} });
-    expect(clientSecurity({ ...defaults, tlsCaFile: ca, tlsCert: cert, tlsKey: key, authSecret: 's' })).toEqual({
-      tls: { ca: Buffer.from('CA'), cert: Buffer.from('CERT'), key: Buffer.from('KEY') },
+    expect(clientSecurity({ ...defaults, tlsCaFile: certs.caFile, tlsCert: certs.clientCertFile, tlsKey: certs.clientKeyFile, authSecret: 's' })).toEqual({
+      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
       snappy: false,
       deflate: false,
       deflateLevel: 6,
@@ -63,6 +65,17 @@ describe('runner security settings', () => {
     expect(() => clientSecurity({ ...defaults, tlsCert: missing, tlsKey: missing })).toThrow(/--tls-cert/);
     expect(() => clientSecurity({ ...defaults, tlsCert: file('c2.pem', 'C') })).toThrow(/--tls-cert and --tls-key go together/);
     expect(() => clientSecurity({ ...defaults, snappy: true, deflate: true })).toThrow(/--snappy and --deflate/);
+  });
+
+  it('are usage errors naming the flag for a file with no PEM certificate or key in it, or a key not the certificate\'s', () => {
+    const garbage = file('garbage.pem', 'garbage\n');
+    const pair = { tlsCert: certs.clientCertFile, tlsKey: certs.clientKeyFile };
+    expect(() => clientSecurity({ ...defaults, tlsCaFile: garbage })).toThrow(`--tls-ca-file ${garbage}: no PEM certificate in it`);
+    expect(() => clientSecurity({ ...defaults, ...pair, tlsCert: garbage })).toThrow(`--tls-cert ${garbage}: no PEM certificate in it`);
+    // A certificate given as the key: a PEM, but no key.
+    expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: certs.caFile })).toThrow(`--tls-key ${certs.caFile}: no PEM private key in it`);
+    const otherKey = file('other.key', certs.strangerKey.toString());
+    expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: otherKey })).toThrow(`--tls-key ${otherKey} is not the key of --tls-cert ${certs.clientCertFile}`);
   });
 });
 
