@@ -18,7 +18,7 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
-import { logGiveUp, logRequeue } from './task-outcome-log.ts';
+import { logCutOff, logGiveUp, logRequeue } from './task-outcome-log.ts';
 import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
@@ -285,7 +285,7 @@ export async function bindWorker(params: {
       closing ??= (async () => {
         executor.abort();
         discovery?.stop();
-        await Promise.all(consumers.map((consumer) => consumer.close()));
+        logCutOff(workerLog, await Promise.all(consumers.map((consumer) => consumer.close().then(() => consumer.runningHandlers))));
         try {
           await executor.close();
         } catch (error) {

@@ -22,8 +22,11 @@ function failure(error: Error | undefined, log: Logger): { err: Error | undefine
 /** `closing`: the worker is shutting down, when a requeue is no failure of the task. */
 export function logRequeue(log: Logger, message: Message, delayMs: number, error: Error | undefined, closing: boolean): void {
   const where = { messageId: message.id, attempts: message.attempts };
-  // No failure while shutting down: a task cut off at --shutdown-timeout, or a message that came after CLS.
-  if (closing && (error === undefined || error instanceof NotStartedAtShutdown)) log.warn(where, `shutting down: message requeued before its task ${error === undefined ? 'finished' : 'started'}`);
+  // No failure while shutting down. Requeued at close: messages delivered but not yet handled (up to
+  // maxInFlight of them), and those of tasks cut off at --shutdown-timeout (logCutOff says those), one
+  // line each at debug; a message held back at a reload's swap is said as such.
+  if (closing && error === undefined) log.debug(where, 'shutting down: message requeued unanswered');
+  else if (closing && error instanceof NotStartedAtShutdown) log.warn(where, 'shutting down: message requeued before its task started');
   // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
   // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
   else if (asRequeueMessage(error) !== undefined) log.info({ ...where, delayMs }, `message requeued as the task asked, with a ${formatDurationMs(delayMs)} delay`);
@@ -35,4 +38,13 @@ export function logGiveUp(log: Logger, message: Message, error: Error | undefine
   const where = { messageId: message.id, attempts: message.attempts };
   if (isGiveUpMessage(error)) log.warn({ ...where, reason: error!.message }, `the task gave up on the message: ${fate}`);
   else log.error({ ...where, ...failure(error, log) }, `giving up on message: ${fate}`);
+}
+
+/**
+ * After a stop: tasks still running when the consumers closed (`running`, one count per consumer)
+ * were cut off at --shutdown-timeout, their messages requeued: said once, as they may run twice.
+ */
+export function logCutOff(log: Logger, running: readonly number[]): void {
+  const cutOff = running.reduce((sum, count) => sum + count, 0);
+  if (cutOff > 0) log.warn({ cutOff }, `shutting down: ${cutOff} ${cutOff === 1 ? 'task' : 'tasks'} still running at --shutdown-timeout: ${cutOff === 1 ? 'its message was' : 'their messages were'} requeued and may be handled again`);
 }
