@@ -18,7 +18,7 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
-import { logCutOff, logGiveUp, logRequeue } from './task-outcome-log.ts';
+import { giveUp, logCutOff, logRequeue } from './task-outcome-log.ts';
 import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
@@ -238,10 +238,7 @@ export async function bindWorker(params: {
         ...security,
         userAgent: workerUserAgent({ topic, channel: settings.channel, task, deadLetterTopic, healthAddress: params.healthAddress }),
         clientId: workerClientId(),
-        onGiveUp: async (message, error) => {
-          logGiveUp(log, message, error, deadLetterFate);
-          await deadLetter(message, error?.message ?? 'max attempts exceeded');
-        },
+        onGiveUp: (message, error) => giveUp(log, message, error, deadLetterFate, () => deadLetter(message, error?.message ?? 'max attempts exceeded')),
       },
       metrics === undefined ? handler : metrics.timeTask({ topic, channel, task }, handler),
     );

@@ -33,6 +33,24 @@ export function logRequeue(log: Logger, message: Message, delayMs: number, error
   else log.warn({ ...where, delayMs, ...failure(error, log) }, `task failed: message requeued with a ${formatDurationMs(delayMs)} delay`);
 }
 
+/**
+ * Gives up on a message: `send` dead-letters it (or drops it), then the line says where it went. A
+ * dead letter nsqd refuses (E_UNAUTHORIZED: the AUTH secret may not publish there) is said as such
+ * and thrown: the consumer then requeues the message, which is not lost.
+ */
+export async function giveUp(log: Logger, message: Message, error: Error | undefined, fate: string, send: () => Promise<void>): Promise<void> {
+  try {
+    await send();
+  } catch (refused) {
+    log.error(
+      { messageId: message.id, attempts: message.attempts, ...failure(error, log), deadLetterError: (refused as Error).message },
+      `giving up on message, but it could not be ${fate}: ${(refused as Error).message}; it is requeued`,
+    );
+    throw refused;
+  }
+  logGiveUp(log, message, error, fate);
+}
+
 /** `fate`: where the message goes (`dead-lettered to topic t.dead_letter`, or dropped). */
 export function logGiveUp(log: Logger, message: Message, error: Error | undefined, fate: string): void {
   const where = { messageId: message.id, attempts: message.attempts };

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../client/message.ts';
-import { logGiveUp, logRequeue } from '../../runner/ops/task-outcome-log.ts';
+import { giveUp, logGiveUp, logRequeue } from '../../runner/ops/task-outcome-log.ts';
 
 /** A logger at `level` whose lines are parsed into `lines`, synchronously. */
 function capture(level = 'info'): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -39,5 +39,32 @@ describe('a task that uses require in an ES module worker', () => {
     logGiveUp(log, message, new Error('card declined'), 'dropped');
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((line) => line.hint)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('giving up on a message', () => {
+  const fate = 'dead-lettered to topic orders.dead_letter';
+
+  it('says it was dead-lettered once nsqd took the dead letter, not before', async () => {
+    const { log, lines } = capture();
+    let accept: () => void = () => {};
+    const sent = giveUp(log, message, new Error('card declined'), fate, () => new Promise<void>((resolve) => (accept = resolve)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual([]);
+    accept();
+    await sent;
+    expect(lines.map((line) => line.msg)).toEqual([`giving up on message: ${fate}`]);
+  });
+
+  it('says a dead letter nsqd refused, and throws so the message is requeued', async () => {
+    const { log, lines } = capture();
+    const refused = new Error('E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""');
+    await expect(giveUp(log, message, new Error('card declined'), fate, () => Promise.reject(refused))).rejects.toBe(refused);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: `giving up on message, but it could not be ${fate}: E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""; it is requeued`,
+      }),
+    ]);
   });
 });
