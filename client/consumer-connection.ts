@@ -7,6 +7,7 @@ import { encodeRdy, encodeSub } from '../protocol/commands.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
 import { decodeMessagePayload } from '../protocol/message.ts';
 import { NsqConnection, type ConnectionDelegate } from './connection.ts';
+import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { InFlightMessages } from './in-flight.ts';
 import { Message, type MessageResponder } from './message.ts';
 import type { ConnectionOptions } from './options.ts';
@@ -27,6 +28,7 @@ export interface SubscriptionOwner {
 }
 
 const CLOSE_WAIT = Buffer.from('CLOSE_WAIT');
+const OK = Buffer.from('OK');
 
 export class Subscription implements RdyConnection, ConnectionDelegate, MessageResponder {
   rdy = 0;
@@ -39,6 +41,8 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   closing = false;
   readonly connection: NsqConnection;
   private closeWaitResolve: (() => void) | undefined;
+  /** SUB's answer while open() waits for it: OK settles it; an error frame or a close fails it. */
+  private subAnswer: { resolve: () => void; reject: (error: Error) => void } | undefined;
   private idleResolve: (() => void) | undefined;
   private readonly closeWait: Promise<void>;
 
@@ -62,7 +66,11 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     return this.connection.identity.msgTimeoutMs;
   }
 
-  /** Connects, identifies and subscribes. SUB's OK is not awaited: nsqd answers in order and fails fatally. */
+  /**
+   * Connects, identifies and subscribes; resolves on SUB's OK. nsqd refuses a SUB with an error and
+   * a close (TLS required, E_UNAUTHORIZED for the AUTH secret, a bad name): that fails the attempt,
+   * retried with backoff like a failed connect, and the consumer never counts it as connected.
+   */
   async open(): Promise<void> {
     await this.connection.connect();
     try {
@@ -71,7 +79,19 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
       this.connection.destroy();
       throw error;
     }
+    const answered = new Promise<void>((resolve, reject) => (this.subAnswer = { resolve, reject }));
     this.connection.write(encodeSub(this.topic, this.channel));
+    await answered;
+  }
+
+  /** Settles open()'s wait for SUB's answer; false when it was not waiting. */
+  private answerSub(error: Error | undefined): boolean {
+    const waiting = this.subAnswer;
+    if (waiting === undefined) return false;
+    this.subAnswer = undefined;
+    if (error === undefined) waiting.resolve();
+    else waiting.reject(error);
+    return true;
   }
 
   sendRdy(count: number): void {
@@ -104,14 +124,17 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   }
 
   onResponse(data: Buffer): void {
+    if (data.equals(OK) && this.answerSub(undefined)) return;
     if (data.equals(CLOSE_WAIT)) this.closeWaitResolve?.();
   }
 
   onProtocolError(error: ProtocolError): void {
-    this.owner.onSubscriptionError(error, this);
+    // A refused SUB is the failed attempt's error, said once by the consumer's reconnect path.
+    if (!this.answerSub(error)) this.owner.onSubscriptionError(error, this);
   }
 
   onClose(error: Error | undefined): void {
+    this.answerSub(error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before answering SUB`));
     this.closeWaitResolve?.();
     this.owner.onSubscriptionClosed(this, error);
   }

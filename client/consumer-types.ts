@@ -17,6 +17,7 @@ export interface ConsumerWarning {
 }
 
 export type ConsumerEvents = {
+  /** nsqd at `address` answered SUB with OK: messages may come. A SUB it refuses is an `error`, and retried. */
   connected: [address: string];
   disconnected: [address: string, error: Error | undefined];
   message: [message: Message];

@@ -87,6 +87,23 @@ describe('client TLS and compression', () => {
     expect(await publishError(broker, {})).toMatchObject({ code: 'E_INVALID', message: expect.stringContaining('(TLS required)') });
   });
 
+  it('a SUB nsqd refuses is a failed attempt: never "connected", one error each, retried with a growing delay', async () => {
+    const broker = await tlsBroker({ tlsRequired: 'true' });
+    const events: Array<[string, number, string?]> = [];
+    const started = Date.now();
+    const consumer = track(new Consumer({ topic: uniqueTopic(), channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], reconnectInitialDelayMs: 100 }, () => {}));
+    consumer.on('connected', () => events.push(['connected', Date.now() - started]));
+    consumer.on('error', (error) => events.push(['error', Date.now() - started, (error as { code?: string }).code]));
+    consumer.start();
+    await waitFor(() => events.filter(([kind]) => kind === 'error').length >= 4, 'four refused attempts');
+    expect(events.filter(([kind]) => kind === 'connected')).toEqual([]);
+    const errors = events.filter(([kind]) => kind === 'error');
+    expect(errors.map(([, , code]) => code)).toEqual(errors.map(() => 'E_INVALID'));
+    // 100, 200, 400 ms apart (each attempt's own time aside): the third gap well past the first.
+    const gaps = errors.slice(1).map(([, at], index) => at - errors[index]![1]);
+    expect(gaps[2]!, gaps.join(', ')).toBeGreaterThan(gaps[0]! + 150);
+  });
+
   it('require-verify: a CA-signed client certificate is let in; a stranger\'s fails the connection, not by hanging; none is E_TLS_FAILED saying what nsqd wants', async () => {
     const broker = await tlsBroker({ tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: certs.caFile });
     await roundTrip(broker, { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } });
