@@ -6,6 +6,7 @@
  * it again, so a task may run twice. The log says so, where a bare "consumer error" read like a broker fault.
  */
 import type { Logger } from 'pino';
+import { refusalHint } from './refusal-hints.ts';
 
 /** An error's string `code`, if it has one. */
 export function errorCode(error: unknown): string | undefined {
@@ -27,5 +28,5 @@ export function logConsumerError(log: Logger, error: Error): void {
     return;
   }
   // One line, no stack: an unreachable nsqd is an expected state (the reconnects say so each time).
-  log.error({ code }, `consumer error: ${error.message}`);
+  log.error({ code }, `consumer error: ${error.message}${refusalHint(error)}`);
 }
