@@ -81,7 +81,7 @@ describe('the packed package', () => {
 
   it('serves the web console from the installed package, its page from the bundle in dist/', async () => {
     const project = await installed.project();
-    const admin = project.start(project.bin, ['admin', '--http-address', '127.0.0.1:0'], { NSQWORKER_LOG_FORMAT: 'json' });
+    const admin = project.start(project.bin, ['admin', '--http-address', '127.0.0.1:0', '--nsqd-http-address', '127.0.0.1:1'], { NSQWORKER_LOG_FORMAT: 'json' });
     const httpAddress = String((await admin.waitForMessage('console: listening on')).httpAddress);
     const page = await fetch(`http://${httpAddress}/`);
     expect(await page.text()).toContain('assets/app.js');
