@@ -224,7 +224,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
     subscription.inFlight = 0;
     this.rdy.remove(subscription);
     const fromLookupd = this.endpoints.closed(subscription);
-    this.emit('disconnected', subscription.address, error);
+    this.emit('disconnected', subscription.address, this.closing || subscription.closing ? undefined : error); // a close we asked for (CLS) is no failure
     if (fromLookupd && !this.closing) (this.discovery ?? this.poller)?.pollSoon();
   }
 

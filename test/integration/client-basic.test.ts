@@ -156,6 +156,21 @@ describe('client against the bundled nsqd', () => {
     expect(errors).toEqual([]);
   });
 
+  it("says a connection its own close ended was disconnected without an error, compressed or not", async () => {
+    const broker = await pool.start();
+    for (const compression of [{}, { snappy: true }, { deflate: true }]) {
+      const consumer = new Consumer({ topic: uniqueTopic(), channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], ...compression }, () => {});
+      let connected = false;
+      const disconnected: unknown[] = [];
+      consumer.on('connected', () => (connected = true));
+      consumer.on('disconnected', (_address, error) => disconnected.push(error));
+      consumer.start();
+      await waitFor(() => connected, 'connected');
+      await consumer.close();
+      expect(disconnected, JSON.stringify(compression)).toEqual([undefined]);
+    }
+  });
+
   it('publishes over HTTP with /pub and binary /mpub, and surfaces nsqd refusals', async () => {
     const broker = await pool.start();
     const topic = uniqueTopic();
