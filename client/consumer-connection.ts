@@ -43,6 +43,9 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   private closeWaitResolve: (() => void) | undefined;
   /** SUB's answer while open() waits for it: OK settles it; an error frame or a close fails it. */
   private subAnswer: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** How long SUB's answer may take, ms: the connect timeout (connectTimeoutMs). */
+  private readonly subTimeoutMs: number;
+  private subTimedOut: NsqClientError | undefined;
   private idleResolve: (() => void) | undefined;
   private readonly closeWait: Promise<void>;
 
@@ -54,6 +57,7 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     private readonly owner: SubscriptionOwner,
   ) {
     this.connection = new NsqConnection(address, options, this);
+    this.subTimeoutMs = options.connectTimeoutMs;
     this.closeWait = new Promise((resolve) => (this.closeWaitResolve = resolve));
   }
 
@@ -81,7 +85,17 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
     }
     const answered = new Promise<void>((resolve, reject) => (this.subAnswer = { resolve, reject }));
     this.connection.write(encodeSub(this.topic, this.channel));
-    await answered;
+    // Bounded as the connect is: a peer that never answers (a proxy, a partition) fails the attempt,
+    // and a close() waiting on the opening is not held by it.
+    const timer = setTimeout(() => {
+      this.subTimedOut = new NsqClientError(ClientErrorCode.ConnectTimeout, `${this.address} did not answer SUB within ${this.subTimeoutMs}ms`);
+      this.connection.destroy(); // its close fails the wait (onClose) with that error
+    }, this.subTimeoutMs);
+    try {
+      await answered;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Settles open()'s wait for SUB's answer; false when it was not waiting. */
@@ -134,8 +148,9 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   }
 
   onClose(error: Error | undefined): void {
-    this.answerSub(error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before answering SUB`));
     this.closeWaitResolve?.();
+    // Never counted as connected: its failed opening is the whole story, not a disconnection too.
+    if (this.answerSub(this.subTimedOut ?? error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before answering SUB`))) return;
     this.owner.onSubscriptionClosed(this, error);
   }
 
