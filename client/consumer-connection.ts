@@ -45,7 +45,8 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   private subAnswer: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** How long SUB's answer may take, ms: the connect timeout (connectTimeoutMs). */
   private readonly subTimeoutMs: number;
-  private subTimedOut: NsqClientError | undefined;
+  /** SUB answered OK: only then does a close count as a disconnection. */
+  private opened = false;
   private idleResolve: (() => void) | undefined;
   private readonly closeWait: Promise<void>;
 
@@ -83,19 +84,22 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
       this.connection.destroy();
       throw error;
     }
+    // Lost while beforeSubscribe ran (the runner creates the channel over HTTP): SUB would go nowhere.
+    if (this.connection.closed) throw new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before SUB`);
     const answered = new Promise<void>((resolve, reject) => (this.subAnswer = { resolve, reject }));
     this.connection.write(encodeSub(this.topic, this.channel));
     // Bounded as the connect is: a peer that never answers (a proxy, a partition) fails the attempt,
     // and a close() waiting on the opening is not held by it.
     const timer = setTimeout(() => {
-      this.subTimedOut = new NsqClientError(ClientErrorCode.ConnectTimeout, `${this.address} did not answer SUB within ${this.subTimeoutMs}ms`);
-      this.connection.destroy(); // its close fails the wait (onClose) with that error
+      const timedOut = new NsqClientError(ClientErrorCode.ConnectTimeout, `${this.address} did not answer SUB within ${this.subTimeoutMs}ms`);
+      if (this.answerSub(timedOut)) this.connection.destroy();
     }, this.subTimeoutMs);
     try {
       await answered;
     } finally {
       clearTimeout(timer);
     }
+    this.opened = true;
   }
 
   /** Settles open()'s wait for SUB's answer; false when it was not waiting. */
@@ -150,7 +154,10 @@ export class Subscription implements RdyConnection, ConnectionDelegate, MessageR
   onClose(error: Error | undefined): void {
     this.closeWaitResolve?.();
     // Never counted as connected: its failed opening is the whole story, not a disconnection too.
-    if (this.answerSub(this.subTimedOut ?? error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before answering SUB`))) return;
+    if (!this.opened) {
+      this.answerSub(error ?? new NsqClientError(ClientErrorCode.ConnectionClosed, `${this.address} closed the connection before answering SUB`));
+      return;
+    }
     this.owner.onSubscriptionClosed(this, error);
   }
 

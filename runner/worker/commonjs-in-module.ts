@@ -4,7 +4,10 @@
  * (`require('node:fs')` in a handler), and its message does not say why the file is an ES module.
  */
 
-const COMMONJS_IN_MODULE = /^(?:require|module|exports|__dirname|__filename) is not defined in ES module scope/;
+// Node says "in ES module scope" of a module's top level only; inside a function that runs later
+// (a task) the words are V8's bare "require is not defined". In a CommonJS file these names are
+// always defined, so either is an ES module's.
+const COMMONJS_IN_MODULE = /^(?:require|module|exports|__dirname|__filename) is not defined(?: in ES module scope|$)/;
 
 /** Whether `error` is Node's ReferenceError for a CommonJS name in an ES module. */
 export function isCommonJsInModule(error: unknown): boolean {
