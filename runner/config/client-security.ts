@@ -56,11 +56,18 @@ function parses(pem: Buffer, parse: (pem: Buffer) => unknown): boolean {
  * certificate's only at the first connection.
  */
 function checkPems(settings: SecuritySettings, { ca, cert, key }: { ca?: Buffer; cert?: Buffer; key?: Buffer }): void {
-  if (ca !== undefined && !parses(ca, (pem) => new X509Certificate(pem))) throw new UsageError(`--tls-ca-file ${settings.tlsCaFile}: no PEM certificate in it`);
+  // X509Certificate reads DER too, which Node's TLS ignores as a CA: the PEM header is the test.
+  const isPemCertificate = (pem: Buffer): boolean => pem.includes('-----BEGIN CERTIFICATE-----') && parses(pem, (text) => new X509Certificate(text));
+  if (ca !== undefined && !isPemCertificate(ca)) throw new UsageError(`--tls-ca-file ${settings.tlsCaFile}: no PEM certificate in it (a DER file converts with openssl x509 -inform der)`);
   if (cert === undefined || key === undefined) return;
-  if (!parses(cert, (pem) => new X509Certificate(pem))) throw new UsageError(`--tls-cert ${settings.tlsCert}: no PEM certificate in it`);
+  if (!isPemCertificate(cert)) throw new UsageError(`--tls-cert ${settings.tlsCert}: no PEM certificate in it`);
+  if (key.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || key.includes('Proc-Type: 4,ENCRYPTED')) {
+    throw new UsageError(`--tls-key ${settings.tlsKey}: the key is encrypted, and no passphrase is taken: decrypt it with openssl pkey`);
+  }
   if (!parses(key, (pem) => createPrivateKey(pem))) throw new UsageError(`--tls-key ${settings.tlsKey}: no PEM private key in it`);
-  if (!parses(cert, (pem) => createSecureContext({ cert: pem, key }))) throw new UsageError(`--tls-key ${settings.tlsKey} is not the key of --tls-cert ${settings.tlsCert}`);
+  // checkPrivateKey also tells an RSA key from an EC certificate, which OpenSSL's context takes apart.
+  const matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)) && parses(cert, (pem) => createSecureContext({ cert: pem, key }));
+  if (!matches) throw new UsageError(`--tls-key ${settings.tlsKey} is not the key of --tls-cert ${settings.tlsCert}`);
 }
 
 /** Just the security settings out of a worker's settings (for a reloadable child, which reads the files itself). */

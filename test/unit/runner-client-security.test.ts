@@ -1,3 +1,4 @@
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,16 @@ describe('runner security settings', () => {
     expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: certs.caFile })).toThrow(`--tls-key ${certs.caFile}: no PEM private key in it`);
     const otherKey = file('other.key', certs.strangerKey.toString());
     expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: otherKey })).toThrow(`--tls-key ${otherKey} is not the key of --tls-cert ${certs.clientCertFile}`);
+    // An RSA key beside the EC certificate: OpenSSL's context takes the pair, the handshake would not.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const rsaKey = file('rsa.key', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: rsaKey })).toThrow(`--tls-key ${rsaKey} is not the key of --tls-cert ${certs.clientCertFile}`);
+    const encrypted = file('enc.key', privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString());
+    expect(() => clientSecurity({ ...defaults, ...pair, tlsKey: encrypted })).toThrow('the key is encrypted, and no passphrase is taken');
+    // DER parses as a certificate, but Node's TLS ignores it as a CA.
+    const der = join(dir, 'ca.der');
+    writeFileSync(der, new X509Certificate(certs.ca).raw);
+    expect(() => clientSecurity({ ...defaults, tlsCaFile: der })).toThrow(`--tls-ca-file ${der}: no PEM certificate in it (a DER file converts with openssl x509 -inform der)`);
   });
 });
 
