@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { formatDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
-import { coerce, type FieldSpec } from './schema-flags.ts';
+import { coerce, shownInError, type FieldSpec } from './schema-flags.ts';
 import { describeExpected, schemaAt, showValue, whatWouldBeGood, type SchemaLike } from './expectation.ts';
 import { hiddenValue, isSecretOption, withoutUrlPasswords } from './shown-values.ts';
 
@@ -163,7 +163,7 @@ function describeIssues(
     const good =
       (keyPath.length > 0 ? `${keyPath.join('.')}: ` : '') +
       whatWouldBeGood(issue, at === undefined ? (inConfig ? field?.expectedInConfig : field?.expected) : describeExpected(at, durationIn));
-    if (origin !== undefined) return `${origin.where} ${showValue(inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
+    if (origin !== undefined) return `${origin.where} ${shownInError({ key }, inList ? value[issue.path[1] as number] : origin.raw)}: ${good}`;
     unplaced = true;
     // Given nowhere: zod's "expected a string" for a value nobody gave reads as a wrong type.
     if (field !== undefined && value === undefined && field.required) return `--${field.flag} (${field.env}) is required and not given (${good})`;

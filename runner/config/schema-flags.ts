@@ -14,6 +14,7 @@ import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts'
 import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, unwrap, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
+import { isSecretOption } from './shown-values.ts';
 
 /** The words a boolean flag or variable takes, in any case. */
 export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
@@ -208,15 +209,20 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, ex
  * file: `writtenIn` 'config') to the field's kind. A value that does not convert is named as every bad value is: where it
  * was given, the value, and what would be good.
  */
+/** A bad value as an error quotes it: a secret's is not quoted (shown-values.ts), since errors land in CI logs too. */
+export function shownInError(field: Pick<FieldSpec, 'key'>, value: unknown): string {
+  return isSecretOption(field.key) ? '***' : showValue(value);
+}
+
 export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn: DurationWrittenIn = 'flag'): unknown {
   const values = Array.isArray(raw) ? raw : [raw];
   const last = values[values.length - 1];
   const bad = (cause?: unknown, expected = (writtenIn === 'config' ? field.expectedInConfig : field.expected) ?? field.kind): RunnerError =>
-    new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(last)}: expected ${expected}`, { cause });
+    new RunnerError(RunnerErrorCode.Usage, `${source} ${shownInError(field, last)}: expected ${expected}`, { cause });
   switch (field.kind) {
     case 'list':
       // Each value is named on its own: one of several repeated flags may be the bad one.
-      return values.flatMap((value) => listElements(field, value, (cause, expected = field.expected ?? 'a list') => new RunnerError(RunnerErrorCode.Usage, `${source} ${showValue(value)}: expected ${expected}`, { cause })));
+      return values.flatMap((value) => listElements(field, value, (cause, expected = field.expected ?? 'a list') => new RunnerError(RunnerErrorCode.Usage, `${source} ${shownInError(field, value)}: expected ${expected}`, { cause })));
     case 'number': {
       const value = typeof last === 'number' ? last : Number(String(last).trim());
       if (String(last).trim() === '' || Number.isNaN(value)) throw bad();

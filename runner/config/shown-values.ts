@@ -7,17 +7,40 @@
  * came from is still said.
  */
 
-/** An option key naming a secret, compared without case, dashes or underscores. */
-const SECRET_KEY = /password|passwd|passphrase|secret|token|apikey|privatekey|credential/;
+/** Words that make an option a secret wherever they stand in its name. */
+const SECRET_WORDS = new Set(['password', 'passwd', 'passphrase', 'secret', 'credential', 'credentials', 'hmac']);
+/** Words before a final `key` that make it a secret key (apiKey, signingKey), not a name's (dedupKey, tlsKey: a file). */
+const SECRET_KEY_KINDS = new Set(['api', 'private', 'signing', 'encryption', 'secret', 'access', 'session', 'hmac', 'master']);
+/** A last word that says the option holds something about a secret, not the secret: a file, a name, a header, a count. */
+const NOT_THE_SECRET = new Set(['file', 'path', 'dir', 'name', 'header', 'id', 'count', 'limit', 'size', 'length', 'ttl', 'prefix', 'env', 'var', 'type', 'url']);
 
-/** Whether `--help` and `list` hide the value of the option `key` (camelCase, as in its schema). */
+/** The words of an option key, lowercase: `apiKeyHeader`, `api-key-header` and `API_KEY_HEADER` alike. */
+function words(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_-]+/)
+    .filter((word) => word !== '')
+    .map((word) => word.toLowerCase());
+}
+
+/**
+ * Whether `--help` and `list` hide the value of the option `key`: a secret word anywhere in its name
+ * (`smtpPassword`, `clientSecret`, `awsCredentials`), a last word `token` (`accessToken`; not
+ * `maxTokens`, `tokenizer`) or a secret kind of `key` (`apiKey`, `signingKey`), unless the last word
+ * says it holds something else (`credentialsFile`, `secretName`, `apiKeyHeader`). A heuristic.
+ */
 export function isSecretOption(key: string): boolean {
-  return SECRET_KEY.test(key.replace(/[-_]/g, '').toLowerCase());
+  const parts = words(key);
+  const last = parts[parts.length - 1];
+  if (last === undefined || NOT_THE_SECRET.has(last)) return false;
+  if (parts.some((word) => SECRET_WORDS.has(word)) || last === 'token') return true;
+  return last === 'key' && parts.length > 1 && SECRET_KEY_KINDS.has(parts[parts.length - 2]!);
 }
 
 /** `shown` (a value as formatted for people) with the password of any URL in it replaced by `***`. */
 export function withoutUrlPasswords(shown: string): string {
-  return shown.replace(/(\/\/[^\s/:@"]*:)[^\s/@"]+@/g, '$1***@');
+  // Up to the last @ before the host: a password may hold an unencoded / or @; URLs in a list part at commas.
+  return shown.replace(/(\/\/[^\s/:@",]*:)[^\s",]*@/g, '$1***@');
 }
 
 /** How a secret option's value is shown: `***`, or empty as it is (nothing to hide). */

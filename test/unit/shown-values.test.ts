@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { describeEffective } from '../../runner/config/layered-values.ts';
+import { describeEffective, layerValues, parseLayered } from '../../runner/config/layered-values.ts';
 import { fieldsOf } from '../../runner/config/schema-flags.ts';
 import { isSecretOption, withoutUrlPasswords } from '../../runner/config/shown-values.ts';
 
@@ -15,9 +15,9 @@ describe('the values --help and list show', () => {
     expect(describeEffective(limit!, 4, { kind: 'flag', where: '--limit', raw: '4' })).toBe(' (4 from flag --limit; default: 3)');
   });
 
-  it('take names of secrets in camelCase, kebab-case or snake_case, and not names that merely contain "key" or "auth"', () => {
-    for (const key of ['authSecret', 'apiKey', 'API_KEY', 'dbPassword', 'passwd', 'accessToken', 'private-key', 'awsCredentials', 'keyPassphrase']) expect(isSecretOption(key), key).toBe(true);
-    for (const key of ['tlsKey', 'dedupKey', 'author', 'keyspace']) expect(isSecretOption(key), key).toBe(false);
+  it('take names of secrets in camelCase, kebab-case or snake_case, and not names about a secret or merely containing its word', () => {
+    for (const key of ['authSecret', 'apiKey', 'API_KEY', 'dbPassword', 'passwd', 'accessToken', 'private-key', 'awsCredentials', 'keyPassphrase', 'signingKey', 'webhookHmac', 'token']) expect(isSecretOption(key), key).toBe(true);
+    for (const key of ['tlsKey', 'dedupKey', 'author', 'keyspace', 'maxTokens', 'tokenizer', 'credentialsFile', 'secretName', 'apiKeyHeader', 'passwordMinLength']) expect(isSecretOption(key), key).toBe(false);
   });
 
   it("mask a URL's password in any value, keeping the rest", () => {
@@ -25,5 +25,25 @@ describe('the values --help and list show', () => {
     expect(withoutUrlPasswords('redis://:secret@cache:6379,amqp://user:p%40ss@mq/vhost')).toBe('redis://:***@cache:6379,amqp://user:***@mq/vhost');
     expect(withoutUrlPasswords('"http://127.0.0.1:4161"')).toBe('"http://127.0.0.1:4161"');
     expect(withoutUrlPasswords('"user@example.com"')).toBe('"user@example.com"');
+    // A generated password may hold an unencoded / or @.
+    expect(withoutUrlPasswords('redis://:ab/cd@cache:6379')).toBe('redis://:***@cache:6379');
+    expect(withoutUrlPasswords('"postgres://app:p@ss/word@db/app"')).toBe('"postgres://app:***@db/app"');
+  });
+
+  it("keep a secret out of the error for its bad value, as from the help", () => {
+    const schema = z.object({ apiKey: z.string().min(20), retries: z.number().default(1) });
+    const fields = fieldsOf(schema);
+    const problem = (env: Record<string, string>): string => {
+      try {
+        parseLayered(schema, fields, layerValues(fields, { env, flags: {} }), 'options of worker t/c');
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    const refused = problem({ NSQWORKER_API_KEY: 'sk_short_LEAK' });
+    expect(refused).toContain('NSQWORKER_API_KEY ***:');
+    expect(refused).not.toContain('LEAK');
+    expect(problem({ NSQWORKER_API_KEY: 'sk_long_enough_0123456789', NSQWORKER_RETRIES: 'x' })).toContain('NSQWORKER_RETRIES "x"');
   });
 });
