@@ -108,7 +108,9 @@ export function describeExpected(schema: SchemaLike, duration: DurationWrittenIn
     case 'record':
       return 'an object';
     case 'union': {
-      // `a number or "auto"`: zod says only "Invalid input" of a value no option takes.
+      // `a number or "auto"`: zod says only "Invalid input" of a value no option takes. A union with
+      // objects or arrays keeps zod's words: "an object" would say nothing of the field at fault.
+      if ((def.options ?? []).some((option) => ['object', 'record', 'array', 'tuple'].includes(unwrap(option).def.type))) return undefined;
       const each = (def.options ?? []).map((option) => describeExpected(option, duration));
       return each.length > 0 && each.every((words) => words !== undefined) ? [...new Set(each)].join(' or ') : undefined;
     }

@@ -44,6 +44,8 @@ export interface FieldSpec {
   enumValues: readonly string[];
   /** A list's elements: numbers and booleans are converted from their words, objects and arrays read as JSON. */
   elementKind?: ListElementKind;
+  /** A union of numbers and fixed words (`z.union([z.number(), z.literal('auto')])`): a value that reads as a number is one. */
+  numericWords?: boolean;
   /** What a good value is, in words (`a whole number of at least 1`), for errors; undefined when the schema's kind is not described. */
   expected: string | undefined;
   /** The same for a value in the config file, where a duration may also be a number of milliseconds. */
@@ -112,6 +114,7 @@ export function fieldsOf(schema: z.ZodObject, flagNames: Readonly<Record<string,
       expectedInConfig: describeExpected(inner, isDuration && 'config'),
       ...(type === 'object' ? { objectSchema: inner } : {}),
       ...(kind === 'list' ? listFieldOf(inner) : {}),
+      ...(type === 'union' && elementKindOf(inner) === 'number-or-word' ? { numericWords: true } : {}),
     };
   });
 }
@@ -143,7 +146,9 @@ function elementKindOf(element: SchemaLike | undefined): ListElementKind {
       // All numbers (literals among them), or all booleans: converted as such; numbers and words
       // (`1,auto`): each word a number is converted; other unions stay words.
       if (kinds.length > 0 && kinds.every((kind) => kind === kinds[0])) return kinds[0]!;
-      return kinds.includes('number') && kinds.every((kind) => kind === 'number' || kind === 'string') ? 'number-or-word' : 'string';
+      // Only where the words are literals or an enum: beside a free z.string(), "02134" stays a word.
+      const wordsFixed = (def.options ?? []).every((option, index) => kinds[index] === 'number' || ['literal', 'enum'].includes(unwrap(option).def.type));
+      return kinds.includes('number') && wordsFixed ? 'number-or-word' : 'string';
     }
     default:
       return 'string'; // a string enum, a string literal, a union of words: kept as written
@@ -249,8 +254,10 @@ export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn
       }
       checkObjectKeys(field, parsed, bad);
       return parsed;
-    default:
-      return String(last);
+    default: {
+      const text = String(last).trim();
+      return field.numericWords === true && text !== '' && !Number.isNaN(Number(text)) ? Number(text) : String(last);
+    }
   }
 }
 

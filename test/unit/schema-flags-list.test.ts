@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { formatValue, layerValues, parseLayered } from '../../runner/config/layered-values.ts';
 import { coerce, fieldsOf } from '../../runner/config/schema-flags.ts';
+import { describeExpected, type SchemaLike } from '../../runner/config/expectation.ts';
 
 const fields = fieldsOf(
   z.object({
@@ -25,6 +26,7 @@ const fields = fieldsOf(
     limits: z.array(z.number().nullable()).optional(),
     widths: z.array(z.union([z.number(), z.literal('auto')])).optional(),
     labels: z.array(z.union([z.string(), z.boolean()])).optional(),
+    zips: z.array(z.union([z.number(), z.string()])).optional(),
   }),
 );
 const field = (key: string) => fields.find((each) => each.key === key)!;
@@ -58,8 +60,16 @@ describe('an array option', () => {
   it('of a union of numbers and words converts the words that are numbers, and keeps the others', () => {
     expect(given('widths', '1,auto, 2.5')).toEqual([1, 'auto', 2.5]);
     expect(field('widths').elementKind).toBe('number-or-word');
-    // Any other mix stays words.
+    // Any other mix stays words, and so does a number beside a free string ("02134" is a word there).
     expect(given('labels', 'true,x')).toEqual(['true', 'x']);
+    expect(given('zips', '02134,1e3')).toEqual(['02134', '1e3']);
+  });
+
+  it('of one value, a union of a number and fixed words converts a number too', () => {
+    const [width, code] = fieldsOf(z.object({ width: z.union([z.number(), z.literal('auto')]).default('auto'), code: z.union([z.number(), z.string()]).optional() }));
+    expect(coerce(width!, '3', '--width')).toBe(3);
+    expect(coerce(width!, 'auto', '--width')).toBe('auto');
+    expect(coerce(code!, '007', '--code')).toBe('007');
   });
 
   it('names a broken JSON array of numbers as one, not by its first word', () => {
@@ -134,7 +144,8 @@ describe("an array option's element the schema refuses", () => {
     };
     expect(problem({ ids: '1,x' })).toContain('--ids "x": expected a number');
     expect(problem({ items: '[{"sku":"a","qty":"1"}]' })).toContain('--items {"sku":"a","qty":"1"}: qty: expected a number');
-    // A union said by its options, not zod's "Invalid input".
+    // A union said by its options, not zod's "Invalid input"; one of objects keeps zod's words.
     expect(problem({ widths: '2,wide' })).toContain('--widths "wide": expected a whole number of at least 1 or "auto"');
+    expect(describeExpected(z.union([z.object({ a: z.number() }), z.object({ b: z.string() })]) as unknown as SchemaLike)).toBeUndefined();
   });
 });
