@@ -8,6 +8,23 @@
  */
 import { cac, type CAC } from 'cac';
 import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
+import { unknownFlagMessage } from '../protocol/suggest.ts';
+import { RunnerError, RunnerErrorCode } from './errors.ts';
+
+/**
+ * nsqd's and NSQ's tools take Go's one-dash long flags (`-data-path=d`). cac reads one as short
+ * flags bundled (`-d -a -t …`): one with an h in it (`-http-address`, `-data-path`) asked for help,
+ * which printed it and exited 0 with no broker running, under a supervisor a start that "succeeded".
+ * Refused before cac reads them, naming the flag as the other Go-style ones are.
+ */
+function refuseGoStyleFlags(args: readonly string[], cli: CAC): void {
+  const goStyle = args.find((arg) => /^-[a-z][a-z-]*[a-z](=|$)/i.test(arg));
+  if (goStyle === undefined) return;
+  const command = cli.commands.find((each) => each.name === args[0] || each.aliasNames.includes(args[0] ?? ''));
+  const names = (command?.options ?? []).flatMap((option) => option.names).filter((name) => name.length > 1);
+  const known = [...new Set(names.map((name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)))];
+  throw new RunnerError(RunnerErrorCode.Usage, `${unknownFlagMessage(goStyle, known)} (flags take two dashes here, where NSQ's Go programs take one)`);
+}
 
 /**
  * Parses `argv` (process.argv's shape) for the commands `register` adds and runs the one it names;
@@ -20,6 +37,7 @@ export async function runStandaloneCli(argv: readonly string[], register: (cli: 
   cli.help();
   cli.version('0.1.0');
   try {
+    refuseGoStyleFlags(argv.slice(2), cli);
     cli.parse([...argv], { run: false });
     // `nsqd --version` prints its version and exits, as nsq's programs all do.
     if (asksForVersion(argv)) {

@@ -196,6 +196,10 @@ cliTest.concurrent('answers a bad broker or lookupd flag with status 2 and a mes
   const goStyle = await project.run(['broker', '-mem-queue-size=5']);
   expect(goStyle.code).toBe(2);
   expect(goStyle.stderr.trim()).toBe("nsqworker: unknown flag -mem-queue-size; did you mean --mem-queue-size? (flags take two dashes here, where NSQ's Go programs take one)");
+  // One with an h in it was read as -h among bundled letters: the help, exit 0, and no broker.
+  const [dataPath, lookupdHttp] = await Promise.all([project.run(['broker', '--tcp-address', '127.0.0.1:0', '-data-path', 'd']), project.run(['lookupd', '-http-address=127.0.0.1:0'])]);
+  expect({ code: dataPath.code, stderr: dataPath.stderr.trim() }).toEqual({ code: 2, stderr: "nsqworker: unknown flag -data-path; did you mean --data-path? (flags take two dashes here, where NSQ's Go programs take one)" });
+  expect({ code: lookupdHttp.code, stderr: lookupdHttp.stderr.trim() }).toEqual({ code: 2, stderr: "nsqworker: unknown flag -http-address; did you mean --http-address? (flags take two dashes here, where NSQ's Go programs take one)" });
 });
 
 cliTest.concurrent('exits 2 naming the flag for a TLS file that cannot be read, or TLS required without a certificate', async ({ projects }) => {
