@@ -15,12 +15,12 @@ const CLIENT_CERTIFICATE_WANTED =
   'nsqd refused this client\'s certificate: nsqd run with --tls-client-auth-policy wants one signed by its --tls-root-ca-file (the tls option\'s cert and key; the runner\'s --tls-cert and --tls-key)';
 
 /** Whether `error` is OpenSSL's (its code `ERR_SSL_…`, as Node gives it), rather than the socket's. */
-export function isTlsError(error: Error): boolean {
+function isTlsError(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('ERR_SSL_');
 }
 
-/** `error`'s reason on one line: OpenSSL's reason (`sslv3 alert bad certificate`) where it gives one, with what it means for a client certificate. */
+/** `error`'s reason on one line: OpenSSL's reason (`sslv3 alert bad certificate`) where it gives one, else its message's first line; with what it means for a client certificate. */
 export function tlsFailureReason(error: Error): string {
   const reason = (error as { reason?: unknown }).reason;
   const text = typeof reason === 'string' && reason !== '' ? reason : error.message.trim().split('\n', 1)[0]!;

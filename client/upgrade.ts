@@ -11,7 +11,7 @@ import { ClientErrorCode, NsqClientError } from './errors.ts';
 import { parseHostPort } from './handshake.ts';
 import type { ConnectionOptions, TlsOption } from './options.ts';
 import type { ClientTransport } from './transport.ts';
-import { isTlsError, tlsFailureReason } from './tls-failure.ts';
+import { tlsFailureReason } from './tls-failure.ts';
 
 export type UpgradeStep = 'tls' | 'snappy' | 'deflate';
 
@@ -62,7 +62,7 @@ export function startUpgrade(step: UpgradeStep, { transport, decoder, options, a
   if (step === 'tls') {
     decoder.divert(() => fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${address} sent data before the TLS handshake`)));
     transport.startTls(tlsConnectOptions(options.tls, parseHostPort(address).host)).catch((cause: Error) => {
-      fail(new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS handshake failed: ${isTlsError(cause) ? tlsFailureReason(cause) : cause.message}`, { cause }));
+      fail(new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS handshake failed: ${tlsFailureReason(cause)}`, { cause }));
     });
     return;
   }

@@ -5,7 +5,7 @@
  * `--log-level debug` (or trace) every failure shows its stack.
  */
 import type { CAC } from 'cac';
-import { RunnerError } from './errors.ts';
+import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { didYouMean, unknownFlagMessage } from '../protocol/suggest.ts';
 
 export interface FailureReport {
@@ -54,15 +54,33 @@ function cacMessage(error: Error, knownOptions: readonly string[], argv: readonl
   if (unknown === null) return error.message;
   // mri reads a negative value (`--mem-queue-size -1`) as a flag of its own.
   if (/^\d/.test(unknown[2]!)) return `unexpected ${unknown[1]}${unknown[2]}: a value that starts with - is given as --flag=${unknown[1]}${unknown[2]}`;
-  // cac names options camel-cased (`workersDri`); the user typed them kebab-cased.
-  const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
   const typed = kebab(unknown[2]!);
-  const known = [...new Set(knownOptions.map(kebab))];
   // nsqd's and NSQ's tools take Go's one-dash long flags (`-topic=t`), which mri reads as letters
   // (`-t -o -p ...`): the flag is named as it was typed, with the two dashes it takes here.
   const goStyle = unknown[1] === '-' ? argv.find((arg) => /^-[a-z][a-z0-9-]+(=|$)/i.test(arg) && arg.startsWith(`-${unknown[2]!}`)) : undefined;
-  if (goStyle !== undefined) return `${unknownFlagMessage(goStyle, known)} (flags take two dashes here, where NSQ's Go programs take one)`;
-  return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, known, '--')}`;
+  if (goStyle !== undefined) return goStyleFlagMessage(goStyle, knownOptions);
+  return `unknown flag ${unknown[1]}${typed}${didYouMean(typed, [...new Set(knownOptions.map(kebab))], '--')}`;
+}
+
+/** cac names options camel-cased (`workersDri`); the user typed them kebab-cased. */
+const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+function goStyleFlagMessage(typed: string, knownOptions: readonly string[]): string {
+  return `${unknownFlagMessage(typed, [...new Set(knownOptions.map(kebab))])} (flags take two dashes here, where NSQ's Go programs take one)`;
+}
+
+/**
+ * Refuses, before cac reads them, Go's one-dash long flags that cac would take for bundled letters
+ * with `-h` among them (`-data-path`, `-http-address`): it printed the help and exited 0, nothing
+ * started, a start a supervisor counts as a success. `args`: the command line after the program,
+ * the command first. Throws a usage error (exit 2) naming the flag with the two dashes it takes here.
+ */
+export function refuseGoStyleFlags(args: readonly string[], cli: CAC): void {
+  const goStyle = args.find((arg) => /^-[a-z][a-z-]*[a-z](=|$)/i.test(arg));
+  if (goStyle === undefined) return;
+  const command = cli.commands.find((each) => each.name === args[0] || each.aliasNames.includes(args[0] ?? ''));
+  const names = (command?.options ?? []).flatMap((option) => option.names).filter((name) => name.length > 1);
+  throw new RunnerError(RunnerErrorCode.Usage, goStyleFlagMessage(goStyle, names));
 }
 
 /**

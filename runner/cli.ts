@@ -12,7 +12,7 @@ import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
 import { didYouMean } from '../protocol/suggest.ts';
 import { discoverWorkers } from './worker/discover.ts';
-import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
+import { asksForVersion, commandOptionNames, describeFailure, refuseGoStyleFlags, wantsStacks } from './cli-report.ts';
 import { exitAfterFileWork, exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
 
 export function buildCli() {
@@ -115,6 +115,7 @@ async function main(given: readonly string[]): Promise<void> {
       await runWorkerCommand(argv);
       return;
     }
+    refuseGoStyleFlags(argv.slice(2), cli);
     cli.parse(argv, { run: false });
     if (cli.matchedCommand === undefined && !cli.options.help && !cli.options.version) {
       if (cli.args.length > 0) throw new UsageError(`unknown command ${JSON.stringify(cli.args[0])}`);

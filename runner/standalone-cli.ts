@@ -7,24 +7,7 @@
  * Exit status 2 for usage errors, 1 for run-time failures, as in cli.ts.
  */
 import { cac, type CAC } from 'cac';
-import { asksForVersion, commandOptionNames, describeFailure, wantsStacks } from './cli-report.ts';
-import { unknownFlagMessage } from '../protocol/suggest.ts';
-import { RunnerError, RunnerErrorCode } from './errors.ts';
-
-/**
- * nsqd's and NSQ's tools take Go's one-dash long flags (`-data-path=d`). cac reads one as short
- * flags bundled (`-d -a -t …`): one with an h in it (`-http-address`, `-data-path`) asked for help,
- * which printed it and exited 0 with no broker running, under a supervisor a start that "succeeded".
- * Refused before cac reads them, naming the flag as the other Go-style ones are.
- */
-function refuseGoStyleFlags(args: readonly string[], cli: CAC): void {
-  const goStyle = args.find((arg) => /^-[a-z][a-z-]*[a-z](=|$)/i.test(arg));
-  if (goStyle === undefined) return;
-  const command = cli.commands.find((each) => each.name === args[0] || each.aliasNames.includes(args[0] ?? ''));
-  const names = (command?.options ?? []).flatMap((option) => option.names).filter((name) => name.length > 1);
-  const known = [...new Set(names.map((name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)))];
-  throw new RunnerError(RunnerErrorCode.Usage, `${unknownFlagMessage(goStyle, known)} (flags take two dashes here, where NSQ's Go programs take one)`);
-}
+import { asksForVersion, commandOptionNames, describeFailure, refuseGoStyleFlags, wantsStacks } from './cli-report.ts';
 
 /**
  * Parses `argv` (process.argv's shape) for the commands `register` adds and runs the one it names;

@@ -9,7 +9,6 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import type { ConnectionOptions, TlsOption } from '../../client/options.ts';
 import { UsageError } from './flags.ts';
@@ -40,13 +39,12 @@ function readPem(path: string, flag: string): Buffer {
   }
 }
 
-/** Whether `pem` parses as what `parse` reads (an X.509 certificate, a private key). */
-function parses(pem: Buffer, parse: (pem: Buffer) => unknown): boolean {
+/** What `parse` reads from `pem` (an X.509 certificate, a private key), or undefined where it cannot. */
+function parsed<T>(pem: Buffer, parse: (pem: Buffer) => T): T | undefined {
   try {
-    parse(pem);
-    return true;
+    return parse(pem);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -57,17 +55,18 @@ function parses(pem: Buffer, parse: (pem: Buffer) => unknown): boolean {
  */
 function checkPems(settings: SecuritySettings, { ca, cert, key }: { ca?: Buffer; cert?: Buffer; key?: Buffer }): void {
   // X509Certificate reads DER too, which Node's TLS ignores as a CA: the PEM header is the test.
-  const isPemCertificate = (pem: Buffer): boolean => pem.includes('-----BEGIN CERTIFICATE-----') && parses(pem, (text) => new X509Certificate(text));
-  if (ca !== undefined && !isPemCertificate(ca)) throw new UsageError(`--tls-ca-file ${settings.tlsCaFile}: no PEM certificate in it (a DER file converts with openssl x509 -inform der)`);
+  const pemCertificate = (pem: Buffer): X509Certificate | undefined => (pem.includes('-----BEGIN CERTIFICATE-----') ? parsed(pem, (text) => new X509Certificate(text)) : undefined);
+  if (ca !== undefined && pemCertificate(ca) === undefined) throw new UsageError(`--tls-ca-file ${settings.tlsCaFile}: no PEM certificate in it (a DER file converts with openssl x509 -inform der)`);
   if (cert === undefined || key === undefined) return;
-  if (!isPemCertificate(cert)) throw new UsageError(`--tls-cert ${settings.tlsCert}: no PEM certificate in it`);
+  const certificate = pemCertificate(cert);
+  if (certificate === undefined) throw new UsageError(`--tls-cert ${settings.tlsCert}: no PEM certificate in it`);
   if (key.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || key.includes('Proc-Type: 4,ENCRYPTED')) {
     throw new UsageError(`--tls-key ${settings.tlsKey}: the key is encrypted, and no passphrase is taken: decrypt it with openssl pkey`);
   }
-  if (!parses(key, (pem) => createPrivateKey(pem))) throw new UsageError(`--tls-key ${settings.tlsKey}: no PEM private key in it`);
-  // checkPrivateKey also tells an RSA key from an EC certificate, which OpenSSL's context takes apart.
-  const matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)) && parses(cert, (pem) => createSecureContext({ cert: pem, key }));
-  if (!matches) throw new UsageError(`--tls-key ${settings.tlsKey} is not the key of --tls-cert ${settings.tlsCert}`);
+  const privateKey = parsed(key, (pem) => createPrivateKey(pem));
+  if (privateKey === undefined) throw new UsageError(`--tls-key ${settings.tlsKey}: no PEM private key in it`);
+  // Not OpenSSL's context: it keeps an RSA key beside an EC certificate without a word.
+  if (!certificate.checkPrivateKey(privateKey)) throw new UsageError(`--tls-key ${settings.tlsKey} is not the key of --tls-cert ${settings.tlsCert}`);
 }
 
 /** Just the security settings out of a worker's settings (for a reloadable child, which reads the files itself). */

@@ -197,7 +197,12 @@ cliTest.concurrent('answers a bad broker or lookupd flag with status 2 and a mes
   expect(goStyle.code).toBe(2);
   expect(goStyle.stderr.trim()).toBe("nsqworker: unknown flag -mem-queue-size; did you mean --mem-queue-size? (flags take two dashes here, where NSQ's Go programs take one)");
   // One with an h in it was read as -h among bundled letters: the help, exit 0, and no broker.
-  const [dataPath, lookupdHttp] = await Promise.all([project.run(['broker', '--tcp-address', '127.0.0.1:0', '-data-path', 'd']), project.run(['lookupd', '-http-address=127.0.0.1:0'])]);
+  const [dataPath, lookupdHttp, adminHttp] = await Promise.all([
+    project.run(['broker', '--tcp-address', '127.0.0.1:0', '-data-path', 'd']),
+    project.run(['lookupd', '-http-address=127.0.0.1:0']),
+    project.run(['admin', '-http-address=127.0.0.1:0', '--nsqd-http-address', '127.0.0.1:1']),
+  ]);
+  expect({ code: adminHttp.code, stderr: adminHttp.stderr.trim() }).toEqual({ code: 2, stderr: "nsqworker: unknown flag -http-address; did you mean --http-address? (flags take two dashes here, where NSQ's Go programs take one)" });
   expect({ code: dataPath.code, stderr: dataPath.stderr.trim() }).toEqual({ code: 2, stderr: "nsqworker: unknown flag -data-path; did you mean --data-path? (flags take two dashes here, where NSQ's Go programs take one)" });
   expect({ code: lookupdHttp.code, stderr: lookupdHttp.stderr.trim() }).toEqual({ code: 2, stderr: "nsqworker: unknown flag -http-address; did you mean --http-address? (flags take two dashes here, where NSQ's Go programs take one)" });
 });

@@ -7,32 +7,8 @@ import { FaultProxy } from '../support/fault-proxy.ts';
 import { NSQLOOKUPD_BIN, startNsqlookupdProcess } from '../support/nsq-processes.ts';
 import { startLookupd } from '../../broker/lookupd/server.ts';
 import { resourcesTest as it } from '../support/resources-test.ts';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { encodeFrame, FrameType } from '../../protocol/frames.ts';
+import { startScriptedPeer } from '../support/scripted-peer.ts';
 import { nsqdIdentifyAnswer } from '../support/nsqd-answers.ts';
-
-/**
- * A peer that answers IDENTIFY as nsqd does, then never answers SUB while it sends heartbeats (a
- * proxy or a partition right after the handshake); it counts the connections it is asked for.
- */
-async function silentAfterIdentify(track: <T extends Closable>(thing: T) => T): Promise<{ address: string; connections: () => number }> {
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    socket.once('data', () => {
-      socket.write(encodeFrame(FrameType.Response, nsqdIdentifyAnswer()));
-      const beat = setInterval(() => socket.write(encodeFrame(FrameType.Response, '_heartbeat_')), 100);
-      socket.on('close', () => clearInterval(beat));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  track({ close: () => new Promise<void>((resolve) => { for (const socket of sockets) socket.destroy(); server.close(() => resolve()); }) });
-  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
-}
 
 /** A fault proxy in front of `address`, closed with the test's other resources (`track`). */
 async function proxyTo(track: <T extends Closable>(thing: T) => T, address: string): Promise<{ proxy: FaultProxy; address: string }> {
@@ -130,14 +106,21 @@ describe.concurrent('producer failover and reconnection', () => {
   });
 
   it('a SUB never answered fails the attempt at the connect timeout, and close() is not held by it', async ({ track }) => {
-    const peer = await silentAfterIdentify(track);
+    // Answers IDENTIFY as nsqd does, then never SUB, heartbeating (a proxy, a partition after the handshake).
+    const peer = track(
+      await startScriptedPeer((client) => {
+        void client.next('IDENTIFY').then(() => client.respond(nsqdIdentifyAnswer()));
+        const beat = setInterval(() => client.respond('_heartbeat_'), 100);
+        client.socket.on('close', () => clearInterval(beat));
+      }),
+    );
     const consumer = new Consumer({ topic: uniqueTopic(), channel: 'c', nsqdTcpAddresses: [peer.address], connectTimeoutMs: 300, reconnectInitialDelayMs: 50 }, () => {});
     const events: string[] = [];
     consumer.on('connected', () => events.push('connected'));
     consumer.on('disconnected', () => events.push('disconnected'));
     consumer.on('error', (error) => events.push((error as { code?: string }).code ?? 'error'));
     consumer.start();
-    await waitFor(() => peer.connections() >= 2, 'a second attempt after the first timed out');
+    await waitFor(() => peer.clients.length >= 2, 'a second attempt after the first timed out');
     expect(events[0]).toBe('E_CONNECT_TIMEOUT');
     expect(events.filter((event) => event === 'connected' || event === 'disconnected')).toEqual([]);
     const started = Date.now();

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { formatValue, layerValues, parseLayered } from '../../runner/config/layered-values.ts';
+import { formatValue } from '../../runner/config/layered-values.ts';
 import { coerce, fieldsOf } from '../../runner/config/schema-flags.ts';
+import { layeredProblem } from '../support/layered-problem.ts';
 import { describeExpected, type SchemaLike } from '../../runner/config/expectation.ts';
 
 const fields = fieldsOf(
@@ -133,15 +134,7 @@ describe("an array option's element the schema refuses", () => {
       items: z.array(z.object({ sku: z.string(), qty: z.number() })).default([]),
       widths: z.array(z.union([z.number().int().min(1), z.literal('auto')])).default([]),
     });
-    const problem = (flags: Record<string, unknown>): string => {
-      const listFields = fieldsOf(schema);
-      try {
-        parseLayered(schema, listFields, layerValues(listFields, { env: {}, flags }), 'options of worker t/c');
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return 'no error';
-    };
+    const problem = (flags: Record<string, unknown>): string => layeredProblem(schema, { flags });
     expect(problem({ ids: '1,x' })).toContain('--ids "x": expected a number');
     expect(problem({ items: '[{"sku":"a","qty":"1"}]' })).toContain('--items {"sku":"a","qty":"1"}: qty: expected a number');
     // A union said by its options, not zod's "Invalid input"; one of objects keeps zod's words.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { describeEffective, layerValues, parseLayered } from '../../runner/config/layered-values.ts';
+import { describeEffective } from '../../runner/config/layered-values.ts';
+import { layeredProblem } from '../support/layered-problem.ts';
 import { fieldsOf } from '../../runner/config/schema-flags.ts';
 import { isSecretOption, withoutUrlPasswords } from '../../runner/config/shown-values.ts';
 
@@ -32,15 +33,7 @@ describe('the values --help and list show', () => {
 
   it("keep a secret out of the error for its bad value, as from the help", () => {
     const schema = z.object({ apiKey: z.string().min(20), retries: z.number().default(1) });
-    const fields = fieldsOf(schema);
-    const problem = (env: Record<string, string>): string => {
-      try {
-        parseLayered(schema, fields, layerValues(fields, { env, flags: {} }), 'options of worker t/c');
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return 'no error';
-    };
+    const problem = (env: Record<string, string>): string => layeredProblem(schema, { env });
     const refused = problem({ NSQWORKER_API_KEY: 'sk_short_LEAK' });
     expect(refused).toContain('NSQWORKER_API_KEY ***:');
     expect(refused).not.toContain('LEAK');
