@@ -10,7 +10,7 @@ export type MessageHandler = (message: Message) => Promise<void> | void;
 export type GiveUpHook = (message: Message, lastError: Error | undefined) => Promise<void> | void;
 
 export interface ConsumerWarning {
-  code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER' | 'W_MESSAGE_PAST_MSG_TIMEOUT';
+  code: 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' | 'W_HANDLER_AFTER_ANSWER' | 'W_MESSAGE_PAST_MSG_TIMEOUT' | 'W_COMPRESSION_DECLINED';
   message: string;
   /** With `W_MAX_IN_FLIGHT_BELOW_CONNECTIONS`: the nsqd connections (made or being made) that share maxInFlight. */
   connections?: number;

@@ -18,7 +18,7 @@ import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
 import { RdyController } from './rdy.ts';
-import { belowConnectionsWarning, warnUnheardFailure } from './consumer-warnings.ts';
+import { belowConnectionsWarning, declinedCompressionWarning, warnUnheardFailure } from './consumer-warnings.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
 import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
@@ -75,17 +75,15 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
       rotateAfterMs: o.rdyRedistributeIntervalMs,
       lowRdyIdleTimeoutMs: o.lowRdyIdleTimeoutMs,
     });
-    const strategy = new ExponentialBackoff({
-      multiplierMs: o.backoffMultiplierMs,
-      maxDurationMs: o.maxBackoffDurationMs,
-      fullJitter: o.backoffFullJitter,
-    });
+    const strategy = new ExponentialBackoff({ multiplierMs: o.backoffMultiplierMs, maxDurationMs: o.maxBackoffDurationMs, fullJitter: o.backoffFullJitter });
     this.endpoints = new Endpoints(o, {
       create: (address) => new Subscription(address, o.topic, o.channel, o, this),
       connected: (subscription) => {
         this.rdy.add(subscription);
         this.touchOftenEnoughFor(subscription.msgTimeoutMs);
         this.checkInFlightWarning();
+        const declined = declinedCompressionWarning(subscription.address, subscription.connection.identity, o);
+        if (declined !== undefined) this.emit('warning', declined);
         this.emit('connected', subscription.address);
       },
       failed: (_address, error) => this.emit('error', coerceError(error)),

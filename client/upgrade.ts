@@ -35,6 +35,19 @@ export function upgradeSteps(answer: IdentifyResponse, options: ConnectionOption
   return steps;
 }
 
+/**
+ * The compression this client asked for and nsqd did not turn on, or undefined: nsqd v1.3.0 answers
+ * `snappy: false` / `deflate: false` when run with `--snappy=false` / `--deflate=false`, and the
+ * connection goes on uncompressed (go-nsq and nsqjs say nothing; we warn). Also undefined for a
+ * server that answered IDENTIFY without feature negotiation (`negotiated` undefined).
+ */
+export function declinedCompression(answer: IdentifyResponse | undefined, options: Pick<ConnectionOptions, 'snappy' | 'deflate'>): 'snappy' | 'deflate' | undefined {
+  if (answer === undefined) return undefined;
+  if (options.snappy && !answer.snappy) return 'snappy';
+  if (options.deflate && !answer.deflate) return 'deflate';
+  return undefined;
+}
+
 /** Node's options for the TLS handshake with `host` (the server's name or IP is verified unless told not to). */
 export function tlsConnectOptions(option: TlsOption, host: string): TlsConnectOptions {
   const given = option === true || option === false ? {} : option;

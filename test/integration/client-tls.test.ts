@@ -35,22 +35,30 @@ type Connection = Pick<ConsumerOptionsInput, 'tls' | 'snappy' | 'deflate' | 'def
 const tlsBroker = (options: BrokerOptionsInput = {}): Promise<TestBroker> =>
   pool.start({ tlsCert: certs.serverCertFile, tlsKey: certs.serverKeyFile, httpsAddress: '127.0.0.1:0', ...options });
 
-/** Publishes three messages (one of 300 kB) with PUB, MPUB and DPUB and consumes them with the same connection options. */
-async function roundTrip(broker: TestBroker, connection: Connection): Promise<void> {
+/**
+ * Publishes three messages (one of 300 kB) with PUB, MPUB and DPUB and consumes them with the same
+ * connection options; the warnings both clients emitted (none where nsqd turned on what was asked).
+ */
+async function roundTrip(broker: TestBroker, connection: Connection): Promise<Array<{ code: string; message: string }>> {
   const topic = uniqueTopic();
+  const warnings: Array<{ code: string; message: string }> = [];
   const producer = track(new Producer({ nsqdTcpAddresses: [broker.tcpAddress], ...connection }));
+  producer.on('warning', (warning) => warnings.push(warning));
   const big = 'y'.repeat(300_000);
   await producer.publish(topic, 'one');
   await producer.publishMany(topic, [big, 'three']);
   await producer.publishDeferred(topic, 'four', 1);
   const received: string[] = [];
-  track(
+  const consumer = track(
     new Consumer({ topic, channel: 'c', nsqdTcpAddresses: [broker.tcpAddress], maxInFlight: 10, ...connection }, (m) => {
       received.push(m.text());
     }),
-  ).start();
+  );
+  consumer.on('warning', (warning) => warnings.push(warning));
+  consumer.start();
   await waitFor(() => received.length === 4, '4 messages');
   expect(received.sort()).toEqual([big, 'four', 'one', 'three'].sort());
+  return warnings;
 }
 
 /** The error a producer's publish gets: a refusal another try would meet again is the connection's own, with its code. */
@@ -70,9 +78,17 @@ describe('client TLS and compression', () => {
 
   it('snappy, and deflate at levels 1 and 9 (broker with --max-deflate-level 9)', async () => {
     const broker = await pool.start({ maxDeflateLevel: 9 });
-    await roundTrip(broker, { snappy: true });
-    await roundTrip(broker, { deflate: true, deflateLevel: 1 });
-    await roundTrip(broker, { deflate: true, deflateLevel: 9 });
+    expect(await roundTrip(broker, { snappy: true })).toEqual([]);
+    expect(await roundTrip(broker, { deflate: true, deflateLevel: 1 })).toEqual([]);
+    expect(await roundTrip(broker, { deflate: true, deflateLevel: 9 })).toEqual([]);
+  });
+
+  it('compression nsqd does not turn on (--snappy=false, --deflate=false): uncompressed, one warning per connection', async () => {
+    const broker = await pool.start({ snappy: false, deflate: false });
+    for (const kind of ['snappy', 'deflate'] as const) {
+      const warning = { code: 'W_COMPRESSION_DECLINED', message: `${broker.tcpAddress} did not turn on ${kind} (nsqd runs with --${kind}=false): this connection is not compressed` };
+      expect(await roundTrip(broker, { [kind]: true })).toEqual([warning, warning]);
+    }
   });
 
   it('TLS + snappy and TLS + deflate', async () => {
