@@ -20,6 +20,7 @@ import {
   unescapeDelimiter,
 } from '../tools/args.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
+import { refusalHint } from '../ops/refusal-hints.ts';
 import { isHttpResponseError } from '../../protocol/frames.ts';
 import { addSecurityFlags, securityFromFlags } from '../tools/security-flags.ts';
 
@@ -102,7 +103,7 @@ export function registerToolCommands(cli: CAC): void {
           maxInFlight,
           output: process.stdout,
           onError: (error) => {
-            if (!isHttpResponseError(error)) process.stderr.write(`nsqworker tail: ${error.message}\n`);
+            if (!isHttpResponseError(error)) process.stderr.write(`nsqworker tail: ${error.message}${refusalHint(error, { tool: true })}\n`);
             else if (wrongPort === undefined) {
               wrongPort = error;
               void tail.stop();

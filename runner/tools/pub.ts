@@ -6,6 +6,7 @@
 import { Producer } from '../../client/producer.ts';
 import type { ClientSecurity } from '../config/client-security.ts';
 import { ToolError, ToolErrorCode } from './errors.ts';
+import { refusalHint } from '../ops/refusal-hints.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { Pacer, PublishPipeline } from './publish-pipeline.ts';
 
@@ -46,7 +47,7 @@ export async function runPub(options: PubOptions): Promise<number> {
     await producer.close();
   }
   if (pipeline.error !== undefined) {
-    throw new ToolError(ToolErrorCode.PublishFailed, `${pipeline.error.message} (${pipeline.published} messages published to ${options.topic})`, {
+    throw new ToolError(ToolErrorCode.PublishFailed, `${pipeline.error.message}${refusalHint(pipeline.error, { tool: true })} (${pipeline.published} messages published to ${options.topic})`, {
       cause: pipeline.error,
     });
   }

@@ -16,6 +16,7 @@ import { rawFlagValues } from '../../runner/tools/args.ts';
 import { LineSplitter } from '../../runner/tools/line-splitter.ts';
 import { HEADER_COLUMNS as TABLE_COLUMNS, StatsTable, type ChannelTotals } from '../../runner/tools/stats-table.ts';
 import { BrokerPool, uniqueTopic, waitFor, type TestBroker } from '../support/brokers.ts';
+import { grantAll, startAuthServer } from '../support/auth-server.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsqworker.js');
 const HEADER_RULE = '-----------depth------------+--------------metadata---------------';
@@ -258,6 +259,24 @@ describe.concurrent('nsqworker pub', () => {
     const httpForTcp = fx.cli(['tail', '--topic', topic, '--nsqd-tcp-address', broker.httpAddress]);
     expect(await httpForTcp.exitCode()).toBe(1);
     expect(httpForTcp.stderr).toBe(`nsqworker tail: ${broker.httpAddress}: received an HTTP response: this address is an HTTP port, not an NSQ TCP port\n`);
+  });
+
+  it('names the flag to change when nsqd refuses the AUTH settings, in pub and in tail', async ({ task }) => {
+    const fx = fixtureOf(task);
+    const auth = await startAuthServer((params) => (params.secret === 'right' ? grantAll() : { kind: 'status', status: 403, body: 'no' }));
+    fx.clients.push(auth);
+    const broker = await fx.brokers.start({ authHttpAddresses: [auth.address] });
+    const topic = uniqueTopic('pub-auth');
+    const address = ['--nsqd-tcp-address', broker.tcpAddress];
+    const noSecret = fx.cli(['pub', '--topic', topic, ...address, 'x']);
+    const wrongSecret = fx.cli(['pub', '--topic', topic, ...address, '--auth-secret', 'wrong', 'x']);
+    const tail = fx.cli(['tail', '--topic', topic, ...address]);
+    expect(await noSecret.exitCode()).toBe(1);
+    expect(noSecret.stderr).toMatch(/^nsqworker pub: .*requires AUTH and no authSecret is set: give its secret with --auth-secret \(0 messages published to /);
+    expect(await wrongSecret.exitCode()).toBe(1);
+    expect(wrongSecret.stderr).toMatch(/^nsqworker pub: .*E_AUTH_FAILED.*: nsqd's auth server refused this --auth-secret, or nsqd could not ask it/);
+    await waitFor(() => tail.stderr.includes('\n'), "tail's first error line");
+    expect(tail.stderr.split('\n')[0]).toMatch(/^nsqworker tail: .*requires AUTH and no authSecret is set: give its secret with --auth-secret$/);
   });
 
   it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {
