@@ -18,7 +18,7 @@ import type { BindMetricsSink } from './metrics.ts';
 import type { TaskCounters } from './task-counters.ts';
 import { deadLetterEnvelope, deadLetterJson } from '../worker/dead-letter.ts';
 import { EVERY_TASK, isOwnReplay, readReplay } from '../worker/replay.ts';
-import { giveUp, logCutOff, logRequeue } from './task-outcome-log.ts';
+import { giveUp, logCutOff, logRequeue, reject } from './task-outcome-log.ts';
 import { logConsumerWarning } from './consumer-warning.ts';
 import { logConsumerError } from './late-answer.ts';
 import type { TaskInput, TaskOutcome } from '../worker/pipeline.ts';
@@ -197,8 +197,7 @@ export async function bindWorker(params: {
           count.discarded++;
           // Every task's channel rejects the same message; one dead letter (from the first task) is enough.
           if (task !== current[0]) return undefined;
-          log.warn({ messageId: message.id, reason: outcome.reason }, `message rejected: discarded without running the tasks, ${deadLetterFate}`);
-          return deadLetter(message, outcome.reason, true);
+          return reject(log, message, outcome.reason, deadLetterFate, () => deadLetter(message, outcome.reason, true));
       }
     };
 

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { refusalHint } from './refusal-hints.ts';
+import { DeadLetterRefused } from './task-outcome-log.ts';
 
 /** An error's string `code`, if it has one. */
 export function errorCode(error: unknown): string | undefined {
@@ -19,6 +20,8 @@ export const LATE_ANSWER_CODES: ReadonlySet<string> = new Set(['E_FIN_FAILED', '
 
 /** Logs a consumer's error: a late answer as a warning that says what happened, the rest as errors (one line, no stack). */
 export function logConsumerError(log: Logger, error: Error): void {
+  // A refused dead letter: its give-up line said so, and that the message is requeued.
+  if (error instanceof DeadLetterRefused) return;
   const code = errorCode(error);
   if (code !== undefined && LATE_ANSWER_CODES.has(code)) {
     log.warn(

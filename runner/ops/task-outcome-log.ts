@@ -22,10 +22,12 @@ function failure(error: Error | undefined, log: Logger): { err: Error | undefine
 /** `closing`: the worker is shutting down, when a requeue is no failure of the task. */
 export function logRequeue(log: Logger, message: Message, delayMs: number, error: Error | undefined, closing: boolean): void {
   const where = { messageId: message.id, attempts: message.attempts };
+  // Its dead letter was refused: that line said the message is requeued.
+  if (refusedDeadLetters.delete(message)) log.debug({ ...where, delayMs }, 'message requeued: its dead letter was refused');
   // No failure while shutting down. Requeued at close: messages delivered but not yet handled (up to
   // maxInFlight of them), and those of tasks cut off at --shutdown-timeout (logCutOff says those), one
   // line each at debug; a message held back at a reload's swap is said as such.
-  if (closing && error === undefined) log.debug(where, 'shutting down: message requeued unanswered');
+  else if (closing && error === undefined) log.debug(where, 'shutting down: message requeued unanswered');
   else if (closing && error instanceof NotStartedAtShutdown) log.warn(where, 'shutting down: message requeued before its task started');
   // The delay in the line itself: the default (--requeue-delay 90s × attempts) would otherwise look
   // like a lost message. The REQ's delay, the earliest redelivery: a backoff may hold it longer.
@@ -34,21 +36,54 @@ export function logRequeue(log: Logger, message: Message, delayMs: number, error
 }
 
 /**
- * Gives up on a message: `send` dead-letters it (or drops it), then the line says where it went. A
- * dead letter nsqd refuses (E_UNAUTHORIZED: the AUTH secret may not publish there) is said as such
- * and thrown: the consumer then requeues the message, which is not lost.
+ * A dead letter nsqd refused, thrown so that the consumer requeues the message: the line that gave
+ * up on the message has said so, so the consumer's error and requeue for it are not said again.
+ * `code` is nsqd's (E_UNAUTHORIZED: the AUTH secret may not publish to the dead letter topic).
  */
-export async function giveUp(log: Logger, message: Message, error: Error | undefined, fate: string, send: () => Promise<void>): Promise<void> {
+export class DeadLetterRefused extends Error {
+  readonly code: unknown;
+  constructor(readonly refusal: Error) {
+    super(refusal.message, { cause: refusal });
+    this.name = 'DeadLetterRefused';
+    this.code = (refusal as { code?: unknown }).code;
+  }
+}
+
+/** Messages whose dead letter nsqd refused, until their requeue is reported (logRequeue). */
+const refusedDeadLetters = new WeakSet<Message>();
+
+/**
+ * Runs `send` (the dead letter's publish, or nothing when it is dropped); a refusal is one error line,
+ * `what` first, then thrown as {@link DeadLetterRefused}.
+ */
+async function sendOrSay(log: Logger, message: Message, what: string, fields: object, fate: string, send: () => Promise<void>): Promise<void> {
   try {
     await send();
   } catch (refused) {
-    log.error(
-      { messageId: message.id, attempts: message.attempts, ...failure(error, log), deadLetterError: (refused as Error).message },
-      `giving up on message, but it could not be ${fate}: ${(refused as Error).message}; it is requeued`,
-    );
-    throw refused;
+    const reason = (refused as Error).message;
+    log.error({ messageId: message.id, attempts: message.attempts, ...fields, deadLetterError: reason }, `${what}, but it could not be ${fate}: ${reason}; it is requeued`);
+    refusedDeadLetters.add(message);
+    throw new DeadLetterRefused(refused as Error);
   }
+}
+
+/**
+ * Gives up on a message: `send` dead-letters it (or drops it), then the line says where it went. A
+ * dead letter nsqd refuses is said as such and thrown ({@link DeadLetterRefused}): the consumer then
+ * requeues the message, which is not lost.
+ */
+export async function giveUp(log: Logger, message: Message, error: Error | undefined, fate: string, send: () => Promise<void>): Promise<void> {
+  await sendOrSay(log, message, 'giving up on message', failure(error, log), fate, send);
   logGiveUp(log, message, error, fate);
+}
+
+/**
+ * A message the worker rejected for its body (its schema or `validate`) before any task ran: `send`
+ * dead-letters it (or drops it), then the line says so; a refused dead letter as {@link giveUp}.
+ */
+export async function reject(log: Logger, message: Message, reason: string, fate: string, send: () => Promise<void>): Promise<void> {
+  await sendOrSay(log, message, 'message rejected: discarded without running the tasks', { reason }, fate, send);
+  log.warn({ messageId: message.id, reason }, `message rejected: discarded without running the tasks, ${fate}`);
 }
 
 /** `fate`: where the message goes (`dead-lettered to topic t.dead_letter`, or dropped). */

@@ -19,10 +19,16 @@ let auth: TestAuthServer;
 let broker: BrokerHandle;
 let dataPath: string;
 const SECRET = 'runner-secret-4711';
+const NO_DEAD_LETTERS = 'runner-secret-no-dead-letters';
 
 beforeAll(async () => {
   certs = makeTestCertificates();
-  auth = await startAuthServer((params) => (params.secret === SECRET ? grantAll() : { kind: 'status', status: 403 }));
+  auth = await startAuthServer((params) => {
+    if (params.secret === SECRET) return grantAll();
+    // May subscribe and publish to its own topic only: not to its dead letter topic.
+    if (params.secret === NO_DEAD_LETTERS) return { kind: 'grant', ttl: 60, authorizations: [{ topic: '^secure_dl$', channels: ['.*'], permissions: ['subscribe', 'publish'] }] };
+    return { kind: 'status', status: 403 };
+  });
   dataPath = mkdtempSync(join(tmpdir(), 'nsqworker-runner-tls-'));
   broker = await startBroker({
     tcpAddress: '127.0.0.1:0',
@@ -74,6 +80,22 @@ export default defineWorker({
     expect(ran).toEqual([{ body: 'over tls' }]);
     expect(run.text.join('\n')).not.toContain(SECRET);
     expect(run.stderr).not.toContain(SECRET);
+  });
+
+  it('a dead letter nsqd refuses is one error line per attempt, the message requeued: no consumer error, no "task failed"', async () => {
+    const project = await projects.create();
+    await project.writeWorker('secure_dl', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async t() { throw new Error('card declined'); } } });\n`);
+    const flags = ['--nsqd-tcp-address', broker.tcpAddress, '--tls-ca-file', certs.caFile, '--auth-secret', NO_DEAD_LETTERS, '--nsqd-http-address', broker.httpAddress];
+    const run = project.startWorker('secure_dl', 'work', [...flags, '--max-attempts', '1', '--requeue-delay', '50ms', '--max-backoff-duration', '100ms']);
+    await run.subscribed(['t']);
+    const producer = new Producer({ nsqdTcpAddresses: [broker.tcpAddress], tls: { ca: certs.ca }, authSecret: SECRET });
+    projects.defer(() => producer.close());
+    await producer.publish('secure_dl', 'x');
+    const refusal = /^giving up on message, but it could not be dead-lettered to topic secure_dl\.dead_letter: E_UNAUTHORIZED .*; it is requeued$/;
+    await run.waitForLine((line) => run.lines.filter((each) => refusal.test(String(each.msg))).length >= 2, 'two attempts refused');
+    const said = run.lines.map((line) => String(line.msg)).filter((msg) => !/^(subscribed|starting|started|ready|worker)/.test(msg));
+    expect(said.filter((msg) => /consumer error|task failed|^message requeued/.test(msg))).toEqual([]);
+    expect(said.filter((msg) => refusal.test(msg)).length).toBeGreaterThanOrEqual(2);
   });
 
   it('a CA file that does not exist exits 2 naming the flag', async () => {

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../client/message.ts';
-import { giveUp, logGiveUp, logRequeue } from '../../runner/ops/task-outcome-log.ts';
+import { giveUp, logGiveUp, logRequeue, reject } from '../../runner/ops/task-outcome-log.ts';
+import { logConsumerError } from '../../runner/ops/late-answer.ts';
 
 /** A logger at `level` whose lines are parsed into `lines`, synchronously. */
 function capture(level = 'info'): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -60,12 +61,53 @@ describe('giving up on a message', () => {
   it('says a dead letter nsqd refused, and throws so the message is requeued', async () => {
     const { log, lines } = capture();
     const refused = new Error('E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""');
-    await expect(giveUp(log, message, new Error('card declined'), fate, () => Promise.reject(refused))).rejects.toBe(refused);
+    await expect(giveUp(log, message, new Error('card declined'), fate, () => Promise.reject(refused))).rejects.toMatchObject({ name: 'DeadLetterRefused', refusal: refused });
     expect(lines).toEqual([
       expect.objectContaining({
         level: 50,
         msg: `giving up on message, but it could not be ${fate}: E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""; it is requeued`,
       }),
+    ]);
+  });
+
+  it('says the refusal once: the consumer\'s error and the requeue that follow are not said again', async () => {
+    const { log, lines } = capture();
+    const refused = Object.assign(new Error('E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""'), { code: 'E_UNAUTHORIZED' });
+    const thrown = await giveUp(log, message, new Error('card declined'), fate, () => Promise.reject(refused)).then(
+      () => new Error('not refused'),
+      (error: unknown) => error as Error,
+    );
+    // What the consumer does with a give-up hook that throws: an 'error', then a requeue with no handler error.
+    logConsumerError(log, thrown);
+    logRequeue(log, message, 100, undefined, false);
+    // A later failure of the same message is said as usual.
+    logRequeue(log, message, 100, new Error('card declined'), false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((line) => line.msg)).toEqual([
+      `giving up on message, but it could not be ${fate}: E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""; it is requeued`,
+      'task failed: message requeued with a 100ms delay',
+    ]);
+  });
+});
+
+describe('a message rejected for its body', () => {
+  const fate = 'dead-lettered to topic orders.dead_letter';
+
+  it('is said to be dead-lettered once nsqd took the dead letter; a refusal is one error line, and thrown', async () => {
+    const { log, lines } = capture();
+    let accept: () => void = () => {};
+    const sent = reject(log, message, 'amount: expected a number', fate, () => new Promise<void>((resolve) => (accept = resolve)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual([]);
+    accept();
+    await sent;
+    const refused = new Error('E_UNAUTHORIZED AUTH failed for PUB on "orders.dead_letter" ""');
+    await expect(reject(log, message, 'amount: expected a number', fate, () => Promise.reject(refused))).rejects.toMatchObject({ name: 'DeadLetterRefused' });
+    logRequeue(log, message, 100, new Error(refused.message), false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([
+      [40, `message rejected: discarded without running the tasks, ${fate}`],
+      [50, `message rejected: discarded without running the tasks, but it could not be ${fate}: ${refused.message}; it is requeued`],
     ]);
   });
 });
