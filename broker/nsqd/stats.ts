@@ -140,7 +140,8 @@ export function buildStats(nsqd: Nsqd, clients: Iterable<ClientConnection>, quer
   }
   // With ?channel=, topics that lack the channel are left out.
   if (topics !== null && query.channel !== undefined) topics = topics.filter((topic) => topic.channels.length > 0);
-  const producers = query.includeClients
+  // A topic asked for that does not exist: nsqd v1.3.0 (nsqd/stats.go GetStats) returns before it lists producers.
+  const producers = query.includeClients && topics !== null
     ? [...clients].filter((client) => client.pubCounts.size > 0).map((client) => clientStats(client, query.topic))
     : [];
   return {

@@ -492,6 +492,9 @@ describe('/stats', () => {
     expect(entry.pub_counts).toEqual([{ topic, count: 2 }]);
     expect(entry.state).toBe(0);
     expect((await statsJson(broker, '&include_clients=false')).producers).toBeNull();
+    // A topic that does not exist: nsqd's GetStats returns before it lists producers.
+    expect(await statsJson(broker, `&topic=${topic}_none`)).toMatchObject({ topics: null, producers: null });
+    expect((await statsJson(broker, `&topic=${topic}`)).producers).toHaveLength(1);
   });
 
   it('filters by topic (unknown → topics null) and by channel; sorts names', async () => {
