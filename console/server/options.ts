@@ -52,8 +52,8 @@ export interface ConsoleFlag {
 export const CONSOLE_FLAGS: readonly ConsoleFlag[] = [
   { flag: 'http-address', option: 'httpAddress', kind: 'string', description: '<addr>:<port> to listen on for HTTP clients (default 127.0.0.1:4171)' },
   { flag: 'base-path', option: 'basePath', kind: 'string', description: 'URL base path (default /)' },
-  { flag: 'nsqd-http-address', option: 'nsqdHttpAddresses', kind: 'list', description: 'nsqd HTTP address (may be given multiple times)' },
-  { flag: 'lookupd-http-address', option: 'lookupdHttpAddresses', kind: 'list', description: 'lookupd HTTP address (may be given multiple times)' },
+  { flag: 'nsqd-http-address', option: 'nsqdHttpAddresses', kind: 'list', description: 'nsqd HTTP address (may be given multiple times); this or --lookupd-http-address is required' },
+  { flag: 'lookupd-http-address', option: 'lookupdHttpAddresses', kind: 'list', description: 'lookupd HTTP address (may be given multiple times); this or --nsqd-http-address is required' },
   { flag: 'admin-user', option: 'adminUsers', kind: 'list', description: 'admin user (may be given multiple times); only they may act' },
   { flag: 'acl-http-header', option: 'aclHttpHeader', kind: 'string', description: 'HTTP header to check for the admin user (default X-Forwarded-User)' },
   { flag: 'notification-http-endpoint', option: 'notificationHttpEndpoint', kind: 'string', description: 'HTTP endpoint to which each action is POSTed as JSON' },

@@ -108,9 +108,12 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run(['stats', '--topic', 't', '--channel', 'c', '--nsqd-http-address', 'nowhere']),
       p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
       p.run(['dev', '--console-address', 'localhost', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'd8']),
+      p.run(['admin', '--help']),
     ]);
-    const [broker, memQueue, lookupd, admin, logLevel, pub, tail, stats, dev, devConsole] = results;
+    const [broker, memQueue, lookupd, admin, logLevel, pub, tail, stats, dev, devConsole, adminHelp] = results;
     expectOneLine(admin!, 2, '--nsqd-http-address or --lookupd-http-address required');
+    // Its help says so before anyone runs into it.
+    expect(adminHelp!.stdout).toMatch(/--nsqd-http-address <value> +nsqd HTTP address \(may be given multiple times\); this or --lookupd-http-address is required/);
     expectOneLine(logLevel!, 2, '--log-level "loud"', 'expected one of');
     expectOneLine(broker!, 2, '--tcp-address "localhost"', 'expected host:port');
     expectOneLine(memQueue!, 2, '--mem-queue-size -1');
