@@ -80,7 +80,7 @@ export class NsqConnection {
         this.fail(new NsqClientError(ClientErrorCode.ConnectTimeout, `connecting to ${this.address} timed out after ${this.options.connectTimeoutMs}ms`));
       }, this.options.connectTimeoutMs);
       // Writes, cork and end go through the transport: plain, or TLS and compression once negotiated.
-      const fail = (error: Error): void => this.fail(socketFailure(this.address, error));
+      const fail = (error: Error): void => this.fail(socketFailure(this.address, error, this.options.tls));
       this.socket = new ClientTransport(host, port, this.options.maxFrameSize + 65536, {
         connected: () => {
           if (this.state !== 'connecting') return;

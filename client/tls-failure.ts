@@ -7,12 +7,22 @@
  * bad certificate`; here it is E_TLS_FAILED with the alert and what nsqd wants.
  */
 import { ClientErrorCode, NsqClientError } from './errors.ts';
+import type { TlsOption } from './options.ts';
 
 /** The alerts a server sends about the client's certificate (RFC 8446 6.2): missing, unknown CA, bad, expired, revoked. */
 const CLIENT_CERTIFICATE_ALERT = /ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)$/;
 
-const CLIENT_CERTIFICATE_WANTED =
-  'nsqd refused this client\'s certificate: nsqd run with --tls-client-auth-policy wants one signed by its --tls-root-ca-file (the tls option\'s cert and key; the runner\'s --tls-cert and --tls-key)';
+/** What an alert about the client's certificate means, by whether this client sent one. */
+function clientCertificateWanted(sent: boolean): string {
+  return sent
+    ? "nsqd refused this client's certificate: it runs with --tls-client-auth-policy and wants one signed by its --tls-root-ca-file"
+    : 'nsqd wants a client certificate (it runs with --tls-client-auth-policy) and none was sent: tls needs a cert and key signed by its --tls-root-ca-file';
+}
+
+/** Whether the `tls` option gives a client certificate. */
+function sendsCertificate(tls: TlsOption): boolean {
+  return typeof tls === 'object' && tls.cert !== undefined;
+}
 
 /** Whether `error` is OpenSSL's (its code `ERR_SSL_…`, as Node gives it), rather than the socket's. */
 function isTlsError(error: Error): boolean {
@@ -20,19 +30,23 @@ function isTlsError(error: Error): boolean {
   return typeof code === 'string' && code.startsWith('ERR_SSL_');
 }
 
-/** `error`'s reason on one line: OpenSSL's reason (`sslv3 alert bad certificate`) where it gives one, else its message's first line; with what it means for a client certificate. */
-export function tlsFailureReason(error: Error): string {
+/**
+ * `error`'s reason on one line: OpenSSL's reason (`sslv3 alert bad certificate`) where it gives one,
+ * else its message's first line; for an alert about the client's certificate, what nsqd wants, by
+ * whether `tls` (the connection's option) sent one.
+ */
+export function tlsFailureReason(error: Error, tls: TlsOption): string {
   const reason = (error as { reason?: unknown }).reason;
   const text = typeof reason === 'string' && reason !== '' ? reason : error.message.trim().split('\n', 1)[0]!;
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && CLIENT_CERTIFICATE_ALERT.test(code) ? `${CLIENT_CERTIFICATE_WANTED} (${text})` : text;
+  return typeof code === 'string' && CLIENT_CERTIFICATE_ALERT.test(code) ? `${clientCertificateWanted(sendsCertificate(tls))} (${text})` : text;
 }
 
 /**
  * The connection's error for a failure of its socket: E_TLS_FAILED for OpenSSL's (an alert from
  * nsqd), E_CONNECTION_CLOSED for the rest (refused, reset, timed out); one line, led by the address.
  */
-export function socketFailure(address: string, error: Error): NsqClientError {
-  if (isTlsError(error)) return new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS failed: ${tlsFailureReason(error)}`, { cause: error });
+export function socketFailure(address: string, error: Error, tls: TlsOption): NsqClientError {
+  if (isTlsError(error)) return new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS failed: ${tlsFailureReason(error, tls)}`, { cause: error });
   return new NsqClientError(ClientErrorCode.ConnectionClosed, `${address}: ${error.message.trim()}`, { cause: error });
 }

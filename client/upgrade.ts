@@ -75,7 +75,7 @@ export function startUpgrade(step: UpgradeStep, { transport, decoder, options, a
   if (step === 'tls') {
     decoder.divert(() => fail(new NsqClientError(ClientErrorCode.UnexpectedFrame, `${address} sent data before the TLS handshake`)));
     transport.startTls(tlsConnectOptions(options.tls, parseHostPort(address).host)).catch((cause: Error) => {
-      fail(new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS handshake failed: ${tlsFailureReason(cause)}`, { cause }));
+      fail(new NsqClientError(ClientErrorCode.TlsFailed, `${address}: TLS handshake failed: ${tlsFailureReason(cause, options.tls)}`, { cause }));
     });
     return;
   }

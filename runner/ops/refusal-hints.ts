@@ -14,6 +14,7 @@ export function refusalHint(error: Error, { tool = false }: { tool?: boolean } =
   // could not ask (or that answered nonsense); its own log says which.
   if (code === 'E_AUTH_FAILED') return ": nsqd's auth server refused this --auth-secret, or nsqd could not ask it (nsqd's log says which)";
   if (code === 'E_UNAUTHORIZED') return ": the auth server's grant for this --auth-secret does not cover it";
+  if (code === 'E_TLS_FAILED' && error.message.includes('wants a client certificate')) return ': give one with --tls-cert and --tls-key';
   if (code === 'E_INVALID' && error.message.includes('(TLS required)')) return ': that nsqd runs with --tls-required: connect with --tls (and --tls-ca-file for its CA)';
   return '';
 }
