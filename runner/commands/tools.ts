@@ -21,6 +21,7 @@ import {
 } from '../tools/args.ts';
 import { onShutdownSignal } from '../ops/shutdown.ts';
 import { refusalHint } from '../ops/refusal-hints.ts';
+import { ToolError, ToolErrorCode } from '../tools/errors.ts';
 import { isHttpResponseError } from '../../protocol/frames.ts';
 import { addSecurityFlags, securityFromFlags } from '../tools/security-flags.ts';
 
@@ -93,6 +94,11 @@ export function registerToolCommands(cli: CAC): void {
         const { startTail } = await import('../tools/tail.ts');
         // An HTTP port given for an nsqd's TCP one answers the same at every reconnect: said once, exit 1, as pub does.
         let wrongPort: Error | undefined;
+        // Before the first subscription, an nsqd given by address that cannot be reached or refuses
+        // this client ends the tail, exit 1, as nsq_tail's go-nsq ConnectToNSQDs fails; once one
+        // subscribed, a lost connection is said and retried. lookupd's nsqd come and go: retried.
+        let subscribed = lookupdHttpAddresses.length > 0;
+        let firstFailure: Error | undefined;
         const tail = startTail({
           topics,
           channel,
@@ -103,12 +109,15 @@ export function registerToolCommands(cli: CAC): void {
           maxInFlight,
           output: process.stdout,
           onError: (error) => {
-            if (!isHttpResponseError(error)) process.stderr.write(`nsqworker tail: ${error.message}${refusalHint(error, { tool: true })}\n`);
-            else if (wrongPort === undefined) {
-              wrongPort = error;
+            if (isHttpResponseError(error)) {
+              wrongPort ??= error;
               void tail.stop();
-            }
+            } else if (!subscribed) {
+              firstFailure ??= error;
+              void tail.stop();
+            } else process.stderr.write(`nsqworker tail: ${error.message}${refusalHint(error, { tool: true })}\n`);
           },
+          onConnected: () => (subscribed = true),
           security,
         });
         // A reader that went away (`| head`) ends the tail like a signal does.
@@ -116,6 +125,7 @@ export function registerToolCommands(cli: CAC): void {
         onShutdownSignal(stderrLogger('tail'), () => tail.stop());
         await tail.done;
         if (wrongPort !== undefined) throw wrongPort;
+        if (firstFailure !== undefined) throw new ToolError(ToolErrorCode.ConnectFailed, `${firstFailure.message}${refusalHint(firstFailure, { tool: true })}`, { cause: firstFailure });
       });
     });
 

@@ -14,6 +14,8 @@ export const ToolErrorCode = {
   ChannelNotFound: 'E_TOOL_CHANNEL_NOT_FOUND',
   /** Reading standard input failed. */
   InputFailed: 'E_TOOL_INPUT_FAILED',
+  /** tail's first connection to an nsqd given by address failed (nsq_tail exits on this too). */
+  ConnectFailed: 'E_TOOL_CONNECT_FAILED',
 } as const;
 
 export type ToolErrorCode = (typeof ToolErrorCode)[keyof typeof ToolErrorCode];

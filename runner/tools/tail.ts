@@ -23,6 +23,8 @@ export interface TailOptions {
   output: Writable;
   /** Connection problems: the consumers keep reconnecting, the caller decides how loud to be. */
   onError: (error: Error) => void;
+  /** A consumer subscribed on an nsqd (its address). */
+  onConnected?: (address: string) => void;
   /** TLS, compression and AUTH for the connections to nsqd (and TLS for https lookupds). */
   security?: ClientSecurity;
 }
@@ -74,6 +76,7 @@ export function startTail(options: TailOptions): TailHandle {
       handler,
     );
     consumer.on('error', options.onError);
+    if (options.onConnected !== undefined) consumer.on('connected', options.onConnected);
     return consumer;
   });
 

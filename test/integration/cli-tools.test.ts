@@ -250,6 +250,11 @@ describe.concurrent('nsqworker pub', () => {
     expect(refused.stderr).toContain(`(0 messages published to ${topic})`);
     expect(await unreachable.exitCode()).toBe(1);
     expect(unreachable.stderr).toMatch(/nsqworker pub: .*no nsqd reachable/);
+    // tail too, as nsq_tail exits when its first connect fails: one line, not one per reconnect for ever.
+    const port = await closedPort();
+    const tailUnreachable = fx.cli(['tail', '--topic', topic, '--nsqd-tcp-address', `127.0.0.1:${port}`]);
+    expect(await tailUnreachable.exitCode()).toBe(1);
+    expect(tailUnreachable.stderr).toBe(`nsqworker tail: 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
     // The TCP port given for the HTTP one: said so, not only Node's parser error.
     const tcpForHttp = fx.cli(['stats', '--topic', topic, '--channel', 'c', '--nsqd-http-address', broker.tcpAddress, '--count', '1']);
     expect(await tcpForHttp.exitCode()).toBe(1);
@@ -275,8 +280,9 @@ describe.concurrent('nsqworker pub', () => {
     expect(noSecret.stderr).toMatch(/^nsqworker pub: .*requires AUTH and no authSecret is set: give its secret with --auth-secret \(0 messages published to /);
     expect(await wrongSecret.exitCode()).toBe(1);
     expect(wrongSecret.stderr).toMatch(/^nsqworker pub: .*E_AUTH_FAILED.*: nsqd's auth server refused this --auth-secret, or nsqd could not ask it/);
-    await waitFor(() => tail.stderr.includes('\n'), "tail's first error line");
-    expect(tail.stderr.split('\n')[0]).toMatch(/^nsqworker tail: .*requires AUTH and no authSecret is set: give its secret with --auth-secret$/);
+    // Refused before it subscribed anywhere: exit 1, as nsq_tail does.
+    expect(await tail.exitCode()).toBe(1);
+    expect(tail.stderr).toMatch(/^nsqworker tail: .*requires AUTH and no authSecret is set: give its secret with --auth-secret\n$/);
   });
 
   it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {
