@@ -209,7 +209,7 @@ export async function bindWorker(params: {
         // A replay is for one worker and one task (or all its tasks): the others finish it without running.
         if (!isOwnReplay(replay, settings.channel)) return;
         if (replay.task !== task && replay.task !== EVERY_TASK) {
-          if (task === taskNames[0] && !taskNames.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
+          if (task === current[0] && !current.includes(replay.task)) log.warn({ messageId: message.id, task: replay.task }, 'replay for a task this worker does not have: finished unhandled');
           return;
         }
         input = { id: message.id, nsqdAddress: message.nsqdAddress, attempts: message.attempts, timestamp: message.timestamp, body: replay.body, touch: () => message.touch() };
