@@ -82,6 +82,22 @@ async function messagesHeld(http: NsqdHttp, topic: string, channel: string): Pro
   return (await http.topicState(topic).catch(() => undefined))?.channels.get(channel);
 }
 
+const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** "1 message waiting, 2 deferred (retries among them) and 0 in flight". */
+function heldWords(held: { depth: number; deferred: number; inFlight: number }): string {
+  return `${count(held.depth, 'message', 'messages')} waiting, ${held.deferred} deferred (retries among them) and ${held.inFlight} in flight`;
+}
+
+/**
+ * For a task moved to another channel: the new one was made on the embedded broker when the new code
+ * loaded (createTaskChannel), before the old one went, so it holds a copy of what was published since.
+ */
+function copiesKept(removed: TaskChannelChange['removed'][number]): string {
+  if (removed.movedTo === undefined) return '';
+  return `; ${removed.movedTo} has a copy of each message published since the new code loaded, so only older ones are not handled by task ${removed.task}`;
+}
+
 /**
  * Deletes a channel no task consumes any more, or warns with the call that would, on each nsqd the
  * task's consumer knew (`nsqds`, TCP addresses), by its real HTTP address where known and in so many
@@ -114,7 +130,7 @@ export async function retireChannel(
       const fields = { task: removed.task, channel: removed.channel, ...lost };
       if (lost.depth + lost.deferred + lost.inFlight === 0) log.info(fields, `${lead} ${removed.channel} deleted`);
       // Under dev, a task renamed or moved (one task to several) loses its channel's retries with it: say so.
-      else log.warn(fields, `${lead} ${removed.channel} deleted with ${lost.depth} messages waiting, ${lost.deferred} deferred (retries among them) and ${lost.inFlight} in flight`);
+      else log.warn(fields, `${lead} ${removed.channel} deleted with ${heldWords(lost)}${cleanup.createAt === undefined ? '' : copiesKept(removed)}`);
       return;
     }
   }

@@ -185,6 +185,27 @@ describe.concurrent("a removed task's channel with messages in it, under dev", (
   });
 });
 
+describe.concurrent("a task moved to a channel of its own, under dev, with a message waiting in the old one", () => {
+  cliTest('says the old channel is deleted with it, and that the new one holds what was published since', async ({ projects }) => {
+    const p = await projects.create();
+    await p.writeWorker('log', 'pv', worker(['count']));
+    const dev = p.spawn(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', p.path('data')]);
+    const { httpAddress } = await dev.brokerAddresses();
+    await dev.waitForMessage('subscribed', { task: 'count' });
+    // Paused, pv keeps m1 waiting when the second task moves count to pv.count.
+    await fetch(`http://${httpAddress}/channel/pause?topic=log&channel=pv`, { method: 'POST' });
+    await publish(httpAddress, 'log', 'm1');
+    await p.writeWorker('log', 'pv', worker(['count', 'store']));
+    const line = await dev.waitForMessage('task count moved to channel pv.count: its old channel pv deleted with');
+    expect(line).toMatchObject({ level: 40, depth: 1, deferred: 0, inFlight: 0 });
+    expect(line.msg).toBe(
+      'task count moved to channel pv.count: its old channel pv deleted with 1 message waiting, 0 deferred (retries among them) and 0 in flight; pv.count has a copy of each message published since the new code loaded, so only older ones are not handled by task count',
+    );
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  });
+});
+
 describe.concurrent('the single task of a worker renamed, under dev', () => {
   cliTest('keeps its channel, and the new task gets what waited in it', async ({ projects }) => {
     const p = await projects.create();
