@@ -25,6 +25,7 @@ import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { clientSecurity, securitySettingsOf } from '../config/client-security.ts';
 import type { RunSettings } from '../config/settings.ts';
 import { describeRunningTasks, onShutdownSignal, startHoldingSignals } from '../ops/shutdown.ts';
+import { stopOnUncaughtError } from '../ops/uncaught.ts';
 import { exitOnceWritten } from '../one-shot-exit.ts';
 import { finishedAndRequeued, stopSummary } from '../ops/task-counters.ts';
 import { listenOrExplain, type ListenFlag } from '../ops/address-in-use.ts';
@@ -265,13 +266,16 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
   // (nothing bound yet: the broker persists on its own close only).
   const worker = await startHoldingSignals(
     (held) => runWorker(argv, process.env, held),
-    (worker: RunningWorker) =>
+    (worker: RunningWorker) => {
+      // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
+      // (Read at exit: a worker that took over a stopped broker holds a new one.)
+      const beforeForcedExit = (): void => worker.embedded?.handle?.nsqd.persistAndClose();
       onShutdownSignal(worker.logger, worker.stop, {
-        // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
-        // (Read at exit: a worker that took over a stopped broker holds a new one.)
-        beforeForcedExit: () => worker.embedded?.handle?.nsqd.persistAndClose(),
+        beforeForcedExit,
         stillRunning: () => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs),
-      }),
+      });
+      stopOnUncaughtError(worker.logger, worker.stop, beforeForcedExit);
+    },
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.
   // Exit 2 for the user's mistake (an HTTP port given for nsqd's TCP one), as at start; 1 otherwise.

@@ -257,3 +257,43 @@ describe.concurrent('a broker already running', () => {
     expect(await ping.text()).toBe('OK');
   });
 });
+
+describe.concurrent('an error nothing catches in the worker code', () => {
+  cliTest('stops the worker cleanly and exits 1, one line and no raw stack: the broker keeps what it accepted', async ({ projects }) => {
+    const project = await projects.create();
+    // The classic missing await: a rejected promise nothing handles, after the task has finished.
+    await project.writeWorker('events', 'store', `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    process(message) {
+      if (message.text() === 'forget') Promise.reject(new Error('forgotten rejection'));
+    },
+  },
+});
+`);
+    const first = project.startWorker('events', 'store');
+    const { httpAddress } = await first.brokerAddresses();
+    await first.subscribed(['process']);
+    // Messages of another topic's channel, in the embedded broker's memory only.
+    for (const create of ['topic/create?topic=other', 'channel/create?topic=other&channel=keep']) {
+      expect((await fetch(`http://${httpAddress}/${create}`, { method: 'POST' })).status).toBe(200);
+    }
+    for (const body of ['a', 'b', 'c']) await publish(httpAddress, 'other', body);
+    await publish(httpAddress, 'events', 'forget');
+    const exit = await first.waitForExit(15_000);
+    expect(exit, first.describe()).toEqual({ code: 1, signal: null });
+    expect(first.lines.filter((line) => line.level === 50).map((line) => line.msg)).toEqual([
+      "a rejected promise that nothing awaited or caught in the worker's code: forgotten rejection; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1",
+    ]);
+    expect(first.stderr).not.toMatch(/Node\.js v\d+/);
+
+    const second = project.startWorker('events', 'store');
+    const restarted = await second.brokerAddresses();
+    await second.subscribed(['process']);
+    const keep = (await brokerStats(restarted.httpAddress)).topics.find((t) => t.topic_name === 'other')?.channels.find((c) => c.channel_name === 'keep');
+    expect(keep?.depth).toBe(3);
+    second.kill('SIGTERM');
+    expect((await second.waitForExit()).code).toBe(0);
+  });
+});
