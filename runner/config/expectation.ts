@@ -21,7 +21,7 @@ export interface SchemaLike {
     catchall?: SchemaLike;
     entries?: Record<string, string | number>;
     values?: readonly unknown[];
-    checks?: ReadonlyArray<{ _zod: { def: { check: string; format?: string; value?: unknown; inclusive?: boolean } } }>;
+    checks?: ReadonlyArray<{ _zod: { def: { check: string; format?: string; value?: unknown; inclusive?: boolean; minimum?: unknown; maximum?: unknown; length?: unknown } } }>;
   };
 }
 
@@ -78,6 +78,23 @@ function bounds(def: SchemaLike['def'], show: (value: number) => string): string
   return low + (low !== '' && high !== '' ? ' and' : '') + high;
 }
 
+/** A string's length checks (`.min(8)`, `.max(64)`, `.length(3)`), in words: ` of at least 8 characters`, or ''. */
+function lengthBounds(def: SchemaLike['def']): string {
+  let min: number | undefined;
+  let max: number | undefined;
+  for (const check of def.checks ?? []) {
+    const { check: kind, minimum, maximum, length } = check._zod.def;
+    if (kind === 'min_length' && typeof minimum === 'number') min = minimum;
+    if (kind === 'max_length' && typeof maximum === 'number') max = maximum;
+    if (kind === 'length_equals' && typeof length === 'number') [min, max] = [length, length];
+  }
+  const characters = (n: number): string => `${n} character${n === 1 ? '' : 's'}`;
+  if (min !== undefined && min === max) return ` of exactly ${characters(min)}`;
+  if (min !== undefined && max !== undefined) return ` of ${min} to ${characters(max)}`;
+  if (min !== undefined) return min === 1 ? ' that is not empty' : ` of at least ${characters(min)}`;
+  return max === undefined ? '' : ` of at most ${characters(max)}`;
+}
+
 /**
  * The values a schema accepts, in words, or undefined for a kind this does not describe (a custom
  * type, a union with one): the caller then keeps zod's message. With `duration`, a number schema is a duration
@@ -99,7 +116,7 @@ export function describeExpected(schema: SchemaLike, duration: DurationWrittenIn
     case 'literal':
       return `${(def.values ?? []).length > 1 ? 'one of ' : ''}${(def.values ?? []).map((value) => JSON.stringify(value)).join(', ')}`;
     case 'string':
-      return 'a string';
+      return `a string${lengthBounds(def)}`;
     case 'array': {
       const element = def.element === undefined ? undefined : unwrap(def.element).def.type;
       return element === 'string' || element === 'number' || element === 'boolean' ? `an array of ${element}s` : 'an array';
@@ -140,9 +157,13 @@ export function whatWouldBeGood(issue: IssueLike, expected: string | undefined):
   return issue.message;
 }
 
-/** A value as a message quotes it: strings and structures as JSON, cut short past `max` characters (an error stays one line). */
-export function showValue(value: unknown, max = 60): string {
-  const text = typeof value === 'string' || typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
+/**
+ * A value as a message quotes it: strings and structures as JSON, cut short past `max` characters (an
+ * error stays one line). `clean` rewrites the whole text first (a URL's password hidden before the cut
+ * could leave it without the `@` that marks it).
+ */
+export function showValue(value: unknown, max = 60, clean: (text: string) => string = (text) => text): string {
+  const text = clean(typeof value === 'string' || typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value));
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 

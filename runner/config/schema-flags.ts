@@ -14,7 +14,7 @@ import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts'
 import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, unwrap, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
-import { isSecretOption } from './shown-values.ts';
+import { isSecretOption, withoutUrlPasswords } from './shown-values.ts';
 
 /** The words a boolean flag or variable takes, in any case. */
 export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
@@ -214,9 +214,12 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, ex
  * file: `writtenIn` 'config') to the field's kind. A value that does not convert is named as every bad value is: where it
  * was given, the value, and what would be good.
  */
-/** A bad value as an error quotes it: a secret's is not quoted (shown-values.ts), since errors land in CI logs too. */
+/**
+ * A bad value as an error quotes it: a secret's is not quoted, nor a URL's password (shown-values.ts),
+ * since errors land in CI logs and journals too.
+ */
 export function shownInError(field: Pick<FieldSpec, 'key'>, value: unknown): string {
-  return isSecretOption(field.key) ? '***' : showValue(value);
+  return isSecretOption(field.key) ? '***' : showValue(value, undefined, withoutUrlPasswords);
 }
 
 export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn: DurationWrittenIn = 'flag'): unknown {

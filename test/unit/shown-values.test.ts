@@ -35,8 +35,28 @@ describe('the values --help and list show', () => {
     const schema = z.object({ apiKey: z.string().min(20), retries: z.number().default(1) });
     const problem = (env: Record<string, string>): string => layeredProblem(schema, { env });
     const refused = problem({ NSQWORKER_API_KEY: 'sk_short_LEAK' });
-    expect(refused).toContain('NSQWORKER_API_KEY ***:');
+    // Hidden, and still said why: not "expected a string" of a string.
+    expect(refused).toContain('NSQWORKER_API_KEY ***: expected a string of at least 20 characters');
     expect(refused).not.toContain('LEAK');
     expect(problem({ NSQWORKER_API_KEY: 'sk_long_enough_0123456789', NSQWORKER_RETRIES: 'x' })).toContain('NSQWORKER_RETRIES "x"');
+  });
+
+  it("keep a URL's password out of the error for a URL the schema refuses, however long the value", () => {
+    const schema = z.object({ dbUrl: z.string().url() });
+    const problem = (value: string): string => layeredProblem(schema, { env: { NSQWORKER_DB_URL: value } });
+    expect(problem('http://u:hunter2@')).toBe('NSQWORKER_DB_URL "http://u:***@": Invalid URL');
+    // Longer than an error quotes: the password is hidden before the value is cut.
+    const long = problem(`postgres://app:${'x'.repeat(60)}LEAK@`);
+    expect(long).not.toContain('LEAK');
+    expect(long).not.toContain('xxxx');
+  });
+
+  it('say what length a string option takes', () => {
+    const schema = z.object({ code: z.string().length(3), name: z.string().min(1).max(64), tag: z.string().max(8), note: z.string().min(1) });
+    const problem = (env: Record<string, string>): string => layeredProblem(schema, { env: { NSQWORKER_CODE: 'abc', NSQWORKER_NAME: 'n', NSQWORKER_TAG: 't', NSQWORKER_NOTE: 'x', ...env } });
+    expect(problem({ NSQWORKER_CODE: 'abcd' })).toContain('NSQWORKER_CODE "abcd": expected a string of exactly 3 characters');
+    expect(problem({ NSQWORKER_NAME: 'n'.repeat(65) })).toContain(': expected a string of 1 to 64 characters');
+    expect(problem({ NSQWORKER_TAG: 'much too long' })).toContain('NSQWORKER_TAG "much too long": expected a string of at most 8 characters');
+    expect(problem({ NSQWORKER_NOTE: '' })).toContain('(expected a string that is not empty)');
   });
 });
