@@ -30,9 +30,9 @@ export default class PageviewWorker extends Worker<typeof options, typeof body> 
 
   private readonly counts = new Map<string, number>();
 
-  /** Bots are dropped before any task runs. */
+  /** A path that is no path (a broken client's) is wrong: dead-lettered before any task runs. */
   override validate(message: WorkerMessage<Pageview>): boolean {
-    return !(message.data.userId ?? '').startsWith('bot-');
+    return message.data.path.startsWith('/');
   }
 
   async countTask(message: WorkerMessage<Pageview>, context: TaskContext<Options>): Promise<void> {
