@@ -50,33 +50,49 @@ export type Task<Options = Record<string, unknown>, Data = unknown> = (
 type OptionsOf<S> = S extends z.ZodType ? z.output<S> : Record<string, unknown>;
 type DataOf<S> = S extends z.ZodType ? z.output<S> : unknown;
 
-/** A worker in plain-object form. */
-export interface WorkerDefinition<OptionsSchema extends z.ZodObject | undefined = undefined, BodySchema extends z.ZodType | undefined = undefined> {
+/**
+ * `message.data` after `preprocess` returned `P`: what it returned; the body's data `D` where it
+ * returns nothing (a preprocess that only checks or changes `message.data`), as at run time, where
+ * undefined leaves `message.data` as it was.
+ */
+export type Preprocessed<P, D> = [P] extends [void] ? D : undefined extends P ? Exclude<P, undefined | void> | D : P;
+
+/**
+ * A worker in plain-object form. `Data` is what its tasks and `dedupKey` see as `message.data`: the
+ * body's (its schema's output, or unknown), or what `preprocess` returns, inferred by {@link defineWorker}.
+ */
+export interface WorkerDefinition<OptionsSchema extends z.ZodObject | undefined = undefined, BodySchema extends z.ZodType | undefined = undefined, Data = DataOf<BodySchema>> {
   /** The worker's own options: become command-line flags, config entries and NSQWORKER_* variables. */
   options?: OptionsSchema;
   /** The message body's schema: the body is parsed as JSON and must match, or the message is discarded. */
   body?: BodySchema;
   /** Returning false discards the message without running any task. */
   validate?(message: WorkerMessage<DataOf<BodySchema>>, context: HookContext<OptionsOf<OptionsSchema>>): boolean | Promise<boolean>;
-  /** Runs before the tasks; a value it returns replaces `message.data`. */
+  /** Runs before the tasks; a value it returns replaces `message.data` (and its type, for the tasks). */
   preprocess?(message: WorkerMessage<DataOf<BodySchema>>, context: HookContext<OptionsOf<OptionsSchema>>): unknown;
-  /** The key a task's dedup queue remembers: the message id unless given. */
-  dedupKey?(message: WorkerMessage<DataOf<BodySchema>>): string;
-  tasks: Record<string, Task<OptionsOf<OptionsSchema>, DataOf<BodySchema>>>;
+  /** The key a task's dedup queue remembers: the message id unless given. Runs after `preprocess`. */
+  dedupKey?(message: WorkerMessage<Data>): string;
+  tasks: Record<string, Task<OptionsOf<OptionsSchema>, Data>>;
   /** Releases what the worker holds, before shutdown or a reload drops it. */
   close?(): Promise<void> | void;
 }
 
 const DEFINED = Symbol.for('nsqworker.worker-definition');
 
-/** Declares a worker in plain-object form, with full typing from its schemas. */
-export function defineWorker<O extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  definition: WorkerDefinition<O, B>,
-): WorkerDefinition<O, B> {
+/**
+ * Declares a worker in plain-object form, with full typing from its schemas: `context.options` from
+ * `options`, `message.data` from `body`, or from what `preprocess` returns (written before `tasks`,
+ * so that TypeScript reads it first).
+ */
+export function defineWorker<O extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined, P = void>(
+  definition: WorkerDefinition<O, B, Preprocessed<P, DataOf<B>>> & {
+    preprocess?(message: WorkerMessage<DataOf<B>>, context: HookContext<OptionsOf<O>>): P | Promise<P>;
+  },
+): WorkerDefinition<O, B, Preprocessed<P, DataOf<B>>> {
   return Object.assign(definition, { [DEFINED]: true });
 }
 
-export function isWorkerDefinition(value: unknown): value is WorkerDefinition<z.ZodObject | undefined, z.ZodType | undefined> {
+export function isWorkerDefinition(value: unknown): value is WorkerDefinition<z.ZodObject | undefined, z.ZodType | undefined, unknown> {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DEFINED] === true;
 }
 
