@@ -10,7 +10,7 @@ import { runWorkerCommand } from './commands/run.ts';
 import { registerServerCommands } from './commands/servers.ts';
 import { registerToolCommands } from './commands/tools.ts';
 import { UsageError } from './config/flags.ts';
-import { didYouMean } from '../protocol/suggest.ts';
+import { didYouMean, nearest } from '../protocol/suggest.ts';
 import { discoverWorkers } from './worker/discover.ts';
 import { asksForVersion, commandOptionNames, describeFailure, refuseGoStyleFlags, wantsStacks } from './cli-report.ts';
 import { exitAfterFileWork, exitQuietlyWhenStdoutCloses } from './one-shot-exit.ts';
@@ -79,14 +79,21 @@ async function showHelp(cli: ReturnType<typeof buildCli>, argv: readonly string[
  * every worker, each watched); else a worker's option, from its variable or the config's `workers`.
  */
 async function devFlagHint(text: string): Promise<string> {
-  const flag = /^unknown flag --([a-z0-9-]+)$/.exec(text)?.[1];
-  if (flag === undefined) return '';
-  if (['topic', 'channel', 'watch', 'health-address'].includes(flag)) return `; dev runs every worker, each watched: it takes no --${flag}`;
+  const typed = /^unknown flag --([a-z0-9-]+)$/.exec(text)?.[1];
+  if (typed === undefined) return '';
   const { RUN_FIELDS } = await import('./config/runner-settings.ts');
+  // A slip of a run's flag (`--chanel`, `--max-in-flite`) is that flag: said as meant, then where it goes under dev.
+  const runFlags = [...DEV_RUNS_ITSELF, ...RUN_FIELDS.map((field) => field.flag)];
+  const flag = runFlags.includes(typed) ? typed : nearest(typed, runFlags);
+  const lead = flag === undefined || flag === typed ? '; ' : `; did you mean --${flag}? `;
+  if (flag !== undefined && DEV_RUNS_ITSELF.includes(flag)) return `${lead}dev runs every worker, each watched: it takes no --${flag}`;
   const setting = RUN_FIELDS.find((field) => field.flag === flag);
-  if (setting !== undefined) return `; under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file`;
-  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${flag.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
+  if (setting !== undefined) return `${lead}under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file`;
+  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${typed.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
 }
+
+/** A run's flags for what dev decides itself: it runs every worker, each watched. */
+const DEV_RUNS_ITSELF: readonly string[] = ['topic', 'channel', 'watch', 'health-address'];
 
 async function main(given: readonly string[]): Promise<void> {
   exitQuietlyWhenStdoutCloses();

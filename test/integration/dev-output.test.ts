@@ -145,9 +145,15 @@ export default defineWorker({
       "nsqworker: unknown flag --smtp-host; dev runs every worker and takes no worker option as a flag: set NSQWORKER_SMTP_HOST or give it in the config file under workers['<topic>/<channel>']",
     );
     // A run's own flags: where the setting comes from under dev, or that dev decides it.
-    const [setting, decided] = await Promise.all([p.run(['dev', '--nsqd-tcp-address', '127.0.0.1:4150', ...FREE]), p.run(['dev', '--topic', 'needs', ...FREE])]);
+    const [setting, decided, slip] = await Promise.all([
+      p.run(['dev', '--nsqd-tcp-address', '127.0.0.1:4150', ...FREE]),
+      p.run(['dev', '--topic', 'needs', ...FREE]),
+      // A typo of one of those is that flag, not a worker option to set as NSQWORKER_CHANEL.
+      p.run(['dev', '--chanel', 'c', ...FREE]),
+    ]);
     expect(setting.stderr.trim()).toBe('nsqworker: unknown flag --nsqd-tcp-address; under dev, the runner setting comes from NSQWORKER_NSQD_TCP_ADDRESSES or nsqdTcpAddresses in the config file');
     expect(decided.stderr.trim()).toBe('nsqworker: unknown flag --topic; dev runs every worker, each watched: it takes no --topic');
+    expect(slip.stderr.trim()).toBe('nsqworker: unknown flag --chanel; did you mean --channel? dev runs every worker, each watched: it takes no --channel');
     // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
     await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
     await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');
