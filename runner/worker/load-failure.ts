@@ -96,7 +96,7 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
   const compiled = ESBUILD_ERROR.exec(message);
   if (compiled !== null) {
     // esbuild counts columns from 0; a file:line:column (an editor's link, a stack frame) from 1.
-    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]) + 1, reason: `syntax error: ${compiled[4]!}` };
+    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]) + 1, reason: `syntax error: ${compiled[4]!}${awaitInCommonJsHint(compiled[4]!)}` };
   }
 
   const stack = error.stack ?? '';
@@ -211,6 +211,16 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
   const exported = nsqworkerImports(source).find((entry) => entry.local === base)?.exported;
   const exports = nsqworkerExports(workerFile);
   return exported === undefined || exports.includes(exported) ? undefined : noSuchExport(exported, exports);
+}
+
+/**
+ * The way out of a top-level await in a CommonJS file, which tsx compiles to CommonJS (esbuild: "Top-level
+ * await is currently not supported with the "cjs" output format"); '' for any other error.
+ */
+function awaitInCommonJsHint(reason: string): string {
+  return /^Top-level await is currently not supported with the "cjs" output format/.test(reason)
+    ? ' (the file is CommonJS: its package.json has no "type": "module"; add that, name the file .mts, or move the await into a function)'
+    : '';
 }
 
 /** The way out of a CommonJS name in an ES module (commonjs-in-module.ts); '' for any other error. */

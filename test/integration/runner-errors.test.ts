@@ -180,12 +180,16 @@ describe('a worker that does not load', () => {
     await p.write('package.json', '{}\n');
     await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nfunction connect(): never {\n  throw new Error('no database');\n}\nconnect();\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
-    const [throws, syntax] = await Promise.all([
+    // A top-level await, which a CommonJS file cannot have: said with the ways out.
+    await p.writeWorker('bad', 'awaits', "import { defineWorker } from 'nsqworker';\nconst ready = await Promise.resolve(1);\nexport default defineWorker({ tasks: { async x() { void ready; } } });\n");
+    const [throws, syntax, awaits] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd1']),
       p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd2']),
+      p.run(['--topic', 'bad', '--channel', 'awaits', ...FREE, '--data-path', 'd3']),
     ]);
     expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:3:9: failed to load: Error: no database`);
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
+    expectOneLine(awaits, 2, `${p.path('workers/bad/bad_awaits_worker.ts')}:2:`, 'syntax error: Top-level await', 'the file is CommonJS', 'name the file .mts');
   });
 
   it('names a misspelt import from nsqworker, with the export meant, in a CommonJS project and an ES module one (exit 2)', async () => {
