@@ -59,7 +59,9 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
       // Unref'd: the stop's own end exits the process; the note never holds it.
       setTimeout(() => {
         const waitingFor = stillRunning();
-        if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor}; a second signal (Ctrl-C) stops now, and they are delivered again`);
+        // Said in the terms of the signal that came: a terminal's user presses Ctrl-C again, a supervisor sends SIGTERM.
+        const again = signal === 'SIGINT' ? 'a second Ctrl-C' : `a second ${signal} (or Ctrl-C)`;
+        if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor}; ${again} stops now, and they are delivered again`);
       }, STILL_RUNNING_NOTE_MS).unref();
     }
     stop().then(

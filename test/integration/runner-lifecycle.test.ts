@@ -209,7 +209,7 @@ describe.concurrent('a task that ignores shutdown', () => {
     await run.waitForMessage('shutting down');
     // A second on, the stop says what it waits for and how to cut it short.
     const waiting = await run.waitForLine((line) => String(line.msg).startsWith('shutdown waits for'), 'the line naming the running task');
-    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (process: 1) to finish, up to 1m0s after the signal; a second signal (Ctrl-C) stops now, and they are delivered again');
+    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (process: 1) to finish, up to 1m0s after the signal; a second SIGTERM (or Ctrl-C) stops now, and they are delivered again');
     run.child.kill('SIGTERM');
     expect(await run.waitForExit(10_000)).toEqual({ code: 130, signal: null });
 
