@@ -61,11 +61,25 @@ export function warnTaskChannels(topic: string, channels: Iterable<ChannelEntry>
     );
   }
   for (const stale of staleTaskChannels(entries, workerChannel, current)) {
-    log.warn(
-      { topic, channel: stale.name, depth: stale.depth },
-      `channel ${stale.name} looks like a task channel of an earlier run: none of this worker's tasks consume it (${current.join(', ')}), ` +
-        `and it keeps a copy of every message published to ${topic} (${stale.depth} now); a run that brings its task back replays them. ` +
-        `Delete it with: ${call('delete', stale.name)}`,
-    );
+    log.warn({ topic, channel: stale.name, depth: stale.depth, deferred: stale.deferred }, `${staleChannelWords(stale, workerChannel, current, topic)} Delete it with: ${call('delete', stale.name)}`);
   }
+}
+
+/**
+ * Why a stale channel is there and what its messages miss. Going from one task to several renames the
+ * channel (`C` to `C.<task>`), and back: the backlog stays in the old name, which no task consumes now.
+ */
+function staleChannelWords(stale: ChannelEntry, workerChannel: string, current: readonly string[], topic: string): string {
+  // Deferred ones are retries waiting for their delay: as much the task's backlog as the rest.
+  const held = stale.depth + stale.deferred;
+  const waiting = `${held} ${held === 1 ? 'message' : 'messages'}`;
+  const copies = `it keeps a copy of every message published to ${topic}.`;
+  if (stale.name === workerChannel) {
+    return `channel ${stale.name} is this worker's from a run with one task; with several tasks each consumes ${workerChannel}.<task> instead, so the ${waiting} waiting in it are handled by no task (a run with one task again would take them), and ${copies}`;
+  }
+  const task = stale.name.slice(workerChannel.length + 1);
+  if (current.length === 1 && current[0] === workerChannel) {
+    return `channel ${stale.name} is task ${task}'s from a run with several tasks; with one task the worker consumes ${workerChannel} instead, so the ${waiting} waiting in it are handled by no task (a run with several tasks again would take them), and ${copies}`;
+  }
+  return `channel ${stale.name} is task ${task}'s from an earlier run: this worker has no task ${task} now (${current.join(', ')}), so the ${waiting} waiting in it are handled by no task (a run that brings ${task} back would take them), and ${copies}`;
 }

@@ -14,6 +14,9 @@ import { cliPoolTest } from './helpers/cli-test.ts';
 const worker = (tasks: string[]): string =>
   `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { ${tasks.map((task) => `${task}() {}`).join(', ')} } });\n`;
 
+/** The start of a stale channel's warning. */
+const STALE = /^channel \S+ is (?:task \S+'s|this worker's) from (?:a run|an earlier run)/;
+
 async function runOnce(project: CliProject, tasks: string[], publishOne = false): Promise<string[]> {
   await project.writeWorker('orders', 'process', worker(tasks));
   const run = project.startWorker('orders', 'process');
@@ -22,7 +25,7 @@ async function runOnce(project: CliProject, tasks: string[], publishOne = false)
   if (publishOne) await publish(httpAddress, 'orders', 'kept by every channel');
   run.kill('SIGTERM');
   await run.waitForExit();
-  return run.lines.filter((line) => line.level === 40 && String(line.msg).includes('looks like a task channel')).map((line) => String(line.msg));
+  return run.lines.filter((line) => line.level === 40 && STALE.test(String(line.msg))).map((line) => String(line.msg));
 }
 
 describe.concurrent('task channels of an earlier run', () => {
@@ -31,20 +34,34 @@ describe.concurrent('task channels of an earlier run', () => {
     expect(await runOnce(project, ['bill', 'notify', 'audit'])).toEqual([]);
     // The next run drops notify and audit; a message published while it runs lands in their channels too.
     expect(await runOnce(project, ['bill', 'ship'], true)).toEqual([
-      expect.stringMatching(/^channel process\.audit looks like a task channel of an earlier run: none of this worker's tasks consume it \(process\.bill, process\.ship\)/),
-      expect.stringMatching(/^channel process\.notify looks like/),
+      expect.stringMatching(/^channel process\.audit is task audit's from an earlier run: this worker has no task audit now \(process\.bill, process\.ship\), so the 0 messages waiting in it are handled by no task/),
+      expect.stringMatching(/^channel process\.notify is task notify's/),
     ]);
     const warnings = await runOnce(project, ['bill', 'ship']);
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toContain('(1 now)');
+    expect(warnings[0]).toContain('so the 1 message waiting in it are handled by no task (a run that brings audit back would take them)');
     expect(warnings[0]).toMatch(/Delete it with: curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/channel\/delete\?topic=orders&channel=process\.audit'/);
   });
 
   cliPoolTest('from several tasks to one: the task channels stay and are named; the worker channel is in use', async ({ projects }) => {
     const project = await projects.create();
     await runOnce(project, ['bill', 'ship']);
+    // Left in bill's own channel (paused, so it waits there) when the worker goes to one task.
+    const before = project.startWorker('orders', 'process');
+    const { httpAddress } = await before.brokerAddresses();
+    await before.subscribed(['bill', 'ship']);
+    expect((await fetch(`http://${httpAddress}/channel/pause?topic=orders&channel=process.bill`, { method: 'POST' })).status).toBe(200);
+    await publish(httpAddress, 'orders', 'left for bill');
+    before.kill('SIGTERM');
+    await before.waitForExit();
     const warnings = await runOnce(project, ['bill']);
     expect(warnings.map((warning) => warning.split(' ')[1])).toEqual(['process.bill', 'process.ship']);
+    expect(warnings[0]).toContain(
+      "channel process.bill is task bill's from a run with several tasks; with one task the worker consumes process instead, so the 1 message waiting in it are handled by no task (a run with several tasks again would take them)",
+    );
+    // And back: process, the one task's channel, is named with what waits in it.
+    const back = await runOnce(project, ['bill', 'ship']);
+    expect(back).toEqual([expect.stringMatching(/^channel process is this worker's from a run with one task; with several tasks each consumes process\.<task> instead, so the \d+ messages? waiting in it/)]);
   });
 
   cliPoolTest('on a remote nsqd: named once, with that nsqd\'s HTTP address; a channel a client still reads is not', async ({ projects, pool }) => {
@@ -66,9 +83,9 @@ describe.concurrent('task channels of an earlier run', () => {
     await p.writeWorker(topic, 'process', worker(['bill', 'ship']));
     const run = p.startWorker(topic, 'process', ['--nsqd-tcp-address', nsqd.tcpAddress, '--nsqd-http-address', nsqd.httpAddress]);
     await run.subscribed(['bill', 'ship']);
-    const stale = (): string[] => run.lines.filter((line) => String(line.msg).includes('looks like a task channel')).map((line) => String(line.msg));
+    const stale = (): string[] => run.lines.filter((line) => STALE.test(String(line.msg))).map((line) => String(line.msg));
     await eventually(() => (stale().length > 0 ? true : undefined), 'the stale channel named');
-    expect(stale()).toEqual([expect.stringMatching(/^channel process\.audit looks like a task channel of an earlier run: .*\(1 now\)/)]);
+    expect(stale()).toEqual([expect.stringMatching(/^channel process\.audit is task audit's from an earlier run: .* the 1 message waiting in it/)]);
     expect(stale()[0]).toContain(`Delete it with: curl -X POST 'http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=process.audit'`);
     // A restart of nsqd: the tasks connect again, their channels readied again, and nothing more is
     // said (the old replica, not yet back on process.old, would make it look unread).
