@@ -31,6 +31,8 @@ export class ReloadingExecutor implements TaskExecutor {
   private gate: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  /** Tasks of the old code the swap has waited for a second or more, or 0: a save meanwhile is told so. */
+  private swapWaits = 0;
   private readonly watch: CodeWatch;
   private closed = false;
   private aborted = false;
@@ -121,6 +123,8 @@ export class ReloadingExecutor implements TaskExecutor {
   reload(): Promise<void> {
     if (this.closed || this.aborted) return Promise.resolve();
     if (this.reloading !== undefined) {
+      // A save while the swap waits for the old code's tasks (one that never ends holds it for good): said.
+      if (this.swapWaits > 0) this.log.info({ running: this.swapWaits }, `saved again: the reload still waits for ${this.swapWaits} task(s) on the old code, then loads this save; a task that never ends holds it until the worker stops`);
       this.reloadAgain = true;
       return this.reloading;
     }
@@ -161,11 +165,9 @@ export class ReloadingExecutor implements TaskExecutor {
     try {
       const { host, loaded } = await this.loadCode(target, saves);
       next = host;
-      // A file of the save changed while this loaded beside the running code: the newer content,
-      // loaded next as fast, takes over, not code perhaps read half-written (a late event of the same
-      // save changes nothing). Not a load in another child: each would take a start-up, and saves
-      // coming faster would leave the old code running; nor while old tasks run: the newer load
-      // would wait on them unseen, beside them in their child.
+      // A file of the save changed while this loaded beside the running code: the newer content, loaded
+      // next as fast, takes over, not code perhaps read half-written. Not in another child (each takes a
+      // start-up), nor while old tasks run (the newer load would wait on them unseen, in their child).
       if (!moving && host === this.active && host.inFlight === 0 && !unchangedSince(saves.snapshots, saves.changed)) throw new Error('superseded by a newer save before it took over');
       settings = loaded.settings;
       const same = loaded.taskNames.length === this.taskNames.length && loaded.taskNames.every((task, i) => task === this.taskNames[i]);
@@ -199,12 +201,12 @@ export class ReloadingExecutor implements TaskExecutor {
     hold.releaseSoon();
     // No one asked for a move: new messages never wait behind a long task for one.
     const givenUp = moving && !(await idleWithin(old, MOVE_IDLE_WAIT_MS));
-    const waitNote = setTimeout(() => this.log.info({ running: old.inFlight }, `reload waits for ${old.inFlight} task(s) still running on the old code; new messages wait too`), 1000);
+    const waitNote = setTimeout(() => this.log.info({ running: (this.swapWaits = old.inFlight) }, `reload waits for ${old.inFlight} task(s) still running on the old code; new messages wait too`), 1000);
     if (!givenUp) await Promise.race([old.idle(), this.abortion]);
     clearTimeout(waitNote);
-    // idle() resolves as the last outcome arrives; the handler that adds its key to the parent's
-    // dedup queue resumes a few promise jobs later. One macrotask turn lets every such job run, so
-    // the snapshot below holds the key of every message the old code finished.
+    this.swapWaits = 0;
+    // idle() resolves as the last outcome arrives, the parent's dedup queue gets its key a few promise
+    // jobs later: one macrotask turn, and the snapshot below holds every key the old code finished.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.aborted || givenUp) {
       // Shutdown began during the load: keep the code that has been told to stop (the pool closed at

@@ -137,3 +137,32 @@ describe.concurrent('saves faster than reloads', () => {
     expect(run.lines.filter((line) => String(line.msg).startsWith('reload failed'))).toEqual([]);
   });
 });
+
+describe.concurrent('a save while the swap waits for a task that never ends', () => {
+  cliTest('is told so, not left without a word', async ({ projects }) => {
+    const p = await projects.create();
+    const hanging = (version: number): string => `
+import { defineWorker } from 'nsqworker';
+export default defineWorker({
+  tasks: {
+    async hang(_message, context) {
+      context.log.info({ version: ${version} }, 'task started');
+      await new Promise(() => {});
+    },
+  },
+});
+`;
+    await p.writeWorker('slow', 'c', hanging(1));
+    const run = p.startWorker('slow', 'c', ['--watch', '--shutdown-timeout', '200ms']);
+    const { httpAddress } = await run.brokerAddresses();
+    await run.subscribed(['hang']);
+    await publish(httpAddress, 'slow', 'x');
+    await run.waitForMessage('task started');
+    await p.writeWorker('slow', 'c', hanging(2));
+    await run.waitForMessage('reload waits for 1 task(s) still running on the old code; new messages wait too');
+    await p.writeWorker('slow', 'c', hanging(3));
+    await run.waitForMessage('saved again: the reload still waits for 1 task(s) on the old code, then loads this save; a task that never ends holds it until the worker stops');
+    run.kill('SIGTERM');
+    expect((await run.waitForExit()).code).toBe(0);
+  });
+});
