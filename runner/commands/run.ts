@@ -274,7 +274,7 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
         beforeForcedExit,
         stillRunning: () => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs),
       });
-      stopOnUncaughtError(worker.logger, worker.stop, beforeForcedExit);
+      stopOnUncaughtError(worker.logger, worker.stop);
     },
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.

@@ -1,6 +1,7 @@
 /**
  * Signal handling shared by every long-running command: the first SIGTERM or SIGINT runs the
- * graceful stop once; a second one exits at once. Exit codes: 0 after a clean stop, 1 if it failed,
+ * graceful stop once; a second one exits at once. Exit codes: 0 after a clean stop, 1 if it failed
+ * (or an error nothing caught came meanwhile, {@link failTheStop}),
  * 130 when a second signal cut it short. A signal that comes while the command starts waits for
  * the start ({@link startHoldingSignals}). Started by npm (`npx nsqworker`), the end of npm is a
  * SIGTERM too ({@link whenNpmGone}).
@@ -40,6 +41,14 @@ export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: n
   return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the signal`;
 }
 
+/** The exit status of a stop that completes: 0, or 1 once something failed on the way (uncaught.ts). */
+let stopStatus = 0;
+
+/** Makes the stop under way, or the next one, end with exit 1: something failed, whatever asked for the stop. */
+export function failTheStop(): void {
+  stopStatus = 1;
+}
+
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals): void => {
@@ -65,7 +74,7 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
       }, STILL_RUNNING_NOTE_MS).unref();
     }
     stop().then(
-      () => process.exit(0),
+      () => process.exit(stopStatus),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -7,49 +7,59 @@
  *
  * Here it is one error line, then the same clean stop as a SIGTERM (tasks drain up to
  * --shutdown-timeout, their messages requeued; the embedded broker's state written), then exit 1,
- * for systemd or supervisord to restart the worker. Node's documentation of 'uncaughtException'
- * advises against going on as if nothing happened: the process may be in a state its code did not
- * plan for. A second one while stopping exits at once, after writing the broker's state, as a
- * second signal does. Under `--watch` and `dev` the child that runs the code is replaced instead
- * (runner/reload/), so this is for a plain run.
+ * for systemd or supervisord to restart the worker; exit 1 too when the error comes during a stop a
+ * signal began. Node's documentation of 'uncaughtException' advises against going on as if nothing
+ * happened: the process may be in a state its code did not plan for. Later errors (a timer that
+ * throws each time it fires) are logged, a few, and do not cut the drain short: only a second signal
+ * does. Under `--watch` and `dev` the child that runs the code is replaced instead (runner/reload/),
+ * so this is for a plain run. Every uncaught error of the process comes here, the package's own too:
+ * the line names where Node says it came from, not whose code it was.
  */
 import type { Logger } from 'pino';
+import { failTheStop } from './shutdown.ts';
 
-/** Where an uncaught error came from, in words: Node's `origin` of 'uncaughtException'. */
-function described(origin: NodeJS.UncaughtExceptionOrigin): string {
+/** How many later errors are logged, one line each, before they are only counted. */
+const LATER_ERRORS_LOGGED = 3;
+
+type Origin = 'uncaughtException' | 'unhandledRejection';
+
+/** Where an uncaught error came from, in words. */
+function described(origin: Origin): string {
   return origin === 'unhandledRejection' ? 'a rejected promise that nothing awaited or caught' : 'an error that nothing caught';
 }
 
-/** The error's message, whatever was thrown (`Promise.reject('text')` throws no Error). */
+/** The error's message, whatever was thrown or rejected (`Promise.reject('text')` rejects with no Error). */
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 /**
  * Stops the worker cleanly on the first uncaught error, then exits 1. `stop` is the worker's stop
- * (the one a signal runs; called again it returns the same promise); `beforeForcedExit` saves the
- * embedded broker's state synchronously, for a second error that exits at once.
+ * (the one a signal runs; called again it returns the same promise).
  */
-export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>, beforeForcedExit: () => void): void {
+export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
-  process.on('uncaughtException', (error: unknown, origin) => {
+  let later = 0;
+  const handle = (error: unknown, origin: Origin): void => {
+    failTheStop();
     if (stopping) {
-      logger.error({ err: error, origin }, `${described(origin)} while stopping: ${messageOf(error)}; exiting now`);
-      try {
-        beforeForcedExit();
-      } catch (saveError) {
-        logger.error({ err: saveError }, 'could not save state before exiting');
-      }
-      process.exit(1);
+      later++;
+      if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `${described(origin)}, while stopping: ${messageOf(error)}`);
+      if (later === LATER_ERRORS_LOGGED) logger.error(`more errors that nothing caught are not logged; the stop goes on (a second SIGTERM or Ctrl-C ends it now)`);
+      return;
     }
     stopping = true;
     logger.error(
       { err: error, origin },
-      `${described(origin)} in the worker's code: ${messageOf(error)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,
+      `${described(origin)}: ${messageOf(error)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,
     );
     stop().then(
       () => process.exit(1),
       () => process.exit(1),
     );
-  });
+  };
+  // A listener of its own: Node then hands over the rejection's reason itself, not the error it wraps
+  // a non-Error reason in ("This error originated either by throwing inside of an async function…").
+  process.on('unhandledRejection', (reason) => handle(reason, 'unhandledRejection'));
+  process.on('uncaughtException', (error) => handle(error, 'uncaughtException'));
 }

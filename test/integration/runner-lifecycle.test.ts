@@ -266,8 +266,14 @@ describe.concurrent('an error nothing catches in the worker code', () => {
 import { defineWorker } from 'nsqworker';
 export default defineWorker({
   tasks: {
-    process(message) {
+    async process(message, context) {
       if (message.text() === 'forget') Promise.reject(new Error('forgotten rejection'));
+      if (message.text() === 'late') {
+        // A timer that throws while a stop drains this task: the stop goes on, and ends with exit 1.
+        setTimeout(() => { throw new Error('late failure'); }, 300);
+        context.log.info('task started');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     },
   },
 });
@@ -284,7 +290,7 @@ export default defineWorker({
     const exit = await first.waitForExit(15_000);
     expect(exit, first.describe()).toEqual({ code: 1, signal: null });
     expect(first.lines.filter((line) => line.level === 50).map((line) => line.msg)).toEqual([
-      "a rejected promise that nothing awaited or caught in the worker's code: forgotten rejection; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1",
+      'a rejected promise that nothing awaited or caught: forgotten rejection; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1',
     ]);
     expect(first.stderr).not.toMatch(/Node\.js v\d+/);
 
@@ -293,7 +299,12 @@ export default defineWorker({
     await second.subscribed(['process']);
     const keep = (await brokerStats(restarted.httpAddress)).topics.find((t) => t.topic_name === 'other')?.channels.find((c) => c.channel_name === 'keep');
     expect(keep?.depth).toBe(3);
+    await publish(restarted.httpAddress, 'events', 'late');
+    await second.waitForMessage('task started');
     second.kill('SIGTERM');
-    expect((await second.waitForExit()).code).toBe(0);
+    expect((await second.waitForExit()).code, second.describe()).toBe(1);
+    expect(second.lines.filter((line) => line.level === 50).map((line) => String(line.msg))).toEqual([expect.stringMatching(/^an error that nothing caught: late failure; stopping cleanly/)]);
+    // The drain went on: the task ran to its end.
+    expect(second.lines.some((line) => line.msg === 'worker stopped' && line.finishedWhileStopping === 1), second.describe()).toBe(true);
   });
 });
