@@ -94,10 +94,11 @@ export function registerToolCommands(cli: CAC): void {
         const { startTail } = await import('../tools/tail.ts');
         // An HTTP port given for an nsqd's TCP one answers the same at every reconnect: said once, exit 1, as pub does.
         let wrongPort: Error | undefined;
-        // Before the first subscription, an nsqd given by address that cannot be reached or refuses
-        // this client ends the tail, exit 1, as nsq_tail's go-nsq ConnectToNSQDs fails; once one
-        // subscribed, a lost connection is said and retried. lookupd's nsqd come and go: retried.
-        let subscribed = lookupdHttpAddresses.length > 0;
+        // Until every topic has subscribed on every nsqd given by address, one that cannot be reached
+        // or refuses this client ends the tail, exit 1, as nsq_tail's go-nsq ConnectToNSQDs fails; after
+        // that, a lost connection is said and retried. lookupd's nsqd come and go: retried.
+        const subscriptions = new Set<string>();
+        const allSubscribed = (): boolean => lookupdHttpAddresses.length > 0 || subscriptions.size === topics.length * nsqdTcpAddresses.length;
         let firstFailure: Error | undefined;
         const tail = startTail({
           topics,
@@ -112,12 +113,12 @@ export function registerToolCommands(cli: CAC): void {
             if (isHttpResponseError(error)) {
               wrongPort ??= error;
               void tail.stop();
-            } else if (!subscribed) {
+            } else if (!allSubscribed()) {
               firstFailure ??= error;
               void tail.stop();
             } else process.stderr.write(`nsqworker tail: ${error.message}${refusalHint(error, { tool: true })}\n`);
           },
-          onConnected: () => (subscribed = true),
+          onConnected: (topic, address) => subscriptions.add(`${topic} ${address}`),
           security,
         });
         // A reader that went away (`| head`) ends the tail like a signal does.

@@ -23,8 +23,8 @@ export interface TailOptions {
   output: Writable;
   /** Connection problems: the consumers keep reconnecting, the caller decides how loud to be. */
   onError: (error: Error) => void;
-  /** A consumer subscribed on an nsqd (its address). */
-  onConnected?: (address: string) => void;
+  /** The consumer of `topic` subscribed on the nsqd at `address`. */
+  onConnected?: (topic: string, address: string) => void;
   /** TLS, compression and AUTH for the connections to nsqd (and TLS for https lookupds). */
   security?: ClientSecurity;
 }
@@ -76,7 +76,8 @@ export function startTail(options: TailOptions): TailHandle {
       handler,
     );
     consumer.on('error', options.onError);
-    if (options.onConnected !== undefined) consumer.on('connected', options.onConnected);
+    const { onConnected } = options;
+    if (onConnected !== undefined) consumer.on('connected', (address) => onConnected(topic, address));
     return consumer;
   });
 

@@ -285,6 +285,20 @@ describe.concurrent('nsqworker pub', () => {
     expect(tail.stderr).toMatch(/^nsqworker tail: .*requires AUTH and no authSecret is set: give its secret with --auth-secret\n$/);
   });
 
+  it('tail exits 1 when one of its nsqd never answers, though the other subscribed first', async ({ task }) => {
+    const fx = fixtureOf(task);
+    const broker = await fx.brokers.start();
+    const hanging = await hangingPort();
+    try {
+      const tail = fx.cli(['tail', '--topic', uniqueTopic('tail-two'), '--nsqd-tcp-address', broker.tcpAddress, '--nsqd-tcp-address', `127.0.0.1:${hanging.port}`]);
+      // The good one subscribes at once; the other's connect times out (5 s) before it ever did.
+      expect(await tail.exitCode()).toBe(1);
+      expect(tail.stderr).toBe(`nsqworker tail: connecting to 127.0.0.1:${hanging.port} timed out after 5000ms\n`);
+    } finally {
+      hanging.close();
+    }
+  });
+
   it('stats gives up an nsqd whose connect hangs after --http-client-connect-timeout, as nsq_stat', async ({ task }) => {
     const fx = fixtureOf(task);
     const hanging = await hangingPort();
