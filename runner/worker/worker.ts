@@ -55,7 +55,7 @@ type DataOf<S> = S extends z.ZodType ? z.output<S> : unknown;
  * returns nothing (a preprocess that only checks or changes `message.data`), as at run time, where
  * undefined leaves `message.data` as it was.
  */
-export type Preprocessed<P, D> = [P] extends [void] ? D : undefined extends P ? Exclude<P, undefined | void> | D : P;
+export type Preprocessed<P, D> = 0 extends 1 & P ? P : [P] extends [void] ? D : undefined extends P ? Exclude<P, undefined | void> | D : P;
 
 /**
  * A worker in plain-object form. `Data` is what its tasks and `dedupKey` see as `message.data`: the
@@ -81,14 +81,19 @@ const DEFINED = Symbol.for('nsqworker.worker-definition');
 
 /**
  * Declares a worker in plain-object form, with full typing from its schemas: `context.options` from
- * `options`, `message.data` from `body`, or from what `preprocess` returns (written before `tasks`,
- * so that TypeScript reads it first).
+ * `options`, `message.data` from `body`, or from what `preprocess` returns. TypeScript reads the
+ * members in order: with `preprocess` written after `tasks` or `dedupKey`, those see `message.data`
+ * as unknown (not the body's type, which it is not by then).
  */
-export function defineWorker<O extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined, P = void>(
+export function defineWorker<O extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  definition: WorkerDefinition<O, B> & { preprocess?: undefined },
+): WorkerDefinition<O, B>;
+export function defineWorker<O extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined, P = unknown>(
   definition: WorkerDefinition<O, B, Preprocessed<P, DataOf<B>>> & {
-    preprocess?(message: WorkerMessage<DataOf<B>>, context: HookContext<OptionsOf<O>>): P | Promise<P>;
+    preprocess(message: WorkerMessage<DataOf<B>>, context: HookContext<OptionsOf<O>>): P | Promise<P>;
   },
-): WorkerDefinition<O, B, Preprocessed<P, DataOf<B>>> {
+): WorkerDefinition<O, B, Preprocessed<P, DataOf<B>>>;
+export function defineWorker(definition: object): object {
   return Object.assign(definition, { [DEFINED]: true });
 }
 

@@ -70,6 +70,28 @@ describe("defineWorker's types", () => {
     });
   });
 
+  it('a preprocess written after the tasks compiles, the tasks seeing message.data as unknown; one that returns any gives any', () => {
+    defineWorker({
+      body,
+      tasks: {
+        ship(message) {
+          expectTypeOf(message.data).toEqualTypeOf<unknown>();
+        },
+      },
+      dedupKey: (message) => message.id,
+      preprocess(message) {
+        return { url: message.data.orderId };
+      },
+    });
+    defineWorker({
+      body,
+      preprocess(message): any {
+        return JSON.parse(message.data.orderId);
+      },
+      tasks: { ship: (message) => { expectTypeOf(message.data).toBeAny(); } },
+    });
+  });
+
   it('without a body, message.data is unknown', () => {
     defineWorker({ tasks: { any: (message) => { expectTypeOf(message.data).toEqualTypeOf<unknown>(); } } });
   });
