@@ -8,8 +8,9 @@ import { z } from 'zod';
 import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { RunnerSettingsShape } from './settings.ts';
-import { describeExpected, durationWithUnit, keyPath, schemaAt, showValue, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
+import { describeExpected, durationWithUnit, keyPath, schemaAt, whatWouldBeGood, type IssueLike, type SchemaLike } from './expectation.ts';
 import { didYouMean } from '../../protocol/suggest.ts';
+import { isSecretOption, shownSafely } from './shown-values.ts';
 import { defaultExportOf, describeExports, lacksDefaultExport } from '../worker/module-exports.ts';
 import { scanCode } from '../worker/source-code.ts';
 import { importUserModule } from '../worker/user-code.ts';
@@ -145,7 +146,7 @@ function unknownKey(key: string): string {
 function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[] }, given: unknown, brokerKeys: ReadonlyMap<string, string>): string {
   if (issue.code === 'unrecognized_keys') return (issue.keys ?? []).map((key) => (issue.path.length === 0 ? brokerKeys.get(key) : undefined) ?? unknownKey(key)).join('; ');
   const path = issue.path;
-  if (path.length === 0) return `the default export ${showValue(given)}: expected an object (export default defineConfig({ ... }))`;
+  if (path.length === 0) return `the default export ${shownSafely(given, false)}: expected an object (export default defineConfig({ ... }))`;
   // A `workers` key that is not `<topic>/<channel>`: the problem is the key, not its value.
   if (issue.code === 'invalid_key') return `${keyPath(path)}: ${issue.issues?.[0]?.message ?? issue.message}`;
   const value = path.reduce<unknown>((at, step) => (typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[step] : undefined), given);
@@ -155,7 +156,9 @@ function configProblem(issue: IssueLike & { keys?: string[]; issues?: IssueLike[
         ? "an object keyed '<topic>/<channel>' (e.g. { 'log/pageview': { ... } })"
         : "an object of the worker's option values"
       : describeExpected(schemaAt(SETTINGS, path) ?? SETTINGS, String(path[0]).endsWith('Ms') && path.length === 1 && 'config');
-  return `${keyPath(path)} ${showValue(value)}: ${whatWouldBeGood(issue, expected)}`;
+  // Hidden as in a flag's error: a secret key anywhere on the path (`authSecret`, `workers['o/c'].apiKey`).
+  const secret = path.some((step) => typeof step === 'string' && isSecretOption(step));
+  return `${keyPath(path)} ${shownSafely(value, secret)}: ${whatWouldBeGood(issue, expected)}`;
 }
 
 /**

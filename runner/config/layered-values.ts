@@ -9,7 +9,7 @@ import { formatDurationMs } from '../../protocol/duration.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { coerce, shownInError, type FieldSpec } from './schema-flags.ts';
 import { describeExpected, schemaAt, showValue, whatWouldBeGood, type SchemaLike } from './expectation.ts';
-import { hiddenValue, isSecretOption, withoutUrlPasswords } from './shown-values.ts';
+import { hiddenValue, isSecretOption, withoutSecretKeys, withoutUrlPasswords } from './shown-values.ts';
 
 export type ValueSourceKind = 'default' | 'config' | 'env' | 'flag';
 
@@ -188,12 +188,12 @@ export function formatValue(field: FieldSpec, value: unknown): string {
 export function describeEffective(field: FieldSpec, effective: unknown, origin: ValueOrigin | undefined): string {
   // Output people paste into issues: a secret's value, or a URL's password, is not in it (shown-values.ts).
   const shown = (formatted: string): string => (isSecretOption(field.key) ? hiddenValue(formatted) : withoutUrlPasswords(formatted));
-  const def = field.defaultValue === undefined || (Array.isArray(field.defaultValue) && field.defaultValue.length === 0) ? undefined : shown(formatValue(field, field.defaultValue));
+  const def = field.defaultValue === undefined || (Array.isArray(field.defaultValue) && field.defaultValue.length === 0) ? undefined : shown(formatValue(field, withoutSecretKeys(field.defaultValue)));
   if (origin === undefined || origin.kind === 'default') {
     if (def === undefined) return field.required ? ' (required; not given)' : '';
     return ` (default: ${def})`;
   }
-  const value = shown(effective === undefined ? showValue(origin.raw, Number.POSITIVE_INFINITY) : formatValue(field, effective));
+  const value = shown(effective === undefined ? showValue(withoutSecretKeys(origin.raw), Number.POSITIVE_INFINITY) : formatValue(field, withoutSecretKeys(effective)));
   const source = origin.kind === 'config' ? `config ${origin.where}` : origin.kind === 'env' ? `env ${origin.where}` : `flag ${origin.where}`;
   return ` (${value} from ${source}${def === undefined ? '' : `; default: ${def}`})`;
 }

@@ -14,7 +14,7 @@ import { MissingUnitError, parseGoDurationMs } from '../../protocol/duration.ts'
 import { didYouMean } from '../../protocol/suggest.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
 import { describeExpected, durationWithUnit, showValue, unwrap, type DurationWrittenIn, type SchemaLike } from './expectation.ts';
-import { isSecretOption, withoutUrlPasswords } from './shown-values.ts';
+import { isSecretOption, shownSafely } from './shown-values.ts';
 
 /** The words a boolean flag or variable takes, in any case. */
 export const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
@@ -219,7 +219,7 @@ function listElements(field: FieldSpec, value: unknown, bad: (cause: unknown, ex
  * since errors land in CI logs and journals too.
  */
 export function shownInError(field: Pick<FieldSpec, 'key'>, value: unknown): string {
-  return isSecretOption(field.key) ? '***' : showValue(value, undefined, withoutUrlPasswords);
+  return shownSafely(value, isSecretOption(field.key));
 }
 
 export function coerce(field: FieldSpec, raw: unknown, source: string, writtenIn: DurationWrittenIn = 'flag'): unknown {

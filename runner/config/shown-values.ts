@@ -3,9 +3,11 @@
  * source, which is how a wrong environment is found; but their output is pasted into issues and
  * chat, so a secret is not printed: the value of an option whose name says it holds one (the
  * runner's --auth-secret; a worker's apiKey, smtpPassword, accessToken, clientSecret, privateKey,
- * credentials), and the password of a URL (`postgres://app:pw@db/app`) in any value. Where the value
- * came from is still said.
+ * credentials), the value of such a key inside an object option (`{"password": …}`), and the password
+ * of a URL (`postgres://app:pw@db/app`) in any value. Where the value came from is still said. Errors
+ * that quote a value (a flag's, a variable's, the config file's) hide the same.
  */
+import { showValue } from './expectation.ts';
 
 /** Words that make an option a secret wherever they stand in its name. */
 const SECRET_WORDS = new Set(['password', 'passwd', 'passphrase', 'secret', 'credential', 'credentials', 'hmac']);
@@ -46,4 +48,41 @@ export function withoutUrlPasswords(shown: string): string {
 /** How a secret option's value is shown: `***`, or empty as it is (nothing to hide). */
 export function hiddenValue(shown: string): string {
   return shown === '""' || shown === '' ? shown : '***';
+}
+
+/**
+ * `value` with the value of each secret-named key of an object inside it (isSecretOption: `password`,
+ * `apiKey`) as `***`: a copy where there is one, `value` itself otherwise.
+ */
+export function withoutSecretKeys(value: unknown): unknown {
+  // An object option as given on a command line or in a variable: JSON text.
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      const hidden = withoutSecretKeys(parsed);
+      return hidden === parsed ? value : JSON.stringify(hidden);
+    } catch {
+      return value;
+    }
+  }
+  if (Array.isArray(value)) {
+    const elements = value.map(withoutSecretKeys);
+    return elements.some((element, i) => element !== value[i]) ? elements : value;
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const shown = isSecretOption(key) && inner !== undefined && inner !== '' ? '***' : withoutSecretKeys(inner);
+    if (shown !== inner) (copy ??= { ...(value as Record<string, unknown>) })[key] = shown;
+  }
+  return copy ?? value;
+}
+
+/**
+ * A value as an error quotes it (expectation.ts showValue), with nothing secret in it: `***` for the
+ * value of an option named as a secret (`secret`), else the value with its secret keys and URL
+ * passwords hidden, before it is cut short.
+ */
+export function shownSafely(value: unknown, secret: boolean): string {
+  return secret ? '***' : showValue(withoutSecretKeys(value), undefined, withoutUrlPasswords);
 }

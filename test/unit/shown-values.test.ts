@@ -4,6 +4,7 @@ import { describeEffective } from '../../runner/config/layered-values.ts';
 import { layeredProblem } from '../support/layered-problem.ts';
 import { fieldsOf } from '../../runner/config/schema-flags.ts';
 import { isSecretOption, withoutUrlPasswords } from '../../runner/config/shown-values.ts';
+import { validateConfig } from '../../runner/config/config-file.ts';
 
 describe('the values --help and list show', () => {
   it('hide the value of an option whose name says it holds a secret, and say where it came from', () => {
@@ -49,6 +50,28 @@ describe('the values --help and list show', () => {
     const long = problem(`postgres://app:${'x'.repeat(60)}LEAK@`);
     expect(long).not.toContain('LEAK');
     expect(long).not.toContain('xxxx');
+  });
+
+  it("keep secrets out of the config file's errors as out of a flag's", async () => {
+    const refused = async (config: unknown): Promise<string> => validateConfig(config, 'nsqworker.config.ts').then(() => 'no error', (error: Error) => error.message);
+    const secret = await refused({ authSecret: 1234567 });
+    expect(secret).toContain('authSecret ***: expected a string');
+    expect(secret).not.toContain('1234567');
+    expect(await refused({ lookupdHttpAddresses: 'http://admin:lookpw@lookupd:4161' })).toContain('"http://admin:***@lookupd:4161"');
+    const worker = await refused({ workers: { 'o/c': 'postgres://u:dbpw@h/db' } });
+    expect(worker).toContain('"postgres://u:***@h/db"');
+    expect(worker).not.toContain('dbpw');
+  });
+
+  it('hide the secret keys of an object option in errors, --help and list', () => {
+    const schema = z.object({ db: z.object({ host: z.string(), password: z.string(), port: z.number() }) });
+    const refused = layeredProblem(schema, { env: { NSQWORKER_DB: '{"host":"h","password":"hunter2secret","port":"x"}' } });
+    expect(refused).toContain('\\"password\\":\\"***\\"');
+    expect(refused).not.toContain('hunter2secret');
+    const [field] = fieldsOf(schema);
+    const shown = describeEffective(field!, { host: 'h', password: 'hunter2secret', port: 5 }, { kind: 'env', where: 'NSQWORKER_DB', raw: '' });
+    expect(shown).toContain('"password":"***"');
+    expect(shown).not.toContain('hunter2secret');
   });
 
   it('say what length a string option takes', () => {
