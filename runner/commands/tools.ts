@@ -61,6 +61,7 @@ export function registerToolCommands(cli: CAC): void {
           bodies: given.length > 0 ? given : undefined,
           input: process.stdin,
           security,
+          onWarning: (message) => process.stderr.write(`nsqworker pub: ${message}\n`),
         });
         process.stderr.write(`published ${published} ${published === 1 ? 'message' : 'messages'} to ${topic}\n`);
       });
@@ -119,6 +120,7 @@ export function registerToolCommands(cli: CAC): void {
             } else process.stderr.write(`nsqworker tail: ${error.message}${refusalHint(error, { tool: true })}\n`);
           },
           onConnected: (topic, address) => subscriptions.add(`${topic} ${address}`),
+          onWarning: (message) => process.stderr.write(`nsqworker tail: ${message}\n`),
           security,
         });
         // A reader that went away (`| head`) ends the tail like a signal does.

@@ -23,6 +23,8 @@ export interface PubOptions {
   input: AsyncIterable<Buffer | string>;
   /** TLS, compression and AUTH for the connection to nsqd (the --tls*, --snappy, --deflate and --auth-secret flags). */
   security?: ClientSecurity;
+  /** The producer's warnings (W_COMPRESSION_DECLINED: nsqd did not turn on --snappy or --deflate). */
+  onWarning?: (message: string) => void;
 }
 
 /** Body bytes per MPUB: well under nsqd's 5 MiB --max-body-size, big enough to amortise a round trip. */
@@ -33,6 +35,8 @@ const PIPELINE_DEPTH = 64;
 /** Publishes everything; resolves with the number of messages nsqd accepted, or rejects with a {@link ToolError}. */
 export async function runPub(options: PubOptions): Promise<number> {
   const producer = new Producer({ nsqdTcpAddresses: options.nsqdTcpAddresses, closeTimeoutMs: 10_000, ...options.security });
+  const { onWarning } = options;
+  if (onWarning !== undefined) producer.on('warning', (warning) => onWarning(warning.message));
   const pipeline = new PublishPipeline(PIPELINE_DEPTH);
   const pacer = options.rate > 0 ? new Pacer(options.rate) : undefined;
   const send = async (messages: Buffer[]): Promise<void> => {

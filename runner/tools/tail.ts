@@ -23,6 +23,8 @@ export interface TailOptions {
   output: Writable;
   /** Connection problems: the consumers keep reconnecting, the caller decides how loud to be. */
   onError: (error: Error) => void;
+  /** A consumer's warnings (W_COMPRESSION_DECLINED: nsqd did not turn on --snappy or --deflate). */
+  onWarning?: (message: string) => void;
   /** The consumer of `topic` subscribed on the nsqd at `address`. */
   onConnected?: (topic: string, address: string) => void;
   /** TLS, compression and AUTH for the connections to nsqd (and TLS for https lookupds). */
@@ -76,8 +78,9 @@ export function startTail(options: TailOptions): TailHandle {
       handler,
     );
     consumer.on('error', options.onError);
-    const { onConnected } = options;
+    const { onConnected, onWarning } = options;
     if (onConnected !== undefined) consumer.on('connected', (address) => onConnected(topic, address));
+    if (onWarning !== undefined) consumer.on('warning', (warning) => onWarning(warning.message));
     return consumer;
   });
 

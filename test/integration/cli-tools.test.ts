@@ -285,6 +285,20 @@ describe.concurrent('nsqworker pub', () => {
     expect(tail.stderr).toMatch(/^nsqworker tail: .*requires AUTH and no authSecret is set: give its secret with --auth-secret\n$/);
   });
 
+  it('pub and tail say when nsqd does not turn on the compression asked for', async ({ task }) => {
+    const fx = fixtureOf(task);
+    const broker = await fx.brokers.start({ snappy: false, deflate: false });
+    const topic = uniqueTopic('pub-plain');
+    const address = ['--nsqd-tcp-address', broker.tcpAddress];
+    const pub = fx.cli(['pub', '--topic', topic, ...address, '--snappy', 'one']);
+    expect(await pub.exitCode()).toBe(0);
+    expect(pub.stderr).toBe(`nsqworker pub: ${broker.tcpAddress} did not turn on snappy (nsqd runs with --snappy=false): this connection is not compressed\npublished 1 message to ${topic}\n`);
+    const tail = fx.cli(['tail', '--topic', topic, ...address, '--deflate', '-n', '1']);
+    expect(await tail.exitCode()).toBe(0);
+    expect(tail.lines).toEqual(['one']);
+    expect(tail.stderr).toBe(`nsqworker tail: ${broker.tcpAddress} did not turn on deflate (nsqd runs with --deflate=false): this connection is not compressed\n`);
+  });
+
   it('tail exits 1 when one of its nsqd never answers, though the other subscribed first', async ({ task }) => {
     const fx = fixtureOf(task);
     const broker = await fx.brokers.start();
