@@ -86,10 +86,13 @@ async function devFlagHint(text: string): Promise<string> {
   const runFlags = [...DEV_RUNS_ITSELF, ...RUN_FIELDS.map((field) => field.flag)];
   const flag = runFlags.includes(typed) ? typed : nearest(typed, runFlags);
   const lead = flag === undefined || flag === typed ? '; ' : `; did you mean --${flag}? `;
-  if (flag !== undefined && DEV_RUNS_ITSELF.includes(flag)) return `${lead}dev runs every worker, each watched: it takes no --${flag}`;
+  const asOption = `dev runs every worker and takes no worker option as a flag: set NSQWORKER_${typed.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
+  // A slip may as well be a worker's own option named near a run's (`--channels`): both are said.
+  const orOption = flag === typed ? '' : `; if --${typed} is a worker's option, ${asOption}`;
+  if (flag !== undefined && DEV_RUNS_ITSELF.includes(flag)) return `${lead}dev runs every worker, each watched: it takes no --${flag}${orOption}`;
   const setting = RUN_FIELDS.find((field) => field.flag === flag);
-  if (setting !== undefined) return `${lead}under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file`;
-  return `; dev runs every worker and takes no worker option as a flag: set NSQWORKER_${typed.toUpperCase().replaceAll('-', '_')} or give it in the config file under workers['<topic>/<channel>']`;
+  if (setting !== undefined) return `${lead}under dev, the runner setting comes from ${setting.env} or ${setting.key} in the config file${orOption}`;
+  return `; ${asOption}`;
 }
 
 /** A run's flags for what dev decides itself: it runs every worker, each watched. */

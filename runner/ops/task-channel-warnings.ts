@@ -72,14 +72,16 @@ export function warnTaskChannels(topic: string, channels: Iterable<ChannelEntry>
 function staleChannelWords(stale: ChannelEntry, workerChannel: string, current: readonly string[], topic: string): string {
   // Deferred ones are retries waiting for their delay: as much the task's backlog as the rest.
   const held = stale.depth + stale.deferred;
-  const waiting = `${held} ${held === 1 ? 'message' : 'messages'}`;
   const copies = `it keeps a copy of every message published to ${topic}.`;
+  const backlog = (run: string): string =>
+    held === 0 ? `nothing waits in it now, but ${copies}` : `the ${held} ${held === 1 ? 'message waiting in it is' : 'messages waiting in it are'} handled by no task (${run} would take them), and ${copies}`;
   if (stale.name === workerChannel) {
-    return `channel ${stale.name} is this worker's from a run with one task; with several tasks each consumes ${workerChannel}.<task> instead, so the ${waiting} waiting in it are handled by no task (a run with one task again would take them), and ${copies}`;
+    return `channel ${stale.name} is this worker's from a run with one task; with several tasks each consumes ${workerChannel}.<task> instead: ${backlog('a run with one task again')}`;
   }
   const task = stale.name.slice(workerChannel.length + 1);
   if (current.length === 1 && current[0] === workerChannel) {
-    return `channel ${stale.name} is task ${task}'s from a run with several tasks; with one task the worker consumes ${workerChannel} instead, so the ${waiting} waiting in it are handled by no task (a run with several tasks again would take them), and ${copies}`;
+    return `channel ${stale.name} is task ${task}'s from a run with several tasks; with one task the worker consumes ${workerChannel} instead: ${backlog(`a run with several tasks, ${task} among them,`)}`;
   }
-  return `channel ${stale.name} is task ${task}'s from an earlier run: this worker has no task ${task} now (${current.join(', ')}), so the ${waiting} waiting in it are handled by no task (a run that brings ${task} back would take them), and ${copies}`;
+  const tasks = current.map((channel) => channel.slice(workerChannel.length + 1));
+  return `channel ${stale.name} is task ${task}'s from an earlier run; this worker has no task ${task} now (tasks ${tasks.join(', ')}): ${backlog(`a run that brings ${task} back`)}`;
 }

@@ -82,7 +82,7 @@ export async function giveUp(log: Logger, message: Message, error: Error | undef
  * dead-letters it (or drops it), then the line says so; a refused dead letter as {@link giveUp}.
  */
 export async function reject(log: Logger, message: Message, reason: string, fate: string, send: () => Promise<void>): Promise<void> {
-  await sendOrSay(log, message, 'message rejected: discarded without running the tasks', { reason }, fate, send);
+  await sendOrSay(log, message, 'message rejected before any task ran', { reason }, fate, send);
   log.warn({ messageId: message.id, reason }, `message rejected: discarded without running the tasks, ${fate}`);
 }
 

@@ -8,7 +8,7 @@
  * Runs where the error was thrown (the reload child, or the process loading a worker), where it
  * still has its cause and the files are at hand.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../../protocol/suggest.ts';
@@ -96,7 +96,8 @@ export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFa
   const compiled = ESBUILD_ERROR.exec(message);
   if (compiled !== null) {
     // esbuild counts columns from 0; a file:line:column (an editor's link, a stack frame) from 1.
-    return { file: toPath(compiled[1]!), line: Number(compiled[2]), column: Number(compiled[3]) + 1, reason: `syntax error: ${compiled[4]!}${awaitInCommonJsHint(compiled[4]!)}` };
+    const file = compiledFile(toPath(compiled[1]!));
+    return { file, line: Number(compiled[2]), column: Number(compiled[3]) + 1, reason: `syntax error: ${compiled[4]!}${awaitInCommonJsHint(compiled[4]!, file)}` };
   }
 
   const stack = error.stack ?? '';
@@ -217,10 +218,18 @@ function missingBaseClassReason(error: Error, file: string, line: number, worker
  * The way out of a top-level await in a CommonJS file, which tsx compiles to CommonJS (esbuild: "Top-level
  * await is currently not supported with the "cjs" output format"); '' for any other error.
  */
-function awaitInCommonJsHint(reason: string): string {
-  return /^Top-level await is currently not supported with the "cjs" output format/.test(reason)
-    ? ' (the file is CommonJS: its package.json has no "type": "module"; add that, name the file .mts, or move the await into a function)'
-    : '';
+function awaitInCommonJsHint(reason: string, file: string): string {
+  if (!/^Top-level await is currently not supported with the "cjs" output format/.test(reason)) return '';
+  return file.endsWith('.cts')
+    ? ' (a .cts file is CommonJS whatever package.json says: name it .mts, or move the await into a function)'
+    : ' (the file is CommonJS: its package.json has no "type": "module"; add that, name the file .mts, or move the await into a function)';
+}
+
+/** The file esbuild's error names: tsx compiles a `.cts` or `.mts` file under the name `.ts`, which does not exist. */
+function compiledFile(path: string): string {
+  if (!path.endsWith('.ts') || existsSync(path)) return path;
+  const stem = path.slice(0, -'.ts'.length);
+  return ['.cts', '.mts'].map((extension) => stem + extension).find((candidate) => existsSync(candidate)) ?? path;
 }
 
 /** The way out of a CommonJS name in an ES module (commonjs-in-module.ts); '' for any other error. */

@@ -153,7 +153,9 @@ export default defineWorker({
     ]);
     expect(setting.stderr.trim()).toBe('nsqworker: unknown flag --nsqd-tcp-address; under dev, the runner setting comes from NSQWORKER_NSQD_TCP_ADDRESSES or nsqdTcpAddresses in the config file');
     expect(decided.stderr.trim()).toBe('nsqworker: unknown flag --topic; dev runs every worker, each watched: it takes no --topic');
-    expect(slip.stderr.trim()).toBe('nsqworker: unknown flag --chanel; did you mean --channel? dev runs every worker, each watched: it takes no --channel');
+    expect(slip.stderr.trim()).toBe(
+      "nsqworker: unknown flag --chanel; did you mean --channel? dev runs every worker, each watched: it takes no --channel; if --chanel is a worker's option, dev runs every worker and takes no worker option as a flag: set NSQWORKER_CHANEL or give it in the config file under workers['<topic>/<channel>']",
+    );
     // Variables a typo away from a runner setting's or a worker option's, once the workers have loaded.
     await dev.waitForMessage('NSQWORKER_MAX_INFLIGHT is set but not read; did you mean NSQWORKER_MAX_IN_FLIGHT?');
     await dev.waitForMessage('NSQWORKER_SMTPHOST is set but not read; did you mean NSQWORKER_SMTP_HOST?');

@@ -190,6 +190,11 @@ describe('a worker that does not load', () => {
     expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:3:9: failed to load: Error: no database`);
     expectOneLine(syntax, 2, `${p.path('workers/bad/bad_syntax_worker.ts')}:3:`, 'syntax error');
     expectOneLine(awaits, 2, `${p.path('workers/bad/bad_awaits_worker.ts')}:2:`, 'syntax error: Top-level await', 'the file is CommonJS', 'name the file .mts');
+    // A .cts file, CommonJS whatever package.json says: named as it is, not as the .ts tsx compiled it to.
+    await p.write('package.json', '{ "type": "module" }\n');
+    await p.write('workers/cts/cts_c_worker.cts', "import { defineWorker } from 'nsqworker';\nconst ready = await Promise.resolve(1);\nexport default defineWorker({ tasks: { async x() { void ready; } } });\n");
+    const cts = await p.run(['--topic', 'cts', '--channel', 'c', ...FREE, '--data-path', 'd4']);
+    expectOneLine(cts, 2, `${p.path('workers/cts/cts_c_worker.cts')}:2:`, 'a .cts file is CommonJS whatever package.json says');
   });
 
   it('names a misspelt import from nsqworker, with the export meant, in a CommonJS project and an ES module one (exit 2)', async () => {

@@ -34,12 +34,12 @@ describe.concurrent('task channels of an earlier run', () => {
     expect(await runOnce(project, ['bill', 'notify', 'audit'])).toEqual([]);
     // The next run drops notify and audit; a message published while it runs lands in their channels too.
     expect(await runOnce(project, ['bill', 'ship'], true)).toEqual([
-      expect.stringMatching(/^channel process\.audit is task audit's from an earlier run: this worker has no task audit now \(process\.bill, process\.ship\), so the 0 messages waiting in it are handled by no task/),
+      expect.stringMatching(/^channel process\.audit is task audit's from an earlier run; this worker has no task audit now \(tasks bill, ship\): nothing waits in it now, but it keeps a copy of every message published to orders\./),
       expect.stringMatching(/^channel process\.notify is task notify's/),
     ]);
     const warnings = await runOnce(project, ['bill', 'ship']);
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toContain('so the 1 message waiting in it are handled by no task (a run that brings audit back would take them)');
+    expect(warnings[0]).toContain(': the 1 message waiting in it is handled by no task (a run that brings audit back would take them)');
     expect(warnings[0]).toMatch(/Delete it with: curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/channel\/delete\?topic=orders&channel=process\.audit'/);
   });
 
@@ -57,11 +57,11 @@ describe.concurrent('task channels of an earlier run', () => {
     const warnings = await runOnce(project, ['bill']);
     expect(warnings.map((warning) => warning.split(' ')[1])).toEqual(['process.bill', 'process.ship']);
     expect(warnings[0]).toContain(
-      "channel process.bill is task bill's from a run with several tasks; with one task the worker consumes process instead, so the 1 message waiting in it are handled by no task (a run with several tasks again would take them)",
+      "channel process.bill is task bill's from a run with several tasks; with one task the worker consumes process instead: the 1 message waiting in it is handled by no task (a run with several tasks, bill among them, would take them)",
     );
     // And back: process, the one task's channel, is named with what waits in it.
     const back = await runOnce(project, ['bill', 'ship']);
-    expect(back).toEqual([expect.stringMatching(/^channel process is this worker's from a run with one task; with several tasks each consumes process\.<task> instead, so the \d+ messages? waiting in it/)]);
+    expect(back).toEqual([expect.stringMatching(/^channel process is this worker's from a run with one task; with several tasks each consumes process\.<task> instead: /)]);
   });
 
   cliPoolTest('on a remote nsqd: named once, with that nsqd\'s HTTP address; a channel a client still reads is not', async ({ projects, pool }) => {
@@ -85,7 +85,7 @@ describe.concurrent('task channels of an earlier run', () => {
     await run.subscribed(['bill', 'ship']);
     const stale = (): string[] => run.lines.filter((line) => STALE.test(String(line.msg))).map((line) => String(line.msg));
     await eventually(() => (stale().length > 0 ? true : undefined), 'the stale channel named');
-    expect(stale()).toEqual([expect.stringMatching(/^channel process\.audit is task audit's from an earlier run: .* the 1 message waiting in it/)]);
+    expect(stale()).toEqual([expect.stringMatching(/^channel process\.audit is task audit's from an earlier run; .* the 1 message waiting in it/)]);
     expect(stale()[0]).toContain(`Delete it with: curl -X POST 'http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=process.audit'`);
     // A restart of nsqd: the tasks connect again, their channels readied again, and nothing more is
     // said (the old replica, not yet back on process.old, would make it look unread).

@@ -107,7 +107,7 @@ describe('a message rejected for its body', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((line) => [line.level, line.msg])).toEqual([
       [40, `message rejected: discarded without running the tasks, ${fate}`],
-      [50, `message rejected: discarded without running the tasks, but it could not be ${fate}: ${refused.message}; it is requeued`],
+      [50, `message rejected before any task ran, but it could not be ${fate}: ${refused.message}; it is requeued`],
     ]);
   });
 });
