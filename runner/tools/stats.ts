@@ -10,6 +10,7 @@ import { ToolError, ToolErrorCode } from './errors.ts';
 import { fetchChannelTotals, fetchTopicChannelTotals, lookupTopicProducers, type HttpTimeouts } from './stats-source.ts';
 import { StatsTable } from './stats-table.ts';
 import { TaskChannelsTable, taskChannelsOf } from './task-channels-table.ts';
+import { didYouMean } from '../../protocol/suggest.ts';
 
 export interface StatsOptions {
   topic: string;
@@ -42,6 +43,8 @@ export async function runStats(options: StatsOptions): Promise<void> {
     }
     if (signal.aborted) return;
     let text: string | undefined;
+    // The topic's channels, for a name a typo away (and the worker channels their task channels name).
+    let channels: string[] = [];
     try {
       const addresses =
         options.lookupdHttpAddresses.length > 0
@@ -52,6 +55,7 @@ export async function runStats(options: StatsOptions): Promise<void> {
       else {
         // A worker's channel: its tasks consume <channel>.<task>; show each of them.
         const all = await fetchTopicChannelTotals(addresses, options.topic, options.timeouts, signal, options.tls);
+        channels = [...all.keys()].flatMap((name) => [name, name.split('.')[0]!]);
         const tasks = taskChannelsOf(all.keys(), options.channel);
         if (tasks.length > 0) text = taskTable.render(all, tasks);
       }
@@ -62,7 +66,7 @@ export async function runStats(options: StatsOptions): Promise<void> {
     if (text === undefined) {
       throw new ToolError(
         ToolErrorCode.ChannelNotFound,
-        `failed to find channel(${options.channel}) in stats metadata for topic(${options.topic}), nor a worker's task channel ${options.channel}.<task>`,
+        `failed to find channel(${options.channel}) in stats metadata for topic(${options.topic}), nor a worker's task channel ${options.channel}.<task>${didYouMean(options.channel, [...new Set(channels)], '--channel ')}`,
       );
     }
     options.output.write(text);

@@ -493,7 +493,18 @@ describe.concurrent('nsqworker stats', () => {
     const stats = fx.cli(['stats', '--topic', topic, '--channel', 'absent', '--nsqd-http-address', broker.httpAddress, '--count', '1']);
     expect(await stats.exitCode()).toBe(1);
     expect(stats.stderr).toContain(`failed to find channel(absent) in stats metadata for topic(${topic})`);
+    expect(stats.stderr).not.toContain('did you mean');
     expect(stats.lines).toEqual([]);
+    // A typo of a channel there, or of a worker's channel its task channels name: the one meant.
+    await createChannel(broker, topic, 'work.count');
+    const [typo, workerTypo] = [
+      fx.cli(['stats', '--topic', topic, '--channel', 'otehr', '--nsqd-http-address', broker.httpAddress, '--count', '1']),
+      fx.cli(['stats', '--topic', topic, '--channel', 'wrok', '--nsqd-http-address', broker.httpAddress, '--count', '1']),
+    ];
+    expect(await typo.exitCode()).toBe(1);
+    expect(typo.stderr.trim()).toMatch(/; did you mean --channel other\?$/);
+    expect(await workerTypo.exitCode()).toBe(1);
+    expect(workerTypo.stderr.trim()).toMatch(/; did you mean --channel work\?$/);
   });
 });
 
