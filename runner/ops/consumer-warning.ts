@@ -10,9 +10,21 @@ import type { ConsumerWarning } from '../../client/consumer-types.ts';
 import { rotationWaitMs } from '../../client/rdy.ts';
 import { formatDurationMs } from '../../protocol/duration.ts';
 
-/** Logs `warning` from `consumer` as one warning line, its code and figures as fields. */
+/** W_COMPRESSION_DECLINED messages said so far: each task's consumer, at each reconnect, would say the same. */
+const declinedSaid = new Set<string>();
+
+/**
+ * Logs `warning` from `consumer` as one warning line, its code and figures as fields; a declined
+ * compression once per nsqd and process, at debug after that.
+ */
 export function logConsumerWarning(log: Logger, consumer: Consumer, warning: ConsumerWarning): void {
   const { maxInFlight, rdyRedistributeIntervalMs } = consumer.options;
+  if (warning.code === 'W_COMPRESSION_DECLINED') {
+    if (declinedSaid.has(warning.message)) log.debug(warning, warning.message);
+    else log.warn(warning, warning.message);
+    declinedSaid.add(warning.message);
+    return;
+  }
   if (warning.code !== 'W_MAX_IN_FLIGHT_BELOW_CONNECTIONS' || warning.connections === undefined) {
     log.warn(warning, warning.message);
     return;

@@ -98,6 +98,21 @@ export default defineWorker({
     expect(said.filter((msg) => refusal.test(msg)).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('compression the nsqd does not turn on is said once, not by each task', async () => {
+    const plainData = mkdtempSync(join(tmpdir(), 'nsqworker-runner-plain-'));
+    const plain = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: plainData, snappy: false });
+    projects.defer(async () => {
+      await plain.close();
+      rmSync(plainData, { recursive: true, force: true });
+    });
+    const project = await projects.create();
+    await project.writeWorker('plain', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async a() {}, async b() {} } });\n`);
+    const run = project.startWorker('plain', 'work', ['--snappy', '--nsqd-tcp-address', plain.tcpAddress, '--nsqd-http-address', plain.httpAddress]);
+    await run.subscribed(['a', 'b']);
+    const declined = run.lines.filter((line) => line.code === 'W_COMPRESSION_DECLINED' && line.level === 40);
+    expect(declined.map((line) => line.msg)).toEqual([`${plain.tcpAddress} did not turn on snappy (nsqd runs with --snappy=false): this connection is not compressed`]);
+  });
+
   it('a CA file that does not exist exits 2 naming the flag', async () => {
     const project = await projects.create();
     await project.writeWorker('secure', 'work', `import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async t() {} } });\n`);
