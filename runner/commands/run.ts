@@ -270,11 +270,9 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
       // Even a forced exit keeps what the embedded broker accepted: its state is written synchronously.
       // (Read at exit: a worker that took over a stopped broker holds a new one.)
       const beforeForcedExit = (): void => worker.embedded?.handle?.nsqd.persistAndClose();
-      onShutdownSignal(worker.logger, worker.stop, {
-        beforeForcedExit,
-        stillRunning: () => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs),
-      });
-      stopOnUncaughtError(worker.logger, worker.stop);
+      const stillRunning = (): string | undefined => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs);
+      onShutdownSignal(worker.logger, worker.stop, { beforeForcedExit, stillRunning });
+      stopOnUncaughtError(worker.logger, worker.stop, stillRunning);
     },
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.

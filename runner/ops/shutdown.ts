@@ -17,7 +17,7 @@ export interface ShutdownHooks {
    */
   beforeForcedExit?: () => void;
   /**
-   * What the stop still waits for, a second after it began (`2 messages its tasks are handling (send: 2) to finish, up to 30s after the signal`),
+   * What the stop still waits for, a second after it began (`2 messages its tasks are handling (send: 2) to finish, up to 30s after the stop began`),
    * or undefined when nothing: said once, so that a stop that seems to hang says why and how to cut
    * it short.
    */
@@ -29,7 +29,7 @@ const STILL_RUNNING_NOTE_MS = 1000;
 
 /**
  * `tasks` (each task's messages its code is handling) for {@link ShutdownHooks.stillRunning}, or
- * undefined when none is: `2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the signal`.
+ * undefined when none is: `2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the stop began`.
  * Undefined too when the stop's `timeoutMs` ends before the note is due: by then those messages are
  * being requeued, and a line saying the stop waits for them would come after the one saying so.
  */
@@ -38,7 +38,7 @@ export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: n
   const total = entries.reduce((sum, [, count]) => sum + count, 0);
   if (total === 0 || timeoutMs <= STILL_RUNNING_NOTE_MS) return undefined;
   const counts = entries.map(([task, count]) => `${task}: ${count}`).join(', ');
-  return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the signal`;
+  return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the stop began`;
 }
 
 /** The exit status of a stop that completes: 0, or 1 once something failed on the way (uncaught.ts). */
@@ -49,10 +49,18 @@ export function failTheStop(): void {
   stopStatus = 1;
 }
 
+/** A stop begun without a signal (uncaught.ts): the first signal then is the second one, and exits now. */
+let stopBegunElsewhere = false;
+
+/** Says a stop has begun without a signal: a signal now cuts it short, as a second signal does. */
+export function beginStopWithoutSignal(): void {
+  stopBegunElsewhere = true;
+}
+
 export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stopping || stopBegunElsewhere) {
       logger.warn({ signal }, 'second signal: exiting now');
       try {
         hooks.beforeForcedExit?.();

@@ -10,13 +10,16 @@
  * for systemd or supervisord to restart the worker; exit 1 too when the error comes during a stop a
  * signal began. Node's documentation of 'uncaughtException' advises against going on as if nothing
  * happened: the process may be in a state its code did not plan for. Later errors (a timer that
- * throws each time it fires) are logged, a few, and do not cut the drain short: only a second signal
- * does. Under `--watch` and `dev` the child that runs the code is replaced instead (runner/reload/),
+ * throws each time it fires) are logged, a few, and do not cut the drain short: a signal does, as a
+ * second signal does after a signal's stop. Under `--watch` and `dev` the child that runs the code is replaced instead (runner/reload/),
  * so this is for a plain run. Every uncaught error of the process comes here, the package's own too:
  * the line names where Node says it came from, not whose code it was.
  */
 import type { Logger } from 'pino';
-import { failTheStop } from './shutdown.ts';
+import { beginStopWithoutSignal, failTheStop } from './shutdown.ts';
+
+/** How long the stop goes before it says what it waits for, as a signal's does. */
+const STILL_RUNNING_NOTE_MS = 1000;
 
 /** How many later errors are logged, one line each, before they are only counted. */
 const LATER_ERRORS_LOGGED = 3;
@@ -35,9 +38,10 @@ function messageOf(error: unknown): string {
 
 /**
  * Stops the worker cleanly on the first uncaught error, then exits 1. `stop` is the worker's stop
- * (the one a signal runs; called again it returns the same promise).
+ * (the one a signal runs; called again it returns the same promise); `stillRunning` what it waits
+ * for (shutdown.ts ShutdownHooks), said a second in, with the signal that cuts it short.
  */
-export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>): void {
+export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>, stillRunning: () => string | undefined): void {
   let stopping = false;
   let later = 0;
   const handle = (error: unknown, origin: Origin): void => {
@@ -49,6 +53,11 @@ export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>): 
       return;
     }
     stopping = true;
+    beginStopWithoutSignal();
+    setTimeout(() => {
+      const waitingFor = stillRunning();
+      if (waitingFor !== undefined) logger.info(`the stop waits for ${waitingFor}; a SIGTERM or Ctrl-C stops now, and they are delivered again`);
+    }, STILL_RUNNING_NOTE_MS).unref();
     logger.error(
       { err: error, origin },
       `${described(origin)}: ${messageOf(error)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,

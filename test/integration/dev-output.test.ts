@@ -114,7 +114,7 @@ export default defineWorker({
     await dev.waitForMessage('task started');
     dev.kill('SIGTERM');
     const waiting = await dev.waitForLine((line) => String(line.msg).startsWith('shutdown waits for'), 'the line naming the running task');
-    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (slow/c hang: 1) to finish, up to 30s after the signal; a second SIGTERM (or Ctrl-C) stops now, and they are delivered again');
+    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (slow/c hang: 1) to finish, up to 30s after the stop began; a second SIGTERM (or Ctrl-C) stops now, and they are delivered again');
     dev.kill('SIGTERM');
     expect((await dev.waitForExit()).code).toBe(130);
   });

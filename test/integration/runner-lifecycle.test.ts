@@ -209,7 +209,7 @@ describe.concurrent('a task that ignores shutdown', () => {
     await run.waitForMessage('shutting down');
     // A second on, the stop says what it waits for and how to cut it short.
     const waiting = await run.waitForLine((line) => String(line.msg).startsWith('shutdown waits for'), 'the line naming the running task');
-    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (process: 1) to finish, up to 1m0s after the signal; a second SIGTERM (or Ctrl-C) stops now, and they are delivered again');
+    expect(waiting.msg).toBe('shutdown waits for 1 message its tasks are handling (process: 1) to finish, up to 1m0s after the stop began; a second SIGTERM (or Ctrl-C) stops now, and they are delivered again');
     run.child.kill('SIGTERM');
     expect(await run.waitForExit(10_000)).toEqual({ code: 130, signal: null });
 
@@ -268,6 +268,11 @@ export default defineWorker({
   tasks: {
     async process(message, context) {
       if (message.text() === 'forget') Promise.reject(new Error('forgotten rejection'));
+      if (message.text() === 'stuck') {
+        // Fails beside a task that never ends: the stop waits for it, and says how to cut it short.
+        setTimeout(() => { throw new Error('stuck failure'); }, 100);
+        await new Promise(() => {});
+      }
       if (message.text() === 'late') {
         // A timer that throws while a stop drains this task: the stop goes on, and ends with exit 1.
         setTimeout(() => { throw new Error('late failure'); }, 300);
@@ -306,5 +311,23 @@ export default defineWorker({
     expect(second.lines.filter((line) => line.level === 50).map((line) => String(line.msg))).toEqual([expect.stringMatching(/^an error that nothing caught: late failure; stopping cleanly/)]);
     // The drain went on: the task ran to its end.
     expect(second.lines.some((line) => line.msg === 'worker stopped' && line.finishedWhileStopping === 1), second.describe()).toBe(true);
+
+    // A stop an error began waits for a task that never ends, says so, and a SIGTERM ends it at once.
+    const third = project.startWorker('events', 'store');
+    const again = await third.brokerAddresses();
+    await third.subscribed(['process']);
+    await publish(again.httpAddress, 'events', 'stuck');
+    await third.waitForMessage(
+      'the stop waits for 1 message its tasks are handling (process: 1) to finish, up to 5s after the stop began; a SIGTERM or Ctrl-C stops now, and they are delivered again',
+    );
+    third.kill('SIGTERM');
+    expect((await third.waitForExit(5000)).code, third.describe()).toBe(130);
+    // Written before that exit: the message comes again.
+    const fourth = project.startWorker('events', 'store');
+    const last = await fourth.brokerAddresses();
+    await fourth.subscribed(['process']);
+    const events = (await brokerStats(last.httpAddress)).topics.find((t) => t.topic_name === 'events');
+    expect(events?.channels.find((c) => c.channel_name === 'store')?.in_flight_count, fourth.describe()).toBe(1);
+    fourth.kill('SIGKILL');
   });
 });

@@ -7,8 +7,8 @@ import { describeRunningTasks } from '../../runner/ops/shutdown.ts';
 
 describe('describeRunningTasks', () => {
   it('names the messages each task is handling and how long the stop waits for them', () => {
-    expect(describeRunningTasks({ send: 1, audit: 1 }, 30_000)).toBe('2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the signal');
-    expect(describeRunningTasks({ run: 1 }, 1500)).toBe('1 message its tasks are handling (run: 1) to finish, up to 1.5s after the signal');
+    expect(describeRunningTasks({ send: 1, audit: 1 }, 30_000)).toBe('2 messages its tasks are handling (send: 1, audit: 1) to finish, up to 30s after the stop began');
+    expect(describeRunningTasks({ run: 1 }, 1500)).toBe('1 message its tasks are handling (run: 1) to finish, up to 1.5s after the stop began');
   });
 
   it('says nothing when no task runs, or when the wait is over before the line is due (its messages are being requeued)', () => {
