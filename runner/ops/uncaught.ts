@@ -24,7 +24,7 @@ const STILL_RUNNING_NOTE_MS = 1000;
 /** How many later errors are logged, one line each, before they are only counted. */
 const LATER_ERRORS_LOGGED = 3;
 
-type Origin = 'uncaughtException' | 'unhandledRejection';
+export type Origin = 'uncaughtException' | 'unhandledRejection';
 
 /** Where an uncaught error came from, in words. */
 function described(origin: Origin): string {
@@ -34,6 +34,11 @@ function described(origin: Origin): string {
 /** The error's message, whatever was thrown or rejected (`Promise.reject('text')` rejects with no Error). */
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An uncaught error in words: `a rejected promise that nothing awaited or caught: <its message>`. */
+export function describeUncaught(error: unknown, origin: Origin): string {
+  return `${described(origin)}: ${messageOf(error)}`;
 }
 
 /**
@@ -48,7 +53,7 @@ export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>, s
     failTheStop();
     if (stopping) {
       later++;
-      if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `${described(origin)}, while stopping: ${messageOf(error)}`);
+      if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `while stopping, ${describeUncaught(error, origin)}`);
       if (later === LATER_ERRORS_LOGGED) logger.error(`more errors that nothing caught are not logged; the stop goes on (a second SIGTERM or Ctrl-C ends it now)`);
       return;
     }
@@ -60,7 +65,7 @@ export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>, s
     }, STILL_RUNNING_NOTE_MS).unref();
     logger.error(
       { err: error, origin },
-      `${described(origin)}: ${messageOf(error)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,
+      `${describeUncaught(error, origin)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,
     );
     stop().then(
       () => process.exit(1),

@@ -18,6 +18,7 @@ import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
+import { describeUncaught, type Origin } from '../ops/uncaught.ts';
 import { childWithFields } from '../worker/log-fields.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
@@ -58,6 +59,18 @@ interface Version {
 
 /** The code tasks run on. */
 let current: Version | undefined;
+
+/**
+ * An error nothing catches in the worker's code: one line, as a plain run says it (ops/uncaught.ts),
+ * not Node's raw stack; then this child exits, and the runner loads the code again in a fresh one
+ * and says so ("worker host exited unexpectedly"). What ran here is delivered again.
+ */
+function exitOnUncaught(error: unknown, origin: Origin): void {
+  (current?.env.log ?? createLogger('info')).error({ err: error, origin }, `${describeUncaught(error, origin)}; the worker's process exits, and the runner loads the code again`);
+  process.exit(1);
+}
+process.on('uncaughtException', (error) => exitOnUncaught(error, 'uncaughtException'));
+process.on('unhandledRejection', (reason) => exitOnUncaught(reason, 'unhandledRejection'));
 /** Code loaded beside {@link current}, until the parent's 'swap' makes it current. */
 let pending: Version | undefined;
 /** Tells the parent of the files the loaded code imports later; a failed load beside it sets it back. */

@@ -221,7 +221,13 @@ describe.concurrent('a crash of the worker code', () => {
   cliTest('loads the code again in a new child, and the message is handled on its next attempt', async ({ projects }) => {
     const watched = await startWatched(projects);
     const { project, run } = watched;
-    await project.write(WORKER_FILE, workerSource({ version: 2, taskPrelude: `if (message.text() === 'crash' && message.attempts === 1) process.exit(3);` }));
+    await project.write(
+      WORKER_FILE,
+      workerSource({
+        version: 2,
+        taskPrelude: `if (message.text() === 'crash' && message.attempts === 1) process.exit(3); if (message.text() === 'forget' && message.attempts === 1) Promise.reject(new Error('forgotten in a task'));`,
+      }),
+    );
     await reloaded(run, 1);
     const before = await handle(watched, 'm1');
 
@@ -234,6 +240,14 @@ describe.concurrent('a crash of the worker code', () => {
     expect(crashed).toMatchObject({ version: 2 });
     expect(crashed.pid).not.toBe(before.pid);
     expect(await handle(watched, 'm2')).toMatchObject({ version: 2, pid: crashed.pid });
+
+    // A rejected promise nothing handles: one line from the child, not Node's raw stack, then the same.
+    await publish(watched.httpAddress, TOPIC, 'forget');
+    const said = await run.waitForMessage("a rejected promise that nothing awaited or caught: forgotten in a task; the worker's process exits, and the runner loads the code again");
+    expect(said).toMatchObject({ level: 50, origin: 'unhandledRejection' });
+    await run.waitForLine((line) => line.msg === 'worker host exited unexpectedly: loading the worker code again' && line.code === 1, 'the second unexpected exit');
+    await eventually(async () => ((await project.records<Handled>('handled.jsonl')).some((record) => record.id === 'forget') ? true : undefined), 'the message handled on a later attempt');
+    expect(run.stderr).not.toMatch(/Node\.js v\d+/);
   });
 });
 
