@@ -271,8 +271,7 @@ export async function runWorkerCommand(argv: readonly string[]): Promise<void> {
       // (Read at exit: a worker that took over a stopped broker holds a new one.)
       const beforeForcedExit = (): void => worker.embedded?.handle?.nsqd.persistAndClose();
       const stillRunning = (): string | undefined => describeRunningTasks(worker.runningTasks(), worker.settings.shutdownTimeoutMs);
-      onShutdownSignal(worker.logger, worker.stop, { beforeForcedExit, stillRunning });
-      stopOnUncaughtError(worker.logger, worker.stop, stillRunning);
+      stopOnUncaughtError(worker.logger, onShutdownSignal(worker.logger, worker.stop, { beforeForcedExit, stillRunning }));
     },
   );
   // Said in one line where it happened; what is left is to stop cleanly and exit 1.

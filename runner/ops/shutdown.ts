@@ -1,7 +1,7 @@
 /**
  * Signal handling shared by every long-running command: the first SIGTERM or SIGINT runs the
  * graceful stop once; a second one exits at once. Exit codes: 0 after a clean stop, 1 if it failed
- * (or an error nothing caught came meanwhile, {@link failTheStop}),
+ * (or an error nothing caught came meanwhile: the stop {@link onShutdownSignal} returns),
  * 130 when a second signal cut it short. A signal that comes while the command starts waits for
  * the start ({@link startHoldingSignals}). Started by npm (`npx nsqworker`), the end of npm is a
  * SIGTERM too ({@link whenNpmGone}).
@@ -41,26 +41,36 @@ export function describeRunningTasks(tasks: Record<string, number>, timeoutMs: n
   return `${total} message${total === 1 ? '' : 's'} its tasks are handling (${counts}) to finish, up to ${formatDurationMs(timeoutMs)} after the stop began`;
 }
 
-/** The exit status of a stop that completes: 0, or 1 once something failed on the way (uncaught.ts). */
-let stopStatus = 0;
-
-/** Makes the stop under way, or the next one, end with exit 1: something failed, whatever asked for the stop. */
-export function failTheStop(): void {
-  stopStatus = 1;
-}
-
-/** A stop begun without a signal (uncaught.ts): the first signal then is the second one, and exits now. */
-let stopBegunElsewhere = false;
-
-/** Says a stop has begun without a signal: a signal now cuts it short, as a second signal does. */
-export function beginStopWithoutSignal(): void {
-  stopBegunElsewhere = true;
-}
-
-export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): void {
+/**
+ * Runs `stop` on the first SIGTERM or SIGINT; a second one exits at once. Returns the stop for an
+ * error nothing caught (uncaught.ts): it begins the same stop, unless one is under way, and makes it
+ * end with exit 1 however it began; true when it began it. After such a stop began, the first
+ * signal is the one that exits at once.
+ */
+export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hooks: ShutdownHooks = {}): () => boolean {
   let stopping = false;
+  let status = 0;
+  /** Runs the stop; a second in, says what it still waits for (`lead`) and what cuts it short (`again`). */
+  const begin = (lead: string, again: string): void => {
+    stopping = true;
+    const { stillRunning } = hooks;
+    if (stillRunning !== undefined) {
+      // Unref'd: the stop's own end exits the process; the note never holds it.
+      setTimeout(() => {
+        const waitingFor = stillRunning();
+        if (waitingFor !== undefined) logger.info(`${lead} ${waitingFor}; ${again} stops now, and they are delivered again`);
+      }, STILL_RUNNING_NOTE_MS).unref();
+    }
+    stop().then(
+      () => process.exit(status),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
   const handle = (signal: NodeJS.Signals): void => {
-    if (stopping || stopBegunElsewhere) {
+    if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       try {
         hooks.beforeForcedExit?.();
@@ -69,25 +79,9 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
       }
       process.exit(130);
     }
-    stopping = true;
     logger.info({ signal }, 'shutting down');
-    const { stillRunning } = hooks;
-    if (stillRunning !== undefined) {
-      // Unref'd: the stop's own end exits the process; the note never holds it.
-      setTimeout(() => {
-        const waitingFor = stillRunning();
-        // Said in the terms of the signal that came: a terminal's user presses Ctrl-C again, a supervisor sends SIGTERM.
-        const again = signal === 'SIGINT' ? 'a second Ctrl-C' : `a second ${signal} (or Ctrl-C)`;
-        if (waitingFor !== undefined) logger.info(`shutdown waits for ${waitingFor}; ${again} stops now, and they are delivered again`);
-      }, STILL_RUNNING_NOTE_MS).unref();
-    }
-    stop().then(
-      () => process.exit(stopStatus),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // Said in the terms of the signal that came: a terminal's user presses Ctrl-C again, a supervisor sends SIGTERM.
+    begin('shutdown waits for', signal === 'SIGINT' ? 'a second Ctrl-C' : `a second ${signal} (or Ctrl-C)`);
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
@@ -97,6 +91,12 @@ export function onShutdownSignal(logger: Logger, stop: () => Promise<void>, hook
     logger.info('npm, which started this process, has exited: stopping as on SIGTERM');
     handle('SIGTERM');
   });
+  return () => {
+    status = 1;
+    if (stopping) return false;
+    begin('the stop waits for', 'a SIGTERM or Ctrl-C');
+    return true;
+  };
 }
 
 /** How often a process started by npm looks whether npm is still its parent. */

@@ -16,10 +16,6 @@
  * the line names where Node says it came from, not whose code it was.
  */
 import type { Logger } from 'pino';
-import { beginStopWithoutSignal, failTheStop } from './shutdown.ts';
-
-/** How long the stop goes before it says what it waits for, as a signal's does. */
-const STILL_RUNNING_NOTE_MS = 1000;
 
 /** How many later errors are logged, one line each, before they are only counted. */
 const LATER_ERRORS_LOGGED = 3;
@@ -42,34 +38,25 @@ export function describeUncaught(error: unknown, origin: Origin): string {
 }
 
 /**
- * Stops the worker cleanly on the first uncaught error, then exits 1. `stop` is the worker's stop
- * (the one a signal runs; called again it returns the same promise); `stillRunning` what it waits
- * for (shutdown.ts ShutdownHooks), said a second in, with the signal that cuts it short.
+ * Stops the worker cleanly on the first uncaught error, then exits 1: `stopForError` is the stop
+ * onShutdownSignal returned (shutdown.ts), the one a signal runs, which also says a second in what it
+ * waits for and ends with exit 1 when a signal's stop was already under way.
  */
-export function stopOnUncaughtError(logger: Logger, stop: () => Promise<void>, stillRunning: () => string | undefined): void {
-  let stopping = false;
+export function stopOnUncaughtError(logger: Logger, stopForError: () => boolean): void {
+  let said = false;
   let later = 0;
   const handle = (error: unknown, origin: Origin): void => {
-    failTheStop();
-    if (stopping) {
+    stopForError();
+    if (said) {
       later++;
       if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `while stopping, ${describeUncaught(error, origin)}`);
       if (later === LATER_ERRORS_LOGGED) logger.error(`more errors that nothing caught are not logged; the stop goes on (a second SIGTERM or Ctrl-C ends it now)`);
       return;
     }
-    stopping = true;
-    beginStopWithoutSignal();
-    setTimeout(() => {
-      const waitingFor = stillRunning();
-      if (waitingFor !== undefined) logger.info(`the stop waits for ${waitingFor}; a SIGTERM or Ctrl-C stops now, and they are delivered again`);
-    }, STILL_RUNNING_NOTE_MS).unref();
+    said = true;
     logger.error(
       { err: error, origin },
       `${describeUncaught(error, origin)}; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1`,
-    );
-    stop().then(
-      () => process.exit(1),
-      () => process.exit(1),
     );
   };
   // A listener of its own: Node then hands over the rejection's reason itself, not the error it wraps
