@@ -1,12 +1,10 @@
 /**
  * What a Consumer says of itself when no one asked: the warning that maxInFlight is below its
- * connections (RDY then rotates, client/rdy.ts), the one for compression nsqd did not turn on, and the process warning for a handler that failed
+ * connections (RDY then rotates, client/rdy.ts), and the process warning for a handler that failed
  * where nothing listens for `requeued` (the first one only, as for an `error` nobody hears,
  * client/events.ts), so that a throwing handler does not look like a message that vanished.
  */
 import type { ConsumerWarning } from './consumer-types.ts';
-import type { ServerIdentity } from './handshake.ts';
-import { declinedCompression } from './upgrade.ts';
 import { asRequeueMessage } from './errors.ts';
 import type { Message } from './message.ts';
 import { rotationWaitMs } from './rdy.ts';
@@ -20,23 +18,6 @@ export function belowConnectionsWarning(maxInFlight: number, connections: number
       `maxInFlight ${maxInFlight} is below the ${n} connections: RDY rotates among them every ${intervalMs}ms, ` +
       `so a message may wait at an nsqd up to ${rotationWaitMs(n, maxInFlight, intervalMs)}ms; a maxInFlight of ${n} or more reads from every nsqd at once`,
     connections: n,
-  };
-}
-
-/**
- * `W_COMPRESSION_DECLINED` when the consumer or producer asked `address` for snappy or deflate and
- * nsqd's IDENTIFY answer did not turn it on (upgrade.ts declinedCompression); undefined otherwise.
- */
-export function declinedCompressionWarning(
-  address: string,
-  identity: ServerIdentity,
-  options: { snappy: boolean; deflate: boolean },
-): { code: 'W_COMPRESSION_DECLINED'; message: string } | undefined {
-  const declined = declinedCompression(identity.negotiated, options);
-  if (declined === undefined) return undefined;
-  return {
-    code: 'W_COMPRESSION_DECLINED',
-    message: `${address} did not turn on ${declined} (nsqd runs with --${declined}=false): this connection is not compressed`,
   };
 }
 

@@ -18,7 +18,8 @@ import { Endpoints } from './endpoints.ts';
 import type { Message } from './message.ts';
 import { ConsumerOptionsSchema, parseOptions, type ConsumerOptions } from './options.ts';
 import { RdyController } from './rdy.ts';
-import { belowConnectionsWarning, declinedCompressionWarning, warnUnheardFailure } from './consumer-warnings.ts';
+import { belowConnectionsWarning, warnUnheardFailure } from './consumer-warnings.ts';
+import { compressionDeclined } from './upgrade.ts';
 import { Subscription, type AnswerKind, type SubscriptionOwner } from './consumer-connection.ts';
 import type { ConsumerConfig, ConsumerEvents, MessageHandler, NsqdNodeInfo } from './consumer-types.ts';
 import type { LookupdDiscovery } from './lookupd-discovery.ts';
@@ -82,7 +83,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements Subscripti
         this.rdy.add(subscription);
         this.touchOftenEnoughFor(subscription.msgTimeoutMs);
         this.checkInFlightWarning();
-        const declined = declinedCompressionWarning(subscription.address, subscription.connection.identity, o);
+        const declined = compressionDeclined(subscription.address, subscription.connection.identity.negotiated, o);
         if (declined !== undefined) this.emit('warning', declined);
         this.emit('connected', subscription.address);
       },

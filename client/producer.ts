@@ -26,14 +26,14 @@ import { TypedEmitter } from './events.ts';
 import { Fifo } from './fifo.ts';
 import { ProducerOptionsSchema, parseOptions, type ProducerOptions, type ProducerOptionsInput } from './options.ts';
 import { isRetryablePublishError, retryDelayMs } from './publish-retry.ts';
-import { declinedCompressionWarning } from './consumer-warnings.ts';
+import { compressionDeclined, type CompressionDeclinedWarning } from './upgrade.ts';
 
 export type ProducerEvents = {
   connected: [address: string];
   disconnected: [address: string, error: Error | undefined];
   error: [error: Error];
   /** `W_COMPRESSION_DECLINED`: nsqd did not turn on the snappy or deflate asked for; the connection is uncompressed. */
-  warning: [warning: { code: 'W_COMPRESSION_DECLINED'; message: string }];
+  warning: [warning: CompressionDeclinedWarning];
 };
 
 interface PendingPublish {
@@ -190,7 +190,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
         return;
       }
       this.connection = connection;
-      const declined = declinedCompressionWarning(address, connection.identity, this.options);
+      const declined = compressionDeclined(address, connection.identity.negotiated, this.options);
       if (declined !== undefined) this.emit('warning', declined);
       this.emit('connected', address);
       this.sendUnsent();

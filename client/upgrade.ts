@@ -35,17 +35,28 @@ export function upgradeSteps(answer: IdentifyResponse, options: ConnectionOption
   return steps;
 }
 
+/** What a Consumer or Producer emits as `warning` when nsqd did not turn on the compression asked for. */
+export interface CompressionDeclinedWarning {
+  code: 'W_COMPRESSION_DECLINED';
+  message: string;
+}
+
 /**
- * The compression this client asked for and nsqd did not turn on, or undefined: nsqd v1.3.0 answers
- * `snappy: false` / `deflate: false` when run with `--snappy=false` / `--deflate=false`, and the
- * connection goes on uncompressed (go-nsq and nsqjs say nothing; we warn). Also undefined for a
- * server that answered IDENTIFY without feature negotiation (`negotiated` undefined).
+ * `W_COMPRESSION_DECLINED` when this client asked `address` for snappy or deflate and its IDENTIFY
+ * answer did not turn it on, else undefined: nsqd v1.3.0 answers `snappy: false` / `deflate: false`
+ * when run with `--snappy=false` / `--deflate=false`, and the connection goes on uncompressed (go-nsq
+ * and nsqjs say nothing; we warn). Undefined too for a server that answered IDENTIFY without feature
+ * negotiation (`answer` undefined).
  */
-export function declinedCompression(answer: IdentifyResponse | undefined, options: Pick<ConnectionOptions, 'snappy' | 'deflate'>): 'snappy' | 'deflate' | undefined {
+export function compressionDeclined(
+  address: string,
+  answer: IdentifyResponse | undefined,
+  options: Pick<ConnectionOptions, 'snappy' | 'deflate'>,
+): CompressionDeclinedWarning | undefined {
   if (answer === undefined) return undefined;
-  if (options.snappy && !answer.snappy) return 'snappy';
-  if (options.deflate && !answer.deflate) return 'deflate';
-  return undefined;
+  const declined = options.snappy && !answer.snappy ? 'snappy' : options.deflate && !answer.deflate ? 'deflate' : undefined;
+  if (declined === undefined) return undefined;
+  return { code: 'W_COMPRESSION_DECLINED', message: `${address} did not turn on ${declined} (nsqd runs with --${declined}=false): this connection is not compressed` };
 }
 
 /** Node's options for the TLS handshake with `host` (the server's name or IP is verified unless told not to). */
