@@ -144,8 +144,10 @@ export function reloaded(run: CliRun, reloads: number): Promise<LogLine> {
 /** The n-th "reload failed" line (1-based). */
 export function reloadFailed(run: CliRun, n: number): Promise<LogLine> {
   let seen = 0;
-  // Lines are offered to the predicate once each, in order: counting them finds the n-th.
-  return run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed') && ++seen === n, `reload failure #${n}`);
+  // Lines are offered to the predicate once each, in order: counting them finds the n-th. 30 s: a
+  // failure that is not the code's own fault on its face (a throw at import) is tried again in a
+  // fresh child first, a start-up that took over 15 s under .ci/run with both cores busy.
+  return run.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed') && ++seen === n, `reload failure #${n}`, 30_000);
 }
 
 interface ProcStat {
