@@ -293,7 +293,9 @@ describe.skipIf(missing !== undefined && !IN_CI).concurrent(`supervisord${missin
     await eventually(async () => ((await readFile(workerLog, 'utf8').catch(() => '')).includes('"msg":"subscribed"') ? true : undefined), 'the worker to subscribe', 30_000);
 
     // The pid first: supervisorctl takes a second or more on a loaded machine, in which the worker
-    // (50 ms a message, two at a time) could handle the rest before the kill.
+    // (50 ms a message, two at a time) could handle the rest before the kill. A program still in its
+    // startsecs is STARTING, which status shows without a pid: a fast start subscribes within it.
+    await supervisor.waitForLog(new RegExp(`success: ${program} entered RUNNING state`), `${program} to be RUNNING`, 30_000);
     const [, firstPid] = /pid (\d+)/.exec((await supervisor.ctl('status', program)).output) ?? [];
     expect(firstPid).toBeDefined();
     const total = 100;
