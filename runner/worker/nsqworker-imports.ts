@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { didYouMean } from '../../protocol/suggest.ts';
 import { CODE_ROOT } from '../../package-paths.ts';
+import { isProjectFile } from './own-files.ts';
 import { PlacedLoadError } from './placed-load-error.ts';
 import { scanCode } from './source-code.ts';
 
@@ -86,4 +87,16 @@ export function checkNsqworkerImports(file: string): void {
     if (exports.includes(entry.exported) || known.has(entry.exported) || didYouMean(entry.exported, exports) === '') continue;
     throw new PlacedLoadError(file, entry.line, noSuchExport(entry.exported, exports));
   }
+}
+
+/**
+ * {@link checkNsqworkerImports} for a required CommonJS module and every project file it requires,
+ * however deep (each module's `children`, which lists the already cached ones too): its own graph,
+ * not every file the process loaded, where another worker's failed file would be blamed for this one.
+ */
+export function checkRequiredNsqworkerImports(module: NodeJS.Module | undefined, seen = new Set<string>()): void {
+  if (module === undefined || seen.has(module.filename) || !isProjectFile(module.filename)) return;
+  seen.add(module.filename);
+  checkNsqworkerImports(module.filename);
+  for (const child of module.children) checkRequiredNsqworkerImports(child, seen);
 }

@@ -17,7 +17,7 @@ import type { ModuleExports } from './module-exports.ts';
 import { isProjectFile } from './own-files.ts';
 import { FRESH_LOAD_QUERY, registerFreshImports } from './fresh-imports.ts';
 import { PACKAGE_ROOT } from '../../package-paths.ts';
-import { checkNsqworkerImports } from './nsqworker-imports.ts';
+import { checkRequiredNsqworkerImports } from './nsqworker-imports.ts';
 import { PlacedLoadError } from './placed-load-error.ts';
 
 /** The query of a worker file imported again alone (`fresh`): not one fresh-imports.ts passes on. */
@@ -264,12 +264,12 @@ export async function importUserModule(path: string, options: { fresh?: boolean;
   }
   // A CommonJS file is required, not imported: Node 20 runs a CommonJS file that the ES module
   // loader reached with a require() of its own, which cannot load an ES module such as nsqworker.
-  const moduleExports = commonJs ? { default: createRequire(path)(path) as unknown } : ((await settledOrStuck(import(url), path)) as ModuleExports);
-  const files = projectFilesImported(path);
+  const required = createRequire(path);
+  const moduleExports = commonJs ? { default: required(path) as unknown } : ((await settledOrStuck(import(url), path)) as ModuleExports);
   // A misspelt import of nsqworker used only inside a task, in the file or a helper it requires:
   // said now, as an ES module's link fails.
-  if (commonJs) for (const file of files) if (isCommonJsFile(file)) checkNsqworkerImports(file);
-  return { exports: moduleExports, files };
+  if (commonJs) checkRequiredNsqworkerImports(required.cache[required.resolve(path)]);
+  return { exports: moduleExports, files: projectFilesImported(path) };
 }
 
 /**

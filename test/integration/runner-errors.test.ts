@@ -244,6 +244,13 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'noted', "// was: import { defineWorkr } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     const noted = await cjs.run(['--topic', 'bad', '--channel', 'noted', ...FREE]);
     expectOneLine(noted, 1, `${cjs.path('workers/bad/bad_noted_worker.ts')}:2:`, 'failed to load: ReferenceError: defineWorker is not defined');
+    // Each failure is its own worker's: one loaded after them all (good/ after bad/) is listed whole,
+    // not blamed for the misspelt imports of files that failed before it.
+    await cjs.writeWorker('good', 'ok', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const listed = await cjs.run(['list']);
+    expect(listed.stdout).toMatch(/^bad\/typo +FAILED TO LOAD: .*bad_typo_worker\.ts:3:.*no export named defineWorkr/m);
+    expect(listed.stdout).toMatch(/^bad\/helper +FAILED TO LOAD: .*stop\.ts:1:.*no export named GiveUpMesage/m);
+    expect(listed.stdout).toMatch(/^good\/ok +tasks: x /m);
   });
 
   it("is not loaded for a bad value of a runner flag: that is said first, the worker's options and flags around it passed over", async () => {
