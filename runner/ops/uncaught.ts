@@ -16,6 +16,7 @@
  * the line names where Node says it came from, not whose code it was.
  */
 import type { Logger } from 'pino';
+import { loggedTaskError } from './task-stack.ts';
 
 /** How many later errors are logged, one line each, before they are only counted. */
 const LATER_ERRORS_LOGGED = 3;
@@ -45,8 +46,10 @@ export function describeUncaught(error: unknown, origin: Origin): string {
 export function stopOnUncaughtError(logger: Logger, stopForError: () => boolean): void {
   let said = false;
   let later = 0;
-  const handle = (error: unknown, origin: Origin): void => {
+  const handle = (thrown: unknown, origin: Origin): void => {
     stopForError();
+    // Its stack as a task's failure is logged: ending at the worker's last frame, unless at debug.
+    const error = thrown instanceof Error ? loggedTaskError(thrown, logger.isLevelEnabled('debug')) : thrown;
     if (said) {
       later++;
       if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `while stopping, ${describeUncaught(error, origin)}`);

@@ -297,6 +297,9 @@ export default defineWorker({
     expect(first.lines.filter((line) => line.level === 50).map((line) => line.msg)).toEqual([
       'a rejected promise that nothing awaited or caught: forgotten rejection; stopping cleanly (the messages the broker holds are kept, those of running tasks requeued), then exit 1',
     ]);
+    // Its stack ends at the task's frame, as a task's failure is logged: the runner's frames below are cut.
+    const stack = String((first.lines.find((line) => line.level === 50)?.err as { stack?: string } | undefined)?.stack);
+    expect(stack.split('\n').slice(1), stack).toEqual([expect.stringContaining('events_store_worker.ts:')]);
     expect(first.stderr).not.toMatch(/Node\.js v\d+/);
 
     const second = project.startWorker('events', 'store');
