@@ -133,6 +133,8 @@ async function runDev(flags: DevFlags): Promise<void> {
 export function registerDevCommand(cli: CAC): void {
   cli
     .command('dev', 'Run every worker under the workers folder on the embedded broker, reloading on change')
+    // The defaults below are the last resort, as for a run: said, since dev's help cannot show the config's.
+    .usage('dev [flags]\n\nA flag not given takes its NSQWORKER_* variable\'s value, then the config file\'s, then the default below.')
     .option('--workers-dir <dir>', 'folder holding the workers (default: workers)')
     .option('--config <file>', 'config file (default: nsqworker.config.ts)')
     .option('--log-level <level>', 'log level (default: info)')

@@ -304,7 +304,7 @@ describe('usage errors exit with status 2', () => {
   it("after --workers-dir, help is the command's, a mistyped command is named, a repeated flag's last value counts; a stray word", async () => {
     const project = await projectWithWorker();
     const dir = project.path('workers');
-    const [listHelp, helpList, typo, repeated, stray, words, noWorker] = await Promise.all([
+    const [listHelp, helpList, typo, repeated, stray, words, noWorker, devHelp] = await Promise.all([
       project.run(['--workers-dir', dir, 'list', '--help']),
       project.run(['--workers-dir', dir, 'help', 'list']),
       project.run(['--workers-dir', dir, 'lst']),
@@ -312,11 +312,15 @@ describe('usage errors exit with status 2', () => {
       project.run(['list', 'extra']),
       project.run(['log', 'pageview']),
       project.run(['run', 'nothing']),
+      project.run(['help', 'dev']),
     ]);
     for (const help of [listHelp, helpList]) {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('$ nsqworker list');
     }
+    // dev's help lists the built-in defaults, and says that the environment and the config file come first.
+    expect(devHelp.code).toBe(0);
+    expect(devHelp.stdout).toContain("A flag not given takes its NSQWORKER_* variable's value, then the config file's, then the default below.");
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown command "lst"; did you mean list?');
     const version = await project.run(['version']);
