@@ -20,6 +20,8 @@ export const RunnerErrorCode = {
   BrokerGone: 'E_BROKER_GONE',
   /** An address to listen on is held by another program (not a usage error: a restart may mend it). */
   AddressInUse: 'E_ADDRESS_IN_USE',
+  /** The embedded broker's data path is held by a broker on other addresses (broker/nsqd/data-lock.ts's code). */
+  DataPathInUse: 'E_DATA_PATH_LOCKED',
 } as const;
 
 export type RunnerErrorCode = (typeof RunnerErrorCode)[keyof typeof RunnerErrorCode];

@@ -414,4 +414,19 @@ describe('a data path that cannot be a folder', () => {
     const result = await p.run(['--topic', 'log', '--channel', 'pageview', ...FREE, '--data-path', 'taken']);
     expectOneLine(result, 2, 'nsqworker: --data-path taken: a file is there, or above it, where a folder must be');
   });
+
+  it('held by a broker on other addresses is one line saying how to share it or take another, exit 1', async () => {
+    const p = await project();
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('shared') });
+    try {
+      const result = await p.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'shared']);
+      expectOneLine(
+        result,
+        1,
+        `nsqworker: --data-path shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at --broker-http-address 127.0.0.1:0: give this worker that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`,
+      );
+    } finally {
+      await broker.close();
+    }
+  });
 });
