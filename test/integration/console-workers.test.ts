@@ -63,6 +63,14 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('console: workers and
     await page.locator('#workers a:has-text("1 waiting")').waitFor();
     // Its state comes from its own /metrics, at the health address its user agent names.
     await page.locator('#workers tr[data-task="notify"] .badge:text-is("1 ready")').waitFor();
+    // A worker with no health address serves none: connected, and the badge's title says how to see more.
+    const { tcpAddress } = await run.brokerAddresses();
+    await project.writeWorker('audit', 'log', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async keep() {} } });\n");
+    const plain = project.startWorker('audit', 'log', ['--nsqd-tcp-address', tcpAddress, '--nsqd-http-address', httpAddress]);
+    await plain.subscribed(['keep']);
+    const connected = page.locator('#workers tr[data-worker="audit/log"] .badge:text-is("1 connected")');
+    await connected.waitFor();
+    expect(await connected.getAttribute('title')).toContain('run it with --health-address');
 
     await project.write('fixed', 'the outage is over');
     await page.click('#workers a:has-text("1 waiting")');

@@ -25,6 +25,10 @@ function taskRow(worker: WorkerView, task: WorkerTask, first: boolean, nowSecond
   </tr>`;
 }
 
+/** A process that serves no /metrics: connected to nsqd, which is all that is known of it. */
+const NO_METRICS = 'connected';
+const NO_METRICS_TITLE = 'it serves no /metrics, where ready, starting and draining are read: run it with --health-address (nsqworker dev serves none)';
+
 /** Each process's state from its /metrics, counted: "2 ready", "1 draining" (one per process, not per connection). */
 function states(task: WorkerTask) {
   const counted = new Map<string, number>();
@@ -33,9 +37,11 @@ function states(task: WorkerTask) {
     const key = processOf(instance);
     if (seen.has(key)) continue;
     seen.add(key);
-    counted.set(instance.state ?? 'no metrics', (counted.get(instance.state ?? 'no metrics') ?? 0) + 1);
+    counted.set(instance.state ?? NO_METRICS, (counted.get(instance.state ?? NO_METRICS) ?? 0) + 1);
   }
-  return [...counted].map(([state, n]) => badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : state === 'starting' ? 'info' : 'muted'));
+  return [...counted].map(([state, n]) =>
+    state === NO_METRICS ? html`<span class="badge badge-muted" title="${NO_METRICS_TITLE}">${n} ${state}</span>` : badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : 'info'),
+  );
 }
 
 function deadLetterCell(worker: WorkerView) {
