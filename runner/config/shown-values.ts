@@ -39,10 +39,15 @@ export function isSecretOption(key: string): boolean {
   return last === 'key' && parts.length > 1 && SECRET_KEY_KINDS.has(parts[parts.length - 2]!);
 }
 
+// A URL's password: up to the last @ before the host, as a generated password may hold an unencoded /,
+// @, comma or quote (shown escaped, \"); a comma that begins the next URL of a list (`,redis://`) ends
+// it. In a quoted string (a string value as shown) a space is the password's too; elsewhere it ends it.
+const URL_PASSWORD = /(\/\/[^\s/:@",]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)(?:\\"|[^\s"]))*@/gi;
+const QUOTED_URL_PASSWORD = /(\/\/[^\s/:@",]*:)(?:(?!,\s*[a-z][a-z0-9+.-]*:\/\/)(?:\\"|[^"]))*@/gi;
+
 /** `shown` (a value as formatted for people) with the password of any URL in it replaced by `***`. */
 export function withoutUrlPasswords(shown: string): string {
-  // Up to the last @ before the host: a password may hold an unencoded / or @; URLs in a list part at commas.
-  return shown.replace(/(\/\/[^\s/:@",]*:)[^\s",]*@/g, '$1***@');
+  return shown.replace(/"(?:\\.|[^"\\])*"|[^"]+|"/g, (part) => part.replace(part.length > 1 && part.startsWith('"') ? QUOTED_URL_PASSWORD : URL_PASSWORD, '$1***@'));
 }
 
 /** How a secret option's value is shown: `***`, or empty as it is (nothing to hide). */

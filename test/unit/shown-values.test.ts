@@ -30,6 +30,14 @@ describe('the values --help and list show', () => {
     // A generated password may hold an unencoded / or @.
     expect(withoutUrlPasswords('redis://:ab/cd@cache:6379')).toBe('redis://:***@cache:6379');
     expect(withoutUrlPasswords('"postgres://app:p@ss/word@db/app"')).toBe('"postgres://app:***@db/app"');
+    // A comma or a quote (escaped in a shown string) in it too; a comma before the next URL of a list ends it.
+    expect(withoutUrlPasswords('"postgres://app:pa,ss@db/app"')).toBe('"postgres://app:***@db/app"');
+    expect(withoutUrlPasswords('"postgres://app:pa\\"ss@db/app"')).toBe('"postgres://app:***@db/app"');
+    expect(withoutUrlPasswords('redis://:a,b@cache:6379, amqp://user:c@d@mq/vhost')).toBe('redis://:***@cache:6379, amqp://user:***@mq/vhost');
+    expect(withoutUrlPasswords('["http://u:p@h1","http://v:q@h2"]')).toBe('["http://u:***@h1","http://v:***@h2"]');
+    // A space in a quoted value's password is the password's; outside quotes it ends the URL.
+    expect(withoutUrlPasswords('"postgres://app:x\\"y z@db/app" from env')).toBe('"postgres://app:***@db/app" from env');
+    expect(withoutUrlPasswords('see http://u:p@h and mail x@y')).toBe('see http://u:***@h and mail x@y');
   });
 
   it("keep a secret out of the error for its bad value, as from the help", () => {
