@@ -82,7 +82,7 @@ export async function startEmbeddedBroker(params: {
     const running = await probeRunningBroker(params.httpAddress);
     if (running === undefined && code === 'E_DATA_PATH_LOCKED') {
       // Its broker listens elsewhere: a worker joins one only at its own --broker-http-address.
-      const how = `give this worker that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`;
+      const how = `give that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`;
       throw new RunnerError(RunnerErrorCode.DataPathInUse, `--data-path ${params.dataPath}: ${(error as Error).message}, not at --broker-http-address ${params.httpAddress}: ${how}`, { cause: error });
     }
     if (running === undefined) throw error;

@@ -419,12 +419,17 @@ describe('a data path that cannot be a folder', () => {
     const p = await project();
     const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('shared') });
     try {
-      const result = await p.run(['--topic', 'log', '--channel', 'pageview', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'shared']);
-      expectOneLine(
-        result,
-        1,
-        `nsqworker: --data-path shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at --broker-http-address 127.0.0.1:0: give this worker that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`,
-      );
+      const [run, dev] = await Promise.all([
+        p.run(['--topic', 'log', '--channel', 'pageview', ...FREE, '--data-path', 'shared']),
+        p.run(['dev', ...FREE, '--console-address', 'off', '--data-path', 'shared']),
+      ]);
+      for (const result of [run, dev]) {
+        expectOneLine(
+          result,
+          1,
+          `nsqworker: --data-path shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at --broker-http-address 127.0.0.1:0: give that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`,
+        );
+      }
     } finally {
       await broker.close();
     }
