@@ -71,6 +71,14 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('console: workers and
     const connected = page.locator('#workers tr[data-worker="audit/log"] .badge:text-is("1 connected")');
     await connected.waitFor();
     expect(await connected.getAttribute('title')).toContain('run it with --health-address');
+    // One that has a health address which does not answer (stopped here, as a hung process) is not "connected".
+    run.child.kill('SIGSTOP');
+    try {
+      await page.locator('#workers tr[data-task="notify"] .badge:text-is("1 not answering")').waitFor();
+    } finally {
+      run.child.kill('SIGCONT');
+    }
+    await page.locator('#workers tr[data-task="notify"] .badge:text-is("1 ready")').waitFor();
 
     await project.write('fixed', 'the outage is over');
     await page.click('#workers a:has-text("1 waiting")');

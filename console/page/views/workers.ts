@@ -28,6 +28,8 @@ function taskRow(worker: WorkerView, task: WorkerTask, first: boolean, nowSecond
 /** A process that serves no /metrics: connected to nsqd, which is all that is known of it. */
 const NO_METRICS = 'connected';
 const NO_METRICS_TITLE = 'it serves no /metrics, where ready, starting and draining are read: run it with --health-address (nsqworker dev serves none)';
+/** A process whose --health-address did not answer the last poll: hung, too busy, or out of the console's reach. */
+const NO_ANSWER = 'not answering';
 
 /** Each process's state from its /metrics, counted: "2 ready", "1 draining" (one per process, not per connection). */
 function states(task: WorkerTask) {
@@ -37,11 +39,14 @@ function states(task: WorkerTask) {
     const key = processOf(instance);
     if (seen.has(key)) continue;
     seen.add(key);
-    counted.set(instance.state ?? NO_METRICS, (counted.get(instance.state ?? NO_METRICS) ?? 0) + 1);
+    const state = instance.state ?? (instance.health === null ? NO_METRICS : NO_ANSWER);
+    counted.set(state, (counted.get(state) ?? 0) + 1);
   }
-  return [...counted].map(([state, n]) =>
-    state === NO_METRICS ? html`<span class="badge badge-muted" title="${NO_METRICS_TITLE}">${n} ${state}</span>` : badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : 'info'),
-  );
+  return [...counted].map(([state, n]) => {
+    if (state === NO_METRICS) return html`<span class="badge badge-muted" title="${NO_METRICS_TITLE}">${n} ${state}</span>`;
+    if (state === NO_ANSWER) return html`<span class="badge badge-down" title="its /metrics at its --health-address did not answer the last poll: hung, too busy, or out of this console's reach">${n} ${state}</span>`;
+    return badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : 'info');
+  });
 }
 
 function deadLetterCell(worker: WorkerView) {
