@@ -134,7 +134,7 @@ export function registerDevCommand(cli: CAC): void {
   cli
     .command('dev', 'Run every worker under the workers folder on the embedded broker, reloading on change')
     // The defaults below are the last resort, as for a run: said, since dev's help cannot show the config's.
-    .usage('dev [flags]\n\nA flag not given takes its NSQWORKER_* variable\'s value, then the config file\'s, then the default below.')
+    .usage('dev [flags]\n\n--workers-dir, --log-level, --data-path and --broker-*, when not given, take their NSQWORKER_* variable\'s value, then the config file\'s, then the default below.')
     .option('--workers-dir <dir>', 'folder holding the workers (default: workers)')
     .option('--config <file>', 'config file (default: nsqworker.config.ts)')
     .option('--log-level <level>', 'log level (default: info)')

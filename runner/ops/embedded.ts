@@ -82,7 +82,9 @@ export async function startEmbeddedBroker(params: {
     const running = await probeRunningBroker(params.httpAddress);
     if (running === undefined && code === 'E_DATA_PATH_LOCKED') {
       // Its broker listens elsewhere: a worker joins one only at its own --broker-http-address.
-      const how = `give that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`;
+      const pid = (error as { ownerPid?: number }).ownerPid;
+      const find = pid === undefined ? '' : ` (its command line: ps -o args -p ${pid})`;
+      const how = `give that broker's --broker-tcp-address and --broker-http-address to use it${find}, or another --data-path`;
       throw new RunnerError(RunnerErrorCode.DataPathInUse, `--data-path ${params.dataPath}: ${(error as Error).message}, not at --broker-http-address ${params.httpAddress}: ${how}`, { cause: error });
     }
     if (running === undefined) throw error;

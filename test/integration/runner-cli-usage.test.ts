@@ -320,7 +320,7 @@ describe('usage errors exit with status 2', () => {
     }
     // dev's help lists the built-in defaults, and says that the environment and the config file come first.
     expect(devHelp.code).toBe(0);
-    expect(devHelp.stdout).toContain("A flag not given takes its NSQWORKER_* variable's value, then the config file's, then the default below.");
+    expect(devHelp.stdout).toContain("--workers-dir, --log-level, --data-path and --broker-*, when not given, take their NSQWORKER_* variable's value, then the config file's, then the default below.");
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown command "lst"; did you mean list?');
     const version = await project.run(['version']);

@@ -427,7 +427,7 @@ describe('a data path that cannot be a folder', () => {
         expectOneLine(
           result,
           1,
-          `nsqworker: --data-path shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at --broker-http-address 127.0.0.1:0: give that broker's --broker-tcp-address and --broker-http-address to use it, or another --data-path`,
+          `nsqworker: --data-path shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at --broker-http-address 127.0.0.1:0: give that broker's --broker-tcp-address and --broker-http-address to use it (its command line: ps -o args -p ${process.pid}), or another --data-path`,
         );
       }
     } finally {
