@@ -38,6 +38,11 @@ export function describeUncaught(error: unknown, origin: Origin): string {
   return `${described(origin)}: ${messageOf(error)}`;
 }
 
+/** An uncaught error as it is logged: its stack as a task failure's, ending at the worker's last frame, unless at debug. */
+export function loggedUncaught(thrown: unknown, logger: Logger): unknown {
+  return thrown instanceof Error ? loggedTaskError(thrown, logger.isLevelEnabled('debug')) : thrown;
+}
+
 /**
  * Stops the worker cleanly on the first uncaught error, then exits 1: `stopForError` is the stop
  * onShutdownSignal returned (shutdown.ts), the one a signal runs, which also says a second in what it
@@ -48,8 +53,7 @@ export function stopOnUncaughtError(logger: Logger, stopForError: () => boolean)
   let later = 0;
   const handle = (thrown: unknown, origin: Origin): void => {
     stopForError();
-    // Its stack as a task's failure is logged: ending at the worker's last frame, unless at debug.
-    const error = thrown instanceof Error ? loggedTaskError(thrown, logger.isLevelEnabled('debug')) : thrown;
+    const error = loggedUncaught(thrown, logger);
     if (said) {
       later++;
       if (later <= LATER_ERRORS_LOGGED) logger.error({ err: error, origin }, `while stopping, ${describeUncaught(error, origin)}`);

@@ -18,7 +18,7 @@ import { Producer } from '../../client/producer.ts';
 import { validateConfig, type NsqworkerConfig } from '../config/config-file.ts';
 import { DedupQueue } from '../worker/dedup.ts';
 import { createLogger, preloadLogFormat, type LogLevel } from '../ops/log.ts';
-import { describeUncaught, type Origin } from '../ops/uncaught.ts';
+import { describeUncaught, loggedUncaught, type Origin } from '../ops/uncaught.ts';
 import { childWithFields } from '../worker/log-fields.ts';
 import { runTask, type TaskEnvironment } from '../worker/pipeline.ts';
 import { workerOptions } from '../config/worker-options.ts';
@@ -66,7 +66,8 @@ let current: Version | undefined;
  * and says so ("worker host exited unexpectedly"). What ran here is delivered again.
  */
 function exitOnUncaught(error: unknown, origin: Origin): void {
-  (current?.env.log ?? createLogger('info')).error({ err: error, origin }, `${describeUncaught(error, origin)}; the worker's process exits, and the runner loads the code again`);
+  const log = current?.env.log ?? createLogger('info');
+  log.error({ err: loggedUncaught(error, log), origin }, `${describeUncaught(error, origin)}; the worker's process exits, and the runner loads the code again`);
   process.exit(1);
 }
 process.on('uncaughtException', (error) => exitOnUncaught(error, 'uncaughtException'));

@@ -246,6 +246,9 @@ describe.concurrent('a crash of the worker code', () => {
     await publish(watched.httpAddress, TOPIC, 'forget');
     const said = await run.waitForMessage("a rejected promise that nothing awaited or caught: forgotten in a task; the worker's process exits, and the runner loads the code again");
     expect(said).toMatchObject({ level: 50, origin: 'unhandledRejection' });
+    // Its stack ends at the worker's frame, as in a plain run: the package's frames below are cut.
+    const stack = String((said.err as { stack?: string } | undefined)?.stack);
+    expect(stack.split('\n').slice(1), stack).toEqual([expect.stringContaining(WORKER_FILE.replace(/^.*\//, ''))]);
     await run.waitForLine((line) => line.msg === 'worker host exited unexpectedly: loading the worker code again' && line.code === 1, 'the second unexpected exit');
     await eventually(async () => ((await project.records<Handled>('handled.jsonl')).some((record) => record.id === 'forget') ? true : undefined), 'the message handled on a later attempt');
     expect(run.stderr).not.toMatch(/Node\.js v\d+/);
