@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG_FILE, displayPath } from '../config/config-file.ts';
 import type { WorkerFile } from '../worker/discover.ts';
 import type { EmbeddedBroker } from '../ops/embedded.ts';
 import { loadWorker, SLOW_LOAD_MS, SLOW_LOAD_QUESTION } from '../worker/loader.ts';
+import { beginFreshLoad } from '../worker/user-code.ts';
 import { checkRunNames } from '../config/run-names.ts';
 import { parseRunnerSettings } from '../config/runner-settings.ts';
 import { MisspeltVariables } from './dev-variables.ts';
@@ -48,7 +49,8 @@ export class DevSupervisor {
     this.variables = new MisspeltVariables(logger);
   }
 
-  start(file: WorkerFile): void {
+  /** Starts `file`'s worker; `retry`: after a failed start, every project file it imports read again. */
+  start(file: WorkerFile, retry = false): void {
     if (this.running.has(file.path)) return;
     // A second file for a worker that runs (worker.js beside worker.ts): refused, as at dev's start.
     const twin = [...this.running.keys()].map((path) => this.files.get(path)!).find((other) => other.topic === file.topic && other.channel === file.channel);
@@ -59,7 +61,7 @@ export class DevSupervisor {
     }
     this.refused.delete(file.path);
     this.files.set(file.path, file);
-    const starting = this.startWorker(file);
+    const starting = this.startWorker(file, retry);
     void starting.then((worker) => worker !== undefined && this.started.add(worker));
     this.running.set(file.path, starting);
   }
@@ -102,8 +104,8 @@ export class DevSupervisor {
   }
 
   /**
-   * The config file was written: each worker that failed to start gets another try (the fix for an
-   * option it requires is there); a running one reloads by itself, its child watching the file. Each
+   * The config file, or a file beside the workers (a helper they import), was written: each worker
+   * that failed to start gets another try (the fix may be there); a running one reloads by itself, its child watching the file. Each
    * worker is judged on its own: one still starting (a module awaiting a database) holds no other up.
    */
   async retryFailed(): Promise<void> {
@@ -117,7 +119,7 @@ export class DevSupervisor {
     // Retried meanwhile (the config and the file saved together), stopped, or gone: not again.
     if (this.running.get(file.path) !== entry || !existsSync(file.path)) return;
     this.running.delete(file.path);
-    this.start(file);
+    this.start(file, true);
   }
 
   /** Each NSQWORKER_* variable a typo away from one read, once the first workers loaded (dev-variables.ts). */
@@ -144,14 +146,16 @@ export class DevSupervisor {
     await Promise.all(entries.map(async (entry) => (await within(entry, timeoutMs))?.stop()));
   }
 
-  private async startWorker(file: WorkerFile): Promise<RunningWorker | undefined> {
+  private async startWorker(file: WorkerFile, retry: boolean): Promise<RunningWorker | undefined> {
     const key = `${file.topic}/${file.channel}`;
     const firstHost = this.early?.take(file.path);
     try {
       this.loading.add(file.path);
       // Said in the log, as dev says everything: a top level that never finishes keeps nothing else from running.
       const onSlow = (): void => void this.logger.warn({ worker: key }, `worker ${key} is still starting after ${formatDurationMs(SLOW_LOAD_MS)}: ${SLOW_LOAD_QUESTION}`);
-      const { runtime } = await loadWorker(file, { fresh: true, onSlow }).finally(() => this.loading.delete(file.path));
+      // A retry reads the helpers it imports again too (a fix may be in one); a first start shares them
+      // with the workers loaded before it, as a run's process would.
+      const { runtime } = await loadWorker(file, retry ? { load: beginFreshLoad(), onSlow } : { fresh: true, onSlow }).finally(() => this.loading.delete(file.path));
       this.variables.read(runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema).map((field) => field.env));
       const settings = parseRunnerSettings({ values: { ...this.base.values, topic: file.topic, channel: file.channel }, origins: this.base.origins });
       checkRunNames(settings, runtime.taskNames);
@@ -171,7 +175,7 @@ export class DevSupervisor {
       // dev takes no worker flags: the options' other two sources are said where a run's error names the flag.
       const configFile = displayPath(this.configPath ?? resolve(DEFAULT_CONFIG_FILE));
       const optionsFrom = location.reason.startsWith('invalid options of worker') ? ` (under dev, give worker options in ${configFile} under workers['${key}'], or as NSQWORKER_* variables)` : '';
-      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file or the config file changes`);
+      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file, another file of the workers folder or the config file changes`);
       return undefined;
     }
   }

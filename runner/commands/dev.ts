@@ -76,14 +76,20 @@ async function runDev(flags: DevFlags): Promise<void> {
   const misnamed = new MisnamedFileWarnings(workersDir, logger);
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    // A file added with a name that is not a worker's is named, as at dev's start.
-    if (file === undefined) misnamed.check(path, stats?.size === 0);
-    else if (stats?.size === 0) createdEmpty.wait(file);
+    // A file added with a name that is not a worker's is named, as at dev's start; it may be a
+    // helper a worker that failed imports (workers/lib/…): that worker is tried again.
+    if (file === undefined) {
+      misnamed.check(path, stats?.size === 0);
+      void supervisor.retryFailed();
+    } else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
   folderWatcher.on('change', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    if (file === undefined) return misnamed.check(path, stats?.size === 0);
+    if (file === undefined) {
+      misnamed.check(path, stats?.size === 0);
+      return void supervisor.retryFailed(); // a helper beside the workers, perhaps a failed one's
+    }
     if (createdEmpty.changed(file)) return;
     // Between a save's truncate and write, whose 'change' chokidar may drop (5 ms apart): as if created empty.
     if (stats?.size === 0) createdEmpty.wait(file);

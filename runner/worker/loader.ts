@@ -23,7 +23,8 @@ export const SLOW_LOAD_QUESTION = "is its module's top level waiting on somethin
 
 /**
  * Loads and checks a worker. `fresh` reads the file from disk again though this process loaded it
- * before (`dev` retries a worker that failed). Past SLOW_LOAD_MS, calls `onSlow`, by default a line
+ * before; `load` (user-code.ts's beginFreshLoad) reads every project file it imports again too (`dev`
+ * retries a worker that failed, perhaps on a helper since fixed). Past SLOW_LOAD_MS, calls `onSlow`, by default a line
  * on stderr that the file is still loading (`dev` says it in its log): a top level waiting on a
  * connection that never answers, or under --watch on any promise (the child's channel keeps the
  * process alive), is otherwise silent.
@@ -32,7 +33,7 @@ export const SLOW_LOAD_QUESTION = "is its module's top level waiting on somethin
  * when the code does not compile or import; exit 1 when it threw as it ran), E_WORKER_INVALID when
  * its export is not a worker.
  */
-export async function loadWorker(file: WorkerFile, options: { fresh?: boolean; onSlow?: () => void } = {}): Promise<LoadedWorker> {
+export async function loadWorker(file: WorkerFile, options: { fresh?: boolean; load?: number; onSlow?: () => void } = {}): Promise<LoadedWorker> {
   let loaded;
   const onSlow = options.onSlow ?? (() => process.stderr.write(`nsqworker: ${file.path} is still loading after ${formatDurationMs(SLOW_LOAD_MS)}: ${SLOW_LOAD_QUESTION}\n`));
   const slow = setTimeout(onSlow, SLOW_LOAD_MS).unref();

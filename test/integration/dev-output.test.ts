@@ -93,6 +93,20 @@ describe.concurrent('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   }, 45_000);
 
+  cliTest('retries a worker that failed on a helper beside it once the helper is fixed', async ({ projects }) => {
+    const p = await projects.create();
+    await p.write('workers/lib/shared.ts', "import { GiveUpMesage } from 'nsqworker';\nexport const stop = (): never => { throw new GiveUpMesage('no'); };\n");
+    await p.writeWorker('helped', 'c', "import { defineWorker } from 'nsqworker';\nimport { stop } from '../lib/shared.ts';\nexport default defineWorker({ tasks: { async x() { stop(); } } });\n");
+    const dev = p.spawn(['dev', ...FREE, '--console-address', 'off']);
+    const failed = await dev.waitForMessage('worker helped/c did not start');
+    expect(String(failed.msg)).toContain('GiveUpMesage');
+    await p.write('workers/lib/shared.ts', "import { GiveUpMessage } from 'nsqworker';\nexport const stop = (): never => { throw new GiveUpMessage('no'); };\n");
+    // A worker's start under dev is a child's start and load: slow on a loaded machine.
+    await dev.waitForMessage('subscribed', { topic: 'helped' }, 25_000);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  }, 45_000);
+
   cliTest('says, a second into a stop, which tasks it waits for', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('slow', 'c', `
@@ -137,7 +151,7 @@ export default defineWorker({
     const unconfigured = await dev.waitForMessage('worker needs/c did not start');
     expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
     expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
-    expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file or the config file changes`);
+    expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file, another file of the workers folder or the config file changes`);
     // Given to dev as a flag, as a run takes it: refused, with where it goes instead.
     const asFlag = await p.run(['dev', '--smtp-host', 'smtp.example', ...FREE]);
     expect(asFlag.code).toBe(2);
