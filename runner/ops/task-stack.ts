@@ -33,19 +33,22 @@ export function taskStack(stack: string, isOurs: (file: string) => boolean = isO
 }
 
 /**
- * `error` to log for a task's failure: a copy whose stack is {@link taskStack}'s (the error itself,
+ * `error` to log for a task's failure: a copy whose stack, and its cause's, are {@link taskStack}'s (the error itself,
  * which the dead letter and the metrics see, is not changed), or `error` as it is when `full` or
  * nothing is cut. The copy keeps the class, code, cause and own properties pino's serializer shows.
  */
-export function loggedTaskError<E extends Error | undefined>(error: E, full: boolean): E {
+export function loggedTaskError<E extends Error | undefined>(error: E, full: boolean, depth = 0): E {
   if (error === undefined || full || typeof error.stack !== 'string') return error;
   const stack = taskStack(error.stack);
-  if (stack === error.stack) return error;
+  // pino writes a cause's stack after the error's ("caused by: …"): cut the same way.
+  // A few levels only: a cause may lead back to the error itself.
+  const cause = error.cause instanceof Error && depth < 4 ? loggedTaskError(error.cause, full, depth + 1) : error.cause;
+  if (stack === error.stack && cause === error.cause) return error;
   const copy = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
   Object.defineProperties(copy, {
     message: { value: error.message, writable: true, configurable: true },
     stack: { value: stack, writable: true, configurable: true },
-    ...(error.cause === undefined ? {} : { cause: { value: error.cause, writable: true, configurable: true } }),
+    ...(error.cause === undefined ? {} : { cause: { value: cause, writable: true, configurable: true } }),
   });
   return copy as E;
 }

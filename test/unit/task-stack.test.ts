@@ -53,4 +53,22 @@ describe('loggedTaskError', () => {
     expect(logged.stack).toBe('PaymentError: declined\n    at pay (/srv/app/workers/p/p_q_worker.ts:1:1)');
     expect(error.stack).toBe(original);
   });
+
+  it("cuts its cause's stack too (pino writes it after the error's), leaving the cause as it was", () => {
+    const ownFrame = `    at run (${process.cwd()}/runner/ops/bind.ts:1:1)`;
+    const cause = new Error('inner');
+    cause.stack = ['Error: inner', '    at Object.t (/srv/app/workers/p/p_q_worker.ts:2:2)', ownFrame].join('\n');
+    const error = new Error('outer', { cause });
+    error.stack = ['Error: outer', '    at Object.t (/srv/app/workers/p/p_q_worker.ts:1:1)'].join('\n');
+    const logged = loggedTaskError(error, false);
+    expect((logged.cause as Error).stack).toBe('Error: inner\n    at Object.t (/srv/app/workers/p/p_q_worker.ts:2:2)');
+    expect(logged.stack).toBe(error.stack);
+    expect(cause.stack).toContain(ownFrame);
+    expect(loggedTaskError(error, true)).toBe(error);
+    // A cause that leads back to the error ends, as pino's serializer does.
+    const loop = new Error('loop');
+    loop.stack = ['Error: loop', '    at Object.t (/srv/app/workers/p/p_q_worker.ts:3:3)', ownFrame].join('\n');
+    loop.cause = loop;
+    expect(loggedTaskError(loop, false).stack).toBe('Error: loop\n    at Object.t (/srv/app/workers/p/p_q_worker.ts:3:3)');
+  });
 });
