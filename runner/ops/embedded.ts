@@ -7,7 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startBroker, type BrokerHandle } from '../../broker/nsqd/server.ts';
-import { DATA_PATH_NOT_A_FOLDER } from '../../broker/nsqd/data-lock.ts';
+import { DATA_PATH_NOT_A_FOLDER, DataPathLockedError } from '../../broker/nsqd/data-lock.ts';
 import { joinHostPort, parseHostPort } from '../../protocol/address.ts';
 import { NsqdHttp } from './nsqd-http.ts';
 import { ensureTaskChannels, logChannelsOutcome } from './task-channels.ts';
@@ -80,12 +80,12 @@ export async function startEmbeddedBroker(params: {
     }
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);
-    if (running === undefined && code === 'E_DATA_PATH_LOCKED') {
+    if (running === undefined && error instanceof DataPathLockedError) {
       // Its broker listens elsewhere: a worker joins one only at its own --broker-http-address.
-      const pid = (error as { ownerPid?: number }).ownerPid;
+      const pid = error.ownerPid;
       const find = pid === undefined ? '' : ` (its command line: ps -o args -p ${pid})`;
       const how = `give that broker's --broker-tcp-address and --broker-http-address to use it${find}, or another --data-path`;
-      throw new RunnerError(RunnerErrorCode.DataPathInUse, `--data-path ${params.dataPath}: ${(error as Error).message}, not at --broker-http-address ${params.httpAddress}: ${how}`, { cause: error });
+      throw new RunnerError(RunnerErrorCode.DataPathInUse, `--data-path ${params.dataPath}: ${error.message}, not at --broker-http-address ${params.httpAddress}: ${how}`, { cause: error });
     }
     if (running === undefined) throw error;
     const fields = { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath };

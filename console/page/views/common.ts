@@ -57,8 +57,9 @@ export class ChartPanel {
   }
 }
 
-export function badge(text: string, kind: 'paused' | 'down' | 'up' | 'stale' | 'muted' | 'info'): Safe {
-  return html`<span class="badge badge-${kind}">${text}</span>`;
+/** A badge; `title`, when given, is its tooltip (what the badge means, or what to do about it). */
+export function badge(text: string, kind: 'paused' | 'down' | 'up' | 'stale' | 'muted' | 'info', title?: string): Safe {
+  return title === undefined ? html`<span class="badge badge-${kind}">${text}</span>` : html`<span class="badge badge-${kind}" title="${title}">${text}</span>`;
 }
 
 export function card(label: string, value: string, hint?: string): Safe {

@@ -30,6 +30,7 @@ const NO_METRICS = 'connected';
 const NO_METRICS_TITLE = 'it serves no /metrics, where ready, starting and draining are read: run it with --health-address (nsqworker dev serves none)';
 /** A process whose --health-address did not answer the last poll: hung, too busy, or out of the console's reach. */
 const NO_ANSWER = 'not answering';
+const NO_ANSWER_TITLE = "its /metrics at its --health-address did not answer the last poll: hung, too busy, or out of this console's reach";
 
 /** Each process's state from its /metrics, counted: "2 ready", "1 draining" (one per process, not per connection). */
 function states(task: WorkerTask) {
@@ -43,8 +44,8 @@ function states(task: WorkerTask) {
     counted.set(state, (counted.get(state) ?? 0) + 1);
   }
   return [...counted].map(([state, n]) => {
-    if (state === NO_METRICS) return html`<span class="badge badge-muted" title="${NO_METRICS_TITLE}">${n} ${state}</span>`;
-    if (state === NO_ANSWER) return html`<span class="badge badge-down" title="its /metrics at its --health-address did not answer the last poll: hung, too busy, or out of this console's reach">${n} ${state}</span>`;
+    if (state === NO_METRICS) return badge(`${n} ${state}`, 'muted', NO_METRICS_TITLE);
+    if (state === NO_ANSWER) return badge(`${n} ${state}`, 'down', NO_ANSWER_TITLE);
     return badge(`${n} ${state}`, state === 'ready' ? 'up' : state === 'draining' ? 'paused' : 'info');
   });
 }
