@@ -2,7 +2,10 @@
  * The server side of commands.ts: an incremental parser of command lines and their bodies, with
  * nsqd's line-length limit and per-command body bounds.
  */
-import { finLineId } from './fin-line.ts';
+import { finLineIdAt } from './fin-line.ts';
+import { emptyMessageKey, parseHexId, type MessageKey } from './message-id-hex.ts';
+import { readMessageId } from './message.ts';
+import { splitOnSpaces } from './split-on-spaces.ts';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -23,7 +26,16 @@ export interface Command {
    * word (`'size'`) or its body (`'body'`; `body` then holds the bytes that did arrive) was being read.
    */
   truncated?: 'size' | 'body';
+  /**
+   * Set only on the FIN command handed over with `reuseFinCommand` for a `FIN <id>` line whose id is
+   * 16 lowercase hex digits: the id as its halves (message-id-hex.ts), no string made; `params` is
+   * then just `['FIN']`.
+   */
+  finId?: MessageKey | undefined;
 }
+
+/** The params of the reused FIN command: its id is in `finId`. */
+const FIN_ONLY: string[] = ['FIN'];
 
 /**
  * nsqd reads lines with `bufio.Reader.ReadSlice('\n')` over a 16 KiB buffer, and the `\n` must fit in
@@ -94,15 +106,17 @@ export class CommandParser {
   ) {
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.trimLines = options.trimLines ?? false;
-    this.finCommand = options.reuseFinCommand === true ? { name: 'FIN', params: ['FIN', ''], bodySize: -1, body: undefined } : undefined;
+    this.finCommand = options.reuseFinCommand === true ? { name: 'FIN', params: FIN_ONLY, bodySize: -1, body: undefined, finId: emptyMessageKey() } : undefined;
   }
 
-  /** The command of a `FIN <id>` line, the one object again with `reuseFinCommand`. */
-  private finCommandFor(id: string): Command {
+  /**
+   * The command of a `FIN <id>` line whose id is at `chunk[idAt]`: with `reuseFinCommand` and a hex
+   * id, the one object again, the id in its `finId`; otherwise a fresh command with the id in `params`.
+   */
+  private finCommandAt(chunk: Buffer, idAt: number): Command {
     const reuse = this.finCommand;
-    if (reuse === undefined) return { name: 'FIN', params: ['FIN', id], bodySize: -1, body: undefined };
-    reuse.params[1] = id;
-    return reuse;
+    if (reuse !== undefined && parseHexId(chunk, idAt, reuse.finId!)) return reuse;
+    return { name: 'FIN', params: ['FIN', readMessageId(chunk, idAt)], bodySize: -1, body: undefined, finId: undefined };
   }
 
   /** Stops parsing: later chunks are ignored. */
@@ -161,10 +175,10 @@ export class CommandParser {
           let line: string;
           if (this.partialLineLength === 0) {
             if (newline - offset > this.maxLineLength) this.failLineTooLong();
-            const finId = this.trimLines ? undefined : finLineId(chunk, offset, newline);
-            if (finId !== undefined) {
+            const idAt = this.trimLines ? -1 : finLineIdAt(chunk, offset, newline);
+            if (idAt >= 0) {
               offset = newline + 1;
-              this.emit(this.finCommandFor(finId));
+              this.emit(this.finCommandAt(chunk, idAt));
               break;
             }
             line = this.lineText(chunk, offset, newline);
@@ -258,7 +272,7 @@ export class CommandParser {
   private startCommand(line: string): void {
     const params = splitOnSpaces(line);
     const name = params[0] ?? '';
-    const command: Command = { name, params, bodySize: -1, body: undefined };
+    const command: Command = { name, params, bodySize: -1, body: undefined, finId: undefined };
     if (this.options.bodyLimits.has(name)) {
       if (this.options.onBodyLine?.(command) === false) return void (this.state = ParseState.Stopped);
       this.command = command;
@@ -272,28 +286,4 @@ export class CommandParser {
     this.command = undefined;
     if (this.onCommand(command) === false) this.state = ParseState.Stopped;
   }
-}
-
-/**
- * `line.split(' ')`, with the same result (two spaces make an empty parameter, a trailing space a
- * trailing one), at less than half the cost: V8's split was most of the time spent per FIN. The
- * common shapes (`NOP`, `FIN <id>`, `RDY <n>`, `REQ <id> <ms>`) get an array of their exact size:
- * growing an empty one by push allocates room for 17, and at a draining consumer's rate that was a
- * quarter of the bytes the broker allocated.
- */
-function splitOnSpaces(line: string): string[] {
-  const first = line.indexOf(' ');
-  if (first < 0) return [line];
-  const second = line.indexOf(' ', first + 1);
-  if (second < 0) return [line.slice(0, first), line.slice(first + 1)];
-  const third = line.indexOf(' ', second + 1);
-  if (third < 0) return [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1)];
-  const params = [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1, third)];
-  let start = third + 1;
-  for (let space = line.indexOf(' ', start); space >= 0; space = line.indexOf(' ', start)) {
-    params.push(line.slice(start, space));
-    start = space + 1;
-  }
-  params.push(line.slice(start));
-  return params;
 }

@@ -8,6 +8,7 @@
  * offset 26  N bytes body
  * ```
  */
+import { writeHexId } from './message-id-hex.ts';
 
 export const MESSAGE_HEADER_SIZE = 26;
 export const MESSAGE_ID_LENGTH = 16;
@@ -112,6 +113,22 @@ export function writeMessageHeader(
   id: string,
 ): number {
   if (id.length !== MESSAGE_ID_LENGTH) throw new MessageIdError(id);
+  const at = writeHeaderFields(target, offset, timestampNs, attempts);
+  for (let i = 0; i < MESSAGE_ID_LENGTH; i++) target[at + i] = id.charCodeAt(i);
+  return offset + MESSAGE_HEADER_SIZE;
+}
+
+/**
+ * {@link writeMessageHeader} for an id kept as its two halves (message-id-hex.ts): the same 26 bytes,
+ * with no string. Throws RangeError when the header does not fit.
+ */
+export function writeMessageHeaderHex(target: Buffer, offset: number, timestampNs: TimestampNs, attempts: number, idHigh: number, idLow: number): number {
+  writeHexId(target, writeHeaderFields(target, offset, timestampNs, attempts), idHigh, idLow);
+  return offset + MESSAGE_HEADER_SIZE;
+}
+
+/** The header's timestamp and attempts at `offset`; returns where the id goes. Throws RangeError when the header does not fit. */
+function writeHeaderFields(target: Buffer, offset: number, timestampNs: TimestampNs, attempts: number): number {
   if (offset < 0 || offset + MESSAGE_HEADER_SIZE > target.length) {
     throw new RangeError(`a message header at ${offset} does not fit in ${target.length} bytes`);
   }
@@ -121,9 +138,7 @@ export function writeMessageHeader(
   storeTimestamp(target, offset, timestampNs);
   target[offset + MESSAGE_ATTEMPTS_OFFSET] = attempts >>> 8;
   target[offset + MESSAGE_ATTEMPTS_OFFSET + 1] = attempts;
-  const at = offset + MESSAGE_ID_OFFSET;
-  for (let i = 0; i < MESSAGE_ID_LENGTH; i++) target[at + i] = id.charCodeAt(i);
-  return offset + MESSAGE_HEADER_SIZE;
+  return offset + MESSAGE_ID_OFFSET;
 }
 
 /** A message payload as one buffer: the disk queue's record and a test's expectation. */

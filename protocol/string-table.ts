@@ -1,6 +1,6 @@
 /**
- * A map from strings to values for the per-message paths (the broker's messages in flight by id,
- * the runner's dedup keys): open addressing with linear probing over a power-of-two table, at a
+ * A map from strings to values for the per-message paths (the runner's dedup keys; the broker's
+ * messages in flight are keyed by their ids' halves instead, broker/nsqd/hex-id-table.ts): open addressing with linear probing over a power-of-two table, at a
  * load of at most a half. Each slot's hash sits in one typed array (0 marks an empty slot), so a
  * lookup reads a key only when the hashes agree; a deleted key's slot is emptied by moving back the
  * keys after it (backward-shift deletion), so no tombstones build up and nothing is allocated until

@@ -24,6 +24,7 @@ import { Nsqd } from '../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
 import { encodeMpub, parseMpubRanges } from '../../protocol/commands.ts';
 import { writeMessageHeader } from '../../protocol/message.ts';
+import { emptyMessageKey, keyOfText } from '../../protocol/message-id-hex.ts';
 
 const MEMORY = Number(process.env.BENCH_PUBLISH_PATH_MEMORY ?? 1_000_000);
 const BATCH = 200;
@@ -72,13 +73,14 @@ try {
   };
   const reader = new Reader();
   let finished = 0;
+  const finKey = emptyMessageKey();
   const consume = async (messages: number): Promise<number> => {
     const cpu0 = process.cpuUsage();
     const goal = finished + messages;
     while (finished < goal) {
       // FIN what was sent (each FIN delivers the next), yielding as a socket's reads would.
       const batch = reader.sent.splice(0, Math.min(RDY, goal - finished));
-      for (const id of batch) channel.finish(reader, id);
+      for (const id of batch) channel.finish(reader, keyOfText(id, finKey));
       finished += batch.length;
       await nextTurn();
     }

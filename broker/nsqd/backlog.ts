@@ -4,7 +4,7 @@
  * in publish order and memory stays bounded however deep the backlog grows. Ephemeral queues have
  * no disk: what does not fit in memory is dropped, as nsqd does.
  */
-import { MESSAGE_HEADER_SIZE, checkMessagePayload, writeMessageHeader } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE, checkMessagePayload } from '../../protocol/message.ts';
 import { DiskQueue, type DiskQueueOptions } from './disk-queue.ts';
 import { BrokerMessage } from './message.ts';
 import { MemoryQueue } from './memory-queue.ts';
@@ -157,7 +157,7 @@ export class Backlog {
 
   /** The message's 26-byte header, made in the one scratch buffer (valid until the next call). */
   private headerOf(message: BrokerMessage): Buffer {
-    writeMessageHeader(this.header, 0, message.timestampNs, message.attempts, message.id);
+    message.writeHeader(this.header, 0);
     return this.header;
   }
 

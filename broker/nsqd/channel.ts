@@ -9,7 +9,7 @@ import { Backlog, type BacklogOptions } from './backlog.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
 import { deadlineNow } from './deadline-clock.ts';
-import { hashKey } from '../../protocol/string-table.ts';
+import type { MessageKey } from '../../protocol/message-id-hex.ts';
 import { InFlightTable } from './in-flight-table.ts';
 import { openJournalFor, type DeferredJournal } from './deferred-journal.ts';
 import type { ChannelLimits, Subscriber } from './channel-types.ts';
@@ -153,19 +153,17 @@ export class Channel {
     subscriber.sendMessage(message);
   }
 
-  finish(subscriber: Subscriber, id: string): void {
-    const hash = hashKey(id);
-    const message = this.inFlight.owned(subscriber, id, hash, 'FIN', ErrorCode.FinFailed);
-    this.inFlight.take(subscriber, message, hash);
+  finish(subscriber: Subscriber, id: MessageKey): void {
+    const message = this.inFlight.owned(subscriber, id, 'FIN', ErrorCode.FinFailed);
+    this.inFlight.take(subscriber, message);
     this.release(message);
     subscriber.finishCount++;
     this.pump();
   }
 
-  requeue(subscriber: Subscriber, id: string, delayMs: number): void {
-    const hash = hashKey(id);
-    const message = this.inFlight.owned(subscriber, id, hash, 'REQ', ErrorCode.ReqFailed);
-    this.inFlight.take(subscriber, message, hash);
+  requeue(subscriber: Subscriber, id: MessageKey, delayMs: number): void {
+    const message = this.inFlight.owned(subscriber, id, 'REQ', ErrorCode.ReqFailed);
+    this.inFlight.take(subscriber, message);
     subscriber.requeueCount++;
     this.requeueCount++;
     const delay = Math.min(Math.max(0, delayMs), this.limits.maxReqTimeoutMs);
@@ -174,8 +172,8 @@ export class Channel {
     this.pump();
   }
 
-  touch(subscriber: Subscriber, id: string): void {
-    const message = this.inFlight.owned(subscriber, id, hashKey(id), 'TOUCH', ErrorCode.TouchFailed);
+  touch(subscriber: Subscriber, id: MessageKey): void {
+    const message = this.inFlight.owned(subscriber, id, 'TOUCH', ErrorCode.TouchFailed);
     const now = deadlineNow();
     message.dueAtMs = Math.min(now + subscriber.msgTimeoutMs, message.deliveredAtMs + this.limits.maxMsgTimeoutMs);
     subscriber.inFlight.reposition(message);

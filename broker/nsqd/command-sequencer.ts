@@ -44,7 +44,12 @@ export class CommandSequencer {
     if (this.waiting === undefined) return this.run(command);
     // The parser may hand the same FIN object over again, and a body may be a slice of a chunk the
     // caller reuses: keep copies.
-    this.waiting.push({ ...command, params: [...command.params], body: command.body === undefined ? undefined : Buffer.from(command.body) });
+    this.waiting.push({
+      ...command,
+      params: [...command.params],
+      body: command.body === undefined ? undefined : Buffer.from(command.body),
+      finId: command.finId === undefined ? undefined : { ...command.finId },
+    });
     return true;
   }
 

@@ -272,7 +272,7 @@ function replay(path: string, log: DiskQueueLogger): RestoredDeferred[] {
     const seq = body.readDoubleBE(1);
     if (type === ADD && length >= ADD_FIXED + 26) {
       const decoded = decodeMessagePayload(body.subarray(ADD_FIXED));
-      const message = new BrokerMessage(decoded.id, decoded.timestampNs, Buffer.from(decoded.body), decoded.attempts);
+      const message = BrokerMessage.withId(decoded.id, decoded.timestampNs, Buffer.from(decoded.body), decoded.attempts);
       const previous = latest.get(decoded.id);
       if (previous === undefined || previous.seq < seq) latest.set(decoded.id, { seq, entry: { message, dueAtMs: deadlineFromEpochMs(body.readDoubleBE(9)) } });
     } else if (type === DONE && length === DONE_BODY) {

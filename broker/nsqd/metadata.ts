@@ -87,7 +87,7 @@ export function takeDeferred(dataPath: string, queueName: string): Array<{ messa
     const length = data.readInt32BE(offset + 8);
     if (length < 26 || data.length - offset - 12 < length) break;
     const decoded = decodeMessagePayload(data.subarray(offset + 12, offset + 12 + length));
-    out.push({ message: new BrokerMessage(decoded.id, decoded.timestampNs, Buffer.from(decoded.body), decoded.attempts), dueAtMs });
+    out.push({ message: BrokerMessage.withId(decoded.id, decoded.timestampNs, Buffer.from(decoded.body), decoded.attempts), dueAtMs });
     offset += 12 + length;
   }
   unlinkSync(path);

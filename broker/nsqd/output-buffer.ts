@@ -5,7 +5,7 @@
  * written as soon as the work that produced it is done.
  */
 import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/frames.ts';
-import { MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../protocol/message.ts';
+import { MESSAGE_HEADER_SIZE } from '../../protocol/message.ts';
 import { groupCommit } from './group-commit.ts';
 import type { BrokerMessage } from './message.ts';
 import { copyRange } from './copy-range.ts';
@@ -50,7 +50,7 @@ export class OutputBuffer {
     const dataLength = MESSAGE_HEADER_SIZE + bodyLength;
     this.reserve(FRAME_HEADER_SIZE + dataLength);
     let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
-    offset = writeMessageHeader(this.buffer, offset, message.timestampNs, message.attempts, message.id);
+    offset = message.writeHeader(this.buffer, offset);
     copyRange(this.buffer, offset, message.source, message.bodyStart, message.bodyEnd);
     this.length = offset + bodyLength;
     this.afterAppend();

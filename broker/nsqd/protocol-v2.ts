@@ -6,6 +6,7 @@
 import type { Command } from '../../protocol/command-parser.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { MESSAGE_ID_LENGTH } from '../../protocol/message.ts';
+import { emptyMessageKey, keyOfText, type MessageKey } from '../../protocol/message-id-hex.ts';
 import { isValidChannelName, isValidTopicName } from '../../protocol/names.ts';
 import { ClientState, type ClientConnection, type CommandProtocol } from './client-connection.ts';
 import { goQuote } from './go-quote.ts';
@@ -25,11 +26,11 @@ export function handleCommand(client: ClientConnection, command: Command): Promi
   enforceTlsPolicy(client, command.name);
   switch (command.name) {
     case 'FIN':
-      return finish(client, command.params);
+      return finish(client, command);
     case 'RDY':
       return ready(client, command.params);
     case 'REQ':
-      return requeue(client, command.params);
+      return requeue(client, command);
     case 'PUB':
       return publish(client, command);
     case 'MPUB':
@@ -39,7 +40,7 @@ export function handleCommand(client: ClientConnection, command: Command): Promi
     case 'NOP':
       return;
     case 'TOUCH':
-      return touch(client, command.params);
+      return touch(client, command);
     case 'SUB':
       return subscribe(client, command.params);
     case 'CLS':
@@ -151,23 +152,32 @@ function ready(client: ClientConnection, params: string[]): void {
   client.channel?.pump();
 }
 
-function messageIdParam(client: ClientConnection, params: string[], command: string, minParams: number): string {
+/** Where messageIdParam puts an id given as text (read at once by the channel). */
+const idKey = emptyMessageKey();
+
+/** The command's message id, with nsqd's checks in its order (the state, the parameters, the id's length). */
+function messageIdParam(client: ClientConnection, command: Command, minParams: number): MessageKey {
+  const name = command.name;
   if (client.state !== ClientState.Subscribed && client.state !== ClientState.Closing) {
-    throw invalid(`cannot ${command} in current state`);
+    throw invalid(`cannot ${name} in current state`);
   }
-  if (params.length < minParams) throw invalid(`${command} insufficient number of params`);
+  // A FIN line of 16 hex digits, parsed already (command-parser.ts).
+  if (command.finId !== undefined) return command.finId;
+  const params = command.params;
+  if (params.length < minParams) throw invalid(`${name} insufficient number of params`);
   const id = params[1]!;
   if (id.length !== MESSAGE_ID_LENGTH) throw invalid('invalid message ID');
-  return id;
+  return keyOfText(id, idKey);
 }
 
-function finish(client: ClientConnection, params: string[]): void {
-  const id = messageIdParam(client, params, 'FIN', 2);
+function finish(client: ClientConnection, command: Command): void {
+  const id = messageIdParam(client, command, 2);
   client.channel?.finish(client, id);
 }
 
-function requeue(client: ClientConnection, params: string[]): void {
-  const id = messageIdParam(client, params, 'REQ', 3);
+function requeue(client: ClientConnection, command: Command): void {
+  const id = messageIdParam(client, command, 3);
+  const params = command.params;
   const delay = parseBase10(params[2]!);
   if (delay === undefined) throw invalid(`REQ could not parse timeout ${params[2]}`);
   // Clamped, never refused: the channel caps it at max-req-timeout, and a huge delay whose nanoseconds
@@ -176,8 +186,8 @@ function requeue(client: ClientConnection, params: string[]): void {
   client.channel?.requeue(client, id, delayMs);
 }
 
-function touch(client: ClientConnection, params: string[]): void {
-  const id = messageIdParam(client, params, 'TOUCH', 2);
+function touch(client: ClientConnection, command: Command): void {
+  const id = messageIdParam(client, command, 2);
   client.channel?.touch(client, id);
 }
 

@@ -3,7 +3,7 @@
  * messages wait in the topic's own backlog and flow on when a channel appears or it is unpaused;
  * that flow is done in batches per tick so a deep backlog never blocks the event loop.
  */
-import { MESSAGE_ATTEMPTS_OFFSET, MESSAGE_HEADER_SIZE, MESSAGE_ID_OFFSET, nowNs, readMessageId, writeTimestamp } from '../../protocol/message.ts';
+import { MESSAGE_ATTEMPTS_OFFSET, MESSAGE_HEADER_SIZE, MESSAGE_ID_OFFSET, nowNs, writeTimestamp } from '../../protocol/message.ts';
 import { deadlineNow } from './deadline-clock.ts';
 import { Backlog, type BacklogOptions } from './backlog.ts';
 import { Channel, type ChannelLimits } from './channel.ts';
@@ -71,7 +71,9 @@ export class Topic {
    */
   publish(body: Buffer, deferMs = 0): void {
     this.checkNotDeleted();
-    const message = new BrokerMessage(this.ids.next(), nowNs(), body);
+    const ids = this.ids;
+    ids.advance();
+    const message = new BrokerMessage(ids.high, ids.low, undefined, nowNs(), body);
     if (deferMs > 0) this.putDeferred(message, deferMs);
     else this.put(message);
   }
@@ -96,8 +98,12 @@ export class Topic {
     const nowMs = Date.now();
     const timestampNs = nowNs();
     const channels = [...this.channels.values()];
+    const ids = this.ids;
     if (!this.canDispatch() || !channels.every((channel) => channel.backlog.takesRecords)) {
-      for (let i = 0; i < ranges.length; i += 2) this.put(new BrokerMessage(this.ids.next(nowMs), timestampNs, frame, 0, ranges[i]!, ranges[i + 1]!));
+      for (let i = 0; i < ranges.length; i += 2) {
+        ids.advance(nowMs);
+        this.put(new BrokerMessage(ids.high, ids.low, undefined, timestampNs, frame, 0, ranges[i]!, ranges[i + 1]!));
+      }
       return;
     }
     const header = this.recordHeader;
@@ -106,13 +112,12 @@ export class Topic {
     for (let i = 0; i < ranges.length; i += 2) {
       const start = ranges[i]!;
       const end = ranges[i + 1]!;
-      this.ids.writeNext(header, MESSAGE_ID_OFFSET, nowMs);
-      let id: string | undefined;
+      ids.writeNext(header, MESSAGE_ID_OFFSET, nowMs);
       for (let c = 0; c < channels.length; c++) {
         const channel = channels[c]!;
         if (channel.queuesNext()) channel.putRecord(header, frame, start, end, channels.length);
         // Each channel its own object: putting one may deliver it, which changes its delivery state.
-        else channel.put(new BrokerMessage((id ??= readMessageId(header, MESSAGE_ID_OFFSET)), timestampNs, frame, 0, start, end));
+        else channel.put(new BrokerMessage(ids.high, ids.low, undefined, timestampNs, frame, 0, start, end));
       }
       this.messageCount++;
       this.messageBytes += end - start;

@@ -458,7 +458,7 @@ describe('bundled nsqd TCP: max-channel-consumers', () => {
 });
 
 describe('bundled nsqd TCP: non-fatal errors', () => {
-  const fixture = brokerPerTest();
+  const fixture = brokerPerTest({ nodeId: 1023 });
 
   it('answers FIN, REQ and TOUCH of an unknown id with their _FAILED errors and keeps the connection', async () => {
     const f = fixture();
@@ -488,6 +488,23 @@ describe('bundled nsqd TCP: non-fatal errors', () => {
     sub.send(bytes('FIN ', id, '\n'));
     await expectErrorFrame(sub, bytes('E_FIN_FAILED FIN ', id, ' failed ID not in flight'));
     expect(sub.closed).toBe(false);
+  });
+
+  it("tells an id from its uppercase twin, as nsqd compares an id's bytes", async () => {
+    const f = fixture();
+    const topic = uniqueName('twin');
+    const sub = await f.subscriber(topic, 'ch', 1);
+    await f.publish(topic, 'mine');
+    const message = await sub.nextMessage();
+    // Node id 1023 (below): the id's bits 12 to 19 are all ones, so it holds letters to change.
+    expect(message.id).toMatch(/^[0-9a-f]{11}ff[0-9a-f]{3}$/);
+    const twin = message.id.toUpperCase();
+    sub.send(`FIN ${twin}\nTOUCH ${twin}\n`);
+    await expectErrorFrame(sub, `E_FIN_FAILED FIN ${twin} failed ID not in flight`);
+    await expectErrorFrame(sub, `E_TOUCH_FAILED TOUCH ${twin} failed ID not in flight`);
+    sub.send(`FIN ${message.id}\n`);
+    expect(await messagesBeforeBarrier(sub)).toEqual([]);
+    expect((await f.channelStats(topic, 'ch'))?.clients?.[0]).toMatchObject({ finish_count: 1 });
   });
 
   it("refuses FIN, REQ and TOUCH of another client's message without closing either client", async () => {

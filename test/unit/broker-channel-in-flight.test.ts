@@ -14,8 +14,12 @@ import { BrokerMessage } from '../../broker/nsqd/message.ts';
 import { Nsqd } from '../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
+import { emptyMessageKey, keyOfText, type MessageKey } from '../../protocol/message-id-hex.ts';
 import { seededRandom } from '../support/prng.ts';
 import { RecordingLogger } from '../support/fuzz/fake-socket.ts';
+
+/** An id as the channel takes it (FIN, REQ and TOUCH parse it so). */
+const keyOf = (id: string): MessageKey => keyOfText(id, emptyMessageKey());
 
 let nextId = 1;
 
@@ -51,7 +55,7 @@ function newChannel(): Channel {
 }
 
 function message(n: number): BrokerMessage {
-  return new BrokerMessage(n.toString(16).padStart(16, '0'), 0, Buffer.from(`m${n}`));
+  return BrokerMessage.withId(n.toString(16).padStart(16, '0'), 0, Buffer.from(`m${n}`));
 }
 
 beforeEach(() => {
@@ -69,6 +73,26 @@ afterEach(() => {
 });
 
 describe('Channel in flight', () => {
+  it('finds a message by its id as nsqd does, byte for byte: a hex id by its halves, any other by its text', () => {
+    const channel = newChannel();
+    const subscriber = new FakeSubscriber(60_000);
+    subscriber.readyCount = 4;
+    channel.addSubscriber(subscriber);
+    // A record the broker did not write may hold any 16 bytes: uppercase hex, or none at all.
+    for (const id of ['abcdef0123456789', 'ABCDEF0123456789', 'zz\u00ff\u0000000000000000', 'ffffffff00000000']) channel.put(BrokerMessage.withId(id, 0, Buffer.from(id)));
+    expect(subscriber.received.map((each) => each.id)).toEqual(['abcdef0123456789', 'ABCDEF0123456789', 'zz\u00ff\u0000000000000000', 'ffffffff00000000']);
+    expect(subscriber.received.map((each) => each.idText)).toEqual([undefined, 'ABCDEF0123456789', 'zz\u00ff\u0000000000000000', undefined]);
+    expect(() => channel.finish(subscriber, keyOf('ABCDEF0123456789'.toLowerCase().replace('a', 'A')))).toThrow('FIN Abcdef0123456789 failed ID not in flight');
+    expect(() => channel.touch(subscriber, keyOf('FFFFFFFF00000000'))).toThrow('TOUCH FFFFFFFF00000000 failed ID not in flight');
+    channel.finish(subscriber, keyOf('ABCDEF0123456789'));
+    channel.finish(subscriber, keyOf('zz\u00ff\u0000000000000000'));
+    channel.requeue(subscriber, keyOf('ffffffff00000000'), 0);
+    expect(() => channel.finish(subscriber, keyOf('ABCDEF0123456789'))).toThrow('FIN ABCDEF0123456789 failed ID not in flight');
+    channel.finish(subscriber, keyOf('abcdef0123456789'));
+    expect(subscriber.received.map((each) => each.id).slice(4)).toEqual(['ffffffff00000000']);
+    expect(channel.inFlightCount).toBe(1);
+  });
+
   it('puts a message back when its subscriber leaves while the message is being sent to it', () => {
     // A connection can close inside its own send: a flush that reaches the group commit, whose
     // failed fsync drops every connection waiting for an OK (client-connection.ts, commitFailed).
@@ -98,13 +122,13 @@ describe('Channel in flight', () => {
     const subscriber = new FakeSubscriber(60_000);
     subscriber.readyCount = 3;
     channel.addSubscriber(subscriber);
-    channel.put(new BrokerMessage('0000000000000001', 0, frame, 0, 0, 6));
-    channel.put(new BrokerMessage('0000000000000002', 0, frame, 0, 0, 6));
-    channel.put(new BrokerMessage('0000000000000003', 0, socketRead.subarray(0, 4)));
+    channel.put(BrokerMessage.withId('0000000000000001', 0, frame, 0, 0, 6));
+    channel.put(BrokerMessage.withId('0000000000000002', 0, frame, 0, 0, 6));
+    channel.put(BrokerMessage.withId('0000000000000003', 0, socketRead.subarray(0, 4)));
     const [later, now, pub] = subscriber.received;
-    channel.requeue(subscriber, later!.id, 60_000);
-    channel.requeue(subscriber, now!.id, 0);
-    channel.requeue(subscriber, pub!.id, 60_000);
+    channel.requeue(subscriber, keyOf(later!.id), 60_000);
+    channel.requeue(subscriber, keyOf(now!.id), 0);
+    channel.requeue(subscriber, keyOf(pub!.id), 60_000);
     const kept = (message: BrokerMessage): { body: string; bytesKept: number } => ({ body: message.body.toString(), bytesKept: message.source.buffer.byteLength });
     // At once too: a message requeued again and again would otherwise keep its frame (or a memory
     // queue's slab) alive for as long.
@@ -168,21 +192,21 @@ describe('Channel in flight', () => {
       } else if (op === 3 && pick !== undefined) {
         const entry = model.get(pick)!;
         model.delete(pick);
-        channel.finish(entry.owner, pick);
+        channel.finish(entry.owner, keyOf(pick));
       } else if (op === 4 && pick !== undefined) {
         const entry = model.get(pick)!;
         model.delete(pick);
-        channel.requeue(entry.owner, pick, int(2) === 0 ? 0 : int(3000));
+        channel.requeue(entry.owner, keyOf(pick), int(2) === 0 ? 0 : int(3000));
       } else if (op === 5 && pick !== undefined) {
         const entry = model.get(pick)!;
-        channel.touch(entry.owner, pick);
+        channel.touch(entry.owner, keyOf(pick));
         entry.dueAt = Math.min(Date.now() + entry.owner.msgTimeoutMs, entry.deliveredAt + 10_000);
       } else if (op === 6 && pick !== undefined) {
         // Someone else's, or twice: refused, nothing changes.
         const entry = model.get(pick)!;
         const other = subscribers.find((each) => each !== entry.owner);
-        if (other !== undefined) expect(() => channel.finish(other, pick)).toThrow(ProtocolError);
-        expect(() => channel.touch(entry.owner, 'ffffffffffffffff')).toThrow(/not in flight/);
+        if (other !== undefined) expect(() => channel.finish(other, keyOf(pick))).toThrow(ProtocolError);
+        expect(() => channel.touch(entry.owner, keyOf('ffffffffffffffff'))).toThrow(/not in flight/);
       } else if (op === 7) {
         // Time passes; whatever is overdue must have timed out, and only that.
         vi.advanceTimersByTime(int(3000));

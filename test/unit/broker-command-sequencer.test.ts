@@ -6,13 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSequencer, type SequencedConnection } from '../../broker/nsqd/command-sequencer.ts';
 import { CommandParser, type Command } from '../../protocol/command-parser.ts';
+import { keyText } from '../../protocol/message-id-hex.ts';
 
 class RecordingConnection implements SequencedConnection {
   readonly executed: string[] = [];
   paused = false;
   release: () => void = () => {};
   execute(command: Command): Promise<void> | void {
-    this.executed.push([...command.params, command.body?.toString() ?? ''].join(' ').trim());
+    // A FIN of hex digits comes with its id as halves (command-parser.ts): written out as its text.
+    const id = command.finId === undefined ? [] : [keyText(command.finId)];
+    this.executed.push([...command.params, ...id, command.body?.toString() ?? ''].join(' ').trim());
     // AUTH waits, as for an auth server's answer.
     if (command.name === 'AUTH') return new Promise((resolve) => (this.release = resolve));
   }

@@ -3,7 +3,7 @@ import { InFlightList } from '../../broker/nsqd/in-flight-list.ts';
 import { BrokerMessage } from '../../broker/nsqd/message.ts';
 
 const message = (n: number, dueAtMs: number): BrokerMessage => {
-  const made = new BrokerMessage(n.toString(16).padStart(16, '0'), 0, Buffer.from([n]));
+  const made = BrokerMessage.withId(n.toString(16).padStart(16, '0'), 0, Buffer.from([n]));
   made.dueAtMs = dueAtMs;
   return made;
 };

@@ -51,7 +51,7 @@ describe('MemoryQueue', () => {
     for (let n = 0; n < 20_000; n++) {
       const size = Math.floor(random() * 3000);
       if (random() < 0.2) {
-        const message = new BrokerMessage(idOf(n), n, body(n, size), 2);
+        const message = BrokerMessage.withId(idOf(n), n, body(n, size), 2);
         queue.pushMessage(message);
         expected.push(seen(message));
       } else {
@@ -109,7 +109,7 @@ describe('MemoryQueue', () => {
     const queue = new MemoryQueue();
     const frame = Buffer.alloc(200, 0x63);
     for (let n = 0; n < 5000; n++) queue.pushRecord(header(n), frame, 0, 200);
-    queue.pushMessage(new BrokerMessage(idOf(9999), 0, Buffer.from('requeued')));
+    queue.pushMessage(BrokerMessage.withId(idOf(9999), 0, Buffer.from('requeued')));
     while (queue.length > 1) queue.shift();
     expect(queue.shift()!.body.toString()).toBe('requeued');
     // Internals, as no public view shows what the queue still refers to.
@@ -119,7 +119,7 @@ describe('MemoryQueue', () => {
 
   it('drains records as bytes and objects as themselves, in order, and is empty after', () => {
     const queue = new MemoryQueue();
-    const object = new BrokerMessage(idOf(2), 0, Buffer.from('object'));
+    const object = BrokerMessage.withId(idOf(2), 0, Buffer.from('object'));
     queue.pushRecord(header(1), Buffer.from('--first--'), 2, 7);
     queue.pushMessage(object);
     queue.pushRecord(header(3), Buffer.from('third'), 0, 5);
@@ -135,10 +135,10 @@ describe('MemoryQueue', () => {
   it('clear drops everything, and the queue works on after', () => {
     const queue = new MemoryQueue();
     for (let n = 0; n < 1000; n++) queue.pushRecord(header(n), body(n, 100), 0, 100);
-    queue.pushMessage(new BrokerMessage(idOf(5000), 0, Buffer.from('object')));
+    queue.pushMessage(BrokerMessage.withId(idOf(5000), 0, Buffer.from('object')));
     queue.clear();
     expect({ length: queue.length, shifted: queue.shift() }).toEqual({ length: 0, shifted: undefined });
-    queue.pushMessage(new BrokerMessage(idOf(7), 0, Buffer.from('after')));
+    queue.pushMessage(BrokerMessage.withId(idOf(7), 0, Buffer.from('after')));
     queue.pushRecord(header(8), Buffer.from('record'), 0, 6);
     expect([queue.shift()!.body.toString(), queue.shift()!.body.toString()]).toEqual(['after', 'record']);
   });

@@ -131,7 +131,7 @@ describe('DeferredJournal', () => {
   it('replays the last record per message, whatever order they landed in', () => {
     const commit = new GroupCommit();
     const { journal } = DeferredJournal.open({ dataPath: dir, queueName: 't:c', groupCommit: commit, log: silent });
-    const messages = ['0000000000000001', '0000000000000002', '0000000000000003'].map((id) => new BrokerMessage(id, 1, Buffer.from(`body ${id}`)));
+    const messages = ['0000000000000001', '0000000000000002', '0000000000000003'].map((id) => BrokerMessage.withId(id, 1, Buffer.from(`body ${id}`)));
     messages.forEach((m, i) => {
       m.dueAtMs = 1000 + i;
       journal.add(m);
@@ -153,7 +153,7 @@ describe('DeferredJournal', () => {
 
   it('stores due times as ms since the epoch, as does the clean-shutdown file, whatever the process clock', () => {
     const due = deadlineNow() + 60_000;
-    const m = new BrokerMessage('0000000000000007', 1, Buffer.from('later'));
+    const m = BrokerMessage.withId('0000000000000007', 1, Buffer.from('later'));
     m.dueAtMs = due;
     const commit = new GroupCommit();
     const { journal } = DeferredJournal.open({ dataPath: dir, queueName: 't:c', groupCommit: commit, log: silent });
@@ -171,7 +171,7 @@ describe('DeferredJournal', () => {
   it('keeps the whole records before a torn one, and says so', () => {
     const commit = new GroupCommit();
     const { journal } = DeferredJournal.open({ dataPath: dir, queueName: 't:c', groupCommit: commit, log: silent });
-    const m = new BrokerMessage('0000000000000009', 1, Buffer.from('kept'));
+    const m = BrokerMessage.withId('0000000000000009', 1, Buffer.from('kept'));
     m.dueAtMs = 42;
     journal.add(m);
     commit.commit();

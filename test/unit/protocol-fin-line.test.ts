@@ -4,13 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CommandParser, type Command } from '../../protocol/command-parser.ts';
+import { keyText } from '../../protocol/message-id-hex.ts';
 import { seededRandom } from '../support/prng.ts';
 
 function parseAll(chunks: Buffer[], reuseFinCommand = false): Array<Pick<Command, 'name' | 'params'>> {
   const out: Array<Pick<Command, 'name' | 'params'>> = [];
-  const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand }, (command) => void out.push({ name: command.name, params: [...command.params] }));
+  const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand }, (command) => void out.push({ name: command.name, params: paramsOf(command) }));
   for (const chunk of chunks) parser.push(chunk);
   return out;
+}
+
+/** The command's params, its id as text where the fast path gave it as halves. */
+function paramsOf(command: Command): string[] {
+  return command.finId === undefined ? [...command.params] : [...command.params, keyText(command.finId)];
 }
 
 /** What nsqd makes of a line: the trailing \r dropped, split on every space. */
@@ -30,7 +36,7 @@ describe('FIN fast path', () => {
       for (let i = 0; i < 1 + Math.floor(random() * 6); i++) {
         const length = 14 + Math.floor(random() * 6);
         let id = '';
-        for (let k = 0; k < length; k++) id += pick('0123456789abcdef \r\xff');
+        for (let k = 0; k < length; k++) id += pick('0123456789abcdefA \r\xff');
         const head = pick('FFFFf') + pick('IIIi') + pick('NNNn') + pick('   \t');
         lines.push(Buffer.from(head + id, 'latin1'));
       }
@@ -48,10 +54,22 @@ describe('FIN fast path', () => {
     const lines = Buffer.from('FIN 0000000000000001\nFIN 0000000000000002\n');
     for (const reuse of [true, false]) {
       const seen: Array<{ command: Command; id: string }> = [];
-      const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand: reuse }, (command) => void seen.push({ command, id: command.params[1]! }));
+      const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand: reuse }, (command) => void seen.push({ command, id: paramsOf(command)[1]! }));
       parser.push(lines);
       expect(seen.map((each) => each.id)).toEqual(['0000000000000001', '0000000000000002']);
       expect(seen[0]!.command === seen[1]!.command).toBe(reuse);
     }
+  });
+
+  it('gives a FIN id as its halves only when it is 16 lowercase hex digits: nsqd tells ...abc from ...ABC', () => {
+    const seen: Command[] = [];
+    const parser = new CommandParser({ bodyLimits: new Map(), reuseFinCommand: true }, (command) => void seen.push({ ...command, finId: command.finId && { ...command.finId } }));
+    parser.push(Buffer.from('FIN 00000000ffffffff\nFIN 0000000000000ABC\nFIN 000000000000\xffabc\n', 'latin1'));
+    expect(seen[0]!.finId).toEqual({ high: 0, low: -1, text: undefined });
+    expect(seen[0]!.params).toEqual(['FIN']);
+    expect(seen.slice(1).map((command) => [command.finId, command.params])).toEqual([
+      [undefined, ['FIN', '0000000000000ABC']],
+      [undefined, ['FIN', '000000000000\xffabc']],
+    ]);
   });
 });
