@@ -17,20 +17,25 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import pino from 'pino';
 import type { Subscriber } from '../../broker/nsqd/channel.ts';
-import { copyRange } from '../../broker/nsqd/copy-range.ts';
 import { InFlightList } from '../../broker/nsqd/in-flight-list.ts';
 import type { BrokerMessage } from '../../broker/nsqd/message.ts';
 import { Nsqd } from '../../broker/nsqd/nsqd.ts';
 import { BrokerOptionsSchema } from '../../broker/nsqd/options.ts';
 import { encodeMpub, parseMpubRanges } from '../../protocol/commands.ts';
-import { writeMessageHeader } from '../../protocol/message.ts';
-import { emptyMessageKey, keyOfText } from '../../protocol/message-id-hex.ts';
+import { MESSAGE_ID_OFFSET } from '../../protocol/message.ts';
+import { emptyMessageKey, parseHexId } from '../../protocol/message-id-hex.ts';
 
 const MEMORY = Number(process.env.BENCH_PUBLISH_PATH_MEMORY ?? 1_000_000);
 const BATCH = 200;
 const RDY = 2500;
 
-/** bench_reader's side of a connection, without the socket: what it was sent, to FIN. */
+/** Slots for the ids sent and not yet finished: a power of two above RDY. */
+const ID_SLOTS = 4096;
+
+/**
+ * bench_reader's side of a connection, without the socket: each message is written as the
+ * connection writes it (OutputBuffer), and its id kept as the bytes a FIN line would carry back.
+ */
 class Reader implements Subscriber {
   readonly id = 1;
   readonly inFlight = new InFlightList();
@@ -39,15 +44,18 @@ class Reader implements Subscriber {
   messageCount = 0;
   finishCount = 0;
   requeueCount = 0;
-  readonly sent: string[] = [];
+  /** The ids sent, oldest first: 16 bytes each, from slot `head` on, `pending` of them. */
+  readonly ids = Buffer.allocUnsafe(16 * ID_SLOTS);
+  head = 0;
+  pending = 0;
   private readonly frame = Buffer.allocUnsafe(64 * 1024);
   isReady(): boolean {
     return this.inFlight.size < RDY;
   }
   sendMessage(message: BrokerMessage): void {
-    const at = writeMessageHeader(this.frame, 0, message.timestampNs, message.attempts, message.id);
-    copyRange(this.frame, at, message.source, message.bodyStart, message.bodyEnd);
-    this.sent.push(message.id);
+    message.writePayload(this.frame, 0);
+    const slot = ((this.head + this.pending++) & (ID_SLOTS - 1)) * 16;
+    for (let i = 0; i < 16; i++) this.ids[slot + i] = this.frame[MESSAGE_ID_OFFSET + i]!;
   }
   closeForDelete(): void {}
 }
@@ -79,9 +87,15 @@ try {
     const goal = finished + messages;
     while (finished < goal) {
       // FIN what was sent (each FIN delivers the next), yielding as a socket's reads would.
-      const batch = reader.sent.splice(0, Math.min(RDY, goal - finished));
-      for (const id of batch) channel.finish(reader, keyOfText(id, finKey));
-      finished += batch.length;
+      const batch = Math.min(reader.pending, RDY, goal - finished);
+      for (let i = 0; i < batch; i++) {
+        // As the FIN line's id is parsed (command-parser.ts).
+        parseHexId(reader.ids, reader.head * 16, finKey);
+        reader.head = (reader.head + 1) & (ID_SLOTS - 1);
+        reader.pending--;
+        channel.finish(reader, finKey);
+      }
+      finished += batch;
       await nextTurn();
     }
     const cpu = process.cpuUsage(cpu0);

@@ -8,7 +8,6 @@ import { FRAME_HEADER_SIZE, FrameType, writeFrameHeader } from '../../protocol/f
 import { MESSAGE_HEADER_SIZE } from '../../protocol/message.ts';
 import { groupCommit } from './group-commit.ts';
 import type { BrokerMessage } from './message.ts';
-import { copyRange } from './copy-range.ts';
 
 /** Writes smaller than this are copied out so the big buffer can be reused. */
 const COPY_OUT_LIMIT = 4096;
@@ -49,10 +48,8 @@ export class OutputBuffer {
     const bodyLength = message.bodyLength;
     const dataLength = MESSAGE_HEADER_SIZE + bodyLength;
     this.reserve(FRAME_HEADER_SIZE + dataLength);
-    let offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
-    offset = message.writeHeader(this.buffer, offset);
-    copyRange(this.buffer, offset, message.source, message.bodyStart, message.bodyEnd);
-    this.length = offset + bodyLength;
+    const offset = writeFrameHeader(this.buffer, this.length, FrameType.Message, dataLength);
+    this.length = message.writePayload(this.buffer, offset);
     this.afterAppend();
   }
 
