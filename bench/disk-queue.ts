@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DiskQueue, type DiskQueueOptions } from '../broker/nsqd/disk-queue.ts';
+import { readNext } from '../test/support/disk-queue-records.ts';
 
 const records = Number(process.argv[2] ?? 1_000_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -69,19 +70,19 @@ for (let round = 0; round < rounds; round++) {
     series[1]?.push(
       measure(records, () => {
         for (let i = 0; i < records; i++) {
-          const record = q.readNext();
+          const record = readNext(q);
           check(record !== undefined && record.readUInt32BE(0) === i, `record ${i}`);
         }
       }),
     );
-    check(q.readNext() === undefined && q.depth === 0, 'empty at the end');
+    check(readNext(q) === undefined && q.depth === 0, 'empty at the end');
 
     series[2]?.push(
       measure(records, () => {
         for (let i = 0; i < records; i++) {
           payload.writeUInt32BE(i, 0);
           q.put(payload);
-          const record = q.readNext();
+          const record = readNext(q);
           check(record !== undefined && record.readUInt32BE(0) === i, `interleaved record ${i}`);
         }
       }),

@@ -164,12 +164,11 @@ export class Backlog {
   shift(): BrokerMessage | undefined {
     const fromMemory = this.memory.shift();
     if (fromMemory !== undefined || this.disk === undefined || this.disk.depth === 0) return fromMemory;
-    const payload = this.disk.readNext();
-    if (payload === undefined) return undefined;
-    // The fields straight from the record (decodeMessagePayload's, without its intermediate object).
-    checkMessagePayload(payload);
-    // The body stays where it is in the record.
-    const message = BrokerMessage.fromHeader(payload, 0, payload, MESSAGE_HEADER_SIZE, payload.length);
+    if (!this.disk.readNextRange()) return undefined;
+    const { source, start, end } = this.disk.lastRecord;
+    if (end - start < MESSAGE_HEADER_SIZE) checkMessagePayload(source.subarray(start, end));
+    // The fields straight from the record, and the body left where it is in it.
+    const message = BrokerMessage.fromHeader(source, start, source, start + MESSAGE_HEADER_SIZE, end);
     if (this.durable) message.diskSeq = this.disk.lastReadSeq;
     return message;
   }

@@ -5,8 +5,8 @@
  * It runs on the broker's event loop, synchronous and batched so that the hot path stays cheap:
  * - `put` appends into a write buffer that reaches the file in one `writeSync` when it is full
  *   or at the end of the tick (one `setImmediate` per batch) — see disk-queue-writer.ts;
- * - `readNext` reads the file ahead in large blocks and copies records out of them
- *   (disk-queue-reader.ts); records not yet written are copied from the write buffer;
+ * - `readNextRange` reads the file ahead in blocks and hands each record over where it lies in
+ *   its block (disk-queue-reader.ts); records not yet written are copied from the write buffer;
  * - fsync + metadata follow go-diskqueue's policy: every `syncEvery` reads+writes, on a timer
  *   when there was activity, on roll, when a read file is finished, and on close; the periodic
  *   fdatasync and metadata save go to the thread pool, as nsqd's go to a goroutine
@@ -19,6 +19,7 @@
 import { DiskQueueError, DiskQueueErrorCode, dataFileName, listMetadataTmpFiles, setAsideBadFile, setAsideFilesFrom } from './disk-queue-files.ts';
 import { DiskQueueState, closedError, ioError, type DiskQueueOptions } from './disk-queue-state.ts';
 import { resyncRead } from './disk-queue-resync.ts';
+import type { RecordRange } from './disk-queue-reader.ts';
 
 export { DiskQueueError, DiskQueueErrorCode } from './disk-queue-files.ts';
 export type { DiskQueueLogger } from './disk-queue-logger.ts';
@@ -90,22 +91,26 @@ export class DiskQueue extends DiskQueueState {
     }
   }
 
-  /** The next record, or undefined when empty. The returned buffer belongs to the caller. */
-  readNext(): Buffer | undefined {
+  /** Where the record {@link readNextRange} moved to is (one object, changed by each read). */
+  readonly lastRecord: RecordRange = this.reader.record;
+
+  /**
+   * Moves to the next record; false when empty. Its payload is then `lastRecord`'s range, bytes
+   * nothing writes to again (disk-queue-reader.ts): a message may keep them as its own.
+   */
+  readNextRange(): boolean {
     if (this.closed) throw closedError(this.name);
+    const reader = this.reader;
     try {
       for (;;) {
-        let record: Buffer | string;
+        let failure: string | undefined;
         if (this.readFileNum === this.writeFileNum) {
-          if (this.readPos >= this.writePos) return undefined;
-          if (this.readPos >= this.writer.filePos) {
-            record = this.writer.copyBufferedRecord(this.readPos);
-          } else {
-            record = this.reader.read(this.readFileNum, this.readPos, this.writer.filePos);
-          }
+          if (this.readPos >= this.writePos) return false;
+          if (this.readPos >= this.writer.filePos) reader.hold(this.writer.copyBufferedRecord(this.readPos));
+          else failure = reader.read(this.readFileNum, this.readPos, this.writer.filePos);
         } else {
           if (this.readFileEnd < 0) {
-            const size = this.reader.fileSize(this.readFileNum);
+            const size = reader.fileSize(this.readFileNum);
             if (typeof size === 'string') {
               this.skipBadFile(size, 0);
               continue;
@@ -116,15 +121,16 @@ export class DiskQueue extends DiskQueueState {
             this.finishReadFile();
             continue;
           }
-          record = this.reader.read(this.readFileNum, this.readPos, this.readFileEnd);
+          failure = reader.read(this.readFileNum, this.readPos, this.readFileEnd);
         }
-        if (typeof record === 'string' || (this.recordCheck !== undefined && !this.recordCheck(record, 0, record.length))) {
-          this.skipBadFile(typeof record === 'string' ? record : 'not a message', this.reader.lastLength);
+        const { source, start, end } = reader.record;
+        if (failure !== undefined || (this.recordCheck !== undefined && !this.recordCheck(source, start, end))) {
+          this.skipBadFile(failure ?? 'not a message', reader.lastLength);
           continue;
         }
-        if (this.acks !== undefined) this.lastReadSeq = this.acks.push(this.readFileNum, this.readPos + 4 + record.length);
-        this.advanceRead(4 + record.length);
-        return record;
+        if (this.acks !== undefined) this.lastReadSeq = this.acks.push(this.readFileNum, this.readPos + 4 + end - start);
+        this.advanceRead(4 + end - start);
+        return true;
       }
     } catch (err) {
       throw ioError(err, `read from disk queue ${this.name}`);
@@ -173,8 +179,6 @@ export class DiskQueue extends DiskQueueState {
     for (const tmp of listMetadataTmpFiles(this.dataPath, this.name)) this.removeQuietly(tmp);
   }
 
-  // ---- writing ----
-
   /** Durable mode: the record is in the file, fsynced, and the metadata saved, or put throws. */
   private makeLastPutDurable(total: number): void {
     this.flushLastPut(total);
@@ -207,8 +211,6 @@ export class DiskQueue extends DiskQueueState {
     }
     if (this.readFileNum > finishedNum) this.removeQuietly(dataFileName(this.dataPath, this.name, finishedNum));
   }
-
-  // ---- reading ----
 
   private advanceRead(total: number): void {
     this.readPos += total;
@@ -264,8 +266,6 @@ export class DiskQueue extends DiskQueueState {
     if (!this.saveAtCommit()) this.trySync('sync after skipping a bad file');
   }
 
-  // ---- sync ----
-
   private readonly onFlushImmediate = (): void => {
     this.flushImmediate = undefined;
     if (this.closed) return;
@@ -287,8 +287,6 @@ export class DiskQueue extends DiskQueueState {
       this.reader.releaseBuffer();
     }
   };
-
-  // ---- lifecycle ----
 
   private stop(): void {
     this.closed = true;

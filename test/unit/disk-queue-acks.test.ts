@@ -16,6 +16,7 @@ import { GroupCommit } from '../../broker/nsqd/group-commit.ts';
 import { BrokerMessage } from '../../broker/nsqd/message.ts';
 import { deadlineNow } from '../../broker/nsqd/deadline-clock.ts';
 import { takeDeferred, writeDeferred } from '../../broker/nsqd/metadata.ts';
+import { readNext } from '../support/disk-queue-records.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -61,7 +62,7 @@ describe('DiskQueue in ack mode', () => {
     const q = open(commit);
     for (let i = 0; i < 4; i++) q.put(record(i));
     const seqs = [0, 1, 2].map(() => {
-      q.readNext();
+      readNext(q);
       return q.lastReadSeq;
     });
     q.ack(seqs[1]!);
@@ -76,7 +77,7 @@ describe('DiskQueue in ack mode', () => {
     expect(q.unacknowledged).toBe(1);
     // A crash now (no close): the reopened queue delivers record 2 (unacknowledged) and 3.
     const reopened = open(new GroupCommit());
-    expect([reopened.readNext()?.toString(), reopened.readNext()?.toString()]).toEqual([record(2).toString(), record(3).toString()]);
+    expect([readNext(reopened)?.toString(), readNext(reopened)?.toString()]).toEqual([record(2).toString(), record(3).toString()]);
     reopened.close();
     q.close();
   });
@@ -88,7 +89,7 @@ describe('DiskQueue in ack mode', () => {
     commit.commit();
     const seqs: number[] = [];
     for (let i = 0; i < 6; i++) {
-      q.readNext();
+      readNext(q);
       seqs.push(q.lastReadSeq);
     }
     commit.commit();
@@ -121,7 +122,7 @@ describe('recovery after a roll whose metadata was lost', () => {
     writeMetadataFile(metaFileName(dir, 't:c'), formatMetadata({ depth: 2, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: fs.statSync(dataFileName(dir, 't:c', 0)).size }));
     const reopened = open(new GroupCommit(), 100);
     expect(reopened.depth).toBe(5);
-    const bodies = Array.from({ length: 5 }, () => reopened.readNext()?.toString());
+    const bodies = Array.from({ length: 5 }, () => readNext(reopened)?.toString());
     expect(bodies).toEqual([0, 1, 2, 3, 4].map((i) => record(i).toString()));
     reopened.close();
   });

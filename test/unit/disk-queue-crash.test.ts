@@ -6,6 +6,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskQueue } from '../../broker/nsqd/disk-queue.ts';
+import { readNext } from '../support/disk-queue-records.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const queueModuleUrl = pathToFileURL(path.join(repoRoot, 'broker/nsqd/disk-queue.ts')).href;
@@ -102,7 +103,7 @@ function expectRecoveredInOrder(lastReported: number): void {
   opened.push(q);
   expect(q.depth).toBeGreaterThanOrEqual(lastReported + 1);
   let expected = 0;
-  for (let r = q.readNext(); r !== undefined; r = q.readNext()) {
+  for (let r = readNext(q); r !== undefined; r = readNext(q)) {
     expect(r.readUInt32BE(0)).toBe(expected);
     expect(r.length).toBe(26 + ((expected * 37) % 200));
     expect(r[r.length - 1]).toBe(expected & 0xff);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskQueue, type DiskQueueOptions } from '../../broker/nsqd/disk-queue.ts';
+import { readNext } from '../support/disk-queue-records.ts';
 
 interface LogEntry {
   obj: object;
@@ -62,7 +63,7 @@ function payload(seq: number, size = 46): Buffer {
 /** Reads everything, checking that each record is intact, and returns the sequence numbers. */
 function readSeqs(q: DiskQueue, size = 46): number[] {
   const out: number[] = [];
-  for (let r = q.readNext(); r !== undefined; r = q.readNext()) {
+  for (let r = readNext(q); r !== undefined; r = readNext(q)) {
     const seq = r.readUInt32BE(0);
     expect(r.equals(payload(seq, size))).toBe(true);
     out.push(seq);
@@ -199,7 +200,7 @@ describe('DiskQueue recovery on open', () => {
   it('adopts records written after the last metadata save (a snapshot of the files, as a kill -9 leaves them)', async () => {
     const q = open({ syncEvery: 4, maxBytesPerFile: 400 });
     for (let i = 0; i < 5; i++) q.put(payload(i)); // metadata saved after the 4th put
-    q.readNext(); // a read after the save: the snapshot will deliver it again
+    readNext(q); // a read after the save: the snapshot will deliver it again
     await new Promise((resolve) => setImmediate(resolve)); // the end-of-tick flush
     await q.metadataSettled(); // the periodic save runs in the background
     expect(fs.readFileSync(metaFile(), 'utf8')).toBe('4\n0,0\n0,200\n');
@@ -275,7 +276,7 @@ describe('DiskQueue recovery on open', () => {
 
     const r = open();
     expect(r.depth).toBe(0);
-    expect(r.readNext()).toBeUndefined();
+    expect(readNext(r)).toBeUndefined();
     expect(errors.some((e) => e.msg.includes('past the write position'))).toBe(true);
     r.put(payload(7));
     expect(readSeqs(r)).toEqual([7]);
@@ -319,11 +320,11 @@ describe('DiskQueue volume', () => {
     expect(r.depth).toBe(1_000_000);
     let bad = 0;
     for (let i = 0; i < 1_000_000; i++) {
-      const got = r.readNext();
+      const got = readNext(r);
       if (got === undefined || got.length !== 226 || got.readUInt32BE(0) !== i || got[225] !== 0x5a) bad++;
     }
     expect(bad).toBe(0);
-    expect(r.readNext()).toBeUndefined();
+    expect(readNext(r)).toBeUndefined();
     expect(r.depth).toBe(0);
   }, 20_000);
 });

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiskQueue, DiskQueueError, DiskQueueErrorCode, type DiskQueueOptions } from '../../broker/nsqd/disk-queue.ts';
 import { MetadataWriter } from '../../broker/nsqd/disk-queue-meta-writer.ts';
+import { readNext } from '../support/disk-queue-records.ts';
 
 let dir: string;
 let opened: DiskQueue[];
@@ -51,7 +52,7 @@ function payload(seq: number, size = 40): Buffer {
 
 function readAll(q: DiskQueue): Buffer[] {
   const out: Buffer[] = [];
-  for (let r = q.readNext(); r !== undefined; r = q.readNext()) out.push(r);
+  for (let r = readNext(q); r !== undefined; r = readNext(q)) out.push(r);
   return out;
 }
 
@@ -81,7 +82,7 @@ describe('DiskQueue FIFO', () => {
     expect(got.length).toBe(600);
     got.forEach((record, i) => expect(record.equals(payload(i, sizes[i]))).toBe(true));
     expect(q.depth).toBe(0);
-    expect(q.readNext()).toBeUndefined();
+    expect(readNext(q)).toBeUndefined();
   });
 
   it('interleaves puts and reads, serving records still in the write buffer and already flushed ones', async () => {
@@ -91,7 +92,7 @@ describe('DiskQueue FIFO', () => {
     for (let round = 0; round < 50; round++) {
       for (let k = 0; k < 7; k++) q.put(payload(next++, 26 + ((next * 13) % 200)));
       for (let k = 0; k < 5; k++) {
-        const record = q.readNext();
+        const record = readNext(q);
         expect(record?.readUInt32BE(0)).toBe(expected++);
       }
       if (round % 3 === 0) await nextImmediate(); // let the end-of-tick flush run sometimes
@@ -101,16 +102,16 @@ describe('DiskQueue FIFO', () => {
     expect(q.depth).toBe(0);
   });
 
-  it('copies records out: a returned record is not changed by later reads', () => {
+  it('never reads into a block again: a returned record is not changed by later reads', () => {
     const q = open();
     for (let i = 0; i < 20000; i++) q.put(payload(i, 333)); // > 6 MiB: several read blocks
     q.close();
     const r = open();
-    const first = r.readNext() as Buffer;
+    const first = readNext(r) as Buffer;
     const copy = Buffer.from(first);
     let last: Buffer | undefined;
     for (let i = 1; i < 20000; i++) {
-      last = r.readNext();
+      last = readNext(r);
       // Records straddle the 1 MiB read blocks; every one must come out whole.
       expect(last?.equals(payload(i, 333))).toBe(true);
     }
@@ -123,15 +124,15 @@ describe('DiskQueue FIFO', () => {
     q.put(payload(1, 3 * 1024 * 1024)); // larger than the file limit: alone in its own file
     q.put(payload(2));
     q.put(payload(3, 300 * 1024));
-    expect(q.readNext()?.equals(payload(0))).toBe(true);
+    expect(readNext(q)?.equals(payload(0))).toBe(true);
     q.close();
     const r = open();
-    const big = r.readNext() as Buffer;
+    const big = readNext(r) as Buffer;
     expect(big.length).toBe(3 * 1024 * 1024);
     expect(big.equals(payload(1, 3 * 1024 * 1024))).toBe(true);
-    expect(r.readNext()?.equals(payload(2))).toBe(true);
-    expect(r.readNext()?.equals(payload(3, 300 * 1024))).toBe(true);
-    expect(r.readNext()).toBeUndefined();
+    expect(readNext(r)?.equals(payload(2))).toBe(true);
+    expect(readNext(r)?.equals(payload(3, 300 * 1024))).toBe(true);
+    expect(readNext(r)).toBeUndefined();
   });
 
   it('rejects payloads outside minMsgSize..maxMsgSize with a typed error', () => {
@@ -196,7 +197,7 @@ describe('DiskQueue files', () => {
     q.put(payload(2, 46)); // would reach 150: file 1
     q.put(payload(3, 200)); // bigger than the limit: file 2, alone
     q.put(payload(4, 26)); // file 3
-    expect(q.readNext()?.readUInt32BE(0)).toBe(0);
+    expect(readNext(q)?.readUInt32BE(0)).toBe(0);
     q.close();
 
     expect(fs.statSync(file(0)).size).toBe(100);
@@ -235,13 +236,13 @@ describe('DiskQueue files', () => {
     const q = open({ maxBytesPerFile: 100 });
     for (let i = 0; i < 6; i++) q.put(payload(i, 46)); // files 0, 1, 2: two records each
     expect(dataFiles().length).toBe(2); // file 2 is still in the write buffer
-    q.readNext();
+    readNext(q);
     expect(fs.existsSync(file(0))).toBe(true);
-    q.readNext();
+    readNext(q);
     expect(fs.existsSync(file(0))).toBe(false);
     expect(metaText()).toBe('4\n1,0\n2,100\n'); // saved before the delete
-    q.readNext();
-    q.readNext();
+    readNext(q);
+    readNext(q);
     expect(fs.existsSync(file(1))).toBe(false);
     expect(dataFiles()).toEqual([path.basename(file(2))]);
   });
@@ -254,13 +255,13 @@ describe('DiskQueue files', () => {
     q.put(payload(2, 46)); // rolls to file 1; file 0 is fully read
     expect(fs.existsSync(file(0))).toBe(false);
     expect(metaText()).toBe('0\n1,0\n1,0\n');
-    expect(q.readNext()?.readUInt32BE(0)).toBe(2);
+    expect(readNext(q)?.readUInt32BE(0)).toBe(2);
   });
 
   it('keeps everything across close and open', () => {
     const q = open({ maxBytesPerFile: 2000 });
     for (let i = 0; i < 100; i++) q.put(payload(i, 60));
-    for (let i = 0; i < 30; i++) expect(q.readNext()?.readUInt32BE(0)).toBe(i);
+    for (let i = 0; i < 30; i++) expect(readNext(q)?.readUInt32BE(0)).toBe(i);
     q.close();
     q.close(); // idempotent
 
@@ -274,10 +275,10 @@ describe('DiskQueue files', () => {
   it('empty() drops every record and file, and the queue goes on working', () => {
     const q = open({ maxBytesPerFile: 200 });
     for (let i = 0; i < 20; i++) q.put(payload(i, 46));
-    q.readNext();
+    readNext(q);
     q.empty();
     expect(q.depth).toBe(0);
-    expect(q.readNext()).toBeUndefined();
+    expect(readNext(q)).toBeUndefined();
     expect(dataFiles()).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'topic:channel.diskqueue.meta.dat'))).toBe(false);
 
@@ -302,7 +303,7 @@ describe('DiskQueue files', () => {
     expect(left.some((f) => f.startsWith('orders:audit.'))).toBe(false);
     expect(left).toContain('orders.diskqueue.meta.dat');
     expect(dataFiles('orders').length).toBe(3);
-    expect(() => channel.readNext()).toThrowError(DiskQueueError);
+    expect(() => readNext(channel)).toThrowError(DiskQueueError);
   });
 });
 
@@ -314,7 +315,7 @@ describe('DiskQueue sync policy', () => {
       expect(fs.statSync(file(0)).size).toBe((i + 1) * 50);
       expect(metaText()).toBe(`${i + 1}\n0,0\n0,${(i + 1) * 50}\n`);
     }
-    q.readNext();
+    readNext(q);
     expect(metaText()).toBe('4\n0,50\n0,250\n');
   });
 
@@ -388,7 +389,7 @@ describe('DiskQueue sync policy', () => {
     const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('x', 'y', 20_000, 32, 'sha256'));
     for (let i = 0; i < 10; i++) q.put(payload(i, 46)); // the 10th flushes and starts a sync
     await nextImmediate(); // a later turn: no end-of-tick flush is pending any more
-    for (let i = 0; i < 9; i++) q.readNext();
+    for (let i = 0; i < 9; i++) readNext(q);
     q.put(payload(10, 46)); // the 10th operation since: asks for another sync while the first runs
     await nextImmediate();
     expect(fs.statSync(file(0)).size).toBe(550);

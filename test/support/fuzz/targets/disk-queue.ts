@@ -15,6 +15,7 @@ import { dataFileName, metaFileName } from '../../../../broker/nsqd/disk-queue-f
 import { looksLikeMessage } from '../../../../broker/nsqd/disk-queue-resync.ts';
 import { seededRandom } from '../../prng.ts';
 import { invariant, scratchDir, type FuzzTarget } from '../target.ts';
+import { readNext } from '../../disk-queue-records.ts';
 
 const NAME = 'q';
 const MAX_MSG = 512;
@@ -89,7 +90,7 @@ export function diskQueueTarget(): FuzzTarget {
     const dir = join(base, `seed-${runs++}`);
     const queue = open(dir, checked);
     for (let i = 0; i < records; i++) queue.put(messagePayload(random, Math.floor(random() * 100)));
-    for (let i = 0; i < reads; i++) queue.readNext();
+    for (let i = 0; i < reads; i++) readNext(queue);
     queue.close();
     const parts: Buffer[] = [];
     const meta = keepMeta ? readFileSync(metaFileName(dir, NAME)) : undefined;
@@ -132,7 +133,7 @@ export function diskQueueTarget(): FuzzTarget {
         invariant(queue.depth >= 0, `depth ${queue.depth} after recovery`);
         const bound = Math.floor(input.length / 5) + 2;
         let read = 0;
-        for (let record = queue.readNext(); record !== undefined; record = queue.readNext()) {
+        for (let record = readNext(queue); record !== undefined; record = readNext(queue)) {
           invariant(record.length >= (checked ? 26 : 1) && record.length <= MAX_MSG, `a record of ${record.length} bytes`);
           invariant(!checked || looksLikeMessage(record, 0, record.length), 'a record that is not a message');
           invariant(++read <= bound, `more than ${bound} records out of ${input.length} bytes`);
@@ -142,11 +143,11 @@ export function diskQueueTarget(): FuzzTarget {
         invariant(queue.depth === 0, `depth ${queue.depth} once everything is read`);
         const probe = messagePayload(() => 0.5, 10);
         queue.put(probe);
-        invariant(queue.readNext()?.equals(probe) === true, 'a new record did not come back');
+        invariant(readNext(queue)?.equals(probe) === true, 'a new record did not come back');
         queue.close();
         const again = open(dir, checked);
         opened.push(again);
-        invariant(again.depth === 0 && again.readNext() === undefined, 'a drained queue is not empty after reopening');
+        invariant(again.depth === 0 && readNext(again) === undefined, 'a drained queue is not empty after reopening');
       } finally {
         for (const queue of opened) {
           try {
