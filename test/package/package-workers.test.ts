@@ -3,7 +3,10 @@
  * `nsqworker --topic T --channel C` (the bin `npx nsqworker` runs) on the embedded broker, handle a message published over
  * HTTP, and exit 0 on SIGTERM. And what the tarball ships.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../integration/helpers/cli-project.ts';
 import { InstalledPackage, publishOverHttp, type UserProject } from './installed-package.ts';
 
 let installed: InstalledPackage;
@@ -77,6 +80,13 @@ describe('the packed package', () => {
     // The console's page is bundled at build time: nothing is fetched when it runs.
     expect(files).toContain('dist/console/page-assets/app.js');
     expect(files).toContain('dist/console/page-assets/app.css');
+  });
+
+  it("ships every file the README links to or shows, so that its images work where it is read installed", async () => {
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const relative = [...readme.matchAll(/\]\(([^)#\s]+)\)/g)].map((match) => match[1]!).filter((target) => !/^[a-z]+:/.test(target));
+    expect(relative.length).toBeGreaterThan(0);
+    expect(relative.filter((target) => !installed.packedFiles.includes(target))).toEqual([]);
   });
 
   it('serves the web console from the installed package, its page from the bundle in dist/', async () => {
