@@ -9,13 +9,21 @@ import { UsageError } from '../config/flags.ts';
 
 export const DEV_CONSOLE_ADDRESS = '127.0.0.1:4171';
 
+/** The environment variable that sets the console's address when `--console-address` is not given. */
+export const CONSOLE_ADDRESS_VARIABLE = 'NSQWORKER_CONSOLE_ADDRESS';
+
 /**
- * `address` when it is host:port or `off`. A malformed one is the user's to fix before anything
- * starts, as the broker's are (UsageError, exit 2); one that is taken only leaves dev without it.
+ * The console's address: `flag` (--console-address), else `env`'s NSQWORKER_CONSOLE_ADDRESS, else
+ * DEV_CONSOLE_ADDRESS, when it is host:port or `off`. A malformed one is the user's to fix before
+ * anything starts, as the broker's are (UsageError, exit 2, naming the flag or the variable it came
+ * from); one that is taken only leaves dev without it.
  */
-export function checkConsoleAddress(address: string): string {
+export function checkConsoleAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const fromEnvironment = flag === undefined ? env[CONSOLE_ADDRESS_VARIABLE] : undefined;
+  const address = flag ?? fromEnvironment ?? DEV_CONSOLE_ADDRESS;
   if (address === 'off' || address === '' || isHostPort(address)) return address;
-  throw new UsageError(`--console-address ${JSON.stringify(address)}: expected host:port (e.g. ${DEV_CONSOLE_ADDRESS}; port 0 picks a free one), or off to skip the console`);
+  const source = fromEnvironment === undefined ? '--console-address' : CONSOLE_ADDRESS_VARIABLE;
+  throw new UsageError(`${source} ${JSON.stringify(address)}: expected host:port (e.g. ${DEV_CONSOLE_ADDRESS}; port 0 picks a free one), or off to skip the console`);
 }
 
 export async function startDevConsole(address: string, nsqdHttpAddress: string, logger: Logger): Promise<ConsoleHandle | undefined> {

@@ -18,7 +18,7 @@ import { EmptyWorkerFiles } from './empty-worker-files.ts';
 import { listenOrExplain } from '../ops/address-in-use.ts';
 import { takeDevHostsStartedEarly } from './first-host.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
-import { checkConsoleAddress, DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
+import { checkConsoleAddress, CONSOLE_ADDRESS_VARIABLE, DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
 import { DevSupervisor } from './dev-supervisor.ts';
 
@@ -33,7 +33,7 @@ interface DevFlags {
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
-  const consoleAddress = checkConsoleAddress(flags.consoleAddress ?? DEV_CONSOLE_ADDRESS);
+  const consoleAddress = checkConsoleAddress(flags.consoleAddress, process.env);
   const { config, path: configPath } = await loadConfig(flags.config ?? process.env.NSQWORKER_CONFIG);
   const fromFlags: Record<string, unknown> = {};
   for (const key of ['workersDir', 'logLevel', 'dataPath', 'brokerTcpAddress', 'brokerHttpAddress'] as const) {
@@ -147,6 +147,6 @@ export function registerDevCommand(cli: CAC): void {
     .option('--data-path <path>', 'data path of the embedded broker (default: .nsqworker)')
     .option('--broker-tcp-address <address>', 'TCP address of the embedded broker (default: 127.0.0.1:4150)')
     .option('--broker-http-address <address>', 'HTTP address of the embedded broker (default: 127.0.0.1:4151)')
-    .option('--console-address <address>', `address of the web console (default: ${DEV_CONSOLE_ADDRESS}; off to skip it)`)
+    .option('--console-address <address>', `address of the web console (default: ${CONSOLE_ADDRESS_VARIABLE}, then ${DEV_CONSOLE_ADDRESS}; off to skip it)`)
     .action((flags: DevFlags) => runDev(flags));
 }

@@ -13,8 +13,8 @@ const PREFIX = 'NSQWORKER_';
 /** What a duration key's variable does not end with: `requeueDelayMs` is NSQWORKER_REQUEUE_DELAY. */
 const DURATION_SUFFIX = '_MS';
 
-/** Variables the runner reads besides its settings' and the worker's options' (`--config`, the worker's names, the log's format). */
-const OTHER_VARIABLES = ['NSQWORKER_CONFIG', 'NSQWORKER_WORKERS_DIR', 'NSQWORKER_TOPIC', 'NSQWORKER_CHANNEL', 'NSQWORKER_LOG_FORMAT'];
+/** Variables the runner reads besides its settings' and the worker's options' (`--config`, the worker's names, the log's format, dev's console). */
+const OTHER_VARIABLES = ['NSQWORKER_CONFIG', 'NSQWORKER_WORKERS_DIR', 'NSQWORKER_TOPIC', 'NSQWORKER_CHANNEL', 'NSQWORKER_LOG_FORMAT', 'NSQWORKER_CONSOLE_ADDRESS'];
 
 /** A variable set but not read, and the one meant. */
 export interface EnvironmentTypo {

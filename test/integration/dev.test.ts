@@ -107,7 +107,7 @@ it('runs every worker, starts new ones, refuses a second file for one, stops del
   expect(records.map((r) => r.body).sort()).toEqual(['a1', 'a2', 'b1', 'g1']);
 });
 
-it('runs on without the console, after one warning, when its address is taken', async () => {
+it('runs on without the console, after one warning, when its address (here from NSQWORKER_CONSOLE_ADDRESS) is taken', async () => {
   const project = await projects.create();
   await project.writeWorker('alpha', 'c', workerSource('alpha', 1));
   const taken = createServer();
@@ -115,8 +115,8 @@ it('runs on without the console, after one warning, when its address is taken', 
   const { port } = taken.address() as AddressInfo;
   try {
     const dev = project.spawn(
-      ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data'), '--console-address', `127.0.0.1:${port}`],
-      { NSQWORKER_LOG_FORMAT: 'json' },
+      ['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', project.path('data')],
+      { NSQWORKER_LOG_FORMAT: 'json', NSQWORKER_CONSOLE_ADDRESS: `127.0.0.1:${port}` },
     );
     const { httpAddress } = await dev.brokerAddresses();
     await dev.waitForMessage('worker alpha/c running');

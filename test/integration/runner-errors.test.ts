@@ -109,8 +109,9 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
       p.run(['dev', '--broker-tcp-address', 'localhost', '--data-path', 'd3']),
       p.run(['dev', '--console-address', 'localhost', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'd8']),
       p.run(['admin', '--help']),
+      p.run(['dev', '--broker-tcp-address', '127.0.0.1:0', '--broker-http-address', '127.0.0.1:0', '--data-path', 'd10'], { NSQWORKER_CONSOLE_ADDRESS: 'nowhere' }),
     ]);
-    const [broker, memQueue, lookupd, admin, logLevel, pub, tail, stats, dev, devConsole, adminHelp] = results;
+    const [broker, memQueue, lookupd, admin, logLevel, pub, tail, stats, dev, devConsole, adminHelp, devConsoleEnv] = results;
     expectOneLine(admin!, 2, '--nsqd-http-address or --lookupd-http-address required');
     // Its help says so before anyone runs into it.
     expect(adminHelp!.stdout).toMatch(/--nsqd-http-address <value> +nsqd HTTP address \(may be given multiple times\); this or --lookupd-http-address is required/);
@@ -124,6 +125,7 @@ describe('a malformed address is one line naming where it was given, exit 2', ()
     expectOneLine(dev!, 2, '--broker-tcp-address "localhost"', 'expected host:port');
     // Refused before anything starts, not a console left out with a logged stack.
     expectOneLine(devConsole!, 2, '--console-address "localhost": expected host:port', 'or off to skip the console');
+    expectOneLine(devConsoleEnv!, 2, 'NSQWORKER_CONSOLE_ADDRESS "nowhere": expected host:port', 'or off to skip the console');
   });
 
   it('a missing config file and a bad value in the environment', async () => {
