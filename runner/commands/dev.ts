@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config-file.ts';
 import { discoverWorkers, soleWorkerFile, workerFileAt } from '../worker/discover.ts';
 import { noWorkersFound, noWorkersYet, workersElsewhere } from '../worker/workers-folder-hints.ts';
 import { UsageError } from '../config/flags.ts';
-import { startEmbeddedBroker } from '../ops/embedded.ts';
+import { brokerSettingNames, embeddedListens, startEmbeddedBroker } from '../ops/embedded.ts';
 import { createLogger, type LogLevel } from '../ops/log.ts';
 import { parseRunnerSettings, runnerLayers } from '../config/runner-settings.ts';
 import { checkConfigWorkers } from '../config/config-workers.ts';
@@ -49,15 +49,13 @@ async function runDev(flags: DevFlags): Promise<void> {
   if (workersElsewhere(probe.workersDir)) throw new UsageError(noWorkersFound(probe.workersDir, 'nsqworker dev'));
   const logger = createLogger(probe.logLevel as LogLevel);
   for (const warning of checkConfigWorkers(config, configPath, discoverWorkers(probe.workersDir), probe.workersDir)) logger.warn(warning);
-  const listens = [
-    { flag: '--broker-tcp-address', address: probe.brokerTcpAddress },
-    { flag: '--broker-http-address', address: probe.brokerHttpAddress },
-  ];
-  const broker = await listenOrExplain(listens, () =>
+  const names = brokerSettingNames(base.origins);
+  const broker = await listenOrExplain(embeddedListens(names, probe.brokerTcpAddress, probe.brokerHttpAddress), () =>
     startEmbeddedBroker({
       tcpAddress: probe.brokerTcpAddress,
       httpAddress: probe.brokerHttpAddress,
       dataPath: probe.dataPath,
+      names,
       logger,
     }),
   );

@@ -10,7 +10,7 @@ import { channelForTask } from '../config/run-names.ts';
 import type { RunPlan } from '../run-plan.ts';
 import { listenOrExplain } from './address-in-use.ts';
 import type { Endpoints } from './bind.ts';
-import { createTaskChannels, startEmbeddedBroker, type EmbeddedBroker } from './embedded.ts';
+import { brokerSettingNames, createTaskChannels, embeddedListens, startEmbeddedBroker, type EmbeddedBroker } from './embedded.ts';
 import { httpAddressResolver, remoteEndpoints } from './endpoints.ts';
 import { TaskChannelGate } from './task-channels.ts';
 
@@ -38,17 +38,16 @@ export async function connectEndpoints(plan: RunPlan, logger: Logger, shared: Em
     const endpoints = await remoteEndpoints(settings, logger, stopWaiting);
     return endpoints === undefined ? undefined : { endpoints, started: undefined, prepareNsqd: gate.prepare, httpAddressOf: gate.httpAddressOf };
   }
-  const listens = [
-    { flag: '--broker-tcp-address', address: settings.brokerTcpAddress },
-    { flag: '--broker-http-address', address: settings.brokerHttpAddress },
-  ];
+  // The lines that say to change one name it as the user gave it: flag, variable or config key.
+  const names = brokerSettingNames(plan.origins);
   const broker =
     shared ??
-    (await listenOrExplain(listens, () =>
+    (await listenOrExplain(embeddedListens(names, settings.brokerTcpAddress, settings.brokerHttpAddress), () =>
       startEmbeddedBroker({
         tcpAddress: settings.brokerTcpAddress,
         httpAddress: settings.brokerHttpAddress,
         dataPath: settings.dataPath,
+        names,
         logger,
       }),
     ));

@@ -15,6 +15,8 @@ import { channelEntries, warnTaskChannels } from './task-channel-warnings.ts';
 import { pauseMarkerChannel } from '../config/run-names.ts';
 import type { TlsOption } from '../../client/options.ts';
 import { RunnerError, RunnerErrorCode } from '../errors.ts';
+import type { ValueOrigin } from '../config/layered-values.ts';
+import type { ListenFlag } from './address-in-use.ts';
 
 export interface EmbeddedBroker {
   tcpAddress: string;
@@ -48,13 +50,44 @@ export async function probeRunningBroker(httpAddress: string): Promise<RunningBr
   }
 }
 
+/**
+ * How the user gave each of the embedded broker's settings, for the lines that tell them to change
+ * one: the flag (`--data-path`), or the variable or config key the value came from
+ * (`NSQWORKER_DATA_PATH`, `nsqworker.config.ts dataPath`). `origins`: the run's (layered-values.ts).
+ */
+export interface BrokerSettingNames {
+  tcpAddress: string;
+  httpAddress: string;
+  dataPath: string;
+}
+
+export function brokerSettingNames(origins: ReadonlyMap<string, ValueOrigin>): BrokerSettingNames {
+  const named = (key: string, flag: string): string => {
+    const origin = origins.get(key);
+    return origin !== undefined && (origin.kind === 'env' || origin.kind === 'config') ? origin.where : flag;
+  };
+  return { tcpAddress: named('brokerTcpAddress', '--broker-tcp-address'), httpAddress: named('brokerHttpAddress', '--broker-http-address'), dataPath: named('dataPath', '--data-path') };
+}
+
+/** The addresses the embedded broker listens on, named for address-in-use.ts. */
+export function embeddedListens(names: BrokerSettingNames, tcpAddress: string, httpAddress: string): ListenFlag[] {
+  return [
+    { flag: names.tcpAddress, address: tcpAddress },
+    { flag: names.httpAddress, address: httpAddress },
+  ];
+}
+
+/** Starts the embedded broker, or joins one already running at its HTTP address. Throws RunnerError when the data path is held by a broker elsewhere or cannot be a folder. */
 export async function startEmbeddedBroker(params: {
   tcpAddress: string;
   httpAddress: string;
   dataPath: string;
+  /** Default: the flags. */
+  names?: BrokerSettingNames;
   logger: Logger;
 }): Promise<EmbeddedBroker> {
   const { logger } = params;
+  const names = params.names ?? brokerSettingNames(new Map());
   // Absolute, so a worker that joins this broker from another folder can tell whether its own
   // --data-path is this one (embedded-takeover.ts).
   const dataPath = resolve(params.dataPath);
@@ -76,7 +109,7 @@ export async function startEmbeddedBroker(params: {
     const code = (error as NodeJS.ErrnoException).code;
     // A data path that cannot be a folder (a file is there): the setting's to change, exit 2.
     if (code === 'E_DATA_PATH_LOCK_FAILED' && (error as Error).message.endsWith(DATA_PATH_NOT_A_FOLDER)) {
-      throw new RunnerError(RunnerErrorCode.Usage, `--data-path ${params.dataPath}: ${DATA_PATH_NOT_A_FOLDER}`, { cause: error });
+      throw new RunnerError(RunnerErrorCode.Usage, `${names.dataPath} ${params.dataPath}: ${DATA_PATH_NOT_A_FOLDER}`, { cause: error });
     }
     if (code !== 'EADDRINUSE' && code !== 'E_DATA_PATH_LOCKED') throw error;
     const running = await probeRunningBroker(params.httpAddress);
@@ -84,8 +117,8 @@ export async function startEmbeddedBroker(params: {
       // Its broker listens elsewhere: a worker joins one only at its own --broker-http-address.
       const pid = error.ownerPid;
       const find = pid === undefined ? '' : ` (its command line: ps -o args -p ${pid})`;
-      const how = `give that broker's --broker-tcp-address and --broker-http-address to use it${find}, or another --data-path`;
-      throw new RunnerError(RunnerErrorCode.DataPathInUse, `--data-path ${params.dataPath}: ${error.message}, not at --broker-http-address ${params.httpAddress}: ${how}`, { cause: error });
+      const how = `give that broker's ${names.tcpAddress} and ${names.httpAddress} to use it${find}, or another ${names.dataPath}`;
+      throw new RunnerError(RunnerErrorCode.DataPathInUse, `${names.dataPath} ${params.dataPath}: ${error.message}, not at ${names.httpAddress} ${params.httpAddress}: ${how}`, { cause: error });
     }
     if (running === undefined) throw error;
     const fields = { tcpAddress: running.tcpAddress, httpAddress: params.httpAddress, dataPath: running.dataPath };

@@ -436,4 +436,32 @@ describe('a data path that cannot be a folder', () => {
       await broker.close();
     }
   });
+
+  it('names the variables or the config keys the settings came from, not flags nobody gave', async () => {
+    const p = await project();
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: p.path('shared') });
+    const taken = await holdPort();
+    try {
+      const fromEnv = { NSQWORKER_DATA_PATH: 'shared', NSQWORKER_BROKER_TCP_ADDRESS: '127.0.0.1:0', NSQWORKER_BROKER_HTTP_ADDRESS: '127.0.0.1:0' };
+      const [run, dev, held] = await Promise.all([
+        p.run(['--topic', 'log', '--channel', 'pageview'], fromEnv),
+        p.run(['dev', '--console-address', 'off'], fromEnv),
+        p.run(['dev', '--console-address', 'off', '--data-path', 'd11'], { NSQWORKER_BROKER_TCP_ADDRESS: taken, NSQWORKER_BROKER_HTTP_ADDRESS: '127.0.0.1:0' }, 25_000),
+      ]);
+      for (const result of [run, dev]) {
+        expectOneLine(
+          result,
+          1,
+          `nsqworker: NSQWORKER_DATA_PATH shared: data path ${p.path('shared')} is in use by another broker (pid ${process.pid}), not at NSQWORKER_BROKER_HTTP_ADDRESS 127.0.0.1:0: give that broker's NSQWORKER_BROKER_TCP_ADDRESS and NSQWORKER_BROKER_HTTP_ADDRESS to use it (its command line: ps -o args -p ${process.pid}), or another NSQWORKER_DATA_PATH`,
+        );
+      }
+      expectOneLine(held, 1, `NSQWORKER_BROKER_TCP_ADDRESS ${taken}: the address is already in use by another program`);
+      await p.write('a-file', 'not a folder\n');
+      await p.write('nsqworker.config.ts', "export default { dataPath: 'a-file' };\n");
+      const fromConfig = await p.run(['--topic', 'log', '--channel', 'pageview', ...FREE]);
+      expectOneLine(fromConfig, 2, 'nsqworker: nsqworker.config.ts: dataPath a-file: a file is there, or above it, where a folder must be');
+    } finally {
+      await broker.close();
+    }
+  });
 });
