@@ -4,6 +4,7 @@
  */
 
 import { CodedError } from '../protocol/coded-error.ts';
+import { thrownText } from '../protocol/thrown-text.ts';
 
 export const ClientErrorCode = {
   /** Options failed validation. */
@@ -136,5 +137,5 @@ export function asRequeueMessage(error: unknown): { delayMs?: number | undefined
 /** Turns anything thrown into an Error, so hooks and events always get one. */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
-  return new NsqClientError(ClientErrorCode.HandlerFailed, `non-error thrown: ${String(thrown)}`, { cause: thrown });
+  return new NsqClientError(ClientErrorCode.HandlerFailed, `non-error thrown: ${thrownText(thrown)}`, { cause: thrown });
 }

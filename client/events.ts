@@ -4,6 +4,7 @@
  * listener is dropped (the first one warned of, for a Consumer) instead of crashing the process as
  * Node's EventEmitter would.
  */
+import { thrownText } from '../protocol/thrown-text.ts';
 
 // An event map: event name → the listener's argument tuple.
 export type EventMap = { [event: string]: unknown[] };
@@ -66,7 +67,7 @@ export class TypedEmitter<Events extends EventMap & { error: [Error] }> {
         listener(...(args as unknown[]));
       } catch (thrown) {
         if (event !== 'error') {
-          const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+          const error = thrown instanceof Error ? thrown : new Error(thrownText(thrown));
           this.emit('error', ...([error] as unknown as Events['error']));
         }
       }

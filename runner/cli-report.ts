@@ -7,6 +7,7 @@
 import type { CAC } from 'cac';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { didYouMean, unknownFlagMessage } from '../protocol/suggest.ts';
+import { thrownText } from '../protocol/thrown-text.ts';
 
 export interface FailureReport {
   text: string;
@@ -96,7 +97,7 @@ export function describeFailure(error: unknown, options: { stacks: boolean; know
     return { text: oneLine(issues.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`).join('\n')), exitCode: 2 };
   }
   if (isCacError(error)) return { text: cacMessage(error, options.knownOptions, options.argv ?? []), exitCode: 2 };
-  const err = error instanceof Error ? error : new Error(String(error));
+  const err = error instanceof Error ? error : new Error(thrownText(error));
   const usage = error instanceof RunnerError && error.isUsage;
   const coded = typeof (err as { code?: unknown }).code === 'string';
   // A failure without a code is unforeseen: its stack is worth having even without debug.

@@ -24,6 +24,7 @@ import { refusalHint } from '../ops/refusal-hints.ts';
 import { ToolError, ToolErrorCode } from '../tools/errors.ts';
 import { isHttpResponseError } from '../../protocol/frames.ts';
 import { addSecurityFlags, securityFromFlags } from '../tools/security-flags.ts';
+import { thrownText } from '../../protocol/thrown-text.ts';
 
 const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
 const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
@@ -217,7 +218,7 @@ async function runTool(tool: string, run: () => Promise<void>): Promise<void> {
     exitSoon(0);
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    process.stderr.write(`nsqworker ${tool}: ${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(`nsqworker ${tool}: ${thrownText(error)}\n`);
     exitSoon(1);
   }
 }

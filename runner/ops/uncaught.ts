@@ -17,6 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { loggedTaskError } from './task-stack.ts';
+import { thrownText } from '../../protocol/thrown-text.ts';
 
 /** How many later errors are logged, one line each, before they are only counted. */
 const LATER_ERRORS_LOGGED = 3;
@@ -30,7 +31,7 @@ function described(origin: Origin): string {
 
 /** The error's message, whatever was thrown or rejected (`Promise.reject('text')` rejects with no Error). */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return thrownText(error);
 }
 
 /** An uncaught error in words: `a rejected promise that nothing awaited or caught: <its message>`. */

@@ -11,6 +11,7 @@ export type { LoadFailureLocation };
 
 import type { SecuritySettings } from '../config/client-security.ts';
 import type { FileSnapshot } from './file-snapshot.ts';
+import { thrownText } from '../../protocol/thrown-text.ts';
 
 /**
  * tsx's switch for its disk cache, and the value a runner sets it to for its children
@@ -83,10 +84,10 @@ export type ChildToParent =
   | { t: 'closed' };
 
 export function serializeError(thrown: unknown): SerializedError {
-  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const error = thrown instanceof Error ? thrown : new Error(thrownText(thrown));
   const extra = error as Error & { code?: unknown; delayMs?: unknown; backoff?: unknown };
   return {
-    ...(thrown instanceof Error ? {} : { nonError: String(thrown) }),
+    ...(thrown instanceof Error ? {} : { nonError: thrownText(thrown) }),
     type: typeof error.constructor === 'function' && error.constructor.name !== '' ? error.constructor.name : error.name,
     name: error.name,
     message: error.message,

@@ -5,6 +5,7 @@
  * stops the caller; later answers are still counted.
  */
 import { Fifo } from '../../client/fifo.ts';
+import { thrownText } from '../../protocol/thrown-text.ts';
 
 export class PublishPipeline {
   private readonly pending = new Fifo<Promise<void>>();
@@ -31,7 +32,7 @@ export class PublishPipeline {
           this.confirmed += count;
         },
         (error: unknown) => {
-          this.failure ??= error instanceof Error ? error : new Error(String(error));
+          this.failure ??= error instanceof Error ? error : new Error(thrownText(error));
         },
       ),
     );

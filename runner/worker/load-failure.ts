@@ -17,6 +17,7 @@ import { WORKER_EXTENSIONS } from './discover.ts';
 import { noSuchExport, nsqworkerExports, nsqworkerImports } from './nsqworker-imports.ts';
 import { PlacedLoadError } from './placed-load-error.ts';
 import { COMMONJS_IN_MODULE_FIX, isCommonJsInModule } from './commonjs-in-module.ts';
+import { thrownText } from '../../protocol/thrown-text.ts';
 
 /** Where a load failed, as far as it can be told: the file and line to fix, and why. */
 export interface LoadFailureLocation {
@@ -89,7 +90,7 @@ export interface LoadContext {
 }
 
 export function locateLoadFailure(thrown: unknown, context: LoadContext): LoadFailureLocation {
-  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const error = thrown instanceof Error ? thrown : new Error(thrownText(thrown));
   const message = error.message;
   if (error instanceof PlacedLoadError) return { file: error.file, line: error.line, column: undefined, reason: error.reason };
 
@@ -276,7 +277,7 @@ const SOURCE_OF: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs'
  * A package's name (no path) gives none: an install brings it, not a save.
  */
 export function missingModuleFiles(thrown: unknown, importer: string | undefined): string[] {
-  const specifier = MISSING_MODULE.exec(thrown instanceof Error ? thrown.message : String(thrown))?.[1];
+  const specifier = MISSING_MODULE.exec(thrownText(thrown))?.[1];
   if (specifier === undefined) return [];
   let base: string;
   if (specifier.startsWith('file://')) base = fileURLToPath(specifier);
