@@ -129,6 +129,12 @@ export async function startEmbeddedBroker(params: {
     } else {
       logger.info(fields, `an NSQ broker is already running at ${running.tcpAddress}: using it`);
     }
+    // Found at the HTTP address given, it says where its TCP port is: a TCP address given that is
+    // another (half of the advice above followed) is not used, and said so, not passed over.
+    const givenPort = parseHostPort(params.tcpAddress).port;
+    if (givenPort !== 0 && givenPort !== parseHostPort(running.tcpAddress).port) {
+      logger.warn({ ...fields, given: params.tcpAddress }, `${names.tcpAddress} ${params.tcpAddress} is not that broker's: it takes TCP connections at ${running.tcpAddress}, where this worker connects instead`);
+    }
     return joinedBroker(running, params.httpAddress);
   }
 }

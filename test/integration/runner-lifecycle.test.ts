@@ -3,6 +3,7 @@
  * same data path processes the rest, every message exactly once; a worker started beside a broker
  * that already runs joins it instead of failing.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -255,6 +256,30 @@ describe.concurrent('a broker already running', () => {
     expect(await run.waitForExit()).toEqual({ code: 0, signal: null });
     const ping = await fetch(`http://${broker.httpAddress}/ping`);
     expect(await ping.text()).toBe('OK');
+  });
+
+  cliTest("is joined at its own TCP address when the one given is another, and that is said", async ({ projects }) => {
+    const brokerData = await mkdtemp(path.join(os.tmpdir(), 'nsqworker-join-'));
+    projects.defer(() => rm(brokerData, { recursive: true, force: true }));
+    const broker = await startBroker({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: brokerData });
+    projects.defer(() => broker.close());
+    // A port nothing listens on: the broker's own is the one to use.
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const wrong = `127.0.0.1:${(other.address() as AddressInfo).port}`;
+    await new Promise((resolve) => other.close(resolve));
+
+    const project = await projects.create();
+    await project.writeWorker('events', 'store', SLOW_WORKER);
+    const run = project.startWorker('events', 'store', ['--broker-tcp-address', wrong, '--broker-http-address', broker.httpAddress]);
+    const said = await run.waitForMessage('is not that broker');
+    expect(said).toMatchObject({ level: 40, given: wrong, tcpAddress: broker.tcpAddress });
+    expect(said.msg).toBe(`--broker-tcp-address ${wrong} is not that broker's: it takes TCP connections at ${broker.tcpAddress}, where this worker connects instead`);
+    await run.subscribed(['process']);
+    await publish(broker.httpAddress, 'events', '8');
+    await eventually(async () => ((await project.records('processed.jsonl')).length > 0 ? true : undefined), 'the message to be processed');
+    run.kill('SIGTERM');
+    expect(await run.waitForExit()).toEqual({ code: 0, signal: null });
   });
 });
 
