@@ -95,6 +95,19 @@ export interface PlanHooks {
   configLoaded?(config: NsqworkerConfig): Promise<void>;
   /** The worker's file is found, about to load for its options and tasks (not for --help). */
   workerFound?(file: WorkerFile, config: NsqworkerConfig): Promise<void>;
+  /** A plan made again after a failed load: the user's code is read afresh, as this load (user-code.ts beginFreshLoad). */
+  load?: number;
+}
+
+/**
+ * Thrown by planRun instead of the worker's load failure (E_WORKER_LOAD_FAILED, E_WORKER_INVALID)
+ * when the run is a --watch one: it waits for a save and plans again (watched-start.ts), as `dev` does.
+ */
+export class WatchedLoadFailure extends Error {
+  override readonly name = 'WatchedLoadFailure';
+  constructor(readonly failure: RunnerError) {
+    super(failure.message, { cause: failure });
+  }
 }
 
 /** The run argv asks for, or undefined when it asked for help (printed here). */
@@ -142,16 +155,23 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
     if (pre.help) process.stdout.write(formatRunHelp(RUN_FIELDS, undefined, helpLayers(config, configPath, env, args, []).runner));
     throw new RunnerError(RunnerErrorCode.WorkerNotFound, `no worker for topic ${pre.topic} channel ${pre.channel}: ${fix}`);
   }
+  let watching = false;
   if (!pre.help) {
     // A bad value of a runner flag needs no worker to be known: said before its file loads (tsx and
     // the worker's imports), and before a --watch run forks its child for it.
-    parseRunnerSettings(runnerLayers(config, configPath, env, runnerFlagsAhead(args, RUN_FIELDS)));
+    watching = parseRunnerSettings(runnerLayers(config, configPath, env, runnerFlagsAhead(args, RUN_FIELDS))).watch;
     await hooks.workerFound?.(file, config);
   }
-  const { runtime } = await loadWorker(file);
+  const { runtime } = await loadWorker(file, hooks.load === undefined ? {} : { load: hooks.load }).catch((error: unknown) => {
+    const mendedBySaving = error instanceof RunnerError && (error.code === RunnerErrorCode.WorkerLoadFailed || error.code === RunnerErrorCode.WorkerInvalid);
+    throw watching && mendedBySaving ? new WatchedLoadFailure(error) : error;
+  });
   const workerFields = runtime.optionsSchema === undefined ? [] : fieldsOf(runtime.optionsSchema);
   const clash = runnerFlagClash(workerFields);
-  if (clash !== undefined) throw new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: ${clash}`);
+  if (clash !== undefined) {
+    const invalid = new RunnerError(RunnerErrorCode.WorkerInvalid, `${file.path}: ${clash}`);
+    throw watching ? new WatchedLoadFailure(invalid) : invalid;
+  }
   const workerKey = `${file.topic}/${file.channel}`;
   if (pre.help) {
     const layers = helpLayers(config, configPath, env, args, workerFields);

@@ -18,7 +18,9 @@ import { healthAddressBeforeConfig, listenEarly } from '../ops/early-health.ts';
 import { createLogger } from '../ops/log.ts';
 import type { WorkerMetrics } from '../ops/metrics.ts';
 import { RunnerSettingsChanges } from '../reload/settings-change.ts';
-import { planRun, type RunPlan } from '../run-plan.ts';
+import { planRun, WatchedLoadFailure, type RunPlan } from '../run-plan.ts';
+import { waitForFix } from './watched-start.ts';
+import { beginFreshLoad } from '../worker/user-code.ts';
 import { FirstHost, takeFirstHostStartedEarly } from './first-host.ts';
 import type { HostProcess } from '../reload/host-process.ts';
 import { MisnamedFileWarnings } from './misnamed-files.ts';
@@ -219,31 +221,41 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   const decided = healthAddressBeforeConfig(argv.slice(2), env);
   let health = await listenOrExplain(healthListens(decided), () => listenEarly(decided));
   // --watch's child starts while this process loads the config, the worker and the broker.
-  const early = takeFirstHostStartedEarly() ?? new FirstHost(argv.slice(2), env);
+  let early = takeFirstHostStartedEarly() ?? new FirstHost(argv.slice(2), env);
   try {
-    await early.atStart();
-    const planning = planRun(argv, env, {
-      configLoaded: async (config) => {
-        if (decided === undefined) health = await listenOrExplain(healthListens(config.healthAddress), () => listenEarly(config.healthAddress));
-      },
-      workerFound: (file, config) => early.workerFound(file.path, config),
-    });
-    // A signal while the config and the worker's code load (a top level that never finishes, say)
-    // stops the run there: nothing holds a message yet, and the load may never end to let it through.
-    const plan = stopWaiting === undefined ? await planning : await Promise.race([planning, whenAborted(stopWaiting)]);
-    if (plan === STOPPED) {
-      planning.catch(() => {});
-      await early.discard();
-      await health?.close();
-      // What the worker's top level started (a retry timer, a socket) would keep the process running.
-      return exitOnceWritten();
+    for (let load: number | undefined; ; load = beginFreshLoad()) {
+      await early.atStart();
+      const planning = planRun(argv, env, {
+        configLoaded: async (config) => {
+          if (decided === undefined) health = await listenOrExplain(healthListens(config.healthAddress), () => listenEarly(config.healthAddress));
+        },
+        workerFound: (file, config) => early.workerFound(file.path, config),
+        load,
+      });
+      // A signal while the config and the worker's code load (a top level that never finishes, say)
+      // stops the run there: nothing holds a message yet, and the load may never end to let it through.
+      const plan = await (stopWaiting === undefined ? planning : Promise.race([planning, whenAborted(stopWaiting)])).catch(async (error: unknown) => {
+        // --watch: a worker that does not load waits for a save (watched-start.ts).
+        if (!(error instanceof WatchedLoadFailure)) throw error;
+        await early.discard();
+        early = new FirstHost(argv.slice(2), env);
+        return (await waitForFix(error, process.cwd(), stopWaiting)) ? RETRY : STOPPED;
+      });
+      if (plan === RETRY) continue;
+      if (plan === STOPPED) {
+        planning.catch(() => {});
+        await early.discard();
+        await health?.close();
+        // What the worker's top level started (a retry timer, a socket) would keep the process running.
+        return exitOnceWritten();
+      }
+      const firstHost = early.take(plan);
+      if (plan === undefined || plan.settings.healthAddress === '') {
+        await health?.close();
+        return plan === undefined ? undefined : await startRun(plan, { firstHost, stopWaiting });
+      }
+      return await startRun(plan, { health, firstHost, stopWaiting });
     }
-    const firstHost = early.take(plan);
-    if (plan === undefined || plan.settings.healthAddress === '') {
-      await health?.close();
-      return plan === undefined ? undefined : await startRun(plan, { firstHost, stopWaiting });
-    }
-    return await startRun(plan, { health, firstHost, stopWaiting });
   } catch (error) {
     await early.discard();
     await health?.close();
@@ -251,6 +263,7 @@ export async function runWorker(argv: readonly string[], env: NodeJS.ProcessEnv 
   }
 }
 
+const RETRY = Symbol('retry');
 const STOPPED = Symbol('stopped');
 
 /** Resolves to STOPPED once `signal` aborts. */

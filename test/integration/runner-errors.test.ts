@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker } from '../../broker/nsqd/server.ts';
-import { CliProjects, type CliProject, type CliResult } from './helpers/cli-project.ts';
+import { CliProjects, eventually, type CliProject, type CliResult } from './helpers/cli-project.ts';
 
 const projects = new CliProjects();
 const held: Array<Server & { closeAllConnections?: () => void }> = [];
@@ -146,11 +146,10 @@ describe('a worker that does not load', () => {
     await p.writeWorker('bad', 'missing', "import { defineWorker } from 'nsqworker';\nimport './nope.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
     await p.writeWorker('bad', 'required', "const fs = require('node:fs');\nimport { defineWorker } from 'nsqworker';\nexport default defineWorker({ tasks: { async x() {} } });\n");
-    const [syntax, missing, throws, watched, required] = await Promise.all([
+    const [syntax, missing, throws, required] = await Promise.all([
       p.run(['--topic', 'bad', '--channel', 'syntax', ...FREE, '--data-path', 'd1']),
       p.run(['--topic', 'bad', '--channel', 'missing', ...FREE, '--data-path', 'd2']),
       p.run(['--topic', 'bad', '--channel', 'throws', ...FREE, '--data-path', 'd3']),
-      p.run(['--topic', 'bad', '--channel', 'throws', '--watch', ...FREE, '--data-path', 'd4']),
       p.run(['--topic', 'bad', '--channel', 'required', ...FREE, '--data-path', 'd5']),
     ]);
     // CommonJS's require in an ES module project fails wherever it loads: the code's fault, with the ways out.
@@ -160,7 +159,38 @@ describe('a worker that does not load', () => {
     // A database down at import may be up at the next start: systemd's and supervisord's configs
     // restart exit 1, not exit 2.
     expectOneLine(throws, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
-    expectOneLine(watched, 1, `${p.path('workers/bad/bad_throws_worker.ts')}:2:`, 'Error: no database');
+  });
+
+  it('under --watch says so and waits for a save, as dev does; a save that mends it runs the worker', async () => {
+    const p = await project();
+    const file = p.path('workers/bad/bad_throws_worker.ts');
+    await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nthrow new Error('no database');\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const watched = p.spawn(['--topic', 'bad', '--channel', 'throws', '--watch', ...FREE, '--data-path', 'd4'], { NSQWORKER_LOG_FORMAT: 'json' });
+    const waits = (): number => watched.stderr.split('\n').filter((line) => line === 'nsqworker: --watch: waiting for a save to load the worker again (Ctrl-C to stop)').length;
+    await eventually(() => (waits() === 1 ? true : undefined), 'the run to wait for a save', 20_000);
+    expect(watched.stderr).toContain(`nsqworker: ${file}:2:`);
+    expect(watched.stderr).toContain('Error: no database');
+    expect(watched.stderr).not.toMatch(/\n\s+at /);
+    // A save that does not mend it: said again, and it waits again (its helper fails now).
+    await p.write('workers/bad/helper.ts', "export const ready = (): never => { throw new Error('still no database'); };\nready();\n");
+    await p.writeWorker('bad', 'throws', "import { defineWorker } from 'nsqworker';\nimport './helper.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const waiting = 'nsqworker: --watch: waiting for a save to load the worker again (Ctrl-C to stop)\n';
+    await eventually(() => (watched.stderr.includes('still no database') && watched.stderr.endsWith(waiting) ? true : undefined), 'the second failure to be said', 20_000);
+    expect(waits()).toBeGreaterThanOrEqual(2);
+    // Mending the helper alone is a save too: the worker's code is read afresh.
+    await p.write('workers/bad/helper.ts', "export const ready = (): boolean => true;\nready();\n");
+    await watched.subscribed(['x']);
+    watched.kill('SIGTERM');
+    expect((await watched.waitForExit()).code).toBe(0);
+  });
+
+  it('under --watch, a SIGTERM while it waits for a save stops it, exit 0', async () => {
+    const p = await project();
+    await p.writeWorker('bad', 'syntax', "import { defineWorker } from 'nsqworker';\nexport default defineWorker({\n  tasks: { async x( { } },\n});\n");
+    const watched = p.spawn(['--topic', 'bad', '--channel', 'syntax', '--watch', ...FREE, '--data-path', 'd6']);
+    await eventually(() => (watched.stderr.includes('waiting for a save') ? true : undefined), 'the run to wait for a save', 20_000);
+    watched.kill('SIGTERM');
+    expect((await watched.waitForExit()).code).toBe(0);
   });
 
   it('whose top-level await nothing will settle is one line, exit 2, in a run and in list: not a silent exit 13', async () => {
