@@ -21,6 +21,7 @@ import { MisnamedFileWarnings } from './misnamed-files.ts';
 import { checkConsoleAddress, CONSOLE_ADDRESS_VARIABLE, DEV_CONSOLE_ADDRESS, startDevConsole } from './dev-console.ts';
 import { describeRunningTasks, onShutdownSignal } from '../ops/shutdown.ts';
 import { DevSupervisor } from './dev-supervisor.ts';
+import { watchProjectSaves } from './watched-start.ts';
 
 interface DevFlags {
   workersDir?: string;
@@ -109,7 +110,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   configWatcher.on('all', (event, path) => {
     if ((event === 'add' || event === 'change') && resolve(path) === configFile) void supervisor.retryFailed();
   });
-  await Promise.all([watching, watchingConfig]);
+  // A helper outside the workers folder (lib/): a save there tries the failed workers again too (a
+  // running one reloads by itself, its child watching the files it imports).
+  const projectSaves = await watchProjectSaves(process.cwd(), [workersDir, configFile, probe.dataPath], () => void supervisor.retryFailed());
+  await Promise.all([watching, watchingConfig, projectSaves.ready]);
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, noWorkersYet(workersDir));
@@ -121,7 +125,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   onShutdownSignal(
     logger,
     async () => {
-      await Promise.all([folderWatcher.close(), configWatcher.close()]);
+      await Promise.all([folderWatcher.close(), configWatcher.close(), projectSaves.close()]);
       await supervisor.stopAll(probe.shutdownTimeoutMs);
       await webConsole?.close();
       await broker.close();

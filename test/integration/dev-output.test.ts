@@ -107,6 +107,21 @@ describe.concurrent('nsqworker dev output', () => {
     expect((await dev.waitForExit()).code).toBe(0);
   }, 45_000);
 
+  cliTest('retries a worker that failed on a helper outside the workers folder once the helper is fixed', async ({ projects }) => {
+    const p = await projects.create();
+    await p.write('lib/shared.ts', "export const ready = (): never => { throw new Error('no database yet'); };\nready();\n");
+    await p.writeWorker('outside', 'c', "import { defineWorker } from 'nsqworker';\nimport '../../lib/shared.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    const dev = p.spawn(['dev', ...FREE, '--console-address', 'off', '--data-path', 'broker-data']);
+    const failed = await dev.waitForMessage('worker outside/c did not start');
+    expect(String(failed.msg)).toContain('no database yet');
+    await p.write('lib/shared.ts', "export const ready = (): boolean => true;\nready();\n");
+    await dev.waitForMessage('subscribed', { topic: 'outside' }, 25_000);
+    // Tried again for the save that mended it, not for the broker's writes in its data path (no dot folder here).
+    expect(dev.lines.filter((line) => String(line.msg).startsWith('worker outside/c did not start')), dev.describe()).toHaveLength(1);
+    dev.kill('SIGTERM');
+    expect((await dev.waitForExit()).code).toBe(0);
+  }, 45_000);
+
   cliTest('says, a second into a stop, which tasks it waits for', async ({ projects }) => {
     const p = await projects.create();
     await p.writeWorker('slow', 'c', `
