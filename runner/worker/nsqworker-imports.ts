@@ -24,10 +24,23 @@ export interface NsqworkerImport {
   line: number;
 }
 
-/** The names `source` imports from nsqworker (`import { a, type B, c as d }`, after a default import too); none written in a comment or a string. */
+/**
+ * The names `source` imports from nsqworker (`import { a, type B, c as d }`, after a default import
+ * too) or takes from its require (`const { a, b: c } = require('nsqworker')`, a plain .js or .cjs
+ * worker's); none written in a comment or a string.
+ */
 export function nsqworkerImports(source: string): NsqworkerImport[] {
   const { code, strings } = scanCode(source);
   const imports: NsqworkerImport[] = [];
+  for (const match of code.matchAll(/\b(?:const|let|var)\s*\{([^}]*)\}\s*=\s*require\s*\(\s*(['"])/g)) {
+    if (strings.get(match.index + match[0].length - 1) !== 'nsqworker') continue;
+    const line = code.slice(0, match.index).split('\n').length;
+    for (const entry of match[1]!.split(',').map((text) => text.replace(/=[^]*$/, '').trim())) {
+      if (entry === '' || entry.startsWith('...')) continue;
+      const [exported, local = exported] = entry.split(/\s*:\s*/) as [string, string?];
+      imports.push({ exported, local, typeOnly: false, line });
+    }
+  }
   for (const match of code.matchAll(/\bimport\s*(type\s+)?(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*(['"])/g)) {
     if (strings.get(match.index + match[0].length - 1) !== 'nsqworker') continue;
     const line = code.slice(0, match.index).split('\n').length;

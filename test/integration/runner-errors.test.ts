@@ -265,6 +265,10 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'quoted', "import { defineWorker } from 'nsqworker';\nconst doc = `as in:\nimport { defineWorkr } from 'nsqworker'`;\nexport default defineWorker({ tasks: { async x() { void doc; } } });\n");
     const [helper, quoted] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'helper', ...FREE]), cjs.run(['--topic', 'bad', '--channel', 'quoted', ...FREE, '--help'])]);
     expectOneLine(helper, 2, `${cjs.path('workers/lib/stop.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
+    // A plain .cjs worker's require, destructured: the same, at its line.
+    await cjs.write('workers/bad/bad_plain_worker.cjs', "const { defineWorker, RequeueMesage } = require('nsqworker');\nmodule.exports = defineWorker({ tasks: { async x() { throw new RequeueMesage(100); } } });\n");
+    const plain = await cjs.run(['--topic', 'bad', '--channel', 'plain', ...FREE]);
+    expectOneLine(plain, 2, `${cjs.path('workers/bad/bad_plain_worker.cjs')}:1: failed to load: nsqworker has no export named RequeueMesage; did you mean RequeueMessage?`);
     expect(quoted.code, quoted.stderr).toBe(0);
     // A misspelt package name, in both kinds of project.
     const packageTypo = "import { defineWorker } from 'nsqworkr';\nexport default defineWorker({ tasks: { async x() {} } });\n";

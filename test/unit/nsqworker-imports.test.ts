@@ -21,6 +21,20 @@ describe('nsqworkerImports', () => {
     expect(names(source)).toEqual(['1:defineWorker', '1:type TaskContext', '1:GiveUpMessage as Stop', '2:type WorkerMessage', '3:Worker', '4:RequeueMessage']);
   });
 
+  it("reads a require's destructured names, renamed ones and ones with a default, as a plain .js or .cjs worker writes them", () => {
+    const source = [
+      "const { defineWorker, GiveUpMessage: Stop, RequeueMesage = null } = require('nsqworker');",
+      "let {",
+      "  Worker,",
+      '  ...rest',
+      '} = require("nsqworker");',
+      "const { z } = require('zod');",
+      "const { nope } = require('nsqworker-extra');",
+      "// const { commented } = require('nsqworker');",
+    ].join('\n');
+    expect(names(source)).toEqual(['1:defineWorker', '1:GiveUpMessage as Stop', '1:RequeueMesage', '2:Worker']);
+  });
+
   it('takes none from comments, strings or the text of template literals, and keeps the lines after them', () => {
     const source = [
       "// import { a } from 'nsqworker';",
