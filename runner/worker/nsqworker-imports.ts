@@ -26,8 +26,9 @@ export interface NsqworkerImport {
 
 /**
  * The names `source` imports from nsqworker (`import { a, type B, c as d }`, after a default import
- * too) or takes from its require (`const { a, b: c } = require('nsqworker')`, a plain .js or .cjs
- * worker's); none written in a comment or a string.
+ * too), re-exports from it (`export { a } from 'nsqworker'`, a helper's) or takes from its require
+ * (`const { a, b: c } = require('nsqworker')`, a plain .js or .cjs worker's); none written in a
+ * comment or a string.
  */
 export function nsqworkerImports(source: string): NsqworkerImport[] {
   const { code, strings } = scanCode(source);
@@ -41,7 +42,7 @@ export function nsqworkerImports(source: string): NsqworkerImport[] {
       imports.push({ exported, local, typeOnly: false, line });
     }
   }
-  for (const match of code.matchAll(/\bimport\s*(type\s+)?(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*(['"])/g)) {
+  for (const match of code.matchAll(/\b(?:import|export)\s*(type\s+)?(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*(['"])/g)) {
     if (strings.get(match.index + match[0].length - 1) !== 'nsqworker') continue;
     const line = code.slice(0, match.index).split('\n').length;
     for (const entry of match[2]!.split(',').map((text) => text.trim())) {

@@ -265,6 +265,11 @@ describe('a worker that does not load', () => {
     await cjs.writeWorker('bad', 'quoted', "import { defineWorker } from 'nsqworker';\nconst doc = `as in:\nimport { defineWorkr } from 'nsqworker'`;\nexport default defineWorker({ tasks: { async x() { void doc; } } });\n");
     const [helper, quoted] = await Promise.all([cjs.run(['--topic', 'bad', '--channel', 'helper', ...FREE]), cjs.run(['--topic', 'bad', '--channel', 'quoted', ...FREE, '--help'])]);
     expectOneLine(helper, 2, `${cjs.path('workers/lib/stop.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
+    // Re-exported by a helper, used by the worker inside a task: the helper's line.
+    await cjs.write('workers/lib/names.ts', "export { defineWorker, GiveUpMesage } from 'nsqworker';\n");
+    await cjs.writeWorker('bad', 'reexport', "import { defineWorker, GiveUpMesage } from '../lib/names';\nexport default defineWorker({ tasks: { async x() { throw new GiveUpMesage('no'); } } });\n");
+    const reexport = await cjs.run(['--topic', 'bad', '--channel', 'reexport', ...FREE]);
+    expectOneLine(reexport, 2, `${cjs.path('workers/lib/names.ts')}:1: failed to load: nsqworker has no export named GiveUpMesage; did you mean GiveUpMessage?`);
     // A plain .cjs worker's require, destructured: the same, at its line.
     await cjs.write('workers/bad/bad_plain_worker.cjs', "const { defineWorker, RequeueMesage } = require('nsqworker');\nmodule.exports = defineWorker({ tasks: { async x() { throw new RequeueMesage(100); } } });\n");
     const plain = await cjs.run(['--topic', 'bad', '--channel', 'plain', ...FREE]);

@@ -8,7 +8,7 @@ import { nsqworkerImports } from '../../runner/worker/nsqworker-imports.ts';
 const names = (source: string): string[] => nsqworkerImports(source).map((entry) => `${entry.line}:${entry.typeOnly ? 'type ' : ''}${entry.exported}${entry.local === entry.exported ? '' : ` as ${entry.local}`}`);
 
 describe('nsqworkerImports', () => {
-  it('reads named imports, type-only ones, renamed ones, after a default import, over several lines', () => {
+  it('reads named imports, type-only ones, renamed ones, after a default import, over several lines, and re-exports', () => {
     const source = [
       "import { defineWorker, type TaskContext, GiveUpMessage as Stop } from 'nsqworker';",
       "import type { WorkerMessage } from \"nsqworker\";",
@@ -17,8 +17,10 @@ describe('nsqworkerImports', () => {
       '  RequeueMessage,',
       "} from 'nsqworker';",
       "import { z } from 'zod';",
+      "export { GiveUpMesage, type WorkerMessage as Message } from 'nsqworker';",
+      "export { helper } from './helper.ts';",
     ].join('\n');
-    expect(names(source)).toEqual(['1:defineWorker', '1:type TaskContext', '1:GiveUpMessage as Stop', '2:type WorkerMessage', '3:Worker', '4:RequeueMessage']);
+    expect(names(source)).toEqual(['1:defineWorker', '1:type TaskContext', '1:GiveUpMessage as Stop', '2:type WorkerMessage', '3:Worker', '4:RequeueMessage', '8:GiveUpMesage', '8:type WorkerMessage as Message']);
   });
 
   it("reads a require's destructured names, renamed ones and ones with a default, as a plain .js or .cjs worker writes them", () => {
