@@ -203,6 +203,9 @@ export async function bindWorker(params: {
 
     // Synchronous when the task is: no promise per message unless the worker's code makes one.
     const handler = (message: Message): Promise<void> | undefined => {
+      // Counted here, not on the consumer's 'message' event (emitted just before this call): one
+      // event less per message.
+      count.received++;
       let input: TaskInput = message;
       const replay = readReplay(message.body);
       if (replay !== undefined) {
@@ -242,7 +245,6 @@ export async function bindWorker(params: {
       metrics === undefined ? handler : metrics.timeTask({ topic, channel, task }, handler),
     );
     metrics?.watchTask({ topic, channel, task }, count, consumer);
-    consumer.on('message', () => count.received++);
     consumer.on('finished', () => count.finished++);
     consumer.on('requeued', (message, delayMs, error) => {
       count.requeued++;
