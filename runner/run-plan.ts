@@ -4,9 +4,9 @@
  * schema defaults, nsqworker.config.ts, NSQWORKER_* variables and flags (the second pass, with the
  * worker's own flags added). `--help` is answered here, since it needs the worker but starts nothing.
  */
-import { loadConfig, type NsqworkerConfig } from './config/config-file.ts';
+import { displayPath, loadConfig, type NsqworkerConfig } from './config/config-file.ts';
 import { discoverWorkers, findWorker, namingRule, type WorkerFile } from './worker/discover.ts';
-import { workersElsewhere } from './worker/workers-folder-hints.ts';
+import { strayWorkerFile, workersElsewhere } from './worker/workers-folder-hints.ts';
 import { RunnerError, RunnerErrorCode } from './errors.ts';
 import { loadWorker } from './worker/loader.ts';
 import { availableWorkers, nearMiss, nearWorker } from './missing-worker.ts';
@@ -141,14 +141,18 @@ export async function planRun(argv: readonly string[], env: NodeJS.ProcessEnv, h
   if (file === undefined) {
     const expected = `${workersDir}/${pre.topic}/${pre.topic}_${pre.channel}_worker.ts`;
     const misnamed = nearMiss(workersDir, pre.topic, pre.channel);
-    const meant = misnamed === undefined ? nearWorker(workers, pre.topic, pre.channel) : undefined;
+    // The file itself, in a folder named almost so (worker/, src/workers/) beside the workers folder.
+    const stray = misnamed === undefined ? strayWorkerFile(workersDir, pre.topic, pre.channel) : undefined;
+    const meant = misnamed === undefined && stray === undefined ? nearWorker(workers, pre.topic, pre.channel) : undefined;
     // Worker files in a folder named almost as the workers folder, or in the project above: that is the fix, not a file to create.
     const create = workersElsewhere(workersDir) ? '' : `create ${expected}; `;
     // A file named almost so, or a worker a typo away, is the fix by itself: the list would bury it.
     const fix =
       misnamed !== undefined
         ? `${misnamed.path} ${misnamed.fix} ${misnamed.target}`
-        : meant !== undefined
+        : stray !== undefined
+          ? `${displayPath(stray)} is outside ${workersDir}/: move it to ${expected}`
+          : meant !== undefined
           ? `did you mean ${meant}? (or create ${expected})`
           : `${create}${availableWorkers(workersDir, workers)}`;
     // Help asked for still shows the runner's flags; the error after it says why the worker's are missing.

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { editDistance } from '../../protocol/suggest.ts';
-import { discoverWorkers, isDirectory } from './discover.ts';
+import { discoverWorkers, isDirectory, soleWorkerFile } from './discover.ts';
 
 /**
  * What to say when no worker file is found: with the folder missing, where it was looked for (the
@@ -68,25 +68,47 @@ function projectAbove(workersDir: string): string | undefined {
  */
 export function workersFolderNear(workersDir: string): string | undefined {
   if (isDirectory(workersDir)) return undefined;
-  const parent = dirname(workersDir);
-  const name = basename(workersDir);
-  let siblings: string[];
-  try {
-    siblings = readdirSync(parent);
-  } catch {
-    return undefined;
-  }
-  const candidates = [
-    ...siblings.filter((sibling) => sibling !== name && editDistance(sibling.toLowerCase(), name.toLowerCase()) <= 2),
-    ...(siblings.includes('src') ? [join('src', name)] : []),
-  ].map((folder) => join(parent, folder));
-  return candidates.find((folder) => {
+  return foldersNear(workersDir).find((folder) => {
     try {
       return isDirectory(folder) && discoverWorkers(folder).length > 0;
     } catch {
       return true; // Two files for one worker: worker files all the same.
     }
   });
+}
+
+/** The folders beside `workersDir` a typo away from its name (`worker/`, `Workers/`), and `src/<its name>`. */
+function foldersNear(workersDir: string): string[] {
+  const parent = dirname(workersDir);
+  const name = basename(workersDir);
+  let siblings: string[];
+  try {
+    siblings = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return [
+    ...siblings.filter((sibling) => sibling !== name && editDistance(sibling.toLowerCase(), name.toLowerCase()) <= 2),
+    ...(siblings.includes('src') ? [join('src', name)] : []),
+  ].map((folder) => join(parent, folder));
+}
+
+/**
+ * The worker file for `topic` and `channel` in a folder near `workersDir` ({@link foldersNear}), when
+ * `workersDir` is there without it: one put in `worker/` beside a `workers/` that holds others. (With
+ * no `workersDir` at all, the folder near it is the fix: {@link workersFolderNear}.)
+ */
+export function strayWorkerFile(workersDir: string, topic: string, channel: string): string | undefined {
+  if (!isDirectory(workersDir)) return undefined;
+  for (const folder of foldersNear(workersDir)) {
+    try {
+      const file = soleWorkerFile(folder, topic, channel);
+      if (file !== undefined) return file.path;
+    } catch {
+      // An unreadable folder holds no worker of the user's.
+    }
+  }
+  return undefined;
 }
 
 /**

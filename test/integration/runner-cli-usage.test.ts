@@ -224,6 +224,16 @@ describe('usage errors exit with status 2', () => {
     expect(none.stderr).toContain("not workers by their names: workers/log/log_clicks_workers.ts (its name ends in _workers where a worker's ends in _worker (rename it to log_clicks_worker.ts))");
   });
 
+  it('a worker file put in a folder named almost as the workers folder, beside it, is pointed at', async () => {
+    const project = await projectWithWorker();
+    await project.write('worker/payments/payments_refund_worker.ts', OPTIONS_WORKER);
+    await project.write('src/workers/orders/orders_email_worker.ts', OPTIONS_WORKER);
+    await expectNoWorker(project, [
+      ['payments', 'refund', 'no worker for topic payments channel refund: worker/payments/payments_refund_worker.ts is outside workers/: move it to workers/payments/payments_refund_worker.ts'],
+      ['orders', 'email', 'no worker for topic orders channel email: src/workers/orders/orders_email_worker.ts is outside workers/: move it to workers/orders/orders_email_worker.ts'],
+    ]);
+  });
+
   it('run outside the project (no workers/ folder here), the worker and list say where they looked and how to point elsewhere', async () => {
     const project = await projects.create();
     const [run, list, elsewhere] = await Promise.all([
