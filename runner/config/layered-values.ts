@@ -132,7 +132,9 @@ export function givenValueProblems(schema: z.ZodObject, fields: readonly FieldSp
   const isGiven = (kind: ValueSourceKind | undefined): boolean => kind !== undefined && kind !== 'default';
   // An issue of the whole object (a refine across options, an unknown key) is the given values' when any was given.
   const anyGiven = [...layered.origins.values()].some((origin) => isGiven(origin.kind));
-  const given = result.error.issues.filter((issue) => (issue.path.length === 0 ? anyGiven : isGiven(layered.origins.get(String(issue.path[0]))?.kind)));
+  // A value given that did not convert is undefined here, and said already by its conversion: not twice.
+  const judged = (key: string): boolean => isGiven(layered.origins.get(key)?.kind) && layered.values[key] !== undefined;
+  const given = result.error.issues.filter((issue) => (issue.path.length === 0 ? anyGiven : judged(String(issue.path[0]))));
   return describeIssues(schema, fields, layered, what, given).problems;
 }
 

@@ -253,6 +253,15 @@ describe('config file errors exit with status 2', () => {
     expect(text.code).toBe(2);
     expect(text.stderr.trim()).toBe(`nsqworker: nsqworker.config.ts: workers['jobs/run'].fromConfig 5: expected a string`);
   });
+
+  it('a value that does not convert is said once, for an option with no default too', async () => {
+    const p = await project(`export default {};\n`);
+    await p.writeWorker('jobs', 'count', "import { defineWorker } from 'nsqworker';\nimport { z } from 'zod';\nexport default defineWorker({ options: z.object({ copies: z.number().int().min(1) }), tasks: { async x() {} } });\n");
+    const args = ['--topic', 'jobs', '--channel', 'count', ...RUN.slice(4)];
+    const [flag, env] = await Promise.all([p.run([...args, '--copies', 'abc']), p.run(args, { NSQWORKER_COPIES: 'abc' })]);
+    expect([flag.code, flag.stderr.trim()]).toEqual([2, 'nsqworker: --copies "abc": expected a whole number of at least 1']);
+    expect([env.code, env.stderr.trim()]).toEqual([2, 'nsqworker: NSQWORKER_COPIES "abc": expected a whole number of at least 1']);
+  });
 });
 
 describe('topic names built from settings are checked before anything starts', () => {
