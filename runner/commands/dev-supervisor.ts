@@ -104,7 +104,7 @@ export class DevSupervisor {
   }
 
   /**
-   * The config file, or a file beside the workers (a helper they import), was written: each worker
+   * The config file, or another file of the project (a helper they import), was written: each worker
    * that failed to start gets another try (the fix may be there); a running one reloads by itself, its child watching the file. Each
    * worker is judged on its own: one still starting (a module awaiting a database) holds no other up.
    */
@@ -175,7 +175,7 @@ export class DevSupervisor {
       // dev takes no worker flags: the options' other two sources are said where a run's error names the flag.
       const configFile = displayPath(this.configPath ?? resolve(DEFAULT_CONFIG_FILE));
       const optionsFrom = location.reason.startsWith('invalid options of worker') ? ` (under dev, give worker options in ${configFile} under workers['${key}'], or as NSQWORKER_* variables)` : '';
-      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file, another file of the workers folder or the config file changes`);
+      this.logger.error({ worker: key, ...detail, ...location }, `worker ${key} did not start: ${where}: ${location.reason}${optionsFrom}; it is retried when its file or another file of the project changes`);
       return undefined;
     }
   }

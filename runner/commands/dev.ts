@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/config-file.ts';
 import { discoverWorkers, soleWorkerFile, workerFileAt } from '../worker/discover.ts';
 import { noWorkersFound, noWorkersYet, workersElsewhere } from '../worker/workers-folder-hints.ts';
@@ -75,20 +75,15 @@ async function runDev(flags: DevFlags): Promise<void> {
   const misnamed = new MisnamedFileWarnings(workersDir, logger);
   folderWatcher.on('add', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    // A file added with a name that is not a worker's is named, as at dev's start; it may be a
-    // helper a worker that failed imports (workers/lib/…): that worker is tried again.
-    if (file === undefined) {
-      misnamed.check(path, stats?.size === 0);
-      void supervisor.retryFailed();
-    } else if (stats?.size === 0) createdEmpty.wait(file);
+    // A file added with a name that is not a worker's is named, as at dev's start (a helper a failed
+    // worker imports tries it again: the project's watch, below).
+    if (file === undefined) misnamed.check(path, stats?.size === 0);
+    else if (stats?.size === 0) createdEmpty.wait(file);
     else supervisor.start(file);
   });
   folderWatcher.on('change', (path, stats) => {
     const file = workerFileAt(workersDir, path);
-    if (file === undefined) {
-      misnamed.check(path, stats?.size === 0);
-      return void supervisor.retryFailed(); // a helper beside the workers, perhaps a failed one's
-    }
+    if (file === undefined) return misnamed.check(path, stats?.size === 0);
     if (createdEmpty.changed(file)) return;
     // Between a save's truncate and write, whose 'change' chokidar may drop (5 ms apart): as if created empty.
     if (stats?.size === 0) createdEmpty.wait(file);
@@ -110,10 +105,14 @@ async function runDev(flags: DevFlags): Promise<void> {
   configWatcher.on('all', (event, path) => {
     if ((event === 'add' || event === 'change') && resolve(path) === configFile) void supervisor.retryFailed();
   });
-  // A helper outside the workers folder (lib/): a save there tries the failed workers again too (a
-  // running one reloads by itself, its child watching the files it imports).
-  const projectSaves = await watchProjectSaves(process.cwd(), [workersDir, configFile, probe.dataPath], () => void supervisor.retryFailed());
-  await Promise.all([watching, watchingConfig, projectSaves.ready]);
+  // Any other file of the project (a helper in workers/lib/, at any depth, or in lib/), and of the
+  // workers folder when it lies outside the project: a save tries the failed workers again (a running
+  // one reloads by itself, its child watching the files it imports). A worker file is the folder
+  // watch's, the config file the config watch's.
+  const roots = relative(process.cwd(), resolve(workersDir)).startsWith('..') ? [process.cwd(), resolve(workersDir)] : [process.cwd()];
+  const onSave = (path: string): void => void (workerFileAt(workersDir, path) === undefined && supervisor.retryFailed());
+  const projectSaves = await Promise.all(roots.map((root) => watchProjectSaves(root, [configFile, probe.dataPath], onSave)));
+  await Promise.all([watching, watchingConfig, ...projectSaves.map((saves) => saves.ready)]);
 
   const found = discoverWorkers(workersDir);
   if (found.length === 0) logger.warn({ workersDir }, noWorkersYet(workersDir));
@@ -125,7 +124,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   onShutdownSignal(
     logger,
     async () => {
-      await Promise.all([folderWatcher.close(), configWatcher.close(), projectSaves.close()]);
+      await Promise.all([folderWatcher.close(), configWatcher.close(), ...projectSaves.map((saves) => saves.close())]);
       await supervisor.stopAll(probe.shutdownTimeoutMs);
       await webConsole?.close();
       await broker.close();

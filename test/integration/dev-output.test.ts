@@ -116,6 +116,12 @@ describe.concurrent('nsqworker dev output', () => {
     expect(String(failed.msg)).toContain('no database yet');
     await p.write('lib/shared.ts', "export const ready = (): boolean => true;\nready();\n");
     await dev.waitForMessage('subscribed', { topic: 'outside' }, 25_000);
+    // Deeper in the workers folder than its watch of worker files reaches: the same.
+    await p.write('workers/lib/db/client.ts', "export const connect = (): never => { throw new Error('no client yet'); };\nconnect();\n");
+    await p.writeWorker('deep', 'c', "import { defineWorker } from 'nsqworker';\nimport '../lib/db/client.ts';\nexport default defineWorker({ tasks: { async x() {} } });\n");
+    await dev.waitForMessage('worker deep/c did not start');
+    await p.write('workers/lib/db/client.ts', "export const connect = (): boolean => true;\nconnect();\n");
+    await dev.waitForMessage('subscribed', { topic: 'deep' }, 25_000);
     // Tried again for the save that mended it, not for the broker's writes in its data path (no dot folder here).
     expect(dev.lines.filter((line) => String(line.msg).startsWith('worker outside/c did not start')), dev.describe()).toHaveLength(1);
     dev.kill('SIGTERM');
@@ -166,7 +172,7 @@ export default defineWorker({
     const unconfigured = await dev.waitForMessage('worker needs/c did not start');
     expect(unconfigured).toMatchObject({ file: p.path('workers/needs/needs_c_worker.ts'), line: 4 });
     expect(unconfigured.reason).toBe('invalid options of worker needs/c: --smtp-host (NSQWORKER_SMTP_HOST) is required and not given (expected a string)');
-    expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file, another file of the workers folder or the config file changes`);
+    expect(unconfigured.msg).toContain(`(under dev, give worker options in nsqworker.config.ts under workers['needs/c'], or as NSQWORKER_* variables); it is retried when its file or another file of the project changes`);
     // Given to dev as a flag, as a run takes it: refused, with where it goes instead.
     const asFlag = await p.run(['dev', '--smtp-host', 'smtp.example', ...FREE]);
     expect(asFlag.code).toBe(2);
