@@ -2,7 +2,7 @@
  * The server side of commands.ts: an incremental parser of command lines and their bodies, with
  * nsqd's line-length limit and per-command body bounds.
  */
-import { finLineIdAt } from './fin-line.ts';
+import { finLineIdAt, hasSpace } from './fin-line.ts';
 import { emptyMessageKey, parseHexId, type MessageKey } from './message-id-hex.ts';
 import { readMessageId } from './message.ts';
 import { splitOnSpaces } from './split-on-spaces.ts';
@@ -111,11 +111,14 @@ export class CommandParser {
 
   /**
    * The command of a `FIN <id>` line whose id is at `chunk[idAt]`: with `reuseFinCommand` and a hex
-   * id, the one object again, the id in its `finId`; otherwise a fresh command with the id in `params`.
+   * id, the one object again, the id in its `finId`; otherwise a fresh command with the id in
+   * `params`; undefined for an id with a space, which the general path splits.
    */
-  private finCommandAt(chunk: Buffer, idAt: number): Command {
+  private finCommandAt(chunk: Buffer, idAt: number): Command | undefined {
     const reuse = this.finCommand;
+    // Hex digits are no spaces: the id is read once on the path every consumer's FIN takes.
     if (reuse !== undefined && parseHexId(chunk, idAt, reuse.finId!)) return reuse;
+    if (hasSpace(chunk, idAt)) return undefined;
     return { name: 'FIN', params: ['FIN', readMessageId(chunk, idAt)], bodySize: -1, body: undefined, finId: undefined };
   }
 
@@ -176,9 +179,10 @@ export class CommandParser {
           if (this.partialLineLength === 0) {
             if (newline - offset > this.maxLineLength) this.failLineTooLong();
             const idAt = this.trimLines ? -1 : finLineIdAt(chunk, offset, newline);
-            if (idAt >= 0) {
+            const fin = idAt < 0 ? undefined : this.finCommandAt(chunk, idAt);
+            if (fin !== undefined) {
               offset = newline + 1;
-              this.emit(this.finCommandAt(chunk, idAt));
+              this.emit(fin);
               break;
             }
             line = this.lineText(chunk, offset, newline);

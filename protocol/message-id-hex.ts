@@ -34,34 +34,24 @@ export function emptyMessageKey(): MessageKey {
 }
 
 /**
- * The 8 hex digits at `source[at]` as an int32, with the 9th bit set of `invalid` (returned through
- * `seen`) when any of them is not a lowercase hex digit. The caller keeps `at + 8` inside `source`.
- */
-function readHalf(source: Uint8Array, at: number, seen: { invalid: number }): number {
-  let value = 0;
-  let invalid = 0;
-  for (let i = 0; i < 8; i++) {
-    const digit = DIGIT_VALUE[source[at + i]!]!;
-    invalid |= digit;
-    value = (value << 4) | (digit & 15);
-  }
-  seen.invalid |= invalid & 16;
-  return value;
-}
-
-const parseState = { invalid: 0 };
-
-/**
  * Whether the 16 bytes at `source[at]` are lowercase hex; if so their halves are put into `key`
  * (`text` cleared), otherwise `key` is left as it was. Throws RangeError when the 16 bytes are not
  * all inside `source`.
  */
 export function parseHexId(source: Uint8Array, at: number, key: MessageKey): boolean {
   if (at < 0 || at + 16 > source.length) throw new RangeError(`a message id at ${at} does not fit in ${source.length} bytes`);
-  parseState.invalid = 0;
-  const high = readHalf(source, at, parseState);
-  const low = readHalf(source, at + 8, parseState);
-  if (parseState.invalid !== 0) return false;
+  let high = 0;
+  let low = 0;
+  // DIGIT_VALUE's 16 marks a byte that is no digit: or-ed together, bit 4 says whether any was one.
+  let digits = 0;
+  for (let i = 0; i < 8; i++) {
+    const upper = DIGIT_VALUE[source[at + i]!]!;
+    const lower = DIGIT_VALUE[source[at + 8 + i]!]!;
+    digits |= upper | lower;
+    high = (high << 4) | (upper & 15);
+    low = (low << 4) | (lower & 15);
+  }
+  if ((digits & 16) !== 0) return false;
   key.high = high;
   key.low = low;
   key.text = undefined;
