@@ -1,9 +1,9 @@
 /**
  * Saves anywhere in the project, for what waits on one to try a failed load again: a --watch run
  * whose worker does not load at its start waits for a save and plans again (as `dev` does for each of
- * its workers) instead of exiting, and `dev` tries its failed workers again on a save outside the
- * workers folder (a helper in lib/). node_modules, dot folders (.git, the broker's default data path)
- * and the paths given are not watched.
+ * its workers) instead of exiting, and `dev` tries its failed workers again on a save of a helper
+ * (workers/lib/, lib/). node_modules, dot folders (.git, the broker's default data path) and the
+ * paths given are not watched.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import { describeFailure } from '../cli-report.ts';
@@ -20,7 +20,7 @@ export interface ProjectSaves {
 
 /**
  * Calls `onSave` for each file added, changed or removed under `root`, but in node_modules, dot
- * folders and `skip` (folders watched otherwise, the broker's data path).
+ * folders and `skip` (files and folders: one watched otherwise, the broker's data path).
  */
 export async function watchProjectSaves(root: string, skip: readonly string[], onSave: (path: string) => void): Promise<ProjectSaves> {
   const skipped = skip.map((path) => resolve(root, path));
